@@ -1,0 +1,44 @@
+# perfkit: `make help` lists the targets. Everything runs in a local virtual environment (.venv)
+# made with venv + pip: no conda channels are needed.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+KERNEL := perfkit
+DEMO   := data/demo
+PARAMS := parameters/practice.yaml
+
+.DEFAULT_GOAL := help
+.PHONY: help setup demo test lint lab kernel clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-8s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(BIN)/.installed ## Create .venv and install perfkit with its dev tools
+
+kernel: setup ## Register the Jupyter kernel "perfkit" for this environment
+	$(BIN)/python -m ipykernel install --user --name $(KERNEL) --display-name "Python (perfkit)"
+
+demo: setup ## Generate the demo practice, validate it and produce the demo run folder
+	$(BIN)/perfkit demo --out $(DEMO)
+	$(BIN)/perfkit validate $(DEMO) --params $(PARAMS) --strict
+	$(BIN)/perfkit run --data $(DEMO) --params $(PARAMS)
+
+test: setup ## Run the test suite (lint, unit and end-to-end tests)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/pytest
+
+lint: setup ## Lint only
+	$(BIN)/ruff check src tests benchmarks
+
+lab: kernel ## Open JupyterLab on the notebooks with the perfkit kernel
+	$(BIN)/jupyter lab notebooks/
+
+clean: ## Remove the virtual environment and caches (never data/ or reports/)
+	rm -rf $(VENV) .pytest_cache .ruff_cache src/*.egg-info

@@ -1,0 +1,187 @@
+"""The ``perfkit`` command line.
+
+``perfkit demo``      write the synthetic demo practice
+``perfkit validate``  check a practice data folder and print a readable data-quality summary
+``perfkit run``       prepare a period's run folder (data quality, manifest, prepared snapshot)
+
+A problem the user can fix (a missing file or column, a bad parameter) ends with one sentence
+on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from . import __version__
+from .config import Config, ConfigError, load_config
+from .contract import REASONS
+from .ingest import IngestError, ingest
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="perfkit: understand and support the clinicians of a therapy practice.")
+
+USER_ERRORS = (IngestError, ConfigError, FileNotFoundError)
+
+
+def _fail(exc: Exception) -> None:
+    typer.echo(f"perfkit: {exc}", err=True)
+    raise typer.Exit(code=2)
+
+
+def _config(params: Path | None, start: dt.datetime | None, end: dt.datetime | None) -> Config:
+    cfg = load_config(params)
+    if start or end:
+        cfg = cfg.with_period(start.date() if start else None, end.date() if end else None)
+    return cfg
+
+
+ParamsOpt = Annotated[Path | None, typer.Option("--params", "-p", help="parameters YAML "
+                                                "(default: built-in defaults)")]
+MapOpt = Annotated[Path | None, typer.Option("--column-map", help="column-map YAML for EHR "
+                                             "exports with other headers or labels")]
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log progress")] = False
+          ) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def version() -> None:
+    """Print the perfkit version."""
+    typer.echo(__version__)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", "-o", help="folder to write")] = Path("data/demo"),
+    clinicians: Annotated[int, typer.Option(min=1, max=2000, help="number of clinicians")] = 12,
+    months: Annotated[int, typer.Option(min=1, max=60, help="months of history")] = 12,
+    seed: Annotated[int, typer.Option(help="random seed (same seed, same practice)")] = 20261101,
+) -> None:
+    """Write the synthetic demo practice (CSV files shaped like an EHR export)."""
+    from .demo import DemoSettings, write_demo
+
+    t0 = time.perf_counter()
+    path = write_demo(out, DemoSettings(n_clinicians=clinicians, months=months, seed=seed))
+    typer.echo(f"Demo practice with {clinicians} clinicians over {months} months written to "
+               f"{path} ({time.perf_counter() - t0:.1f} s).")
+
+
+def _summary(quality: dict, rejects, max_rows: int | None) -> str:
+    lines = [f"{'table':<14}{'file':<22}{'rows in':>10}{'accepted':>10}{'rejected':>10}"]
+    for name, e in quality["tables"].items():
+        if not e.get("present"):
+            lines.append(f"{name:<14}{'(not provided)':<22}")
+            continue
+        lines.append(f"{name:<14}{e['file']:<22}{e['rows_in']:>10,}{e['rows_accepted']:>10,}"
+                     f"{e['rows_rejected']:>10,}")
+    lines.append(f"{'all tables':<36}{quality['rows_in']:>10,}{quality['rows_accepted']:>10,}"
+                 f"{quality['rows_rejected']:>10,}")
+    notes = []
+    for name, e in quality["tables"].items():
+        if not e.get("present"):
+            continue
+        for reason, count in e["reasons"].items():
+            notes.append(f"  {name}: {count:,} rejected, {REASONS.get(reason, reason)} "
+                         f"({reason})")
+        if e["dropped_columns"]:
+            notes.append(f"  {name}: columns outside the contract were dropped and never "
+                         f"copied: {', '.join(e['dropped_columns'])}")
+        for what, count in e["adjustments"].items():
+            notes.append(f"  {name}: {count:,} rows {what.replace('_', ' ')}")
+    if notes:
+        lines += ["", "Notes:"] + notes
+    if len(rejects):
+        lines += ["", "Rejected rows (row 1 is the first row under the header):"]
+        shown = rejects if max_rows is None else rejects.head(max_rows)
+        for r in shown.itertuples():
+            lines.append(f"  {r.file} row {r.row}, column {r.column or '-'}: {r.reason}: "
+                         f"{r.detail}")
+        if max_rows is not None and len(rejects) > max_rows:
+            lines.append(f"  ... and {len(rejects) - max_rows:,} more (see rejects.csv)")
+    else:
+        lines += ["", "No rows rejected."]
+    return "\n".join(lines)
+
+
+@app.command()
+def validate(
+    data_dir: Annotated[Path, typer.Argument(help="practice data folder")],
+    params: ParamsOpt = None,
+    column_map: MapOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="also write the prepared "
+                                             "snapshot, data_quality.json and rejects.csv "
+                                             "here")] = None,
+    max_rows: Annotated[int | None, typer.Option(help="list at most this many rejected rows "
+                                                 "(default: all)")] = None,
+    strict: Annotated[bool, typer.Option(help="exit 1 when any row is rejected")] = False,
+) -> None:
+    """Check a practice data folder against the data contract and summarise what was found."""
+    try:
+        cfg = load_config(params)
+        if out is not None:
+            from .prepared import prepare
+
+            prep = prepare(data_dir, out, cfg, column_map=column_map)
+            quality = prep.quality
+            import pandas as pd
+
+            rejects = pd.read_csv(Path(out) / "rejects.csv", keep_default_na=False)
+        else:
+            ing = ingest(data_dir, cfg, column_map=column_map)
+            quality, rejects = ing.quality, ing.rejects
+    except USER_ERRORS as exc:
+        _fail(exc)
+    typer.echo(f"Data quality for {data_dir} (times in {quality['time_zone']}):\n")
+    typer.echo(_summary(quality, rejects, max_rows))
+    if strict and quality["rows_rejected"]:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def run(
+    data: Annotated[Path, typer.Option("--data", "-d", help="practice data folder")],
+    params: ParamsOpt = None,
+    period_start: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"],
+                            help="first day of the period (default: from parameters)")] = None,
+    period_end: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"],
+                          help="day after the period; metrics are as of this date")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="run folder (default: "
+                                             "reports/<period_end>)")] = None,
+    column_map: MapOpt = None,
+) -> None:
+    """Prepare a run folder for a period: validated snapshot, data quality and manifest."""
+    from .runner import run_period
+
+    try:
+        cfg = _config(params, period_start, period_end)
+        manifest = run_period(data, cfg, out=out, column_map=column_map, params_file=params)
+    except USER_ERRORS as exc:
+        _fail(exc)
+    failed = [o for o in manifest["outputs"] if o["status"] != "ok"]
+    typer.echo(f"Run folder {manifest['run_folder']}: {len(manifest['outputs'])} outputs, "
+               f"{len(failed)} failed; {manifest['data_quality']['rows_rejected']:,} input rows "
+               "rejected (see data_quality.json and rejects.csv).")
+    if failed:
+        for o in failed:
+            typer.echo(f"  failed: {o['path']}: {o['message']}", err=True)
+        raise typer.Exit(code=1)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())
+

@@ -1,0 +1,264 @@
+"""One typed configuration object for every setting perfkit reads.
+
+The YAML file ``parameters/practice.yaml`` is the single place where a practice sets its name,
+time zone, reporting period and every threshold of the data contract (DATA_CONTRACT section 3).
+Code never writes these numbers as literals: it reads them from :class:`Config`.
+
+Relative paths inside a parameters file are resolved against the folder that holds the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "InstrumentConfig",
+    "OperationsConfig",
+    "OutcomesConfig",
+    "TrendConfig",
+    "PrivacyConfig",
+    "load_config",
+    "DEFAULT_KEY_FILE",
+]
+
+DEFAULT_KEY_FILE = Path.home() / ".local" / "share" / "perfkit" / "pseudonym.key"
+
+
+class ConfigError(ValueError):
+    """A parameters file that cannot be used; the message names the file and the setting."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InstrumentConfig(_Strict):
+    """Scoring and interpretation of one measurement instrument.
+
+    Defaults follow DATA_CONTRACT section 3 and ``reference/metrics.md`` section 8.
+    """
+
+    n_items: int = Field(gt=0, description="number of items")
+    item_min: float = Field(description="lowest item score")
+    item_max: float = Field(description="highest item score")
+    score_min: float = Field(description="lowest total score")
+    score_max: float = Field(description="highest total score")
+    better: Literal["lower", "higher"] = Field(description="direction of improvement")
+    caseness: float | None = Field(
+        default=None,
+        description="clinical cut-off: at caseness when score >= caseness (lower-is-better) "
+        "or score < caseness (higher-is-better)",
+    )
+    reliable_change: float | None = Field(default=None, description="reliable-change points")
+    max_missing_items: int = Field(
+        ge=0, description="most items that may be missing for a prorated total"
+    )
+    whole_numbers: bool = Field(description="items and totals are whole numbers")
+
+    @model_validator(mode="after")
+    def _ranges(self) -> InstrumentConfig:
+        if self.item_min >= self.item_max or self.score_min >= self.score_max:
+            raise ValueError("item and score ranges must have min below max")
+        if self.max_missing_items >= self.n_items:
+            raise ValueError("max_missing_items must be below n_items")
+        return self
+
+
+def _default_instruments() -> dict[str, InstrumentConfig]:
+    # Sources: DATA_CONTRACT section 3; reference/metrics.md sections 1 and 8.
+    # Prorating: PHQ-9 up to two missing items replaced by the mean of the answered items
+    # (Arrieta et al. 2017, J Clin Psychol, doi:10.1002/jclp.22390, as used by Kroenke 2010);
+    # GAD-7 and PCL-5 follow the same at-least-80%-answered rule (Enders 2010, as summarised in
+    # the documentation of R's misty::item.scores); ORS and SRS have four visual-analogue items
+    # and are never prorated.
+    return {
+        "PHQ-9": InstrumentConfig(
+            n_items=9, item_min=0, item_max=3, score_min=0, score_max=27, better="lower",
+            caseness=10, reliable_change=6, max_missing_items=2, whole_numbers=True,
+        ),
+        "GAD-7": InstrumentConfig(
+            n_items=7, item_min=0, item_max=3, score_min=0, score_max=21, better="lower",
+            caseness=8, reliable_change=4, max_missing_items=1, whole_numbers=True,
+        ),
+        "PCL-5": InstrumentConfig(
+            n_items=20, item_min=0, item_max=4, score_min=0, score_max=80, better="lower",
+            caseness=33, reliable_change=10, max_missing_items=4, whole_numbers=True,
+        ),
+        "ORS": InstrumentConfig(
+            n_items=4, item_min=0, item_max=10, score_min=0, score_max=40, better="higher",
+            caseness=25, reliable_change=5, max_missing_items=0, whole_numbers=False,
+        ),
+        "SRS": InstrumentConfig(
+            n_items=4, item_min=0, item_max=10, score_min=0, score_max=40, better="higher",
+            caseness=36, reliable_change=None, max_missing_items=0, whole_numbers=False,
+        ),
+    }
+
+
+class OperationsConfig(_Strict):
+    """Thresholds of the operational metrics (DATA_CONTRACT section 3; metrics.md section 6)."""
+
+    utilization_alert: float = Field(0.70, gt=0, le=1.5)
+    utilization_review: float = Field(0.80, gt=0, le=1.5)
+    non_attendance_alert: float = Field(0.10, ge=0, le=1)
+    notes_within_72h_alert: float = Field(0.90, ge=0, le=1)
+    note_best_hours: float = Field(24, gt=0)
+    note_standard_hours: float = Field(72, gt=0)
+    note_overdue_days: float = Field(7, gt=0)
+    retained_sessions: int = Field(8, gt=0)
+    dropout_sessions: int = Field(4, gt=0)
+    cohort_weeks: int = Field(8, gt=0)
+    dropout_window_days: int = Field(30, gt=0)
+    workdays_per_week: int = Field(5, ge=1, le=7)
+
+
+class OutcomesConfig(_Strict):
+    min_episodes: int = Field(10, ge=1)
+
+
+class TrendConfig(_Strict):
+    min_weeks: int = Field(12, ge=2)
+    shift_run: int = Field(7, ge=2)
+    trend_run: int = Field(6, ge=2)
+
+
+class PrivacyConfig(_Strict):
+    min_cell: int = Field(5, ge=1, description="counts below this are suppressed in shared tables")
+
+
+class Config(_Strict):
+    """Everything a run needs to know. Build it with :func:`load_config`."""
+
+    practice_name: str = "Demo Practice"
+    timezone: str = "America/Chicago"
+    period_start: dt.date = dt.date(2026, 10, 1)
+    period_end: dt.date = dt.date(2026, 11, 1)
+    pseudonym_key_file: Path = DEFAULT_KEY_FILE
+    column_map: Path | None = None
+    operations: OperationsConfig = OperationsConfig()
+    outcomes: OutcomesConfig = OutcomesConfig()
+    trends: TrendConfig = TrendConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
+    instruments: dict[str, InstrumentConfig] = Field(default_factory=_default_instruments)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as "
+                             "'America/New_York')") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _period(self) -> Config:
+        if self.period_end <= self.period_start:
+            raise ValueError("period_end must be after period_start")
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def as_of(self) -> dt.date:
+        """Metrics are computed as of the end of the period (DATA_CONTRACT section 3)."""
+        return self.period_end
+
+    def with_period(self, start: dt.date | None = None, end: dt.date | None = None) -> Config:
+        """A copy with another period (the CLI's ``--period-start`` / ``--period-end``)."""
+        data = self.model_dump()
+        if start is not None:
+            data["period_start"] = start
+        if end is not None:
+            data["period_end"] = end
+        return _build(data, "command-line period")
+
+
+def _merge_instruments(raw: dict | None) -> dict:
+    """Parameters may override single fields of an instrument; the rest keep their defaults."""
+    merged = {k: v.model_dump() for k, v in _default_instruments().items()}
+    for name, fields in (raw or {}).items():
+        if name not in merged:
+            raise ValueError(f"instruments: unknown instrument {name!r} "
+                             f"(known: {', '.join(merged)})")
+        merged[name].update(fields or {})
+    return merged
+
+
+def _build(data: dict, source: str) -> Config:
+    try:
+        data = dict(data)
+        data["instruments"] = _merge_instruments(data.get("instruments"))
+        return Config(**data)
+    except (ValidationError, ValueError) as exc:
+        raise ConfigError(f"{source}: {_plain(exc)}") from None
+
+
+def _plain(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        parts = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "settings"
+            msg = err["msg"].removeprefix("Value error, ")
+            parts.append(f"setting '{where}': {msg}")
+        return "; ".join(parts)
+    return str(exc)
+
+
+def load_config(path: str | os.PathLike | None = None, **overrides) -> Config:
+    """Load the practice parameters.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        A YAML parameters file such as ``parameters/practice.yaml``. ``None`` gives the defaults
+        (the bundled demo practice).
+    **overrides
+        Top-level settings that replace the file's values (``period_end=...``).
+
+    Returns
+    -------
+    Config
+
+    Raises
+    ------
+    ConfigError
+        When the file is missing, is not valid YAML, names an unknown setting or holds a value
+        out of range. The message names the file and the setting.
+    """
+    data: dict = {}
+    source = "default parameters"
+    if path is not None:
+        path = Path(path)
+        source = str(path)
+        if not path.is_file():
+            raise ConfigError(f"parameters file {path} does not exist")
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path} must hold a mapping of settings")
+        data.update(loaded)
+        for key in ("pseudonym_key_file", "column_map"):
+            if data.get(key):
+                p = Path(os.path.expanduser(str(data[key])))
+                data[key] = p if p.is_absolute() else (path.parent / p).resolve()
+    env_key = os.environ.get("PERFKIT_PSEUDONYM_KEY_FILE")
+    if env_key:
+        data["pseudonym_key_file"] = Path(env_key)
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    return _build(data, source)

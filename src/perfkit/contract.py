@@ -1,0 +1,277 @@
+"""The input side of the data contract: tables, columns, value vocabularies and synonyms.
+
+This module is the one place the input tables of DATA_CONTRACT section 1 are written down.
+Ingest reads it to check headers, parse values and name rejection reasons; the docs
+(``docs/data_contract.md``) describe the same tables for users.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = [
+    "Column",
+    "Table",
+    "TABLES",
+    "REQUIRED_TABLES",
+    "OPTIONAL_TABLES",
+    "STATUS_SYNONYMS",
+    "SERVICE_SYNONYMS",
+    "INSTRUMENT_SYNONYMS",
+    "LICENSE_SYNONYMS",
+    "normalize_label",
+    "item_columns",
+    "REASONS",
+]
+
+Kind = Literal["id", "text", "date", "datetime", "int", "number", "enum"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One contract column.
+
+    ``required`` means a value must be present in every row; ``in_file`` means the column must
+    exist in the file (a missing column stops the run). ``lo``/``hi`` bound numbers inclusively
+    unless ``lo_open`` (then ``value > lo``). ``echo`` says whether a bad value may be quoted in
+    the rejects file: never for identifiers that could be an EHR record number.
+    """
+
+    name: str
+    kind: Kind
+    required: bool = True
+    in_file: bool = True
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    vocabulary: str | None = None  # key into VOCABULARIES for enum columns
+    echo: bool = True
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    required: bool
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()  # unique key; rows sharing it with different values conflict
+    items: bool = False  # assessments: item_1 .. item_N columns allowed
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+    @property
+    def file_columns(self) -> list[str]:
+        return [c.name for c in self.columns if c.in_file]
+
+
+def normalize_label(value: str) -> str:
+    """Lower case, with runs of spaces, hyphens, underscores and dots folded to one space."""
+    return re.sub(r"[\s_\-.]+", " ", str(value).strip().lower()).strip()
+
+
+# Synonyms are keyed by normalize_label() of the source label.
+STATUS_SYNONYMS: dict[str, str] = {
+    **{k: "attended" for k in ("attended", "kept", "show", "showed", "shown", "arrived",
+                                "completed", "complete", "checked out", "seen")},
+    **{k: "no_show" for k in ("no show", "noshow", "no showed", "dna", "did not attend",
+                               "missed", "failed")},
+    **{k: "late_cancel" for k in ("late cancel", "late cancelled", "late canceled",
+                                   "late cancellation", "latecancel", "late cxl")},
+    **{k: "cancelled" for k in ("cancelled", "canceled", "cancel", "cancellation", "cxl")},
+    **{k: "scheduled" for k in ("scheduled", "booked", "confirmed", "pending", "upcoming")},
+}
+
+# CPT codes per DATA_CONTRACT section 1; words map to themselves.
+SERVICE_SYNONYMS: dict[str, str] = {
+    "intake": "intake", "therapy": "therapy", "other": "other",
+    "90791": "intake", "90792": "intake",
+    **{code: "therapy" for code in ("90832", "90834", "90837", "90846", "90847", "90853")},
+}
+
+INSTRUMENT_SYNONYMS: dict[str, str] = {
+    # keyed by the label upper-cased with everything but letters and digits removed
+    "PHQ9": "PHQ-9", "GAD7": "GAD-7", "PCL5": "PCL-5", "ORS": "ORS", "SRS": "SRS",
+}
+
+LICENSE_SYNONYMS: dict[str, str] = {
+    "licensed": "licensed", "fully licensed": "licensed",
+    "pre licensed": "pre-licensed", "prelicensed": "pre-licensed",
+}
+
+FORMAT_SYNONYMS = {"individual": "individual", "triadic": "triadic", "group": "group"}
+GOAL_STATUS_SYNONYMS = {"open": "open", "met": "met", "revised": "revised", "dropped": "dropped"}
+DOMAIN_SYNONYMS = {"knowledge": "knowledge", "skills": "skills", "attitudes": "attitudes",
+                   "values": "values"}
+
+VOCABULARIES: dict[str, dict[str, str]] = {
+    "status": STATUS_SYNONYMS,
+    "service": SERVICE_SYNONYMS,
+    "instrument": INSTRUMENT_SYNONYMS,
+    "license_status": LICENSE_SYNONYMS,
+    "format": FORMAT_SYNONYMS,
+    "goal_status": GOAL_STATUS_SYNONYMS,
+    "domain": DOMAIN_SYNONYMS,
+}
+
+_ITEM_RE = re.compile(r"^item_(\d+)$")
+
+
+def item_columns(columns) -> dict[str, int]:
+    """Map item column names (``item_1`` ...) to their item number."""
+    out = {}
+    for c in columns:
+        m = _ITEM_RE.match(c)
+        if m and int(m.group(1)) >= 1:
+            out[c] = int(m.group(1))
+    return out
+
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        Table(
+            "clinicians", True,
+            (
+                Column("clinician_id", "id"),
+                Column("name", "text"),
+                Column("license_status", "enum", vocabulary="license_status"),
+                Column("license_type", "text", required=False, in_file=False),
+                Column("supervisor_id", "id", required=False, in_file=False),
+                Column("start_date", "date"),
+                Column("end_date", "date", required=False, in_file=False),
+                Column("weekly_capacity_hours", "number", lo=0, lo_open=True, hi=80),
+                Column("weekly_session_goal", "int", required=False, in_file=False, lo=0, hi=80),
+                Column("licensure_rule", "text", required=False, in_file=False),
+            ),
+            key=("clinician_id",),
+        ),
+        Table(
+            "appointments", True,
+            (
+                Column("appointment_id", "id", echo=False),
+                Column("clinician_id", "id"),
+                Column("client_id", "id", echo=False),
+                Column("start", "datetime"),
+                Column("duration_minutes", "int", lo=1, hi=600),
+                Column("status", "enum", vocabulary="status"),
+                Column("service", "enum", required=False, in_file=False, vocabulary="service"),
+            ),
+            key=("appointment_id",),
+        ),
+        Table(
+            "notes", True,
+            (
+                Column("appointment_id", "id", echo=False),
+                Column("signed_at", "datetime", required=False),
+            ),
+            key=("appointment_id",),
+        ),
+        Table(
+            "assessments", True,
+            (
+                Column("client_id", "id", echo=False),
+                Column("clinician_id", "id", required=False, in_file=False),
+                Column("instrument", "enum", vocabulary="instrument"),
+                Column("administered_at", "datetime"),
+                Column("total_score", "number", required=False, in_file=False),
+            ),
+            items=True,
+        ),
+        Table(
+            "time_off", False,
+            (
+                Column("clinician_id", "id"),
+                Column("start_date", "date"),
+                Column("end_date", "date"),
+            ),
+        ),
+        Table(
+            "supervision", False,
+            (
+                Column("supervisee_id", "id"),
+                Column("supervisor_id", "id"),
+                Column("date", "date"),
+                Column("minutes", "number", lo=0, lo_open=True, hi=600),
+                Column("format", "enum", vocabulary="format"),
+            ),
+        ),
+        Table(
+            "goals", False,
+            (
+                Column("clinician_id", "id"),
+                Column("goal_id", "id"),
+                Column("description", "text"),
+                Column("set_on", "date"),
+                Column("target_date", "date", required=False, in_file=False),
+                Column("status", "enum", vocabulary="goal_status"),
+                Column("reviewed_on", "date", required=False, in_file=False),
+            ),
+            key=("clinician_id", "goal_id"),
+        ),
+        Table(
+            "reviews", False,
+            (
+                Column("clinician_id", "id"),
+                Column("review_date", "date"),
+                Column("reviewer_id", "id"),
+                Column("domain", "enum", vocabulary="domain"),
+                Column("rating", "int", lo=1, hi=5),
+                Column("evidence", "text"),
+            ),
+            key=("clinician_id", "review_date", "domain"),
+        ),
+        Table(
+            "ce", False,
+            (
+                Column("clinician_id", "id"),
+                Column("completed_on", "date"),
+                Column("title", "text", required=False, in_file=False),
+                Column("hours", "number", lo=0, lo_open=True, hi=200),
+            ),
+        ),
+    )
+}
+
+REQUIRED_TABLES = [n for n, t in TABLES.items() if t.required]
+OPTIONAL_TABLES = [n for n, t in TABLES.items() if not t.required]
+
+# Every rejection reason, with the plain sentence shown in summaries.
+REASONS: dict[str, str] = {
+    "exact_duplicate": "the same row appears earlier in the file",
+    "missing_value": "a required value is empty",
+    "conflicting_duplicate_id": "the same id appears on rows that disagree; none of them is used",
+    "unparseable_date": "a date or time could not be read",
+    "nonexistent_local_time": "a local time that does not exist (skipped when clocks sprang "
+                              "forward)",
+    "invalid_number": "a number could not be read",
+    "out_of_range": "a value lies outside its allowed range",
+    "unknown_status": "the appointment status is not one perfkit knows",
+    "unknown_service": "the service is not intake, therapy, other or a known CPT code",
+    "unknown_instrument": "the instrument is not PHQ-9, GAD-7, PCL-5, ORS or SRS",
+    "unknown_value": "a value is not one of the allowed labels",
+    "unknown_clinician": "the clinician_id is not in clinicians",
+    "unknown_supervisor": "the supervisor_id is not in clinicians",
+    "end_before_start": "the end date is before the start date",
+    "unknown_appointment": "the appointment_id is not in appointments",
+    "appointment_rejected": "the appointment this row refers to was itself rejected",
+    "clinician_rejected": "the clinician this row refers to was itself rejected",
+    "signed_before_session": "the note is signed before the session started",
+    "no_score": "neither a total score nor item scores are given",
+    "too_many_missing_items": "more items are missing than the instrument's prorating rule allows",
+    "item_not_in_instrument": "an item is filled in that the instrument does not have",
+    "total_mismatch": "the total score disagrees with the sum of the item scores",
+    "no_clinician_for_assessment": "no clinician_id and no attended appointment with the client "
+                                   "on or before that date",
+    "pseudonym_collision": "two different client ids map to the same pseudonym",
+}
+
+# Enum reasons by vocabulary
+ENUM_REASON = {"status": "unknown_status", "service": "unknown_service",
+               "instrument": "unknown_instrument"}
+

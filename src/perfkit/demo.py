@@ -1,0 +1,518 @@
+"""A synthetic group practice, deterministic by seed, shaped like a real EHR export.
+
+The default practice has 12 clinicians over 12 months: four pre-licensed clinicians with
+supervisors, one clinician who left and one who joined mid-year, weekly and biweekly clients,
+holiday closures and a quieter Christmas week, each clinician's own no-show and note-lag habits,
+one clinician (``C04``) whose utilization and documentation slip over the last four months, and
+small planted clinician differences in outcome slopes (about 5% of the variance of change). Every
+client gives PHQ-9 and GAD-7 scores unless they are in the ORS-only group; a trauma subset gives
+PCL-5. Most PHQ-9 rows carry item scores (item 9 included), a few with one item missing and no
+total, so the prorating rule is exercised. The export also carries client names, birth dates and
+emails (all invented), as real exports do: ingest must drop them.
+
+``demo_truth.json`` records what was planted (clinician slope effects, who slips, who is behind
+on supervision) so tests and the models can check that they recover it. Nothing here is real.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["DemoSettings", "generate", "write_demo", "bundled_data_dir", "DEFAULT_SEED"]
+
+DEFAULT_SEED = 20261101
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
+
+_FIRST = ["Maya", "Jordan", "Priya", "Samuel", "Elena", "Marcus", "Aisha", "Daniel", "Grace",
+          "Tomas", "Leah", "Owen", "Nadia", "Caleb", "Rosa", "Felix", "Hana", "Isaac", "Zoe",
+          "Victor", "Imani", "Noah", "Clara", "Ravi"]
+_LAST = ["Okafor", "Lindqvist", "Ramirez", "Chen", "Whitfield", "Haddad", "Novak", "Brennan",
+         "Iyer", "Castillo", "Moreau", "Takahashi", "Abernathy", "Kowalski", "Mensah", "Duarte",
+         "Fairbanks", "Sorensen", "Nakamura", "Oyelaran"]
+_CLIENT_FIRST = ["Avery", "Blake", "Casey", "Dakota", "Emerson", "Finley", "Harper", "Jamie",
+                 "Kendall", "Logan", "Morgan", "Parker", "Quinn", "Reese", "Riley", "Rowan",
+                 "Sage", "Skyler", "Taylor", "Wren"]
+_CLIENT_LAST = ["Applewood", "Birchfield", "Cobblestone", "Dunmore", "Elmsworth", "Foxglove",
+                "Greystone", "Hollowell", "Ironside", "Juniper", "Kettleby", "Larkspur",
+                "Marchbanks", "Northcote", "Oakhurst", "Pennywhistle", "Quarrington", "Rookwood"]
+
+_LICENSED = ["LCSW", "LPC", "LMFT", "PsyD"]
+_PRE = [("ASW", "ca_asw_lcsw"), ("LPC-Associate", "tx_lpc_associate"),
+        ("LPC-Resident", "va_lpc_residency")]
+
+_GOALS = [
+    "Complete training in trauma-focused CBT and use it with two clients",
+    "Bring notes within 72 hours to at least 95% of sessions",
+    "Introduce the PHQ-9 at every session with new clients",
+    "Co-lead the weekly anxiety skills group",
+    "Build confidence with family sessions through observed practice",
+    "Present one case formulation at the monthly case conference",
+]
+_EVIDENCE = {
+    "knowledge": ["Explained the rationale for exposure work clearly in a recorded session",
+                  "Case conference formulation linked symptoms to a coherent model",
+                  "Chose measures appropriate to the presenting problem in three reviewed files"],
+    "skills": ["Observed session: agenda set collaboratively and reviewed at the end",
+               "Responded to a rupture in the alliance by naming it and repairing it",
+               "Used Socratic questioning rather than advice in the observed session"],
+    "attitudes": ["Sought feedback on a difficult case before it was suggested",
+                  "Reflected openly on a session that went poorly",
+                  "Welcomed live observation and acted on the feedback"],
+    "values": ["Raised a consent question about recording before starting",
+               "Adapted materials for a client's language and culture",
+               "Documented a risk discussion promptly and consulted as policy requires"],
+}
+_CE_TITLES = ["Suicide risk assessment and safety planning", "Ethics and boundaries in group "
+              "practice", "Cognitive processing therapy: foundations", "Measurement-based care in "
+              "routine practice", "Cultural humility in psychotherapy", "Telehealth law and "
+              "ethics", "Motivational interviewing refresher", "Supervision skills for new "
+              "supervisors"]
+
+# instrument -> (intake mean, intake sd, clip low, clip high, mean slope/week, client slope sd,
+#                clinician slope sd, residual sd, decimals)
+_TRAJ = {
+    "PHQ-9": (14.0, 5.0, 3, 27, -0.32, 0.22, 0.075, None, 0),
+    "GAD-7": (12.0, 4.5, 2, 21, -0.26, 0.18, 0.06, 1.8, 0),
+    "PCL-5": (46.0, 12.0, 10, 80, -0.80, 0.55, 0.20, 5.0, 0),
+    "ORS": (19.0, 6.0, 2, 38, 0.38, 0.25, 0.09, 2.5, 1),
+}
+_RANGE = {"PHQ-9": (0, 27), "GAD-7": (0, 21), "PCL-5": (0, 80), "ORS": (0, 40)}
+# PHQ-9 item propensities (item 9, thoughts of self-harm, is endorsed far less often)
+_PHQ_ITEM_WEIGHT = np.array([1.15, 1.1, 1.2, 1.25, 1.0, 1.05, 1.0, 0.9, 0.15])
+_PHQ_ITEM_WEIGHT = _PHQ_ITEM_WEIGHT * 9 / _PHQ_ITEM_WEIGHT.sum()
+
+
+@dataclass(frozen=True)
+class DemoSettings:
+    """Size and shape of the synthetic practice."""
+
+    n_clinicians: int = 12
+    months: int = 12
+    seed: int = DEFAULT_SEED
+    end: dt.date = dt.date(2026, 11, 1)  # the export is taken at midnight starting this day
+    future_days: int = 35  # scheduled appointments after the export
+    burn_in_weeks: int = 26  # clients already in treatment when the export window opens
+    timezone: str = "America/Chicago"  # the practice's; appointment times are local to it
+
+
+def _holidays(years) -> set[dt.date]:
+    out = set()
+    for y in years:
+        may = [dt.date(y, 5, d) for d in range(25, 32)]
+        sept = [dt.date(y, 9, d) for d in range(1, 8)]
+        nov = [dt.date(y, 11, d) for d in range(22, 29)]
+        thanks = next(d for d in nov if d.weekday() == 3)
+        out |= {dt.date(y, 1, 1), next(d for d in may if d.weekday() == 0), dt.date(y, 7, 4),
+                next(d for d in sept if d.weekday() == 0), thanks, thanks + dt.timedelta(1),
+                dt.date(y, 12, 24), dt.date(y, 12, 25), dt.date(y, 12, 31)}
+    return out
+
+
+def _weekdays_block(rng, lo: dt.date, hi: dt.date, days: int) -> tuple[dt.date, dt.date]:
+    span = (hi - lo).days - days - 7
+    start = lo + dt.timedelta(int(rng.integers(0, max(span, 1))))
+    return start, start + dt.timedelta(days - 1)
+
+
+class _Practice:
+    def __init__(self, s: DemoSettings):
+        self.s = s
+        self.tz = ZoneInfo(s.timezone)
+        self.end = pd.Timestamp(s.end)
+        self.export_utc = dt.datetime.combine(s.end, dt.time(), self.tz).astimezone(dt.UTC)
+        self.start = self.end - pd.DateOffset(months=s.months)
+        self.sim_start = self.start - pd.Timedelta(weeks=s.burn_in_weeks)
+        self.horizon = self.end + pd.Timedelta(days=s.future_days)
+        self.holidays = _holidays(range(self.sim_start.year, self.horizon.year + 1))
+        self.seeds = np.random.SeedSequence(s.seed).spawn(s.n_clinicians + 1)
+        self.width = 2 if s.n_clinicians < 100 else 3
+        self.next_client = 0
+        rng = np.random.default_rng(self.seeds[-1])
+        self.clin_z = rng.standard_normal(s.n_clinicians)  # planted clinician slope effects
+
+    # ---- clinicians -------------------------------------------------------------------------
+    def clinicians(self) -> pd.DataFrame:
+        rows = []
+        s = self.s
+        licensed_ids = []
+        for i in range(s.n_clinicians):
+            rng = np.random.default_rng(self.seeds[i])
+            cid = f"C{i + 1:0{self.width}d}"
+            pre = i % 3 == 2
+            role = i % 12
+            start = (self.start - pd.Timedelta(days=int(rng.integers(200, 3000)))).date()
+            end = None
+            if role == 5:  # joined mid-year
+                start = (self.start + pd.DateOffset(months=s.months // 2)).date()
+            if role == 7:  # left four months before the export
+                end = (self.end - pd.DateOffset(months=4) - pd.Timedelta(days=1)).date()
+            if pre:
+                start = max(start, (self.start - pd.DateOffset(months=8)).date())
+                ltype, rule = _PRE[(i // 3) % len(_PRE)]
+                sup = licensed_ids[(i // 3) % len(licensed_ids)]
+            else:
+                ltype, rule, sup = _LICENSED[i % len(_LICENSED)], "", ""
+                licensed_ids.append(cid)
+            cap = float(rng.choice([30, 30, 25, 25, 20, 15]))
+            rows.append({
+                "clinician_id": cid,
+                "name": f"{_FIRST[i % len(_FIRST)]} {_LAST[(i * 7) % len(_LAST)]}",
+                "license_status": "pre-licensed" if pre else "licensed",
+                "license_type": ltype,
+                "supervisor_id": sup,
+                "start_date": start.isoformat(),
+                "end_date": end.isoformat() if end else "",
+                "weekly_capacity_hours": cap,
+                "weekly_session_goal": int(round(cap * 0.8)),
+                "licensure_rule": rule,
+            })
+        return pd.DataFrame(rows)
+
+    # ---- time off ---------------------------------------------------------------------------
+    def time_off(self, clin: pd.DataFrame) -> pd.DataFrame:
+        rows = []
+        for i, c in clin.iterrows():
+            rng = np.random.default_rng(self.seeds[i].spawn(1)[0])
+            lo = max(pd.Timestamp(c.start_date), self.start).date()
+            hi = (pd.Timestamp(c.end_date) if c.end_date else self.end).date()
+            if (hi - lo).days < 60:
+                continue
+            for days in rng.choice([5, 5, 8, 12], size=int(rng.integers(2, 4)), replace=False):
+                a, b = _weekdays_block(rng, lo, hi, int(days))
+                rows.append({"clinician_id": c.clinician_id, "start_date": a.isoformat(),
+                             "end_date": b.isoformat()})
+        return pd.DataFrame(rows, columns=["clinician_id", "start_date", "end_date"])
+
+    # ---- appointments, notes, assessments ---------------------------------------------------
+    def caseload(self, clin: pd.DataFrame, time_off: pd.DataFrame):
+        appts, notes, scores = [], [], []
+        truth_eff = {}
+        for i, c in clin.iterrows():
+            rng = np.random.default_rng(self.seeds[i].spawn(2)[1])
+            off = set()
+            for r in time_off[time_off.clinician_id == c.clinician_id].itertuples():
+                off |= {d.date() for d in pd.date_range(r.start_date, r.end_date)}
+            a, n, sc = self._clinician_cases(i, SimpleNamespace(**c.to_dict()), rng, off)
+            appts += a
+            notes += n
+            scores += sc
+            truth_eff[c.clinician_id] = {inst: round(float(self.clin_z[i] * p[6]), 4)
+                                         for inst, p in _TRAJ.items()}
+        appt_cols = ["appointment_id", "clinician_id", "client_id", "client_name", "client_dob",
+                     "client_email", "start", "duration_minutes", "status", "service"]
+        return (pd.DataFrame(appts, columns=appt_cols),
+                pd.DataFrame(notes, columns=["appointment_id", "signed_at"]),
+                self._assessment_frame(scores), truth_eff)
+
+    def _clinician_cases(self, i, c, rng, off):
+        role = i % 12
+        slipping = role == 3
+        cap = c.weekly_capacity_hours
+        p_ns, p_lc, p_cx = rng.uniform(0.02, 0.08), rng.uniform(0.02, 0.05), rng.uniform(.03, .07)
+        lag_median = rng.uniform(4, 36)
+        util = rng.uniform(0.74, 0.9)
+        end, horizon = self.end.to_pydatetime(), self.horizon.to_pydatetime()
+        c_start = max(dt.datetime.fromisoformat(c.start_date), self.sim_start.to_pydatetime())
+        c_end = (dt.datetime.fromisoformat(c.end_date) + dt.timedelta(days=1) if c.end_date
+                 else horizon)
+        # Little's law: concurrent clients = capacity * utilization / attended hours per client
+        # week; arrivals per week = concurrent / mean weeks in treatment.
+        concurrent = cap * util / (0.8 * 0.84 * 0.85)
+        rate = concurrent / 16.0
+        slip_from = end - dt.timedelta(weeks=16)
+        appts, notes, scores = [], [], []
+        day = c_start
+        joiner_boost = 2.5 if role == 5 else 1.0
+        hired = dt.datetime.fromisoformat(c.start_date)
+        while day < min(c_end, horizon):
+            ramp = self._slip(day, slip_from) if slipping else 0.0
+            weeks_in = (day - hired).days / 7
+            boost = joiner_boost if weeks_in < 10 else 1.0
+            lam = rate * boost * (1 - 0.85 * ramp) / 5
+            if day.weekday() < 5 and day < end and day.date() not in self.holidays:
+                for _ in range(rng.poisson(lam)):
+                    a, n, sc = self._client(i, c, rng, day, c_end, off, slipping,
+                                            (p_ns, p_lc, p_cx, lag_median), slip_from)
+                    appts += a
+                    notes += n
+                    scores += sc
+            day += dt.timedelta(days=1)
+        return appts, notes, scores
+
+    @staticmethod
+    def _slip(t: dt.datetime, slip_from: dt.datetime) -> float:
+        return min(max((t - slip_from).days / (16 * 7), 0.0), 1.0)
+
+    def _client(self, i, c, rng, intake_day, c_end, off, slipping, habits, slip_from):
+        p_ns, p_lc, p_cx, lag_median = habits
+        self.next_client += 1
+        k = self.next_client
+        client_id = f"MRN{100000 + k * 7 + i}"
+        first = _CLIENT_FIRST[int(rng.integers(len(_CLIENT_FIRST)))]
+        last = _CLIENT_LAST[int(rng.integers(len(_CLIENT_LAST)))]
+        dob = dt.date(1950, 1, 1) + dt.timedelta(int(rng.integers(0, 20000)))
+        pii = (f"{first} {last}", dob.isoformat(), f"{first.lower()}.{last.lower()}{k}"
+               "@example.com")
+        interval = 7 if rng.random() < 0.6 else 14
+        planned = int(rng.integers(1, 4)) if rng.random() < 0.2 else \
+            int(np.clip(np.round(rng.lognormal(np.log(11), 0.5)), 4, 40))
+        hour = int(rng.integers(8, 19))
+        # measurement plan
+        ors_only = rng.random() < 0.15
+        insts = ["ORS"] if ors_only else ["PHQ-9", "GAD-7"] + (["PCL-5"] if rng.random() < 0.2
+                                                              else [])
+        if not ors_only and rng.random() < 0.15:
+            insts.append("ORS")
+        every_other = rng.random() < 0.3
+        severity = rng.standard_normal()  # shared across instruments
+        client_slope = {inst: rng.standard_normal() * _TRAJ[inst][5] for inst in insts}
+        appts, notes, scores = [], [], []
+        attended, missed_run, n_sched = 0, 0, 0
+        t = intake_day + dt.timedelta(hours=hour)
+        end, start = self.end.to_pydatetime(), self.start.to_pydatetime()
+        stop = min(c_end, self.horizon.to_pydatetime())
+        while attended < planned and t < stop:
+            d = t.date()
+            if t.weekday() < 5 and d not in self.holidays and d not in off:
+                n_sched += 1
+                intake = attended == 0
+                duration = 60 if intake else (53 if rng.random() < 0.7 else 45)
+                service = "90791" if intake else ("90837" if duration == 53 else "90834")
+                ramp = self._slip(t, slip_from) if slipping else 0.0
+                xmas = d.month == 12 and d.day >= 20 or d.month == 1 and d.day <= 3
+                u = rng.random()
+                ns, lc = p_ns + 0.06 * ramp, p_lc + 0.04 * ramp
+                cx = p_cx * (3 if xmas else 1) + 0.12 * ramp
+                if t >= end:
+                    status = "scheduled"
+                elif u < ns:
+                    status = "no_show"
+                elif u < ns + lc:
+                    status = "late_cancel"
+                elif u < ns + lc + cx:
+                    status = "cancelled"
+                else:
+                    status = "attended"
+                appt_id = f"A{k:06d}-{n_sched:02d}"
+                if t >= start:
+                    appts.append((appt_id, c.clinician_id, client_id, *pii,
+                                  t.strftime(TIME_FORMAT), duration, status, service))
+                if status == "attended":
+                    attended += 1
+                    missed_run = 0
+                    lag = rng.lognormal(np.log(lag_median * (1 + 5 * ramp)), 0.8)
+                    # EHRs stamp signatures in UTC: local session end + lag, as an instant
+                    signed = (t.replace(tzinfo=self.tz).astimezone(dt.UTC)
+                              + dt.timedelta(minutes=duration, hours=lag))
+                    never = rng.random() < 0.003 + 0.08 * ramp
+                    if t >= start:
+                        notes.append((appt_id, "" if never or signed >= self.export_utc
+                                      else signed.strftime(TIME_FORMAT) + "Z"))
+                    measure = intake or not every_other or attended % 2 == 1
+                    if measure and t >= start:
+                        week = (t - intake_day).days / 7
+                        for inst in insts:
+                            if inst == "PCL-5" and not (intake or attended % 2 == 1):
+                                continue
+                            scores.append((client_id, c.clinician_id, inst, t, week, severity,
+                                           client_slope[inst], i, rng.random(), rng.random()))
+                elif status in ("no_show", "late_cancel"):
+                    missed_run += 1
+                    if missed_run >= 2 and rng.random() < 0.5:
+                        break  # dropped out
+            t += dt.timedelta(days=interval)
+        return appts, notes, scores
+
+    def _assessment_frame(self, scores) -> pd.DataFrame:
+        cols = ["client_id", "clinician_id", "instrument", "at", "week", "severity", "cslope",
+                "ci", "u1", "u2"]
+        f = pd.DataFrame(scores, columns=cols)
+        rng = np.random.default_rng(np.random.SeedSequence(self.s.seed).spawn(
+            self.s.n_clinicians + 2)[-1])
+        total = np.zeros(len(f))
+        items = np.full((len(f), 9), np.nan)
+        for inst, (m, sd, lo, hi, b, _csd, clin_sd, resid, dec) in _TRAJ.items():
+            rows = (f.instrument == inst).to_numpy()
+            if not rows.any():
+                continue
+            sub = f[rows]
+            intake = np.clip(m + sd * sub.severity.to_numpy() * (-1 if inst == "ORS" else 1),
+                             lo, hi)
+            centred = (intake - m) / sd
+            slope = b * (1 + 0.15 * centred * (-1 if inst == "ORS" else 1)) \
+                + sub.cslope.to_numpy() + self.clin_z[sub.ci.to_numpy()] * clin_sd
+            smin, smax = _RANGE[inst]
+            expected = np.clip(intake + slope * sub.week.to_numpy(), smin, smax)
+            if inst == "PHQ-9":
+                p = np.clip(expected[:, None] / 27 * _PHQ_ITEM_WEIGHT[None, :], 0, 1)
+                it = rng.binomial(3, p).astype(float)
+                items[rows] = it
+                total[rows] = it.sum(axis=1)
+            else:
+                val = expected + rng.standard_normal(rows.sum()) * resid
+                total[rows] = np.clip(np.round(val, dec), smin, smax)
+        f["total_score"] = total
+        out = pd.DataFrame({
+            "client_id": f.client_id,
+            "clinician_id": np.where(f.u1 < 0.1, "", f.clinician_id),
+            "instrument": f.instrument,
+            "administered_at": (f["at"] - pd.to_timedelta(np.floor(f.u2 * 15), unit="m"))
+            .dt.strftime(TIME_FORMAT),
+            "total_score": f.total_score.map(lambda v: f"{v:g}"),
+        })
+        is_phq = (f.instrument == "PHQ-9").to_numpy()
+        with_items = is_phq & (f.u2.to_numpy() < 0.75)
+        item_text = np.char.mod("%d", np.nan_to_num(items).astype(int)).astype(object)
+        item_text[np.isnan(items) | ~with_items[:, None]] = ""
+        # a few item rows lose one item (never item 9) and their total: prorated at ingest
+        lose = with_items & (f.u1.to_numpy() > 0.985)
+        which = (f.u2.to_numpy() * 1000).astype(int) % 8
+        item_text[lose, which[lose]] = ""
+        tot = out["total_score"].to_numpy(dtype=object)
+        tot[lose] = ""
+        out["total_score"] = tot
+        for j in range(9):
+            out[f"item_{j + 1}"] = item_text[:, j]
+        return out
+
+    # ---- supervision, goals, reviews, CE ----------------------------------------------------
+    def supervision(self, clin: pd.DataFrame, time_off: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+        rows = []
+        behind = ""
+        pre = clin[clin.license_status == "pre-licensed"]
+        for n, c in enumerate(pre.itertuples()):
+            i = int(c.Index)
+            rng = np.random.default_rng(self.seeds[i].spawn(3)[2])
+            is_behind = n == 0
+            if is_behind:
+                behind = c.clinician_id
+            off = set()
+            for r in time_off[time_off.clinician_id == c.clinician_id].itertuples():
+                off |= {d.date() for d in pd.date_range(r.start_date, r.end_date)}
+            start = max(pd.Timestamp(c.start_date), self.start)
+            stop = pd.Timestamp(c.end_date) if c.end_date else self.end
+            weekday = int(rng.integers(0, 5))
+            day = start + pd.Timedelta(days=(weekday - start.weekday()) % 7)
+            week = 0
+            while day < stop:
+                d = day.date()
+                late = (self.end - day).days < 183
+                skip = is_behind and late and rng.random() < 0.6
+                if d not in off and d not in self.holidays and not skip:
+                    rows.append({"supervisee_id": c.clinician_id,
+                                 "supervisor_id": c.supervisor_id, "date": d.isoformat(),
+                                 "minutes": 60, "format": "individual"})
+                    if week % 2 == 0:
+                        rows.append({"supervisee_id": c.clinician_id,
+                                     "supervisor_id": c.supervisor_id,
+                                     "date": (d + dt.timedelta(1)).isoformat(),
+                                     "minutes": 120, "format": "group"})
+                day += pd.Timedelta(weeks=1)
+                week += 1
+        return pd.DataFrame(rows, columns=["supervisee_id", "supervisor_id", "date", "minutes",
+                                           "format"]), behind
+
+    def development(self, clin: pd.DataFrame):
+        goals, reviews, ce = [], [], []
+        for i, c in clin.iterrows():
+            rng = np.random.default_rng(self.seeds[i].spawn(4)[3])
+            base = max(pd.Timestamp(c.start_date), self.start)
+            active = not c.end_date
+            for g in range(int(rng.integers(2, 4))):
+                set_on = base + pd.Timedelta(days=int(rng.integers(0, 120)))
+                reviewed = set_on + pd.Timedelta(days=int(rng.integers(30, 200)))
+                status = rng.choice(["open", "open", "met", "revised"])
+                goals.append({
+                    "clinician_id": c.clinician_id, "goal_id": f"G{g + 1}",
+                    "description": _GOALS[(i + g) % len(_GOALS)],
+                    "set_on": set_on.date().isoformat(),
+                    "target_date": (set_on + pd.Timedelta(days=180)).date().isoformat(),
+                    "status": status,
+                    "reviewed_on": min(reviewed, self.end - pd.Timedelta(days=1)).date()
+                    .isoformat() if active else "",
+                })
+            if c.license_status == "licensed":
+                n_reviews = 2 if i % 2 == 0 else 1
+                last = self.end - pd.Timedelta(days=int(rng.integers(20, 300)))
+                if i % 12 == 4:
+                    last = self.end - pd.Timedelta(days=430)  # review overdue
+                for r in range(n_reviews):
+                    when = last - pd.DateOffset(years=n_reviews - 1 - r)
+                    for dom, texts in _EVIDENCE.items():
+                        reviews.append({
+                            "clinician_id": c.clinician_id, "review_date": when.date()
+                            .isoformat(), "reviewer_id": "C01" if c.clinician_id != "C01"
+                            else "OWNER", "domain": dom,
+                            "rating": max(1, int(rng.integers(3, 6)) - int(r < n_reviews - 1)),
+                            "evidence": texts[int(rng.integers(len(texts)))],
+                        })
+                for _ in range(int(rng.integers(2, 6))):
+                    when = base + pd.Timedelta(days=int(rng.integers(0, 330)))
+                    ce.append({"clinician_id": c.clinician_id,
+                               "completed_on": min(when, self.end - pd.Timedelta(days=1))
+                               .date().isoformat(),
+                               "title": _CE_TITLES[int(rng.integers(len(_CE_TITLES)))],
+                               "hours": float(rng.choice([1, 1.5, 2, 3, 6]))})
+        return (pd.DataFrame(goals), pd.DataFrame(reviews), pd.DataFrame(ce))
+
+
+def generate(settings: DemoSettings | None = None) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Generate the demo practice.
+
+    Returns
+    -------
+    tables : dict of DataFrame
+        One frame per input table, as text an EHR would export.
+    truth : dict
+        What was planted: clinician slope effects per instrument, the slipping clinician, the
+        steady clinicians, the clinician behind on supervision.
+    """
+    s = settings or DemoSettings()
+    p = _Practice(s)
+    clin = p.clinicians()
+    time_off = p.time_off(clin)
+    appts, notes, assess, effects = p.caseload(clin, time_off)
+    supervision, behind = p.supervision(clin, time_off)
+    goals, reviews, ce = p.development(clin)
+    role = {c: i % 12 for i, c in enumerate(clin.clinician_id)}
+    truth = {
+        "settings": {"n_clinicians": s.n_clinicians, "months": s.months, "seed": s.seed,
+                     "end": s.end.isoformat()},
+        "export_window": [p.start.date().isoformat(), s.end.isoformat()],
+        "slipping_clinicians": [c for c, r in role.items() if r == 3],
+        "joined_midyear": [c for c, r in role.items() if r == 5],
+        "left": [c for c, r in role.items() if r == 7],
+        "steady_clinicians": [c for c, r in role.items() if r in (0, 1)],
+        "behind_on_supervision": behind,
+        "clinician_slope_effects": effects,
+        "note": "Synthetic data. Slope effects are per-week deviations in score points.",
+    }
+    tables = {"clinicians": clin, "appointments": appts, "notes": notes, "assessments": assess,
+              "time_off": time_off, "supervision": supervision, "goals": goals,
+              "reviews": reviews, "ce": ce}
+    return tables, truth
+
+
+def write_demo(out_dir: str | Path, settings: DemoSettings | None = None) -> Path:
+    """Write the demo practice as CSV files plus ``demo_truth.json`` into ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tables, truth = generate(settings)
+    for name, frame in tables.items():
+        frame.to_csv(out / f"{name}.csv", index=False)
+    (out / "demo_truth.json").write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
+    return out
+
+
+def bundled_data_dir() -> Path:
+    """The demo practice that ships inside the package (the default settings' output)."""
+    return Path(str(resources.files("perfkit") / "demo_data"))

@@ -1,0 +1,767 @@
+"""Validated ingest of a practice data folder (DATA_CONTRACT section 1).
+
+Every input row ends in exactly one place: accepted into the typed tables, or rejected with one
+reason (the first check it fails, in a fixed order). ``rows_in == rows_accepted +
+rows_rejected`` holds for every table and is asserted before anything is written.
+
+Check order for a row: exact duplicate, required value missing, conflicting duplicate id,
+unreadable or out-of-range values (column by column, in contract order), then the table's own
+rules and references to other tables (clinicians first, then appointments, notes, assessments
+and the optional tables).
+
+A file that cannot be used at all raises :class:`IngestError` with one sentence naming the file
+and the column; the CLI turns it into exit code 2.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from . import contract as C
+from .config import Config
+from .pseudonym import load_or_create_key, pseudonymize
+
+__all__ = ["IngestError", "ColumnMap", "Ingested", "ingest", "load_column_map"]
+
+log = logging.getLogger(__name__)
+
+_OFFSET_RE = r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$"
+_DATE_RE = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})")
+
+
+class IngestError(Exception):
+    """A file that cannot be used at all. The message is one sentence for a practice manager."""
+
+
+# --------------------------------------------------------------------------------------------
+# Column map
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ColumnMap:
+    """How an EHR export's files, headers and labels map onto the contract.
+
+    YAML form (every part optional)::
+
+        files:        {appointments: "Appointment Report.csv"}
+        columns:      {appointments: {"Appt ID": appointment_id, "Provider ID": clinician_id}}
+        values:       {appointments: {status: {"Checked Out": attended}}}
+        datetime_format: "%m/%d/%Y %I:%M %p"   # when times are not ISO 8601
+        date_format: "%m/%d/%Y"
+    """
+
+    files: dict[str, str] = field(default_factory=dict)
+    columns: dict[str, dict[str, str]] = field(default_factory=dict)
+    values: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    datetime_format: str | None = None
+    date_format: str | None = None
+
+
+def load_column_map(path: str | Path | None) -> ColumnMap:
+    """Read a column-map YAML file; ``None`` gives the identity map."""
+    if path is None:
+        return ColumnMap()
+    path = Path(path)
+    if not path.is_file():
+        raise IngestError(f"column map {path} does not exist")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise IngestError(f"column map {path} is not valid YAML: {exc}") from None
+    allowed = {"files", "columns", "values", "datetime_format", "date_format"}
+    unknown = set(raw) - allowed
+    if unknown:
+        raise IngestError(f"column map {path}: unknown section {sorted(unknown)[0]!r} "
+                          f"(allowed: {', '.join(sorted(allowed))})")
+    for section in ("files", "columns", "values"):
+        for table in raw.get(section) or {}:
+            if table not in C.TABLES:
+                raise IngestError(f"column map {path}: unknown table {table!r} in '{section}'")
+    cmap = ColumnMap(
+        files={t: str(f) for t, f in (raw.get("files") or {}).items()},
+        columns={t: {_norm_header(k): str(v).strip() for k, v in (m or {}).items()}
+                 for t, m in (raw.get("columns") or {}).items()},
+        values={t: {col: {C.normalize_label(k): str(v) for k, v in (labels or {}).items()}
+                     for col, labels in (cols or {}).items()}
+                for t, cols in (raw.get("values") or {}).items()},
+        datetime_format=raw.get("datetime_format"),
+        date_format=raw.get("date_format"),
+    )
+    for table, mapping in cmap.columns.items():
+        allowed_cols = set(C.TABLES[table].column_names)
+        for target in mapping.values():
+            if target not in allowed_cols and not (C.TABLES[table].items
+                                                   and C.item_columns([target])):
+                raise IngestError(f"column map {path}: {table} has no contract column "
+                                  f"{target!r}")
+    return cmap
+
+
+# --------------------------------------------------------------------------------------------
+# Reading files
+# --------------------------------------------------------------------------------------------
+
+
+def _norm_header(name: str) -> str:
+    return str(name).strip().lower()
+
+
+def _find_file(folder: Path, table: str, cmap: ColumnMap) -> Path | None:
+    if table in cmap.files:
+        path = folder / cmap.files[table]
+        if not path.is_file():
+            raise IngestError(f"{cmap.files[table]} (the {table} table named in the column map) "
+                              f"is not in {folder}")
+        return path
+    matches = [p for p in folder.iterdir()
+               if p.is_file() and p.name.lower() in (f"{table}.csv", f"{table}.parquet")]
+    if len(matches) > 1:
+        raise IngestError(f"{folder} holds both {matches[0].name} and {matches[1].name}: keep one")
+    return matches[0] if matches else None
+
+
+def _to_text(col: pd.Series) -> pd.Series:
+    """A typed Parquet column as the text a CSV would hold, so both take one parsing path."""
+    if isinstance(col.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(col):
+        out = col.map(lambda v: "" if pd.isna(v) else v.isoformat())
+    elif pd.api.types.is_float_dtype(col):
+        out = col.map(lambda v: "" if pd.isna(v) else repr(float(v)))
+    else:
+        out = col.map(lambda v: "" if v is None or (not isinstance(v, str) and pd.isna(v))
+                      else str(v))
+    return out.astype(str)
+
+
+def _read(path: Path) -> pd.DataFrame:
+    try:
+        if path.suffix.lower() == ".parquet":
+            frame = pd.read_parquet(path)
+            frame = pd.DataFrame({c: _to_text(frame[c]) for c in frame.columns})
+        else:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False,
+                                encoding="utf-8-sig")
+    except Exception as exc:  # any reader failure is one sentence for the user
+        raise IngestError(f"{path.name} could not be read: {exc}".splitlines()[0]) from None
+    frame = frame.reset_index(drop=True)
+    for c in frame.columns:
+        frame[c] = frame[c].astype(str).str.strip()
+    return frame
+
+
+# --------------------------------------------------------------------------------------------
+# Row bookkeeping
+# --------------------------------------------------------------------------------------------
+
+
+class _Verdicts:
+    """The first rejection reason of each row, with its column and a plain detail."""
+
+    def __init__(self, n: int):
+        self.reason = np.full(n, None, dtype=object)
+        self.column = np.full(n, "", dtype=object)
+        self.detail = np.full(n, "", dtype=object)
+
+    @property
+    def ok(self) -> np.ndarray:
+        return pd.isna(self.reason)
+
+    def reject(self, mask, reason: str, column: str, detail="") -> None:
+        m = np.asarray(mask, dtype=bool) & self.ok
+        if not m.any():
+            return
+        self.reason[m] = reason
+        self.column[m] = column
+        if isinstance(detail, pd.Series | np.ndarray):
+            self.detail[m] = np.asarray(detail, dtype=object)[m]
+        else:
+            self.detail[m] = detail or C.REASONS[reason]
+
+
+@dataclass
+class _TableResult:
+    name: str
+    file: str | None
+    raw: pd.DataFrame  # contract columns only, as text
+    verdicts: _Verdicts
+    typed: dict[str, pd.Series] = field(default_factory=dict)
+    dropped_columns: list[str] = field(default_factory=list)
+    adjustments: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Ingested:
+    """The result of ingest: typed accepted tables, the rejects and the data-quality summary."""
+
+    tables: dict[str, pd.DataFrame]
+    rejects: pd.DataFrame
+    quality: dict
+    config: Config
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+
+# --------------------------------------------------------------------------------------------
+# Value parsing
+# --------------------------------------------------------------------------------------------
+
+
+def _parse_date(text: pd.Series, fmt: str | None) -> tuple[pd.Series, np.ndarray]:
+    empty = (text == "").to_numpy()
+    head = text.str.extract(_DATE_RE, expand=False)
+    parsed = pd.to_datetime(head, format="%Y-%m-%d", errors="coerce")
+    if fmt:  # the export's own format; ISO 8601 dates are unambiguous and always accepted
+        custom = pd.to_datetime(text.where(~empty), format=fmt, errors="coerce")
+        parsed = custom.where(custom.notna(), parsed)
+    parsed = parsed.dt.normalize().astype("datetime64[us]")
+    bad = ~empty & parsed.isna().to_numpy()
+    return parsed, bad
+
+
+def _parse_datetime(text: pd.Series, tz: str, fmt: str | None):
+    """Parse to the practice time zone.
+
+    Times with an offset are converted; times without one are local practice time. A local
+    time skipped by a daylight-saving change is reported (nonexistent); one that occurs twice
+    (the repeated hour in autumn) takes its first occurrence and is counted as an adjustment.
+    """
+    n = len(text)
+    empty = (text == "").to_numpy()
+    has_offset = text.str.contains(_OFFSET_RE, regex=True).to_numpy() & ~empty
+    out = pd.Series(pd.NaT, index=text.index, dtype=f"datetime64[us, {tz}]")
+    if has_offset.any():
+        aware = pd.to_datetime(text[has_offset], utc=True, format="ISO8601", errors="coerce")
+        out[has_offset] = aware.dt.tz_convert(tz).astype(out.dtype)
+    naive_mask = ~has_offset & ~empty
+    nonexistent = np.zeros(n, dtype=bool)
+    ambiguous = np.zeros(n, dtype=bool)
+    if naive_mask.any():
+        naive = pd.to_datetime(text[naive_mask], format="ISO8601", errors="coerce")
+        if fmt:  # the export's own format; ISO 8601 stays accepted (it is unambiguous)
+            custom = pd.to_datetime(text[naive_mask], format=fmt, errors="coerce")
+            naive = custom.where(custom.notna(), naive)
+        if getattr(naive.dt, "tz", None) is not None:  # a custom format with %z
+            local = naive.dt.tz_convert(tz)
+            strict = local
+        else:
+            first = np.ones(len(naive), dtype=bool)
+            local = naive.dt.tz_localize(tz, ambiguous=first, nonexistent="NaT")
+            strict = naive.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+            nonexistent[naive_mask] = (naive.notna() & local.isna()).to_numpy()
+            ambiguous[naive_mask] = (local.notna() & strict.isna()).to_numpy()
+        out[naive_mask] = local.astype(out.dtype)
+    bad = ~empty & out.isna().to_numpy() & ~nonexistent
+    return out, bad, nonexistent, ambiguous
+
+
+def _parse_number(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    empty = (text == "").to_numpy()
+    values = pd.to_numeric(text.where(~empty), errors="coerce").to_numpy(dtype=float, copy=True)
+    bad = ~empty & ~np.isfinite(values)
+    values[bad] = np.nan
+    return values, bad
+
+
+def _map_unique(text: pd.Series, func) -> pd.Series:
+    """Apply ``func`` once per distinct value (labels repeat across hundreds of thousands of
+    rows)."""
+    uniques = pd.unique(text)
+    return text.map(dict(zip(uniques, (func(u) for u in uniques), strict=True)))
+
+
+def _map_enum(text: pd.Series, vocab: dict[str, str], extra: dict[str, str],
+              instrument: bool) -> pd.Series:
+    table = {**vocab, **extra}
+    if instrument:
+        def lookup(label: str):
+            return vocab.get(re.sub(r"[^A-Z0-9]", "", label.upper())) or \
+                extra.get(C.normalize_label(label))
+    else:
+        def lookup(label: str):
+            return table.get(C.normalize_label(label))
+    return _map_unique(text, lookup)
+
+
+def _isin(values: pd.Series, ids: pd.Index) -> np.ndarray:
+    """Hash-based membership (pandas' Arrow string ``isin`` builds a Python list per call)."""
+    return pd.Index(values.to_numpy(dtype=object), dtype=object).isin(ids)
+
+
+# --------------------------------------------------------------------------------------------
+# Generic table checks
+# --------------------------------------------------------------------------------------------
+
+
+def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap) -> _TableResult | None:
+    path = _find_file(folder, spec.name, cmap)
+    if path is None:
+        if spec.required:
+            raise IngestError(f"required file {spec.name}.csv (or {spec.name}.parquet) is "
+                              f"missing from {folder}")
+        return None
+    frame = _read(path)
+    headers = [_norm_header(h) for h in frame.columns]
+    rename = cmap.columns.get(spec.name, {})
+    headers = [rename.get(h, h) for h in headers]
+    dupes = sorted({h for h in headers if headers.count(h) > 1})
+    if dupes:
+        raise IngestError(f"{path.name}: column {dupes[0]!r} appears more than once")
+    frame.columns = headers
+    keep = [c for c in spec.column_names if c in headers]
+    item_cols = C.item_columns(headers) if spec.items else {}
+    for col in spec.file_columns:
+        if col not in headers:
+            raise IngestError(f"{path.name}: required column {col!r} is missing "
+                              f"(columns found: {', '.join(headers) or 'none'})")
+    if spec.items and "total_score" not in headers and not item_cols:
+        raise IngestError(f"{path.name}: required column 'total_score' is missing, and there "
+                          "are no item columns (item_1, item_2, ...) to compute it from")
+    contract_cols = keep + sorted(item_cols, key=item_cols.get)
+    dropped = [c for c in headers if c not in contract_cols]
+    raw = frame[contract_cols].copy()
+    for col in spec.column_names:  # optional columns absent from the file read as empty
+        if col not in raw.columns:
+            raw[col] = ""
+    return _TableResult(spec.name, path.name, raw, _Verdicts(len(raw)),
+                        dropped_columns=dropped)
+
+
+def _generic_checks(res: _TableResult, spec: C.Table, cfg: Config, cmap: ColumnMap) -> None:
+    raw, v = res.raw, res.verdicts
+    contract_cols = list(raw.columns)
+    v.reject(raw.duplicated(subset=contract_cols, keep="first").to_numpy(), "exact_duplicate",
+             "", "the same row appears earlier in the file")
+    for col in spec.columns:
+        if col.required:
+            v.reject((raw[col.name] == "").to_numpy(), "missing_value", col.name,
+                     f"{col.name} is empty")
+    if spec.key:
+        live = pd.Series(v.ok, index=raw.index)
+        dup = raw[live].duplicated(subset=list(spec.key), keep=False)
+        conflict = np.zeros(len(raw), dtype=bool)
+        conflict[np.flatnonzero(live)[dup.to_numpy()]] = True
+        v.reject(conflict, "conflicting_duplicate_id", ",".join(spec.key),
+                 f"{' + '.join(spec.key)} appears on more than one row with different values")
+    for col in spec.columns:
+        text = raw[col.name]
+        if col.kind == "date":
+            values, bad = _parse_date(text, cmap.date_format)
+            v.reject(bad, "unparseable_date", col.name,
+                     _quoted(col, text, "is not a date (expected YYYY-MM-DD)"))
+            res.typed[col.name] = values
+        elif col.kind == "datetime":
+            values, bad, nonexistent, ambiguous = _parse_datetime(text, cfg.timezone,
+                                                                  cmap.datetime_format)
+            v.reject(bad, "unparseable_date", col.name,
+                     _quoted(col, text, "is not a date and time (expected ISO 8601)"))
+            v.reject(nonexistent, "nonexistent_local_time", col.name,
+                     _quoted(col, text, f"does not exist in {cfg.timezone} (clocks "
+                                        "sprang forward)"))
+            n_amb = int((ambiguous & v.ok).sum())
+            if n_amb:
+                res.adjustments[f"{col.name}_ambiguous_local_time_first_occurrence"] = n_amb
+            res.typed[col.name] = values
+        elif col.kind in ("int", "number"):
+            values, bad = _parse_number(text)
+            v.reject(bad, "invalid_number", col.name, _quoted(col, text, "is not a number"))
+            if col.kind == "int":
+                frac = ~np.isnan(values) & (values % 1 != 0)
+                v.reject(frac, "invalid_number", col.name,
+                         _quoted(col, text, "is not a whole number"))
+            out = np.zeros(len(values), dtype=bool)
+            if col.lo is not None:
+                out |= (values <= col.lo) if col.lo_open else (values < col.lo)
+            if col.hi is not None:
+                out |= values > col.hi
+            if out.any():
+                bounds = ([f"above {col.lo:g}" if col.lo_open else f"at least {col.lo:g}"]
+                          if col.lo is not None else [])
+                bounds += [f"at most {col.hi:g}"] if col.hi is not None else []
+                v.reject(out & ~np.isnan(values), "out_of_range", col.name,
+                         _quoted(col, text, f"is outside the allowed range "
+                                            f"({', '.join(bounds)})"))
+            res.typed[col.name] = pd.Series(values, index=raw.index)
+        elif col.kind == "enum":
+            extra = cmap.values.get(spec.name, {}).get(col.name, {})
+            mapped = _map_enum(text, C.VOCABULARIES[col.vocabulary], extra,
+                               instrument=col.vocabulary == "instrument")
+            if col.name == "service":  # DATA_CONTRACT: service defaults to therapy
+                mapped = mapped.where(text != "", "therapy")
+            unknown = (text != "").to_numpy() & mapped.isna().to_numpy()
+            reason = C.ENUM_REASON.get(col.vocabulary, "unknown_value")
+            allowed = sorted(set(C.VOCABULARIES[col.vocabulary].values()))
+            v.reject(unknown, reason, col.name,
+                     _quoted(col, text, f"is not a known {col.name} (allowed: "
+                                        f"{', '.join(allowed)}; map other labels in the "
+                                        "column map)"))
+            res.typed[col.name] = mapped
+        else:
+            res.typed[col.name] = text.where(text != "", None)
+
+
+def _quoted(col: C.Column, text: pd.Series, what: str) -> pd.Series | str:
+    if not col.echo:
+        return f"{col.name} {what}"
+    return col.name + " '" + text.str.slice(0, 60) + "' " + what
+
+
+def _reference(res: _TableResult, column: str, accepted: set, rejected: set,
+               reason_unknown: str, reason_rejected: str, what: str) -> None:
+    """Check that a non-empty reference points at an accepted row of its parent table."""
+    values = res.raw[column]
+    present = (values != "").to_numpy()
+    in_acc = _isin(values, accepted)
+    in_rej = _isin(values, rejected) & ~in_acc
+    res.verdicts.reject(present & in_rej, reason_rejected, column,
+                        f"{column} refers to a {what} row that was rejected")
+    echo = C.TABLES[res.name].column(column).echo if column in C.TABLES[res.name].column_names \
+        else False
+    detail = (column + " '" + values.str.slice(0, 60) + f"' is not a known {what}") if echo \
+        else f"{column} is not a known {what}"
+    res.verdicts.reject(present & ~in_acc & ~in_rej, reason_unknown, column, detail)
+
+
+def _ids(res: _TableResult | None, column: str) -> tuple[pd.Index, pd.Index]:
+    """(accepted ids, ids seen only on rejected rows) of a parent table."""
+    if res is None:
+        return pd.Index([]), pd.Index([])
+    ok = res.verdicts.ok
+    col = res.raw[column].to_numpy(dtype=object)
+    acc = pd.Index(pd.unique(col[ok]), dtype=object)
+    rej = pd.Index(pd.unique(col[~ok]), dtype=object)
+    return acc, rej[~rej.isin(acc) & (rej != "")]
+
+
+# --------------------------------------------------------------------------------------------
+# Table-specific rules
+# --------------------------------------------------------------------------------------------
+
+
+def _check_clinicians(res: _TableResult) -> None:
+    t, v = res.typed, res.verdicts
+    v.reject((t["end_date"] < t["start_date"]).to_numpy(), "end_before_start", "end_date")
+    ids = pd.Index(res.raw["clinician_id"][v.ok].to_numpy(dtype=object), dtype=object)
+    sup = res.raw["supervisor_id"]
+    self_sup = (sup != "") & (sup == res.raw["clinician_id"])
+    v.reject(self_sup.to_numpy(), "unknown_supervisor", "supervisor_id",
+             "a clinician cannot be their own supervisor")
+    unknown = (sup != "").to_numpy() & ~_isin(sup, ids)
+    v.reject(unknown, "unknown_supervisor", "supervisor_id",
+             "supervisor_id '" + sup.str.slice(0, 60) + "' is not a known clinician")
+
+
+def _check_assessments(res: _TableResult, cfg: Config) -> None:
+    """Instrument-specific item and total rules (the instrument registry lives in Config)."""
+    raw, v, t = res.raw, res.verdicts, res.typed
+    item_cols = C.item_columns(raw.columns)
+    n_max = max(item_cols.values(), default=0)
+    n = len(raw)
+    items = np.full((n, max(n_max, 1)), np.nan)
+    for col, k in item_cols.items():
+        values, bad = _parse_number(raw[col])
+        v.reject(bad, "invalid_number", col, col + " '" + raw[col].str.slice(0, 20)
+                 + "' is not a number")
+        items[:, k - 1] = values
+    instrument = t["instrument"]
+    total = t["total_score"].to_numpy(dtype=float).copy()
+    computed = np.full(n, np.nan)
+    prorated = np.zeros(n, dtype=bool)
+    answered = np.zeros(n, dtype=int)
+    for name, inst in cfg.instruments.items():
+        rows = (instrument == name).to_numpy() & v.ok
+        if not rows.any():
+            continue
+        block = items[:, : inst.n_items] if n_max else np.full((n, 0), np.nan)
+        # items the instrument does not have
+        for k in range(inst.n_items + 1, n_max + 1):
+            v.reject(rows & ~np.isnan(items[:, k - 1]), "item_not_in_instrument", f"item_{k}",
+                     f"item_{k} is filled in but {name} has {inst.n_items} items")
+        for k in range(1, min(inst.n_items, n_max) + 1):
+            x = items[:, k - 1]
+            bad = ~np.isnan(x) & ((x < inst.item_min) | (x > inst.item_max)
+                                  | ((x % 1 != 0) if inst.whole_numbers else False))
+            v.reject(rows & bad, "out_of_range", f"item_{k}",
+                     f"item_{k} must be {'a whole number ' if inst.whole_numbers else ''}"
+                     f"from {inst.item_min:g} to {inst.item_max:g} on the {name}")
+        rows = rows & v.ok
+        got = (~np.isnan(block)).sum(axis=1) if block.shape[1] else np.zeros(n, dtype=int)
+        sums = np.nansum(block, axis=1) if block.shape[1] else np.zeros(n)
+        missing = inst.n_items - got
+        has_total = ~np.isnan(total)
+        complete = rows & (got == inst.n_items)
+        v.reject(complete & has_total & (np.abs(total - sums) > 1e-9), "total_mismatch",
+                 "total_score", f"total_score disagrees with the sum of the {name} items")
+        need = rows & ~has_total & v.ok
+        v.reject(need & (got == 0), "no_score", "total_score",
+                 f"no total_score and no {name} item scores")
+        v.reject(need & (got > 0) & (missing > inst.max_missing_items),
+                 "too_many_missing_items", "total_score",
+                 f"{name} allows a prorated total with at most {inst.max_missing_items} "
+                 "missing items")
+        ok_items = need & v.ok & (got > 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pro = sums * inst.n_items / np.where(got > 0, got, 1)
+        computed[ok_items] = pro[ok_items]
+        prorated |= ok_items & (missing > 0)
+        total_rows = rows & v.ok & has_total
+        out = ((total < inst.score_min) | (total > inst.score_max)
+               | ((total % 1 != 0) if inst.whole_numbers else False))
+        v.reject(total_rows & out, "out_of_range", "total_score",
+                 "total_score '" + raw["total_score"].str.slice(0, 20)
+                 + f"' is not a {'whole ' if inst.whole_numbers else ''}number from "
+                 f"{inst.score_min:g} to {inst.score_max:g} ({name})")
+        answered[rows] = got[rows]
+    from_items = ~np.isnan(computed)
+    res.adjustments["total_from_items"] = int((from_items & v.ok).sum())
+    res.adjustments["total_prorated"] = int((prorated & v.ok).sum())
+    t["total_score"] = pd.Series(np.where(from_items, computed, total), index=raw.index)
+    t["prorated"] = pd.Series(prorated, index=raw.index)
+    t["items_answered"] = pd.Series(answered, index=raw.index)
+    for k in item_cols.values():
+        t[f"item_{k}"] = pd.Series(items[:, k - 1], index=raw.index)
+
+
+def _infer_clinicians(res: _TableResult, appts: pd.DataFrame) -> None:
+    """Fill an empty assessment clinician_id with the clinician who saw the client last on or
+    before that date (DATA_CONTRACT section 1, assessments)."""
+    t, v = res.typed, res.verdicts
+    need = (res.raw["clinician_id"] == "").to_numpy() & v.ok
+    inferred = np.zeros(len(need), dtype=bool)
+    if need.any():
+        seen = appts.loc[appts["status"] == "attended", ["client_id", "clinician_id", "start"]]
+        right = pd.DataFrame({
+            "client_id": seen["client_id"].to_numpy(),
+            "day": seen["start"].dt.tz_localize(None).dt.normalize().to_numpy(),
+            "start": seen["start"].dt.tz_localize(None).to_numpy(),
+            "who": seen["clinician_id"].to_numpy(),
+        }).sort_values(["day", "start"], kind="stable")
+        idx = np.flatnonzero(need)
+        left = pd.DataFrame({
+            "pos": idx,
+            "client_id": t["client_id"].to_numpy()[idx],
+            "day": t["administered_at"].iloc[idx].dt.tz_localize(None).dt.normalize()
+                   .to_numpy(),
+        }).sort_values("day", kind="stable")
+        left["day"] = left["day"].astype(right["day"].dtype)
+        merged = pd.merge_asof(left, right[["client_id", "day", "who"]], on="day",
+                               by="client_id", direction="backward")
+        found = merged["who"].notna().to_numpy()
+        pos = merged["pos"].to_numpy()
+        who = t["clinician_id"].to_numpy(dtype=object).copy()
+        who[pos[found]] = merged["who"].to_numpy()[found]
+        t["clinician_id"] = pd.Series(who, index=res.raw.index)
+        missing = np.zeros(len(need), dtype=bool)
+        missing[pos[~found]] = True
+        v.reject(missing, "no_clinician_for_assessment", "clinician_id")
+        inferred[pos[found]] = True
+        inferred &= v.ok
+    t["clinician_inferred"] = pd.Series(inferred, index=res.raw.index)
+    res.adjustments["clinician_inferred"] = int(inferred.sum())
+
+
+# --------------------------------------------------------------------------------------------
+# The whole folder
+# --------------------------------------------------------------------------------------------
+
+_OUTPUT_COLUMNS = {
+    "clinicians": ["clinician_id", "name", "license_status", "license_type", "supervisor_id",
+                   "start_date", "end_date", "weekly_capacity_hours", "weekly_session_goal",
+                   "licensure_rule"],
+    "appointments": ["appointment_id", "clinician_id", "client_id", "start", "end",
+                     "duration_minutes", "status", "service"],
+    "notes": ["appointment_id", "signed_at"],
+    "assessments": ["client_id", "clinician_id", "clinician_inferred", "instrument",
+                    "administered_at", "total_score", "prorated", "items_answered"],
+    "time_off": ["clinician_id", "start_date", "end_date"],
+    "supervision": ["supervisee_id", "supervisor_id", "date", "minutes", "format"],
+    "goals": ["clinician_id", "goal_id", "description", "set_on", "target_date", "status",
+              "reviewed_on"],
+    "reviews": ["clinician_id", "review_date", "reviewer_id", "domain", "rating", "evidence"],
+    "ce": ["clinician_id", "completed_on", "title", "hours"],
+}
+
+
+def _accepted_frame(res: _TableResult) -> pd.DataFrame:
+    ok = res.verdicts.ok
+    cols = list(_OUTPUT_COLUMNS[res.name])
+    if res.name == "assessments":
+        cols += sorted((c for c in res.typed if c.startswith("item_")),
+                       key=lambda c: int(c.split("_")[1]))
+    data = {}
+    for c in cols:
+        if c == "end":
+            continue
+        series = res.typed[c]
+        data[c] = series[ok].reset_index(drop=True) if isinstance(series, pd.Series) \
+            else pd.Series(np.asarray(series)[ok])
+    frame = pd.DataFrame(data)
+    frame.insert(0, "source_row", np.flatnonzero(ok) + 1)
+    if res.name == "appointments":
+        frame["duration_minutes"] = frame["duration_minutes"].astype("int64")
+        frame.insert(frame.columns.get_loc("start") + 1, "end",
+                     frame["start"] + pd.to_timedelta(frame["duration_minutes"], unit="m"))
+    return _typed(frame, res.name)
+
+
+def _typed(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    spec = C.TABLES[table]
+    for col in spec.columns:
+        if col.name not in frame:
+            continue
+        if col.kind == "int":
+            frame[col.name] = frame[col.name].astype("Int64") if not col.required \
+                else frame[col.name].astype("int64")
+        elif col.kind in ("id", "text", "enum"):
+            frame[col.name] = frame[col.name].astype("str").where(frame[col.name].notna(), None)
+    return frame
+
+
+def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | None = None,
+           key_file: str | Path | None = None) -> Ingested:
+    """Read, check and type a practice data folder.
+
+    Parameters
+    ----------
+    data_dir : path-like
+        Folder with ``clinicians``, ``appointments``, ``notes``, ``assessments`` and any of the
+        optional tables, as CSV or Parquet (DATA_CONTRACT section 1).
+    config : Config
+        Practice parameters; the time zone and the instrument registry are used here.
+    column_map : path-like, optional
+        Column-map YAML for exports with other headers or labels; defaults to
+        ``config.column_map``.
+    key_file : path-like, optional
+        Pseudonym key file; defaults to ``config.pseudonym_key_file``.
+
+    Returns
+    -------
+    Ingested
+        Accepted rows as typed frames (client ids replaced by keyed pseudonyms, non-contract
+        columns dropped), one rejects row per rejected input row, and the data-quality summary.
+
+    Raises
+    ------
+    IngestError
+        When the folder, a required file or a required column is missing or unreadable.
+    """
+    folder = Path(data_dir)
+    if not folder.is_dir():
+        raise IngestError(f"data folder {folder} does not exist")
+    cmap = load_column_map(column_map if column_map is not None else config.column_map)
+    results: dict[str, _TableResult | None] = {}
+    for name, spec in C.TABLES.items():
+        res = _load_table(folder, spec, cmap)
+        if res is not None:
+            _generic_checks(res, spec, config, cmap)
+        results[name] = res
+
+    key = load_or_create_key(key_file or config.pseudonym_key_file)
+    _pseudonymize_clients([results["appointments"], results["assessments"]], key)
+
+    clin = results["clinicians"]
+    _check_clinicians(clin)
+    clin_ok, clin_rej = _ids(clin, "clinician_id")
+
+    def clinician_ref(res, column="clinician_id", reason="unknown_clinician"):
+        _reference(res, column, clin_ok, clin_rej, reason, "clinician_rejected", "clinician")
+
+    appts = results["appointments"]
+    clinician_ref(appts)
+    appt_ok, appt_rej = _ids(appts, "appointment_id")
+    appt_frame = _accepted_frame(appts)
+
+    notes = results["notes"]
+    _reference(notes, "appointment_id", appt_ok, appt_rej, "unknown_appointment",
+               "appointment_rejected", "appointment")
+    starts = appt_frame.set_index("appointment_id")["start"]
+    note_start = notes.raw["appointment_id"].map(starts)
+    early = (notes.typed["signed_at"] < note_start).fillna(False).to_numpy(dtype=bool)
+    notes.verdicts.reject(early, "signed_before_session", "signed_at")
+
+    assess = results["assessments"]
+    _check_assessments(assess, config)
+    clinician_ref(assess)
+    _infer_clinicians(assess, appt_frame)
+
+    for name in C.OPTIONAL_TABLES:
+        res = results[name]
+        if res is None:
+            continue
+        if name == "supervision":
+            clinician_ref(res, "supervisee_id")
+            clinician_ref(res, "supervisor_id", "unknown_supervisor")
+        else:
+            clinician_ref(res)
+        if name == "time_off":
+            res.verdicts.reject((res.typed["end_date"] < res.typed["start_date"]).to_numpy(),
+                                "end_before_start", "end_date")
+
+    tables: dict[str, pd.DataFrame] = {}
+    reject_parts = []
+    quality: dict = {"time_zone": config.timezone, "tables": {}}
+    for name, res in results.items():
+        if res is None:
+            quality["tables"][name] = {"present": False}
+            continue
+        tables[name] = appt_frame if name == "appointments" else _accepted_frame(res)
+        v = res.verdicts
+        bad = ~v.ok
+        reject_parts.append(pd.DataFrame({
+            "table": name, "file": res.file, "row": np.flatnonzero(bad) + 1,
+            "column": v.column[bad], "reason": v.reason[bad], "detail": v.detail[bad],
+        }))
+        reasons = pd.Series(v.reason[bad]).value_counts().sort_index()
+        entry = {
+            "present": True,
+            "file": res.file,
+            "rows_in": len(res.raw),
+            "rows_accepted": int(v.ok.sum()),
+            "rows_rejected": int(bad.sum()),
+            "reasons": {str(k): int(c) for k, c in reasons.items()},
+            "dropped_columns": res.dropped_columns,
+            "adjustments": {k: c for k, c in res.adjustments.items() if c},
+        }
+        if entry["rows_in"] != entry["rows_accepted"] + entry["rows_rejected"] or \
+                entry["rows_accepted"] != len(tables[name]):
+            raise AssertionError(f"row accounting failed for {name}")  # a perfkit bug
+        quality["tables"][name] = entry
+    rejects = pd.concat(reject_parts, ignore_index=True) if reject_parts else pd.DataFrame(
+        columns=["table", "file", "row", "column", "reason", "detail"])
+    present = [e for e in quality["tables"].values() if e.get("present")]
+    quality["rows_in"] = sum(e["rows_in"] for e in present)
+    quality["rows_accepted"] = sum(e["rows_accepted"] for e in present)
+    quality["rows_rejected"] = sum(e["rows_rejected"] for e in present)
+    log.info("ingested %s: %d rows in, %d accepted, %d rejected", folder.name,
+             quality["rows_in"], quality["rows_accepted"], quality["rows_rejected"])
+    return Ingested(tables, rejects, quality, config)
+
+
+def _pseudonymize_clients(results: list[_TableResult], key: bytes) -> None:
+    col = "client_id"
+    all_ids = pd.concat([r.raw[col] for r in results], ignore_index=True)
+    _, collided = pseudonymize(all_ids[all_ids != ""], key)
+    for res in results:
+        mapped, _ = pseudonymize(res.raw[col].where(res.raw[col] != ""), key)
+        res.typed[col] = mapped
+        res.verdicts.reject(res.raw[col].isin(collided).to_numpy(), "pseudonym_collision", col)
+
+
+def write_quality(quality: dict, rejects: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """Write ``data_quality.json`` and ``rejects.csv`` into a run folder."""
+    from .io import atomic_write_text
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    p1 = out_dir / "data_quality.json"
+    atomic_write_text(p1, json.dumps(quality, indent=2) + "\n")
+    p2 = out_dir / "rejects.csv"
+    atomic_write_text(p2, rejects.to_csv(index=False))
+    return [p1, p2]
