@@ -77,7 +77,7 @@ def demo(
                f"{path} ({time.perf_counter() - t0:.1f} s).")
 
 
-def _summary(quality: dict, rejects, max_rows: int | None) -> str:
+def _summary(quality: dict, rejects, max_rows: int | None, where: str) -> str:
     lines = [f"{'table':<14}{'file':<22}{'rows in':>10}{'accepted':>10}{'rejected':>10}"]
     for name, e in quality["tables"].items():
         if not e.get("present"):
@@ -108,7 +108,7 @@ def _summary(quality: dict, rejects, max_rows: int | None) -> str:
             lines.append(f"  {r.file} row {r.row}, column {r.column or '-'}: {r.reason}: "
                          f"{r.detail}")
         if max_rows is not None and len(rejects) > max_rows:
-            lines.append(f"  ... and {len(rejects) - max_rows:,} more (see rejects.csv)")
+            lines.append(f"  ... and {len(rejects) - max_rows:,} more ({where})")
     else:
         lines += ["", "No rows rejected."]
     return "\n".join(lines)
@@ -143,7 +143,8 @@ def validate(
     except USER_ERRORS as exc:
         _fail(exc)
     typer.echo(f"Data quality for {data_dir} (times in {quality['time_zone']}):\n")
-    typer.echo(_summary(quality, rejects, max_rows))
+    where = f"see {Path(out) / 'rejects.csv'}" if out else "--out writes them all to rejects.csv"
+    typer.echo(_summary(quality, rejects, max_rows, where))
     if strict and quality["rows_rejected"]:
         raise typer.Exit(code=1)
 

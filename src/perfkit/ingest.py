@@ -530,6 +530,19 @@ def _check_assessments(res: _TableResult, cfg: Config) -> None:
         t[f"item_{k}"] = pd.Series(items[:, k - 1], index=raw.index)
 
 
+def _utc_naive(times: pd.Series) -> np.ndarray:
+    return times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
+
+
+def _signed_before_start(notes: _TableResult, appts: pd.DataFrame) -> np.ndarray:
+    ids = pd.Index(appts["appointment_id"].to_numpy(dtype=object), dtype=object)
+    pos = ids.get_indexer(notes.raw["appointment_id"].to_numpy(dtype=object))
+    has = pos >= 0
+    early = np.zeros(len(pos), dtype=bool)
+    early[has] = _utc_naive(notes.typed["signed_at"])[has] < _utc_naive(appts["start"])[pos[has]]
+    return early
+
+
 def _infer_clinicians(res: _TableResult, appts: pd.DataFrame) -> None:
     """Fill an empty assessment clinician_id with the clinician who saw the client last on or
     before that date (DATA_CONTRACT section 1, assessments)."""
@@ -539,7 +552,7 @@ def _infer_clinicians(res: _TableResult, appts: pd.DataFrame) -> None:
     if need.any():
         seen = appts.loc[appts["status"] == "attended", ["client_id", "clinician_id", "start"]]
         right = pd.DataFrame({
-            "client_id": seen["client_id"].to_numpy(),
+            "client_id": seen["client_id"].to_numpy(dtype=object),
             "day": seen["start"].dt.tz_localize(None).dt.normalize().to_numpy(),
             "start": seen["start"].dt.tz_localize(None).to_numpy(),
             "who": seen["clinician_id"].to_numpy(),
@@ -547,11 +560,13 @@ def _infer_clinicians(res: _TableResult, appts: pd.DataFrame) -> None:
         idx = np.flatnonzero(need)
         left = pd.DataFrame({
             "pos": idx,
-            "client_id": t["client_id"].to_numpy()[idx],
+            "client_id": t["client_id"].to_numpy(dtype=object)[idx],
             "day": t["administered_at"].iloc[idx].dt.tz_localize(None).dt.normalize()
                    .to_numpy(),
         }).sort_values("day", kind="stable")
         left["day"] = left["day"].astype(right["day"].dtype)
+        for frame in (left, right):  # an empty column would otherwise stay object
+            frame["client_id"] = frame["client_id"].astype(str)
         merged = pd.merge_asof(left, right[["client_id", "day", "who"]], on="day",
                                by="client_id", direction="backward")
         found = merged["who"].notna().to_numpy()
@@ -682,10 +697,8 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
     notes = results["notes"]
     _reference(notes, "appointment_id", appt_ok, appt_rej, "unknown_appointment",
                "appointment_rejected", "appointment")
-    starts = appt_frame.set_index("appointment_id")["start"]
-    note_start = notes.raw["appointment_id"].map(starts)
-    early = (notes.typed["signed_at"] < note_start).fillna(False).to_numpy(dtype=bool)
-    notes.verdicts.reject(early, "signed_before_session", "signed_at")
+    notes.verdicts.reject(_signed_before_start(notes, appt_frame), "signed_before_session",
+                          "signed_at")
 
     assess = results["assessments"]
     _check_assessments(assess, config)

@@ -104,7 +104,7 @@ def schema(table: str, timezone: str) -> pa.DataFrameSchema:
         cols["clinician_inferred"] = pa.Column("bool")
         cols["prorated"] = pa.Column("bool")
         cols["items_answered"] = pa.Column("int64", pa.Check.ge(0))
-        cols["item_\\d+"] = pa.Column("float64", nullable=True, regex=True)
+        cols["item_\\d+"] = pa.Column("float64", nullable=True, regex=True, required=False)
     return pa.DataFrameSchema(cols, unique=list(spec.key) or None, strict=True,
                               name=f"prepared {table}")
 

@@ -1,0 +1,114 @@
+"""The command line: demo, validate and run, with plain errors and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+from conftest import APPOINTMENTS, write_table
+from typer.testing import CliRunner
+
+from perfkit.cli import app
+from perfkit.demo import bundled_data_dir
+
+runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_validate_demo_reports_zero_rejects():
+    res = invoke("validate", bundled_data_dir(), "--strict")
+    assert res.exit_code == 0, res.output
+    assert "No rows rejected." in res.output
+    assert "appointments.csv" in res.output and "14,685" in res.output
+    assert "client_name, client_dob, client_email" in res.output  # dropped, and said so
+
+
+def test_validate_lists_each_bad_row_with_its_reason(practice):
+    bad = [dict(APPOINTMENTS[0]), dict(APPOINTMENTS[1], status="walked out"),
+           dict(APPOINTMENTS[2], clinician_id="C77"), dict(APPOINTMENTS[2], appointment_id="A4",
+                                                           start="2026-10-32T10:00")]
+    write_table(practice, "appointments", bad)
+    res = invoke("validate", practice)
+    assert res.exit_code == 0
+    out = res.output
+    assert "appointments.csv row 2, column status: unknown_status: status 'walked out'" in out
+    assert "appointments.csv row 3, column clinician_id: unknown_clinician" in out
+    assert "appointments.csv row 4, column start: unparseable_date" in out
+    assert "notes.csv row 2, column appointment_id: appointment_rejected" in out
+    assert invoke("validate", practice, "--strict").exit_code == 1
+
+
+def test_validate_max_rows(practice):
+    write_table(practice, "appointments", [dict(APPOINTMENTS[0], appointment_id=f"X{i}",
+                                                status="?") for i in range(5)])
+    res = invoke("validate", practice, "--max-rows", 2)
+    # 5 appointments, then 2 notes and 1 assessment that point at them (1 without a clinician)
+    assert "... and 6 more (--out writes them all to rejects.csv)" in res.output
+
+
+def test_missing_column_is_one_sentence_and_exit_2(practice, tmp_path):
+    frame = pd.read_csv(practice / "clinicians.csv", dtype=str)
+    frame.drop(columns="start_date").to_csv(practice / "clinicians.csv", index=False)
+    env = {"PERFKIT_PSEUDONYM_KEY_FILE": str(tmp_path / "k.key"), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run([sys.executable, "-m", "perfkit.cli", "validate", str(practice)],
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == ("perfkit: clinicians.csv: required column 'start_date' is "
+                                   "missing (columns found: clinician_id, name, license_status, "
+                                   "license_type, supervisor_id, end_date, "
+                                   "weekly_capacity_hours, weekly_session_goal, licensure_rule)")
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_missing_folder_and_bad_parameters_exit_2(tmp_path):
+    res = runner.invoke(app, ["validate", str(tmp_path / "nowhere")])
+    assert res.exit_code == 2 and "does not exist" in res.output
+    p = tmp_path / "p.yaml"
+    p.write_text("timezone: Atlantis/Capital\n")
+    res = runner.invoke(app, ["run", "--data", str(bundled_data_dir()), "--params", str(p)])
+    assert res.exit_code == 2 and "unknown time zone" in res.output
+
+
+def test_run_writes_quality_manifest_and_snapshot(practice, tmp_path):
+    out = tmp_path / "run"
+    res = invoke("run", "--data", practice, "--out", out, "--period-start", "2026-10-01",
+                 "--period-end", "2026-11-01")
+    assert res.exit_code == 0, res.output
+    quality = json.loads((out / "data_quality.json").read_text())
+    assert quality["tables"]["appointments"] == {
+        "present": True, "file": "appointments.csv", "rows_in": 3, "rows_accepted": 3,
+        "rows_rejected": 0, "reasons": {}, "dropped_columns": ["client_name", "client_dob"],
+        "adjustments": {}}
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["period"] == {"start": "2026-10-01", "end": "2026-11-01",
+                                  "as_of": "2026-11-01", "timezone": "America/Chicago"}
+    assert {o["path"] for o in manifest["outputs"]} >= {"data_quality.json", "rejects.csv",
+                                                        "prepared/appointments.parquet"}
+    assert all((out / o["path"]).is_file() for o in manifest["outputs"])
+    assert "pseudonym_key_file" not in manifest["parameters"]
+
+
+def test_run_default_folder_is_named_from_period_end(practice, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    res = invoke("run", "--data", practice, "--period-end", "2026-10-20")
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "reports" / "2026-10-20" / "manifest.json").is_file()
+
+
+def test_demo_command_scales(tmp_path):
+    res = invoke("demo", "--out", tmp_path / "d", "--clinicians", 3, "--months", 2)
+    assert res.exit_code == 0
+    assert len(pd.read_csv(tmp_path / "d" / "clinicians.csv")) == 3
+
+
+def test_help_lists_commands():
+    res = invoke("--help")
+    for cmd in ("demo", "validate", "run"):
+        assert cmd in res.output
