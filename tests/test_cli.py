@@ -8,11 +8,12 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from conftest import APPOINTMENTS, write_table
 from typer.testing import CliRunner
 
 from perfkit.cli import app
 from perfkit.demo import bundled_data_dir
+
+from conftest import APPOINTMENTS, write_table
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]

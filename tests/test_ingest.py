@@ -468,3 +468,13 @@ def test_accounting_holds_on_a_messy_file(practice, cfg):
     check_accounting(ing)
     e = ing.quality["tables"]["appointments"]
     assert e["rows_in"] == 300 and e["rows_rejected"] > 0 and e["rows_accepted"] > 0
+
+
+def test_pseudonym_collisions_are_rejected_not_merged(practice, cfg, monkeypatch):
+    import perfkit.pseudonym as ps
+
+    monkeypatch.setattr(ps, "DIGITS", 0)  # every id maps to "cl-": all collide
+    ing = pk.ingest(practice, cfg)
+    assert set(ing.rejects.reason) == {"pseudonym_collision", "appointment_rejected"}
+    assert ing["appointments"].empty and ing["assessments"].empty
+    check_accounting(ing)
