@@ -160,13 +160,17 @@ def run(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="run folder (default: "
                                              "reports/<period_end>)")] = None,
     column_map: MapOpt = None,
+    tables_only: Annotated[bool, typer.Option("--tables-only", help="compute the tables "
+                                              "without rendering reports (for schedulers and "
+                                              "BI tools)")] = False,
 ) -> None:
-    """Prepare a run folder for a period: validated snapshot, data quality and manifest."""
+    """Run a period: validated snapshot, data quality, metric tables and manifest."""
     from .runner import run_period
 
     try:
         cfg = _config(params, period_start, period_end)
-        manifest = run_period(data, cfg, out=out, column_map=column_map, params_file=params)
+        manifest = run_period(data, cfg, out=out, column_map=column_map, params_file=params,
+                              tables_only=tables_only)
     except USER_ERRORS as exc:
         _fail(exc)
     failed = [o for o in manifest["outputs"] if o["status"] != "ok"]

@@ -118,7 +118,7 @@ class OperationsConfig(_Strict):
     dropout_sessions: int = Field(4, gt=0)
     cohort_weeks: int = Field(8, gt=0)
     dropout_window_days: int = Field(30, gt=0)
-    workdays_per_week: int = Field(5, ge=1, le=7)
+    caseload_weeks: int = Field(4, gt=0)
 
 
 class OutcomesConfig(_Strict):
@@ -126,6 +126,7 @@ class OutcomesConfig(_Strict):
 
 
 class TrendConfig(_Strict):
+    weeks: int = Field(52, ge=1, description="weeks of weekly history behind each trend")
     min_weeks: int = Field(12, ge=2)
     shift_run: int = Field(7, ge=2)
     trend_run: int = Field(6, ge=2)
@@ -140,7 +141,7 @@ class Config(_Strict):
 
     practice_name: str = "Demo Practice"
     timezone: str = "America/Chicago"
-    period_start: dt.date = dt.date(2026, 10, 1)
+    period_start: dt.date = dt.date(2026, 8, 1)
     period_end: dt.date = dt.date(2026, 11, 1)
     pseudonym_key_file: Path = DEFAULT_KEY_FILE
     column_map: Path | None = None

@@ -1,24 +1,32 @@
 """A run of perfkit for one period: the run folder of DATA_CONTRACT section 2.
 
-Today a run prepares the validated snapshot and writes ``data_quality.json``, ``rejects.csv``
-and ``manifest.json``; the metric tables and reports are added by later steps through the same
-manifest, so a scheduler always finds every output listed with its status.
+A run prepares the validated snapshot (``data_quality.json``, ``rejects.csv``, ``prepared/``),
+computes the tables from it once (``tables/``), and lists every output with its status in
+``manifest.json``. A table that fails is recorded as failed with its message; the others are
+still written, and the command exits non-zero.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from . import __version__
 from .config import Config
-from .io import atomic_write_text
-from .prepared import PREPARED_DIR, prepare
+from .io import atomic_write, atomic_write_text
+from .operations import clinician_metrics, weekly_metrics
+from .prepared import PREPARED_DIR, Prepared, prepare
+from .trends import flags, trend_labels
 
-__all__ = ["run_period", "default_run_folder"]
+__all__ = ["run_period", "default_run_folder", "operations_tables"]
+
+log = logging.getLogger(__name__)
 
 
 def default_run_folder(config: Config, base: str | os.PathLike = "reports") -> Path:
@@ -26,9 +34,23 @@ def default_run_folder(config: Config, base: str | os.PathLike = "reports") -> P
     return Path(base) / config.period_end.isoformat()
 
 
+def operations_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]:
+    """``clinician_metrics`` (contract columns, extras, flags, trend labels) and
+    ``weekly_metrics``: the operational tables of a run."""
+    weekly = weekly_metrics(data, config)
+    metrics = clinician_metrics(data, config)
+    metrics = metrics.merge(flags(metrics, config), on="clinician_id", how="left")
+    metrics = metrics.merge(trend_labels(weekly, config), on="clinician_id", how="left")
+    return {"clinician_metrics": metrics, "weekly_metrics": weekly}
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    atomic_write(path, lambda p: frame.to_csv(p, index=False, date_format="%Y-%m-%d"))
+
+
 def run_period(data_dir: str | os.PathLike, config: Config, *, out: str | os.PathLike | None = None,
                column_map: str | os.PathLike | None = None,
-               params_file: str | os.PathLike | None = None) -> dict:
+               params_file: str | os.PathLike | None = None, tables_only: bool = False) -> dict:
     """Prepare the run folder for ``config``'s period and return its manifest.
 
     Input problems that make the data unusable raise ``IngestError``; rejected rows do not stop
@@ -44,6 +66,18 @@ def run_period(data_dir: str | os.PathLike, config: Config, *, out: str | os.Pat
                {"path": "rejects.csv", "status": "ok", "message": ""}]
     outputs += [{"path": f"{PREPARED_DIR}/{name}.parquet", "status": "ok", "message": ""}
                 for name in sorted(prepared.tables)]
+    t0 = time.perf_counter()
+    try:
+        tables = operations_tables(prepared, config)
+        for name, frame in tables.items():
+            _write_csv(frame, folder / "tables" / f"{name}.csv")
+            outputs.append({"path": f"tables/{name}.csv", "status": "ok", "message": ""})
+    except Exception as exc:  # isolate the failure; the manifest says what went wrong
+        log.exception("operational tables failed")
+        for name in ("clinician_metrics", "weekly_metrics"):
+            outputs.append({"path": f"tables/{name}.csv", "status": "failed",
+                            "message": f"{type(exc).__name__}: {exc}"})
+    timings["operations_seconds"] = round(time.perf_counter() - t0, 3)
     params = json.loads(config.model_dump_json())
     params.pop("pseudonym_key_file", None)
     q = prepared.quality
@@ -58,6 +92,7 @@ def run_period(data_dir: str | os.PathLike, config: Config, *, out: str | os.Pat
         "parameters": params,
         "data_quality": {k: q[k] for k in ("rows_in", "rows_accepted", "rows_rejected")},
         "timings": timings,
+        "reports": "skipped (--tables-only)" if tables_only else "not built in this version",
         "outputs": outputs,
     }
     atomic_write_text(folder / "manifest.json", json.dumps(manifest, indent=2) + "\n")

@@ -1,0 +1,515 @@
+"""Operational metrics per clinician (DATA_CONTRACT section 3).
+
+Every definition lives in exactly one function here. Each function works on *buckets*: the
+caller labels appointments with a ``bucket`` (the reporting period, or a week) by
+:func:`assign_buckets`, and the function returns one row per ``(clinician_id, bucket)``. The
+period table (:func:`clinician_metrics`) and the weekly series (:func:`weekly_metrics`) are the
+same definitions applied to different buckets, so a metric can never mean two things.
+
+Times are compared in the practice time zone: a bucket runs from local midnight of its first day
+to local midnight after its last day. ``as_of`` is the end of the reporting period.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .config import Config
+
+__all__ = [
+    "Window",
+    "period_window",
+    "week_edges",
+    "assign_buckets",
+    "available_capacity",
+    "sessions_attended",
+    "utilization",
+    "attendance_rates",
+    "note_timeliness",
+    "unsigned_overdue",
+    "active_clients",
+    "new_clients",
+    "retention",
+    "median_sessions_per_client",
+    "goal_attainment",
+    "caseload",
+    "clinicians_in_period",
+    "clinician_metrics",
+    "weekly_metrics",
+    "CONTRACT_COLUMNS",
+    "WEEKLY_COLUMNS",
+]
+
+KEY = ["clinician_id", "bucket"]
+WEEKDAYS_PER_WEEK = 5  # DATA_CONTRACT: capacity / 5 for each weekday, Monday to Friday
+HOUR = pd.Timedelta(hours=1)
+
+CONTRACT_COLUMNS = [
+    "clinician_id", "sessions_attended", "hours_attended", "available_hours", "utilization",
+    "no_show_rate", "late_cancel_rate", "non_attendance_rate", "notes_due", "notes_within_24h",
+    "notes_within_72h", "median_note_lag_hours", "unsigned_overdue_7d", "active_clients",
+    "new_clients", "retained_8plus_rate", "early_dropout_rate", "median_sessions_per_client",
+]
+EXTRA_COLUMNS = [
+    "past_appointments", "available_days", "weekly_session_goal", "goal_attainment",
+    "caseload", "retention_cohort",
+]
+WEEKLY_COLUMNS = [
+    "sessions_attended", "hours_attended", "available_hours", "utilization", "no_show_rate",
+    "late_cancel_rate", "non_attendance_rate", "notes_due", "notes_within_24h",
+    "notes_within_72h", "median_note_lag_hours", "active_clients", "new_clients",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Windows and buckets
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Window:
+    """Bucket edges (local midnights, time-zone aware) and the as-of instant."""
+
+    edges: pd.DatetimeIndex  # n + 1 edges for n buckets
+    labels: pd.Index  # the first local date of each bucket
+    as_of: pd.Timestamp
+
+    @property
+    def start(self) -> pd.Timestamp:
+        return self.edges[0]
+
+    @property
+    def end(self) -> pd.Timestamp:
+        return self.edges[-1]
+
+
+def _midnight(day: dt.date, tz: str) -> pd.Timestamp:
+    return pd.Timestamp(day).tz_localize(tz)
+
+
+def period_window(cfg: Config) -> Window:
+    """The reporting period ``[period_start, period_end)`` as one bucket, as of period_end."""
+    edges = pd.DatetimeIndex([_midnight(cfg.period_start, cfg.timezone),
+                              _midnight(cfg.period_end, cfg.timezone)])
+    return Window(edges, pd.Index([pd.Timestamp(cfg.period_start)]), edges[-1])
+
+
+def week_edges(cfg: Config, first_day: dt.date | None = None) -> Window:
+    """Whole weeks (Monday to Sunday) ending on or before ``as_of``.
+
+    At most ``trends.weeks`` weeks, and none starting before ``first_day`` (the first day the
+    data cover), so weeks without data are not counted as weeks without work.
+    """
+    as_of = cfg.as_of
+    last = as_of - dt.timedelta(days=as_of.weekday())  # the Monday on or before as_of
+    first = last - dt.timedelta(weeks=cfg.trends.weeks)
+    if first_day is not None:
+        first = max(first, first_day + dt.timedelta(days=(7 - first_day.weekday()) % 7))
+    mondays = [first + dt.timedelta(weeks=k) for k in range(max((last - first).days // 7, 0) + 1)]
+    edges = pd.DatetimeIndex([_midnight(d, cfg.timezone) for d in mondays])
+    labels = pd.Index([pd.Timestamp(d) for d in mondays[:-1]])
+    return Window(edges, labels, _midnight(as_of, cfg.timezone))
+
+
+def assign_buckets(frame: pd.DataFrame, window: Window, column: str = "start") -> pd.DataFrame:
+    """Rows whose ``column`` falls inside the window, labelled with their bucket."""
+    if len(window.edges) < 2 or frame.empty:
+        return frame.iloc[0:0].assign(bucket=pd.Series(dtype="datetime64[us]"))
+    t = frame[column].dt.tz_convert("UTC").to_numpy()
+    edges = window.edges.tz_convert("UTC").to_numpy()
+    pos = np.searchsorted(edges, t, side="right") - 1
+    inside = (pos >= 0) & (pos < len(edges) - 1) & ~pd.isna(t)
+    out = frame.loc[inside].copy()
+    out["bucket"] = window.labels.to_numpy()[pos[inside]]
+    return out
+
+
+def _grouped(frame: pd.DataFrame) -> pd.core.groupby.DataFrameGroupBy:
+    return frame.groupby(KEY, sort=True, observed=True)
+
+
+def _ratio(num, den):
+    num = np.asarray(num, dtype=float)
+    den = np.asarray(den, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+
+
+# --------------------------------------------------------------------------------------------
+# Capacity and sessions
+# --------------------------------------------------------------------------------------------
+
+
+def available_capacity(clinicians: pd.DataFrame, time_off: pd.DataFrame,
+                       window: Window) -> pd.DataFrame:
+    """Available weekdays and hours per clinician and bucket.
+
+    Notes
+    -----
+    Available hours = ``weekly_capacity_hours`` / 5 for each weekday (Monday to Friday) of the
+    bucket on which the clinician was employed (``start_date`` .. ``end_date``, inclusive) and
+    not on time off (``time_off`` rows, inclusive of both ends; weekend days inside a time-off
+    block cost nothing). DATA_CONTRACT section 3, "utilization"; the capacity-based denominator
+    of the Dataplayer definition (reference/metrics.md section 6).
+    """
+    first = window.start.tz_localize(None).normalize()
+    last = window.end.tz_localize(None).normalize()
+    days = pd.date_range(first, last - pd.Timedelta(days=1), freq="D").to_numpy()
+    label_days = window.labels.to_numpy().astype("datetime64[D]")
+    bucket_of_day = np.searchsorted(label_days, days.astype("datetime64[D]"), side="right") - 1
+    weekday = pd.DatetimeIndex(days).day_of_week.to_numpy() < WEEKDAYS_PER_WEEK
+    ids = clinicians["clinician_id"].to_numpy(dtype=object)
+    start = clinicians["start_date"].to_numpy(dtype="datetime64[D]")
+    end = clinicians["end_date"].to_numpy(dtype="datetime64[D]")
+    d = days.astype("datetime64[D]")
+    employed = (d[None, :] >= start[:, None]) & ((d[None, :] <= end[:, None])
+                                                  | np.isnat(end)[:, None])
+    off = np.zeros_like(employed)
+    if len(time_off):
+        row_of = {c: i for i, c in enumerate(ids)}
+        for cid, a, b in zip(time_off["clinician_id"], time_off["start_date"],
+                             time_off["end_date"], strict=True):
+            i = row_of.get(cid)
+            if i is None:
+                continue
+            lo = np.searchsorted(d, np.datetime64(a, "D"), side="left")
+            hi = np.searchsorted(d, np.datetime64(b, "D"), side="right")
+            off[i, lo:hi] = True
+    avail = employed & ~off & weekday[None, :]
+    n_buckets = len(window.labels)
+    onehot = np.zeros((len(d), n_buckets))
+    onehot[np.arange(len(d)), bucket_of_day] = 1.0
+    avail_days = avail.astype(float) @ onehot  # clinicians x buckets
+    cap = clinicians["weekly_capacity_hours"].to_numpy(dtype=float)
+    out = pd.DataFrame({
+        "clinician_id": np.repeat(ids, n_buckets),
+        "bucket": np.tile(window.labels.to_numpy(), len(ids)),
+        "available_days": avail_days.ravel(),
+        "available_hours": (avail_days * (cap / WEEKDAYS_PER_WEEK)[:, None]).ravel(),
+    })
+    return out.set_index(KEY)
+
+
+def sessions_attended(appts: pd.DataFrame) -> pd.DataFrame:
+    """Attended sessions and their hours per clinician and bucket.
+
+    Notes
+    -----
+    ``sessions_attended`` counts appointments with status ``attended``; ``hours_attended`` sums
+    their ``duration_minutes`` / 60. DATA_CONTRACT section 3, "utilization" numerator.
+    """
+    att = appts[appts["status"] == "attended"]
+    g = _grouped(att)
+    return pd.DataFrame({"sessions_attended": g.size(),
+                         "hours_attended": g["duration_minutes"].sum() / 60.0})
+
+
+def utilization(hours_attended: pd.Series, available_hours: pd.Series) -> pd.Series:
+    """Attended hours / available hours; empty where nothing was available.
+
+    Notes
+    -----
+    DATA_CONTRACT section 3. A flag below 70% and a review band to 80% follow the Dataplayer
+    "golden ratio" of 70-80% (reference/metrics.md sections 6 and 8.11).
+    """
+    h, a = hours_attended.align(available_hours, join="outer", fill_value=0.0)
+    return pd.Series(_ratio(h, a), index=h.index, name="utilization")
+
+
+def attendance_rates(appts: pd.DataFrame) -> pd.DataFrame:
+    """No-show, late-cancel and non-attendance rates per clinician and bucket.
+
+    Notes
+    -----
+    Denominator: past appointments = attended + no_show + late_cancel + cancelled (``scheduled``
+    ones have not happened). ``non_attendance_rate`` = no-show rate + late-cancel rate.
+    DATA_CONTRACT section 3; alert at 10% (reference/metrics.md section 8.12).
+    """
+    past = appts[appts["status"] != "scheduled"]
+    counts = pd.crosstab([past["clinician_id"], past["bucket"]], past["status"])
+    for s in ("attended", "no_show", "late_cancel", "cancelled"):
+        if s not in counts:
+            counts[s] = 0
+    total = counts[["attended", "no_show", "late_cancel", "cancelled"]].sum(axis=1)
+    out = pd.DataFrame({
+        "past_appointments": total,
+        "no_show_rate": _ratio(counts["no_show"], total),
+        "late_cancel_rate": _ratio(counts["late_cancel"], total),
+    }, index=counts.index)
+    out["non_attendance_rate"] = out["no_show_rate"] + out["late_cancel_rate"]
+    out.index.names = KEY
+    return out
+
+
+def _attended_with_notes(appts: pd.DataFrame, notes: pd.DataFrame,
+                         as_of: pd.Timestamp) -> pd.DataFrame:
+    att = appts.loc[appts["status"] == "attended",
+                    ["clinician_id", "bucket", "client_id", "appointment_id", "end"]]
+    att = att.merge(notes[["appointment_id", "signed_at"]], on="appointment_id", how="left")
+    # a note signed after as_of was not signed as of then
+    att["signed"] = att["signed_at"].notna() & (att["signed_at"] <= as_of)
+    att["lag_hours"] = (att["signed_at"] - att["end"]) / HOUR
+    return att
+
+
+def note_timeliness(appts: pd.DataFrame, notes: pd.DataFrame, as_of: pd.Timestamp,
+                    cfg: Config) -> pd.DataFrame:
+    """Notes due, shares signed within 24 and 72 hours, and the median lag.
+
+    Notes
+    -----
+    Note lag = ``signed_at`` - (start + duration), in hours, for attended appointments.
+    ``notes_due`` = attended appointments that ended at least 72 hours before ``as_of`` (the
+    72-hour censoring rule: a note cannot be late before its deadline has passed).
+    ``notes_within_24h`` / ``notes_within_72h`` = share of notes due signed within 24 / 72 hours;
+    an unsigned note counts as not within. ``median_note_lag_hours`` is over the signed notes
+    due. A signature after ``as_of`` counts as unsigned as of then. DATA_CONTRACT section 3; the
+    24 h / 72 h standards are reference/metrics.md section 8.13.
+    """
+    ops = cfg.operations
+    att = _attended_with_notes(appts, notes, as_of)
+    due = att[att["end"] <= as_of - ops.note_standard_hours * HOUR]
+    due = due.assign(
+        in_best=due["signed"] & (due["lag_hours"] <= ops.note_best_hours),
+        in_standard=due["signed"] & (due["lag_hours"] <= ops.note_standard_hours),
+        signed_lag=due["lag_hours"].where(due["signed"]),
+    )
+    g = _grouped(due)
+    n = g.size()
+    return pd.DataFrame({
+        "notes_due": n,
+        "notes_within_24h": _ratio(g["in_best"].sum(), n),
+        "notes_within_72h": _ratio(g["in_standard"].sum(), n),
+        "median_note_lag_hours": g["signed_lag"].median(),
+    })
+
+
+def unsigned_overdue(appts: pd.DataFrame, notes: pd.DataFrame, as_of: pd.Timestamp,
+                     cfg: Config) -> pd.Series:
+    """Attended appointments that ended over 7 days before ``as_of`` with no signed note.
+
+    Notes
+    -----
+    DATA_CONTRACT section 3, ``unsigned_overdue_7d``; 7 days is the escalation point of
+    reference/metrics.md section 8.13 (``operations.note_overdue_days``).
+    """
+    att = _attended_with_notes(appts, notes, as_of)
+    late = att[(att["end"] < as_of - pd.Timedelta(days=cfg.operations.note_overdue_days))
+               & ~att["signed"]]
+    return _grouped(late).size().rename("unsigned_overdue_7d")
+
+
+# --------------------------------------------------------------------------------------------
+# Clients
+# --------------------------------------------------------------------------------------------
+
+
+def active_clients(appts: pd.DataFrame) -> pd.Series:
+    """Distinct clients with an attended appointment in the bucket (DATA_CONTRACT section 3)."""
+    att = appts[appts["status"] == "attended"]
+    return _grouped(att)["client_id"].nunique().rename("active_clients")
+
+
+def _first_attended(all_appts: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    att = all_appts[(all_appts["status"] == "attended") & (all_appts["start"] < as_of)]
+    return (att.groupby(["clinician_id", "client_id"], sort=False, observed=True)["start"]
+            .min().rename("first_start").reset_index())
+
+
+def new_clients(all_appts: pd.DataFrame, window: Window) -> pd.Series:
+    """Clients whose first attended appointment with this clinician ever falls in the bucket.
+
+    Notes
+    -----
+    "Ever" is every appointment in the data, also from before the period (DATA_CONTRACT
+    section 3). A client new to one clinician can be known to another.
+    """
+    first = _first_attended(all_appts, window.as_of)
+    first = assign_buckets(first, window, "first_start")
+    return _grouped(first).size().rename("new_clients")
+
+
+def retention(all_appts: pd.DataFrame, window: Window, cfg: Config) -> pd.DataFrame:
+    """Retention cohort, share retained for 8+ sessions and share who dropped out early.
+
+    Notes
+    -----
+    Cohort = new clients of the bucket whose first attended session is at least
+    ``cohort_weeks`` (8) weeks before ``as_of`` (later starters have not had time to reach 8
+    sessions). ``retained_8plus_rate`` = share of the cohort with at least ``retained_sessions``
+    (8) attended sessions with this clinician by ``as_of``. ``early_dropout_rate`` = share with
+    fewer than ``dropout_sessions`` (4) attended sessions and no attended or scheduled
+    appointment with this clinician from ``dropout_window_days`` (30) days before ``as_of`` to
+    30 days after it. DATA_CONTRACT section 3; PracticeVital's 8 / 4 defaults
+    (reference/metrics.md section 8.14).
+    """
+    ops = cfg.operations
+    as_of = window.as_of
+    first = assign_buckets(_first_attended(all_appts, as_of), window, "first_start")
+    cohort = first[first["first_start"] <= as_of - pd.Timedelta(weeks=ops.cohort_weeks)]
+    pair = ["clinician_id", "client_id"]
+    att = all_appts[(all_appts["status"] == "attended") & (all_appts["start"] < as_of)]
+    n_sessions = att.groupby(pair, observed=True).size().rename("n")
+    lo = as_of - pd.Timedelta(days=ops.dropout_window_days)
+    hi = as_of + pd.Timedelta(days=ops.dropout_window_days)
+    near = all_appts[all_appts["status"].isin(["attended", "scheduled"])
+                     & (all_appts["start"] >= lo) & (all_appts["start"] < hi)]
+    recent = near.groupby(pair, observed=True).size().rename("recent")
+    cohort = cohort.join(n_sessions, on=pair).join(recent, on=pair)
+    cohort["n"] = cohort["n"].fillna(0)
+    cohort["retained"] = cohort["n"] >= ops.retained_sessions
+    cohort["dropout"] = (cohort["n"] < ops.dropout_sessions) & cohort["recent"].isna()
+    g = _grouped(cohort)
+    size = g.size()
+    return pd.DataFrame({
+        "retention_cohort": size,
+        "retained_8plus_rate": _ratio(g["retained"].sum(), size),
+        "early_dropout_rate": _ratio(g["dropout"].sum(), size),
+    })
+
+
+def median_sessions_per_client(all_appts: pd.DataFrame, appts: pd.DataFrame,
+                               as_of: pd.Timestamp) -> pd.Series:
+    """Median attended sessions per active client, counted over the whole episode.
+
+    Notes
+    -----
+    The data contract names this column without defining it. perfkit takes each client active
+    in the bucket and counts their attended sessions with this clinician from the first one
+    through ``as_of``; the median is over those clients. Episodes still running are counted so
+    far, so the figure rises with longer periods. Flückiger et al. 2020 report a median of about
+    8 sessions across naturalistic samples (reference/metrics.md section 6).
+    """
+    pair = ["clinician_id", "client_id"]
+    att = all_appts[(all_appts["status"] == "attended") & (all_appts["start"] < as_of)]
+    n_sessions = att.groupby(pair, observed=True).size().rename("n")
+    active = appts.loc[appts["status"] == "attended", KEY + ["client_id"]].drop_duplicates()
+    active = active.join(n_sessions, on=pair)
+    return _grouped(active)["n"].median().rename("median_sessions_per_client")
+
+
+def goal_attainment(sessions: pd.Series, available_days: pd.Series,
+                    clinicians: pd.DataFrame) -> pd.Series:
+    """Attended sessions / the session goal for the days the clinician was available.
+
+    Notes
+    -----
+    Goal for a bucket = ``weekly_session_goal`` / 5 per available weekday (the same leave-aware
+    days as capacity), so time off lowers the goal rather than the attainment. The goal-based
+    denominator is PracticeVital's (reference/metrics.md sections 6 and 8.11). Empty when the
+    clinician has no goal.
+    """
+    goal = clinicians.set_index("clinician_id")["weekly_session_goal"].astype(float)
+    s, days = sessions.align(available_days, join="right", fill_value=0)
+    expected = days * goal.reindex(days.index.get_level_values(0)).to_numpy() / WEEKDAYS_PER_WEEK
+    return pd.Series(_ratio(s, expected), index=s.index, name="goal_attainment")
+
+
+def caseload(all_appts: pd.DataFrame, as_of: pd.Timestamp, cfg: Config) -> pd.Series:
+    """Distinct clients with an attended session in the ``caseload_weeks`` (4) weeks before
+    ``as_of``.
+
+    Notes
+    -----
+    reference/metrics.md section 6 ("Caseload": active clients with a session in the last N
+    weeks); N is a perfkit choice, set in parameters.
+    """
+    lo = as_of - pd.Timedelta(weeks=cfg.operations.caseload_weeks)
+    att = all_appts[(all_appts["status"] == "attended") & (all_appts["start"] >= lo)
+                    & (all_appts["start"] < as_of)]
+    return att.groupby("clinician_id", observed=True)["client_id"].nunique().rename("caseload")
+
+
+# --------------------------------------------------------------------------------------------
+# Tables
+# --------------------------------------------------------------------------------------------
+
+
+def clinicians_in_period(clinicians: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """Clinicians employed on at least one day of the period."""
+    start, end = pd.Timestamp(cfg.period_start), pd.Timestamp(cfg.period_end)
+    employed = (clinicians["start_date"] < end) & (clinicians["end_date"].isna()
+                                                   | (clinicians["end_date"] >= start))
+    return clinicians[employed]
+
+
+def _bucket_table(data, cfg: Config, window: Window, clinicians: pd.DataFrame,
+                  extra: bool) -> pd.DataFrame:
+    appts_all = data.appointments
+    appts = assign_buckets(appts_all, window)
+    cap = available_capacity(clinicians, data.time_off, window)
+    parts = [
+        cap,
+        sessions_attended(appts),
+        attendance_rates(appts),
+        note_timeliness(appts, data.notes, window.as_of, cfg),
+        unsigned_overdue(appts, data.notes, window.as_of, cfg).to_frame(),
+        active_clients(appts).to_frame(),
+        new_clients(appts_all, window).to_frame(),
+    ]
+    if extra:
+        parts += [retention(appts_all, window, cfg),
+                  median_sessions_per_client(appts_all, appts, window.as_of).to_frame()]
+    table = pd.concat(parts, axis=1, join="outer")
+    table = table[table.index.get_level_values("clinician_id").isin(clinicians["clinician_id"])]
+    counts = ["sessions_attended", "notes_due", "unsigned_overdue_7d", "active_clients",
+              "new_clients", "past_appointments"] + (["retention_cohort"] if extra else [])
+    for col in counts + ["hours_attended", "available_hours", "available_days"]:
+        table[col] = table[col].fillna(0)
+    for col in counts:
+        table[col] = table[col].astype("int64")
+    table["utilization"] = utilization(table["hours_attended"], table["available_hours"])
+    if extra:
+        table["goal_attainment"] = goal_attainment(table["sessions_attended"],
+                                                   table["available_days"], clinicians)
+    return table
+
+
+def clinician_metrics(data, cfg: Config) -> pd.DataFrame:
+    """One row per clinician employed in the period: DATA_CONTRACT's fixed columns first.
+
+    Parameters
+    ----------
+    data : Prepared
+        The prepared snapshot (``perfkit.load_prepared``).
+    cfg : Config
+        Parameters: period, time zone and thresholds.
+    """
+    clinicians = clinicians_in_period(data.clinicians, cfg)
+    window = period_window(cfg)
+    table = _bucket_table(data, cfg, window, clinicians, extra=True)
+    table = table.reset_index().drop(columns="bucket").set_index("clinician_id")
+    table = table.reindex(clinicians["clinician_id"])
+    table["weekly_session_goal"] = clinicians.set_index("clinician_id")["weekly_session_goal"]
+    table["caseload"] = caseload(data.appointments, window.as_of, cfg).reindex(table.index) \
+        .fillna(0).astype("int64")
+    table = table.reset_index()
+    return table[CONTRACT_COLUMNS + EXTRA_COLUMNS]
+
+
+def weekly_metrics(data, cfg: Config) -> pd.DataFrame:
+    """The weekly series behind the trends: one row per clinician and employed week.
+
+    Weeks run Monday to Sunday and end on or before ``as_of``; at most ``trends.weeks`` of them,
+    none before the first week the data cover. Notes still inside their 72-hour window at
+    ``as_of`` are not yet due, so the last few days' documentation is not counted as late.
+    """
+    appts = data.appointments
+    first_day = appts["start"].min().date() if len(appts) else cfg.period_start
+    window = week_edges(cfg, first_day)
+    clinicians = data.clinicians
+    if len(window.labels) == 0:
+        return pd.DataFrame(columns=["clinician_id", "week_start"] + WEEKLY_COLUMNS)
+    table = _bucket_table(data, cfg, window, clinicians, extra=False)
+    table = table[table["available_days"] > 0]  # weeks the clinician was employed and working
+    table = table.reset_index().rename(columns={"bucket": "week_start"})
+    # Who is new cannot be told in the first weeks of the data: clients already in treatment
+    # look new. Those weeks get no new_clients value (one retention cohort length).
+    known = pd.Timestamp(first_day) + pd.Timedelta(weeks=cfg.operations.cohort_weeks)
+    table["new_clients"] = table["new_clients"].astype(float).where(table["week_start"] >= known)
+    return table[["clinician_id", "week_start"] + WEEKLY_COLUMNS].sort_values(
+        ["clinician_id", "week_start"], ignore_index=True)

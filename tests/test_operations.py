@@ -1,0 +1,244 @@
+"""Operational metrics on small hand-built practices, against values computed by hand.
+
+Main scenario: period Mon 2026-10-05 .. Mon 2026-10-19 (two weeks, ten weekdays), practice time
+zone America/Chicago, as_of = 2026-10-19 00:00 local.
+
+Clinician A, 20 h/week (part time: 4 h per weekday), weekly goal 15 sessions:
+
+    appt  client  start (local)       min  status       note signed         lag
+    A0    x       Mon 09-28 10:00      60  attended     -                   (before period)
+    A1    x       Mon 10-05 10:00      60  attended     10-05 21:00         10 h
+    A2    x       Mon 10-12 10:00      50  attended     10-15 10:50         72 h (exactly)
+    A3    y       Tue 10-06 09:00      60  no_show
+    A4    y       Wed 10-07 09:00      60  late_cancel
+    A5    z       Thu 10-08 09:00      60  cancelled
+    A6    z       Fri 10-16 15:00      60  attended     unsigned            (ends 56 h before as_of)
+    A7    w       Fri 10-09 14:00      60  attended     unsigned            (ends 9 days before)
+    A8    x       Mon 10-19 00:30      60  scheduled                        (after as_of)
+    A9    v       10-05T04:30Z         30  attended     = Sun 10-04 23:30 local: before the period
+    A10   v       10-19T04:30Z         30  attended     = Sun 10-18 23:30 local: inside the period
+
+By hand for A:
+    available hours  10 weekdays x 4 h = 40
+    sessions         A1 A2 A6 A7 A10 = 5; hours (60+50+60+60+30)/60 = 4.333..
+    utilization      4.333.. / 40 = 0.108333..
+    past appts       A1 A2 A3 A4 A5 A6 A7 A10 = 8; no-show 1/8, late cancel 1/8, non-att 2/8
+    notes due        ended by 10-16 00:00: A1 A2 A7 = 3 (A6, A10 still inside 72 h)
+    within 24 h      A1 -> 1/3; within 72 h A1 A2 -> 2/3; median lag of signed due = (10+72)/2
+    unsigned > 7 d   A7 -> 1
+    active clients   x z w v = 4; new clients z w = 2 (x seen 09-28, v seen 10-04)
+    sessions/client  x 3, z 1, w 1, v 2 -> median 1.5
+    goal attainment  5 / (15/5 x 10) = 1/6
+    caseload (4 wk)  x z w v = 4
+
+Clinician B, 30 h/week, left Fri 10-09: 5 weekdays x 6 h = 30 h; one 60-minute session.
+Clinician C, 25 h/week, time off Fri 10-09 .. Mon 10-12 (spans a weekend: 2 weekdays lost):
+8 x 5 h = 40 h; one 90-minute session.
+Clinician D left 09-30 and E starts 11-01: neither is in the period's table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import perfkit as pk
+from perfkit import operations as op
+from perfkit.prepared import Prepared
+
+TZ = "America/Chicago"
+
+
+def local(text):
+    return pd.Timestamp(text).tz_localize(TZ) if "Z" not in text else \
+        pd.Timestamp(text).tz_convert(TZ)
+
+
+def make_data(clinicians, appts, notes=(), time_off=()):
+    clin = pd.DataFrame(clinicians, columns=["clinician_id", "start_date", "end_date",
+                                             "weekly_capacity_hours", "weekly_session_goal"])
+    for c in ("start_date", "end_date"):
+        clin[c] = pd.to_datetime(clin[c])
+    clin["weekly_session_goal"] = clin["weekly_session_goal"].astype("Int64")
+    a = pd.DataFrame(appts, columns=["appointment_id", "clinician_id", "client_id", "start",
+                                     "duration_minutes", "status"])
+    a["start"] = pd.to_datetime([local(t) for t in a["start"]]).tz_convert(TZ) if len(a) \
+        else pd.Series(dtype=f"datetime64[us, {TZ}]")
+    a["end"] = a["start"] + pd.to_timedelta(a["duration_minutes"], unit="m")
+    n = pd.DataFrame({
+        "appointment_id": [a_id for a_id, _ in notes],
+        "signed_at": pd.Series([local(t) if t else pd.NaT for _, t in notes],
+                               dtype=f"datetime64[us, {TZ}]"),
+    })
+    off = pd.DataFrame(list(time_off), columns=["clinician_id", "start_date", "end_date"])
+    for c in ("start_date", "end_date"):
+        off[c] = pd.to_datetime(off[c])
+    return Prepared({"clinicians": clin, "appointments": a, "notes": n, "time_off": off},
+                    {}, {"timezone": TZ})
+
+
+CLINICIANS = [
+    ("A", "2020-01-01", None, 20.0, 15),
+    ("B", "2020-01-01", "2026-10-09", 30.0, None),
+    ("C", "2020-01-01", None, 25.0, None),
+    ("D", "2020-01-01", "2026-09-30", 30.0, None),
+    ("E", "2026-11-01", None, 30.0, None),
+]
+APPTS = [
+    ("A0", "A", "x", "2026-09-28 10:00", 60, "attended"),
+    ("A1", "A", "x", "2026-10-05 10:00", 60, "attended"),
+    ("A2", "A", "x", "2026-10-12 10:00", 50, "attended"),
+    ("A3", "A", "y", "2026-10-06 09:00", 60, "no_show"),
+    ("A4", "A", "y", "2026-10-07 09:00", 60, "late_cancel"),
+    ("A5", "A", "z", "2026-10-08 09:00", 60, "cancelled"),
+    ("A6", "A", "z", "2026-10-16 15:00", 60, "attended"),
+    ("A7", "A", "w", "2026-10-09 14:00", 60, "attended"),
+    ("A8", "A", "x", "2026-10-19 00:30", 60, "scheduled"),
+    ("A9", "A", "v", "2026-10-05T04:30:00Z", 30, "attended"),
+    ("A10", "A", "v", "2026-10-19T04:30:00Z", 30, "attended"),
+    ("B1", "B", "b", "2026-10-06 10:00", 60, "attended"),
+    ("C1", "C", "c", "2026-10-13 10:00", 90, "attended"),
+]
+NOTES = [("A0", "2026-09-28 12:00"), ("A1", "2026-10-05 21:00"), ("A2", "2026-10-15 10:50"),
+         ("A6", ""), ("A7", ""), ("B1", "2026-10-06 12:00"), ("C1", "2026-10-13 12:00")]
+TIME_OFF = [("C", "2026-10-09", "2026-10-12")]
+
+
+@pytest.fixture
+def cfg(tmp_path):
+    return pk.load_config(period_start=dt.date(2026, 10, 5), period_end=dt.date(2026, 10, 19),
+                          pseudonym_key_file=tmp_path / "k")
+
+
+@pytest.fixture
+def data():
+    return make_data(CLINICIANS, APPTS, NOTES, TIME_OFF)
+
+
+@pytest.fixture
+def table(data, cfg):
+    return op.clinician_metrics(data, cfg).set_index("clinician_id")
+
+
+def test_contract_columns_come_first(data, cfg):
+    got = op.clinician_metrics(data, cfg)
+    assert list(got.columns[:18]) == op.CONTRACT_COLUMNS
+
+
+def test_only_clinicians_employed_in_the_period(table):
+    assert list(table.index) == ["A", "B", "C"]
+
+
+def test_capacity_part_time_left_mid_period_and_time_off_over_a_weekend(table):
+    assert table.loc["A", "available_hours"] == 40.0      # part time: 4 h x 10 weekdays
+    assert table.loc["B", "available_hours"] == 30.0      # left Friday 10-09: 5 days x 6 h
+    assert table.loc["C", "available_hours"] == 40.0      # Fri-Mon off: 8 days x 5 h
+    assert table.loc["C", "available_days"] == 8
+
+
+def test_sessions_and_utilization(table):
+    a = table.loc["A"]
+    assert a.sessions_attended == 5
+    assert a.hours_attended == pytest.approx(260 / 60)
+    assert a.utilization == pytest.approx(260 / 60 / 40)
+    assert table.loc["B", "utilization"] == pytest.approx(1 / 30)
+    assert table.loc["C", "utilization"] == pytest.approx(1.5 / 40)
+
+
+def test_attendance_rates(table):
+    a = table.loc["A"]
+    assert a.past_appointments == 8
+    assert (a.no_show_rate, a.late_cancel_rate, a.non_attendance_rate) == (0.125, 0.125, 0.25)
+    assert table.loc["B", "non_attendance_rate"] == 0.0
+
+
+def test_notes_with_72_hour_censoring_and_unsigned_notes(table):
+    a = table.loc["A"]
+    assert a.notes_due == 3
+    assert a.notes_within_24h == pytest.approx(1 / 3)
+    assert a.notes_within_72h == pytest.approx(2 / 3)
+    assert a.median_note_lag_hours == pytest.approx(41.0)
+    assert a.unsigned_overdue_7d == 1
+
+
+def test_a_note_signed_after_as_of_was_unsigned_then(data, cfg):
+    data.notes.loc[data.notes.appointment_id == "A7", "signed_at"] = local("2026-10-20 09:00")
+    a = op.clinician_metrics(data, cfg).set_index("clinician_id").loc["A"]
+    assert a.unsigned_overdue_7d == 1 and a.notes_within_72h == pytest.approx(2 / 3)
+
+
+def test_clients(table):
+    a = table.loc["A"]
+    assert (a.active_clients, a.new_clients) == (4, 2)
+    assert a.median_sessions_per_client == 1.5
+    assert a.caseload == 4
+    assert a.goal_attainment == pytest.approx(5 / 30)
+    assert np.isnan(table.loc["B", "goal_attainment"])  # no goal set
+
+
+def test_period_boundaries_are_local_midnights(data, cfg):
+    appts = op.assign_buckets(data.appointments, op.period_window(cfg))
+    assert "A9" not in set(appts.appointment_id)   # Sun 23:30 local before the period
+    assert "A10" in set(appts.appointment_id)      # Sun 23:30 local on the last day
+    assert "A8" not in set(appts.appointment_id)   # 00:30 on period_end
+    la = pk.load_config(timezone="America/Los_Angeles", period_start=dt.date(2026, 10, 5),
+                        period_end=dt.date(2026, 10, 19))
+    # 10-05T04:30Z is 21:30 on 10-04 in Los Angeles, still outside; 10-19T04:30Z is 21:30 on
+    # 10-18 there, inside; an appointment at 10-19T06:30Z would be inside LA's period only
+    edges = op.period_window(la).edges
+    assert str(edges[0]) == "2026-10-05 00:00:00-07:00"
+
+
+def test_retention_cohort_and_early_dropout(tmp_path):
+    """as_of 10-19; cohort = new since 06-01 with a first session on or before 08-24."""
+    appts = []
+    weekly = pd.date_range("2026-07-01 10:00", periods=8, freq="7D")
+    appts += [(f"r1-{i}", "A", "r1", str(t), 60, "attended") for i, t in enumerate(weekly)]
+    appts += [(f"r2-{i}", "A", "r2", str(t), 60, "attended") for i, t in enumerate(weekly[:3])]
+    appts += [(f"r3-{i}", "A", "r3", str(t), 60, "attended") for i, t in enumerate(weekly[:3])]
+    appts += [("r3-x", "A", "r3", "2026-11-02 10:00", 60, "scheduled")]  # within 30 days after
+    appts += [(f"r4-{i}", "A", "r4", str(t), 60, "attended")
+              for i, t in enumerate(pd.date_range("2026-09-01 10:00", periods=2, freq="7D"))]
+    appts += [(f"r5-{i}", "A", "r5", str(t), 60, "attended") for i, t in enumerate(weekly[:5])]
+    appts += [("r6-0", "A", "r6", "2026-08-24 00:00", 60, "attended")]  # exactly 8 weeks
+    appts += [("r7-0", "A", "r7", "2026-09-25 10:00", 60, "attended")]  # seen 24 days ago
+    data = make_data([("A", "2020-01-01", None, 20.0, None)], appts)
+    cfg = pk.load_config(period_start=dt.date(2026, 6, 1), period_end=dt.date(2026, 10, 19),
+                         pseudonym_key_file=tmp_path / "k")
+    a = op.clinician_metrics(data, cfg).set_index("clinician_id").loc["A"]
+    # cohort r1 r2 r3 r5 r6 (r4, r7 too recent); retained r1; dropped out r2 and r6
+    assert a.retention_cohort == 5
+    assert a.retained_8plus_rate == pytest.approx(1 / 5)
+    assert a.early_dropout_rate == pytest.approx(2 / 5)
+
+
+def test_no_cohort_gives_empty_rates_not_zero(table):
+    assert table.loc["A", "retention_cohort"] == 0
+    assert np.isnan(table.loc["A", "retained_8plus_rate"])
+    assert np.isnan(table.loc["A", "early_dropout_rate"])
+
+
+def test_weekly_series_uses_the_same_definitions(data, tmp_path):
+    cfg = pk.load_config(period_start=dt.date(2026, 10, 5), period_end=dt.date(2026, 10, 19),
+                         trends={"weeks": 2}, pseudonym_key_file=tmp_path / "k")
+    w = op.weekly_metrics(data, cfg).set_index(["clinician_id", "week_start"])
+    a1, a2 = w.loc[("A", pd.Timestamp("2026-10-05"))], w.loc[("A", pd.Timestamp("2026-10-12"))]
+    assert (a1.sessions_attended, a1.available_hours) == (2, 20.0)   # A1, A7
+    assert a1.utilization == pytest.approx(2 / 20)
+    assert a2.sessions_attended == 3                                 # A2, A6, A10
+    assert a2.utilization == pytest.approx((50 + 60 + 30) / 60 / 20)
+    assert a2.notes_due == 1 and a2.notes_within_72h == 1.0         # A2 only: A6, A10 not due
+    assert ("B", pd.Timestamp("2026-10-12")) not in w.index         # B had left
+    assert w.loc[("C", pd.Timestamp("2026-10-05")), "available_hours"] == 20.0  # Fri off
+    # the first weeks of the data cannot tell who is new
+    assert w["new_clients"].isna().all()
+
+
+def test_weeks_before_the_data_are_not_weeks_without_work(data, tmp_path):
+    cfg = pk.load_config(period_start=dt.date(2026, 10, 5), period_end=dt.date(2026, 10, 19),
+                         pseudonym_key_file=tmp_path / "k")
+    w = op.weekly_metrics(data, cfg)
+    assert w.week_start.min() == pd.Timestamp("2026-09-28")  # first data week, not 52 weeks ago

@@ -1,0 +1,74 @@
+"""A run folder end to end on the demo practice: tables, manifest, failure isolation."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from perfkit import operations as op
+from perfkit.cli import app
+from perfkit.demo import bundled_data_dir
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    res = CliRunner().invoke(app, ["run", "--data", str(bundled_data_dir()), "--params",
+                                   str(ROOT / "parameters" / "practice.yaml"), "--out", str(out),
+                                   "--tables-only"])
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def test_clinician_metrics_table(demo_run):
+    m = pd.read_csv(demo_run / "tables" / "clinician_metrics.csv")
+    assert list(m.columns[:18]) == op.CONTRACT_COLUMNS
+    assert {"utilization_band", "flag_low_utilization", "trend_utilization",
+            "trend_notes_within_72h"} <= set(m.columns)
+    # the clinician who left in June is not in a report for August to October
+    assert "C08" not in set(m.clinician_id) and len(m) == 11
+    c04 = m.set_index("clinician_id").loc["C04"]
+    assert c04.trend_utilization == "declining" and c04.flag_low_utilization
+    assert "name" not in m.columns  # tables carry ids, not names
+
+
+def test_weekly_metrics_table(demo_run):
+    w = pd.read_csv(demo_run / "tables" / "weekly_metrics.csv")
+    assert list(w.columns) == ["clinician_id", "week_start"] + op.WEEKLY_COLUMNS
+    assert w.week_start.str.match(r"^\d{4}-\d{2}-\d{2}$").all()
+    assert pd.to_datetime(w.week_start).dt.day_of_week.eq(0).all()  # Mondays
+    # whole weeks only: 10-26 .. 11-01 would end after as_of (11-01 00:00)
+    assert pd.to_datetime(w.week_start).max() == pd.Timestamp("2026-10-19")
+
+
+def test_manifest_lists_tables(demo_run):
+    manifest = json.loads((demo_run / "manifest.json").read_text())
+    paths = {o["path"]: o["status"] for o in manifest["outputs"]}
+    assert paths["tables/clinician_metrics.csv"] == "ok"
+    assert paths["tables/weekly_metrics.csv"] == "ok"
+    assert manifest["reports"] == "skipped (--tables-only)"
+    assert manifest["timings"]["operations_seconds"] > 0
+
+
+def test_a_failing_table_is_recorded_and_the_run_exits_non_zero(practice, tmp_path,
+                                                                 monkeypatch):
+    import perfkit.runner as runner
+
+    def broken(*_a, **_k):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(runner, "operations_tables", broken)
+    out = tmp_path / "run"
+    res = CliRunner().invoke(app, ["run", "--data", str(practice), "--out", str(out)])
+    assert res.exit_code == 1
+    manifest = json.loads((out / "manifest.json").read_text())
+    failed = [o for o in manifest["outputs"] if o["status"] == "failed"]
+    assert {o["path"] for o in failed} == {"tables/clinician_metrics.csv",
+                                           "tables/weekly_metrics.csv"}
+    assert failed[0]["message"] == "RuntimeError: boom"
+    assert (out / "data_quality.json").is_file()  # what could be written still was
