@@ -15,6 +15,7 @@ and the column; the CLI turns it into exit code 2.
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import re
@@ -23,11 +24,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pa_compute
+import pyarrow.csv as pa_csv
 import yaml
 
 from . import contract as C
 from .config import Config
-from .pseudonym import load_or_create_key, pseudonymize
+from .pseudonym import load_or_create_key, pseudonym_map
 
 __all__ = ["IngestError", "ColumnMap", "Ingested", "ingest", "load_column_map"]
 
@@ -141,14 +145,36 @@ def _to_text(col: pd.Series) -> pd.Series:
     return out.astype(str)
 
 
+def _read_csv(path: Path) -> pd.DataFrame:
+    """Every cell as text, nothing turned into NaN: pyarrow's multithreaded CSV reader, with
+    each column typed as string (so "007" stays "007" and "NA" stays "NA")."""
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        header = next(csv.reader(fh), None)
+    if not header:
+        raise IngestError(f"{path.name} is empty: it needs a header row")
+    names = [f"column_{i}" for i in range(len(header))]  # headers are normalized by the caller
+    table = pa_csv.read_csv(
+        path,
+        read_options=pa_csv.ReadOptions(column_names=names, skip_rows=1, encoding="utf8"),
+        parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+        convert_options=pa_csv.ConvertOptions(
+            column_types={n: pa.string() for n in names}, strings_can_be_null=False,
+            quoted_strings_can_be_null=False),
+    )
+    frame = table.to_pandas()
+    frame.columns = header
+    return frame
+
+
 def _read(path: Path) -> pd.DataFrame:
     try:
         if path.suffix.lower() == ".parquet":
             frame = pd.read_parquet(path)
             frame = pd.DataFrame({c: _to_text(frame[c]) for c in frame.columns})
         else:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False,
-                                encoding="utf-8-sig")
+            frame = _read_csv(path)
+    except IngestError:
+        raise
     except Exception as exc:  # any reader failure is one sentence for the user
         raise IngestError(f"{path.name} could not be read: {exc}".splitlines()[0]) from None
     frame = frame.reset_index(drop=True)
@@ -163,24 +189,28 @@ def _read(path: Path) -> pd.DataFrame:
 
 
 class _Verdicts:
-    """The first rejection reason of each row, with its column and a plain detail."""
+    """The first rejection reason of each row, with its column and a plain detail.
+
+    ``detail`` may be a string, an array over all rows, or a function of the rejected rows'
+    mask that builds their details (so no text is built for rows that pass).
+    """
 
     def __init__(self, n: int):
         self.reason = np.full(n, None, dtype=object)
         self.column = np.full(n, "", dtype=object)
         self.detail = np.full(n, "", dtype=object)
-
-    @property
-    def ok(self) -> np.ndarray:
-        return pd.isna(self.reason)
+        self.ok = np.ones(n, dtype=bool)
 
     def reject(self, mask, reason: str, column: str, detail="") -> None:
         m = np.asarray(mask, dtype=bool) & self.ok
         if not m.any():
             return
+        self.ok &= ~m
         self.reason[m] = reason
         self.column[m] = column
-        if isinstance(detail, pd.Series | np.ndarray):
+        if callable(detail):
+            self.detail[m] = np.asarray(detail(m), dtype=object)
+        elif isinstance(detail, pd.Series | np.ndarray):
             self.detail[m] = np.asarray(detail, dtype=object)[m]
         else:
             self.detail[m] = detail or C.REASONS[reason]
@@ -265,7 +295,12 @@ def _parse_datetime(text: pd.Series, tz: str, fmt: str | None):
 
 def _parse_number(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     empty = (text == "").to_numpy()
-    values = pd.to_numeric(text.where(~empty), errors="coerce").to_numpy(dtype=float, copy=True)
+    try:  # fast path: Arrow's cast, when every non-empty value is a number
+        arr = pa.array(text.to_numpy(dtype=object), type=pa.string(), mask=empty)
+        values = pa_compute.cast(arr, pa.float64()).to_numpy(zero_copy_only=False).copy()
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # some value is not a number: find which
+        values = pd.to_numeric(text.where(~empty), errors="coerce").to_numpy(dtype=float,
+                                                                             copy=True)
     bad = ~empty & ~np.isfinite(values)
     values[bad] = np.nan
     return values, bad
@@ -408,10 +443,16 @@ def _generic_checks(res: _TableResult, spec: C.Table, cfg: Config, cmap: ColumnM
             res.typed[col.name] = text.where(text != "", None)
 
 
-def _quoted(col: C.Column, text: pd.Series, what: str) -> pd.Series | str:
+def _quoted(col: C.Column, text: pd.Series, what: str):
+    """A detail that quotes the bad value (never for identifiers that may be record numbers),
+    built only for the rejected rows."""
     if not col.echo:
         return f"{col.name} {what}"
-    return col.name + " '" + text.str.slice(0, 60) + "' " + what
+    return _echo(text, col.name, what)
+
+
+def _echo(text: pd.Series, name: str, what: str):
+    return lambda m: [f"{name} '{v[:60]}' {what}" for v in text.to_numpy(dtype=object)[m]]
 
 
 def _reference(res: _TableResult, column: str, accepted: set, rejected: set,
@@ -425,7 +466,7 @@ def _reference(res: _TableResult, column: str, accepted: set, rejected: set,
                         f"{column} refers to a {what} row that was rejected")
     echo = C.TABLES[res.name].column(column).echo if column in C.TABLES[res.name].column_names \
         else False
-    detail = (column + " '" + values.str.slice(0, 60) + f"' is not a known {what}") if echo \
+    detail = _echo(values, column, f"is not a known {what}") if echo \
         else f"{column} is not a known {what}"
     res.verdicts.reject(present & ~in_acc & ~in_rej, reason_unknown, column, detail)
 
@@ -456,7 +497,7 @@ def _check_clinicians(res: _TableResult) -> None:
              "a clinician cannot be their own supervisor")
     unknown = (sup != "").to_numpy() & ~_isin(sup, ids)
     v.reject(unknown, "unknown_supervisor", "supervisor_id",
-             "supervisor_id '" + sup.str.slice(0, 60) + "' is not a known clinician")
+             _echo(sup, "supervisor_id", "is not a known clinician"))
 
 
 def _check_assessments(res: _TableResult, cfg: Config) -> None:
@@ -468,8 +509,7 @@ def _check_assessments(res: _TableResult, cfg: Config) -> None:
     items = np.full((n, max(n_max, 1)), np.nan)
     for col, k in item_cols.items():
         values, bad = _parse_number(raw[col])
-        v.reject(bad, "invalid_number", col, col + " '" + raw[col].str.slice(0, 20)
-                 + "' is not a number")
+        v.reject(bad, "invalid_number", col, _echo(raw[col], col, "is not a number"))
         items[:, k - 1] = values
     instrument = t["instrument"]
     total = t["total_score"].to_numpy(dtype=float).copy()
@@ -516,9 +556,9 @@ def _check_assessments(res: _TableResult, cfg: Config) -> None:
         out = ((total < inst.score_min) | (total > inst.score_max)
                | ((total % 1 != 0) if inst.whole_numbers else False))
         v.reject(total_rows & out, "out_of_range", "total_score",
-                 "total_score '" + raw["total_score"].str.slice(0, 20)
-                 + f"' is not a {'whole ' if inst.whole_numbers else ''}number from "
-                 f"{inst.score_min:g} to {inst.score_max:g} ({name})")
+                 _echo(raw["total_score"], "total_score",
+                       f"is not a {'whole ' if inst.whole_numbers else ''}number from "
+                       f"{inst.score_min:g} to {inst.score_max:g} ({name})"))
         answered[rows] = got[rows]
     from_items = ~np.isnan(computed)
     res.adjustments["total_from_items"] = int((from_items & v.ok).sum())
@@ -761,11 +801,12 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
 def _pseudonymize_clients(results: list[_TableResult], key: bytes) -> None:
     col = "client_id"
     all_ids = pd.concat([r.raw[col] for r in results], ignore_index=True)
-    _, collided = pseudonymize(all_ids[all_ids != ""], key)
+    mapping, collided = pseudonym_map(all_ids[all_ids != ""], key)
     for res in results:
-        mapped, _ = pseudonymize(res.raw[col].where(res.raw[col] != ""), key)
-        res.typed[col] = mapped
-        res.verdicts.reject(res.raw[col].isin(collided).to_numpy(), "pseudonym_collision", col)
+        raw = res.raw[col]
+        res.typed[col] = raw.map(mapping).where(raw != "", None)
+        if collided:
+            res.verdicts.reject(raw.isin(collided).to_numpy(), "pseudonym_collision", col)
 
 
 def write_quality(quality: dict, rejects: pd.DataFrame, out_dir: Path) -> list[Path]:

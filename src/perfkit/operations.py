@@ -119,8 +119,8 @@ def assign_buckets(frame: pd.DataFrame, window: Window, column: str = "start") -
     """Rows whose ``column`` falls inside the window, labelled with their bucket."""
     if len(window.edges) < 2 or frame.empty:
         return frame.iloc[0:0].assign(bucket=pd.Series(dtype="datetime64[us]"))
-    t = frame[column].dt.tz_convert("UTC").to_numpy()
-    edges = window.edges.tz_convert("UTC").to_numpy()
+    t = frame[column].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()  # datetime64
+    edges = window.edges.tz_convert("UTC").tz_localize(None).to_numpy()
     pos = np.searchsorted(edges, t, side="right") - 1
     inside = (pos >= 0) & (pos < len(edges) - 1) & ~pd.isna(t)
     out = frame.loc[inside].copy()
@@ -230,10 +230,11 @@ def attendance_rates(appts: pd.DataFrame) -> pd.DataFrame:
     DATA_CONTRACT section 3; alert at 10% (reference/metrics.md section 8.12).
     """
     past = appts[appts["status"] != "scheduled"]
-    counts = pd.crosstab([past["clinician_id"], past["bucket"]], past["status"])
-    for s in ("attended", "no_show", "late_cancel", "cancelled"):
-        if s not in counts:
-            counts[s] = 0
+    counts = past.groupby(KEY + ["status"], observed=True).size().unstack("status",
+                                                                          fill_value=0)
+    for status in ("attended", "no_show", "late_cancel", "cancelled"):
+        if status not in counts:
+            counts[status] = 0
     total = counts[["attended", "no_show", "late_cancel", "cancelled"]].sum(axis=1)
     out = pd.DataFrame({
         "past_appointments": total,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["load_or_create_key", "pseudonymize"]
+__all__ = ["load_or_create_key", "pseudonym_map", "pseudonymize"]
 
 PREFIX = "cl-"
 DIGITS = 12
@@ -45,13 +45,11 @@ def load_or_create_key(path: str | os.PathLike) -> bytes:
     return key
 
 
-def pseudonymize(ids: pd.Series, key: bytes) -> tuple[pd.Series, set[str]]:
-    """Map client ids to keyed pseudonyms.
-
-    Returns the mapped series and the set of raw ids whose pseudonym collides with another id's
-    (practically never at 48 bits, but checked rather than assumed).
-    """
-    uniques = pd.unique(ids.dropna())
+def pseudonym_map(ids: pd.Series, key: bytes) -> tuple[dict[str, str], set[str]]:
+    """Pseudonyms for the distinct ids: ``{raw id: pseudonym}``, and the raw ids whose
+    pseudonym collides with another id's (practically never at 48 bits, but checked rather
+    than assumed)."""
+    uniques = pd.unique(ids.dropna().to_numpy(dtype=object))
     mapping = {
         raw: PREFIX + hmac.new(key, str(raw).encode("utf-8"), hashlib.sha256).hexdigest()[:DIGITS]
         for raw in uniques
@@ -62,4 +60,10 @@ def pseudonymize(ids: pd.Series, key: bytes) -> tuple[pd.Series, set[str]]:
         if pseud in seen:
             collided.update({raw, seen[pseud]})
         seen[pseud] = raw
+    return mapping, collided
+
+
+def pseudonymize(ids: pd.Series, key: bytes) -> tuple[pd.Series, set[str]]:
+    """Map client ids to keyed pseudonyms; also returns the colliding raw ids."""
+    mapping, collided = pseudonym_map(ids, key)
     return ids.map(mapping), collided
