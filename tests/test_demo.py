@@ -54,7 +54,8 @@ def test_demo_structure(demo):
     gaps = (starts.groupby(appts.client_id).diff().dt.days.dropna())
     assert (gaps == 7).mean() > 0.3 and (gaps == 14).mean() > 0.1
     a = tables["assessments"]
-    assert set(a.instrument) == {"PHQ-9", "GAD-7", "PCL-5", "ORS"}
+    assert set(a.instrument) == {"PHQ-9", "GAD-7", "PCL-5", "ORS", "SRS"}
+    assert (a.instrument == "SRS").sum() == (a.instrument == "ORS").sum()
     phq = a[a.instrument == "PHQ-9"]
     assert (phq.item_9 != "").mean() > 0.5 and (phq.item_9.isin(["1", "2", "3"])).any()
     assert a.client_id[a.instrument == "PCL-5"].nunique() < a.client_id.nunique() / 2

@@ -72,3 +72,31 @@ def test_a_failing_table_is_recorded_and_the_run_exits_non_zero(practice, tmp_pa
                                            "tables/weekly_metrics.csv"}
     assert failed[0]["message"] == "RuntimeError: boom"
     assert (out / "data_quality.json").is_file()  # what could be written still was
+
+
+def test_outcome_tables_in_the_run(demo_run):
+    from perfkit import outcomes as oc
+
+    t = demo_run / "tables"
+    by = pd.read_csv(t / "outcomes_by_clinician.csv")
+    assert list(by.columns[:11]) == oc.CONTRACT_COLUMNS
+    assert {"reliable_improvement_rate_ci_low", "response_rate", "remission_rate",
+            "not_on_track", "item9_flags"} <= set(by.columns)
+    assert set(by.instrument) == {"PHQ-9", "GAD-7", "PCL-5", "ORS"}
+    # suppressed rates are empty cells, and only where the denominator is small
+    sup = by[by.suppressed]
+    assert sup.reliable_improvement_rate.isna().any()
+    assert (by.loc[by.reliable_improvement_rate.isna(), "paired_episodes"] < 10).all()
+    prac = pd.read_csv(t / "outcomes_practice.csv").set_index("instrument")
+    assert prac.loc["PHQ-9", "episodes"] == by.loc[by.instrument == "PHQ-9", "episodes"].sum()
+    assert prac.loc["PHQ-9 + GAD-7 (NHS Talking Therapies)", "national_recovery_rate"] == 0.5
+    funnel = pd.read_csv(t / "funnel.csv")
+    assert set(funnel.signal) <= {"within limits", "above 95% limit", "below 95% limit",
+                                  "above 99.8% limit", "below 99.8% limit",
+                                  "fewer than 10 paired episodes"}
+    nt = pd.read_csv(t / "not_on_track.csv")
+    assert len(nt) > 0 and nt.client_id.str.startswith("cl-").all()
+    i9 = pd.read_csv(t / "item9_flags.csv")
+    assert i9.response.between(1, 3).all()
+    # practice-level table carries no client ids
+    assert "client_id" not in prac.reset_index().columns

@@ -63,6 +63,14 @@ class InstrumentConfig(_Strict):
         ge=0, description="most items that may be missing for a prorated total"
     )
     whole_numbers: bool = Field(description="items and totals are whole numbers")
+    severity_bands: list[tuple[float, str]] = Field(
+        default_factory=list,
+        description="(lowest score, label) pairs in rising order; empty when the instrument "
+                    "has no published bands",
+    )
+    remission_below: float | None = Field(
+        default=None, description="remission: last score below this (PHQ-9 and GAD-7: 5)")
+    outcome: bool = Field(True, description="an outcome measure (SRS measures the alliance)")
 
     @model_validator(mode="after")
     def _ranges(self) -> InstrumentConfig:
@@ -80,14 +88,22 @@ def _default_instruments() -> dict[str, InstrumentConfig]:
     # GAD-7 and PCL-5 follow the same at-least-80%-answered rule (Enders 2010, as summarised in
     # the documentation of R's misty::item.scores); ORS and SRS have four visual-analogue items
     # and are never prorated.
+    # Severity bands: PHQ-9 Kroenke et al. 2001; GAD-7 Spitzer et al. 2006. PCL-5 and ORS have
+    # no empirically derived bands (National Center for PTSD; PCOMS). Remission below 5:
+    # Kaiser/NCQA comparison, Psychiatric Services 2020 (reference/metrics.md section 1).
     return {
         "PHQ-9": InstrumentConfig(
             n_items=9, item_min=0, item_max=3, score_min=0, score_max=27, better="lower",
             caseness=10, reliable_change=6, max_missing_items=2, whole_numbers=True,
+            severity_bands=[(0, "minimal"), (5, "mild"), (10, "moderate"),
+                            (15, "moderately severe"), (20, "severe")],
+            remission_below=5,
         ),
         "GAD-7": InstrumentConfig(
             n_items=7, item_min=0, item_max=3, score_min=0, score_max=21, better="lower",
             caseness=8, reliable_change=4, max_missing_items=1, whole_numbers=True,
+            severity_bands=[(0, "minimal"), (5, "mild"), (10, "moderate"), (15, "severe")],
+            remission_below=5,
         ),
         "PCL-5": InstrumentConfig(
             n_items=20, item_min=0, item_max=4, score_min=0, score_max=80, better="lower",
@@ -100,6 +116,7 @@ def _default_instruments() -> dict[str, InstrumentConfig]:
         "SRS": InstrumentConfig(
             n_items=4, item_min=0, item_max=10, score_min=0, score_max=40, better="higher",
             caseness=36, reliable_change=None, max_missing_items=0, whole_numbers=False,
+            outcome=False,
         ),
     }
 
@@ -122,7 +139,25 @@ class OperationsConfig(_Strict):
 
 
 class OutcomesConfig(_Strict):
-    min_episodes: int = Field(10, ge=1)
+    """Measurement-based-care settings (DATA_CONTRACT section 3; reference/metrics.md 3-5, 8)."""
+
+    min_episodes: int = Field(10, ge=1, description="suppress a rate below this denominator")
+    response_reduction: float = Field(0.5, gt=0, le=1, description="response: at least this "
+                                      "share of the first score gone (lower-is-better only)")
+    confidence: float = Field(0.95, gt=0.5, lt=1, description="Wilson interval level")
+    funnel_levels: tuple[float, float] = Field((0.95, 0.998), description="funnel-plot control "
+                                               "limits (Spiegelhalter 2005)")
+    national_recovery_rate: float = Field(0.50, ge=0, le=1, description="NHS Talking Therapies "
+                                          "recovery, about 50% nationally: context, not a target")
+    not_on_track_quantile: float = Field(0.90, gt=0.5, lt=1, description="a score beyond this "
+                                         "quantile of the practice's residuals around the "
+                                         "expected curve is off track")
+    curve_min_episodes: int = Field(20, ge=5, description="episodes needed to fit an "
+                                    "instrument's expected-recovery curve")
+    srs_drop_points: float = Field(1.0, gt=0, description="an SRS this many points below the "
+                                   "client's previous one is flagged (OpenFIT's 1-point rule)")
+    item9_escalate_at: int = Field(2, ge=1, le=3, description="PHQ-9 item 9 response that "
+                                   "escalates the review (2 = more than half the days)")
 
 
 class TrendConfig(_Strict):

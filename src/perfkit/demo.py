@@ -382,6 +382,18 @@ class _Practice:
         out["total_score"] = tot
         for j in range(9):
             out[f"item_{j + 1}"] = item_text[:, j]
+        # PCOMS pairs the ORS with the Session Rating Scale at the end of the same session:
+        # mostly a good alliance, with a few clients who rate it low
+        ors = out[out["instrument"] == "ORS"]
+        clients = pd.unique(ors["client_id"])
+        level = pd.Series(rng.normal(37.6, 1.2, len(clients))
+                          - 5 * (rng.random(len(clients)) < 0.08), index=clients)
+        alliance = np.clip(np.round(ors["client_id"].map(level).to_numpy()
+                                    + rng.normal(0, 0.5, len(ors)), 1), 0, 40)
+        srs = ors.assign(instrument="SRS", total_score=[f"{v:g}" for v in alliance],
+                         administered_at=(pd.to_datetime(ors["administered_at"])
+                                          + pd.Timedelta(minutes=50)).dt.strftime(TIME_FORMAT))
+        out = pd.concat([out, srs]).sort_index(kind="stable").reset_index(drop=True)
         return out
 
     # ---- supervision, goals, reviews, CE ----------------------------------------------------

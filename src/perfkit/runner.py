@@ -18,13 +18,14 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__
+from . import outcomes as oc
 from .config import Config
 from .io import atomic_write, atomic_write_text
 from .operations import clinician_metrics, weekly_metrics
 from .prepared import PREPARED_DIR, Prepared, prepare
 from .trends import flags, trend_labels
 
-__all__ = ["run_period", "default_run_folder", "operations_tables"]
+__all__ = ["run_period", "default_run_folder", "operations_tables", "outcome_tables"]
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +45,45 @@ def operations_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]
     return {"clinician_metrics": metrics, "weekly_metrics": weekly}
 
 
+def outcome_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]:
+    """The measurement-based-care tables of a run (DATA_CONTRACT section 2)."""
+    a = data.assessments
+    curves = oc.expected_curves(a, config)
+    alerts = oc.not_on_track(a, config, curves)
+    item9 = oc.item9_flags(a, config)
+    return {
+        "outcomes_by_clinician": oc.outcomes_by_clinician(a, config, alerts, item9),
+        "outcomes_practice": oc.outcomes_practice(a, config),
+        "funnel": oc.funnel_points(a, config),
+        "not_on_track": alerts,
+        "item9_flags": item9,
+        "alliance_flags": oc.alliance_flags(a, config),
+    }
+
+
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     atomic_write(path, lambda p: frame.to_csv(p, index=False, date_format="%Y-%m-%d"))
+
+
+TABLES_OF = {
+    "operations": ["clinician_metrics", "weekly_metrics"],
+    "outcomes": ["outcomes_by_clinician", "outcomes_practice", "funnel", "not_on_track",
+                 "item9_flags", "alliance_flags"],
+}
+
+
+def _tables_step(step: str, build, data: Prepared, config: Config, folder: Path) -> list[dict]:
+    """Build and write one step's tables; a failure is recorded, not raised, so the other
+    steps still run."""
+    try:
+        tables = build(data, config)
+    except Exception as exc:  # isolate the failure; the manifest says what went wrong
+        log.exception("%s tables failed", step)
+        return [{"path": f"tables/{name}.csv", "status": "failed",
+                 "message": f"{type(exc).__name__}: {exc}"} for name in TABLES_OF[step]]
+    for name, frame in tables.items():
+        _write_csv(frame, folder / "tables" / f"{name}.csv")
+    return [{"path": f"tables/{name}.csv", "status": "ok", "message": ""} for name in tables]
 
 
 def run_period(data_dir: str | os.PathLike, config: Config, *, out: str | os.PathLike | None = None,
@@ -66,18 +104,10 @@ def run_period(data_dir: str | os.PathLike, config: Config, *, out: str | os.Pat
                {"path": "rejects.csv", "status": "ok", "message": ""}]
     outputs += [{"path": f"{PREPARED_DIR}/{name}.parquet", "status": "ok", "message": ""}
                 for name in sorted(prepared.tables)]
-    t0 = time.perf_counter()
-    try:
-        tables = operations_tables(prepared, config)
-        for name, frame in tables.items():
-            _write_csv(frame, folder / "tables" / f"{name}.csv")
-            outputs.append({"path": f"tables/{name}.csv", "status": "ok", "message": ""})
-    except Exception as exc:  # isolate the failure; the manifest says what went wrong
-        log.exception("operational tables failed")
-        for name in ("clinician_metrics", "weekly_metrics"):
-            outputs.append({"path": f"tables/{name}.csv", "status": "failed",
-                            "message": f"{type(exc).__name__}: {exc}"})
-    timings["operations_seconds"] = round(time.perf_counter() - t0, 3)
+    for step, build in (("operations", operations_tables), ("outcomes", outcome_tables)):
+        t0 = time.perf_counter()
+        outputs += _tables_step(step, build, prepared, config, folder)
+        timings[f"{step}_seconds"] = round(time.perf_counter() - t0, 3)
     params = json.loads(config.model_dump_json())
     params.pop("pseudonym_key_file", None)
     q = prepared.quality
