@@ -24,6 +24,7 @@ __all__ = [
     "InstrumentConfig",
     "OperationsConfig",
     "OutcomesConfig",
+    "ModelsConfig",
     "TrendConfig",
     "PrivacyConfig",
     "load_config",
@@ -160,6 +161,25 @@ class OutcomesConfig(_Strict):
                                    "escalates the review (2 = more than half the days)")
 
 
+class ModelsConfig(_Strict):
+    """Growth models of assessment-score change (perfkit.models)."""
+
+    instruments: list[str] = Field(default_factory=lambda: ["PHQ-9", "GAD-7", "PCL-5", "ORS"],
+                                   description="instruments to model")
+    min_scores: int = Field(3, ge=2, description="scores an episode needs to enter the model "
+                            "(the intake and at least two more identify a client's slope)")
+    min_clinicians: int = Field(5, ge=2, description="fewer clinicians: two-level model")
+    min_clients: int = Field(30, ge=2, description="fewer clients: two-level model")
+    min_clients_two_level: int = Field(10, ge=2, description="fewer clients: descriptive only")
+    min_scores_total: int = Field(50, ge=5, description="fewer scores: descriptive only")
+    maxiter: int = Field(300, ge=10, description="iterations per L-BFGS run")
+    gradient_tolerance: float = Field(1e-4, gt=0, description="largest absolute gradient of "
+                                      "the REML log-likelihood, per score, accepted as a "
+                                      "stationary point")
+    singular_tolerance: float = Field(1e-4, gt=0, description="a variance below this share of "
+                                      "the residual variance is on the boundary (singular)")
+
+
 class TrendConfig(_Strict):
     weeks: int = Field(52, ge=1, description="weeks of weekly history behind each trend")
     min_weeks: int = Field(12, ge=2)
@@ -182,6 +202,7 @@ class Config(_Strict):
     column_map: Path | None = None
     operations: OperationsConfig = OperationsConfig()
     outcomes: OutcomesConfig = OutcomesConfig()
+    models: ModelsConfig = ModelsConfig()
     trends: TrendConfig = TrendConfig()
     privacy: PrivacyConfig = PrivacyConfig()
     instruments: dict[str, InstrumentConfig] = Field(default_factory=_default_instruments)

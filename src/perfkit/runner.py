@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__
+from . import __version__, models
 from . import outcomes as oc
 from .config import Config
 from .io import atomic_write, atomic_write_text
@@ -59,6 +59,29 @@ def outcome_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]:
         "item9_flags": item9,
         "alliance_flags": oc.alliance_flags(a, config),
     }
+
+
+def model_outputs(data: Prepared, config: Config, folder: Path) -> list[dict]:
+    """Fit the growth model of each instrument; write ``clinician_effects.csv``,
+    ``model_summary.json`` and the exact rows fitted (``model_data_<instrument>.csv``)."""
+    fits, outputs = [], []
+    for inst in config.models.instruments:
+        name = f"tables/model_data_{models.slug(inst)}.csv"
+        try:
+            fit, rows = models.fit_instrument(data.assessments, config, inst)
+        except Exception as exc:  # one instrument failing does not stop the others
+            log.exception("model for %s failed", inst)
+            outputs.append({"path": name, "status": "failed",
+                            "message": f"{type(exc).__name__}: {exc}"})
+            continue
+        fits.append(fit)
+        _write_csv(rows, folder / name)
+        outputs.append({"path": name, "status": "ok", "message": ""})
+    _write_csv(models.clinician_effects(fits), folder / "tables" / "clinician_effects.csv")
+    summary = json.dumps(models.model_summary(fits), indent=2) + "\n"
+    atomic_write_text(folder / "tables" / "model_summary.json", summary)
+    return outputs + [{"path": "tables/clinician_effects.csv", "status": "ok", "message": ""},
+                      {"path": "tables/model_summary.json", "status": "ok", "message": ""}]
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -108,6 +131,15 @@ def run_period(data_dir: str | os.PathLike, config: Config, *, out: str | os.Pat
         t0 = time.perf_counter()
         outputs += _tables_step(step, build, prepared, config, folder)
         timings[f"{step}_seconds"] = round(time.perf_counter() - t0, 3)
+    t0 = time.perf_counter()
+    try:
+        outputs += model_outputs(prepared, config, folder)
+    except Exception as exc:  # isolate the failure; the manifest says what went wrong
+        log.exception("models failed")
+        outputs += [{"path": f"tables/{n}", "status": "failed",
+                     "message": f"{type(exc).__name__}: {exc}"}
+                    for n in ("clinician_effects.csv", "model_summary.json")]
+    timings["models_seconds"] = round(time.perf_counter() - t0, 3)
     params = json.loads(config.model_dump_json())
     params.pop("pseudonym_key_file", None)
     q = prepared.quality

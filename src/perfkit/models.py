@@ -1,0 +1,481 @@
+"""Mixed-effects growth models of assessment scores: clinician effects with honest uncertainty.
+
+The model, per instrument, is a three-level growth model fitted by REML with statsmodels'
+``MixedLM``: scores within clients within clinicians, time in weeks since the episode's first
+score, with the intake score (centred) and its interaction with time as case-mix adjustment::
+
+    score ~ week * intake_c + (1 + week | clinician) + (1 | clinician:client)
+                            + (0 + week | clinician:client)                        # lme4
+
+In statsmodels: ``groups`` = clinician, ``re_formula="~week"`` (clinician intercept and slope,
+correlated), and two variance components for the client intercept and the client slope. A
+variance component cannot be correlated with another in statsmodels, so the client intercept and
+slope are independent, exactly as in the lme4 formula above.
+
+The intake score is the episode's first score, so the model is fitted to the later scores
+(week > 0): fitting the first score as an outcome as well would regress it on itself.
+
+Fitting is a procedure, never a bare ``.fit()``: statsmodels' default start values can lead
+L-BFGS to report convergence far from the optimum (a clinician slope variance hundreds of times
+lme4's). perfkit starts from method-of-moments values (per-episode least squares, corrected for
+sampling noise), tries more than one start, keeps the best REML log-likelihood, checks the
+gradient, falls back to Powell's method when L-BFGS does not converge, and reports a variance on
+the boundary as *singular*. Estimates were checked against lme4 on reference datasets
+(``tests/reference``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import statsmodels.formula.api as smf
+from statsmodels.regression.mixed_linear_model import MixedLMParams
+
+from .config import Config
+
+__all__ = [
+    "LME4_FORMULA",
+    "GrowthFit",
+    "model_data",
+    "moment_start",
+    "fit_growth_model",
+    "fit_instrument",
+    "clinician_effects",
+    "model_summary",
+    "simulate_growth_data",
+    "slug",
+]
+
+LME4_FORMULA = ("score ~ week * intake_c + (1 + week | clinician_id) "
+                "+ (1 | clinician_id:client_id) + (0 + week | clinician_id:client_id)")
+FIXED = "score ~ week * intake_c"
+_VC = {"client": "0 + C(client)", "client_week": "0 + C(client):week"}
+
+SINGULAR_MESSAGE = ("differences between clinicians are not distinguishable from zero here: "
+                    "every clinician's estimate is the practice average")
+
+
+@dataclass
+class GrowthFit:
+    """The result of fitting one instrument: estimates, checks and plain-words messages."""
+
+    instrument: str
+    level: str  # "three-level", "two-level" or "descriptive"
+    engine: str = "statsmodels MixedLM (REML)"
+    optimizer: str = ""
+    converged: bool = False
+    singular: bool = False
+    reml_loglik: float = float("nan")
+    gradient_norm: float = float("nan")
+    fixed_effects: pd.Series = field(default_factory=pd.Series)
+    fixed_se: pd.Series = field(default_factory=pd.Series)
+    clinician_cov: np.ndarray = field(default_factory=lambda: np.full((2, 2), np.nan))
+    client_intercept_var: float = float("nan")
+    client_slope_var: float = float("nan")
+    residual_var: float = float("nan")
+    share_clinician: float = float("nan")
+    share_at_week: float = float("nan")
+    n_clinicians: int = 0
+    n_clients: int = 0
+    n_scores: int = 0
+    seconds: float = 0.0
+    candidates: list = field(default_factory=list)
+    messages: list = field(default_factory=list)
+    effects: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+# --------------------------------------------------------------------------------------------
+# Data
+# --------------------------------------------------------------------------------------------
+
+
+def model_data(assessments: pd.DataFrame, cfg: Config, instrument: str) -> pd.DataFrame:
+    """The rows a growth model of ``instrument`` is fitted to.
+
+    Every score before ``as_of`` of episodes (client, clinician) with at least
+    ``models.min_scores`` scores; ``week`` = weeks since the episode's first score, ``intake`` =
+    that first score, ``intake_c`` = intake minus the mean intake over episodes. The first score
+    itself is not an outcome row. Client ids are the pseudonyms of the prepared snapshot.
+    """
+    as_of = pd.Timestamp(cfg.period_end).tz_localize(cfg.timezone)
+    a = assessments[(assessments["instrument"] == instrument)
+                    & (assessments["administered_at"] < as_of)]
+    a = a.sort_values("administered_at", kind="stable")
+    key = ["clinician_id", "client_id"]
+    g = a.groupby(key, observed=True)
+    a = a.assign(intake=g["total_score"].transform("first"),
+                 first_at=g["administered_at"].transform("first"),
+                 n=g["total_score"].transform("size"))
+    a = a[a["n"] >= cfg.models.min_scores]
+    a = a.assign(week=(a["administered_at"] - a["first_at"]) / pd.Timedelta(weeks=1))
+    later = a[a["week"] > 0]
+    mean_intake = later.groupby(key, observed=True)["intake"].first().mean()
+    out = pd.DataFrame({
+        "clinician_id": later["clinician_id"].to_numpy(),
+        "client_id": later["client_id"].to_numpy(),
+        "week": later["week"].to_numpy(dtype=float),
+        "score": later["total_score"].to_numpy(dtype=float),
+        "intake": later["intake"].to_numpy(dtype=float),
+    })
+    out["intake_c"] = out["intake"] - mean_intake
+    return out.sort_values(["clinician_id", "client_id", "week"], ignore_index=True)
+
+
+def simulate_growth_data(n_clinicians: int, clients_per: int, scores_per: int, *, seed: int,
+                         clinician_sd=(1.0, 0.08), clinician_corr: float = -0.3,
+                         client_sd=(2.0, 0.2), residual_sd: float = 2.2) -> pd.DataFrame:
+    """Synthetic three-level growth data with known parameters (for tests and benchmarks).
+
+    Scores are drawn from the model itself: fixed effects (13, -0.3, 0.9, -0.01) for
+    (intercept, week, intake_c, week:intake_c), the given standard deviations, weekly or
+    fortnightly visits.
+    """
+    rng = np.random.default_rng(seed)
+    c01 = clinician_corr * clinician_sd[0] * clinician_sd[1]
+    cov = np.array([[clinician_sd[0] ** 2, c01], [c01, clinician_sd[1] ** 2]])
+    u = rng.multivariate_normal([0, 0], cov, size=n_clinicians)
+    rows = []
+    for c in range(n_clinicians):
+        n_cl = max(2, int(rng.poisson(clients_per)))
+        for k in range(n_cl):
+            intake_c = rng.normal(0, 5)
+            v0, v1 = rng.normal(0, client_sd[0]), rng.normal(0, client_sd[1])
+            gap = 1 if rng.random() < 0.6 else 2
+            n_s = max(2, int(rng.poisson(scores_per)))
+            week = gap * np.arange(1, n_s + 1, dtype=float)
+            mu = (13 + u[c, 0] + v0 + 0.9 * intake_c
+                  + (-0.3 + u[c, 1] + v1 - 0.01 * intake_c) * week)
+            score = mu + rng.normal(0, residual_sd, n_s)
+            rows.append(pd.DataFrame({"clinician_id": f"T{c + 1:03d}",
+                                      "client_id": f"T{c + 1:03d}-{k + 1:03d}",
+                                      "week": week, "score": np.round(score, 2),
+                                      "intake": np.round(intake_c + 14, 2),
+                                      "intake_c": np.round(intake_c, 4)}))
+    return pd.concat(rows, ignore_index=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Fitting
+# --------------------------------------------------------------------------------------------
+
+
+def _mixedlm(data: pd.DataFrame, reml: bool = True):
+    d = data.assign(client=data["clinician_id"].astype(str) + "|" + data["client_id"].astype(str))
+    return smf.mixedlm(FIXED, d, groups="clinician_id", re_formula="~week", vc_formula=_VC)
+
+
+def moment_start(data: pd.DataFrame) -> dict:
+    """Method-of-moments start values for the variance parameters.
+
+    Least squares gives the fixed effects; each episode's residuals are regressed on week; the
+    spread of those per-episode intercepts and slopes, less their sampling variance, gives the
+    client variances; the spread of the clinician means of them, less the client part, gives the
+    clinician covariance. Every variance is kept a little above zero so the optimizer does not
+    start on the boundary.
+    """
+    ols = smf.ols(FIXED, data).fit()
+    r = ols.resid.to_numpy()
+    week = data["week"].to_numpy(dtype=float)
+    key = data["clinician_id"].astype(str) + "|" + data["client_id"].astype(str)
+    codes, _ = pd.factorize(key)
+    n = np.bincount(codes)
+    sw, sww = np.bincount(codes, week), np.bincount(codes, week * week)
+    sr, swr = np.bincount(codes, r), np.bincount(codes, week * r)
+    det = n * sww - sw * sw
+    ok = det > 1e-9
+    a = np.where(ok, (sww * sr - sw * swr) / np.where(ok, det, 1), sr / np.maximum(n, 1))
+    b = np.where(ok, (n * swr - sw * sr) / np.where(ok, det, 1), np.nan)
+    fitted = a[codes] + np.nan_to_num(b)[codes] * week
+    rss = np.bincount(codes, (r - fitted) ** 2)
+    dof = n - 2
+    sigma2 = float(rss[dof > 0].sum() / dof[dof > 0].sum()) if (dof > 0).any() else float(
+        np.var(r))
+    sigma2 = max(sigma2, 1e-6)
+    va = np.where(ok, sww / np.where(ok, det, 1), np.nan)
+    vb = np.where(ok, n / np.where(ok, det, 1), np.nan)
+    tau0 = max(np.nanvar(a[ok]) - sigma2 * np.nanmean(va[ok]), 0.05 * sigma2) if ok.any() \
+        else 0.5 * sigma2
+    tau1 = max(np.nanvar(b[ok]) - sigma2 * np.nanmean(vb[ok]), 1e-4 * sigma2) if ok.any() \
+        else 1e-3
+    first_row = np.unique(codes, return_index=True)[1]  # codes run 0..k-1
+    clin = pd.DataFrame({"c": data["clinician_id"].to_numpy()[first_row], "a": a, "b": b})[ok]
+    means = clin.groupby("c")[["a", "b"]].mean()
+    per = clin.groupby("c").size().mean() if len(clin) else 1.0
+    cov = np.cov(means.to_numpy().T) if len(means) > 2 else np.diag([tau0, tau1]) * 0.1
+    cov = np.atleast_2d(cov)
+    cov[0, 0] = max(cov[0, 0] - tau0 / per, 0.01 * tau0)
+    cov[1, 1] = max(cov[1, 1] - tau1 / per, 0.01 * tau1)
+    lim = 0.9 * np.sqrt(cov[0, 0] * cov[1, 1])
+    cov[0, 1] = cov[1, 0] = float(np.clip(cov[0, 1], -lim, lim))
+    return {"fe": ols.params.to_numpy(), "cov_re": cov, "vcomp": np.array([tau0, tau1]),
+            "scale": sigma2}
+
+
+def _params(start: dict, clin_factor: float = 1.0) -> MixedLMParams:
+    s = start["scale"]
+    return MixedLMParams.from_components(fe_params=start["fe"],
+                                         cov_re=start["cov_re"] * clin_factor / s,
+                                         vcomp=start["vcomp"] / s)
+
+
+def _fit_once(model, start: MixedLMParams | None, method: str, maxiter: int):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            res = model.fit(reml=True, method=method, start_params=start, maxiter=maxiter)
+        except (np.linalg.LinAlgError, ValueError) as exc:
+            return None, str(exc)
+    return res, ""
+
+
+def _gradient_norm(model, res) -> float:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            g = model.score(res.params_object, profile_fe=True)
+        return float(np.max(np.abs(g)))
+    except Exception:  # noqa: BLE001 - a diagnostic only
+        return float("nan")
+
+
+def fit_growth_model(data: pd.DataFrame, cfg: Config, instrument: str = "") -> GrowthFit:
+    """Fit the three-level growth model robustly; see the module docstring.
+
+    Falls back to a two-level model (clients only) or to descriptive results when the data are
+    below ``models.min_clinicians``, ``models.min_clients`` or ``models.min_scores_total``,
+    and says so in ``messages``.
+    """
+    t0 = time.perf_counter()
+    mc = cfg.models
+    fit = GrowthFit(instrument=instrument, level="three-level",
+                    n_clinicians=int(data["clinician_id"].nunique()),
+                    n_clients=int(data.groupby(["clinician_id", "client_id"]).ngroups),
+                    n_scores=len(data))
+    if fit.n_scores < mc.min_scores_total or fit.n_clients < mc.min_clients_two_level:
+        return _descriptive(data, fit, t0)
+    if fit.n_clinicians < mc.min_clinicians or fit.n_clients < mc.min_clients:
+        return _two_level(data, fit, t0, mc.maxiter)
+    model = _mixedlm(data)
+    start = moment_start(data)
+    sp = _params(start)
+    best = None
+
+    def attempt(method: str, from_params, label: str, maxiter: int) -> None:
+        nonlocal best
+        res, err = _fit_once(model, from_params, method, maxiter)
+        fit.candidates.append({"start": label, "optimizer": method,
+                               "reml_loglik": None if res is None else float(res.llf),
+                               "converged": bool(res is not None and res.converged),
+                               "error": err})
+        if res is not None and np.isfinite(res.llf) and (best is None
+                                                         or res.llf > best[0].llf + 1e-7):
+            best = (res, method, label)
+
+    def stationary() -> bool:
+        nonlocal grad
+        grad = _gradient_norm(model, best[0]) / len(data) if best else float("inf")
+        return best is not None and best[0].converged and grad < mc.gradient_tolerance
+
+    grad = float("inf")
+    # L-BFGS from the moment start; if it stops short of a stationary point, BFGS from the same
+    # start; if that also does, Nelder-Mead (derivative-free, at home near the boundary) from
+    # the best so far, then a BFGS polish from there. The best REML log-likelihood wins.
+    attempt("lbfgs", sp, "moments", mc.maxiter)
+    if not stationary():
+        attempt("bfgs", sp, "moments", mc.maxiter)
+        if not stationary():
+            for method in ("nm", "bfgs"):
+                attempt(method, best[0].params_object if best else sp, "best so far",
+                        mc.maxiter * 10)
+            stationary()
+    res, method, _ = best
+    fit.optimizer = method
+    fit.reml_loglik = float(res.llf)
+    fit.gradient_norm = grad
+    fit.fixed_effects = res.fe_params.copy()
+    fit.fixed_se = res.bse_fe.copy()
+    fit.clinician_cov = np.asarray(res.cov_re, dtype=float)
+    fit.client_intercept_var, fit.client_slope_var = (float(v) for v in res.vcomp)
+    fit.residual_var = float(res.scale)
+    boundary = _boundary(fit, mc.singular_tolerance)
+    fit.singular = bool(boundary)
+    # on the boundary the gradient need not vanish; elsewhere it must
+    fit.converged = bool(res.converged) and (grad < mc.gradient_tolerance or fit.singular)
+    if not fit.converged:
+        fit.messages.append("the model did not converge: treat its estimates with caution")
+    if "clinician slope" in boundary:
+        fit.messages.append(SINGULAR_MESSAGE)
+    others = [b for b in boundary if b != "clinician slope"]
+    if others:
+        fit.messages.append(
+            "the data do not show variation in " + ", ".join(others) + " (estimated at the "
+            "boundary), so the model is singular there; the clinician estimates allow for it")
+    _share(fit, data)
+    fit.effects = _effects(res, data, fit)
+    fit.seconds = round(time.perf_counter() - t0, 3)
+    return fit
+
+
+def _boundary(fit: GrowthFit, tol: float) -> list[str]:
+    """The variance parameters estimated on the boundary (zero variance, correlation +/-1)."""
+    cov, scale = fit.clinician_cov, fit.residual_var
+    sd = np.sqrt(np.clip(np.diag(cov), 0, None))
+    corr = cov[0, 1] / (sd[0] * sd[1]) if sd[0] > 0 and sd[1] > 0 else 0.0
+    # a slope variance is per week squared: compare it on the scale of ten weeks of change
+    out = []
+    if cov[1, 1] * 100 < tol * scale:
+        out.append("clinician slope")
+    if cov[0, 0] < tol * scale:
+        out.append("clinician starting level")
+    elif cov[1, 1] * 100 >= tol * scale and abs(corr) > 1 - 1e-4:
+        out.append("clinician level-slope correlation")
+    if fit.client_intercept_var < tol * scale:
+        out.append("client starting level")
+    if fit.client_slope_var * 100 < tol * scale:
+        out.append("client slope")
+    return out
+
+
+def _share(fit: GrowthFit, data: pd.DataFrame) -> None:
+    """Share of score variance due to clinicians at the median last week of the episodes."""
+    t = float(data.groupby(["clinician_id", "client_id"])["week"].max().median())
+    cov = fit.clinician_cov
+    clin = cov[0, 0] + 2 * t * cov[0, 1] + t * t * cov[1, 1]
+    client = fit.client_intercept_var + t * t * fit.client_slope_var
+    fit.share_at_week = round(t, 2)
+    fit.share_clinician = float(clin / (clin + client + fit.residual_var))
+
+
+def _effects(res, data: pd.DataFrame, fit: GrowthFit) -> pd.DataFrame:
+    re = res.random_effects
+    re_cov = res.random_effects_cov
+    counts = data.groupby("clinician_id").agg(n_clients=("client_id", "nunique"),
+                                              n_assessments=("score", "size"))
+    rows = []
+    for cid in counts.index:
+        eff = float(re[cid]["week"])
+        var = float(re_cov[cid].loc["week", "week"])
+        half = 1.959964 * np.sqrt(max(var, 0.0))
+        rows.append({"clinician_id": cid, "instrument": fit.instrument, "effect": eff,
+                     "ci_low": eff - half, "ci_high": eff + half,
+                     "n_clients": int(counts.loc[cid, "n_clients"]),
+                     "n_assessments": int(counts.loc[cid, "n_assessments"])})
+    return pd.DataFrame(rows)
+
+
+def _two_level(data: pd.DataFrame, fit: GrowthFit, t0: float, cfg_maxiter: int) -> GrowthFit:
+    fit.level = "two-level"
+    d = data.assign(client=data["clinician_id"].astype(str) + "|" + data["client_id"].astype(str))
+    model = smf.mixedlm(FIXED, d, groups="client", re_formula="~week")
+    res, _ = _fit_once(model, None, "lbfgs", cfg_maxiter)
+    if res is None:
+        return _descriptive(data, fit, t0)
+    fit.optimizer = "lbfgs"
+    fit.reml_loglik = float(res.llf)
+    fit.converged = bool(res.converged)
+    fit.fixed_effects = res.fe_params.copy()
+    fit.fixed_se = res.bse_fe.copy()
+    fit.client_intercept_var = float(res.cov_re.iloc[0, 0])
+    fit.client_slope_var = float(res.cov_re.iloc[1, 1])
+    fit.residual_var = float(res.scale)
+    fit.messages.append(
+        f"too few clinicians ({fit.n_clinicians}) or clients ({fit.n_clients}) to separate "
+        "clinicians from clients: a two-level model of clients gives the practice's average "
+        "change, and no clinician is estimated separately")
+    fit.effects = _empty_effects(data, fit)
+    fit.seconds = round(time.perf_counter() - t0, 3)
+    return fit
+
+
+def _descriptive(data: pd.DataFrame, fit: GrowthFit, t0: float) -> GrowthFit:
+    fit.level = "descriptive"
+    fit.engine = "statsmodels OLS (descriptive)"
+    if len(data) >= 5:
+        ols = smf.ols(FIXED, data).fit()
+        fit.fixed_effects = ols.params.copy()
+        fit.fixed_se = ols.bse.copy()
+        fit.residual_var = float(ols.scale)
+    fit.messages.append(
+        f"too little data for a model ({fit.n_scores} scores from {fit.n_clients} clients): "
+        "showing the average change only, with no clinician estimates")
+    fit.effects = _empty_effects(data, fit)
+    fit.seconds = round(time.perf_counter() - t0, 3)
+    return fit
+
+
+def _empty_effects(data: pd.DataFrame, fit: GrowthFit) -> pd.DataFrame:
+    out = data.groupby("clinician_id").agg(n_clients=("client_id", "nunique"),
+                                           n_assessments=("score", "size")).reset_index()
+    out["instrument"] = fit.instrument
+    out["effect"] = out["ci_low"] = out["ci_high"] = np.nan
+    return out[["clinician_id", "instrument", "effect", "ci_low", "ci_high", "n_clients",
+                "n_assessments"]]
+
+
+def fit_instrument(assessments: pd.DataFrame, cfg: Config,
+                   instrument: str) -> tuple[GrowthFit, pd.DataFrame]:
+    """Model data and fit for one instrument."""
+    data = model_data(assessments, cfg, instrument)
+    return fit_growth_model(data, cfg, instrument), data
+
+
+def clinician_effects(fits: list[GrowthFit]) -> pd.DataFrame:
+    """``tables/clinician_effects.csv``: one row per clinician and instrument, in id order."""
+    cols = ["clinician_id", "instrument", "effect", "ci_low", "ci_high", "n_clients",
+            "n_assessments"]
+    parts = [f.effects for f in fits if len(f.effects)]
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    return pd.concat(parts, ignore_index=True)[cols].sort_values(
+        ["instrument", "clinician_id"], ignore_index=True)
+
+
+def model_summary(fits: list[GrowthFit]) -> dict:
+    """``tables/model_summary.json``: per instrument, what was fitted and how well."""
+    out = {}
+    for f in fits:
+        cov = f.clinician_cov
+        sd = np.sqrt(np.clip(np.diag(cov), 0, None))
+        corr = cov[0, 1] / (sd[0] * sd[1]) if sd[0] > 0 and sd[1] > 0 else None
+        out[f.instrument] = {
+            "level": f.level,
+            "fixed_effects": {k: {"estimate": float(v), "se": float(f.fixed_se.get(k, np.nan))}
+                              for k, v in f.fixed_effects.items()},
+            "variance_components": {
+                "clinician_intercept": _num(cov[0, 0]), "clinician_slope": _num(cov[1, 1]),
+                "clinician_intercept_slope_corr": _num(corr),
+                "client_intercept": _num(f.client_intercept_var),
+                "client_slope": _num(f.client_slope_var), "residual": _num(f.residual_var),
+            },
+            "share_of_variance_due_to_clinicians": _num(f.share_clinician),
+            "share_evaluated_at_week": _num(f.share_at_week),
+            "reml_loglik": _num(f.reml_loglik),
+            "converged": f.converged,
+            "singular": f.singular,
+            "gradient_max_abs_per_score": _num(f.gradient_norm),
+            "engine": f.engine,
+            "optimizer": f.optimizer,
+            "fit_seconds": f.seconds,
+            "n_clinicians": f.n_clinicians,
+            "n_clients": f.n_clients,
+            "n_scores": f.n_scores,
+            "lme4_formula": LME4_FORMULA,
+            "model_data": f"model_data_{slug(f.instrument)}.csv",
+            "messages": f.messages,
+            "candidates": f.candidates,
+        }
+    return json.loads(json.dumps(out))
+
+
+def _num(v):
+    return None if v is None or not np.isfinite(v) else float(v)
+
+
+def slug(instrument: str) -> str:
+    """File-name form of an instrument: ``PHQ-9`` -> ``phq9``."""
+    return instrument.replace("-", "").lower()

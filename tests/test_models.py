@@ -1,0 +1,129 @@
+"""Growth models against lme4 reference fits, the demo's planted effects, and the fallbacks.
+
+The lme4 fixtures in tests/reference/lme4/ were produced by tests/reference/lme4_fits.R (lme4
+1.1.31) from the datasets in tests/reference/data/; CI does not need R.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import perfkit as pk
+from perfkit import models as mo
+
+REF = Path(__file__).parent / "reference"
+NAMES = ["small_practice", "varied_clinicians", "no_clinician_effect"]
+
+
+def lme4(name: str) -> dict:
+    ref = pd.read_csv(REF / "lme4" / f"{name}.csv", dtype={"value": str})
+    return {q: v.strip() for q, v in zip(ref.quantity, ref.value, strict=True)}
+
+
+def load(name: str) -> pd.DataFrame:
+    return pd.read_csv(REF / "data" / f"{name}.csv",
+                       dtype={"clinician_id": str, "client_id": str})
+
+
+@pytest.fixture(scope="module")
+def fits():
+    cfg = pk.load_config()
+    return {n: mo.fit_growth_model(load(n), cfg, "PHQ-9") for n in NAMES}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_reml_loglik_matches_lme4(fits, name):
+    # tolerance: 0.01 log-likelihood units
+    assert fits[name].reml_loglik == pytest.approx(float(lme4(name)["reml_loglik"]), abs=0.01)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_fixed_effects_match_lme4(fits, name):
+    ref = lme4(name)
+    fe = fits[name].fixed_effects
+    for term in ("(Intercept)", "week", "intake_c", "week:intake_c"):
+        ours = fe["Intercept" if term == "(Intercept)" else term]
+        # within 1e-3 of the estimate's own scale, or 1e-4 absolute for tiny terms
+        assert ours == pytest.approx(float(ref[f"fixef:{term}"]), rel=1e-3, abs=1e-4), term
+
+
+@pytest.mark.parametrize("name", ["small_practice", "varied_clinicians"])
+def test_variance_components_match_lme4(fits, name):
+    ref, f = lme4(name), fits[name]
+    # within 2% of lme4's value (or a small absolute margin for components near zero)
+    pairs = [(f.clinician_cov[0, 0], "clinician_intercept"),
+             (f.clinician_cov[1, 1], "clinician_slope"),
+             (f.clinician_cov[0, 1], "clinician_covariance"),
+             (f.client_intercept_var, "client_intercept"),
+             (f.client_slope_var, "client_slope"), (f.residual_var, "residual")]
+    for ours, q in pairs:
+        assert ours == pytest.approx(float(ref[q]), rel=0.02, abs=2e-4), q
+    assert f.converged and not f.singular
+
+
+def test_singular_fit_is_reported_in_plain_words(fits):
+    f = fits["no_clinician_effect"]
+    assert lme4("no_clinician_effect")["singular"].startswith("1")
+    assert f.singular
+    assert mo.SINGULAR_MESSAGE in f.messages
+    # the clinicians' estimates collapse onto the practice average
+    assert f.effects["effect"].abs().max() < 0.01
+
+
+def test_effects_table_shape(fits):
+    e = fits["small_practice"].effects
+    assert list(e.columns) == ["clinician_id", "instrument", "effect", "ci_low", "ci_high",
+                               "n_clients", "n_assessments"]
+    assert (e.ci_low < e.effect).all() and (e.effect < e.ci_high).all()
+    assert e.n_assessments.sum() == len(load("small_practice"))
+
+
+def test_tiny_practice_falls_back_with_a_plain_message():
+    cfg = pk.load_config()
+    tiny = mo.simulate_growth_data(3, 6, 4, seed=5)
+    fit = mo.fit_growth_model(tiny, cfg, "GAD-7")
+    assert fit.level == "two-level"
+    assert "too few clinicians (3)" in fit.messages[0]
+    assert fit.effects.effect.isna().all()
+    smaller = mo.simulate_growth_data(2, 2, 3, seed=6)
+    fit = mo.fit_growth_model(smaller, cfg, "GAD-7")
+    assert fit.level == "descriptive" and "too little data" in fit.messages[0]
+    assert np.isfinite(fit.fixed_effects["week"])
+
+
+def test_summary_json_fields(fits):
+    s = mo.model_summary([fits["small_practice"]])["PHQ-9"]
+    for key in ("fixed_effects", "variance_components", "share_of_variance_due_to_clinicians",
+                "reml_loglik", "converged", "singular", "engine", "optimizer", "fit_seconds",
+                "n_clinicians", "n_clients", "n_scores", "lme4_formula"):
+        assert key in s
+    assert s["fixed_effects"]["week"]["se"] > 0
+    assert 0 < s["share_of_variance_due_to_clinicians"] < 1
+    json.dumps(s)
+
+
+def test_moment_start_is_in_the_right_region():
+    data = load("small_practice")
+    st = mo.moment_start(data)
+    ref = lme4("small_practice")
+    assert st["scale"] == pytest.approx(float(ref["residual"]), rel=0.2)
+    assert st["vcomp"][0] == pytest.approx(float(ref["client_intercept"]), rel=0.5)
+
+
+@pytest.mark.slow
+def test_demo_planted_clinician_slopes_are_recovered():
+    cfg = pk.load_config(Path(__file__).parents[1] / "parameters" / "practice.yaml")
+    data = pk.load_prepared()
+    fit, _ = mo.fit_instrument(data.assessments, cfg, "PHQ-9")
+    truth = json.loads((Path(pk.__file__).parent / "demo_data" / "demo_truth.json").read_text())
+    planted = {c: v["PHQ-9"] for c, v in truth["clinician_slope_effects"].items()}
+    e = fit.effects.set_index("clinician_id")
+    inside = [(e.loc[c, "ci_low"] <= planted[c] <= e.loc[c, "ci_high"]) for c in e.index]
+    assert sum(inside) >= len(inside) - 1, e.assign(planted=pd.Series(planted))
+    assert np.corrcoef(e["effect"], [planted[c] for c in e.index])[0, 1] > 0.5
+    assert 0.005 < fit.share_clinician < 0.15
