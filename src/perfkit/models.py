@@ -49,6 +49,14 @@ __all__ = [
     "model_summary",
     "simulate_growth_data",
     "slug",
+    "FIXED",
+    "compare_models",
+    "sensitivity_to_early_leavers",
+    "describe_fit",
+    "fixed_effects_table",
+    "variance_table",
+    "share_statement",
+    "two_level_model",
 ]
 
 LME4_FORMULA = ("score ~ week * intake_c + (1 + week | clinician_id) "
@@ -87,6 +95,9 @@ class GrowthFit:
     candidates: list = field(default_factory=list)
     messages: list = field(default_factory=list)
     effects: pd.DataFrame = field(default_factory=pd.DataFrame)
+    reml: bool = True
+    fixed: str = ""
+    result: object = None  # the statsmodels results object, for diagnostics
 
 
 # --------------------------------------------------------------------------------------------
@@ -94,14 +105,20 @@ class GrowthFit:
 # --------------------------------------------------------------------------------------------
 
 
-def model_data(assessments: pd.DataFrame, cfg: Config, instrument: str) -> pd.DataFrame:
+def model_data(assessments: pd.DataFrame, cfg: Config, instrument: str, *,
+               time_metric: str = "weeks", min_scores: int | None = None) -> pd.DataFrame:
     """The rows a growth model of ``instrument`` is fitted to.
 
     Every score before ``as_of`` of episodes (client, clinician) with at least
     ``models.min_scores`` scores; ``week`` = weeks since the episode's first score, ``intake`` =
     that first score, ``intake_c`` = intake minus the mean intake over episodes. The first score
     itself is not an outcome row. Client ids are the pseudonyms of the prepared snapshot.
+    With ``time_metric="sessions"`` the ``week`` column counts scores since the first instead
+    (1, 2, 3, ...), for researchers who prefer session time.
     """
+    if time_metric not in ("weeks", "sessions"):
+        raise ValueError("time_metric must be 'weeks' or 'sessions'")
+    min_scores = cfg.models.min_scores if min_scores is None else min_scores
     as_of = pd.Timestamp(cfg.period_end).tz_localize(cfg.timezone)
     a = assessments[(assessments["instrument"] == instrument)
                     & (assessments["administered_at"] < as_of)]
@@ -111,8 +128,11 @@ def model_data(assessments: pd.DataFrame, cfg: Config, instrument: str) -> pd.Da
     a = a.assign(intake=g["total_score"].transform("first"),
                  first_at=g["administered_at"].transform("first"),
                  n=g["total_score"].transform("size"))
-    a = a[a["n"] >= cfg.models.min_scores]
-    a = a.assign(week=(a["administered_at"] - a["first_at"]) / pd.Timedelta(weeks=1))
+    a = a[a["n"] >= min_scores]
+    if time_metric == "weeks":
+        a = a.assign(week=(a["administered_at"] - a["first_at"]) / pd.Timedelta(weeks=1))
+    else:
+        a = a.assign(week=a.groupby(key, observed=True).cumcount().astype(float))
     later = a[a["week"] > 0]
     mean_intake = later.groupby(key, observed=True)["intake"].first().mean()
     out = pd.DataFrame({
@@ -164,12 +184,12 @@ def simulate_growth_data(n_clinicians: int, clients_per: int, scores_per: int, *
 # --------------------------------------------------------------------------------------------
 
 
-def _mixedlm(data: pd.DataFrame, reml: bool = True):
+def _mixedlm(data: pd.DataFrame, fixed: str = FIXED):
     d = data.assign(client=data["clinician_id"].astype(str) + "|" + data["client_id"].astype(str))
-    return smf.mixedlm(FIXED, d, groups="clinician_id", re_formula="~week", vc_formula=_VC)
+    return smf.mixedlm(fixed, d, groups="clinician_id", re_formula="~week", vc_formula=_VC)
 
 
-def moment_start(data: pd.DataFrame) -> dict:
+def moment_start(data: pd.DataFrame, fixed: str = FIXED) -> dict:
     """Method-of-moments start values for the variance parameters.
 
     Least squares gives the fixed effects; each episode's residuals are regressed on week; the
@@ -178,7 +198,7 @@ def moment_start(data: pd.DataFrame) -> dict:
     clinician covariance. Every variance is kept a little above zero so the optimizer does not
     start on the boundary.
     """
-    ols = smf.ols(FIXED, data).fit()
+    ols = smf.ols(fixed, data).fit()
     r = ols.resid.to_numpy()
     week = data["week"].to_numpy(dtype=float)
     key = data["clinician_id"].astype(str) + "|" + data["client_id"].astype(str)
@@ -223,11 +243,12 @@ def _params(start: dict, clin_factor: float = 1.0) -> MixedLMParams:
                                          vcomp=start["vcomp"] / s)
 
 
-def _fit_once(model, start: MixedLMParams | None, method: str, maxiter: int):
+def _fit_once(model, start: MixedLMParams | None, method: str, maxiter: int,
+              reml: bool = True):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            res = model.fit(reml=True, method=method, start_params=start, maxiter=maxiter)
+            res = model.fit(reml=reml, method=method, start_params=start, maxiter=maxiter)
         except (np.linalg.LinAlgError, ValueError) as exc:
             return None, str(exc)
     return res, ""
@@ -243,7 +264,8 @@ def _gradient_norm(model, res) -> float:
         return float("nan")
 
 
-def fit_growth_model(data: pd.DataFrame, cfg: Config, instrument: str = "") -> GrowthFit:
+def fit_growth_model(data: pd.DataFrame, cfg: Config, instrument: str = "", *,
+                     fixed: str = FIXED, reml: bool = True) -> GrowthFit:
     """Fit the three-level growth model robustly; see the module docstring.
 
     Falls back to a two-level model (clients only) or to descriptive results when the data are
@@ -259,15 +281,19 @@ def fit_growth_model(data: pd.DataFrame, cfg: Config, instrument: str = "") -> G
     if fit.n_scores < mc.min_scores_total or fit.n_clients < mc.min_clients_two_level:
         return _descriptive(data, fit, t0)
     if fit.n_clinicians < mc.min_clinicians or fit.n_clients < mc.min_clients:
+        fit.reml, fit.fixed = reml, fixed
         return _two_level(data, fit, t0, mc.maxiter)
-    model = _mixedlm(data)
-    start = moment_start(data)
+    fit.reml, fit.fixed = reml, fixed
+    if not reml:
+        fit.engine = "statsmodels MixedLM (ML)"
+    model = _mixedlm(data, fixed)
+    start = moment_start(data, fixed)
     sp = _params(start)
     best = None
 
     def attempt(method: str, from_params, label: str, maxiter: int) -> None:
         nonlocal best
-        res, err = _fit_once(model, from_params, method, maxiter)
+        res, err = _fit_once(model, from_params, method, maxiter, reml)
         fit.candidates.append({"start": label, "optimizer": method,
                                "reml_loglik": None if res is None else float(res.llf),
                                "converged": bool(res is not None and res.converged),
@@ -317,6 +343,7 @@ def fit_growth_model(data: pd.DataFrame, cfg: Config, instrument: str = "") -> G
             "boundary), so the model is singular there; the clinician estimates allow for it")
     _share(fit, data)
     fit.effects = _effects(res, data, fit)
+    fit.result = res
     fit.seconds = round(time.perf_counter() - t0, 3)
     return fit
 
@@ -368,11 +395,18 @@ def _effects(res, data: pd.DataFrame, fit: GrowthFit) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def two_level_model(data: pd.DataFrame, fixed: str = FIXED):
+    """Scores within clients only (no clinician level): independent client intercept and slope,
+    so the three-level model nests it (lme4: ``(1 | client) + (0 + week | client)``)."""
+    d = data.assign(client=data["clinician_id"].astype(str) + "|" + data["client_id"].astype(str))
+    return smf.mixedlm(fixed, d, groups="client", re_formula="~1",
+                       vc_formula={"client_week": "0 + week"})
+
+
 def _two_level(data: pd.DataFrame, fit: GrowthFit, t0: float, cfg_maxiter: int) -> GrowthFit:
     fit.level = "two-level"
-    d = data.assign(client=data["clinician_id"].astype(str) + "|" + data["client_id"].astype(str))
-    model = smf.mixedlm(FIXED, d, groups="client", re_formula="~week")
-    res, _ = _fit_once(model, None, "lbfgs", cfg_maxiter)
+    res, _ = _fit_once(two_level_model(data, fit.fixed or FIXED), None, "lbfgs", cfg_maxiter,
+                       fit.reml)
     if res is None:
         return _descriptive(data, fit, t0)
     fit.optimizer = "lbfgs"
@@ -380,8 +414,9 @@ def _two_level(data: pd.DataFrame, fit: GrowthFit, t0: float, cfg_maxiter: int) 
     fit.converged = bool(res.converged)
     fit.fixed_effects = res.fe_params.copy()
     fit.fixed_se = res.bse_fe.copy()
+    fit.result = res
     fit.client_intercept_var = float(res.cov_re.iloc[0, 0])
-    fit.client_slope_var = float(res.cov_re.iloc[1, 1])
+    fit.client_slope_var = float(res.vcomp[0])
     fit.residual_var = float(res.scale)
     fit.messages.append(
         f"too few clinicians ({fit.n_clinicians}) or clients ({fit.n_clients}) to separate "
@@ -479,3 +514,109 @@ def _num(v):
 def slug(instrument: str) -> str:
     """File-name form of an instrument: ``PHQ-9`` -> ``phq9``."""
     return instrument.replace("-", "").lower()
+
+
+# --------------------------------------------------------------------------------------------
+# Research helpers (the outcomes-models notebook)
+# --------------------------------------------------------------------------------------------
+
+
+def compare_models(data: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """Two-level against three-level, and with against without case mix, by maximum likelihood.
+
+    REML likelihoods are not comparable across fixed effects, so all three models are refitted
+    by ML. Likelihood-ratio tests: the clinician level adds 3 variance parameters (its p-value
+    is conservative, as the null lies on the boundary of the parameter space; Self & Liang
+    1987); case mix adds 2 fixed effects. Lower AIC is better.
+    """
+    three = fit_growth_model(data, cfg, reml=False)
+    plain = fit_growth_model(data, cfg, fixed="score ~ week", reml=False)
+    res2, _ = _fit_once(two_level_model(data), None, "lbfgs", cfg.models.maxiter * 3, False)
+    rows = [
+        ("two-level, case mix", "clients only; intake and its interaction with time",
+         7, float(res2.llf) if res2 is not None else np.nan),
+        ("three-level, no case mix", "clinicians and clients; time only", 8, plain.reml_loglik),
+        ("three-level, case mix", "clinicians and clients; intake and its interaction with "
+         "time (the model perfkit reports)", 10, three.reml_loglik),
+    ]
+    out = pd.DataFrame(rows, columns=["model", "what it includes", "parameters",
+                                      "log_likelihood_ml"])
+    out["AIC"] = 2 * out["parameters"] - 2 * out["log_likelihood_ml"]
+    full = out.loc[2, "log_likelihood_ml"]
+    lr_clin = 2 * (full - out.loc[0, "log_likelihood_ml"])
+    lr_mix = 2 * (full - out.loc[1, "log_likelihood_ml"])
+    from scipy import stats
+
+    out["LR test against the reported model"] = [
+        f"chi2 = {lr_clin:.1f} on 3 df, p = {stats.chi2.sf(max(lr_clin, 0), 3):.3g} "
+        "(conservative)",
+        f"chi2 = {lr_mix:.1f} on 2 df, p = {stats.chi2.sf(max(lr_mix, 0), 2):.3g}", ""]
+    return out
+
+
+def sensitivity_to_early_leavers(assessments: pd.DataFrame, cfg: Config, instrument: str,
+                                 min_scores: int = 5) -> pd.DataFrame:
+    """Clinician effects from all episodes next to those from episodes with at least
+    ``min_scores`` scores (clients who stayed longer), in clinician-id order."""
+    base = fit_growth_model(model_data(assessments, cfg, instrument), cfg, instrument)
+    longer = fit_growth_model(model_data(assessments, cfg, instrument, min_scores=min_scores),
+                              cfg, instrument)
+    a = base.effects.set_index("clinician_id")[["effect", "ci_low", "ci_high", "n_clients"]]
+    b = longer.effects.set_index("clinician_id")[["effect", "ci_low", "ci_high", "n_clients"]]
+    return a.join(b.add_suffix(f"_min{min_scores}")).reset_index()
+
+
+def describe_fit(fit: GrowthFit) -> pd.DataFrame:
+    """What was fitted and how it went, in plain words (one column)."""
+    rows = {
+        "instrument": fit.instrument,
+        "model": fit.level,
+        "clinicians / clients / scores": f"{fit.n_clinicians} / {fit.n_clients} / "
+                                         f"{fit.n_scores}",
+        "estimation": f"{fit.engine}, {fit.optimizer or '-'}",
+        "converged": "yes" if fit.converged else "no",
+        "singular (a variance at zero)": "yes" if fit.singular else "no",
+        "log-likelihood": round(fit.reml_loglik, 3) if np.isfinite(fit.reml_loglik) else "-",
+        "fit time (s)": fit.seconds,
+        "notes": "; ".join(fit.messages) or "-",
+    }
+    return pd.DataFrame({"": list(rows.values())}, index=list(rows))
+
+
+def fixed_effects_table(fit: GrowthFit) -> pd.DataFrame:
+    """Fixed effects with standard errors and 95% intervals."""
+    est, se = fit.fixed_effects, fit.fixed_se.reindex(fit.fixed_effects.index)
+    return pd.DataFrame({"estimate": est, "std. error": se, "95% low": est - 1.959964 * se,
+                         "95% high": est + 1.959964 * se}).round(4)
+
+
+def variance_table(fit: GrowthFit) -> pd.DataFrame:
+    """Variance components as variances and standard deviations."""
+    cov = fit.clinician_cov
+    comps = {"clinician: starting level": cov[0, 0], "clinician: weekly change": cov[1, 1],
+             "client: starting level": fit.client_intercept_var,
+             "client: weekly change": fit.client_slope_var, "residual": fit.residual_var}
+    out = pd.DataFrame({"variance": comps})
+    out["std. deviation"] = np.sqrt(out["variance"].clip(lower=0))
+    sd = np.sqrt(np.clip(np.diag(cov), 0, None))
+    corr = cov[0, 1] / (sd[0] * sd[1]) if sd.all() else np.nan
+    out.loc["clinician: level-change correlation"] = [corr, np.nan]
+    return out.round(5)
+
+
+def share_statement(fit: GrowthFit):
+    """The share of score variance due to clinicians next to the literature's about 5%."""
+    if not np.isfinite(fit.share_clinician):
+        text = "The share of variance due to clinicians was not estimated for this model."
+    else:
+        text = (f"At week {fit.share_at_week:g} (the median length of an episode here), "
+                f"**{fit.share_clinician:.1%}** of the variation in {fit.instrument} scores lies "
+                "between clinicians, after allowing for intake severity. Studies of routine "
+                "practice find about 5% (Baldwin & Imel 2013; Johns et al. 2019), and most of "
+                "the rest lies with clients and measurement.")
+    try:
+        from IPython.display import Markdown
+
+        return Markdown(text)
+    except ImportError:  # pragma: no cover - IPython ships with ipykernel
+        return text
