@@ -29,5 +29,6 @@ def test_parameters_cell_holds_literals_with_comments(path):
         if not line.strip():
             continue
         assert "#" in line, f"{path.name}: parameter without a comment: {line}"
-        node = ast.parse(line.split("#")[0]).body[0]
-        assert isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant), line
+        node = ast.parse(line.split("  #")[0]).body[0]
+        assert isinstance(node, ast.AnnAssign), f"{path.name}: give the parameter a type: {line}"
+        assert isinstance(node.value, ast.Constant), f"{path.name}: not a literal: {line}"

@@ -27,7 +27,7 @@ from .ingest import IngestError, ingest
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="perfkit: understand and support the clinicians of a therapy practice.")
 
-USER_ERRORS = (IngestError, ConfigError, FileNotFoundError)
+USER_ERRORS = (IngestError, ConfigError, FileNotFoundError, ValueError)
 
 
 def _fail(exc: Exception) -> None:
@@ -163,6 +163,10 @@ def run(
     tables_only: Annotated[bool, typer.Option("--tables-only", help="compute the tables "
                                               "without rendering reports (for schedulers and "
                                               "BI tools)")] = False,
+    clinician: Annotated[list[str] | None, typer.Option("--clinician", help="render reports "
+                         "for this clinician only (repeatable)")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="parallel report workers "
+                       "(default: number of cores)")] = None,
 ) -> None:
     """Run a period: validated snapshot, data quality, metric tables and manifest."""
     from .runner import run_period
@@ -170,7 +174,8 @@ def run(
     try:
         cfg = _config(params, period_start, period_end)
         manifest = run_period(data, cfg, out=out, column_map=column_map, params_file=params,
-                              tables_only=tables_only)
+                              tables_only=tables_only, clinicians=clinician, workers=workers,
+                              progress=sys.stderr.isatty())
     except USER_ERRORS as exc:
         _fail(exc)
     failed = [o for o in manifest["outputs"] if o["status"] != "ok"]

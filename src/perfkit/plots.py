@@ -9,7 +9,7 @@ import pandas as pd
 import seaborn as sns
 from scipy import stats
 
-__all__ = ["use_style", "caterpillar", "residual_diagnostics", "random_effects_qq"]
+__all__ = ["use_style", "done", "caterpillar", "residual_diagnostics", "random_effects_qq"]
 
 BLUE, GREY, ORANGE = "#2b6cb0", "#718096", "#dd6b20"
 
@@ -19,6 +19,14 @@ def use_style() -> None:
     sns.set_theme(style="whitegrid", context="notebook", font_scale=1.0)
     plt.rcParams.update({"figure.dpi": 110, "axes.spines.top": False,
                          "axes.spines.right": False, "axes.titleweight": "bold"})
+
+
+def done(fig):
+    """Lay out and close a figure before returning it, so a notebook shows it exactly once
+    (through the returned object) and no figure stays open in memory."""
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
 
 
 def caterpillar(effects: pd.DataFrame, instrument: str, *, better: str = "lower",
@@ -40,8 +48,7 @@ def caterpillar(effects: pd.DataFrame, instrument: str, *, better: str = "lower"
     ax.set_xlabel(f"difference from the practice's weekly {instrument} change (points/week)\n"
                   f"← {faster}      {slower} →")
     ax.set_title(f"{instrument}: clinician differences, case-mix adjusted, with 95% intervals")
-    fig.tight_layout()
-    return fig
+    return done(fig)
 
 
 def residual_diagnostics(result):
@@ -53,8 +60,7 @@ def residual_diagnostics(result):
     axes[0].set(xlabel="fitted score", ylabel="residual", title="Residuals against fitted")
     stats.probplot(resid, dist="norm", plot=axes[1])
     axes[1].set_title("Residuals: normal QQ plot")
-    fig.tight_layout()
-    return fig
+    return done(fig)
 
 
 def random_effects_qq(result):
@@ -65,5 +71,4 @@ def random_effects_qq(result):
     for ax, col, name in zip(axes, [0, 1], ["starting level", "weekly change"], strict=True):
         stats.probplot(re.iloc[:, col].astype(float), dist="norm", plot=ax)
         ax.set_title(f"Clinician {name}: normal QQ plot")
-    fig.tight_layout()
-    return fig
+    return done(fig)

@@ -152,7 +152,7 @@ def prepare(data_dir: str | os.PathLike, out_dir: str | os.PathLike, config: Con
     return Prepared(dict(ing.tables), ing.quality, meta, target)
 
 
-def load_prepared(path: str | os.PathLike | None = None) -> Prepared:
+def load_prepared(path: str | os.PathLike | None = None, *, validate: bool = True) -> Prepared:
     """Load a prepared snapshot, checking every table against the contract.
 
     Parameters
@@ -160,6 +160,9 @@ def load_prepared(path: str | os.PathLike | None = None) -> Prepared:
     path : path-like, optional
         A run folder or its ``prepared/`` folder. ``None`` loads the bundled demo practice,
         preparing it once into the user's cache, so notebooks run with no set-up.
+    validate : bool
+        Check every table against its pandera schema (default). The batch of reports skips it
+        for speed: the run checked the same files when it wrote them moments before.
     """
     if path is None:
         return _bundled_demo()
@@ -174,7 +177,7 @@ def load_prepared(path: str | os.PathLike | None = None) -> Prepared:
     tables = {}
     for name in meta["tables"]:
         frame = pd.read_parquet(path / f"{name}.parquet")
-        tables[name] = _validate(frame, name, meta["timezone"], str(path))
+        tables[name] = _validate(frame, name, meta["timezone"], str(path)) if validate else frame
     quality_file = path.parent / "data_quality.json"
     quality = json.loads(quality_file.read_text(encoding="utf-8")) if quality_file.is_file() \
         else {}

@@ -21,7 +21,7 @@ from . import __version__, models
 from . import outcomes as oc
 from .config import Config
 from .io import atomic_write, atomic_write_text
-from .operations import clinician_metrics, weekly_metrics
+from .operations import clinician_metrics, clinicians_in_period, weekly_metrics
 from .prepared import PREPARED_DIR, Prepared, prepare
 from .trends import flags, trend_labels
 
@@ -84,6 +84,25 @@ def model_outputs(data: Prepared, config: Config, folder: Path) -> list[dict]:
                       {"path": "tables/model_summary.json", "status": "ok", "message": ""}]
 
 
+def _reports_step(folder: Path, data: Prepared, config: Config, only: list[str] | None,
+                  workers: int | None, progress: bool) -> list[dict]:
+    from .reports import render_reports
+
+    in_period = clinicians_in_period(data.clinicians, config)
+    if only:
+        unknown = sorted(set(only) - set(in_period["clinician_id"]))
+        if unknown:
+            raise ValueError(f"--clinician {unknown[0]} is not a clinician employed in the period")
+        in_period = in_period[in_period["clinician_id"].isin(only)]
+    people = list(zip(in_period["clinician_id"], in_period["name"], strict=True))
+    last = config.period_end - dt.timedelta(days=1)
+    period = f"{config.period_start:%d %b %Y} to {last:%d %b %Y}"
+    results = render_reports(folder, people, practice_name=config.practice_name, period=period,
+                             workers=workers, progress=progress)
+    return [{"path": r["path"], "status": r["status"], "message": r["message"]}
+            for r in results] + [{"path": "index.html", "status": "ok", "message": ""}]
+
+
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     atomic_write(path, lambda p: frame.to_csv(p, index=False, date_format="%Y-%m-%d"))
 
@@ -111,7 +130,9 @@ def _tables_step(step: str, build, data: Prepared, config: Config, folder: Path)
 
 def run_period(data_dir: str | os.PathLike, config: Config, *, out: str | os.PathLike | None = None,
                column_map: str | os.PathLike | None = None,
-               params_file: str | os.PathLike | None = None, tables_only: bool = False) -> dict:
+               params_file: str | os.PathLike | None = None, tables_only: bool = False,
+               clinicians: list[str] | None = None, workers: int | None = None,
+               progress: bool = False) -> dict:
     """Prepare the run folder for ``config``'s period and return its manifest.
 
     Input problems that make the data unusable raise ``IngestError``; rejected rows do not stop
@@ -140,6 +161,10 @@ def run_period(data_dir: str | os.PathLike, config: Config, *, out: str | os.Pat
                      "message": f"{type(exc).__name__}: {exc}"}
                     for n in ("clinician_effects.csv", "model_summary.json")]
     timings["models_seconds"] = round(time.perf_counter() - t0, 3)
+    if not tables_only:
+        t0 = time.perf_counter()
+        outputs += _reports_step(folder, prepared, config, clinicians, workers, progress)
+        timings["reports_seconds"] = round(time.perf_counter() - t0, 3)
     params = json.loads(config.model_dump_json())
     params.pop("pseudonym_key_file", None)
     q = prepared.quality
@@ -154,7 +179,7 @@ def run_period(data_dir: str | os.PathLike, config: Config, *, out: str | os.Pat
         "parameters": params,
         "data_quality": {k: q[k] for k in ("rows_in", "rows_accepted", "rows_rejected")},
         "timings": timings,
-        "reports": "skipped (--tables-only)" if tables_only else "not built in this version",
+        "reports": "skipped (--tables-only)" if tables_only else "rendered",
         "outputs": outputs,
     }
     atomic_write_text(folder / "manifest.json", json.dumps(manifest, indent=2) + "\n")

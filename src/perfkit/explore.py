@@ -1,0 +1,54 @@
+"""Interactive exploration for analysts (ipywidgets): pickers for clinician, weekly metric,
+instrument and date range drive a chart and a table. Used by ``notebooks/explore.ipynb``."""
+
+from __future__ import annotations
+
+import ipywidgets as w
+import matplotlib.pyplot as plt
+import pandas as pd
+from IPython.display import display
+
+from . import plots
+from .operations import WEEKLY_COLUMNS
+from .report import RunData, trajectories_figure
+
+__all__ = ["explorer", "weekly_view"]
+
+
+def weekly_view(run: RunData, clinician_id: str, metric: str, start, end):
+    """The weekly series of one metric for one clinician between two weeks, and its rows."""
+    wk = run.table("weekly_metrics")
+    wk = wk[(wk["clinician_id"] == clinician_id)].copy()
+    wk["week_start"] = pd.to_datetime(wk["week_start"])
+    wk = wk[(wk["week_start"] >= pd.Timestamp(start)) & (wk["week_start"] <= pd.Timestamp(end))]
+    fig, ax = plt.subplots(figsize=(9, 3.5))
+    ax.plot(wk["week_start"], wk[metric], marker="o", ms=3, color=plots.BLUE)
+    ax.set(title=f"{run.name_of(clinician_id)}: {metric.replace('_', ' ')} by week",
+           xlabel="week starting")
+    return plots.done(fig), wk[["week_start", metric]].set_index("week_start")
+
+
+def explorer(run: RunData) -> w.Widget:
+    """The widget panel; it renders its first view at once and again on every change."""
+    clinicians = sorted(run.table("clinician_metrics")["clinician_id"])
+    weeks = sorted(pd.to_datetime(run.table("weekly_metrics")["week_start"]).dt.date.unique())
+    pick_c = w.Dropdown(options=[(f"{run.name_of(c)} ({c})", c) for c in clinicians],
+                        description="Clinician")
+    pick_m = w.Dropdown(options=[m for m in WEEKLY_COLUMNS], value="utilization",
+                        description="Metric")
+    pick_i = w.Dropdown(options=[i for i, v in run.config.instruments.items() if v.outcome],
+                        description="Measure")
+    span = w.SelectionRangeSlider(options=weeks, index=(0, len(weeks) - 1),
+                                  description="Weeks", layout=w.Layout(width="90%"))
+    out = w.Output()
+
+    def render(*_):
+        out.clear_output(wait=True)
+        with out:
+            fig, rows = weekly_view(run, pick_c.value, pick_m.value, *span.value)
+            display(fig, trajectories_figure(run, pick_c.value, pick_i.value), rows.tail(12))
+
+    for control in (pick_c, pick_m, pick_i, span):
+        control.observe(render, names="value")
+    render()
+    return w.VBox([w.HBox([pick_c, pick_m, pick_i]), span, out])

@@ -1,0 +1,505 @@
+"""Content of the report notebooks: one function per section, returning a table, a figure or a
+short text. Report notebooks call these and nothing else, so every number a report shows comes
+from the run folder's tables (DATA_CONTRACT section 2) and the same code the tables use.
+
+Formatting for people, not programs: percentages, plain words, no code, no warnings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from . import plots
+from .config import Config, load_config
+from .prepared import Prepared, load_prepared
+
+__all__ = ["RunData", "load_run", "quiet", "Text", "practice_title", "period_summary",
+           "operations_table", "check_in_list", "outcomes_table", "funnel_figure", "model_section",
+           "caterpillar_figure", "limits_note", "data_quality_table", "clinician_title",
+           "own_metrics_table", "distribution_figure", "weekly_trends_figure",
+           "trajectories_figure", "own_alerts_table", "item9_table", "own_effect_text",
+           "questions_to_explore"]
+
+OUTCOME_INSTRUMENTS = ["PHQ-9", "GAD-7", "PCL-5", "ORS"]
+
+
+def quiet() -> None:
+    """Keep library warnings out of a report: they mean nothing to its readers. Anything a
+    reader should know is said in plain words by the report itself."""
+    warnings.filterwarnings("ignore")
+    plots.use_style()
+
+
+class Text(str):
+    """Markdown text that renders as formatted text in a notebook and its HTML."""
+
+    def _repr_markdown_(self) -> str:
+        return str(self)
+
+
+def _pct(v, digits: int = 0) -> str:
+    return "–" if v is None or pd.isna(v) else f"{100 * v:.{digits}f}%"
+
+
+def _num(v, digits: int = 1) -> str:
+    return "–" if v is None or pd.isna(v) else f"{v:,.{digits}f}"
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunData:
+    folder: Path
+    data: Prepared
+    config: Config
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    summary: dict = field(default_factory=dict)
+
+    def table(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+    def name_of(self, clinician_id: str) -> str:
+        c = self.data.clinicians.set_index("clinician_id")
+        return str(c.loc[clinician_id, "name"]) if clinician_id in c.index else clinician_id
+
+
+def load_run(run_folder: str | os.PathLike | None = None,
+             params_file: str | os.PathLike | None = None, *, validate: bool = False) -> RunData:
+    """Load a run folder written by ``perfkit run`` (tables and prepared snapshot).
+
+    With no folder, the bundled demo practice is run once into the user's cache (tables only),
+    so report notebooks open and run with no set-up. The prepared snapshot is not re-checked
+    (``validate=False``): the run checked it when it wrote it.
+    """
+    if not run_folder:
+        run_folder = _demo_run(params_file)
+    folder = Path(run_folder)
+    data = load_prepared(folder, validate=validate)
+    params = dict(data.meta.get("parameters", {}))
+    config = load_config(**params) if params else load_config(params_file or None)
+    tables = {p.stem: pd.read_csv(p, keep_default_na=True)
+              for p in sorted((folder / "tables").glob("*.csv"))
+              if not p.stem.startswith("model_data_")}
+    summary_file = folder / "tables" / "model_summary.json"
+    summary = json.loads(summary_file.read_text()) if summary_file.is_file() else {}
+    return RunData(folder, data, config, tables, summary)
+
+
+def _demo_run(params_file) -> Path:
+    from . import __version__
+    from .demo import bundled_data_dir
+    from .runner import run_period
+
+    cache = Path(os.environ.get("PERFKIT_CACHE", Path.home() / ".cache" / "perfkit"))
+    out = cache / f"demo-run-{__version__}"
+    if not (out / "tables" / "model_summary.json").is_file():
+        cfg = load_config(params_file or None, pseudonym_key_file=cache / "demo-pseudonym.key")
+        run_period(bundled_data_dir(), cfg, out=out, tables_only=True)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Practice report
+# --------------------------------------------------------------------------------------------
+
+
+def _period_words(cfg: Config) -> str:
+    last = cfg.period_end - pd.Timedelta(days=1)
+    return f"{cfg.period_start:%d %B %Y} to {last:%d %B %Y}"
+
+
+def practice_title(run: RunData) -> Text:
+    cfg = run.config
+    return Text(f"## {cfg.practice_name}\n\nFor the practice owner and clinical director. "
+                f"Period {_period_words(cfg)}.")
+
+
+def period_summary(run: RunData) -> pd.DataFrame:
+    """The period in a few plain numbers."""
+    m = run.table("clinician_metrics")
+    cfg = run.config
+    hours = m["hours_attended"].sum()
+    avail = m["available_hours"].sum()
+    past = m["past_appointments"].sum()
+    ns = (m["no_show_rate"] * m["past_appointments"]).sum()
+    lc = (m["late_cancel_rate"] * m["past_appointments"]).sum()
+    due = m["notes_due"].sum()
+    within72 = (m["notes_within_72h"] * m["notes_due"]).sum()
+    rows = {
+        "Period": _period_words(cfg),
+        "Clinicians": f"{len(m)}",
+        "Sessions attended": f"{int(m['sessions_attended'].sum()):,}",
+        "Utilization (attended hours / available hours)": _pct(hours / avail if avail else None),
+        "Missed appointments (no-shows and late cancellations)":
+            _pct((ns + lc) / past if past else None, 1),
+        "Notes signed within 72 hours": _pct(within72 / due if due else None),
+        "Notes unsigned for more than 7 days": f"{int(m['unsigned_overdue_7d'].sum())}",
+        "Clients seen": f"{int(m['active_clients'].sum()):,}",
+        "New clients": f"{int(m['new_clients'].sum()):,}",
+    }
+    return pd.DataFrame({"": list(rows.values())}, index=list(rows))
+
+
+TREND_WORDS = {"growing": "↑ rising", "declining": "↓ falling", "stable": "→ steady",
+               "not enough data": "· too few weeks"}
+
+
+def operations_table(run: RunData):
+    """Operational metrics per clinician, in name order (not a ranking), with trend labels."""
+    m = run.table("clinician_metrics").copy()
+    m["name"] = m["clinician_id"].map(run.name_of)
+    m = m.sort_values("name")
+    out = pd.DataFrame({
+        "Clinician": m["name"],
+        "Utilization": m["utilization"].map(_pct),
+        "Utilization trend": m["trend_utilization"].map(TREND_WORDS),
+        "Missed appointments": m["non_attendance_rate"].map(lambda v: _pct(v, 1)),
+        "Notes within 72 h": m["notes_within_72h"].map(_pct),
+        "Notes trend": m["trend_notes_within_72h"].map(TREND_WORDS),
+        "Notes unsigned > 7 days": m["unsigned_overdue_7d"].astype(int),
+        "Clients seen": m["active_clients"].astype(int),
+        "New clients": m["new_clients"].astype(int),
+        "Retained 8+ sessions": m["retained_8plus_rate"].map(_pct),
+    })
+    flag_cols = {"Utilization": "flag_low_utilization",
+                 "Missed appointments": "flag_high_non_attendance",
+                 "Notes within 72 h": "flag_late_notes",
+                 "Notes unsigned > 7 days": "flag_unsigned_overdue"}
+    flags = pd.DataFrame({col: m[f].astype(bool).to_numpy() for col, f in flag_cols.items()},
+                         index=out.index)
+
+    def shade(col):
+        if col.name not in flags:
+            return [""] * len(col)
+        return ["background-color: #fdebd3" if f else "" for f in flags[col.name]]
+
+    return (out.style.hide(axis="index").apply(shade)
+            .set_caption("Shaded cells are outside the practice's thresholds (see parameters)."))
+
+
+def _check_in_reasons(row: pd.Series, cfg: Config) -> list[str]:
+    ops = cfg.operations
+    q = []
+    if row.get("trend_utilization") == "declining" or row.get("flag_low_utilization"):
+        q.append(f"Utilization is {_pct(row['utilization'])}"
+                 + (" and has been falling for several weeks" if row.get("trend_utilization")
+                    == "declining" else "") + ". Is the caseload what they want it to be, or is "
+                 "something making sessions harder to fill?")
+    if row.get("trend_notes_within_72h") == "declining" or row.get("flag_late_notes"):
+        q.append(f"{_pct(row['notes_within_72h'], 1)} of notes were signed within "
+                 f"{ops.note_standard_hours:g} hours. Would protected documentation time or a "
+                 "simpler note template help?")
+    if row.get("flag_unsigned_overdue"):
+        n = int(row["unsigned_overdue_7d"])
+        q.append(f"{n} {'note has' if n == 1 else 'notes have'} been unsigned for more than "
+                 f"{ops.note_overdue_days:g} days. Is there a backlog they would like help with?")
+    if row.get("flag_high_non_attendance") or row.get("trend_non_attendance_rate") == "growing":
+        q.append(f"{_pct(row['non_attendance_rate'], 1)} of appointments were missed. Are "
+                 "reminders, scheduling or client circumstances getting in the way?")
+    return q
+
+
+def check_in_list(run: RunData) -> Text:
+    """Who might welcome a check-in, framed as questions to ask, not verdicts."""
+    m = run.table("clinician_metrics").copy()
+    m["name"] = m["clinician_id"].map(run.name_of)
+    lines = []
+    for _, row in m.sort_values("name").iterrows():
+        reasons = _check_in_reasons(row, run.config)
+        if reasons:
+            lines.append(f"**{row['name']}**\n" + "\n".join(f"- {r}" for r in reasons))
+    if not lines:
+        return Text("No clinician's metrics are outside the thresholds or slipping this "
+                    "period.")
+    return Text("These are prompts for a supportive conversation, not judgements: numbers "
+                "cannot see a hard month, a complex caseload or a new role.\n\n"
+                + "\n\n".join(lines))
+
+
+def outcomes_table(run: RunData) -> pd.DataFrame:
+    """Practice outcome rates per instrument with their 95% intervals."""
+    p = run.table("outcomes_practice")
+
+    def cell(row, rate):
+        v = row[rate]
+        if pd.isna(v):
+            return "– (too few)"
+        return f"{_pct(v)} ({_pct(row[rate + '_ci_low'])}–{_pct(row[rate + '_ci_high'])})"
+
+    out = pd.DataFrame({
+        "Measure": p["instrument"],
+        "Episodes": p["episodes"].astype(int),
+        "With a first and last score": p["paired_completeness"].map(_pct),
+        "Reliably improved": [cell(r, "reliable_improvement_rate") for _, r in p.iterrows()],
+        "Reliably worse": [cell(r, "reliable_deterioration_rate") for _, r in p.iterrows()],
+        "Recovered": [cell(r, "recovery_rate") for _, r in p.iterrows()],
+    })
+    return out.set_index("Measure")
+
+
+def funnel_figure(run: RunData, instrument: str = "PHQ-9", *, highlight: str | None = None,
+                  label_points: bool = True):
+    """Funnel plot: reliable-improvement rate against paired episodes, with control limits."""
+    f = run.table("funnel")
+    f = f[(f["instrument"] == instrument)]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    if f.empty:
+        ax.text(0.5, 0.5, "No paired episodes for this measure", ha="center")
+        ax.set_axis_off()
+        return plots.done(fig)
+    p0 = float(f["practice_rate"].iloc[0])
+    from .outcomes import funnel_limits
+
+    nmax = max(int(f["paired_episodes"].max() * 1.15), 20)
+    grid = np.arange(5, nmax + 1)
+    for level, style in zip(run.config.outcomes.funnel_levels, ["--", ":"], strict=True):
+        lo, hi = funnel_limits(p0, grid, level)
+        ax.plot(grid, lo, style, color=plots.GREY, lw=1)
+        ax.plot(grid, hi, style, color=plots.GREY, lw=1, label=f"{level:.1%} limits")
+    ax.axhline(p0, color=plots.GREY, lw=1.2, label=f"practice rate {_pct(p0)}")
+    shown = f.dropna(subset=["reliable_improvement_rate"])
+    colors = [plots.ORANGE if c == highlight else plots.BLUE for c in shown["clinician_id"]]
+    ax.scatter(shown["paired_episodes"], shown["reliable_improvement_rate"], color=colors,
+               zorder=3, s=36)
+    if label_points:
+        for _, r in shown.iterrows():
+            ax.annotate(run.name_of(r["clinician_id"]).split()[0], (r["paired_episodes"],
+                        r["reliable_improvement_rate"]), fontsize=8, xytext=(4, 3),
+                        textcoords="offset points")
+    ax.set(xlabel="clients with a first and last score", ylabel="share reliably improved",
+           ylim=(0, 1), title=f"{instrument}: reliable improvement against number of clients")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    return plots.done(fig)
+
+
+def model_section(run: RunData) -> Text:
+    """The models' share of variance due to clinicians, in plain words."""
+    lines = []
+    for inst, s in run.summary.items():
+        share = s.get("share_of_variance_due_to_clinicians")
+        msg = "; ".join(s.get("messages", []))
+        if share is None:
+            lines.append(f"- **{inst}**: {msg or 'no model was fitted.'}")
+        else:
+            lines.append(f"- **{inst}**: {share:.1%} of the variation in scores lies between "
+                         f"clinicians ({s['n_clients']} clients, {s['n_scores']} scores)"
+                         + (f". {msg[0].upper() + msg[1:]}." if msg else "."))
+    return Text("Studies of routine practice find that about 5% of the variation in outcomes "
+                "lies between therapists, after allowing for how ill clients were at intake. "
+                "Here:\n\n" + "\n".join(lines))
+
+
+def caterpillar_figure(run: RunData, instrument: str = "PHQ-9", *,
+                       only: str | None = None, names: bool = True):
+    """Each clinician's model estimate with its 95% interval, in name order (never ranked)."""
+    e = run.table("clinician_effects")
+    e = e[(e["instrument"] == instrument) & e["effect"].notna()].copy()
+    if only is not None:
+        e = e[e["clinician_id"] == only]
+    if names:
+        e["clinician_id"] = e["clinician_id"].map(run.name_of)
+    return plots.caterpillar(e, instrument, better=run.config.instruments[instrument].better)
+
+
+def limits_note() -> Text:
+    return Text(
+        "**What these numbers can and cannot tell you.** Operational metrics describe "
+        "scheduling and paperwork, not the quality of care. Outcome rates rest on the clients "
+        "who completed questionnaires, and clients are not randomly assigned: referral "
+        "patterns and life events that intake scores do not capture move them. Rates for "
+        "small numbers of clients are hidden, and every rate and estimate is shown with its "
+        "uncertainty. Use this report to start supportive conversations, alongside "
+        "supervision and the clinician's own view, never to rank people.")
+
+
+def data_quality_table(run: RunData) -> pd.DataFrame:
+    q = run.data.quality.get("tables", {})
+    rows = []
+    for name, e in q.items():
+        if e.get("present"):
+            rows.append({"Table": name, "Rows read": e["rows_in"],
+                         "Used": e["rows_accepted"], "Set aside": e["rows_rejected"],
+                         "Why set aside": ", ".join(f"{k.replace('_', ' ')} ({v})"
+                                                    for k, v in e["reasons"].items()) or "–"})
+    return pd.DataFrame(rows).set_index("Table")
+
+
+# --------------------------------------------------------------------------------------------
+# Clinician report
+# --------------------------------------------------------------------------------------------
+
+
+def clinician_title(run: RunData, clinician_id: str) -> Text:
+    cfg = run.config
+    return Text(f"## {run.name_of(clinician_id)}\n\nFor you and your supervisor. Period "
+                f"{_period_words(cfg)}. Other clinicians appear "
+                "only as an anonymous spread of values.")
+
+
+OWN_METRICS = [("utilization", "Utilization", _pct), ("non_attendance_rate",
+               "Missed appointments", lambda v: _pct(v, 1)),
+               ("notes_within_72h", "Notes within 72 hours", _pct),
+               ("median_note_lag_hours", "Median hours to sign a note", _num),
+               ("active_clients", "Clients seen", lambda v: _num(v, 0)),
+               ("new_clients", "New clients", lambda v: _num(v, 0)),
+               ("retained_8plus_rate", "New clients retained 8+ sessions", _pct)]
+
+
+def own_metrics_table(run: RunData, clinician_id: str) -> pd.DataFrame:
+    """The clinician's metrics next to the practice median and middle half (anonymous)."""
+    m = run.table("clinician_metrics").set_index("clinician_id")
+    rows = []
+    for col, label, fmt in OWN_METRICS:
+        vals = m[col].dropna()
+        mine = m.loc[clinician_id, col] if clinician_id in m.index else np.nan
+        rows.append({"": label, "You": fmt(mine), "Practice median": fmt(vals.median()),
+                     "Middle half of clinicians": f"{fmt(vals.quantile(.25))} to "
+                                                  f"{fmt(vals.quantile(.75))}"})
+    return pd.DataFrame(rows).set_index("")
+
+
+def distribution_figure(run: RunData, clinician_id: str):
+    """Where the clinician sits among all clinicians: the others are unlabelled dots."""
+    m = run.table("clinician_metrics")
+    cols = [("utilization", "Utilization"), ("non_attendance_rate", "Missed appointments"),
+            ("notes_within_72h", "Notes within 72 hours")]
+    fig, axes = plt.subplots(1, 3, figsize=(10, 2.4))
+    for ax, (col, label) in zip(axes, cols, strict=True):
+        vals = m[col].to_numpy(dtype=float)
+        mine = m.loc[m["clinician_id"] == clinician_id, col].to_numpy(dtype=float)
+        jitter = np.random.default_rng(0).uniform(-0.15, 0.15, len(vals))
+        ax.scatter(vals, jitter, color=plots.GREY, alpha=0.6, s=30, label="other clinicians")
+        if len(mine):
+            ax.scatter(mine, [0], color=plots.ORANGE, s=90, zorder=3, label="you")
+        ax.set(title=label, yticks=[], ylim=(-0.5, 0.5))
+        ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    axes[0].legend(loc="upper left", fontsize=8, frameon=False, bbox_to_anchor=(0, -0.3),
+                   ncol=2)
+    return plots.done(fig)
+
+
+def weekly_trends_figure(run: RunData, clinician_id: str):
+    """The clinician's weekly series with the centre line and natural process limits."""
+    from .trends import xmr_limits
+
+    w = run.table("weekly_metrics")
+    w = w[w["clinician_id"] == clinician_id].sort_values("week_start")
+    labels = run.table("clinician_metrics").set_index("clinician_id")
+    cols = [("utilization", "Utilization"), ("non_attendance_rate", "Missed appointments"),
+            ("notes_within_72h", "Notes signed within 72 hours")]
+    fig, axes = plt.subplots(3, 1, figsize=(9, 7), sharex=True)
+    x = pd.to_datetime(w["week_start"])
+    for ax, (col, label) in zip(axes, cols, strict=True):
+        y = w[col].to_numpy(dtype=float)
+        lo, centre, hi = xmr_limits(y)
+        ax.plot(x, y, marker="o", ms=3, color=plots.BLUE)
+        if np.isfinite(centre):
+            ax.axhline(centre, color=plots.GREY, lw=1)
+            ax.axhspan(max(lo, 0), hi, color=plots.GREY, alpha=0.08)
+        trend = labels.loc[clinician_id, f"trend_{col}"] if clinician_id in labels.index \
+            else ""
+        ax.set_title(f"{label} by week ({TREND_WORDS.get(trend, '')})", loc="left")
+        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    return plots.done(fig)
+
+
+def trajectories_figure(run: RunData, clinician_id: str, instrument: str = "PHQ-9"):
+    """The clinician's clients' scores over time (pseudonymous), with the caseness line."""
+    inst = run.config.instruments[instrument]
+    a = run.data.assessments
+    as_of = pd.Timestamp(run.config.period_end).tz_localize(run.config.timezone)
+    a = a[(a["clinician_id"] == clinician_id) & (a["instrument"] == instrument)
+          & (a["administered_at"] < as_of)].sort_values("administered_at")
+    fig, ax = plt.subplots(figsize=(9, 4))
+    if a.empty:
+        ax.text(0.5, 0.5, f"No {instrument} scores", ha="center")
+        ax.set_axis_off()
+        return plots.done(fig)
+    first = a.groupby("client_id")["administered_at"].transform("first")
+    weeks = (a["administered_at"] - first) / pd.Timedelta(weeks=1)
+    for _, g in a.assign(week=weeks).groupby("client_id"):
+        ax.plot(g["week"], g["total_score"], color=plots.BLUE, alpha=0.25, lw=1)
+    if inst.caseness is not None:
+        ax.axhline(inst.caseness, color=plots.ORANGE, ls="--", lw=1,
+                   label=f"clinical cut-off ({inst.caseness:g})")
+    ax.set(xlabel="weeks since the client's first score", ylabel=f"{instrument} score",
+           title=f"Your clients' {instrument} scores over time "
+                 f"({'lower' if inst.better == 'lower' else 'higher'} is better)")
+    ax.legend(frameon=False, fontsize=8)
+    return plots.done(fig)
+
+
+def own_alerts_table(run: RunData, clinician_id: str) -> pd.DataFrame:
+    """The clinician's clients who are not on track (pseudonymous ids)."""
+    t = run.table("not_on_track")
+    t = t[t["clinician_id"] == clinician_id]
+    if t.empty:
+        return pd.DataFrame({"": ["No client is off track this period."]}).set_index("")
+    return pd.DataFrame({
+        "Client": t["client_id"], "Measure": t["instrument"], "First score": t["first_score"],
+        "Latest score": t["last_score"], "Latest": t["last_at"],
+        "Expected by now": t["expected"].round(1), "Why listed": t["reason"],
+    }).set_index("Client")
+
+
+def item9_table(run: RunData, clinician_id: str) -> pd.DataFrame:
+    """PHQ-9 item 9 responses above zero for the clinician's clients."""
+    t = run.table("item9_flags")
+    t = t[t["clinician_id"] == clinician_id]
+    if t.empty:
+        return pd.DataFrame({"": ["No PHQ-9 item 9 responses above zero this period."]}) \
+            .set_index("")
+    return pd.DataFrame({"Client": t["client_id"], "Date": t["date"],
+                         "Thoughts of being better off dead or of self-harm":
+                             t["response_words"],
+                         "Review": np.where(t["escalate"], "same day, escalate",
+                                            "same day")}).set_index("Client")
+
+
+def own_effect_text(run: RunData, clinician_id: str, instrument: str = "PHQ-9") -> Text:
+    e = run.table("clinician_effects")
+    row = e[(e["clinician_id"] == clinician_id) & (e["instrument"] == instrument)]
+    if row.empty or pd.isna(row["effect"].iloc[0]):
+        return Text(f"No model estimate for you on the {instrument} this period "
+                    "(too little data, or the model could not separate clinicians).")
+    r = row.iloc[0]
+    better = run.config.instruments[instrument].better
+    crosses = r["ci_low"] <= 0 <= r["ci_high"]
+    faster = (r["effect"] < 0) == (better == "lower")
+    if crosses:
+        meaning = ("the interval includes zero: your clients' scores changed at a rate the data "
+                   "cannot tell apart from the practice average")
+    else:
+        meaning = (f"your clients' scores {'improved faster' if faster else 'improved more slowly'}"
+                   " than the practice average, after allowing for how ill they were at intake")
+    return Text(f"On the {instrument}, your estimate is {r['effect']:+.3f} points per week "
+                f"(95% interval {r['ci_low']:+.3f} to {r['ci_high']:+.3f}, from "
+                f"{int(r['n_clients'])} clients): {meaning}. This is one data point among many.")
+
+
+def questions_to_explore(run: RunData, clinician_id: str) -> Text:
+    m = run.table("clinician_metrics").set_index("clinician_id")
+    qs = []
+    if clinician_id in m.index:
+        qs += _check_in_reasons(m.loc[clinician_id], run.config)
+    t = run.table("not_on_track")
+    n = int((t["clinician_id"] == clinician_id).sum())
+    if n:
+        qs.append(f"{n} clients are off their expected course. Which of them would it help to "
+                  "talk through in supervision?")
+    qs.append("What has gone well this period that you would like to do more of?")
+    qs.append("What support, training or change in caseload would help most next period?")
+    return Text("\n".join(f"- {q}" for q in qs))

@@ -1,0 +1,207 @@
+"""The batch of reports of a run: papermill executes the practice notebook and one clinician
+notebook per clinician in parallel worker processes; nbconvert turns each into self-contained
+HTML without code. Failures are isolated: a notebook that raises is listed as failed in
+``index.html`` and ``manifest.json`` and the others still render.
+
+Layout inside the run folder::
+
+    index.html                       links to every report, with its status
+    practice.html                    the owner's report
+    clinicians/<clinician_id>.html   one per clinician
+    notebooks/<name>.ipynb           the executed notebooks: the run record
+    notebooks/batch.log              what the kernels and libraries printed while rendering
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import nbformat
+from nbconvert import HTMLExporter
+from nbconvert.preprocessors import Preprocessor
+from tqdm import tqdm
+
+from .io import atomic_write_text
+
+__all__ = ["notebook_dir", "render_reports", "export_html", "write_index", "Job"]
+
+KERNEL_START_ERRORS = ("Kernel didn't respond", "Kernel died", "kernel_info", "ZMQ",
+                       "Address already in use", "timed out waiting for kernel")
+
+
+def notebook_dir() -> Path:
+    """Where the report notebooks live: ``$PERFKIT_NOTEBOOKS`` or the checkout's notebooks/."""
+    env = os.environ.get("PERFKIT_NOTEBOOKS")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "notebooks"
+
+
+class _DropStderrAndErrors(Preprocessor):
+    """Remove stderr streams and error outputs: a reader sees the report, never a traceback or
+    a library warning (the report says in plain words what a failure means)."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs
+                            if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
+                            and o.get("output_type") != "error"]
+        return cell, resources
+
+
+_CSS = """
+body { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
+       max-width: 1000px; margin: 2rem auto; padding: 0 1.2rem; color: #1a202c;
+       line-height: 1.5; }
+h1, h2, h3 { color: #1a365d; } h1 { border-bottom: 2px solid #2b6cb0; padding-bottom: .3rem; }
+table { border-collapse: collapse; margin: .8rem 0; font-size: .92rem; }
+th, td { border-bottom: 1px solid #e2e8f0; padding: .35rem .6rem; text-align: left; }
+th { background: #f7fafc; } caption { caption-side: bottom; color: #4a5568; font-size: .85rem; }
+img { max-width: 100%; height: auto; } .jp-OutputPrompt, .jp-InputPrompt { display: none; }
+footer { margin-top: 3rem; color: #718096; font-size: .8rem; }
+"""
+
+
+def export_html(nb, title: str) -> str:
+    """Self-contained HTML of an executed notebook: no code, no prompts, no stderr, figures
+    embedded, and no scripts at all (nbconvert's ``basic`` template inside our own page)."""
+    exporter = HTMLExporter(template_name="basic", exclude_input=True,
+                            exclude_input_prompt=True, exclude_output_prompt=True)
+    exporter.register_preprocessor(_DropStderrAndErrors(), enabled=True)
+    body, _ = exporter.from_notebook_node(nb)
+    body = re.sub(r"<script\b.*?</script>", "", body, flags=re.S | re.I)
+    body = re.sub(r'<a class="anchor-link"[^>]*>.*?</a>', "", body, flags=re.S)
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>\n{body}\n"
+            "<footer>Made with perfkit from the practice's own records. Symptom scores are "
+            "one data point among many.</footer></body></html>\n")
+
+
+class Job(dict):
+    """One report to render: name, notebook, parameters, html path, title."""
+
+
+def _quiet_worker(log_path: str) -> None:
+    """Worker start-up: kernels and libraries write to stderr (transport notices, shutdown
+    messages, papermill's parameter warnings); send all of it to the run's batch log, so the
+    terminal shows one progress bar and the log keeps the details."""
+    import logging
+
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    logging.basicConfig(level=logging.WARNING, force=True)
+
+
+def _is_kernel_start_failure(exc: BaseException) -> bool:
+    text = f"{type(exc).__name__}: {exc}"
+    return any(k.lower() in text.lower() for k in KERNEL_START_ERRORS)
+
+
+def _render(job: Job) -> dict:
+    """Execute one notebook and export it; in a worker process. Retries once when the kernel
+    fails to start (papermill's port race under parallel starts)."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    t0 = time.perf_counter()
+    out_nb = Path(job["executed"])
+    out_nb.parent.mkdir(parents=True, exist_ok=True)
+    status, message = "ok", ""
+    for attempt in (1, 2):
+        try:
+            pm.execute_notebook(job["notebook"], str(out_nb), parameters=job["parameters"],
+                                kernel_name="python3", progress_bar=False, log_output=False,
+                                request_save_on_cell_execute=False)
+            break
+        except PapermillExecutionError as exc:
+            status, message = "failed", f"{exc.ename}: {exc.evalue}"
+            break
+        except Exception as exc:  # noqa: BLE001 - kernel start failures are retried once
+            if attempt == 1 and _is_kernel_start_failure(exc):
+                continue
+            status, message = "failed", f"{type(exc).__name__}: {exc}".splitlines()[0]
+            break
+    if status == "ok":
+        try:
+            nb = nbformat.read(out_nb, as_version=4)
+            atomic_write_text(job["html"], export_html(nb, job["title"]))
+        except Exception as exc:  # noqa: BLE001
+            status, message = "failed", f"HTML export: {type(exc).__name__}: {exc}"
+    return {"name": job["name"], "path": job["rel_html"], "status": status, "message": message,
+            "seconds": round(time.perf_counter() - t0, 2), "title": job["title"]}
+
+
+def _jobs(folder: Path, clinicians: list[tuple[str, str]], practice_name: str,
+          period: str) -> list[Job]:
+    nbdir = notebook_dir()
+    jobs = [Job(name="practice", notebook=str(nbdir / "practice_report.ipynb"),
+                parameters={"run_folder": str(folder.resolve())},
+                executed=str(folder / "notebooks" / "practice.ipynb"),
+                html=str(folder / "practice.html"), rel_html="practice.html",
+                title=f"{practice_name}: practice report, {period}")]
+    for cid, name in clinicians:
+        jobs.append(Job(name=cid, notebook=str(nbdir / "clinician_report.ipynb"),
+                        parameters={"run_folder": str(folder.resolve()), "clinician_id": cid},
+                        executed=str(folder / "notebooks" / f"clinician_{cid}.ipynb"),
+                        html=str(folder / "clinicians" / f"{cid}.html"),
+                        rel_html=f"clinicians/{cid}.html",
+                        title=f"{name}: clinician report, {period}"))
+    return jobs
+
+
+def render_reports(folder: str | os.PathLike, clinicians: list[tuple[str, str]], *,
+                   practice_name: str, period: str, workers: int | None = None,
+                   progress: bool = True) -> list[dict]:
+    """Render the practice report and one report per (clinician_id, name); returns one status
+    row per report and writes ``index.html``."""
+    folder = Path(folder)
+    jobs = _jobs(folder, clinicians, practice_name, period)
+    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
+    results = []
+    (folder / "notebooks").mkdir(parents=True, exist_ok=True)
+    log_path = str(folder / "notebooks" / "batch.log")
+    with ProcessPoolExecutor(max_workers=workers, initializer=_quiet_worker,
+                             initargs=(log_path,)) as pool:
+        futures = {pool.submit(_render, job): job for job in jobs}
+        bar = tqdm(total=len(jobs), desc="reports", unit="report", disable=not progress)
+        for fut in as_completed(futures):
+            job = futures[fut]
+            try:
+                results.append(fut.result())
+            except Exception as exc:  # noqa: BLE001 - a crashed worker is one failed report
+                results.append({"name": job["name"], "path": job["rel_html"],
+                                "status": "failed", "message": f"{type(exc).__name__}: {exc}",
+                                "seconds": None, "title": job["title"]})
+            bar.update(1)
+        bar.close()
+    order = {j["name"]: i for i, j in enumerate(jobs)}
+    results.sort(key=lambda r: order[r["name"]])
+    write_index(folder, results, practice_name, period)
+    return results
+
+
+def write_index(folder: Path, results: list[dict], practice_name: str, period: str) -> Path:
+    """``index.html``: every report with its status (no scripts, no external resources)."""
+    rows = []
+    for r in results:
+        link = (f'<a href="{html.escape(r["path"])}">{html.escape(r["title"])}</a>'
+                if r["status"] == "ok" else html.escape(r["title"]))
+        note = "" if r["status"] == "ok" else html.escape(
+            "Could not be produced: " + r["message"][:300])
+        rows.append(f"<tr><td>{link}</td><td>{r['status']}</td><td>{note}</td></tr>")
+    failed = sum(r["status"] != "ok" for r in results)
+    text = (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{html.escape(practice_name)}: reports, {html.escape(period)}</title>"
+            f"<style>{_CSS}</style></head><body>"
+            f"<h1>{html.escape(practice_name)}</h1><p>Reports for {html.escape(period)}: "
+            f"{len(results) - failed} ready, {failed} could not be produced.</p>"
+            "<table><tr><th>Report</th><th>Status</th><th>Note</th></tr>"
+            + "".join(rows) + "</table><p>Tables for analysts are in <code>tables/</code>; "
+            "data quality in <code>data_quality.json</code>.</p></body></html>\n")
+    return atomic_write_text(folder / "index.html", text)
