@@ -52,6 +52,7 @@ def test_manifest_lists_tables(demo_run):
     assert paths["tables/clinician_metrics.csv"] == "ok"
     assert paths["tables/weekly_metrics.csv"] == "ok"
     assert manifest["reports"] == "skipped (--tables-only)"
+    assert not list(demo_run.rglob("*.html"))  # the same tables, no HTML
     assert manifest["timings"]["operations_seconds"] > 0
 
 

@@ -23,7 +23,8 @@ from .config import Config, load_config
 from .prepared import Prepared, load_prepared
 
 __all__ = ["RunData", "load_run", "quiet", "Text", "practice_title", "period_summary",
-           "operations_table", "check_in_list", "outcomes_table", "funnel_figure", "model_section",
+           "operations_table", "check_in_list", "outcomes_table", "funnel_figure",
+           "model_section", "pick_clinician",
            "caterpillar_figure", "limits_note", "data_quality_table", "clinician_title",
            "own_metrics_table", "distribution_figure", "weekly_trends_figure",
            "trajectories_figure", "own_alerts_table", "item9_table", "own_effect_text",
@@ -340,6 +341,17 @@ def data_quality_table(run: RunData) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 # Clinician report
 # --------------------------------------------------------------------------------------------
+
+
+def pick_clinician(run: RunData, clinician_id: str = "") -> str:
+    """The clinician a report is for: the one asked for, or the first in the run (so the
+    notebook runs on its defaults). An id that is not in the run is an error in plain words."""
+    ids = list(run.table("clinician_metrics")["clinician_id"])
+    if not clinician_id:
+        return ids[0]
+    if clinician_id not in ids:
+        raise ValueError(f"clinician {clinician_id} is not in this run's period")
+    return clinician_id
 
 
 def clinician_title(run: RunData, clinician_id: str) -> Text:
