@@ -7,6 +7,7 @@ Formatting for people, not programs: percentages, plain words, no code, no warni
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import warnings
@@ -104,7 +105,12 @@ def _demo_run(params_file) -> Path:
     from .runner import run_period
 
     cache = Path(os.environ.get("PERFKIT_CACHE", Path.home() / ".cache" / "perfkit"))
-    out = cache / f"demo-run-{__version__}"
+    # keyed by the code and data that made it, so a changed perfkit never reuses a stale run
+    digest = hashlib.sha256(__version__.encode())
+    for f in sorted(Path(__file__).parent.rglob("*")):
+        if f.suffix in (".py", ".csv", ".json") and f.is_file():
+            digest.update(f.name.encode() + f.read_bytes())
+    out = cache / f"demo-run-{digest.hexdigest()[:12]}"
     if not (out / "tables" / "model_summary.json").is_file():
         cfg = load_config(params_file or None, pseudonym_key_file=cache / "demo-pseudonym.key")
         run_period(bundled_data_dir(), cfg, out=out, tables_only=True)
