@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from perfkit.cli import app
 from perfkit.demo import bundled_data_dir
 
-from conftest import APPOINTMENTS, write_table
+from practice_data import APPOINTMENTS, write_table
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]

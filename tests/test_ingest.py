@@ -13,7 +13,7 @@ import perfkit as pk
 from perfkit.contract import REASONS
 from perfkit.ingest import IngestError
 
-from conftest import APPOINTMENTS, ASSESSMENTS, CLINICIANS, NOTES, write_table
+from practice_data import APPOINTMENTS, ASSESSMENTS, CLINICIANS, NOTES, write_table
 
 
 def rows(base, *changes):

@@ -6,8 +6,6 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
-from scipy import stats
 
 __all__ = ["use_style", "done", "caterpillar", "residual_diagnostics", "random_effects_qq"]
 
@@ -15,10 +13,16 @@ BLUE, GREY, ORANGE = "#2b6cb0", "#718096", "#dd6b20"
 
 
 def use_style() -> None:
-    """The house style: white grid, readable sizes, no chart junk."""
-    sns.set_theme(style="whitegrid", context="notebook", font_scale=1.0)
-    plt.rcParams.update({"figure.dpi": 110, "axes.spines.top": False,
-                         "axes.spines.right": False, "axes.titleweight": "bold"})
+    """The house style: white grid, readable sizes, no chart junk. (Plain matplotlib settings:
+    importing seaborn for a theme would cost each report a second.)"""
+    plt.rcParams.update({
+        "figure.dpi": 110, "figure.facecolor": "white", "axes.facecolor": "white",
+        "axes.grid": True, "grid.color": "#e2e8f0", "grid.linewidth": 0.8,
+        "axes.edgecolor": "#a0aec0", "axes.spines.top": False, "axes.spines.right": False,
+        "axes.titleweight": "bold", "axes.titlesize": 11, "axes.labelsize": 10,
+        "xtick.labelsize": 9, "ytick.labelsize": 9, "legend.fontsize": 9,
+        "font.family": "DejaVu Sans",
+    })
 
 
 def done(fig):
@@ -58,6 +62,8 @@ def residual_diagnostics(result):
     axes[0].scatter(fitted, resid, s=4, alpha=0.3, color=BLUE)
     axes[0].axhline(0, color=GREY, lw=1)
     axes[0].set(xlabel="fitted score", ylabel="residual", title="Residuals against fitted")
+    from scipy import stats
+
     stats.probplot(resid, dist="norm", plot=axes[1])
     axes[1].set_title("Residuals: normal QQ plot")
     return done(fig)
@@ -67,6 +73,8 @@ def random_effects_qq(result):
     """Normal QQ plots of the clinician intercept and slope deviations (conditional means)."""
     # the first two entries of each clinician's random effects are the level and the slope
     re = pd.DataFrame({k: v.iloc[:2].to_numpy() for k, v in result.random_effects.items()}).T
+    from scipy import stats
+
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for ax, col, name in zip(axes, [0, 1], ["starting level", "weekly change"], strict=True):
         stats.probplot(re.iloc[:, col].astype(float), dist="norm", plot=ax)

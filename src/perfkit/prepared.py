@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import pandera.pandas as pa
 
 from . import __version__
 from . import contract as C
@@ -59,20 +58,35 @@ class Prepared:
 
 
 def _is_tz_datetime(tz: str):
+    import pandera.pandas as pa
+
     return pa.Check(lambda s: isinstance(s.dtype, pd.DatetimeTZDtype) and str(s.dtype.tz) == tz,
                     element_wise=False, error=f"must be a date-time in {tz}")
 
 
-_IS_DATE = pa.Check(lambda s: pd.api.types.is_datetime64_dtype(s.dtype)
+def _is_date():
+    import pandera.pandas as pa
+
+    return pa.Check(lambda s: pd.api.types.is_datetime64_dtype(s.dtype)
                     and not isinstance(s.dtype, pd.DatetimeTZDtype)
                     and bool((s.dropna() == s.dropna().dt.normalize()).all()),
                     element_wise=False, error="must be a date")
-_IS_TEXT = pa.Check(lambda s: s.dropna().map(type).eq(str).all(), element_wise=False,
+
+
+def _is_text():
+    import pandera.pandas as pa
+
+    return pa.Check(lambda s: s.dropna().map(type).eq(str).all(), element_wise=False,
                     error="must be text")
 
 
-def schema(table: str, timezone: str) -> pa.DataFrameSchema:
-    """The pandera schema of a prepared table, built from the contract in ``contract.py``."""
+def schema(table: str, timezone: str):
+    """The pandera schema of a prepared table, built from the contract in ``contract.py``.
+
+    pandera is imported here, not at module level: report notebooks load snapshots without
+    re-checking them and should not pay for the import."""
+    import pandera.pandas as pa
+
     spec = C.TABLES[table]
     cols: dict[str, pa.Column] = {"source_row": pa.Column("int64", pa.Check.ge(1))}
     for col in spec.columns:
@@ -86,20 +100,20 @@ def schema(table: str, timezone: str) -> pa.DataFrameSchema:
             if col.hi is not None:
                 checks.append(pa.Check.le(col.hi))
         elif col.kind == "date":
-            checks.append(_IS_DATE)
+            checks.append(_is_date())
         elif col.kind == "datetime":
             checks.append(_is_tz_datetime(timezone))
         elif col.kind == "enum":
             checks.append(pa.Check.isin(sorted(set(C.VOCABULARIES[col.vocabulary].values()))))
         else:
-            checks.append(_IS_TEXT)
+            checks.append(_is_text())
         if col.name == "client_id":
             checks.append(pa.Check.str_startswith("cl-"))
         cols[col.name] = pa.Column(dtype, checks=checks, nullable=nullable)
     if table == "appointments":
         cols["end"] = pa.Column(None, _is_tz_datetime(timezone))
     if table == "assessments":
-        cols["clinician_id"] = pa.Column(None, _IS_TEXT, nullable=False)
+        cols["clinician_id"] = pa.Column(None, _is_text(), nullable=False)
         cols["total_score"] = pa.Column("float64", nullable=False)
         cols["clinician_inferred"] = pa.Column("bool")
         cols["prorated"] = pa.Column("bool")
@@ -110,6 +124,8 @@ def schema(table: str, timezone: str) -> pa.DataFrameSchema:
 
 
 def _validate(frame: pd.DataFrame, table: str, timezone: str, where: str) -> pd.DataFrame:
+    import pandera.pandas as pa
+
     try:
         return schema(table, timezone).validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
