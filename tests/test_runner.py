@@ -65,7 +65,8 @@ def test_a_failing_table_is_recorded_and_the_run_exits_non_zero(practice, tmp_pa
 
     monkeypatch.setattr(runner, "operations_tables", broken)
     out = tmp_path / "run"
-    res = CliRunner().invoke(app, ["run", "--data", str(practice), "--out", str(out)])
+    res = CliRunner().invoke(app, ["run", "--data", str(practice), "--out", str(out),
+                                   "--tables-only"])
     assert res.exit_code == 1
     manifest = json.loads((out / "manifest.json").read_text())
     failed = [o for o in manifest["outputs"] if o["status"] == "failed"]
