@@ -321,6 +321,12 @@ def _first_attended(all_appts: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFram
             .min().rename("first_start").reset_index())
 
 
+def _sessions_by_client(all_appts: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
+    """Attended sessions per (clinician, client) from the first through ``as_of``."""
+    att = all_appts[(all_appts["status"] == "attended") & (all_appts["start"] < as_of)]
+    return att.groupby(["clinician_id", "client_id"], observed=True).size().rename("n")
+
+
 def new_clients(all_appts: pd.DataFrame, window: Window) -> pd.Series:
     """Clients whose first attended appointment with this clinician ever falls in the bucket.
 
@@ -353,8 +359,7 @@ def retention(all_appts: pd.DataFrame, window: Window, cfg: Config) -> pd.DataFr
     first = assign_buckets(_first_attended(all_appts, as_of), window, "first_start")
     cohort = first[first["first_start"] <= as_of - pd.Timedelta(weeks=ops.cohort_weeks)]
     pair = ["clinician_id", "client_id"]
-    att = all_appts[(all_appts["status"] == "attended") & (all_appts["start"] < as_of)]
-    n_sessions = att.groupby(pair, observed=True).size().rename("n")
+    n_sessions = _sessions_by_client(all_appts, as_of)
     lo = as_of - pd.Timedelta(days=ops.dropout_window_days)
     hi = as_of + pd.Timedelta(days=ops.dropout_window_days)
     near = all_appts[all_appts["status"].isin(["attended", "scheduled"])
@@ -386,8 +391,7 @@ def median_sessions_per_client(all_appts: pd.DataFrame, appts: pd.DataFrame,
     8 sessions across naturalistic samples (reference/metrics.md section 6).
     """
     pair = ["clinician_id", "client_id"]
-    att = all_appts[(all_appts["status"] == "attended") & (all_appts["start"] < as_of)]
-    n_sessions = att.groupby(pair, observed=True).size().rename("n")
+    n_sessions = _sessions_by_client(all_appts, as_of)
     active = appts.loc[appts["status"] == "attended", KEY + ["client_id"]].drop_duplicates()
     active = active.join(n_sessions, on=pair)
     return _grouped(active)["n"].median().rename("median_sessions_per_client")
