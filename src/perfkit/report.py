@@ -63,18 +63,43 @@ def _num(v, digits: int = 1) -> str:
 
 @dataclass
 class RunData:
+    """A run folder for the reports. The prepared snapshot is read table by table when a
+    section first needs it (a clinician report reads the clinician list and its own clients'
+    scores, not every appointment of the practice)."""
+
     folder: Path
-    data: Prepared
     config: Config
+    meta: dict
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     summary: dict = field(default_factory=dict)
+    validate: bool = False
+    _data: Prepared | None = None
+    _names: dict | None = None
+
+    @property
+    def data(self) -> Prepared:
+        """The whole prepared snapshot (read on first use)."""
+        if self._data is None:
+            self._data = load_prepared(self.folder, validate=self.validate)
+        return self._data
 
     def table(self, name: str) -> pd.DataFrame:
         return self.tables[name]
 
+    def prepared_table(self, name: str, clinician_id: str | None = None) -> pd.DataFrame:
+        """One prepared table, optionally only one clinician's rows, without loading the
+        rest of the snapshot."""
+        if self._data is not None:
+            t = self._data[name]
+            return t if clinician_id is None else t[t["clinician_id"] == clinician_id]
+        filters = [("clinician_id", "==", clinician_id)] if clinician_id else None
+        return pd.read_parquet(self.folder / "prepared" / f"{name}.parquet", filters=filters)
+
     def name_of(self, clinician_id: str) -> str:
-        c = self.data.clinicians.set_index("clinician_id")
-        return str(c.loc[clinician_id, "name"]) if clinician_id in c.index else clinician_id
+        if self._names is None:
+            c = self.prepared_table("clinicians")
+            self._names = dict(zip(c["clinician_id"], c["name"], strict=True))
+        return str(self._names.get(clinician_id, clinician_id))
 
 
 def load_run(run_folder: str | os.PathLike | None = None,
@@ -88,15 +113,19 @@ def load_run(run_folder: str | os.PathLike | None = None,
     if not run_folder:
         run_folder = _demo_run(params_file)
     folder = Path(run_folder)
-    data = load_prepared(folder, validate=validate)
-    params = dict(data.meta.get("parameters", {}))
+    meta_file = folder / "prepared" / "snapshot.json"
+    if not meta_file.is_file():
+        raise FileNotFoundError(f"{folder} is not a run folder (no prepared/snapshot.json): "
+                                "run 'perfkit run' first")
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    params = dict(meta.get("parameters", {}))
     config = load_config(**params) if params else load_config(params_file or None)
     tables = {p.stem: pd.read_csv(p, keep_default_na=True)
               for p in sorted((folder / "tables").glob("*.csv"))
               if not p.stem.startswith("model_data_")}
     summary_file = folder / "tables" / "model_summary.json"
     summary = json.loads(summary_file.read_text()) if summary_file.is_file() else {}
-    return RunData(folder, data, config, tables, summary)
+    return RunData(folder, config, meta, tables, summary, validate)
 
 
 def _demo_run(params_file) -> Path:
@@ -333,7 +362,8 @@ def limits_note() -> Text:
 
 
 def data_quality_table(run: RunData) -> pd.DataFrame:
-    q = run.data.quality.get("tables", {})
+    path = run.folder / "data_quality.json"
+    q = json.loads(path.read_text(encoding="utf-8")).get("tables", {}) if path.is_file() else {}
     rows = []
     for name, e in q.items():
         if e.get("present"):
@@ -437,7 +467,7 @@ def weekly_trends_figure(run: RunData, clinician_id: str):
 def trajectories_figure(run: RunData, clinician_id: str, instrument: str = "PHQ-9"):
     """The clinician's clients' scores over time (pseudonymous), with the caseness line."""
     inst = run.config.instruments[instrument]
-    a = run.data.assessments
+    a = run.prepared_table("assessments", clinician_id)
     as_of = pd.Timestamp(run.config.period_end).tz_localize(run.config.timezone)
     a = a[(a["clinician_id"] == clinician_id) & (a["instrument"] == instrument)
           & (a["administered_at"] < as_of)].sort_values("administered_at")
