@@ -1,7 +1,8 @@
 """The batch of reports of a run: papermill executes the practice notebook and one clinician
-notebook per clinician in parallel worker processes; nbconvert turns each into self-contained
-HTML without code. Failures are isolated: a notebook that raises is listed as failed in
-``index.html`` and ``manifest.json`` and the others still render.
+notebook per clinician in parallel worker processes, each worker reusing one kernel (its
+namespace reset between reports); nbconvert turns each into self-contained HTML without code.
+Failures are isolated: a notebook that raises is listed as failed in ``index.html`` and
+``manifest.json`` and the others still render.
 
 Layout inside the run folder::
 
@@ -103,9 +104,58 @@ def _is_kernel_start_failure(exc: BaseException) -> bool:
     return any(k.lower() in text.lower() for k in KERNEL_START_ERRORS)
 
 
+_KERNEL: dict = {}  # per worker process: one kernel, reused for every report it renders
+
+
+def _kernel():
+    """This worker's kernel: started on first use (and again if it died), shut down when the
+    worker exits. Reusing it saves each report the kernel start and the imports."""
+    from multiprocessing import util
+
+    from jupyter_client import KernelManager
+
+    km = _KERNEL.get("km")
+    if km is not None and km.is_alive():
+        return km
+    km = KernelManager(kernel_name="python3")
+    km.start_kernel()
+    _KERNEL["km"] = km
+    if "finalizer" not in _KERNEL:
+        _KERNEL["finalizer"] = util.Finalize(None, _shutdown_kernel, exitpriority=10)
+    return km
+
+
+def _shutdown_kernel() -> None:
+    km = _KERNEL.pop("km", None)
+    if km is not None:
+        try:
+            km.shutdown_kernel(now=True)
+        except Exception:  # noqa: BLE001 - the worker is exiting anyway
+            pass
+
+
+def _reset_kernel(km) -> bool:
+    """Clear the user namespace between reports (imports stay loaded): no report can see
+    another's variables. Returns False when the kernel did not answer."""
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        msg_id = kc.execute("%reset -f\nimport gc; gc.collect()", silent=True)
+        while True:
+            reply = kc.get_shell_msg(timeout=60)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                return reply["content"]["status"] == "ok"
+    except Exception:  # noqa: BLE001
+        return False
+    finally:
+        kc.stop_channels()
+
+
 def _render(job: Job) -> dict:
-    """Execute one notebook and export it; in a worker process. Retries once when the kernel
-    fails to start (papermill's port race under parallel starts)."""
+    """Execute one notebook with papermill in this worker's kernel and export it. A kernel that
+    fails to start is retried once with a fresh one (papermill's port race under parallel
+    starts); a kernel that does not come back clean is replaced for the next report."""
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
@@ -115,18 +165,23 @@ def _render(job: Job) -> dict:
     status, message = "ok", ""
     for attempt in (1, 2):
         try:
+            km = _kernel()
             pm.execute_notebook(job["notebook"], str(out_nb), parameters=job["parameters"],
                                 kernel_name="python3", progress_bar=False, log_output=False,
-                                request_save_on_cell_execute=False)
+                                request_save_on_cell_execute=False, km=km)
             break
         except PapermillExecutionError as exc:
             status, message = "failed", f"{exc.ename}: {exc.evalue}"
             break
         except Exception as exc:  # noqa: BLE001 - kernel start failures are retried once
+            _shutdown_kernel()
             if attempt == 1 and _is_kernel_start_failure(exc):
                 continue
             status, message = "failed", f"{type(exc).__name__}: {exc}".splitlines()[0]
             break
+    km = _KERNEL.get("km")
+    if km is not None and not (km.is_alive() and _reset_kernel(km)):
+        _shutdown_kernel()
     if status == "ok":
         try:
             nb = nbformat.read(out_nb, as_version=4)
