@@ -27,7 +27,7 @@ from .ingest import IngestError, ingest
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="perfkit: understand and support the clinicians of a therapy practice.")
 
-USER_ERRORS = (IngestError, ConfigError, FileNotFoundError, ValueError)
+USER_ERRORS = (IngestError, ConfigError, FileNotFoundError)
 
 
 def _fail(exc: Exception) -> None:

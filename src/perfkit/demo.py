@@ -17,7 +17,10 @@ on supervision) so tests and the models can check that they recover it. Nothing 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import json
+import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -523,6 +526,29 @@ def write_demo(out_dir: str | Path, settings: DemoSettings | None = None) -> Pat
         frame.to_csv(out / f"{name}.csv", index=False)
     (out / "demo_truth.json").write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
     return out
+
+
+def cache_root() -> Path:
+    """The user's perfkit cache (``$PERFKIT_CACHE`` or ``~/.cache/perfkit``)."""
+    return Path(os.environ.get("PERFKIT_CACHE", Path.home() / ".cache" / "perfkit"))
+
+
+@functools.lru_cache(maxsize=1)
+def _code_digest() -> str:
+    from . import __version__
+
+    digest = hashlib.sha256(__version__.encode())
+    for f in sorted(Path(__file__).parent.rglob("*")):
+        if f.suffix in (".py", ".csv", ".json") and f.is_file():
+            digest.update(f.name.encode() + f.read_bytes())
+    return digest.hexdigest()
+
+
+def cache_dir(kind: str, extra: bytes = b"") -> Path:
+    """A cache folder for something derived from the bundled demo, keyed by perfkit's code and
+    data (and ``extra``, e.g. a parameters file), so a changed perfkit never reuses it."""
+    key = hashlib.sha256(_code_digest().encode() + extra).hexdigest()[:12]
+    return cache_root() / f"{kind}-{key}"
 
 
 def bundled_data_dir() -> Path:

@@ -27,6 +27,7 @@ __all__ = [
     "severity",
     "episodes",
     "classify",
+    "classified_episodes",
     "RATES",
     "outcome_rates",
     "outcomes_by_clinician",
@@ -208,29 +209,35 @@ def outcome_rates(classified: pd.DataFrame, by: list[str], cfg: Config) -> pd.Da
     return out.reset_index()
 
 
-def _period_episodes(assessments: pd.DataFrame, cfg: Config) -> pd.DataFrame:
-    eps = classify(episodes(assessments, cfg), cfg)
+def classified_episodes(assessments: pd.DataFrame, cfg: Config,
+                        classified: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every episode before ``as_of``, classified. The table functions below accept these
+    precomputed (``classified=``) so a run classifies the episodes once, not once per table."""
+    return classified if classified is not None else classify(episodes(assessments, cfg), cfg)
+
+
+def _period_episodes(assessments: pd.DataFrame, cfg: Config,
+                     classified: pd.DataFrame | None = None) -> pd.DataFrame:
+    eps = classified_episodes(assessments, cfg, classified)
     return eps[eps["in_period"]]
 
 
 def outcomes_by_clinician(assessments: pd.DataFrame, cfg: Config,
                           alerts: pd.DataFrame | None = None,
-                          item9: pd.DataFrame | None = None) -> pd.DataFrame:
+                          item9: pd.DataFrame | None = None, *,
+                          classified: pd.DataFrame | None = None) -> pd.DataFrame:
     """``tables/outcomes_by_clinician.csv``: DATA_CONTRACT's fixed columns first, then the
-    intervals, response and remission, and alert counts."""
-    rates = outcome_rates(_period_episodes(assessments, cfg), ["clinician_id", "instrument"],
-                          cfg)
-    if alerts is not None:
-        n = alerts.groupby(["clinician_id", "instrument"]).size().rename("not_on_track")
-        rates = rates.join(n, on=["clinician_id", "instrument"])
-    rates["not_on_track"] = rates.get("not_on_track", pd.Series(0, index=rates.index)) \
-        .fillna(0).astype("int64")
+    intervals, response and remission, and alert counts (item-9 flags on the PHQ-9 row)."""
+    rates = outcome_rates(_period_episodes(assessments, cfg, classified),
+                          ["clinician_id", "instrument"], cfg)
+    rates["not_on_track"] = 0
+    if alerts is not None and len(alerts):
+        n = alerts.groupby(["clinician_id", "instrument"]).size().rename("n")
+        rates["not_on_track"] = rates.join(n, on=["clinician_id", "instrument"])["n"] \
+            .fillna(0).astype("int64")
     if item9 is not None:
-        n9 = item9.groupby("clinician_id").size().rename("item9_flags")
-        rates = rates.join(n9, on="clinician_id")
-        rates.loc[rates["instrument"] != "PHQ-9", "item9_flags"] = np.nan
-        rates["item9_flags"] = rates["item9_flags"].where(
-            rates["instrument"] != "PHQ-9", rates["item9_flags"].fillna(0)).astype("Int64")
+        n9 = rates["clinician_id"].map(item9.groupby("clinician_id").size()).fillna(0)
+        rates["item9_flags"] = n9.where(rates["instrument"] == "PHQ-9").astype("Int64")
     rest = [c for c in rates.columns if c not in CONTRACT_COLUMNS]
     return rates[CONTRACT_COLUMNS + rest]
 
@@ -272,11 +279,12 @@ def nhs_combined(classified: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     return out.reset_index()
 
 
-def outcomes_practice(assessments: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+def outcomes_practice(assessments: pd.DataFrame, cfg: Config, *,
+                      classified: pd.DataFrame | None = None) -> pd.DataFrame:
     """``tables/outcomes_practice.csv``: the same KPIs for the whole practice, per instrument
     and on the NHS Talking Therapies combined definition, with the national recovery rate as
     context (not a target for individuals)."""
-    eps = classify(episodes(assessments, cfg), cfg)
+    eps = classified_episodes(assessments, cfg, classified)
     per = eps[eps["in_period"]]
     combined = nhs_combined(eps, cfg)
     combined = combined[combined["in_period"]]
@@ -347,7 +355,8 @@ def funnel_limits(p0: float, n, level: float) -> tuple[np.ndarray, np.ndarray]:
     return out[0], out[1]
 
 
-def funnel_points(assessments: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+def funnel_points(assessments: pd.DataFrame, cfg: Config, *,
+                  classified: pd.DataFrame | None = None) -> pd.DataFrame:
     """Each clinician's reliable-improvement rate against their paired episodes, with the
     practice rate and the control limits at that volume (Spiegelhalter 2005).
 
@@ -356,7 +365,7 @@ def funnel_points(assessments: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     clinician with fewer than ``min_episodes`` paired episodes gets no point (the same
     suppression as the outcome tables).
     """
-    eps = _period_episodes(assessments, cfg)
+    eps = _period_episodes(assessments, cfg, classified)
     g = eps.groupby(["instrument", "clinician_id"], observed=True)[
         ["paired", "reliable_improvement"]].sum().reset_index()
     cols = ["instrument", "clinician_id", "paired_episodes", "reliable_improvement_rate",
@@ -438,7 +447,8 @@ def expected_curves(assessments: pd.DataFrame, cfg: Config) -> dict[str, dict]:
 
 
 def not_on_track(assessments: pd.DataFrame, cfg: Config,
-                 curves: dict[str, dict] | None = None) -> pd.DataFrame:
+                 curves: dict[str, dict] | None = None, *,
+                 classified: pd.DataFrame | None = None) -> pd.DataFrame:
     """Episodes of the period whose latest score is off track.
 
     An episode is listed when its latest score lies beyond the expected-recovery band for its
@@ -446,7 +456,7 @@ def not_on_track(assessments: pd.DataFrame, cfg: Config,
     deterioration. Only paired episodes with a score inside the period are considered.
     """
     curves = expected_curves(assessments, cfg) if curves is None else curves
-    eps = classify(episodes(assessments, cfg), cfg)
+    eps = classified_episodes(assessments, cfg, classified)
     eps = eps[eps["in_period"] & eps["paired"]].copy()
     eps["week"] = (eps["last_at"] - eps["first_at"]) / pd.Timedelta(weeks=1)
     eps["expected"] = np.nan

@@ -13,7 +13,6 @@ so no notebook re-parses raw CSVs or trusts a file it did not check.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -201,15 +200,10 @@ def load_prepared(path: str | os.PathLike | None = None, *, validate: bool = Tru
 
 
 def _bundled_demo() -> Prepared:
-    from .demo import bundled_data_dir
+    from .demo import bundled_data_dir, cache_dir, cache_root
 
-    src = bundled_data_dir()
-    digest = hashlib.sha256()
-    for f in sorted(src.glob("*.csv")):
-        digest.update(f.name.encode())
-        digest.update(str(f.stat().st_size).encode())
-    cache = Path(os.environ.get("PERFKIT_CACHE", Path.home() / ".cache" / "perfkit"))
-    run = cache / f"demo-{__version__}-{digest.hexdigest()[:10]}"
+    run = cache_dir("demo")
     if not (run / PREPARED_DIR / "snapshot.json").is_file():
-        prepare(src, run, load_config(), key_file=cache / "demo-pseudonym.key")
+        prepare(bundled_data_dir(), run, load_config(),
+                key_file=cache_root() / "demo-pseudonym.key")
     return load_prepared(run)

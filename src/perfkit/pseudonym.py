@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["load_or_create_key", "pseudonym_map", "pseudonymize"]
+from .config import ConfigError
+
+__all__ = ["load_or_create_key", "pseudonym_map"]
 
 PREFIX = "cl-"
 DIGITS = 12
@@ -31,11 +33,11 @@ def load_or_create_key(path: str | os.PathLike) -> bytes:
         try:
             key = bytes.fromhex(text)
         except ValueError:
-            raise ValueError(f"pseudonym key file {path} is damaged: it should hold 64 hex "
+            raise ConfigError(f"pseudonym key file {path} is damaged: it should hold 64 hex "
                              "digits. Restore it from backup; a new key changes every "
                              "client pseudonym.") from None
         if len(key) < 16:
-            raise ValueError(f"pseudonym key file {path} holds too short a key")
+            raise ConfigError(f"pseudonym key file {path} holds too short a key")
         return key
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_bytes(32)
@@ -61,9 +63,3 @@ def pseudonym_map(ids: pd.Series, key: bytes) -> tuple[dict[str, str], set[str]]
             collided.update({raw, seen[pseud]})
         seen[pseud] = raw
     return mapping, collided
-
-
-def pseudonymize(ids: pd.Series, key: bytes) -> tuple[pd.Series, set[str]]:
-    """Map client ids to keyed pseudonyms; also returns the colliding raw ids."""
-    mapping, collided = pseudonym_map(ids, key)
-    return ids.map(mapping), collided

@@ -7,7 +7,6 @@ Formatting for people, not programs: percentages, plain words, no code, no warni
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import warnings
@@ -129,19 +128,14 @@ def load_run(run_folder: str | os.PathLike | None = None,
 
 
 def _demo_run(params_file) -> Path:
-    from . import __version__
-    from .demo import bundled_data_dir
+    from .demo import bundled_data_dir, cache_dir, cache_root
     from .runner import run_period
 
-    cache = Path(os.environ.get("PERFKIT_CACHE", Path.home() / ".cache" / "perfkit"))
-    # keyed by the code and data that made it, so a changed perfkit never reuses a stale run
-    digest = hashlib.sha256(__version__.encode())
-    for f in sorted(Path(__file__).parent.rglob("*")):
-        if f.suffix in (".py", ".csv", ".json") and f.is_file():
-            digest.update(f.name.encode() + f.read_bytes())
-    out = cache / f"demo-run-{digest.hexdigest()[:12]}"
+    extra = Path(params_file).read_bytes() if params_file else b""
+    out = cache_dir("demo-run", extra)
     if not (out / "tables" / "model_summary.json").is_file():
-        cfg = load_config(params_file or None, pseudonym_key_file=cache / "demo-pseudonym.key")
+        cfg = load_config(params_file or None,
+                          pseudonym_key_file=cache_root() / "demo-pseudonym.key")
         run_period(bundled_data_dir(), cfg, out=out, tables_only=True)
     return out
 

@@ -19,7 +19,7 @@ import pandas as pd
 
 from . import __version__, models
 from . import outcomes as oc
-from .config import Config
+from .config import Config, ConfigError
 from .io import atomic_write, atomic_write_text
 from .operations import clinician_metrics, clinicians_in_period, weekly_metrics
 from .prepared import PREPARED_DIR, Prepared, prepare
@@ -48,13 +48,15 @@ def operations_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]
 def outcome_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]:
     """The measurement-based-care tables of a run (DATA_CONTRACT section 2)."""
     a = data.assessments
+    eps = oc.classified_episodes(a, config)  # once, for every table below
     curves = oc.expected_curves(a, config)
-    alerts = oc.not_on_track(a, config, curves)
+    alerts = oc.not_on_track(a, config, curves, classified=eps)
     item9 = oc.item9_flags(a, config)
     return {
-        "outcomes_by_clinician": oc.outcomes_by_clinician(a, config, alerts, item9),
-        "outcomes_practice": oc.outcomes_practice(a, config),
-        "funnel": oc.funnel_points(a, config),
+        "outcomes_by_clinician": oc.outcomes_by_clinician(a, config, alerts, item9,
+                                                          classified=eps),
+        "outcomes_practice": oc.outcomes_practice(a, config, classified=eps),
+        "funnel": oc.funnel_points(a, config, classified=eps),
         "not_on_track": alerts,
         "item9_flags": item9,
         "alliance_flags": oc.alliance_flags(a, config),
@@ -92,7 +94,8 @@ def _reports_step(folder: Path, data: Prepared, config: Config, only: list[str] 
     if only:
         unknown = sorted(set(only) - set(in_period["clinician_id"]))
         if unknown:
-            raise ValueError(f"--clinician {unknown[0]} is not a clinician employed in the period")
+            raise ConfigError(f"--clinician {unknown[0]} is not a clinician employed in the "
+                              "period")
         in_period = in_period[in_period["clinician_id"].isin(only)]
     people = list(zip(in_period["clinician_id"], in_period["name"], strict=True))
     last = config.period_end - dt.timedelta(days=1)
