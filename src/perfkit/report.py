@@ -17,6 +17,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.collections import LineCollection
 
 from . import plots
 from .config import Config, load_config
@@ -472,8 +473,17 @@ def trajectories_figure(run: RunData, clinician_id: str, instrument: str = "PHQ-
         return plots.done(fig)
     first = a.groupby("client_id")["administered_at"].transform("first")
     weeks = (a["administered_at"] - first) / pd.Timedelta(weeks=1)
-    for _, g in a.assign(week=weeks).groupby("client_id"):
-        ax.plot(g["week"], g["total_score"], color=plots.BLUE, alpha=0.25, lw=1)
+    # one LineCollection for all clients: a line per client, drawn as one artist
+    lines = [np.column_stack([g["week"], g["total_score"]])
+             for _, g in a.assign(week=weeks).groupby("client_id", sort=False)]
+    ax.add_collection(LineCollection(lines, colors=plots.BLUE, alpha=0.25, linewidths=1))
+    ax.autoscale_view()
+    # the typical course: median score by whole week, where at least 5 clients have a score
+    by_week = a.assign(week=weeks.round()).groupby("week")["total_score"]
+    typical = by_week.median()[by_week.size() >= 5]
+    if len(typical) >= 2:
+        ax.plot(typical.index, typical.to_numpy(), color=plots.BLUE, lw=2.5,
+                label="median of your clients (weeks with 5 or more scores)")
     if inst.caseness is not None:
         ax.axhline(inst.caseness, color=plots.ORANGE, ls="--", lw=1,
                    label=f"clinical cut-off ({inst.caseness:g})")

@@ -23,6 +23,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import nbformat
+from jupyter_client import BlockingKernelClient, KernelManager
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 from tqdm import tqdm
@@ -104,22 +105,55 @@ def _is_kernel_start_failure(exc: BaseException) -> bool:
     return any(k.lower() in text.lower() for k in KERNEL_START_ERRORS)
 
 
+class _WarmClient(BlockingKernelClient):
+    """A kernel client that stays connected between reports. A new client has to wait for its
+    IOPub subscription to connect (about 0.2 s, ZeroMQ's slow joiner) before it can trust that
+    no output is lost; papermill asks the kernel manager for a client per notebook, so a worker
+    would pay that twice per report. This client is started and checked once, and later calls
+    to start it or wait for it are no-ops while its channels run."""
+
+    _ready = False
+
+    def start_channels(self, *args, **kwargs) -> None:
+        if not self.channels_running:
+            super().start_channels(*args, **kwargs)
+
+    def wait_for_ready(self, timeout: float | None = None) -> None:
+        if not self._ready:
+            super().wait_for_ready(timeout=timeout)
+            self._ready = True
+
+    def stop_channels(self) -> None:
+        self._ready = False
+        super().stop_channels()
+
+
+class _WorkerKernelManager(KernelManager):
+    """The worker's kernel manager: hands out one long-lived client (see ``_WarmClient``)."""
+
+    _client: _WarmClient | None = None
+
+    def client(self, **kwargs) -> _WarmClient:
+        if self._client is None or not self._client.channels_running:
+            self._client = super().client(**kwargs)
+        return self._client
+
+
 _KERNEL: dict = {}  # per worker process: one kernel, reused for every report it renders
 
 
-def _kernel():
+def _kernel() -> _WorkerKernelManager:
     """This worker's kernel: started on first use (and again if it died), shut down when the
     worker exits. Reusing it saves each report the kernel start and the imports."""
     from multiprocessing import util
 
-    from jupyter_client import KernelManager
-
     km = _KERNEL.get("km")
     if km is not None and km.is_alive():
         return km
-    km = KernelManager(kernel_name="python3")
+    km = _WorkerKernelManager(kernel_name="python3", client_factory=_WarmClient)
     km.start_kernel()
     _KERNEL["km"] = km
+    _run_silently(km, _WARM_UP)
     if "finalizer" not in _KERNEL:
         _KERNEL["finalizer"] = util.Finalize(None, _shutdown_kernel, exitpriority=10)
     return km
@@ -129,27 +163,37 @@ def _shutdown_kernel() -> None:
     km = _KERNEL.pop("km", None)
     if km is not None:
         try:
+            if km._client is not None:
+                km._client.stop_channels()
             km.shutdown_kernel(now=True)
         except Exception:  # noqa: BLE001 - the worker is exiting anyway
             pass
 
 
-def _reset_kernel(km) -> bool:
-    """Clear the user namespace between reports (imports stay loaded): no report can see
-    another's variables. Returns False when the kernel did not answer."""
-    kc = km.client()
-    kc.start_channels()
+# Imported once per kernel; gc.freeze() then keeps these long-lived objects out of every later
+# garbage collection, so the reset between reports (which collects) stays cheap.
+_WARM_UP = "import gc, perfkit.report, matplotlib.pyplot\ngc.freeze()"
+
+
+def _run_silently(km: _WorkerKernelManager, code: str) -> bool:
+    """Run code in the kernel without output; True when it ran without error."""
     try:
+        kc = km.client()
+        kc.start_channels()
         kc.wait_for_ready(timeout=60)
-        msg_id = kc.execute("%reset -f\nimport gc; gc.collect()", silent=True)
+        msg_id = kc.execute(code, silent=True)
         while True:
-            reply = kc.get_shell_msg(timeout=60)
+            reply = kc.get_shell_msg(timeout=120)
             if reply["parent_header"].get("msg_id") == msg_id:
                 return reply["content"]["status"] == "ok"
     except Exception:  # noqa: BLE001
         return False
-    finally:
-        kc.stop_channels()
+
+
+def _reset_kernel(km: _WorkerKernelManager) -> bool:
+    """Clear the user namespace between reports (imports stay loaded): no report can see
+    another's variables. Returns False when the kernel did not answer."""
+    return _run_silently(km, "%reset -f")
 
 
 def _render(job: Job) -> dict:
