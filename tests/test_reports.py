@@ -18,6 +18,7 @@ from perfkit.demo import DemoSettings, write_demo
 from perfkit.report import _pct
 from perfkit.reports import notebook_dir, render_reports
 from perfkit.runner import run_period
+from perfkit.supervision import supervisees, supervisors
 
 CODE_MARKERS = ["import perfkit", "r.load_run", "report as r", "In&nbsp;[", "In [", "def ",
                 "Traceback", "Warning", "warnings.warn", "DeprecationWarning", "FutureWarning",
@@ -44,30 +45,45 @@ def run(practice_dir, tmp_path_factory):
     return out, manifest
 
 
+def supervision_of(out: Path) -> dict[str, list[str]]:
+    """Each supervisor's supervisees employed in the run's period."""
+    clin = pk.load_prepared(out).clinicians
+    cfg = pk.load_config()
+    return {s: supervisees(clin, cfg, s) for s in supervisors(clin, cfg)}
+
+
 def test_every_report_exists_and_is_listed(run):
     out, manifest = run
     m = pd.read_csv(out / "tables" / "clinician_metrics.csv")
+    sups = supervision_of(out)
+    assert len(sups) == 2  # the small demo practice has two supervisors
     assert (out / "index.html").is_file() and (out / "practice.html").is_file()
     for cid in m.clinician_id:
         assert (out / "clinicians" / f"{cid}.html").is_file()
         assert (out / "notebooks" / f"clinician_{cid}.ipynb").is_file()  # the run record
+    for sid in sups:
+        assert (out / "supervisors" / f"{sid}.html").is_file()
+        assert (out / "notebooks" / f"supervisor_{sid}.ipynb").is_file()
     statuses = {o["path"]: o["status"] for o in manifest["outputs"]}
     assert statuses["practice.html"] == "ok"
     assert all(statuses[f"clinicians/{c}.html"] == "ok" for c in m.clinician_id)
+    assert all(statuses[f"supervisors/{s}.html"] == "ok" for s in sups)
     index = text_of(out / "index.html")
-    assert f"{len(m) + 1} ready, 0 could not be produced" in index
-    assert 'href="clinicians/' in index
+    assert f"{len(m) + len(sups) + 1} ready, 0 could not be produced" in index
+    assert 'href="clinicians/' in index and 'href="supervisors/' in index
 
 
 def test_html_is_for_people(run):
     out, _ = run
-    for path in [out / "practice.html", *sorted((out / "clinicians").glob("*.html"))]:
+    for path in [out / "practice.html", *sorted((out / "clinicians").glob("*.html")),
+                 *sorted((out / "supervisors").glob("*.html"))]:
         html = text_of(path)
         for marker in CODE_MARKERS:
             assert marker not in html, f"{marker!r} in {path.name}"
         assert "<script" not in html.lower()
-        assert not re.search(r'(src|href)="https?://', html), path.name
-        assert re.search(r"<title>[^<]+report, ", html), path.name
+        # nothing is loaded from the internet (citations may link out; nothing is fetched)
+        assert not re.search(r'(src="https?://|<link[^>]+href="https?://)', html), path.name
+        assert re.search(r"<title>[^<]+(report|pack), ", html), path.name
         assert "<img" in path.read_text()  # figures are embedded
 
 
@@ -127,6 +143,89 @@ def test_small_counts_are_suppressed_in_the_practice_report(run):
     assert funnel.loc[funnel.paired_episodes < 10, "reliable_improvement_rate"].isna().all()
 
 
+CLIENT_ID = re.compile(r"\bcl-[0-9a-f]{12}\b")
+
+
+def clients_of(out: Path, ids) -> set[str]:
+    data = pk.load_prepared(out)
+    return set(data.assessments.loc[data.assessments.clinician_id.isin(ids), "client_id"]) | \
+        set(data.appointments.loc[data.appointments.clinician_id.isin(ids), "client_id"])
+
+
+def free_texts(out: Path, table: str, column: str, ids=None) -> set[str]:
+    t = pk.load_prepared(out)[table]
+    if ids is not None:
+        t = t[t.clinician_id.isin(ids)]
+    return set(t[column].dropna().astype(str))
+
+
+def test_the_owners_report_holds_no_supervision_or_client_detail(run):
+    out, _ = run
+    html = text_of(out / "practice.html")
+    assert "Written for the practice owner" in html
+    assert not CLIENT_ID.search(html), "a client id in the owner's report"
+    for text in free_texts(out, "goals", "description") | free_texts(out, "reviews", "evidence"):
+        assert text not in html, f"{text!r} in the owner's report"
+    for words in ("Supervision pack", "Toward licensure", "Supervised weeks",
+                  "Supervision hours", "Rating (1-5)", "What was observed"):
+        assert words not in html
+    assert "Licences: continuing education and reviews due" in html
+
+
+def test_a_supervision_pack_covers_only_the_supervisors_supervisees(run):
+    out, _ = run
+    clin = pk.load_prepared(out).clinicians
+    for sid, mine in supervision_of(out).items():
+        html = text_of(out / "supervisors" / f"{sid}.html")
+        executed = text_of(out / "notebooks" / f"supervisor_{sid}.ipynb")
+        name_of = dict(zip(clin.clinician_id, clin.name, strict=True))
+        assert f"For {name_of[sid]}</strong>, as clinical supervisor of" in html
+        for cid in mine:
+            assert name_of[cid] in html
+        for other, name in name_of.items():
+            if other in mine or other == sid:
+                continue
+            for text in (html, executed):
+                assert name not in text, f"{name} in {sid}'s pack"
+                assert not re.search(rf"\b{other}\b", text), f"{other} in {sid}'s pack"
+        shown = set(CLIENT_ID.findall(html))
+        assert shown, "the pack lists its supervisees' clients"
+        assert shown <= clients_of(out, mine)
+        assert "Toward licensure" in html and "The licensing board's current rules govern" \
+            in html.replace("<strong>", "").replace("</strong>", "")
+        goals = pd.read_csv(out / "tables" / "goals.csv")
+        for text in goals.loc[goals.clinician_id.isin(mine), "description"]:
+            assert text in html
+
+
+def test_a_clinicians_self_view_shows_only_their_own_clients_and_development(run):
+    out, _ = run
+    clin = pk.load_prepared(out).clinicians
+    m = pd.read_csv(out / "tables" / "clinician_metrics.csv")
+    for cid in m.clinician_id:
+        html = text_of(out / "clinicians" / f"{cid}.html")
+        assert "For you." in html
+        assert set(CLIENT_ID.findall(html)) <= clients_of(out, [cid])
+        assert "Your professional development" in html
+        goals = pd.read_csv(out / "tables" / "goals.csv")
+        shown = goals[goals.clinician_id == cid]
+        assert len(re.findall(r"<td[^>]*>(open|met|revised|dropped)</td>", html)) == len(shown)
+        pre = clin.set_index("clinician_id").loc[cid, "license_status"] == "pre-licensed"
+        assert ("Supervision met the rule this period" in html) == pre
+
+
+def test_roles_choose_the_reports(tmp_path):
+    from perfkit.reports import _jobs
+
+    people, sups = [("C1", "A"), ("C2", "B")], [("C1", "A")]
+    kinds = {role: [j["rel_html"] for j in _jobs(tmp_path, people, "P", "p", sups, (role,))]
+             for role in ("owner", "supervisor", "clinician")}
+    assert kinds == {"owner": ["practice.html"], "supervisor": ["supervisors/C1.html"],
+                     "clinician": ["clinicians/C1.html", "clinicians/C2.html"]}
+    with pytest.raises(pk.ConfigError, match="--role boss is not a role"):
+        run_period(tmp_path, pk.load_config(), out=tmp_path / "out", roles=["boss"])
+
+
 def test_a_failing_notebook_does_not_stop_the_batch(run, tmp_path, monkeypatch):
     out, _ = run
     nbdir = tmp_path / "nb"
@@ -170,7 +269,8 @@ def _chromium():
 
 @pytest.mark.skipif(_chromium() is None and not os.environ.get("CI"),
                     reason="headless Chromium is not installed (CI installs it)")
-@pytest.mark.parametrize("page", ["practice.html", "clinicians/C01.html"])
+@pytest.mark.parametrize("page", ["practice.html", "clinicians/C01.html",
+                                  "supervisors/C01.html"])
 def test_real_browser_renders_title_and_figure(run, tmp_path, page):
     out, _ = run
     browser = _chromium()
@@ -181,7 +281,7 @@ def test_real_browser_renders_title_and_figure(run, tmp_path, page):
     url = (out / page).resolve().as_uri()
     dom = subprocess.run([browser, *flags, "--dump-dom", url], capture_output=True, text=True,
                          timeout=120).stdout
-    assert re.search(r"<title>[^<]+report, ", dom)
+    assert re.search(r"<title>[^<]+(report|pack), ", dom)
     assert "<img" in dom and "<h2" in dom
     shot = tmp_path / (Path(page).stem + ".png")
     subprocess.run([browser, *flags, "--window-size=1100,1600", f"--screenshot={shot}", url],

@@ -167,6 +167,10 @@ def run(
                          "for this clinician only (repeatable)")] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="parallel report workers "
                        "(default: number of cores)")] = None,
+    role: Annotated[list[str] | None, typer.Option("--role", help="render the reports for "
+                    "this role only: owner (practice report), supervisor (one pack per "
+                    "supervisor), clinician (one self-view each); repeatable, default all")]
+    = None,
 ) -> None:
     """Run a period: validated snapshot, data quality, metric tables and manifest."""
     from .runner import run_period
@@ -175,7 +179,7 @@ def run(
         cfg = _config(params, period_start, period_end)
         manifest = run_period(data, cfg, out=out, column_map=column_map, params_file=params,
                               tables_only=tables_only, clinicians=clinician, workers=workers,
-                              progress=sys.stderr.isatty())
+                              progress=sys.stderr.isatty(), roles=role)
     except USER_ERRORS as exc:
         _fail(exc)
     failed = [o for o in manifest["outputs"] if o["status"] != "ok"]

@@ -27,6 +27,9 @@ __all__ = [
     "ModelsConfig",
     "TrendConfig",
     "PrivacyConfig",
+    "SupervisionConfig",
+    "CarriedIn",
+    "CERequirement",
     "load_config",
     "DEFAULT_KEY_FILE",
 ]
@@ -191,6 +194,78 @@ class PrivacyConfig(_Strict):
     min_cell: int = Field(5, ge=1, description="counts below this are suppressed in shared tables")
 
 
+class CarriedIn(_Strict):
+    """Supervised experience a pre-licensed clinician gained before the practice's records
+    begin (another employer, older records), added to the licensure ledger."""
+
+    since: dt.date = Field(description="when the supervised experience began")
+    direct_hours: float = Field(0, ge=0)
+    other_hours: float = Field(0, ge=0, description="other supervised experience hours "
+                               "(not direct client contact, not supervision)")
+    supervision_hours_individual: float = Field(0, ge=0)
+    supervision_hours_group: float = Field(0, ge=0)
+    supervised_weeks: int = Field(0, ge=0)
+
+
+class CERequirement(_Strict):
+    """Continuing-education hours a license type needs in each renewal cycle."""
+
+    hours: float = Field(gt=0)
+    cycle_years: int = Field(gt=0, le=5)
+    source: str = Field("", description="where the requirement comes from")
+
+
+def _default_ce() -> dict[str, CERequirement]:
+    # Sources (boards' current rules govern; practices set their own in parameters):
+    # California LCSW: Business and Professions Code 4996.22, 36 hours in the preceding two
+    # years; Texas LPC: 22 TAC chapter 681 continuing education, 24 hours each renewal period
+    # (texreg.sos.state.tx.us, 22 TAC 681); California LMFT: B&P 4980.54, 36 hours every two
+    # years; California ASW: B&P 4996.22(a)(3), 3 hours of law and ethics a year. Other
+    # license types have no default: a practice adds its own board's figure under
+    # supervision.ce_requirements.
+    return {
+        "LCSW": CERequirement(hours=36, cycle_years=2,
+                              source="California Business and Professions Code §4996.22"),
+        "ASW": CERequirement(hours=3, cycle_years=1,
+                             source="California Business and Professions Code §4996.22(a)(3): "
+                                    "3 hours of California law and ethics each year"),
+        "LMFT": CERequirement(hours=36, cycle_years=2,
+                              source="California Business and Professions Code §4980.54 "
+                                     "(36 hours every two years)"),
+        "LPC": CERequirement(hours=24, cycle_years=2,
+                             source="22 Texas Administrative Code chapter 681 (24 hours each "
+                                    "renewal period)"),
+    }
+
+
+class SupervisionConfig(_Strict):
+    """Supervision toward licensure, goals, competency reviews and continuing education
+    (perfkit.supervision)."""
+
+    rules_dir: Path | None = Field(None, description="a folder of the practice's own licensure "
+                                   "rule files (YAML), read besides the shipped ones")
+    pace_weeks: int = Field(13, ge=1, description="projected completion uses the pace of the "
+                            "last this many weeks")
+    indirect_hours_per_direct_hour: float = Field(0, ge=0, le=3, description="other supervised "
+                                                  "experience (documentation, consultation) "
+                                                  "counted per direct client hour; 0 counts "
+                                                  "only direct and supervision hours")
+    carried_in: dict[str, CarriedIn] = Field(default_factory=dict, description="per clinician_id"
+                                             ": experience from before the records")
+    goal_review_days: int = Field(90, ge=1, description="an open goal not reviewed for longer "
+                                  "than this is listed")
+    review_interval_days: int = Field(365, ge=1, description="competency review due after this "
+                                      "many days (annual by default)")
+    ce_requirements: dict[str, CERequirement] = Field(default_factory=_default_ce,
+                                                      description="per license type")
+    ce_due_soon_days: int = Field(180, ge=1, description="CE hours still missing with the "
+                                  "cycle ending within this many days are listed")
+    ce_cycle_start: dt.date = Field(dt.date(2025, 1, 1), description="a date on which a renewal "
+                                    "cycle begins (cycles repeat every cycle_years from it)")
+    ce_cycle_starts: dict[str, dt.date] = Field(default_factory=dict, description="per "
+                                                "clinician_id: their own cycle start")
+
+
 class Config(_Strict):
     """Everything a run needs to know. Build it with :func:`load_config`."""
 
@@ -205,6 +280,7 @@ class Config(_Strict):
     models: ModelsConfig = ModelsConfig()
     trends: TrendConfig = TrendConfig()
     privacy: PrivacyConfig = PrivacyConfig()
+    supervision: SupervisionConfig = SupervisionConfig()
     instruments: dict[str, InstrumentConfig] = Field(default_factory=_default_instruments)
 
     @field_validator("timezone")
@@ -273,6 +349,11 @@ def _plain(exc: Exception) -> str:
     return str(exc)
 
 
+def _resolve(value, parameters_file: Path) -> Path:
+    p = Path(os.path.expanduser(str(value)))
+    return p if p.is_absolute() else (parameters_file.parent / p).resolve()
+
+
 def load_config(path: str | os.PathLike | None = None, **overrides) -> Config:
     """Load the practice parameters.
 
@@ -312,8 +393,10 @@ def load_config(path: str | os.PathLike | None = None, **overrides) -> Config:
         data.update(loaded)
         for key in ("pseudonym_key_file", "column_map"):
             if data.get(key):
-                p = Path(os.path.expanduser(str(data[key])))
-                data[key] = p if p.is_absolute() else (path.parent / p).resolve()
+                data[key] = _resolve(data[key], path)
+        sup = data.get("supervision")
+        if isinstance(sup, dict) and sup.get("rules_dir"):
+            data["supervision"] = {**sup, "rules_dir": _resolve(sup["rules_dir"], path)}
     env_key = os.environ.get("PERFKIT_PSEUDONYM_KEY_FILE")
     if env_key:
         data["pseudonym_key_file"] = Path(env_key)

@@ -415,24 +415,27 @@ class _Practice:
                 off |= {d.date() for d in pd.date_range(r.start_date, r.end_date)}
             start = max(pd.Timestamp(c.start_date), self.start)
             stop = pd.Timestamp(c.end_date) if c.end_date else self.end
-            weekday = int(rng.integers(0, 5))
+            weekday = int(rng.integers(0, 4))
             day = start + pd.Timedelta(days=(weekday - start.weekday()) % 7)
-            week = 0
             while day < stop:
-                d = day.date()
                 late = (self.end - day).days < 183
-                skip = is_behind and late and rng.random() < 0.6
-                if d not in off and d not in self.holidays and not skip:
+                if is_behind and late and rng.random() < 0.6:
+                    day += pd.Timedelta(weeks=1)  # the planted slip: supervision skipped
+                    continue
+                # a holiday or day off moves the meeting to the next free weekday of the week
+                free = [d for d in (day + pd.Timedelta(days=k) for k in range(5 - day.weekday()))
+                        if d.date() not in off and d.date() not in self.holidays and d < stop]
+                if free:
+                    d = free[0].date()
                     rows.append({"supervisee_id": c.clinician_id,
                                  "supervisor_id": c.supervisor_id, "date": d.isoformat(),
                                  "minutes": 60, "format": "individual"})
-                    if week % 2 == 0:
+                    if len(free) > 1 and not (is_behind and late):
                         rows.append({"supervisee_id": c.clinician_id,
                                      "supervisor_id": c.supervisor_id,
-                                     "date": (d + dt.timedelta(1)).isoformat(),
+                                     "date": free[1].date().isoformat(),
                                      "minutes": 120, "format": "group"})
                 day += pd.Timedelta(weeks=1)
-                week += 1
         return pd.DataFrame(rows, columns=["supervisee_id", "supervisor_id", "date", "minutes",
                                            "format"]), behind
 
@@ -443,14 +446,19 @@ class _Practice:
             base = max(pd.Timestamp(c.start_date), self.start)
             active = not c.end_date
             for g in range(int(rng.integers(2, 4))):
-                set_on = base + pd.Timedelta(days=int(rng.integers(0, 120)))
-                reviewed = set_on + pd.Timedelta(days=int(rng.integers(30, 200)))
+                set_on = min(base + pd.Timedelta(days=int(rng.integers(0, 120))),
+                             self.end - pd.Timedelta(days=int(rng.integers(3, 30))))
+                # most goals were looked at in the last two months; about one in five not since
+                # well before (listed as overdue for review)
+                ago = int(rng.integers(5, 60)) if rng.random() < 0.8 else int(rng.integers(100,
+                                                                                         200))
+                reviewed = max(self.end - pd.Timedelta(days=ago), set_on + pd.Timedelta(days=14))
                 status = rng.choice(["open", "open", "met", "revised"])
                 goals.append({
                     "clinician_id": c.clinician_id, "goal_id": f"G{g + 1}",
                     "description": _GOALS[(i + g) % len(_GOALS)],
                     "set_on": set_on.date().isoformat(),
-                    "target_date": (set_on + pd.Timedelta(days=180)).date().isoformat(),
+                    "target_date": (set_on + pd.Timedelta(days=365)).date().isoformat(),
                     "status": status,
                     "reviewed_on": min(reviewed, self.end - pd.Timedelta(days=1)).date()
                     .isoformat() if active else "",
@@ -470,13 +478,20 @@ class _Practice:
                             "rating": max(1, int(rng.integers(3, 6)) - int(r < n_reviews - 1)),
                             "evidence": texts[int(rng.integers(len(texts)))],
                         })
-                for _ in range(int(rng.integers(2, 6))):
-                    when = base + pd.Timedelta(days=int(rng.integers(0, 330)))
+                # the practice's CE log reaches back two years; most clinicians keep pace
+                for _ in range(int(rng.integers(4, 12))):
+                    when = max(self.end - pd.Timedelta(days=int(rng.integers(1, 700))),
+                               pd.Timestamp(c.start_date))
                     ce.append({"clinician_id": c.clinician_id,
                                "completed_on": min(when, self.end - pd.Timedelta(days=1))
                                .date().isoformat(),
                                "title": _CE_TITLES[int(rng.integers(len(_CE_TITLES)))],
                                "hours": float(rng.choice([1, 1.5, 2, 3, 6]))})
+            elif active:  # associates: the yearly law and ethics course
+                ce.append({"clinician_id": c.clinician_id,
+                           "completed_on": (self.end - pd.Timedelta(
+                               days=int(rng.integers(20, 200)))).date().isoformat(),
+                           "title": "Law and ethics for associates", "hours": 3.0})
         return (pd.DataFrame(goals), pd.DataFrame(reviews), pd.DataFrame(ce))
 
 

@@ -29,7 +29,10 @@ __all__ = ["RunData", "load_run", "quiet", "Text", "practice_title", "period_sum
            "caterpillar_figure", "limits_note", "data_quality_table", "clinician_title",
            "own_metrics_table", "distribution_figure", "weekly_trends_figure",
            "trajectories_figure", "own_alerts_table", "item9_table", "own_effect_text",
-           "questions_to_explore"]
+           "questions_to_explore", "pick_supervisor", "supervisees_of", "supervisor_title",
+           "ledger_table", "ledger_note", "compliance_figure", "goals_table", "reviews_table",
+           "ce_table", "supervision_questions", "supervisee_alerts", "trajectories_grid",
+           "renewals_table"]
 
 OUTCOME_INSTRUMENTS = ["PHQ-9", "GAD-7", "PCL-5", "ORS"]
 
@@ -387,9 +390,11 @@ def pick_clinician(run: RunData, clinician_id: str = "") -> str:
 
 def clinician_title(run: RunData, clinician_id: str) -> Text:
     cfg = run.config
-    return Text(f"## {run.name_of(clinician_id)}\n\nFor you and your supervisor. Period "
-                f"{_period_words(cfg)}. Other clinicians appear "
-                "only as an anonymous spread of values.")
+    return Text(f"## {run.name_of(clinician_id)}\n\n**For you.** Period {_period_words(cfg)}. "
+                "Other clinicians appear only as an anonymous spread of values. Your supervisor "
+                "sees your supervision, goals and clients' progress in their supervision pack; "
+                "the owner's report shows your scheduling, documentation and outcome figures "
+                "but not your clients, goals, reviews or supervision.")
 
 
 OWN_METRICS = [("utilization", "Utilization", _pct), ("non_attendance_rate",
@@ -555,3 +560,296 @@ def questions_to_explore(run: RunData, clinician_id: str) -> Text:
     qs.append("What has gone well this period that you would like to do more of?")
     qs.append("What support, training or change in caseload would help most next period?")
     return Text("\n".join(f"- {q}" for q in qs))
+
+
+# --------------------------------------------------------------------------------------------
+# Supervision and professional development (supervisor packs and the clinician's self-view)
+# --------------------------------------------------------------------------------------------
+
+
+def _date_words(v) -> str:
+    return "–" if v is None or pd.isna(v) or v == "" else f"{pd.Timestamp(v):%d %b %Y}"
+
+
+def _rows_for(run: RunData, table: str, ids: list[str]) -> pd.DataFrame:
+    t = run.tables.get(table)
+    if t is None:
+        return pd.DataFrame()
+    return t[t["clinician_id"].astype(str).isin(ids)]
+
+
+def pick_supervisor(run: RunData, supervisor_id: str = "") -> str:
+    """The supervisor a pack is for: the one asked for, or the first supervisor in the run."""
+    from .supervision import supervisors
+
+    ids = supervisors(run.prepared_table("clinicians"), run.config)
+    if not supervisor_id:
+        if not ids:
+            raise ValueError("no clinician supervises anyone employed in this period")
+        return ids[0]
+    if supervisor_id not in ids:
+        raise ValueError(f"{supervisor_id} supervises no clinician employed in this period")
+    return supervisor_id
+
+
+def supervisees_of(run: RunData, supervisor_id: str) -> list[str]:
+    from .supervision import supervisees
+
+    return supervisees(run.prepared_table("clinicians"), run.config, supervisor_id)
+
+
+def supervisor_title(run: RunData, supervisor_id: str) -> Text:
+    names = [run.name_of(c) for c in supervisees_of(run, supervisor_id)]
+    return Text(f"## Supervision pack: {run.name_of(supervisor_id)}\n\n"
+                f"**For {run.name_of(supervisor_id)}**, as clinical supervisor of "
+                f"{', '.join(names)}. Period {_period_words(run.config)}. This pack supports "
+                "supervision: it is not for employment decisions, and the owner's report does "
+                "not include it. Share each supervisee's part with them.")
+
+
+def ledger_table(run: RunData, ids: list[str], *, names: bool = True):
+    """The licensure ledger in words: hours to date against the rule, compliance in the
+    period, projected completion."""
+    from .supervision import load_rules
+
+    t = _rows_for(run, "supervision", ids)
+    if t.empty:
+        return Text("No pre-licensed clinician here: there is no licensure ledger.")
+    rules = load_rules(run.config)
+    cols = {}
+    for _, r in t.iterrows():
+        who = run.name_of(r["clinician_id"]) if names else "You"
+
+        def of(have, need):
+            return (f"{have:,.0f} of {need:,.0f}" if pd.notna(need) else f"{have:,.0f}")
+
+        per = "–"
+        if pd.notna(r["periods_assessed"]):
+            unit = f"{rules[r['rule']].compliance.period}s"
+            per = f"{int(r['periods_compliant'])} of {int(r['periods_assessed'])} {unit}"
+        cols[who] = {
+            "Rule": r["rule_name"] or r["note"],
+            "Experience counted since": _date_words(r["experience_since"]),
+            "Total hours": of(r["total_hours"], r.get("total_required")),
+            "Direct client hours": of(r["direct_hours"], r.get("direct_required")),
+            "Supervision hours (individual or triadic)":
+                of(r["supervision_hours_individual"], r.get("supervision_individual_required")),
+            "Supervision hours (group)": f"{r['supervision_hours_group']:,.0f}",
+            "Supervised weeks": of(r["supervised_weeks"], r.get("weeks_required")),
+            "Supervision met the rule this period": per,
+            "Projected completion at the current pace": _date_words(r["projected_completion"]),
+            "Note": r["note"] if isinstance(r["note"], str) and r["note"] else "–",
+        }
+    return pd.DataFrame(cols)
+
+
+def ledger_note(run: RunData, ids: list[str]) -> Text:
+    from .supervision import load_rules
+
+    rules = load_rules(run.config)
+    t = _rows_for(run, "supervision", ids)
+    used = set(t["rule"].dropna()) if not t.empty else set()
+    cites = "\n".join(f"- **{r.name}**: {r.citation}" for r in rules.values() if r.id in used)
+    if not cites:
+        return Text("")
+    return Text("Hours come from the practice's records: attended sessions are direct client "
+                "hours, the supervision log gives supervision hours. Experience from before the "
+                "records can be added in the parameters file. **The licensing board's current "
+                "rules govern**; perfkit's rule files summarise them:\n\n" + cites)
+
+
+def compliance_figure(run: RunData, ids: list[str], *, names: bool = True):
+    """Supervision in each week or month of the last half year against what the rule needs."""
+    t = _rows_for(run, "supervision_periods", ids)
+    if t.empty:
+        return Text("No weekly or monthly supervision requirement applies here.")
+    t = t.assign(period_start=pd.to_datetime(t["period_start"]))
+    t = t[t["period_start"] >= pd.Timestamp(run.config.period_end) - pd.DateOffset(months=6)]
+    people = sorted(t["clinician_id"].unique())
+    fig, axes = plt.subplots(len(people), 1, figsize=(9, 2.6 * len(people)), squeeze=False)
+    for ax, cid in zip(axes[:, 0], people, strict=True):
+        p = t[t["clinician_id"] == cid]
+        unit = p["unit"].iloc[0]
+        width = 5 if p["period"].iloc[0] == "week" else 24
+        colors = np.where(~p["assessed"].astype(bool), "#cbd5e0",
+                          np.where(p["compliant"].astype(bool), plots.BLUE, plots.ORANGE))
+        ax.bar(p["period_start"], p["counted"], width=width, color=colors, align="edge")
+        missed = p[p["assessed"].astype(bool) & (p["counted"] == 0)]
+        ax.scatter(missed["period_start"] + pd.Timedelta(days=width / 2),
+                   np.zeros(len(missed)), marker="x", color=plots.ORANGE, zorder=3,
+                   label="no supervision" if len(missed) else None)
+        ax.step(p["period_start"], p["required"], where="post", color=plots.GREY, lw=1.5,
+                label="what the rule needs")
+        who = run.name_of(cid) if names else "Your supervision"
+        ax.set_title(f"{who}: supervision {unit} per {p['period'].iloc[0]} "
+                     "(orange: below the rule; grey: no client hours)", loc="left")
+        ax.set_ylabel(unit)
+        ax.set_ylim(bottom=-0.1 * max(p["required"].max(), p["counted"].max(), 1))
+        ax.legend(loc="upper left", bbox_to_anchor=(1, 1), frameon=False, fontsize=8)
+    return plots.done(fig)
+
+
+def goals_table(run: RunData, ids: list[str], *, names: bool = True):
+    t = _rows_for(run, "goals", ids)
+    if t.empty:
+        return Text("No goals recorded.")
+    days = run.config.supervision.goal_review_days
+    out = pd.DataFrame({
+        **({"Clinician": t["clinician_id"].map(run.name_of)} if names else {}),
+        "Goal": t["description"], "Set": t["set_on"].map(_date_words),
+        "Target": t["target_date"].map(_date_words), "Status": t["status"],
+        "Last looked at": t["last_reviewed"].map(_date_words),
+        "Needs a review": np.where(t["review_overdue"].astype(bool),
+                                   f"yes: over {days} days", ""),
+    })
+    return out.style.hide(axis="index").set_caption(
+        "Goals are agreed together; an open goal not looked at for a while is listed so it "
+        "can be revisited, revised or let go.")
+
+
+def reviews_table(run: RunData, ids: list[str], *, names: bool = True):
+    """Latest competency rating per domain with the observed evidence and change."""
+    t = _rows_for(run, "reviews", ids)
+    if t.empty:
+        return Text("No competency reviews apply here (structured reviews are for licensed "
+                    "clinicians; supervision covers pre-licensed ones).")
+    t = t[t["rating"].notna() | t["review_overdue"].astype(bool)]
+    if t.empty:
+        return Text("No competency reviews recorded.")
+
+    def change(v):
+        return "–" if pd.isna(v) else ("same" if v == 0 else f"{v:+.0f}")
+
+    out = pd.DataFrame({
+        **({"Clinician": t["clinician_id"].map(run.name_of)} if names else {}),
+        "Area": t["domain"].str.capitalize(),
+        "Rating (1-5)": t["rating"].map(lambda v: "not yet rated" if pd.isna(v) else f"{v:.0f}"),
+        "What was observed": t["evidence"].fillna("–"),
+        "Reviewed": t["review_date"].map(_date_words),
+        "Change since the previous review": t["change"].map(change),
+        "Review due": np.where(t["review_overdue"].astype(bool), "yes", ""),
+    })
+    return out.style.hide(axis="index").set_caption(
+        "Ratings rest on observed behaviour (knowledge, skills, attitudes, values): what the "
+        "clinician does, not who they are.")
+
+
+def ce_table(run: RunData, ids: list[str], *, names: bool = True):
+    t = _rows_for(run, "ce", ids)
+    if t.empty:
+        return Text("No continuing-education records.")
+    out = pd.DataFrame({
+        **({"Clinician": t["clinician_id"].map(run.name_of)} if names else {}),
+        "License": t["license_type"].fillna("–"),
+        "Cycle": [f"{_date_words(a)} to {_date_words(pd.Timestamp(b) - pd.Timedelta(days=1))}"
+                  if pd.notna(a) else "–"
+                  for a, b in zip(t["cycle_start"], t["cycle_end"], strict=True)],
+        "Hours so far": t["hours"].map(lambda v: _num(v, 1)),
+        "Hours needed": t["required_hours"].map(lambda v: _num(v, 0)),
+        "Status": [_ce_words(r) for _, r in t.iterrows()],
+    })
+    return out.style.hide(axis="index")
+
+
+def _ce_words(r) -> str:
+    if pd.isna(r["required_hours"]):
+        return "no requirement set in the parameters"
+    if r["remaining_hours"] <= 0:
+        return "complete for this cycle"
+    if bool(r["due_soon"]):
+        return f"{r['remaining_hours']:g} hours still needed before {_date_words(r['cycle_end'])}"
+    return "on an even pace" if not bool(r["behind_pace"]) else \
+        f"{r['remaining_hours']:g} hours to go"
+
+
+def supervision_questions(run: RunData, ids: list[str], *, names: bool = True) -> Text:
+    """Prompts for the next supervision meeting, from the ledger, goals and outcomes."""
+    qs = []
+    led = _rows_for(run, "supervision", ids)
+    for _, r in led.iterrows():
+        who = run.name_of(r["clinician_id"]) if names else "You"
+        if r.get("behind_on_supervision") in (True, "True"):
+            qs.append(f"{who}: supervision fell short of the rule in "
+                      f"{int(r['periods_assessed'] - r['periods_compliant'])} of "
+                      f"{int(r['periods_assessed'])} periods. What would make a regular slot "
+                      "easier to keep?" if pd.notna(r["periods_assessed"]) else
+                      f"{who}: supervision hours are behind the rule's pace. How can we catch "
+                      "up?")
+    g = _rows_for(run, "goals", ids)
+    g = g[g["review_overdue"].astype(bool)] if not g.empty else g
+    for cid, n in (g.groupby("clinician_id").size().items() if not g.empty else []):
+        who = run.name_of(cid) if names else "You"
+        qs.append(f"{who}: {n} open {'goal has' if n == 1 else 'goals have'} not been looked at "
+                  "for a while. Still the right goals?")
+    nt = _rows_for(run, "not_on_track", ids)
+    for cid, n in (nt.groupby("clinician_id").size().items() if not nt.empty else []):
+        who = run.name_of(cid) if names else "You"
+        qs.append(f"{who}: {n} {'client is' if n == 1 else 'clients are'} off their expected "
+                  "course. Which would it help to talk through?")
+    if not qs:
+        qs.append("Nothing is flagged this period. What would be most useful to focus on?")
+    return Text("\n".join(f"- {q}" for q in qs))
+
+
+def supervisee_alerts(run: RunData, ids: list[str]):
+    """Supervisees' clients who are off track or answered PHQ-9 item 9 above zero."""
+    nt = _rows_for(run, "not_on_track", ids)
+    i9 = _rows_for(run, "item9_flags", ids)
+    i9 = i9 if not i9.empty else pd.DataFrame(columns=["clinician_id", "client_id"])
+    rows = [{"Clinician": run.name_of(r["clinician_id"]), "Client": r["client_id"],
+             "Why listed": r["reason"], "Measure": r["instrument"],
+             "Latest": r["last_at"]} for _, r in nt.iterrows()]
+    # item 9: one row per client (how often, the highest answer, the latest date)
+    for (cid, client), g in i9.groupby(["clinician_id", "client_id"], sort=False):
+        worst = g.loc[g["response"].idxmax()] if "response" in g else g.iloc[-1]
+        rows.append({"Clinician": run.name_of(cid), "Client": client,
+                     "Why listed": f"PHQ-9 item 9 above zero {len(g)} "
+                                   f"{'time' if len(g) == 1 else 'times'}, at most "
+                                   f"'{worst['response_words']}'",
+                     "Measure": "PHQ-9", "Latest": g["date"].max()})
+    if not rows:
+        return Text("No supervisee's client is off track or flagged this period.")
+    return pd.DataFrame(rows).style.hide(axis="index").set_caption(
+        "Clients are shown by pseudonymous id only.")
+
+
+def trajectories_grid(run: RunData, ids: list[str], instrument: str = "PHQ-9"):
+    """Each supervisee's clients' scores over time, one panel per supervisee."""
+    figs = [(cid, trajectories_figure(run, cid, instrument)) for cid in ids]
+    if len(figs) == 1:
+        return figs[0][1]
+    from IPython.display import display
+
+    for cid, fig in figs:
+        fig.axes[0].set_title(f"{run.name_of(cid)}: clients' {instrument} scores over time",
+                              loc="left")
+        display(fig)
+    return None
+
+
+def renewals_table(run: RunData):
+    """The owner's administrative view of licences: continuing education against the
+    requirement and whether a competency review is due. No ratings, evidence, goals or
+    supervision content."""
+    ce = run.tables.get("ce", pd.DataFrame())
+    rv = run.tables.get("reviews", pd.DataFrame())
+    if ce.empty or "clinician_id" not in ce:
+        return Text("No clinician records for licences this period.")
+    due = rv.groupby("clinician_id").agg(last=("last_review", "max"),
+                                         due=("review_overdue", "max")) if not rv.empty else None
+    out = pd.DataFrame({"Clinician": ce["clinician_id"].map(run.name_of),
+                        "License": ce["license_type"].fillna("–"),
+                        "CE hours this cycle": [
+                            f"{_num(h, 1)} of {_num(n, 0)}" if pd.notna(n) else "–"
+                            for h, n in zip(ce["hours"], ce["required_hours"], strict=True)],
+                        "Continuing education": [_ce_words(r) for _, r in ce.iterrows()]})
+    if due is not None:
+        last = ce["clinician_id"].map(due["last"])
+        flag = ce["clinician_id"].map(due["due"])
+        out["Last competency review"] = [
+            _date_words(d) if isinstance(d, str) else ("–" if pd.isna(f) else "none yet")
+            for d, f in zip(last, flag, strict=True)]
+        out["Review due"] = np.where(flag.fillna(False).astype(bool), "yes", "")
+    return out.sort_values("Clinician").style.hide(axis="index").set_caption(
+        "Ratings, observed evidence, goals and supervision are not shown here: they belong to "
+        "supervision and to the clinician.")

@@ -8,7 +8,8 @@ Layout inside the run folder::
 
     index.html                       links to every report, with its status
     practice.html                    the owner's report
-    clinicians/<clinician_id>.html   one per clinician
+    supervisors/<clinician_id>.html  one supervision pack per supervisor
+    clinicians/<clinician_id>.html   one per clinician (their self-view)
     notebooks/<name>.ipynb           the executed notebooks: the run record
     notebooks/batch.log              what the kernels and libraries printed while rendering
 """
@@ -233,34 +234,54 @@ def _render(job: Job) -> dict:
         except Exception as exc:  # noqa: BLE001
             status, message = "failed", f"HTML export: {type(exc).__name__}: {exc}"
     return {"name": job["name"], "path": job["rel_html"], "status": status, "message": message,
-            "seconds": round(time.perf_counter() - t0, 2), "title": job["title"]}
+            "seconds": round(time.perf_counter() - t0, 2), "title": job["title"],
+            "role": job["role"]}
+
+
+ROLES = ("owner", "supervisor", "clinician")
 
 
 def _jobs(folder: Path, clinicians: list[tuple[str, str]], practice_name: str,
-          period: str) -> list[Job]:
+          period: str, supervisors: list[tuple[str, str]] | None = None,
+          roles: tuple[str, ...] = ROLES) -> list[Job]:
     nbdir = notebook_dir()
-    jobs = [Job(name="practice", notebook=str(nbdir / "practice_report.ipynb"),
-                parameters={"run_folder": str(folder.resolve())},
-                executed=str(folder / "notebooks" / "practice.ipynb"),
-                html=str(folder / "practice.html"), rel_html="practice.html",
-                title=f"{practice_name}: practice report, {period}")]
-    for cid, name in clinicians:
+    jobs = []
+    if "owner" in roles:
+        jobs.append(Job(name="practice", notebook=str(nbdir / "practice_report.ipynb"),
+                        parameters={"run_folder": str(folder.resolve())},
+                        executed=str(folder / "notebooks" / "practice.ipynb"),
+                        html=str(folder / "practice.html"), rel_html="practice.html",
+                        title=f"{practice_name}: practice report, {period}", role="owner"))
+    for sid, name in (supervisors or []) if "supervisor" in roles else []:
+        jobs.append(Job(name=f"supervisor {sid}",
+                        notebook=str(nbdir / "supervisor_report.ipynb"),
+                        parameters={"run_folder": str(folder.resolve()), "supervisor_id": sid},
+                        executed=str(folder / "notebooks" / f"supervisor_{sid}.ipynb"),
+                        html=str(folder / "supervisors" / f"{sid}.html"),
+                        rel_html=f"supervisors/{sid}.html",
+                        title=f"{name}: supervision pack, {period}", role="supervisor"))
+    for cid, name in clinicians if "clinician" in roles else []:
         jobs.append(Job(name=cid, notebook=str(nbdir / "clinician_report.ipynb"),
                         parameters={"run_folder": str(folder.resolve()), "clinician_id": cid},
                         executed=str(folder / "notebooks" / f"clinician_{cid}.ipynb"),
                         html=str(folder / "clinicians" / f"{cid}.html"),
                         rel_html=f"clinicians/{cid}.html",
-                        title=f"{name}: clinician report, {period}"))
+                        title=f"{name}: clinician report, {period}", role="clinician"))
     return jobs
 
 
 def render_reports(folder: str | os.PathLike, clinicians: list[tuple[str, str]], *,
                    practice_name: str, period: str, workers: int | None = None,
-                   progress: bool = True) -> list[dict]:
-    """Render the practice report and one report per (clinician_id, name); returns one status
-    row per report and writes ``index.html``."""
+                   progress: bool = True, supervisors: list[tuple[str, str]] | None = None,
+                   roles: tuple[str, ...] = ROLES) -> list[dict]:
+    """Render the reports of the given roles: the owner's practice report, one supervision
+    pack per (supervisor_id, name) and one report per (clinician_id, name). Returns one
+    status row per report and writes ``index.html``."""
     folder = Path(folder)
-    jobs = _jobs(folder, clinicians, practice_name, period)
+    jobs = _jobs(folder, clinicians, practice_name, period, supervisors, roles)
+    if not jobs:
+        write_index(folder, [], practice_name, period)
+        return []
     workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
     results = []
     (folder / "notebooks").mkdir(parents=True, exist_ok=True)
@@ -276,13 +297,18 @@ def render_reports(folder: str | os.PathLike, clinicians: list[tuple[str, str]],
             except Exception as exc:  # noqa: BLE001 - a crashed worker is one failed report
                 results.append({"name": job["name"], "path": job["rel_html"],
                                 "status": "failed", "message": f"{type(exc).__name__}: {exc}",
-                                "seconds": None, "title": job["title"]})
+                                "seconds": None, "title": job["title"],
+                                "role": job["role"]})
             bar.update(1)
         bar.close()
     order = {j["name"]: i for i, j in enumerate(jobs)}
     results.sort(key=lambda r: order[r["name"]])
     write_index(folder, results, practice_name, period)
     return results
+
+
+_FOR = {"owner": "the practice owner", "supervisor": "the clinical supervisor",
+        "clinician": "the clinician"}
 
 
 def write_index(folder: Path, results: list[dict], practice_name: str, period: str) -> Path:
@@ -293,14 +319,16 @@ def write_index(folder: Path, results: list[dict], practice_name: str, period: s
                 if r["status"] == "ok" else html.escape(r["title"]))
         note = "" if r["status"] == "ok" else html.escape(
             "Could not be produced: " + r["message"][:300])
-        rows.append(f"<tr><td>{link}</td><td>{r['status']}</td><td>{note}</td></tr>")
+        who = _FOR.get(r.get("role", ""), "")
+        rows.append(f"<tr><td>{link}</td><td>{who}</td><td>{r['status']}</td>"
+                    f"<td>{note}</td></tr>")
     failed = sum(r["status"] != "ok" for r in results)
     text = (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{html.escape(practice_name)}: reports, {html.escape(period)}</title>"
             f"<style>{_CSS}</style></head><body>"
             f"<h1>{html.escape(practice_name)}</h1><p>Reports for {html.escape(period)}: "
             f"{len(results) - failed} ready, {failed} could not be produced.</p>"
-            "<table><tr><th>Report</th><th>Status</th><th>Note</th></tr>"
+            "<table><tr><th>Report</th><th>For</th><th>Status</th><th>Note</th></tr>"
             + "".join(rows) + "</table><p>Tables for analysts are in <code>tables/</code>; "
             "data quality in <code>data_quality.json</code>.</p></body></html>\n")
     return atomic_write_text(folder / "index.html", text)

@@ -23,6 +23,7 @@ from .config import Config, ConfigError
 from .io import atomic_write, atomic_write_text
 from .operations import clinician_metrics, clinicians_in_period, weekly_metrics
 from .prepared import PREPARED_DIR, Prepared, prepare
+from .supervision import development_tables
 from .trends import flags, trend_labels
 
 __all__ = ["run_period", "default_run_folder", "operations_tables", "outcome_tables"]
@@ -87,21 +88,29 @@ def model_outputs(data: Prepared, config: Config, folder: Path) -> list[dict]:
 
 
 def _reports_step(folder: Path, data: Prepared, config: Config, only: list[str] | None,
-                  workers: int | None, progress: bool) -> list[dict]:
-    from .reports import render_reports
+                  workers: int | None, progress: bool,
+                  roles: tuple[str, ...] | None = None) -> list[dict]:
+    from .reports import ROLES, render_reports
+    from .supervision import supervisors
 
+    roles = tuple(roles or ROLES)
     in_period = clinicians_in_period(data.clinicians, config)
+    sup_ids = supervisors(data.clinicians, config)
     if only:
-        unknown = sorted(set(only) - set(in_period["clinician_id"]))
+        known = set(in_period["clinician_id"]) | set(sup_ids)
+        unknown = sorted(set(only) - known)
         if unknown:
             raise ConfigError(f"--clinician {unknown[0]} is not a clinician employed in the "
                               "period")
         in_period = in_period[in_period["clinician_id"].isin(only)]
+        sup_ids = [s for s in sup_ids if s in only]
+    names = dict(zip(data.clinicians["clinician_id"], data.clinicians["name"], strict=True))
     people = list(zip(in_period["clinician_id"], in_period["name"], strict=True))
+    sups = [(s, names[s]) for s in sup_ids]
     last = config.period_end - dt.timedelta(days=1)
     period = f"{config.period_start:%d %b %Y} to {last:%d %b %Y}"
     results = render_reports(folder, people, practice_name=config.practice_name, period=period,
-                             workers=workers, progress=progress)
+                             workers=workers, progress=progress, supervisors=sups, roles=roles)
     return [{"path": r["path"], "status": r["status"], "message": r["message"]}
             for r in results] + [{"path": "index.html", "status": "ok", "message": ""}]
 
@@ -114,6 +123,7 @@ TABLES_OF = {
     "operations": ["clinician_metrics", "weekly_metrics"],
     "outcomes": ["outcomes_by_clinician", "outcomes_practice", "funnel", "not_on_track",
                  "item9_flags", "alliance_flags"],
+    "development": ["supervision", "supervision_periods", "goals", "reviews", "ce"],
 }
 
 
@@ -135,12 +145,18 @@ def run_period(data_dir: str | os.PathLike, config: Config, *, out: str | os.Pat
                column_map: str | os.PathLike | None = None,
                params_file: str | os.PathLike | None = None, tables_only: bool = False,
                clinicians: list[str] | None = None, workers: int | None = None,
-               progress: bool = False) -> dict:
+               progress: bool = False, roles: list[str] | None = None) -> dict:
     """Prepare the run folder for ``config``'s period and return its manifest.
 
     Input problems that make the data unusable raise ``IngestError``; rejected rows do not stop
     the run (they are counted in ``data_quality.json``).
     """
+    from .reports import ROLES
+
+    unknown_roles = sorted(set(roles or ()) - set(ROLES))
+    if unknown_roles:
+        raise ConfigError(f"--role {unknown_roles[0]} is not a role (use owner, supervisor or "
+                          "clinician)")
     folder = Path(out) if out is not None else default_run_folder(config)
     folder.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
@@ -151,7 +167,8 @@ def run_period(data_dir: str | os.PathLike, config: Config, *, out: str | os.Pat
                {"path": "rejects.csv", "status": "ok", "message": ""}]
     outputs += [{"path": f"{PREPARED_DIR}/{name}.parquet", "status": "ok", "message": ""}
                 for name in sorted(prepared.tables)]
-    for step, build in (("operations", operations_tables), ("outcomes", outcome_tables)):
+    for step, build in (("operations", operations_tables), ("outcomes", outcome_tables),
+                        ("development", development_tables)):
         t0 = time.perf_counter()
         outputs += _tables_step(step, build, prepared, config, folder)
         timings[f"{step}_seconds"] = round(time.perf_counter() - t0, 3)
@@ -166,7 +183,8 @@ def run_period(data_dir: str | os.PathLike, config: Config, *, out: str | os.Pat
     timings["models_seconds"] = round(time.perf_counter() - t0, 3)
     if not tables_only:
         t0 = time.perf_counter()
-        outputs += _reports_step(folder, prepared, config, clinicians, workers, progress)
+        outputs += _reports_step(folder, prepared, config, clinicians, workers, progress,
+                                 tuple(roles) if roles else None)
         timings["reports_seconds"] = round(time.perf_counter() - t0, 3)
     params = json.loads(config.model_dump_json())
     params.pop("pseudonym_key_file", None)

@@ -1,0 +1,559 @@
+"""Supervision and professional development: the licensure ledger of pre-licensed clinicians,
+mutually agreed goals, competency reviews and continuing education.
+
+Three approaches to supporting clinicians meet here: structured supervision of pre-licensed
+clinicians toward licensure (hours against a board's rule set), structured reviews of licensed
+clinicians against observable competencies (knowledge, skills, attitudes, values: what the
+clinician does, with the observed evidence), and continuing education. Reports keep this
+content out of the owner's administrative view (the dual relationship of supervisor and
+employer); see ``perfkit.report``.
+
+Licensure rule sets are YAML files (``parameters/licensure_rules/``, plus a practice's own
+folder ``supervision.rules_dir``), each with its citation. perfkit counts what the practice's
+records show; the board's current rules govern.
+
+Notes
+-----
+Definitions (documented in docs/data_contract.md, "Supervision and development"):
+
+- direct hours: attended appointments (any service) of the clinician before as_of, by
+  duration; supervision hours: the supervision table's minutes / 60, individual and triadic
+  together, group apart;
+- total hours = direct + supervision + ``indirect_hours_per_direct_hour`` x direct + carried-in
+  hours (a lower bound when the ratio is 0: other supervised experience is not in the records);
+- a compliance period (a Monday-Sunday week or a calendar month, as the rule says) is assessed
+  when the clinician gained direct hours in it; the ledger's ``periods_assessed`` and
+  ``periods_compliant`` count the whole periods inside the reporting period;
+- projected completion: the latest date on which every requirement is met at the pace of the
+  last ``pace_weeks`` weeks (hours, supervised weeks) or by the calendar (minimum months).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .config import Config, ConfigError
+from .prepared import Prepared
+
+__all__ = ["LicensureRule", "load_rules", "shipped_rules_dir", "ledger", "supervision_periods",
+           "goals_status", "competency_reviews", "continuing_education", "development_tables",
+           "supervisees", "supervisors", "LEDGER_COLUMNS"]
+
+LEDGER_COLUMNS = ["clinician_id", "rule", "direct_hours", "supervision_hours_individual",
+                  "supervision_hours_group", "periods_assessed", "periods_compliant",
+                  "projected_completion"]
+DOMAINS = ["knowledge", "skills", "attitudes", "values"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Requirements(_Strict):
+    total_hours: float | None = Field(None, gt=0)
+    direct_hours: float | None = Field(None, gt=0)
+    supervision_hours: float | None = Field(None, gt=0)
+    supervision_individual_hours: float | None = Field(None, gt=0)
+    min_months: int | None = Field(None, gt=0)
+    max_months: int | None = Field(None, gt=0)
+    min_weeks: int | None = Field(None, gt=0, description="supervised weeks")
+
+
+class Compliance(_Strict):
+    period: Literal["week", "month", "none"]
+    min_supervision_hours: float | None = Field(None, gt=0)
+    max_group_share: float | None = Field(None, ge=0, le=1)
+    unit_hours_individual: float | None = Field(None, gt=0)
+    unit_hours_group: float | None = Field(None, gt=0)
+    units_per_period: float | None = Field(None, gt=0)
+    extra_unit_above_direct_hours: float | None = Field(None, gt=0)
+
+
+class LicensureRule(_Strict):
+    """One board's supervised-experience rule set, read from a YAML file."""
+
+    id: str
+    name: str
+    citation: str
+    requirements: Requirements
+    compliance: Compliance
+
+
+def shipped_rules_dir() -> Path:
+    """The rule sets that ship with perfkit: ``parameters/licensure_rules/`` of the checkout."""
+    return Path(__file__).resolve().parents[2] / "parameters" / "licensure_rules"
+
+
+def load_rules(config: Config) -> dict[str, LicensureRule]:
+    """Every licensure rule set: the shipped ones, then the practice's own folder
+    (``supervision.rules_dir``), whose files replace shipped ones with the same id.
+
+    Raises
+    ------
+    ConfigError
+        A rule file that is not valid YAML or misses a setting; the message names the file.
+    """
+    rules: dict[str, LicensureRule] = {}
+    folders = [shipped_rules_dir(), config.supervision.rules_dir]
+    for folder in folders:
+        if folder is None or not Path(folder).is_dir():
+            continue
+        for path in sorted(Path(folder).glob("*.y*ml")):
+            try:
+                rule = LicensureRule(**(yaml.safe_load(path.read_text(encoding="utf-8")) or {}))
+            except (yaml.YAMLError, ValidationError, TypeError) as exc:
+                raise ConfigError(f"licensure rule file {path}: {_plain(exc)}") from None
+            rules[rule.id] = rule
+    return rules
+
+
+def _plain(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"setting '{'.'.join(str(p) for p in e['loc'])}': {e['msg']}"
+                         for e in exc.errors())
+    return str(exc).splitlines()[0]
+
+
+# --------------------------------------------------------------------------------------------
+# Hours from the records
+# --------------------------------------------------------------------------------------------
+
+
+def _as_of(config: Config) -> pd.Timestamp:
+    return pd.Timestamp(config.as_of)
+
+
+def _direct_by_day(data: Prepared, config: Config, ids) -> pd.DataFrame:
+    """Attended hours per clinician and local calendar day, before as_of."""
+    a = data.appointments
+    as_of = pd.Timestamp(config.as_of).tz_localize(config.timezone)
+    a = a[a["clinician_id"].isin(ids) & (a["status"] == "attended") & (a["start"] < as_of)]
+    day = a["start"].dt.tz_convert(config.timezone).dt.tz_localize(None).dt.normalize()
+    return (pd.DataFrame({"clinician_id": a["clinician_id"].astype(str), "date": day,
+                          "direct": a["duration_minutes"].astype(float) / 60})
+            .groupby(["clinician_id", "date"], as_index=False)["direct"].sum())
+
+
+def _supervision_by_day(data: Prepared, config: Config, ids) -> pd.DataFrame:
+    """Supervision hours per supervisee and day, individual (with triadic) and group."""
+    s = data.tables.get("supervision")
+    if s is None or s.empty:
+        return pd.DataFrame({"clinician_id": pd.Series(dtype=str),
+                             "date": pd.Series(dtype="datetime64[us]"),
+                             "individual": pd.Series(dtype=float),
+                             "group": pd.Series(dtype=float)})
+    s = s[s["supervisee_id"].isin(ids) & (s["date"] < _as_of(config))]
+    hours = s["minutes"].astype(float) / 60
+    group = s["format"].eq("group")
+    return (pd.DataFrame({"clinician_id": s["supervisee_id"].astype(str), "date": s["date"],
+                          "individual": hours.where(~group, 0.0),
+                          "group": hours.where(group, 0.0)})
+            .groupby(["clinician_id", "date"], as_index=False)[["individual", "group"]].sum())
+
+
+def _daily(data: Prepared, config: Config, ids) -> pd.DataFrame:
+    d = _direct_by_day(data, config, ids)
+    s = _supervision_by_day(data, config, ids)
+    out = d.merge(s, on=["clinician_id", "date"], how="outer")
+    for c in ("direct", "individual", "group"):
+        out[c] = out[c].astype(float).fillna(0.0)
+    return out
+
+
+def _period_start(dates: pd.Series, period: str) -> pd.Series:
+    if period == "week":
+        return dates - pd.to_timedelta(dates.dt.day_of_week, unit="D")
+    return dates.dt.to_period("M").dt.start_time
+
+
+def _period_end(starts: pd.Series, period: str) -> pd.Series:
+    if period == "week":
+        return starts + pd.Timedelta(days=7)
+    return starts + pd.offsets.MonthBegin(1)
+
+
+def _required_and_counted(p: pd.DataFrame, c) -> tuple[pd.Series, pd.Series, str]:
+    """What a period needs and what counts toward it, in the rule's own unit."""
+    if c.unit_hours_individual or c.unit_hours_group:
+        ui = c.unit_hours_individual or math.inf
+        ug = c.unit_hours_group or math.inf
+        counted = p["individual"] / ui + p["group"] / ug
+        required = pd.Series(c.units_per_period or 1.0, index=p.index)
+        if c.extra_unit_above_direct_hours is not None:
+            required = required + (p["direct"] > c.extra_unit_above_direct_hours)
+        return required.astype(float), counted, "units"
+    group = p["group"]
+    if c.max_group_share is not None:
+        share = c.max_group_share
+        cap = p["individual"] * share / (1 - share) if share < 1 else group
+        group = np.minimum(group, cap)
+    counted = p["individual"] + group
+    return pd.Series(c.min_supervision_hours or 0.0, index=p.index, dtype=float), counted, \
+        "hours"
+
+
+def supervision_periods(data: Prepared, config: Config,
+                        rules: dict[str, LicensureRule] | None = None) -> pd.DataFrame:
+    """Every compliance period (week or month, as each clinician's rule says) from the first
+    record to as_of, for each pre-licensed clinician whose rule has a per-period requirement.
+
+    Returns
+    -------
+    DataFrame
+        ``clinician_id, rule, period, period_start, period_end, direct_hours,
+        supervision_hours_individual, supervision_hours_group, unit, required, counted,
+        assessed, compliant, in_reporting_period``. ``counted`` is the supervision that counts
+        toward the minimum (group hours capped by the rule's group share, or units);
+        ``assessed`` is False in a period without direct hours (no experience gained).
+    """
+    rules = load_rules(config) if rules is None else rules
+    cols = ["clinician_id", "rule", "period", "period_start", "period_end", "direct_hours",
+            "supervision_hours_individual", "supervision_hours_group", "unit", "required",
+            "counted", "assessed", "compliant", "in_reporting_period"]
+    pre = _pre_licensed(data, config)
+    frames = []
+    for row in pre.itertuples():
+        rule = rules.get(str(row.licensure_rule)) if isinstance(row.licensure_rule, str) else None
+        if rule is None or rule.compliance.period == "none":
+            continue
+        period = rule.compliance.period
+        daily = _daily(data, config, [row.clinician_id])
+        if daily.empty:
+            continue
+        daily["period_start"] = _period_start(daily["date"], period)
+        p = daily.groupby("period_start", as_index=False)[["direct", "individual", "group"]].sum()
+        # every period from the first record to as_of, including empty ones
+        starts = pd.Series(pd.date_range(p["period_start"].min(), _as_of(config),
+                                         freq="W-MON" if period == "week" else "MS"))
+        p = pd.DataFrame({"period_start": starts}).merge(p, how="left").fillna(0.0)
+        p["period_end"] = _period_end(p["period_start"], period)
+        p = p[p["period_end"] <= _as_of(config)]  # whole periods only
+        required, counted, unit = _required_and_counted(p, rule.compliance)
+        assessed = p["direct"] > 0
+        frames.append(pd.DataFrame({
+            "clinician_id": row.clinician_id, "rule": rule.id, "period": period,
+            "period_start": p["period_start"], "period_end": p["period_end"],
+            "direct_hours": p["direct"], "supervision_hours_individual": p["individual"],
+            "supervision_hours_group": p["group"], "unit": unit, "required": required,
+            "counted": counted.round(6), "assessed": assessed,
+            "compliant": assessed & (counted.round(6) >= required),
+            "in_reporting_period": (p["period_start"] >= pd.Timestamp(config.period_start))
+            & (p["period_end"] <= pd.Timestamp(config.period_end)),
+        }))
+    if not frames:
+        return pd.DataFrame(columns=cols)
+    return pd.concat(frames, ignore_index=True)[cols]
+
+
+def _pre_licensed(data: Prepared, config: Config) -> pd.DataFrame:
+    """Pre-licensed clinicians employed on some day of the reporting period."""
+    c = data.clinicians
+    start = pd.Timestamp(config.period_start)
+    end = pd.Timestamp(config.period_end)
+    employed = (c["start_date"] < end) & (c["end_date"].isna() | (c["end_date"] >= start))
+    return c[employed & (c["license_status"] == "pre-licensed")].sort_values("clinician_id")
+
+
+def _months_between(a: pd.Timestamp, b: pd.Timestamp) -> float:
+    return (b.year - a.year) * 12 + (b.month - a.month) + (b.day - a.day) / 30.4375
+
+
+def ledger(data: Prepared, config: Config, rules: dict[str, LicensureRule] | None = None,
+           periods: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The licensure ledger: one row per pre-licensed clinician employed in the period.
+
+    Returns
+    -------
+    DataFrame
+        The contract columns (``clinician_id, rule, direct_hours, supervision_hours_individual,
+        supervision_hours_group, periods_assessed, periods_compliant, projected_completion``),
+        then ``rule_name, total_hours, total_required, direct_required, supervision_required,
+        supervision_individual_required, experience_since, months_so_far, supervised_weeks,
+        weeks_required, group_share, pace_direct_per_week, pace_total_per_week,
+        behind_on_supervision, note``. Hours are totals to as_of (records plus carried-in
+        hours); ``projected_completion`` is empty when the pace is zero or no rule applies.
+    """
+    rules = load_rules(config) if rules is None else rules
+    periods = supervision_periods(data, config, rules) if periods is None else periods
+    sc = config.supervision
+    as_of = _as_of(config)
+    pace_from = as_of - pd.Timedelta(weeks=sc.pace_weeks)
+    rows = []
+    for c in _pre_licensed(data, config).itertuples():
+        cid = str(c.clinician_id)
+        rule_id = c.licensure_rule if isinstance(c.licensure_rule, str) else ""
+        rule = rules.get(rule_id)
+        daily = _daily(data, config, [cid])
+        carried = sc.carried_in.get(cid)
+        direct = daily["direct"].sum() + (carried.direct_hours if carried else 0)
+        ind = daily["individual"].sum() + (carried.supervision_hours_individual if carried else 0)
+        grp = daily["group"].sum() + (carried.supervision_hours_group if carried else 0)
+        other = (carried.other_hours if carried else 0) \
+            + sc.indirect_hours_per_direct_hour * daily["direct"].sum()
+        total = direct + ind + grp + other
+        first = daily["date"].min() if not daily.empty else pd.NaT
+        since = pd.Timestamp(carried.since) if carried else (
+            max(pd.Timestamp(c.start_date), first) if pd.notna(first) else pd.NaT)
+        # supervised weeks: weeks with direct hours and some supervision
+        wk = daily.assign(week=_period_start(daily["date"], "week")).groupby("week")[
+            ["direct", "individual", "group"]].sum()
+        sup_week = (wk["direct"] > 0) & ((wk["individual"] + wk["group"]) > 0)
+        supervised_weeks = int(sup_week.sum()) + (carried.supervised_weeks if carried else 0)
+        recent = daily[daily["date"] >= pace_from]
+        weeks = sc.pace_weeks
+        pace_direct = recent["direct"].sum() / weeks
+        pace_ind = recent["individual"].sum() / weeks
+        pace_sup = (recent["individual"].sum() + recent["group"].sum()) / weeks
+        pace_total = pace_direct * (1 + sc.indirect_hours_per_direct_hour) + pace_sup
+        pace_weeks_sup = sup_week[sup_week.index >= pace_from].sum() / weeks
+        p = periods[(periods["clinician_id"] == cid) & periods["in_reporting_period"]
+                    & periods["assessed"]] if len(periods) else periods
+        row = {"clinician_id": cid, "rule": rule_id, "direct_hours": round(direct, 2),
+               "supervision_hours_individual": round(ind, 2),
+               "supervision_hours_group": round(grp, 2),
+               "periods_assessed": len(p) if rule and rule.compliance.period != "none" else None,
+               "periods_compliant": int(p["compliant"].sum())
+               if rule and rule.compliance.period != "none" else None,
+               "projected_completion": None, "rule_name": rule.name if rule else "",
+               "total_hours": round(total, 2), "experience_since": since,
+               "months_so_far": round(_months_between(since, as_of), 1) if pd.notna(since)
+               else None, "supervised_weeks": supervised_weeks,
+               "group_share": round(grp / (ind + grp), 3) if ind + grp > 0 else None,
+               "pace_direct_per_week": round(pace_direct, 2),
+               "pace_total_per_week": round(pace_total, 2), "note": ""}
+        if rule is None:
+            row["note"] = ("no licensure rule set for this clinician" if not rule_id else
+                           f"unknown licensure rule '{rule_id}' (known: {', '.join(rules)})")
+            row["behind_on_supervision"] = None
+            rows.append(row)
+            continue
+        r = rule.requirements
+        row.update({"total_required": r.total_hours, "direct_required": r.direct_hours,
+                    "supervision_required": r.supervision_hours,
+                    "supervision_individual_required": r.supervision_individual_hours,
+                    "weeks_required": r.min_weeks})
+        # projected completion: every requirement at its own pace, the latest date wins
+        dates, unknown = [], []
+        for have, need, pace, what in (
+                (total, r.total_hours, pace_total, "total hours"),
+                (direct, r.direct_hours, pace_direct, "direct hours"),
+                (ind + grp, r.supervision_hours, pace_sup, "supervision hours"),
+                (ind, r.supervision_individual_hours, pace_ind, "individual supervision hours"),
+                (supervised_weeks, r.min_weeks, pace_weeks_sup, "supervised weeks")):
+            if need is None or have >= need:
+                continue
+            if pace <= 0:
+                unknown.append(what)
+            else:
+                dates.append(as_of + pd.Timedelta(weeks=(need - have) / pace))
+        if r.min_months and pd.notna(since):
+            dates.append(since + pd.DateOffset(months=r.min_months))
+        notes = []
+        if unknown:
+            notes.append(f"no {', '.join(unknown)} in the last {weeks} weeks: no projection")
+        elif dates:
+            done = max(max(dates), as_of)
+            row["projected_completion"] = done.normalize()
+            if r.max_months and pd.notna(since) and \
+                    done > since + pd.DateOffset(months=r.max_months):
+                notes.append(f"projected after the {r.max_months}-month limit")
+        else:
+            row["projected_completion"] = as_of
+        behind = bool(row["periods_compliant"] is not None
+                      and row["periods_compliant"] < row["periods_assessed"])
+        if r.supervision_hours and r.total_hours and total > 0:
+            expected = r.supervision_hours * min(total / r.total_hours, 1)
+            if ind + grp < expected:
+                behind = True
+                notes.append(f"{ind + grp:.0f} supervision hours where the rule's pace needs "
+                             f"{expected:.0f}")
+        row["behind_on_supervision"] = behind
+        row["note"] = "; ".join(notes)
+        rows.append(row)
+    cols = LEDGER_COLUMNS + ["rule_name", "total_hours", "total_required", "direct_required",
+                             "supervision_required", "supervision_individual_required",
+                             "experience_since", "months_so_far", "supervised_weeks",
+                             "weeks_required", "group_share", "pace_direct_per_week",
+                             "pace_total_per_week", "behind_on_supervision", "note"]
+    out = pd.DataFrame(rows, columns=cols)
+    for c in ("periods_assessed", "periods_compliant", "supervised_weeks", "weeks_required"):
+        out[c] = out[c].astype("Int64")
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Goals, competency reviews, continuing education
+# --------------------------------------------------------------------------------------------
+
+
+def goals_status(data: Prepared, config: Config) -> pd.DataFrame:
+    """Mutually agreed goals set before as_of, with when each was last looked at.
+
+    ``last_reviewed`` is ``reviewed_on`` (when it is before as_of) or else ``set_on``;
+    ``review_overdue`` marks an open or revised goal last reviewed more than
+    ``supervision.goal_review_days`` before as_of; ``past_target`` an open goal whose target
+    date has passed.
+    """
+    cols = ["clinician_id", "goal_id", "description", "set_on", "target_date", "status",
+            "reviewed_on", "last_reviewed", "days_since_review", "review_overdue", "past_target"]
+    g = data.tables.get("goals")
+    if g is None or g.empty:
+        return pd.DataFrame(columns=cols)
+    as_of = _as_of(config)
+    g = g[g["set_on"] < as_of].copy()
+    reviewed = g["reviewed_on"].where(g["reviewed_on"] < as_of)
+    g["last_reviewed"] = reviewed.fillna(g["set_on"])
+    g["days_since_review"] = (as_of - g["last_reviewed"]).dt.days
+    active = g["status"].isin(["open", "revised"])
+    g["review_overdue"] = active & (g["days_since_review"] > config.supervision.goal_review_days)
+    g["past_target"] = g["status"].eq("open") & g["target_date"].notna() \
+        & (g["target_date"] < as_of)
+    return g.sort_values(["clinician_id", "goal_id"])[cols].reset_index(drop=True)
+
+
+def competency_reviews(data: Prepared, config: Config) -> pd.DataFrame:
+    """Latest competency rating per clinician and domain, with its observed evidence and the
+    change since the clinician's previous review of that domain.
+
+    One row per licensed clinician employed at as_of and domain (knowledge, skills, attitudes,
+    values), plus any other clinician with a review. ``review_overdue``: the latest review of
+    any domain is older than ``supervision.review_interval_days`` (or there is none and the
+    clinician has been employed longer than that).
+    """
+    cols = ["clinician_id", "domain", "review_date", "reviewer_id", "rating", "evidence",
+            "previous_review_date", "previous_rating", "change", "last_review",
+            "review_overdue"]
+    as_of = _as_of(config)
+    c = data.clinicians
+    employed = (c["start_date"] < as_of) & (c["end_date"].isna() | (c["end_date"] >= as_of))
+    who = set(c.loc[employed & c["license_status"].eq("licensed"), "clinician_id"].astype(str))
+    r = data.tables.get("reviews")
+    if r is not None and not r.empty:
+        r = r[r["review_date"] < as_of].sort_values(["clinician_id", "domain", "review_date"])
+        who |= set(r["clinician_id"].astype(str))
+    else:
+        r = pd.DataFrame({"clinician_id": pd.Series(dtype=str), "domain": pd.Series(dtype=str),
+                          "review_date": pd.Series(dtype="datetime64[us]"),
+                          "reviewer_id": pd.Series(dtype=str),
+                          "rating": pd.Series(dtype=float), "evidence": pd.Series(dtype=str)})
+    grid = pd.DataFrame([(cid, d) for cid in sorted(who) for d in DOMAINS],
+                        columns=["clinician_id", "domain"])
+    if grid.empty:
+        return pd.DataFrame(columns=cols)
+    r = r.assign(clinician_id=r["clinician_id"].astype(str), domain=r["domain"].astype(str))
+    grp = r.groupby(["clinician_id", "domain"])
+    latest = grp.tail(1).set_index(["clinician_id", "domain"])
+    prev = r.assign(n=grp.cumcount(ascending=False)).query("n == 1") \
+        .set_index(["clinician_id", "domain"])
+    out = grid.join(latest[["review_date", "reviewer_id", "rating", "evidence"]],
+                    on=["clinician_id", "domain"])
+    out = out.join(prev[["review_date", "rating"]].rename(
+        columns={"review_date": "previous_review_date", "rating": "previous_rating"}),
+        on=["clinician_id", "domain"])
+    out["change"] = out["rating"].astype(float) - out["previous_rating"].astype(float)
+    out["last_review"] = out.groupby("clinician_id")["review_date"].transform("max")
+    start = out["clinician_id"].map(dict(zip(c["clinician_id"].astype(str), c["start_date"],
+                                             strict=True)))
+    since = out["last_review"].fillna(start)
+    out["review_overdue"] = (as_of - since).dt.days > config.supervision.review_interval_days
+    return out[cols]
+
+
+def _cycle(anchor: pd.Timestamp, years: int, on: pd.Timestamp) -> tuple[pd.Timestamp,
+                                                                         pd.Timestamp]:
+    """The renewal cycle (start, end) that contains the day ``on``."""
+    step = pd.DateOffset(years=years)
+    start = anchor
+    while start > on:
+        start -= step
+    while start + step <= on:
+        start += step
+    return start, start + step
+
+
+def continuing_education(data: Prepared, config: Config) -> pd.DataFrame:
+    """Continuing-education hours in each clinician's current renewal cycle against the
+    requirement of their license type (``supervision.ce_requirements``).
+
+    One row per clinician employed at as_of. The cycle is the one containing the day before
+    as_of, counted from the clinician's own cycle start (``ce_cycle_starts``) or the practice's
+    ``ce_cycle_start``. ``expected_by_now`` is the requirement times the share of the cycle
+    gone; ``behind_pace`` marks hours below it; ``due_soon`` marks hours still missing with
+    the cycle ending within ``ce_due_soon_days``. License types without a requirement get an
+    explanatory note and no figures.
+    """
+    cols = ["clinician_id", "license_type", "cycle_start", "cycle_end", "hours",
+            "required_hours", "remaining_hours", "expected_by_now", "behind_pace", "due_soon",
+            "note"]
+    sc = config.supervision
+    as_of = _as_of(config)
+    day = as_of - pd.Timedelta(days=1)
+    c = data.clinicians
+    employed = (c["start_date"] < as_of) & (c["end_date"].isna() | (c["end_date"] >= as_of))
+    ce = data.tables.get("ce")
+    rows = []
+    for r in c[employed].sort_values("clinician_id").itertuples():
+        cid, lt = str(r.clinician_id), r.license_type if isinstance(r.license_type, str) else ""
+        req = sc.ce_requirements.get(lt)
+        if req is None:
+            rows.append({"clinician_id": cid, "license_type": lt,
+                         "note": f"no continuing-education requirement set for "
+                                 f"'{lt or 'no license type'}'"})
+            continue
+        anchor = pd.Timestamp(sc.ce_cycle_starts.get(cid, sc.ce_cycle_start))
+        start, end = _cycle(anchor, req.cycle_years, day)
+        hours = 0.0
+        if ce is not None and not ce.empty:
+            mine = ce[(ce["clinician_id"] == cid) & (ce["completed_on"] >= start)
+                      & (ce["completed_on"] < as_of)]
+            hours = float(mine["hours"].sum())
+        gone = (as_of - start) / (end - start)
+        expected = req.hours * gone
+        rows.append({"clinician_id": cid, "license_type": lt, "cycle_start": start,
+                     "cycle_end": end, "hours": hours, "required_hours": req.hours,
+                     "remaining_hours": max(req.hours - hours, 0.0),
+                     "expected_by_now": round(expected, 1),
+                     "behind_pace": hours < expected,
+                     "due_soon": hours < req.hours
+                     and (end - as_of).days <= sc.ce_due_soon_days, "note": req.source})
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _employed_in_period(c: pd.DataFrame, config: Config) -> pd.Series:
+    start = pd.Timestamp(config.period_start)
+    end = pd.Timestamp(config.period_end)
+    return (c["start_date"] < end) & (c["end_date"].isna() | (c["end_date"] >= start))
+
+
+def supervisees(clinicians: pd.DataFrame, config: Config, supervisor_id: str) -> list[str]:
+    """Clinicians employed in the period whose supervisor is ``supervisor_id``."""
+    c = clinicians
+    mine = _employed_in_period(c, config) & c["supervisor_id"].eq(supervisor_id).fillna(False)
+    return sorted(c.loc[mine, "clinician_id"].astype(str))
+
+
+def supervisors(clinicians: pd.DataFrame, config: Config) -> list[str]:
+    """Clinicians who supervise someone employed in the period (each gets a supervision pack)."""
+    c = clinicians
+    sup = c.loc[_employed_in_period(c, config), "supervisor_id"].dropna().astype(str)
+    return sorted(set(sup) & set(c["clinician_id"].astype(str)))
+
+
+def development_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]:
+    """The supervision and development tables of a run: ``supervision`` (the ledger),
+    ``supervision_periods``, ``goals``, ``reviews`` and ``ce``."""
+    rules = load_rules(config)
+    periods = supervision_periods(data, config, rules)
+    return {"supervision": ledger(data, config, rules, periods),
+            "supervision_periods": periods,
+            "goals": goals_status(data, config),
+            "reviews": competency_reviews(data, config),
+            "ce": continuing_education(data, config)}
+
