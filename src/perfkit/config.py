@@ -175,6 +175,13 @@ class ModelsConfig(_Strict):
     min_clients: int = Field(30, ge=2, description="fewer clients: two-level model")
     min_clients_two_level: int = Field(10, ge=2, description="fewer clients: descriptive only")
     min_scores_total: int = Field(50, ge=5, description="fewer scores: descriptive only")
+    engine: Literal["perfkit", "statsmodels"] = Field(
+        "perfkit", description="perfkit's nested-model fitter (fast; the default) or "
+        "statsmodels' MixedLM (the independent check)")
+    client_covariance: Literal["independent", "correlated"] = Field(
+        "independent", description="client intercept and slope independent (as lme4's "
+        "(1 | client) + (0 + week | client)) or correlated ((1 + week | client); perfkit "
+        "engine only)")
     maxiter: int = Field(300, ge=10, description="iterations per L-BFGS run")
     gradient_tolerance: float = Field(1e-4, gt=0, description="largest absolute gradient of "
                                       "the REML log-likelihood, per score, accepted as a "

@@ -1,5 +1,7 @@
 """Interactive exploration for analysts (ipywidgets): pickers for clinician, weekly metric,
-instrument and date range drive a chart and a table. Used by ``notebooks/explore.ipynb``."""
+instrument and date range drive a chart and a table, and a second panel refits the growth
+model when its settings change (perfkit's nested fitter takes a fraction of a second). Used by
+``notebooks/explore.ipynb``."""
 
 from __future__ import annotations
 
@@ -8,11 +10,11 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import display
 
-from . import plots
+from . import models, plots
 from .operations import WEEKLY_COLUMNS
 from .report import RunData, trajectories_figure
 
-__all__ = ["explorer", "weekly_view"]
+__all__ = ["explorer", "weekly_view", "model_view", "model_explorer"]
 
 
 def weekly_view(run: RunData, clinician_id: str, metric: str, start, end):
@@ -52,3 +54,46 @@ def explorer(run: RunData) -> w.Widget:
         control.observe(render, names="value")
     render()
     return w.VBox([w.HBox([pick_c, pick_m, pick_i]), span, out])
+
+
+def model_view(run: RunData, instrument: str, client_covariance: str = "independent",
+               min_scores: int = 3) -> models.GrowthFit:
+    """Refit the growth model of one instrument with other settings."""
+    mc = run.config.models.model_copy(update={"client_covariance": client_covariance,
+                                              "min_scores": min_scores, "engine": "perfkit"})
+    cfg = run.config.model_copy(update={"models": mc})
+    rows = models.model_data(run.prepared_table("assessments"), cfg, instrument,
+                             min_scores=min_scores)
+    return models.fit_growth_model(rows, cfg, instrument)
+
+
+def model_explorer(run: RunData) -> w.Widget:
+    """Pickers for the instrument, the client covariance and the minimum scores per episode;
+    every change refits the model and shows the fit, its variance components and the
+    clinicians' estimates (clinician-id order, never a ranking)."""
+    pick_i = w.Dropdown(options=list(run.config.models.instruments), description="Measure")
+    pick_cov = w.ToggleButtons(options=[("independent", "independent"),
+                                        ("correlated", "correlated")],
+                               description="Client level")
+    pick_n = w.IntSlider(value=run.config.models.min_scores, min=3, max=8,
+                         description="Min scores")
+    out = w.Output()
+
+    def render(*_):
+        out.clear_output(wait=True)
+        with out:
+            fit = model_view(run, pick_i.value, pick_cov.value, pick_n.value)
+            effects = fit.effects.assign(clinician_id=fit.effects["clinician_id"].map(
+                run.name_of))
+            shown = [models.describe_fit(fit), models.variance_table(fit)]
+            if effects["effect"].notna().any():
+                shown.append(plots.caterpillar(effects.dropna(subset=["effect"]),
+                                               fit.instrument,
+                                               better=run.config.instruments[fit.instrument]
+                                               .better))
+            display(*shown)
+
+    for control in (pick_i, pick_cov, pick_n):
+        control.observe(render, names="value")
+    render()
+    return w.VBox([w.HBox([pick_i, pick_n]), pick_cov, out])
