@@ -16,18 +16,7 @@ import pytest
 import perfkit as pk
 from perfkit import models as mo
 
-REF = Path(__file__).parent / "reference"
-NAMES = ["small_practice", "varied_clinicians", "no_clinician_effect"]
-
-
-def lme4(name: str) -> dict:
-    ref = pd.read_csv(REF / "lme4" / f"{name}.csv", dtype={"value": str})
-    return {q: v.strip() for q, v in zip(ref.quantity, ref.value, strict=True)}
-
-
-def load(name: str) -> pd.DataFrame:
-    return pd.read_csv(REF / "data" / f"{name}.csv",
-                       dtype={"clinician_id": str, "client_id": str})
+from reference_fits import NAMES, lme4, load
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,6 @@ tests/reference/lme4, produced by tests/reference/lme4_fits.R; CI does not need 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,18 +12,7 @@ import perfkit as pk
 from perfkit import models as mo
 from perfkit import nested
 
-REF = Path(__file__).parent / "reference"
-NAMES = ["small_practice", "varied_clinicians", "no_clinician_effect"]
-
-
-def lme4(name: str) -> dict:
-    ref = pd.read_csv(REF / "lme4" / f"{name}.csv", dtype={"value": str})
-    return {q: v.strip() for q, v in zip(ref.quantity, ref.value, strict=True)}
-
-
-def load(name: str) -> pd.DataFrame:
-    return pd.read_csv(REF / "data" / f"{name}.csv", dtype={"clinician_id": str,
-                                                          "client_id": str})
+from reference_fits import NAMES, lme4, load
 
 
 def dense_loglik(d: pd.DataFrame, G_clin, G_client, sigma2, *, reml=True):
