@@ -113,3 +113,16 @@ def test_help_lists_commands():
     res = invoke("--help")
     for cmd in ("demo", "validate", "run"):
         assert cmd in res.output
+
+
+def test_run_role_renders_only_that_audiences_reports(practice, tmp_path):
+    """--role supervisor: the tiny practice's one supervision pack (C1 supervises C2), no
+    practice report, no clinician reports; a role that does not exist is exit 2."""
+    out = tmp_path / "run"
+    res = invoke("run", "--data", practice, "--out", out, "--period-start", "2026-10-01",
+                 "--period-end", "2026-11-01", "--role", "supervisor", "--workers", "1")
+    assert res.exit_code == 0, res.output
+    assert (out / "supervisors" / "C1.html").is_file()
+    assert not (out / "practice.html").exists() and not (out / "clinicians").exists()
+    res = invoke("run", "--data", practice, "--out", out, "--role", "boss")
+    assert res.exit_code == 2 and "--role boss is not a role" in res.output
