@@ -578,6 +578,11 @@ def _rows_for(run: RunData, table: str, ids: list[str]) -> pd.DataFrame:
     return t[t["clinician_id"].astype(str).isin(ids)]
 
 
+def _who(run: RunData, t: pd.DataFrame, names: bool) -> dict:
+    """The leading "Clinician" column of a supervisor's table (none in a self-view)."""
+    return {"Clinician": t["clinician_id"].map(run.name_of)} if names else {}
+
+
 def pick_supervisor(run: RunData, supervisor_id: str = "") -> str:
     """The supervisor a pack is for: the one asked for, or the first supervisor in the run."""
     from .supervision import supervisors
@@ -695,7 +700,7 @@ def goals_table(run: RunData, ids: list[str], *, names: bool = True):
         return Text("No goals recorded.")
     days = run.config.supervision.goal_review_days
     out = pd.DataFrame({
-        **({"Clinician": t["clinician_id"].map(run.name_of)} if names else {}),
+        **_who(run, t, names),
         "Goal": t["description"], "Set": t["set_on"].map(_date_words),
         "Target": t["target_date"].map(_date_words), "Status": t["status"],
         "Last looked at": t["last_reviewed"].map(_date_words),
@@ -721,7 +726,7 @@ def reviews_table(run: RunData, ids: list[str], *, names: bool = True):
         return "–" if pd.isna(v) else ("same" if v == 0 else f"{v:+.0f}")
 
     out = pd.DataFrame({
-        **({"Clinician": t["clinician_id"].map(run.name_of)} if names else {}),
+        **_who(run, t, names),
         "Area": t["domain"].str.capitalize(),
         "Rating (1-5)": t["rating"].map(lambda v: "not yet rated" if pd.isna(v) else f"{v:.0f}"),
         "What was observed": t["evidence"].fillna("–"),
@@ -739,7 +744,7 @@ def ce_table(run: RunData, ids: list[str], *, names: bool = True):
     if t.empty:
         return Text("No continuing-education records.")
     out = pd.DataFrame({
-        **({"Clinician": t["clinician_id"].map(run.name_of)} if names else {}),
+        **_who(run, t, names),
         "License": t["license_type"].fillna("–"),
         "Cycle": [f"{_date_words(a)} to {_date_words(pd.Timestamp(b) - pd.Timedelta(days=1))}"
                   if pd.notna(a) else "–"

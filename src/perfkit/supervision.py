@@ -40,6 +40,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .config import Config, ConfigError
+from .operations import clinicians_in_period
 from .prepared import Prepared
 
 __all__ = ["LicensureRule", "load_rules", "shipped_rules_dir", "ledger", "supervision_periods",
@@ -158,13 +159,17 @@ def _supervision_by_day(data: Prepared, config: Config, ids) -> pd.DataFrame:
             .groupby(["clinician_id", "date"], as_index=False)[["individual", "group"]].sum())
 
 
-def _daily(data: Prepared, config: Config, ids) -> pd.DataFrame:
+def _daily(data: Prepared, config: Config, ids) -> dict[str, pd.DataFrame]:
+    """Direct, individual and group supervision hours per day, for each clinician in ``ids``
+    (computed for all of them at once; a clinician without records gets an empty frame)."""
     d = _direct_by_day(data, config, ids)
     s = _supervision_by_day(data, config, ids)
     out = d.merge(s, on=["clinician_id", "date"], how="outer")
     for c in ("direct", "individual", "group"):
         out[c] = out[c].astype(float).fillna(0.0)
-    return out
+    out = out.sort_values(["clinician_id", "date"], ignore_index=True)
+    parts = dict(tuple(out.groupby("clinician_id", sort=False)))
+    return {str(i): parts.get(str(i), out.iloc[:0]).reset_index(drop=True) for i in ids}
 
 
 def _period_start(dates: pd.Series, period: str) -> pd.Series:
@@ -218,13 +223,14 @@ def supervision_periods(data: Prepared, config: Config,
             "supervision_hours_individual", "supervision_hours_group", "unit", "required",
             "counted", "assessed", "compliant", "in_reporting_period"]
     pre = _pre_licensed(data, config)
+    by_clinician = _daily(data, config, list(pre["clinician_id"]))
     frames = []
     for row in pre.itertuples():
         rule = rules.get(str(row.licensure_rule)) if isinstance(row.licensure_rule, str) else None
         if rule is None or rule.compliance.period == "none":
             continue
         period = rule.compliance.period
-        daily = _daily(data, config, [row.clinician_id])
+        daily = by_clinician[str(row.clinician_id)].copy()
         if daily.empty:
             continue
         daily["period_start"] = _period_start(daily["date"], period)
@@ -254,11 +260,8 @@ def supervision_periods(data: Prepared, config: Config,
 
 def _pre_licensed(data: Prepared, config: Config) -> pd.DataFrame:
     """Pre-licensed clinicians employed on some day of the reporting period."""
-    c = data.clinicians
-    start = pd.Timestamp(config.period_start)
-    end = pd.Timestamp(config.period_end)
-    employed = (c["start_date"] < end) & (c["end_date"].isna() | (c["end_date"] >= start))
-    return c[employed & (c["license_status"] == "pre-licensed")].sort_values("clinician_id")
+    c = clinicians_in_period(data.clinicians, config)
+    return c[c["license_status"] == "pre-licensed"].sort_values("clinician_id")
 
 
 def _months_between(a: pd.Timestamp, b: pd.Timestamp) -> float:
@@ -286,11 +289,13 @@ def ledger(data: Prepared, config: Config, rules: dict[str, LicensureRule] | Non
     as_of = _as_of(config)
     pace_from = as_of - pd.Timedelta(weeks=sc.pace_weeks)
     rows = []
-    for c in _pre_licensed(data, config).itertuples():
+    pre = _pre_licensed(data, config)
+    by_clinician = _daily(data, config, list(pre["clinician_id"]))
+    for c in pre.itertuples():
         cid = str(c.clinician_id)
         rule_id = c.licensure_rule if isinstance(c.licensure_rule, str) else ""
         rule = rules.get(rule_id)
-        daily = _daily(data, config, [cid])
+        daily = by_clinician[cid]
         carried = sc.carried_in.get(cid)
         direct = daily["direct"].sum() + (carried.direct_hours if carried else 0)
         ind = daily["individual"].sum() + (carried.supervision_hours_individual if carried else 0)
@@ -393,6 +398,11 @@ def ledger(data: Prepared, config: Config, rules: dict[str, LicensureRule] | Non
 # --------------------------------------------------------------------------------------------
 
 
+def _employed_at(c: pd.DataFrame, day: pd.Timestamp) -> pd.Series:
+    """Clinicians employed on ``day`` (started before it, not yet left)."""
+    return (c["start_date"] < day) & (c["end_date"].isna() | (c["end_date"] >= day))
+
+
 def goals_status(data: Prepared, config: Config) -> pd.DataFrame:
     """Mutually agreed goals set before as_of, with when each was last looked at.
 
@@ -432,7 +442,7 @@ def competency_reviews(data: Prepared, config: Config) -> pd.DataFrame:
             "review_overdue"]
     as_of = _as_of(config)
     c = data.clinicians
-    employed = (c["start_date"] < as_of) & (c["end_date"].isna() | (c["end_date"] >= as_of))
+    employed = _employed_at(c, as_of)
     who = set(c.loc[employed & c["license_status"].eq("licensed"), "clinician_id"].astype(str))
     r = data.tables.get("reviews")
     if r is not None and not r.empty:
@@ -496,7 +506,7 @@ def continuing_education(data: Prepared, config: Config) -> pd.DataFrame:
     as_of = _as_of(config)
     day = as_of - pd.Timedelta(days=1)
     c = data.clinicians
-    employed = (c["start_date"] < as_of) & (c["end_date"].isna() | (c["end_date"] >= as_of))
+    employed = _employed_at(c, as_of)
     ce = data.tables.get("ce")
     rows = []
     for r in c[employed].sort_values("clinician_id").itertuples():
@@ -526,24 +536,17 @@ def continuing_education(data: Prepared, config: Config) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
-def _employed_in_period(c: pd.DataFrame, config: Config) -> pd.Series:
-    start = pd.Timestamp(config.period_start)
-    end = pd.Timestamp(config.period_end)
-    return (c["start_date"] < end) & (c["end_date"].isna() | (c["end_date"] >= start))
-
-
 def supervisees(clinicians: pd.DataFrame, config: Config, supervisor_id: str) -> list[str]:
     """Clinicians employed in the period whose supervisor is ``supervisor_id``."""
-    c = clinicians
-    mine = _employed_in_period(c, config) & c["supervisor_id"].eq(supervisor_id).fillna(False)
-    return sorted(c.loc[mine, "clinician_id"].astype(str))
+    c = clinicians_in_period(clinicians, config)
+    return sorted(c.loc[c["supervisor_id"].eq(supervisor_id).fillna(False), "clinician_id"]
+                  .astype(str))
 
 
 def supervisors(clinicians: pd.DataFrame, config: Config) -> list[str]:
     """Clinicians who supervise someone employed in the period (each gets a supervision pack)."""
-    c = clinicians
-    sup = c.loc[_employed_in_period(c, config), "supervisor_id"].dropna().astype(str)
-    return sorted(set(sup) & set(c["clinician_id"].astype(str)))
+    sup = clinicians_in_period(clinicians, config)["supervisor_id"].dropna().astype(str)
+    return sorted(set(sup) & set(clinicians["clinician_id"].astype(str)))
 
 
 def development_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]:
