@@ -299,7 +299,7 @@ def fit_growth_model(data: pd.DataFrame, cfg: Config, instrument: str = "", *,
     if fit.n_clinicians < mc.min_clinicians or fit.n_clients < mc.min_clients:
         return _two_level(data, fit, t0, cfg)
     if mc.engine == "perfkit":
-        return _fit_perfkit(data, cfg, fit, t0)
+        return _fit_perfkit(data, cfg, fit, t0, client_codes)
     fit.engine = f"statsmodels MixedLM ({'REML' if reml else 'ML'})"
     model = _mixedlm(data, fixed)
     start = moment_start(data, fixed)
@@ -344,7 +344,7 @@ def fit_growth_model(data: pd.DataFrame, cfg: Config, instrument: str = "", *,
     fit.client_intercept_var, fit.client_slope_var = (float(v) for v in res.vcomp)
     fit.residual_var = float(res.scale)
     _checks(fit, bool(res.converged), grad, mc)
-    _share(fit, data)
+    _share(fit, data, client_codes)
     fit.effects = _effects(res, data, fit)
     fit.result = res
     fit.seconds = round(time.perf_counter() - t0, 3)
@@ -368,7 +368,8 @@ def _checks(fit: GrowthFit, engine_converged: bool, grad: float, mc) -> None:
             "boundary), so the model is singular there; the clinician estimates allow for it")
 
 
-def _fit_perfkit(data: pd.DataFrame, cfg: Config, fit: GrowthFit, t0: float) -> GrowthFit:
+def _fit_perfkit(data: pd.DataFrame, cfg: Config, fit: GrowthFit, t0: float,
+                 episode: np.ndarray) -> GrowthFit:
     """The three-level model with perfkit's nested fitter (``perfkit.nested``)."""
     from . import nested
 
@@ -381,7 +382,7 @@ def _fit_perfkit(data: pd.DataFrame, cfg: Config, fit: GrowthFit, t0: float) -> 
                   "likelihood as lme4)")
     # the gradient of the log-likelihood in theta, per score (as the statsmodels path reports)
     _checks(fit, nf.converged, nf.gradient_max_abs / fit.n_scores, mc)
-    _share(fit, data)
+    _share(fit, data, episode)
     e = nf.clinician_effects
     k = nf.clinician_of_client
     counts = pd.DataFrame({"n_clients": np.bincount(k), "n_assessments": np.bincount(
@@ -444,9 +445,9 @@ def _codes(data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return kc, episode
 
 
-def _share(fit: GrowthFit, data: pd.DataFrame) -> None:
-    """Share of score variance due to clinicians at the median last week of the episodes."""
-    _, episode = _codes(data)
+def _share(fit: GrowthFit, data: pd.DataFrame, episode: np.ndarray) -> None:
+    """Share of score variance due to clinicians at the median last week of the episodes
+    (``episode``: each row's episode code, from ``_codes``)."""
     t = float(pd.Series(data["week"].to_numpy(dtype=float)).groupby(episode).max().median())
     cov = fit.clinician_cov
     clin = cov[0, 0] + 2 * t * cov[0, 1] + t * t * cov[1, 1]

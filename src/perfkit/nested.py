@@ -280,27 +280,6 @@ def _bounds(client_cov: str, two_level: bool):
     return clin + cli
 
 
-def theta_from_covariances(clinician_cov: np.ndarray, client_var, sigma2: float,
-                           client_cov: str = "diagonal") -> np.ndarray:
-    """Relative factors (theta) from covariance matrices (for start values)."""
-    def chol(m):
-        m = np.asarray(m, dtype=float) / sigma2
-        m = m + np.eye(2) * 1e-10
-        try:
-            return np.linalg.cholesky(m)
-        except np.linalg.LinAlgError:
-            return np.diag(np.sqrt(np.clip(np.diag(m), 1e-8, None)))
-
-    lk = chol(clinician_cov)
-    cv = np.asarray(client_var, dtype=float)
-    if client_cov == "diagonal":
-        cv = np.diag(cv) if cv.ndim == 1 else np.diag(np.diag(cv))
-        lc = np.sqrt(np.clip(np.diag(cv) / sigma2, 0, None))
-        return np.array([lk[0, 0], lk[1, 0], lk[1, 1], lc[0], lc[1]])
-    lc = chol(np.diag(cv) if cv.ndim == 1 else cv)
-    return np.array([lk[0, 0], lk[1, 0], lk[1, 1], lc[0, 0], lc[1, 0], lc[1, 1]])
-
-
 def moment_theta(nd: NestedData, client_cov: str = "diagonal") -> np.ndarray:
     """Method-of-moments start values (as in ``perfkit.models.moment_start``), from the
     per-client cross-products alone: least squares for the fixed effects, each client's

@@ -205,7 +205,8 @@ def _required_and_counted(p: pd.DataFrame, c) -> tuple[pd.Series, pd.Series, str
 
 
 def supervision_periods(data: Prepared, config: Config,
-                        rules: dict[str, LicensureRule] | None = None) -> pd.DataFrame:
+                        rules: dict[str, LicensureRule] | None = None,
+                        daily: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """Every compliance period (week or month, as each clinician's rule says) from the first
     record to as_of, for each pre-licensed clinician whose rule has a per-period requirement.
 
@@ -223,7 +224,7 @@ def supervision_periods(data: Prepared, config: Config,
             "supervision_hours_individual", "supervision_hours_group", "unit", "required",
             "counted", "assessed", "compliant", "in_reporting_period"]
     pre = _pre_licensed(data, config)
-    by_clinician = _daily(data, config, list(pre["clinician_id"]))
+    by_clinician = _daily(data, config, list(pre["clinician_id"])) if daily is None else daily
     frames = []
     for row in pre.itertuples():
         rule = rules.get(str(row.licensure_rule)) if isinstance(row.licensure_rule, str) else None
@@ -269,7 +270,8 @@ def _months_between(a: pd.Timestamp, b: pd.Timestamp) -> float:
 
 
 def ledger(data: Prepared, config: Config, rules: dict[str, LicensureRule] | None = None,
-           periods: pd.DataFrame | None = None) -> pd.DataFrame:
+           periods: pd.DataFrame | None = None,
+           daily: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """The licensure ledger: one row per pre-licensed clinician employed in the period.
 
     Returns
@@ -284,13 +286,16 @@ def ledger(data: Prepared, config: Config, rules: dict[str, LicensureRule] | Non
         hours); ``projected_completion`` is empty when the pace is zero or no rule applies.
     """
     rules = load_rules(config) if rules is None else rules
-    periods = supervision_periods(data, config, rules) if periods is None else periods
+    if daily is None:
+        daily = _daily(data, config, list(_pre_licensed(data, config)["clinician_id"]))
+    if periods is None:
+        periods = supervision_periods(data, config, rules, daily)
     sc = config.supervision
     as_of = _as_of(config)
     pace_from = as_of - pd.Timedelta(weeks=sc.pace_weeks)
     rows = []
     pre = _pre_licensed(data, config)
-    by_clinician = _daily(data, config, list(pre["clinician_id"]))
+    by_clinician = daily
     for c in pre.itertuples():
         cid = str(c.clinician_id)
         rule_id = c.licensure_rule if isinstance(c.licensure_rule, str) else ""
@@ -553,8 +558,9 @@ def development_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame
     """The supervision and development tables of a run: ``supervision`` (the ledger),
     ``supervision_periods``, ``goals``, ``reviews`` and ``ce``."""
     rules = load_rules(config)
-    periods = supervision_periods(data, config, rules)
-    return {"supervision": ledger(data, config, rules, periods),
+    daily = _daily(data, config, list(_pre_licensed(data, config)["clinician_id"]))
+    periods = supervision_periods(data, config, rules, daily)
+    return {"supervision": ledger(data, config, rules, periods, daily),
             "supervision_periods": periods,
             "goals": goals_status(data, config),
             "reviews": competency_reviews(data, config),
