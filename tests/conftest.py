@@ -28,9 +28,12 @@ def cfg(tmp_path: Path) -> pk.Config:
     return pk.load_config(pseudonym_key_file=tmp_path / "keys" / "test.key")
 
 
-@pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Keep the bundled-demo cache and any default key out of the user's home."""
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_cache(tmp_path_factory):
+    """Keep the bundled-demo cache and any default key out of the user's home, for module-
+    and session-scoped fixtures too."""
     cache = tmp_path_factory.getbasetemp() / "perfkit-cache"
-    monkeypatch.setenv("PERFKIT_CACHE", str(cache))
-    monkeypatch.setenv("PERFKIT_PSEUDONYM_KEY_FILE", str(cache / "default.key"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PERFKIT_CACHE", str(cache))
+        mp.setenv("PERFKIT_PSEUDONYM_KEY_FILE", str(cache / "default.key"))
+        yield

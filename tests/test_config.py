@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import perfkit as pk
-from perfkit.config import ConfigError
+from perfkit.config import DEFAULT_KEY_FILE, ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,13 +28,17 @@ def test_defaults_follow_the_data_contract():
     assert (cfg.trends.shift_run, cfg.trends.trend_run, cfg.trends.min_weeks) == (7, 6, 12)
 
 
-def test_shipped_parameters_file_loads_and_resolves_paths(monkeypatch):
+def test_shipped_parameters_file_loads_and_resolves_paths(monkeypatch, tmp_path):
     monkeypatch.delenv("PERFKIT_PSEUDONYM_KEY_FILE")
     cfg = pk.load_config(ROOT / "parameters" / "practice.yaml")
     assert cfg.timezone == "America/Chicago"
     assert cfg.period_end == dt.date(2026, 11, 1) and cfg.as_of == cfg.period_end
+    # one default key location, with or without the parameters file
+    assert cfg.pseudonym_key_file == pk.load_config().pseudonym_key_file == DEFAULT_KEY_FILE
+    rel = tmp_path / "p.yaml"
+    rel.write_text("pseudonym_key_file: keys/k.key\n")
     # relative paths are resolved from the parameters file's folder
-    assert cfg.pseudonym_key_file == (ROOT / "data" / ".pseudonym.key").resolve()
+    assert pk.load_config(rel).pseudonym_key_file == (tmp_path / "keys" / "k.key").resolve()
 
 
 def test_instrument_override_keeps_other_fields(tmp_path):

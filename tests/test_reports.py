@@ -39,7 +39,7 @@ def practice_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def run(practice_dir, tmp_path_factory):
-    out = tmp_path_factory.mktemp("run")
+    out = tmp_path_factory.mktemp("reports") / "2026-11-01"
     cfg = pk.load_config(pseudonym_key_file=out.parent / "k.key")
     manifest = run_period(practice_dir, cfg, out=out, workers=2)
     return out, manifest
@@ -239,7 +239,7 @@ def test_a_failing_notebook_does_not_stop_the_batch(run, tmp_path, monkeypatch):
     shutil.copytree(out, target, ignore=shutil.ignore_patterns("*.html", "notebooks"))
     results = render_reports(target, [("C01", "x"), ("C02", "y"), ("C03", "z")],
                              practice_name="Test", period="P", workers=2, progress=False)
-    status = {r["name"]: r for r in results}
+    status = {r["id"] or r["name"]: r for r in results}
     assert status["C02"]["status"] == "failed"
     assert "planted failure" in status["C02"]["message"]
     assert status["C01"]["status"] == status["C03"]["status"] == status["practice"]["status"] \

@@ -17,7 +17,7 @@ ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("run")
+    out = tmp_path_factory.mktemp("runner") / "2026-11-01"
     res = CliRunner().invoke(app, ["run", "--data", str(bundled_data_dir()), "--params",
                                    str(ROOT / "parameters" / "practice.yaml"), "--out", str(out),
                                    "--tables-only"])

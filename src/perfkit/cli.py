@@ -48,6 +48,15 @@ MapOpt = Annotated[Path | None, typer.Option("--column-map", help="column-map YA
                                              "exports with other headers or labels")]
 
 
+_KEY_CREATED = ("perfkit: created a new pseudonym key at {path}. Keep it and back it up: the "
+                "same key gives every client the same pseudonym each month.")
+
+
+def _say_key(key) -> None:
+    if key is not None and key.created:
+        typer.echo(_KEY_CREATED.format(path=key.path), err=True)
+
+
 @app.callback()
 def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log progress")] = False
           ) -> None:
@@ -130,18 +139,21 @@ def validate(
     try:
         cfg = load_config(params)
         if out is not None:
-            from .prepared import prepare
+            from .io import private_outputs, restrict_tree
+            from .prepared import PREPARED_DIR, prepare
 
-            prep = prepare(data_dir, out, cfg, column_map=column_map)
-            quality = prep.quality
-            import pandas as pd
-
-            rejects = pd.read_csv(Path(out) / "rejects.csv", keep_default_na=False)
+            group = cfg.privacy.group_readable_outputs
+            with private_outputs(group):
+                Path(out).mkdir(parents=True, exist_ok=True)
+                prep = prepare(data_dir, out, cfg, column_map=column_map)
+                restrict_tree(out, group, (PREPARED_DIR, "data_quality.json", "rejects.csv"))
+            quality, rejects, key = prep.quality, prep.rejects, prep.key
         else:
             ing = ingest(data_dir, cfg, column_map=column_map)
-            quality, rejects = ing.quality, ing.rejects
+            quality, rejects, key = ing.quality, ing.rejects, ing.key
     except USER_ERRORS as exc:
         _fail(exc)
+    _say_key(key)
     typer.echo(f"Data quality for {data_dir} (times in {quality['time_zone']}):\n")
     where = f"see {Path(out) / 'rejects.csv'}" if out else "--out writes them all to rejects.csv"
     typer.echo(_summary(quality, rejects, max_rows, where))
@@ -171,6 +183,9 @@ def run(
                     "this role only: owner (practice report), supervisor (one pack per "
                     "supervisor), clinician (one self-view each); repeatable, default all")]
     = None,
+    new_pseudonym_key: Annotated[bool, typer.Option(
+        "--new-pseudonym-key", help="accept a pseudonym key that differs from the earlier "
+        "runs' in the same reports folder (client pseudonyms will not match theirs)")] = False,
 ) -> None:
     """Run a period: validated snapshot, data quality, metric tables and manifest."""
     from .runner import run_period
@@ -179,9 +194,12 @@ def run(
         cfg = _config(params, period_start, period_end)
         manifest = run_period(data, cfg, out=out, column_map=column_map, params_file=params,
                               tables_only=tables_only, clinicians=clinician, workers=workers,
-                              progress=sys.stderr.isatty(), roles=role)
+                              progress=sys.stderr.isatty(), roles=role,
+                              new_pseudonym_key=new_pseudonym_key)
     except USER_ERRORS as exc:
         _fail(exc)
+    if manifest["pseudonym_key"]["created_by_this_run"]:
+        typer.echo(_KEY_CREATED.format(path=cfg.pseudonym_key_file), err=True)
     failed = [o for o in manifest["outputs"] if o["status"] != "ok"]
     typer.echo(f"Run folder {manifest['run_folder']}: {len(manifest['outputs'])} outputs, "
                f"{len(failed)} failed; {manifest['data_quality']['rows_rejected']:,} input rows "

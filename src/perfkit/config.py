@@ -199,6 +199,9 @@ class TrendConfig(_Strict):
 
 class PrivacyConfig(_Strict):
     min_cell: int = Field(5, ge=1, description="counts below this are suppressed in shared tables")
+    group_readable_outputs: bool = Field(False, description="run folders readable by the "
+                                         "owner's group too (0750/0640) instead of the owner "
+                                         "only (0700/0600)")
 
 
 class CarriedIn(_Strict):

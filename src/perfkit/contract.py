@@ -269,6 +269,7 @@ REASONS: dict[str, str] = {
     "no_clinician_for_assessment": "no clinician_id and no attended appointment with the client "
                                    "on or before that date",
     "pseudonym_collision": "two different client ids map to the same pseudonym",
+    "invalid_id": "an id stored as a number with a fraction (ids are text or whole numbers)",
 }
 
 # Enum reasons by vocabulary

@@ -31,7 +31,7 @@ import yaml
 
 from . import contract as C
 from .config import Config
-from .pseudonym import load_or_create_key, pseudonym_map
+from .pseudonym import PseudonymKey, load_key, pseudonym_map
 
 __all__ = ["IngestError", "ColumnMap", "Ingested", "ingest", "load_column_map"]
 
@@ -133,12 +133,32 @@ def _find_file(folder: Path, table: str, cmap: ColumnMap) -> Path | None:
     return matches[0] if matches else None
 
 
+def _float_text(v) -> str:
+    if pd.isna(v):
+        return ""
+    v = float(v)
+    return str(int(v)) if np.isfinite(v) and v.is_integer() else repr(v)
+
+
+def _fractional(col: pd.Series) -> np.ndarray | None:
+    """Rows of a float column that hold no whole number (such a value cannot be an id)."""
+    if not pd.api.types.is_float_dtype(col):
+        return None
+    x = col.to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        return ~np.isnan(x) & ~(np.isfinite(x) & (x % 1 == 0))
+
+
 def _to_text(col: pd.Series) -> pd.Series:
-    """A typed Parquet column as the text a CSV would hold, so both take one parsing path."""
+    """A typed Parquet column as the text a CSV would hold, so both take one parsing path.
+
+    A whole number stored as a float is written without its ``.0`` (``100042.0`` is
+    ``100042``): Parquet writers store an integer column with gaps as floats, and an id must
+    read the same whichever table it comes from."""
     if isinstance(col.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(col):
         out = col.map(lambda v: "" if pd.isna(v) else v.isoformat())
     elif pd.api.types.is_float_dtype(col):
-        out = col.map(lambda v: "" if pd.isna(v) else repr(float(v)))
+        out = col.map(_float_text)
     else:
         out = col.map(lambda v: "" if v is None or (not isinstance(v, str) and pd.isna(v))
                       else str(v))
@@ -166,21 +186,69 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _read(path: Path) -> pd.DataFrame:
+def _read(path: Path) -> tuple[pd.DataFrame, dict[int, np.ndarray]]:
+    """Every cell of a file as text, and for Parquet the positions of float columns with the
+    rows that hold no whole number (for the id check).
+
+    A file that cannot be read stops with one sentence naming the file and, where it can, the
+    row. The sentence never quotes the file's content: a reader's own error message may hold a
+    whole raw row (client name, birth date, email), and it would end up in a log."""
+    fractional: dict[int, np.ndarray] = {}
     try:
         if path.suffix.lower() == ".parquet":
             frame = pd.read_parquet(path)
-            frame = pd.DataFrame({c: _to_text(frame[c]) for c in frame.columns})
+            for i, c in enumerate(frame.columns):
+                mask = _fractional(frame[c])
+                if mask is not None and mask.any():
+                    fractional[i] = mask
+            frame = pd.DataFrame({i: _to_text(frame[c]) for i, c in enumerate(frame.columns)}
+                                 ).set_axis(list(frame.columns), axis=1)
         else:
             frame = _read_csv(path)
     except IngestError:
         raise
-    except Exception as exc:  # any reader failure is one sentence for the user
-        raise IngestError(f"{path.name} could not be read: {exc}".splitlines()[0]) from None
+    except Exception as exc:  # noqa: BLE001 - any reader failure is one sentence, no content
+        raise IngestError(_unreadable(path, exc)) from None
     frame = frame.reset_index(drop=True)
-    for c in frame.columns:
-        frame[c] = frame[c].astype(str).str.strip()
-    return frame
+    for c in range(frame.shape[1]):
+        frame.isetitem(c, frame.iloc[:, c].astype(str).str.strip())
+    return frame, fractional
+
+
+def _unreadable(path: Path, exc: Exception) -> str:
+    """Why a file could not be read, in one sentence with no cell value in it."""
+    if path.suffix.lower() == ".parquet":
+        return (f"{path.name} could not be read as a Parquet file ({type(exc).__name__}); "
+                "export it again")
+    where = _csv_problem(path)
+    if where:
+        return f"{path.name}: {where}"
+    return f"{path.name} could not be read as a CSV file ({type(exc).__name__}); export it again"
+
+
+def _csv_problem(path: Path) -> str | None:
+    """Find the first row of a CSV file that a reader cannot take: text that is not UTF-8, or
+    a row with another number of fields than the header. Row 1 is the first row under the
+    header, as in rejects.csv."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[:err.start].count(b"\n")  # 0 is the header
+        where = "the header" if line == 0 else f"row {line}"
+        return (f"{where} holds text that is not UTF-8 (byte {err.start + 1} of the file); "
+                "save the file as UTF-8 CSV and run again")
+    rows = csv.reader(text.splitlines(keepends=True))
+    try:
+        header = next(rows, None)
+        width = len(header or [])
+        for n, row in enumerate(rows, start=1):
+            if row and len(row) != width:
+                return (f"row {n} has {len(row)} fields where the header has {width} (a comma "
+                        "inside a value needs quotes); fix that row and run again")
+    except csv.Error:
+        return "a quoted value is not closed; fix the file's quoting and run again"
+    return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -225,6 +293,7 @@ class _TableResult:
     typed: dict[str, pd.Series] = field(default_factory=dict)
     dropped_columns: list[str] = field(default_factory=list)
     adjustments: dict[str, int] = field(default_factory=dict)
+    fractional_ids: dict[str, np.ndarray] = field(default_factory=dict)  # Parquet float ids
 
 
 @dataclass
@@ -235,6 +304,7 @@ class Ingested:
     rejects: pd.DataFrame
     quality: dict
     config: Config
+    key: PseudonymKey | None = None  # the pseudonym key used (its fingerprint is recorded)
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
@@ -343,7 +413,7 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap) -> _TableResult | 
             raise IngestError(f"required file {spec.name}.csv (or {spec.name}.parquet) is "
                               f"missing from {folder}")
         return None
-    frame = _read(path)
+    frame, fractional = _read(path)
     headers = [_norm_header(h) for h in frame.columns]
     rename = cmap.columns.get(spec.name, {})
     headers = [rename.get(h, h) for h in headers]
@@ -366,8 +436,10 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap) -> _TableResult | 
     for col in spec.column_names:  # optional columns absent from the file read as empty
         if col not in raw.columns:
             raw[col] = ""
+    fractional_ids = {headers[i]: mask for i, mask in fractional.items()
+                      if headers[i] in keep and spec.column(headers[i]).kind == "id"}
     return _TableResult(spec.name, path.name, raw, _Verdicts(len(raw)),
-                        dropped_columns=dropped)
+                        dropped_columns=dropped, fractional_ids=fractional_ids)
 
 
 def _generic_checks(res: _TableResult, spec: C.Table, cfg: Config, cmap: ColumnMap) -> None:
@@ -440,6 +512,10 @@ def _generic_checks(res: _TableResult, spec: C.Table, cfg: Config, cmap: ColumnM
                                         "column map)"))
             res.typed[col.name] = mapped
         else:
+            if col.name in res.fractional_ids:
+                v.reject(res.fractional_ids[col.name], "invalid_id", col.name,
+                         f"{col.name} is a number with a fraction (ids are text or whole "
+                         "numbers)")
             res.typed[col.name] = text.where(text != "", None)
 
 
@@ -681,7 +757,7 @@ def _typed(frame: pd.DataFrame, table: str) -> pd.DataFrame:
 
 
 def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | None = None,
-           key_file: str | Path | None = None) -> Ingested:
+           key_file: str | Path | None = None, key: PseudonymKey | None = None) -> Ingested:
     """Read, check and type a practice data folder.
 
     Parameters
@@ -695,7 +771,9 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
         Column-map YAML for exports with other headers or labels; defaults to
         ``config.column_map``.
     key_file : path-like, optional
-        Pseudonym key file; defaults to ``config.pseudonym_key_file``.
+        Pseudonym key file; defaults to ``config.pseudonym_key_file`` (created on first use).
+    key : PseudonymKey, optional
+        A key already loaded (the runner checks it against earlier runs first).
 
     Returns
     -------
@@ -719,8 +797,9 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
             _generic_checks(res, spec, config, cmap)
         results[name] = res
 
-    key = load_or_create_key(key_file or config.pseudonym_key_file)
-    _pseudonymize_clients([results["appointments"], results["assessments"]], key)
+    if key is None:
+        key = load_key(key_file or config.pseudonym_key_file)
+    _pseudonymize_clients([results["appointments"], results["assessments"]], key.key)
 
     clin = results["clinicians"]
     _check_clinicians(clin)
@@ -795,7 +874,7 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
     quality["rows_rejected"] = sum(e["rows_rejected"] for e in present)
     log.info("ingested %s: %d rows in, %d accepted, %d rejected", folder.name,
              quality["rows_in"], quality["rows_accepted"], quality["rows_rejected"])
-    return Ingested(tables, rejects, quality, config)
+    return Ingested(tables, rejects, quality, config, key)
 
 
 def _pseudonymize_clients(results: list[_TableResult], key: bytes) -> None:

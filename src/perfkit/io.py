@@ -1,14 +1,82 @@
 """Small file helpers: every output is written to a temporary file and renamed into place, so a
-reader (a scheduler, a browser, a BI tool) never sees a half-written file."""
+reader (a scheduler, a browser, a BI tool) never sees a half-written file; outputs are private
+to their owner; a run's tables are read back with their ids as text."""
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_write", "atomic_write_text"]
+import pandas as pd
+
+__all__ = ["atomic_write", "atomic_write_text", "read_table", "is_id_column", "private_outputs",
+           "restrict_tree"]
+
+
+def _modes(group_readable: bool) -> tuple[int, int, int]:
+    """(umask, folder mode, file mode): owner only, or owner and group read."""
+    return (0o027, 0o750, 0o640) if group_readable else (0o077, 0o700, 0o600)
+
+
+@contextmanager
+def private_outputs(group_readable: bool = False) -> Iterator[None]:
+    """Create every file and folder in the block readable by the owner only (0700 folders,
+    0600 files), or also by the owner's group. Sets the process umask, which report workers
+    and their kernels inherit, and restores it afterwards."""
+    old = os.umask(_modes(group_readable)[0])
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def restrict_tree(folder: str | os.PathLike, group_readable: bool = False,
+                  entries: tuple[str, ...] | None = None) -> None:
+    """Give a folder and the named entries in it (all of them when ``entries`` is None), with
+    everything below them, the private modes: files that an earlier run left with wider
+    permissions included. Links are never followed."""
+    _, dmode, fmode = _modes(group_readable)
+    folder = Path(folder)
+    os.chmod(folder, dmode)
+    names = entries if entries is not None else tuple(os.listdir(folder))
+    for name in names:
+        top = folder / name
+        if top.is_symlink() or not top.exists():
+            continue
+        if top.is_file():
+            os.chmod(top, fmode)
+            continue
+        os.chmod(top, dmode)
+        for root, dirs, files in os.walk(top):
+            for d in dirs:
+                p = os.path.join(root, d)
+                if not os.path.islink(p):
+                    os.chmod(p, dmode)
+            for f in files:
+                p = os.path.join(root, f)
+                if not os.path.islink(p):
+                    os.chmod(p, fmode)
+
+
+def is_id_column(name: str) -> bool:
+    """Identifier columns (``clinician_id``, ``client_id``, ``supervisor_id``, ...): text, never
+    numbers or missing values, whatever they look like (``001``, ``NA``, ``None``)."""
+    return str(name).endswith("_id")
+
+
+def read_table(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a run's table (``tables/*.csv``) back as perfkit wrote it.
+
+    Identifier columns are read as text (``001`` stays ``001``), and only an empty cell is a
+    missing value: pandas' NA guessing would turn an id or a name such as ``NA`` or ``None``
+    into a gap. Every reader of a run's CSV tables goes through here.
+    """
+    header = pd.read_csv(path, nrows=0).columns
+    ids = {c: str for c in header if is_id_column(c)}
+    return pd.read_csv(path, dtype=ids, keep_default_na=False, na_values=[""])
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:

@@ -22,6 +22,9 @@ def use_style() -> None:
         "axes.titleweight": "bold", "axes.titlesize": 11, "axes.labelsize": 10,
         "xtick.labelsize": 9, "ytick.labelsize": 9, "legend.fontsize": 9,
         "font.family": "DejaVu Sans",
+        # text from the records (names) is drawn as written: "$" is a dollar sign, never
+        # the start of mathtext (which would also fail on an unbalanced "$\\")
+        "text.parse_math": False,
     })
 
 

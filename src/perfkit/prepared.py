@@ -39,6 +39,8 @@ class Prepared:
     quality: dict
     meta: dict
     path: Path | None = None
+    key: object = None  # the PseudonymKey used, when this snapshot was just prepared
+    rejects: pd.DataFrame | None = None  # the rejected rows, when just prepared
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
@@ -136,13 +138,18 @@ def _validate(frame: pd.DataFrame, table: str, timezone: str, where: str) -> pd.
 
 def prepare(data_dir: str | os.PathLike, out_dir: str | os.PathLike, config: Config, *,
             column_map: str | os.PathLike | None = None,
-            key_file: str | os.PathLike | None = None) -> Prepared:
+            key_file: str | os.PathLike | None = None, key=None) -> Prepared:
     """Ingest ``data_dir`` and write the prepared snapshot and data-quality files to ``out_dir``.
+
+    ``key`` is a :class:`perfkit.pseudonym.PseudonymKey` already loaded; without it the key
+    file is read (or created on first use). The key's fingerprint, never the key, is recorded
+    in ``snapshot.json``.
 
     Returns the :class:`Prepared` snapshot that was written.
     """
     out = Path(out_dir)
-    ing: Ingested = ingest(data_dir, config, column_map=column_map, key_file=key_file)
+    ing: Ingested = ingest(data_dir, config, column_map=column_map, key_file=key_file,
+                           key=key)
     target = out / PREPARED_DIR
     target.mkdir(parents=True, exist_ok=True)
     for stale in target.glob("*.parquet"):  # a table absent now must not linger from before
@@ -160,11 +167,15 @@ def prepare(data_dir: str | os.PathLike, out_dir: str | os.PathLike, config: Con
         "period_end": config.period_end.isoformat(),
         "tables": sorted(ing.tables),
         "parameters": json.loads(config.model_dump_json()),
+        "pseudonym_key_fingerprint": ing.key.fingerprint if ing.key else None,
     }
     meta["parameters"].pop("pseudonym_key_file", None)  # where the key lives is nobody's business
     atomic_write_text(target / "snapshot.json", json.dumps(meta, indent=2) + "\n")
     write_quality(ing.quality, ing.rejects, out)
-    return Prepared(dict(ing.tables), ing.quality, meta, target)
+    prepared = Prepared(dict(ing.tables), ing.quality, meta, target)
+    prepared.key = ing.key
+    prepared.rejects = ing.rejects
+    return prepared
 
 
 def load_prepared(path: str | os.PathLike | None = None, *, validate: bool = True) -> Prepared:

@@ -7,6 +7,7 @@ Formatting for people, not programs: percentages, plain words, no code, no warni
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import warnings
@@ -21,7 +22,9 @@ from matplotlib.collections import LineCollection
 
 from . import plots
 from .config import Config, load_config
+from .io import read_table
 from .prepared import Prepared, load_prepared
+from .safety import md
 
 __all__ = ["RunData", "load_run", "quiet", "Text", "practice_title", "period_summary",
            "operations_table", "check_in_list", "outcomes_table", "funnel_figure",
@@ -42,6 +45,22 @@ def quiet() -> None:
     reader should know is said in plain words by the report itself."""
     warnings.filterwarnings("ignore")
     plots.use_style()
+    # a name or an id is shown whole, never cut to 50 characters with "..."
+    pd.set_option("display.max_colwidth", None)
+
+
+def table(frame: pd.DataFrame, caption: str | None = None, *, apply=None):
+    """A report table without its index: every cell, header and the caption HTML-escaped
+    (a pandas Styler does not escape by default), so text from the practice's records shows
+    exactly as written. ``apply`` is a Styler column function (shading). Every styled table of
+    a report is built here."""
+    styler = frame.style.format(escape="html").format_index(escape="html", axis=1) \
+        .hide(axis="index")
+    if apply is not None:
+        styler = styler.apply(apply)
+    if caption:
+        styler = styler.set_caption(html.escape(caption))
+    return styler
 
 
 class Text(str):
@@ -123,7 +142,7 @@ def load_run(run_folder: str | os.PathLike | None = None,
     meta = json.loads(meta_file.read_text(encoding="utf-8"))
     params = dict(meta.get("parameters", {}))
     config = load_config(**params) if params else load_config(params_file or None)
-    tables = {p.stem: pd.read_csv(p, keep_default_na=True)
+    tables = {p.stem: read_table(p)
               for p in sorted((folder / "tables").glob("*.csv"))
               if not p.stem.startswith("model_data_")}
     summary_file = folder / "tables" / "model_summary.json"
@@ -156,7 +175,7 @@ def _period_words(cfg: Config) -> str:
 
 def practice_title(run: RunData) -> Text:
     cfg = run.config
-    return Text(f"## {cfg.practice_name}\n\nFor the practice owner and clinical director. "
+    return Text(f"## {md(cfg.practice_name)}\n\nFor the practice owner and clinical director. "
                 f"Period {_period_words(cfg)}.")
 
 
@@ -219,8 +238,8 @@ def operations_table(run: RunData):
             return [""] * len(col)
         return ["background-color: #fdebd3" if f else "" for f in flags[col.name]]
 
-    return (out.style.hide(axis="index").apply(shade)
-            .set_caption("Shaded cells are outside the practice's thresholds (see parameters)."))
+    return table(out, "Shaded cells are outside the practice's thresholds (see parameters).",
+                 apply=shade)
 
 
 def _check_in_reasons(row: pd.Series, cfg: Config) -> list[str]:
@@ -253,7 +272,7 @@ def check_in_list(run: RunData) -> Text:
     for _, row in m.sort_values("name").iterrows():
         reasons = _check_in_reasons(row, run.config)
         if reasons:
-            lines.append(f"**{row['name']}**\n" + "\n".join(f"- {r}" for r in reasons))
+            lines.append(f"**{md(row['name'])}**\n" + "\n".join(f"- {r}" for r in reasons))
     if not lines:
         return Text("No clinician's metrics are outside the thresholds or slipping this "
                     "period.")
@@ -326,11 +345,11 @@ def model_section(run: RunData) -> Text:
         share = s.get("share_of_variance_due_to_clinicians")
         msg = "; ".join(s.get("messages", []))
         if share is None:
-            lines.append(f"- **{inst}**: {msg or 'no model was fitted.'}")
+            lines.append(f"- **{md(inst)}**: {md(msg) or 'no model was fitted.'}")
         else:
-            lines.append(f"- **{inst}**: {share:.1%} of the variation in scores lies between "
+            lines.append(f"- **{md(inst)}**: {share:.1%} of the variation in scores lies between "
                          f"clinicians ({s['n_clients']} clients, {s['n_scores']} scores)"
-                         + (f". {msg[0].upper() + msg[1:]}." if msg else "."))
+                         + (f". {md(msg[0].upper() + msg[1:])}." if msg else "."))
     return Text("Studies of routine practice find that about 5% of the variation in outcomes "
                 "lies between therapists, after allowing for how ill clients were at intake. "
                 "Here:\n\n" + "\n".join(lines))
@@ -390,7 +409,7 @@ def pick_clinician(run: RunData, clinician_id: str = "") -> str:
 
 def clinician_title(run: RunData, clinician_id: str) -> Text:
     cfg = run.config
-    return Text(f"## {run.name_of(clinician_id)}\n\n**For you.** Period {_period_words(cfg)}. "
+    return Text(f"## {md(run.name_of(clinician_id))}\n\n**For you.** Period {_period_words(cfg)}. "
                 "Other clinicians appear only as an anonymous spread of values. Your supervisor "
                 "sees your supervision, goals and clients' progress in their supervision pack; "
                 "the owner's report shows your scheduling, documentation and outcome figures "
@@ -530,7 +549,7 @@ def own_effect_text(run: RunData, clinician_id: str, instrument: str = "PHQ-9") 
     e = run.table("clinician_effects")
     row = e[(e["clinician_id"] == clinician_id) & (e["instrument"] == instrument)]
     if row.empty or pd.isna(row["effect"].iloc[0]):
-        return Text(f"No model estimate for you on the {instrument} this period "
+        return Text(f"No model estimate for you on the {md(instrument)} this period "
                     "(too little data, or the model could not separate clinicians).")
     r = row.iloc[0]
     better = run.config.instruments[instrument].better
@@ -542,7 +561,7 @@ def own_effect_text(run: RunData, clinician_id: str, instrument: str = "PHQ-9") 
     else:
         meaning = (f"your clients' scores {'improved faster' if faster else 'improved more slowly'}"
                    " than the practice average, after allowing for how ill they were at intake")
-    return Text(f"On the {instrument}, your estimate is {r['effect']:+.3f} points per week "
+    return Text(f"On the {md(instrument)}, your estimate is {r['effect']:+.3f} points per week "
                 f"(95% interval {r['ci_low']:+.3f} to {r['ci_high']:+.3f}, from "
                 f"{int(r['n_clients'])} clients): {meaning}. This is one data point among many.")
 
@@ -604,9 +623,10 @@ def supervisees_of(run: RunData, supervisor_id: str) -> list[str]:
 
 
 def supervisor_title(run: RunData, supervisor_id: str) -> Text:
-    names = [run.name_of(c) for c in supervisees_of(run, supervisor_id)]
-    return Text(f"## Supervision pack: {run.name_of(supervisor_id)}\n\n"
-                f"**For {run.name_of(supervisor_id)}**, as clinical supervisor of "
+    names = [md(run.name_of(c)) for c in supervisees_of(run, supervisor_id)]
+    me = md(run.name_of(supervisor_id))
+    return Text(f"## Supervision pack: {me}\n\n"
+                f"**For {me}**, as clinical supervisor of "
                 f"{', '.join(names)}. Period {_period_words(run.config)}. This pack supports "
                 "supervision: it is not for employment decisions, and the owner's report does "
                 "not include it. Share each supervisee's part with them.")
@@ -654,7 +674,8 @@ def ledger_note(run: RunData, ids: list[str]) -> Text:
     rules = load_rules(run.config)
     t = _rows_for(run, "supervision", ids)
     used = set(t["rule"].dropna()) if not t.empty else set()
-    cites = "\n".join(f"- **{r.name}**: {r.citation}" for r in rules.values() if r.id in used)
+    cites = "\n".join(f"- **{md(r.name)}**: {md(r.citation)}" for r in rules.values()
+                      if r.id in used)
     if not cites:
         return Text("")
     return Text("Hours come from the practice's records: attended sessions are direct client "
@@ -707,8 +728,8 @@ def goals_table(run: RunData, ids: list[str], *, names: bool = True):
         "Needs a review": np.where(t["review_overdue"].astype(bool),
                                    f"yes: over {days} days", ""),
     })
-    return out.style.hide(axis="index").set_caption(
-        "Goals are agreed together; an open goal not looked at for a while is listed so it "
+    return table(
+        out, "Goals are agreed together; an open goal not looked at for a while is listed so it "
         "can be revisited, revised or let go.")
 
 
@@ -734,8 +755,8 @@ def reviews_table(run: RunData, ids: list[str], *, names: bool = True):
         "Change since the previous review": t["change"].map(change),
         "Review due": np.where(t["review_overdue"].astype(bool), "yes", ""),
     })
-    return out.style.hide(axis="index").set_caption(
-        "Ratings rest on observed behaviour (knowledge, skills, attitudes, values): what the "
+    return table(
+        out, "Ratings rest on observed behaviour (knowledge, skills, attitudes, values): what the "
         "clinician does, not who they are.")
 
 
@@ -753,7 +774,7 @@ def ce_table(run: RunData, ids: list[str], *, names: bool = True):
         "Hours needed": t["required_hours"].map(lambda v: _num(v, 0)),
         "Status": [_ce_words(r) for _, r in t.iterrows()],
     })
-    return out.style.hide(axis="index")
+    return table(out)
 
 
 def _ce_words(r) -> str:
@@ -772,7 +793,7 @@ def supervision_questions(run: RunData, ids: list[str], *, names: bool = True) -
     qs = []
     led = _rows_for(run, "supervision", ids)
     for _, r in led.iterrows():
-        who = run.name_of(r["clinician_id"]) if names else "You"
+        who = md(run.name_of(r["clinician_id"])) if names else "You"
         if r.get("behind_on_supervision") in (True, "True"):
             qs.append(f"{who}: supervision fell short of the rule in "
                       f"{int(r['periods_assessed'] - r['periods_compliant'])} of "
@@ -783,12 +804,12 @@ def supervision_questions(run: RunData, ids: list[str], *, names: bool = True) -
     g = _rows_for(run, "goals", ids)
     g = g[g["review_overdue"].astype(bool)] if not g.empty else g
     for cid, n in (g.groupby("clinician_id").size().items() if not g.empty else []):
-        who = run.name_of(cid) if names else "You"
+        who = md(run.name_of(cid)) if names else "You"
         qs.append(f"{who}: {n} open {'goal has' if n == 1 else 'goals have'} not been looked at "
                   "for a while. Still the right goals?")
     nt = _rows_for(run, "not_on_track", ids)
     for cid, n in (nt.groupby("clinician_id").size().items() if not nt.empty else []):
-        who = run.name_of(cid) if names else "You"
+        who = md(run.name_of(cid)) if names else "You"
         qs.append(f"{who}: {n} {'client is' if n == 1 else 'clients are'} off their expected "
                   "course. Which would it help to talk through?")
     if not qs:
@@ -814,8 +835,8 @@ def supervisee_alerts(run: RunData, ids: list[str]):
                      "Measure": "PHQ-9", "Latest": g["date"].max()})
     if not rows:
         return Text("No supervisee's client is off track or flagged this period.")
-    return pd.DataFrame(rows).style.hide(axis="index").set_caption(
-        "Clients are shown by pseudonymous id only.")
+    return table(
+        pd.DataFrame(rows), "Clients are shown by pseudonymous id only.")
 
 
 def trajectories_grid(run: RunData, ids: list[str], instrument: str = "PHQ-9"):
@@ -855,6 +876,6 @@ def renewals_table(run: RunData):
             _date_words(d) if isinstance(d, str) else ("–" if pd.isna(f) else "none yet")
             for d, f in zip(last, flag, strict=True)]
         out["Review due"] = np.where(flag.fillna(False).astype(bool), "yes", "")
-    return out.sort_values("Clinician").style.hide(axis="index").set_caption(
-        "Ratings, observed evidence, goals and supervision are not shown here: they belong to "
-        "supervision and to the clinician.")
+    return table(
+        out.sort_values("Clinician"), "Ratings, observed evidence, goals and supervision are "
+        "not shown here: they belong to supervision and to the clinician.")

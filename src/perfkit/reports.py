@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import html
 import os
-import re
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -30,6 +29,7 @@ from nbconvert.preprocessors import Preprocessor
 from tqdm import tqdm
 
 from .io import atomic_write_text
+from .safety import clean_html, file_stems, href
 
 __all__ = ["notebook_dir", "render_reports", "export_html", "write_index", "Job"]
 
@@ -70,13 +70,18 @@ footer { margin-top: 3rem; color: #718096; font-size: .8rem; }
 
 def export_html(nb, title: str) -> str:
     """Self-contained HTML of an executed notebook: no code, no prompts, no stderr, figures
-    embedded, and no scripts at all (nbconvert's ``basic`` template inside our own page)."""
+    embedded, and no scripts at all (nbconvert's ``basic`` template inside our own page).
+
+    Every HTML and Markdown output passes through nbconvert's own sanitizing
+    (``sanitize_html=True``) with perfkit's allowlist (:func:`perfkit.safety.clean_html`) as its
+    ``clean_html`` filter, and JavaScript or widget outputs are dropped: whatever a section
+    shows, no input value can run as code in a reader's browser."""
     exporter = HTMLExporter(template_name="basic", exclude_input=True,
-                            exclude_input_prompt=True, exclude_output_prompt=True)
+                            exclude_input_prompt=True, exclude_output_prompt=True,
+                            sanitize_html=True, exclude_anchor_links=True,
+                            filters={"clean_html": clean_html})
     exporter.register_preprocessor(_DropStderrAndErrors(), enabled=True)
     body, _ = exporter.from_notebook_node(nb)
-    body = re.sub(r"<script\b.*?</script>", "", body, flags=re.S | re.I)
-    body = re.sub(r'<a class="anchor-link"[^>]*>.*?</a>', "", body, flags=re.S)
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>\n{body}\n"
@@ -94,7 +99,7 @@ def _quiet_worker(log_path: str) -> None:
     terminal shows one progress bar and the log keeps the details."""
     import logging
 
-    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.close(fd)
@@ -233,9 +238,13 @@ def _render(job: Job) -> dict:
             atomic_write_text(job["html"], export_html(nb, job["title"]))
         except Exception as exc:  # noqa: BLE001
             status, message = "failed", f"HTML export: {type(exc).__name__}: {exc}"
-    return {"name": job["name"], "path": job["rel_html"], "status": status, "message": message,
-            "seconds": round(time.perf_counter() - t0, 2), "title": job["title"],
-            "role": job["role"]}
+    return _result(job, status, message, round(time.perf_counter() - t0, 2))
+
+
+def _result(job: Job, status: str, message: str, seconds: float | None) -> dict:
+    return {"name": job["name"], "id": job["id"], "role": job["role"], "path": job["rel_html"],
+            "notebook": Path(job["executed"]).name, "status": status, "message": message,
+            "seconds": seconds, "title": job["title"]}
 
 
 ROLES = ("owner", "supervisor", "clinician")
@@ -244,29 +253,43 @@ ROLES = ("owner", "supervisor", "clinician")
 def _jobs(folder: Path, clinicians: list[tuple[str, str]], practice_name: str,
           period: str, supervisors: list[tuple[str, str]] | None = None,
           roles: tuple[str, ...] = ROLES) -> list[Job]:
+    """One job per report. File names come from :func:`perfkit.safety.file_stems`, never
+    from an id as it is: an id such as ``../practice`` or ``/srv/x`` names a file inside its
+    own folder like any other."""
     nbdir = notebook_dir()
+    supervisors = list(supervisors or []) if "supervisor" in roles else []
+    clinicians = list(clinicians) if "clinician" in roles else []
+    stems = file_stems([i for i, _ in supervisors] + [i for i, _ in clinicians])
+    run_folder = str(folder.resolve())
     jobs = []
     if "owner" in roles:
-        jobs.append(Job(name="practice", notebook=str(nbdir / "practice_report.ipynb"),
-                        parameters={"run_folder": str(folder.resolve())},
+        jobs.append(Job(name="practice", id=None, notebook=str(nbdir / "practice_report.ipynb"),
+                        parameters={"run_folder": run_folder},
                         executed=str(folder / "notebooks" / "practice.ipynb"),
                         html=str(folder / "practice.html"), rel_html="practice.html",
                         title=f"{practice_name}: practice report, {period}", role="owner"))
-    for sid, name in (supervisors or []) if "supervisor" in roles else []:
-        jobs.append(Job(name=f"supervisor {sid}",
+    for sid, name in supervisors:
+        stem = stems[sid]
+        jobs.append(Job(name=f"supervisor:{sid}", id=sid,
                         notebook=str(nbdir / "supervisor_report.ipynb"),
-                        parameters={"run_folder": str(folder.resolve()), "supervisor_id": sid},
-                        executed=str(folder / "notebooks" / f"supervisor_{sid}.ipynb"),
-                        html=str(folder / "supervisors" / f"{sid}.html"),
-                        rel_html=f"supervisors/{sid}.html",
+                        parameters={"run_folder": run_folder, "supervisor_id": sid},
+                        executed=str(folder / "notebooks" / f"supervisor_{stem}.ipynb"),
+                        html=str(folder / "supervisors" / f"{stem}.html"),
+                        rel_html=f"supervisors/{stem}.html",
                         title=f"{name}: supervision pack, {period}", role="supervisor"))
-    for cid, name in clinicians if "clinician" in roles else []:
-        jobs.append(Job(name=cid, notebook=str(nbdir / "clinician_report.ipynb"),
-                        parameters={"run_folder": str(folder.resolve()), "clinician_id": cid},
-                        executed=str(folder / "notebooks" / f"clinician_{cid}.ipynb"),
-                        html=str(folder / "clinicians" / f"{cid}.html"),
-                        rel_html=f"clinicians/{cid}.html",
+    for cid, name in clinicians:
+        stem = stems[cid]
+        jobs.append(Job(name=f"clinician:{cid}", id=cid,
+                        notebook=str(nbdir / "clinician_report.ipynb"),
+                        parameters={"run_folder": run_folder, "clinician_id": cid},
+                        executed=str(folder / "notebooks" / f"clinician_{stem}.ipynb"),
+                        html=str(folder / "clinicians" / f"{stem}.html"),
+                        rel_html=f"clinicians/{stem}.html",
                         title=f"{name}: clinician report, {period}", role="clinician"))
+    for job in jobs:  # defence in depth: every output stays inside the run folder
+        for key in ("executed", "html"):
+            if not Path(job[key]).resolve().is_relative_to(folder.resolve()):
+                raise RuntimeError(f"report path outside the run folder: {job[key]}")
     return jobs
 
 
@@ -283,26 +306,22 @@ def render_reports(folder: str | os.PathLike, clinicians: list[tuple[str, str]],
         write_index(folder, [], practice_name, period)
         return []
     workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
-    results = []
     (folder / "notebooks").mkdir(parents=True, exist_ok=True)
     log_path = str(folder / "notebooks" / "batch.log")
     with ProcessPoolExecutor(max_workers=workers, initializer=_quiet_worker,
                              initargs=(log_path,)) as pool:
-        futures = {pool.submit(_render, job): job for job in jobs}
+        futures = {pool.submit(_render, job): k for k, job in enumerate(jobs)}
         bar = tqdm(total=len(jobs), desc="reports", unit="report", disable=not progress)
+        done: dict[int, dict] = {}
         for fut in as_completed(futures):
-            job = futures[fut]
+            k = futures[fut]
             try:
-                results.append(fut.result())
+                done[k] = fut.result()
             except Exception as exc:  # noqa: BLE001 - a crashed worker is one failed report
-                results.append({"name": job["name"], "path": job["rel_html"],
-                                "status": "failed", "message": f"{type(exc).__name__}: {exc}",
-                                "seconds": None, "title": job["title"],
-                                "role": job["role"]})
+                done[k] = _result(jobs[k], "failed", f"{type(exc).__name__}: {exc}", None)
             bar.update(1)
         bar.close()
-    order = {j["name"]: i for i, j in enumerate(jobs)}
-    results.sort(key=lambda r: order[r["name"]])
+    results = [done[k] for k in range(len(jobs))]
     write_index(folder, results, practice_name, period)
     return results
 
@@ -315,7 +334,7 @@ def write_index(folder: Path, results: list[dict], practice_name: str, period: s
     """``index.html``: every report with its status (no scripts, no external resources)."""
     rows = []
     for r in results:
-        link = (f'<a href="{html.escape(r["path"])}">{html.escape(r["title"])}</a>'
+        link = (f'<a href="{href(r["path"])}">{html.escape(r["title"])}</a>'
                 if r["status"] == "ok" else html.escape(r["title"]))
         note = "" if r["status"] == "ok" else html.escape(
             "Could not be produced: " + r["message"][:300])

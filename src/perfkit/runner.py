@@ -20,13 +20,15 @@ import pandas as pd
 from . import __version__, models
 from . import outcomes as oc
 from .config import Config, ConfigError
-from .io import atomic_write, atomic_write_text
+from .io import atomic_write, atomic_write_text, private_outputs, restrict_tree
 from .operations import clinician_metrics, clinicians_in_period, weekly_metrics
 from .prepared import PREPARED_DIR, Prepared, prepare
+from .pseudonym import PseudonymKey, load_key
 from .supervision import development_tables
 from .trends import flags, trend_labels
 
-__all__ = ["run_period", "default_run_folder", "operations_tables", "outcome_tables"]
+__all__ = ["run_period", "default_run_folder", "operations_tables", "outcome_tables",
+           "check_key", "previous_key_fingerprint"]
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +113,8 @@ def _reports_step(folder: Path, data: Prepared, config: Config, only: list[str] 
     period = f"{config.period_start:%d %b %Y} to {last:%d %b %Y}"
     results = render_reports(folder, people, practice_name=config.practice_name, period=period,
                              workers=workers, progress=progress, supervisors=sups, roles=roles)
-    return [{"path": r["path"], "status": r["status"], "message": r["message"]}
+    return [{"path": r["path"], "status": r["status"], "message": r["message"],
+             "role": r["role"], "id": r["id"], "notebook": f"notebooks/{r['notebook']}"}
             for r in results] + [{"path": "index.html", "status": "ok", "message": ""}]
 
 
@@ -141,15 +144,68 @@ def _tables_step(step: str, build, data: Prepared, config: Config, folder: Path)
     return [{"path": f"tables/{name}.csv", "status": "ok", "message": ""} for name in tables]
 
 
+def previous_key_fingerprint(folder: Path) -> tuple[str, Path] | None:
+    """The pseudonym-key fingerprint of the latest earlier run in the same reports folder
+    (this run folder and its siblings), with that run's folder; None when there is none."""
+    folder = Path(folder).resolve()
+    found = []
+    manifests = [folder / "manifest.json"]
+    if folder.parent.is_dir():
+        manifests += sorted(folder.parent.glob("*/manifest.json"))
+    for m in manifests:
+        try:
+            data = json.loads(m.read_text(encoding="utf-8"))
+            fp = data["pseudonym_key"]["fingerprint"]
+            created = str(data.get("created", ""))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if isinstance(fp, str) and fp:
+            found.append((created, fp, m.parent))
+    if not found:
+        return None
+    _, fp, where = max(found, key=lambda f: f[0])
+    return fp, where
+
+
+def check_key(folder: Path, config: Config, *, new_key: bool = False) -> PseudonymKey:
+    """Load the pseudonym key for a run into ``folder``, or stop with one sentence when it
+    would give other pseudonyms than the latest earlier run in the same reports folder: a
+    missing key (a new one would be made) or a different one. ``new_key`` (the CLI's
+    ``--new-pseudonym-key``) accepts the change."""
+    path = Path(config.pseudonym_key_file)
+    previous = previous_key_fingerprint(folder)
+    if previous and not new_key:
+        fp, where = previous
+        if not path.exists():
+            raise ConfigError(
+                f"the pseudonym key file {path} is missing, but the earlier run in {where} "
+                f"used a key (fingerprint {fp}): a new key would give every client a new "
+                "pseudonym that matches no earlier month. Restore the key file (or point "
+                "pseudonym_key_file at it), or pass --new-pseudonym-key to start afresh.")
+        key = load_key(path, create=False)
+        if key.fingerprint != fp:
+            raise ConfigError(
+                f"the pseudonym key {path} (fingerprint {key.fingerprint}) is not the key of "
+                f"the earlier run in {where} (fingerprint {fp}): client pseudonyms would not "
+                "match earlier months. Use the earlier key file, or pass --new-pseudonym-key "
+                "to start afresh.")
+        return key
+    return load_key(path)
+
+
 def run_period(data_dir: str | os.PathLike, config: Config, *, out: str | os.PathLike | None = None,
                column_map: str | os.PathLike | None = None,
                params_file: str | os.PathLike | None = None, tables_only: bool = False,
                clinicians: list[str] | None = None, workers: int | None = None,
-               progress: bool = False, roles: list[str] | None = None) -> dict:
+               progress: bool = False, roles: list[str] | None = None,
+               new_pseudonym_key: bool = False) -> dict:
     """Prepare the run folder for ``config``'s period and return its manifest.
 
-    Input problems that make the data unusable raise ``IngestError``; rejected rows do not stop
-    the run (they are counted in ``data_quality.json``).
+    Input problems that make the data unusable raise ``IngestError``; a pseudonym key that
+    differs from the earlier runs' raises ``ConfigError`` (unless ``new_pseudonym_key``);
+    rejected rows do not stop the run (they are counted in ``data_quality.json``). The run
+    folder and everything in it are readable by the owner only, unless
+    ``privacy.group_readable_outputs`` says otherwise.
     """
     from .reports import ROLES
 
@@ -158,10 +214,33 @@ def run_period(data_dir: str | os.PathLike, config: Config, *, out: str | os.Pat
         raise ConfigError(f"--role {unknown_roles[0]} is not a role (use owner, supervisor or "
                           "clinician)")
     folder = Path(out) if out is not None else default_run_folder(config)
-    folder.mkdir(parents=True, exist_ok=True)
+    group = config.privacy.group_readable_outputs
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the run folder {folder} "
+                          f"({exc.strerror or type(exc).__name__})") from None
+    key = check_key(folder, config, new_key=new_pseudonym_key)
+    with private_outputs(group):
+        restrict_tree(folder, group, RUN_ENTRIES)
+        manifest = _run(data_dir, config, folder, key, column_map=column_map,
+                        params_file=params_file, tables_only=tables_only, clinicians=clinicians,
+                        workers=workers, progress=progress, roles=roles)
+        restrict_tree(folder, group, RUN_ENTRIES)
+    return manifest
+
+
+# What a run writes in its folder (and nothing else there is touched).
+RUN_ENTRIES = ("manifest.json", "data_quality.json", "rejects.csv", "index.html",
+               "practice.html", PREPARED_DIR, "tables", "notebooks", "clinicians",
+               "supervisors")
+
+
+def _run(data_dir, config: Config, folder: Path, key: PseudonymKey, *, column_map, params_file,
+         tables_only, clinicians, workers, progress, roles) -> dict:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    prepared = prepare(data_dir, folder, config, column_map=column_map)
+    prepared = prepare(data_dir, folder, config, column_map=column_map, key=key)
     timings["prepare_seconds"] = round(time.perf_counter() - t0, 3)
     outputs = [{"path": "data_quality.json", "status": "ok", "message": ""},
                {"path": "rejects.csv", "status": "ok", "message": ""}]
@@ -200,6 +279,7 @@ def run_period(data_dir: str | os.PathLike, config: Config, *, out: str | os.Pat
         "parameters": params,
         "data_quality": {k: q[k] for k in ("rows_in", "rows_accepted", "rows_rejected")},
         "timings": timings,
+        "pseudonym_key": {"fingerprint": key.fingerprint, "created_by_this_run": key.created},
         "reports": "skipped (--tables-only)" if tables_only else "rendered",
         "outputs": outputs,
     }

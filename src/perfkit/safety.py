@@ -1,0 +1,150 @@
+"""Hostile input, handled in one place.
+
+Every value in a practice's export is treated as hostile: a clinician's name, a goal or a
+review's evidence may hold HTML, Markdown or a script; an id may look like a path, a number or
+``NA``. This module holds the few functions that make such values safe where they meet a
+renderer or the file system:
+
+- :func:`md` turns a value into Markdown that displays exactly as written (report text);
+- :func:`clean_html` is the allowlist every report's HTML passes through when nbconvert
+  exports it (so a section that forgets to escape still cannot run a script);
+- :func:`file_stem` and :func:`href` turn an id into a file name inside its folder and a link.
+
+Tables are escaped by pandas (``DataFrame.to_html`` escapes by default; report tables built
+with a Styler escape through ``perfkit.report.table``); figure text is drawn by matplotlib with
+mathtext switched off (``plots.use_style``), so ``$`` in a name is a dollar sign.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import urllib.parse
+
+__all__ = ["md", "clean_html", "file_stem", "href", "RESERVED_STEMS"]
+
+# Every ASCII punctuation character that Markdown (CommonMark, and mistune as nbconvert uses
+# it) may read as markup; a backslash makes each one literal. '<', '>' and '&' become HTML
+# entities instead, which Markdown passes through and the browser shows as the character.
+_MD_PUNCT = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$:\"'=^])")
+
+
+def md(value) -> str:
+    """A value as Markdown text that displays exactly as written.
+
+    ``<b>``, ``[x](javascript:...)``, ``*stars*``, ``a_b``, ``&``, ``$x$`` and line breaks lose
+    any meaning as markup; letters of any script are kept as they are.
+
+    Examples
+    --------
+    >>> md("O'Brien & <b>Co</b>")
+    "O\\\\'Brien &amp; &lt;b&gt;Co&lt;/b&gt;"
+    """
+    text = "" if value is None else str(value)
+    text = re.sub(r"[\r\n\t\v\f]+", " ", text)
+    text = html.escape(text, quote=False)
+    return _MD_PUNCT.sub(r"\\\1", text)
+
+
+# What report HTML may contain: text structure, tables, and the <style> block that pandas'
+# Styler writes for shaded cells. Figures are not here: nbconvert embeds them as data-URI
+# images outside this filter. Anything else is escaped into visible text (never run).
+_TAGS = frozenset({
+    "a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "colgroup", "div", "em",
+    "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "li", "ol", "p", "pre", "span", "strong",
+    "style", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
+})
+_ATTRIBUTES = {
+    "*": ["class", "id", "title", "style"],
+    "a": ["href", "title"],
+    "td": ["colspan", "rowspan", "style", "class", "id"],
+    "th": ["colspan", "rowspan", "scope", "style", "class", "id"],
+    "style": ["type"],
+}
+_PROTOCOLS = frozenset({"http", "https", "mailto"})
+
+
+def clean_html(fragment) -> str:
+    """Sanitize an HTML fragment of a report with bleach (the library nbconvert itself uses
+    for ``sanitize_html``), keeping the tags a report needs and escaping every other tag,
+    event-handler attribute and ``javascript:`` link.
+
+    perfkit registers this as nbconvert's ``clean_html`` filter: nbconvert's own allowlist has
+    no headings, paragraphs or table headers, so reports would show their markup as text.
+    """
+    import bleach
+
+    text = fragment.decode() if isinstance(fragment, bytes) else str(fragment)
+    return bleach.clean(text, tags=_TAGS, attributes=_ATTRIBUTES, protocols=_PROTOCOLS,
+                        strip=False, strip_comments=True, css_sanitizer=_css())
+
+
+_CSS_SANITIZER = None
+
+
+def _css():
+    global _CSS_SANITIZER
+    if _CSS_SANITIZER is None:
+        from bleach.css_sanitizer import ALLOWED_CSS_PROPERTIES, CSSSanitizer
+
+        _CSS_SANITIZER = CSSSanitizer(allowed_css_properties=ALLOWED_CSS_PROPERTIES)
+    return _CSS_SANITIZER
+
+
+# A plain id is used as its own file name: ASCII letters, digits, '_' and '-', starting with a
+# letter or digit, at most 64 characters, and not a name Windows reserves for a device.
+_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+_WINDOWS_DEVICES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
+                    *(f"lpt{i}" for i in range(10))}
+RESERVED_STEMS = frozenset({"index", "practice"})
+
+
+def file_stem(identifier: str) -> str:
+    """The file name (without extension) of the report for an id: the id itself when it is
+    plain (``C04``), otherwise a readable ASCII part and a hash of the exact id
+    (``a-b.5d41402abc``).
+
+    The two forms never meet (a plain stem has no ``.``, a hashed one always has), and two
+    ids give the same hashed stem only if SHA-256 collides in its first 40 bits (checked by
+    the caller, which also gives both of two ids that differ only in letter case the hashed
+    form, for case-insensitive file systems). No stem is empty, starts with a dot, holds a path
+    separator or names ``index``/``practice``.
+    """
+    ident = str(identifier)
+    if _PLAIN.fullmatch(ident) and ident.lower() not in _WINDOWS_DEVICES \
+            and ident.lower() not in RESERVED_STEMS:
+        return ident
+    return hashed_stem(ident)
+
+
+def hashed_stem(identifier: str) -> str:
+    """The always-hashed form of :func:`file_stem`."""
+    ident = str(identifier)
+    readable = re.sub(r"[^A-Za-z0-9_-]+", "-", ident).strip("-_")[:40] or "id"
+    digest = hashlib.sha256(ident.encode("utf-8")).hexdigest()[:10]
+    return f"{readable}.{digest}"
+
+
+def file_stems(identifiers) -> dict[str, str]:
+    """:func:`file_stem` for a set of ids, with ids that would clash on a case-insensitive
+    file system (``C01`` and ``c01``) moved to the hashed form. Raises ``RuntimeError`` on a
+    hash clash (a perfkit bug to report, not a user error)."""
+    ids = list(dict.fromkeys(str(i) for i in identifiers))
+    stems = {i: file_stem(i) for i in ids}
+    by_folded: dict[str, list[str]] = {}
+    for ident, stem in stems.items():
+        by_folded.setdefault(stem.lower(), []).append(ident)
+    for group in by_folded.values():
+        if len(group) > 1:
+            for ident in group:
+                stems[ident] = hashed_stem(ident)
+    if len({s.lower() for s in stems.values()}) != len(stems):
+        raise RuntimeError("two ids map to one report file name")
+    return stems
+
+
+def href(relative_path: str) -> str:
+    """A relative link to a report file, percent-encoded (``#`` and ``?`` in a name stay part
+    of it), safe inside a double-quoted HTML attribute."""
+    return html.escape(urllib.parse.quote(relative_path, safe="/"), quote=True)
