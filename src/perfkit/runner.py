@@ -156,11 +156,11 @@ def previous_key_fingerprint(folder: Path) -> tuple[str, Path] | None:
         try:
             data = json.loads(m.read_text(encoding="utf-8"))
             fp = data["pseudonym_key"]["fingerprint"]
-            created = str(data.get("created", ""))
+            written = m.stat().st_mtime_ns  # finer than the manifest's "created" seconds
         except (OSError, ValueError, KeyError, TypeError):
             continue
         if isinstance(fp, str) and fp:
-            found.append((created, fp, m.parent))
+            found.append((written, fp, m.parent))
     if not found:
         return None
     _, fp, where = max(found, key=lambda f: f[0])
