@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 from pathlib import Path
@@ -294,3 +295,15 @@ def test_ids_that_look_like_numbers_or_na_give_the_same_tables_and_reports(tmp_p
              ("supervisors/C01.html", "supervisors/001.html")]
     for left, right in pairs:
         assert _visible_text(a / left) == _visible_text(b / right), right
+    # the plain papermill CLI takes such an id as raw text (-r); -p would make it the number 1
+    from perfkit.report import load_run, pick_clinician
+    from perfkit.reports import notebook_dir
+
+    papermill = Path(sys.executable).parent / "papermill"
+    target = tmp_path / "c.ipynb"
+    proc = subprocess.run([str(papermill), str(notebook_dir() / "clinician_report.ipynb"),
+                           str(target), "-p", "run_folder", str(b), "-r", "clinician_id", "001",
+                           "--no-progress-bar"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    with pytest.raises(ValueError, match="pass it to papermill with -r clinician_id"):
+        pick_clinician(load_run(b), 1)

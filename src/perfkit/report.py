@@ -159,7 +159,8 @@ def _demo_run(params_file) -> Path:
     if not (out / "tables" / "model_summary.json").is_file():
         cfg = load_config(params_file or None,
                           pseudonym_key_file=cache_root() / "demo-pseudonym.key")
-        run_period(bundled_data_dir(), cfg, out=out, tables_only=True)
+        run_period(bundled_data_dir(), cfg, out=out, tables_only=True,
+                   new_pseudonym_key=True)  # synthetic data: no earlier months to match
     return out
 
 
@@ -396,10 +397,18 @@ def data_quality_table(run: RunData) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 
 
+def _text_id(value, name: str) -> None:
+    """An id parameter must arrive as text: papermill's ``-p`` reads ``001`` as the number 1."""
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be text, not the number {value!r}: pass it to papermill "
+                         f"with -r {name} ... (raw text) instead of -p")
+
+
 def pick_clinician(run: RunData, clinician_id: str = "") -> str:
     """The clinician a report is for: the one asked for, or the first in the run (so the
     notebook runs on its defaults). An id that is not in the run is an error in plain words."""
     ids = list(run.table("clinician_metrics")["clinician_id"])
+    _text_id(clinician_id, "clinician_id")
     if not clinician_id:
         return ids[0]
     if clinician_id not in ids:
@@ -607,6 +616,7 @@ def pick_supervisor(run: RunData, supervisor_id: str = "") -> str:
     from .supervision import supervisors
 
     ids = supervisors(run.prepared_table("clinicians"), run.config)
+    _text_id(supervisor_id, "supervisor_id")
     if not supervisor_id:
         if not ids:
             raise ValueError("no clinician supervises anyone employed in this period")
