@@ -62,7 +62,8 @@ def test_missing_column_is_one_sentence_and_exit_2(practice, tmp_path):
                           capture_output=True, text=True, env=env)
     assert proc.returncode == 2
     assert proc.stderr.strip() == ("perfkit: clinicians.csv: required column 'start_date' is "
-                                   "missing (columns found: clinician_id, name, license_status, "
+                                   "missing (contract columns found: clinician_id, name, "
+                                   "license_status, "
                                    "license_type, supervisor_id, end_date, "
                                    "weekly_capacity_hours, weekly_session_goal, licensure_rule)")
     assert "Traceback" not in proc.stderr + proc.stdout

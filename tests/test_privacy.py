@@ -337,3 +337,13 @@ def test_file_stems_are_one_to_one_and_readable():
 def test_href_percent_encodes_and_escapes():
     assert href("clinicians/a#b?c.html") == "clinicians/a%23b%3Fc.html"
     assert href('x/"><b>.html') == "x/%22%3E%3Cb%3E.html"
+
+
+def test_a_file_without_its_header_row_is_not_quoted(practice, tmp_path):
+    """The first data row stands where the headers should be: the message names no value."""
+    rows = (practice / "appointments.csv").read_text().splitlines()
+    (practice / "appointments.csv").write_text("\n".join(rows[1:]) + "\n")
+    with pytest.raises(IngestError) as err:
+        pk.ingest(practice, pk.load_config(pseudonym_key_file=tmp_path / "k"))
+    assert str(err.value) == ("appointments.csv: required column 'appointment_id' is missing "
+                              "(contract columns found: none; and 9 other columns)")

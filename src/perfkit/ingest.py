@@ -417,16 +417,22 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap) -> _TableResult | 
     headers = [_norm_header(h) for h in frame.columns]
     rename = cmap.columns.get(spec.name, {})
     headers = [rename.get(h, h) for h in headers]
+    item_cols = C.item_columns(headers) if spec.items else {}
+    # Headers are quoted in messages only when they are contract columns: a file without a
+    # header row has a client's details where its headers should be.
+    known = [h for h in headers if h in spec.column_names or h in item_cols]
     dupes = sorted({h for h in headers if headers.count(h) > 1})
     if dupes:
-        raise IngestError(f"{path.name}: column {dupes[0]!r} appears more than once")
+        name = repr(dupes[0]) if dupes[0] in known else "outside the contract"
+        raise IngestError(f"{path.name}: a column {name} appears more than once")
     frame.columns = headers
     keep = [c for c in spec.column_names if c in headers]
-    item_cols = C.item_columns(headers) if spec.items else {}
     for col in spec.file_columns:
         if col not in headers:
+            others = len(headers) - len(known)
+            more = f"; and {others} other column{'s' * (others != 1)}" if others else ""
             raise IngestError(f"{path.name}: required column {col!r} is missing "
-                              f"(columns found: {', '.join(headers) or 'none'})")
+                              f"(contract columns found: {', '.join(known) or 'none'}{more})")
     if spec.items and "total_score" not in headers and not item_cols:
         raise IngestError(f"{path.name}: required column 'total_score' is missing, and there "
                           "are no item columns (item_1, item_2, ...) to compute it from")
