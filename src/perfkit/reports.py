@@ -268,24 +268,18 @@ def _jobs(folder: Path, clinicians: list[tuple[str, str]], practice_name: str,
                         executed=str(folder / "notebooks" / "practice.ipynb"),
                         html=str(folder / "practice.html"), rel_html="practice.html",
                         title=f"{practice_name}: practice report, {period}", role="owner"))
-    for sid, name in supervisors:
-        stem = stems[sid]
-        jobs.append(Job(name=f"supervisor:{sid}", id=sid,
-                        notebook=str(nbdir / "supervisor_report.ipynb"),
-                        parameters={"run_folder": run_folder, "supervisor_id": sid},
-                        executed=str(folder / "notebooks" / f"supervisor_{stem}.ipynb"),
-                        html=str(folder / "supervisors" / f"{stem}.html"),
-                        rel_html=f"supervisors/{stem}.html",
-                        title=f"{name}: supervision pack, {period}", role="supervisor"))
-    for cid, name in clinicians:
-        stem = stems[cid]
-        jobs.append(Job(name=f"clinician:{cid}", id=cid,
-                        notebook=str(nbdir / "clinician_report.ipynb"),
-                        parameters={"run_folder": run_folder, "clinician_id": cid},
-                        executed=str(folder / "notebooks" / f"clinician_{stem}.ipynb"),
-                        html=str(folder / "clinicians" / f"{stem}.html"),
-                        rel_html=f"clinicians/{stem}.html",
-                        title=f"{name}: clinician report, {period}", role="clinician"))
+    for role, people, sub, notebook, param, what in (
+            ("supervisor", supervisors, "supervisors", "supervisor_report.ipynb",
+             "supervisor_id", "supervision pack"),
+            ("clinician", clinicians, "clinicians", "clinician_report.ipynb", "clinician_id",
+             "clinician report")):
+        for pid, name in people:
+            stem = stems[pid]
+            jobs.append(Job(name=f"{role}:{pid}", id=pid, notebook=str(nbdir / notebook),
+                            parameters={"run_folder": run_folder, param: pid},
+                            executed=str(folder / "notebooks" / f"{role}_{stem}.ipynb"),
+                            html=str(folder / sub / f"{stem}.html"), rel_html=f"{sub}/{stem}.html",
+                            title=f"{name}: {what}, {period}", role=role))
     for job in jobs:  # defence in depth: every output stays inside the run folder
         for key in ("executed", "html"):
             if not Path(job[key]).resolve().is_relative_to(folder.resolve()):
