@@ -336,14 +336,24 @@ def test_development_tables_on_the_demo_show_one_behind_and_others_on_track():
 
 
 def test_a_practice_without_the_optional_tables_still_gets_its_ledger():
-    """No supervision, goals, reviews or CE files: the ledger counts client hours and zero
-    supervision, and every other table is empty with its columns."""
+    """No supervision, goals, reviews or CE files: the ledger counts client hours, and the
+    supervision it cannot see is unknown (empty, with a note), never zero or "behind"; every
+    other table is empty with its columns."""
     clin = [("T", "Tess", "pre-licensed", "LPC-Associate", "S", "2026-06-01", None,
              "tx_lpc_associate"), ("S", "Sam", "licensed", "LPC", None, "2020-01-01", None, None)]
     data = make_data(clin, [("T", "2026-07-06 10:00", 120, "attended")])
+    empty = data.tables["supervision"].iloc[0:0]
     del data.tables["supervision"]
     t = sv.development_tables(data, cfg("2026-07-01", "2026-10-01"))
     row = t["supervision"].iloc[0]
+    assert row["direct_hours"] == 2 and pd.isna(row["supervision_hours_individual"])
+    assert pd.isna(row["periods_assessed"]) and pd.isna(row["periods_compliant"])
+    assert pd.isna(row["behind_on_supervision"]) and pd.isna(row["total_hours"])
+    assert row["note"].startswith("no supervision records were provided")
+    assert t["supervision_periods"].empty
+    # a supervision table that was provided and holds no meeting: none, and behind
+    data.tables["supervision"] = empty
+    row = sv.development_tables(data, cfg("2026-07-01", "2026-10-01"))["supervision"].iloc[0]
     assert (row["direct_hours"], row["supervision_hours_individual"]) == (2, 0)
     assert (row["periods_assessed"], row["periods_compliant"]) == (1, 0)
     assert row["behind_on_supervision"]

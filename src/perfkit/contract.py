@@ -173,7 +173,7 @@ TABLES: dict[str, Table] = {
             key=("appointment_id",),
         ),
         Table(
-            "assessments", True,
+            "assessments", False,
             (
                 Column("client_id", "id", echo=False),
                 Column("clinician_id", "id", required=False, in_file=False),

@@ -448,6 +448,13 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap) -> _TableResult | 
                         dropped_columns=dropped, fractional_ids=fractional_ids)
 
 
+def _empty_table(spec: C.Table) -> _TableResult:
+    """An optional table that was not provided, as an empty file with the contract header:
+    every later step sees its typed columns, and ``data_quality.json`` says "not provided"."""
+    raw = pd.DataFrame({c: pd.Series([], dtype=str) for c in spec.column_names})
+    return _TableResult(spec.name, None, raw, _Verdicts(0))
+
+
 def _generic_checks(res: _TableResult, spec: C.Table, cfg: Config, cmap: ColumnMap) -> None:
     raw, v = res.raw, res.verdicts
     contract_cols = list(raw.columns)
@@ -796,11 +803,14 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
     if not folder.is_dir():
         raise IngestError(f"data folder {folder} does not exist")
     cmap = load_column_map(column_map if column_map is not None else config.column_map)
-    results: dict[str, _TableResult | None] = {}
+    results: dict[str, _TableResult] = {}
+    provided: dict[str, bool] = {}
     for name, spec in C.TABLES.items():
         res = _load_table(folder, spec, cmap)
-        if res is not None:
-            _generic_checks(res, spec, config, cmap)
+        provided[name] = res is not None
+        if res is None:  # an optional table not provided: typed, empty, and said so
+            res = _empty_table(spec)
+        _generic_checks(res, spec, config, cmap)
         results[name] = res
 
     if key is None:
@@ -832,7 +842,7 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
 
     for name in C.OPTIONAL_TABLES:
         res = results[name]
-        if res is None:
+        if name == "assessments":
             continue
         if name == "supervision":
             clinician_ref(res, "supervisee_id")
@@ -847,10 +857,10 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
     reject_parts = []
     quality: dict = {"time_zone": config.timezone, "tables": {}}
     for name, res in results.items():
-        if res is None:
+        tables[name] = appt_frame if name == "appointments" else _accepted_frame(res)
+        if not provided[name]:
             quality["tables"][name] = {"present": False}
             continue
-        tables[name] = appt_frame if name == "appointments" else _accepted_frame(res)
         v = res.verdicts
         bad = ~v.ok
         reject_parts.append(pd.DataFrame({

@@ -324,6 +324,10 @@ def _first_attended(all_appts: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFram
 def _sessions_by_client(all_appts: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
     """Attended sessions per (clinician, client) from the first through ``as_of``."""
     att = all_appts[(all_appts["status"] == "attended") & (all_appts["start"] < as_of)]
+    if att.empty:  # an empty Arrow-string group index cannot be joined on (pandas 3)
+        index = pd.MultiIndex.from_arrays([pd.Index([], dtype=object)] * 2,
+                                          names=["clinician_id", "client_id"])
+        return pd.Series([], index=index, dtype="int64", name="n")
     return att.groupby(["clinician_id", "client_id"], observed=True).size().rename("n")
 
 

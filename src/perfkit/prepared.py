@@ -57,6 +57,12 @@ class Prepared:
     def timezone(self) -> str:
         return self.meta["timezone"]
 
+    def provided(self, name: str) -> bool:
+        """Whether the practice provided this table (an optional table that was not provided
+        is empty here, and what rests on it is unknown, not zero)."""
+        listed = self.meta.get("provided")
+        return name in (listed if listed is not None else self.tables)
+
 
 def _is_tz_datetime(tz: str):
     import pandera.pandas as pa
@@ -77,8 +83,15 @@ def _is_date():
 def _is_text():
     import pandera.pandas as pa
 
-    return pa.Check(lambda s: s.dropna().map(type).eq(str).all(), element_wise=False,
-                    error="must be text")
+    return pa.Check(_all_text, element_wise=False, error="must be text")
+
+
+def _all_text(s: pd.Series) -> bool:
+    """Every value present is a ``str`` (an empty or all-missing column passes)."""
+    if isinstance(s.dtype, pd.StringDtype):
+        return True
+    values = s.dropna().to_numpy(dtype=object)
+    return all(isinstance(v, str) for v in values)
 
 
 def schema(table: str, timezone: str):
@@ -166,6 +179,7 @@ def prepare(data_dir: str | os.PathLike, out_dir: str | os.PathLike, config: Con
         "period_start": config.period_start.isoformat(),
         "period_end": config.period_end.isoformat(),
         "tables": sorted(ing.tables),
+        "provided": sorted(n for n, e in ing.quality["tables"].items() if e.get("present")),
         "parameters": json.loads(config.model_dump_json()),
         "pseudonym_key_fingerprint": ing.key.fingerprint if ing.key else None,
     }

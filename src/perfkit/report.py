@@ -108,6 +108,12 @@ class RunData:
     def table(self, name: str) -> pd.DataFrame:
         return self.tables[name]
 
+    def provided(self, name: str) -> bool:
+        """Whether the practice provided an input table (what rests on a table that was not
+        provided is unknown, and the reports say so)."""
+        listed = self.meta.get("provided")
+        return True if listed is None else name in listed
+
     def prepared_table(self, name: str, clinician_id: str | None = None) -> pd.DataFrame:
         """One prepared table, optionally only one clinician's rows, without loading the
         rest of the snapshot."""
@@ -282,8 +288,22 @@ def check_in_list(run: RunData) -> Text:
                 + "\n\n".join(lines))
 
 
+NO_MEASURES = ("No measures were provided (the export has no assessments table), so there are "
+               "no outcome figures here. Everything else in this report stands on its own.")
+
+
+def _no_measures(run: RunData, say: bool = False) -> Text | None:
+    """When the practice provided no assessments: the sentence that says so (``say``) or an
+    empty text for the sections after it; None when measures were provided."""
+    if run.provided("assessments"):
+        return None
+    return Text(NO_MEASURES if say else "")
+
+
 def outcomes_table(run: RunData) -> pd.DataFrame:
     """Practice outcome rates per instrument with their 95% intervals."""
+    if (none := _no_measures(run, say=True)) is not None:
+        return none
     p = run.table("outcomes_practice")
 
     def cell(row, rate):
@@ -306,6 +326,8 @@ def outcomes_table(run: RunData) -> pd.DataFrame:
 def funnel_figure(run: RunData, instrument: str = "PHQ-9", *, highlight: str | None = None,
                   label_points: bool = True):
     """Funnel plot: reliable-improvement rate against paired episodes, with control limits."""
+    if (none := _no_measures(run)) is not None:
+        return none
     f = run.table("funnel")
     f = f[(f["instrument"] == instrument)]
     fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -341,6 +363,8 @@ def funnel_figure(run: RunData, instrument: str = "PHQ-9", *, highlight: str | N
 
 def model_section(run: RunData) -> Text:
     """The models' share of variance due to clinicians, in plain words."""
+    if (none := _no_measures(run)) is not None:
+        return none
     lines = []
     for inst, s in run.summary.items():
         share = s.get("share_of_variance_due_to_clinicians")
@@ -359,6 +383,8 @@ def model_section(run: RunData) -> Text:
 def caterpillar_figure(run: RunData, instrument: str = "PHQ-9", *,
                        only: str | None = None, names: bool = True):
     """Each clinician's model estimate with its 95% interval, in name order (never ranked)."""
+    if (none := _no_measures(run)) is not None:
+        return none
     e = run.table("clinician_effects")
     e = e[(e["instrument"] == instrument) & e["effect"].notna()].copy()
     if only is not None:
@@ -494,6 +520,8 @@ def weekly_trends_figure(run: RunData, clinician_id: str):
 
 def trajectories_figure(run: RunData, clinician_id: str, instrument: str = "PHQ-9"):
     """The clinician's clients' scores over time (pseudonymous), with the caseness line."""
+    if (none := _no_measures(run, say=True)) is not None:
+        return none
     inst = run.config.instruments[instrument]
     a = run.prepared_table("assessments", clinician_id)
     as_of = pd.Timestamp(run.config.period_end).tz_localize(run.config.timezone)
@@ -529,6 +557,8 @@ def trajectories_figure(run: RunData, clinician_id: str, instrument: str = "PHQ-
 
 def own_alerts_table(run: RunData, clinician_id: str) -> pd.DataFrame:
     """The clinician's clients who are not on track (pseudonymous ids)."""
+    if (none := _no_measures(run)) is not None:
+        return none
     t = run.table("not_on_track")
     t = t[t["clinician_id"] == clinician_id]
     if t.empty:
@@ -542,6 +572,8 @@ def own_alerts_table(run: RunData, clinician_id: str) -> pd.DataFrame:
 
 def item9_table(run: RunData, clinician_id: str) -> pd.DataFrame:
     """PHQ-9 item 9 responses above zero for the clinician's clients."""
+    if (none := _no_measures(run)) is not None:
+        return none
     t = run.table("item9_flags")
     t = t[t["clinician_id"] == clinician_id]
     if t.empty:
@@ -555,6 +587,8 @@ def item9_table(run: RunData, clinician_id: str) -> pd.DataFrame:
 
 
 def own_effect_text(run: RunData, clinician_id: str, instrument: str = "PHQ-9") -> Text:
+    if (none := _no_measures(run)) is not None:
+        return none
     e = run.table("clinician_effects")
     row = e[(e["clinician_id"] == clinician_id) & (e["instrument"] == instrument)]
     if row.empty or pd.isna(row["effect"].iloc[0]):
@@ -593,6 +627,11 @@ def questions_to_explore(run: RunData, clinician_id: str) -> Text:
 # --------------------------------------------------------------------------------------------
 # Supervision and professional development (supervisor packs and the clinician's self-view)
 # --------------------------------------------------------------------------------------------
+
+
+def _text_or(v, default: str) -> str:
+    """A text value, or ``default`` when it is missing or empty (never "nan")."""
+    return v if isinstance(v, str) and v else default
 
 
 def _date_words(v) -> str:
@@ -656,6 +695,8 @@ def ledger_table(run: RunData, ids: list[str], *, names: bool = True):
         who = run.name_of(r["clinician_id"]) if names else "You"
 
         def of(have, need):
+            if pd.isna(have):
+                return "not known"
             return (f"{have:,.0f} of {need:,.0f}" if pd.notna(need) else f"{have:,.0f}")
 
         per = "–"
@@ -663,17 +704,17 @@ def ledger_table(run: RunData, ids: list[str], *, names: bool = True):
             unit = f"{rules[r['rule']].compliance.period}s"
             per = f"{int(r['periods_compliant'])} of {int(r['periods_assessed'])} {unit}"
         cols[who] = {
-            "Rule": r["rule_name"] or r["note"],
+            "Rule": _text_or(r["rule_name"], _text_or(r["note"], "–")),
             "Experience counted since": _date_words(r["experience_since"]),
             "Total hours": of(r["total_hours"], r.get("total_required")),
             "Direct client hours": of(r["direct_hours"], r.get("direct_required")),
             "Supervision hours (individual or triadic)":
                 of(r["supervision_hours_individual"], r.get("supervision_individual_required")),
-            "Supervision hours (group)": f"{r['supervision_hours_group']:,.0f}",
+            "Supervision hours (group)": of(r["supervision_hours_group"], None),
             "Supervised weeks": of(r["supervised_weeks"], r.get("weeks_required")),
             "Supervision met the rule this period": per,
             "Projected completion at the current pace": _date_words(r["projected_completion"]),
-            "Note": r["note"] if isinstance(r["note"], str) and r["note"] else "–",
+            "Note": _text_or(r["note"], "–"),
         }
     return pd.DataFrame(cols)
 
@@ -697,6 +738,9 @@ def ledger_note(run: RunData, ids: list[str]) -> Text:
 def compliance_figure(run: RunData, ids: list[str], *, names: bool = True):
     """Supervision in each week or month of the last half year against what the rule needs."""
     t = _rows_for(run, "supervision_periods", ids)
+    if not run.provided("supervision"):
+        return Text("No supervision records were provided, so weekly or monthly supervision "
+                    "cannot be shown.")
     if t.empty:
         return Text("No weekly or monthly supervision requirement applies here.")
     t = t.assign(period_start=pd.to_datetime(t["period_start"]))
@@ -829,6 +873,8 @@ def supervision_questions(run: RunData, ids: list[str], *, names: bool = True) -
 
 def supervisee_alerts(run: RunData, ids: list[str]):
     """Supervisees' clients who are off track or answered PHQ-9 item 9 above zero."""
+    if (none := _no_measures(run, say=True)) is not None:
+        return none
     nt = _rows_for(run, "not_on_track", ids)
     i9 = _rows_for(run, "item9_flags", ids)
     i9 = i9 if not i9.empty else pd.DataFrame(columns=["clinician_id", "client_id"])
@@ -851,6 +897,8 @@ def supervisee_alerts(run: RunData, ids: list[str]):
 
 def trajectories_grid(run: RunData, ids: list[str], instrument: str = "PHQ-9"):
     """Each supervisee's clients' scores over time, one panel per supervisee."""
+    if (none := _no_measures(run)) is not None:
+        return none
     figs = [(cid, trajectories_figure(run, cid, instrument)) for cid in ids]
     if len(figs) == 1:
         return figs[0][1]

@@ -224,6 +224,8 @@ def supervision_periods(data: Prepared, config: Config,
             "supervision_hours_individual", "supervision_hours_group", "unit", "required",
             "counted", "assessed", "compliant", "in_reporting_period"]
     pre = _pre_licensed(data, config)
+    if not data.provided("supervision"):  # unknown, not "no supervision": nothing to assess
+        return pd.DataFrame(columns=cols)
     by_clinician = _daily(data, config, list(pre["clinician_id"])) if daily is None else daily
     frames = []
     for row in pre.itertuples():
@@ -269,6 +271,16 @@ def _months_between(a: pd.Timestamp, b: pd.Timestamp) -> float:
     return (b.year - a.year) * 12 + (b.month - a.month) + (b.day - a.day) / 30.4375
 
 
+# Without a supervision table, supervision is unknown (never zero): these ledger fields stay
+# empty and the note says why. Direct client hours still come from the appointments.
+NOT_KNOWN_WITHOUT_SUPERVISION = (
+    "supervision_hours_individual", "supervision_hours_group", "periods_assessed",
+    "periods_compliant", "supervised_weeks", "group_share", "projected_completion",
+    "pace_total_per_week", "total_hours", "behind_on_supervision")
+NO_SUPERVISION_NOTE = ("no supervision records were provided, so supervision hours, "
+                       "compliance and the projected completion are unknown")
+
+
 def ledger(data: Prepared, config: Config, rules: dict[str, LicensureRule] | None = None,
            periods: pd.DataFrame | None = None,
            daily: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
@@ -284,8 +296,10 @@ def ledger(data: Prepared, config: Config, rules: dict[str, LicensureRule] | Non
         weeks_required, group_share, pace_direct_per_week, pace_total_per_week,
         behind_on_supervision, note``. Hours are totals to as_of (records plus carried-in
         hours); ``projected_completion`` is empty when the pace is zero or no rule applies.
+        Without a supervision table the supervision figures are empty, never zero.
     """
     rules = load_rules(config) if rules is None else rules
+    known = data.provided("supervision")
     if daily is None:
         daily = _daily(data, config, list(_pre_licensed(data, config)["clinician_id"]))
     if periods is None:
@@ -342,6 +356,8 @@ def ledger(data: Prepared, config: Config, rules: dict[str, LicensureRule] | Non
             row["note"] = ("no licensure rule set for this clinician" if not rule_id else
                            f"unknown licensure rule '{rule_id}' (known: {', '.join(rules)})")
             row["behind_on_supervision"] = None
+            if not known:
+                row.update({k: None for k in NOT_KNOWN_WITHOUT_SUPERVISION})
             rows.append(row)
             continue
         r = rule.requirements
@@ -386,6 +402,9 @@ def ledger(data: Prepared, config: Config, rules: dict[str, LicensureRule] | Non
                              f"{expected:.0f}")
         row["behind_on_supervision"] = behind
         row["note"] = "; ".join(notes)
+        if not known:
+            row.update({k: None for k in NOT_KNOWN_WITHOUT_SUPERVISION})
+            row["note"] = NO_SUPERVISION_NOTE
         rows.append(row)
     cols = LEDGER_COLUMNS + ["rule_name", "total_hours", "total_required", "direct_required",
                              "supervision_required", "supervision_individual_required",
