@@ -182,8 +182,13 @@ def test_text_that_is_not_utf8_names_the_row_not_the_text(practice, tmp_path):
     (practice / "appointments.csv").write_bytes(raw)
     with pytest.raises(IngestError) as err:
         pk.ingest(practice, pk.load_config(pseudonym_key_file=tmp_path / "k"))
-    assert str(err.value).startswith("appointments.csv: row 3 holds text that is not UTF-8")
+    assert str(err.value).startswith("appointments.csv: row 3 (a column outside the contract) "
+                                     "holds text that is not UTF-8")
     assert "Phil" not in str(err.value)
+    raw = (practice / "appointments.csv").read_bytes().replace(b"no_show", b"no_sh\xf6w")
+    (practice / "appointments.csv").write_bytes(raw.replace(b"Phil\xe9ppa", b"Philippa"))
+    with pytest.raises(IngestError, match=r"row 3 \(column 'status'\) holds text that is not "):
+        pk.ingest(practice, pk.load_config(pseudonym_key_file=tmp_path / "k"))
 
 
 def test_a_broken_parquet_file_is_one_sentence(practice, tmp_path):

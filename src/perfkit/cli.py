@@ -108,6 +108,10 @@ def _summary(quality: dict, rejects, max_rows: int | None, where: str) -> str:
                          f"copied: {', '.join(e['dropped_columns'])}")
         for what, count in e["adjustments"].items():
             notes.append(f"  {name}: {count:,} rows {what.replace('_', ' ')}")
+    for f in quality.get("unused_files", []):
+        hint = (f"; did you mean {f['closest_table']}.csv?" if f["closest_table"] else
+                "; it matches no table of the data contract")
+        notes.append(f"  {f['file']} was not read{hint}")
     if notes:
         lines += ["", "Notes:"] + notes
     if len(rejects):

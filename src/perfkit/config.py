@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -27,6 +28,7 @@ __all__ = [
     "ModelsConfig",
     "TrendConfig",
     "PrivacyConfig",
+    "DatesConfig",
     "SupervisionConfig",
     "CarriedIn",
     "CERequirement",
@@ -197,6 +199,21 @@ class TrendConfig(_Strict):
     trend_run: int = Field(6, ge=2)
 
 
+class DatesConfig(_Strict):
+    """The plausible-date window: dates outside it are rejected as ``date_out_of_range`` (a
+    typo such as 1900 or 2100 would stretch every weekly series and model)."""
+
+    years_before: int = Field(10, ge=1, le=100, description="earliest plausible date: this "
+                              "many years before period_start")
+    years_after: int = Field(2, ge=1, le=20, description="latest plausible date: this many "
+                             "years after period_end")
+
+    def window(self, cfg: Config) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """[first plausible day, first implausible day) as naive timestamps."""
+        return (pd.Timestamp(cfg.period_start) - pd.DateOffset(years=self.years_before),
+                pd.Timestamp(cfg.period_end) + pd.DateOffset(years=self.years_after))
+
+
 class PrivacyConfig(_Strict):
     min_cell: int = Field(5, ge=1, description="counts below this are suppressed in shared tables")
     group_readable_outputs: bool = Field(False, description="run folders readable by the "
@@ -290,6 +307,7 @@ class Config(_Strict):
     models: ModelsConfig = ModelsConfig()
     trends: TrendConfig = TrendConfig()
     privacy: PrivacyConfig = PrivacyConfig()
+    dates: DatesConfig = DatesConfig()
     supervision: SupervisionConfig = SupervisionConfig()
     instruments: dict[str, InstrumentConfig] = Field(default_factory=_default_instruments)
 

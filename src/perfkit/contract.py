@@ -48,6 +48,7 @@ class Column:
     lo_open: bool = False
     vocabulary: str | None = None  # key into VOCABULARIES for enum columns
     echo: bool = True
+    upper_bound_only: bool = False  # dates: no lower plausible-date bound (a start date)
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ TABLES: dict[str, Table] = {
                 Column("license_status", "enum", vocabulary="license_status"),
                 Column("license_type", "text", required=False, in_file=False),
                 Column("supervisor_id", "id", required=False, in_file=False),
-                Column("start_date", "date"),
+                Column("start_date", "date", upper_bound_only=True),
                 Column("end_date", "date", required=False, in_file=False),
                 Column("weekly_capacity_hours", "number", lo=0, lo_open=True, hi=80),
                 Column("weekly_session_goal", "int", required=False, in_file=False, lo=0, hi=80),
@@ -270,6 +271,8 @@ REASONS: dict[str, str] = {
                                    "on or before that date",
     "pseudonym_collision": "two different client ids map to the same pseudonym",
     "invalid_id": "an id stored as a number with a fraction (ids are text or whole numbers)",
+    "date_out_of_range": "a date outside the plausible window around the period (parameter "
+                         "'dates')",
 }
 
 # Enum reasons by vocabulary

@@ -38,7 +38,10 @@ __all__ = ["IngestError", "ColumnMap", "Ingested", "ingest", "load_column_map"]
 log = logging.getLogger(__name__)
 
 _OFFSET_RE = r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$"
-_DATE_RE = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})")
+# A whole ISO 8601 date, or a date-time whose date part is taken: nothing may follow it
+# ("2022-07-15 and some text" is not a date).
+_DATE_RE = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
+                      r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?)?\s*$")
 
 
 class IngestError(Exception):
@@ -226,6 +229,11 @@ def _unreadable(path: Path, exc: Exception) -> str:
     return f"{path.name} could not be read as a CSV file ({type(exc).__name__}); export it again"
 
 
+# Header names that may be quoted in a message (a file without its header row has client
+# details where the header should be).
+_CONTRACT_NAMES = {c for t in C.TABLES.values() for c in t.column_names}
+
+
 def _csv_problem(path: Path) -> str | None:
     """Find the first row of a CSV file that a reader cannot take: text that is not UTF-8, or
     a row with another number of fields than the header. Row 1 is the first row under the
@@ -236,8 +244,16 @@ def _csv_problem(path: Path) -> str | None:
     except UnicodeDecodeError as err:
         line = raw[:err.start].count(b"\n")  # 0 is the header
         where = "the header" if line == 0 else f"row {line}"
-        return (f"{where} holds text that is not UTF-8 (byte {err.start + 1} of the file); "
-                "save the file as UTF-8 CSV and run again")
+        start = raw.rfind(b"\n", 0, err.start) + 1
+        before = raw[start:err.start].decode("utf-8", errors="replace")
+        field = len(next(csv.reader([before]), [""])) - 1  # fields before the bad byte
+        header = next(csv.reader([raw[:raw.find(b"\n")].decode("utf-8", "replace")]), [])
+        name = header[field].strip().lstrip("\ufeff").lower() if 0 <= field < len(header) \
+            else ""
+        column = "" if not line else f" (column {name!r})" if name in _CONTRACT_NAMES \
+            else " (a column outside the contract)"
+        return (f"{where}{column} holds text that is not UTF-8; save the file as UTF-8 CSV "
+                "and run again")
     rows = csv.reader(text.splitlines(keepends=True))
     try:
         header = next(rows, None)
@@ -421,10 +437,12 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap) -> _TableResult | 
     # Headers are quoted in messages only when they are contract columns: a file without a
     # header row has a client's details where its headers should be.
     known = [h for h in headers if h in spec.column_names or h in item_cols]
-    dupes = sorted({h for h in headers if headers.count(h) > 1})
+    # A repeated header outside the contract (SimplePractice repeats Charge, Paid, Unpaid) is
+    # dropped like any other extra column; a repeated contract column is ambiguous.
+    dupes = sorted({h for h in known if headers.count(h) > 1})
     if dupes:
-        name = repr(dupes[0]) if dupes[0] in known else "outside the contract"
-        raise IngestError(f"{path.name}: a column {name} appears more than once")
+        raise IngestError(f"{path.name}: the column {dupes[0]!r} appears more than once; keep "
+                          "one of them (or rename the other in a column map)")
     frame.columns = headers
     keep = [c for c in spec.column_names if c in headers]
     for col in spec.file_columns:
@@ -437,7 +455,7 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap) -> _TableResult | 
         raise IngestError(f"{path.name}: required column 'total_score' is missing, and there "
                           "are no item columns (item_1, item_2, ...) to compute it from")
     contract_cols = keep + sorted(item_cols, key=item_cols.get)
-    dropped = [c for c in headers if c not in contract_cols]
+    dropped = list(dict.fromkeys(c for c in headers if c not in contract_cols))
     raw = frame[contract_cols].copy()
     for col in spec.column_names:  # optional columns absent from the file read as empty
         if col not in raw.columns:
@@ -477,6 +495,7 @@ def _generic_checks(res: _TableResult, spec: C.Table, cfg: Config, cmap: ColumnM
             values, bad = _parse_date(text, cmap.date_format)
             v.reject(bad, "unparseable_date", col.name,
                      _quoted(col, text, "is not a date (expected YYYY-MM-DD)"))
+            _reject_outside_window(res, col, text, values, cfg)
             res.typed[col.name] = values
         elif col.kind == "datetime":
             values, bad, nonexistent, ambiguous = _parse_datetime(text, cfg.timezone,
@@ -486,6 +505,7 @@ def _generic_checks(res: _TableResult, spec: C.Table, cfg: Config, cmap: ColumnM
             v.reject(nonexistent, "nonexistent_local_time", col.name,
                      _quoted(col, text, f"does not exist in {cfg.timezone} (clocks "
                                         "sprang forward)"))
+            _reject_outside_window(res, col, text, values, cfg)
             n_amb = int((ambiguous & v.ok).sum())
             if n_amb:
                 res.adjustments[f"{col.name}_ambiguous_local_time_first_occurrence"] = n_amb
@@ -530,6 +550,24 @@ def _generic_checks(res: _TableResult, spec: C.Table, cfg: Config, cmap: ColumnM
                          f"{col.name} is a number with a fraction (ids are text or whole "
                          "numbers)")
             res.typed[col.name] = text.where(text != "", None)
+
+
+def _reject_outside_window(res: _TableResult, col: C.Column, text: pd.Series,
+                           values: pd.Series, cfg: Config) -> None:
+    """Reject dates outside the plausible window (``dates`` in the parameters): a typo such as
+    1900 or 2100 would otherwise stretch every weekly series and model. A clinician's start
+    date may lie any time before the window (long tenure), never after it."""
+    lo, hi = cfg.dates.window(cfg)
+    x = values
+    if isinstance(x.dtype, pd.DatetimeTZDtype):
+        lo, hi = lo.tz_localize(cfg.timezone), hi.tz_localize(cfg.timezone)
+    late = (x >= hi).to_numpy(dtype=bool, na_value=False)
+    early = np.zeros(len(x), dtype=bool) if col.upper_bound_only \
+        else (x < lo).to_numpy(dtype=bool, na_value=False)
+    res.verdicts.reject(early | late, "date_out_of_range", col.name,
+                        _quoted(col, text, f"lies outside the plausible dates ({lo:%Y-%m-%d} "
+                                           f"to {hi - pd.Timedelta(days=1):%Y-%m-%d}; "
+                                           "parameter 'dates')"))
 
 
 def _quoted(col: C.Column, text: pd.Series, what: str):
@@ -584,6 +622,10 @@ def _check_clinicians(res: _TableResult) -> None:
     self_sup = (sup != "") & (sup == res.raw["clinician_id"])
     v.reject(self_sup.to_numpy(), "unknown_supervisor", "supervisor_id",
              "a clinician cannot be their own supervisor")
+    listed = pd.Index(res.raw["clinician_id"].to_numpy(dtype=object), dtype=object)
+    rejected = (sup != "").to_numpy() & ~_isin(sup, ids) & _isin(sup, listed)
+    v.reject(rejected, "clinician_rejected", "supervisor_id",
+             _echo(sup, "supervisor_id", "is a clinician whose own row was rejected"))
     unknown = (sup != "").to_numpy() & ~_isin(sup, ids)
     v.reject(unknown, "unknown_supervisor", "supervisor_id",
              _echo(sup, "supervisor_id", "is not a known clinician"))
@@ -616,11 +658,13 @@ def _check_assessments(res: _TableResult, cfg: Config) -> None:
                      f"item_{k} is filled in but {name} has {inst.n_items} items")
         for k in range(1, min(inst.n_items, n_max) + 1):
             x = items[:, k - 1]
-            bad = ~np.isnan(x) & ((x < inst.item_min) | (x > inst.item_max)
-                                  | ((x % 1 != 0) if inst.whole_numbers else False))
+            fraction = ~np.isnan(x) & ((x % 1 != 0) if inst.whole_numbers else False)
+            v.reject(rows & fraction, "invalid_number", f"item_{k}",
+                     f"item_{k} is not a whole number ({name} items are whole numbers)")
+            bad = ~np.isnan(x) & ((x < inst.item_min) | (x > inst.item_max))
             v.reject(rows & bad, "out_of_range", f"item_{k}",
-                     f"item_{k} must be {'a whole number ' if inst.whole_numbers else ''}"
-                     f"from {inst.item_min:g} to {inst.item_max:g} on the {name}")
+                     f"item_{k} must be from {inst.item_min:g} to {inst.item_max:g} on the "
+                     f"{name}")
         rows = rows & v.ok
         got = (~np.isnan(block)).sum(axis=1) if block.shape[1] else np.zeros(n, dtype=int)
         sums = np.nansum(block, axis=1) if block.shape[1] else np.zeros(n)
@@ -642,12 +686,14 @@ def _check_assessments(res: _TableResult, cfg: Config) -> None:
         computed[ok_items] = pro[ok_items]
         prorated |= ok_items & (missing > 0)
         total_rows = rows & v.ok & has_total
-        out = ((total < inst.score_min) | (total > inst.score_max)
-               | ((total % 1 != 0) if inst.whole_numbers else False))
+        if inst.whole_numbers:
+            v.reject(total_rows & (total % 1 != 0), "invalid_number", "total_score",
+                     _echo(raw["total_score"], "total_score",
+                           f"is not a whole number ({name} totals are whole numbers)"))
+        out = (total < inst.score_min) | (total > inst.score_max)
         v.reject(total_rows & out, "out_of_range", "total_score",
                  _echo(raw["total_score"], "total_score",
-                       f"is not a {'whole ' if inst.whole_numbers else ''}number from "
-                       f"{inst.score_min:g} to {inst.score_max:g} ({name})"))
+                       f"is not from {inst.score_min:g} to {inst.score_max:g} ({name})"))
         answered[rows] = got[rows]
     from_items = ~np.isnan(computed)
     res.adjustments["total_from_items"] = int((from_items & v.ok).sum())
@@ -882,6 +928,7 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
                 entry["rows_accepted"] != len(tables[name]):
             raise AssertionError(f"row accounting failed for {name}")  # a perfkit bug
         quality["tables"][name] = entry
+    quality["unused_files"] = _unused_files(folder, results)
     rejects = pd.concat(reject_parts, ignore_index=True) if reject_parts else pd.DataFrame(
         columns=["table", "file", "row", "column", "reason", "detail"])
     present = [e for e in quality["tables"].values() if e.get("present")]
@@ -891,6 +938,24 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
     log.info("ingested %s: %d rows in, %d accepted, %d rejected", folder.name,
              quality["rows_in"], quality["rows_accepted"], quality["rows_rejected"])
     return Ingested(tables, rejects, quality, config, key)
+
+
+def _unused_files(folder: Path, results: dict[str, _TableResult]) -> list[dict]:
+    """Files in the data folder that no table was read from (``timeoff.csv`` for
+    ``time_off.csv``), each with the closest table name when there is one."""
+    import difflib
+
+    used = {r.file for r in results.values() if r.file}
+    out = []
+    for p in sorted(folder.iterdir(), key=lambda p: p.name):
+        if not p.is_file() or p.name in used or p.name.startswith(".") \
+                or p.suffix.lower() not in (".csv", ".parquet", ".xlsx", ".xls", ".txt", ".tsv"):
+            continue
+        stem = re.sub(r"[^a-z0-9]", "", p.stem.lower())
+        names = {re.sub(r"[^a-z0-9]", "", t): t for t in C.TABLES}
+        close = difflib.get_close_matches(stem, list(names), n=1, cutoff=0.6)
+        out.append({"file": p.name, "closest_table": names[close[0]] if close else None})
+    return out
 
 
 def _pseudonymize_clients(results: list[_TableResult], key: bytes) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import html
 import os
+import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -30,6 +31,10 @@ from tqdm import tqdm
 
 from .io import atomic_write_text
 from .safety import clean_html, file_stems, href
+
+# Kernel connection files of the report workers: inside the folder being rendered (a run's
+# staging folder, removed before the run is put in place), never the user's runtime folder.
+KERNEL_DIR = ".kernels"
 
 __all__ = ["notebook_dir", "render_reports", "export_html", "write_index", "Job"]
 
@@ -93,12 +98,38 @@ class Job(dict):
     """One report to render: name, notebook, parameters, html path, title."""
 
 
-def _quiet_worker(log_path: str) -> None:
-    """Worker start-up: kernels and libraries write to stderr (transport notices, shutdown
-    messages, papermill's parameter warnings); send all of it to the run's batch log, so the
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when its parent dies (``prctl(PR_SET_PDEATHSIG)``),
+    so report workers never outlive a killed ``perfkit run``; their kernels follow within a
+    second (ipykernel exits when its parent process changes). Elsewhere a no-op."""
+    import ctypes
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):  # no prctl: the worker ends when its queue closes
+        return
+    if os.getppid() == 1:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def _quiet_worker(log_path: str, kernel_dir: str | None = None,
+                  parent: int | None = None) -> None:
+    """Worker start-up: die with the parent process; keep kernel connection files in the
+    run's own ``kernel_dir``; and send what kernels and libraries write to stderr (transport
+    notices, shutdown messages, papermill's parameter warnings) to the run's batch log, so the
     terminal shows one progress bar and the log keeps the details."""
     import logging
 
+    _die_with_parent()
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)
+    if kernel_dir:
+        os.environ["JUPYTER_RUNTIME_DIR"] = kernel_dir
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
@@ -302,8 +333,10 @@ def render_reports(folder: str | os.PathLike, clinicians: list[tuple[str, str]],
     workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
     (folder / "notebooks").mkdir(parents=True, exist_ok=True)
     log_path = str(folder / "notebooks" / "batch.log")
+    kernel_dir = folder / KERNEL_DIR
+    kernel_dir.mkdir(exist_ok=True)
     with ProcessPoolExecutor(max_workers=workers, initializer=_quiet_worker,
-                             initargs=(log_path,)) as pool:
+                             initargs=(log_path, str(kernel_dir), os.getpid())) as pool:
         futures = {pool.submit(_render, job): k for k, job in enumerate(jobs)}
         bar = tqdm(total=len(jobs), desc="reports", unit="report", disable=not progress)
         done: dict[int, dict] = {}
@@ -315,6 +348,7 @@ def render_reports(folder: str | os.PathLike, clinicians: list[tuple[str, str]],
                 done[k] = _result(jobs[k], "failed", f"{type(exc).__name__}: {exc}", None)
             bar.update(1)
         bar.close()
+    shutil.rmtree(kernel_dir, ignore_errors=True)  # the workers shut their kernels down
     results = [done[k] for k in range(len(jobs))]
     write_index(folder, results, practice_name, period)
     return results

@@ -8,10 +8,12 @@ still written, and the command exits non-zero.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -150,8 +152,9 @@ def previous_key_fingerprint(folder: Path) -> tuple[str, Path] | None:
     folder = Path(folder).resolve()
     found = []
     manifests = [folder / "manifest.json"]
-    if folder.parent.is_dir():
-        manifests += sorted(folder.parent.glob("*/manifest.json"))
+    if folder.parent.is_dir():  # sibling run folders; hidden ones are staging leftovers
+        manifests += sorted(m for m in folder.parent.glob("*/manifest.json")
+                            if not m.parent.name.startswith("."))
     for m in manifests:
         try:
             data = json.loads(m.read_text(encoding="utf-8"))
@@ -214,30 +217,127 @@ def run_period(data_dir: str | os.PathLike, config: Config, *, out: str | os.Pat
         raise ConfigError(f"--role {unknown_roles[0]} is not a role (use owner, supervisor or "
                           "clinician)")
     folder = Path(out) if out is not None else default_run_folder(config)
+    folder = Path(os.path.abspath(folder))
     group = config.privacy.group_readable_outputs
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ConfigError(f"cannot create the run folder {folder} "
+        raise ConfigError(f"cannot create {folder.parent} "
                           f"({exc.strerror or type(exc).__name__})") from None
-    key = check_key(folder, config, new_key=new_pseudonym_key)
-    with private_outputs(group):
-        restrict_tree(folder, group, RUN_ENTRIES)
-        manifest = _run(data_dir, config, folder, key, column_map=column_map,
-                        params_file=params_file, tables_only=tables_only, clinicians=clinicians,
-                        workers=workers, progress=progress, roles=roles)
-        restrict_tree(folder, group, RUN_ENTRIES)
+    with _locked(folder):
+        _recover(folder)
+        _check_replaceable(folder)
+        key = check_key(folder, config, new_key=new_pseudonym_key)
+        staging = _staging(folder)
+        with private_outputs(group):
+            try:
+                staging.mkdir()
+            except OSError as exc:
+                raise ConfigError(f"cannot write in {folder.parent} "
+                                  f"({exc.strerror or type(exc).__name__}): choose another "
+                                  "--out") from None
+            try:
+                manifest = _run(data_dir, config, staging, key, column_map=column_map,
+                                params_file=params_file, tables_only=tables_only,
+                                clinicians=clinicians, workers=workers, progress=progress,
+                                roles=roles, final=folder)
+                _replace(staging, folder)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+            restrict_tree(folder, group)
     return manifest
 
 
-# What a run writes in its folder (and nothing else there is touched).
+# What a run writes in its folder.
 RUN_ENTRIES = ("manifest.json", "data_quality.json", "rejects.csv", "index.html",
                "practice.html", PREPARED_DIR, "tables", "notebooks", "clinicians",
                "supervisors")
 
 
+def _staging(folder: Path) -> Path:
+    return folder.parent / f".{folder.name}.staging"
+
+
+def _previous(folder: Path) -> Path:
+    return folder.parent / f".{folder.name}.previous"
+
+
+@contextlib.contextmanager
+def _locked(folder: Path):
+    """One run at a time per run folder: an exclusive ``flock`` on ``.<name>.lock`` beside
+    it. The kernel releases the lock when the process ends, however it ends (SIGKILL too), so
+    a killed run never leaves a stale lock."""
+    import fcntl
+
+    lock = folder.parent / f".{folder.name}.lock"
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise ConfigError(f"cannot write in {folder.parent} "
+                          f"({exc.strerror or type(exc).__name__}): choose another --out") \
+            from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 200).decode("utf-8", "replace").strip() or "unknown"
+            raise ConfigError(f"another perfkit run ({holder}) is writing {folder}: wait for "
+                              "it to finish, or choose another --out") from None
+        os.ftruncate(fd, 0)
+        started = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+        os.write(fd, f"process {os.getpid()}, started {started}".encode())
+        yield
+    finally:
+        os.close(fd)
+
+
+def _recover(folder: Path) -> None:
+    """Finish what a run killed between its two renames left: the previous complete run
+    waits as ``.<name>.previous`` and goes back in place. A staging folder left by a killed
+    run is removed (its lock is ours now, so nothing is writing it)."""
+    previous = _previous(folder)
+    if previous.is_dir() and not folder.exists():
+        os.rename(previous, folder)
+    shutil.rmtree(previous, ignore_errors=True)
+    shutil.rmtree(_staging(folder), ignore_errors=True)
+
+
+def _check_replaceable(folder: Path) -> None:
+    """A run replaces a run folder whole; it refuses a folder that holds anything else (a
+    mistyped ``--out`` must never delete someone's files)."""
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise ConfigError(f"{folder} is a file, not a run folder: choose another --out")
+    foreign = sorted(p.name for p in folder.iterdir() if p.name not in RUN_ENTRIES)
+    if foreign:
+        raise ConfigError(f"{folder} holds files that are not a perfkit run (such as "
+                          f"{foreign[0]!r}): a run replaces its folder whole, so choose an "
+                          "empty or new --out")
+
+
+def _replace(staging: Path, folder: Path) -> None:
+    """Put a finished run in place of the previous one: two renames in one file system, so
+    the folder is always the previous complete run or the new one (between the renames the
+    previous one waits as ``.<name>.previous`` and ``_recover`` restores it)."""
+    from .reports import KERNEL_DIR
+
+    shutil.rmtree(staging / KERNEL_DIR, ignore_errors=True)
+    for nb in (staging / "notebooks").glob("*.ipynb"):  # the run record names the final folder
+        text = nb.read_text(encoding="utf-8")
+        fixed = text.replace(json.dumps(str(staging))[1:-1], json.dumps(str(folder))[1:-1])
+        if fixed != text:
+            atomic_write_text(nb, fixed)
+    previous = _previous(folder)
+    if folder.exists():
+        os.rename(folder, previous)
+    os.rename(staging, folder)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
 def _run(data_dir, config: Config, folder: Path, key: PseudonymKey, *, column_map, params_file,
-         tables_only, clinicians, workers, progress, roles) -> dict:
+         tables_only, clinicians, workers, progress, roles, final: Path) -> dict:
+    """Build a whole run in ``folder`` (the staging folder); ``final`` is where it will live."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     prepared = prepare(data_dir, folder, config, column_map=column_map, key=key)
@@ -246,6 +346,7 @@ def _run(data_dir, config: Config, folder: Path, key: PseudonymKey, *, column_ma
                {"path": "rejects.csv", "status": "ok", "message": ""}]
     outputs += [{"path": f"{PREPARED_DIR}/{name}.parquet", "status": "ok", "message": ""}
                 for name in sorted(prepared.tables)]
+    outputs.append({"path": f"{PREPARED_DIR}/snapshot.json", "status": "ok", "message": ""})
     for step, build in (("operations", operations_tables), ("outcomes", outcome_tables),
                         ("development", development_tables)):
         t0 = time.perf_counter()
@@ -270,7 +371,7 @@ def _run(data_dir, config: Config, folder: Path, key: PseudonymKey, *, column_ma
     q = prepared.quality
     manifest = {
         "perfkit_version": __version__,
-        "run_folder": str(folder),
+        "run_folder": str(final),
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "data_folder": str(Path(data_dir)),
         "parameters_file": str(params_file) if params_file else None,
