@@ -203,7 +203,7 @@ class DatesConfig(_Strict):
     """The plausible-date window: dates outside it are rejected as ``date_out_of_range`` (a
     typo such as 1900 or 2100 would stretch every weekly series and model)."""
 
-    years_before: int = Field(10, ge=1, le=100, description="earliest plausible date: this "
+    years_before: int = Field(10, ge=1, le=500, description="earliest plausible date: this "
                               "many years before period_start")
     years_after: int = Field(2, ge=1, le=20, description="latest plausible date: this many "
                              "years after period_end")
@@ -412,8 +412,12 @@ def load_config(path: str | os.PathLike | None = None, **overrides) -> Config:
             raise ConfigError(f"parameters file {path} does not exist")
         try:
             loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            mark = getattr(exc, "problem_mark", None)
+            at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise ConfigError(f"{path} is not valid YAML{at}: "
+                              f"{getattr(exc, 'problem', None) or 'it could not be read'}") \
+                from None
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):

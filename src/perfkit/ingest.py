@@ -73,6 +73,14 @@ class ColumnMap:
     date_format: str | None = None
 
 
+def yaml_where(exc: Exception) -> str:
+    """Where a YAML file is broken, in a few words (PyYAML's own message spans lines)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or "it could not be read"
+    at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{at}: {problem}"
+
+
 def load_column_map(path: str | Path | None) -> ColumnMap:
     """Read a column-map YAML file; ``None`` gives the identity map."""
     if path is None:
@@ -82,8 +90,24 @@ def load_column_map(path: str | Path | None) -> ColumnMap:
         raise IngestError(f"column map {path} does not exist")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise IngestError(f"column map {path} is not valid YAML: {exc}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise IngestError(f"column map {path} is not valid YAML{yaml_where(exc)}") from None
+    if not isinstance(raw, dict):
+        raise IngestError(f"column map {path} must hold a mapping of sections (files, columns, "
+                          "values, datetime_format, date_format)")
+    for section in ("files", "columns", "values"):
+        value = raw.get(section)
+        if value is not None and not (isinstance(value, dict) and all(
+                isinstance(v, dict) or (section == "files" and isinstance(v, str))
+                or v is None for v in value.values())):
+            raise IngestError(f"column map {path}: '{section}' must map table names to "
+                              + ("file names" if section == "files" else "mappings"))
+    for section in ("columns", "values"):
+        for table, cols in (raw.get(section) or {}).items():
+            if section == "values" and any(not isinstance(v, dict | None)
+                                           for v in (cols or {}).values()):
+                raise IngestError(f"column map {path}: 'values' of {table} must map each "
+                                  "column to its labels")
     allowed = {"files", "columns", "values", "datetime_format", "date_format"}
     unknown = set(raw) - allowed
     if unknown:
@@ -103,6 +127,17 @@ def load_column_map(path: str | Path | None) -> ColumnMap:
         datetime_format=raw.get("datetime_format"),
         date_format=raw.get("date_format"),
     )
+    for table, cols in cmap.values.items():
+        spec = C.TABLES[table]
+        for col in cols:
+            if col not in spec.column_names:
+                raise IngestError(f"column map {path}: 'values' names {table}.{col}, which is "
+                                  f"not a column of {table}")
+            if spec.column(col).kind != "enum":
+                labelled = [c.name for c in spec.columns if c.kind == "enum"]
+                raise IngestError(f"column map {path}: 'values' can relabel only "
+                                  f"{', '.join(labelled) or 'no column'} in {table}, "
+                                  f"not {col}")
     for table, mapping in cmap.columns.items():
         allowed_cols = set(C.TABLES[table].column_names)
         for target in mapping.values():
@@ -246,8 +281,11 @@ def _csv_problem(path: Path) -> str | None:
         where = "the header" if line == 0 else f"row {line}"
         start = raw.rfind(b"\n", 0, err.start) + 1
         before = raw[start:err.start].decode("utf-8", errors="replace")
-        field = len(next(csv.reader([before]), [""])) - 1  # fields before the bad byte
-        header = next(csv.reader([raw[:raw.find(b"\n")].decode("utf-8", "replace")]), [])
+        try:
+            field = len(next(csv.reader([before]), [""])) - 1  # fields before the bad byte
+            header = next(csv.reader([raw[:raw.find(b"\n")].decode("utf-8", "replace")]), [])
+        except csv.Error:  # not a CSV file at all
+            field, header = -1, []
         name = header[field].strip().lstrip("\ufeff").lower() if 0 <= field < len(header) \
             else ""
         column = "" if not line else f" (column {name!r})" if name in _CONTRACT_NAMES \
@@ -953,7 +991,7 @@ def _unused_files(folder: Path, results: dict[str, _TableResult]) -> list[dict]:
             continue
         stem = re.sub(r"[^a-z0-9]", "", p.stem.lower())
         names = {re.sub(r"[^a-z0-9]", "", t): t for t in C.TABLES}
-        close = difflib.get_close_matches(stem, list(names), n=1, cutoff=0.6)
+        close = difflib.get_close_matches(stem, list(names), n=1, cutoff=0.8)
         out.append({"file": p.name, "closest_table": names[close[0]] if close else None})
     return out
 

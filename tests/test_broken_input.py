@@ -1,0 +1,202 @@
+"""A corpus of broken inputs driven through the command line: each stops with one sentence on
+stderr and exit code 2, never a traceback; and odd but valid inputs are read as they should be
+(duplicate headers outside the contract, misspelt file names, far-off dates, a two-clinician
+practice)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import perfkit as pk
+from perfkit.ingest import IngestError
+
+from practice_data import APPOINTMENTS, CLINICIANS, write_table
+
+
+def _cli(*args, tmp: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PERFKIT_PSEUDONYM_KEY_FILE": str(tmp / "k.key")}
+    return subprocess.run([sys.executable, "-m", "perfkit.cli", *map(str, args)],
+                          capture_output=True, text=True, env=env, timeout=300)
+
+
+def _truncated_parquet(folder: Path) -> None:
+    pd.read_csv(folder / "notes.csv", dtype=str).to_parquet(folder / "notes.parquet")
+    raw = (folder / "notes.parquet").read_bytes()
+    (folder / "notes.parquet").write_bytes(raw[: len(raw) // 2])
+    (folder / "notes.csv").unlink()
+
+
+def _binary_csv(folder: Path) -> None:
+    (folder / "appointments.csv").write_bytes(bytes(range(256)) * 8)
+
+
+def _duplicated_contract_header(folder: Path) -> None:
+    text = (folder / "appointments.csv").read_text().splitlines()
+    text = [text[0] + ",status"] + [r + ",attended" for r in text[1:]]
+    (folder / "appointments.csv").write_text("\n".join(text) + "\n")
+
+
+def _extra_field(folder: Path) -> None:
+    text = (folder / "appointments.csv").read_text().splitlines()
+    text[1] += ",oops"
+    (folder / "appointments.csv").write_text("\n".join(text) + "\n")
+
+
+def _unclosed_quote(folder: Path) -> None:
+    text = (folder / "clinicians.csv").read_text()
+    (folder / "clinicians.csv").write_text(text.replace("Ada Lovelace", '"Ada Lovelace'))
+
+
+def _both_formats(folder: Path) -> None:
+    pd.read_csv(folder / "notes.csv", dtype=str).to_parquet(folder / "notes.parquet")
+
+
+def _missing_required(folder: Path) -> None:
+    (folder / "notes.csv").unlink()
+
+
+def _empty_file(folder: Path) -> None:
+    (folder / "clinicians.csv").write_text("")
+
+
+BROKEN_DATA = {
+    "truncated parquet": (_truncated_parquet, "notes.parquet could not be read as a Parquet"),
+    "binary file named .csv": (_binary_csv, "appointments.csv: "),
+    "duplicated contract header": (_duplicated_contract_header,
+                                   "appointments.csv: the column 'status' appears more than "
+                                   "once"),
+    "row with an extra field": (_extra_field, "appointments.csv: row 1 has 10 fields"),
+    "unclosed quote": (_unclosed_quote, "clinicians.csv: "),
+    "csv and parquet of one table": (_both_formats, "holds both notes"),
+    "required table missing": (_missing_required, "required file notes.csv"),
+    "empty file": (_empty_file, "clinicians.csv is empty"),
+}
+
+BROKEN_MAPS = {
+    "yaml error": ("files: {appointments: [unclosed\n", "is not valid YAML at line"),
+    "values for a column the table lacks": ("values:\n  appointments:\n    colour: {x: y}\n",
+                                            "'values' names appointments.colour, which is not"),
+    "values for a column that is not a label": ("values:\n  appointments:\n    client_id: "
+                                                "{x: y}\n", "'values' can relabel only status"),
+    "a section that is not a mapping": ("columns: [a, b]\n", "'columns' must map table names"),
+    "a list instead of sections": ("- files\n- columns\n", "must hold a mapping of sections"),
+    "unknown table": ("files: {appointmentz: a.csv}\n", "unknown table 'appointmentz'"),
+}
+
+
+@pytest.mark.parametrize("name", list(BROKEN_DATA))
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_broken_data_is_one_sentence_and_exit_2(practice, tmp_path, name, command):
+    spoil, expected = BROKEN_DATA[name]
+    spoil(practice)
+    args = [practice] if command == "validate" else ["--data", practice, "--out",
+                                                     tmp_path / "run", "--tables-only"]
+    res = _cli(command, *args, tmp=tmp_path)
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    assert "Traceback" not in res.stderr + res.stdout
+    assert res.stderr.startswith("perfkit: ") and len(res.stderr.strip().splitlines()) == 1
+    assert expected in res.stderr, res.stderr
+    assert not (tmp_path / "run").exists()  # nothing half-made is left
+
+
+@pytest.mark.parametrize("name", list(BROKEN_MAPS))
+def test_broken_column_maps_are_one_sentence_and_exit_2(practice, tmp_path, name):
+    text, expected = BROKEN_MAPS[name]
+    cmap = tmp_path / "map.yaml"
+    cmap.write_text(text)
+    res = _cli("validate", practice, "--column-map", cmap, tmp=tmp_path)
+    assert res.returncode == 2, res.stderr
+    assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    assert expected in res.stderr, res.stderr
+
+
+def test_broken_parameters_are_one_sentence(practice, tmp_path):
+    params = tmp_path / "p.yaml"
+    params.write_text("timezone: [America/Chicago\n")
+    res = _cli("validate", practice, "--params", params, tmp=tmp_path)
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
+    assert "is not valid YAML at line" in res.stderr
+
+
+# ---- odd but valid ----------------------------------------------------------------------
+
+def test_repeated_headers_outside_the_contract_are_dropped(practice, cfg):
+    """SimplePractice's appointment status report repeats Charge, Paid and Unpaid."""
+    frame = pd.read_csv(practice / "appointments.csv", dtype=str, keep_default_na=False)
+    text = frame.to_csv(index=False).splitlines()
+    text = [text[0] + ",Charge,Paid,Charge,Paid"] + [r + ",100,50,0,0" for r in text[1:]]
+    (practice / "appointments.csv").write_text("\n".join(text) + "\n")
+    ing = pk.ingest(practice, cfg)
+    q = ing.quality["tables"]["appointments"]
+    assert q["rows_accepted"] == 3 and q["dropped_columns"] == ["client_name", "client_dob",
+                                                                "charge", "paid"]
+
+
+def test_misspelt_files_are_named_with_the_closest_table(practice, tmp_path):
+    write_table(practice, "time_off", [{"clinician_id": "C1", "start_date": "2026-10-09",
+                                        "end_date": "2026-10-09"}])
+    (practice / "time_off.csv").rename(practice / "timeoff.csv")
+    (practice / "Payments.csv").write_text("a,b\n1,2\n")
+    res = _cli("validate", practice, "--out", tmp_path / "v", tmp=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "timeoff.csv was not read; did you mean time_off.csv?" in res.stdout
+    assert "Payments.csv was not read; it matches no table of the data contract" in res.stdout
+    assert "time_off      (not provided)" in res.stdout
+    q = json.loads((tmp_path / "v" / "data_quality.json").read_text())
+    assert q["unused_files"] == [{"file": "Payments.csv", "closest_table": None},
+                                 {"file": "timeoff.csv", "closest_table": "time_off"}]
+    assert q["tables"]["time_off"] == {"present": False}
+
+
+def test_dates_outside_the_plausible_window_are_rejected(practice, tmp_path):
+    """Default window for the period Aug-Oct 2026: 1 Aug 2016 up to 1 Nov 2028. A start date
+    may lie any time before it (a clinician of long standing)."""
+    cfg = pk.load_config(pseudonym_key_file=tmp_path / "k")
+    write_table(practice, "clinicians", [dict(CLINICIANS[0], start_date="1994-09-01"),
+                                         CLINICIANS[1]])
+    write_table(practice, "appointments", [
+        APPOINTMENTS[0], dict(APPOINTMENTS[1], start="1900-10-12T10:00:00"),
+        dict(APPOINTMENTS[2], start="2028-11-01T00:00:00")])
+    ing = pk.ingest(practice, cfg)
+    assert len(ing["clinicians"]) == 2
+    rej = ing.rejects[ing.rejects.table == "appointments"]
+    assert rej[["row", "column", "reason"]].values.tolist() == [
+        [2, "start", "date_out_of_range"], [3, "start", "date_out_of_range"]]
+    assert "2016-08-01 to 2028-10-31" in rej.detail.iloc[0]
+    wide = pk.load_config(pseudonym_key_file=tmp_path / "k",
+                          dates={"years_before": 200, "years_after": 5})
+    assert pk.ingest(practice, wide).rejects.reason.tolist() == []
+
+
+def test_a_supervisee_of_a_rejected_supervisor_is_told_so(practice, cfg):
+    write_table(practice, "clinicians", [dict(CLINICIANS[0], weekly_capacity_hours="-3"),
+                                         CLINICIANS[1]])
+    ing = pk.ingest(practice, cfg)
+    rej = ing.rejects[ing.rejects.table == "clinicians"].set_index("row")
+    assert rej.loc[1, "reason"] == "out_of_range"
+    assert (rej.loc[2, "reason"], rej.loc[2, "column"]) == ("clinician_rejected",
+                                                            "supervisor_id")
+
+
+def test_a_two_clinician_practice_renders_every_report(tmp_path):
+    assert _cli("demo", "--out", tmp_path / "d", "--clinicians", 2, tmp=tmp_path).returncode == 0
+    res = _cli("run", "--data", tmp_path / "d", "--out", tmp_path / "run", "--workers", 2,
+               tmp=tmp_path)
+    assert res.returncode == 0, res.stderr
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    roles = [o["role"] for o in manifest["outputs"] if o.get("role")]
+    assert roles.count("owner") == 1 and roles.count("clinician") == 2
+    assert all(o["status"] == "ok" for o in manifest["outputs"])
+
+
+def test_ingest_errors_are_user_errors(practice, cfg):
+    _binary_csv(practice)
+    with pytest.raises(IngestError):
+        pk.ingest(practice, cfg)
