@@ -241,10 +241,15 @@ def run_period(data_dir: str | os.PathLike, config: Config, *, out: str | os.Pat
                                 params_file=params_file, tables_only=tables_only,
                                 clinicians=clinicians, workers=workers, progress=progress,
                                 roles=roles, final=folder)
-                _replace(staging, folder)
+                try:
+                    _replace(staging, folder)
+                    restrict_tree(folder, group)
+                except OSError as exc:
+                    raise ConfigError(f"cannot put the finished run in place of {folder} "
+                                      f"({exc.strerror or type(exc).__name__}): check that "
+                                      "you may write there") from None
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
-            restrict_tree(folder, group)
     return manifest
 
 
