@@ -359,5 +359,22 @@ def test_a_practice_without_the_optional_tables_still_gets_its_ledger():
     assert row["behind_on_supervision"]
     assert t["goals"].empty and "review_overdue" in t["goals"]
     assert list(t["reviews"]["clinician_id"].unique()) == ["S"]  # licensed: never reviewed
-    assert t["reviews"]["review_overdue"].all()  # employed since 2020
+    # no review records provided: whether a review is due is unknown, not "overdue"
+    assert t["reviews"]["review_overdue"].isna().all()
+    # no CE log provided: hours unknown (never "0 of 24"), with the reason
     assert set(t["ce"]["clinician_id"]) == {"S", "T"}
+    s_ce = t["ce"].set_index("clinician_id").loc["S"]
+    assert pd.isna(s_ce["hours"]) and pd.isna(s_ce["behind_pace"]) and s_ce["required_hours"] == 24
+    assert s_ce["note"] == "no continuing-education records were provided"
+    # the same tables provided but empty: nothing recorded, so due and behind
+    data.tables["reviews"] = pd.DataFrame({
+        "clinician_id": pd.Series(dtype=str), "review_date": pd.Series(dtype="datetime64[us]"),
+        "reviewer_id": pd.Series(dtype=str), "domain": pd.Series(dtype=str),
+        "rating": pd.Series(dtype=float), "evidence": pd.Series(dtype=str)})
+    data.tables["ce"] = pd.DataFrame({"clinician_id": pd.Series(dtype=str),
+                                      "completed_on": pd.Series(dtype="datetime64[us]"),
+                                      "hours": pd.Series(dtype=float)})
+    t = sv.development_tables(data, cfg("2026-07-01", "2026-10-01"))
+    assert t["reviews"]["review_overdue"].all() and len(t["reviews"]) == 4  # since 2020
+    s_ce = t["ce"].set_index("clinician_id").loc["S"]
+    assert s_ce["hours"] == 0 and s_ce["remaining_hours"] == 24

@@ -237,7 +237,7 @@ def operations_table(run: RunData):
                  "Missed appointments": "flag_high_non_attendance",
                  "Notes within 72 h": "flag_late_notes",
                  "Notes unsigned > 7 days": "flag_unsigned_overdue"}
-    flags = pd.DataFrame({col: m[f].astype(bool).to_numpy() for col, f in flag_cols.items()},
+    flags = pd.DataFrame({col: _flag(m[f]) for col, f in flag_cols.items()},
                          index=out.index)
 
     def shade(col):
@@ -629,6 +629,14 @@ def questions_to_explore(run: RunData, clinician_id: str) -> Text:
 # --------------------------------------------------------------------------------------------
 
 
+def _flag(values: pd.Series) -> np.ndarray:
+    """A yes/no column as booleans where only a true value is yes: a missing value (not
+    known, e.g. a table the practice did not provide) is not a yes. (``astype(bool)`` would
+    turn NaN into True.)"""
+    return np.array([v is True or v == "True" or (isinstance(v, np.bool_) and bool(v))
+                     for v in values], dtype=bool)
+
+
 def _text_or(v, default: str) -> str:
     """A text value, or ``default`` when it is missing or empty (never "nan")."""
     return v if isinstance(v, str) and v else default
@@ -751,10 +759,10 @@ def compliance_figure(run: RunData, ids: list[str], *, names: bool = True):
         p = t[t["clinician_id"] == cid]
         unit = p["unit"].iloc[0]
         width = 5 if p["period"].iloc[0] == "week" else 24
-        colors = np.where(~p["assessed"].astype(bool), "#cbd5e0",
-                          np.where(p["compliant"].astype(bool), plots.BLUE, plots.ORANGE))
+        colors = np.where(~_flag(p["assessed"]), "#cbd5e0",
+                          np.where(_flag(p["compliant"]), plots.BLUE, plots.ORANGE))
         ax.bar(p["period_start"], p["counted"], width=width, color=colors, align="edge")
-        missed = p[p["assessed"].astype(bool) & (p["counted"] == 0)]
+        missed = p[_flag(p["assessed"]) & (p["counted"] == 0)]
         ax.scatter(missed["period_start"] + pd.Timedelta(days=width / 2),
                    np.zeros(len(missed)), marker="x", color=plots.ORANGE, zorder=3,
                    label="no supervision" if len(missed) else None)
@@ -771,6 +779,8 @@ def compliance_figure(run: RunData, ids: list[str], *, names: bool = True):
 
 def goals_table(run: RunData, ids: list[str], *, names: bool = True):
     t = _rows_for(run, "goals", ids)
+    if not run.provided("goals"):
+        return Text("No goals were provided in this export.")
     if t.empty:
         return Text("No goals recorded.")
     days = run.config.supervision.goal_review_days
@@ -779,7 +789,7 @@ def goals_table(run: RunData, ids: list[str], *, names: bool = True):
         "Goal": t["description"], "Set": t["set_on"].map(_date_words),
         "Target": t["target_date"].map(_date_words), "Status": t["status"],
         "Last looked at": t["last_reviewed"].map(_date_words),
-        "Needs a review": np.where(t["review_overdue"].astype(bool),
+        "Needs a review": np.where(_flag(t["review_overdue"]),
                                    f"yes: over {days} days", ""),
     })
     return table(
@@ -790,10 +800,13 @@ def goals_table(run: RunData, ids: list[str], *, names: bool = True):
 def reviews_table(run: RunData, ids: list[str], *, names: bool = True):
     """Latest competency rating per domain with the observed evidence and change."""
     t = _rows_for(run, "reviews", ids)
+    if not run.provided("reviews"):
+        return Text("No competency reviews were provided in this export, so whether one is "
+                    "due is not known.")
     if t.empty:
         return Text("No competency reviews apply here (structured reviews are for licensed "
                     "clinicians; supervision covers pre-licensed ones).")
-    t = t[t["rating"].notna() | t["review_overdue"].astype(bool)]
+    t = t[t["rating"].notna() | _flag(t["review_overdue"])]
     if t.empty:
         return Text("No competency reviews recorded.")
 
@@ -807,7 +820,7 @@ def reviews_table(run: RunData, ids: list[str], *, names: bool = True):
         "What was observed": t["evidence"].fillna("–"),
         "Reviewed": t["review_date"].map(_date_words),
         "Change since the previous review": t["change"].map(change),
-        "Review due": np.where(t["review_overdue"].astype(bool), "yes", ""),
+        "Review due": np.where(_flag(t["review_overdue"]), "yes", ""),
     })
     return table(
         out, "Ratings rest on observed behaviour (knowledge, skills, attitudes, values): what the "
@@ -816,6 +829,9 @@ def reviews_table(run: RunData, ids: list[str], *, names: bool = True):
 
 def ce_table(run: RunData, ids: list[str], *, names: bool = True):
     t = _rows_for(run, "ce", ids)
+    if not run.provided("ce"):
+        return Text("No continuing-education records were provided in this export, so hours "
+                    "toward renewal are not known.")
     if t.empty:
         return Text("No continuing-education records.")
     out = pd.DataFrame({
@@ -834,6 +850,8 @@ def ce_table(run: RunData, ids: list[str], *, names: bool = True):
 def _ce_words(r) -> str:
     if pd.isna(r["required_hours"]):
         return "no requirement set in the parameters"
+    if pd.isna(r["hours"]):
+        return "not known: no continuing-education records were provided"
     if r["remaining_hours"] <= 0:
         return "complete for this cycle"
     if bool(r["due_soon"]):
@@ -856,7 +874,7 @@ def supervision_questions(run: RunData, ids: list[str], *, names: bool = True) -
                       f"{who}: supervision hours are behind the rule's pace. How can we catch "
                       "up?")
     g = _rows_for(run, "goals", ids)
-    g = g[g["review_overdue"].astype(bool)] if not g.empty else g
+    g = g[_flag(g["review_overdue"])] if not g.empty else g
     for cid, n in (g.groupby("clinician_id").size().items() if not g.empty else []):
         who = md(run.name_of(cid)) if names else "You"
         qs.append(f"{who}: {n} open {'goal has' if n == 1 else 'goals have'} not been looked at "
@@ -924,7 +942,8 @@ def renewals_table(run: RunData):
     out = pd.DataFrame({"Clinician": ce["clinician_id"].map(run.name_of),
                         "License": ce["license_type"].fillna("–"),
                         "CE hours this cycle": [
-                            f"{_num(h, 1)} of {_num(n, 0)}" if pd.notna(n) else "–"
+                            f"{_num(h, 1)} of {_num(n, 0)}" if pd.notna(n) and pd.notna(h)
+                            else "–"
                             for h, n in zip(ce["hours"], ce["required_hours"], strict=True)],
                         "Continuing education": [_ce_words(r) for _, r in ce.iterrows()]})
     if due is not None:
@@ -933,7 +952,8 @@ def renewals_table(run: RunData):
         out["Last competency review"] = [
             _date_words(d) if isinstance(d, str) else ("–" if pd.isna(f) else "none yet")
             for d, f in zip(last, flag, strict=True)]
-        out["Review due"] = np.where(flag.fillna(False).astype(bool), "yes", "")
+        out["Review due"] = np.where(_flag(flag), "yes",
+                                     "–" if not run.provided("reviews") else "")
     return table(
         out.sort_values("Clinician"), "Ratings, observed evidence, goals and supervision are "
         "not shown here: they belong to supervision and to the clinician.")

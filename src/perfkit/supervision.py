@@ -497,6 +497,8 @@ def competency_reviews(data: Prepared, config: Config) -> pd.DataFrame:
                                              strict=True)))
     since = out["last_review"].fillna(start)
     out["review_overdue"] = (as_of - since).dt.days > config.supervision.review_interval_days
+    if not data.provided("reviews"):  # no review records: whether one is due is unknown
+        out["review_overdue"] = pd.Series(pd.NA, index=out.index, dtype="boolean")
     return out[cols]
 
 
@@ -543,6 +545,11 @@ def continuing_education(data: Prepared, config: Config) -> pd.DataFrame:
             continue
         anchor = pd.Timestamp(sc.ce_cycle_starts.get(cid, sc.ce_cycle_start))
         start, end = _cycle(anchor, req.cycle_years, day)
+        if not data.provided("ce"):  # no CE log: hours unknown, never "0 of 36"
+            rows.append({"clinician_id": cid, "license_type": lt, "cycle_start": start,
+                         "cycle_end": end, "required_hours": req.hours,
+                         "note": "no continuing-education records were provided"})
+            continue
         hours = 0.0
         if ce is not None and not ce.empty:
             mine = ce[(ce["clinician_id"] == cid) & (ce["completed_on"] >= start)
