@@ -5,6 +5,8 @@ practice)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import subprocess
@@ -200,3 +202,60 @@ def test_ingest_errors_are_user_errors(practice, cfg):
     _binary_csv(practice)
     with pytest.raises(IngestError):
         pk.ingest(practice, cfg)
+
+
+# ---- spreadsheets, rows of totals, repeated headers ------------------------------------
+
+def test_an_excel_workbook_is_read_as_written(practice, cfg, tmp_path):
+    """Real date cells, numeric ids (100042), text that looks like NA, a chosen sheet."""
+    import datetime as dt
+
+    appts = pd.DataFrame(APPOINTMENTS).assign(
+        client_id=[100042, 100042, "NA"],
+        start=[dt.datetime(2026, 10, 5, 10), dt.datetime(2026, 10, 12, 10),
+               dt.datetime(2026, 10, 6, 15)],
+        duration_minutes=[60, 53.0, 53])
+    with pd.ExcelWriter(practice / "Export.xlsx") as book:
+        pd.DataFrame({"x": [1]}).to_excel(book, sheet_name="Summary", index=False)
+        appts.to_excel(book, sheet_name="Appointments", index=False)
+    (practice / "appointments.csv").unlink()
+    cmap = tmp_path / "map.yaml"
+    cmap.write_text("files: {appointments: Export.xlsx}\nsheets: {appointments: Appointments}\n")
+    ing = pk.ingest(practice, cfg, column_map=cmap)
+    assert ing.quality["tables"]["appointments"]["rows_rejected"] == 0
+    a = ing["appointments"]
+    assert a["duration_minutes"].tolist() == [60, 53, 53]
+    assert a["start"].iloc[0] == pd.Timestamp("2026-10-05 10:00", tz=cfg.timezone)
+    # the numeric cell 100042 is the id "100042", as a CSV would hold it; "NA" is an id too
+    key = bytes.fromhex(Path(cfg.pseudonym_key_file).read_text().strip())
+    assert a["client_id"].tolist() == [
+        "cl-" + hmac.new(key, raw, hashlib.sha256).hexdigest()[:12]
+        for raw in (b"100042", b"100042", b"NA")]
+    cmap.write_text("files: {appointments: Export.xlsx}\nsheets: {appointments: Billing}\n")
+    with pytest.raises(IngestError, match=r"Export.xlsx has no sheet 'Billing' \(its sheets: "
+                                          r"Summary, Appointments\)"):
+        pk.ingest(practice, cfg, column_map=cmap)
+
+
+def test_a_workbook_named_after_its_table_is_found(practice, cfg):
+    pd.read_csv(practice / "notes.csv", dtype=str, keep_default_na=False).to_excel(
+        practice / "notes.xlsx", index=False)
+    (practice / "notes.csv").unlink()
+    ing = pk.ingest(practice, cfg)
+    assert ing.quality["tables"]["notes"]["file"] == "notes.xlsx"
+    assert ing.quality["tables"]["notes"]["rows_accepted"] == 2
+
+
+def test_rows_of_totals_and_repeated_headers_are_rejected_and_counted(practice, cfg):
+    text = (practice / "appointments.csv").read_text().splitlines()
+    header = text[0]
+    totals = "," * header.count(",")
+    totals = "Total: 3 appointments" + totals  # the label in the first column
+    text = [header, totals, text[1], header.upper(), text[2], text[3]]
+    (practice / "appointments.csv").write_text("\n".join(text) + "\n")
+    ing = pk.ingest(practice, cfg)
+    rej = ing.rejects[ing.rejects.table == "appointments"]
+    assert rej[["row", "reason"]].values.tolist() == [[1, "summary_row"], [3, "repeated_header"]]
+    assert "Total" not in " ".join(rej.detail)
+    q = ing.quality["tables"]["appointments"]
+    assert (q["rows_in"], q["rows_accepted"], q["rows_rejected"]) == (5, 3, 2)

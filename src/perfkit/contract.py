@@ -271,6 +271,8 @@ REASONS: dict[str, str] = {
                                    "on or before that date",
     "pseudonym_collision": "two different client ids map to the same pseudonym",
     "invalid_id": "an id stored as a number with a fraction (ids are text or whole numbers)",
+    "summary_row": "a row of totals, not a record",
+    "repeated_header": "the header row repeated inside the file",
     "date_out_of_range": "a date outside the plausible window around the period (parameter "
                          "'dates')",
 }

@@ -16,6 +16,7 @@ and the column; the CLI turns it into exit code 2.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import logging
 import re
@@ -60,6 +61,7 @@ class ColumnMap:
     YAML form (every part optional)::
 
         files:        {appointments: "Appointment Report.csv"}
+        sheets:       {appointments: "Billing Transactions"}   # for an .xlsx workbook
         columns:      {appointments: {"Appt ID": appointment_id, "Provider ID": clinician_id}}
         values:       {appointments: {status: {"Checked Out": attended}}}
         datetime_format: "%m/%d/%Y %I:%M %p"   # when times are not ISO 8601
@@ -67,6 +69,7 @@ class ColumnMap:
     """
 
     files: dict[str, str] = field(default_factory=dict)
+    sheets: dict[str, str] = field(default_factory=dict)
     columns: dict[str, dict[str, str]] = field(default_factory=dict)
     values: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
     datetime_format: str | None = None
@@ -95,30 +98,33 @@ def load_column_map(path: str | Path | None) -> ColumnMap:
     if not isinstance(raw, dict):
         raise IngestError(f"column map {path} must hold a mapping of sections (files, columns, "
                           "values, datetime_format, date_format)")
-    for section in ("files", "columns", "values"):
+    for section in ("files", "sheets", "columns", "values"):
         value = raw.get(section)
+        flat = section in ("files", "sheets")
         if value is not None and not (isinstance(value, dict) and all(
-                isinstance(v, dict) or (section == "files" and isinstance(v, str))
-                or v is None for v in value.values())):
+                (isinstance(v, str) if flat else isinstance(v, dict)) or v is None
+                for v in value.values())):
             raise IngestError(f"column map {path}: '{section}' must map table names to "
-                              + ("file names" if section == "files" else "mappings"))
+                              + {"files": "file names", "sheets": "sheet names"}.get(
+                                  section, "mappings"))
     for section in ("columns", "values"):
         for table, cols in (raw.get(section) or {}).items():
             if section == "values" and any(not isinstance(v, dict | None)
                                            for v in (cols or {}).values()):
                 raise IngestError(f"column map {path}: 'values' of {table} must map each "
                                   "column to its labels")
-    allowed = {"files", "columns", "values", "datetime_format", "date_format"}
+    allowed = {"files", "sheets", "columns", "values", "datetime_format", "date_format"}
     unknown = set(raw) - allowed
     if unknown:
         raise IngestError(f"column map {path}: unknown section {sorted(unknown)[0]!r} "
                           f"(allowed: {', '.join(sorted(allowed))})")
-    for section in ("files", "columns", "values"):
+    for section in ("files", "sheets", "columns", "values"):
         for table in raw.get(section) or {}:
             if table not in C.TABLES:
                 raise IngestError(f"column map {path}: unknown table {table!r} in '{section}'")
     cmap = ColumnMap(
         files={t: str(f) for t, f in (raw.get("files") or {}).items()},
+        sheets={t: str(f) for t, f in (raw.get("sheets") or {}).items() if f is not None},
         columns={t: {_norm_header(k): str(v).strip() for k, v in (m or {}).items()}
                  for t, m in (raw.get("columns") or {}).items()},
         values={t: {col: {C.normalize_label(k): str(v) for k, v in (labels or {}).items()}
@@ -165,7 +171,7 @@ def _find_file(folder: Path, table: str, cmap: ColumnMap) -> Path | None:
                               f"is not in {folder}")
         return path
     matches = [p for p in folder.iterdir()
-               if p.is_file() and p.name.lower() in (f"{table}.csv", f"{table}.parquet")]
+               if p.is_file() and p.name.lower() in {f"{table}{ext}" for ext in READABLE}]
     if len(matches) > 1:
         raise IngestError(f"{folder} holds both {matches[0].name} and {matches[1].name}: keep one")
     return matches[0] if matches else None
@@ -224,7 +230,57 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _read(path: Path) -> tuple[pd.DataFrame, dict[int, np.ndarray]]:
+READABLE = (".csv", ".parquet", ".xlsx", ".xls")
+
+
+def _cell_text(v) -> str:
+    """A workbook cell as the text a CSV would hold: whole numbers without ``.0``, dates and
+    times in ISO 8601, empty cells empty. Nothing is guessed: ``NA`` and ``001`` stay text."""
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return ""
+    if isinstance(v, bool):
+        return "True" if v else "False"
+    if isinstance(v, int | float):
+        return _float_text(v)
+    if isinstance(v, dt.datetime | dt.date | dt.time):
+        return v.isoformat()
+    if isinstance(v, dt.timedelta):
+        return str(v.total_seconds() / 60)
+    return str(v)
+
+
+def _read_workbook(path: Path, sheet: str | None) -> tuple[pd.DataFrame, dict[int, np.ndarray]]:
+    """One sheet of an Excel workbook (the sheet named in the column map, else the first),
+    read with python-calamine directly: pandas' ``read_excel`` would guess missing values
+    (``NA``) and rename repeated headers (``Charge.1``)."""
+    from python_calamine import CalamineWorkbook, WorksheetNotFound
+
+    book = CalamineWorkbook.from_path(str(path))
+    name = sheet if sheet is not None else (book.sheet_names or [None])[0]
+    try:
+        rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False) if name else []
+    except WorksheetNotFound:
+        raise IngestError(f"{path.name} has no sheet {sheet!r} (its sheets: "
+                          f"{', '.join(book.sheet_names)})") from None
+    if not rows or not any(_cell_text(v) for v in rows[0]):
+        raise IngestError(f"{path.name}: the sheet {name!r} is empty: it needs a header row")
+    header = [_cell_text(v) for v in rows[0]]
+    width = len(header)
+    body = [list(r[:width]) + [None] * (width - len(r)) for r in rows[1:]]
+    fractional = {}
+    for i in range(width):
+        mask = np.array([isinstance(r[i], float) and not (np.isfinite(r[i]) and r[i] % 1 == 0)
+                         for r in body], dtype=bool)
+        if mask.any():
+            fractional[i] = mask
+    frame = pd.DataFrame([[_cell_text(v) for v in r] for r in body], columns=range(width),
+                         dtype=object)
+    if frame.empty:
+        frame = pd.DataFrame({i: pd.Series([], dtype=object) for i in range(width)})
+    return frame.set_axis(header, axis=1), fractional
+
+
+def _read(path: Path, sheet: str | None = None) -> tuple[pd.DataFrame, dict[int, np.ndarray]]:
     """Every cell of a file as text, and for Parquet the positions of float columns with the
     rows that hold no whole number (for the id check).
 
@@ -241,6 +297,8 @@ def _read(path: Path) -> tuple[pd.DataFrame, dict[int, np.ndarray]]:
                     fractional[i] = mask
             frame = pd.DataFrame({i: _to_text(frame[c]) for i, c in enumerate(frame.columns)}
                                  ).set_axis(list(frame.columns), axis=1)
+        elif path.suffix.lower() in (".xlsx", ".xls"):
+            frame, fractional = _read_workbook(path, sheet)
         else:
             frame = _read_csv(path)
     except IngestError:
@@ -258,6 +316,9 @@ def _unreadable(path: Path, exc: Exception) -> str:
     if path.suffix.lower() == ".parquet":
         return (f"{path.name} could not be read as a Parquet file ({type(exc).__name__}); "
                 "export it again")
+    if path.suffix.lower() in (".xlsx", ".xls"):
+        return (f"{path.name} could not be read as an Excel workbook ({type(exc).__name__}); "
+                "open it in a spreadsheet program and save it again, or export it as CSV")
     where = _csv_problem(path)
     if where:
         return f"{path.name}: {where}"
@@ -348,6 +409,8 @@ class _TableResult:
     dropped_columns: list[str] = field(default_factory=list)
     adjustments: dict[str, int] = field(default_factory=dict)
     fractional_ids: dict[str, np.ndarray] = field(default_factory=dict)  # Parquet float ids
+    summary_rows: np.ndarray | None = None  # rows of totals (any column of the file)
+    repeated_headers: np.ndarray | None = None  # the header row again, inside the file
 
 
 @dataclass
@@ -467,8 +530,9 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap) -> _TableResult | 
             raise IngestError(f"required file {spec.name}.csv (or {spec.name}.parquet) is "
                               f"missing from {folder}")
         return None
-    frame, fractional = _read(path)
+    frame, fractional = _read(path, cmap.sheets.get(spec.name))
     headers = [_norm_header(h) for h in frame.columns]
+    summary, repeated = _non_records(frame, headers)
     rename = cmap.columns.get(spec.name, {})
     headers = [rename.get(h, h) for h in headers]
     item_cols = C.item_columns(headers) if spec.items else {}
@@ -501,7 +565,32 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap) -> _TableResult | 
     fractional_ids = {headers[i]: mask for i, mask in fractional.items()
                       if headers[i] in keep and spec.column(headers[i]).kind == "id"}
     return _TableResult(spec.name, path.name, raw, _Verdicts(len(raw)),
-                        dropped_columns=dropped, fractional_ids=fractional_ids)
+                        dropped_columns=dropped, fractional_ids=fractional_ids,
+                        summary_rows=summary, repeated_headers=repeated)
+
+
+_SUMMARY = re.compile(r"^(grand\s+|sub-?\s*)?totals?\b|^summary\b", re.IGNORECASE)
+
+
+def _non_records(frame: pd.DataFrame, headers: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows that are not records, over every column of the file (the label of a totals row
+    often sits in a column outside the contract): rows of totals, whose first filled cell
+    reads "Total", "Totals", "Grand total", "Subtotal" or "Summary"; and the header row
+    repeated inside the file (at least half its cells, and two, equal their column's
+    header)."""
+    n = len(frame)
+    if n == 0 or frame.shape[1] == 0:
+        return np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    cells = frame.to_numpy(dtype=object)
+    first = [next((c for c in row if c), "") for row in cells]
+    summary = np.array([bool(_SUMMARY.match(str(c).strip())) for c in first], dtype=bool)
+    named = [(i, h) for i, h in enumerate(headers) if h]
+    need = max(2, -(-len(named) // 2))
+    same = np.zeros(n, dtype=int)
+    for i, h in named:
+        same += np.char.lower(np.char.strip(cells[:, i].astype(str))) == h
+    repeated = same >= need if len(named) >= 2 else np.zeros(n, dtype=bool)
+    return summary & ~repeated, repeated
 
 
 def _empty_table(spec: C.Table) -> _TableResult:
@@ -513,6 +602,11 @@ def _empty_table(spec: C.Table) -> _TableResult:
 
 def _generic_checks(res: _TableResult, spec: C.Table, cfg: Config, cmap: ColumnMap) -> None:
     raw, v = res.raw, res.verdicts
+    if res.repeated_headers is not None:
+        v.reject(res.repeated_headers, "repeated_header", "",
+                 "the header row again (reports printed page by page repeat it)")
+    if res.summary_rows is not None:
+        v.reject(res.summary_rows, "summary_row", "", "a row of totals, not a record")
     contract_cols = list(raw.columns)
     v.reject(raw.duplicated(subset=contract_cols, keep="first").to_numpy(), "exact_duplicate",
              "", "the same row appears earlier in the file")
@@ -860,8 +954,8 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
     Parameters
     ----------
     data_dir : path-like
-        Folder with ``clinicians``, ``appointments``, ``notes``, ``assessments`` and any of the
-        optional tables, as CSV or Parquet (DATA_CONTRACT section 1).
+        Folder with ``clinicians``, ``appointments``, ``notes`` and any of the optional tables
+        (``assessments`` among them), as CSV, Parquet or Excel (DATA_CONTRACT section 1).
     config : Config
         Practice parameters; the time zone and the instrument registry are used here.
     column_map : path-like, optional
