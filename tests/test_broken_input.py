@@ -259,3 +259,70 @@ def test_rows_of_totals_and_repeated_headers_are_rejected_and_counted(practice, 
     assert "Total" not in " ".join(rej.detail)
     q = ing.quality["tables"]["appointments"]
     assert (q["rows_in"], q["rows_accepted"], q["rows_rejected"]) == (5, 3, 2)
+
+
+# ---- dates as exports print them ----------------------------------------------------------
+
+def _rewrite(folder: Path, table: str, column: str, values: list[str]) -> None:
+    t = pd.read_csv(folder / f"{table}.csv", dtype=str, keep_default_na=False)
+    t[column] = values
+    t.to_csv(folder / f"{table}.csv", index=False)
+
+
+def test_each_column_finds_its_own_date_format(practice, cfg):
+    """No column map: US forms differ per file and column, as real exports do."""
+    _rewrite(practice, "appointments", "start", ["10/5/2026 10:00 AM", "10/19/2026 10:00 AM",
+                                                 "10/6/2026 3:00 PM"])
+    _rewrite(practice, "notes", "signed_at", ["Oct 5, 2026 5:00 PM", ""])
+    _rewrite(practice, "clinicians", "start_date", ["01/31/2024", "06/01/2025"])
+    _rewrite(practice, "assessments", "administered_at", ["10/5/2026 09:55", "10/19/2026 09:55"])
+    ing = pk.ingest(practice, cfg)
+    assert ing.rejects.empty, ing.rejects.to_string()
+    tz = cfg.timezone
+    assert ing["appointments"]["start"].tolist() == [
+        pd.Timestamp("2026-10-05 10:00", tz=tz), pd.Timestamp("2026-10-19 10:00", tz=tz),
+        pd.Timestamp("2026-10-06 15:00", tz=tz)]
+    assert ing["notes"]["signed_at"].iloc[0] == pd.Timestamp("2026-10-05 17:00", tz=tz)
+    assert ing["clinicians"]["start_date"].tolist() == [pd.Timestamp("2024-01-31"),
+                                                        pd.Timestamp("2025-06-01")]
+    assert ing["assessments"]["administered_at"].iloc[1] == pd.Timestamp("2026-10-19 09:55",
+                                                                         tz=tz)
+
+
+def test_excel_serial_dates_are_read(practice, cfg):
+    # Excel's day 46300 is 2026-10-05: date(1899, 12, 30) + 46300 days in Python's datetime
+    # (Excel numbers days from 1899-12-30 for every date after February 1900); .625 is 15:00
+    _rewrite(practice, "appointments", "start", ["46300.4166666667", "46307.4166666667",
+                                                 "46301.625"])
+    ing = pk.ingest(practice, cfg)
+    assert ing["appointments"]["start"].dt.strftime("%Y-%m-%d %H:%M").tolist() == [
+        "2026-10-05 10:00", "2026-10-12 10:00", "2026-10-06 15:00"]
+
+
+def test_a_column_whose_day_and_month_cannot_be_told_apart_is_refused(practice, tmp_path):
+    _rewrite(practice, "appointments", "start", ["10/5/2026 10:00", "10/12/2026 10:00",
+                                                 "10/6/2026 15:00"])
+    res = _cli("validate", practice, tmp=tmp_path)
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
+    assert ("appointments.csv: the dates in column 'start' read as well month first as day "
+            "first (such as '10/5/2026 10:00')") in res.stderr
+    cmap = tmp_path / "map.yaml"  # the practice says which it is, for that column only
+    cmap.write_text("formats: {appointments: {start: '%m/%d/%Y %H:%M'}}\n")
+    ing = pk.ingest(practice, pk.load_config(pseudonym_key_file=tmp_path / "k"),
+                    column_map=cmap)
+    assert ing["appointments"]["start"].iloc[1].strftime("%Y-%m-%d") == "2026-10-12"
+    cmap.write_text("formats: {appointments: {duration_minutes: '%m'}}\n")
+    with pytest.raises(IngestError, match="not a date column of appointments"):
+        pk.ingest(practice, pk.load_config(pseudonym_key_file=tmp_path / "k"),
+                  column_map=cmap)
+
+
+def test_the_shipped_example_column_map_loads():
+    from perfkit.ingest import load_column_map
+
+    cmap = load_column_map(Path(__file__).resolve().parents[1] / "parameters"
+                           / "column_map.example.yaml")
+    assert cmap.formats["time_off"] == {"*": "%m/%d/%Y"} and cmap.sheets == {"time_off":
+                                                                            "Leave 2026"}
+    assert cmap.format_for("appointments", "start", "datetime") == "%m/%d/%Y %I:%M %p"
+    assert cmap.format_for("notes", "signed_at", "datetime") is None  # detected

@@ -262,10 +262,13 @@ def _remapped(src: Path, dest: Path, ids: dict[str, str]) -> Path:
 
 
 def _visible_text(path: Path) -> str:
-    """A page's title and text, with model estimates (three signed decimals) masked."""
+    """A page's title and text, with model results masked: estimates (three signed decimals)
+    and the practice report's model paragraph (shares of variance, singular fits), which
+    depend on the order clinicians enter the fit where the likelihood is flat."""
     page = _Page()
     page.feed(path.read_text(encoding="utf-8"))
     text = page.title + "\n" + " ".join(" ".join(page.text).split())
+    text = re.sub(r"Studies of routine practice find.*?(?=Licences)", "[model]", text)
     return re.sub(r"[+-]\d+\.\d{3}\b", "±x", text)
 
 

@@ -66,6 +66,9 @@ class ColumnMap:
         values:       {appointments: {status: {"Checked Out": attended}}}
         datetime_format: "%m/%d/%Y %I:%M %p"   # when times are not ISO 8601
         date_format: "%m/%d/%Y"
+        formats:      {appointments: {start: "%m/%d/%Y %I:%M %p"}, ce: "%m/%d/%Y"}
+                      # per table (every date column) or per column; without any format,
+                      # each column's format is detected (ISO 8601, US forms, Excel serials)
     """
 
     files: dict[str, str] = field(default_factory=dict)
@@ -74,6 +77,14 @@ class ColumnMap:
     values: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
     datetime_format: str | None = None
     date_format: str | None = None
+    formats: dict[str, dict[str, str]] = field(default_factory=dict)  # per table and column
+
+    def format_for(self, table: str, column: str, kind: str) -> str | None:
+        """The export's own format for a date column: per column, else per table (``"*"``),
+        else the map's global one; None means detect it from the values."""
+        own = self.formats.get(table, {})
+        return own.get(column) or own.get("*") or (
+            self.datetime_format if kind == "datetime" else self.date_format)
 
 
 def yaml_where(exc: Exception) -> str:
@@ -113,12 +124,20 @@ def load_column_map(path: str | Path | None) -> ColumnMap:
                                            for v in (cols or {}).values()):
                 raise IngestError(f"column map {path}: 'values' of {table} must map each "
                                   "column to its labels")
-    allowed = {"files", "sheets", "columns", "values", "datetime_format", "date_format"}
+    allowed = {"files", "sheets", "columns", "values", "datetime_format", "date_format",
+               "formats"}
     unknown = set(raw) - allowed
     if unknown:
         raise IngestError(f"column map {path}: unknown section {sorted(unknown)[0]!r} "
                           f"(allowed: {', '.join(sorted(allowed))})")
-    for section in ("files", "sheets", "columns", "values"):
+    formats = raw.get("formats") or {}
+    if not isinstance(formats, dict) or not all(
+            isinstance(v, str) or (isinstance(v, dict) and all(isinstance(f, str)
+                                                               for f in v.values()))
+            for v in formats.values()):
+        raise IngestError(f"column map {path}: 'formats' must map each table to a format or to "
+                          "formats per column")
+    for section in ("files", "sheets", "columns", "values", "formats"):
         for table in raw.get(section) or {}:
             if table not in C.TABLES:
                 raise IngestError(f"column map {path}: unknown table {table!r} in '{section}'")
@@ -132,7 +151,14 @@ def load_column_map(path: str | Path | None) -> ColumnMap:
                 for t, cols in (raw.get("values") or {}).items()},
         datetime_format=raw.get("datetime_format"),
         date_format=raw.get("date_format"),
+        formats={t: ({"*": f} if isinstance(f, str) else dict(f)) for t, f in formats.items()},
     )
+    for table, cols in cmap.formats.items():
+        dated = [c.name for c in C.TABLES[table].columns if c.kind in ("date", "datetime")]
+        for col in cols:
+            if col != "*" and col not in dated:
+                raise IngestError(f"column map {path}: 'formats' names {table}.{col}, which is "
+                                  f"not a date column of {table} ({', '.join(dated)})")
     for table, cols in cmap.values.items():
         spec = C.TABLES[table]
         for col in cols:
@@ -432,6 +458,57 @@ class Ingested:
 # --------------------------------------------------------------------------------------------
 
 
+# Date forms other than ISO 8601 that EHR exports print, tried when a column's values are not
+# ISO: month first (US), and the day-first twin of each numeric one, so that a column whose
+# day and month cannot be told apart is refused rather than guessed.
+_US_FORMATS = ["%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M",
+               "%m/%d/%Y %H:%M:%S", "%m/%d/%Y", "%m/%d/%y %I:%M %p", "%m/%d/%y %H:%M",
+               "%m/%d/%y", "%m-%d-%Y", "%b %d, %Y %I:%M %p", "%b %d, %Y", "%B %d, %Y %I:%M %p",
+               "%B %d, %Y"]
+_DAY_FIRST = {f: f.replace("%m/%d", "%d/%m").replace("%m-%d", "%d-%m")
+              for f in _US_FORMATS if "%m" in f}
+_ISO_START = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_SERIAL = re.compile(r"^\d{4,5}(\.\d+)?$")
+
+
+def _detect_format(text: pd.Series, file: str, column: str) -> tuple[pd.Series, str | None]:
+    """The format of a date column whose export names none: ISO 8601 (None; also when at
+    least half the distinct values are ISO), Excel serial day numbers (turned into ISO text
+    here), or the one US form that reads most values.
+
+    Raises IngestError when the values read as well month-first as day-first (every day and
+    month at most 12): a guess would silently swap them."""
+    values = pd.Series(pd.unique(text[text != ""].to_numpy(dtype=object)), dtype=object)
+    if values.empty:
+        return text, None
+    iso = values.str.match(_ISO_START)
+    if iso.mean() >= 0.5:  # an ISO column: a stray other form is an unparseable value
+        return text, None
+    other = values[~iso].head(2000)
+    if other.str.match(_SERIAL).all():
+        days = pd.to_numeric(other)
+        if days.between(20000, 80000).all():  # 1954 to 2119
+            serial = text.str.match(_SERIAL) & (text != "")
+            stamps = pd.to_datetime(pd.to_numeric(text.where(serial)), unit="D",
+                                    origin="1899-12-30").dt.round("s")
+            iso_text = stamps.map(lambda t: "" if pd.isna(t) else t.isoformat())
+            return text.where(~serial, iso_text), None
+    counts = {f: int(pd.to_datetime(other, format=f, errors="coerce").notna().sum())
+              for f in [*_US_FORMATS, *_DAY_FIRST.values()]}
+    best = max(counts.values())
+    if best == 0:
+        return text, None  # nothing reads: every value is rejected as unparseable
+    month_first = [f for f in _US_FORMATS if counts[f] == best]
+    day_first = [f for f in _DAY_FIRST.values() if counts[f] == best]
+    if month_first and day_first:
+        example = next(v for v in other if pd.notna(pd.to_datetime(
+            v, format=month_first[0], errors="coerce")))
+        raise IngestError(f"{file}: the dates in column {column!r} read as well month first "
+                          f"as day first (such as {example!r}); name the format in the column "
+                          "map (formats)")
+    return text, (month_first or day_first)[0]
+
+
 def _parse_date(text: pd.Series, fmt: str | None) -> tuple[pd.Series, np.ndarray]:
     empty = (text == "").to_numpy()
     head = text.str.extract(_DATE_RE, expand=False)
@@ -623,15 +700,19 @@ def _generic_checks(res: _TableResult, spec: C.Table, cfg: Config, cmap: ColumnM
                  f"{' + '.join(spec.key)} appears on more than one row with different values")
     for col in spec.columns:
         text = raw[col.name]
+        fmt = None
+        if col.kind in ("date", "datetime"):
+            fmt = cmap.format_for(spec.name, col.name, col.kind)
+            if fmt is None:
+                text, fmt = _detect_format(text, res.file or spec.name, col.name)
         if col.kind == "date":
-            values, bad = _parse_date(text, cmap.date_format)
+            values, bad = _parse_date(text, fmt)
             v.reject(bad, "unparseable_date", col.name,
                      _quoted(col, text, "is not a date (expected YYYY-MM-DD)"))
             _reject_outside_window(res, col, text, values, cfg)
             res.typed[col.name] = values
         elif col.kind == "datetime":
-            values, bad, nonexistent, ambiguous = _parse_datetime(text, cfg.timezone,
-                                                                  cmap.datetime_format)
+            values, bad, nonexistent, ambiguous = _parse_datetime(text, cfg.timezone, fmt)
             v.reject(bad, "unparseable_date", col.name,
                      _quoted(col, text, "is not a date and time (expected ISO 8601)"))
             v.reject(nonexistent, "nonexistent_local_time", col.name,
