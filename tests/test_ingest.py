@@ -294,6 +294,25 @@ def test_status_instrument_and_cpt_synonyms(practice, cfg):
         "PHQ-9"] * 3 + ["GAD-7"] * 2 + ["PCL-5"] * 2 + ["ORS", "SRS"]
 
 
+def test_clinician_cancellations_and_late_cancellations_from_a_fee(practice, cfg):
+    """TherapyNotes records a late cancellation as Canceled plus Charge Fee; a missed session
+    with a fee stays a no-show; Clinician Canceled is the clinician's, not the client's."""
+    write_table(practice, "appointments", [
+        dict(APPOINTMENTS[0], status="Canceled", fee_charged="Yes"),
+        dict(APPOINTMENTS[1], status="Canceled", fee_charged="No"),
+        dict(APPOINTMENTS[2], status="Missed", fee_charged="Y"),
+        dict(APPOINTMENTS[0], appointment_id="A4", status="Clinician Canceled",
+             fee_charged="")])
+    write_table(practice, "notes", [])
+    write_table(practice, "assessments", [])
+    ing = pk.ingest(practice, cfg)
+    assert ing.rejects.empty, ing.rejects.to_string()
+    assert ing["appointments"]["status"].tolist() == ["late_cancel", "cancelled", "no_show",
+                                                      "clinician_cancelled"]
+    assert ing.quality["tables"]["appointments"]["adjustments"] == {"late_cancel_from_fee": 1}
+    assert "fee_charged" not in ing["appointments"]
+
+
 def test_headers_are_case_insensitive_and_trimmed(practice, cfg):
     frame = pd.read_csv(practice / "notes.csv", dtype=str, keep_default_na=False)
     frame.columns = [" Appointment_ID ", "SIGNED_AT"]

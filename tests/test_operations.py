@@ -155,6 +155,22 @@ def test_attendance_rates(table):
     assert table.loc["B", "non_attendance_rate"] == 0.0
 
 
+def test_clinician_cancellations_are_counted_and_left_out_of_the_rates(data, cfg):
+    """Two appointments A cancelled: the client was not expected, so A's rates keep their
+    denominator of 8 past appointments (1 no-show / 8, 1 late cancel / 8)."""
+    extra = pd.DataFrame([("A11", "A", "u", "2026-10-13 11:00", 60, "clinician_cancelled"),
+                          ("A12", "A", "u", "2026-10-14 11:00", 60, "clinician_cancelled")],
+                         columns=["appointment_id", "clinician_id", "client_id", "start",
+                                  "duration_minutes", "status"])
+    extra["start"] = pd.to_datetime([local(t) for t in extra["start"]]).tz_convert(TZ)
+    extra["end"] = extra["start"] + pd.to_timedelta(extra["duration_minutes"], unit="m")
+    data.tables["appointments"] = pd.concat([data.appointments, extra], ignore_index=True)
+    a = op.clinician_metrics(data, cfg).set_index("clinician_id").loc["A"]
+    assert (a.past_appointments, a.clinician_cancellations) == (8, 2)
+    assert (a.no_show_rate, a.late_cancel_rate, a.non_attendance_rate) == (0.125, 0.125, 0.25)
+    assert a.sessions_attended == 5
+
+
 def test_notes_with_72_hour_censoring_and_unsigned_notes(table):
     a = table.loc["A"]
     assert a.notes_due == 3

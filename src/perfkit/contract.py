@@ -85,6 +85,12 @@ STATUS_SYNONYMS: dict[str, str] = {
     **{k: "late_cancel" for k in ("late cancel", "late cancelled", "late canceled",
                                    "late cancellation", "latecancel", "late cxl")},
     **{k: "cancelled" for k in ("cancelled", "canceled", "cancel", "cancellation", "cxl")},
+    # the clinician (or the practice) cancelled: the client was not expected to come
+    **{k: "clinician_cancelled" for k in (
+        "clinician cancelled", "clinician canceled", "clinician cancel", "provider cancelled",
+        "provider canceled", "therapist cancelled", "therapist canceled",
+        "cancelled by clinician", "canceled by clinician", "cancelled by provider",
+        "canceled by provider", "practice cancelled", "practice canceled")},
     **{k: "scheduled" for k in ("scheduled", "booked", "confirmed", "pending", "upcoming")},
 }
 
@@ -110,7 +116,14 @@ GOAL_STATUS_SYNONYMS = {"open": "open", "met": "met", "revised": "revised", "dro
 DOMAIN_SYNONYMS = {"knowledge": "knowledge", "skills": "skills", "attitudes": "attitudes",
                    "values": "values"}
 
+# A yes/no column (TherapyNotes' "Charge Fee" flag on a cancelled appointment).
+YES_NO_SYNONYMS: dict[str, str] = {
+    **{k: "yes" for k in ("yes", "y", "true", "t", "1", "x", "charged", "fee charged")},
+    **{k: "no" for k in ("no", "n", "false", "f", "0", "not charged", "no fee")},
+}
+
 VOCABULARIES: dict[str, dict[str, str]] = {
+    "yes_no": YES_NO_SYNONYMS,
     "status": STATUS_SYNONYMS,
     "service": SERVICE_SYNONYMS,
     "instrument": INSTRUMENT_SYNONYMS,
@@ -162,6 +175,9 @@ TABLES: dict[str, Table] = {
                 Column("duration_minutes", "int", lo=1, hi=600),
                 Column("status", "enum", vocabulary="status"),
                 Column("service", "enum", required=False, in_file=False, vocabulary="service"),
+                # a cancelled appointment with a fee charged was a late cancellation
+                Column("fee_charged", "enum", required=False, in_file=False,
+                       vocabulary="yes_no"),
             ),
             key=("appointment_id",),
         ),

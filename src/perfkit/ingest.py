@@ -827,6 +827,19 @@ def _ids(res: _TableResult | None, column: str) -> tuple[pd.Index, pd.Index]:
 # --------------------------------------------------------------------------------------------
 
 
+def _late_cancel_from_fee(res: _TableResult) -> None:
+    """A cancelled appointment with a fee charged is a late cancellation: exports such as
+    TherapyNotes' record a late cancellation as "Canceled" plus a "Charge Fee" flag. Counted
+    under ``adjustments`` (``late_cancel_from_fee``)."""
+    status, fee = res.typed["status"], res.typed.get("fee_charged")
+    if fee is None:
+        return
+    late = (status == "cancelled").to_numpy(dtype=bool, na_value=False) \
+        & (fee == "yes").to_numpy(dtype=bool, na_value=False)
+    res.typed["status"] = status.where(~late, "late_cancel")
+    res.adjustments["late_cancel_from_fee"] = int((late & res.verdicts.ok).sum())
+
+
 def _check_clinicians(res: _TableResult) -> None:
     t, v = res.typed, res.verdicts
     v.reject((t["end_date"] < t["start_date"]).to_numpy(), "end_before_start", "end_date")
@@ -975,7 +988,7 @@ def _infer_clinicians(res: _TableResult, appts: pd.DataFrame) -> None:
 # The whole folder
 # --------------------------------------------------------------------------------------------
 
-_OUTPUT_COLUMNS = {
+OUTPUT_COLUMNS = {
     "clinicians": ["clinician_id", "name", "license_status", "license_type", "supervisor_id",
                    "start_date", "end_date", "weekly_capacity_hours", "weekly_session_goal",
                    "licensure_rule"],
@@ -995,7 +1008,7 @@ _OUTPUT_COLUMNS = {
 
 def _accepted_frame(res: _TableResult) -> pd.DataFrame:
     ok = res.verdicts.ok
-    cols = list(_OUTPUT_COLUMNS[res.name])
+    cols = list(OUTPUT_COLUMNS[res.name])
     if res.name == "assessments":
         cols += sorted((c for c in res.typed if c.startswith("item_")),
                        key=lambda c: int(c.split("_")[1]))
@@ -1085,6 +1098,7 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
 
     appts = results["appointments"]
     clinician_ref(appts)
+    _late_cancel_from_fee(appts)
     appt_ok, appt_rej = _ids(appts, "appointment_id")
     appt_frame = _accepted_frame(appts)
 

@@ -55,8 +55,8 @@ CONTRACT_COLUMNS = [
     "new_clients", "retained_8plus_rate", "early_dropout_rate", "median_sessions_per_client",
 ]
 EXTRA_COLUMNS = [
-    "past_appointments", "available_days", "weekly_session_goal", "goal_attainment",
-    "caseload", "retention_cohort",
+    "past_appointments", "clinician_cancellations", "available_days", "weekly_session_goal",
+    "goal_attainment", "caseload", "retention_cohort",
 ]
 WEEKLY_COLUMNS = [
     "sessions_attended", "hours_attended", "available_hours", "utilization", "no_show_rate",
@@ -227,6 +227,8 @@ def attendance_rates(appts: pd.DataFrame) -> pd.DataFrame:
     -----
     Denominator: past appointments = attended + no_show + late_cancel + cancelled (``scheduled``
     ones have not happened). ``non_attendance_rate`` = no-show rate + late-cancel rate.
+    Appointments the clinician cancelled are left out of the denominator (the client was not
+    expected) and counted on their own as ``clinician_cancellations``.
     DATA_CONTRACT section 3; alert at 10% (reference/metrics.md section 8.12).
     """
     past = appts[appts["status"] != "scheduled"]
@@ -240,6 +242,8 @@ def attendance_rates(appts: pd.DataFrame) -> pd.DataFrame:
         "past_appointments": total,
         "no_show_rate": _ratio(counts["no_show"], total),
         "late_cancel_rate": _ratio(counts["late_cancel"], total),
+        "clinician_cancellations": counts["clinician_cancelled"]
+        if "clinician_cancelled" in counts else 0,
     }, index=counts.index)
     out["non_attendance_rate"] = out["no_show_rate"] + out["late_cancel_rate"]
     out.index.names = KEY
@@ -466,7 +470,8 @@ def _bucket_table(data, cfg: Config, window: Window, clinicians: pd.DataFrame,
     table = pd.concat(parts, axis=1, join="outer")
     table = table[table.index.get_level_values("clinician_id").isin(clinicians["clinician_id"])]
     counts = ["sessions_attended", "notes_due", "unsigned_overdue_7d", "active_clients",
-              "new_clients", "past_appointments"] + (["retention_cohort"] if extra else [])
+              "new_clients", "past_appointments", "clinician_cancellations"] \
+        + (["retention_cohort"] if extra else [])
     for col in counts + ["hours_attended", "available_hours", "available_days"]:
         table[col] = table[col].fillna(0)
     for col in counts:

@@ -101,9 +101,13 @@ def schema(table: str, timezone: str):
     re-checking them and should not pay for the import."""
     import pandera.pandas as pa
 
+    from .ingest import OUTPUT_COLUMNS
+
     spec = C.TABLES[table]
     cols: dict[str, pa.Column] = {"source_row": pa.Column("int64", pa.Check.ge(1))}
     for col in spec.columns:
+        if col.name not in OUTPUT_COLUMNS[table]:  # read at ingest, folded into others
+            continue
         nullable = not col.required
         checks: list[pa.Check] = []
         dtype = None

@@ -204,6 +204,9 @@ def period_summary(run: RunData) -> pd.DataFrame:
         "Utilization (attended hours / available hours)": _pct(hours / avail if avail else None),
         "Missed appointments (no-shows and late cancellations)":
             _pct((ns + lc) / past if past else None, 1),
+        "Appointments the clinicians cancelled (not counted as missed)":
+            f"{int(m['clinician_cancellations'].sum()):,}"
+            if "clinician_cancellations" in m else "–",
         "Notes signed within 72 hours": _pct(within72 / due if due else None),
         "Notes unsigned for more than 7 days": f"{int(m['unsigned_overdue_7d'].sum())}",
         "Clients seen": f"{int(m['active_clients'].sum()):,}",
