@@ -41,7 +41,7 @@ def _variant(base: Path, dest: Path, kind: str, table: str, column: str | None) 
     path = dest / f"{table}.csv"
     t = pd.read_csv(path, dtype=str, keep_default_na=False)
     if kind == "drop":
-        t = t.drop(columns=[column])
+        t = t.drop(columns=[column], errors="ignore")  # the demo may not carry it
     elif kind == "blank":
         t[column] = ""
     elif kind == "absent":
