@@ -52,9 +52,10 @@ _KEY_CREATED = ("perfkit: created a new pseudonym key at {path}. Keep it and bac
                 "same key gives every client the same pseudonym each month.")
 
 
-def _say_key(key) -> None:
-    if key is not None and key.created:
-        typer.echo(_KEY_CREATED.format(path=key.path), err=True)
+def _say_key(created: bool, path) -> None:
+    """Tell the user when this command made a new pseudonym key (and to keep it)."""
+    if created:
+        typer.echo(_KEY_CREATED.format(path=path), err=True)
 
 
 @app.callback()
@@ -157,7 +158,7 @@ def validate(
             quality, rejects, key = ing.quality, ing.rejects, ing.key
     except USER_ERRORS as exc:
         _fail(exc)
-    _say_key(key)
+    _say_key(key is not None and key.created, key.path if key else None)
     typer.echo(f"Data quality for {data_dir} (times in {quality['time_zone']}):\n")
     where = f"see {Path(out) / 'rejects.csv'}" if out else "--out writes them all to rejects.csv"
     typer.echo(_summary(quality, rejects, max_rows, where))
@@ -202,8 +203,7 @@ def run(
                               new_pseudonym_key=new_pseudonym_key)
     except USER_ERRORS as exc:
         _fail(exc)
-    if manifest["pseudonym_key"]["created_by_this_run"]:
-        typer.echo(_KEY_CREATED.format(path=cfg.pseudonym_key_file), err=True)
+    _say_key(manifest["pseudonym_key"]["created_by_this_run"], cfg.pseudonym_key_file)
     failed = [o for o in manifest["outputs"] if o["status"] != "ok"]
     typer.echo(f"Run folder {manifest['run_folder']}: {len(manifest['outputs'])} outputs, "
                f"{len(failed)} failed; {manifest['data_quality']['rows_rejected']:,} input rows "

@@ -346,6 +346,15 @@ class Config(_Strict):
         return _build(data, "command-line period")
 
 
+def yaml_problem(exc: Exception) -> str:
+    """Where a YAML file is broken, in a few words (PyYAML's own message spans lines):
+    ``" at line 3, column 7: expected ',' or ']'"``."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or "it could not be read"
+    at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{at}: {problem}"
+
+
 def _merge_instruments(raw: dict | None) -> dict:
     """Parameters may override single fields of an instrument; the rest keep their defaults."""
     merged = {k: v.model_dump() for k, v in _default_instruments().items()}
@@ -413,11 +422,7 @@ def load_config(path: str | os.PathLike | None = None, **overrides) -> Config:
         try:
             loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            mark = getattr(exc, "problem_mark", None)
-            at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            raise ConfigError(f"{path} is not valid YAML{at}: "
-                              f"{getattr(exc, 'problem', None) or 'it could not be read'}") \
-                from None
+            raise ConfigError(f"{path} is not valid YAML{yaml_problem(exc)}") from None
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):

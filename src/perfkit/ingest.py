@@ -31,7 +31,7 @@ import pyarrow.csv as pa_csv
 import yaml
 
 from . import contract as C
-from .config import Config
+from .config import Config, yaml_problem
 from .pseudonym import PseudonymKey, load_key, pseudonym_map
 
 __all__ = ["IngestError", "ColumnMap", "Ingested", "ingest", "load_column_map"]
@@ -87,14 +87,6 @@ class ColumnMap:
             self.datetime_format if kind == "datetime" else self.date_format)
 
 
-def yaml_where(exc: Exception) -> str:
-    """Where a YAML file is broken, in a few words (PyYAML's own message spans lines)."""
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or "it could not be read"
-    at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-    return f"{at}: {problem}"
-
-
 def load_column_map(path: str | Path | None) -> ColumnMap:
     """Read a column-map YAML file; ``None`` gives the identity map."""
     if path is None:
@@ -105,7 +97,7 @@ def load_column_map(path: str | Path | None) -> ColumnMap:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise IngestError(f"column map {path} is not valid YAML{yaml_where(exc)}") from None
+        raise IngestError(f"column map {path} is not valid YAML{yaml_problem(exc)}") from None
     if not isinstance(raw, dict):
         raise IngestError(f"column map {path} must hold a mapping of sections (files, columns, "
                           "values, datetime_format, date_format)")
@@ -210,13 +202,17 @@ def _float_text(v) -> str:
     return str(int(v)) if np.isfinite(v) and v.is_integer() else repr(v)
 
 
-def _fractional(col: pd.Series) -> np.ndarray | None:
-    """Rows of a float column that hold no whole number (such a value cannot be an id)."""
-    if not pd.api.types.is_float_dtype(col):
-        return None
-    x = col.to_numpy(dtype=float, na_value=np.nan)
+def _not_whole(x: np.ndarray) -> np.ndarray:
+    """Floats that are present but no whole number (such a value cannot be an id)."""
     with np.errstate(invalid="ignore"):
         return ~np.isnan(x) & ~(np.isfinite(x) & (x % 1 == 0))
+
+
+def _fractional(col: pd.Series) -> np.ndarray | None:
+    """Rows of a float column that hold no whole number; None for other columns."""
+    if not pd.api.types.is_float_dtype(col):
+        return None
+    return _not_whole(col.to_numpy(dtype=float, na_value=np.nan))
 
 
 def _to_text(col: pd.Series) -> pd.Series:
@@ -295,8 +291,8 @@ def _read_workbook(path: Path, sheet: str | None) -> tuple[pd.DataFrame, dict[in
     body = [list(r[:width]) + [None] * (width - len(r)) for r in rows[1:]]
     fractional = {}
     for i in range(width):
-        mask = np.array([isinstance(r[i], float) and not (np.isfinite(r[i]) and r[i] % 1 == 0)
-                         for r in body], dtype=bool)
+        mask = _not_whole(np.array([r[i] if isinstance(r[i], float) else np.nan
+                                    for r in body], dtype=float))
         if mask.any():
             fractional[i] = mask
     frame = pd.DataFrame([[_cell_text(v) for v in r] for r in body], columns=range(width),
@@ -473,18 +469,18 @@ _SERIAL = re.compile(r"^\d{4,5}(\.\d+)?$")
 
 def _detect_format(text: pd.Series, file: str, column: str) -> tuple[pd.Series, str | None]:
     """The format of a date column whose export names none: ISO 8601 (None; also when at
-    least half the distinct values are ISO), Excel serial day numbers (turned into ISO text
+    least half the values are ISO), Excel serial day numbers (turned into ISO text
     here), or the one US form that reads most values.
 
     Raises IngestError when the values read as well month-first as day-first (every day and
     month at most 12): a guess would silently swap them."""
-    values = pd.Series(pd.unique(text[text != ""].to_numpy(dtype=object)), dtype=object)
-    if values.empty:
+    present = text[text != ""]
+    if present.empty:
         return text, None
-    iso = values.str.match(_ISO_START)
+    iso = present.str.match(_ISO_START).to_numpy(dtype=bool, na_value=False)
     if iso.mean() >= 0.5:  # an ISO column: a stray other form is an unparseable value
         return text, None
-    other = values[~iso].head(2000)
+    other = pd.Series(pd.unique(present[~iso].to_numpy(dtype=object))[:2000], dtype=object)
     if other.str.match(_SERIAL).all():
         days = pd.to_numeric(other)
         if days.between(20000, 80000).all():  # 1954 to 2119
@@ -604,7 +600,7 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap) -> _TableResult | 
     path = _find_file(folder, spec.name, cmap)
     if path is None:
         if spec.required:
-            raise IngestError(f"required file {spec.name}.csv (or {spec.name}.parquet) is "
+            raise IngestError(f"required file {spec.name}.csv (or .parquet or .xlsx) is "
                               f"missing from {folder}")
         return None
     frame, fractional = _read(path, cmap.sheets.get(spec.name))
@@ -646,7 +642,7 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap) -> _TableResult | 
                         summary_rows=summary, repeated_headers=repeated)
 
 
-_SUMMARY = re.compile(r"^(grand\s+|sub-?\s*)?totals?\b|^summary\b", re.IGNORECASE)
+_SUMMARY = r"^(grand\s+|sub-?\s*)?totals?\b|^summary\b"  # RE2, matched ignoring case
 
 
 def _non_records(frame: pd.DataFrame, headers: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -656,17 +652,21 @@ def _non_records(frame: pd.DataFrame, headers: list[str]) -> tuple[np.ndarray, n
     repeated inside the file (at least half its cells, and two, equal their column's
     header)."""
     n = len(frame)
-    if n == 0 or frame.shape[1] == 0:
-        return np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-    cells = frame.to_numpy(dtype=object)
-    first = [next((c for c in row if c), "") for row in cells]
-    summary = np.array([bool(_SUMMARY.match(str(c).strip())) for c in first], dtype=bool)
-    named = [(i, h) for i, h in enumerate(headers) if h]
-    need = max(2, -(-len(named) // 2))
+    summary = np.zeros(n, dtype=bool)
+    undecided = np.ones(n, dtype=bool)  # no filled cell yet, left to right
     same = np.zeros(n, dtype=int)
-    for i, h in named:
-        same += np.char.lower(np.char.strip(cells[:, i].astype(str))) == h
-    repeated = same >= need if len(named) >= 2 else np.zeros(n, dtype=bool)
+    for i, h in enumerate(headers):  # column by column, in Arrow (rows can be many)
+        col = pa.array(frame.iloc[:, i], type=pa.string())  # already stripped by _read
+        filled = pa_compute.not_equal(col, "").to_numpy(zero_copy_only=False)
+        if undecided.any():
+            hit = pa_compute.match_substring_regex(col, _SUMMARY, ignore_case=True)
+            summary |= undecided & hit.to_numpy(zero_copy_only=False)
+            undecided &= ~filled
+        if h:
+            same += pa_compute.equal(pa_compute.utf8_lower(col), h).to_numpy(
+                zero_copy_only=False)
+    named = sum(1 for h in headers if h)
+    repeated = same >= max(2, -(-named // 2)) if named >= 2 else np.zeros(n, dtype=bool)
     return summary & ~repeated, repeated
 
 

@@ -60,8 +60,7 @@ class Prepared:
     def provided(self, name: str) -> bool:
         """Whether the practice provided this table (an optional table that was not provided
         is empty here, and what rests on it is unknown, not zero)."""
-        listed = self.meta.get("provided")
-        return name in (listed if listed is not None else self.tables)
+        return name in self.meta.get("provided", self.tables)
 
 
 def _is_tz_datetime(tz: str):
@@ -190,10 +189,8 @@ def prepare(data_dir: str | os.PathLike, out_dir: str | os.PathLike, config: Con
     meta["parameters"].pop("pseudonym_key_file", None)  # where the key lives is nobody's business
     atomic_write_text(target / "snapshot.json", json.dumps(meta, indent=2) + "\n")
     write_quality(ing.quality, ing.rejects, out)
-    prepared = Prepared(dict(ing.tables), ing.quality, meta, target)
-    prepared.key = ing.key
-    prepared.rejects = ing.rejects
-    return prepared
+    return Prepared(dict(ing.tables), ing.quality, meta, target, key=ing.key,
+                    rejects=ing.rejects)
 
 
 def load_prepared(path: str | os.PathLike | None = None, *, validate: bool = True) -> Prepared:

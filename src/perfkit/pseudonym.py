@@ -28,7 +28,7 @@ import pandas as pd
 
 from .config import ConfigError
 
-__all__ = ["PseudonymKey", "load_key", "load_or_create_key", "pseudonym_map", "fingerprint"]
+__all__ = ["PseudonymKey", "load_key", "pseudonym_map", "fingerprint"]
 
 log = logging.getLogger(__name__)
 
@@ -105,11 +105,6 @@ def _read_key(path: Path) -> bytes:
         log.warning("pseudonym key file %s can be read by other users of this machine; "
                     "restrict it with: chmod 600 %s", path, path)
     return bytes.fromhex(text)
-
-
-def load_or_create_key(path: str | os.PathLike) -> bytes:
-    """The key bytes of :func:`load_key` (created on first use)."""
-    return load_key(path).key
 
 
 def pseudonym_map(ids: pd.Series, key: bytes) -> tuple[dict[str, str], set[str]]:

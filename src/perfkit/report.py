@@ -7,6 +7,7 @@ Formatting for people, not programs: percentages, plain words, no code, no warni
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import os
@@ -111,8 +112,7 @@ class RunData:
     def provided(self, name: str) -> bool:
         """Whether the practice provided an input table (what rests on a table that was not
         provided is unknown, and the reports say so)."""
-        listed = self.meta.get("provided")
-        return True if listed is None else name in listed
+        return name in self.meta.get("provided", [name])  # older runs: assume provided
 
     def prepared_table(self, name: str, clinician_id: str | None = None) -> pd.DataFrame:
         """One prepared table, optionally only one clinician's rows, without loading the
@@ -295,18 +295,23 @@ NO_MEASURES = ("No measures were provided (the export has no assessments table),
                "no outcome figures here. Everything else in this report stands on its own.")
 
 
-def _no_measures(run: RunData, say: bool = False) -> Text | None:
-    """When the practice provided no assessments: the sentence that says so (``say``) or an
-    empty text for the sections after it; None when measures were provided."""
-    if run.provided("assessments"):
-        return None
-    return Text(NO_MEASURES if say else "")
+def _measured(say: bool = False):
+    """An outcome section (its first argument is the run): when the practice provided no
+    assessments it shows the sentence that says so (``say``, the first outcome section of a
+    report) or nothing (the sections after it), instead of empty tables and figures."""
+    def wrap(section):
+        @functools.wraps(section)
+        def shown(run: RunData, *args, **kwargs):
+            if not run.provided("assessments"):
+                return Text(NO_MEASURES if say else "")
+            return section(run, *args, **kwargs)
+        return shown
+    return wrap
 
 
+@_measured(say=True)
 def outcomes_table(run: RunData) -> pd.DataFrame:
     """Practice outcome rates per instrument with their 95% intervals."""
-    if (none := _no_measures(run, say=True)) is not None:
-        return none
     p = run.table("outcomes_practice")
 
     def cell(row, rate):
@@ -326,11 +331,10 @@ def outcomes_table(run: RunData) -> pd.DataFrame:
     return out.set_index("Measure")
 
 
+@_measured()
 def funnel_figure(run: RunData, instrument: str = "PHQ-9", *, highlight: str | None = None,
                   label_points: bool = True):
     """Funnel plot: reliable-improvement rate against paired episodes, with control limits."""
-    if (none := _no_measures(run)) is not None:
-        return none
     f = run.table("funnel")
     f = f[(f["instrument"] == instrument)]
     fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -364,10 +368,9 @@ def funnel_figure(run: RunData, instrument: str = "PHQ-9", *, highlight: str | N
     return plots.done(fig)
 
 
+@_measured()
 def model_section(run: RunData) -> Text:
     """The models' share of variance due to clinicians, in plain words."""
-    if (none := _no_measures(run)) is not None:
-        return none
     lines = []
     for inst, s in run.summary.items():
         share = s.get("share_of_variance_due_to_clinicians")
@@ -383,11 +386,10 @@ def model_section(run: RunData) -> Text:
                 "Here:\n\n" + "\n".join(lines))
 
 
+@_measured()
 def caterpillar_figure(run: RunData, instrument: str = "PHQ-9", *,
                        only: str | None = None, names: bool = True):
     """Each clinician's model estimate with its 95% interval, in name order (never ranked)."""
-    if (none := _no_measures(run)) is not None:
-        return none
     e = run.table("clinician_effects")
     e = e[(e["instrument"] == instrument) & e["effect"].notna()].copy()
     if only is not None:
@@ -521,10 +523,9 @@ def weekly_trends_figure(run: RunData, clinician_id: str):
     return plots.done(fig)
 
 
+@_measured(say=True)
 def trajectories_figure(run: RunData, clinician_id: str, instrument: str = "PHQ-9"):
     """The clinician's clients' scores over time (pseudonymous), with the caseness line."""
-    if (none := _no_measures(run, say=True)) is not None:
-        return none
     inst = run.config.instruments[instrument]
     a = run.prepared_table("assessments", clinician_id)
     as_of = pd.Timestamp(run.config.period_end).tz_localize(run.config.timezone)
@@ -558,10 +559,9 @@ def trajectories_figure(run: RunData, clinician_id: str, instrument: str = "PHQ-
     return plots.done(fig)
 
 
+@_measured()
 def own_alerts_table(run: RunData, clinician_id: str) -> pd.DataFrame:
     """The clinician's clients who are not on track (pseudonymous ids)."""
-    if (none := _no_measures(run)) is not None:
-        return none
     t = run.table("not_on_track")
     t = t[t["clinician_id"] == clinician_id]
     if t.empty:
@@ -573,10 +573,9 @@ def own_alerts_table(run: RunData, clinician_id: str) -> pd.DataFrame:
     }).set_index("Client")
 
 
+@_measured()
 def item9_table(run: RunData, clinician_id: str) -> pd.DataFrame:
     """PHQ-9 item 9 responses above zero for the clinician's clients."""
-    if (none := _no_measures(run)) is not None:
-        return none
     t = run.table("item9_flags")
     t = t[t["clinician_id"] == clinician_id]
     if t.empty:
@@ -589,9 +588,8 @@ def item9_table(run: RunData, clinician_id: str) -> pd.DataFrame:
                                             "same day")}).set_index("Client")
 
 
+@_measured()
 def own_effect_text(run: RunData, clinician_id: str, instrument: str = "PHQ-9") -> Text:
-    if (none := _no_measures(run)) is not None:
-        return none
     e = run.table("clinician_effects")
     row = e[(e["clinician_id"] == clinician_id) & (e["instrument"] == instrument)]
     if row.empty or pd.isna(row["effect"].iloc[0]):
@@ -892,10 +890,9 @@ def supervision_questions(run: RunData, ids: list[str], *, names: bool = True) -
     return Text("\n".join(f"- {q}" for q in qs))
 
 
+@_measured(say=True)
 def supervisee_alerts(run: RunData, ids: list[str]):
     """Supervisees' clients who are off track or answered PHQ-9 item 9 above zero."""
-    if (none := _no_measures(run, say=True)) is not None:
-        return none
     nt = _rows_for(run, "not_on_track", ids)
     i9 = _rows_for(run, "item9_flags", ids)
     i9 = i9 if not i9.empty else pd.DataFrame(columns=["clinician_id", "client_id"])
@@ -916,10 +913,9 @@ def supervisee_alerts(run: RunData, ids: list[str]):
         pd.DataFrame(rows), "Clients are shown by pseudonymous id only.")
 
 
+@_measured()
 def trajectories_grid(run: RunData, ids: list[str], instrument: str = "PHQ-9"):
     """Each supervisee's clients' scores over time, one panel per supervisee."""
-    if (none := _no_measures(run)) is not None:
-        return none
     figs = [(cid, trajectories_figure(run, cid, instrument)) for cid in ids]
     if len(figs) == 1:
         return figs[0][1]

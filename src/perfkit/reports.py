@@ -98,38 +98,34 @@ class Job(dict):
     """One report to render: name, notebook, parameters, html path, title."""
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent: int) -> None:
     """Ask Linux to kill this process when its parent dies (``prctl(PR_SET_PDEATHSIG)``),
     so report workers never outlive a killed ``perfkit run``; their kernels follow within a
-    second (ipykernel exits when its parent process changes). Elsewhere a no-op."""
+    second (ipykernel exits when its parent process changes). A parent that died before the
+    request took effect is seen as a changed parent pid. Elsewhere only that check."""
     import ctypes
     import signal
     import sys
 
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
-    except (OSError, AttributeError):  # no prctl: the worker ends when its queue closes
-        return
-    if os.getppid() == 1:  # the parent died before the request took effect
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+        except (OSError, AttributeError):  # no prctl: the worker ends when its queue closes
+            pass
+    if os.getppid() != parent:
         os._exit(1)
 
 
-def _quiet_worker(log_path: str, kernel_dir: str | None = None,
-                  parent: int | None = None) -> None:
+def _quiet_worker(log_path: str, kernel_dir: str, parent: int) -> None:
     """Worker start-up: die with the parent process; keep kernel connection files in the
     run's own ``kernel_dir``; and send what kernels and libraries write to stderr (transport
     notices, shutdown messages, papermill's parameter warnings) to the run's batch log, so the
     terminal shows one progress bar and the log keeps the details."""
     import logging
 
-    _die_with_parent()
-    if parent is not None and os.getppid() != parent:
-        os._exit(1)
-    if kernel_dir:
-        os.environ["JUPYTER_RUNTIME_DIR"] = kernel_dir
+    _die_with_parent(parent)
+    os.environ["JUPYTER_RUNTIME_DIR"] = kernel_dir
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
