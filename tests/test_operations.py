@@ -166,7 +166,7 @@ def test_clinician_cancellations_are_counted_and_left_out_of_the_rates(data, cfg
     extra["end"] = extra["start"] + pd.to_timedelta(extra["duration_minutes"], unit="m")
     data.tables["appointments"] = pd.concat([data.appointments, extra], ignore_index=True)
     a = op.clinician_metrics(data, cfg).set_index("clinician_id").loc["A"]
-    assert (a.past_appointments, a.clinician_cancellations) == (8, 2)
+    assert (a.past_appointments, a.clinician_cancelled) == (8, 2)
     assert (a.no_show_rate, a.late_cancel_rate, a.non_attendance_rate) == (0.125, 0.125, 0.25)
     assert a.sessions_attended == 5
 

@@ -350,5 +350,5 @@ def test_a_file_without_its_header_row_is_not_quoted(practice, tmp_path):
     (practice / "appointments.csv").write_text("\n".join(rows[1:]) + "\n")
     with pytest.raises(IngestError) as err:
         pk.ingest(practice, pk.load_config(pseudonym_key_file=tmp_path / "k"))
-    assert str(err.value) == ("appointments.csv: required column 'appointment_id' is missing "
+    assert str(err.value) == ("appointments.csv: required column 'clinician_id' is missing "
                               "(contract columns found: none; and 9 other columns)")

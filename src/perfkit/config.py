@@ -29,6 +29,8 @@ __all__ = [
     "TrendConfig",
     "PrivacyConfig",
     "DatesConfig",
+    "ServiceCode",
+    "ServicesConfig",
     "SupervisionConfig",
     "CarriedIn",
     "CERequirement",
@@ -142,6 +144,53 @@ class OperationsConfig(_Strict):
     cohort_weeks: int = Field(8, gt=0)
     dropout_window_days: int = Field(30, gt=0)
     caseload_weeks: int = Field(4, gt=0)
+
+
+class ServiceCode(_Strict):
+    """What a billing code means for perfkit: the kind of service and its usual length.
+
+    ``minutes`` estimates a session's length when the export gives neither a duration nor an
+    end time (the estimate is flagged); with ``per_unit`` it is the length of one billed unit.
+    An ``add_on`` code is billed with a session, never alone: its line is folded into the
+    session (its minutes, if any, added to an estimated length)."""
+
+    service: Literal["intake", "therapy", "other"] = "therapy"
+    minutes: float | None = Field(None, ge=0, le=600)
+    per_unit: bool = False
+    group: bool = False
+    add_on: bool = False
+
+
+def _default_codes() -> dict[str, ServiceCode]:
+    # CPT psychotherapy codes and their time thresholds (AMA CPT 2013 psychiatry revisions, as
+    # summarised by CMS and the APA; sources in docs/data_contract.md): 90832 16-37 minutes,
+    # 90834 38-52, 90837 53 or more, 90839 the first 30-74 minutes of crisis psychotherapy,
+    # 90840 each further 30; 90846/90847 family psychotherapy 26 minutes or more (50 is the
+    # usual booked hour); 90791/90792 and 90853 carry no time, an hour is the usual booking.
+    def code(service="therapy", **kw):
+        return ServiceCode(service=service, **kw)
+    return {
+        "90791": code("intake", minutes=60), "90792": code("intake", minutes=60),
+        "90832": code(minutes=30), "90834": code(minutes=45), "90837": code(minutes=60),
+        "90839": code(minutes=60), "90846": code(minutes=50), "90847": code(minutes=50),
+        "90849": code(minutes=60, group=True), "90853": code(minutes=60, group=True),
+        "90785": code(minutes=0, add_on=True), "90840": code(minutes=30, add_on=True),
+        "90833": code(minutes=30, add_on=True), "90836": code(minutes=45, add_on=True),
+        "90838": code(minutes=60, add_on=True),
+        "H0004": code(minutes=15, per_unit=True),
+    }
+
+
+class ServicesConfig(_Strict):
+    """Billing codes, for exports that give codes instead of services and durations."""
+
+    codes: dict[str, ServiceCode] = Field(default_factory=_default_codes)
+    telehealth_modifiers: list[str] = Field(default_factory=lambda: ["95", "GT", "FQ", "93"])
+
+    @field_validator("telehealth_modifiers", mode="before")
+    @classmethod
+    def _text(cls, value):
+        return [str(v).strip().upper() for v in value] if isinstance(value, list) else value
 
 
 class OutcomesConfig(_Strict):
@@ -302,6 +351,8 @@ class Config(_Strict):
     period_end: dt.date = dt.date(2026, 11, 1)
     pseudonym_key_file: Path = DEFAULT_KEY_FILE
     column_map: Path | None = None
+    # when the export was taken: note statuses describe that instant (default: period_end)
+    exported_at: dt.datetime | None = None
     operations: OperationsConfig = OperationsConfig()
     outcomes: OutcomesConfig = OutcomesConfig()
     models: ModelsConfig = ModelsConfig()
@@ -309,6 +360,7 @@ class Config(_Strict):
     privacy: PrivacyConfig = PrivacyConfig()
     dates: DatesConfig = DatesConfig()
     supervision: SupervisionConfig = SupervisionConfig()
+    services: ServicesConfig = ServicesConfig()
     instruments: dict[str, InstrumentConfig] = Field(default_factory=_default_instruments)
 
     @field_validator("timezone")
@@ -366,10 +418,28 @@ def _merge_instruments(raw: dict | None) -> dict:
     return merged
 
 
+def _merge_codes(raw) -> dict:
+    """Parameters add billing codes or change single fields of the default ones."""
+    services = dict(raw or {}) if isinstance(raw, dict) else raw
+    if not isinstance(services, dict) or not isinstance(services.get("codes", {}) or {}, dict):
+        return services
+    merged = {k: v.model_dump() for k, v in _default_codes().items()}
+    for code, fields in (services.get("codes") or {}).items():
+        code = str(code).strip().upper()
+        if not isinstance(fields, dict):
+            raise ValueError(f"services.codes: {code} must hold settings such as "
+                             "{service: therapy, minutes: 45}")
+        merged[code] = {**merged.get(code, {}), **fields}
+    services["codes"] = merged
+    return services
+
+
 def _build(data: dict, source: str) -> Config:
     try:
         data = dict(data)
         data["instruments"] = _merge_instruments(data.get("instruments"))
+        if "services" in data:
+            data["services"] = _merge_codes(data["services"])
         return Config(**data)
     except (ValidationError, ValueError) as exc:
         raise ConfigError(f"{source}: {_plain(exc)}") from None

@@ -21,6 +21,7 @@ __all__ = [
     "SERVICE_SYNONYMS",
     "INSTRUMENT_SYNONYMS",
     "LICENSE_SYNONYMS",
+    "NOTE_STATUS_SYNONYMS",
     "normalize_label",
     "item_columns",
     "REASONS",
@@ -94,12 +95,9 @@ STATUS_SYNONYMS: dict[str, str] = {
     **{k: "scheduled" for k in ("scheduled", "booked", "confirmed", "pending", "upcoming")},
 }
 
-# CPT codes per DATA_CONTRACT section 1; words map to themselves.
-SERVICE_SYNONYMS: dict[str, str] = {
-    "intake": "intake", "therapy": "therapy", "other": "other",
-    "90791": "intake", "90792": "intake",
-    **{code: "therapy" for code in ("90832", "90834", "90837", "90846", "90847", "90853")},
-}
+# Service words; billing codes (CPT 90791 -> intake, 90837 -> therapy, ...) are read through the
+# parameters' table of codes (services.codes), which also gives their usual lengths.
+SERVICE_SYNONYMS: dict[str, str] = {"intake": "intake", "therapy": "therapy", "other": "other"}
 
 INSTRUMENT_SYNONYMS: dict[str, str] = {
     # keyed by the label upper-cased with everything but letters and digits removed
@@ -116,6 +114,19 @@ GOAL_STATUS_SYNONYMS = {"open": "open", "met": "met", "revised": "revised", "dro
 DOMAIN_SYNONYMS = {"knowledge": "knowledge", "skills": "skills", "attitudes": "attitudes",
                    "values": "values"}
 
+# A note's state at the export (SimplePractice "Progress Note Status": LOCKED / DRAFT / NO NOTE;
+# TherapyNotes "Note Status"). Keyed by normalize_label().
+NOTE_STATUS_SYNONYMS: dict[str, str] = {
+    **{k: "signed" for k in ("signed", "locked", "signed and locked", "signed locked",
+                              "complete", "completed", "finalized", "finalised", "final",
+                              "note signed", "note locked", "closed")},
+    **{k: "draft" for k in ("draft", "unlocked", "in progress", "started", "unsigned",
+                             "not signed", "awaiting signature", "pending signature",
+                             "note started", "incomplete", "open")},
+    **{k: "missing" for k in ("missing", "no note", "none", "not started", "note missing",
+                               "no documentation", "not written", "no progress note")},
+}
+
 # A yes/no column (TherapyNotes' "Charge Fee" flag on a cancelled appointment).
 YES_NO_SYNONYMS: dict[str, str] = {
     **{k: "yes" for k in ("yes", "y", "true", "t", "1", "x", "charged", "fee charged")},
@@ -124,6 +135,7 @@ YES_NO_SYNONYMS: dict[str, str] = {
 
 VOCABULARIES: dict[str, dict[str, str]] = {
     "yes_no": YES_NO_SYNONYMS,
+    "note_status": NOTE_STATUS_SYNONYMS,
     "status": STATUS_SYNONYMS,
     "service": SERVICE_SYNONYMS,
     "instrument": INSTRUMENT_SYNONYMS,
@@ -168,26 +180,41 @@ TABLES: dict[str, Table] = {
         Table(
             "appointments", True,
             (
-                Column("appointment_id", "id", echo=False),
+                # generated (stable) for rows without one: see ingest._generate_ids
+                Column("appointment_id", "id", required=False, in_file=False, echo=False),
                 Column("clinician_id", "id"),
                 Column("client_id", "id", echo=False),
                 Column("start", "datetime"),
-                Column("duration_minutes", "int", lo=1, hi=600),
+                # required for attended sessions only: else from end, units or service code
+                Column("duration_minutes", "int", required=False, in_file=False, lo=1, hi=600),
+                Column("end", "datetime", required=False, in_file=False),
+                Column("units", "number", required=False, in_file=False, lo=0, lo_open=True,
+                       hi=40),
                 Column("status", "enum", vocabulary="status"),
+                # intake / therapy / other, or billing codes with modifiers and add-ons
                 Column("service", "enum", required=False, in_file=False, vocabulary="service"),
                 # a cancelled appointment with a fee charged was a late cancellation
                 Column("fee_charged", "enum", required=False, in_file=False,
                        vocabulary="yes_no"),
+                Column("telehealth", "enum", required=False, in_file=False,
+                       vocabulary="yes_no"),
+                Column("group", "enum", required=False, in_file=False, vocabulary="yes_no"),
             ),
-            key=("appointment_id",),
+            # the same session exported once per clinician (co-therapy) is two rows
+            key=("appointment_id", "clinician_id"),
         ),
         Table(
             "notes", True,
             (
                 Column("appointment_id", "id", echo=False),
-                Column("signed_at", "datetime", required=False),
+                # one of signed_at and status must be in the file (ingest checks it)
+                Column("signed_at", "datetime", required=False, in_file=False),
+                Column("status", "enum", required=False, in_file=False,
+                       vocabulary="note_status"),
+                # set when the notes come from the appointments file (one note per clinician)
+                Column("clinician_id", "id", required=False, in_file=False),
             ),
-            key=("appointment_id",),
+            key=("appointment_id", "clinician_id"),
         ),
         Table(
             "assessments", False,
@@ -289,6 +316,13 @@ REASONS: dict[str, str] = {
     "invalid_id": "an id stored as a number with a fraction (ids are text or whole numbers)",
     "summary_row": "a row of totals, not a record",
     "repeated_header": "the header row repeated inside the file",
+    "missing_duration": "an attended session with no duration, end time or service code that "
+                        "gives one",
+    "end_before_start_time": "the end time is not after the start",
+    "add_on_without_session": "an add-on billing line with no session of the same clinician, "
+                              "client and start to belong to",
+    "not_in_table": "the row holds nothing for this table (a file shared with another table)",
+    "ambiguous_clinician_name": "the name matches more than one clinician on the roster",
     "date_out_of_range": "a date outside the plausible window around the period (parameter "
                          "'dates')",
 }

@@ -69,6 +69,10 @@ class ColumnMap:
         formats:      {appointments: {start: "%m/%d/%Y %I:%M %p"}, ce: "%m/%d/%Y"}
                       # per table (every date column) or per column; without any format,
                       # each column's format is detected (ISO 8601, US forms, Excel serials)
+        client_key:   ["First Name", "Last Name", "Date of Birth"]
+                      # or per table; export headers whose values together name a client
+                      # (hashed into the keyed pseudonym as they are read, never stored)
+        exported_at:  "2026-11-03 09:00"   # when the export was taken (note statuses)
     """
 
     files: dict[str, str] = field(default_factory=dict)
@@ -78,6 +82,11 @@ class ColumnMap:
     datetime_format: str | None = None
     date_format: str | None = None
     formats: dict[str, dict[str, str]] = field(default_factory=dict)  # per table and column
+    client_key: dict[str, list[str]] = field(default_factory=dict)  # per table ("*": all)
+    exported_at: str | None = None
+
+    def client_key_for(self, table: str) -> list[str]:
+        return self.client_key.get(table) or self.client_key.get("*") or []
 
     def format_for(self, table: str, column: str, kind: str) -> str | None:
         """The export's own format for a date column: per column, else per table (``"*"``),
@@ -117,7 +126,7 @@ def load_column_map(path: str | Path | None) -> ColumnMap:
                 raise IngestError(f"column map {path}: 'values' of {table} must map each "
                                   "column to its labels")
     allowed = {"files", "sheets", "columns", "values", "datetime_format", "date_format",
-               "formats"}
+               "formats", "client_key", "exported_at"}
     unknown = set(raw) - allowed
     if unknown:
         raise IngestError(f"column map {path}: unknown section {sorted(unknown)[0]!r} "
@@ -129,6 +138,23 @@ def load_column_map(path: str | Path | None) -> ColumnMap:
             for v in formats.values()):
         raise IngestError(f"column map {path}: 'formats' must map each table to a format or to "
                           "formats per column")
+    key = raw.get("client_key") or {}
+    if isinstance(key, list):
+        key = {"*": key}
+    if not isinstance(key, dict) or not all(
+            isinstance(v, list) and v and all(isinstance(c, str) for c in v)
+            for v in key.values()):
+        raise IngestError(f"column map {path}: 'client_key' must list the export's column "
+                          "names that together name a client (or such a list per table)")
+    for table in key:
+        if table != "*" and (table not in C.TABLES
+                             or "client_id" not in C.TABLES[table].column_names):
+            raise IngestError(f"column map {path}: 'client_key' names {table!r}, which has "
+                              "no client_id")
+    exported = raw.get("exported_at")
+    if exported is not None and not isinstance(exported, str | dt.datetime | dt.date):
+        raise IngestError(f"column map {path}: 'exported_at' must be a date and time such as "
+                          "2026-11-03 09:00")
     for section in ("files", "sheets", "columns", "values", "formats"):
         for table in raw.get(section) or {}:
             if table not in C.TABLES:
@@ -144,6 +170,8 @@ def load_column_map(path: str | Path | None) -> ColumnMap:
         datetime_format=raw.get("datetime_format"),
         date_format=raw.get("date_format"),
         formats={t: ({"*": f} if isinstance(f, str) else dict(f)) for t, f in formats.items()},
+        client_key={t: [_norm_header(c) for c in cols] for t, cols in key.items()},
+        exported_at=None if exported is None else str(exported),
     )
     for table, cols in cmap.formats.items():
         dated = [c.name for c in C.TABLES[table].columns if c.kind in ("date", "datetime")]
@@ -433,6 +461,9 @@ class _TableResult:
     fractional_ids: dict[str, np.ndarray] = field(default_factory=dict)  # Parquet float ids
     summary_rows: np.ndarray | None = None  # rows of totals (any column of the file)
     repeated_headers: np.ndarray | None = None  # the header row again, inside the file
+    shared: bool = False  # read from another table's file (notes in the appointments file)
+    in_file: set[str] = field(default_factory=set)  # contract columns the file has
+    folded: np.ndarray | None = None  # accepted rows folded into another row (add-on lines)
 
 
 @dataclass
@@ -464,6 +495,7 @@ _US_FORMATS = ["%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M",
 _DAY_FIRST = {f: f.replace("%m/%d", "%d/%m").replace("%m-%d", "%d-%m")
               for f in _US_FORMATS if "%m" in f}
 _ISO_START = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")  # a date with no time of day
 _SERIAL = re.compile(r"^\d{4,5}(\.\d+)?$")
 
 
@@ -487,7 +519,9 @@ def _detect_format(text: pd.Series, file: str, column: str) -> tuple[pd.Series, 
             serial = text.str.match(_SERIAL) & (text != "")
             stamps = pd.to_datetime(pd.to_numeric(text.where(serial)), unit="D",
                                     origin="1899-12-30").dt.round("s")
-            iso_text = stamps.map(lambda t: "" if pd.isna(t) else t.isoformat())
+            # a whole day number is a date with no time of day, and is written as one
+            iso_text = stamps.map(lambda t: "" if pd.isna(t) else t.isoformat()
+                                  if t != t.normalize() else t.strftime("%Y-%m-%d"))
             return text.where(~serial, iso_text), None
     counts = {f: int(pd.to_datetime(other, format=f, errors="coerce").notna().sum())
               for f in [*_US_FORMATS, *_DAY_FIRST.values()]}
@@ -550,7 +584,11 @@ def _parse_datetime(text: pd.Series, tz: str, fmt: str | None):
             ambiguous[naive_mask] = (local.notna() & strict.isna()).to_numpy()
         out[naive_mask] = local.astype(out.dtype)
     bad = ~empty & out.isna().to_numpy() & ~nonexistent
-    return out, bad, nonexistent, ambiguous
+    if fmt is not None and not re.search(r"%[HIMXcT]", fmt):
+        date_only = ~empty & ~has_offset  # the export's own format has no time of day
+    else:
+        date_only = text.str.match(_ISO_DAY).to_numpy(dtype=bool, na_value=False)
+    return out, bad, nonexistent, ambiguous, date_only & ~bad
 
 
 def _parse_number(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -596,18 +634,39 @@ def _isin(values: pd.Series, ids: pd.Index) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
-def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap) -> _TableResult | None:
+def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
+                read: dict[Path, tuple]) -> _TableResult | None:
+    """Read one table's file (``read`` holds files already read: notes and assessments may
+    come from the appointments file) and keep its contract columns as text."""
     path = _find_file(folder, spec.name, cmap)
     if path is None:
         if spec.required:
             raise IngestError(f"required file {spec.name}.csv (or .parquet or .xlsx) is "
                               f"missing from {folder}")
         return None
-    frame, fractional = _read(path, cmap.sheets.get(spec.name))
+    shared = path in read
+    if not shared:
+        read[path] = _read(path, cmap.sheets.get(spec.name))
+    frame, fractional = read[path]
+    frame = frame.copy()
     headers = [_norm_header(h) for h in frame.columns]
     summary, repeated = _non_records(frame, headers)
+    key_cols = cmap.client_key_for(spec.name) if "client_id" in spec.column_names else []
+    client_key = None
+    if key_cols:
+        absent = [c for c in key_cols if c not in headers]
+        renamed = {cmap.columns.get(spec.name, {}).get(h, h) for h in headers}
+        if absent and spec.name not in cmap.client_key and "client_id" in renamed:
+            key_cols = []  # a shared key the file does not carry: it has its own client ids
+        elif absent:
+            raise IngestError(f"{path.name}: the column {absent[0]!r} of the client key "
+                              "(client_key in the column map) is missing")
+        else:
+            client_key = _compose_key(frame, headers, key_cols)
     rename = cmap.columns.get(spec.name, {})
     headers = [rename.get(h, h) for h in headers]
+    if client_key is not None:  # the key replaces any client_id column
+        headers = ["" if h == "client_id" else h for h in headers]
     item_cols = C.item_columns(headers) if spec.items else {}
     # Headers are quoted in messages only when they are contract columns: a file without a
     # header row has a client's details where its headers should be.
@@ -619,6 +678,9 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap) -> _TableResult | 
         raise IngestError(f"{path.name}: the column {dupes[0]!r} appears more than once; keep "
                           "one of them (or rename the other in a column map)")
     frame.columns = headers
+    if client_key is not None:
+        frame["client_id"] = client_key
+        headers = [*headers, "client_id"]
     keep = [c for c in spec.column_names if c in headers]
     for col in spec.file_columns:
         if col not in headers:
@@ -629,17 +691,47 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap) -> _TableResult | 
     if spec.items and "total_score" not in headers and not item_cols:
         raise IngestError(f"{path.name}: required column 'total_score' is missing, and there "
                           "are no item columns (item_1, item_2, ...) to compute it from")
+    if spec.name == "notes" and "signed_at" not in headers and "status" not in headers:
+        raise IngestError(f"{path.name}: the notes need a column 'signed_at' (when each note "
+                          "was signed) or 'status' (signed, draft or missing at the export)")
     contract_cols = keep + sorted(item_cols, key=item_cols.get)
-    dropped = list(dict.fromkeys(c for c in headers if c not in contract_cols))
+    used = set(contract_cols) | set(key_cols)
+    dropped = list(dict.fromkeys(c for c in headers if c not in used and c))
     raw = frame[contract_cols].copy()
     for col in spec.column_names:  # optional columns absent from the file read as empty
         if col not in raw.columns:
             raw[col] = ""
     fractional_ids = {headers[i]: mask for i, mask in fractional.items()
                       if headers[i] in keep and spec.column(headers[i]).kind == "id"}
-    return _TableResult(spec.name, path.name, raw, _Verdicts(len(raw)),
-                        dropped_columns=dropped, fractional_ids=fractional_ids,
-                        summary_rows=summary, repeated_headers=repeated)
+    res = _TableResult(spec.name, path.name, raw, _Verdicts(len(raw)),
+                       dropped_columns=dropped, fractional_ids=fractional_ids,
+                       summary_rows=summary, repeated_headers=repeated)
+    res.shared = shared
+    res.in_file = set(keep)
+    return res
+
+
+def _key_part(text: pd.Series) -> pd.Series:
+    """One part of a composed client key, as comparable text: case and spacing folded, and a
+    birth date written ``1/2/1990``, ``01/02/1990`` or ``1990-01-02T00:00:00`` read as
+    ``1990-01-02`` (files of one practice print birth dates differently)."""
+    out = text.str.casefold().str.replace(r"\s+", " ", regex=True).str.strip()
+    us = out.str.extract(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+    is_us = us[0].notna()
+    out = out.where(~is_us, us[2] + "-" + us[0].str.zfill(2) + "-" + us[1].str.zfill(2))
+    return out.str.replace(r"^(\d{4}-\d{2}-\d{2})[t ]00:00(:00)?$", r"\1", regex=True)
+
+
+def _compose_key(frame: pd.DataFrame, headers: list[str], key_cols: list[str]) -> pd.Series:
+    """The client key of each row from several columns (first name, last name, birth date),
+    empty when any part is empty. It lives only in memory: ingest turns it into the keyed
+    pseudonym like any client id."""
+    parts = [_key_part(frame.iloc[:, headers.index(c)].astype(str)) for c in key_cols]
+    empty = np.logical_or.reduce([(p == "").to_numpy() for p in parts])
+    key = parts[0]
+    for p in parts[1:]:
+        key = key + "\x1f" + p
+    return key.where(~empty, "")
 
 
 _SUMMARY = r"^(grand\s+|sub-?\s*)?totals?\b|^summary\b"  # RE2, matched ignoring case
@@ -691,8 +783,8 @@ def _generic_checks(res: _TableResult, spec: C.Table, cfg: Config, cmap: ColumnM
         if col.required:
             v.reject((raw[col.name] == "").to_numpy(), "missing_value", col.name,
                      f"{col.name} is empty")
-    if spec.key:
-        live = pd.Series(v.ok, index=raw.index)
+    if spec.key:  # rows without an id of their own get a generated one later
+        live = pd.Series(v.ok & (raw[spec.key[0]] != "").to_numpy(), index=raw.index)
         dup = raw[live].duplicated(subset=list(spec.key), keep=False)
         conflict = np.zeros(len(raw), dtype=bool)
         conflict[np.flatnonzero(live)[dup.to_numpy()]] = True
@@ -712,7 +804,10 @@ def _generic_checks(res: _TableResult, spec: C.Table, cfg: Config, cmap: ColumnM
             _reject_outside_window(res, col, text, values, cfg)
             res.typed[col.name] = values
         elif col.kind == "datetime":
-            values, bad, nonexistent, ambiguous = _parse_datetime(text, cfg.timezone, fmt)
+            values, bad, nonexistent, ambiguous, date_only = _parse_datetime(
+                text, cfg.timezone, fmt)
+            if col.name == "start":
+                res.typed["start_date_only"] = pd.Series(date_only, index=raw.index)
             v.reject(bad, "unparseable_date", col.name,
                      _quoted(col, text, "is not a date and time (expected ISO 8601)"))
             v.reject(nonexistent, "nonexistent_local_time", col.name,
@@ -743,6 +838,8 @@ def _generic_checks(res: _TableResult, spec: C.Table, cfg: Config, cmap: ColumnM
                          _quoted(col, text, f"is outside the allowed range "
                                             f"({', '.join(bounds)})"))
             res.typed[col.name] = pd.Series(values, index=raw.index)
+        elif col.name == "service" and spec.name == "appointments":
+            _services(res, text, cfg, cmap.values.get(spec.name, {}).get(col.name, {}))
         elif col.kind == "enum":
             extra = cmap.values.get(spec.name, {}).get(col.name, {})
             mapped = _map_enum(text, C.VOCABULARIES[col.vocabulary], extra,
@@ -811,15 +908,239 @@ def _reference(res: _TableResult, column: str, accepted: set, rejected: set,
     res.verdicts.reject(present & ~in_acc & ~in_rej, reason_unknown, column, detail)
 
 
-def _ids(res: _TableResult | None, column: str) -> tuple[pd.Index, pd.Index]:
-    """(accepted ids, ids seen only on rejected rows) of a parent table."""
+def _ids(res: _TableResult | None, column: str,
+         skip: np.ndarray | None = None) -> tuple[pd.Index, pd.Index]:
+    """(accepted ids, ids seen only on rejected rows) of a parent table; ``skip``: rows that
+    are neither (add-on lines folded into another row)."""
     if res is None:
         return pd.Index([]), pd.Index([])
     ok = res.verdicts.ok
+    if skip is not None:
+        col = res.raw[column].to_numpy(dtype=object)[~skip]
+        acc = pd.Index(pd.unique(col[ok[~skip]]), dtype=object)
+        rej = pd.Index(pd.unique(col[~ok[~skip]]), dtype=object)
+        return acc, rej[~rej.isin(acc) & (rej != "")]
     col = res.raw[column].to_numpy(dtype=object)
     acc = pd.Index(pd.unique(col[ok]), dtype=object)
     rej = pd.Index(pd.unique(col[~ok]), dtype=object)
     return acc, rej[~rej.isin(acc) & (rej != "")]
+
+
+_CODE = re.compile(r"^(?:\d{4}[0-9A-Z]|[A-Z]\d{4})$")  # CPT and HCPCS codes
+
+
+@dataclass(frozen=True)
+class _Service:
+    """What one service cell says: ``90837-95``, ``90837 GT``, ``90839, 90840``, ``therapy``."""
+
+    service: str | None  # intake / therapy / other; None: not understood
+    code: str | None = None  # the session's own billing code, modifiers removed
+    minutes: float = np.nan  # its usual length (per unit when per_unit)
+    per_unit: bool = False
+    group: bool = False
+    telehealth: bool = False
+    add_on_only: bool = False  # only add-on codes: a line to fold into its session
+    add_on_minutes: float = 0.0
+    problem: str = ""
+
+
+def _read_service(label: str, cfg: Config, extra: dict[str, str]) -> _Service:
+    if not label:
+        return _Service("therapy")  # DATA_CONTRACT: service defaults to therapy
+    word = extra.get(C.normalize_label(label)) or C.SERVICE_SYNONYMS.get(
+        C.normalize_label(label))
+    tokens = re.findall(r"[A-Z0-9]+", label.upper())
+    codes = [t for t in tokens if _CODE.match(t)]
+    if word in ("intake", "therapy", "other") and not codes:
+        return _Service(word)
+    if not codes:
+        return _Service(None, problem="is not a known service (intake, therapy, other or a "
+                                      "billing code; map other labels in the column map)")
+    known = cfg.services.codes
+    unknown = [c for c in codes if c not in known]
+    if unknown:
+        return _Service(None, problem=f"holds the billing code {unknown[0]}, which is not in "
+                                      "the parameters (services.codes)")
+    modifiers = {t for t in tokens if len(t) == 2}
+    tele = bool(modifiers & set(cfg.services.telehealth_modifiers))
+    main = [c for c in codes if not known[c].add_on]
+    add_ons = [c for c in codes if known[c].add_on]
+    extra_minutes = float(sum(known[c].minutes or 0 for c in add_ons))
+    if not main:
+        return _Service("therapy", code=add_ons[0], telehealth=tele, add_on_only=True,
+                        add_on_minutes=extra_minutes)
+    if len(main) > 1:
+        return _Service(None, problem=f"holds two session codes ({main[0]} and {main[1]}) "
+                                      "on one line")
+    code = known[main[0]]
+    return _Service(word if word in ("intake", "therapy", "other") else code.service,
+                    code=main[0], minutes=np.nan if code.minutes is None else code.minutes,
+                    per_unit=code.per_unit, group=code.group, telehealth=tele,
+                    add_on_minutes=extra_minutes)
+
+
+def _services(res: _TableResult, text: pd.Series, cfg: Config, extra: dict[str, str]) -> None:
+    """Service kinds from the service column: the contract's words, or billing codes with
+    their modifiers (telehealth), add-on codes and the parameters' usual lengths."""
+    read = _map_unique(text, lambda label: _read_service(label, cfg, extra))
+    v, t = res.verdicts, res.typed
+    problem = read.map(lambda r: r.problem)
+    v.reject((problem != "").to_numpy(), "unknown_service", "service",
+             lambda m: [f"service '{x[:60]}' {p}" for x, p in
+                        zip(text.to_numpy(dtype=object)[m], problem.to_numpy(dtype=object)[m],
+                            strict=True)])
+    for name in ("service", "code", "minutes", "per_unit", "group", "telehealth",
+                 "add_on_only", "add_on_minutes"):
+        t[f"_svc_{name}" if name != "service" else "service"] = read.map(
+            lambda r, n=name: getattr(r, n))
+    t["service_code"] = t.pop("_svc_code")
+
+
+def _yes(res: _TableResult, column: str) -> np.ndarray:
+    values = res.typed.get(column)
+    if values is None:
+        return np.zeros(len(res.raw), dtype=bool)
+    return (values == "yes").to_numpy(dtype=bool, na_value=False)
+
+
+def _session_key(res: _TableResult) -> pd.Series:
+    """Clinician, client and start of each row: the identity of a session in an export
+    without appointment ids."""
+    start = res.typed["start"]
+    when = _utc_naive(start).astype("datetime64[s]").astype(str)
+    when = np.where(start.isna().to_numpy(), res.raw["start"].to_numpy(dtype=object), when)
+    return (res.raw["clinician_id"].astype(str) + "\x1f" + res.raw["client_id"].astype(str)
+            + "\x1f" + pd.Series(when, index=res.raw.index).astype(str))
+
+
+def _fold_add_ons(res: _TableResult) -> None:
+    """An add-on billing line (interactive complexity 90785, crisis minutes 90840, ...) is part
+    of the session of the same clinician, client and start: its minutes join that session's
+    estimated length and the line itself is folded into it (counted as accepted under
+    ``adjustments``: ``add_on_lines_folded``). One with no such session is rejected."""
+    t, v = res.typed, res.verdicts
+    add_on = t["_svc_add_on_only"].to_numpy(dtype=bool) & v.ok
+    res.folded = np.zeros(len(add_on), dtype=bool)
+    if not add_on.any():
+        return
+    key = _session_key(res)
+    hosts = ~t["_svc_add_on_only"].to_numpy(dtype=bool) & v.ok
+    host_pos = pd.Series(np.flatnonzero(hosts), index=key[hosts].to_numpy()
+                         ).groupby(level=0).first()
+    pos = host_pos.reindex(key[add_on].to_numpy()).to_numpy()
+    found = ~np.isnan(pos)
+    rows = np.flatnonzero(add_on)
+    orphan = np.zeros(len(add_on), dtype=bool)
+    orphan[rows[~found]] = True
+    v.reject(orphan, "add_on_without_session", "service")
+    minutes = t["_svc_add_on_minutes"].to_numpy(dtype=float).copy()
+    np.add.at(minutes, pos[found].astype(int), minutes[rows[found]])
+    t["_svc_add_on_minutes"] = pd.Series(minutes, index=res.raw.index)
+    res.folded[rows[found]] = True
+    res.adjustments["add_on_lines_folded"] = int(found.sum())
+
+
+def _durations(res: _TableResult) -> None:
+    """Each appointment's length: the export's duration, else its end time, else its billing
+    code's usual length (times its units for a per-unit code, plus any add-on minutes), which
+    is flagged as estimated. An attended session needs one; a cancelled or missed one does
+    not."""
+    t, v = res.typed, res.verdicts
+    given = t["duration_minutes"].to_numpy(dtype=float)
+    start, end = t["start"], t["end"]
+    from_end = ((end - start).dt.total_seconds() / 60).to_numpy(dtype=float, na_value=np.nan)
+    has_end = ~np.isnan(from_end) & np.isnan(given)
+    v.reject(has_end & (from_end <= 0), "end_before_start_time", "end",
+             "end is not after start")
+    v.reject(has_end & (from_end > 600), "out_of_range", "end",
+             "end lies more than 600 minutes after start")
+    units = t["units"].to_numpy(dtype=float)
+    per_unit = t["_svc_per_unit"].to_numpy(dtype=bool)
+    code = t["_svc_minutes"].to_numpy(dtype=float) * np.where(
+        per_unit & ~np.isnan(units), units, 1.0) + t["_svc_add_on_minutes"].to_numpy(
+        dtype=float)
+    code = np.where(code > 0, np.round(code), np.nan)
+    minutes = np.where(~np.isnan(given), given, np.where(has_end, np.round(from_end), code))
+    estimated = np.isnan(given) & ~has_end & ~np.isnan(code)
+    attended = (t["status"] == "attended").to_numpy(dtype=bool, na_value=False)
+    v.reject(attended & np.isnan(minutes), "missing_duration", "duration_minutes",
+             "an attended session needs duration_minutes, an end time or a billing code with "
+             "a usual length (services.codes in the parameters)")
+    t["duration_minutes"] = pd.Series(minutes, index=res.raw.index)
+    t["duration_estimated"] = pd.Series(estimated, index=res.raw.index)
+    ok = v.ok & ~(res.folded if res.folded is not None else False)
+    res.adjustments["duration_from_end"] = int((has_end & ok).sum())
+    res.adjustments["duration_from_code"] = int((estimated & ok).sum())
+    t["telehealth"] = pd.Series(t["_svc_telehealth"].to_numpy(dtype=bool) | _yes(res, "telehealth"),
+                                index=res.raw.index)
+    t["group"] = pd.Series(t["_svc_group"].to_numpy(dtype=bool) | _yes(res, "group"),
+                           index=res.raw.index)
+    res.adjustments["start_date_only"] = int((t["start_date_only"].to_numpy() & ok).sum())
+
+
+def _generate_ids(res: _TableResult, key: bytes) -> None:
+    """An appointment id for each row without one, stable across reruns and later exports of
+    the same appointments: a keyed hash of clinician, client, start and the occurrence number
+    among rows that share all three (a cancelled and a rebooked appointment in one slot).
+    Keyed with the pseudonym key, so an id reveals nothing about the client."""
+    import hashlib
+    import hmac
+
+    raw = res.raw
+    need = (raw["appointment_id"] == "").to_numpy()
+    if not need.any():
+        return
+    session = _session_key(res)
+    occurrence = session.groupby(session, sort=False).cumcount().astype(str)
+    text = (session + "\x1f" + occurrence)[need]
+    ids = _map_unique(text, lambda s: "gen-" + hmac.new(
+        key, b"appointment\x00" + s.encode("utf-8"), hashlib.sha256).hexdigest()[:16])
+    raw.loc[need, "appointment_id"] = ids
+    res.typed["appointment_id"] = raw["appointment_id"].where(raw["appointment_id"] != "", None)
+    res.adjustments["appointment_id_generated"] = int((need & res.verdicts.ok).sum())
+
+
+def _name_key(name: str) -> str:
+    """A clinician's name as comparable text: case and spacing folded, credentials after a
+    comma dropped ("Jane Smith, LCSW"), and "Smith, Jane" read as "jane smith"."""
+    text = re.sub(r"\s+", " ", str(name)).strip()
+    parts = [p.strip() for p in text.split(",")]
+    while len(parts) > 1 and sum(ch.isupper() for ch in parts[-1]) >= 2 \
+            and " " not in parts[-1]:
+        parts.pop()  # a credential: LCSW, LPC-A, PhD
+    if len(parts) == 2 and parts[1]:
+        parts = [parts[1], parts[0]]
+    return " ".join(p for p in parts if p).casefold()
+
+
+def _resolve_names(res: _TableResult, column: str, roster: pd.DataFrame) -> None:
+    """Clinicians given by name (exports name clinicians, not ids): a value that is no
+    clinician_id but matches one roster ``name`` (case, spacing and credentials ignored)
+    becomes that clinician's id (``adjustments``: ``<column>_from_name``). A name shared by
+    two clinicians on the roster is rejected."""
+    values = res.raw[column]
+    ids = pd.Index(roster["clinician_id"].to_numpy(dtype=object), dtype=object)
+    candidates = (values != "").to_numpy() & ~_isin(values, ids)
+    if not candidates.any() or roster.empty:
+        return
+    keys = roster["name"].map(_name_key)
+    counts = keys.value_counts()
+    lookup = dict(zip(keys, roster["clinician_id"], strict=True))
+    found = values[candidates].map(lambda n: _name_key(n))
+    ambiguous = np.zeros(len(values), dtype=bool)
+    ambiguous[np.flatnonzero(candidates)] = found.map(counts).fillna(0).to_numpy() > 1
+    res.verdicts.reject(ambiguous, "ambiguous_clinician_name", column,
+                        _echo(values, column, "matches more than one clinician's name on the "
+                                              "roster; use clinician ids"))
+    mapped = found.map(lambda k: lookup.get(k) if counts.get(k, 0) == 1 else None)
+    hit = mapped.notna()
+    rows = mapped.index[hit]
+    res.raw.loc[rows, column] = mapped[hit].to_numpy()
+    if column in res.typed:
+        res.typed[column] = res.raw[column].where(res.raw[column] != "", None)
+    n = int((res.verdicts.ok[np.flatnonzero(candidates)[hit.to_numpy()]]).sum())
+    if n:
+        res.adjustments[f"{column}_from_name"] = n
 
 
 # --------------------------------------------------------------------------------------------
@@ -936,12 +1257,60 @@ def _utc_naive(times: pd.Series) -> np.ndarray:
 
 
 def _signed_before_start(notes: _TableResult, appts: pd.DataFrame) -> np.ndarray:
+    appts = appts.drop_duplicates("appointment_id")  # co-therapy rows share their start
     ids = pd.Index(appts["appointment_id"].to_numpy(dtype=object), dtype=object)
     pos = ids.get_indexer(notes.raw["appointment_id"].to_numpy(dtype=object))
     has = pos >= 0
     early = np.zeros(len(pos), dtype=bool)
     early[has] = _utc_naive(notes.typed["signed_at"])[has] < _utc_naive(appts["start"])[pos[has]]
     return early
+
+
+def _share_rows(res: _TableResult, appts: _TableResult) -> None:
+    """Notes or assessments read from the appointments file: each row takes its appointment's
+    id (generated or not), clinician and client, and an assessment its start as the day it was
+    taken, unless the column map names other columns. A row of an add-on line (folded into
+    its session), or an assessments row with no instrument and no score, holds nothing for
+    this table (``not_in_table``)."""
+    raw = res.raw
+    fill = {"appointment_id": "appointment_id", "clinician_id": "clinician_id",
+            "client_id": "client_id", "administered_at": "start"}
+    for col, source in fill.items():
+        if col in raw.columns and col not in res.in_file:
+            raw[col] = appts.raw[source].to_numpy()
+            if col == "client_id":
+                res.in_file.add(col)
+    nothing = appts.folded.copy() if appts.folded is not None else np.zeros(len(raw), bool)
+    if res.name == "assessments":
+        items = [c for c in raw.columns if C.item_columns([c])]
+        empty = (raw["instrument"] == "") & (raw["total_score"] == "")
+        for c in items:
+            empty &= raw[c] == ""
+        nothing |= empty.to_numpy()
+    res.verdicts.reject(nothing, "not_in_table", "",
+                        f"the row holds no {res.name} values (a file shared with "
+                        "appointments)")
+
+
+def _documentation(notes: _TableResult, cmap: ColumnMap, cfg: Config) -> dict:
+    """What the notes rest on: signing times, note statuses, or both, and the instant the
+    export was taken (parameter ``exported_at``, else the column map's, else the period end):
+    a note status describes that instant."""
+    text = cfg.exported_at if cfg.exported_at is not None else cmap.exported_at
+    source = "parameters" if cfg.exported_at is not None else "column map"
+    if text is None:
+        when, source = pd.Timestamp(cfg.period_end), "period end"
+    else:
+        try:
+            when = pd.Timestamp(text)
+        except (ValueError, TypeError):
+            raise IngestError(f"exported_at {str(text)[:40]!r} ({source}) is not a date and "
+                              "time such as 2026-11-03 09:00") from None
+    when = when.tz_localize(cfg.timezone) if when.tzinfo is None \
+        else when.tz_convert(cfg.timezone)
+    return {"signing_times": "signed_at" in notes.in_file,
+            "note_status": "status" in notes.in_file,
+            "exported_at": when.isoformat(), "exported_at_source": source}
 
 
 def _infer_clinicians(res: _TableResult, appts: pd.DataFrame) -> None:
@@ -993,8 +1362,9 @@ OUTPUT_COLUMNS = {
                    "start_date", "end_date", "weekly_capacity_hours", "weekly_session_goal",
                    "licensure_rule"],
     "appointments": ["appointment_id", "clinician_id", "client_id", "start", "end",
-                     "duration_minutes", "status", "service"],
-    "notes": ["appointment_id", "signed_at"],
+                     "duration_minutes", "status", "service", "service_code",
+                     "duration_estimated", "start_date_only", "telehealth", "group"],
+    "notes": ["appointment_id", "clinician_id", "signed_at", "status"],
     "assessments": ["client_id", "clinician_id", "clinician_inferred", "instrument",
                     "administered_at", "total_score", "prorated", "items_answered"],
     "time_off": ["clinician_id", "start_date", "end_date"],
@@ -1008,6 +1378,8 @@ OUTPUT_COLUMNS = {
 
 def _accepted_frame(res: _TableResult) -> pd.DataFrame:
     ok = res.verdicts.ok
+    if res.folded is not None:
+        ok = ok & ~res.folded
     cols = list(OUTPUT_COLUMNS[res.name])
     if res.name == "assessments":
         cols += sorted((c for c in res.typed if c.startswith("item_")),
@@ -1021,17 +1393,20 @@ def _accepted_frame(res: _TableResult) -> pd.DataFrame:
             else pd.Series(np.asarray(series)[ok])
     frame = pd.DataFrame(data)
     frame.insert(0, "source_row", np.flatnonzero(ok) + 1)
-    if res.name == "appointments":
-        frame["duration_minutes"] = frame["duration_minutes"].astype("int64")
+    if res.name == "appointments":  # a missed appointment may have no length
+        frame["duration_minutes"] = frame["duration_minutes"].astype("Int64")
         frame.insert(frame.columns.get_loc("start") + 1, "end",
-                     frame["start"] + pd.to_timedelta(frame["duration_minutes"], unit="m"))
+                     frame["start"] + pd.to_timedelta(
+                         frame["duration_minutes"].astype(float), unit="m"))
+        for col in ("duration_estimated", "start_date_only", "telehealth", "group"):
+            frame[col] = frame[col].astype(bool)
     return _typed(frame, res.name)
 
 
 def _typed(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     spec = C.TABLES[table]
     for col in spec.columns:
-        if col.name not in frame:
+        if col.name not in frame or frame[col.name].dtype == bool:
             continue
         if col.kind == "int":
             frame[col.name] = frame[col.name].astype("Int64") if not col.required \
@@ -1077,32 +1452,49 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
     cmap = load_column_map(column_map if column_map is not None else config.column_map)
     results: dict[str, _TableResult] = {}
     provided: dict[str, bool] = {}
+    read: dict[Path, tuple] = {}
     for name, spec in C.TABLES.items():
-        res = _load_table(folder, spec, cmap)
+        res = _load_table(folder, spec, cmap, read)
         provided[name] = res is not None
         if res is None:  # an optional table not provided: typed, empty, and said so
             res = _empty_table(spec)
-        _generic_checks(res, spec, config, cmap)
+        if not res.shared:
+            _generic_checks(res, spec, config, cmap)
         results[name] = res
+    appts = results["appointments"]
+    for name, res in results.items():
+        if res.shared and res.file != appts.file:
+            raise IngestError(f"{res.file} is named for both {name} and another table; only "
+                              "notes and assessments can come from the appointments file")
 
     if key is None:
         key = load_key(key_file or config.pseudonym_key_file)
-    _pseudonymize_clients([results["appointments"], results["assessments"]], key.key)
 
     clin = results["clinicians"]
     _check_clinicians(clin)
     clin_ok, clin_rej = _ids(clin, "clinician_id")
+    roster = pd.DataFrame({"clinician_id": clin.raw["clinician_id"][clin.verdicts.ok],
+                           "name": clin.raw["name"][clin.verdicts.ok]})
 
     def clinician_ref(res, column="clinician_id", reason="unknown_clinician"):
+        _resolve_names(res, column, roster)
         _reference(res, column, clin_ok, clin_rej, reason, "clinician_rejected", "clinician")
 
-    appts = results["appointments"]
     clinician_ref(appts)
     _late_cancel_from_fee(appts)
-    appt_ok, appt_rej = _ids(appts, "appointment_id")
+    _fold_add_ons(appts)
+    _durations(appts)
+    _generate_ids(appts, key.key)
+    for name in ("notes", "assessments"):
+        if results[name].shared:
+            _share_rows(results[name], appts)
+            _generic_checks(results[name], C.TABLES[name], config, cmap)
+    _pseudonymize_clients([appts, results["assessments"]], key.key)
+    appt_ok, appt_rej = _ids(appts, "appointment_id", skip=appts.folded)
     appt_frame = _accepted_frame(appts)
 
     notes = results["notes"]
+    clinician_ref(notes)
     _reference(notes, "appointment_id", appt_ok, appt_rej, "unknown_appointment",
                "appointment_rejected", "appointment")
     notes.verdicts.reject(_signed_before_start(notes, appt_frame), "signed_before_session",
@@ -1151,11 +1543,13 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
             "dropped_columns": res.dropped_columns,
             "adjustments": {k: c for k, c in res.adjustments.items() if c},
         }
+        folded = int((res.folded & v.ok).sum()) if res.folded is not None else 0
         if entry["rows_in"] != entry["rows_accepted"] + entry["rows_rejected"] or \
-                entry["rows_accepted"] != len(tables[name]):
+                entry["rows_accepted"] != len(tables[name]) + folded:
             raise AssertionError(f"row accounting failed for {name}")  # a perfkit bug
         quality["tables"][name] = entry
     quality["unused_files"] = _unused_files(folder, results)
+    quality["documentation"] = _documentation(notes, cmap, config)
     rejects = pd.concat(reject_parts, ignore_index=True) if reject_parts else pd.DataFrame(
         columns=["table", "file", "row", "column", "reason", "detail"])
     present = [e for e in quality["tables"].values() if e.get("present")]

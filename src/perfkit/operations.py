@@ -31,6 +31,8 @@ __all__ = [
     "attendance_rates",
     "note_timeliness",
     "unsigned_overdue",
+    "notes_open",
+    "documentation",
     "active_clients",
     "new_clients",
     "retention",
@@ -55,8 +57,8 @@ CONTRACT_COLUMNS = [
     "new_clients", "retained_8plus_rate", "early_dropout_rate", "median_sessions_per_client",
 ]
 EXTRA_COLUMNS = [
-    "past_appointments", "clinician_cancellations", "available_days", "weekly_session_goal",
-    "goal_attainment", "caseload", "retention_cohort",
+    "notes_open_72h", "documentation_source", "past_appointments", "clinician_cancelled",
+    "available_days", "weekly_session_goal", "goal_attainment", "caseload", "retention_cohort",
 ]
 WEEKLY_COLUMNS = [
     "sessions_attended", "hours_attended", "available_hours", "utilization", "no_show_rate",
@@ -199,13 +201,23 @@ def sessions_attended(appts: pd.DataFrame) -> pd.DataFrame:
 
     Notes
     -----
-    ``sessions_attended`` counts appointments with status ``attended``; ``hours_attended`` sums
-    their ``duration_minutes`` / 60. DATA_CONTRACT section 3, "utilization" numerator.
+    ``sessions_attended`` counts attended sessions; ``hours_attended`` sums their
+    ``duration_minutes`` / 60. DATA_CONTRACT section 3, "utilization" numerator. A group session
+    (``group``: CPT 90853 or the export's group column) is one row per client; the clinician's
+    time counts once per slot (clinician and start), at its longest recorded length, and so
+    does the session. Attendance itself (the rates, active clients) stays per client.
     """
     att = appts[appts["status"] == "attended"]
+    if "group" in att and att["group"].any():
+        grouped = att["group"].to_numpy(dtype=bool)
+        slots = att[grouped].groupby(["clinician_id", "bucket", "start"], observed=True,
+                                     as_index=False)["duration_minutes"].max()
+        att = pd.concat([att.loc[~grouped, ["clinician_id", "bucket", "duration_minutes"]],
+                         slots[["clinician_id", "bucket", "duration_minutes"]]],
+                        ignore_index=True)
     g = _grouped(att)
     return pd.DataFrame({"sessions_attended": g.size(),
-                         "hours_attended": g["duration_minutes"].sum() / 60.0})
+                         "hours_attended": g["duration_minutes"].sum().astype(float) / 60.0})
 
 
 def utilization(hours_attended: pd.Series, available_hours: pd.Series) -> pd.Series:
@@ -228,7 +240,7 @@ def attendance_rates(appts: pd.DataFrame) -> pd.DataFrame:
     Denominator: past appointments = attended + no_show + late_cancel + cancelled (``scheduled``
     ones have not happened). ``non_attendance_rate`` = no-show rate + late-cancel rate.
     Appointments the clinician cancelled are left out of the denominator (the client was not
-    expected) and counted on their own as ``clinician_cancellations``.
+    expected) and counted on their own as ``clinician_cancelled``.
     DATA_CONTRACT section 3; alert at 10% (reference/metrics.md section 8.12).
     """
     past = appts[appts["status"] != "scheduled"]
@@ -242,7 +254,7 @@ def attendance_rates(appts: pd.DataFrame) -> pd.DataFrame:
         "past_appointments": total,
         "no_show_rate": _ratio(counts["no_show"], total),
         "late_cancel_rate": _ratio(counts["late_cancel"], total),
-        "clinician_cancellations": counts["clinician_cancelled"]
+        "clinician_cancelled": counts["clinician_cancelled"]
         if "clinician_cancelled" in counts else 0,
     }, index=counts.index)
     out["non_attendance_rate"] = out["no_show_rate"] + out["late_cancel_rate"]
@@ -250,62 +262,146 @@ def attendance_rates(appts: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _attended_with_notes(appts: pd.DataFrame, notes: pd.DataFrame,
-                         as_of: pd.Timestamp) -> pd.DataFrame:
+SIGNING_TIMES, NOTE_STATUS = "signing_times", "note_status"
+
+
+def documentation(data, as_of: pd.Timestamp) -> dict:
+    """What a snapshot's notes rest on (``documentation`` in data_quality.json): signing times
+    and/or note statuses, and the export instant the statuses describe."""
+    doc = dict(getattr(data, "quality", {}).get("documentation") or {})
+    notes = data.notes
+    doc.setdefault("signing_times", "signed_at" in notes)
+    doc.setdefault("note_status", "status" in notes and bool(notes["status"].notna().any()))
+    doc["exported_at"] = pd.Timestamp(doc["exported_at"]).tz_convert(as_of.tz) \
+        if doc.get("exported_at") else as_of
+    return doc
+
+
+def _attended_with_notes(appts: pd.DataFrame, notes: pd.DataFrame, as_of: pd.Timestamp,
+                         doc: dict | None = None) -> pd.DataFrame:
+    """Attended appointments with their note: whether it is signed, its lag, and which source
+    the clinician's documentation figures rest on.
+
+    A note is matched on its appointment and clinician when it names one (notes taken from the
+    appointments file, co-therapy), else on the appointment. A clinician's figures rest on
+    signing times when the export has them for every signed note, else on note statuses: then a
+    note counts as signed at the export instant ``exported_at``, and no lag is known.
+    A session known only by its day (``start_date_only``) ends, for notes, at the end of that
+    day, and its lag counts whole days."""
+    doc = doc or {"signing_times": True, "exported_at": as_of}
     att = appts.loc[appts["status"] == "attended",
-                    ["clinician_id", "bucket", "client_id", "appointment_id", "end"]]
-    att = att.merge(notes[["appointment_id", "signed_at"]], on="appointment_id", how="left")
-    # a note signed after as_of was not signed as of then
-    att["signed"] = att["signed_at"].notna() & (att["signed_at"] <= as_of)
-    att["lag_hours"] = (att["signed_at"] - att["end"]) / HOUR
+                    ["clinician_id", "bucket", "client_id", "appointment_id", "start", "end"]
+                    + (["start_date_only"] if "start_date_only" in appts else [])]
+    cols = ["appointment_id", "signed_at", "status"]
+    notes = notes.assign(**{c: None for c in ("status", "clinician_id", "signed_at")
+                            if c not in notes})
+    own = notes["clinician_id"].notna()
+    by_id = notes.loc[~own, cols].drop_duplicates("appointment_id")
+    att = att.merge(by_id, on="appointment_id", how="left")
+    if own.any():
+        pair = notes.loc[own, cols + ["clinician_id"]]
+        att = att.merge(pair, on=["appointment_id", "clinician_id"], how="left",
+                        suffixes=("", "_own"))
+        for c in ("signed_at", "status"):
+            att[c] = att[c + "_own"].where(att[c + "_own"].notna(), att[c])
+        att = att.drop(columns=["signed_at_own", "status_own"])
+    signed_at = pd.to_datetime(att["signed_at"])
+    if signed_at.dt.tz is None and len(signed_at):
+        signed_at = signed_at.dt.tz_localize(as_of.tz)
+    att["signed_at"] = signed_at
+    status_signed = (att["status"] == "signed").to_numpy(dtype=bool)
+    untimed = status_signed & att["signed_at"].isna().to_numpy()
+    by_status = set(att.loc[untimed, "clinician_id"]) if doc.get("signing_times", True) \
+        else set(att["clinician_id"])
+    att["source"] = np.where(att["clinician_id"].isin(by_status), NOTE_STATUS, SIGNING_TIMES)
+    on_status = att["source"].to_numpy() == NOTE_STATUS
+    # a note signed after as_of was not signed as of then; a status tells the export instant
+    att["signed"] = np.where(on_status, status_signed | att["signed_at"].notna().to_numpy(),
+                             (att["signed_at"].notna() & (att["signed_at"] <= as_of))
+                             .to_numpy())
+    att["ref_instant"] = doc["exported_at"] if on_status.all() else as_of
+    if on_status.any() and not on_status.all():
+        att["ref_instant"] = att["ref_instant"].where(~on_status, doc["exported_at"])
+    day_only = att["start_date_only"].to_numpy(dtype=bool) if "start_date_only" in att \
+        else np.zeros(len(att), dtype=bool)
+    att["ref_end"] = att["end"].where(~day_only, att["start"] + pd.Timedelta(days=1))
+    days = (att["signed_at"].dt.tz_localize(None).dt.normalize()
+            - att["start"].dt.tz_localize(None).dt.normalize()).dt.days * 24.0
+    lag = (att["signed_at"] - att["end"]) / HOUR
+    att["lag_hours"] = np.where(day_only, days, lag)
+    att.loc[on_status, "lag_hours"] = np.nan
     return att
 
 
 def note_timeliness(appts: pd.DataFrame, notes: pd.DataFrame, as_of: pd.Timestamp,
-                    cfg: Config) -> pd.DataFrame:
-    """Notes due, shares signed within 24 and 72 hours, and the median lag.
+                    cfg: Config, doc: dict | None = None) -> pd.DataFrame:
+    """Notes due, shares signed within 24 and 72 hours, the median lag, and the source.
 
     Notes
     -----
-    Note lag = ``signed_at`` - (start + duration), in hours, for attended appointments.
-    ``notes_due`` = attended appointments that ended at least 72 hours before ``as_of`` (the
-    72-hour censoring rule: a note cannot be late before its deadline has passed).
-    ``notes_within_24h`` / ``notes_within_72h`` = share of notes due signed within 24 / 72 hours;
-    an unsigned note counts as not within. ``median_note_lag_hours`` is over the signed notes
-    due. A signature after ``as_of`` counts as unsigned as of then. DATA_CONTRACT section 3; the
-    24 h / 72 h standards are reference/metrics.md section 8.13.
+    Note lag = ``signed_at`` - (start + duration), in hours, for attended appointments (whole
+    days x 24 for a session known only by its day). ``notes_due`` = attended appointments that
+    ended at least 72 hours before ``as_of`` (the 72-hour censoring rule: a note cannot be late
+    before its deadline has passed). ``notes_within_24h`` / ``notes_within_72h`` = share of
+    notes due signed within 24 / 72 hours; an unsigned note counts as not within.
+    ``median_note_lag_hours`` is over the signed notes due. A signature after ``as_of`` counts
+    as unsigned as of then. With note statuses only, the three lag figures are empty ("this
+    export has no signing times"), never zero; ``documentation_source`` says which.
+    DATA_CONTRACT section 3; the 24 h / 72 h standards are reference/metrics.md section 8.13.
     """
     ops = cfg.operations
-    att = _attended_with_notes(appts, notes, as_of)
-    due = att[att["end"] <= as_of - ops.note_standard_hours * HOUR]
+    att = _attended_with_notes(appts, notes, as_of, doc)
+    due = att[att["ref_end"] <= as_of - ops.note_standard_hours * HOUR]
     due = due.assign(
         in_best=due["signed"] & (due["lag_hours"] <= ops.note_best_hours),
         in_standard=due["signed"] & (due["lag_hours"] <= ops.note_standard_hours),
         signed_lag=due["lag_hours"].where(due["signed"]),
+        on_status=due["source"] == NOTE_STATUS,
     )
     g = _grouped(due)
     n = g.size()
-    return pd.DataFrame({
+    out = pd.DataFrame({
         "notes_due": n,
         "notes_within_24h": _ratio(g["in_best"].sum(), n),
         "notes_within_72h": _ratio(g["in_standard"].sum(), n),
         "median_note_lag_hours": g["signed_lag"].median(),
     })
+    no_times = g["on_status"].any()
+    out.loc[no_times[no_times].index, ["notes_within_24h", "notes_within_72h",
+                                       "median_note_lag_hours"]] = np.nan
+    source = _grouped(att)["source"].first()
+    out = out.join(source.rename("documentation_source"), how="outer")
+    return out
+
+
+def _open_notes(appts, notes, as_of, cfg, doc, hours: float, name: str) -> pd.Series:
+    att = _attended_with_notes(appts, notes, as_of, doc)
+    late = att[(att["ref_end"] < att["ref_instant"] - pd.Timedelta(hours=hours))
+               & ~att["signed"]]
+    return _grouped(late).size().rename(name)
 
 
 def unsigned_overdue(appts: pd.DataFrame, notes: pd.DataFrame, as_of: pd.Timestamp,
-                     cfg: Config) -> pd.Series:
-    """Attended appointments that ended over 7 days before ``as_of`` with no signed note.
+                     cfg: Config, doc: dict | None = None) -> pd.Series:
+    """Attended appointments that ended over 7 days before ``as_of`` with no signed note; with
+    note statuses only, over 7 days before the export instant with no signed note at the
+    export.
 
     Notes
     -----
     DATA_CONTRACT section 3, ``unsigned_overdue_7d``; 7 days is the escalation point of
     reference/metrics.md section 8.13 (``operations.note_overdue_days``).
     """
-    att = _attended_with_notes(appts, notes, as_of)
-    late = att[(att["end"] < as_of - pd.Timedelta(days=cfg.operations.note_overdue_days))
-               & ~att["signed"]]
-    return _grouped(late).size().rename("unsigned_overdue_7d")
+    return _open_notes(appts, notes, as_of, cfg, doc, cfg.operations.note_overdue_days * 24,
+                       "unsigned_overdue_7d")
+
+
+def notes_open(appts: pd.DataFrame, notes: pd.DataFrame, as_of: pd.Timestamp, cfg: Config,
+               doc: dict | None = None) -> pd.Series:
+    """``notes_open_72h``: attended appointments that ended more than 72 hours before ``as_of``
+    (with note statuses only: before the export instant) without a signed note."""
+    return _open_notes(appts, notes, as_of, cfg, doc, cfg.operations.note_standard_hours,
+                       "notes_open_72h")
 
 
 # --------------------------------------------------------------------------------------------
@@ -454,13 +550,15 @@ def _bucket_table(data, cfg: Config, window: Window, clinicians: pd.DataFrame,
                   extra: bool) -> pd.DataFrame:
     appts_all = data.appointments
     appts = assign_buckets(appts_all, window)
+    doc = documentation(data, window.as_of)
     cap = available_capacity(clinicians, data.time_off, window)
     parts = [
         cap,
         sessions_attended(appts),
         attendance_rates(appts),
-        note_timeliness(appts, data.notes, window.as_of, cfg),
-        unsigned_overdue(appts, data.notes, window.as_of, cfg).to_frame(),
+        note_timeliness(appts, data.notes, window.as_of, cfg, doc),
+        unsigned_overdue(appts, data.notes, window.as_of, cfg, doc).to_frame(),
+        notes_open(appts, data.notes, window.as_of, cfg, doc).to_frame(),
         active_clients(appts).to_frame(),
         new_clients(appts_all, window).to_frame(),
     ]
@@ -469,13 +567,16 @@ def _bucket_table(data, cfg: Config, window: Window, clinicians: pd.DataFrame,
                   median_sessions_per_client(appts_all, appts, window.as_of).to_frame()]
     table = pd.concat(parts, axis=1, join="outer")
     table = table[table.index.get_level_values("clinician_id").isin(clinicians["clinician_id"])]
-    counts = ["sessions_attended", "notes_due", "unsigned_overdue_7d", "active_clients",
-              "new_clients", "past_appointments", "clinician_cancellations"] \
+    counts = ["sessions_attended", "notes_due", "unsigned_overdue_7d", "notes_open_72h",
+              "active_clients",
+              "new_clients", "past_appointments", "clinician_cancelled"] \
         + (["retention_cohort"] if extra else [])
     for col in counts + ["hours_attended", "available_hours", "available_days"]:
         table[col] = table[col].fillna(0)
     for col in counts:
         table[col] = table[col].astype("int64")
+    table["documentation_source"] = table["documentation_source"].fillna(
+        SIGNING_TIMES if doc.get("signing_times", True) else NOTE_STATUS)
     table["utilization"] = utilization(table["hours_attended"], table["available_hours"])
     if extra:
         table["goal_attainment"] = goal_attainment(table["sessions_attended"],

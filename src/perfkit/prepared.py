@@ -128,7 +128,11 @@ def schema(table: str, timezone: str):
             checks.append(pa.Check.str_startswith("cl-"))
         cols[col.name] = pa.Column(dtype, checks=checks, nullable=nullable)
     if table == "appointments":
-        cols["end"] = pa.Column(None, _is_tz_datetime(timezone))
+        # a cancelled or missed appointment may have no length, and then no end
+        cols["end"] = pa.Column(None, _is_tz_datetime(timezone), nullable=True)
+        cols["service_code"] = pa.Column(None, _is_text(), nullable=True)
+        for flag in ("duration_estimated", "start_date_only", "telehealth", "group"):
+            cols[flag] = pa.Column("bool")
     if table == "assessments":
         cols["clinician_id"] = pa.Column(None, _is_text(), nullable=False)
         cols["total_score"] = pa.Column("float64", nullable=False)
@@ -185,6 +189,7 @@ def prepare(data_dir: str | os.PathLike, out_dir: str | os.PathLike, config: Con
         "provided": sorted(n for n, e in ing.quality["tables"].items() if e.get("present")),
         "parameters": json.loads(config.model_dump_json()),
         "pseudonym_key_fingerprint": ing.key.fingerprint if ing.key else None,
+        "documentation": ing.quality.get("documentation"),
     }
     meta["parameters"].pop("pseudonym_key_file", None)  # where the key lives is nobody's business
     atomic_write_text(target / "snapshot.json", json.dumps(meta, indent=2) + "\n")

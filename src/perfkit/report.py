@@ -205,8 +205,8 @@ def period_summary(run: RunData) -> pd.DataFrame:
         "Missed appointments (no-shows and late cancellations)":
             _pct((ns + lc) / past if past else None, 1),
         "Appointments the clinicians cancelled (not counted as missed)":
-            f"{int(m['clinician_cancellations'].sum()):,}"
-            if "clinician_cancellations" in m else "–",
+            f"{int(m['clinician_cancelled'].sum()):,}"
+            if "clinician_cancelled" in m else "–",
         "Notes signed within 72 hours": _pct(within72 / due if due else None),
         "Notes unsigned for more than 7 days": f"{int(m['unsigned_overdue_7d'].sum())}",
         "Clients seen": f"{int(m['active_clients'].sum()):,}",
