@@ -40,7 +40,11 @@ def _variant(base: Path, dest: Path, kind: str, table: str, column: str | None) 
     shutil.copytree(base, dest)
     path = dest / f"{table}.csv"
     t = pd.read_csv(path, dtype=str, keep_default_na=False)
-    if kind == "drop":
+    if kind == "drop" and (table, column) == ("notes", "signed_at"):
+        # notes need signing times or statuses: the export gives statuses instead
+        t["status"] = t["signed_at"].map(lambda v: "LOCKED" if v else "DRAFT")
+        t = t.drop(columns=[column])
+    elif kind == "drop":
         t = t.drop(columns=[column], errors="ignore")  # the demo may not carry it
     elif kind == "blank":
         t[column] = ""

@@ -646,10 +646,13 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
         return None
     shared = path in read
     if not shared:
-        read[path] = _read(path, cmap.sheets.get(spec.name))
-    frame, fractional = read[path]
+        read[path] = (*_read(path, cmap.sheets.get(spec.name)), set())
+    frame, fractional, taken = read[path]
     frame = frame.copy()
     headers = [_norm_header(h) for h in frame.columns]
+    if shared:  # the owner table's columns are its own, unless this table's map names them
+        mine = cmap.columns.get(spec.name, {})
+        headers = ["" if h in taken and h not in mine else h for h in headers]
     summary, repeated = _non_records(frame, headers)
     key_cols = cmap.client_key_for(spec.name) if "client_id" in spec.column_names else []
     client_key = None
@@ -664,6 +667,7 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
         else:
             client_key = _compose_key(frame, headers, key_cols)
     rename = cmap.columns.get(spec.name, {})
+    original = list(headers)
     headers = [rename.get(h, h) for h in headers]
     if client_key is not None:  # the key replaces any client_id column
         headers = ["" if h == "client_id" else h for h in headers]
@@ -683,7 +687,7 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
         headers = [*headers, "client_id"]
     keep = [c for c in spec.column_names if c in headers]
     for col in spec.file_columns:
-        if col not in headers:
+        if col not in headers and not (shared and col in _FROM_OWNER):
             others = len(headers) - len(known)
             more = f"; and {others} other column{'s' * (others != 1)}" if others else ""
             raise IngestError(f"{path.name}: required column {col!r} is missing "
@@ -703,12 +707,20 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
             raw[col] = ""
     fractional_ids = {headers[i]: mask for i, mask in fractional.items()
                       if headers[i] in keep and spec.column(headers[i]).kind == "id"}
+    if not shared:
+        taken.update(h for h, r in zip(original, headers, strict=False) if r in keep)
+        taken.update(key_cols)
     res = _TableResult(spec.name, path.name, raw, _Verdicts(len(raw)),
                        dropped_columns=dropped, fractional_ids=fractional_ids,
                        summary_rows=summary, repeated_headers=repeated)
     res.shared = shared
     res.in_file = set(keep)
     return res
+
+
+# What a table read from the appointments file takes from the appointment on the same row
+_FROM_OWNER = {"appointment_id": "appointment_id", "clinician_id": "clinician_id",
+               "client_id": "client_id", "administered_at": "start"}
 
 
 def _key_part(text: pd.Series) -> pd.Series:
@@ -1063,6 +1075,8 @@ def _durations(res: _TableResult) -> None:
     minutes = np.where(~np.isnan(given), given, np.where(has_end, np.round(from_end), code))
     estimated = np.isnan(given) & ~has_end & ~np.isnan(code)
     attended = (t["status"] == "attended").to_numpy(dtype=bool, na_value=False)
+    if res.folded is not None:
+        attended = attended & ~res.folded  # an add-on line lends its minutes to its session
     v.reject(attended & np.isnan(minutes), "missing_duration", "duration_minutes",
              "an attended session needs duration_minutes, an end time or a billing code with "
              "a usual length (services.codes in the parameters)")
@@ -1273,9 +1287,7 @@ def _share_rows(res: _TableResult, appts: _TableResult) -> None:
     its session), or an assessments row with no instrument and no score, holds nothing for
     this table (``not_in_table``)."""
     raw = res.raw
-    fill = {"appointment_id": "appointment_id", "clinician_id": "clinician_id",
-            "client_id": "client_id", "administered_at": "start"}
-    for col, source in fill.items():
+    for col, source in _FROM_OWNER.items():
         if col in raw.columns and col not in res.in_file:
             raw[col] = appts.raw[source].to_numpy()
             if col == "client_id":
@@ -1494,9 +1506,9 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
     appt_frame = _accepted_frame(appts)
 
     notes = results["notes"]
-    clinician_ref(notes)
     _reference(notes, "appointment_id", appt_ok, appt_rej, "unknown_appointment",
                "appointment_rejected", "appointment")
+    clinician_ref(notes)
     notes.verdicts.reject(_signed_before_start(notes, appt_frame), "signed_before_session",
                           "signed_at")
 
