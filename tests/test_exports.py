@@ -229,6 +229,9 @@ def test_a_group_counts_the_clinicians_time_once_and_attendance_per_client(pract
     assert m.sessions_attended == 2
     assert m.active_clients == 3
     assert m.past_appointments == 5 and m.no_show_rate == 1 / 5
+    # supervised direct hours toward licensure count the group's time once, too
+    from perfkit.supervision import _direct_by_day
+    assert _direct_by_day(data, cfg, ["C1"])["direct"].sum() == 2.25
 
 
 def test_co_therapy_credits_each_clinician(practice, cfg, tmp_path):
@@ -329,3 +332,28 @@ def test_exported_at_in_the_parameters_wins(combined, tmp_path):
     ing = pk.ingest(folder, cfg, column_map=cmap)
     assert ing.quality["documentation"]["exported_at"] == "2026-11-10T08:00:00-06:00"
     assert ing.quality["documentation"]["exported_at_source"] == "parameters"
+
+
+def test_assessments_from_the_appointments_file(combined, cfg, tmp_path):
+    """A measure recorded on the appointment row: taken at the session's start, for its
+    client and clinician; rows without a measure hold nothing for assessments."""
+    folder, cmap = combined
+    frame = COMBINED.assign(Measure=["", "PHQ-9", "PHQ 9", "", "GAD7", "", "PHQ-9"],
+                            Score=["", "14", "9", "", "12", "", "3"])
+    frame.to_csv(folder / "Appointment Status.csv", index=False)
+    cmap.write_text(COMBINED_MAP.replace(
+        "notes: Appointment Status.csv}",
+        "notes: Appointment Status.csv,\n        assessments: Appointment Status.csv}").replace(
+        "  notes: {Progress Note Status: status}\n",
+        "  notes: {Progress Note Status: status}\n"
+        "  assessments: {Measure: instrument, Score: total_score}\n"))
+    ing = pk.ingest(folder, cfg, column_map=cmap)
+    s, a = ing["assessments"], ing["appointments"]
+    assert s.source_row.tolist() == [2, 3, 5]
+    assert s.instrument.tolist() == ["PHQ-9", "PHQ-9", "GAD-7"]
+    assert s.total_score.tolist() == [14, 9, 12]
+    assert s.administered_at.tolist() == a.start.iloc[[0, 1, 2]].tolist()
+    assert s.client_id.tolist() == a.client_id.iloc[[0, 1, 2]].tolist()
+    assert s.clinician_id.tolist() == ["C1", "C1", "C2"]
+    assert ing.quality["tables"]["assessments"]["reasons"] == {
+        "summary_row": 1, "not_in_table": 2, "unknown_clinician": 1}

@@ -109,6 +109,13 @@ def _summary(quality: dict, rejects, max_rows: int | None, where: str) -> str:
                          f"copied: {', '.join(e['dropped_columns'])}")
         for what, count in e["adjustments"].items():
             notes.append(f"  {name}: {count:,} rows {what.replace('_', ' ')}")
+    doc = quality.get("documentation") or {}
+    if doc.get("note_status"):
+        notes.append(f"  notes: note statuses describe the export of {doc['exported_at']} "
+                     f"(from the {doc['exported_at_source']}; set exported_at if that is not "
+                     "when it was taken)" + ("" if doc.get("signing_times") else
+                                             "; with no signing times, how quickly notes were "
+                                             "signed is not known"))
     for f in quality.get("unused_files", []):
         hint = (f"; did you mean {f['closest_table']}.csv?" if f["closest_table"] else
                 "; it matches no table of the data contract")

@@ -654,7 +654,9 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
         mine = cmap.columns.get(spec.name, {})
         headers = ["" if h in taken and h not in mine else h for h in headers]
     summary, repeated = _non_records(frame, headers)
-    key_cols = cmap.client_key_for(spec.name) if "client_id" in spec.column_names else []
+    # a table read from the appointments file takes the appointment's client (_share_rows)
+    key_cols = cmap.client_key_for(spec.name) \
+        if "client_id" in spec.column_names and not shared else []
     client_key = None
     if key_cols:
         absent = [c for c in key_cols if c not in headers]
@@ -1299,6 +1301,9 @@ def _share_rows(res: _TableResult, appts: _TableResult) -> None:
         for c in items:
             empty &= raw[c] == ""
         nothing |= empty.to_numpy()
+    for other in (res.summary_rows, res.repeated_headers):  # their own reasons come first
+        if other is not None:
+            nothing &= ~other
     res.verdicts.reject(nothing, "not_in_table", "",
                         f"the row holds no {res.name} values (a file shared with "
                         "appointments)")

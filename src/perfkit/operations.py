@@ -27,6 +27,7 @@ __all__ = [
     "assign_buckets",
     "available_capacity",
     "sessions_attended",
+    "clinician_time",
     "utilization",
     "attendance_rates",
     "note_timeliness",
@@ -196,6 +197,19 @@ def available_capacity(clinicians: pd.DataFrame, time_off: pd.DataFrame,
     return out.set_index(KEY)
 
 
+def clinician_time(att: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Attended rows as the clinician's time: a group session (``group``; one row per client)
+    becomes one row per slot (``by`` and start) at its longest recorded length. Columns:
+    ``by``, ``start``, ``duration_minutes``."""
+    cols = [*by, "start", "duration_minutes"]
+    if "group" not in att or not att["group"].any():
+        return att[cols]
+    grouped = att["group"].to_numpy(dtype=bool)
+    slots = att[grouped].groupby([*by, "start"], observed=True, as_index=False)[
+        "duration_minutes"].max()
+    return pd.concat([att.loc[~grouped, cols], slots[cols]], ignore_index=True)
+
+
 def sessions_attended(appts: pd.DataFrame) -> pd.DataFrame:
     """Attended sessions and their hours per clinician and bucket.
 
@@ -207,14 +221,7 @@ def sessions_attended(appts: pd.DataFrame) -> pd.DataFrame:
     time counts once per slot (clinician and start), at its longest recorded length, and so
     does the session. Attendance itself (the rates, active clients) stays per client.
     """
-    att = appts[appts["status"] == "attended"]
-    if "group" in att and att["group"].any():
-        grouped = att["group"].to_numpy(dtype=bool)
-        slots = att[grouped].groupby(["clinician_id", "bucket", "start"], observed=True,
-                                     as_index=False)["duration_minutes"].max()
-        att = pd.concat([att.loc[~grouped, ["clinician_id", "bucket", "duration_minutes"]],
-                         slots[["clinician_id", "bucket", "duration_minutes"]]],
-                        ignore_index=True)
+    att = clinician_time(appts[appts["status"] == "attended"], KEY)
     g = _grouped(att)
     return pd.DataFrame({"sessions_attended": g.size(),
                          "hours_attended": g["duration_minutes"].sum().astype(float) / 60.0})

@@ -186,6 +186,30 @@ def practice_title(run: RunData) -> Text:
                 f"Period {_period_words(cfg)}.")
 
 
+NO_SIGNING_TIMES = "not known: this export has no signing times"
+
+
+def _on_status(m: pd.DataFrame) -> pd.Series:
+    """Clinicians whose documentation figures rest on note statuses, not signing times."""
+    if "documentation_source" not in m:
+        return pd.Series(False, index=m.index)
+    return m["documentation_source"] == "note_status"
+
+
+def documentation_basis(run: RunData) -> str:
+    """What the documentation figures rest on, in plain words."""
+    m = run.table("clinician_metrics")
+    on_status = _on_status(m)
+    if not on_status.any():
+        return "the times notes were signed"
+    doc = run.meta.get("documentation") or {}
+    when = pd.Timestamp(doc["exported_at"]) if doc.get("exported_at") else None
+    at = f"the export of {when:%d %B %Y, %H:%M}" if when is not None else "the export"
+    some = "" if on_status.all() else " for some clinicians"
+    return (f"note statuses (signed, draft, missing) as of {at}{some}; the export has no "
+            "signing times, so how quickly notes were signed is not known")
+
+
 def period_summary(run: RunData) -> pd.DataFrame:
     """The period in a few plain numbers."""
     m = run.table("clinician_metrics")
@@ -207,8 +231,12 @@ def period_summary(run: RunData) -> pd.DataFrame:
         "Appointments the clinicians cancelled (not counted as missed)":
             f"{int(m['clinician_cancelled'].sum()):,}"
             if "clinician_cancelled" in m else "–",
-        "Notes signed within 72 hours": _pct(within72 / due if due else None),
+        "Notes signed within 72 hours": NO_SIGNING_TIMES if _on_status(m).all() and len(m)
+        else _pct(within72 / due if due else None),
+        "Notes open more than 72 hours": f"{int(m['notes_open_72h'].sum())}"
+        if "notes_open_72h" in m else "–",
         "Notes unsigned for more than 7 days": f"{int(m['unsigned_overdue_7d'].sum())}",
+        "Documentation figures rest on": documentation_basis(run),
         "Clients seen": f"{int(m['active_clients'].sum()):,}",
         "New clients": f"{int(m['new_clients'].sum()):,}",
     }
@@ -229,8 +257,11 @@ def operations_table(run: RunData):
         "Utilization": m["utilization"].map(_pct),
         "Utilization trend": m["trend_utilization"].map(TREND_WORDS),
         "Missed appointments": m["non_attendance_rate"].map(lambda v: _pct(v, 1)),
-        "Notes within 72 h": m["notes_within_72h"].map(_pct),
+        "Notes within 72 h": m["notes_within_72h"].map(_pct).where(
+            ~_on_status(m), "no signing times"),
         "Notes trend": m["trend_notes_within_72h"].map(TREND_WORDS),
+        "Notes open > 72 h": m["notes_open_72h"].astype(int) if "notes_open_72h" in m
+        else "–",
         "Notes unsigned > 7 days": m["unsigned_overdue_7d"].astype(int),
         "Clients seen": m["active_clients"].astype(int),
         "New clients": m["new_clients"].astype(int),
@@ -460,21 +491,30 @@ OWN_METRICS = [("utilization", "Utilization", _pct), ("non_attendance_rate",
                "Missed appointments", lambda v: _pct(v, 1)),
                ("notes_within_72h", "Notes within 72 hours", _pct),
                ("median_note_lag_hours", "Median hours to sign a note", _num),
+               ("notes_open_72h", "Notes open more than 72 hours", lambda v: _num(v, 0)),
                ("active_clients", "Clients seen", lambda v: _num(v, 0)),
                ("new_clients", "New clients", lambda v: _num(v, 0)),
                ("retained_8plus_rate", "New clients retained 8+ sessions", _pct)]
 
 
+LAG_FIGURES = ("notes_within_24h", "notes_within_72h", "median_note_lag_hours")
+
+
 def own_metrics_table(run: RunData, clinician_id: str) -> pd.DataFrame:
     """The clinician's metrics next to the practice median and middle half (anonymous)."""
     m = run.table("clinician_metrics").set_index("clinician_id")
+    on_status = _on_status(m)
     rows = []
     for col, label, fmt in OWN_METRICS:
+        if col not in m:
+            continue
         vals = m[col].dropna()
         mine = m.loc[clinician_id, col] if clinician_id in m.index else np.nan
-        rows.append({"": label, "You": fmt(mine), "Practice median": fmt(vals.median()),
-                     "Middle half of clinicians": f"{fmt(vals.quantile(.25))} to "
-                                                  f"{fmt(vals.quantile(.75))}"})
+        you = NO_SIGNING_TIMES if col in LAG_FIGURES and on_status.get(clinician_id, False) \
+            else fmt(mine)
+        rows.append({"": label, "You": you, "Practice median": fmt(vals.median()),
+                     "Middle half of clinicians": "–" if vals.empty else
+                     f"{fmt(vals.quantile(.25))} to {fmt(vals.quantile(.75))}"})
     return pd.DataFrame(rows).set_index("")
 
 

@@ -40,7 +40,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .config import Config, ConfigError
-from .operations import clinicians_in_period
+from .operations import clinician_time, clinicians_in_period
 from .prepared import Prepared
 
 __all__ = ["LicensureRule", "load_rules", "shipped_rules_dir", "ledger", "supervision_periods",
@@ -136,6 +136,7 @@ def _direct_by_day(data: Prepared, config: Config, ids) -> pd.DataFrame:
     a = data.appointments
     as_of = pd.Timestamp(config.as_of).tz_localize(config.timezone)
     a = a[a["clinician_id"].isin(ids) & (a["status"] == "attended") & (a["start"] < as_of)]
+    a = clinician_time(a, ["clinician_id"])  # a group's time once, not once per client
     day = a["start"].dt.tz_convert(config.timezone).dt.tz_localize(None).dt.normalize()
     return (pd.DataFrame({"clinician_id": a["clinician_id"].astype(str), "date": day,
                           "direct": a["duration_minutes"].astype(float) / 60})
