@@ -341,7 +341,7 @@ def _attended_with_notes(appts: pd.DataFrame, notes: pd.DataFrame, as_of: pd.Tim
 
 
 def note_timeliness(appts: pd.DataFrame, notes: pd.DataFrame, as_of: pd.Timestamp,
-                    cfg: Config, doc: dict | None = None) -> pd.DataFrame:
+                    cfg: Config, doc: dict | None = None, att=None) -> pd.DataFrame:
     """Notes due, shares signed within 24 and 72 hours, the median lag, and the source.
 
     Notes
@@ -357,7 +357,8 @@ def note_timeliness(appts: pd.DataFrame, notes: pd.DataFrame, as_of: pd.Timestam
     DATA_CONTRACT section 3; the 24 h / 72 h standards are reference/metrics.md section 8.13.
     """
     ops = cfg.operations
-    att = _attended_with_notes(appts, notes, as_of, doc)
+    if att is None:
+        att = _attended_with_notes(appts, notes, as_of, doc)
     due = att[att["ref_end"] <= as_of - ops.note_standard_hours * HOUR]
     due = due.assign(
         in_best=due["signed"] & (due["lag_hours"] <= ops.note_best_hours),
@@ -381,15 +382,17 @@ def note_timeliness(appts: pd.DataFrame, notes: pd.DataFrame, as_of: pd.Timestam
     return out
 
 
-def _open_notes(appts, notes, as_of, cfg, doc, hours: float, name: str) -> pd.Series:
-    att = _attended_with_notes(appts, notes, as_of, doc)
+def _open_notes(appts, notes, as_of, cfg, doc, hours: float, name: str,
+                att=None) -> pd.Series:
+    if att is None:
+        att = _attended_with_notes(appts, notes, as_of, doc)
     late = att[(att["ref_end"] < att["ref_instant"] - pd.Timedelta(hours=hours))
                & ~att["signed"]]
     return _grouped(late).size().rename(name)
 
 
 def unsigned_overdue(appts: pd.DataFrame, notes: pd.DataFrame, as_of: pd.Timestamp,
-                     cfg: Config, doc: dict | None = None) -> pd.Series:
+                     cfg: Config, doc: dict | None = None, att=None) -> pd.Series:
     """Attended appointments that ended over 7 days before ``as_of`` with no signed note; with
     note statuses only, over 7 days before the export instant with no signed note at the
     export.
@@ -400,15 +403,15 @@ def unsigned_overdue(appts: pd.DataFrame, notes: pd.DataFrame, as_of: pd.Timesta
     reference/metrics.md section 8.13 (``operations.note_overdue_days``).
     """
     return _open_notes(appts, notes, as_of, cfg, doc, cfg.operations.note_overdue_days * 24,
-                       "unsigned_overdue_7d")
+                       "unsigned_overdue_7d", att)
 
 
 def notes_open(appts: pd.DataFrame, notes: pd.DataFrame, as_of: pd.Timestamp, cfg: Config,
-               doc: dict | None = None) -> pd.Series:
+               doc: dict | None = None, att=None) -> pd.Series:
     """``notes_open_72h``: attended appointments that ended more than 72 hours before ``as_of``
     (with note statuses only: before the export instant) without a signed note."""
     return _open_notes(appts, notes, as_of, cfg, doc, cfg.operations.note_standard_hours,
-                       "notes_open_72h")
+                       "notes_open_72h", att)
 
 
 # --------------------------------------------------------------------------------------------
@@ -558,14 +561,15 @@ def _bucket_table(data, cfg: Config, window: Window, clinicians: pd.DataFrame,
     appts_all = data.appointments
     appts = assign_buckets(appts_all, window)
     doc = documentation(data, window.as_of)
+    att = _attended_with_notes(appts, data.notes, window.as_of, doc)  # once for three figures
     cap = available_capacity(clinicians, data.time_off, window)
     parts = [
         cap,
         sessions_attended(appts),
         attendance_rates(appts),
-        note_timeliness(appts, data.notes, window.as_of, cfg, doc),
-        unsigned_overdue(appts, data.notes, window.as_of, cfg, doc).to_frame(),
-        notes_open(appts, data.notes, window.as_of, cfg, doc).to_frame(),
+        note_timeliness(appts, data.notes, window.as_of, cfg, doc, att),
+        unsigned_overdue(appts, data.notes, window.as_of, cfg, doc, att).to_frame(),
+        notes_open(appts, data.notes, window.as_of, cfg, doc, att).to_frame(),
         active_clients(appts).to_frame(),
         new_clients(appts_all, window).to_frame(),
     ]
