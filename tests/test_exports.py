@@ -89,6 +89,8 @@ def test_one_combined_export_becomes_appointments_and_notes(combined, cfg):
     assert q["notes"]["reasons"] == {"summary_row": 1, "appointment_rejected": 1,
                                      "not_in_table": 1}
     assert q["notes"]["rows_in"] == q["notes"]["rows_accepted"] + q["notes"]["rows_rejected"]
+    # every column of the shared file is read by one of the two tables
+    assert q["appointments"]["dropped_columns"] == q["notes"]["dropped_columns"] == []
     rej = ing.rejects.set_index(["table", "row"])
     assert rej.loc[("appointments", 7), "detail"] == \
         "clinician_id 'Alan Turing' is not a known clinician"
@@ -357,3 +359,11 @@ def test_assessments_from_the_appointments_file(combined, cfg, tmp_path):
     assert s.clinician_id.tolist() == ["C1", "C1", "C2"]
     assert ing.quality["tables"]["assessments"]["reasons"] == {
         "summary_row": 1, "not_in_table": 2, "unknown_clinician": 1}
+
+
+def test_hours_estimated_from_codes_are_counted_apart(combined, cfg, tmp_path):
+    folder, cmap = combined
+    data = pk.prepare(folder, tmp_path / "run", cfg, column_map=cmap)
+    m = op.clinician_metrics(data, cfg).set_index("clinician_id")
+    assert m.loc["C1", ["hours_attended", "hours_estimated"]].tolist() == [2.0, 2.0]
+    assert m.loc["C2", "hours_estimated"] == 0.0

@@ -463,6 +463,7 @@ class _TableResult:
     repeated_headers: np.ndarray | None = None  # the header row again, inside the file
     shared: bool = False  # read from another table's file (notes in the appointments file)
     in_file: set[str] = field(default_factory=set)  # contract columns the file has
+    used_headers: set[str] = field(default_factory=set)  # the file's headers this table reads
     folded: np.ndarray | None = None  # accepted rows folded into another row (add-on lines)
 
 
@@ -717,6 +718,8 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
                        summary_rows=summary, repeated_headers=repeated)
     res.shared = shared
     res.in_file = set(keep)
+    res.used_headers = {h for h, r in zip(original, headers, strict=False)
+                        if r in contract_cols} | set(key_cols)
     return res
 
 
@@ -1479,6 +1482,9 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
             _generic_checks(res, spec, config, cmap)
         results[name] = res
     appts = results["appointments"]
+    for res in results.values():  # a column another table of the same file reads is not dropped
+        used = set().union(*(r.used_headers for r in results.values() if r.file == res.file))
+        res.dropped_columns = [c for c in res.dropped_columns if c not in used]
     for name, res in results.items():
         if res.shared and res.file != appts.file:
             raise IngestError(f"{res.file} is named for both {name} and another table; only "

@@ -58,7 +58,8 @@ CONTRACT_COLUMNS = [
     "new_clients", "retained_8plus_rate", "early_dropout_rate", "median_sessions_per_client",
 ]
 EXTRA_COLUMNS = [
-    "notes_open_72h", "documentation_source", "past_appointments", "clinician_cancelled",
+    "notes_open_72h", "documentation_source", "hours_estimated", "past_appointments",
+    "clinician_cancelled",
     "available_days", "weekly_session_goal", "goal_attainment", "caseload", "retention_cohort",
 ]
 WEEKLY_COLUMNS = [
@@ -200,13 +201,14 @@ def available_capacity(clinicians: pd.DataFrame, time_off: pd.DataFrame,
 def clinician_time(att: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """Attended rows as the clinician's time: a group session (``group``; one row per client)
     becomes one row per slot (``by`` and start) at its longest recorded length. Columns:
-    ``by``, ``start``, ``duration_minutes``."""
-    cols = [*by, "start", "duration_minutes"]
+    ``by``, ``start``, ``duration_minutes`` (and ``duration_estimated`` when known)."""
+    cols = [*by, "start", "duration_minutes"] + (
+        ["duration_estimated"] if "duration_estimated" in att else [])
     if "group" not in att or not att["group"].any():
         return att[cols]
     grouped = att["group"].to_numpy(dtype=bool)
-    slots = att[grouped].groupby([*by, "start"], observed=True, as_index=False)[
-        "duration_minutes"].max()
+    slots = att[grouped].sort_values("duration_minutes").groupby(
+        [*by, "start"], observed=True, as_index=False).last()
     return pd.concat([att.loc[~grouped, cols], slots[cols]], ignore_index=True)
 
 
@@ -216,15 +218,20 @@ def sessions_attended(appts: pd.DataFrame) -> pd.DataFrame:
     Notes
     -----
     ``sessions_attended`` counts attended sessions; ``hours_attended`` sums their
-    ``duration_minutes`` / 60. DATA_CONTRACT section 3, "utilization" numerator. A group session
-    (``group``: CPT 90853 or the export's group column) is one row per client; the clinician's
-    time counts once per slot (clinician and start), at its longest recorded length, and so
-    does the session. Attendance itself (the rates, active clients) stays per client.
+    ``duration_minutes`` / 60; ``hours_estimated`` is the part of it that rests on billing
+    codes' usual lengths (the export gave no duration or end time). DATA_CONTRACT section 3,
+    "utilization" numerator. A group session (``group``: CPT 90853 or the export's group
+    column) is one row per client; the clinician's time counts once per slot (clinician and
+    start), at its longest recorded length, and so does the session. Attendance itself (the rates, active clients) stays per client.
     """
     att = clinician_time(appts[appts["status"] == "attended"], KEY)
-    g = _grouped(att)
-    return pd.DataFrame({"sessions_attended": g.size(),
-                         "hours_attended": g["duration_minutes"].sum().astype(float) / 60.0})
+    minutes = att["duration_minutes"].astype(float)
+    estimated = att["duration_estimated"].to_numpy(dtype=bool) if "duration_estimated" in att \
+        else np.zeros(len(att), dtype=bool)
+    g = _grouped(att.assign(hours=minutes / 60, estimated_hours=np.where(estimated,
+                                                                        minutes / 60, 0.0)))
+    return pd.DataFrame({"sessions_attended": g.size(), "hours_attended": g["hours"].sum(),
+                         "hours_estimated": g["estimated_hours"].sum()})
 
 
 def utilization(hours_attended: pd.Series, available_hours: pd.Series) -> pd.Series:
@@ -582,7 +589,8 @@ def _bucket_table(data, cfg: Config, window: Window, clinicians: pd.DataFrame,
               "active_clients",
               "new_clients", "past_appointments", "clinician_cancelled"] \
         + (["retention_cohort"] if extra else [])
-    for col in counts + ["hours_attended", "available_hours", "available_days"]:
+    for col in counts + ["hours_attended", "hours_estimated", "available_hours",
+                         "available_days"]:
         table[col] = table[col].fillna(0)
     for col in counts:
         table[col] = table[col].astype("int64")

@@ -210,6 +210,15 @@ def documentation_basis(run: RunData) -> str:
             "signing times, so how quickly notes were signed is not known")
 
 
+def _estimated_words(m: pd.DataFrame, hours: float) -> str:
+    """How much of the attended hours the billing codes' usual lengths estimate."""
+    est = m["hours_estimated"].sum() if "hours_estimated" in m else 0
+    if not hours or not est:
+        return ""
+    return (f" ({_pct(est / hours)} of the hours are estimated from billing codes: the export "
+            "gave no session lengths)")
+
+
 def period_summary(run: RunData) -> pd.DataFrame:
     """The period in a few plain numbers."""
     m = run.table("clinician_metrics")
@@ -225,7 +234,8 @@ def period_summary(run: RunData) -> pd.DataFrame:
         "Period": _period_words(cfg),
         "Clinicians": f"{len(m)}",
         "Sessions attended": f"{int(m['sessions_attended'].sum()):,}",
-        "Utilization (attended hours / available hours)": _pct(hours / avail if avail else None),
+        "Utilization (attended hours / available hours)": _pct(hours / avail if avail else None)
+        + _estimated_words(m, hours),
         "Missed appointments (no-shows and late cancellations)":
             _pct((ns + lc) / past if past else None, 1),
         "Appointments the clinicians cancelled (not counted as missed)":
