@@ -35,8 +35,9 @@ def _fail(exc: Exception) -> None:
     raise typer.Exit(code=2)
 
 
-def _config(params: Path | None, start: dt.datetime | None, end: dt.datetime | None) -> Config:
-    cfg = load_config(params)
+def _config(params: Path | None, start: dt.datetime | None, end: dt.datetime | None,
+            source: str | None = None) -> Config:
+    cfg = load_config(params, source=source)
     if start or end:
         cfg = cfg.with_period(start.date() if start else None, end.date() if end else None)
     return cfg
@@ -45,7 +46,11 @@ def _config(params: Path | None, start: dt.datetime | None, end: dt.datetime | N
 ParamsOpt = Annotated[Path | None, typer.Option("--params", "-p", help="parameters YAML "
                                                 "(default: built-in defaults)")]
 MapOpt = Annotated[Path | None, typer.Option("--column-map", help="column-map YAML for EHR "
-                                             "exports with other headers or labels")]
+                                             "exports with other headers or labels (over "
+                                             "--source's profile)")]
+SourceOpt = Annotated[str | None, typer.Option("--source", help="the export's shape: contract "
+                                               "(default), generic, therapynotes (import "
+                                               "profiles; see the README)")]
 
 
 _KEY_CREATED = ("perfkit: created a new pseudonym key at {path}. Keep it and back it up: the "
@@ -77,26 +82,38 @@ def demo(
     clinicians: Annotated[int, typer.Option(min=1, max=2000, help="number of clinicians")] = 12,
     months: Annotated[int, typer.Option(min=1, max=60, help="months of history")] = 12,
     seed: Annotated[int, typer.Option(help="random seed (same seed, same practice)")] = 20261101,
+    shape: Annotated[str | None, typer.Option("--as", help="write it as an EHR export for an "
+                     "import profile: generic, therapynotes (then use --source)")] = None,
 ) -> None:
     """Write the synthetic demo practice (CSV files shaped like an EHR export)."""
-    from .demo import DemoSettings, write_demo
+    import tempfile
 
+    from .demo import EXPORT_SHAPES, DemoSettings, export_as, write_demo
+
+    if shape is not None and shape not in EXPORT_SHAPES:
+        _fail(ValueError(f"--as must be one of {', '.join(EXPORT_SHAPES)}, not {shape!r}"))
     t0 = time.perf_counter()
-    path = write_demo(out, DemoSettings(n_clinicians=clinicians, months=months, seed=seed))
+    settings = DemoSettings(n_clinicians=clinicians, months=months, seed=seed)
+    if shape is None:
+        path = write_demo(out, settings)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = export_as(shape, write_demo(Path(tmp) / "demo", settings), out)
     typer.echo(f"Demo practice with {clinicians} clinicians over {months} months written to "
                f"{path} ({time.perf_counter() - t0:.1f} s).")
 
 
 def _summary(quality: dict, rejects, max_rows: int | None, where: str) -> str:
-    lines = [f"{'table':<14}{'file':<22}{'rows in':>10}{'accepted':>10}{'rejected':>10}"]
+    w = max([22] + [len(e["file"]) + 2 for e in quality["tables"].values() if e.get("file")])
+    lines = [f"{'table':<14}{'file':<{w}}{'rows in':>10}{'accepted':>10}{'rejected':>10}"]
     for name, e in quality["tables"].items():
         if not e.get("present"):
-            lines.append(f"{name:<14}{'(not provided)':<22}")
+            lines.append(f"{name:<14}{'(not provided)':<{w}}")
             continue
-        lines.append(f"{name:<14}{e['file']:<22}{e['rows_in']:>10,}{e['rows_accepted']:>10,}"
+        lines.append(f"{name:<14}{e['file']:<{w}}{e['rows_in']:>10,}{e['rows_accepted']:>10,}"
                      f"{e['rows_rejected']:>10,}")
-    lines.append(f"{'all tables':<36}{quality['rows_in']:>10,}{quality['rows_accepted']:>10,}"
-                 f"{quality['rows_rejected']:>10,}")
+    lines.append(f"{'all tables':<{14 + w}}{quality['rows_in']:>10,}"
+                 f"{quality['rows_accepted']:>10,}{quality['rows_rejected']:>10,}")
     notes = []
     for name, e in quality["tables"].items():
         if not e.get("present"):
@@ -140,6 +157,7 @@ def validate(
     data_dir: Annotated[Path, typer.Argument(help="practice data folder")],
     params: ParamsOpt = None,
     column_map: MapOpt = None,
+    source: SourceOpt = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="also write the prepared "
                                              "snapshot, data_quality.json and rejects.csv "
                                              "here")] = None,
@@ -149,7 +167,7 @@ def validate(
 ) -> None:
     """Check a practice data folder against the data contract and summarise what was found."""
     try:
-        cfg = load_config(params)
+        cfg = load_config(params, source=source)
         if out is not None:
             from .io import private_outputs, restrict_tree
             from .prepared import PREPARED_DIR, prepare
@@ -184,6 +202,7 @@ def run(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="run folder (default: "
                                              "reports/<period_end>)")] = None,
     column_map: MapOpt = None,
+    source: SourceOpt = None,
     tables_only: Annotated[bool, typer.Option("--tables-only", help="compute the tables "
                                               "without rendering reports (for schedulers and "
                                               "BI tools)")] = False,
@@ -203,7 +222,7 @@ def run(
     from .runner import run_period
 
     try:
-        cfg = _config(params, period_start, period_end)
+        cfg = _config(params, period_start, period_end, source)
         manifest = run_period(data, cfg, out=out, column_map=column_map, params_file=params,
                               tables_only=tables_only, clinicians=clinician, workers=workers,
                               progress=sys.stderr.isatty(), roles=role,

@@ -351,6 +351,8 @@ class Config(_Strict):
     period_end: dt.date = dt.date(2026, 11, 1)
     pseudonym_key_file: Path = DEFAULT_KEY_FILE
     column_map: Path | None = None
+    # the export's shape: an import profile (perfkit.profiles), "contract" for the contract's
+    source: str = "contract"
     # when the export was taken: note statuses describe that instant (default: period_end)
     exported_at: dt.datetime | None = None
     operations: OperationsConfig = OperationsConfig()
@@ -371,6 +373,15 @@ class Config(_Strict):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r} (use an IANA name such as "
                              "'America/New_York')") from exc
+        return value
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, value: str) -> str:
+        from .profiles import PROFILES
+
+        if value not in PROFILES:
+            raise ValueError(f"unknown source {value!r} (known: {', '.join(PROFILES)})")
         return value
 
     @model_validator(mode="after")

@@ -323,6 +323,8 @@ REASONS: dict[str, str] = {
                               "client and start to belong to",
     "not_in_table": "the row holds nothing for this table (a file shared with another table)",
     "ambiguous_clinician_name": "the name matches more than one clinician on the roster",
+    "excluded_row": "a row of another kind (a payment or an adjustment in a billing export; "
+                    "the column map's 'rows')",
     "date_out_of_range": "a date outside the plausible window around the period (parameter "
                          "'dates')",
 }

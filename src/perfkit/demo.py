@@ -543,6 +543,94 @@ def write_demo(out_dir: str | Path, settings: DemoSettings | None = None) -> Pat
     return out
 
 
+# ------------------------------------------------------------------------------------------
+# The demo in the shapes of real exports (perfkit demo --as NAME)
+# ------------------------------------------------------------------------------------------
+
+_GENERIC_STATUS = {"attended": "Kept", "no_show": "No Show", "late_cancel": "Late Cancel",
+                   "cancelled": "Canceled", "clinician_cancelled": "Clinician Canceled",
+                   "scheduled": "Scheduled"}
+EXPORT_SHAPES = ("generic", "therapynotes")
+DEMO_TZ = DemoSettings.timezone  # the demo's appointment times are local to it
+
+
+def _us_time(t: pd.Timestamp) -> str:
+    return f"{t.month}/{t.day}/{t.year} {t.hour % 12 or 12}:{t.minute:02d} {t:%p}"
+
+
+def _us_day(t: pd.Timestamp) -> str:
+    return f"{t.month}/{t.day}/{t.year}"
+
+
+def export_as(shape: str, src: str | Path, dest: str | Path, as_of: dt.date | None = None
+              ) -> Path:
+    """Write a contract-format practice (the demo) in the shape of an EHR export, for an import
+    profile (``perfkit demo --as NAME``): clinician and client names instead of ids, no
+    appointment ids, billing codes, US dates, note statuses as of local midnight of ``as_of``
+    (default: the demo's period end, which is also perfkit's default export instant), a
+    summary row, a workbook. The roster (clinicians.csv) and
+    the other contract tables are written as they are, with clients named instead of numbered.
+    """
+    if shape not in EXPORT_SHAPES:
+        raise ValueError(f"unknown export shape {shape!r} (known: {', '.join(EXPORT_SHAPES)})")
+    src, dest = Path(src), Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    read = {p.stem: pd.read_csv(p, dtype=str, keep_default_na=False)
+            for p in src.glob("*.csv")}
+    a, notes, clin = read["appointments"], read["notes"], read["clinicians"]
+    who = a.drop_duplicates("client_id").set_index("client_id")[["client_name", "client_dob"]]
+    names = clin.set_index("clinician_id")["name"]
+    start = pd.to_datetime(a["start"])
+    signed = pd.to_datetime(a["appointment_id"].map(notes.set_index("appointment_id")[
+        "signed_at"]).replace("", None), utc=True)
+    if as_of is None and (src / "demo_truth.json").is_file():  # the demo's own period end
+        as_of = dt.date.fromisoformat(json.loads((src / "demo_truth.json").read_text(
+            encoding="utf-8"))["settings"]["end"])
+    cutoff = pd.Timestamp(as_of, tz=DEMO_TZ) if as_of else signed.max()
+    has_note = a["appointment_id"].isin(notes["appointment_id"])
+    note = np.where(signed.notna() & (signed <= cutoff), "Signed",
+                    np.where(has_note, "Draft", "No Note"))
+    for name, frame in read.items():  # the roster and the other tables, clients by name
+        if name in ("appointments", "notes"):
+            continue
+        if "client_id" in frame:
+            frame = frame.assign(Client=frame["client_id"].map(who["client_name"]),
+                                 DOB=frame["client_id"].map(who["client_dob"])
+                                 ).drop(columns="client_id")
+            if shape == "therapynotes":
+                first_last = frame["Client"].str.split(" ", n=1, expand=True)
+                frame = frame.drop(columns="Client").assign(**{
+                    "First Name": first_last[0], "Last Name": first_last[1]})
+        frame.to_csv(dest / f"{name}.csv", index=False)
+    if shape == "generic":
+        out = pd.DataFrame({
+            "Provider": a["clinician_id"].map(names),
+            "Client": a["client_name"], "DOB": pd.to_datetime(a["client_dob"]).map(_us_day),
+            "Date": start.map(_us_time),
+            "Appointment Status": a["status"].map(_GENERIC_STATUS),
+            "Duration": a["duration_minutes"], "CPT": a["service"], "Note Status": note,
+            "Client Email": a.get("client_email", ""),
+        })
+        total = pd.DataFrame([["Total"] + [""] * (out.shape[1] - 1)], columns=out.columns)
+        pd.concat([total, out]).to_csv(dest / "Appointment Report.csv", index=False)
+        return dest
+    held = a["status"] == "attended"
+    first_last = a["client_name"].str.split(" ", n=1, expand=True)
+    rows = pd.DataFrame({
+        "Type": "Appointment", "Date": start.dt.date, "First Name": first_last[0],
+        "Last Name": first_last[1], "DOB": pd.to_datetime(a["client_dob"]).dt.date,
+        "Clinician Name": a["clinician_id"].map(names), "Clinician NPI": "",
+        "Appointment Type": "Psychotherapy", "Service Code": a["service"], "Units": 1,
+        "Note Status": note, "Patient Balance": 0.0,
+    })[held.to_numpy()]
+    payments = rows.iloc[::7].assign(**{"Type": "Patient Payment", "Service Code": "",
+                                        "Units": None, "Note Status": ""})
+    book = pd.concat([rows, payments]).sort_values(["Date", "Clinician Name"], kind="stable")
+    book.to_excel(dest / "TherapyNotes Billing Transactions.xlsx", index=False,
+                  sheet_name="Billing Transactions")
+    return dest
+
+
 def cache_root() -> Path:
     """The user's perfkit cache (``$PERFKIT_CACHE`` or ``~/.cache/perfkit``)."""
     return Path(os.environ.get("PERFKIT_CACHE", Path.home() / ".cache" / "perfkit"))
@@ -554,7 +642,7 @@ def _code_digest() -> str:
 
     digest = hashlib.sha256(__version__.encode())
     for f in sorted(Path(__file__).parent.rglob("*")):
-        if f.suffix in (".py", ".csv", ".json") and f.is_file():
+        if f.suffix in (".py", ".csv", ".json", ".yaml") and f.is_file():
             digest.update(f.name.encode() + f.read_bytes())
     return digest.hexdigest()
 

@@ -84,6 +84,11 @@ class ColumnMap:
     formats: dict[str, dict[str, str]] = field(default_factory=dict)  # per table and column
     client_key: dict[str, list[str]] = field(default_factory=dict)  # per table ("*": all)
     exported_at: str | None = None
+    rows: dict[str, dict] = field(default_factory=dict)  # per table: {column, keep}
+    defaults: dict[str, dict[str, str]] = field(default_factory=dict)  # absent columns' value
+    describe: dict[str, str] = field(default_factory=dict)  # which report a table comes from
+    caveats: list[str] = field(default_factory=list)  # what the export cannot give (reports)
+    unavailable: list[str] = field(default_factory=list)  # metrics this export cannot give
 
     def client_key_for(self, table: str) -> list[str]:
         return self.client_key.get(table) or self.client_key.get("*") or []
@@ -96,11 +101,7 @@ class ColumnMap:
             self.datetime_format if kind == "datetime" else self.date_format)
 
 
-def load_column_map(path: str | Path | None) -> ColumnMap:
-    """Read a column-map YAML file; ``None`` gives the identity map."""
-    if path is None:
-        return ColumnMap()
-    path = Path(path)
+def _read_map(path: Path) -> dict:
     if not path.is_file():
         raise IngestError(f"column map {path} does not exist")
     try:
@@ -110,6 +111,37 @@ def load_column_map(path: str | Path | None) -> ColumnMap:
     if not isinstance(raw, dict):
         raise IngestError(f"column map {path} must hold a mapping of sections (files, columns, "
                           "values, datetime_format, date_format)")
+    return raw
+
+
+def _merge_maps(base: dict, own: dict) -> dict:
+    """A practice's column map over a profile: entries per table (and per column) replace the
+    profile's; lists and single settings replace them whole."""
+    out = dict(base)
+    for section, value in own.items():
+        old = out.get(section)
+        if isinstance(old, dict) and isinstance(value, dict):
+            merged = dict(old)
+            for k, v in value.items():
+                merged[k] = {**merged[k], **v} if isinstance(merged.get(k), dict) \
+                    and isinstance(v, dict) else v
+            out[section] = merged
+        else:
+            out[section] = value
+    return out
+
+
+def load_column_map(path: str | Path | None, source: str | None = None) -> ColumnMap:
+    """Read a column-map YAML file over an import profile (``source``, see
+    :mod:`perfkit.profiles`); neither gives the identity map."""
+    from .profiles import profile_map
+
+    raw = profile_map(source) if source else {}
+    if path is not None:
+        raw = _merge_maps(raw, _read_map(Path(path)))
+    if not raw:
+        return ColumnMap()
+    path = Path(path) if path is not None else f"of the {source} profile"
     for section in ("files", "sheets", "columns", "values"):
         value = raw.get(section)
         flat = section in ("files", "sheets")
@@ -126,7 +158,8 @@ def load_column_map(path: str | Path | None) -> ColumnMap:
                 raise IngestError(f"column map {path}: 'values' of {table} must map each "
                                   "column to its labels")
     allowed = {"files", "sheets", "columns", "values", "datetime_format", "date_format",
-               "formats", "client_key", "exported_at"}
+               "formats", "client_key", "exported_at", "rows", "defaults", "describe",
+               "caveats", "unavailable"}
     unknown = set(raw) - allowed
     if unknown:
         raise IngestError(f"column map {path}: unknown section {sorted(unknown)[0]!r} "
@@ -155,7 +188,27 @@ def load_column_map(path: str | Path | None) -> ColumnMap:
     if exported is not None and not isinstance(exported, str | dt.datetime | dt.date):
         raise IngestError(f"column map {path}: 'exported_at' must be a date and time such as "
                           "2026-11-03 09:00")
-    for section in ("files", "sheets", "columns", "values", "formats"):
+    rows = raw.get("rows") or {}
+    if not isinstance(rows, dict) or not all(
+            isinstance(r, dict) and isinstance(r.get("column"), str)
+            and isinstance(r.get("keep"), list) and set(r) <= {"column", "keep"}
+            for r in rows.values()):
+        raise IngestError(f"column map {path}: 'rows' must give, per table, a column and the "
+                          "values to keep, such as {appointments: {column: Type, keep: "
+                          "[Appointment]}}")
+    defaults = raw.get("defaults") or {}
+    if not isinstance(defaults, dict) or not all(isinstance(d, dict)
+                                                 for d in defaults.values()):
+        raise IngestError(f"column map {path}: 'defaults' must map each table to values for "
+                          "columns the export does not have")
+    caveats = raw.get("caveats") or []
+    if not isinstance(caveats, list) or not all(isinstance(c, str) for c in caveats):
+        raise IngestError(f"column map {path}: 'caveats' must be a list of sentences")
+    unavailable = raw.get("unavailable") or []
+    if not isinstance(unavailable, list) or not all(isinstance(c, str) for c in unavailable):
+        raise IngestError(f"column map {path}: 'unavailable' must list metric names")
+    for section in ("files", "sheets", "columns", "values", "formats", "rows", "defaults",
+                    "describe"):
         for table in raw.get(section) or {}:
             if table not in C.TABLES:
                 raise IngestError(f"column map {path}: unknown table {table!r} in '{section}'")
@@ -172,7 +225,19 @@ def load_column_map(path: str | Path | None) -> ColumnMap:
         formats={t: ({"*": f} if isinstance(f, str) else dict(f)) for t, f in formats.items()},
         client_key={t: [_norm_header(c) for c in cols] for t, cols in key.items()},
         exported_at=None if exported is None else str(exported),
+        rows={t: {"column": _norm_header(r["column"]), "keep": {C.normalize_label(v)
+                                                               for v in r["keep"]}}
+              for t, r in rows.items()},
+        defaults={t: {str(c): str(v) for c, v in d.items()} for t, d in defaults.items()},
+        describe={t: str(d) for t, d in (raw.get("describe") or {}).items()},
+        caveats=list(caveats),
+        unavailable=list(unavailable),
     )
+    for table, cols in cmap.defaults.items():
+        for col in cols:
+            if col not in C.TABLES[table].column_names:
+                raise IngestError(f"column map {path}: 'defaults' names {table}.{col}, which "
+                                  f"is not a column of {table}")
     for table, cols in cmap.formats.items():
         dated = [c.name for c in C.TABLES[table].columns if c.kind in ("date", "datetime")]
         for col in cols:
@@ -211,10 +276,25 @@ def _norm_header(name: str) -> str:
 
 def _find_file(folder: Path, table: str, cmap: ColumnMap) -> Path | None:
     if table in cmap.files:
-        path = folder / cmap.files[table]
+        name = cmap.files[table]
+        if any(ch in name for ch in "*?["):  # a pattern: exports carry dates in their names
+            import fnmatch
+
+            found = sorted(p for p in folder.iterdir() if p.is_file()
+                           and fnmatch.fnmatch(p.name.lower(), name.lower()))
+            if len(found) > 1:
+                raise IngestError(f"{folder} holds {len(found)} files matching {name!r} "
+                                  f"({found[0].name}, {found[1].name}): keep the one to use")
+            if found:
+                return found[0]
+            what = cmap.describe.get(table)
+            raise IngestError(f"no file matching {name!r} (the {table} table) is in {folder}"
+                              + (f": download {what}" if what else ""))
+        path = folder / name
         if not path.is_file():
-            raise IngestError(f"{cmap.files[table]} (the {table} table named in the column map) "
-                              f"is not in {folder}")
+            what = cmap.describe.get(table)
+            raise IngestError(f"{name} (the {table} table named in the column map) "
+                              f"is not in {folder}" + (f": download {what}" if what else ""))
         return path
     matches = [p for p in folder.iterdir()
                if p.is_file() and p.name.lower() in {f"{table}{ext}" for ext in READABLE}]
@@ -465,6 +545,7 @@ class _TableResult:
     in_file: set[str] = field(default_factory=set)  # contract columns the file has
     used_headers: set[str] = field(default_factory=set)  # the file's headers this table reads
     folded: np.ndarray | None = None  # accepted rows folded into another row (add-on lines)
+    excluded: np.ndarray | None = None  # rows of another kind (the column map's 'rows')
 
 
 @dataclass
@@ -662,6 +743,8 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
     if key_cols:
         absent = [c for c in key_cols if c not in headers]
         renamed = {cmap.columns.get(spec.name, {}).get(h, h) for h in headers}
+        key_cols = _key_columns(key_cols, headers)
+        absent = [c for c in key_cols if c not in headers]
         if absent and spec.name not in cmap.client_key and "client_id" in renamed:
             key_cols = []  # a shared key the file does not carry: it has its own client ids
         elif absent:
@@ -688,13 +771,28 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
     if client_key is not None:
         frame["client_id"] = client_key
         headers = [*headers, "client_id"]
+    for col, value in cmap.defaults.get(spec.name, {}).items():  # what the export never has
+        if col not in headers:
+            frame[col] = value
+            headers = [*headers, col]
+    excluded = None
+    rule = cmap.rows.get(spec.name)
+    if rule and not shared:
+        if rule["column"] not in original:
+            raise IngestError(f"{path.name}: the column {rule['column']!r} that tells which "
+                              f"rows are {spec.name} (rows in the column map) is missing")
+        kind = frame.iloc[:, original.index(rule["column"])].astype(str)
+        excluded = ~_map_unique(kind, lambda v: C.normalize_label(v) in rule["keep"]) \
+            .to_numpy(dtype=bool)
     keep = [c for c in spec.column_names if c in headers]
     for col in spec.file_columns:
         if col not in headers and not (shared and col in _FROM_OWNER):
             others = len(headers) - len(known)
             more = f"; and {others} other column{'s' * (others != 1)}" if others else ""
+            what = cmap.describe.get(spec.name)
             raise IngestError(f"{path.name}: required column {col!r} is missing "
-                              f"(contract columns found: {', '.join(known) or 'none'}{more})")
+                              f"(contract columns found: {', '.join(known) or 'none'}{more})"
+                              + (f"; it should be {what}" if what else ""))
     if spec.items and "total_score" not in headers and not item_cols:
         raise IngestError(f"{path.name}: required column 'total_score' is missing, and there "
                           "are no item columns (item_1, item_2, ...) to compute it from")
@@ -717,15 +815,33 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
                        dropped_columns=dropped, fractional_ids=fractional_ids,
                        summary_rows=summary, repeated_headers=repeated)
     res.shared = shared
+    res.excluded = excluded
     res.in_file = set(keep)
     res.used_headers = {h for h, r in zip(original, headers, strict=False)
-                        if r in contract_cols} | set(key_cols)
+                        if r in contract_cols} | set(key_cols) | ({rule["column"]} if rule
+                                                                  else set())
     return res
 
 
 # What a table read from the appointments file takes from the appointment on the same row
 _FROM_OWNER = {"appointment_id": "appointment_id", "clinician_id": "clinician_id",
                "client_id": "client_id", "administered_at": "start"}
+
+
+def _key_columns(parts: list[str], headers: list[str]) -> list[str]:
+    """The file's columns for each part of a client key: a part may name alternatives
+    (``client|patient``, the first the file has), and a part marked ``?`` may be absent."""
+    out = []
+    for part in parts:
+        alts = [a.strip() for a in part.split("|")]
+        optional = any(a.endswith("?") for a in alts)
+        alts = [a.rstrip("?").strip() for a in alts]
+        found = next((a for a in alts if a in headers), None)
+        if found is not None:
+            out.append(found)
+        elif not optional:
+            out.append(alts[0])  # reported as missing
+    return out
 
 
 def _key_part(text: pd.Series) -> pd.Series:
@@ -793,6 +909,9 @@ def _generic_checks(res: _TableResult, spec: C.Table, cfg: Config, cmap: ColumnM
                  "the header row again (reports printed page by page repeat it)")
     if res.summary_rows is not None:
         v.reject(res.summary_rows, "summary_row", "", "a row of totals, not a record")
+    if res.excluded is not None:
+        v.reject(res.excluded, "excluded_row", "",
+                 f"a row of another kind, not one of the {spec.name} (the column map's rows)")
     contract_cols = list(raw.columns)
     v.reject(raw.duplicated(subset=contract_cols, keep="first").to_numpy(), "exact_duplicate",
              "", "the same row appears earlier in the file")
@@ -1307,6 +1426,8 @@ def _share_rows(res: _TableResult, appts: _TableResult) -> None:
     for other in (res.summary_rows, res.repeated_headers):  # their own reasons come first
         if other is not None:
             nothing &= ~other
+    if appts.excluded is not None:  # the owner's rows of another kind are not this table's
+        res.excluded = appts.excluded & ~nothing
     res.verdicts.reject(nothing, "not_in_table", "",
                         f"the row holds no {res.name} values (a file shared with "
                         "appointments)")
@@ -1469,7 +1590,8 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
     folder = Path(data_dir)
     if not folder.is_dir():
         raise IngestError(f"data folder {folder} does not exist")
-    cmap = load_column_map(column_map if column_map is not None else config.column_map)
+    cmap = load_column_map(column_map if column_map is not None else config.column_map,
+                           config.source)
     results: dict[str, _TableResult] = {}
     provided: dict[str, bool] = {}
     read: dict[Path, tuple] = {}
@@ -1573,6 +1695,8 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
         quality["tables"][name] = entry
     quality["unused_files"] = _unused_files(folder, results)
     quality["documentation"] = _documentation(notes, cmap, config)
+    quality["source"] = {"profile": config.source, "caveats": cmap.caveats,
+                         "unavailable": cmap.unavailable}
     rejects = pd.concat(reject_parts, ignore_index=True) if reject_parts else pd.DataFrame(
         columns=["table", "file", "row", "column", "reason", "detail"])
     present = [e for e in quality["tables"].values() if e.get("present")]

@@ -222,7 +222,8 @@ def sessions_attended(appts: pd.DataFrame) -> pd.DataFrame:
     codes' usual lengths (the export gave no duration or end time). DATA_CONTRACT section 3,
     "utilization" numerator. A group session (``group``: CPT 90853 or the export's group
     column) is one row per client; the clinician's time counts once per slot (clinician and
-    start), at its longest recorded length, and so does the session. Attendance itself (the rates, active clients) stays per client.
+    start), at its longest recorded length, and so does the session. Attendance itself (the
+    rates, active clients) stays per client.
     """
     att = clinician_time(appts[appts["status"] == "attended"], KEY)
     minutes = att["duration_minutes"].astype(float)
@@ -622,7 +623,18 @@ def clinician_metrics(data, cfg: Config) -> pd.DataFrame:
     table["caseload"] = caseload(data.appointments, window.as_of, cfg).reindex(table.index) \
         .fillna(0).astype("int64")
     table = table.reset_index()
-    return table[CONTRACT_COLUMNS + EXTRA_COLUMNS]
+    return _unavailable(table[CONTRACT_COLUMNS + EXTRA_COLUMNS], data)
+
+
+def _unavailable(table: pd.DataFrame, data) -> pd.DataFrame:
+    """Blank the figures the export cannot give (an import profile's ``unavailable``): a
+    billing export that lists only sessions held has no no-show rate, not a rate of zero."""
+    gone = [c for c in ((getattr(data, "quality", {}) or {}).get("source") or {})
+            .get("unavailable", []) if c in table]
+    if gone:
+        table = table.copy()
+        table[gone] = np.nan
+    return table
 
 
 def weekly_metrics(data, cfg: Config) -> pd.DataFrame:
@@ -645,5 +657,5 @@ def weekly_metrics(data, cfg: Config) -> pd.DataFrame:
     # look new. Those weeks get no new_clients value (one retention cohort length).
     known = pd.Timestamp(first_day) + pd.Timedelta(weeks=cfg.operations.cohort_weeks)
     table["new_clients"] = table["new_clients"].astype(float).where(table["week_start"] >= known)
-    return table[["clinician_id", "week_start"] + WEEKLY_COLUMNS].sort_values(
-        ["clinician_id", "week_start"], ignore_index=True)
+    return _unavailable(table[["clinician_id", "week_start"] + WEEKLY_COLUMNS].sort_values(
+        ["clinician_id", "week_start"], ignore_index=True), data)

@@ -190,6 +190,7 @@ def prepare(data_dir: str | os.PathLike, out_dir: str | os.PathLike, config: Con
         "parameters": json.loads(config.model_dump_json()),
         "pseudonym_key_fingerprint": ing.key.fingerprint if ing.key else None,
         "documentation": ing.quality.get("documentation"),
+        "export_profile": ing.quality.get("source"),
     }
     meta["parameters"].pop("pseudonym_key_file", None)  # where the key lives is nobody's business
     atomic_write_text(target / "snapshot.json", json.dumps(meta, indent=2) + "\n")

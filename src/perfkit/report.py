@@ -187,6 +187,7 @@ def practice_title(run: RunData) -> Text:
 
 
 NO_SIGNING_TIMES = "not known: this export has no signing times"
+NOT_IN_EXPORT = "not available from this export"
 
 
 def _on_status(m: pd.DataFrame) -> pd.Series:
@@ -219,6 +220,15 @@ def _estimated_words(m: pd.DataFrame, hours: float) -> str:
             "gave no session lengths)")
 
 
+def _caveats(run: RunData) -> list[str]:
+    """What the practice's export cannot give (its import profile says), in plain words."""
+    return list((run.meta.get("export_profile") or {}).get("caveats") or [])
+
+
+def _unavailable(run: RunData) -> set[str]:
+    return set((run.meta.get("export_profile") or {}).get("unavailable") or [])
+
+
 def period_summary(run: RunData) -> pd.DataFrame:
     """The period in a few plain numbers."""
     m = run.table("clinician_metrics")
@@ -230,6 +240,7 @@ def period_summary(run: RunData) -> pd.DataFrame:
     lc = (m["late_cancel_rate"] * m["past_appointments"]).sum()
     due = m["notes_due"].sum()
     within72 = (m["notes_within_72h"] * m["notes_due"]).sum()
+    gone = _unavailable(run)
     rows = {
         "Period": _period_words(cfg),
         "Clinicians": f"{len(m)}",
@@ -237,16 +248,19 @@ def period_summary(run: RunData) -> pd.DataFrame:
         "Utilization (attended hours / available hours)": _pct(hours / avail if avail else None)
         + _estimated_words(m, hours),
         "Missed appointments (no-shows and late cancellations)":
-            _pct((ns + lc) / past if past else None, 1),
+            NOT_IN_EXPORT if "non_attendance_rate" in gone
+            else _pct((ns + lc) / past if past else None, 1),
         "Appointments the clinicians cancelled (not counted as missed)":
-            f"{int(m['clinician_cancelled'].sum()):,}"
-            if "clinician_cancelled" in m else "–",
+            NOT_IN_EXPORT if "clinician_cancelled" in gone
+            else f"{int(m['clinician_cancelled'].sum()):,}" if "clinician_cancelled" in m
+            else "–",
         "Notes signed within 72 hours": NO_SIGNING_TIMES if _on_status(m).all() and len(m)
         else _pct(within72 / due if due else None),
         "Notes open more than 72 hours": f"{int(m['notes_open_72h'].sum())}"
         if "notes_open_72h" in m else "–",
         "Notes unsigned for more than 7 days": f"{int(m['unsigned_overdue_7d'].sum())}",
         "Documentation figures rest on": documentation_basis(run),
+        **({"About this export": " ".join(caveats)} if (caveats := _caveats(run)) else {}),
         "Clients seen": f"{int(m['active_clients'].sum()):,}",
         "New clients": f"{int(m['new_clients'].sum()):,}",
     }
@@ -521,7 +535,7 @@ def own_metrics_table(run: RunData, clinician_id: str) -> pd.DataFrame:
         vals = m[col].dropna()
         mine = m.loc[clinician_id, col] if clinician_id in m.index else np.nan
         you = NO_SIGNING_TIMES if col in LAG_FIGURES and on_status.get(clinician_id, False) \
-            else fmt(mine)
+            else NOT_IN_EXPORT if col in _unavailable(run) else fmt(mine)
         rows.append({"": label, "You": you, "Practice median": fmt(vals.median()),
                      "Middle half of clinicians": "–" if vals.empty else
                      f"{fmt(vals.quantile(.25))} to {fmt(vals.quantile(.75))}"})
