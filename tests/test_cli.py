@@ -127,3 +127,21 @@ def test_run_role_renders_only_that_audiences_reports(practice, tmp_path):
     assert not (out / "practice.html").exists() and not (out / "clinicians").exists()
     res = invoke("run", "--data", practice, "--out", out, "--role", "boss")
     assert res.exit_code == 2 and "--role boss is not a role" in res.output
+
+
+def test_demo_as_a_profile_then_validate_with_its_source(tmp_path, monkeypatch):
+    monkeypatch.setenv("PERFKIT_PSEUDONYM_KEY_FILE", str(tmp_path / "k"))
+    out = tmp_path / "generic"
+    res = invoke("demo", "--as", "generic", "--out", out, "--clinicians", 3, "--months", 3)
+    assert res.exit_code == 0, res.output
+    assert (out / "Appointment Report.csv").is_file() and (out / "clinicians.csv").is_file()
+    assert not (out / "appointments.csv").exists()
+    res = invoke("validate", out, "--source", "generic")
+    assert res.exit_code == 0, res.output
+    assert "summary_row" in res.output and "client email" in res.output
+    res = invoke("validate", out)  # without the profile: the contract's file is missing
+    assert res.exit_code == 2
+    res = invoke("validate", out, "--source", "simplepractise")
+    assert res.exit_code == 2 and "unknown source 'simplepractise'" in res.output
+    res = invoke("demo", "--as", "nosuch", "--out", tmp_path / "x")
+    assert res.exit_code == 2 and "--as must be one of generic, therapynotes" in res.output

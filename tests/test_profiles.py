@@ -96,3 +96,61 @@ def test_a_missing_export_names_the_report_to_download(tmp_path, cfg):
 def test_an_unknown_source_is_one_sentence():
     with pytest.raises(pk.ConfigError, match="unknown source 'simplepractise'"):
         pk.load_config(source="simplepractise")
+
+
+@pytest.mark.parametrize("source", list(CARRIED))
+def test_init_then_run_on_a_profile_export(contract, tmp_path, source):
+    """demo --as, init (a starter roster with generated ids), the roster filled in from the
+    demo's own clinician table, then the run: the same figures, clinician by clinician."""
+    from perfkit.starter import write_starter
+
+    cfg, expected = contract
+    folder = export_as(source, bundled_data_dir(), tmp_path / "export")
+    demo_roster = pd.read_csv(folder / "clinicians.csv", dtype=str, keep_default_na=False)
+    (folder / "clinicians.csv").unlink()
+    cfg = cfg.model_copy(update={"source": source})
+    st = write_starter(folder, cfg)
+    assert st.roster_written and st.clinicians == len(demo_roster)
+    assert st.period == ("2025-11-01", "2026-11-01")
+    starter = pd.read_csv(folder / "clinicians.csv", dtype=str, keep_default_na=False)
+    assert set(starter["name"]) == set(demo_roster["name"])
+    assert (starter[["license_status", "start_date", "weekly_capacity_hours"]] == "").all().all()
+    new_id = dict(zip(demo_roster["clinician_id"], demo_roster["name"].map(
+        dict(zip(starter["name"], starter["clinician_id"], strict=True))), strict=True))
+    filled = demo_roster.assign(clinician_id=demo_roster["clinician_id"].map(new_id),
+                                supervisor_id=demo_roster["supervisor_id"].map(new_id)
+                                .fillna(""))
+    filled.to_csv(folder / "clinicians.csv", index=False)
+    for other in ("time_off", "supervision", "goals", "reviews", "ce", "assessments"):
+        t = pd.read_csv(folder / f"{other}.csv", dtype=str, keep_default_na=False)
+        for col in ("clinician_id", "supervisee_id", "supervisor_id", "reviewer_id"):
+            if col in t:
+                t[col] = t[col].map(new_id).fillna(t[col])
+        t.to_csv(folder / f"{other}.csv", index=False)
+    data = pk.prepare(folder, tmp_path / "run", cfg)
+    got = op.clinician_metrics(data, cfg)
+    got.index = got["clinician_id"].map({v: k for k, v in new_id.items()})
+    got.index.name = "clinician_id"
+    pd.testing.assert_frame_equal(got[CARRIED[source]].sort_index(),
+                                  expected[CARRIED[source]].sort_index())
+
+
+@pytest.mark.parametrize("source", list(CARRIED))
+def test_a_profile_run_renders_its_reports_and_says_what_the_export_lacks(tmp_path, source):
+    from test_sparse import _check_run
+
+    from perfkit.demo import DemoSettings, write_demo
+    from perfkit.runner import run_period
+
+    demo = write_demo(tmp_path / "demo", DemoSettings(n_clinicians=4, months=3))
+    folder = export_as(source, demo, tmp_path / "export")
+    cfg = pk.load_config(pseudonym_key_file=tmp_path / "k.key", source=source)
+    out = tmp_path / "run"
+    manifest = run_period(folder, cfg, out=out, workers=2, clinicians=["C01"])
+    _check_run(out, manifest)
+    practice = (out / "practice.html").read_text(encoding="utf-8")
+    assert "this export has no signing times" in practice
+    if source == "therapynotes":
+        assert "not in this export, so no-show and late-cancellation rates" in practice
+        assert "not available from this export" in (out / "clinicians" / "C01.html").read_text(
+            encoding="utf-8")

@@ -1,6 +1,7 @@
 """The ``perfkit`` command line.
 
-``perfkit demo``      write the synthetic demo practice
+``perfkit demo``      write the synthetic demo practice (``--as NAME``: as an EHR export)
+``perfkit init``      a starter roster and parameters file for a folder of EHR exports
 ``perfkit validate``  check a practice data folder and print a readable data-quality summary
 ``perfkit run``       prepare a period's run folder (data quality, manifest, prepared snapshot)
 
@@ -137,6 +138,9 @@ def _summary(quality: dict, rejects, max_rows: int | None, where: str) -> str:
         hint = (f"; did you mean {f['closest_table']}.csv?" if f["closest_table"] else
                 "; it matches no table of the data contract")
         notes.append(f"  {f['file']} was not read{hint}")
+    todo = _still_to_fill(quality)
+    if todo:
+        lines += ["", "Still to fill in:"] + todo
     if notes:
         lines += ["", "Notes:"] + notes
     if len(rejects):
@@ -150,6 +154,60 @@ def _summary(quality: dict, rejects, max_rows: int | None, where: str) -> str:
     else:
         lines += ["", "No rows rejected."]
     return "\n".join(lines)
+
+
+# what a roster gap blocks, in plain words
+_ROSTER_NEEDS = {
+    "name": "the clinician's name (reports and name matching)",
+    "license_status": "licensed or pre-licensed (supervision toward licensure)",
+    "start_date": "the day they started (capacity, new-hire ramp-up)",
+    "weekly_capacity_hours": "hours a week offered for sessions (utilization)",
+}
+
+
+def _still_to_fill(quality: dict) -> list[str]:
+    """Roster values still empty (a starter roster from ``perfkit init``), and what each one
+    blocks: a clinician without them is left out, with every appointment and note of theirs."""
+    entry = quality["tables"].get("clinicians", {})
+    gaps = entry.get("empty_required") or {}
+    if not gaps:
+        return []
+    lines = []
+    for column, n in gaps.items():
+        need = _ROSTER_NEEDS.get(column, column)
+        lines.append(f"  {entry['file']}: {column} for {n} clinician{'s' * (n != 1)}: {need}")
+    lines.append("  Until then those clinicians are left out, with all their appointments and "
+                 "notes (every figure of theirs).")
+    return lines
+
+
+@app.command()
+def init(
+    data_dir: Annotated[Path, typer.Argument(help="the folder of exported reports")],
+    source: SourceOpt = None,
+    params: ParamsOpt = None,
+) -> None:
+    """Write a starter roster (clinicians.csv) and parameters file (practice.yaml) for a
+    folder of EHR exports; existing files are never overwritten."""
+    from .starter import write_starter
+
+    try:
+        cfg = load_config(params, source=source)
+        st = write_starter(data_dir, cfg)
+    except USER_ERRORS as exc:
+        _fail(exc)
+    if st.roster_written:
+        typer.echo(f"Wrote {st.roster} with the {st.clinicians} clinicians named in the export. "
+                   "Fill in license_status, start_date and weekly_capacity_hours for each "
+                   "(supervisor_id and license_type where they apply).")
+    else:
+        typer.echo(f"{st.roster} exists: left as it is.")
+    if st.parameters_written:
+        covered = f" (the export covers {st.period[0]} to {st.period[1]})" if st.period else ""
+        typer.echo(f"Wrote {st.parameters}{covered}: set your practice name and time zone.")
+    else:
+        typer.echo(f"{st.parameters} exists: left as it is.")
+    typer.echo(f"Then: perfkit validate {data_dir} --params {st.parameters}")
 
 
 @app.command()

@@ -1618,8 +1618,15 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
     clin = results["clinicians"]
     _check_clinicians(clin)
     clin_ok, clin_rej = _ids(clin, "clinician_id")
-    roster = pd.DataFrame({"clinician_id": clin.raw["clinician_id"][clin.verdicts.ok],
-                           "name": clin.raw["name"][clin.verdicts.ok]})
+    # names are matched against every listed clinician, so an appointment of a clinician
+    # whose roster row was rejected says so (clinician_rejected), not "unknown"
+    listed = (clin.raw["clinician_id"] != "") & (clin.raw["name"] != "")
+    listed &= ~clin.raw["clinician_id"].duplicated(keep=False)
+    roster = pd.DataFrame({"clinician_id": clin.raw["clinician_id"][listed],
+                           "name": clin.raw["name"][listed]})
+    # what a starter roster still lacks (perfkit init), per column, whatever else is wrong
+    empty_roster = {c.name: int((clin.raw[c.name] == "").sum())
+                    for c in C.TABLES["clinicians"].columns if c.required}
 
     def clinician_ref(res, column="clinician_id", reason="unknown_clinician"):
         _resolve_names(res, column, roster)
@@ -1688,6 +1695,8 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
             "dropped_columns": res.dropped_columns,
             "adjustments": {k: c for k, c in res.adjustments.items() if c},
         }
+        if name == "clinicians":
+            entry["empty_required"] = {c: n for c, n in empty_roster.items() if n}
         folded = int((res.folded & v.ok).sum()) if res.folded is not None else 0
         if entry["rows_in"] != entry["rows_accepted"] + entry["rows_rejected"] or \
                 entry["rows_accepted"] != len(tables[name]) + folded:
