@@ -250,8 +250,9 @@ def test_every_reader_of_run_tables_uses_read_table():
         if path.name in ("io.py", "ingest.py"):  # read_table itself; raw input, all text
             continue
         for line in path.read_text(encoding="utf-8").splitlines():
-            if "read_csv(" in line:
-                assert "keep_default_na=False" in line and "rejects.csv" in line, (path, line)
+            if "read_csv(" in line:  # the rejects file, or raw input read as text
+                assert "keep_default_na=False" in line and (
+                    "rejects.csv" in line or "dtype=str" in line), (path, line)
 
 
 # ---- private run folders --------------------------------------------------------------------

@@ -24,12 +24,14 @@ CARRIED = {
     # everything but how quickly notes were signed
     "generic": SCHEDULING + ["hours_attended", "utilization", "notes_due",
                              "unsigned_overdue_7d", "notes_open_72h"],
+    # two reports matched: statuses from attendance, codes and note statuses from the other
+    "simplepractice": SCHEDULING + ["notes_due", "unsigned_overdue_7d", "notes_open_72h"],
     # sessions held only, dates without times, durations from the codes
     "therapynotes": ["sessions_attended", "active_clients", "new_clients",
                      "retained_8plus_rate", "median_sessions_per_client", "caseload",
                      "available_hours", "retention_cohort"],
 }
-UNAVAILABLE = {"generic": [],
+UNAVAILABLE = {"generic": [], "simplepractice": [],
                "therapynotes": ["no_show_rate", "late_cancel_rate", "non_attendance_rate",
                                 "clinician_cancelled", "early_dropout_rate"]}
 
@@ -69,6 +71,17 @@ def test_each_profile_reads_the_demo_in_its_shape(contract, tmp_path, source):
         hours = held["service"].map({"90791": 1.0, "90834": 0.75, "90837": 1.0}) \
             .groupby(held["clinician_id"]).sum()
         assert np.allclose(got["hours_attended"], hours.reindex(got.index, fill_value=0))
+    elif source == "simplepractice":
+        # the totals row; three status-report rows whose appointment is not in the attendance
+        # report; the booked appointments SimplePractice shows as "Show"
+        assert q["tables"]["appointments"]["reasons"] == {"summary_row": 1}
+        assert q["tables"]["notes"]["reasons"] == {"no_appointment_row": 3}
+        scheduled = (data.appointments["status"] == "scheduled").sum()
+        assert q["tables"]["appointments"]["adjustments"]["scheduled_after_export"] == scheduled
+        assert "primary insurance" in q["tables"]["notes"]["dropped_columns"]
+        assert data.appointments["duration_estimated"].sum() == \
+            data.appointments["status"].isin(["attended", "no_show", "late_cancel",
+                                              "scheduled"]).sum()
     else:
         assert q["tables"]["appointments"]["reasons"] == {"summary_row": 1}
         assert "client email" in q["tables"]["appointments"]["dropped_columns"]
@@ -109,6 +122,8 @@ def test_init_then_run_on_a_profile_export(contract, tmp_path, source):
     demo_roster = pd.read_csv(folder / "clinicians.csv", dtype=str, keep_default_na=False)
     (folder / "clinicians.csv").unlink()
     cfg = cfg.model_copy(update={"source": source})
+    if source == "simplepractice":  # its "Show" after the export is a booking
+        cfg = cfg.model_copy(update={"exported_at": pd.Timestamp("2026-11-01").to_pydatetime()})
     st = write_starter(folder, cfg)
     assert st.roster_written and st.clinicians == len(demo_roster)
     assert st.period == ("2025-11-01", "2026-11-01")

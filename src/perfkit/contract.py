@@ -213,6 +213,14 @@ TABLES: dict[str, Table] = {
                        vocabulary="note_status"),
                 # set when the notes come from the appointments file (one note per clinician)
                 Column("clinician_id", "id", required=False, in_file=False),
+                # a report of notes matched to appointments by clinician, client and time
+                # (the column map's join; SimplePractice's appointment status report): what it
+                # is matched on, and what it lends its appointment (billing code, units)
+                Column("client_id", "id", required=False, in_file=False, echo=False),
+                Column("start", "datetime", required=False, in_file=False),
+                Column("service", "text", required=False, in_file=False),
+                Column("units", "number", required=False, in_file=False, lo=0, lo_open=True,
+                       hi=40),
             ),
             key=("appointment_id", "clinician_id"),
         ),
@@ -323,6 +331,8 @@ REASONS: dict[str, str] = {
                               "client and start to belong to",
     "not_in_table": "the row holds nothing for this table (a file shared with another table)",
     "ambiguous_clinician_name": "the name matches more than one clinician on the roster",
+    "no_appointment_row": "a row of the notes report with no appointment of the same "
+                          "clinician, client and time in the appointments report",
     "excluded_row": "a row of another kind (a payment or an adjustment in a billing export; "
                     "the column map's 'rows')",
     "date_out_of_range": "a date outside the plausible window around the period (parameter "

@@ -550,7 +550,10 @@ def write_demo(out_dir: str | Path, settings: DemoSettings | None = None) -> Pat
 _GENERIC_STATUS = {"attended": "Kept", "no_show": "No Show", "late_cancel": "Late Cancel",
                    "cancelled": "Canceled", "clinician_cancelled": "Clinician Canceled",
                    "scheduled": "Scheduled"}
-EXPORT_SHAPES = ("generic", "therapynotes")
+EXPORT_SHAPES = ("generic", "simplepractice", "therapynotes")
+_SP_STATUS = {"attended": "Show", "no_show": "No Show", "late_cancel": "Late Canceled",
+              "cancelled": "Canceled", "clinician_cancelled": "Clinician Canceled",
+              "scheduled": "Show"}  # SimplePractice shows a booked appointment as Show
 DEMO_TZ = DemoSettings.timezone  # the demo's appointment times are local to it
 
 
@@ -593,7 +596,10 @@ def export_as(shape: str, src: str | Path, dest: str | Path, as_of: dt.date | No
     for name, frame in read.items():  # the roster and the other tables, clients by name
         if name in ("appointments", "notes"):
             continue
-        if "client_id" in frame:
+        if "client_id" in frame and shape == "simplepractice":
+            frame = frame.assign(Client=frame["client_id"].map(_sp_names(a))
+                                 ).drop(columns="client_id")
+        elif "client_id" in frame:
             frame = frame.assign(Client=frame["client_id"].map(who["client_name"]),
                                  DOB=frame["client_id"].map(who["client_dob"])
                                  ).drop(columns="client_id")
@@ -614,6 +620,9 @@ def export_as(shape: str, src: str | Path, dest: str | Path, as_of: dt.date | No
         total = pd.DataFrame([["Total"] + [""] * (out.shape[1] - 1)], columns=out.columns)
         pd.concat([total, out]).to_csv(dest / "Appointment Report.csv", index=False)
         return dest
+    if shape == "simplepractice":
+        _simplepractice(a, start, names, note, dest)
+        return dest
     held = a["status"] == "attended"
     first_last = a["client_name"].str.split(" ", n=1, expand=True)
     rows = pd.DataFrame({
@@ -629,6 +638,53 @@ def export_as(shape: str, src: str | Path, dest: str | Path, as_of: dt.date | No
     book.to_excel(dest / "TherapyNotes Billing Transactions.xlsx", index=False,
                   sheet_name="Billing Transactions")
     return dest
+
+
+def _sp_names(a: pd.DataFrame) -> dict:
+    """Client names as SimplePractice prints them, without a birth date: demo clients who
+    share a name get a middle initial, as a practice would tell them apart."""
+    first = a.drop_duplicates("client_id")[["client_id", "client_name"]]
+    rank = first.groupby("client_name").cumcount()
+    shared = first["client_name"].duplicated(keep=False)
+    parts = first["client_name"].str.split(" ", n=1, expand=True)
+    middle = rank.map(lambda r: f" {chr(ord('A') + r % 26)}{'.' * (1 + r // 26)} ")
+    label = first["client_name"].where(~shared, parts[0] + middle + parts[1])
+    return dict(zip(first["client_id"], label, strict=True))
+
+
+def _simplepractice(a: pd.DataFrame, start: pd.Series, names: pd.Series, note: np.ndarray,
+                    dest: Path) -> None:
+    """SimplePractice's two reports: client attendance (a totals row first) and appointment
+    status (billing codes, units, note status; repeated headers)."""
+    client = a["client_id"].map(_sp_names(a))
+    attendance = pd.DataFrame({
+        "client_name": client, "clinician_name": a["clinician_id"].map(names),
+        "date_of_service": start.map(_us_time), "office_name": "Main Office",
+        "status": a["status"].map(_SP_STATUS)})
+    counts = a["status"].map(_SP_STATUS).value_counts()
+    total = pd.DataFrame([{"client_name": "Total", "clinician_name": "",
+                           "date_of_service": "", "office_name": "",
+                           "status": "; ".join(f"{k}: {v}" for k, v in counts.items())}])
+    pd.concat([total, attendance]).to_csv(dest / "client_attendance_report_demo.csv",
+                                          index=False)
+    billed = ~a["status"].isin(["cancelled", "clinician_cancelled"]).to_numpy()
+    report = pd.DataFrame({
+        "Date of Service": start.map(lambda t: f"{t.month}/{t.day}/{t.year} {t:%H:%M}"),
+        "Client": client, "Clinician": a["clinician_id"].map(names),
+        "Billing Code": a["service"], "Primary Insurance": "Aetna",
+        "Secondary Insurance": "", "Rate per Unit": "150.00", "Units": "1",
+        "Total Fee": "150.00", "Progress Note Status": np.where(
+            note == "Signed", "LOCKED", np.where(note == "Draft", "DRAFT", "NO NOTE")),
+        "Client Payment Status": "Paid", "Charge": "30.00", "Uninvoiced": "0.00",
+        "Paid": "30.00", "Unpaid": "0.00", "Insurance Payment Status": "Paid",
+        "Charge ": "120.00", "Paid ": "120.00", "Write Off": "0.00", "Unpaid ": "0.00",
+    })[billed]
+    # a status row whose appointment the attendance report no longer lists (deleted)
+    ghost = report.iloc[:3].assign(Clinician="Former Clinician")
+    report = pd.concat([report, ghost])
+    # the repeated headers, as SimplePractice writes them
+    report.columns = [c.strip() for c in report.columns]
+    report.to_csv(dest / "appointment-status-report_demo.csv", index=False)
 
 
 def cache_root() -> Path:

@@ -89,6 +89,8 @@ class ColumnMap:
     describe: dict[str, str] = field(default_factory=dict)  # which report a table comes from
     caveats: list[str] = field(default_factory=list)  # what the export cannot give (reports)
     unavailable: list[str] = field(default_factory=list)  # metrics this export cannot give
+    join: dict[str, dict] = field(default_factory=dict)  # notes matched to appointments
+    scheduled_after_export: bool = False  # "attended" after the export instant is booked
 
     def client_key_for(self, table: str) -> list[str]:
         return self.client_key.get(table) or self.client_key.get("*") or []
@@ -159,7 +161,7 @@ def load_column_map(path: str | Path | None, source: str | None = None) -> Colum
                                   "column to its labels")
     allowed = {"files", "sheets", "columns", "values", "datetime_format", "date_format",
                "formats", "client_key", "exported_at", "rows", "defaults", "describe",
-               "caveats", "unavailable"}
+               "caveats", "unavailable", "join", "scheduled_after_export"}
     unknown = set(raw) - allowed
     if unknown:
         raise IngestError(f"column map {path}: unknown section {sorted(unknown)[0]!r} "
@@ -204,6 +206,12 @@ def load_column_map(path: str | Path | None, source: str | None = None) -> Colum
     caveats = raw.get("caveats") or []
     if not isinstance(caveats, list) or not all(isinstance(c, str) for c in caveats):
         raise IngestError(f"column map {path}: 'caveats' must be a list of sentences")
+    join = raw.get("join") or {}
+    if not isinstance(join, dict) or set(join) - {"notes"} or not all(
+            isinstance(j, dict) and set(j) <= {"lend"}
+            and set(j.get("lend") or []) <= {"service", "units"} for j in join.values()):
+        raise IngestError(f"column map {path}: 'join' can match notes to appointments, "
+                          "lending service and units: {notes: {lend: [service, units]}}")
     unavailable = raw.get("unavailable") or []
     if not isinstance(unavailable, list) or not all(isinstance(c, str) for c in unavailable):
         raise IngestError(f"column map {path}: 'unavailable' must list metric names")
@@ -232,6 +240,8 @@ def load_column_map(path: str | Path | None, source: str | None = None) -> Colum
         describe={t: str(d) for t, d in (raw.get("describe") or {}).items()},
         caveats=list(caveats),
         unavailable=list(unavailable),
+        join=join,
+        scheduled_after_export=bool(raw.get("scheduled_after_export", False)),
     )
     for table, cols in cmap.defaults.items():
         for col in cols:
@@ -745,7 +755,9 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
         renamed = {cmap.columns.get(spec.name, {}).get(h, h) for h in headers}
         key_cols = _key_columns(key_cols, headers)
         absent = [c for c in key_cols if c not in headers]
-        if absent and spec.name not in cmap.client_key and "client_id" in renamed:
+        optional = not spec.column("client_id").required  # notes: only to match a report
+        if absent and spec.name not in cmap.client_key and ("client_id" in renamed
+                                                            or optional):
             key_cols = []  # a shared key the file does not carry: it has its own client ids
         elif absent:
             raise IngestError(f"{path.name}: the column {absent[0]!r} of the client key "
@@ -786,7 +798,8 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
             .to_numpy(dtype=bool)
     keep = [c for c in spec.column_names if c in headers]
     for col in spec.file_columns:
-        if col not in headers and not (shared and col in _FROM_OWNER):
+        joined = spec.name in cmap.join and col == "appointment_id"
+        if col not in headers and not (shared and col in _FROM_OWNER) and not joined:
             others = len(headers) - len(known)
             more = f"; and {others} other column{'s' * (others != 1)}" if others else ""
             what = cmap.describe.get(spec.name)
@@ -1433,10 +1446,9 @@ def _share_rows(res: _TableResult, appts: _TableResult) -> None:
                         "appointments)")
 
 
-def _documentation(notes: _TableResult, cmap: ColumnMap, cfg: Config) -> dict:
-    """What the notes rest on: signing times, note statuses, or both, and the instant the
-    export was taken (parameter ``exported_at``, else the column map's, else the period end):
-    a note status describes that instant."""
+def _export_instant(cmap: ColumnMap, cfg: Config) -> tuple[pd.Timestamp, str]:
+    """When the export was taken, and where that comes from: the parameter ``exported_at``,
+    else the column map's, else the period end."""
     text = cfg.exported_at if cfg.exported_at is not None else cmap.exported_at
     source = "parameters" if cfg.exported_at is not None else "column map"
     if text is None:
@@ -1449,6 +1461,88 @@ def _documentation(notes: _TableResult, cmap: ColumnMap, cfg: Config) -> dict:
                               "time such as 2026-11-03 09:00") from None
     when = when.tz_localize(cfg.timezone) if when.tzinfo is None \
         else when.tz_convert(cfg.timezone)
+    return when, source
+
+
+def _join_notes(notes: _TableResult, appts: _TableResult, cfg: Config, cmap: ColumnMap,
+                roster: pd.DataFrame) -> np.ndarray:
+    """Match a separate notes report to the appointments by clinician, client and start (the
+    column map's ``join``; SimplePractice's appointment status report beside its attendance
+    report): on the same day, and to the minute where both give a time; each row matches at
+    most one appointment. The appointment takes the columns the join lends (billing code,
+    units) where it has none of its own. Returns each notes row's appointment row (-1: none;
+    such a row is rejected as ``no_appointment_row``)."""
+    _resolve_names(notes, "clinician_id", roster)
+    text, fmt = notes.raw["start"], cmap.format_for("notes", "start", "datetime")
+    if fmt is None:
+        text, fmt = _detect_format(text, notes.file or "notes", "start")
+    n_start, _, _, _, n_day_only = _parse_datetime(text, cfg.timezone, fmt)
+    a_start = appts.typed["start"]
+    a_day_only = appts.typed["start_date_only"].to_numpy(dtype=bool)
+
+    def keys(raw, start, day_only, rows):
+        local = start.dt.tz_localize(None)
+        return pd.DataFrame({
+            "pos": np.flatnonzero(rows),
+            "clin": raw["clinician_id"].to_numpy(dtype=object)[rows],
+            "client": _key_part(raw["client_id"].astype(str)).to_numpy(dtype=object)[rows],
+            "day": local.dt.normalize().to_numpy()[rows],
+            "minute": local.dt.floor("min").to_numpy()[rows],
+            "timed": ~np.asarray(day_only, dtype=bool)[rows]})
+
+    live = notes.verdicts.ok & n_start.notna().to_numpy()
+    for other in (notes.summary_rows, notes.repeated_headers, notes.excluded):
+        if other is not None:
+            live &= ~other
+    left = keys(notes.raw, n_start, n_day_only, live)
+    right = keys(appts.raw, a_start, a_day_only, appts.verdicts.ok & a_start.notna().to_numpy())
+    pairs = left.merge(right, on=["clin", "client", "day"], suffixes=("", "_a"))
+    pairs = pairs[~(pairs["timed"] & pairs["timed_a"]) | (pairs["minute"] == pairs["minute_a"])]
+    pairs = pairs.drop_duplicates("pos").drop_duplicates("pos_a")
+    match = np.full(len(notes.raw), -1)
+    match[pairs["pos"].to_numpy()] = pairs["pos_a"].to_numpy()
+    notes.verdicts.reject(live & (match < 0), "no_appointment_row", "start",
+                          "no appointment of the same clinician, client and time in the "
+                          "appointments report")
+    lend = cmap.join["notes"].get("lend", [])
+    got = match >= 0
+    for col in lend:
+        mine = appts.raw[col].to_numpy(dtype=object).copy()
+        theirs = notes.raw[col].to_numpy(dtype=object)[got]
+        target = match[got]
+        fill = mine[target] == ""
+        mine[target[fill]] = theirs[fill]
+        appts.raw[col] = mine
+    if "service" in lend:
+        _services(appts, appts.raw["service"], cfg,
+                  cmap.values.get("appointments", {}).get("service", {}))
+    if "units" in lend:
+        values, bad = _parse_number(appts.raw["units"])
+        appts.verdicts.reject(bad, "invalid_number", "units",
+                              _echo(appts.raw["units"], "units", "is not a number"))
+        appts.typed["units"] = pd.Series(values, index=appts.raw.index)
+    return match
+
+
+def _scheduled_after_export(appts: _TableResult, cmap: ColumnMap, cfg: Config) -> None:
+    """An export that marks every appointment "Show" until someone changes it (SimplePractice)
+    has no attended sessions after its own instant: those are appointments still booked
+    (``scheduled_after_export`` in the column map; adjustments: ``scheduled_after_export``)."""
+    if not cmap.scheduled_after_export:
+        return
+    when, _ = _export_instant(cmap, cfg)
+    status = appts.typed["status"]
+    later = (status == "attended").to_numpy(dtype=bool, na_value=False) & \
+        (appts.typed["start"] > when).to_numpy(dtype=bool, na_value=False)
+    appts.typed["status"] = status.where(~later, "scheduled")
+    appts.adjustments["scheduled_after_export"] = int((later & appts.verdicts.ok).sum())
+
+
+def _documentation(notes: _TableResult, cmap: ColumnMap, cfg: Config) -> dict:
+    """What the notes rest on: signing times, note statuses, or both, and the instant the
+    export was taken (parameter ``exported_at``, else the column map's, else the period end):
+    a note status describes that instant."""
+    when, source = _export_instant(cmap, cfg)
     return {"signing_times": "signed_at" in notes.in_file,
             "note_status": "status" in notes.in_file,
             "exported_at": when.isoformat(), "exported_at_source": source}
@@ -1600,7 +1694,8 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
         provided[name] = res is not None
         if res is None:  # an optional table not provided: typed, empty, and said so
             res = _empty_table(spec)
-        if not res.shared:
+        joined = name in cmap.join and res.file is not None and not res.shared
+        if not res.shared and not joined:  # joined notes are checked once matched
             _generic_checks(res, spec, config, cmap)
         results[name] = res
     appts = results["appointments"]
@@ -1633,10 +1728,21 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
         _reference(res, column, clin_ok, clin_rej, reason, "clinician_rejected", "clinician")
 
     clinician_ref(appts)
+    joined = None
+    if "notes" in cmap.join and provided["notes"] and not results["notes"].shared:
+        joined = _join_notes(results["notes"], appts, config, cmap, roster)
+    _scheduled_after_export(appts, cmap, config)
     _late_cancel_from_fee(appts)
     _fold_add_ons(appts)
     _durations(appts)
     _generate_ids(appts, key.key)
+    if joined is not None:  # each matched row takes its appointment's id and clinician
+        notes_raw, got = results["notes"].raw, joined >= 0
+        for col in ("appointment_id", "clinician_id"):
+            values = notes_raw[col].to_numpy(dtype=object).copy()
+            values[got] = appts.raw[col].to_numpy(dtype=object)[joined[got]]
+            notes_raw[col] = values
+        _generic_checks(results["notes"], C.TABLES["notes"], config, cmap)
     for name in ("notes", "assessments"):
         if results[name].shared:
             _share_rows(results[name], appts)

@@ -25,6 +25,7 @@ from .config import Config
 from .ingest import (
     IngestError,
     _detect_format,
+    _export_instant,
     _find_file,
     _name_key,
     _norm_header,
@@ -99,6 +100,11 @@ def write_starter(folder: str | Path, config: Config) -> Starter:
         text = frame.iloc[:, headers.index("start")][held]
         text, fmt = _detect_format(text.astype(str), path.name, "start")
         values = _parse_datetime(text, config.timezone, fmt)[0].dropna()
+        if cmap.scheduled_after_export:  # a "Show" after the export is still booked
+            now = pd.Timestamp.now(tz=config.timezone)
+            if config.exported_at is not None or cmap.exported_at is not None:
+                now = _export_instant(cmap, config)[0]
+            values = values[values <= now]
         if len(values):
             first = values.min().tz_localize(None).to_period("M").start_time
             last = (values.max().tz_localize(None).to_period("M") + 1).start_time

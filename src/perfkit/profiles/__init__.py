@@ -15,7 +15,7 @@ import yaml
 
 __all__ = ["PROFILES", "profile_map", "profile_path"]
 
-PROFILES = ("contract", "generic", "therapynotes")
+PROFILES = ("contract", "generic", "simplepractice", "therapynotes")
 
 
 def profile_path(name: str):
