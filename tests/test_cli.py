@@ -144,4 +144,5 @@ def test_demo_as_a_profile_then_validate_with_its_source(tmp_path, monkeypatch):
     res = invoke("validate", out, "--source", "simplepractise")
     assert res.exit_code == 2 and "unknown source 'simplepractise'" in res.output
     res = invoke("demo", "--as", "nosuch", "--out", tmp_path / "x")
-    assert res.exit_code == 2 and "--as must be one of generic, therapynotes" in res.output
+    assert res.exit_code == 2
+    assert "--as must be one of generic, simplepractice, therapynotes" in res.output

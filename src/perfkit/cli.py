@@ -49,9 +49,9 @@ ParamsOpt = Annotated[Path | None, typer.Option("--params", "-p", help="paramete
 MapOpt = Annotated[Path | None, typer.Option("--column-map", help="column-map YAML for EHR "
                                              "exports with other headers or labels (over "
                                              "--source's profile)")]
-SourceOpt = Annotated[str | None, typer.Option("--source", help="the export's shape: contract "
-                                               "(default), generic, therapynotes (import "
-                                               "profiles; see the README)")]
+SourceOpt = Annotated[str | None, typer.Option(
+    "--source", help="the export's shape: contract (default), simplepractice, therapynotes, "
+    "generic (import profiles; see the README)")]
 
 
 _KEY_CREATED = ("perfkit: created a new pseudonym key at {path}. Keep it and back it up: the "
@@ -83,8 +83,9 @@ def demo(
     clinicians: Annotated[int, typer.Option(min=1, max=2000, help="number of clinicians")] = 12,
     months: Annotated[int, typer.Option(min=1, max=60, help="months of history")] = 12,
     seed: Annotated[int, typer.Option(help="random seed (same seed, same practice)")] = 20261101,
-    shape: Annotated[str | None, typer.Option("--as", help="write it as an EHR export for an "
-                     "import profile: generic, therapynotes (then use --source)")] = None,
+    shape: Annotated[str | None, typer.Option(
+        "--as", help="write it as an EHR export for an import profile: simplepractice, "
+        "therapynotes, generic (then use --source)")] = None,
 ) -> None:
     """Write the synthetic demo practice (CSV files shaped like an EHR export)."""
     import tempfile
