@@ -1,6 +1,7 @@
 """Benchmark: generate a large synthetic practice and ingest it (validation + typed snapshot).
 
     .venv/bin/python benchmarks/bench_ingest.py --clinicians 200 --months 12
+    .venv/bin/python benchmarks/bench_ingest.py --as simplepractice   # an import profile's shape
 
 Prints wall time and peak memory of each step. Timings are recorded in benchmarks/README.md;
 they are measured here, never asserted in tests.
@@ -15,7 +16,7 @@ import time
 from pathlib import Path
 
 import perfkit as pk
-from perfkit.demo import DemoSettings, write_demo
+from perfkit.demo import EXPORT_SHAPES, DemoSettings, export_as, write_demo
 
 
 def peak_mb() -> float:
@@ -26,13 +27,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clinicians", type=int, default=200)
     ap.add_argument("--months", type=int, default=12)
+    ap.add_argument("--as", dest="shape", choices=EXPORT_SHAPES, default=None,
+                    help="write the practice as this EHR export and read it with its profile")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "practice"
         t0 = time.perf_counter()
         write_demo(data, DemoSettings(n_clinicians=args.clinicians, months=args.months))
+        if args.shape:
+            data = export_as(args.shape, data, Path(tmp) / args.shape)
         t_gen = time.perf_counter() - t0
-        cfg = pk.load_config(pseudonym_key_file=Path(tmp) / "bench.key")
+        cfg = pk.load_config(pseudonym_key_file=Path(tmp) / "bench.key",
+                             source=args.shape or "contract")
         t0 = time.perf_counter()
         ing = pk.ingest(data, cfg)
         t_ingest = time.perf_counter() - t0
@@ -40,7 +46,8 @@ def main() -> None:
         pk.prepare(data, Path(tmp) / "run", cfg)
         t_prepare = time.perf_counter() - t0
     q = ing.quality["tables"]
-    print(f"practice: {args.clinicians} clinicians x {args.months} months: "
+    print(f"practice: {args.clinicians} clinicians x {args.months} months "
+          f"({args.shape or 'contract'} shape): "
           f"{q['appointments']['rows_in']:,} appointments, {q['notes']['rows_in']:,} notes, "
           f"{q['assessments']['rows_in']:,} assessments")
     print(f"generate (perfkit demo):            {t_gen:6.1f} s")
