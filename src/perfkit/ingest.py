@@ -860,7 +860,14 @@ def _key_columns(parts: list[str], headers: list[str]) -> list[str]:
 def _key_part(text: pd.Series) -> pd.Series:
     """One part of a composed client key, as comparable text: case and spacing folded, and a
     birth date written ``1/2/1990``, ``01/02/1990`` or ``1990-01-02T00:00:00`` read as
-    ``1990-01-02`` (files of one practice print birth dates differently)."""
+    ``1990-01-02`` (files of one practice print birth dates differently). Computed once per
+    distinct value (a client's name repeats on every row of theirs)."""
+    uniq = pd.Series(pd.unique(text.to_numpy(dtype=object)), dtype=object)
+    folded = _fold_key_part(uniq.astype(str))
+    return text.map(dict(zip(uniq, folded, strict=True)))
+
+
+def _fold_key_part(text: pd.Series) -> pd.Series:
     out = text.str.casefold().str.replace(r"\s+", " ", regex=True).str.strip()
     us = out.str.extract(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
     is_us = us[0].notna()
@@ -1277,13 +1284,13 @@ def _resolve_names(res: _TableResult, column: str, roster: pd.DataFrame) -> None
     keys = roster["name"].map(_name_key)
     counts = keys.value_counts()
     lookup = dict(zip(keys, roster["clinician_id"], strict=True))
-    found = values[candidates].map(lambda n: _name_key(n))
+    found = _map_unique(values[candidates], _name_key)  # a name repeats on many rows
     ambiguous = np.zeros(len(values), dtype=bool)
     ambiguous[np.flatnonzero(candidates)] = found.map(counts).fillna(0).to_numpy() > 1
     res.verdicts.reject(ambiguous, "ambiguous_clinician_name", column,
                         _echo(values, column, "matches more than one clinician's name on the "
                                               "roster; use clinician ids"))
-    mapped = found.map(lambda k: lookup.get(k) if counts.get(k, 0) == 1 else None)
+    mapped = _map_unique(found, lambda k: lookup.get(k) if counts.get(k, 0) == 1 else None)
     hit = mapped.notna()
     rows = mapped.index[hit]
     res.raw.loc[rows, column] = mapped[hit].to_numpy()
