@@ -146,3 +146,29 @@ def test_demo_as_a_profile_then_validate_with_its_source(tmp_path, monkeypatch):
     res = invoke("demo", "--as", "nosuch", "--out", tmp_path / "x")
     assert res.exit_code == 2
     assert "--as must be one of generic, simplepractice, therapynotes" in res.output
+
+
+def test_init_writes_starters_once_and_validate_says_what_is_missing(tmp_path, monkeypatch):
+    monkeypatch.setenv("PERFKIT_PSEUDONYM_KEY_FILE", str(tmp_path / "k"))
+    out = tmp_path / "sp"
+    invoke("demo", "--as", "simplepractice", "--out", out, "--clinicians", 3, "--months", 3)
+    (out / "clinicians.csv").unlink()
+    (out / "ce.csv").unlink()
+    res = invoke("init", out, "--source", "simplepractice")
+    assert res.exit_code == 0, res.output
+    roster = pd.read_csv(out / "clinicians.csv", dtype=str, keep_default_na=False)
+    assert len(roster) == 3 and roster["clinician_id"].str.fullmatch(r"clin-[0-9a-f]{8}").all()
+    params = (out / "practice.yaml").read_text()
+    assert "source: simplepractice" in params and "period_start: 2026-08-01" in params
+    roster.loc[0, "license_status"] = "licensed"  # the practice starts filling it in
+    roster.to_csv(out / "clinicians.csv", index=False)
+    res = invoke("init", out, "--source", "simplepractice")
+    assert "clinicians.csv exists: left as it is" in res.output
+    assert pd.read_csv(out / "clinicians.csv", dtype=str, keep_default_na=False).loc[
+        0, "license_status"] == "licensed"
+    res = invoke("validate", out, "--params", out / "practice.yaml")
+    assert res.exit_code == 0, res.output
+    assert "clinicians.csv: license_status for 2 clinicians" in res.output
+    assert "clinicians.csv: weekly_capacity_hours for 3 clinicians" in res.output
+    assert "ce.csv: continuing-education hours toward license renewal" in res.output
+    assert "(appointment_rejected)" in res.output and "(no_appointment_row)" in res.output

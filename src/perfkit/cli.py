@@ -142,6 +142,10 @@ def _summary(quality: dict, rejects, max_rows: int | None, where: str) -> str:
     todo = _still_to_fill(quality)
     if todo:
         lines += ["", "Still to fill in:"] + todo
+    absent = _not_provided(quality)
+    if absent:
+        lines += ["", "Not provided (what stays unknown without it; add the file when you keep "
+                      "such records):"] + absent
     if notes:
         lines += ["", "Notes:"] + notes
     if len(rejects):
@@ -180,6 +184,22 @@ def _still_to_fill(quality: dict) -> list[str]:
     lines.append("  Until then those clinicians are left out, with all their appointments and "
                  "notes (every figure of theirs).")
     return lines
+
+
+# what an optional table that is not provided leaves unknown
+_TABLE_NEEDS = {
+    "assessments": "outcome figures (PHQ-9, GAD-7, PCL-5, ORS) and the growth models",
+    "time_off": "time off: capacity counts every weekday of employment",
+    "supervision": "supervision hours and licensure compliance",
+    "goals": "development goals in the supervision packs",
+    "reviews": "competency reviews and when one is due",
+    "ce": "continuing-education hours toward license renewal",
+}
+
+
+def _not_provided(quality: dict) -> list[str]:
+    return [f"  {name}.csv: {need}" for name, need in _TABLE_NEEDS.items()
+            if not quality["tables"].get(name, {}).get("present")]
 
 
 @app.command()

@@ -803,9 +803,12 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
             others = len(headers) - len(known)
             more = f"; and {others} other column{'s' * (others != 1)}" if others else ""
             what = cmap.describe.get(spec.name)
+            expected = [h for h, target in rename.items() if target == col]
             raise IngestError(f"{path.name}: required column {col!r} is missing "
                               f"(contract columns found: {', '.join(known) or 'none'}{more})"
-                              + (f"; it should be {what}" if what else ""))
+                              + (f"; the column map reads it from {' or '.join(expected)}"
+                                 if expected else "")
+                              + (f"; the file should be {what}" if what else ""))
     if spec.items and "total_score" not in headers and not item_cols:
         raise IngestError(f"{path.name}: required column 'total_score' is missing, and there "
                           "are no item columns (item_1, item_2, ...) to compute it from")
@@ -1502,9 +1505,14 @@ def _join_notes(notes: _TableResult, appts: _TableResult, cfg: Config, cmap: Col
         if other is not None:
             live &= ~other
     left = keys(notes.raw, n_start, n_day_only, live)
-    right = keys(appts.raw, a_start, a_day_only, appts.verdicts.ok & a_start.notna().to_numpy())
+    # rejected appointments match too (their notes then say appointment_rejected), but an
+    # accepted one is preferred
+    right = keys(appts.raw, a_start, a_day_only, a_start.notna().to_numpy())
+    right["ok"] = appts.verdicts.ok[right["pos"].to_numpy()]
     pairs = left.merge(right, on=["clin", "client", "day"], suffixes=("", "_a"))
     pairs = pairs[~(pairs["timed"] & pairs["timed_a"]) | (pairs["minute"] == pairs["minute_a"])]
+    pairs = pairs.sort_values(["ok", "pos", "pos_a"], ascending=[False, True, True],
+                              kind="stable")
     pairs = pairs.drop_duplicates("pos").drop_duplicates("pos_a")
     match = np.full(len(notes.raw), -1)
     match[pairs["pos"].to_numpy()] = pairs["pos_a"].to_numpy()

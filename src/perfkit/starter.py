@@ -113,6 +113,8 @@ def write_starter(folder: str | Path, config: Config) -> Starter:
     params_written = False
     if not params.exists():
         start, end = period or (config.period_start.isoformat(), config.period_end.isoformat())
+        exported = pd.Timestamp(config.exported_at) if config.exported_at is not None \
+            else pd.Timestamp.now(tz=config.timezone)
         params.write_text(
             "# perfkit parameters written by 'perfkit init': check every line.\n"
             "# All settings and their defaults: parameters/practice.yaml in perfkit.\n"
@@ -121,8 +123,9 @@ def write_starter(folder: str | Path, config: Config) -> Starter:
             f"source: {config.source}                  # the export's import profile\n"
             f"period_start: {start}                # the export covers {start} to {end}\n"
             f"period_end: {end}                  # day after the period\n"
-            "exported_at: null                       # when you downloaded the reports "
-            "(note statuses describe that moment); default period_end\n",
+            f"exported_at: {exported:%Y-%m-%d %H:%M}"
+            "                # when you downloaded the reports (note statuses "
+            "describe that moment): change it if that was not now\n",
             encoding="utf-8")
         params_written = True
     return Starter(len(found), roster, written, params, params_written, period)
