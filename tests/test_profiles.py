@@ -165,7 +165,15 @@ def test_a_profile_run_renders_its_reports_and_says_what_the_export_lacks(tmp_pa
     _check_run(out, manifest)
     practice = (out / "practice.html").read_text(encoding="utf-8")
     assert "this export has no signing times" in practice
+    from perfkit import report
+
+    run = report.load_run(out)
+    said = {t.get_text() for fig in (report.weekly_trends_figure(run, "C01"),
+                                     report.distribution_figure(run, "C01"))
+            for ax in fig.axes for t in ax.texts}
+    assert "Not known: this export has no signing times" in said  # a panel says why it is empty
     if source == "therapynotes":
         assert "not in this export, so no-show and late-cancellation rates" in practice
         assert "not available from this export" in (out / "clinicians" / "C01.html").read_text(
             encoding="utf-8")
+        assert "Not available from this export" in said

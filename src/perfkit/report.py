@@ -542,6 +542,16 @@ def own_metrics_table(run: RunData, clinician_id: str) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("")
 
 
+def _not_in_export(ax, title: str, col: str, run: RunData) -> None:
+    """A panel for a figure with no values: say why instead of drawing empty axes."""
+    why = NO_SIGNING_TIMES if col in LAG_FIGURES else NOT_IN_EXPORT \
+        if col in _unavailable(run) else "no values for this period"
+    ax.text(0.5, 0.5, why[0].upper() + why[1:], ha="center", va="center", wrap=True,
+            color=plots.GREY, transform=ax.transAxes)
+    ax.set_title(title, loc="left")
+    ax.set_axis_off()
+
+
 def distribution_figure(run: RunData, clinician_id: str):
     """Where the clinician sits among all clinicians: the others are unlabelled dots."""
     m = run.table("clinician_metrics")
@@ -551,6 +561,9 @@ def distribution_figure(run: RunData, clinician_id: str):
     for ax, (col, label) in zip(axes, cols, strict=True):
         vals = m[col].to_numpy(dtype=float)
         mine = m.loc[m["clinician_id"] == clinician_id, col].to_numpy(dtype=float)
+        if not np.isfinite(vals).any():  # a figure the export cannot give
+            _not_in_export(ax, label, col, run)
+            continue
         jitter = np.random.default_rng(0).uniform(-0.15, 0.15, len(vals))
         ax.scatter(vals, jitter, color=plots.GREY, alpha=0.6, s=30, label="other clinicians")
         if len(mine):
@@ -573,8 +586,12 @@ def weekly_trends_figure(run: RunData, clinician_id: str):
             ("notes_within_72h", "Notes signed within 72 hours")]
     fig, axes = plt.subplots(3, 1, figsize=(9, 7), sharex=True)
     x = pd.to_datetime(w["week_start"])
+    shown = None
     for ax, (col, label) in zip(axes, cols, strict=True):
         y = w[col].to_numpy(dtype=float)
+        if not np.isfinite(y).any():  # a figure the export cannot give
+            _not_in_export(ax, f"{label} by week", col, run)
+            continue
         lo, centre, hi = xmr_limits(y)
         ax.plot(x, y, marker="o", ms=3, color=plots.BLUE)
         if np.isfinite(centre):
@@ -584,6 +601,9 @@ def weekly_trends_figure(run: RunData, clinician_id: str):
             else ""
         ax.set_title(f"{label} by week ({TREND_WORDS.get(trend, '')})", loc="left")
         ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+        shown = ax
+    if shown is not None:  # the dates under the lowest panel that has values
+        shown.tick_params(labelbottom=True)
     return plots.done(fig)
 
 
