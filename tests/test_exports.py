@@ -367,3 +367,44 @@ def test_hours_estimated_from_codes_are_counted_apart(combined, cfg, tmp_path):
     m = op.clinician_metrics(data, cfg).set_index("clinician_id")
     assert m.loc["C1", ["hours_attended", "hours_estimated"]].tolist() == [2.0, 2.0]
     assert m.loc["C2", "hours_estimated"] == 0.0
+
+
+def test_a_notes_report_is_matched_to_its_appointments(practice, cfg, tmp_path):
+    """The column map's join (SimplePractice's two reports): an attendance report with dates
+    only and a status report with times; two sessions of one client on one day take the two
+    rows in turn; a row with no appointment is rejected; the code is lent for the length."""
+    attendance = pd.DataFrame({
+        "Client": ["Zeb Quixote", "Zeb Quixote", "Pip Marchbanks", "Total"],
+        "Clinician": ["Ada Lovelace", "Ada Lovelace", "Grace Hopper", ""],
+        "Date": ["10/05/2026", "10/05/2026", "10/13/2026", ""],
+        "Status": ["Show", "Show", "No Show", "3"]})
+    status_report = pd.DataFrame({
+        "Date of Service": ["10/5/2026 9:00", "10/5/2026 16:00", "10/13/2026 11:00",
+                            "10/20/2026 11:00"],
+        "Client": ["zeb quixote", "Zeb Quixote", "Pip Marchbanks", "Pip Marchbanks"],
+        "Clinician": ["Lovelace, Ada", "Ada Lovelace", "Grace Hopper", "Grace Hopper"],
+        "Billing Code": ["90791", "90834", "90837", "90837"],
+        "Progress Note Status": ["LOCKED", "DRAFT", "NO NOTE", "LOCKED"]})
+    for name in ("appointments", "notes", "assessments"):
+        (practice / f"{name}.csv").unlink()
+    attendance.to_csv(practice / "attendance.csv", index=False)
+    status_report.to_csv(practice / "status.csv", index=False)
+    cmap = tmp_path / "map.yaml"
+    cmap.write_text(
+        "files: {appointments: attendance.csv, notes: status.csv}\n"
+        "columns:\n  appointments: {Clinician: clinician_id, Date: start}\n"
+        "  notes: {Clinician: clinician_id, Date of Service: start, Billing Code: service,\n"
+        "          Progress Note Status: status}\n"
+        "join: {notes: {lend: [service]}}\n"
+        "client_key: [Client]\n")
+    ing = pk.ingest(practice, cfg, column_map=cmap)
+    a, n = ing["appointments"], ing["notes"]
+    assert a.service_code.tolist() == ["90791", "90834", "90837"]
+    assert a.duration_minutes.tolist() == [60, 45, 60]
+    assert a.start_date_only.all()
+    assert n.appointment_id.tolist() == a.appointment_id.tolist()
+    assert n.status.tolist() == ["signed", "draft", "missing"]
+    q = ing.quality["tables"]
+    assert q["appointments"]["reasons"] == {"summary_row": 1}
+    assert q["notes"]["reasons"] == {"no_appointment_row": 1}
+    assert ing.rejects.set_index(["table", "row"]).loc[("notes", 4), "column"] == "start"

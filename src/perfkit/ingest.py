@@ -936,8 +936,12 @@ def _generic_checks(res: _TableResult, spec: C.Table, cfg: Config, cmap: ColumnM
         v.reject(res.excluded, "excluded_row", "",
                  f"a row of another kind, not one of the {spec.name} (the column map's rows)")
     contract_cols = list(raw.columns)
-    v.reject(raw.duplicated(subset=contract_cols, keep="first").to_numpy(), "exact_duplicate",
-             "", "the same row appears earlier in the file")
+    repeated = raw.duplicated(subset=contract_cols, keep="first").to_numpy()
+    if spec.name == "appointments":
+        # without an id, two identical rows are two appointments (a client seen twice on one
+        # day in a report that prints dates only); they get occurrence numbers in their ids
+        repeated = repeated & (raw["appointment_id"] != "").to_numpy()
+    v.reject(repeated, "exact_duplicate", "", "the same row appears earlier in the file")
     for col in spec.columns:
         if col.required:
             v.reject((raw[col.name] == "").to_numpy(), "missing_value", col.name,
@@ -1513,7 +1517,14 @@ def _join_notes(notes: _TableResult, appts: _TableResult, cfg: Config, cmap: Col
     pairs = pairs[~(pairs["timed"] & pairs["timed_a"]) | (pairs["minute"] == pairs["minute_a"])]
     pairs = pairs.sort_values(["ok", "pos", "pos_a"], ascending=[False, True, True],
                               kind="stable")
-    pairs = pairs.drop_duplicates("pos").drop_duplicates("pos_a")
+    # one to one, in file order: two sessions of a client on one day (a date-only report)
+    # take the two rows in turn
+    rounds = []
+    while not pairs.empty:
+        taken = pairs.drop_duplicates("pos").drop_duplicates("pos_a")
+        rounds.append(taken)
+        pairs = pairs[~pairs["pos"].isin(taken["pos"]) & ~pairs["pos_a"].isin(taken["pos_a"])]
+    pairs = pd.concat(rounds) if rounds else pairs
     match = np.full(len(notes.raw), -1)
     match[pairs["pos"].to_numpy()] = pairs["pos_a"].to_numpy()
     notes.verdicts.reject(live & (match < 0), "no_appointment_row", "start",
