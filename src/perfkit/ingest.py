@@ -813,8 +813,11 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
         raise IngestError(f"{path.name}: required column 'total_score' is missing, and there "
                           "are no item columns (item_1, item_2, ...) to compute it from")
     if spec.name == "notes" and "signed_at" not in headers and "status" not in headers:
+        expected = [h for h, t in rename.items() if t in ("signed_at", "status")]
         raise IngestError(f"{path.name}: the notes need a column 'signed_at' (when each note "
-                          "was signed) or 'status' (signed, draft or missing at the export)")
+                          "was signed) or 'status' (signed, draft or missing at the export)"
+                          + (f"; the column map reads them from {' or '.join(expected)}"
+                             if expected else ""))
     contract_cols = keep + sorted(item_cols, key=item_cols.get)
     used = set(contract_cols) | set(key_cols)
     dropped = list(dict.fromkeys(c for c in headers if c not in used and c))
