@@ -408,3 +408,20 @@ def test_a_notes_report_is_matched_to_its_appointments(practice, cfg, tmp_path):
     assert q["appointments"]["reasons"] == {"summary_row": 1}
     assert q["notes"]["reasons"] == {"no_appointment_row": 1}
     assert ing.rejects.set_index(["table", "row"]).loc[("notes", 4), "column"] == "start"
+
+
+def test_an_add_on_line_goes_with_its_rejected_session(practice, cfg):
+    """The session has no length (an unknown-length code), so it is rejected; its add-on line
+    cannot count as accepted."""
+    row = {"appointment_id": "", "clinician_id": "C1", "client_id": "K1",
+           "start": "2026-10-05T10:00", "status": "attended"}
+    write_table(practice, "appointments", [dict(row, service="therapy"),
+                                           dict(row, service="90785")])
+    write_table(practice, "notes", [])
+    write_table(practice, "assessments", [])
+    ing = pk.ingest(practice, cfg)
+    assert ing.rejects[["row", "reason"]].values.tolist() == [[1, "missing_duration"],
+                                                             [2, "appointment_rejected"]]
+    q = ing.quality["tables"]["appointments"]
+    assert (q["rows_accepted"], q["rows_rejected"]) == (0, 2)
+    assert "add_on_lines_folded" not in q["adjustments"]

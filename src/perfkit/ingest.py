@@ -555,6 +555,7 @@ class _TableResult:
     in_file: set[str] = field(default_factory=set)  # contract columns the file has
     used_headers: set[str] = field(default_factory=set)  # the file's headers this table reads
     folded: np.ndarray | None = None  # accepted rows folded into another row (add-on lines)
+    fold_host: np.ndarray | None = None  # the row each folded line went into (-1: none)
     excluded: np.ndarray | None = None  # rows of another kind (the column map's 'rows')
 
 
@@ -1203,7 +1204,24 @@ def _fold_add_ons(res: _TableResult) -> None:
     np.add.at(minutes, pos[found].astype(int), minutes[rows[found]])
     t["_svc_add_on_minutes"] = pd.Series(minutes, index=res.raw.index)
     res.folded[rows[found]] = True
+    res.fold_host = np.full(len(add_on), -1)
+    res.fold_host[rows[found]] = pos[found].astype(int)
     res.adjustments["add_on_lines_folded"] = int(found.sum())
+
+
+def _drop_folds_of_rejected(res: _TableResult) -> None:
+    """An add-on line whose session was rejected later (no length, say) goes with it."""
+    if res.fold_host is None:
+        return
+    lines = np.flatnonzero(res.folded)
+    gone = lines[~res.verdicts.ok[res.fold_host[lines]]]
+    if len(gone):
+        mask = np.zeros(len(res.folded), dtype=bool)
+        mask[gone] = True
+        res.folded[gone] = False
+        res.verdicts.reject(mask, "appointment_rejected", "service",
+                            "the session this add-on line belongs to was itself rejected")
+        res.adjustments["add_on_lines_folded"] -= len(gone)
 
 
 def _durations(res: _TableResult) -> None:
@@ -1764,6 +1782,7 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
     _late_cancel_from_fee(appts)
     _fold_add_ons(appts)
     _durations(appts)
+    _drop_folds_of_rejected(appts)
     _generate_ids(appts, key.key)
     if joined is not None:  # each matched row takes its appointment's id and clinician
         notes_raw, got = results["notes"].raw, joined >= 0
