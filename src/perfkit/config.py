@@ -52,7 +52,7 @@ class _Strict(BaseModel):
 class InstrumentConfig(_Strict):
     """Scoring and interpretation of one measurement instrument.
 
-    Defaults follow DATA_CONTRACT section 3 and ``reference/metrics.md`` section 8.
+    Defaults and their sources: docs/references.md (Measures; Choices).
     """
 
     n_items: int = Field(gt=0, description="number of items")
@@ -90,7 +90,8 @@ class InstrumentConfig(_Strict):
 
 
 def _default_instruments() -> dict[str, InstrumentConfig]:
-    # Sources: DATA_CONTRACT section 3; reference/metrics.md sections 1 and 8.
+    # Sources (docs/references.md): [Kroenke2001], [Spitzer2006], [NCPTSD], [Miller2003],
+    # [Duncan2003], [NHSTT].
     # Prorating: PHQ-9 up to two missing items replaced by the mean of the answered items
     # (Arrieta et al. 2017, J Clin Psychol, doi:10.1002/jclp.22390, as used by Kroenke 2010);
     # GAD-7 and PCL-5 follow the same at-least-80%-answered rule (Enders 2010, as summarised in
@@ -98,7 +99,7 @@ def _default_instruments() -> dict[str, InstrumentConfig]:
     # and are never prorated.
     # Severity bands: PHQ-9 Kroenke et al. 2001; GAD-7 Spitzer et al. 2006. PCL-5 and ORS have
     # no empirically derived bands (National Center for PTSD; PCOMS). Remission below 5:
-    # Kaiser/NCQA comparison, Psychiatric Services 2020 (reference/metrics.md section 1).
+    # Kaiser/NCQA comparison, Psychiatric Services 2020 (docs/references.md [Kaiser2020]).
     return {
         "PHQ-9": InstrumentConfig(
             n_items=9, item_min=0, item_max=3, score_min=0, score_max=27, better="lower",
@@ -130,7 +131,7 @@ def _default_instruments() -> dict[str, InstrumentConfig]:
 
 
 class OperationsConfig(_Strict):
-    """Thresholds of the operational metrics (DATA_CONTRACT section 3; metrics.md section 6)."""
+    """Thresholds of the operational metrics (docs/references.md, Operations)."""
 
     utilization_alert: float = Field(0.70, gt=0, le=1.5)
     utilization_review: float = Field(0.80, gt=0, le=1.5)
@@ -194,7 +195,7 @@ class ServicesConfig(_Strict):
 
 
 class OutcomesConfig(_Strict):
-    """Measurement-based-care settings (DATA_CONTRACT section 3; reference/metrics.md 3-5, 8)."""
+    """Measurement-based-care settings (docs/references.md [NHSTT])."""
 
     min_episodes: int = Field(10, ge=1, description="suppress a rate below this denominator")
     response_reduction: float = Field(0.5, gt=0, le=1, description="response: at least this "

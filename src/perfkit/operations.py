@@ -158,7 +158,7 @@ def available_capacity(clinicians: pd.DataFrame, time_off: pd.DataFrame,
     bucket on which the clinician was employed (``start_date`` .. ``end_date``, inclusive) and
     not on time off (``time_off`` rows, inclusive of both ends; weekend days inside a time-off
     block cost nothing). DATA_CONTRACT section 3, "utilization"; the capacity-based denominator
-    of the Dataplayer definition (reference/metrics.md section 6).
+    of the Dataplayer definition (docs/references.md [Dataplayer]).
     """
     first = window.start.tz_localize(None).normalize()
     last = window.end.tz_localize(None).normalize()
@@ -241,7 +241,7 @@ def utilization(hours_attended: pd.Series, available_hours: pd.Series) -> pd.Ser
     Notes
     -----
     DATA_CONTRACT section 3. A flag below 70% and a review band to 80% follow the Dataplayer
-    "golden ratio" of 70-80% (reference/metrics.md sections 6 and 8.11).
+    "golden ratio" of 70-80% (docs/references.md [Dataplayer]).
     """
     h, a = hours_attended.align(available_hours, join="outer", fill_value=0.0)
     return pd.Series(_ratio(h, a), index=h.index, name="utilization")
@@ -256,7 +256,7 @@ def attendance_rates(appts: pd.DataFrame) -> pd.DataFrame:
     ones have not happened). ``non_attendance_rate`` = no-show rate + late-cancel rate.
     Appointments the clinician cancelled are left out of the denominator (the client was not
     expected) and counted on their own as ``clinician_cancelled``.
-    DATA_CONTRACT section 3; alert at 10% (reference/metrics.md section 8.12).
+    DATA_CONTRACT section 3; alert at 10% (docs/references.md [NonAttendance]).
     """
     past = appts[appts["status"] != "scheduled"]
     counts = past.groupby(KEY + ["status"], observed=True).size().unstack("status",
@@ -362,7 +362,7 @@ def note_timeliness(appts: pd.DataFrame, notes: pd.DataFrame, as_of: pd.Timestam
     ``median_note_lag_hours`` is over the signed notes due. A signature after ``as_of`` counts
     as unsigned as of then. With note statuses only, the three lag figures are empty ("this
     export has no signing times"), never zero; ``documentation_source`` says which.
-    DATA_CONTRACT section 3; the 24 h / 72 h standards are reference/metrics.md section 8.13.
+    DATA_CONTRACT section 3; the 24 h / 72 h standards: docs/references.md [NoteTimeliness].
     """
     ops = cfg.operations
     if att is None:
@@ -408,7 +408,7 @@ def unsigned_overdue(appts: pd.DataFrame, notes: pd.DataFrame, as_of: pd.Timesta
     Notes
     -----
     DATA_CONTRACT section 3, ``unsigned_overdue_7d``; 7 days is the escalation point of
-    reference/metrics.md section 8.13 (``operations.note_overdue_days``).
+    docs/references.md [NoteTimeliness] (``operations.note_overdue_days``).
     """
     return _open_notes(appts, notes, as_of, cfg, doc, cfg.operations.note_overdue_days * 24,
                        "unsigned_overdue_7d", att)
@@ -474,7 +474,7 @@ def retention(all_appts: pd.DataFrame, window: Window, cfg: Config) -> pd.DataFr
     fewer than ``dropout_sessions`` (4) attended sessions and no attended or scheduled
     appointment with this clinician from ``dropout_window_days`` (30) days before ``as_of`` to
     30 days after it. DATA_CONTRACT section 3; PracticeVital's 8 / 4 defaults
-    (reference/metrics.md section 8.14).
+    (docs/references.md [PracticeVital]).
     """
     ops = cfg.operations
     as_of = window.as_of
@@ -510,7 +510,7 @@ def median_sessions_per_client(all_appts: pd.DataFrame, appts: pd.DataFrame,
     in the bucket and counts their attended sessions with this clinician from the first one
     through ``as_of``; the median is over those clients. Episodes still running are counted so
     far, so the figure rises with longer periods. Flückiger et al. 2020 report a median of about
-    8 sessions across naturalistic samples (reference/metrics.md section 6).
+    8 sessions across naturalistic samples (docs/references.md [Flueckiger2020]).
     """
     pair = ["clinician_id", "client_id"]
     n_sessions = _sessions_by_client(all_appts, as_of)
@@ -527,7 +527,7 @@ def goal_attainment(sessions: pd.Series, available_days: pd.Series,
     -----
     Goal for a bucket = ``weekly_session_goal`` / 5 per available weekday (the same leave-aware
     days as capacity), so time off lowers the goal rather than the attainment. The goal-based
-    denominator is PracticeVital's (reference/metrics.md sections 6 and 8.11). Empty when the
+    denominator is PracticeVital's (docs/references.md [PracticeVital]). Empty when the
     clinician has no goal.
     """
     goal = clinicians.set_index("clinician_id")["weekly_session_goal"].astype(float)
@@ -542,7 +542,7 @@ def caseload(all_appts: pd.DataFrame, as_of: pd.Timestamp, cfg: Config) -> pd.Se
 
     Notes
     -----
-    reference/metrics.md section 6 ("Caseload": active clients with a session in the last N
+    docs/references.md [Caseload] ("Caseload": active clients with a session in the last N
     weeks); N is a perfkit choice, set in parameters.
     """
     lo = as_of - pd.Timedelta(weeks=cfg.operations.caseload_weeks)

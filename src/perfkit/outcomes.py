@@ -121,10 +121,10 @@ def classify(eps: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     reliable-change value in the better / worse direction, on paired episodes. At caseness:
     score >= caseness (lower-is-better) or score < caseness (ORS). Recovery: at caseness first
     and not last, among paired episodes at caseness first; reliable recovery: recovery and
-    reliable improvement (NHS Talking Therapies; reference/metrics.md section 3). Response: a
+    reliable improvement (docs/references.md [NHSTT]). Response: a
     reduction of at least ``response_reduction`` (50%) of the first score, and remission: a last
     score below ``remission_below`` (PHQ-9 and GAD-7: 5); both among paired episodes at
-    caseness first (reference/metrics.md section 1.1).
+    caseness first (docs/references.md [Kaiser2020]).
     """
     out = eps.copy()
     cols = {k: np.zeros(len(out), dtype=bool) for k in (
@@ -251,7 +251,7 @@ def nhs_combined(classified: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     caseness at the start when at caseness on either; recovered when at caseness at the start
     and on neither at the end. Reliable improvement: at least one measure reliably improved and
     neither reliably deteriorated; reliable deterioration: either did (the CORC formulation,
-    reference/metrics.md sections 3 and 8.9). Reliable recovery: recovered and reliably
+    docs/references.md [NHSTT]). Reliable recovery: recovered and reliably
     improved.
     """
     key = ["client_id", "clinician_id"]
@@ -497,7 +497,7 @@ def item9_flags(assessments: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     yourself") calls for a same-day review; ``escalate`` marks responses at or above
     ``item9_escalate_at`` (more than half the days). Item 9 misses most later suicides (71.6%
     answered "not at all" in Louzon et al. 2016), so it must never be the only risk screen
-    (reference/metrics.md sections 1.1 and 8.17). Practice-level outputs carry only counts.
+    (docs/references.md [PHQ9item9]). Practice-level outputs carry only counts.
     """
     start, as_of = _window(cfg)
     cols = ["clinician_id", "client_id", "date", "response", "response_words", "escalate"]
@@ -521,7 +521,7 @@ def item9_flags(assessments: pd.DataFrame, cfg: Config) -> pd.DataFrame:
 def alliance_flags(assessments: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     """SRS administrations in the period below the alliance cut-off (36), or at least
     ``srs_drop_points`` (1) below the client's previous SRS with the same clinician (PCOMS and
-    OpenFIT's alerts; reference/metrics.md sections 1.4 and 8.6)."""
+    OpenFIT's alerts; docs/references.md [Duncan2003])."""
     start, as_of = _window(cfg)
     inst = cfg.instruments["SRS"]
     a = assessments[(assessments["instrument"] == "SRS") & (assessments["administered_at"] < as_of)]

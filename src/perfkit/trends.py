@@ -15,8 +15,8 @@ fire in opposite directions the trend (the direction of recent change) wins; oth
 ``stable``. Fewer than ``trends.min_weeks`` (12) weekly points gives ``not enough data``. The
 labels describe the number, not a judgement: a growing non-attendance rate is a worry, a growing
 utilization is not. A single week beyond the limits is not a label (one holiday week would
-otherwise read as a decline); the limits are returned for charts. Defaults: reference/metrics.md
-section 8.15.
+otherwise read as a decline); the limits are returned for charts. Defaults and sources:
+docs/references.md [SPC].
 """
 
 from __future__ import annotations
