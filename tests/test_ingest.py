@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -129,7 +130,34 @@ def test_each_rejection_reason(practice, cfg, table, data, row, column, reason):
     assert rej.detail
     assert ing.quality["tables"][table]["reasons"] == {reason: 1}
     check_accounting(ing)
-    assert reason in REASONS
+
+
+def test_every_reason_ingest_gives_has_a_sentence_and_every_sentence_a_use():
+    """The whole class: a rejection reason added without its plain sentence (or a sentence
+    left after its check was removed) fails here. Reasons are read from ingest's syntax tree:
+    the literal reasons of every ``reject`` call and of the reference checks."""
+    import ast
+    import importlib
+
+    from perfkit.contract import ENUM_REASON
+
+    ingest_module = importlib.import_module("perfkit.ingest")  # perfkit.ingest is a function
+    tree = ast.parse(Path(ingest_module.__file__).read_text(encoding="utf-8"))
+    given = set(ENUM_REASON.values()) | {"unknown_value"}  # enum reasons go by vocabulary
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            name = getattr(node.func, "attr", getattr(node.func, "id", ""))
+            literals = [a.value for a in node.args
+                        if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+            if name == "reject" and isinstance(node.args[1], ast.Constant):
+                given.add(node.args[1].value)  # reject(rows, reason, column, detail)
+            elif name in ("_reference", "clinician_ref"):
+                given |= {v for v in literals if v.startswith("unknown_")
+                          or v.endswith("_rejected")}
+        if isinstance(node, ast.FunctionDef) and node.name == "clinician_ref":
+            given |= {d.value for d in node.args.defaults if isinstance(d, ast.Constant)
+                      and d.value.startswith("unknown_")}
+    assert given == set(REASONS), (sorted(given - set(REASONS)), sorted(set(REASONS) - given))
 
 
 def test_conflicting_duplicate_ids_reject_every_copy(practice, cfg):

@@ -27,7 +27,7 @@ from perfkit.io import read_table
 from perfkit.pseudonym import fingerprint, load_key
 from perfkit.safety import file_stem, file_stems, href, md
 
-from practice_data import APPOINTMENTS, ASSESSMENTS
+from practice_data import APPOINTMENTS, ASSESSMENTS, write_table
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -353,3 +353,30 @@ def test_a_file_without_its_header_row_is_not_quoted(practice, tmp_path):
         pk.ingest(practice, pk.load_config(pseudonym_key_file=tmp_path / "k"))
     assert str(err.value) == ("appointments.csv: required column 'clinician_id' is missing "
                               "(contract columns found: none; and 9 other columns)")
+
+
+# ---- pseudonyms against an independent program ------------------------------------------------
+
+KEY_HEX = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+
+
+def test_pseudonyms_match_openssl_hmac_sha256(practice, tmp_path):
+    """Known answers from OpenSSL 3 (`printf '%s' ID | openssl dgst -sha256 -mac HMAC -macopt
+    hexkey:KEY_HEX`): a client id, a name key (case folded) and a composed key (name and birth
+    date joined by the unit separator 0x1f)."""
+    key = tmp_path / "known.key"
+    key.write_text(KEY_HEX + "\n")
+    key.chmod(0o600)
+    cfg = pk.load_config(pseudonym_key_file=key)
+    ing = pk.ingest(practice, cfg)
+    assert ing["appointments"].client_id.iloc[0] == "cl-722e4253ef40"  # MRN-111
+    write_table(practice, "appointments", [dict(APPOINTMENTS[0], client_id="",
+                                                **{"Client": "Zeb  QUIXOTE", "DOB": "2/3/1961"})])
+    write_table(practice, "notes", [])
+    write_table(practice, "assessments", [])
+    for key_cols, expected in ((["Client"], "cl-4d81b68cac7a"),
+                               (["Client", "DOB"], "cl-7723292b8ac3")):
+        cmap = tmp_path / "map.yaml"
+        cmap.write_text(f"client_key: {key_cols}\n")
+        ing = pk.ingest(practice, cfg, column_map=cmap)
+        assert ing["appointments"].client_id.tolist() == [expected], key_cols
