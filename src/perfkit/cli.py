@@ -319,10 +319,6 @@ def run(
         raise typer.Exit(code=1)
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    app()
-
-
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())
 

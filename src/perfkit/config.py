@@ -392,10 +392,6 @@ class Config(_Strict):
         return self
 
     @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-    @property
     def as_of(self) -> dt.date:
         """Metrics are computed as of the end of the period (DATA_CONTRACT section 3)."""
         return self.period_end

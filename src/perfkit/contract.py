@@ -15,7 +15,6 @@ __all__ = [
     "Column",
     "Table",
     "TABLES",
-    "REQUIRED_TABLES",
     "OPTIONAL_TABLES",
     "STATUS_SYNONYMS",
     "SERVICE_SYNONYMS",
@@ -290,7 +289,6 @@ TABLES: dict[str, Table] = {
     )
 }
 
-REQUIRED_TABLES = [n for n, t in TABLES.items() if t.required]
 OPTIONAL_TABLES = [n for n, t in TABLES.items() if not t.required]
 
 # Every rejection reason, with the plain sentence shown in summaries.

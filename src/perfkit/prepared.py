@@ -53,10 +53,6 @@ class Prepared:
             return pd.DataFrame(columns=C.TABLES[name].column_names)
         raise AttributeError(name)
 
-    @property
-    def timezone(self) -> str:
-        return self.meta["timezone"]
-
     def provided(self, name: str) -> bool:
         """Whether the practice provided this table (an optional table that was not provided
         is empty here, and what rests on it is unknown, not zero)."""

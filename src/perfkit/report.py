@@ -38,7 +38,6 @@ __all__ = ["RunData", "load_run", "quiet", "Text", "practice_title", "period_sum
            "ce_table", "supervision_questions", "supervisee_alerts", "trajectories_grid",
            "renewals_table"]
 
-OUTCOME_INSTRUMENTS = ["PHQ-9", "GAD-7", "PCL-5", "ORS"]
 
 
 def quiet() -> None:
