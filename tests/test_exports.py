@@ -34,6 +34,14 @@ COMBINED = pd.DataFrame([
 ], columns=["Date of Service", "Client", "Clinician", "Billing Code", "Status",
             "Progress Note Status", "Units"])
 
+def ingest_appointments(practice, cfg, rows):
+    """Ingest a practice holding only these appointments (no notes, no measures)."""
+    write_table(practice, "appointments", rows)
+    write_table(practice, "notes", [])
+    write_table(practice, "assessments", [])
+    return pk.ingest(practice, cfg)
+
+
 COMBINED_MAP = """
 files: {appointments: Appointment Status.csv, notes: Appointment Status.csv}
 columns:
@@ -166,7 +174,7 @@ def test_a_signed_status_without_a_time_switches_that_clinician_to_statuses(prac
 
 def test_durations_from_end_times_units_and_codes(practice, cfg):
     base = {"clinician_id": "C1", "client_id": "K1", "status": "attended"}
-    write_table(practice, "appointments", [
+    ing = ingest_appointments(practice, cfg, [
         dict(base, appointment_id="E1", start="2026-10-05T10:00", end="2026-10-05T10:50",
              service="90834", units=""),
         dict(base, appointment_id="E2", start="2026-10-06T10:00", end="2026-10-06T09:50",
@@ -182,9 +190,6 @@ def test_durations_from_end_times_units_and_codes(practice, cfg):
         dict(base, appointment_id="E7", start="2026-10-09T12:00", end="", service="99213",
              units=""),
     ])
-    write_table(practice, "notes", [])
-    write_table(practice, "assessments", [])
-    ing = pk.ingest(practice, cfg)
     a = ing["appointments"].set_index("appointment_id")
     assert a.duration_minutes.fillna(0).to_dict() == {"E1": 50, "E3": 45, "E4": 90, "E6": 0}
     assert pd.isna(a.loc["E6", "duration_minutes"])
@@ -200,12 +205,9 @@ def test_durations_from_end_times_units_and_codes(practice, cfg):
 
 
 def test_an_add_on_line_without_its_session_is_rejected(practice, cfg):
-    write_table(practice, "appointments", [
+    ing = ingest_appointments(practice, cfg, [
         {"appointment_id": "", "clinician_id": "C1", "client_id": "K1",
          "start": "2026-10-05T10:00", "service": "90840", "status": "attended"}])
-    write_table(practice, "notes", [])
-    write_table(practice, "assessments", [])
-    ing = pk.ingest(practice, cfg)
     assert ing.rejects.reason.tolist() == ["add_on_without_session"]
 
 
@@ -254,22 +256,16 @@ def test_co_therapy_credits_each_clinician(practice, cfg, tmp_path):
 def test_conflicting_rows_of_one_clinician_still_conflict(practice, cfg):
     session = {"appointment_id": "S1", "clinician_id": "C1", "client_id": "K1",
                "start": "2026-10-05T10:00", "duration_minutes": "60", "service": "90837"}
-    write_table(practice, "appointments", [dict(session, status="attended"),
+    ing = ingest_appointments(practice, cfg, [dict(session, status="attended"),
                                            dict(session, status="no_show")])
-    write_table(practice, "notes", [])
-    write_table(practice, "assessments", [])
-    ing = pk.ingest(practice, cfg)
     assert ing.rejects.reason.tolist() == ["conflicting_duplicate_id"] * 2
 
 
 def test_a_name_shared_by_two_clinicians_is_rejected(practice, cfg):
     write_table(practice, "clinicians", [CLINICIANS[0], dict(CLINICIANS[1], name="Ada LOVELACE")])
-    write_table(practice, "appointments", [
+    ing = ingest_appointments(practice, cfg, [
         {"appointment_id": "A1", "clinician_id": "Ada Lovelace", "client_id": "K1",
          "start": "2026-10-05T10:00", "duration_minutes": "60", "status": "attended"}])
-    write_table(practice, "notes", [])
-    write_table(practice, "assessments", [])
-    ing = pk.ingest(practice, cfg)
     assert ing.rejects.reason.tolist() == ["ambiguous_clinician_name"]
 
 
@@ -415,11 +411,8 @@ def test_an_add_on_line_goes_with_its_rejected_session(practice, cfg):
     cannot count as accepted."""
     row = {"appointment_id": "", "clinician_id": "C1", "client_id": "K1",
            "start": "2026-10-05T10:00", "status": "attended"}
-    write_table(practice, "appointments", [dict(row, service="therapy"),
+    ing = ingest_appointments(practice, cfg, [dict(row, service="therapy"),
                                            dict(row, service="90785")])
-    write_table(practice, "notes", [])
-    write_table(practice, "assessments", [])
-    ing = pk.ingest(practice, cfg)
     assert ing.rejects[["row", "reason"]].values.tolist() == [[1, "missing_duration"],
                                                              [2, "appointment_rejected"]]
     q = ing.quality["tables"]["appointments"]

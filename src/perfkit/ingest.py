@@ -284,6 +284,12 @@ def _norm_header(name: str) -> str:
     return str(name).strip().lower()
 
 
+def _download_hint(cmap: ColumnMap, table: str) -> str:
+    """Which report to download for a table, when the column map (a profile) says."""
+    what = cmap.describe.get(table)
+    return f": download {what}" if what else ""
+
+
 def _find_file(folder: Path, table: str, cmap: ColumnMap) -> Path | None:
     if table in cmap.files:
         name = cmap.files[table]
@@ -297,14 +303,12 @@ def _find_file(folder: Path, table: str, cmap: ColumnMap) -> Path | None:
                                   f"({found[0].name}, {found[1].name}): keep the one to use")
             if found:
                 return found[0]
-            what = cmap.describe.get(table)
             raise IngestError(f"no file matching {name!r} (the {table} table) is in {folder}"
-                              + (f": download {what}" if what else ""))
+                              + _download_hint(cmap, table))
         path = folder / name
         if not path.is_file():
-            what = cmap.describe.get(table)
             raise IngestError(f"{name} (the {table} table named in the column map) "
-                              f"is not in {folder}" + (f": download {what}" if what else ""))
+                              f"is not in {folder}" + _download_hint(cmap, table))
         return path
     matches = [p for p in folder.iterdir()
                if p.is_file() and p.name.lower() in {f"{table}{ext}" for ext in READABLE}]
@@ -557,6 +561,7 @@ class _TableResult:
     folded: np.ndarray | None = None  # accepted rows folded into another row (add-on lines)
     fold_host: np.ndarray | None = None  # the row each folded line went into (-1: none)
     excluded: np.ndarray | None = None  # rows of another kind (the column map's 'rows')
+    joined: bool = False  # notes from a report of their own, matched to the appointments
 
 
 @dataclass
@@ -630,6 +635,16 @@ def _detect_format(text: pd.Series, file: str, column: str) -> tuple[pd.Series, 
                           f"as day first (such as {example!r}); name the format in the column "
                           "map (formats)")
     return text, (month_first or day_first)[0]
+
+
+def _column_format(text: pd.Series, cmap: ColumnMap, table: str, col: C.Column,
+                   file: str | None) -> tuple[pd.Series, str | None]:
+    """A date column's format: the column map's, else detected from the values (Excel day
+    numbers come back as ISO text)."""
+    fmt = cmap.format_for(table, col.name, col.kind)
+    if fmt is not None:
+        return text, fmt
+    return _detect_format(text, file or table, col.name)
 
 
 def _parse_date(text: pd.Series, fmt: str | None) -> tuple[pd.Series, np.ndarray]:
@@ -752,7 +767,6 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
         if "client_id" in spec.column_names and not shared else []
     client_key = None
     if key_cols:
-        absent = [c for c in key_cols if c not in headers]
         renamed = {cmap.columns.get(spec.name, {}).get(h, h) for h in headers}
         key_cols = _key_columns(key_cols, headers)
         absent = [c for c in key_cols if c not in headers]
@@ -961,9 +975,7 @@ def _generic_checks(res: _TableResult, spec: C.Table, cfg: Config, cmap: ColumnM
         text = raw[col.name]
         fmt = None
         if col.kind in ("date", "datetime"):
-            fmt = cmap.format_for(spec.name, col.name, col.kind)
-            if fmt is None:
-                text, fmt = _detect_format(text, res.file or spec.name, col.name)
+            text, fmt = _column_format(text, cmap, spec.name, col, res.file)
         if col.kind == "date":
             values, bad = _parse_date(text, fmt)
             v.reject(bad, "unparseable_date", col.name,
@@ -986,25 +998,7 @@ def _generic_checks(res: _TableResult, spec: C.Table, cfg: Config, cmap: ColumnM
                 res.adjustments[f"{col.name}_ambiguous_local_time_first_occurrence"] = n_amb
             res.typed[col.name] = values
         elif col.kind in ("int", "number"):
-            values, bad = _parse_number(text)
-            v.reject(bad, "invalid_number", col.name, _quoted(col, text, "is not a number"))
-            if col.kind == "int":
-                frac = ~np.isnan(values) & (values % 1 != 0)
-                v.reject(frac, "invalid_number", col.name,
-                         _quoted(col, text, "is not a whole number"))
-            out = np.zeros(len(values), dtype=bool)
-            if col.lo is not None:
-                out |= (values <= col.lo) if col.lo_open else (values < col.lo)
-            if col.hi is not None:
-                out |= values > col.hi
-            if out.any():
-                bounds = ([f"above {col.lo:g}" if col.lo_open else f"at least {col.lo:g}"]
-                          if col.lo is not None else [])
-                bounds += [f"at most {col.hi:g}"] if col.hi is not None else []
-                v.reject(out & ~np.isnan(values), "out_of_range", col.name,
-                         _quoted(col, text, f"is outside the allowed range "
-                                            f"({', '.join(bounds)})"))
-            res.typed[col.name] = pd.Series(values, index=raw.index)
+            _check_number(res, col, text)
         elif col.name == "service" and spec.name == "appointments":
             _services(res, text, cfg, cmap.values.get(spec.name, {}).get(col.name, {}))
         elif col.kind == "enum":
@@ -1027,6 +1021,29 @@ def _generic_checks(res: _TableResult, spec: C.Table, cfg: Config, cmap: ColumnM
                          f"{col.name} is a number with a fraction (ids are text or whole "
                          "numbers)")
             res.typed[col.name] = text.where(text != "", None)
+
+
+def _check_number(res: _TableResult, col: C.Column, text: pd.Series) -> None:
+    """Read a number column: unreadable, fractional where whole numbers are due, and outside
+    the contract's bounds are rejected; the values go to ``res.typed``."""
+    v = res.verdicts
+    values, bad = _parse_number(text)
+    v.reject(bad, "invalid_number", col.name, _quoted(col, text, "is not a number"))
+    if col.kind == "int":
+        frac = ~np.isnan(values) & (values % 1 != 0)
+        v.reject(frac, "invalid_number", col.name, _quoted(col, text, "is not a whole number"))
+    out = np.zeros(len(values), dtype=bool)
+    if col.lo is not None:
+        out |= (values <= col.lo) if col.lo_open else (values < col.lo)
+    if col.hi is not None:
+        out |= values > col.hi
+    if out.any():
+        bounds = ([f"above {col.lo:g}" if col.lo_open else f"at least {col.lo:g}"]
+                  if col.lo is not None else [])
+        bounds += [f"at most {col.hi:g}"] if col.hi is not None else []
+        v.reject(out & ~np.isnan(values), "out_of_range", col.name,
+                 _quoted(col, text, f"is outside the allowed range ({', '.join(bounds)})"))
+    res.typed[col.name] = pd.Series(values, index=res.raw.index)
 
 
 def _reject_outside_window(res: _TableResult, col: C.Column, text: pd.Series,
@@ -1081,13 +1098,8 @@ def _ids(res: _TableResult | None, column: str,
     are neither (add-on lines folded into another row)."""
     if res is None:
         return pd.Index([]), pd.Index([])
-    ok = res.verdicts.ok
-    if skip is not None:
-        col = res.raw[column].to_numpy(dtype=object)[~skip]
-        acc = pd.Index(pd.unique(col[ok[~skip]]), dtype=object)
-        rej = pd.Index(pd.unique(col[~ok[~skip]]), dtype=object)
-        return acc, rej[~rej.isin(acc) & (rej != "")]
-    col = res.raw[column].to_numpy(dtype=object)
+    rows = np.ones(len(res.raw), dtype=bool) if skip is None else ~skip
+    ok, col = res.verdicts.ok[rows], res.raw[column].to_numpy(dtype=object)[rows]
     acc = pd.Index(pd.unique(col[ok]), dtype=object)
     rej = pd.Index(pd.unique(col[~ok]), dtype=object)
     return acc, rej[~rej.isin(acc) & (rej != "")]
@@ -1236,8 +1248,9 @@ def _durations(res: _TableResult) -> None:
     has_end = ~np.isnan(from_end) & np.isnan(given)
     v.reject(has_end & (from_end <= 0), "end_before_start_time", "end",
              "end is not after start")
-    v.reject(has_end & (from_end > 600), "out_of_range", "end",
-             "end lies more than 600 minutes after start")
+    longest = C.TABLES["appointments"].column("duration_minutes").hi
+    v.reject(has_end & (from_end > longest), "out_of_range", "end",
+             f"end lies more than {longest:g} minutes after start")
     units = t["units"].to_numpy(dtype=float)
     per_unit = t["_svc_per_unit"].to_numpy(dtype=bool)
     code = t["_svc_minutes"].to_numpy(dtype=float) * np.where(
@@ -1257,11 +1270,16 @@ def _durations(res: _TableResult) -> None:
     ok = v.ok & ~(res.folded if res.folded is not None else False)
     res.adjustments["duration_from_end"] = int((has_end & ok).sum())
     res.adjustments["duration_from_code"] = int((estimated & ok).sum())
-    t["telehealth"] = pd.Series(t["_svc_telehealth"].to_numpy(dtype=bool) | _yes(res, "telehealth"),
-                                index=res.raw.index)
-    t["group"] = pd.Series(t["_svc_group"].to_numpy(dtype=bool) | _yes(res, "group"),
-                           index=res.raw.index)
     res.adjustments["start_date_only"] = int((t["start_date_only"].to_numpy() & ok).sum())
+
+
+def _session_flags(res: _TableResult) -> None:
+    """Telehealth and group sessions: from the billing code (a telehealth modifier, a group
+    code) or the export's own yes/no column."""
+    t = res.typed
+    for flag in ("telehealth", "group"):
+        t[flag] = pd.Series(t[f"_svc_{flag}"].to_numpy(dtype=bool) | _yes(res, flag),
+                            index=res.raw.index)
 
 
 def _generate_ids(res: _TableResult, key: bytes) -> None:
@@ -1508,9 +1526,8 @@ def _join_notes(notes: _TableResult, appts: _TableResult, cfg: Config, cmap: Col
     units) where it has none of its own. Returns each notes row's appointment row (-1: none;
     such a row is rejected as ``no_appointment_row``)."""
     _resolve_names(notes, "clinician_id", roster)
-    text, fmt = notes.raw["start"], cmap.format_for("notes", "start", "datetime")
-    if fmt is None:
-        text, fmt = _detect_format(text, notes.file or "notes", "start")
+    text, fmt = _column_format(notes.raw["start"], cmap, "notes",
+                               C.TABLES["notes"].column("start"), notes.file)
     n_start, _, _, _, n_day_only = _parse_datetime(text, cfg.timezone, fmt)
     a_start = appts.typed["start"]
     a_day_only = appts.typed["start_date_only"].to_numpy(dtype=bool)
@@ -1564,10 +1581,7 @@ def _join_notes(notes: _TableResult, appts: _TableResult, cfg: Config, cmap: Col
         _services(appts, appts.raw["service"], cfg,
                   cmap.values.get("appointments", {}).get("service", {}))
     if "units" in lend:
-        values, bad = _parse_number(appts.raw["units"])
-        appts.verdicts.reject(bad, "invalid_number", "units",
-                              _echo(appts.raw["units"], "units", "is not a number"))
-        appts.typed["units"] = pd.Series(values, index=appts.raw.index)
+        _check_number(appts, C.TABLES["appointments"].column("units"), appts.raw["units"])
     return match
 
 
@@ -1741,8 +1755,8 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
         provided[name] = res is not None
         if res is None:  # an optional table not provided: typed, empty, and said so
             res = _empty_table(spec)
-        joined = name in cmap.join and res.file is not None and not res.shared
-        if not res.shared and not joined:  # joined notes are checked once matched
+        res.joined = name in cmap.join and res.file is not None and not res.shared
+        if not res.shared and not res.joined:  # joined notes are checked once matched
             _generic_checks(res, spec, config, cmap)
         results[name] = res
     appts = results["appointments"]
@@ -1775,13 +1789,13 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
         _reference(res, column, clin_ok, clin_rej, reason, "clinician_rejected", "clinician")
 
     clinician_ref(appts)
-    joined = None
-    if "notes" in cmap.join and provided["notes"] and not results["notes"].shared:
-        joined = _join_notes(results["notes"], appts, config, cmap, roster)
+    joined = _join_notes(results["notes"], appts, config, cmap, roster) \
+        if results["notes"].joined else None
     _scheduled_after_export(appts, cmap, config)
     _late_cancel_from_fee(appts)
     _fold_add_ons(appts)
     _durations(appts)
+    _session_flags(appts)
     _drop_folds_of_rejected(appts)
     _generate_ids(appts, key.key)
     if joined is not None:  # each matched row takes its appointment's id and clinician
@@ -1877,13 +1891,13 @@ def _unused_files(folder: Path, results: dict[str, _TableResult]) -> list[dict]:
     import difflib
 
     used = {r.file for r in results.values() if r.file}
+    names = {re.sub(r"[^a-z0-9]", "", t): t for t in C.TABLES}
     out = []
     for p in sorted(folder.iterdir(), key=lambda p: p.name):
         if not p.is_file() or p.name in used or p.name.startswith(".") \
-                or p.suffix.lower() not in (".csv", ".parquet", ".xlsx", ".xls", ".txt", ".tsv"):
+                or p.suffix.lower() not in (*READABLE, ".txt", ".tsv"):
             continue
         stem = re.sub(r"[^a-z0-9]", "", p.stem.lower())
-        names = {re.sub(r"[^a-z0-9]", "", t): t for t in C.TABLES}
         close = difflib.get_close_matches(stem, list(names), n=1, cutoff=0.8)
         out.append({"file": p.name, "closest_table": names[close[0]] if close else None})
     return out

@@ -278,6 +278,8 @@ def attendance_rates(appts: pd.DataFrame) -> pd.DataFrame:
 
 
 SIGNING_TIMES, NOTE_STATUS = "signing_times", "note_status"
+# the figures that need signing times: empty when a clinician's notes rest on statuses
+LAG_FIGURES = ("notes_within_24h", "notes_within_72h", "median_note_lag_hours")
 
 
 def documentation(data, as_of: pd.Timestamp) -> dict:
@@ -286,7 +288,6 @@ def documentation(data, as_of: pd.Timestamp) -> dict:
     doc = dict(getattr(data, "quality", {}).get("documentation") or {})
     notes = data.notes
     doc.setdefault("signing_times", "signed_at" in notes)
-    doc.setdefault("note_status", "status" in notes and bool(notes["status"].notna().any()))
     doc["exported_at"] = pd.Timestamp(doc["exported_at"]).tz_convert(as_of.tz) \
         if doc.get("exported_at") else as_of
     return doc
@@ -334,9 +335,8 @@ def _attended_with_notes(appts: pd.DataFrame, notes: pd.DataFrame, as_of: pd.Tim
     att["signed"] = np.where(on_status, status_signed | att["signed_at"].notna().to_numpy(),
                              (att["signed_at"].notna() & (att["signed_at"] <= as_of))
                              .to_numpy())
-    att["ref_instant"] = doc["exported_at"] if on_status.all() else as_of
-    if on_status.any() and not on_status.all():
-        att["ref_instant"] = att["ref_instant"].where(~on_status, doc["exported_at"])
+    att["ref_instant"] = pd.Series(as_of, index=att.index).where(~on_status,
+                                                                 doc["exported_at"])
     day_only = att["start_date_only"].to_numpy(dtype=bool) if "start_date_only" in att \
         else np.zeros(len(att), dtype=bool)
     att["ref_end"] = att["end"].where(~day_only, att["start"] + pd.Timedelta(days=1))
@@ -383,8 +383,7 @@ def note_timeliness(appts: pd.DataFrame, notes: pd.DataFrame, as_of: pd.Timestam
         "median_note_lag_hours": g["signed_lag"].median(),
     })
     no_times = g["on_status"].any()
-    out.loc[no_times[no_times].index, ["notes_within_24h", "notes_within_72h",
-                                       "median_note_lag_hours"]] = np.nan
+    out.loc[no_times[no_times].index, list(LAG_FIGURES)] = np.nan
     source = _grouped(att)["source"].first()
     out = out.join(source.rename("documentation_source"), how="outer")
     return out

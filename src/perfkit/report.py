@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.collections import LineCollection
 
+from . import operations as op
 from . import plots
 from .config import Config, load_config
 from .io import read_table
@@ -37,7 +38,6 @@ __all__ = ["RunData", "load_run", "quiet", "Text", "practice_title", "period_sum
            "ledger_table", "ledger_note", "compliance_figure", "goals_table", "reviews_table",
            "ce_table", "supervision_questions", "supervisee_alerts", "trajectories_grid",
            "renewals_table"]
-
 
 
 def quiet() -> None:
@@ -193,7 +193,7 @@ def _on_status(m: pd.DataFrame) -> pd.Series:
     """Clinicians whose documentation figures rest on note statuses, not signing times."""
     if "documentation_source" not in m:
         return pd.Series(False, index=m.index)
-    return m["documentation_source"] == "note_status"
+    return m["documentation_source"] == op.NOTE_STATUS
 
 
 def documentation_basis(run: RunData) -> str:
@@ -520,21 +520,19 @@ OWN_METRICS = [("utilization", "Utilization", _pct), ("non_attendance_rate",
                ("retained_8plus_rate", "New clients retained 8+ sessions", _pct)]
 
 
-LAG_FIGURES = ("notes_within_24h", "notes_within_72h", "median_note_lag_hours")
-
-
 def own_metrics_table(run: RunData, clinician_id: str) -> pd.DataFrame:
     """The clinician's metrics next to the practice median and middle half (anonymous)."""
     m = run.table("clinician_metrics").set_index("clinician_id")
     on_status = _on_status(m)
+    gone = _unavailable(run)
     rows = []
     for col, label, fmt in OWN_METRICS:
         if col not in m:
             continue
         vals = m[col].dropna()
         mine = m.loc[clinician_id, col] if clinician_id in m.index else np.nan
-        you = NO_SIGNING_TIMES if col in LAG_FIGURES and on_status.get(clinician_id, False) \
-            else NOT_IN_EXPORT if col in _unavailable(run) else fmt(mine)
+        you = NO_SIGNING_TIMES if col in op.LAG_FIGURES and on_status.get(clinician_id, False) \
+            else NOT_IN_EXPORT if col in gone else fmt(mine)
         rows.append({"": label, "You": you, "Practice median": fmt(vals.median()),
                      "Middle half of clinicians": "–" if vals.empty else
                      f"{fmt(vals.quantile(.25))} to {fmt(vals.quantile(.75))}"})
@@ -543,7 +541,7 @@ def own_metrics_table(run: RunData, clinician_id: str) -> pd.DataFrame:
 
 def _not_in_export(ax, title: str, col: str, run: RunData) -> None:
     """A panel for a figure with no values: say why instead of drawing empty axes."""
-    why = NO_SIGNING_TIMES if col in LAG_FIGURES else NOT_IN_EXPORT \
+    why = NO_SIGNING_TIMES if col in op.LAG_FIGURES else NOT_IN_EXPORT \
         if col in _unavailable(run) else "no values for this period"
     ax.text(0.5, 0.5, why[0].upper() + why[1:], ha="center", va="center", wrap=True,
             color=plots.GREY, transform=ax.transAxes)

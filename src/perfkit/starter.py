@@ -18,19 +18,19 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import contract as C
 from .config import Config
 from .ingest import (
     IngestError,
-    _detect_format,
+    _column_format,
     _export_instant,
-    _find_file,
+    _load_table,
+    _map_enum,
     _name_key,
-    _norm_header,
     _parse_datetime,
-    _read,
     load_column_map,
 )
 
@@ -56,28 +56,24 @@ def _stable_id(name: str) -> str:
 
 
 def write_starter(folder: str | Path, config: Config) -> Starter:
-    """Read the export in ``folder`` through ``config.source`` and write the starters."""
+    """Read the export in ``folder`` through ``config.source`` and write the starters.
+
+    The appointment report is read as ``perfkit run`` reads it (``ingest._load_table``: the
+    profile's file, sheet, headers, defaults and kinds of rows); rows of totals, repeated
+    headers and rows of another kind are left out."""
     folder = Path(folder)
     if not folder.is_dir():
         raise IngestError(f"export folder {folder} does not exist")
     cmap = load_column_map(config.column_map, config.source)
-    path = _find_file(folder, "appointments", cmap)
-    if path is None:
-        raise IngestError(f"{folder} holds no appointment report (appointments.csv, or the "
-                          f"report the {config.source} profile reads)")
-    frame, _ = _read(path, cmap.sheets.get("appointments"))
-    rename = cmap.columns.get("appointments", {})
-    headers = [rename.get(_norm_header(h), _norm_header(h)) for h in frame.columns]
-    if "clinician_id" not in headers:
-        raise IngestError(f"{path.name}: no clinician column found (the profile reads "
-                          f"{', '.join(k for k, v in rename.items() if v == 'clinician_id')})")
-    rule = cmap.rows.get("appointments")
-    keep = pd.Series(True, index=frame.index)
-    if rule and rule["column"] in [_norm_header(h) for h in frame.columns]:
-        kind = frame.iloc[:, [_norm_header(h) for h in frame.columns].index(rule["column"])]
-        keep = kind.map(lambda v: C.normalize_label(v) in rule["keep"])
-    who = frame.iloc[:, headers.index("clinician_id")][keep]
-    who = who[(who != "") & ~who.str.match(r"(?i)^(grand\s+|sub-?\s*)?totals?\b")]
+    spec = C.TABLES["appointments"]
+    res = _load_table(folder, spec, cmap, {})
+    if res is None:  # appointments are required: _load_table says which file is missing
+        raise IngestError(f"{folder} holds no appointment report")
+    records = np.ones(len(res.raw), dtype=bool)
+    for other in (res.summary_rows, res.repeated_headers, res.excluded):
+        if other is not None:
+            records &= ~other
+    who = res.raw["clinician_id"][records & (res.raw["clinician_id"] != "").to_numpy()]
     found = who.drop_duplicates()
     found = found[~found.map(_name_key).duplicated()]
     roster = folder / "clinicians.csv"
@@ -88,27 +84,23 @@ def write_starter(folder: str | Path, config: Config) -> Starter:
         starter["name"] = found.to_list()
         starter.sort_values("name").to_csv(roster, index=False)
         written = True
+    # the period the export covers: sessions held, not bookings
+    status = _map_enum(res.raw["status"], C.VOCABULARIES["status"],
+                       cmap.values.get("appointments", {}).get("status", {}), False)
+    held = records & (status == "attended").to_numpy(dtype=bool, na_value=False)
+    text, fmt = _column_format(res.raw["start"][held], cmap, "appointments",
+                               spec.column("start"), res.file)
+    values = _parse_datetime(text, config.timezone, fmt)[0].dropna()
+    if cmap.scheduled_after_export:  # a "Show" after the export is still booked
+        now = pd.Timestamp.now(tz=config.timezone)
+        if config.exported_at is not None or cmap.exported_at is not None:
+            now = _export_instant(cmap, config)[0]
+        values = values[values <= now]
     period = None
-    if "start" in headers:
-        held = keep
-        if "status" in headers:  # the period the export covers: sessions held, not bookings
-            labels = {**C.STATUS_SYNONYMS, **cmap.values.get("appointments", {}).get(
-                "status", {})}
-            status = frame.iloc[:, headers.index("status")].map(
-                lambda v: labels.get(C.normalize_label(v)))
-            held = keep & (status == "attended")
-        text = frame.iloc[:, headers.index("start")][held]
-        text, fmt = _detect_format(text.astype(str), path.name, "start")
-        values = _parse_datetime(text, config.timezone, fmt)[0].dropna()
-        if cmap.scheduled_after_export:  # a "Show" after the export is still booked
-            now = pd.Timestamp.now(tz=config.timezone)
-            if config.exported_at is not None or cmap.exported_at is not None:
-                now = _export_instant(cmap, config)[0]
-            values = values[values <= now]
-        if len(values):
-            first = values.min().tz_localize(None).to_period("M").start_time
-            last = (values.max().tz_localize(None).to_period("M") + 1).start_time
-            period = (f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}")
+    if len(values):
+        first = values.min().tz_localize(None).to_period("M").start_time
+        last = (values.max().tz_localize(None).to_period("M") + 1).start_time
+        period = (f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}")
     params = folder / "practice.yaml"
     params_written = False
     if not params.exists():
