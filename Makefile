@@ -31,11 +31,11 @@ demo: setup ## Generate the demo practice, validate it and produce the demo run 
 	$(BIN)/perfkit run --data $(DEMO) --params $(PARAMS)
 
 test: setup ## Run the test suite (lint, unit and end-to-end tests)
-	$(BIN)/ruff check src tests benchmarks notebooks
+	$(BIN)/ruff check src tests benchmarks notebooks conftest.py
 	$(BIN)/pytest
 
 lint: setup ## Lint only
-	$(BIN)/ruff check src tests benchmarks notebooks
+	$(BIN)/ruff check src tests benchmarks notebooks conftest.py
 
 lab: kernel ## Open JupyterLab on the notebooks with the perfkit kernel
 	$(BIN)/jupyter lab notebooks/

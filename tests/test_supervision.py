@@ -378,3 +378,15 @@ def test_a_practice_without_the_optional_tables_still_gets_its_ledger():
     assert t["reviews"]["review_overdue"].all() and len(t["reviews"]) == 4  # since 2020
     s_ce = t["ce"].set_index("clinician_id").loc["S"]
     assert s_ce["hours"] == 0 and s_ce["remaining_hours"] == 24
+
+
+def test_missing_rule_folders_are_said_not_skipped(tmp_path, monkeypatch):
+    """A practice's rules_dir that is not a folder is a sentence; shipped rules missing from an
+    installation stop the run instead of calling every associate's rule unknown."""
+    c = pk.load_config(period_start="2026-07-01", period_end="2026-10-01",
+                       supervision={"rules_dir": tmp_path / "nowhere"})
+    with pytest.raises(ConfigError, match="nowhere is not a folder"):
+        sv.load_rules(c)
+    monkeypatch.setattr(sv, "shipped_rules_dir", lambda: tmp_path)
+    with pytest.raises(RuntimeError, match="licensure rule files are missing"):
+        sv.load_rules(pk.load_config())

@@ -43,9 +43,18 @@ KERNEL_START_ERRORS = ("Kernel didn't respond", "Kernel died", "kernel_info", "Z
 
 
 def notebook_dir() -> Path:
-    """Where the report notebooks live: ``$PERFKIT_NOTEBOOKS`` or the checkout's notebooks/."""
+    """Where the report notebooks live: ``$PERFKIT_NOTEBOOKS``; else ``perfkit/notebooks/``
+    of an installed package (the wheel maps the checkout's ``notebooks/`` there); else, in a
+    source checkout installed for development, the checkout's ``notebooks/`` itself."""
     env = os.environ.get("PERFKIT_NOTEBOOKS")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "notebooks"
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve().parent
+    for folder in (here / "notebooks", here.parents[1] / "notebooks"):
+        if (folder / "practice_report.ipynb").is_file():
+            return folder
+    raise RuntimeError(f"perfkit's report notebooks are missing from {here / 'notebooks'}: "
+                       "reinstall perfkit")
 
 
 class _DropStderrAndErrors(Preprocessor):

@@ -8,7 +8,7 @@ clinician does, with the observed evidence), and continuing education. Reports k
 content out of the owner's administrative view (the dual relationship of supervisor and
 employer); see ``perfkit.report``.
 
-Licensure rule sets are YAML files (``parameters/licensure_rules/``, plus a practice's own
+Licensure rule sets are YAML files (``licensure_rules/`` in the package, plus a practice's own
 folder ``supervision.rules_dir``), each with its citation. perfkit counts what the practice's
 records show; the board's current rules govern.
 
@@ -88,8 +88,8 @@ class LicensureRule(_Strict):
 
 
 def shipped_rules_dir() -> Path:
-    """The rule sets that ship with perfkit: ``parameters/licensure_rules/`` of the checkout."""
-    return Path(__file__).resolve().parents[2] / "parameters" / "licensure_rules"
+    """The rule sets that ship with perfkit: ``licensure_rules/`` inside the package."""
+    return Path(__file__).resolve().parent / "licensure_rules"
 
 
 def load_rules(config: Config) -> dict[str, LicensureRule]:
@@ -101,10 +101,16 @@ def load_rules(config: Config) -> dict[str, LicensureRule]:
     ConfigError
         A rule file that is not valid YAML or misses a setting; the message names the file.
     """
+    shipped = shipped_rules_dir()
+    if not any(shipped.glob("*.yaml")):  # a broken installation, not a user's mistake
+        raise RuntimeError(f"perfkit's licensure rule files are missing from {shipped}: "
+                           "reinstall perfkit")
+    own = config.supervision.rules_dir
+    if own is not None and not Path(own).is_dir():
+        raise ConfigError(f"supervision.rules_dir {own} is not a folder")
     rules: dict[str, LicensureRule] = {}
-    folders = [shipped_rules_dir(), config.supervision.rules_dir]
-    for folder in folders:
-        if folder is None or not Path(folder).is_dir():
+    for folder in (shipped, own):
+        if folder is None:
             continue
         for path in sorted(Path(folder).glob("*.y*ml")):
             try:
