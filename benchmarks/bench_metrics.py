@@ -19,8 +19,9 @@ from pathlib import Path
 import perfkit as pk
 from perfkit import operations as op
 from perfkit.demo import DemoSettings, write_demo
+from perfkit.operations import flags
 from perfkit.prepared import Prepared
-from perfkit.trends import flags, trend_labels
+from perfkit.trends import trend_labels
 
 
 def main() -> None:

@@ -307,8 +307,8 @@ def test_ids_that_look_like_numbers_or_na_give_the_same_tables_and_reports(tmp_p
     for left, right in pairs:
         assert _visible_text(a / left) == _visible_text(b / right), right
     # the plain papermill CLI takes such an id as raw text (-r); -p would make it the number 1
+    from perfkit.render import notebook_dir
     from perfkit.report import load_run, pick_clinician
-    from perfkit.reports import notebook_dir
 
     papermill = Path(sys.executable).parent / "papermill"
     target = tmp_path / "c.ipynb"

@@ -258,3 +258,48 @@ def test_weeks_before_the_data_are_not_weeks_without_work(data, tmp_path):
                          pseudonym_key_file=tmp_path / "k")
     w = op.weekly_metrics(data, cfg)
     assert w.week_start.min() == pd.Timestamp("2026-09-28")  # first data week, not 52 weeks ago
+
+
+def test_practice_summary_counts_a_client_of_two_clinicians_once(cfg):
+    """Client x also sees C in the period. By hand: clients seen x z w v (A), b (B), c x (C):
+    6 distinct where the clinicians' rows add to 7; new to the practice z w b c = 4 (x was
+    seen 09-28, v on Sun 10-04 local) where the rows add to 5 (x is new to C). Sessions 5+1+2,
+    hours 4.333+1+2.5 over 40+30+40 available; 2 of 11 past appointments missed; notes due
+    A1 A2 A7 B1 C1 C2 = 6, five signed within 72 h; A7 unsigned over 7 days."""
+    data = make_data(CLINICIANS, APPTS + [("C2", "C", "x", "2026-10-14 10:00", 60, "attended")],
+                     NOTES + [("C2", "2026-10-14 12:00")], TIME_OFF)
+    m = op.clinician_metrics(data, cfg)
+    assert m["active_clients"].sum() == 7 and m["new_clients"].sum() == 5
+    s = op.practice_summary(data, cfg, m).iloc[0]
+    assert (s["clinicians"], s["clients_seen"], s["new_clients"]) == (3, 6, 4)
+    assert s["sessions_attended"] == 8
+    assert s["utilization"] == pytest.approx((260 / 60 + 1 + 2.5) / 110)
+    assert (s["past_appointments"], s["missed_appointments"]) == (11, 2)
+    assert s["non_attendance_rate"] == pytest.approx(2 / 11)
+    assert (s["notes_due"], s["notes_due_with_signing_times"]) == (6, 6)
+    assert s["notes_within_72h"] == pytest.approx(5 / 6)
+    assert (s["unsigned_overdue_7d"], s["clinicians_on_note_status"]) == (1, 0)
+
+
+def test_practice_notes_rate_rests_only_on_clinicians_with_signing_times(data, cfg):
+    """B's figures rest on note statuses: the practice rate is A's and C's notes alone,
+    (2 + 1) of (3 + 1), not B's note counted as late."""
+    m = op.clinician_metrics(data, cfg)
+    b = m["clinician_id"] == "B"
+    m.loc[b, "notes_within_72h"] = np.nan
+    m.loc[b, "documentation_source"] = op.NOTE_STATUS
+    s = op.practice_summary(data, cfg, m).iloc[0]
+    assert s["notes_due_with_signing_times"] == 4
+    assert s["notes_within_72h"] == pytest.approx(3 / 4)
+    assert s["clinicians_on_note_status"] == 1
+
+
+def test_metric_spread_by_hand(table):
+    """Utilization A 4.333/40, B 1/30, C 1.5/40; sorted, the quartiles interpolate linearly
+    between neighbours (positions 0.5 and 1.5)."""
+    s = op.metric_spread(table.reset_index()).set_index("metric")
+    u = sorted([260 / 60 / 40, 1 / 30, 1.5 / 40])
+    assert s.loc["utilization", "clinicians"] == 3
+    assert s.loc["utilization", "median"] == pytest.approx(u[1])
+    assert s.loc["utilization", "q25"] == pytest.approx((u[0] + u[1]) / 2)
+    assert s.loc["utilization", "q75"] == pytest.approx((u[1] + u[2]) / 2)

@@ -9,6 +9,7 @@ import importlib.metadata
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -68,9 +69,17 @@ def test_every_import_is_a_declared_dependency():
 
 
 def _wheel(tmp_path: Path) -> Path:
+    """Build from a clean copy: setuptools' build/ folder in a checkout can hold modules that
+    no longer exist."""
+    tree = tmp_path / "source"
+    junk = shutil.ignore_patterns("__pycache__", "*.egg-info", ".ipynb_checkpoints")
+    for part in ("src", "notebooks"):
+        shutil.copytree(ROOT / part, tree / part, ignore=junk)
+    for f in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / f, tree / f)
     out = tmp_path / "dist"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out),
-                    str(ROOT)], check=True, capture_output=True, text=True)
+                    str(tree)], check=True, capture_output=True, text=True)
     (wheel,) = out.glob("perfkit-*.whl")
     return wheel
 

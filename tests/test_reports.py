@@ -16,7 +16,7 @@ import pytest
 
 import perfkit as pk
 from perfkit.demo import DemoSettings, write_demo
-from perfkit.reports import notebook_dir, render_reports
+from perfkit.render import notebook_dir, render_reports
 from perfkit.runner import run_period
 from perfkit.supervision import supervisees, supervisors
 
@@ -230,7 +230,7 @@ def test_a_clinicians_self_view_shows_only_their_own_clients_and_development(run
 
 
 def test_roles_choose_the_reports(tmp_path):
-    from perfkit.reports import _jobs
+    from perfkit.render import _jobs
 
     people, sups = [("C1", "A"), ("C2", "B")], [("C1", "A")]
     kinds = {role: [j["rel_html"] for j in _jobs(tmp_path, people, "P", "p", sups, (role,))]

@@ -58,12 +58,12 @@ def test_manifest_lists_tables(demo_run):
 
 def test_a_failing_table_is_recorded_and_the_run_exits_non_zero(practice, tmp_path,
                                                                  monkeypatch):
-    import perfkit.runner as runner
+    import perfkit.tables as tables
 
     def broken(*_a, **_k):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(runner, "operations_tables", broken)
+    monkeypatch.setitem(tables.STEPS, "operations", (broken, tables.STEPS["operations"][1]))
     out = tmp_path / "run"
     res = CliRunner().invoke(app, ["run", "--data", str(practice), "--out", str(out),
                                    "--tables-only"])
@@ -71,7 +71,9 @@ def test_a_failing_table_is_recorded_and_the_run_exits_non_zero(practice, tmp_pa
     manifest = json.loads((out / "manifest.json").read_text())
     failed = [o for o in manifest["outputs"] if o["status"] == "failed"]
     assert {o["path"] for o in failed} == {"tables/clinician_metrics.csv",
-                                           "tables/weekly_metrics.csv"}
+                                           "tables/weekly_metrics.csv",
+                                           "tables/practice_summary.csv",
+                                           "tables/metric_spread.csv"}
     assert failed[0]["message"] == "RuntimeError: boom"
     assert (out / "data_quality.json").is_file()  # what could be written still was
 

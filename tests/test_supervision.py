@@ -48,6 +48,7 @@ from perfkit import supervision as sv
 from perfkit.config import ConfigError
 from perfkit.demo import bundled_data_dir
 from perfkit.prepared import Prepared
+from perfkit.tables import development_tables
 
 TZ = "America/Chicago"
 
@@ -321,11 +322,13 @@ def test_supervisors_and_supervisees():
     c = cfg("2026-07-01", "2026-10-01")
     assert sv.supervisors(data.clinicians, c) == ["S"]
     assert sv.supervisees(data.clinicians, c, "S") == ["T"]  # U left before the period
+    pairs = sv.supervision_pairs(data.clinicians, c)
+    assert pairs.to_dict("records") == [{"supervisor_id": "S", "clinician_id": "T"}]
 
 
 def test_development_tables_on_the_demo_show_one_behind_and_others_on_track():
     data = pk.load_prepared()
-    t = sv.development_tables(data, pk.load_config())
+    t = development_tables(data, pk.load_config())
     led = t["supervision"].set_index("clinician_id")
     behind = led.index[led["behind_on_supervision"].astype(bool)].tolist()
     truth = json.loads((bundled_data_dir() / "demo_truth.json").read_text())
@@ -344,7 +347,7 @@ def test_a_practice_without_the_optional_tables_still_gets_its_ledger():
     data = make_data(clin, [("T", "2026-07-06 10:00", 120, "attended")])
     empty = data.tables["supervision"].iloc[0:0]
     del data.tables["supervision"]
-    t = sv.development_tables(data, cfg("2026-07-01", "2026-10-01"))
+    t = development_tables(data, cfg("2026-07-01", "2026-10-01"))
     row = t["supervision"].iloc[0]
     assert row["direct_hours"] == 2 and pd.isna(row["supervision_hours_individual"])
     assert pd.isna(row["periods_assessed"]) and pd.isna(row["periods_compliant"])
@@ -353,7 +356,7 @@ def test_a_practice_without_the_optional_tables_still_gets_its_ledger():
     assert t["supervision_periods"].empty
     # a supervision table that was provided and holds no meeting: none, and behind
     data.tables["supervision"] = empty
-    row = sv.development_tables(data, cfg("2026-07-01", "2026-10-01"))["supervision"].iloc[0]
+    row = development_tables(data, cfg("2026-07-01", "2026-10-01"))["supervision"].iloc[0]
     assert (row["direct_hours"], row["supervision_hours_individual"]) == (2, 0)
     assert (row["periods_assessed"], row["periods_compliant"]) == (1, 0)
     assert row["behind_on_supervision"]
@@ -374,7 +377,7 @@ def test_a_practice_without_the_optional_tables_still_gets_its_ledger():
     data.tables["ce"] = pd.DataFrame({"clinician_id": pd.Series(dtype=str),
                                       "completed_on": pd.Series(dtype="datetime64[us]"),
                                       "hours": pd.Series(dtype=float)})
-    t = sv.development_tables(data, cfg("2026-07-01", "2026-10-01"))
+    t = development_tables(data, cfg("2026-07-01", "2026-10-01"))
     assert t["reviews"]["review_overdue"].all() and len(t["reviews"]) == 4  # since 2020
     s_ce = t["ce"].set_index("clinician_id").loc["S"]
     assert s_ce["hours"] == 0 and s_ce["remaining_hours"] == 24

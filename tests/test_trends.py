@@ -8,7 +8,8 @@ import pytest
 
 import perfkit as pk
 from perfkit import operations as op
-from perfkit.trends import flags, spc_label, trend_labels, xmr_limits
+from perfkit.operations import flags
+from perfkit.trends import spc_label, trend_labels, xmr_limits
 
 NOISE = [4, 5, 6] * 4  # mean 5, no run on one side longer than 2, ends above the mean
 

@@ -17,10 +17,7 @@ on supervision) so tests and the models can check that they recover it. Nothing 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import hashlib
 import json
-import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -685,29 +682,6 @@ def _simplepractice(a: pd.DataFrame, start: pd.Series, names: pd.Series, note: n
     # the repeated headers, as SimplePractice writes them
     report.columns = [c.strip() for c in report.columns]
     report.to_csv(dest / "appointment-status-report_demo.csv", index=False)
-
-
-def cache_root() -> Path:
-    """The user's perfkit cache (``$PERFKIT_CACHE`` or ``~/.cache/perfkit``)."""
-    return Path(os.environ.get("PERFKIT_CACHE", Path.home() / ".cache" / "perfkit"))
-
-
-@functools.lru_cache(maxsize=1)
-def _code_digest() -> str:
-    from . import __version__
-
-    digest = hashlib.sha256(__version__.encode())
-    for f in sorted(Path(__file__).parent.rglob("*")):
-        if f.suffix in (".py", ".csv", ".json", ".yaml") and f.is_file():
-            digest.update(f.name.encode() + f.read_bytes())
-    return digest.hexdigest()
-
-
-def cache_dir(kind: str, extra: bytes = b"") -> Path:
-    """A cache folder for something derived from the bundled demo, keyed by perfkit's code and
-    data (and ``extra``, e.g. a parameters file), so a changed perfkit never reuses it."""
-    key = hashlib.sha256(_code_digest().encode() + extra).hexdigest()[:12]
-    return cache_root() / f"{kind}-{key}"
 
 
 def bundled_data_dir() -> Path:

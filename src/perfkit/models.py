@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
+from scipy import stats
 from statsmodels.regression.mixed_linear_model import MixedLMParams
 
 from .config import Config, ConfigError
@@ -57,10 +58,7 @@ __all__ = [
     "FIXED",
     "compare_models",
     "sensitivity_to_early_leavers",
-    "describe_fit",
-    "fixed_effects_table",
-    "variance_table",
-    "share_statement",
+    "Z95",
     "two_level_model",
 ]
 
@@ -69,6 +67,7 @@ LME4_FORMULA = ("score ~ week * intake_c + (1 + week | clinician_id) "
 LME4_FORMULA_CORRELATED = ("score ~ week * intake_c + (1 + week | clinician_id) "
                            "+ (1 + week | clinician_id:client_id)")
 FIXED = "score ~ week * intake_c"
+Z95 = float(stats.norm.ppf(0.975))  # 1.959964: every 95% interval of the models
 _VC = {"client": "0 + C(client)", "client_week": "0 + C(client):week"}
 
 SINGULAR_MESSAGE = ("differences between clinicians are not distinguishable from zero here: "
@@ -387,7 +386,7 @@ def _fit_perfkit(data: pd.DataFrame, cfg: Config, fit: GrowthFit, t0: float,
     k = nf.clinician_of_client
     counts = pd.DataFrame({"n_clients": np.bincount(k), "n_assessments": np.bincount(
         k, weights=nf.scores_per_client).astype(int)}, index=e["clinician_id"].to_numpy())
-    half = 1.959964 * np.sqrt(np.clip(nf.clinician_effects_cov[:, 1, 1], 0, None))
+    half = Z95 * np.sqrt(np.clip(nf.clinician_effects_cov[:, 1, 1], 0, None))
     eff = pd.DataFrame({"clinician_id": e["clinician_id"].to_numpy(), "instrument":
                         fit.instrument, "effect": e["slope"].to_numpy(),
                         "ci_low": e["slope"].to_numpy() - half,
@@ -465,7 +464,7 @@ def _effects(res, data: pd.DataFrame, fit: GrowthFit) -> pd.DataFrame:
     for cid in counts.index:
         eff = float(re[cid]["week"])
         var = float(re_cov[cid].loc["week", "week"])
-        half = 1.959964 * np.sqrt(max(var, 0.0))
+        half = Z95 * np.sqrt(max(var, 0.0))
         rows.append({"clinician_id": cid, "instrument": fit.instrument, "effect": eff,
                      "ci_low": eff - half, "ci_high": eff + half,
                      "n_clients": int(counts.loc[cid, "n_clients"]),
@@ -639,7 +638,6 @@ def compare_models(data: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     full = out.loc[2, "log_likelihood_ml"]
     lr_clin = 2 * (full - out.loc[0, "log_likelihood_ml"])
     lr_mix = 2 * (full - out.loc[1, "log_likelihood_ml"])
-    from scipy import stats
 
     out["LR test against the reported model"] = [
         f"chi2 = {lr_clin:.1f} on 3 df, p = {stats.chi2.sf(max(lr_clin, 0), 3):.3g} "
@@ -658,59 +656,3 @@ def sensitivity_to_early_leavers(assessments: pd.DataFrame, cfg: Config, instrum
     a = base.effects.set_index("clinician_id")[["effect", "ci_low", "ci_high", "n_clients"]]
     b = longer.effects.set_index("clinician_id")[["effect", "ci_low", "ci_high", "n_clients"]]
     return a.join(b.add_suffix(f"_min{min_scores}")).reset_index()
-
-
-def describe_fit(fit: GrowthFit) -> pd.DataFrame:
-    """What was fitted and how it went, in plain words (one column)."""
-    rows = {
-        "instrument": fit.instrument,
-        "model": fit.level,
-        "clinicians / clients / scores": f"{fit.n_clinicians} / {fit.n_clients} / "
-                                         f"{fit.n_scores}",
-        "estimation": f"{fit.engine}, {fit.optimizer or '-'}",
-        "converged": "yes" if fit.converged else "no",
-        "singular (a variance at zero)": "yes" if fit.singular else "no",
-        "log-likelihood": round(fit.reml_loglik, 3) if np.isfinite(fit.reml_loglik) else "-",
-        "fit time (s)": fit.seconds,
-        "notes": "; ".join(fit.messages) or "-",
-    }
-    return pd.DataFrame({"": list(rows.values())}, index=list(rows))
-
-
-def fixed_effects_table(fit: GrowthFit) -> pd.DataFrame:
-    """Fixed effects with standard errors and 95% intervals."""
-    est, se = fit.fixed_effects, fit.fixed_se.reindex(fit.fixed_effects.index)
-    return pd.DataFrame({"estimate": est, "std. error": se, "95% low": est - 1.959964 * se,
-                         "95% high": est + 1.959964 * se}).round(4)
-
-
-def variance_table(fit: GrowthFit) -> pd.DataFrame:
-    """Variance components as variances and standard deviations."""
-    cov = fit.clinician_cov
-    comps = {"clinician: starting level": cov[0, 0], "clinician: weekly change": cov[1, 1],
-             "client: starting level": fit.client_intercept_var,
-             "client: weekly change": fit.client_slope_var, "residual": fit.residual_var}
-    out = pd.DataFrame({"variance": comps})
-    out["std. deviation"] = np.sqrt(out["variance"].clip(lower=0))
-    sd = np.sqrt(np.clip(np.diag(cov), 0, None))
-    corr = cov[0, 1] / (sd[0] * sd[1]) if sd.all() else np.nan
-    out.loc["clinician: level-change correlation"] = [corr, np.nan]
-    return out.round(5)
-
-
-def share_statement(fit: GrowthFit):
-    """The share of score variance due to clinicians next to the literature's about 5%."""
-    if not np.isfinite(fit.share_clinician):
-        text = "The share of variance due to clinicians was not estimated for this model."
-    else:
-        text = (f"At week {fit.share_at_week:g} (the median length of an episode here), "
-                f"**{fit.share_clinician:.1%}** of the variation in {fit.instrument} scores lies "
-                "between clinicians, after allowing for intake severity. Studies of routine "
-                "practice find about 5% (Baldwin & Imel 2013; Johns et al. 2019), and most of "
-                "the rest lies with clients and measurement.")
-    try:
-        from IPython.display import Markdown
-
-        return Markdown(text)
-    except ImportError:  # pragma: no cover - IPython ships with ipykernel
-        return text

@@ -43,6 +43,9 @@ __all__ = [
     "clinicians_in_period",
     "clinician_metrics",
     "weekly_metrics",
+    "flags",
+    "practice_summary",
+    "metric_spread",
     "CONTRACT_COLUMNS",
     "WEEKLY_COLUMNS",
 ]
@@ -625,6 +628,81 @@ def clinician_metrics(data, cfg: Config) -> pd.DataFrame:
     return _unavailable(table[CONTRACT_COLUMNS + EXTRA_COLUMNS], data)
 
 
+PRACTICE_COLUMNS = [
+    "period_start", "period_end", "clinicians", "sessions_attended", "hours_attended",
+    "hours_estimated", "available_hours", "utilization", "past_appointments",
+    "missed_appointments", "non_attendance_rate", "clinician_cancelled", "notes_due",
+    "notes_due_with_signing_times", "notes_within_72h", "notes_open_72h",
+    "unsigned_overdue_7d", "clinicians_on_note_status", "clients_seen", "new_clients",
+]
+
+
+def practice_summary(data, cfg: Config, metrics: pd.DataFrame) -> pd.DataFrame:
+    """The practice's period in one row (``tables/practice_summary.csv``).
+
+    Counts are sums over the clinicians of ``metrics`` (those employed in the period); rates
+    are ratios of those sums, so each appointment or note weighs the same, not each clinician.
+    Clients are counted once across clinicians: ``clients_seen`` is the distinct clients with
+    an attended appointment in the period, ``new_clients`` those whose first attended
+    appointment at the practice (with any of these clinicians, ever) falls in the period. (A
+    client seen by two clinicians is one client here, and two in the clinicians' own rows.)
+    ``notes_within_72h`` rests on the notes of clinicians with signing times only
+    (``notes_due_with_signing_times``); it is empty when no clinician has them.
+    """
+    window = period_window(cfg)
+    ids = metrics["clinician_id"]
+    appts = data.appointments[data.appointments["clinician_id"].isin(ids)]
+    att = appts[(appts["status"] == "attended") & (appts["start"] < window.as_of)]
+    seen = assign_buckets(att, window)["client_id"].nunique()
+    first = att.groupby("client_id", observed=True)["start"].min()
+    new = int(((first >= window.start) & (first < window.end)).sum())
+
+    def total(col):
+        return metrics[col].sum() if col in metrics else np.nan
+
+    past = total("past_appointments")
+    missed = (metrics["non_attendance_rate"] * metrics["past_appointments"]).sum(min_count=1)
+    timed = metrics["notes_within_72h"].notna()
+    due_timed = metrics.loc[timed, "notes_due"].sum()
+    within = (metrics.loc[timed, "notes_within_72h"] * metrics.loc[timed, "notes_due"]).sum()
+    hours, avail = total("hours_attended"), total("available_hours")
+    row = {
+        "period_start": cfg.period_start, "period_end": cfg.period_end,
+        "clinicians": len(metrics), "sessions_attended": int(total("sessions_attended")),
+        "hours_attended": hours, "hours_estimated": total("hours_estimated"),
+        "available_hours": avail, "utilization": float(_ratio(hours, avail)),
+        "past_appointments": int(past),
+        "missed_appointments": round(missed) if pd.notna(missed) else np.nan,
+        "non_attendance_rate": float(_ratio(missed, past)) if pd.notna(missed) else np.nan,
+        "clinician_cancelled": total("clinician_cancelled"),
+        "notes_due": int(total("notes_due")), "notes_due_with_signing_times": int(due_timed),
+        "notes_within_72h": float(_ratio(within, due_timed)) if timed.any() else np.nan,
+        "notes_open_72h": total("notes_open_72h"),
+        "unsigned_overdue_7d": int(total("unsigned_overdue_7d")),
+        "clinicians_on_note_status": int((metrics["documentation_source"]
+                                          == NOTE_STATUS).sum()),
+        "clients_seen": int(seen), "new_clients": new,
+    }
+    return pd.DataFrame([row], columns=PRACTICE_COLUMNS)
+
+
+SPREAD_METRICS = ["utilization", "non_attendance_rate", "notes_within_72h",
+                  "median_note_lag_hours", "notes_open_72h", "active_clients", "new_clients",
+                  "retained_8plus_rate"]
+
+
+def metric_spread(metrics: pd.DataFrame) -> pd.DataFrame:
+    """The spread of each metric over the practice's clinicians (``tables/metric_spread.csv``):
+    ``metric, clinicians`` (with a value), ``median, q25, q75`` (pandas' linear
+    interpolation), the anonymous comparison a clinician's self-view shows."""
+    rows = []
+    for m in SPREAD_METRICS:
+        v = metrics[m].dropna().astype(float) if m in metrics else pd.Series(dtype=float)
+        rows.append({"metric": m, "clinicians": len(v), "median": v.median(),
+                     "q25": v.quantile(.25), "q75": v.quantile(.75)})
+    return pd.DataFrame(rows, columns=["metric", "clinicians", "median", "q25", "q75"])
+
+
 def _unavailable(table: pd.DataFrame, data) -> pd.DataFrame:
     """Blank the figures the export cannot give (an import profile's ``unavailable``): a
     billing export that lists only sessions held has no no-show rate, not a rate of zero."""
@@ -658,3 +736,31 @@ def weekly_metrics(data, cfg: Config) -> pd.DataFrame:
     table["new_clients"] = table["new_clients"].astype(float).where(table["week_start"] >= known)
     return _unavailable(table[["clinician_id", "week_start"] + WEEKLY_COLUMNS].sort_values(
         ["clinician_id", "week_start"], ignore_index=True), data)
+
+
+def flags(metrics: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """Threshold flags per clinician (True = worth a conversation), from parameters.
+
+    - ``flag_low_utilization``: utilization below ``utilization_alert`` (70%);
+      ``utilization_band`` is ``low`` / ``review`` (below ``utilization_review``, 80%) / ``ok``;
+    - ``flag_high_non_attendance``: non-attendance at or above ``non_attendance_alert`` (10%);
+    - ``flag_late_notes``: notes within 72 h below ``notes_within_72h_alert`` (90%);
+    - ``flag_unsigned_overdue``: any note unsigned more than ``note_overdue_days`` (7) days.
+
+    A metric with no data (empty) raises no flag.
+    """
+    ops = cfg.operations
+    u = metrics["utilization"]
+    band = np.select([u < ops.utilization_alert, u < ops.utilization_review, u.notna()],
+                     ["low", "review", "ok"], default="")
+    out = pd.DataFrame({
+        "clinician_id": metrics["clinician_id"],
+        "utilization_band": band,
+        "flag_low_utilization": (u < ops.utilization_alert).fillna(False),
+        "flag_high_non_attendance": (metrics["non_attendance_rate"]
+                                     >= ops.non_attendance_alert).fillna(False),
+        "flag_late_notes": (metrics["notes_within_72h"]
+                            < ops.notes_within_72h_alert).fillna(False),
+        "flag_unsigned_overdue": (metrics["unsigned_overdue_7d"] > 0).fillna(False),
+    })
+    return out

@@ -22,7 +22,7 @@ import pandas as pd
 
 from . import __version__
 from . import contract as C
-from .config import Config, load_config
+from .config import Config
 from .ingest import Ingested, ingest, write_quality
 from .io import atomic_write, atomic_write_text
 
@@ -228,10 +228,6 @@ def load_prepared(path: str | os.PathLike | None = None, *, validate: bool = Tru
 
 
 def _bundled_demo() -> Prepared:
-    from .demo import bundled_data_dir, cache_dir, cache_root
+    from .cache import demo_prepared
 
-    run = cache_dir("demo")
-    if not (run / PREPARED_DIR / "snapshot.json").is_file():
-        prepare(bundled_data_dir(), run, load_config(),
-                key_file=cache_root() / "demo-pseudonym.key")
-    return load_prepared(run)
+    return load_prepared(demo_prepared())

@@ -20,17 +20,15 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__, models
-from . import outcomes as oc
 from .config import Config, ConfigError
 from .io import atomic_write, atomic_write_text, private_outputs, restrict_tree
-from .operations import clinician_metrics, clinicians_in_period, weekly_metrics
+from .operations import clinicians_in_period
 from .prepared import PREPARED_DIR, Prepared, prepare
 from .pseudonym import PseudonymKey, load_key
-from .supervision import development_tables
-from .trends import flags, trend_labels
+from .tables import STEPS
 
-__all__ = ["run_period", "default_run_folder", "operations_tables", "outcome_tables",
-           "check_key", "previous_key_fingerprint"]
+__all__ = ["run_period", "default_run_folder", "model_outputs", "check_key",
+           "previous_key_fingerprint"]
 
 log = logging.getLogger(__name__)
 
@@ -38,34 +36,6 @@ log = logging.getLogger(__name__)
 def default_run_folder(config: Config, base: str | os.PathLike = "reports") -> Path:
     """``reports/<period_end>/``: named from the parameters, never from the clock."""
     return Path(base) / config.period_end.isoformat()
-
-
-def operations_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]:
-    """``clinician_metrics`` (contract columns, extras, flags, trend labels) and
-    ``weekly_metrics``: the operational tables of a run."""
-    weekly = weekly_metrics(data, config)
-    metrics = clinician_metrics(data, config)
-    metrics = metrics.merge(flags(metrics, config), on="clinician_id", how="left")
-    metrics = metrics.merge(trend_labels(weekly, config), on="clinician_id", how="left")
-    return {"clinician_metrics": metrics, "weekly_metrics": weekly}
-
-
-def outcome_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]:
-    """The measurement-based-care tables of a run (DATA_CONTRACT section 2)."""
-    a = data.assessments
-    eps = oc.classified_episodes(a, config)  # once, for every table below
-    curves = oc.expected_curves(a, config)
-    alerts = oc.not_on_track(a, config, curves, classified=eps)
-    item9 = oc.item9_flags(a, config)
-    return {
-        "outcomes_by_clinician": oc.outcomes_by_clinician(a, config, alerts, item9,
-                                                          classified=eps),
-        "outcomes_practice": oc.outcomes_practice(a, config, classified=eps),
-        "funnel": oc.funnel_points(a, config, classified=eps),
-        "not_on_track": alerts,
-        "item9_flags": item9,
-        "alliance_flags": oc.alliance_flags(a, config),
-    }
 
 
 def model_outputs(data: Prepared, config: Config, folder: Path) -> list[dict]:
@@ -94,12 +64,12 @@ def model_outputs(data: Prepared, config: Config, folder: Path) -> list[dict]:
 def _reports_step(folder: Path, data: Prepared, config: Config, only: list[str] | None,
                   workers: int | None, progress: bool,
                   roles: tuple[str, ...] | None = None) -> list[dict]:
-    from .reports import ROLES, render_reports
-    from .supervision import supervisors
+    from .render import ROLES, render_reports
+    from .supervision import supervision_pairs
 
     roles = tuple(roles or ROLES)
     in_period = clinicians_in_period(data.clinicians, config)
-    sup_ids = supervisors(data.clinicians, config)
+    sup_ids = sorted(set(supervision_pairs(data.clinicians, config)["supervisor_id"]))
     if only:
         known = set(in_period["clinician_id"]) | set(sup_ids)
         unknown = sorted(set(only) - known)
@@ -124,23 +94,16 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     atomic_write(path, lambda p: frame.to_csv(p, index=False, date_format="%Y-%m-%d"))
 
 
-TABLES_OF = {
-    "operations": ["clinician_metrics", "weekly_metrics"],
-    "outcomes": ["outcomes_by_clinician", "outcomes_practice", "funnel", "not_on_track",
-                 "item9_flags", "alliance_flags"],
-    "development": ["supervision", "supervision_periods", "goals", "reviews", "ce"],
-}
-
-
-def _tables_step(step: str, build, data: Prepared, config: Config, folder: Path) -> list[dict]:
+def _tables_step(step: str, data: Prepared, config: Config, folder: Path) -> list[dict]:
     """Build and write one step's tables; a failure is recorded, not raised, so the other
     steps still run."""
+    build, names = STEPS[step]
     try:
         tables = build(data, config)
     except Exception as exc:  # isolate the failure; the manifest says what went wrong
         log.exception("%s tables failed", step)
         return [{"path": f"tables/{name}.csv", "status": "failed",
-                 "message": f"{type(exc).__name__}: {exc}"} for name in TABLES_OF[step]]
+                 "message": f"{type(exc).__name__}: {exc}"} for name in names]
     for name, frame in tables.items():
         _write_csv(frame, folder / "tables" / f"{name}.csv")
     return [{"path": f"tables/{name}.csv", "status": "ok", "message": ""} for name in tables]
@@ -210,7 +173,7 @@ def run_period(data_dir: str | os.PathLike, config: Config, *, out: str | os.Pat
     folder and everything in it are readable by the owner only, unless
     ``privacy.group_readable_outputs`` says otherwise.
     """
-    from .reports import ROLES
+    from .render import ROLES
 
     unknown_roles = sorted(set(roles or ()) - set(ROLES))
     if unknown_roles:
@@ -325,7 +288,7 @@ def _replace(staging: Path, folder: Path) -> None:
     """Put a finished run in place of the previous one: two renames in one file system, so
     the folder is always the previous complete run or the new one (between the renames the
     previous one waits as ``.<name>.previous`` and ``_recover`` restores it)."""
-    from .reports import KERNEL_DIR
+    from .render import KERNEL_DIR
 
     shutil.rmtree(staging / KERNEL_DIR, ignore_errors=True)
     for nb in (staging / "notebooks").glob("*.ipynb"):  # the run record names the final folder
@@ -352,10 +315,9 @@ def _run(data_dir, config: Config, folder: Path, key: PseudonymKey, *, column_ma
     outputs += [{"path": f"{PREPARED_DIR}/{name}.parquet", "status": "ok", "message": ""}
                 for name in sorted(prepared.tables)]
     outputs.append({"path": f"{PREPARED_DIR}/snapshot.json", "status": "ok", "message": ""})
-    for step, build in (("operations", operations_tables), ("outcomes", outcome_tables),
-                        ("development", development_tables)):
+    for step in STEPS:
         t0 = time.perf_counter()
-        outputs += _tables_step(step, build, prepared, config, folder)
+        outputs += _tables_step(step, prepared, config, folder)
         timings[f"{step}_seconds"] = round(time.perf_counter() - t0, 3)
     t0 = time.perf_counter()
     try:

@@ -44,8 +44,8 @@ from .operations import clinician_time, clinicians_in_period
 from .prepared import Prepared
 
 __all__ = ["LicensureRule", "load_rules", "shipped_rules_dir", "ledger", "supervision_periods",
-           "goals_status", "competency_reviews", "continuing_education", "development_tables",
-           "supervisees", "supervisors", "LEDGER_COLUMNS"]
+           "goals_status", "competency_reviews", "continuing_education", "licensure_tables",
+           "supervision_pairs", "supervisees", "supervisors", "LEDGER_COLUMNS"]
 
 LEDGER_COLUMNS = ["clinician_id", "rule", "direct_hours", "supervision_hours_individual",
                   "supervision_hours_group", "periods_assessed", "periods_compliant",
@@ -298,7 +298,9 @@ def ledger(data: Prepared, config: Config, rules: dict[str, LicensureRule] | Non
     DataFrame
         The contract columns (``clinician_id, rule, direct_hours, supervision_hours_individual,
         supervision_hours_group, periods_assessed, periods_compliant, projected_completion``),
-        then ``rule_name, total_hours, total_required, direct_required, supervision_required,
+        then ``rule_name, rule_citation, compliance_period`` (``week``, ``month`` or
+        ``none``; the rule's words, so a report never re-reads rule files), ``total_hours,
+        total_required, direct_required, supervision_required,
         supervision_individual_required, experience_since, months_so_far, supervised_weeks,
         weeks_required, group_share, pace_direct_per_week, pace_total_per_week,
         behind_on_supervision, note``. Hours are totals to as_of (records plus carried-in
@@ -353,6 +355,8 @@ def ledger(data: Prepared, config: Config, rules: dict[str, LicensureRule] | Non
                "periods_compliant": int(p["compliant"].sum())
                if rule and rule.compliance.period != "none" else None,
                "projected_completion": None, "rule_name": rule.name if rule else "",
+               "rule_citation": rule.citation if rule else "",
+               "compliance_period": rule.compliance.period if rule else "",
                "total_hours": round(total, 2), "experience_since": since,
                "months_so_far": round(_months_between(since, as_of), 1) if pd.notna(since)
                else None, "supervised_weeks": supervised_weeks,
@@ -413,7 +417,8 @@ def ledger(data: Prepared, config: Config, rules: dict[str, LicensureRule] | Non
             row.update({k: None for k in NOT_KNOWN_WITHOUT_SUPERVISION})
             row["note"] = NO_SUPERVISION_NOTE
         rows.append(row)
-    cols = LEDGER_COLUMNS + ["rule_name", "total_hours", "total_required", "direct_required",
+    cols = LEDGER_COLUMNS + ["rule_name", "rule_citation", "compliance_period", "total_hours",
+                             "total_required", "direct_required",
                              "supervision_required", "supervision_individual_required",
                              "experience_since", "months_so_far", "supervised_weeks",
                              "weeks_required", "group_share", "pace_direct_per_week",
@@ -587,15 +592,22 @@ def supervisors(clinicians: pd.DataFrame, config: Config) -> list[str]:
     return sorted(set(sup) & set(clinicians["clinician_id"].astype(str)))
 
 
-def development_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]:
-    """The supervision and development tables of a run: ``supervision`` (the ledger),
-    ``supervision_periods``, ``goals``, ``reviews`` and ``ce``."""
+def licensure_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]:
+    """``supervision`` (the ledger) and ``supervision_periods``, with the rule files read and
+    the daily hours computed once for both."""
     rules = load_rules(config)
     daily = _daily(data, config, list(_pre_licensed(data, config)["clinician_id"]))
     periods = supervision_periods(data, config, rules, daily)
     return {"supervision": ledger(data, config, rules, periods, daily),
-            "supervision_periods": periods,
-            "goals": goals_status(data, config),
-            "reviews": competency_reviews(data, config),
-            "ce": continuing_education(data, config)}
+            "supervision_periods": periods}
 
+
+def supervision_pairs(clinicians: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """``supervisor_id, clinician_id``: who supervises whom among the clinicians employed in
+    the period (``tables/supervisors.csv``; each supervisor gets a supervision pack)."""
+    sups = set(supervisors(clinicians, config))
+    c = clinicians_in_period(clinicians, config)
+    c = c[c["supervisor_id"].astype(str).isin(sups) & c["supervisor_id"].notna()]
+    return (pd.DataFrame({"supervisor_id": c["supervisor_id"].astype(str),
+                          "clinician_id": c["clinician_id"].astype(str)})
+            .sort_values(["supervisor_id", "clinician_id"], ignore_index=True))

@@ -1,4 +1,4 @@
-"""Trend labels and flags from the weekly series, by statistical-process-control rules.
+"""Trend labels from the weekly series, by statistical-process-control rules.
 
 A clinician's weekly series of a metric is read as an XmR (individuals and moving range) chart:
 the centre line is the mean of the weekly points, the natural process limits are the centre
@@ -26,7 +26,7 @@ import pandas as pd
 
 from .config import Config
 
-__all__ = ["xmr_limits", "spc_label", "trend_labels", "flags", "TREND_METRICS",
+__all__ = ["xmr_limits", "spc_label", "trend_labels", "TREND_METRICS",
            "NOT_ENOUGH", "GROWING", "DECLINING", "STABLE"]
 
 GROWING, DECLINING, STABLE, NOT_ENOUGH = "growing", "declining", "stable", "not enough data"
@@ -92,31 +92,3 @@ def trend_labels(weekly: pd.DataFrame, cfg: Config,
                                           min_points=t.min_weeks)
         rows.append(row)
     return pd.DataFrame(rows, columns=["clinician_id"] + [f"trend_{m}" for m in metrics])
-
-
-def flags(metrics: pd.DataFrame, cfg: Config) -> pd.DataFrame:
-    """Threshold flags per clinician (True = worth a conversation), from parameters.
-
-    - ``flag_low_utilization``: utilization below ``utilization_alert`` (70%);
-      ``utilization_band`` is ``low`` / ``review`` (below ``utilization_review``, 80%) / ``ok``;
-    - ``flag_high_non_attendance``: non-attendance at or above ``non_attendance_alert`` (10%);
-    - ``flag_late_notes``: notes within 72 h below ``notes_within_72h_alert`` (90%);
-    - ``flag_unsigned_overdue``: any note unsigned more than ``note_overdue_days`` (7) days.
-
-    A metric with no data (empty) raises no flag.
-    """
-    ops = cfg.operations
-    u = metrics["utilization"]
-    band = np.select([u < ops.utilization_alert, u < ops.utilization_review, u.notna()],
-                     ["low", "review", "ok"], default="")
-    out = pd.DataFrame({
-        "clinician_id": metrics["clinician_id"],
-        "utilization_band": band,
-        "flag_low_utilization": (u < ops.utilization_alert).fillna(False),
-        "flag_high_non_attendance": (metrics["non_attendance_rate"]
-                                     >= ops.non_attendance_alert).fillna(False),
-        "flag_late_notes": (metrics["notes_within_72h"]
-                            < ops.notes_within_72h_alert).fillna(False),
-        "flag_unsigned_overdue": (metrics["unsigned_overdue_7d"] > 0).fillna(False),
-    })
-    return out

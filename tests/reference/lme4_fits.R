@@ -7,7 +7,9 @@
 # tests/reference/lme4/<name>.csv with one row per quantity: the fixed effects, the variance
 # components, the fixed effects' standard errors, the REML log-likelihood and whether the fit is singular; and
 # tests/reference/lme4/<name>_correlated.csv for the model with a correlated client intercept
-# and slope, (1 + week | clinician_id:client_id), which perfkit's own fitter offers.
+# and slope, (1 + week | clinician_id:client_id), which perfkit's own fitter offers; and
+# tests/reference/lme4/<name>_ranef.csv with each clinician's conditional mode of the week slope
+# and its conditional variance (ranef(condVar = TRUE)), the basis of clinician_effects.csv.
 suppressMessages(library(lme4))
 args <- commandArgs(trailingOnly = TRUE)
 root <- if (length(args) > 0) args[1] else "tests/reference"
@@ -52,6 +54,15 @@ for (path in Sys.glob(file.path(root, "data", "*.csv"))) {
   out$value <- format(out$value, digits = 12)
   out$value[nrow(out)] <- as.character(packageVersion("lme4"))
   suffix <- if (variant == "independent") "" else "_correlated"
+  if (variant == "independent") {
+    re <- ranef(fit, condVar = TRUE)$clinician_id
+    pv <- attr(re, "postVar")
+    k <- which(colnames(re) == "week")
+    modes <- data.frame(clinician_id = rownames(re),
+                        slope = format(re[, k], digits = 12),
+                        slope_condvar = format(pv[k, k, ], digits = 12))
+    write.csv(modes, file.path(root, "lme4", paste0(name, "_ranef.csv")), row.names = FALSE)
+  }
   write.csv(out, file.path(root, "lme4", paste0(name, suffix, ".csv")), row.names = FALSE)
   cat(name, variant, ": logLik", as.numeric(logLik(fit)), "singular", isSingular(fit), "\n")
   }

@@ -10,9 +10,11 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import display
 
-from . import models, plots
-from .operations import WEEKLY_COLUMNS
-from .report import RunData, trajectories_figure
+from .. import models
+from ..operations import WEEKLY_COLUMNS
+from .figures import BLUE, caterpillar, done, trajectories_figure
+from .research import describe_fit, variance_table
+from .run import RunData
 
 __all__ = ["explorer", "weekly_view", "model_view", "model_explorer"]
 
@@ -24,10 +26,10 @@ def weekly_view(run: RunData, clinician_id: str, metric: str, start, end):
     wk["week_start"] = pd.to_datetime(wk["week_start"])
     wk = wk[(wk["week_start"] >= pd.Timestamp(start)) & (wk["week_start"] <= pd.Timestamp(end))]
     fig, ax = plt.subplots(figsize=(9, 3.5))
-    ax.plot(wk["week_start"], wk[metric], marker="o", ms=3, color=plots.BLUE)
+    ax.plot(wk["week_start"], wk[metric], marker="o", ms=3, color=BLUE)
     ax.set(title=f"{run.name_of(clinician_id)}: {metric.replace('_', ' ')} by week",
            xlabel="week starting")
-    return plots.done(fig), wk[["week_start", metric]].set_index("week_start")
+    return done(fig), wk[["week_start", metric]].set_index("week_start")
 
 
 def explorer(run: RunData) -> w.Widget:
@@ -85,9 +87,9 @@ def model_explorer(run: RunData) -> w.Widget:
             fit = model_view(run, pick_i.value, pick_cov.value, pick_n.value)
             effects = fit.effects.assign(clinician_id=fit.effects["clinician_id"].map(
                 run.name_of))
-            shown = [models.describe_fit(fit), models.variance_table(fit)]
+            shown = [describe_fit(fit), variance_table(fit)]
             if effects["effect"].notna().any():
-                shown.append(plots.caterpillar(effects.dropna(subset=["effect"]),
+                shown.append(caterpillar(effects.dropna(subset=["effect"]),
                                                fit.instrument,
                                                better=run.config.instruments[fit.instrument]
                                                .better))

@@ -36,7 +36,7 @@ from .safety import clean_html, file_stems, href
 # staging folder, removed before the run is put in place), never the user's runtime folder.
 KERNEL_DIR = ".kernels"
 
-__all__ = ["notebook_dir", "render_reports", "export_html", "write_index", "Job"]
+__all__ = ["notebook_dir", "render_reports", "export_html", "write_index"]
 
 KERNEL_START_ERRORS = ("Kernel didn't respond", "Kernel died", "kernel_info", "ZMQ",
                        "Address already in use", "timed out waiting for kernel")
@@ -103,8 +103,10 @@ def export_html(nb, title: str) -> str:
             "one data point among many.</footer></body></html>\n")
 
 
+
 class Job(dict):
-    """One report to render: name, notebook, parameters, html path, title."""
+    """One report to render (internal): name, id, role, notebook, parameters, executed
+    notebook, html path, title."""
 
 
 def _die_with_parent(parent: int) -> None:

@@ -1,0 +1,82 @@
+"""The reports, section by section. Each function lays out one section (a table, a figure or a
+short text) from a run folder's tables; the report notebooks call these and nothing else, so
+every number a report shows comes from the run's tables.
+
+- :mod:`.run`: a run folder as the reports read it (:func:`load_run`);
+- :mod:`.practice`: the owner's practice report;
+- :mod:`.clinician`: a clinician's own report;
+- :mod:`.supervisor`: the supervision pack and the development sections;
+- :mod:`.figures`: every figure, in one house style;
+- :mod:`.format`: words and numbers for people (percentages, dates, escaped tables);
+- :mod:`.research`: tables and statements about one model fit (outcomes notebook);
+- :mod:`.explore`: the analyst's widgets (explore notebook).
+
+The batch that executes the notebooks and writes the HTML is :mod:`perfkit.render`.
+"""
+
+import pandas as pd
+
+from .clinician import (
+    clinician_title,
+    item9_table,
+    own_alerts_table,
+    own_effect_text,
+    own_metrics_table,
+    pick_clinician,
+    questions_to_explore,
+)
+from .figures import (
+    caterpillar_figure,
+    compliance_figure,
+    distribution_figure,
+    funnel_figure,
+    trajectories_figure,
+    trajectories_grid,
+    use_style,
+    weekly_trends_figure,
+)
+from .format import Text
+from .practice import (
+    check_in_list,
+    data_quality_table,
+    limits_note,
+    model_section,
+    operations_table,
+    outcomes_table,
+    period_summary,
+    practice_title,
+    renewals_table,
+)
+from .run import RunData, load_run
+from .supervisor import (
+    ce_table,
+    goals_table,
+    ledger_note,
+    ledger_table,
+    pick_supervisor,
+    reviews_table,
+    supervisee_alerts,
+    supervisees_of,
+    supervision_questions,
+    supervisor_title,
+)
+
+
+def quiet() -> None:
+    """Set up a report kernel: the house figure style, and table cells shown whole (a name or
+    an id is never cut to 50 characters with "..."). Library warnings are not silenced here:
+    the batch drops every stderr output from a report's HTML and keeps it in its log, where a
+    warning that means something can still be read."""
+    use_style()
+    pd.set_option("display.max_colwidth", None)
+
+
+__all__ = ["RunData", "load_run", "quiet", "Text", "practice_title", "period_summary",
+           "operations_table", "check_in_list", "outcomes_table", "funnel_figure",
+           "model_section", "pick_clinician", "caterpillar_figure", "limits_note",
+           "data_quality_table", "clinician_title", "own_metrics_table", "distribution_figure",
+           "weekly_trends_figure", "trajectories_figure", "own_alerts_table", "item9_table",
+           "own_effect_text", "questions_to_explore", "pick_supervisor", "supervisees_of",
+           "supervisor_title", "ledger_table", "ledger_note", "compliance_figure", "goals_table",
+           "reviews_table", "ce_table", "supervision_questions", "supervisee_alerts",
+           "trajectories_grid", "renewals_table"]

@@ -1,0 +1,135 @@
+"""The clinician's own report (``notebooks/clinician_report.ipynb``): their figures next to the
+practice's anonymous spread, their clients who are off track or answered item 9, their model
+estimate, and questions to explore. It names no other clinician."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .. import operations as op
+from ..safety import md
+from .format import NO_SIGNING_TIMES, NOT_IN_EXPORT, Text, num, pct, period_words
+from .practice import check_in_reasons
+from .run import RunData, measured, on_status, text_id, unavailable
+
+__all__ = ["pick_clinician", "clinician_title", "own_metrics_table", "own_alerts_table",
+           "item9_table", "own_effect_text", "questions_to_explore", "OWN_METRICS"]
+
+
+def pick_clinician(run: RunData, clinician_id: str = "") -> str:
+    """The clinician a report is for: the one asked for, or the first in the run (so the
+    notebook runs on its defaults). An id that is not in the run is an error in plain words."""
+    ids = list(run.table("clinician_metrics")["clinician_id"])
+    text_id(clinician_id, "clinician_id")
+    if not clinician_id:
+        return ids[0]
+    if clinician_id not in ids:
+        raise ValueError(f"clinician {clinician_id} is not in this run's period")
+    return clinician_id
+
+
+def clinician_title(run: RunData, clinician_id: str) -> Text:
+    cfg = run.config
+    return Text(f"## {md(run.name_of(clinician_id))}\n\n**For you.** Period {period_words(cfg)}. "
+                "Other clinicians appear only as an anonymous spread of values. Your supervisor "
+                "sees your supervision, goals and clients' progress in their supervision pack; "
+                "the owner's report shows your scheduling, documentation and outcome figures "
+                "but not your clients, goals, reviews or supervision.")
+
+
+OWN_METRICS = [("utilization", "Utilization", pct), ("non_attendance_rate",
+               "Missed appointments", lambda v: pct(v, 1)),
+               ("notes_within_72h", "Notes within 72 hours", pct),
+               ("median_note_lag_hours", "Median hours to sign a note", num),
+               ("notes_open_72h", "Notes open more than 72 hours", lambda v: num(v, 0)),
+               ("active_clients", "Clients seen", lambda v: num(v, 0)),
+               ("new_clients", "New clients", lambda v: num(v, 0)),
+               ("retained_8plus_rate", "New clients retained 8+ sessions", pct)]
+
+
+def own_metrics_table(run: RunData, clinician_id: str) -> pd.DataFrame:
+    """The clinician's metrics next to the practice median and middle half (anonymous, from
+    ``metric_spread``)."""
+    m = run.table("clinician_metrics").set_index("clinician_id")
+    spread = run.table("metric_spread").set_index("metric")
+    by_status = on_status(m)
+    gone = unavailable(run)
+    rows = []
+    for col, label, fmt in OWN_METRICS:
+        if col not in m or col not in spread.index:
+            continue
+        s = spread.loc[col]
+        mine = m.loc[clinician_id, col] if clinician_id in m.index else np.nan
+        you = NO_SIGNING_TIMES if col in op.LAG_FIGURES and by_status.get(clinician_id, False) \
+            else NOT_IN_EXPORT if col in gone else fmt(mine)
+        rows.append({"": label, "You": you, "Practice median": fmt(s["median"]),
+                     "Middle half of clinicians": "–" if not s["clinicians"] else
+                     f"{fmt(s['q25'])} to {fmt(s['q75'])}"})
+    return pd.DataFrame(rows).set_index("")
+
+
+@measured()
+def own_alerts_table(run: RunData, clinician_id: str) -> pd.DataFrame:
+    """The clinician's clients who are not on track (pseudonymous ids)."""
+    t = run.table("not_on_track")
+    t = t[t["clinician_id"] == clinician_id]
+    if t.empty:
+        return pd.DataFrame({"": ["No client is off track this period."]}).set_index("")
+    return pd.DataFrame({
+        "Client": t["client_id"], "Measure": t["instrument"], "First score": t["first_score"],
+        "Latest score": t["last_score"], "Latest": t["last_at"],
+        "Expected by now": t["expected"].round(1), "Why listed": t["reason"],
+    }).set_index("Client")
+
+
+@measured()
+def item9_table(run: RunData, clinician_id: str) -> pd.DataFrame:
+    """PHQ-9 item 9 responses above zero for the clinician's clients."""
+    t = run.table("item9_flags")
+    t = t[t["clinician_id"] == clinician_id]
+    if t.empty:
+        return pd.DataFrame({"": ["No PHQ-9 item 9 responses above zero this period."]}) \
+            .set_index("")
+    return pd.DataFrame({"Client": t["client_id"], "Date": t["date"],
+                         "Thoughts of being better off dead or of self-harm":
+                             t["response_words"],
+                         "Review": np.where(t["escalate"], "same day, escalate",
+                                            "same day")}).set_index("Client")
+
+
+@measured()
+def own_effect_text(run: RunData, clinician_id: str, instrument: str = "PHQ-9") -> Text:
+    e = run.table("clinician_effects")
+    row = e[(e["clinician_id"] == clinician_id) & (e["instrument"] == instrument)]
+    if row.empty or pd.isna(row["effect"].iloc[0]):
+        return Text(f"No model estimate for you on the {md(instrument)} this period "
+                    "(too little data, or the model could not separate clinicians).")
+    r = row.iloc[0]
+    better = run.config.instruments[instrument].better
+    crosses = r["ci_low"] <= 0 <= r["ci_high"]
+    faster = (r["effect"] < 0) == (better == "lower")
+    if crosses:
+        meaning = ("the interval includes zero: your clients' scores changed at a rate the data "
+                   "cannot tell apart from the practice average")
+    else:
+        meaning = (f"your clients' scores {'improved faster' if faster else 'improved more slowly'}"
+                   " than the practice average, after allowing for how ill they were at intake")
+    return Text(f"On the {md(instrument)}, your estimate is {r['effect']:+.3f} points per week "
+                f"(95% interval {r['ci_low']:+.3f} to {r['ci_high']:+.3f}, from "
+                f"{int(r['n_clients'])} clients): {meaning}. This is one data point among many.")
+
+
+def questions_to_explore(run: RunData, clinician_id: str) -> Text:
+    m = run.table("clinician_metrics").set_index("clinician_id")
+    qs = []
+    if clinician_id in m.index:
+        qs += check_in_reasons(m.loc[clinician_id], run.config)
+    t = run.table("not_on_track")
+    n = int((t["clinician_id"] == clinician_id).sum())
+    if n:
+        qs.append(f"{n} clients are off their expected course. Which of them would it help to "
+                  "talk through in supervision?")
+    qs.append("What has gone well this period that you would like to do more of?")
+    qs.append("What support, training or change in caseload would help most next period?")
+    return Text("\n".join(f"- {q}" for q in qs))

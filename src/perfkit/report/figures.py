@@ -1,0 +1,294 @@
+"""Every figure of the reports and notebooks: plain, labelled, readable by people who do not
+read statistics, in one house style (:func:`use_style`) and one palette. Each report figure
+reads the run's tables (:class:`~perfkit.report.run.RunData`); the model figures take a fit."""
+
+from __future__ import annotations
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.collections import LineCollection
+
+from .. import operations as op
+from ..outcomes import funnel_limits
+from ..trends import xmr_limits
+from .format import NO_SIGNING_TIMES, NOT_IN_EXPORT, TREND_WORDS, Text, pct, yes
+from .run import RunData, measured, rows_for, unavailable
+
+__all__ = ["use_style", "done", "caterpillar", "residual_diagnostics", "random_effects_qq",
+           "funnel_figure", "caterpillar_figure", "distribution_figure", "weekly_trends_figure",
+           "trajectories_figure", "trajectories_grid", "compliance_figure",
+           "BLUE", "GREY", "ORANGE"]
+
+BLUE, GREY, ORANGE = "#2b6cb0", "#718096", "#dd6b20"
+
+
+def use_style() -> None:
+    """The house style: white grid, readable sizes, no chart junk. (Plain matplotlib settings:
+    importing seaborn for a theme would cost each report a second.)"""
+    plt.rcParams.update({
+        "figure.dpi": 110, "figure.facecolor": "white", "axes.facecolor": "white",
+        "axes.grid": True, "grid.color": "#e2e8f0", "grid.linewidth": 0.8,
+        "axes.edgecolor": "#a0aec0", "axes.spines.top": False, "axes.spines.right": False,
+        "axes.titleweight": "bold", "axes.titlesize": 11, "axes.labelsize": 10,
+        "xtick.labelsize": 9, "ytick.labelsize": 9, "legend.fontsize": 9,
+        "font.family": "DejaVu Sans",
+        # text from the records (names) is drawn as written: "$" is a dollar sign, never
+        # the start of mathtext (which would also fail on an unbalanced "$\\")
+        "text.parse_math": False,
+    })
+
+
+def done(fig):
+    """Lay out and close a figure before returning it, so a notebook shows it exactly once
+    (through the returned object) and no figure stays open in memory."""
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def caterpillar(effects: pd.DataFrame, instrument: str, *, better: str = "lower",
+                highlight: str | None = None):
+    """Each clinician's effect on the weekly rate of change with its 95% interval, in
+    clinician-id order (never sorted into a ranking). Intervals that cross zero mean the
+    clinician's clients changed at a rate consistent with the practice average."""
+    e = effects.sort_values("clinician_id")
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(e) + 1.5))
+    y = np.arange(len(e))[::-1]
+    colors = [ORANGE if c == highlight else BLUE for c in e["clinician_id"]]
+    ax.errorbar(e["effect"], y, xerr=[e["effect"] - e["ci_low"], e["ci_high"] - e["effect"]],
+                fmt="none", ecolor=colors, elinewidth=2, capsize=0)
+    ax.scatter(e["effect"], y, color=colors, zorder=3)
+    ax.axvline(0, color=GREY, lw=1, ls="--")
+    ax.set_yticks(y, e["clinician_id"])
+    faster = "faster improvement" if better == "lower" else "slower improvement"
+    slower = "slower improvement" if better == "lower" else "faster improvement"
+    ax.set_xlabel(f"difference from the practice's weekly {instrument} change (points/week)\n"
+                  f"← {faster}      {slower} →")
+    ax.set_title(f"{instrument}: clinician differences, case-mix adjusted, with 95% intervals")
+    return done(fig)
+
+
+def residual_diagnostics(result):
+    """Residuals against fitted values, and a normal QQ plot of the residuals."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    fitted, resid = np.asarray(result.fittedvalues), np.asarray(result.resid)
+    axes[0].scatter(fitted, resid, s=4, alpha=0.3, color=BLUE)
+    axes[0].axhline(0, color=GREY, lw=1)
+    axes[0].set(xlabel="fitted score", ylabel="residual", title="Residuals against fitted")
+    from scipy import stats
+
+    stats.probplot(resid, dist="norm", plot=axes[1])
+    axes[1].set_title("Residuals: normal QQ plot")
+    return done(fig)
+
+
+def random_effects_qq(result):
+    """Normal QQ plots of the clinician intercept and slope deviations (conditional means)."""
+    # the first two entries of each clinician's random effects are the level and the slope
+    re = pd.DataFrame({k: v.iloc[:2].to_numpy() for k, v in result.random_effects.items()}).T
+    from scipy import stats
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, col, name in zip(axes, [0, 1], ["starting level", "weekly change"], strict=True):
+        stats.probplot(re.iloc[:, col].astype(float), dist="norm", plot=ax)
+        ax.set_title(f"Clinician {name}: normal QQ plot")
+    return done(fig)
+
+
+@measured()
+def funnel_figure(run: RunData, instrument: str = "PHQ-9", *, highlight: str | None = None,
+                  label_points: bool = True):
+    """Funnel plot: reliable-improvement rate against paired episodes, with control limits."""
+    f = run.table("funnel")
+    f = f[(f["instrument"] == instrument)]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    if f.empty:
+        ax.text(0.5, 0.5, "No paired episodes for this measure", ha="center")
+        ax.set_axis_off()
+        return done(fig)
+    p0 = float(f["practice_rate"].iloc[0])
+
+    nmax = max(int(f["paired_episodes"].max() * 1.15), 20)
+    grid = np.arange(5, nmax + 1)
+    for level, style in zip(run.config.outcomes.funnel_levels, ["--", ":"], strict=True):
+        lo, hi = funnel_limits(p0, grid, level)
+        ax.plot(grid, lo, style, color=GREY, lw=1)
+        ax.plot(grid, hi, style, color=GREY, lw=1, label=f"{level:.1%} limits")
+    ax.axhline(p0, color=GREY, lw=1.2, label=f"practice rate {pct(p0)}")
+    shown = f.dropna(subset=["reliable_improvement_rate"])
+    colors = [ORANGE if c == highlight else BLUE for c in shown["clinician_id"]]
+    ax.scatter(shown["paired_episodes"], shown["reliable_improvement_rate"], color=colors,
+               zorder=3, s=36)
+    if label_points:
+        for _, r in shown.iterrows():
+            ax.annotate(run.name_of(r["clinician_id"]).split()[0], (r["paired_episodes"],
+                        r["reliable_improvement_rate"]), fontsize=8, xytext=(4, 3),
+                        textcoords="offset points")
+    ax.set(xlabel="clients with a first and last score", ylabel="share reliably improved",
+           ylim=(0, 1), title=f"{instrument}: reliable improvement against number of clients")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    return done(fig)
+
+
+@measured()
+def caterpillar_figure(run: RunData, instrument: str = "PHQ-9", *,
+                       only: str | None = None, names: bool = True):
+    """Each clinician's model estimate with its 95% interval, in name order (never ranked)."""
+    e = run.table("clinician_effects")
+    e = e[(e["instrument"] == instrument) & e["effect"].notna()].copy()
+    if only is not None:
+        e = e[e["clinician_id"] == only]
+    if names:
+        e["clinician_id"] = e["clinician_id"].map(run.name_of)
+    return caterpillar(e, instrument, better=run.config.instruments[instrument].better)
+
+
+def not_in_export(ax, title: str, col: str, run: RunData) -> None:
+    """A panel for a figure with no values: say why instead of drawing empty axes."""
+    why = NO_SIGNING_TIMES if col in op.LAG_FIGURES else NOT_IN_EXPORT \
+        if col in unavailable(run) else "no values for this period"
+    ax.text(0.5, 0.5, why[0].upper() + why[1:], ha="center", va="center", wrap=True,
+            color=GREY, transform=ax.transAxes)
+    ax.set_title(title, loc="left")
+    ax.set_axis_off()
+
+
+def distribution_figure(run: RunData, clinician_id: str):
+    """Where the clinician sits among all clinicians: the others are unlabelled dots."""
+    m = run.table("clinician_metrics")
+    cols = [("utilization", "Utilization"), ("non_attendance_rate", "Missed appointments"),
+            ("notes_within_72h", "Notes within 72 hours")]
+    fig, axes = plt.subplots(1, 3, figsize=(10, 2.4))
+    for ax, (col, label) in zip(axes, cols, strict=True):
+        vals = m[col].to_numpy(dtype=float)
+        mine = m.loc[m["clinician_id"] == clinician_id, col].to_numpy(dtype=float)
+        if not np.isfinite(vals).any():  # a figure the export cannot give
+            not_in_export(ax, label, col, run)
+            continue
+        jitter = np.random.default_rng(0).uniform(-0.15, 0.15, len(vals))
+        ax.scatter(vals, jitter, color=GREY, alpha=0.6, s=30, label="other clinicians")
+        if len(mine):
+            ax.scatter(mine, [0], color=ORANGE, s=90, zorder=3, label="you")
+        ax.set(title=label, yticks=[], ylim=(-0.5, 0.5))
+        ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    axes[0].legend(loc="upper left", fontsize=8, frameon=False, bbox_to_anchor=(0, -0.3),
+                   ncol=2)
+    return done(fig)
+
+
+def weekly_trends_figure(run: RunData, clinician_id: str):
+    """The clinician's weekly series with the centre line and natural process limits."""
+    w = run.table("weekly_metrics")
+    w = w[w["clinician_id"] == clinician_id].sort_values("week_start")
+    labels = run.table("clinician_metrics").set_index("clinician_id")
+    cols = [("utilization", "Utilization"), ("non_attendance_rate", "Missed appointments"),
+            ("notes_within_72h", "Notes signed within 72 hours")]
+    fig, axes = plt.subplots(3, 1, figsize=(9, 7), sharex=True)
+    x = pd.to_datetime(w["week_start"])
+    shown = None
+    for ax, (col, label) in zip(axes, cols, strict=True):
+        y = w[col].to_numpy(dtype=float)
+        if not np.isfinite(y).any():  # a figure the export cannot give
+            not_in_export(ax, f"{label} by week", col, run)
+            continue
+        lo, centre, hi = xmr_limits(y)
+        ax.plot(x, y, marker="o", ms=3, color=BLUE)
+        if np.isfinite(centre):
+            ax.axhline(centre, color=GREY, lw=1)
+            ax.axhspan(max(lo, 0), hi, color=GREY, alpha=0.08)
+        trend = labels.loc[clinician_id, f"trend_{col}"] if clinician_id in labels.index \
+            else ""
+        ax.set_title(f"{label} by week ({TREND_WORDS.get(trend, '')})", loc="left")
+        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+        shown = ax
+    if shown is not None:  # the dates under the lowest panel that has values
+        shown.tick_params(labelbottom=True)
+    return done(fig)
+
+
+@measured(say=True)
+def trajectories_figure(run: RunData, clinician_id: str, instrument: str = "PHQ-9"):
+    """The clinician's clients' scores over time (pseudonymous), with the caseness line."""
+    inst = run.config.instruments[instrument]
+    a = run.prepared_table("assessments", clinician_id)
+    as_of = pd.Timestamp(run.config.period_end).tz_localize(run.config.timezone)
+    a = a[(a["clinician_id"] == clinician_id) & (a["instrument"] == instrument)
+          & (a["administered_at"] < as_of)].sort_values("administered_at")
+    fig, ax = plt.subplots(figsize=(9, 4))
+    if a.empty:
+        ax.text(0.5, 0.5, f"No {instrument} scores", ha="center")
+        ax.set_axis_off()
+        return done(fig)
+    first = a.groupby("client_id")["administered_at"].transform("first")
+    weeks = (a["administered_at"] - first) / pd.Timedelta(weeks=1)
+    # one LineCollection for all clients: a line per client, drawn as one artist
+    lines = [np.column_stack([g["week"], g["total_score"]])
+             for _, g in a.assign(week=weeks).groupby("client_id", sort=False)]
+    ax.add_collection(LineCollection(lines, colors=BLUE, alpha=0.25, linewidths=1))
+    ax.autoscale_view()
+    # the typical course: median score by whole week, where at least 5 clients have a score
+    by_week = a.assign(week=weeks.round()).groupby("week")["total_score"]
+    typical = by_week.median()[by_week.size() >= 5]
+    if len(typical) >= 2:
+        ax.plot(typical.index, typical.to_numpy(), color=BLUE, lw=2.5,
+                label="median of your clients (weeks with 5 or more scores)")
+    if inst.caseness is not None:
+        ax.axhline(inst.caseness, color=ORANGE, ls="--", lw=1,
+                   label=f"clinical cut-off ({inst.caseness:g})")
+    ax.set(xlabel="weeks since the client's first score", ylabel=f"{instrument} score",
+           title=f"Your clients' {instrument} scores over time "
+                 f"({'lower' if inst.better == 'lower' else 'higher'} is better)")
+    ax.legend(frameon=False, fontsize=8)
+    return done(fig)
+
+
+@measured()
+def trajectories_grid(run: RunData, ids: list[str], instrument: str = "PHQ-9"):
+    """Each supervisee's clients' scores over time, one panel per supervisee."""
+    figs = [(cid, trajectories_figure(run, cid, instrument)) for cid in ids]
+    if len(figs) == 1:
+        return figs[0][1]
+    from IPython.display import display
+
+    for cid, fig in figs:
+        fig.axes[0].set_title(f"{run.name_of(cid)}: clients' {instrument} scores over time",
+                              loc="left")
+        display(fig)
+    return None
+
+
+def compliance_figure(run: RunData, ids: list[str], *, names: bool = True):
+    """Supervision in each week or month of the last half year against what the rule needs."""
+    t = rows_for(run, "supervision_periods", ids)
+    if not run.provided("supervision"):
+        return Text("No supervision records were provided, so weekly or monthly supervision "
+                    "cannot be shown.")
+    if t.empty:
+        return Text("No weekly or monthly supervision requirement applies here.")
+    t = t.assign(period_start=pd.to_datetime(t["period_start"]))
+    t = t[t["period_start"] >= pd.Timestamp(run.config.period_end) - pd.DateOffset(months=6)]
+    people = sorted(t["clinician_id"].unique())
+    fig, axes = plt.subplots(len(people), 1, figsize=(9, 2.6 * len(people)), squeeze=False)
+    for ax, cid in zip(axes[:, 0], people, strict=True):
+        p = t[t["clinician_id"] == cid]
+        unit = p["unit"].iloc[0]
+        width = 5 if p["period"].iloc[0] == "week" else 24
+        colors = np.where(~yes(p["assessed"]), "#cbd5e0",
+                          np.where(yes(p["compliant"]), BLUE, ORANGE))
+        ax.bar(p["period_start"], p["counted"], width=width, color=colors, align="edge")
+        missed = p[yes(p["assessed"]) & (p["counted"] == 0)]
+        ax.scatter(missed["period_start"] + pd.Timedelta(days=width / 2),
+                   np.zeros(len(missed)), marker="x", color=ORANGE, zorder=3,
+                   label="no supervision" if len(missed) else None)
+        ax.step(p["period_start"], p["required"], where="post", color=GREY, lw=1.5,
+                label="what the rule needs")
+        who = run.name_of(cid) if names else "Your supervision"
+        ax.set_title(f"{who}: supervision {unit} per {p['period'].iloc[0]} "
+                     "(orange: below the rule; grey: no client hours)", loc="left")
+        ax.set_ylabel(unit)
+        ax.set_ylim(bottom=-0.1 * max(p["required"].max(), p["counted"].max(), 1))
+        ax.legend(loc="upper left", bbox_to_anchor=(1, 1), frameon=False, fontsize=8)
+    return done(fig)

@@ -1,0 +1,76 @@
+"""Words and numbers for people: percentages, dates, plain-word labels, escaped tables and
+Markdown text. Every report table is built by :func:`table`; every number a report prints is
+formatted here."""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+
+from ..config import Config
+
+__all__ = ["Text", "table", "pct", "num", "date_words", "text_or", "yes", "period_words",
+           "TREND_WORDS", "NO_SIGNING_TIMES", "NOT_IN_EXPORT"]
+
+
+def table(frame: pd.DataFrame, caption: str | None = None, *, apply=None):
+    """A report table without its index: every cell, header and the caption HTML-escaped
+    (a pandas Styler does not escape by default), so text from the practice's records shows
+    exactly as written. ``apply`` is a Styler column function (shading). Every styled table of
+    a report is built here."""
+    styler = frame.style.format(escape="html").format_index(escape="html", axis=1) \
+        .hide(axis="index")
+    if apply is not None:
+        styler = styler.apply(apply)
+    if caption:
+        styler = styler.set_caption(html.escape(caption))
+    return styler
+
+
+class Text(str):
+    """Markdown text that renders as formatted text in a notebook and its HTML."""
+
+    def _repr_markdown_(self) -> str:
+        return str(self)
+
+
+def pct(v, digits: int = 0) -> str:
+    return "–" if v is None or pd.isna(v) else f"{100 * v:.{digits}f}%"
+
+
+def num(v, digits: int = 1) -> str:
+    return "–" if v is None or pd.isna(v) else f"{v:,.{digits}f}"
+
+
+def date_words(v) -> str:
+    return "–" if v is None or pd.isna(v) or v == "" else f"{pd.Timestamp(v):%d %b %Y}"
+
+
+def text_or(v, default: str) -> str:
+    """A text value, or ``default`` when it is missing or empty (never "nan")."""
+    return v if isinstance(v, str) and v else default
+
+
+def yes(values: pd.Series) -> np.ndarray:
+    """A yes/no column as booleans where only a true value is yes: a missing value (not
+    known, e.g. a table the practice did not provide) is not a yes. (``astype(bool)`` would
+    turn NaN into True.)"""
+    return np.array([v is True or v == "True" or (isinstance(v, np.bool_) and bool(v))
+                     for v in values], dtype=bool)
+
+
+def period_words(cfg: Config) -> str:
+    last = cfg.period_end - pd.Timedelta(days=1)
+    return f"{cfg.period_start:%d %B %Y} to {last:%d %B %Y}"
+
+
+TREND_WORDS = {"growing": "↑ rising", "declining": "↓ falling", "stable": "→ steady",
+               "not enough data": "· too few weeks"}
+
+
+NO_SIGNING_TIMES = "not known: this export has no signing times"
+
+
+NOT_IN_EXPORT = "not available from this export"

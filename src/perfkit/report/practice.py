@@ -1,0 +1,260 @@
+"""The owner's practice report (``notebooks/practice_report.ipynb``), section by section: the
+period in plain numbers, operations per clinician, who might welcome a check-in, outcomes, the
+models in words, licences and renewals, and the data's quality."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from ..config import Config
+from ..safety import md
+from .format import (
+    NO_SIGNING_TIMES,
+    NOT_IN_EXPORT,
+    TREND_WORDS,
+    Text,
+    date_words,
+    num,
+    pct,
+    period_words,
+    table,
+    yes,
+)
+from .run import RunData, caveats, measured, on_status, unavailable
+from .supervisor import ce_words
+
+__all__ = ["practice_title", "documentation_basis", "period_summary", "operations_table",
+           "check_in_reasons", "check_in_list", "outcomes_table", "model_section",
+           "limits_note", "data_quality_table", "renewals_table"]
+
+
+def practice_title(run: RunData) -> Text:
+    cfg = run.config
+    return Text(f"## {md(cfg.practice_name)}\n\nFor the practice owner and clinical director. "
+                f"Period {period_words(cfg)}.")
+
+
+def documentation_basis(run: RunData) -> str:
+    """What the documentation figures rest on, in plain words."""
+    by_status = on_status(run.table("clinician_metrics"))
+    if not by_status.any():
+        return "the times notes were signed"
+    doc = run.meta.get("documentation") or {}
+    when = pd.Timestamp(doc["exported_at"]) if doc.get("exported_at") else None
+    at = f"the export of {when:%d %B %Y, %H:%M}" if when is not None else "the export"
+    some = "" if by_status.all() else " for some clinicians"
+    return (f"note statuses (signed, draft, missing) as of {at}{some}; the export has no "
+            "signing times, so how quickly notes were signed is not known")
+
+
+def _estimated_words(p: pd.Series) -> str:
+    """How much of the attended hours the billing codes' usual lengths estimate."""
+    hours, est = p["hours_attended"], p["hours_estimated"]
+    if not hours or not est or pd.isna(est):
+        return ""
+    return (f" ({pct(est / hours)} of the hours are estimated from billing codes: the export "
+            "gave no session lengths)")
+
+
+def _count(v) -> str:
+    return "–" if v is None or pd.isna(v) else f"{int(v):,}"
+
+
+def period_summary(run: RunData) -> pd.DataFrame:
+    """The period in a few plain numbers, from ``practice_summary`` (clients counted once
+    across clinicians)."""
+    p = run.table("practice_summary").iloc[0]
+    gone = unavailable(run)
+    no_times = p["clinicians_on_note_status"] == p["clinicians"] and p["clinicians"] > 0
+    rows = {
+        "Period": period_words(run.config),
+        "Clinicians": _count(p["clinicians"]),
+        "Sessions attended": _count(p["sessions_attended"]),
+        "Utilization (attended hours / available hours)": pct(p["utilization"])
+        + _estimated_words(p),
+        "Missed appointments (no-shows and late cancellations)":
+            NOT_IN_EXPORT if "non_attendance_rate" in gone else pct(p["non_attendance_rate"], 1),
+        "Appointments the clinicians cancelled (not counted as missed)":
+            NOT_IN_EXPORT if "clinician_cancelled" in gone else _count(p["clinician_cancelled"]),
+        "Notes signed within 72 hours": NO_SIGNING_TIMES if no_times
+        else pct(p["notes_within_72h"]),
+        "Notes open more than 72 hours": _count(p["notes_open_72h"]),
+        "Notes unsigned for more than 7 days": _count(p["unsigned_overdue_7d"]),
+        "Documentation figures rest on": documentation_basis(run),
+        **({"About this export": " ".join(said)} if (said := caveats(run)) else {}),
+        "Clients seen (each client once)": _count(p["clients_seen"]),
+        "New clients (first session at the practice)": _count(p["new_clients"]),
+    }
+    return pd.DataFrame({"": list(rows.values())}, index=list(rows))
+
+
+def operations_table(run: RunData):
+    """Operational metrics per clinician, in name order (not a ranking), with trend labels."""
+    m = run.table("clinician_metrics").copy()
+    m["name"] = m["clinician_id"].map(run.name_of)
+    m = m.sort_values("name")
+    out = pd.DataFrame({
+        "Clinician": m["name"],
+        "Utilization": m["utilization"].map(pct),
+        "Utilization trend": m["trend_utilization"].map(TREND_WORDS),
+        "Missed appointments": m["non_attendance_rate"].map(lambda v: pct(v, 1)),
+        "Notes within 72 h": m["notes_within_72h"].map(pct).where(
+            ~on_status(m), "no signing times"),
+        "Notes trend": m["trend_notes_within_72h"].map(TREND_WORDS),
+        "Notes open > 72 h": m["notes_open_72h"].astype(int) if "notes_open_72h" in m
+        else "–",
+        "Notes unsigned > 7 days": m["unsigned_overdue_7d"].astype(int),
+        "Clients seen": m["active_clients"].astype(int),
+        "New clients": m["new_clients"].astype(int),
+        "Retained 8+ sessions": m["retained_8plus_rate"].map(pct),
+    })
+    flag_cols = {"Utilization": "flag_low_utilization",
+                 "Missed appointments": "flag_high_non_attendance",
+                 "Notes within 72 h": "flag_late_notes",
+                 "Notes unsigned > 7 days": "flag_unsigned_overdue"}
+    flags = pd.DataFrame({col: yes(m[f]) for col, f in flag_cols.items()},
+                         index=out.index)
+
+    def shade(col):
+        if col.name not in flags:
+            return [""] * len(col)
+        return ["background-color: #fdebd3" if f else "" for f in flags[col.name]]
+
+    return table(out, "Shaded cells are outside the practice's thresholds (see parameters).",
+                 apply=shade)
+
+
+def check_in_reasons(row: pd.Series, cfg: Config) -> list[str]:
+    ops = cfg.operations
+    q = []
+    if row.get("trend_utilization") == "declining" or row.get("flag_low_utilization"):
+        q.append(f"Utilization is {pct(row['utilization'])}"
+                 + (" and has been falling for several weeks" if row.get("trend_utilization")
+                    == "declining" else "") + ". Is the caseload what they want it to be, or is "
+                 "something making sessions harder to fill?")
+    if row.get("trend_notes_within_72h") == "declining" or row.get("flag_late_notes"):
+        q.append(f"{pct(row['notes_within_72h'], 1)} of notes were signed within "
+                 f"{ops.note_standard_hours:g} hours. Would protected documentation time or a "
+                 "simpler note template help?")
+    if row.get("flag_unsigned_overdue"):
+        n = int(row["unsigned_overdue_7d"])
+        q.append(f"{n} {'note has' if n == 1 else 'notes have'} been unsigned for more than "
+                 f"{ops.note_overdue_days:g} days. Is there a backlog they would like help with?")
+    if row.get("flag_high_non_attendance") or row.get("trend_non_attendance_rate") == "growing":
+        q.append(f"{pct(row['non_attendance_rate'], 1)} of appointments were missed. Are "
+                 "reminders, scheduling or client circumstances getting in the way?")
+    return q
+
+
+def check_in_list(run: RunData) -> Text:
+    """Who might welcome a check-in, framed as questions to ask, not verdicts."""
+    m = run.table("clinician_metrics").copy()
+    m["name"] = m["clinician_id"].map(run.name_of)
+    lines = []
+    for _, row in m.sort_values("name").iterrows():
+        reasons = check_in_reasons(row, run.config)
+        if reasons:
+            lines.append(f"**{md(row['name'])}**\n" + "\n".join(f"- {r}" for r in reasons))
+    if not lines:
+        return Text("No clinician's metrics are outside the thresholds or slipping this "
+                    "period.")
+    return Text("These are prompts for a supportive conversation, not judgements: numbers "
+                "cannot see a hard month, a complex caseload or a new role.\n\n"
+                + "\n\n".join(lines))
+
+
+@measured(say=True)
+def outcomes_table(run: RunData) -> pd.DataFrame:
+    """Practice outcome rates per instrument with their 95% intervals."""
+    p = run.table("outcomes_practice")
+
+    def cell(row, rate):
+        v = row[rate]
+        if pd.isna(v):
+            return "– (too few)"
+        return f"{pct(v)} ({pct(row[rate + '_ci_low'])}–{pct(row[rate + '_ci_high'])})"
+
+    out = pd.DataFrame({
+        "Measure": p["instrument"],
+        "Episodes": p["episodes"].astype(int),
+        "With a first and last score": p["paired_completeness"].map(pct),
+        "Reliably improved": [cell(r, "reliable_improvement_rate") for _, r in p.iterrows()],
+        "Reliably worse": [cell(r, "reliable_deterioration_rate") for _, r in p.iterrows()],
+        "Recovered": [cell(r, "recovery_rate") for _, r in p.iterrows()],
+    })
+    return out.set_index("Measure")
+
+
+@measured()
+def model_section(run: RunData) -> Text:
+    """The models' share of variance due to clinicians, in plain words."""
+    lines = []
+    for inst, s in run.summary.items():
+        share = s.get("share_of_variance_due_to_clinicians")
+        msg = "; ".join(s.get("messages", []))
+        if share is None:
+            lines.append(f"- **{md(inst)}**: {md(msg) or 'no model was fitted.'}")
+        else:
+            lines.append(f"- **{md(inst)}**: {share:.1%} of the variation in scores lies between "
+                         f"clinicians ({s['n_clients']} clients, {s['n_scores']} scores)"
+                         + (f". {md(msg[0].upper() + msg[1:])}." if msg else "."))
+    return Text("Studies of routine practice find that about 5% of the variation in outcomes "
+                "lies between therapists, after allowing for how ill clients were at intake. "
+                "Here:\n\n" + "\n".join(lines))
+
+
+def limits_note() -> Text:
+    return Text(
+        "**What these numbers can and cannot tell you.** Operational metrics describe "
+        "scheduling and paperwork, not the quality of care. Outcome rates rest on the clients "
+        "who completed questionnaires, and clients are not randomly assigned: referral "
+        "patterns and life events that intake scores do not capture move them. Rates for "
+        "small numbers of clients are hidden, and every rate and estimate is shown with its "
+        "uncertainty. Use this report to start supportive conversations, alongside "
+        "supervision and the clinician's own view, never to rank people.")
+
+
+def data_quality_table(run: RunData) -> pd.DataFrame:
+    path = run.folder / "data_quality.json"
+    q = json.loads(path.read_text(encoding="utf-8")).get("tables", {}) if path.is_file() else {}
+    rows = []
+    for name, e in q.items():
+        if e.get("present"):
+            rows.append({"Table": name, "Rows read": e["rows_in"],
+                         "Used": e["rows_accepted"], "Set aside": e["rows_rejected"],
+                         "Why set aside": ", ".join(f"{k.replace('_', ' ')} ({v})"
+                                                    for k, v in e["reasons"].items()) or "–"})
+    return pd.DataFrame(rows).set_index("Table")
+
+
+def renewals_table(run: RunData):
+    """The owner's administrative view of licences: continuing education against the
+    requirement and whether a competency review is due. No ratings, evidence, goals or
+    supervision content."""
+    ce = run.tables.get("ce", pd.DataFrame())
+    rv = run.tables.get("reviews", pd.DataFrame())
+    if ce.empty or "clinician_id" not in ce:
+        return Text("No clinician records for licences this period.")
+    due = rv.groupby("clinician_id").agg(last=("last_review", "max"),
+                                         due=("review_overdue", "max")) if not rv.empty else None
+    out = pd.DataFrame({"Clinician": ce["clinician_id"].map(run.name_of),
+                        "License": ce["license_type"].fillna("–"),
+                        "CE hours this cycle": [
+                            f"{num(h, 1)} of {num(n, 0)}" if pd.notna(n) and pd.notna(h)
+                            else "–"
+                            for h, n in zip(ce["hours"], ce["required_hours"], strict=True)],
+                        "Continuing education": [ce_words(r) for _, r in ce.iterrows()]})
+    if due is not None:
+        last = ce["clinician_id"].map(due["last"])
+        flag = ce["clinician_id"].map(due["due"])
+        out["Last competency review"] = [
+            date_words(d) if isinstance(d, str) else ("–" if pd.isna(f) else "none yet")
+            for d, f in zip(last, flag, strict=True)]
+        out["Review due"] = np.where(yes(flag), "yes",
+                                     "–" if not run.provided("reviews") else "")
+    return table(
+        out.sort_values("Clinician"), "Ratings, observed evidence, goals and supervision are "
+        "not shown here: they belong to supervision and to the clinician.")

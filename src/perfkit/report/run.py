@@ -1,0 +1,140 @@
+"""A run folder as the reports read it: its tables (``tables/*.csv``), its model summary, its
+run facts (``prepared/snapshot.json``: parameters, which tables the practice provided, what the
+export could give) and, for the few sections that draw individual scores, the prepared
+snapshot's tables one clinician at a time. Nothing here computes a metric or runs the
+pipeline."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .. import operations as op
+from ..config import Config, load_config
+from ..io import read_table
+from ..prepared import Prepared, load_prepared
+from .format import Text
+
+__all__ = ["RunData", "load_run", "measured", "text_id", "on_status", "caveats", "unavailable",
+           "rows_for", "NO_MEASURES"]
+
+
+@dataclass
+class RunData:
+    """A run folder for the reports. The prepared snapshot is read table by table when a
+    section first needs it (a clinician report reads the clinician list and its own clients'
+    scores, not every appointment of the practice)."""
+
+    folder: Path
+    config: Config
+    meta: dict
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    summary: dict = field(default_factory=dict)
+    validate: bool = False
+    _data: Prepared | None = None
+    _names: dict | None = None
+
+    @property
+    def data(self) -> Prepared:
+        """The whole prepared snapshot (read on first use)."""
+        if self._data is None:
+            self._data = load_prepared(self.folder, validate=self.validate)
+        return self._data
+
+    def table(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+    def provided(self, name: str) -> bool:
+        """Whether the practice provided an input table (what rests on a table that was not
+        provided is unknown, and the reports say so)."""
+        return name in self.meta.get("provided", [name])  # older runs: assume provided
+
+    def prepared_table(self, name: str, clinician_id: str | None = None) -> pd.DataFrame:
+        """One prepared table, optionally only one clinician's rows, without loading the
+        rest of the snapshot."""
+        if self._data is not None:
+            t = self._data[name]
+            return t if clinician_id is None else t[t["clinician_id"] == clinician_id]
+        filters = [("clinician_id", "==", clinician_id)] if clinician_id else None
+        return pd.read_parquet(self.folder / "prepared" / f"{name}.parquet", filters=filters)
+
+    def name_of(self, clinician_id: str) -> str:
+        if self._names is None:
+            c = self.prepared_table("clinicians")
+            self._names = dict(zip(c["clinician_id"], c["name"], strict=True))
+        return str(self._names.get(clinician_id, clinician_id))
+
+
+def load_run(run_folder: str | os.PathLike, *, validate: bool = False) -> RunData:
+    """Load a run folder written by ``perfkit run`` (its tables, model summary and run facts;
+    the prepared snapshot's tables are read when a section first needs them). The notebooks
+    pass :func:`perfkit.cache.demo_run` when no run folder is given. The prepared snapshot is
+    not re-checked (``validate=False``): the run checked it when it wrote it.
+    """
+    folder = Path(run_folder)
+    meta_file = folder / "prepared" / "snapshot.json"
+    if not meta_file.is_file():
+        raise FileNotFoundError(f"{folder} is not a run folder (no prepared/snapshot.json): "
+                                "run 'perfkit run' first")
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    params = dict(meta.get("parameters", {}))
+    config = load_config(**params) if params else load_config()
+    tables = {p.stem: read_table(p)
+              for p in sorted((folder / "tables").glob("*.csv"))
+              if not p.stem.startswith("model_data_")}
+    summary_file = folder / "tables" / "model_summary.json"
+    summary = json.loads(summary_file.read_text()) if summary_file.is_file() else {}
+    return RunData(folder, config, meta, tables, summary, validate)
+
+
+def text_id(value, name: str) -> None:
+    """An id parameter must arrive as text: papermill's ``-p`` reads ``001`` as the number 1."""
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be text, not the number {value!r}: pass it to papermill "
+                         f"with -r {name} ... (raw text) instead of -p")
+
+
+NO_MEASURES = ("No measures were provided (the export has no assessments table), so there are "
+               "no outcome figures here. Everything else in this report stands on its own.")
+
+
+def measured(say: bool = False):
+    """An outcome section (its first argument is the run): when the practice provided no
+    assessments it shows the sentence that says so (``say``, the first outcome section of a
+    report) or nothing (the sections after it), instead of empty tables and figures."""
+    def wrap(section):
+        @functools.wraps(section)
+        def shown(run: RunData, *args, **kwargs):
+            if not run.provided("assessments"):
+                return Text(NO_MEASURES if say else "")
+            return section(run, *args, **kwargs)
+        return shown
+    return wrap
+
+
+def on_status(m: pd.DataFrame) -> pd.Series:
+    """Clinicians whose documentation figures rest on note statuses, not signing times."""
+    if "documentation_source" not in m:
+        return pd.Series(False, index=m.index)
+    return m["documentation_source"] == op.NOTE_STATUS
+
+
+def caveats(run: RunData) -> list[str]:
+    """What the practice's export cannot give (its import profile says), in plain words."""
+    return list((run.meta.get("export_profile") or {}).get("caveats") or [])
+
+
+def unavailable(run: RunData) -> set[str]:
+    return set((run.meta.get("export_profile") or {}).get("unavailable") or [])
+
+
+def rows_for(run: RunData, table: str, ids: list[str]) -> pd.DataFrame:
+    t = run.tables.get(table)
+    if t is None:
+        return pd.DataFrame()
+    return t[t["clinician_id"].astype(str).isin(ids)]

@@ -1,0 +1,238 @@
+"""The supervision pack (``notebooks/supervisor_report.ipynb``) and the development sections of
+a clinician's self-view: the licensure ledger, goals, competency reviews, continuing education,
+prompts for the next supervision meeting and supervisees' clients to talk through."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..safety import md
+from .format import Text, date_words, num, period_words, table, text_or, yes
+from .run import RunData, measured, rows_for, text_id
+
+__all__ = ["pick_supervisor", "supervisees_of", "supervisor_title", "ledger_table",
+           "ledger_note", "goals_table", "reviews_table", "ce_table", "ce_words",
+           "supervision_questions", "supervisee_alerts"]
+
+
+def _who(run: RunData, t: pd.DataFrame, names: bool) -> dict:
+    """The leading "Clinician" column of a supervisor's table (none in a self-view)."""
+    return {"Clinician": t["clinician_id"].map(run.name_of)} if names else {}
+
+
+_NO_PAIRS = pd.DataFrame(columns=["supervisor_id", "clinician_id"])
+
+
+def pick_supervisor(run: RunData, supervisor_id: str = "") -> str:
+    """The supervisor a pack is for: the one asked for, or the first supervisor in the run."""
+    ids = sorted(set(run.tables.get("supervisors", _NO_PAIRS)["supervisor_id"]))
+    text_id(supervisor_id, "supervisor_id")
+    if not supervisor_id:
+        if not ids:
+            raise ValueError("no clinician supervises anyone employed in this period")
+        return ids[0]
+    if supervisor_id not in ids:
+        raise ValueError(f"{supervisor_id} supervises no clinician employed in this period")
+    return supervisor_id
+
+
+def supervisees_of(run: RunData, supervisor_id: str) -> list[str]:
+    """The clinicians employed in the period whom ``supervisor_id`` supervises."""
+    pairs = run.tables.get("supervisors", _NO_PAIRS)
+    return sorted(pairs.loc[pairs["supervisor_id"] == supervisor_id, "clinician_id"])
+
+
+def supervisor_title(run: RunData, supervisor_id: str) -> Text:
+    names = [md(run.name_of(c)) for c in supervisees_of(run, supervisor_id)]
+    me = md(run.name_of(supervisor_id))
+    return Text(f"## Supervision pack: {me}\n\n"
+                f"**For {me}**, as clinical supervisor of "
+                f"{', '.join(names)}. Period {period_words(run.config)}. This pack supports "
+                "supervision: it is not for employment decisions, and the owner's report does "
+                "not include it. Share each supervisee's part with them.")
+
+
+def ledger_table(run: RunData, ids: list[str], *, names: bool = True):
+    """The licensure ledger in words: hours to date against the rule, compliance in the
+    period, projected completion."""
+    t = rows_for(run, "supervision", ids)
+    if t.empty:
+        return Text("No pre-licensed clinician here: there is no licensure ledger.")
+    cols = {}
+    for _, r in t.iterrows():
+        who = run.name_of(r["clinician_id"]) if names else "You"
+
+        def of(have, need):
+            if pd.isna(have):
+                return "not known"
+            return (f"{have:,.0f} of {need:,.0f}" if pd.notna(need) else f"{have:,.0f}")
+
+        per = "–"
+        if pd.notna(r["periods_assessed"]):
+            unit = f"{r['compliance_period']}s"
+            per = f"{int(r['periods_compliant'])} of {int(r['periods_assessed'])} {unit}"
+        cols[who] = {
+            "Rule": text_or(r["rule_name"], text_or(r["note"], "–")),
+            "Experience counted since": date_words(r["experience_since"]),
+            "Total hours": of(r["total_hours"], r.get("total_required")),
+            "Direct client hours": of(r["direct_hours"], r.get("direct_required")),
+            "Supervision hours (individual or triadic)":
+                of(r["supervision_hours_individual"], r.get("supervision_individual_required")),
+            "Supervision hours (group)": of(r["supervision_hours_group"], None),
+            "Supervised weeks": of(r["supervised_weeks"], r.get("weeks_required")),
+            "Supervision met the rule this period": per,
+            "Projected completion at the current pace": date_words(r["projected_completion"]),
+            "Note": text_or(r["note"], "–"),
+        }
+    return pd.DataFrame(cols)
+
+
+def ledger_note(run: RunData, ids: list[str]) -> Text:
+    """Where each applied licensure rule comes from (the ledger's ``rule_citation``)."""
+    t = rows_for(run, "supervision", ids)
+    used = t[t["rule_name"].fillna("") != ""].drop_duplicates("rule").sort_values("rule") \
+        if not t.empty else t
+    cites = "\n".join(f"- **{md(r['rule_name'])}**: {md(r['rule_citation'])}"
+                      for _, r in used.iterrows())
+    if not cites:
+        return Text("")
+    return Text("Hours come from the practice's records: attended sessions are direct client "
+                "hours, the supervision log gives supervision hours. Experience from before the "
+                "records can be added in the parameters file. **The licensing board's current "
+                "rules govern**; perfkit's rule files summarise them:\n\n" + cites)
+
+
+def goals_table(run: RunData, ids: list[str], *, names: bool = True):
+    t = rows_for(run, "goals", ids)
+    if not run.provided("goals"):
+        return Text("No goals were provided in this export.")
+    if t.empty:
+        return Text("No goals recorded.")
+    days = run.config.supervision.goal_review_days
+    out = pd.DataFrame({
+        **_who(run, t, names),
+        "Goal": t["description"], "Set": t["set_on"].map(date_words),
+        "Target": t["target_date"].map(date_words), "Status": t["status"],
+        "Last looked at": t["last_reviewed"].map(date_words),
+        "Needs a review": np.where(yes(t["review_overdue"]),
+                                   f"yes: over {days} days", ""),
+    })
+    return table(
+        out, "Goals are agreed together; an open goal not looked at for a while is listed so it "
+        "can be revisited, revised or let go.")
+
+
+def reviews_table(run: RunData, ids: list[str], *, names: bool = True):
+    """Latest competency rating per domain with the observed evidence and change."""
+    t = rows_for(run, "reviews", ids)
+    if not run.provided("reviews"):
+        return Text("No competency reviews were provided in this export, so whether one is "
+                    "due is not known.")
+    if t.empty:
+        return Text("No competency reviews apply here (structured reviews are for licensed "
+                    "clinicians; supervision covers pre-licensed ones).")
+    t = t[t["rating"].notna() | yes(t["review_overdue"])]
+    if t.empty:
+        return Text("No competency reviews recorded.")
+
+    def change(v):
+        return "–" if pd.isna(v) else ("same" if v == 0 else f"{v:+.0f}")
+
+    out = pd.DataFrame({
+        **_who(run, t, names),
+        "Area": t["domain"].str.capitalize(),
+        "Rating (1-5)": t["rating"].map(lambda v: "not yet rated" if pd.isna(v) else f"{v:.0f}"),
+        "What was observed": t["evidence"].fillna("–"),
+        "Reviewed": t["review_date"].map(date_words),
+        "Change since the previous review": t["change"].map(change),
+        "Review due": np.where(yes(t["review_overdue"]), "yes", ""),
+    })
+    return table(
+        out, "Ratings rest on observed behaviour (knowledge, skills, attitudes, values): what the "
+        "clinician does, not who they are.")
+
+
+def ce_table(run: RunData, ids: list[str], *, names: bool = True):
+    t = rows_for(run, "ce", ids)
+    if not run.provided("ce"):
+        return Text("No continuing-education records were provided in this export, so hours "
+                    "toward renewal are not known.")
+    if t.empty:
+        return Text("No continuing-education records.")
+    out = pd.DataFrame({
+        **_who(run, t, names),
+        "License": t["license_type"].fillna("–"),
+        "Cycle": [f"{date_words(a)} to {date_words(pd.Timestamp(b) - pd.Timedelta(days=1))}"
+                  if pd.notna(a) else "–"
+                  for a, b in zip(t["cycle_start"], t["cycle_end"], strict=True)],
+        "Hours so far": t["hours"].map(lambda v: num(v, 1)),
+        "Hours needed": t["required_hours"].map(lambda v: num(v, 0)),
+        "Status": [ce_words(r) for _, r in t.iterrows()],
+    })
+    return table(out)
+
+
+def ce_words(r) -> str:
+    if pd.isna(r["required_hours"]):
+        return "no requirement set in the parameters"
+    if pd.isna(r["hours"]):
+        return "not known: no continuing-education records were provided"
+    if r["remaining_hours"] <= 0:
+        return "complete for this cycle"
+    if bool(r["due_soon"]):
+        return f"{r['remaining_hours']:g} hours still needed before {date_words(r['cycle_end'])}"
+    return "on an even pace" if not bool(r["behind_pace"]) else \
+        f"{r['remaining_hours']:g} hours to go"
+
+
+def supervision_questions(run: RunData, ids: list[str], *, names: bool = True) -> Text:
+    """Prompts for the next supervision meeting, from the ledger, goals and outcomes."""
+    qs = []
+    led = rows_for(run, "supervision", ids)
+    for _, r in led.iterrows():
+        who = md(run.name_of(r["clinician_id"])) if names else "You"
+        if r.get("behind_on_supervision") in (True, "True"):
+            qs.append(f"{who}: supervision fell short of the rule in "
+                      f"{int(r['periods_assessed'] - r['periods_compliant'])} of "
+                      f"{int(r['periods_assessed'])} periods. What would make a regular slot "
+                      "easier to keep?" if pd.notna(r["periods_assessed"]) else
+                      f"{who}: supervision hours are behind the rule's pace. How can we catch "
+                      "up?")
+    g = rows_for(run, "goals", ids)
+    g = g[yes(g["review_overdue"])] if not g.empty else g
+    for cid, n in (g.groupby("clinician_id").size().items() if not g.empty else []):
+        who = md(run.name_of(cid)) if names else "You"
+        qs.append(f"{who}: {n} open {'goal has' if n == 1 else 'goals have'} not been looked at "
+                  "for a while. Still the right goals?")
+    nt = rows_for(run, "not_on_track", ids)
+    for cid, n in (nt.groupby("clinician_id").size().items() if not nt.empty else []):
+        who = md(run.name_of(cid)) if names else "You"
+        qs.append(f"{who}: {n} {'client is' if n == 1 else 'clients are'} off their expected "
+                  "course. Which would it help to talk through?")
+    if not qs:
+        qs.append("Nothing is flagged this period. What would be most useful to focus on?")
+    return Text("\n".join(f"- {q}" for q in qs))
+
+
+@measured(say=True)
+def supervisee_alerts(run: RunData, ids: list[str]):
+    """Supervisees' clients who are off track or answered PHQ-9 item 9 above zero."""
+    nt = rows_for(run, "not_on_track", ids)
+    i9 = rows_for(run, "item9_flags", ids)
+    i9 = i9 if not i9.empty else pd.DataFrame(columns=["clinician_id", "client_id"])
+    rows = [{"Clinician": run.name_of(r["clinician_id"]), "Client": r["client_id"],
+             "Why listed": r["reason"], "Measure": r["instrument"],
+             "Latest": r["last_at"]} for _, r in nt.iterrows()]
+    # item 9: one row per client (how often, the highest answer, the latest date)
+    for (cid, client), g in i9.groupby(["clinician_id", "client_id"], sort=False):
+        worst = g.loc[g["response"].idxmax()] if "response" in g else g.iloc[-1]
+        rows.append({"Clinician": run.name_of(cid), "Client": client,
+                     "Why listed": f"PHQ-9 item 9 above zero {len(g)} "
+                                   f"{'time' if len(g) == 1 else 'times'}, at most "
+                                   f"'{worst['response_words']}'",
+                     "Measure": "PHQ-9", "Latest": g["date"].max()})
+    if not rows:
+        return Text("No supervisee's client is off track or flagged this period.")
+    return table(
+        pd.DataFrame(rows), "Clients are shown by pseudonymous id only.")

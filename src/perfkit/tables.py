@@ -1,0 +1,76 @@
+"""Every table of a run, built from the prepared snapshot in one place.
+
+A run's tables (``tables/*.csv``, DATA_CONTRACT section 2) and the run facts in
+``prepared/snapshot.json`` are the only thing the reports read: whatever a report shows,
+practice-level figures included, is computed here or in the modules these steps call
+(:mod:`perfkit.operations`, :mod:`perfkit.trends`, :mod:`perfkit.outcomes`,
+:mod:`perfkit.supervision`). The models' tables are written by :func:`perfkit.runner.model_outputs`.
+
+Each step returns ``{table name: frame}``; :data:`STEPS` names the tables each step writes, so
+a step that fails is recorded in the manifest table by table while the others still run.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from . import operations as op
+from . import outcomes as oc
+from . import supervision as sv
+from .config import Config
+from .prepared import Prepared
+from .trends import trend_labels
+
+__all__ = ["operations_tables", "outcome_tables", "development_tables", "STEPS"]
+
+
+def operations_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]:
+    """``clinician_metrics`` (contract columns, extras, flags, trend labels),
+    ``weekly_metrics``, ``practice_summary`` (the practice in one row, clients counted once)
+    and ``metric_spread`` (the anonymous spread a self-view compares with)."""
+    weekly = op.weekly_metrics(data, config)
+    metrics = op.clinician_metrics(data, config)
+    metrics = metrics.merge(op.flags(metrics, config), on="clinician_id", how="left")
+    metrics = metrics.merge(trend_labels(weekly, config), on="clinician_id", how="left")
+    return {"clinician_metrics": metrics, "weekly_metrics": weekly,
+            "practice_summary": op.practice_summary(data, config, metrics),
+            "metric_spread": op.metric_spread(metrics)}
+
+
+def outcome_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]:
+    """The measurement-based-care tables of a run (DATA_CONTRACT section 2)."""
+    a = data.assessments
+    eps = oc.classified_episodes(a, config)  # once, for every table below
+    curves = oc.expected_curves(a, config)
+    alerts = oc.not_on_track(a, config, curves, classified=eps)
+    item9 = oc.item9_flags(a, config)
+    return {
+        "outcomes_by_clinician": oc.outcomes_by_clinician(a, config, alerts, item9,
+                                                          classified=eps),
+        "outcomes_practice": oc.outcomes_practice(a, config, classified=eps),
+        "funnel": oc.funnel_points(a, config, classified=eps),
+        "not_on_track": alerts,
+        "item9_flags": item9,
+        "alliance_flags": oc.alliance_flags(a, config),
+    }
+
+
+def development_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]:
+    """The supervision and development tables: ``supervision`` (the licensure ledger),
+    ``supervision_periods``, ``goals``, ``reviews``, ``ce`` and ``supervisors`` (who
+    supervises whom in the period)."""
+    return {**sv.licensure_tables(data, config),
+            "goals": sv.goals_status(data, config),
+            "reviews": sv.competency_reviews(data, config),
+            "ce": sv.continuing_education(data, config),
+            "supervisors": sv.supervision_pairs(data.clinicians, config)}
+
+
+STEPS = {
+    "operations": (operations_tables, ["clinician_metrics", "weekly_metrics",
+                                       "practice_summary", "metric_spread"]),
+    "outcomes": (outcome_tables, ["outcomes_by_clinician", "outcomes_practice", "funnel",
+                                  "not_on_track", "item9_flags", "alliance_flags"]),
+    "development": (development_tables, ["supervision", "supervision_periods", "goals",
+                                         "reviews", "ce", "supervisors"]),
+}
