@@ -134,3 +134,23 @@ def test_demo_planted_clinician_slopes_are_recovered():
     assert all(inside), e.assign(planted=pd.Series(planted))
     assert np.corrcoef(e["effect"], [planted[c] for c in e.index])[0, 1] > 0.5
     assert 0.005 < fit.share_clinician < 0.15
+
+
+def test_a_fit_is_immutable_and_engine_independent():
+    """Both engines fill the same fields: fitted values and residuals per score, the
+    clinicians' conditional modes; and a fit cannot be changed after the fact."""
+    import dataclasses
+
+    d = load("varied_clinicians")
+    ours = mo.fit_growth_model(d, pk.load_config(), "PHQ-9")
+    sm = mo.fit_growth_model(d, pk.load_config(models={"engine": "statsmodels"}), "PHQ-9")
+    for f in (ours, sm):
+        assert len(f.fitted) == len(f.residuals) == len(d)
+        assert list(f.clinician_modes.columns) == ["clinician_id", "intercept", "slope"]
+        assert len(f.clinician_modes) == f.n_clinicians
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            f.level = "changed"
+    a = ours.clinician_modes.set_index("clinician_id")["slope"].sort_index()
+    b = sm.clinician_modes.set_index("clinician_id")["slope"].sort_index()
+    assert a.to_numpy() == pytest.approx(b.to_numpy(), abs=1e-3)
+    assert np.sort(ours.residuals) == pytest.approx(np.sort(sm.residuals), abs=0.05)

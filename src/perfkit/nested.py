@@ -280,12 +280,18 @@ def _bounds(client_cov: str, two_level: bool):
     return clin + cli
 
 
-def moment_theta(nd: NestedData, client_cov: str = "diagonal") -> np.ndarray:
-    """Method-of-moments start values (as in ``perfkit.models.moment_start``), from the
-    per-client cross-products alone: least squares for the fixed effects, each client's
-    residuals regressed on time, the spread of those intercepts and slopes less their sampling
-    noise for the client variances, the spread of clinician means less the client part for the
-    clinician covariance. Every variance is kept a little above zero."""
+def moment_components(nd: NestedData) -> dict:
+    """Method-of-moments estimates of the model's parameters, perfkit's one start-value
+    estimator (both engines start from it), from the per-client cross-products alone: least
+    squares for the fixed effects; each client's residuals regressed on time; the spread of
+    those intercepts and slopes less their sampling noise for the client variances; the spread
+    of the clinician means of them less the client part for the clinician covariance. Every
+    variance is kept a little above zero so no optimizer starts on the boundary.
+
+    Returns ``beta`` (fixed effects), ``sigma2`` (residual variance), ``tau0`` and ``tau1``
+    (client intercept and slope variances) and ``cov`` (clinician 2 x 2 covariance), with time
+    on the scaled axis ``nd.t`` (divide slope terms by ``nd.t_scale`` for weeks).
+    """
     p = nd.p
     beta = np.linalg.lstsq(nd.PP[:p, :p], nd.PP[:p, p], rcond=None)[0]
     w = np.r_[-beta, 1.0]
@@ -318,12 +324,19 @@ def moment_theta(nd: NestedData, client_cov: str = "diagonal") -> np.ndarray:
     cov[1, 1] = max(cov[1, 1] - tau1 / per, 0.01 * tau1)
     lim = 0.9 * np.sqrt(cov[0, 0] * cov[1, 1])
     cov[0, 1] = cov[1, 0] = float(np.clip(cov[0, 1], -lim, lim))
-    lk = np.linalg.cholesky(cov / sigma2)
+    return {"beta": beta, "sigma2": float(sigma2), "tau0": float(tau0), "tau1": float(tau1),
+            "cov": cov}
+
+
+def moment_theta(nd: NestedData, client_cov: str = "diagonal") -> np.ndarray:
+    """:func:`moment_components` as this fitter's parameters (relative Cholesky factors)."""
+    m = moment_components(nd)
+    sigma2 = m["sigma2"]
+    lk = np.linalg.cholesky(m["cov"] / sigma2)
+    t0, t1 = np.sqrt(m["tau0"] / sigma2), np.sqrt(m["tau1"] / sigma2)
     if client_cov == "diagonal":
-        return np.array([lk[0, 0], lk[1, 0], lk[1, 1], np.sqrt(tau0 / sigma2),
-                         np.sqrt(tau1 / sigma2)])
-    return np.array([lk[0, 0], lk[1, 0], lk[1, 1], np.sqrt(tau0 / sigma2), 0.0,
-                     np.sqrt(tau1 / sigma2)])
+        return np.array([lk[0, 0], lk[1, 0], lk[1, 1], t0, t1])
+    return np.array([lk[0, 0], lk[1, 0], lk[1, 1], t0, 0.0, t1])
 
 
 def fit_nested(data: pd.DataFrame | NestedData, fixed: str = "score ~ week * intake_c", *,

@@ -70,29 +70,33 @@ def caterpillar(effects: pd.DataFrame, instrument: str, *, better: str = "lower"
     return done(fig)
 
 
-def residual_diagnostics(result):
-    """Residuals against fitted values, and a normal QQ plot of the residuals."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    fitted, resid = np.asarray(result.fittedvalues), np.asarray(result.resid)
-    axes[0].scatter(fitted, resid, s=4, alpha=0.3, color=BLUE)
-    axes[0].axhline(0, color=GREY, lw=1)
-    axes[0].set(xlabel="fitted score", ylabel="residual", title="Residuals against fitted")
+def residual_diagnostics(fit):
+    """Residuals against fitted values, and a normal QQ plot of the residuals (a
+    :class:`perfkit.models.GrowthFit`, whichever engine fitted it)."""
     from scipy import stats
 
-    stats.probplot(resid, dist="norm", plot=axes[1])
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    axes[0].scatter(fit.fitted, fit.residuals, s=4, alpha=0.3, color=BLUE)
+    axes[0].axhline(0, color=GREY, lw=1)
+    axes[0].set(xlabel="fitted score", ylabel="residual", title="Residuals against fitted")
+    stats.probplot(fit.residuals, dist="norm", plot=axes[1])
     axes[1].set_title("Residuals: normal QQ plot")
     return done(fig)
 
 
-def random_effects_qq(result):
-    """Normal QQ plots of the clinician intercept and slope deviations (conditional means)."""
-    # the first two entries of each clinician's random effects are the level and the slope
-    re = pd.DataFrame({k: v.iloc[:2].to_numpy() for k, v in result.random_effects.items()}).T
+def random_effects_qq(fit):
+    """Normal QQ plots of the clinicians' starting-level and weekly-change deviations (their
+    conditional modes); a model without a clinician level has none to show."""
     from scipy import stats
 
+    modes = fit.clinician_modes
+    if modes.empty:
+        return Text("This model has no clinician level, so there are no clinician deviations "
+                    "to check.")
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, col, name in zip(axes, [0, 1], ["starting level", "weekly change"], strict=True):
-        stats.probplot(re.iloc[:, col].astype(float), dist="norm", plot=ax)
+    for ax, col, name in zip(axes, ["intercept", "slope"], ["starting level", "weekly change"],
+                             strict=True):
+        stats.probplot(modes[col].astype(float), dist="norm", plot=ax)
         ax.set_title(f"Clinician {name}: normal QQ plot")
     return done(fig)
 

@@ -23,7 +23,8 @@ def describe_fit(fit: GrowthFit) -> pd.DataFrame:
         "estimation": f"{fit.engine}, {fit.optimizer or '-'}",
         "converged": "yes" if fit.converged else "no",
         "singular (a variance at zero)": "yes" if fit.singular else "no",
-        "log-likelihood": round(fit.reml_loglik, 3) if np.isfinite(fit.reml_loglik) else "-",
+        f"log-likelihood ({'REML' if fit.reml else 'ML'})":
+            round(fit.loglik, 3) if np.isfinite(fit.loglik) else "-",
         "fit time (s)": fit.seconds,
         "notes": "; ".join(fit.messages) or "-",
     }
