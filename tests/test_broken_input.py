@@ -326,3 +326,17 @@ def test_the_shipped_example_column_map_loads():
                                                                             "Leave 2026"}
     assert cmap.format_for("appointments", "start", "datetime") == "%m/%d/%Y %I:%M %p"
     assert cmap.format_for("notes", "signed_at", "datetime") is None  # detected
+
+
+def test_a_perfkit_bug_in_a_reader_is_not_called_an_unreadable_file(practice, tmp_path,
+                                                                    monkeypatch):
+    """Only what the readers raise on a bad file becomes "could not be read"; an error of
+    perfkit's own keeps its traceback, so it is reported as the bug it is."""
+    import importlib
+
+    def broken(path):
+        return {}["a perfkit bug"]
+
+    monkeypatch.setattr(importlib.import_module("perfkit.ingest"), "_read_csv", broken)
+    with pytest.raises(KeyError, match="a perfkit bug"):
+        pk.ingest(practice, pk.load_config(pseudonym_key_file=tmp_path / "k"))

@@ -80,3 +80,10 @@ def test_environment_variable_names_the_key_file(monkeypatch, tmp_path):
     monkeypatch.setenv("PERFKIT_PSEUDONYM_KEY_FILE", str(tmp_path / "k.key"))
     assert pk.load_config(ROOT / "parameters" / "practice.yaml").pseudonym_key_file == \
         tmp_path / "k.key"
+
+
+def test_the_removed_min_cell_setting_is_one_sentence(tmp_path):
+    p = tmp_path / "old.yaml"
+    p.write_text("privacy:\n  min_cell: 5\n")
+    with pytest.raises(ConfigError, match="min_cell is no longer a setting.*min_episodes"):
+        pk.load_config(p)

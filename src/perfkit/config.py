@@ -265,7 +265,18 @@ class DatesConfig(_Strict):
 
 
 class PrivacyConfig(_Strict):
-    min_cell: int = Field(5, ge=1, description="counts below this are suppressed in shared tables")
+    """Who may read a run folder. (Small counts: every outcome rate with a denominator below
+    ``outcomes.min_episodes`` is suppressed, in every table and report.)"""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _removed(cls, data):
+        if isinstance(data, dict) and "min_cell" in data:
+            raise ValueError("min_cell is no longer a setting (it never suppressed anything): "
+                             "outcome rates with fewer episodes than outcomes.min_episodes "
+                             "are suppressed everywhere; delete the min_cell line")
+        return data
+
     group_readable_outputs: bool = Field(False, description="run folders readable by the "
                                          "owner's group too (0750/0640) instead of the owner "
                                          "only (0700/0600)")

@@ -20,6 +20,7 @@ import datetime as dt
 import json
 import logging
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pa_compute
 import pyarrow.csv as pa_csv
 import yaml
+from python_calamine import CalamineError
 
 from . import contract as C
 from .config import Config, yaml_problem
@@ -424,6 +426,13 @@ def _read_workbook(path: Path, sheet: str | None) -> tuple[pd.DataFrame, dict[in
     return frame.set_axis(header, axis=1), fractional
 
 
+# What the readers raise on a file they cannot take (pandas' ParserError and UnicodeDecodeError
+# are ValueErrors; pyarrow's are ArrowException; python-calamine's CalamineError; a damaged
+# workbook's zip): anything else is a perfkit bug and keeps its traceback.
+READER_ERRORS = (ValueError, OSError, csv.Error, zipfile.BadZipFile, CalamineError,
+                 pa.ArrowException)
+
+
 def _read(path: Path, sheet: str | None = None) -> tuple[pd.DataFrame, dict[int, np.ndarray]]:
     """Every cell of a file as text, and for Parquet the positions of float columns with the
     rows that hold no whole number (for the id check).
@@ -447,7 +456,7 @@ def _read(path: Path, sheet: str | None = None) -> tuple[pd.DataFrame, dict[int,
             frame = _read_csv(path)
     except IngestError:
         raise
-    except Exception as exc:  # noqa: BLE001 - any reader failure is one sentence, no content
+    except READER_ERRORS as exc:  # a reader's failure is one sentence, no content
         raise IngestError(_unreadable(path, exc)) from None
     frame = frame.reset_index(drop=True)
     for c in range(frame.shape[1]):

@@ -264,7 +264,7 @@ def _gradient_norm(model, res) -> float:
             warnings.simplefilter("ignore")
             g = model.score(res.params_object, profile_fe=True)
         return float(np.max(np.abs(g)))
-    except Exception:  # noqa: BLE001 - a diagnostic only
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError):  # a diagnostic only
         return float("nan")
 
 

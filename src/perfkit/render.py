@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import html
 import os
+import queue
 import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import nbformat
+import zmq
 from jupyter_client import BlockingKernelClient, KernelManager
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
@@ -230,8 +232,8 @@ def _run_silently(km: _WorkerKernelManager, code: str) -> bool:
             reply = kc.get_shell_msg(timeout=120)
             if reply["parent_header"].get("msg_id") == msg_id:
                 return reply["content"]["status"] == "ok"
-    except Exception:  # noqa: BLE001
-        return False
+    except (RuntimeError, TimeoutError, queue.Empty, OSError, zmq.ZMQError):
+        return False  # the kernel did not answer: it is replaced
 
 
 def _reset_kernel(km: _WorkerKernelManager) -> bool:
