@@ -393,3 +393,21 @@ def test_missing_rule_folders_are_said_not_skipped(tmp_path, monkeypatch):
     monkeypatch.setattr(sv, "shipped_rules_dir", lambda: tmp_path)
     with pytest.raises(RuntimeError, match="licensure rule files are missing"):
         sv.load_rules(pk.load_config())
+
+
+def test_renewals_join_each_licence_to_its_latest_review_and_whether_one_is_due():
+    """A: reviews of two domains, the latest 2026-06-01, one domain overdue; B: one review, none
+    overdue; C: no review rows at all (both columns empty, not "none yet")."""
+    ce = pd.DataFrame({"clinician_id": ["A", "B", "C"], "license_type": ["LPC", "LCSW", "LMFT"],
+                       "hours": [10.0, 20.0, 5.0]})
+    reviews = pd.DataFrame({
+        "clinician_id": ["A", "A", "B"], "domain": ["skills", "values", "skills"],
+        "last_review": pd.to_datetime(["2026-06-01", "2025-01-15", "2026-03-02"]),
+        "review_overdue": [False, True, False]})
+    r = sv.renewals(ce, reviews).set_index("clinician_id")
+    assert r.loc["A", "last_competency_review"] == pd.Timestamp("2026-06-01")
+    assert bool(r.loc["A", "competency_review_due"]) is True
+    assert bool(r.loc["B", "competency_review_due"]) is False
+    assert pd.isna(r.loc["C", "last_competency_review"])
+    assert pd.isna(r.loc["C", "competency_review_due"])
+    assert list(r["hours"]) == [10.0, 20.0, 5.0]  # the CE figures ride along unchanged

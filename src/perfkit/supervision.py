@@ -592,6 +592,22 @@ def supervisors(clinicians: pd.DataFrame, config: Config) -> list[str]:
     return sorted(set(sup) & set(clinicians["clinician_id"].astype(str)))
 
 
+def renewals(ce: pd.DataFrame, reviews: pd.DataFrame) -> pd.DataFrame:
+    """The owner's administrative view of licences (``tables/renewals.csv``): each row of the
+    ``ce`` table with ``last_competency_review`` (the latest review of any domain) and
+    ``competency_review_due`` (any domain overdue); both empty for a clinician with no review
+    rows. No ratings, evidence, goals or supervision content."""
+    out = ce.copy()
+    if reviews.empty or "clinician_id" not in out:
+        out["last_competency_review"] = pd.NaT
+        out["competency_review_due"] = None
+        return out
+    per = reviews.groupby("clinician_id").agg(
+        last_competency_review=("last_review", "max"),
+        competency_review_due=("review_overdue", "max"))
+    return out.join(per, on="clinician_id")
+
+
 def licensure_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]:
     """``supervision`` (the ledger) and ``supervision_periods``, with the rule files read and
     the daily hours computed once for both."""

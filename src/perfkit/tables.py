@@ -57,12 +57,13 @@ def outcome_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]:
 
 def development_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]:
     """The supervision and development tables: ``supervision`` (the licensure ledger),
-    ``supervision_periods``, ``goals``, ``reviews``, ``ce`` and ``supervisors`` (who
-    supervises whom in the period)."""
+    ``supervision_periods``, ``goals``, ``reviews``, ``ce``, ``renewals`` (the owner's view of
+    licences) and ``supervisors`` (who supervises whom in the period)."""
+    reviews = sv.competency_reviews(data, config)
+    ce = sv.continuing_education(data, config)
     return {**sv.licensure_tables(data, config),
             "goals": sv.goals_status(data, config),
-            "reviews": sv.competency_reviews(data, config),
-            "ce": sv.continuing_education(data, config),
+            "reviews": reviews, "ce": ce, "renewals": sv.renewals(ce, reviews),
             "supervisors": sv.supervision_pairs(data.clinicians, config)}
 
 
@@ -72,5 +73,5 @@ STEPS = {
     "outcomes": (outcome_tables, ["outcomes_by_clinician", "outcomes_practice", "funnel",
                                   "not_on_track", "item9_flags", "alliance_flags"]),
     "development": (development_tables, ["supervision", "supervision_periods", "goals",
-                                         "reviews", "ce", "supervisors"]),
+                                         "reviews", "ce", "renewals", "supervisors"]),
 }

@@ -14,7 +14,7 @@ from .. import operations as op
 from ..outcomes import funnel_limits
 from ..trends import xmr_limits
 from .format import NO_SIGNING_TIMES, NOT_IN_EXPORT, TREND_WORDS, Text, pct, yes
-from .run import RunData, measured, rows_for, unavailable
+from .run import RunData, measured, rows_or_reason, unavailable
 
 __all__ = ["use_style", "done", "caterpillar", "residual_diagnostics", "random_effects_qq",
            "funnel_figure", "caterpillar_figure", "distribution_figure", "weekly_trends_figure",
@@ -266,12 +266,9 @@ def trajectories_grid(run: RunData, ids: list[str], instrument: str = "PHQ-9"):
 
 def compliance_figure(run: RunData, ids: list[str], *, names: bool = True):
     """Supervision in each week or month of the last half year against what the rule needs."""
-    t = rows_for(run, "supervision_periods", ids)
-    if not run.provided("supervision"):
-        return Text("No supervision records were provided, so weekly or monthly supervision "
-                    "cannot be shown.")
-    if t.empty:
-        return Text("No weekly or monthly supervision requirement applies here.")
+    t = rows_or_reason(run, "supervision_periods", ids)
+    if isinstance(t, Text):
+        return t
     t = t.assign(period_start=pd.to_datetime(t["period_start"]))
     t = t[t["period_start"] >= pd.Timestamp(run.config.period_end) - pd.DateOffset(months=6)]
     people = sorted(t["clinician_id"].unique())

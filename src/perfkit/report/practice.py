@@ -231,15 +231,12 @@ def data_quality_table(run: RunData) -> pd.DataFrame:
 
 
 def renewals_table(run: RunData):
-    """The owner's administrative view of licences: continuing education against the
-    requirement and whether a competency review is due. No ratings, evidence, goals or
+    """The owner's administrative view of licences (``renewals``): continuing education against
+    the requirement and whether a competency review is due. No ratings, evidence, goals or
     supervision content."""
-    ce = run.tables.get("ce", pd.DataFrame())
-    rv = run.tables.get("reviews", pd.DataFrame())
+    ce = run.tables.get("renewals", pd.DataFrame())
     if ce.empty or "clinician_id" not in ce:
         return Text("No clinician records for licences this period.")
-    due = rv.groupby("clinician_id").agg(last=("last_review", "max"),
-                                         due=("review_overdue", "max")) if not rv.empty else None
     out = pd.DataFrame({"Clinician": ce["clinician_id"].map(run.name_of),
                         "License": ce["license_type"].fillna("–"),
                         "CE hours this cycle": [
@@ -247,14 +244,12 @@ def renewals_table(run: RunData):
                             else "–"
                             for h, n in zip(ce["hours"], ce["required_hours"], strict=True)],
                         "Continuing education": [ce_words(r) for _, r in ce.iterrows()]})
-    if due is not None:
-        last = ce["clinician_id"].map(due["last"])
-        flag = ce["clinician_id"].map(due["due"])
+    if run.provided("reviews"):
+        last, flag = ce["last_competency_review"], ce["competency_review_due"]
         out["Last competency review"] = [
-            date_words(d) if isinstance(d, str) else ("–" if pd.isna(f) else "none yet")
+            date_words(d) if pd.notna(d) and d != "" else ("–" if pd.isna(f) else "none yet")
             for d, f in zip(last, flag, strict=True)]
-        out["Review due"] = np.where(yes(flag), "yes",
-                                     "–" if not run.provided("reviews") else "")
+        out["Review due"] = np.where(yes(flag), "yes", "")
     return table(
         out.sort_values("Clinician"), "Ratings, observed evidence, goals and supervision are "
         "not shown here: they belong to supervision and to the clinician.")

@@ -21,7 +21,7 @@ from ..prepared import Prepared, load_prepared
 from .format import Text
 
 __all__ = ["RunData", "load_run", "measured", "text_id", "on_status", "caveats", "unavailable",
-           "rows_for", "NO_MEASURES"]
+           "rows_for", "rows_or_reason", "NO_MEASURES"]
 
 
 @dataclass
@@ -131,6 +131,31 @@ def caveats(run: RunData) -> list[str]:
 
 def unavailable(run: RunData) -> set[str]:
     return set((run.meta.get("export_profile") or {}).get("unavailable") or [])
+
+
+# For each development table: the input table it rests on, what a section says when the
+# practice did not provide that input, and what it says when nothing applies to its readers.
+WHY_NONE = {
+    "goals": ("goals", "No goals were provided in this export.", "No goals recorded."),
+    "reviews": ("reviews", "No competency reviews were provided in this export, so whether one "
+                "is due is not known.", "No competency reviews apply here (structured reviews "
+                "are for licensed clinicians; supervision covers pre-licensed ones)."),
+    "ce": ("ce", "No continuing-education records were provided in this export, so hours toward "
+           "renewal are not known.", "No continuing-education records."),
+    "supervision_periods": ("supervision", "No supervision records were provided, so weekly or "
+                            "monthly supervision cannot be shown.", "No weekly or monthly "
+                            "supervision requirement applies here."),
+}
+
+
+def rows_or_reason(run: RunData, table: str, ids: list[str]) -> pd.DataFrame | Text:
+    """The rows of ``table`` for the clinicians ``ids``, or the sentence (:data:`WHY_NONE`)
+    that says why there are none: the input was not provided, or nothing applies here."""
+    source, not_provided, none = WHY_NONE[table]
+    if not run.provided(source):
+        return Text(not_provided)
+    t = rows_for(run, table, ids)
+    return Text(none) if t.empty else t
 
 
 def rows_for(run: RunData, table: str, ids: list[str]) -> pd.DataFrame:

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..safety import md
 from .format import Text, date_words, num, period_words, table, text_or, yes
-from .run import RunData, measured, rows_for, text_id
+from .run import RunData, measured, rows_for, rows_or_reason, text_id
 
 __all__ = ["pick_supervisor", "supervisees_of", "supervisor_title", "ledger_table",
            "ledger_note", "goals_table", "reviews_table", "ce_table", "ce_words",
@@ -104,11 +104,9 @@ def ledger_note(run: RunData, ids: list[str]) -> Text:
 
 
 def goals_table(run: RunData, ids: list[str], *, names: bool = True):
-    t = rows_for(run, "goals", ids)
-    if not run.provided("goals"):
-        return Text("No goals were provided in this export.")
-    if t.empty:
-        return Text("No goals recorded.")
+    t = rows_or_reason(run, "goals", ids)
+    if isinstance(t, Text):
+        return t
     days = run.config.supervision.goal_review_days
     out = pd.DataFrame({
         **_who(run, t, names),
@@ -125,13 +123,9 @@ def goals_table(run: RunData, ids: list[str], *, names: bool = True):
 
 def reviews_table(run: RunData, ids: list[str], *, names: bool = True):
     """Latest competency rating per domain with the observed evidence and change."""
-    t = rows_for(run, "reviews", ids)
-    if not run.provided("reviews"):
-        return Text("No competency reviews were provided in this export, so whether one is "
-                    "due is not known.")
-    if t.empty:
-        return Text("No competency reviews apply here (structured reviews are for licensed "
-                    "clinicians; supervision covers pre-licensed ones).")
+    t = rows_or_reason(run, "reviews", ids)
+    if isinstance(t, Text):
+        return t
     t = t[t["rating"].notna() | yes(t["review_overdue"])]
     if t.empty:
         return Text("No competency reviews recorded.")
@@ -154,12 +148,9 @@ def reviews_table(run: RunData, ids: list[str], *, names: bool = True):
 
 
 def ce_table(run: RunData, ids: list[str], *, names: bool = True):
-    t = rows_for(run, "ce", ids)
-    if not run.provided("ce"):
-        return Text("No continuing-education records were provided in this export, so hours "
-                    "toward renewal are not known.")
-    if t.empty:
-        return Text("No continuing-education records.")
+    t = rows_or_reason(run, "ce", ids)
+    if isinstance(t, Text):
+        return t
     out = pd.DataFrame({
         **_who(run, t, names),
         "License": t["license_type"].fillna("–"),
