@@ -104,3 +104,26 @@ def test_outcome_tables_in_the_run(demo_run):
     assert i9.response.between(1, 3).all()
     # practice-level table carries no client ids
     assert "client_id" not in prac.reset_index().columns
+
+
+def test_one_instrument_failing_does_not_stop_the_others(practice, tmp_path, monkeypatch):
+    from perfkit import models
+
+    real = models.fit_instrument
+
+    def fit(assessments, cfg, instrument):
+        if instrument == "GAD-7":
+            raise FloatingPointError("boom")
+        return real(assessments, cfg, instrument)
+
+    monkeypatch.setattr(models, "fit_instrument", fit)
+    out = tmp_path / "run"
+    res = CliRunner().invoke(app, ["run", "--data", str(practice), "--out", str(out),
+                                   "--tables-only"])
+    assert res.exit_code == 1
+    status = {o["path"]: (o["status"], o["message"]) for o in
+              json.loads((out / "manifest.json").read_text())["outputs"]}
+    assert status["tables/model_data_gad7.csv"] == ("failed", "FloatingPointError: boom")
+    assert status["tables/model_data_phq9.csv"][0] == "ok"
+    assert status["tables/clinician_effects.csv"][0] == "ok"
+    assert "GAD-7" not in json.loads((out / "tables" / "model_summary.json").read_text())

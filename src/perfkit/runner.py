@@ -19,13 +19,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__, models
+from . import __version__
 from .config import Config, ConfigError
 from .io import atomic_write, atomic_write_text, private_outputs, restrict_tree
 from .operations import clinicians_in_period
 from .prepared import PREPARED_DIR, Prepared, prepare
 from .pseudonym import PseudonymKey, load_key
-from .tables import STEPS
+from .tables import STEPS, model_tables
 
 __all__ = ["run_period", "default_run_folder", "model_outputs", "check_key",
            "previous_key_fingerprint"]
@@ -39,26 +39,18 @@ def default_run_folder(config: Config, base: str | os.PathLike = "reports") -> P
 
 
 def model_outputs(data: Prepared, config: Config, folder: Path) -> list[dict]:
-    """Fit the growth model of each instrument; write ``clinician_effects.csv``,
-    ``model_summary.json`` and the exact rows fitted (``model_data_<instrument>.csv``)."""
-    fits, outputs = [], []
-    for inst in config.models.instruments:
-        name = f"tables/model_data_{models.slug(inst)}.csv"
-        try:
-            fit, rows = models.fit_instrument(data.assessments, config, inst)
-        except Exception as exc:  # one instrument failing does not stop the others
-            log.exception("model for %s failed", inst)
-            outputs.append({"path": name, "status": "failed",
-                            "message": f"{type(exc).__name__}: {exc}"})
-            continue
-        fits.append(fit)
-        _write_csv(rows, folder / name)
-        outputs.append({"path": name, "status": "ok", "message": ""})
-    _write_csv(models.clinician_effects(fits), folder / "tables" / "clinician_effects.csv")
-    summary = json.dumps(models.model_summary(fits), indent=2) + "\n"
-    atomic_write_text(folder / "tables" / "model_summary.json", summary)
-    return outputs + [{"path": "tables/clinician_effects.csv", "status": "ok", "message": ""},
-                      {"path": "tables/model_summary.json", "status": "ok", "message": ""}]
+    """Write the model tables (:func:`perfkit.tables.model_tables`): ``clinician_effects.csv``,
+    ``model_summary.json`` and the exact rows fitted (``model_data_<instrument>.csv``); an
+    instrument whose fit failed is recorded as failed."""
+    frames, summary, failed = model_tables(data, config)
+    outputs = [{"path": f"tables/{name}.csv", "status": "failed", "message": message}
+               for name, message in failed.items()]
+    for name, frame in frames.items():
+        _write_csv(frame, folder / "tables" / f"{name}.csv")
+        outputs.append({"path": f"tables/{name}.csv", "status": "ok", "message": ""})
+    atomic_write_text(folder / "tables" / "model_summary.json",
+                      json.dumps(summary, indent=2) + "\n")
+    return outputs + [{"path": "tables/model_summary.json", "status": "ok", "message": ""}]
 
 
 def _reports_step(folder: Path, data: Prepared, config: Config, only: list[str] | None,

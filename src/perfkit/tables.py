@@ -4,7 +4,7 @@ A run's tables (``tables/*.csv``, DATA_CONTRACT section 2) and the run facts in
 ``prepared/snapshot.json`` are the only thing the reports read: whatever a report shows,
 practice-level figures included, is computed here or in the modules these steps call
 (:mod:`perfkit.operations`, :mod:`perfkit.trends`, :mod:`perfkit.outcomes`,
-:mod:`perfkit.supervision`). The models' tables are written by :func:`perfkit.runner.model_outputs`.
+:mod:`perfkit.supervision`, :mod:`perfkit.models`); :mod:`perfkit.runner` writes them.
 
 Each step returns ``{table name: frame}``; :data:`STEPS` names the tables each step writes, so
 a step that fails is recorded in the manifest table by table while the others still run.
@@ -12,8 +12,11 @@ a step that fails is recorded in the manifest table by table while the others st
 
 from __future__ import annotations
 
+import logging
+
 import pandas as pd
 
+from . import models
 from . import operations as op
 from . import outcomes as oc
 from . import supervision as sv
@@ -21,7 +24,10 @@ from .config import Config
 from .prepared import Prepared
 from .trends import trend_labels
 
-__all__ = ["operations_tables", "outcome_tables", "development_tables", "STEPS"]
+__all__ = ["operations_tables", "outcome_tables", "development_tables", "model_tables",
+           "STEPS"]
+
+log = logging.getLogger(__name__)
 
 
 def operations_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]:
@@ -65,6 +71,27 @@ def development_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame
             "goals": sv.goals_status(data, config),
             "reviews": reviews, "ce": ce, "renewals": sv.renewals(ce, reviews),
             "supervisors": sv.supervision_pairs(data.clinicians, config)}
+
+
+def model_tables(data: Prepared, config: Config
+                 ) -> tuple[dict[str, pd.DataFrame], dict, dict[str, str]]:
+    """The growth model of each instrument (``models.instruments``): the tables
+    ``model_data_<instrument>`` (the exact rows fitted) and ``clinician_effects``, the
+    ``model_summary``, and the failures (table name: message). One instrument whose fit fails
+    does not stop the others; the failure is logged with its traceback."""
+    fits, frames, failed = [], {}, {}
+    for inst in config.models.instruments:
+        name = f"model_data_{models.slug(inst)}"
+        try:
+            fit, rows = models.fit_instrument(data.assessments, config, inst)
+        except Exception as exc:  # isolate the failure; the manifest says what went wrong
+            log.exception("model for %s failed", inst)
+            failed[name] = f"{type(exc).__name__}: {exc}"
+            continue
+        fits.append(fit)
+        frames[name] = rows
+    frames["clinician_effects"] = models.clinician_effects(fits)
+    return frames, models.model_summary(fits), failed
 
 
 STEPS = {
