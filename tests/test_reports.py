@@ -227,6 +227,12 @@ def test_a_clinicians_self_view_shows_only_their_own_clients_and_development(run
         assert len(re.findall(r"<td[^>]*>(open|met|revised|dropped)</td>", html)) == len(shown)
         pre = clin.set_index("clinician_id").loc[cid, "license_status"] == "pre-licensed"
         assert ("Supervision met the rule this period" in html) == pre
+        # peer consultation and mentoring: the self-view shows the clinician's own sessions
+        support = pd.read_csv(out / "tables" / "support.csv").set_index("clinician_id")
+        n = int(support.loc[cid, "consultation_sessions"])
+        assert (f"{n} session" in html) if n else ("Peer consultation and mentoring" in html)
+    licensed = support.index[support["consultation_sessions"] > 0]
+    assert len(licensed), "the demo's licensed clinicians meet in a consultation group"
 
 
 def test_roles_choose_the_reports(tmp_path):

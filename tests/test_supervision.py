@@ -411,3 +411,45 @@ def test_renewals_join_each_licence_to_its_latest_review_and_whether_one_is_due(
     assert pd.isna(r.loc["C", "last_competency_review"])
     assert pd.isna(r.loc["C", "competency_review_due"])
     assert list(r["hours"]) == [10.0, 20.0, 5.0]  # the CE figures ride along unchanged
+
+
+def test_consultation_and_mentoring_are_support_never_supervision_hours(tx):
+    """Texas T (see the module docstring) also joins a peer consultation group on 07-15 (90 min)
+    and 08-19 (90 min) and meets a mentor on 09-02 (60 min); S, licensed, joins the group on
+    07-15 and nothing else. The ledger is unchanged (individual 9, group 6, total 21; July
+    still met with 5, August still missed with 2). Support in the period: T consultation 2
+    sessions 3 h, mentoring 1 session 1 h, latest 09-02, 3 months of the last six (from
+    04-01) with some; S consultation 1 session 1.5 h."""
+    data, c = tx
+    extra = [("T", "S", "2026-07-15", 90, "consultation"), ("S", "T", "2026-07-15", 90,
+             "consultation"), ("T", "S", "2026-08-19", 90, "consultation"),
+             ("T", "X", "2026-09-02", 60, "mentoring")]
+    data = make_data(TX_CLIN, TX_APPTS, TX_SUP + extra)
+    row = sv.ledger(data, c).set_index("clinician_id").loc["T"]
+    assert (row["supervision_hours_individual"], row["supervision_hours_group"]) == (9, 6)
+    assert row["total_hours"] == 21
+    p = sv.supervision_periods(data, c).set_index("period_start")
+    assert (p.loc["2026-07-01", "counted"], p.loc["2026-08-01", "counted"]) == (5, 2)
+    s = sv.support(data, c).set_index("clinician_id")
+    assert s.loc["T", ["consultation_sessions", "consultation_hours", "mentoring_sessions",
+                       "mentoring_hours"]].tolist() == [2, 3.0, 1, 1.0]
+    assert s.loc["T", "last_support"] == pd.Timestamp("2026-09-02")
+    assert s.loc["T", "support_months"] == 3
+    assert s.loc["S", ["consultation_sessions", "consultation_hours", "mentoring_sessions"]
+                 ].tolist() == [1, 1.5, 0]
+
+
+def test_support_is_not_known_without_a_supervision_table(tx):
+    data, c = tx
+    del data.tables["supervision"]
+    s = sv.support(data, c)
+    assert s[["consultation_sessions", "last_support", "support_months"]].isna().all().all()
+
+
+def test_consultation_labels_from_an_export_are_read():
+    """Vendor-style labels ('Peer Consultation Group', 'Mentorship') are the two formats."""
+    from perfkit import contract as C
+
+    assert C.VOCABULARIES["format"][C.normalize_label("Peer Consultation Group")] == \
+        "consultation"
+    assert C.VOCABULARIES["format"][C.normalize_label("Mentorship")] == "mentoring"

@@ -108,7 +108,16 @@ LICENSE_SYNONYMS: dict[str, str] = {
     "pre licensed": "pre-licensed", "prelicensed": "pre-licensed",
 }
 
-FORMAT_SYNONYMS = {"individual": "individual", "triadic": "triadic", "group": "group"}
+# Supervision toward licensure (individual, triadic, group) and two kinds of support that are
+# never supervision hours: a peer case-consultation group, and mentoring.
+FORMAT_SYNONYMS = {
+    "individual": "individual", "triadic": "triadic", "group": "group",
+    **{k: "consultation" for k in ("consultation", "peer consultation", "case consultation",
+                                    "consultation group", "peer consultation group")},
+    **{k: "mentoring" for k in ("mentoring", "mentorship")},
+}
+SUPERVISION_FORMATS = ("individual", "triadic", "group")  # hours toward licensure
+SUPPORT_FORMATS = ("consultation", "mentoring")  # support, never supervision hours
 GOAL_STATUS_SYNONYMS = {"open": "open", "met": "met", "revised": "revised", "dropped": "dropped"}
 DOMAIN_SYNONYMS = {"knowledge": "knowledge", "skills": "skills", "attitudes": "attitudes",
                    "values": "values"}

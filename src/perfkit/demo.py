@@ -433,8 +433,37 @@ class _Practice:
                                      "date": free[1].date().isoformat(),
                                      "minutes": 120, "format": "group"})
                 day += pd.Timedelta(weeks=1)
+        rows += self.support(clin, time_off)
         return pd.DataFrame(rows, columns=["supervisee_id", "supervisor_id", "date", "minutes",
                                            "format"]), behind
+
+    def support(self, clin: pd.DataFrame, time_off: pd.DataFrame) -> list[dict]:
+        """A monthly peer case-consultation group of the licensed clinicians (90 minutes, the
+        first Thursday, led by the longest-serving of them), and monthly mentoring of the
+        newest licensed clinician by the same. Support, never supervision hours."""
+        lic = clin[clin.license_status == "licensed"].sort_values("start_date", kind="stable")
+        newest = lic.iloc[-1].clinician_id if len(lic) else None
+        off = {(r.clinician_id, d.date()) for r in time_off.itertuples()
+               for d in pd.date_range(r.start_date, r.end_date)}
+        rows = []
+        for month in pd.date_range(self.start, self.end, freq="MS"):
+            day = month + pd.Timedelta(days=(3 - month.weekday()) % 7)  # the first Thursday
+            if day.date() in self.holidays or day >= pd.Timestamp(self.end):
+                continue
+            here = [c.clinician_id for c in lic.itertuples()
+                    if pd.Timestamp(c.start_date) <= day
+                    and (not c.end_date or day < pd.Timestamp(c.end_date))]
+            if len(here) < 2:
+                continue
+            lead = here[0]  # the longest-serving licensed clinician employed that day
+            rows += [{"supervisee_id": c, "supervisor_id": lead, "date": day.date().isoformat(),
+                      "minutes": 90, "format": "consultation"}
+                     for c in here if (c, day.date()) not in off]
+            if newest in here and newest != lead:
+                rows.append({"supervisee_id": newest, "supervisor_id": lead,
+                             "date": (day + pd.Timedelta(days=1)).date().isoformat(),
+                             "minutes": 60, "format": "mentoring"})
+        return rows
 
     def development(self, clin: pd.DataFrame):
         goals, reviews, ce = [], [], []

@@ -39,13 +39,15 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from . import contract as C
 from .config import Config, ConfigError
 from .operations import clinician_time, clinicians_in_period
 from .prepared import Prepared
 
 __all__ = ["LicensureRule", "load_rules", "shipped_rules_dir", "ledger", "supervision_periods",
            "goals_status", "competency_reviews", "continuing_education", "licensure_tables",
-           "supervision_pairs", "supervisees", "supervisors", "LEDGER_COLUMNS"]
+           "renewals", "support", "supervision_pairs", "supervisees", "supervisors",
+           "LEDGER_COLUMNS", "SUPPORT_COLUMNS"]
 
 LEDGER_COLUMNS = ["clinician_id", "rule", "direct_hours", "supervision_hours_individual",
                   "supervision_hours_group", "periods_assessed", "periods_compliant",
@@ -157,7 +159,8 @@ def _supervision_by_day(data: Prepared, config: Config, ids) -> pd.DataFrame:
                              "date": pd.Series(dtype="datetime64[us]"),
                              "individual": pd.Series(dtype=float),
                              "group": pd.Series(dtype=float)})
-    s = s[s["supervisee_id"].isin(ids) & (s["date"] < _as_of(config))]
+    s = s[s["supervisee_id"].isin(ids) & (s["date"] < _as_of(config))
+          & s["format"].isin(C.SUPERVISION_FORMATS)]  # consultation, mentoring: support only
     hours = s["minutes"].astype(float) / 60
     group = s["format"].eq("group")
     return (pd.DataFrame({"clinician_id": s["supervisee_id"].astype(str), "date": s["date"],
@@ -590,6 +593,49 @@ def supervisors(clinicians: pd.DataFrame, config: Config) -> list[str]:
     """Clinicians who supervise someone employed in the period (each gets a supervision pack)."""
     sup = clinicians_in_period(clinicians, config)["supervisor_id"].dropna().astype(str)
     return sorted(set(sup) & set(clinicians["clinician_id"].astype(str)))
+
+
+SUPPORT_COLUMNS = ["clinician_id", "consultation_sessions", "consultation_hours",
+                   "mentoring_sessions", "mentoring_hours", "last_support", "support_months"]
+
+
+def support(data: Prepared, config: Config) -> pd.DataFrame:
+    """Peer case consultation and mentoring (``tables/support.csv``): one row per clinician
+    employed in the period, with sessions and hours of each in the period, the date of the
+    latest support session on record before as_of (``last_support``), and the number of
+    the last six months with any (``support_months``, 0-6). Support is never counted as
+    supervision toward licensure. Empty (not zero) when the practice provided no supervision
+    table: whether support happened is then not known.
+    """
+    c = clinicians_in_period(data.clinicians, config)
+    out = pd.DataFrame({"clinician_id": c["clinician_id"].astype(str).to_numpy()})
+    s = data.tables.get("supervision")
+    if not data.provided("supervision") or s is None:
+        for col in SUPPORT_COLUMNS[1:]:
+            out[col] = None
+        return out[SUPPORT_COLUMNS]
+    as_of = _as_of(config)
+    s = s[s["format"].isin(C.SUPPORT_FORMATS) & (s["date"] < as_of)
+          & s["supervisee_id"].isin(out["clinician_id"])]
+    start = pd.Timestamp(config.period_start)
+    period = s[s["date"] >= start].assign(hours=s["minutes"].astype(float) / 60)
+    ids = out["clinician_id"]
+
+    def per_clinician(frame: pd.DataFrame, value: pd.Series) -> np.ndarray:
+        return value.groupby(frame["supervisee_id"].astype(str)).sum().reindex(ids).to_numpy()
+
+    for kind in C.SUPPORT_FORMATS:
+        mine = period[period["format"] == kind]
+        out[f"{kind}_sessions"] = np.nan_to_num(per_clinician(mine, mine["hours"] * 0 + 1)
+                                                ).astype(int)
+        out[f"{kind}_hours"] = np.nan_to_num(per_clinician(mine, mine["hours"])).round(2)
+    last = s.groupby(s["supervisee_id"].astype(str))["date"].max()
+    out["last_support"] = pd.to_datetime(last.reindex(ids).to_numpy())
+    recent = s[s["date"] >= as_of - pd.DateOffset(months=6)]
+    months = recent["date"].dt.to_period("M").groupby(
+        recent["supervisee_id"].astype(str)).nunique()
+    out["support_months"] = np.nan_to_num(months.reindex(ids).to_numpy(dtype=float)).astype(int)
+    return out[SUPPORT_COLUMNS]
 
 
 def renewals(ce: pd.DataFrame, reviews: pd.DataFrame) -> pd.DataFrame:

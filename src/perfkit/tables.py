@@ -64,12 +64,14 @@ def outcome_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]:
 def development_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]:
     """The supervision and development tables: ``supervision`` (the licensure ledger),
     ``supervision_periods``, ``goals``, ``reviews``, ``ce``, ``renewals`` (the owner's view of
-    licences) and ``supervisors`` (who supervises whom in the period)."""
+    licences), ``support`` (peer consultation and mentoring) and ``supervisors`` (who
+    supervises whom in the period)."""
     reviews = sv.competency_reviews(data, config)
     ce = sv.continuing_education(data, config)
     return {**sv.licensure_tables(data, config),
             "goals": sv.goals_status(data, config),
             "reviews": reviews, "ce": ce, "renewals": sv.renewals(ce, reviews),
+            "support": sv.support(data, config),
             "supervisors": sv.supervision_pairs(data.clinicians, config)}
 
 
@@ -100,5 +102,6 @@ STEPS = {
     "outcomes": (outcome_tables, ["outcomes_by_clinician", "outcomes_practice", "funnel",
                                   "not_on_track", "item9_flags", "alliance_flags"]),
     "development": (development_tables, ["supervision", "supervision_periods", "goals",
-                                         "reviews", "ce", "renewals", "supervisors"]),
+                                         "reviews", "ce", "renewals", "support",
+                                         "supervisors"]),
 }

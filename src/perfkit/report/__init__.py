@@ -59,6 +59,7 @@ from .supervisor import (
     supervisees_of,
     supervision_questions,
     supervisor_title,
+    support_table,
 )
 
 
@@ -79,4 +80,4 @@ __all__ = ["RunData", "load_run", "quiet", "Text", "practice_title", "period_sum
            "own_effect_text", "questions_to_explore", "pick_supervisor", "supervisees_of",
            "supervisor_title", "ledger_table", "ledger_note", "compliance_figure", "goals_table",
            "reviews_table", "ce_table", "supervision_questions", "supervisee_alerts",
-           "trajectories_grid", "renewals_table"]
+           "trajectories_grid", "renewals_table", "support_table"]

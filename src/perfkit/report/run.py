@@ -142,6 +142,8 @@ WHY_NONE = {
                 "are for licensed clinicians; supervision covers pre-licensed ones)."),
     "ce": ("ce", "No continuing-education records were provided in this export, so hours toward "
            "renewal are not known.", "No continuing-education records."),
+    "support": ("supervision", "No supervision records were provided, so peer consultation and "
+                "mentoring are not known.", "No peer consultation or mentoring applies here."),
     "supervision_periods": ("supervision", "No supervision records were provided, so weekly or "
                             "monthly supervision cannot be shown.", "No weekly or monthly "
                             "supervision requirement applies here."),

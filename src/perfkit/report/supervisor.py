@@ -12,7 +12,7 @@ from .format import Text, date_words, num, period_words, table, text_or, yes
 from .run import RunData, measured, rows_for, rows_or_reason, text_id
 
 __all__ = ["pick_supervisor", "supervisees_of", "supervisor_title", "ledger_table",
-           "ledger_note", "goals_table", "reviews_table", "ce_table", "ce_words",
+           "ledger_note", "goals_table", "reviews_table", "ce_table", "ce_words", "support_table",
            "supervision_questions", "supervisee_alerts"]
 
 
@@ -162,6 +162,35 @@ def ce_table(run: RunData, ids: list[str], *, names: bool = True):
         "Status": [ce_words(r) for _, r in t.iterrows()],
     })
     return table(out)
+
+
+def _sessions(n, hours) -> str:
+    n = 0 if pd.isna(n) else int(n)
+    return "none" if not n else f"{n} {'session' if n == 1 else 'sessions'}, {num(hours, 1)} h"
+
+
+def support_table(run: RunData, ids: list[str], *, names: bool = True):
+    """Peer case consultation and mentoring: support the clinician takes part in, never
+    supervision hours toward licensure."""
+    t = rows_or_reason(run, "support", ids)
+    if isinstance(t, Text):
+        return t
+    if not (t["consultation_sessions"].fillna(0).sum() + t["mentoring_sessions"].fillna(0).sum()
+            or t["last_support"].notna().any()):
+        return Text("No peer consultation or mentoring is on record"
+                    + (" for these clinicians." if names else " for you."))
+    out = pd.DataFrame({
+        **_who(run, t, names),
+        "Peer consultation this period": [_sessions(n, h) for n, h in zip(
+            t["consultation_sessions"], t["consultation_hours"], strict=True)],
+        "Mentoring this period": [_sessions(n, h) for n, h in zip(
+            t["mentoring_sessions"], t["mentoring_hours"], strict=True)],
+        "Latest session": t["last_support"].map(date_words),
+        "Months with some (last 6)": t["support_months"].map(
+            lambda v: "–" if pd.isna(v) else f"{int(v)} of 6"),
+    })
+    return table(out, "Peer case consultation and mentoring are support chosen with the "
+                 "clinician; they never count as supervision hours toward licensure.")
 
 
 def ce_words(r) -> str:
