@@ -303,3 +303,24 @@ def test_metric_spread_by_hand(table):
     assert s.loc["utilization", "median"] == pytest.approx(u[1])
     assert s.loc["utilization", "q25"] == pytest.approx((u[0] + u[1]) / 2)
     assert s.loc["utilization", "q75"] == pytest.approx((u[1] + u[2]) / 2)
+
+
+def test_workforce_by_hand(tmp_path):
+    """Period October 2026. A since 2015, E since 2024; B leaves 10-15; C starts 10-10; D
+    worked 03-01 to 05-31. At the start A B E (3); C joined, B left; at the end A C E (3).
+    Twelve months from 2025-11-01: leavers B and D; headcount on the first of each month 3 3 3 3
+    (Nov-Feb), 4 4 4 (Mar-May, with D), 3 3 3 3 3 (Jun-Oct): mean 39/12 = 3.25, turnover
+    2/3.25. Tenure at 11-01 of A, C, E: 11.8, 0.06, 2.83 years: median E's 1035 days."""
+    clin = pd.DataFrame({
+        "clinician_id": list("ABCDE"),
+        "start_date": pd.to_datetime(["2015-01-01", "2020-06-15", "2026-10-10", "2026-03-01",
+                                      "2024-01-01"]),
+        "end_date": pd.to_datetime([None, "2026-10-15", None, "2026-05-31", None])})
+    cfg = pk.load_config(period_start=dt.date(2026, 10, 1), period_end=dt.date(2026, 11, 1),
+                         pseudonym_key_file=tmp_path / "k")
+    w = op.workforce(clin, cfg).iloc[0]
+    assert (w["clinicians_at_start"], w["starters"], w["leavers"], w["clinicians_at_end"]) \
+        == (3, 1, 1, 3)
+    assert (w["leavers_12m"], w["average_headcount_12m"]) == (2, 3.25)
+    assert w["turnover_12m"] == pytest.approx(2 / 3.25)
+    assert w["median_tenure_years"] == pytest.approx(1035 / 365.25)

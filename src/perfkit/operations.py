@@ -46,6 +46,7 @@ __all__ = [
     "flags",
     "practice_summary",
     "metric_spread",
+    "workforce",
     "CONTRACT_COLUMNS",
     "WEEKLY_COLUMNS",
 ]
@@ -684,6 +685,55 @@ def practice_summary(data, cfg: Config, metrics: pd.DataFrame) -> pd.DataFrame:
         "clients_seen": int(seen), "new_clients": new,
     }
     return pd.DataFrame([row], columns=PRACTICE_COLUMNS)
+
+
+WORKFORCE_COLUMNS = [
+    "period_start", "period_end", "clinicians_at_start", "starters", "leavers",
+    "clinicians_at_end", "leavers_12m", "average_headcount_12m", "turnover_12m",
+    "median_tenure_years",
+]
+
+
+def _employed_on(clinicians: pd.DataFrame, day: pd.Timestamp) -> pd.Series:
+    """Employed on ``day``: started on or before it, and no end date or an end date (the last
+    day worked) on or after it."""
+    return (clinicians["start_date"] <= day) & (clinicians["end_date"].isna()
+                                                | (clinicians["end_date"] >= day))
+
+
+def workforce(clinicians: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """Staff retention in one row (``tables/workforce.csv``); no individual is named.
+
+    ``clinicians_at_start`` were employed on the period's first day and had started before it;
+    ``starters`` started in the period and ``leavers`` had their last day in it;
+    ``clinicians_at_end`` started before the period ended and were still employed after it, so
+    at_end = at_start + starters - leavers. ``turnover_12m`` is the leavers of the twelve
+    months ending with the period over the average headcount on the first day of each of
+    those months (the separations rate of the US Bureau of Labor Statistics' JOLTS:
+    separations / average employment; docs/references.md [JOLTS]). ``median_tenure_years``:
+    the median time since the start date of the clinicians at the end, in years of 365.25
+    days. Empty where nobody is counted.
+    """
+    c = clinicians
+    start, end = pd.Timestamp(cfg.period_start), pd.Timestamp(cfg.period_end)
+    ended_in = c["end_date"].notna() & (c["end_date"] >= start) & (c["end_date"] < end)
+    at_start = (c["start_date"] < start) & (c["end_date"].isna() | (c["end_date"] >= start))
+    at_end = (c["start_date"] < end) & (c["end_date"].isna() | (c["end_date"] >= end))
+    year_ago = end - pd.DateOffset(months=12)
+    months = pd.date_range(year_ago, periods=12, freq="MS") if year_ago.day == 1 else \
+        pd.date_range(year_ago + pd.offsets.MonthBegin(1), periods=12, freq="MS")
+    headcount = float(np.mean([_employed_on(c, m).sum() for m in months]))
+    left_12m = int((c["end_date"].notna() & (c["end_date"] >= year_ago)
+                    & (c["end_date"] < end)).sum())
+    tenure = (end - c.loc[at_end, "start_date"]).dt.days / 365.25
+    row = {"period_start": cfg.period_start, "period_end": cfg.period_end,
+           "clinicians_at_start": int(at_start.sum()),
+           "starters": int(((c["start_date"] >= start) & (c["start_date"] < end)).sum()),
+           "leavers": int(ended_in.sum()), "clinicians_at_end": int(at_end.sum()),
+           "leavers_12m": left_12m, "average_headcount_12m": round(headcount, 3),
+           "turnover_12m": left_12m / headcount if headcount else np.nan,
+           "median_tenure_years": float(tenure.median()) if len(tenure) else np.nan}
+    return pd.DataFrame([row], columns=WORKFORCE_COLUMNS)
 
 
 SPREAD_METRICS = ["utilization", "non_attendance_rate", "notes_within_72h",

@@ -33,14 +33,16 @@ log = logging.getLogger(__name__)
 def operations_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]:
     """``clinician_metrics`` (contract columns, extras, flags, trend labels),
     ``weekly_metrics``, ``practice_summary`` (the practice in one row, clients counted once)
-    and ``metric_spread`` (the anonymous spread a self-view compares with)."""
+    ``metric_spread`` (the anonymous spread a self-view compares with) and ``workforce``
+    (starters, leavers, turnover and tenure)."""
     weekly = op.weekly_metrics(data, config)
     metrics = op.clinician_metrics(data, config)
     metrics = metrics.merge(op.flags(metrics, config), on="clinician_id", how="left")
     metrics = metrics.merge(trend_labels(weekly, config), on="clinician_id", how="left")
     return {"clinician_metrics": metrics, "weekly_metrics": weekly,
             "practice_summary": op.practice_summary(data, config, metrics),
-            "metric_spread": op.metric_spread(metrics)}
+            "metric_spread": op.metric_spread(metrics),
+            "workforce": op.workforce(data.clinicians, config)}
 
 
 def outcome_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]:
@@ -98,7 +100,7 @@ def model_tables(data: Prepared, config: Config
 
 STEPS = {
     "operations": (operations_tables, ["clinician_metrics", "weekly_metrics",
-                                       "practice_summary", "metric_spread"]),
+                                       "practice_summary", "metric_spread", "workforce"]),
     "outcomes": (outcome_tables, ["outcomes_by_clinician", "outcomes_practice", "funnel",
                                   "not_on_track", "item9_flags", "alliance_flags"]),
     "development": (development_tables, ["supervision", "supervision_periods", "goals",

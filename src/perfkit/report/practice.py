@@ -63,6 +63,22 @@ def _count(v) -> str:
     return "–" if v is None or pd.isna(v) else f"{int(v):,}"
 
 
+def _workforce_words(run: RunData) -> str:
+    """Starters, leavers, turnover and tenure in one line (no one named)."""
+    t = run.tables.get("workforce")
+    if t is None or t.empty:
+        return ""
+    w = t.iloc[0]
+    left = int(w["leavers_12m"])
+    return (f"{int(w['clinicians_at_start'])} at the start of the period, "
+            f"{int(w['starters'])} joined, {int(w['leavers'])} left, "
+            f"{int(w['clinicians_at_end'])} at the end. Over the last 12 months {left} "
+            f"{'clinician' if left == 1 else 'clinicians'} left: a turnover of "
+            f"{pct(w['turnover_12m'])} of the average headcount "
+            f"({num(w['average_headcount_12m'], 1)}). Median time at the practice "
+            f"{num(w['median_tenure_years'], 1)} years.")
+
+
 def period_summary(run: RunData) -> pd.DataFrame:
     """The period in a few plain numbers, from ``practice_summary`` (clients counted once
     across clinicians)."""
@@ -72,6 +88,7 @@ def period_summary(run: RunData) -> pd.DataFrame:
     rows = {
         "Period": period_words(run.config),
         "Clinicians": _count(p["clinicians"]),
+        **({"Staff retention": w} if (w := _workforce_words(run)) else {}),
         "Sessions attended": _count(p["sessions_attended"]),
         "Utilization (attended hours / available hours)": pct(p["utilization"])
         + _estimated_words(p),
