@@ -324,3 +324,70 @@ def test_workforce_by_hand(tmp_path):
     assert (w["leavers_12m"], w["average_headcount_12m"]) == (2, 3.25)
     assert w["turnover_12m"] == pytest.approx(2 / 3.25)
     assert w["median_tenure_years"] == pytest.approx(1035 / 365.25)
+
+
+@pytest.mark.parametrize(("series", "weeks"), [
+    ([3, 4, 4, 5, 6], 4),          # rose in 3 of the last 4 steps, never fell
+    ([5, 5, 5], 0),                # flat
+    ([1, 2, 2, 2, 2, 2, 2, 2], 0),  # rose once, then held: not growing
+    ([6, 5, 5, 6], 2),             # since the fall: held, rose (1 of 2)
+    ([1, 2, 3, 2], 0),             # fell last week
+])
+def test_caseload_growing_weeks(series, weeks):
+    assert op._growing_weeks(np.array(series)) == weeks
+
+
+def test_workload_signals_by_hand(tmp_path):
+    """as_of 2026-10-19; six months back is 2026-04-19.
+
+    A: goal 5, utilization 1.05 (over 100%); the last six weeks' sessions 6 6 6 6 5 7 against
+       5 x 1.2 = 6: five weeks over; time off 04-15..04-22 has 4 days (04-19..04-22) inside the
+       window, 03-01..03-10 none; one new client each week (caseload of two weeks: 1 then 2 2 2
+       ...: held, not growing).
+    B: no goal (weeks over goal empty); utilization exactly 1.0 is not over; no time off, but
+       employed only since 06-01: not prompted.
+    C: goal 10; sessions 12 11 12 11 12 11: three weeks at 12 (not four); no time off in six
+       months and employed for years: prompted. One, two, three, four new clients in the last
+       four weeks: with a two-week caseload, 0 0 1 3 5 7 at the ends of its six weeks, which
+       never fell over 5 weeks and rose in 4 of them: growing for 5 weeks."""
+    cfg = pk.load_config(period_start=dt.date(2026, 10, 5), period_end=dt.date(2026, 10, 19),
+                         operations={"caseload_weeks": 2}, workload={"caseload_growing_weeks": 3},
+                         pseudonym_key_file=tmp_path / "k")
+    weeks = pd.date_range("2026-08-24", periods=8, freq="W-MON")
+    appts = [(f"a{k}", "A", f"x{k}", f"{w.date()} 10:00", 50, "attended")
+             for k, w in enumerate(weeks)]
+    for k, w in enumerate(weeks[4:]):  # C sees k + 1 different clients in each of four weeks
+        appts += [(f"c{k}{j}", "C", f"y{k}{j}", f"{w.date()} 1{j}:00", 50, "attended")
+                  for j in range(k + 1)]
+    data = make_data([("A", "2020-01-01", None, 10.0, 5), ("B", "2026-06-01", None, 10.0, None),
+                      ("C", "2019-01-01", None, 20.0, 10)], appts, (),
+                     [("A", "2026-03-01", "2026-03-10"), ("A", "2026-04-15", "2026-04-22")])
+    metrics = pd.DataFrame({"clinician_id": ["A", "B", "C"], "utilization": [1.05, 1.0, 0.8]})
+    weekly = pd.DataFrame({
+        "clinician_id": ["A"] * 8 + ["C"] * 6,
+        "week_start": list(weeks) + list(weeks[2:]),
+        "sessions_attended": [9, 9, 6, 6, 6, 6, 5, 7] + [12, 11, 12, 11, 12, 11]})
+    w = op.workload(data, cfg, metrics, weekly).set_index("clinician_id")
+    assert list(w["over_capacity"]) == [True, False, False]
+    assert w.loc["A", "weeks_over_goal"] == 5 and w.loc["A", "flag_over_goal"]
+    assert np.isnan(w.loc["B", "weeks_over_goal"]) and not w.loc["B", "flag_over_goal"]
+    assert w.loc["C", "weeks_over_goal"] == 3 and not w.loc["C", "flag_over_goal"]
+    assert list(w["days_off_recent"]) == [4, 0, 0]
+    assert list(w["flag_no_time_off"]) == [False, False, True]
+    assert w.loc["A", "caseload_growing_weeks"] == 0
+    assert w.loc["C", "caseload_growing_weeks"] == 5 and w.loc["C", "flag_caseload_growing"]
+
+
+def test_no_time_off_table_means_no_time_off_prompt(data, cfg):
+    del data.tables["time_off"]
+    data.meta["provided"] = ["clinicians", "appointments", "notes"]
+    m = op.clinician_metrics(data, cfg)
+    w = op.workload(data, cfg, m, op.weekly_metrics(data, cfg))
+    assert w["days_off_recent"].isna().all() and not w["flag_no_time_off"].any()
+
+
+def test_workload_with_no_clinicians_or_weeks(data, cfg):
+    """A roster with nobody in the period: an empty table with every column, not an error."""
+    m = op.clinician_metrics(data, cfg).iloc[0:0]
+    w = op.workload(data, cfg, m, op.weekly_metrics(data, cfg).iloc[0:0])
+    assert list(w.columns) == op.WORKLOAD_COLUMNS and w.empty

@@ -147,6 +147,32 @@ class OperationsConfig(_Strict):
     caseload_weeks: int = Field(4, gt=0)
 
 
+class WorkloadConfig(_Strict):
+    """When a clinician might be stretched: prompts for a supportive conversation, never a
+    score (docs/references.md [Workload] gives the sources and the rationale)."""
+
+    over_capacity: float = Field(1.0, gt=0, le=2, description="utilization above this share "
+                                 "of the hours offered for clients: working past stated "
+                                 "capacity")
+    over_goal_margin: float = Field(0.2, ge=0, le=2, description="a week counts as over the "
+                                    "clinician's weekly session goal when its attended "
+                                    "sessions reach the goal plus this share")
+    over_goal_weeks: int = Field(4, ge=1, description="prompt when this many of the last "
+                                 "over_goal_window weeks are over the goal")
+    over_goal_window: int = Field(6, ge=1, le=52, description="weeks looked at for the goal")
+    time_off_months: int = Field(6, ge=1, le=24, description="prompt when no time off is "
+                                 "recorded in this many months (only with a time_off table, "
+                                 "and only for clinicians employed that long)")
+    caseload_growing_weeks: int = Field(8, ge=2, le=52, description="prompt when the caseload "
+                                        "has grown for this many weeks in a row")
+
+    @model_validator(mode="after")
+    def _window(self):
+        if self.over_goal_weeks > self.over_goal_window:
+            raise ValueError("workload.over_goal_weeks cannot exceed over_goal_window")
+        return self
+
+
 class ServiceCode(_Strict):
     """What a billing code means for perfkit: the kind of service and its usual length.
 
@@ -368,6 +394,7 @@ class Config(_Strict):
     # when the export was taken: note statuses describe that instant (default: period_end)
     exported_at: dt.datetime | None = None
     operations: OperationsConfig = OperationsConfig()
+    workload: WorkloadConfig = WorkloadConfig()
     outcomes: OutcomesConfig = OutcomesConfig()
     models: ModelsConfig = ModelsConfig()
     trends: TrendConfig = TrendConfig()

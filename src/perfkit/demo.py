@@ -172,7 +172,7 @@ class _Practice:
                 "start_date": start.isoformat(),
                 "end_date": end.isoformat() if end else "",
                 "weekly_capacity_hours": cap,
-                "weekly_session_goal": int(round(cap * 0.8)),
+                "weekly_session_goal": int(round(cap)),  # a session per hour offered
                 "licensure_rule": rule,
             })
         return pd.DataFrame(rows)

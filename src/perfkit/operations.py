@@ -47,6 +47,8 @@ __all__ = [
     "practice_summary",
     "metric_spread",
     "workforce",
+    "workload",
+    "weekly_caseload",
     "CONTRACT_COLUMNS",
     "WEEKLY_COLUMNS",
 ]
@@ -685,6 +687,104 @@ def practice_summary(data, cfg: Config, metrics: pd.DataFrame) -> pd.DataFrame:
         "clients_seen": int(seen), "new_clients": new,
     }
     return pd.DataFrame([row], columns=PRACTICE_COLUMNS)
+
+
+WORKLOAD_COLUMNS = ["clinician_id", "over_capacity", "weeks_over_goal", "flag_over_goal",
+                    "days_off_recent", "flag_no_time_off", "caseload_growing_weeks",
+                    "flag_caseload_growing"]
+
+
+def weekly_caseload(appts: pd.DataFrame, weekly: pd.DataFrame, cfg: Config) -> pd.Series:
+    """The caseload (:func:`caseload`) at the end of each week of ``weekly``, indexed by
+    ``(clinician_id, week_start)``."""
+    parts = []
+    for week in sorted(pd.to_datetime(weekly["week_start"]).unique()):
+        end = _midnight((pd.Timestamp(week) + pd.Timedelta(days=7)).date(), cfg.timezone)
+        c = caseload(appts, end, cfg)
+        parts.append(pd.DataFrame({"clinician_id": c.index.astype(str), "week_start": week,
+                                   "caseload": c.to_numpy()}))
+    if not parts:
+        index = pd.MultiIndex.from_arrays([[], []], names=["clinician_id", "week_start"])
+        return pd.Series([], index=index, dtype=float, name="caseload")
+    out = pd.concat(parts).set_index(["clinician_id", "week_start"])["caseload"]
+    keys = pd.MultiIndex.from_arrays([weekly["clinician_id"].astype(str),
+                                      pd.to_datetime(weekly["week_start"])])
+    return out.reindex(keys).fillna(0)
+
+
+def _growing_weeks(values: np.ndarray) -> int:
+    """Weeks of the latest run in which the caseload never fell from one week to the next,
+    counted only when it rose in at least half of them (a caseload that rose once and then
+    held is not growing)."""
+    steps = np.diff(np.asarray(values, dtype=float))
+    run = 0
+    while run < len(steps) and steps[len(steps) - 1 - run] >= 0:
+        run += 1
+    rises = int((steps[len(steps) - run:] > 0).sum()) if run else 0
+    return run if run and 2 * rises >= run else 0
+
+
+def workload(data, cfg: Config, metrics: pd.DataFrame, weekly: pd.DataFrame) -> pd.DataFrame:
+    """Signals that a clinician might be stretched (parameters ``workload``; a prompt for a
+    supportive conversation, never a score): one row per clinician of ``metrics``.
+
+    - ``over_capacity``: utilization above ``over_capacity`` (100%) of the hours offered;
+    - ``weeks_over_goal``: of the last ``over_goal_window`` (6) employed weeks, those with
+      attended sessions at or above the weekly session goal times 1 + ``over_goal_margin``
+      (20%); empty without a goal. ``flag_over_goal``: at least ``over_goal_weeks`` (4);
+    - ``days_off_recent``: calendar days of recorded time off in the ``time_off_months`` (6)
+      before as_of; empty when the practice provided no time_off table. ``flag_no_time_off``:
+      none, for a clinician employed all that time;
+    - ``caseload_growing_weeks``: weeks of the latest run in which the weekly caseload (clients
+      seen in the ``caseload_weeks`` before each week's end) never fell, when it rose in at
+      least half of them;
+      ``flag_caseload_growing``: at least ``caseload_growing_weeks`` (8).
+    """
+    w = cfg.workload
+    ids = metrics["clinician_id"].astype(str)
+    out = pd.DataFrame({"clinician_id": ids.to_numpy()})
+    out["over_capacity"] = (metrics["utilization"] > w.over_capacity).fillna(False).to_numpy()
+    goal = data.clinicians.set_index(data.clinicians["clinician_id"].astype(str))[
+        "weekly_session_goal"].astype(float)
+    wk = weekly.assign(clinician_id=weekly["clinician_id"].astype(str),
+                       week_start=pd.to_datetime(weekly["week_start"]))
+    wk = wk.sort_values(["clinician_id", "week_start"])
+    last = wk.groupby("clinician_id").tail(w.over_goal_window)
+    target = goal.reindex(last["clinician_id"]).to_numpy(dtype=float) * (1 + w.over_goal_margin)
+    over = last["sessions_attended"].astype(float) >= target
+    counted = over.groupby(last["clinician_id"]).sum()
+    has_goal = goal.reindex(ids).notna().to_numpy()
+    out["weeks_over_goal"] = np.where(has_goal, counted.reindex(ids).fillna(0).to_numpy(),
+                                      np.nan)
+    out["flag_over_goal"] = out["weeks_over_goal"] >= w.over_goal_weeks
+    as_of = pd.Timestamp(cfg.as_of)
+    since = as_of - pd.DateOffset(months=w.time_off_months)
+    if data.provided("time_off"):
+        off = data.time_off
+        days = {}
+        for cid, g in off.groupby(off["clinician_id"].astype(str)):
+            covered = set()
+            for a, b in zip(g["start_date"], g["end_date"], strict=True):
+                lo, hi = max(pd.Timestamp(a), since), min(pd.Timestamp(b), as_of - pd.Timedelta(
+                    days=1))
+                if lo <= hi:
+                    covered |= set(pd.date_range(lo, hi))
+            days[cid] = len(covered)
+        out["days_off_recent"] = pd.Series(days, dtype=float).reindex(ids).fillna(0).to_numpy()
+        started = data.clinicians.set_index(data.clinicians["clinician_id"].astype(str))[
+            "start_date"]
+        long_enough = (started.reindex(ids) <= since).to_numpy()
+        out["flag_no_time_off"] = long_enough & (out["days_off_recent"] == 0)
+    else:
+        out["days_off_recent"] = np.nan
+        out["flag_no_time_off"] = False
+    load = weekly_caseload(data.appointments, wk, cfg)
+    growing = {cid: _growing_weeks(g.to_numpy(dtype=float))
+               for cid, g in load.groupby(level="clinician_id")}
+    out["caseload_growing_weeks"] = pd.Series(growing, dtype=float).reindex(ids).fillna(0) \
+        .astype(int).to_numpy()
+    out["flag_caseload_growing"] = out["caseload_growing_weeks"] >= w.caseload_growing_weeks
+    return out[WORKLOAD_COLUMNS]
 
 
 WORKFORCE_COLUMNS = [

@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 
 
 def operations_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]:
-    """``clinician_metrics`` (contract columns, extras, flags, trend labels),
+    """``clinician_metrics`` (contract columns, extras, flags, trend labels, workload
+    signals),
     ``weekly_metrics``, ``practice_summary`` (the practice in one row, clients counted once)
     ``metric_spread`` (the anonymous spread a self-view compares with) and ``workforce``
     (starters, leavers, turnover and tenure)."""
@@ -39,6 +40,8 @@ def operations_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]
     metrics = op.clinician_metrics(data, config)
     metrics = metrics.merge(op.flags(metrics, config), on="clinician_id", how="left")
     metrics = metrics.merge(trend_labels(weekly, config), on="clinician_id", how="left")
+    metrics = metrics.merge(op.workload(data, config, metrics, weekly), on="clinician_id",
+                            how="left")
     return {"clinician_metrics": metrics, "weekly_metrics": weekly,
             "practice_summary": op.practice_summary(data, config, metrics),
             "metric_spread": op.metric_spread(metrics),

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..config import Config
 
-__all__ = ["Text", "table", "pct", "num", "date_words", "text_or", "yes", "period_words",
+__all__ = ["Text", "table", "pct", "num", "date_words", "text_or", "yes", "is_yes", "period_words",
            "TREND_WORDS", "NO_SIGNING_TIMES", "NOT_IN_EXPORT"]
 
 
@@ -53,12 +53,16 @@ def text_or(v, default: str) -> str:
     return v if isinstance(v, str) and v else default
 
 
+def is_yes(v) -> bool:
+    """Whether a yes/no value read from a run's table is yes: only a true value is; a missing
+    value (not known, e.g. a table the practice did not provide) is not. (``bool(nan)`` would
+    be True.)"""
+    return v is True or v == "True" or (isinstance(v, np.bool_) and bool(v))
+
+
 def yes(values: pd.Series) -> np.ndarray:
-    """A yes/no column as booleans where only a true value is yes: a missing value (not
-    known, e.g. a table the practice did not provide) is not a yes. (``astype(bool)`` would
-    turn NaN into True.)"""
-    return np.array([v is True or v == "True" or (isinstance(v, np.bool_) and bool(v))
-                     for v in values], dtype=bool)
+    """A yes/no column as booleans (:func:`is_yes`)."""
+    return np.array([is_yes(v) for v in values], dtype=bool)
 
 
 def period_words(cfg: Config) -> str:

@@ -17,6 +17,7 @@ from .format import (
     TREND_WORDS,
     Text,
     date_words,
+    is_yes,
     num,
     pct,
     period_words,
@@ -27,8 +28,8 @@ from .run import RunData, caveats, measured, on_status, unavailable
 from .supervisor import ce_words
 
 __all__ = ["practice_title", "documentation_basis", "period_summary", "operations_table",
-           "check_in_reasons", "check_in_list", "outcomes_table", "model_section",
-           "limits_note", "data_quality_table", "renewals_table"]
+           "check_in_reasons", "stretched_reasons", "check_in_list", "outcomes_table",
+           "model_section", "limits_note", "data_quality_table", "renewals_table"]
 
 
 def practice_title(run: RunData) -> Text:
@@ -163,6 +164,27 @@ def check_in_reasons(row: pd.Series, cfg: Config) -> list[str]:
     if row.get("flag_high_non_attendance") or row.get("trend_non_attendance_rate") == "growing":
         q.append(f"{pct(row['non_attendance_rate'], 1)} of appointments were missed. Are "
                  "reminders, scheduling or client circumstances getting in the way?")
+    return q + stretched_reasons(row, cfg)
+
+
+def stretched_reasons(row: pd.Series, cfg: Config) -> list[str]:
+    """"Might be stretched" prompts from the workload signals (parameters ``workload``)."""
+    w, q = cfg.workload, []
+    if is_yes(row.get("over_capacity")):
+        q.append(f"Might be stretched: utilization is {pct(row['utilization'])} of the hours "
+                 "offered for clients. Is the capacity in the roster still right, or is the "
+                 "week fuller than planned?")
+    if is_yes(row.get("flag_over_goal")):
+        q.append(f"Might be stretched: attended sessions were {pct(w.over_goal_margin)} or "
+                 f"more above the weekly goal in {int(row['weeks_over_goal'])} of the last "
+                 f"{w.over_goal_window} weeks. Is that a choice, or would fewer sessions help?")
+    if is_yes(row.get("flag_no_time_off")):
+        q.append(f"Might be stretched: no time off is recorded in the last {w.time_off_months} "
+                 "months. Is a break planned?")
+    if is_yes(row.get("flag_caseload_growing")):
+        q.append(f"Might be stretched: the caseload has grown for "
+                 f"{int(row['caseload_growing_weeks'])} weeks in a row (now "
+                 f"{int(row['caseload'])} clients). Is that the caseload they want?")
     return q
 
 
