@@ -25,9 +25,11 @@ setup: $(BIN)/.installed ## Create .venv and install perfkit with its dev tools
 kernel: setup ## Register the Jupyter kernel "perfkit" for this environment
 	$(BIN)/python -m ipykernel install --user --name $(KERNEL) --display-name "Python (perfkit)"
 
-demo: setup ## Generate the demo practice, validate it and produce the demo run folder
+demo: setup ## Generate the demo practice, validate it, run the quarter before (tables) and the demo quarter
 	$(BIN)/perfkit demo --out $(DEMO)
 	$(BIN)/perfkit validate $(DEMO) --params $(PARAMS) --strict
+	$(BIN)/perfkit run --data $(DEMO) --params $(PARAMS) --tables-only \
+		--period-start 2026-05-01 --period-end 2026-08-01
 	$(BIN)/perfkit run --data $(DEMO) --params $(PARAMS)
 
 test: setup ## Run the test suite (lint, unit and end-to-end tests)

@@ -128,3 +128,21 @@ def test_one_instrument_failing_does_not_stop_the_others(practice, tmp_path, mon
     assert status["tables/model_data_phq9.csv"][0] == "ok"
     assert status["tables/clinician_effects.csv"][0] == "ok"
     assert "GAD-7" not in json.loads((out / "tables" / "model_summary.json").read_text())
+
+
+def test_a_run_compares_with_the_earlier_period_in_its_reports_folder(practice, tmp_path):
+    reports = tmp_path / "reports"
+    for start, end in (("2026-07-01", "2026-08-01"), ("2026-08-01", "2026-09-01")):
+        res = CliRunner().invoke(app, ["run", "--data", str(practice), "--out",
+                                       str(reports / end), "--tables-only",
+                                       "--period-start", start, "--period-end", end])
+        assert res.exit_code in (0, 1), res.output
+    h = pd.read_csv(reports / "2026-09-01" / "tables" / "history.csv")
+    assert h.loc[h["compared_with"], "period_end"].unique().tolist() == ["2026-08-01"]
+    assert (reports / "2026-09-01" / "tables" / "changes.csv").is_file()
+    first = pd.read_csv(reports / "2026-08-01" / "tables" / "history.csv")
+    assert not first["compared_with"].any()  # the first run had nothing to compare with
+    res = CliRunner().invoke(app, ["run", "--data", str(practice), "--out",
+                                   str(reports / "x"), "--tables-only",
+                                   "--compare-to", str(tmp_path / "nowhere")])
+    assert res.exit_code == 2 and "is not a run folder" in res.output

@@ -296,6 +296,9 @@ def run(
     new_pseudonym_key: Annotated[bool, typer.Option(
         "--new-pseudonym-key", help="accept a pseudonym key that differs from the earlier "
         "runs' in the same reports folder (client pseudonyms will not match theirs)")] = False,
+    compare_to: Annotated[Path | None, typer.Option(
+        "--compare-to", help="an earlier run folder to compare with (default: the latest "
+        "earlier period in the same reports folder)")] = None,
 ) -> None:
     """Run a period: validated snapshot, data quality, metric tables and manifest."""
     from .runner import run_period
@@ -305,7 +308,8 @@ def run(
         manifest = run_period(data, cfg, out=out, column_map=column_map, params_file=params,
                               tables_only=tables_only, clinicians=clinician, workers=workers,
                               progress=sys.stderr.isatty(), roles=role,
-                              new_pseudonym_key=new_pseudonym_key)
+                              new_pseudonym_key=new_pseudonym_key,
+                              compare_to=compare_to)
     except USER_ERRORS as exc:
         _fail(exc)
     _say_key(manifest["pseudonym_key"]["created_by_this_run"], cfg.pseudonym_key_file)

@@ -21,7 +21,8 @@ import pandas as pd
 
 from . import __version__
 from .config import Config, ConfigError
-from .io import atomic_write, atomic_write_text, private_outputs, restrict_tree
+from .history import change_table, earlier_runs, history_table, previous_run
+from .io import atomic_write, atomic_write_text, private_outputs, read_table, restrict_tree
 from .operations import clinicians_in_period
 from .prepared import PREPARED_DIR, Prepared, prepare
 from .pseudonym import PseudonymKey, load_key
@@ -101,6 +102,20 @@ def _tables_step(step: str, data: Prepared, config: Config, folder: Path) -> lis
     return [{"path": f"tables/{name}.csv", "status": "ok", "message": ""} for name in tables]
 
 
+def _history_step(folder: Path, config: Config, runs, previous) -> list[dict]:
+    """``changes.csv`` and ``history.csv`` against the earlier runs (:mod:`perfkit.history`),
+    from this run's ``clinician_metrics.csv`` as written (so both sides are read alike)."""
+    names = ("tables/changes.csv", "tables/history.csv")
+    try:
+        current = read_table(folder / "tables" / "clinician_metrics.csv")
+    except OSError:
+        return [{"path": n, "status": "failed", "message": "no clinician_metrics.csv to "
+                 "compare"} for n in names]
+    _write_csv(change_table(current, previous), folder / names[0])
+    _write_csv(history_table(current, config, list(runs), previous), folder / names[1])
+    return [{"path": n, "status": "ok", "message": ""} for n in names]
+
+
 def previous_key_fingerprint(folder: Path) -> tuple[str, Path] | None:
     """The pseudonym-key fingerprint of the latest earlier run in the same reports folder
     (this run folder and its siblings), with that run's folder; None when there is none."""
@@ -156,8 +171,12 @@ def run_period(data_dir: str | os.PathLike, config: Config, *, out: str | os.Pat
                params_file: str | os.PathLike | None = None, tables_only: bool = False,
                clinicians: list[str] | None = None, workers: int | None = None,
                progress: bool = False, roles: list[str] | None = None,
-               new_pseudonym_key: bool = False) -> dict:
+               new_pseudonym_key: bool = False,
+               compare_to: str | os.PathLike | None = None) -> dict:
     """Prepare the run folder for ``config``'s period and return its manifest.
+
+    ``compare_to`` names the earlier run to compare with (default: the latest earlier period
+    among the run folders next to this one; :mod:`perfkit.history`).
 
     Input problems that make the data unusable raise ``IngestError``; a pseudonym key that
     differs from the earlier runs' raises ``ConfigError`` (unless ``new_pseudonym_key``);
@@ -183,6 +202,8 @@ def run_period(data_dir: str | os.PathLike, config: Config, *, out: str | os.Pat
         _recover(folder)
         _check_replaceable(folder)
         key = check_key(folder, config, new_key=new_pseudonym_key)
+        runs = earlier_runs(folder, config, Path(compare_to) if compare_to else None)
+        previous = previous_run(runs, Path(compare_to) if compare_to else None)
         staging = _staging(folder)
         with private_outputs(group):
             try:
@@ -195,7 +216,7 @@ def run_period(data_dir: str | os.PathLike, config: Config, *, out: str | os.Pat
                 manifest = _run(data_dir, config, staging, key, column_map=column_map,
                                 params_file=params_file, tables_only=tables_only,
                                 clinicians=clinicians, workers=workers, progress=progress,
-                                roles=roles, final=folder)
+                                roles=roles, final=folder, history=(runs, previous))
                 try:
                     _replace(staging, folder)
                     restrict_tree(folder, group)
@@ -296,7 +317,8 @@ def _replace(staging: Path, folder: Path) -> None:
 
 
 def _run(data_dir, config: Config, folder: Path, key: PseudonymKey, *, column_map, params_file,
-         tables_only, clinicians, workers, progress, roles, final: Path) -> dict:
+         tables_only, clinicians, workers, progress, roles, final: Path,
+         history: tuple = ((), None)) -> dict:
     """Build a whole run in ``folder`` (the staging folder); ``final`` is where it will live."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -311,6 +333,7 @@ def _run(data_dir, config: Config, folder: Path, key: PseudonymKey, *, column_ma
         t0 = time.perf_counter()
         outputs += _tables_step(step, prepared, config, folder)
         timings[f"{step}_seconds"] = round(time.perf_counter() - t0, 3)
+    outputs += _history_step(folder, config, *history)
     t0 = time.perf_counter()
     try:
         outputs += model_outputs(prepared, config, folder)

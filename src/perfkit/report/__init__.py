@@ -21,6 +21,7 @@ from .clinician import (
     item9_table,
     own_alerts_table,
     own_effect_text,
+    own_history_table,
     own_metrics_table,
     pick_clinician,
     questions_to_explore,
@@ -37,6 +38,7 @@ from .figures import (
 )
 from .format import Text
 from .practice import (
+    changes_section,
     check_in_list,
     data_quality_table,
     limits_note,
@@ -80,4 +82,5 @@ __all__ = ["RunData", "load_run", "quiet", "Text", "practice_title", "period_sum
            "own_effect_text", "questions_to_explore", "pick_supervisor", "supervisees_of",
            "supervisor_title", "ledger_table", "ledger_note", "compliance_figure", "goals_table",
            "reviews_table", "ce_table", "supervision_questions", "supervisee_alerts",
-           "trajectories_grid", "renewals_table", "support_table"]
+           "trajectories_grid", "renewals_table", "support_table", "changes_section",
+           "own_history_table"]

@@ -14,7 +14,8 @@ from .practice import check_in_reasons
 from .run import RunData, measured, on_status, text_id, unavailable
 
 __all__ = ["pick_clinician", "clinician_title", "own_metrics_table", "own_alerts_table",
-           "item9_table", "own_effect_text", "questions_to_explore", "OWN_METRICS"]
+           "item9_table", "own_effect_text", "questions_to_explore", "own_history_table",
+           "OWN_METRICS"]
 
 
 def pick_clinician(run: RunData, clinician_id: str = "") -> str:
@@ -67,6 +68,31 @@ def own_metrics_table(run: RunData, clinician_id: str) -> pd.DataFrame:
                      "Middle half of clinicians": "–" if not s["clinicians"] else
                      f"{fmt(s['q25'])} to {fmt(s['q75'])}"})
     return pd.DataFrame(rows).set_index("")
+
+
+HISTORY_ROWS = [("sessions_attended", "Sessions attended", lambda v: num(v, 0)),
+                ("utilization", "Utilization", pct),
+                ("non_attendance_rate", "Missed appointments", lambda v: pct(v, 1)),
+                ("notes_within_72h", "Notes within 72 hours", pct),
+                ("unsigned_overdue_7d", "Notes unsigned > 7 days", lambda v: num(v, 0)),
+                ("active_clients", "Clients seen", lambda v: num(v, 0)),
+                ("caseload", "Caseload at the end", lambda v: num(v, 0))]
+
+
+def own_history_table(run: RunData, clinician_id: str):
+    """The clinician's own periods side by side, oldest first (``history``)."""
+    h = run.tables.get("history")
+    mine = h[h["clinician_id"] == clinician_id] if h is not None and not h.empty else None
+    if mine is None or len(mine) < 2:
+        return Text("This is the first run with your figures in this reports folder; your "
+                    "earlier periods will appear here side by side as runs accumulate.")
+    cols = {}
+    for _, r in mine.iterrows():
+        start, end = pd.Timestamp(r["period_start"]), pd.Timestamp(r["period_end"])
+        label = f"{start:%b %Y} to {end - pd.Timedelta(days=1):%b %Y}" + (
+            " (defined differently)" if str(r["definitions_changed"]) == "True" else "")
+        cols[label] = [fmt(r[k]) for k, _, fmt in HISTORY_ROWS]
+    return pd.DataFrame(cols, index=[label for _, label, _ in HISTORY_ROWS])
 
 
 @measured()

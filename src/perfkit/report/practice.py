@@ -29,7 +29,8 @@ from .supervisor import ce_words
 
 __all__ = ["practice_title", "documentation_basis", "period_summary", "operations_table",
            "check_in_reasons", "stretched_reasons", "check_in_list", "outcomes_table",
-           "model_section", "limits_note", "data_quality_table", "renewals_table"]
+           "model_section", "limits_note", "changes_section", "compared_period",
+           "data_quality_table", "renewals_table"]
 
 
 def practice_title(run: RunData) -> Text:
@@ -62,6 +63,86 @@ def _estimated_words(p: pd.Series) -> str:
 
 def _count(v) -> str:
     return "–" if v is None or pd.isna(v) else f"{int(v):,}"
+
+
+def _flag_words(cfg: Config) -> dict[str, str]:
+    o, w = cfg.operations, cfg.workload
+    return {
+        "flag_low_utilization": f"utilization below {pct(o.utilization_alert)}",
+        "over_capacity": f"utilization above {pct(w.over_capacity)} of the hours offered",
+        "flag_high_non_attendance": f"missed appointments at {pct(o.non_attendance_alert)} or "
+                                    "more",
+        "flag_late_notes": f"fewer than {pct(o.notes_within_72h_alert)} of notes signed within "
+                           f"{o.note_standard_hours:g} hours",
+        "flag_unsigned_overdue": f"notes unsigned for more than {o.note_overdue_days:g} days",
+        "flag_over_goal": f"sessions {pct(w.over_goal_margin)} or more above the weekly goal in "
+                          f"{w.over_goal_weeks} of {w.over_goal_window} weeks",
+        "flag_no_time_off": f"no time off recorded in {w.time_off_months} months",
+        "flag_caseload_growing": f"caseload growing for {w.caseload_growing_weeks} weeks or more",
+    }
+
+
+_UNITS = {"unsigned_overdue_7d": ("note", "notes"), "weeks_over_goal": ("week", "weeks"),
+          "days_off_recent": ("day", "days"), "caseload_growing_weeks": ("week", "weeks")}
+
+
+def _value(metric: str, v) -> str:
+    """A flagged metric's value in words: a percentage, or a count with its unit."""
+    if v is None or pd.isna(v) or v == "":
+        return "–"
+    if metric in ("utilization", "non_attendance_rate", "notes_within_72h"):
+        return pct(float(v))
+    one, many = _UNITS.get(metric, ("", ""))
+    n = float(v)
+    return f"{n:g} {one if n == 1 else many}".strip()
+
+
+def compared_period(run: RunData) -> str | None:
+    """The period of the run this one is compared with, in words (None: no earlier run)."""
+    h = run.tables.get("history")
+    if h is None or h.empty or "compared_with" not in h:
+        return None
+    was = h[yes(h["compared_with"])]
+    if was.empty:
+        return None
+    start, end = pd.Timestamp(was["period_start"].iloc[0]), pd.Timestamp(was["period_end"].iloc[0])
+    return f"{start:%d %B %Y} to {end - pd.Timedelta(days=1):%d %B %Y}"
+
+
+def changes_section(run: RunData) -> Text:
+    """What changed since the previous run: newly flagged first, as questions; no longer
+    flagged as good news; how many flags are unchanged."""
+    when = compared_period(run)
+    if when is None:
+        return Text("There is no earlier run in this reports folder to compare with, so "
+                    "nothing can be said yet about what changed. Run each period into the same "
+                    "reports folder (or pass --compare-to) and this section will show it.")
+    c = run.table("changes")
+    words = _flag_words(run.config)
+
+    def lines(kind: str, ask: str) -> list[str]:
+        out = []
+        rows = c[c["change"] == kind]
+        for cid in sorted(rows["clinician_id"].unique(), key=run.name_of):
+            mine = rows[rows["clinician_id"] == cid]
+            what = "; ".join(
+                f"{words.get(r['flag'], r['flag'])} ({_value(r['metric'], r['previous'])} "
+                f"then, {_value(r['metric'], r['current'])} now)" for _, r in mine.iterrows())
+            out.append(f"- **{md(run.name_of(cid))}**: {what}.{ask}")
+        return out
+
+    new = lines("newly flagged", " What has changed for them, and would support help?")
+    gone = lines("no longer flagged", "")
+    still = int((c["change"] == "still flagged").sum())
+    parts = [f"Compared with the run for {when}."]
+    parts.append("**Newly flagged**, worth a supportive question:\n\n" + "\n".join(new) if new
+                 else "No clinician has a new flag.")
+    if gone:
+        parts.append("**No longer flagged**, good news to acknowledge:\n\n" + "\n".join(gone))
+    if still:
+        parts.append(f"{still} {'flag is' if still == 1 else 'flags are'} unchanged since then "
+                     "(the check-in list below has them).")
+    return Text("\n\n".join(parts))
 
 
 def _workforce_words(run: RunData) -> str:

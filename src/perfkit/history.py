@@ -1,0 +1,175 @@
+"""What changed since earlier runs: the responsive view of a practice.
+
+A run looks for earlier runs of the same practice: the run folders next to its own (the same
+reports folder) whose period ended before this one's, or one named with ``--compare-to``. From
+them it writes
+
+- ``tables/changes.csv``: for each clinician of this run and each flag of
+  ``clinician_metrics.csv``, the metric and the flag in the previous run and now, and the change
+  (``newly flagged``, ``no longer flagged``, ``still flagged`` or empty);
+- ``tables/history.csv``: one row per clinician and run (every earlier run found, then this
+  one) with the key metrics, the run's period, whether it is the run compared with, and whether
+  its parameters defined the metrics differently (``definitions_changed``: the ``operations``,
+  ``workload`` or ``trends`` settings or the time zone differ from this run's).
+
+Earlier runs are read from their tables only; a folder that is not a complete run is skipped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import Config, ConfigError
+from .io import read_table
+
+__all__ = ["EarlierRun", "earlier_runs", "previous_run", "change_table", "history_table",
+           "FLAGS", "HISTORY_METRICS", "CHANGE_COLUMNS"]
+
+# Each flag of clinician_metrics.csv with the metric it rests on.
+FLAGS = [
+    ("flag_low_utilization", "utilization"),
+    ("over_capacity", "utilization"),
+    ("flag_high_non_attendance", "non_attendance_rate"),
+    ("flag_late_notes", "notes_within_72h"),
+    ("flag_unsigned_overdue", "unsigned_overdue_7d"),
+    ("flag_over_goal", "weeks_over_goal"),
+    ("flag_no_time_off", "days_off_recent"),
+    ("flag_caseload_growing", "caseload_growing_weeks"),
+]
+CHANGE_COLUMNS = ["clinician_id", "metric", "previous", "current", "previous_flag",
+                  "current_flag", "change", "flag"]
+HISTORY_METRICS = ["sessions_attended", "utilization", "non_attendance_rate", "notes_within_72h",
+                   "unsigned_overdue_7d", "active_clients", "caseload"]
+DEFINING = ("operations", "workload", "trends", "timezone")
+NEWLY, NO_LONGER, STILL = "newly flagged", "no longer flagged", "still flagged"
+
+
+@dataclass(frozen=True)
+class EarlierRun:
+    """An earlier run folder: its period and parameters, and its clinician metrics."""
+
+    folder: Path
+    period_start: dt.date
+    period_end: dt.date
+    parameters: dict
+    metrics: pd.DataFrame
+
+
+def _load(folder: Path) -> EarlierRun | None:
+    """A complete run folder, or None (no manifest, no metrics table, unreadable)."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        period = manifest["period"]
+        metrics = read_table(folder / "tables" / "clinician_metrics.csv")
+        return EarlierRun(folder, dt.date.fromisoformat(period["start"]),
+                          dt.date.fromisoformat(period["end"]),
+                          manifest.get("parameters") or {}, metrics)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def earlier_runs(final: Path, config: Config, compare_to: Path | None = None
+                 ) -> list[EarlierRun]:
+    """Runs before this one, oldest first: the run folders next to ``final`` (this run's
+    folder; hidden folders are staging leftovers) whose period ended before this period's end,
+    and ``compare_to``.
+
+    Raises
+    ------
+    ConfigError
+        ``compare_to`` is not a complete run folder, or its period does not end before this
+        one's.
+    """
+    final = Path(final).resolve()
+    found: dict[Path, EarlierRun] = {}
+    if final.parent.is_dir():
+        for folder in sorted(final.parent.iterdir()):
+            if folder.is_dir() and not folder.name.startswith(".") and folder != final:
+                run = _load(folder)
+                if run is not None and run.period_end < config.period_end:
+                    found[folder.resolve()] = run
+    if compare_to is not None:
+        run = _load(Path(compare_to))
+        if run is None:
+            raise ConfigError(f"--compare-to {compare_to} is not a run folder (it needs "
+                              "manifest.json and tables/clinician_metrics.csv)")
+        if run.period_end >= config.period_end:
+            raise ConfigError(f"--compare-to {compare_to} is the period {run.period_start} to "
+                              f"{run.period_end}, which does not end before this period "
+                              f"does ({config.period_end})")
+        found[Path(compare_to).resolve()] = run
+    return sorted(found.values(), key=lambda r: (r.period_end, r.period_start))
+
+
+def previous_run(runs: list[EarlierRun], compare_to: Path | None = None) -> EarlierRun | None:
+    """The run compared with: ``compare_to`` if given, else the latest earlier period."""
+    if compare_to is not None:
+        target = Path(compare_to).resolve()
+        return next(r for r in runs if r.folder.resolve() == target)
+    return runs[-1] if runs else None
+
+
+def _flag(v) -> bool | None:
+    """A flag read back from a table: True, False, or None when not known."""
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v == "":
+        return None
+    return v is True or v == "True" or (isinstance(v, np.bool_) and bool(v))
+
+
+def change_table(current: pd.DataFrame, previous: EarlierRun | None) -> pd.DataFrame:
+    """``tables/changes.csv``: each clinician of ``current`` and each flag (:data:`FLAGS`)
+    present now. ``previous`` and ``previous_flag`` are empty for a clinician who was not in
+    the previous run, or a flag that run did not have; the change is then empty too."""
+    rows = []
+    before = previous.metrics.set_index("clinician_id") if previous is not None else None
+    for _, r in current.iterrows():
+        cid = r["clinician_id"]
+        for flag, metric in FLAGS:
+            if flag not in current:
+                continue
+            now = bool(_flag(r[flag]))
+            was = None
+            prev_value = np.nan
+            if before is not None and cid in before.index:
+                if flag in before:
+                    was = _flag(before.loc[cid, flag])
+                if metric in before:
+                    prev_value = before.loc[cid, metric]
+            change = "" if was is None else NEWLY if now and not was else \
+                NO_LONGER if was and not now else STILL if now else ""
+            rows.append({"clinician_id": cid, "metric": metric, "previous": prev_value,
+                         "current": r.get(metric, np.nan), "previous_flag": was,
+                         "current_flag": now, "change": change, "flag": flag})
+    return pd.DataFrame(rows, columns=CHANGE_COLUMNS)
+
+
+def _definitions_changed(parameters: dict, config: Config) -> bool:
+    now = json.loads(config.model_dump_json())
+    return any(parameters.get(k) != now.get(k) for k in DEFINING if k in parameters)
+
+
+def history_table(current: pd.DataFrame, config: Config, runs: list[EarlierRun],
+                  previous: EarlierRun | None) -> pd.DataFrame:
+    """``tables/history.csv``: the key metrics (:data:`HISTORY_METRICS`) of every earlier run
+    found and of this run, one row per clinician and run, oldest first."""
+    parts = []
+    for run in runs:
+        m = run.metrics
+        parts.append(pd.DataFrame({
+            "period_start": run.period_start, "period_end": run.period_end,
+            "this_run": False, "compared_with": run is previous,
+            "definitions_changed": _definitions_changed(run.parameters, config),
+            "clinician_id": m["clinician_id"].to_numpy(),
+            **{k: m[k].to_numpy() if k in m else np.nan for k in HISTORY_METRICS}}))
+    parts.append(pd.DataFrame({
+        "period_start": config.period_start, "period_end": config.period_end,
+        "this_run": True, "compared_with": False, "definitions_changed": False,
+        "clinician_id": current["clinician_id"].to_numpy(),
+        **{k: current[k].to_numpy() if k in current else np.nan for k in HISTORY_METRICS}}))
+    return pd.concat(parts, ignore_index=True)
