@@ -391,3 +391,28 @@ def test_workload_with_no_clinicians_or_weeks(data, cfg):
     m = op.clinician_metrics(data, cfg).iloc[0:0]
     w = op.workload(data, cfg, m, op.weekly_metrics(data, cfg).iloc[0:0])
     assert list(w.columns) == op.WORKLOAD_COLUMNS and w.empty
+
+
+def test_new_hire_ramp_against_earlier_hires(tmp_path):
+    """Four hires a week or more apart, all within the weekly series. Utilization in their first
+    four weeks: A 20 40 60 80%, B 10 30 50 70%, C 30 50 70 90%, D 10 20 30 40%. D's practice
+    ramp is the median of A, B, C at each week (A's values: 20 40 60 80%); D's four weeks sum
+    to 1.0 against 2.0: half the practice's pace, so "more slowly". C has only two earlier hires
+    (fewer than three): no practice ramp yet; so has A (none)."""
+    cfg = pk.load_config(period_start=dt.date(2026, 10, 5), period_end=dt.date(2026, 11, 2),
+                         pseudonym_key_file=tmp_path / "k")
+    starts = {"A": "2026-09-01", "B": "2026-09-08", "C": "2026-09-15", "D": "2026-10-06"}
+    util = {"A": [.2, .4, .6, .8], "B": [.1, .3, .5, .7], "C": [.3, .5, .7, .9],
+            "D": [.1, .2, .3, .4]}
+    data = make_data([(c, s, None, 20.0, None) for c, s in starts.items()], [])
+    rows = [{"clinician_id": c, "utilization": u,
+             "week_start": op._monday(starts[c]) + pd.Timedelta(weeks=k)}
+            for c, us in util.items() for k, u in enumerate(us)]
+    r = op.ramp(data, cfg, pd.DataFrame(rows))
+    d = r[r["clinician_id"] == "D"]
+    assert list(d["week"]) == [0, 1, 2, 3]
+    assert list(d["practice_utilization"]) == pytest.approx([.2, .4, .6, .8])
+    assert list(d["hires_compared"]) == [3, 3, 3, 3] and d["ramp"].eq("more slowly").all()
+    assert r.loc[r["clinician_id"] == "C", "ramp"].eq("no practice ramp yet").all()
+    assert r.loc[r["clinician_id"] == "C", "practice_utilization"].isna().all()
+    assert set(r["clinician_id"]) == set("ABCD")

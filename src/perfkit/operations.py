@@ -49,6 +49,7 @@ __all__ = [
     "workforce",
     "workload",
     "weekly_caseload",
+    "ramp",
     "CONTRACT_COLUMNS",
     "WEEKLY_COLUMNS",
 ]
@@ -785,6 +786,74 @@ def workload(data, cfg: Config, metrics: pd.DataFrame, weekly: pd.DataFrame) -> 
         .astype(int).to_numpy()
     out["flag_caseload_growing"] = out["caseload_growing_weeks"] >= w.caseload_growing_weeks
     return out[WORKLOAD_COLUMNS]
+
+
+RAMP_COLUMNS = ["clinician_id", "start_date", "week", "week_start", "utilization", "caseload",
+                "practice_utilization", "practice_caseload", "hires_compared", "ramp"]
+RAMP_WEEKS = 26  # weeks since the start a new hire's ramp is followed for
+RAMP_MIN_HIRES = 3  # earlier hires needed for the practice's own ramp at a week
+RAMP_SLOWER, RAMP_FASTER = 0.8, 1.2  # ratio of utilization to the practice ramp
+
+
+def _monday(day) -> pd.Timestamp:
+    day = pd.Timestamp(day).normalize()
+    return day - pd.Timedelta(days=day.weekday())
+
+
+def ramp(data, cfg: Config, weekly: pd.DataFrame) -> pd.DataFrame:
+    """New hires' first weeks against the practice's own ramp (``tables/ramp.csv``).
+
+    One row per week of each clinician who started in the 12 months before ``period_end``, for
+    the first :data:`RAMP_WEEKS` weeks (week 0 is the week of the start date): utilization and
+    caseload (:func:`weekly_caseload`) that week, and the practice's ramp at that week: the
+    median over earlier hires (clinicians who started before this one, within the weekly
+    series, so their own first weeks are in the data), when at least :data:`RAMP_MIN_HIRES`
+    have that week (``hires_compared`` says how many). ``ramp`` (one value per hire) compares
+    the hire's utilization with the practice ramp over the weeks both have: ``more slowly``
+    below 0.8 of it, ``faster`` above 1.2, ``as expected`` between, or ``no practice ramp yet``
+    when fewer than three earlier hires have data.
+    """
+    c = data.clinicians.assign(clinician_id=data.clinicians["clinician_id"].astype(str))
+    wk = weekly.assign(clinician_id=weekly["clinician_id"].astype(str),
+                       week_start=pd.to_datetime(weekly["week_start"]))
+    if wk.empty:
+        return pd.DataFrame(columns=RAMP_COLUMNS)
+    wk["caseload"] = weekly_caseload(data.appointments, wk, cfg).to_numpy()
+    first_week = wk["week_start"].min()
+    start = c.set_index("clinician_id")["start_date"]
+    wk["week"] = ((wk["week_start"] - wk["clinician_id"].map(start).map(_monday))
+                  / pd.Timedelta(weeks=1)).round().astype(int)
+    wk = wk[(wk["week"] >= 0) & (wk["week"] < RAMP_WEEKS)]
+    observed = c[c["start_date"].map(_monday) >= first_week]  # their first weeks are in data
+    recent = c[(c["start_date"] >= pd.Timestamp(cfg.period_end) - pd.DateOffset(months=12))
+               & (c["start_date"] < pd.Timestamp(cfg.period_end))]
+    parts = []
+    for hire in recent.sort_values(["start_date", "clinician_id"]).itertuples():
+        mine = wk[wk["clinician_id"] == hire.clinician_id].sort_values("week")
+        if mine.empty:
+            continue
+        earlier = observed.loc[observed["start_date"] < hire.start_date, "clinician_id"]
+        others = wk[wk["clinician_id"].isin(earlier)].groupby("week")
+        n = others.size().reindex(mine["week"]).fillna(0).astype(int).to_numpy()
+        util = others["utilization"].median().reindex(mine["week"]).to_numpy()
+        load = others["caseload"].median().reindex(mine["week"]).to_numpy()
+        enough = n >= RAMP_MIN_HIRES
+        util, load = np.where(enough, util, np.nan), np.where(enough, load, np.nan)
+        both = enough & mine["utilization"].notna().to_numpy()
+        if both.any() and np.nansum(util[both]) > 0:
+            ratio = mine["utilization"].to_numpy()[both].sum() / util[both].sum()
+            status = ("more slowly" if ratio < RAMP_SLOWER else "faster" if ratio > RAMP_FASTER
+                      else "as expected")
+        else:
+            status = "no practice ramp yet"
+        parts.append(pd.DataFrame({
+            "clinician_id": hire.clinician_id, "start_date": hire.start_date,
+            "week": mine["week"].to_numpy(), "week_start": mine["week_start"].to_numpy(),
+            "utilization": mine["utilization"].to_numpy(), "caseload": mine["caseload"].to_numpy(),
+            "practice_utilization": util, "practice_caseload": load, "hires_compared": n,
+            "ramp": status}))
+    return pd.concat(parts, ignore_index=True)[RAMP_COLUMNS] if parts else \
+        pd.DataFrame(columns=RAMP_COLUMNS)
 
 
 WORKFORCE_COLUMNS = [

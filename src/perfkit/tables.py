@@ -35,7 +35,7 @@ def operations_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]
     signals),
     ``weekly_metrics``, ``practice_summary`` (the practice in one row, clients counted once)
     ``metric_spread`` (the anonymous spread a self-view compares with) and ``workforce``
-    (starters, leavers, turnover and tenure)."""
+    (starters, leavers, turnover and tenure) and ``ramp`` (new hires' first weeks)."""
     weekly = op.weekly_metrics(data, config)
     metrics = op.clinician_metrics(data, config)
     metrics = metrics.merge(op.flags(metrics, config), on="clinician_id", how="left")
@@ -45,7 +45,8 @@ def operations_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]
     return {"clinician_metrics": metrics, "weekly_metrics": weekly,
             "practice_summary": op.practice_summary(data, config, metrics),
             "metric_spread": op.metric_spread(metrics),
-            "workforce": op.workforce(data.clinicians, config)}
+            "workforce": op.workforce(data.clinicians, config),
+            "ramp": op.ramp(data, config, weekly)}
 
 
 def outcome_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]:
@@ -103,7 +104,8 @@ def model_tables(data: Prepared, config: Config
 
 STEPS = {
     "operations": (operations_tables, ["clinician_metrics", "weekly_metrics",
-                                       "practice_summary", "metric_spread", "workforce"]),
+                                       "practice_summary", "metric_spread", "workforce",
+                                       "ramp"]),
     "outcomes": (outcome_tables, ["outcomes_by_clinician", "outcomes_practice", "funnel",
                                   "not_on_track", "item9_flags", "alliance_flags"]),
     "development": (development_tables, ["supervision", "supervision_periods", "goals",

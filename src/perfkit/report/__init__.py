@@ -31,6 +31,7 @@ from .figures import (
     compliance_figure,
     distribution_figure,
     funnel_figure,
+    ramp_figure,
     trajectories_figure,
     trajectories_grid,
     use_style,
@@ -83,4 +84,4 @@ __all__ = ["RunData", "load_run", "quiet", "Text", "practice_title", "period_sum
            "supervisor_title", "ledger_table", "ledger_note", "compliance_figure", "goals_table",
            "reviews_table", "ce_table", "supervision_questions", "supervisee_alerts",
            "trajectories_grid", "renewals_table", "support_table", "changes_section",
-           "own_history_table"]
+           "own_history_table", "ramp_figure"]

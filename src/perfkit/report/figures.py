@@ -18,7 +18,7 @@ from .run import RunData, measured, rows_or_reason, unavailable
 
 __all__ = ["use_style", "done", "caterpillar", "residual_diagnostics", "random_effects_qq",
            "funnel_figure", "caterpillar_figure", "distribution_figure", "weekly_trends_figure",
-           "trajectories_figure", "trajectories_grid", "compliance_figure",
+           "trajectories_figure", "trajectories_grid", "compliance_figure", "ramp_figure",
            "BLUE", "GREY", "ORANGE"]
 
 BLUE, GREY, ORANGE = "#2b6cb0", "#718096", "#dd6b20"
@@ -262,6 +262,36 @@ def trajectories_grid(run: RunData, ids: list[str], instrument: str = "PHQ-9"):
                               loc="left")
         display(fig)
     return None
+
+
+def ramp_figure(run: RunData):
+    """Each clinician who started in the last 12 months: weekly utilization since the start,
+    against the practice's own ramp (the median of earlier hires) where there is one."""
+    r = run.tables.get("ramp")
+    if r is None or r.empty:
+        return Text("No clinician started in the last 12 months.")
+    hires = list(dict.fromkeys(r["clinician_id"]))
+    cols = min(len(hires), 3)
+    rows = -(-len(hires) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(max(3.6 * cols, 5.5), 3.0 * rows),
+                             squeeze=False)
+    for ax in axes.flat[len(hires):]:
+        ax.set_axis_off()
+    for ax, cid in zip(axes.flat, hires, strict=False):
+        h = r[r["clinician_id"] == cid]
+        ax.plot(h["week"], h["utilization"], marker="o", ms=3, color=BLUE, label="utilization")
+        if h["practice_utilization"].notna().any():
+            ax.plot(h["week"], h["practice_utilization"], ls="--", color=GREY,
+                    label="earlier hires (median)")
+        status = h["ramp"].iloc[0]
+        words = {"no practice ramp yet": "no earlier hires to compare with yet"}.get(
+            status, f"ramping {status}")
+        ax.set_title(f"{run.name_of(cid)}\n{words}", loc="left", fontsize=9)
+        ax.set(xlabel="weeks since starting", ylim=(0, max(1.0, float(np.nanmax(
+            h[["utilization", "practice_utilization"]].to_numpy(dtype=float))) * 1.1)))
+        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    axes.flat[0].legend(fontsize=7, frameon=False, loc="lower right")
+    return done(fig)
 
 
 def compliance_figure(run: RunData, ids: list[str], *, names: bool = True):
