@@ -75,7 +75,9 @@ def test_a_failing_table_is_recorded_and_the_run_exits_non_zero(practice, tmp_pa
                                            "tables/practice_summary.csv",
                                            "tables/metric_spread.csv",
                                            "tables/workforce.csv",
-                                           "tables/ramp.csv"}
+                                           "tables/ramp.csv",
+                                           # what compares this run's metrics with earlier runs
+                                           "tables/changes.csv", "tables/history.csv"}
     assert failed[0]["message"] == "RuntimeError: boom"
     assert (out / "data_quality.json").is_file()  # what could be written still was
 

@@ -152,15 +152,19 @@ def _direct_by_day(data: Prepared, config: Config, ids) -> pd.DataFrame:
 
 
 def _supervision_by_day(data: Prepared, config: Config, ids) -> pd.DataFrame:
-    """Supervision hours per supervisee and day, individual (with triadic) and group."""
+    """Supervision hours per supervisee and day, individual (with triadic) and group.
+    Consultation and mentoring are support, never supervision hours: they are left out."""
+    none = pd.DataFrame({"clinician_id": pd.Series(dtype=str),
+                         "date": pd.Series(dtype="datetime64[us]"),
+                         "individual": pd.Series(dtype=float),
+                         "group": pd.Series(dtype=float)})
     s = data.tables.get("supervision")
     if s is None or s.empty:
-        return pd.DataFrame({"clinician_id": pd.Series(dtype=str),
-                             "date": pd.Series(dtype="datetime64[us]"),
-                             "individual": pd.Series(dtype=float),
-                             "group": pd.Series(dtype=float)})
+        return none
     s = s[s["supervisee_id"].isin(ids) & (s["date"] < _as_of(config))
-          & s["format"].isin(C.SUPERVISION_FORMATS)]  # consultation, mentoring: support only
+          & s["format"].isin(C.SUPERVISION_FORMATS)]
+    if s.empty:  # (an empty Arrow-string key cannot be merged on)
+        return none
     hours = s["minutes"].astype(float) / 60
     group = s["format"].eq("group")
     return (pd.DataFrame({"clinician_id": s["supervisee_id"].astype(str), "date": s["date"],
