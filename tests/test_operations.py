@@ -367,6 +367,7 @@ def test_workload_signals_by_hand(tmp_path):
         "clinician_id": ["A"] * 8 + ["C"] * 6,
         "week_start": list(weeks) + list(weeks[2:]),
         "sessions_attended": [9, 9, 6, 6, 6, 6, 5, 7] + [12, 11, 12, 11, 12, 11]})
+    weekly["caseload"] = op.weekly_caseload(data.appointments, weekly, cfg).to_numpy()
     w = op.workload(data, cfg, metrics, weekly).set_index("clinician_id")
     assert list(w["over_capacity"]) == [True, False, False]
     assert w.loc["A", "weeks_over_goal"] == 5 and w.loc["A", "flag_over_goal"]
@@ -408,7 +409,7 @@ def test_new_hire_ramp_against_earlier_hires(tmp_path):
     rows = [{"clinician_id": c, "utilization": u,
              "week_start": op._monday(starts[c]) + pd.Timedelta(weeks=k)}
             for c, us in util.items() for k, u in enumerate(us)]
-    r = op.ramp(data, cfg, pd.DataFrame(rows))
+    r = op.ramp(data, cfg, pd.DataFrame(rows).assign(caseload=0))
     d = r[r["clinician_id"] == "D"]
     assert list(d["week"]) == [0, 1, 2, 3]
     assert list(d["practice_utilization"]) == pytest.approx([.2, .4, .6, .8])

@@ -173,6 +173,20 @@ class WorkloadConfig(_Strict):
         return self
 
 
+class RampConfig(_Strict):
+    """New hires' first weeks against the practice's own ramp (``tables/ramp.csv``): perfkit's
+    stated choices, set here (docs/references.md [Workload])."""
+
+    recent_months: int = Field(12, ge=1, le=60, description="a clinician who started this many "
+                               "months before period_end or later is a new hire")
+    weeks: int = Field(26, ge=2, le=104, description="weeks since the start followed")
+    min_hires: int = Field(3, ge=1, description="earlier hires needed for the practice's ramp "
+                           "at a week")
+    slower: float = Field(0.8, gt=0, lt=1, description="utilization below this share of the "
+                          "practice ramp reads 'more slowly'")
+    faster: float = Field(1.2, gt=1, description="above this share reads 'faster'")
+
+
 class ServiceCode(_Strict):
     """What a billing code means for perfkit: the kind of service and its usual length.
 
@@ -366,6 +380,9 @@ class SupervisionConfig(_Strict):
                                                   "only direct and supervision hours")
     carried_in: dict[str, CarriedIn] = Field(default_factory=dict, description="per clinician_id"
                                              ": experience from before the records")
+    support_months: int = Field(6, ge=1, le=24, description="support.csv counts the months "
+                                "with peer consultation or mentoring in this many months "
+                                "before as_of")
     goal_review_days: int = Field(90, ge=1, description="an open goal not reviewed for longer "
                                   "than this is listed")
     review_interval_days: int = Field(365, ge=1, description="competency review due after this "
@@ -395,6 +412,7 @@ class Config(_Strict):
     exported_at: dt.datetime | None = None
     operations: OperationsConfig = OperationsConfig()
     workload: WorkloadConfig = WorkloadConfig()
+    ramp: RampConfig = RampConfig()
     outcomes: OutcomesConfig = OutcomesConfig()
     models: ModelsConfig = ModelsConfig()
     trends: TrendConfig = TrendConfig()

@@ -132,6 +132,18 @@ class _Draft(SimpleNamespace):
     """A fit under construction (the fitting steps fill it in); :func:`_final` freezes it."""
 
 
+def _new_draft(data: pd.DataFrame, instrument: str, *, level: str, reml: bool, fixed: str,
+               correlated: bool = False) -> tuple[_Draft, np.ndarray]:
+    """A draft with the data's counts, and each row's episode code (from ``_codes``)."""
+    clin_codes, client_codes = _codes(data)
+    draft = _Draft(instrument=instrument, level=level, reml=reml, fixed=fixed,
+                   n_clinicians=int(clin_codes.max() + 1) if len(data) else 0,
+                   n_clients=int(client_codes.max() + 1) if len(data) else 0,
+                   n_scores=len(data), messages=[], candidates=[],
+                   formula=LME4_FORMULA_CORRELATED if correlated else LME4_FORMULA)
+    return draft, client_codes
+
+
 def _final(d: _Draft) -> GrowthFit:
     fields = dict(vars(d))
     fields["messages"] = tuple(fields.get("messages", ()))
@@ -282,12 +294,8 @@ def fit_growth_model(data: pd.DataFrame, cfg: Config, instrument: str = "", *,
     if correlated and mc.engine != "perfkit":
         raise ConfigError("models.client_covariance: correlated needs models.engine: perfkit "
                           "(statsmodels cannot correlate two variance components)")
-    clin_codes, client_codes = _codes(data)
-    fit = _Draft(instrument=instrument, level="three-level", reml=reml, fixed=fixed,
-                 n_clinicians=int(clin_codes.max() + 1) if len(data) else 0,
-                 n_clients=int(client_codes.max() + 1) if len(data) else 0,
-                 n_scores=len(data), messages=[], candidates=[],
-                 formula=LME4_FORMULA_CORRELATED if correlated else LME4_FORMULA)
+    fit, client_codes = _new_draft(data, instrument, level="three-level", reml=reml,
+                                   fixed=fixed, correlated=correlated)
     if fit.n_scores < mc.min_scores_total or fit.n_clients < mc.min_clients_two_level:
         return _descriptive(data, fit, t0)
     if fit.n_clinicians < mc.min_clinicians or fit.n_clients < mc.min_clients:
@@ -340,7 +348,7 @@ def fit_growth_model(data: pd.DataFrame, cfg: Config, instrument: str = "", *,
     _checks(fit, bool(res.converged), grad, mc)
     _share(fit, data, client_codes)
     fit.effects = _effects(res, data, fit)
-    _engine_outputs(fit, res, data)
+    _engine_outputs(fit, res)
     fit.seconds = round(time.perf_counter() - t0, 3)
     return _final(fit)
 
@@ -412,11 +420,13 @@ def _from_nested(fit: _Draft, nf) -> None:
     fit.clinician_modes = nf.clinician_effects[["clinician_id", "intercept", "slope"]].copy()
 
 
-def _engine_outputs(fit: _Draft, res, data: pd.DataFrame) -> None:
-    """Fitted values, residuals and the clinicians' conditional modes from a statsmodels
-    MixedLM result, in the fields every engine fills."""
+def _engine_outputs(fit: _Draft, res, *, clinicians: bool = True) -> None:
+    """Fitted values, residuals and (with a clinician level) the clinicians' conditional modes
+    from a statsmodels result, in the fields every engine fills."""
     fit.engine_result = res
     fit.fitted, fit.residuals = np.asarray(res.fittedvalues), np.asarray(res.resid)
+    if not clinicians:
+        return
     # the first two entries of each clinician's random effects are the level and the slope
     fit.clinician_modes = pd.DataFrame(
         [(c, float(v.iloc[0]), float(v.iloc[1])) for c, v in res.random_effects.items()],
@@ -512,8 +522,7 @@ def _two_level(data: pd.DataFrame, fit: _Draft, t0: float, cfg: Config) -> Growt
         fit.converged = bool(res.converged)
         fit.fixed_effects = res.fe_params.copy()
         fit.fixed_se = res.bse_fe.copy()
-        fit.engine_result = res
-        fit.fitted, fit.residuals = np.asarray(res.fittedvalues), np.asarray(res.resid)
+        _engine_outputs(fit, res, clinicians=False)
         fit.client_intercept_var = float(res.cov_re.iloc[0, 0])
         fit.client_slope_var = float(res.vcomp[0])
         fit.residual_var = float(res.scale)
@@ -534,7 +543,7 @@ def _descriptive(data: pd.DataFrame, fit: _Draft, t0: float) -> GrowthFit:
         fit.fixed_effects = ols.params.copy()
         fit.fixed_se = ols.bse.copy()
         fit.residual_var = float(ols.scale)
-        fit.fitted, fit.residuals = np.asarray(ols.fittedvalues), np.asarray(ols.resid)
+        _engine_outputs(fit, ols, clinicians=False)
     fit.messages.append(
         f"too little data for a model ({fit.n_scores} scores from {fit.n_clients} clients): "
         "showing the average change only, with no clinician estimates")
@@ -633,12 +642,8 @@ def compare_models(data: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     """
     three = fit_growth_model(data, cfg, reml=False)
     plain = fit_growth_model(data, cfg, fixed="score ~ week", reml=False)
-    clin_codes, client_codes = _codes(data)
-    two = _two_level(data, _Draft(instrument="", level="two-level", reml=False, fixed=FIXED,
-                                  n_scores=len(data), messages=[], candidates=[],
-                                  n_clinicians=int(clin_codes.max() + 1) if len(data) else 0,
-                                  n_clients=int(client_codes.max() + 1) if len(data) else 0),
-                     time.perf_counter(), cfg)
+    draft, _ = _new_draft(data, "", level="two-level", reml=False, fixed=FIXED)
+    two = _two_level(data, draft, time.perf_counter(), cfg)
     rows = [
         ("two-level, case mix", "clients only; intake and its interaction with time",
          7, two.ml_loglik),

@@ -72,7 +72,7 @@ EXTRA_COLUMNS = [
 WEEKLY_COLUMNS = [
     "sessions_attended", "hours_attended", "available_hours", "utilization", "no_show_rate",
     "late_cancel_rate", "non_attendance_rate", "notes_due", "notes_within_24h",
-    "notes_within_72h", "median_note_lag_hours", "active_clients", "new_clients",
+    "notes_within_72h", "median_note_lag_hours", "active_clients", "new_clients", "caseload",
 ]
 
 
@@ -736,9 +736,9 @@ def workload(data, cfg: Config, metrics: pd.DataFrame, weekly: pd.DataFrame) -> 
     - ``days_off_recent``: calendar days of recorded time off in the ``time_off_months`` (6)
       before as_of; empty when the practice provided no time_off table. ``flag_no_time_off``:
       none, for a clinician employed all that time;
-    - ``caseload_growing_weeks``: weeks of the latest run in which the weekly caseload (clients
-      seen in the ``caseload_weeks`` before each week's end) never fell, when it rose in at
-      least half of them;
+    - ``caseload_growing_weeks``: weeks of the latest run in which the weekly caseload
+      (``weekly``'s ``caseload``: clients seen in the ``caseload_weeks`` before each week's
+      end) never fell, when it rose in at least half of them;
       ``flag_caseload_growing``: at least ``caseload_growing_weeks`` (8).
     """
     w = cfg.workload
@@ -779,9 +779,8 @@ def workload(data, cfg: Config, metrics: pd.DataFrame, weekly: pd.DataFrame) -> 
     else:
         out["days_off_recent"] = np.nan
         out["flag_no_time_off"] = False
-    load = weekly_caseload(data.appointments, wk, cfg)
-    growing = {cid: _growing_weeks(g.to_numpy(dtype=float))
-               for cid, g in load.groupby(level="clinician_id")}
+    growing = {cid: _growing_weeks(g["caseload"].to_numpy(dtype=float))
+               for cid, g in wk.groupby("clinician_id")}
     out["caseload_growing_weeks"] = pd.Series(growing, dtype=float).reindex(ids).fillna(0) \
         .astype(int).to_numpy()
     out["flag_caseload_growing"] = out["caseload_growing_weeks"] >= w.caseload_growing_weeks
@@ -790,9 +789,6 @@ def workload(data, cfg: Config, metrics: pd.DataFrame, weekly: pd.DataFrame) -> 
 
 RAMP_COLUMNS = ["clinician_id", "start_date", "week", "week_start", "utilization", "caseload",
                 "practice_utilization", "practice_caseload", "hires_compared", "ramp"]
-RAMP_WEEKS = 26  # weeks since the start a new hire's ramp is followed for
-RAMP_MIN_HIRES = 3  # earlier hires needed for the practice's own ramp at a week
-RAMP_SLOWER, RAMP_FASTER = 0.8, 1.2  # ratio of utilization to the practice ramp
 
 
 def _monday(day) -> pd.Timestamp:
@@ -803,29 +799,31 @@ def _monday(day) -> pd.Timestamp:
 def ramp(data, cfg: Config, weekly: pd.DataFrame) -> pd.DataFrame:
     """New hires' first weeks against the practice's own ramp (``tables/ramp.csv``).
 
-    One row per week of each clinician who started in the 12 months before ``period_end``, for
-    the first :data:`RAMP_WEEKS` weeks (week 0 is the week of the start date): utilization and
-    caseload (:func:`weekly_caseload`) that week, and the practice's ramp at that week: the
-    median over earlier hires (clinicians who started before this one, within the weekly
-    series, so their own first weeks are in the data), when at least :data:`RAMP_MIN_HIRES`
-    have that week (``hires_compared`` says how many). ``ramp`` (one value per hire) compares
-    the hire's utilization with the practice ramp over the weeks both have: ``more slowly``
-    below 0.8 of it, ``faster`` above 1.2, ``as expected`` between, or ``no practice ramp yet``
-    when fewer than three earlier hires have data.
+    One row per week of each clinician who started in the ``ramp.recent_months`` (12) before
+    ``period_end``, for the first ``ramp.weeks`` (26) weeks (week 0 is the week of the start
+    date): utilization and caseload that week (``weekly``'s columns), and the practice's ramp
+    at that week: the median over earlier hires (clinicians who started before this one,
+    within the weekly series, so their own first weeks are in the data), when at least
+    ``ramp.min_hires`` (3) have that week (``hires_compared`` says how many). ``ramp`` (one
+    value per hire) compares the hire's utilization with the practice ramp over the weeks both
+    have: ``more slowly`` below ``ramp.slower`` (0.8) of it, ``faster`` above ``ramp.faster``
+    (1.2), ``as expected`` between, or ``no practice ramp yet`` when too few earlier hires have
+    data.
     """
+    rc = cfg.ramp
     c = data.clinicians.assign(clinician_id=data.clinicians["clinician_id"].astype(str))
     wk = weekly.assign(clinician_id=weekly["clinician_id"].astype(str),
                        week_start=pd.to_datetime(weekly["week_start"]))
     if wk.empty:
         return pd.DataFrame(columns=RAMP_COLUMNS)
-    wk["caseload"] = weekly_caseload(data.appointments, wk, cfg).to_numpy()
     first_week = wk["week_start"].min()
     start = c.set_index("clinician_id")["start_date"]
     wk["week"] = ((wk["week_start"] - wk["clinician_id"].map(start).map(_monday))
                   / pd.Timedelta(weeks=1)).round().astype(int)
-    wk = wk[(wk["week"] >= 0) & (wk["week"] < RAMP_WEEKS)]
+    wk = wk[(wk["week"] >= 0) & (wk["week"] < rc.weeks)]
     observed = c[c["start_date"].map(_monday) >= first_week]  # their first weeks are in data
-    recent = c[(c["start_date"] >= pd.Timestamp(cfg.period_end) - pd.DateOffset(months=12))
+    recent = c[(c["start_date"] >= pd.Timestamp(cfg.period_end)
+                - pd.DateOffset(months=rc.recent_months))
                & (c["start_date"] < pd.Timestamp(cfg.period_end))]
     parts = []
     for hire in recent.sort_values(["start_date", "clinician_id"]).itertuples():
@@ -837,12 +835,12 @@ def ramp(data, cfg: Config, weekly: pd.DataFrame) -> pd.DataFrame:
         n = others.size().reindex(mine["week"]).fillna(0).astype(int).to_numpy()
         util = others["utilization"].median().reindex(mine["week"]).to_numpy()
         load = others["caseload"].median().reindex(mine["week"]).to_numpy()
-        enough = n >= RAMP_MIN_HIRES
+        enough = n >= rc.min_hires
         util, load = np.where(enough, util, np.nan), np.where(enough, load, np.nan)
         both = enough & mine["utilization"].notna().to_numpy()
         if both.any() and np.nansum(util[both]) > 0:
             ratio = mine["utilization"].to_numpy()[both].sum() / util[both].sum()
-            status = ("more slowly" if ratio < RAMP_SLOWER else "faster" if ratio > RAMP_FASTER
+            status = ("more slowly" if ratio < rc.slower else "faster" if ratio > rc.faster
                       else "as expected")
         else:
             status = "no practice ramp yet"
@@ -953,6 +951,7 @@ def weekly_metrics(data, cfg: Config) -> pd.DataFrame:
     # look new. Those weeks get no new_clients value (one retention cohort length).
     known = pd.Timestamp(first_day) + pd.Timedelta(weeks=cfg.operations.cohort_weeks)
     table["new_clients"] = table["new_clients"].astype(float).where(table["week_start"] >= known)
+    table["caseload"] = weekly_caseload(appts, table, cfg).to_numpy()
     return _unavailable(table[["clinician_id", "week_start"] + WEEKLY_COLUMNS].sort_values(
         ["clinician_id", "week_start"], ignore_index=True), data)
 

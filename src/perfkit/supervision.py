@@ -607,7 +607,8 @@ def support(data: Prepared, config: Config) -> pd.DataFrame:
     """Peer case consultation and mentoring (``tables/support.csv``): one row per clinician
     employed in the period, with sessions and hours of each in the period, the date of the
     latest support session on record before as_of (``last_support``), and the number of
-    the last six months with any (``support_months``, 0-6). Support is never counted as
+    months with any in the ``supervision.support_months`` (6) before as_of
+    (``support_months``). Support is never counted as
     supervision toward licensure. Empty (not zero) when the practice provided no supervision
     table: whether support happened is then not known.
     """
@@ -622,20 +623,16 @@ def support(data: Prepared, config: Config) -> pd.DataFrame:
     s = s[s["format"].isin(C.SUPPORT_FORMATS) & (s["date"] < as_of)
           & s["supervisee_id"].isin(out["clinician_id"])]
     start = pd.Timestamp(config.period_start)
-    period = s[s["date"] >= start].assign(hours=s["minutes"].astype(float) / 60)
+    period = s[s["date"] >= start]
     ids = out["clinician_id"]
-
-    def per_clinician(frame: pd.DataFrame, value: pd.Series) -> np.ndarray:
-        return value.groupby(frame["supervisee_id"].astype(str)).sum().reindex(ids).to_numpy()
-
     for kind in C.SUPPORT_FORMATS:
         mine = period[period["format"] == kind]
-        out[f"{kind}_sessions"] = np.nan_to_num(per_clinician(mine, mine["hours"] * 0 + 1)
-                                                ).astype(int)
-        out[f"{kind}_hours"] = np.nan_to_num(per_clinician(mine, mine["hours"])).round(2)
+        hours = (mine["minutes"].astype(float) / 60).groupby(mine["supervisee_id"].astype(str))
+        out[f"{kind}_sessions"] = hours.size().reindex(ids, fill_value=0).to_numpy()
+        out[f"{kind}_hours"] = hours.sum().reindex(ids, fill_value=0.0).round(2).to_numpy()
     last = s.groupby(s["supervisee_id"].astype(str))["date"].max()
     out["last_support"] = pd.to_datetime(last.reindex(ids).to_numpy())
-    recent = s[s["date"] >= as_of - pd.DateOffset(months=6)]
+    recent = s[s["date"] >= as_of - pd.DateOffset(months=config.supervision.support_months)]
     months = recent["date"].dt.to_period("M").groupby(
         recent["supervisee_id"].astype(str)).nunique()
     out["support_months"] = np.nan_to_num(months.reindex(ids).to_numpy(dtype=float)).astype(int)

@@ -32,10 +32,10 @@ log = logging.getLogger(__name__)
 
 def operations_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]:
     """``clinician_metrics`` (contract columns, extras, flags, trend labels, workload
-    signals),
-    ``weekly_metrics``, ``practice_summary`` (the practice in one row, clients counted once)
-    ``metric_spread`` (the anonymous spread a self-view compares with) and ``workforce``
-    (starters, leavers, turnover and tenure) and ``ramp`` (new hires' first weeks)."""
+    signals), ``weekly_metrics`` (with the weekly caseload the signals and the ramp read),
+    ``practice_summary`` (the practice in one row, clients counted once), ``metric_spread``
+    (the anonymous spread a self-view compares with), ``workforce`` (starters, leavers,
+    turnover and tenure) and ``ramp`` (new hires' first weeks)."""
     weekly = op.weekly_metrics(data, config)
     metrics = op.clinician_metrics(data, config)
     metrics = metrics.merge(op.flags(metrics, config), on="clinician_id", how="left")

@@ -9,7 +9,16 @@ import pandas as pd
 
 from .. import operations as op
 from ..safety import md
-from .format import NO_SIGNING_TIMES, NOT_IN_EXPORT, Text, num, pct, period_words
+from .format import (
+    NO_SIGNING_TIMES,
+    NOT_IN_EXPORT,
+    Text,
+    is_yes,
+    num,
+    pct,
+    period_words,
+    span_words,
+)
 from .practice import check_in_reasons
 from .run import RunData, measured, on_status, text_id, unavailable
 
@@ -88,9 +97,8 @@ def own_history_table(run: RunData, clinician_id: str):
                     "earlier periods will appear here side by side as runs accumulate.")
     cols = {}
     for _, r in mine.iterrows():
-        start, end = pd.Timestamp(r["period_start"]), pd.Timestamp(r["period_end"])
-        label = f"{start:%b %Y} to {end - pd.Timedelta(days=1):%b %Y}" + (
-            " (defined differently)" if str(r["definitions_changed"]) == "True" else "")
+        label = span_words(r["period_start"], r["period_end"], "%b %Y") + (
+            " (defined differently)" if is_yes(r["definitions_changed"]) else "")
         cols[label] = [fmt(r[k]) for k, _, fmt in HISTORY_ROWS]
     return pd.DataFrame(cols, index=[label for _, label, _ in HISTORY_ROWS])
 

@@ -12,6 +12,7 @@ import pandas as pd
 from ..config import Config
 
 __all__ = ["Text", "table", "pct", "num", "date_words", "text_or", "yes", "is_yes", "period_words",
+           "span_words",
            "TREND_WORDS", "NO_SIGNING_TIMES", "NOT_IN_EXPORT"]
 
 
@@ -65,9 +66,15 @@ def yes(values: pd.Series) -> np.ndarray:
     return np.array([is_yes(v) for v in values], dtype=bool)
 
 
+def span_words(start, end, pattern: str = "%d %B %Y") -> str:
+    """A period ``[start, end)`` in words, from its first to its last day."""
+    last = pd.Timestamp(end) - pd.Timedelta(days=1)
+    return f"{pd.Timestamp(start):{pattern}} to {last:{pattern}}"
+
+
 def period_words(cfg: Config) -> str:
-    last = cfg.period_end - pd.Timedelta(days=1)
-    return f"{cfg.period_start:%d %B %Y} to {last:%d %B %Y}"
+    """The run's period in words."""
+    return span_words(cfg.period_start, cfg.period_end)
 
 
 TREND_WORDS = {"growing": "↑ rising", "declining": "↓ falling", "stable": "→ steady",

@@ -21,6 +21,7 @@ from .format import (
     num,
     pct,
     period_words,
+    span_words,
     table,
     yes,
 )
@@ -59,10 +60,6 @@ def _estimated_words(p: pd.Series) -> str:
         return ""
     return (f" ({pct(est / hours)} of the hours are estimated from billing codes: the export "
             "gave no session lengths)")
-
-
-def _count(v) -> str:
-    return "–" if v is None or pd.isna(v) else f"{int(v):,}"
 
 
 def _flag_words(cfg: Config) -> dict[str, str]:
@@ -105,8 +102,7 @@ def compared_period(run: RunData) -> str | None:
     was = h[yes(h["compared_with"])]
     if was.empty:
         return None
-    start, end = pd.Timestamp(was["period_start"].iloc[0]), pd.Timestamp(was["period_end"].iloc[0])
-    return f"{start:%d %B %Y} to {end - pd.Timedelta(days=1):%d %B %Y}"
+    return span_words(was["period_start"].iloc[0], was["period_end"].iloc[0])
 
 
 def changes_section(run: RunData) -> Text:
@@ -169,23 +165,23 @@ def period_summary(run: RunData) -> pd.DataFrame:
     no_times = p["clinicians_on_note_status"] == p["clinicians"] and p["clinicians"] > 0
     rows = {
         "Period": period_words(run.config),
-        "Clinicians": _count(p["clinicians"]),
+        "Clinicians": num(p["clinicians"], 0),
         **({"Staff retention": w} if (w := _workforce_words(run)) else {}),
-        "Sessions attended": _count(p["sessions_attended"]),
+        "Sessions attended": num(p["sessions_attended"], 0),
         "Utilization (attended hours / available hours)": pct(p["utilization"])
         + _estimated_words(p),
         "Missed appointments (no-shows and late cancellations)":
             NOT_IN_EXPORT if "non_attendance_rate" in gone else pct(p["non_attendance_rate"], 1),
         "Appointments the clinicians cancelled (not counted as missed)":
-            NOT_IN_EXPORT if "clinician_cancelled" in gone else _count(p["clinician_cancelled"]),
+            NOT_IN_EXPORT if "clinician_cancelled" in gone else num(p["clinician_cancelled"], 0),
         "Notes signed within 72 hours": NO_SIGNING_TIMES if no_times
         else pct(p["notes_within_72h"]),
-        "Notes open more than 72 hours": _count(p["notes_open_72h"]),
-        "Notes unsigned for more than 7 days": _count(p["unsigned_overdue_7d"]),
+        "Notes open more than 72 hours": num(p["notes_open_72h"], 0),
+        "Notes unsigned for more than 7 days": num(p["unsigned_overdue_7d"], 0),
         "Documentation figures rest on": documentation_basis(run),
         **({"About this export": " ".join(said)} if (said := caveats(run)) else {}),
-        "Clients seen (each client once)": _count(p["clients_seen"]),
-        "New clients (first session at the practice)": _count(p["new_clients"]),
+        "Clients seen (each client once)": num(p["clients_seen"], 0),
+        "New clients (first session at the practice)": num(p["new_clients"], 0),
     }
     return pd.DataFrame({"": list(rows.values())}, index=list(rows))
 

@@ -175,6 +175,7 @@ def support_table(run: RunData, ids: list[str], *, names: bool = True):
     t = rows_or_reason(run, "support", ids)
     if isinstance(t, Text):
         return t
+    months = run.config.supervision.support_months
     if not (t["consultation_sessions"].fillna(0).sum() + t["mentoring_sessions"].fillna(0).sum()
             or t["last_support"].notna().any()):
         return Text("No peer consultation or mentoring is on record"
@@ -186,8 +187,8 @@ def support_table(run: RunData, ids: list[str], *, names: bool = True):
         "Mentoring this period": [_sessions(n, h) for n, h in zip(
             t["mentoring_sessions"], t["mentoring_hours"], strict=True)],
         "Latest session": t["last_support"].map(date_words),
-        "Months with some (last 6)": t["support_months"].map(
-            lambda v: "–" if pd.isna(v) else f"{int(v)} of 6"),
+        f"Months with some (last {months})": t["support_months"].map(
+            lambda v: "–" if pd.isna(v) else f"{int(v)} of {months}"),
     })
     return table(out, "Peer case consultation and mentoring are support chosen with the "
                  "clinician; they never count as supervision hours toward licensure.")
