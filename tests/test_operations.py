@@ -379,6 +379,34 @@ def test_workload_signals_by_hand(tmp_path):
     assert w.loc["C", "caseload_growing_weeks"] == 5 and w.loc["C", "flag_caseload_growing"]
 
 
+def test_a_new_hires_ramp_is_not_a_growing_caseload(tmp_path):
+    """C of the test above, hired on 2026-09-07 (the Monday of the first of its six weeks),
+    with ramp.weeks = 4: only the weeks from 10-05 count. Its caseloads at the ends of those
+    two weeks are 5 and 7 (one rise): growing for 1 week, not 5, and not flagged. Hired four
+    weeks earlier (08-10), every week counts again: 5 weeks."""
+    weeks = pd.date_range("2026-09-07", periods=6, freq="W-MON")
+    appts = []
+    for k, w in enumerate(weeks[2:]):
+        appts += [(f"c{k}{j}", "C", f"y{k}{j}", f"{w.date()} 1{j}:00", 50, "attended")
+                  for j in range(k + 1)]
+    weekly = pd.DataFrame({"clinician_id": "C", "week_start": weeks,
+                           "sessions_attended": [12, 11, 12, 11, 12, 11]})
+    metrics = pd.DataFrame({"clinician_id": ["C"], "utilization": [0.8]})
+    found = []
+    for hired in ("2026-09-07", "2026-08-10"):
+        cfg = pk.load_config(period_start=dt.date(2026, 10, 5),
+                             period_end=dt.date(2026, 10, 19), operations={"caseload_weeks": 2},
+                             workload={"caseload_growing_weeks": 3}, ramp={"weeks": 4},
+                             pseudonym_key_file=tmp_path / "k")
+        data = make_data([("C", hired, None, 20.0, 10)], appts, (), [])
+        wk = weekly.assign(caseload=op.weekly_caseload(data.appointments, weekly, cfg)
+                           .to_numpy())
+        assert list(wk["caseload"]) == [0, 0, 1, 3, 5, 7]
+        w = op.workload(data, cfg, metrics, wk).iloc[0]
+        found.append((w["caseload_growing_weeks"], w["flag_caseload_growing"]))
+    assert found == [(1, False), (5, True)]
+
+
 def test_no_time_off_table_means_no_time_off_prompt(data, cfg):
     del data.tables["time_off"]
     data.meta["provided"] = ["clinicians", "appointments", "notes"]

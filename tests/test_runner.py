@@ -17,12 +17,76 @@ ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("runner") / "2026-11-01"
-    res = CliRunner().invoke(app, ["run", "--data", str(bundled_data_dir()), "--params",
-                                   str(ROOT / "parameters" / "practice.yaml"), "--out", str(out),
-                                   "--tables-only"])
-    assert res.exit_code == 0, res.output
+    """The demo quarter, run after the quarter before it into the same reports folder (as
+    ``make demo`` does)."""
+    reports = tmp_path_factory.mktemp("runner")
+    params = ["--params", str(ROOT / "parameters" / "practice.yaml"), "--tables-only"]
+    for period in (["--period-start", "2026-05-01", "--period-end", "2026-08-01"], []):
+        out = reports / ("2026-08-01" if period else "2026-11-01")
+        res = CliRunner().invoke(app, ["run", "--data", str(bundled_data_dir()), "--out",
+                                       str(out), *params, *period])
+        assert res.exit_code == 0, res.output
     return out
+
+
+@pytest.fixture(scope="module")
+def truth():
+    return json.loads((bundled_data_dir() / "demo_truth.json").read_text())
+
+
+def test_the_demo_quarters_are_the_planted_ones(truth):
+    assert truth["quarters"] == {"previous": ["2026-05-01", "2026-08-01"],
+                                 "last": ["2026-08-01", "2026-11-01"]}
+    assert (ROOT / "Makefile").read_text().count(
+        "--period-start 2026-05-01 --period-end 2026-08-01") == 1
+
+
+def test_the_changes_are_exactly_the_planted_ones(demo_run, truth):
+    """Every flag newly set since the quarter before is one the demo planted, and every planted
+    one is found; no flag is cleared."""
+    c = pd.read_csv(demo_run / "tables" / "changes.csv")
+    moved = c[c["change"].isin(["newly flagged", "no longer flagged"])]
+    found = {(r.clinician_id, r.flag, r.change) for r in moved.itertuples()}
+    planted = {(cid, flag, "newly flagged") for cid, flags in truth["newly_flagged"].items()
+               for flag in flags}
+    assert found == planted and len(planted) == 6
+
+
+def test_the_practice_report_tells_the_planted_story(demo_run, truth):
+    """The change section names exactly the clinicians with planted changes (and the leaver),
+    the over-capacity clinician is prompted as stretched, the slow hire is ramping more
+    slowly and the earlier hires are too early to compare."""
+    from perfkit import report as r
+
+    run = r.load_run(demo_run)
+    names = {cid: run.name_of(cid) for cid in run.table("history")["clinician_id"]}
+    text = str(r.changes_section(run))
+    newly = [line for line in text.splitlines() if line.startswith("- ")]
+    listed = {cid for cid, name in names.items() if any(f"**{name}**" in x for x in newly)}
+    assert listed == set(truth["newly_flagged"]) and len(newly) == len(listed), newly
+    assert "No longer flagged" not in text
+    [left] = truth["left"]
+    roster = pd.read_csv(bundled_data_dir() / "clinicians.csv").set_index("clinician_id")
+    assert (f"**Who joined or left** since then: **{names[left]}** left on "
+            f"{r.format.date_words(roster.loc[left, 'end_date'])}.") in text
+    checks = str(r.check_in_list(run)).split("\n\n")
+    [over] = truth["over_capacity"]
+    block = next(b for b in checks if b.startswith(f"**{names[over]}**"))
+    m = pd.read_csv(demo_run / "tables" / "clinician_metrics.csv").set_index("clinician_id")
+    assert m.loc[over, "utilization"] > 1 and m.loc[over, "weeks_over_goal"] >= 4
+    assert (f"Might be stretched: utilization is {r.format.pct(m.loc[over, 'utilization'])} "
+            "of the hours offered") in block
+    assert (f"above the weekly goal in {m.loc[over, 'weeks_over_goal']:.0f} of the last 6 "
+            "weeks") in block
+    ramp = pd.read_csv(demo_run / "tables" / "ramp.csv").drop_duplicates("clinician_id")
+    status = ramp.set_index("clinician_id")["ramp"].to_dict()
+    [slow] = truth["slow_hires"]
+    assert status == {slow: "more slowly"} | {c: "no practice ramp yet"
+                                              for c in truth["earlier_hires"]}
+    words = str(r.ramp_words(run))
+    assert f"Ramping more slowly than the earlier hires did: **{names[slow]}**" in words
+    titles = [ax.get_title(loc="left") for ax in r.ramp_figure(run).axes]
+    assert f"{names[slow]}\nramping more slowly" in titles
 
 
 def test_clinician_metrics_table(demo_run):

@@ -5,12 +5,15 @@ changed perfkit never reuses it."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import os
 from pathlib import Path
 
-__all__ = ["cache_root", "cache_dir", "demo_prepared", "demo_run"]
+import pandas as pd
+
+__all__ = ["cache_root", "cache_dir", "demo_prepared", "demo_run", "previous_period"]
 
 
 def cache_root() -> Path:
@@ -51,16 +54,34 @@ def demo_prepared() -> Path:
 
 def demo_run(params_file: str | os.PathLike | None = None) -> Path:
     """A run folder (tables only) of the bundled demo practice, run once with the parameters
-    file (or the defaults): what the report notebooks show when no run folder is given."""
+    file (or the defaults): what the report notebooks show when no run folder is given. The
+    period before it (as long, ending where it starts) is run first into the folder next to
+    it, as ``make demo`` does, so the reports have a previous run to compare with."""
     from .config import load_config
     from .demo import bundled_data_dir
     from .runner import run_period
 
     extra = Path(params_file).read_bytes() if params_file else b""
-    out = cache_dir("demo-run", extra)
+    home = cache_dir("demo-run", extra)
+    cfg = load_config(params_file or None,
+                      pseudonym_key_file=cache_root() / "demo-pseudonym.key")
+    out = home / "run"
     if not (out / "tables" / "model_summary.json").is_file():
-        cfg = load_config(params_file or None,
-                          pseudonym_key_file=cache_root() / "demo-pseudonym.key")
-        run_period(bundled_data_dir(), cfg, out=out, tables_only=True,
+        first, last = previous_period(cfg.period_start, cfg.period_end)
+        before = load_config(params_file or None, period_start=first, period_end=last,
+                             pseudonym_key_file=cache_root() / "demo-pseudonym.key")
+        run_period(bundled_data_dir(), before, out=home / "before", tables_only=True,
                    new_pseudonym_key=True)  # synthetic data: no earlier months to match
+        run_period(bundled_data_dir(), cfg, out=out, tables_only=True)
     return out
+
+
+def previous_period(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
+    """The period before ``start`` .. ``end`` (end exclusive), as long: as many whole months
+    when both are the first of a month, else as many days."""
+    if start.day == end.day == 1:
+        months = (end.year - start.year) * 12 + end.month - start.month
+        first = (pd.Timestamp(start) - pd.DateOffset(months=months)).date()
+    else:
+        first = start - (end - start)
+    return first, start

@@ -1,22 +1,30 @@
 """A synthetic group practice, deterministic by seed, shaped like a real EHR export.
 
 The default practice has 12 clinicians over 12 months: four pre-licensed clinicians with
-supervisors, one clinician who left and one who joined mid-year, weekly and biweekly clients,
-holiday closures and a quieter Christmas week, each clinician's own no-show and note-lag habits,
-one clinician (``C04``) whose utilization and documentation slip over the last four months, and
-small planted clinician differences in outcome slopes (about 5% of the variance of change). Every
+supervisors, one clinician who left (``C08``, in the quarter before the last), three who joined
+in the export's first weeks and one who joined mid-year and builds a caseload slowly (``C06``),
+weekly and alternate-week clients taken from a waiting list whenever a place opens (so each
+clinician's utilization holds near their own level), holiday closures and a quieter Christmas
+week, leave in every three months, each clinician's own no-show and note-lag habits, and small
+planted clinician differences in outcome slopes (about 5% of the variance of change). In the
+last quarter two things change on purpose, and nothing else is flagged differently from the
+quarter before: ``C04``'s utilization and documentation slip, and ``C07`` takes on extra
+clients, beyond the hours offered. Every
 client gives PHQ-9 and GAD-7 scores unless they are in the ORS-only group; a trauma subset gives
 PCL-5. Most PHQ-9 rows carry item scores (item 9 included), a few with one item missing and no
 total, so the prorating rule is exercised. The export also carries client names, birth dates and
 emails (all invented), as real exports do: ingest must drop them.
 
-``demo_truth.json`` records what was planted (clinician slope effects, who slips, who is behind
-on supervision) so tests and the models can check that they recover it. Nothing here is real.
+``demo_truth.json`` records what was planted (clinician slope effects, who slips, who is over
+capacity, the hires and the slow one, who left, who is behind on supervision, and the flags that
+change between the last two quarters) so tests and the models can check that they recover it.
+Nothing here is real.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import json
 from dataclasses import dataclass
 from importlib import resources
@@ -89,6 +97,14 @@ _RANGE = {"PHQ-9": (0, 27), "GAD-7": (0, 21), "PCL-5": (0, 80), "ORS": (0, 40)}
 # PHQ-9 item propensities (item 9, thoughts of self-harm, is endorsed far less often)
 _PHQ_ITEM_WEIGHT = np.array([1.15, 1.1, 1.2, 1.25, 1.0, 1.05, 1.0, 0.9, 0.15])
 _PHQ_ITEM_WEIGHT = _PHQ_ITEM_WEIGHT * 9 / _PHQ_ITEM_WEIGHT.sum()
+# role (clinician number modulo 12) -> weeks after the export window opens that they joined:
+# the earlier hires the slow hire's ramp is compared with
+_EARLY_HIRES = {8: 2, 9: 5, 10: 8}
+OVER_CAPACITY_UTIL = 1.25  # the over-capacity clinician's utilization from the last quarter
+
+
+def _monday(t: pd.Timestamp) -> dt.date:
+    return (t - pd.Timedelta(days=t.weekday())).date()
 
 
 @dataclass(frozen=True)
@@ -130,6 +146,8 @@ class _Practice:
         self.end = pd.Timestamp(s.end)
         self.export_utc = dt.datetime.combine(s.end, dt.time(), self.tz).astimezone(dt.UTC)
         self.start = self.end - pd.DateOffset(months=s.months)
+        # the demo's reporting quarter; the quarter before it is the one compared with
+        self.quarter = max(self.end - pd.DateOffset(months=3), self.start)
         self.sim_start = self.start - pd.Timedelta(weeks=s.burn_in_weeks)
         self.horizon = self.end + pd.Timedelta(days=s.future_days)
         self.holidays = _holidays(range(self.sim_start.year, self.horizon.year + 1))
@@ -151,12 +169,15 @@ class _Practice:
             role = i % 12
             start = (self.start - pd.Timedelta(days=int(rng.integers(200, 3000)))).date()
             end = None
-            if role == 5:  # joined mid-year
+            if pre:
+                start = max(start, (self.start - pd.DateOffset(months=8)).date())
+            if role == 5:  # joined mid-year (the slow hire)
                 start = (self.start + pd.DateOffset(months=s.months // 2)).date()
+            if role in _EARLY_HIRES:  # joined in the first weeks of the export window
+                start = _monday(self.start + pd.Timedelta(weeks=_EARLY_HIRES[role]))
             if role == 7:  # left four months before the export
                 end = (self.end - pd.DateOffset(months=4) - pd.Timedelta(days=1)).date()
             if pre:
-                start = max(start, (self.start - pd.DateOffset(months=8)).date())
                 ltype, rule = _PRE[(i // 3) % len(_PRE)]
                 sup = licensed_ids[(i // 3) % len(licensed_ids)]
             else:
@@ -179,17 +200,23 @@ class _Practice:
 
     # ---- time off ---------------------------------------------------------------------------
     def time_off(self, clin: pd.DataFrame) -> pd.DataFrame:
+        """One block of leave in every three months of the export window that the clinician
+        worked whole (so any six months hold some, and no "no time off" prompt is planted)."""
         rows = []
         for i, c in clin.iterrows():
             rng = np.random.default_rng(self.seeds[i].spawn(1)[0])
-            lo = max(pd.Timestamp(c.start_date), self.start).date()
-            hi = (pd.Timestamp(c.end_date) if c.end_date else self.end).date()
-            if (hi - lo).days < 60:
-                continue
-            for days in rng.choice([5, 5, 8, 12], size=int(rng.integers(2, 4)), replace=False):
-                a, b = _weekdays_block(rng, lo, hi, int(days))
-                rows.append({"clinician_id": c.clinician_id, "start_date": a.isoformat(),
-                             "end_date": b.isoformat()})
+            employed = pd.Timestamp(c.start_date)
+            left = pd.Timestamp(c.end_date) if c.end_date else self.end
+            lo = self.start
+            while lo < self.end:
+                hi = min(lo + pd.DateOffset(months=3), self.end)
+                a, b = max(lo, employed), min(hi, left)
+                if (b - a).days >= 45:
+                    days = int(rng.choice([3, 5, 5, 8, 12]))
+                    first, last = _weekdays_block(rng, a.date(), b.date(), days)
+                    rows.append({"clinician_id": c.clinician_id,
+                                 "start_date": first.isoformat(), "end_date": last.isoformat()})
+                lo = hi
         return pd.DataFrame(rows, columns=["clinician_id", "start_date", "end_date"])
 
     # ---- appointments, notes, assessments ---------------------------------------------------
@@ -214,45 +241,80 @@ class _Practice:
                 self._assessment_frame(scores), truth_eff)
 
     def _clinician_cases(self, i, c, rng, off):
+        """A clinician's clients, taken from a waiting list whenever the clinician's expected
+        attended hours a week fall below their target (capacity x utilization): the way a
+        practice fills openings, and what keeps a clinician's utilization near its target."""
         role = i % 12
         slipping = role == 3
         cap = c.weekly_capacity_hours
-        p_ns, p_lc, p_cx = rng.uniform(0.02, 0.08), rng.uniform(0.02, 0.05), rng.uniform(.03, .07)
-        lag_median = rng.uniform(4, 36)
-        util = rng.uniform(0.74, 0.9)
+        p_ns, p_lc, p_cx = rng.uniform(0.02, 0.04), rng.uniform(0.01, 0.025), rng.uniform(.03, .07)
+        lag_median = rng.uniform(3, 18)
+        util = rng.uniform(0.74, 0.82)  # realized about 0.05 higher (intakes run longer)
         end, horizon = self.end.to_pydatetime(), self.horizon.to_pydatetime()
         c_start = max(dt.datetime.fromisoformat(c.start_date), self.sim_start.to_pydatetime())
         c_end = (dt.datetime.fromisoformat(c.end_date) + dt.timedelta(days=1) if c.end_date
                  else horizon)
-        # Little's law: concurrent clients = capacity * utilization / attended hours per client
-        # week; arrivals per week = concurrent / mean weeks in treatment.
-        concurrent = cap * util / (0.8 * 0.84 * 0.85)
-        rate = concurrent / 16.0
-        slip_from = end - dt.timedelta(weeks=16)
-        appts, notes, scores = [], [], []
-        day = c_start
-        joiner_boost = 2.5 if role == 5 else 1.0
+        slip_from = self.quarter.to_pydatetime()
         hired = dt.datetime.fromisoformat(c.start_date)
-        while day < min(c_end, horizon):
-            ramp = self._slip(day, slip_from) if slipping else 0.0
-            weeks_in = (day - hired).days / 7
-            boost = joiner_boost if weeks_in < 10 else 1.0
-            lam = rate * boost * (1 - 0.85 * ramp) / 5
-            if day.weekday() < 5 and day < end and day.date() not in self.holidays:
-                for _ in range(rng.poisson(lam)):
-                    a, n, sc = self._client(i, c, rng, day, c_end, off, slipping,
-                                            (p_ns, p_lc, p_cx, lag_median), slip_from)
+        # expected attended hours a week of one weekly client: attends, about 51 minutes
+        per_week = (1 - p_ns - p_lc - p_cx) * 51 / 60
+        appts, notes, scores = [], [], []
+        # (last appointment, expected hours a week, alternate-week parity or -1 if weekly)
+        active: list[tuple[dt.datetime, float, int]] = []
+        load = 0.0
+        fortnightly = [0, 0]  # clients seen every other week, by the parity of their week
+        day = c_start
+        while day < min(c_end, end):
+            while active and active[0][0] < day:
+                _, share, parity = heapq.heappop(active)
+                load -= share
+                if parity >= 0:
+                    fortnightly[parity] -= 1
+            if day.weekday() < 5 and day.date() not in self.holidays and day.date() not in off:
+                target = cap * self._target(role, day, hired, util)
+                for _ in range(3):  # at most three intake sessions a day
+                    if load >= target:
+                        break
+                    interval = 7 if rng.random() < 0.6 else 14
+                    first, parity = day, -1
+                    if interval == 14:  # alternate-week clients fill the lighter week first
+                        parity = (day - c_start).days // 7 % 2
+                        if fortnightly[parity] > fortnightly[1 - parity]:
+                            first, parity = day + dt.timedelta(days=7), 1 - parity
+                        fortnightly[parity] += 1
+                    a, n, sc, last = self._client(
+                        i, c, rng, first, interval, c_end, off, slipping,
+                        (p_ns, p_lc, p_cx, lag_median), slip_from)
                     appts += a
                     notes += n
                     scores += sc
+                    share = per_week * 7 / interval
+                    heapq.heappush(active, (last, share, parity))
+                    load += share
             day += dt.timedelta(days=1)
         return appts, notes, scores
 
-    @staticmethod
-    def _slip(t: dt.datetime, slip_from: dt.datetime) -> float:
-        return min(max((t - slip_from).days / (16 * 7), 0.0), 1.0)
+    def _target(self, role: int, day: dt.datetime, hired: dt.datetime, util: float) -> float:
+        """The share of capacity a clinician aims to fill on ``day``: new hires build up to
+        their own ``util`` over 8 weeks (the slow hire over 40), the slipping clinician's
+        falls through the last quarter, and the over-capacity clinician takes on extra
+        clients from the last quarter's first day."""
+        weeks_in = (day - hired).days / 7
+        ramp = (min(1.0, 0.1 + 0.9 * weeks_in / 40) if role == 5
+                else min(1.0, 0.4 + 0.6 * weeks_in / 8))
+        if role == 3:
+            ramp *= 1 - 0.85 * self._slip(day, self.quarter.to_pydatetime())
+        if role == 6 and day >= self.quarter.to_pydatetime():
+            return OVER_CAPACITY_UTIL
+        return util * ramp
 
-    def _client(self, i, c, rng, intake_day, c_end, off, slipping, habits, slip_from):
+    def _slip(self, t: dt.datetime, slip_from: dt.datetime) -> float:
+        """0 before ``slip_from``, rising to 1 at the export."""
+        span = (self.end.to_pydatetime() - slip_from).days
+        return min(max((t - slip_from).days / span, 0.0), 1.0)
+
+    def _client(self, i, c, rng, intake_day, interval, c_end, off, slipping, habits,
+                slip_from):
         p_ns, p_lc, p_cx, lag_median = habits
         self.next_client += 1
         k = self.next_client
@@ -262,7 +324,6 @@ class _Practice:
         dob = dt.date(1950, 1, 1) + dt.timedelta(int(rng.integers(0, 20000)))
         pii = (f"{first} {last}", dob.isoformat(), f"{first.lower()}.{last.lower()}{k}"
                "@example.com")
-        interval = 7 if rng.random() < 0.6 else 14
         planned = int(rng.integers(1, 4)) if rng.random() < 0.2 else \
             int(np.clip(np.round(rng.lognormal(np.log(11), 0.5)), 4, 40))
         hour = int(rng.integers(8, 19))
@@ -278,19 +339,21 @@ class _Practice:
         appts, notes, scores = [], [], []
         attended, missed_run, n_sched = 0, 0, 0
         t = intake_day + dt.timedelta(hours=hour)
+        last_t = t
         end, start = self.end.to_pydatetime(), self.start.to_pydatetime()
         stop = min(c_end, self.horizon.to_pydatetime())
         while attended < planned and t < stop:
             d = t.date()
             if t.weekday() < 5 and d not in self.holidays and d not in off:
                 n_sched += 1
+                last_t = t
                 intake = attended == 0
                 duration = 60 if intake else (53 if rng.random() < 0.7 else 45)
                 service = "90791" if intake else ("90837" if duration == 53 else "90834")
                 ramp = self._slip(t, slip_from) if slipping else 0.0
                 xmas = d.month == 12 and d.day >= 20 or d.month == 1 and d.day <= 3
                 u = rng.random()
-                ns, lc = p_ns + 0.06 * ramp, p_lc + 0.04 * ramp
+                ns, lc = p_ns + 0.12 * ramp, p_lc + 0.08 * ramp
                 cx = p_cx * (3 if xmas else 1) + 0.12 * ramp
                 if t >= end:
                     status = "scheduled"
@@ -309,11 +372,14 @@ class _Practice:
                 if status == "attended":
                     attended += 1
                     missed_run = 0
-                    lag = rng.lognormal(np.log(lag_median * (1 + 5 * ramp)), 0.8)
+                    # the practice's reminders get every note signed within five days, until
+                    # the slipping clinician falls behind
+                    lag = rng.lognormal(np.log(lag_median + 120 * ramp), 0.8)
+                    lag = lag if ramp else min(lag, 120.0)
                     # EHRs stamp signatures in UTC: local session end + lag, as an instant
                     signed = (t.replace(tzinfo=self.tz).astimezone(dt.UTC)
                               + dt.timedelta(minutes=duration, hours=lag))
-                    never = rng.random() < 0.003 + 0.08 * ramp
+                    never = rng.random() < 0.08 * ramp
                     if t >= start:
                         notes.append((appt_id, "" if never or signed >= self.export_utc
                                       else signed.strftime(TIME_FORMAT) + "Z"))
@@ -330,7 +396,7 @@ class _Practice:
                     if missed_run >= 2 and rng.random() < 0.5:
                         break  # dropped out
             t += dt.timedelta(days=interval)
-        return appts, notes, scores
+        return appts, notes, scores, last_t
 
     def _assessment_frame(self, scores) -> pd.DataFrame:
         cols = ["client_id", "clinician_id", "instrument", "at", "week", "severity", "cslope",
@@ -530,7 +596,9 @@ def generate(settings: DemoSettings | None = None) -> tuple[dict[str, pd.DataFra
         One frame per input table, as text an EHR would export.
     truth : dict
         What was planted: clinician slope effects per instrument, the slipping clinician, the
-        steady clinicians, the clinician behind on supervision.
+        steady clinicians, the clinician behind on supervision, the over-capacity clinician,
+        the hires (and the slow one), the leaver, the last two quarters and the flags newly
+        set in the last.
     """
     s = settings or DemoSettings()
     p = _Practice(s)
@@ -549,6 +617,17 @@ def generate(settings: DemoSettings | None = None) -> tuple[dict[str, pd.DataFra
         "left": [c for c, r in role.items() if r == 7],
         "steady_clinicians": [c for c, r in role.items() if r in (0, 1)],
         "behind_on_supervision": behind,
+        "over_capacity": [c for c, r in role.items() if r == 6],
+        "earlier_hires": [c for c, r in role.items() if r in _EARLY_HIRES],
+        "slow_hires": [c for c, r in role.items() if r == 5],
+        "quarters": {"previous": [(p.quarter - pd.DateOffset(months=3)).date().isoformat(),
+                                  p.quarter.date().isoformat()],
+                     "last": [p.quarter.date().isoformat(), s.end.isoformat()]},
+        # the flags of clinician_metrics.csv newly set in the last quarter (none cleared)
+        "newly_flagged": {
+            **{c: ["flag_low_utilization", "flag_high_non_attendance", "flag_late_notes",
+                   "flag_unsigned_overdue"] for c, r in role.items() if r == 3},
+            **{c: ["over_capacity", "flag_over_goal"] for c, r in role.items() if r == 6}},
         "clinician_slope_effects": effects,
         "note": "Synthetic data. Slope effects are per-week deviations in score points.",
     }

@@ -738,8 +738,10 @@ def workload(data, cfg: Config, metrics: pd.DataFrame, weekly: pd.DataFrame) -> 
       none, for a clinician employed all that time;
     - ``caseload_growing_weeks``: weeks of the latest run in which the weekly caseload
       (``weekly``'s ``caseload``: clients seen in the ``caseload_weeks`` before each week's
-      end) never fell, when it rose in at least half of them;
-      ``flag_caseload_growing``: at least ``caseload_growing_weeks`` (8).
+      end) never fell, when it rose in at least half of them; a new hire's first
+      ``ramp.weeks`` (26) weeks are not counted: a growing caseload is what a ramp is, and
+      ``ramp.csv`` follows it. ``flag_caseload_growing``: at least ``caseload_growing_weeks``
+      (8).
     """
     w = cfg.workload
     ids = metrics["clinician_id"].astype(str)
@@ -760,6 +762,8 @@ def workload(data, cfg: Config, metrics: pd.DataFrame, weekly: pd.DataFrame) -> 
     out["flag_over_goal"] = out["weeks_over_goal"] >= w.over_goal_weeks
     as_of = pd.Timestamp(cfg.as_of)
     since = as_of - pd.DateOffset(months=w.time_off_months)
+    started = data.clinicians.set_index(data.clinicians["clinician_id"].astype(str))[
+        "start_date"]
     if data.provided("time_off"):
         off = data.time_off
         days = {}
@@ -772,15 +776,18 @@ def workload(data, cfg: Config, metrics: pd.DataFrame, weekly: pd.DataFrame) -> 
                     covered |= set(pd.date_range(lo, hi))
             days[cid] = len(covered)
         out["days_off_recent"] = pd.Series(days, dtype=float).reindex(ids).fillna(0).to_numpy()
-        started = data.clinicians.set_index(data.clinicians["clinician_id"].astype(str))[
-            "start_date"]
         long_enough = (started.reindex(ids) <= since).to_numpy()
         out["flag_no_time_off"] = long_enough & (out["days_off_recent"] == 0)
     else:
         out["days_off_recent"] = np.nan
         out["flag_no_time_off"] = False
-    growing = {cid: _growing_weeks(g["caseload"].to_numpy(dtype=float))
-               for cid, g in wk.groupby("clinician_id")}
+    settle = pd.Timedelta(weeks=cfg.ramp.weeks)
+    growing = {}
+    for cid, g in wk.groupby("clinician_id"):
+        hired = started.get(cid)
+        if hired is not None and not pd.isna(hired):  # no start date: every week counts
+            g = g[g["week_start"] >= _monday(hired) + settle]
+        growing[cid] = _growing_weeks(g["caseload"].to_numpy(dtype=float))
     out["caseload_growing_weeks"] = pd.Series(growing, dtype=float).reindex(ids).fillna(0) \
         .astype(int).to_numpy()
     out["flag_caseload_growing"] = out["caseload_growing_weeks"] >= w.caseload_growing_weeks

@@ -48,6 +48,7 @@ from .practice import (
     outcomes_table,
     period_summary,
     practice_title,
+    ramp_words,
     renewals_table,
 )
 from .run import RunData, load_run
@@ -84,4 +85,4 @@ __all__ = ["RunData", "load_run", "quiet", "Text", "practice_title", "period_sum
            "supervisor_title", "ledger_table", "ledger_note", "compliance_figure", "goals_table",
            "reviews_table", "ce_table", "supervision_questions", "supervisee_alerts",
            "trajectories_grid", "renewals_table", "support_table", "changes_section",
-           "own_history_table", "ramp_figure"]
+           "own_history_table", "ramp_figure", "ramp_words"]

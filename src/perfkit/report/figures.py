@@ -284,7 +284,7 @@ def ramp_figure(run: RunData):
             ax.plot(h["week"], h["practice_utilization"], ls="--", color=GREY,
                     label="earlier hires (median)")
         status = h["ramp"].iloc[0]
-        words = {"no practice ramp yet": "no earlier hires to compare with yet"}.get(
+        words = {"no practice ramp yet": "too few earlier hires to compare with"}.get(
             status, f"ramping {status}")
         ax.set_title(f"{run.name_of(cid)}\n{words}", loc="left", fontsize=9)
         ax.set(xlabel="weeks since starting", ylim=(0, max(1.0, float(np.nanmax(

@@ -30,7 +30,7 @@ from .supervisor import ce_words
 
 __all__ = ["practice_title", "documentation_basis", "period_summary", "operations_table",
            "check_in_reasons", "stretched_reasons", "check_in_list", "outcomes_table",
-           "model_section", "limits_note", "changes_section", "compared_period",
+           "model_section", "limits_note", "changes_section", "compared_period", "ramp_words",
            "data_quality_table", "renewals_table"]
 
 
@@ -138,7 +138,73 @@ def changes_section(run: RunData) -> Text:
     if still:
         parts.append(f"{still} {'flag is' if still == 1 else 'flags are'} unchanged since then "
                      "(the check-in list below has them).")
+    if comings := _comings_and_goings(run):
+        parts.append("**Who joined or left** since then: " + comings)
     return Text("\n\n".join(parts))
+
+
+def _comings_and_goings(run: RunData) -> str:
+    """The clinicians of the compared run who are not in this one (with their last day when
+    the roster has it) and those new in this one (with their start), in one sentence; empty
+    when the two runs have the same clinicians."""
+    h = run.tables.get("history")
+    if h is None or h.empty:
+        return ""
+    was = h[yes(h["compared_with"])]
+    then = set(was["clinician_id"])
+    now = set(h.loc[yes(h["this_run"]), "clinician_id"])
+    roster = run.prepared_table("clinicians").set_index("clinician_id")
+    since = pd.Timestamp(was["period_start"].iloc[0]) if len(was) else pd.NaT
+
+    def day_of(cid: str, column: str):
+        day = roster[column].get(cid) if column in roster else None
+        return None if day is None or pd.isna(day) or pd.Timestamp(day) < since else day
+
+    said = [f"**{md(run.name_of(c))}** " + (f"left on {date_words(d)}" if (d := day_of(
+        c, "end_date")) is not None else "is not in this run")
+        for c in sorted(then - now, key=run.name_of)]
+    said += [f"**{md(run.name_of(c))}** " + (f"joined on {date_words(d)}" if (d := day_of(
+        c, "start_date")) is not None else "is new in this run")
+        for c in sorted(now - then, key=run.name_of)]
+    return "; ".join(said) + "." if said else ""
+
+
+_RAMP_WORDS = {
+    "more slowly": "Ramping more slowly than the earlier hires did",
+    "as expected": "Ramping as the earlier hires did",
+    "faster": "Ramping faster than the earlier hires did",
+}
+
+
+def ramp_words(run: RunData) -> Text:
+    """The new hires of ``ramp.csv`` in words, beside the ramp figure: who is ramping more
+    slowly, as expected or faster than the practice's earlier hires (their mean utilization
+    over the weeks compared, against the earlier hires' in the same weeks: the ratio the
+    status rests on), and who has too few earlier hires to compare with."""
+    r = run.tables.get("ramp")
+    if r is None or r.empty:
+        return Text("No clinician started in the last 12 months.")
+    status = r.drop_duplicates("clinician_id").set_index("clinician_id")["ramp"]
+    n = len(status)
+    parts = [f"{num(n, 0)} {'clinician' if n == 1 else 'clinicians'} started in the last "
+             f"{run.config.ramp.recent_months} months."]
+    for kind, label in _RAMP_WORDS.items():
+        who = []
+        for cid in sorted(status.index[status == kind], key=run.name_of):
+            h = r[r["clinician_id"] == cid].dropna(subset=["utilization",
+                                                           "practice_utilization"])
+            who.append(f"**{md(run.name_of(cid))}** ({pct(h['utilization'].mean())} utilization "
+                       f"on average over {len(h)} of their first weeks, against "
+                       f"{pct(h['practice_utilization'].mean())} for earlier hires in the same "
+                       "weeks)")
+        if who:
+            parts.append(f"{label}: " + "; ".join(who) + ".")
+    few = sorted(status.index[~status.isin(list(_RAMP_WORDS))], key=run.name_of)
+    if few:
+        parts.append(f"Too few earlier hires (fewer than {run.config.ramp.min_hires} with data "
+                     "for the same weeks) to compare with: "
+                     + ", ".join(f"**{md(run.name_of(c))}**" for c in few) + ".")
+    return Text(" ".join(parts[:1]) + "\n\n" + "\n\n".join(parts[1:]))
 
 
 def _workforce_words(run: RunData) -> str:
@@ -212,6 +278,8 @@ def operations_table(run: RunData):
                  "Notes unsigned > 7 days": "flag_unsigned_overdue"}
     flags = pd.DataFrame({col: yes(m[f]) for col, f in flag_cols.items()},
                          index=out.index)
+    if "over_capacity" in m:  # above the hours offered is outside the thresholds too
+        flags["Utilization"] |= yes(m["over_capacity"])
 
     def shade(col):
         if col.name not in flags:
