@@ -74,7 +74,7 @@ def test_the_practice_report_tells_the_planted_story(demo_run, truth):
     block = next(b for b in checks if b.startswith(f"**{names[over]}**"))
     m = pd.read_csv(demo_run / "tables" / "clinician_metrics.csv").set_index("clinician_id")
     assert m.loc[over, "utilization"] > 1 and m.loc[over, "weeks_over_goal"] >= 4
-    assert (f"Might be stretched: utilization is {r.format.pct(m.loc[over, 'utilization'])} "
+    assert (f"Might be stretched: their utilization is {r.format.pct(m.loc[over, 'utilization'])} "
             "of the hours offered") in block
     assert (f"above the weekly goal in {m.loc[over, 'weeks_over_goal']:.0f} of the last 6 "
             "weeks") in block

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import nbformat
 import zmq
+from bs4 import BeautifulSoup, Tag
 from jupyter_client import BlockingKernelClient, KernelManager
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
@@ -80,13 +81,72 @@ table { border-collapse: collapse; margin: .8rem 0; font-size: .92rem; }
 th, td { border-bottom: 1px solid #e2e8f0; padding: .35rem .6rem; text-align: left; }
 th { background: #f7fafc; } caption { caption-side: bottom; color: #4a5568; font-size: .85rem; }
 img { max-width: 100%; height: auto; } .jp-OutputPrompt, .jp-InputPrompt { display: none; }
-footer { margin-top: 3rem; color: #718096; font-size: .8rem; }
+footer { margin-top: 3rem; color: #4a5568; font-size: .8rem; }
+a { color: #2c5282; }
+@page { margin: 1.5cm; }
+@media print {
+  body { max-width: none; margin: 0; padding: 0; font-size: 10pt; }
+  h1, h2, h3 { break-after: avoid; page-break-after: avoid; }
+  img, tr, caption, li, .output_png, .figure-text { break-inside: avoid;
+                                                    page-break-inside: avoid; }
+  thead { display: table-header-group; }
+  a[href]::after { content: " (" attr(href) ")"; color: #4a5568; font-size: .85em; }
+  a[href^="#"]::after { content: ""; }
+}
 """
+
+
+def _visible(node) -> bool:
+    """Whether a cell shows anything: text, an image or a table."""
+    return bool(node.get_text(strip=True)) or node.find(["img", "table"]) is not None
+
+
+def semantic_page(body: str) -> str:
+    """nbconvert's cells as a document: one ``main`` holding the title and, from each level-2
+    heading to the next, a ``section`` labelled by its heading (a landmark for screen readers);
+    cells that show nothing (code, parameters) are dropped, and so is a section with nothing
+    under its heading (a reader is not told about what does not apply to them)."""
+    soup = BeautifulSoup(body, "html.parser")
+    main = soup.new_tag("main")
+    here, n = main, 0
+    for node in list(soup.contents):
+        if not isinstance(node, Tag):
+            node.extract()
+            continue
+        if not _visible(node):
+            node.decompose()
+            continue
+        heading = node.find("h2")
+        if heading is not None:
+            n += 1
+            heading["id"] = f"section-{n}"
+            here = soup.new_tag("section", attrs={"aria-labelledby": f"section-{n}"})
+            main.append(here)
+        here.append(node.extract())
+    for section in main.find_all("section", recursive=False):
+        cells = section.find_all(recursive=False)
+        for k, cell in enumerate(cells[1:], 1):  # a written sub-heading with nothing under it
+            if _only_heading(cell, "h3") and (k + 1 == len(cells)
+                                              or cells[k + 1].find(["h2", "h3"]) is not None):
+                cell.decompose()
+        first, *rest = section.find_all(recursive=False)
+        if "text_cell" in first.get("class", []) and not any(_visible(c) for c in rest):
+            section.decompose()  # a written heading with nothing under it
+    return str(main)
+
+
+def _only_heading(cell, level: str) -> bool:
+    """A written (markdown) cell that opens with a heading of ``level``."""
+    if "text_cell" not in cell.get("class", []):
+        return False
+    first = cell.find(["h1", "h2", "h3", "h4", "p", "ul", "ol", "table"])
+    return first is not None and first.name == level
 
 
 def export_html(nb, title: str) -> str:
     """Self-contained HTML of an executed notebook: no code, no prompts, no stderr, figures
-    embedded, and no scripts at all (nbconvert's ``basic`` template inside our own page).
+    embedded, and no scripts at all (nbconvert's ``basic`` template inside our own page, made
+    a document by :func:`semantic_page`, with a print stylesheet).
 
     Every HTML and Markdown output passes through nbconvert's own sanitizing
     (``sanitize_html=True``) with perfkit's allowlist (:func:`perfkit.safety.clean_html`) as its
@@ -100,10 +160,10 @@ def export_html(nb, title: str) -> str:
     body, _ = exporter.from_notebook_node(nb)
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>\n{body}\n"
+            f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>\n"
+            f"{semantic_page(body)}\n"
             "<footer>Made with perfkit from the practice's own records. Symptom scores are "
             "one data point among many.</footer></body></html>\n")
-
 
 
 class Job(dict):
@@ -381,10 +441,13 @@ def write_index(folder: Path, results: list[dict], practice_name: str, period: s
     failed = sum(r["status"] != "ok" for r in results)
     text = (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{html.escape(practice_name)}: reports, {html.escape(period)}</title>"
-            f"<style>{_CSS}</style></head><body>"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<style>{_CSS}</style></head><body><main>"
             f"<h1>{html.escape(practice_name)}</h1><p>Reports for {html.escape(period)}: "
             f"{len(results) - failed} ready, {failed} could not be produced.</p>"
-            "<table><tr><th>Report</th><th>For</th><th>Status</th><th>Note</th></tr>"
-            + "".join(rows) + "</table><p>Tables for analysts are in <code>tables/</code>; "
-            "data quality in <code>data_quality.json</code>.</p></body></html>\n")
+            "<table><caption>The reports of this run and who each is for</caption><thead><tr>"
+            "<th scope=\"col\">Report</th><th scope=\"col\">For</th>"
+            "<th scope=\"col\">Status</th><th scope=\"col\">Note</th></tr></thead><tbody>"
+            + "".join(rows) + "</tbody></table><p>Tables for analysts are in <code>tables/"
+            "</code>; data quality in <code>data_quality.json</code>.</p></main></body></html>\n")
     return atomic_write_text(folder / "index.html", text)

@@ -18,9 +18,10 @@ from .format import (
     pct,
     period_words,
     span_words,
+    table,
 )
 from .practice import check_in_reasons
-from .run import RunData, measured, on_status, text_id, unavailable
+from .run import RunData, item9_by_client, measured, on_status, text_id, unavailable
 
 __all__ = ["pick_clinician", "clinician_title", "own_metrics_table", "own_alerts_table",
            "item9_table", "own_effect_text", "questions_to_explore", "own_history_table",
@@ -41,10 +42,13 @@ def pick_clinician(run: RunData, clinician_id: str = "") -> str:
 
 def clinician_title(run: RunData, clinician_id: str) -> Text:
     cfg = run.config
+    pairs = run.tables.get("supervisors")
+    supervised = pairs is not None and clinician_id in set(pairs["clinician_id"])
     return Text(f"## {md(run.name_of(clinician_id))}\n\n**For you.** Period {period_words(cfg)}. "
-                "Other clinicians appear only as an anonymous spread of values. Your supervisor "
-                "sees your supervision, goals and clients' progress in their supervision pack; "
-                "the owner's report shows your scheduling, documentation and outcome figures "
+                "Other clinicians appear only as an anonymous spread of values. "
+                + ("Your supervisor sees your supervision, goals and clients' progress in the "
+                   "supervision pack; the" if supervised else "The")
+                + " owner's report shows your scheduling, documentation and outcome figures "
                 "but not your clients, goals, reviews or supervision.")
 
 
@@ -58,7 +62,7 @@ OWN_METRICS = [("utilization", "Utilization", pct), ("non_attendance_rate",
                ("retained_8plus_rate", "New clients retained 8+ sessions", pct)]
 
 
-def own_metrics_table(run: RunData, clinician_id: str) -> pd.DataFrame:
+def own_metrics_table(run: RunData, clinician_id: str):
     """The clinician's metrics next to the practice median and middle half (anonymous, from
     ``metric_spread``)."""
     m = run.table("clinician_metrics").set_index("clinician_id")
@@ -73,10 +77,10 @@ def own_metrics_table(run: RunData, clinician_id: str) -> pd.DataFrame:
         mine = m.loc[clinician_id, col] if clinician_id in m.index else np.nan
         you = NO_SIGNING_TIMES if col in op.LAG_FIGURES and by_status.get(clinician_id, False) \
             else NOT_IN_EXPORT if col in gone else fmt(mine)
-        rows.append({"": label, "You": you, "Practice median": fmt(s["median"]),
+        rows.append({"Figure": label, "You": you, "Practice median": fmt(s["median"]),
                      "Middle half of clinicians": "–" if not s["clinicians"] else
                      f"{fmt(s['q25'])} to {fmt(s['q75'])}"})
-    return pd.DataFrame(rows).set_index("")
+    return table(pd.DataFrame(rows))
 
 
 HISTORY_ROWS = [("sessions_attended", "Sessions attended", lambda v: num(v, 0)),
@@ -100,36 +104,36 @@ def own_history_table(run: RunData, clinician_id: str):
         label = span_words(r["period_start"], r["period_end"], "%b %Y") + (
             " (defined differently)" if is_yes(r["definitions_changed"]) else "")
         cols[label] = [fmt(r[k]) for k, _, fmt in HISTORY_ROWS]
-    return pd.DataFrame(cols, index=[label for _, label, _ in HISTORY_ROWS])
+    return table(pd.DataFrame(cols, index=[label for _, label, _ in HISTORY_ROWS]),
+                 rows="Figure")
 
 
 @measured()
-def own_alerts_table(run: RunData, clinician_id: str) -> pd.DataFrame:
+def own_alerts_table(run: RunData, clinician_id: str):
     """The clinician's clients who are not on track (pseudonymous ids)."""
     t = run.table("not_on_track")
     t = t[t["clinician_id"] == clinician_id]
     if t.empty:
-        return pd.DataFrame({"": ["No client is off track this period."]}).set_index("")
-    return pd.DataFrame({
-        "Client": t["client_id"], "Measure": t["instrument"], "First score": t["first_score"],
-        "Latest score": t["last_score"], "Latest": t["last_at"],
-        "Expected by now": t["expected"].round(1), "Why listed": t["reason"],
-    }).set_index("Client")
+        return Text("None of your clients is off track this period.")
+    return table(pd.DataFrame({
+        "Client": t["client_id"], "Measure": t["instrument"],
+        "First score": t["first_score"].map(lambda v: num(v, 0 if float(v).is_integer() else 1)),
+        "Latest score": t["last_score"].map(lambda v: num(v, 0 if float(v).is_integer() else 1)),
+        "Latest": t["last_at"],
+        "Expected by now": t["expected"].map(lambda v: num(v, 1)), "Why listed": t["reason"],
+    }))
 
 
 @measured()
-def item9_table(run: RunData, clinician_id: str) -> pd.DataFrame:
-    """PHQ-9 item 9 responses above zero for the clinician's clients."""
+def item9_table(run: RunData, clinician_id: str):
+    """PHQ-9 item 9 responses above zero for the clinician's clients, one row per client
+    (:func:`~perfkit.report.run.item9_by_client`, as in the supervision pack)."""
     t = run.table("item9_flags")
     t = t[t["clinician_id"] == clinician_id]
     if t.empty:
-        return pd.DataFrame({"": ["No PHQ-9 item 9 responses above zero this period."]}) \
-            .set_index("")
-    return pd.DataFrame({"Client": t["client_id"], "Date": t["date"],
-                         "Thoughts of being better off dead or of self-harm":
-                             t["response_words"],
-                         "Review": np.where(t["escalate"], "same day, escalate",
-                                            "same day")}).set_index("Client")
+        return Text("None of your clients answered item 9 above zero this period.")
+    return table(item9_by_client(t), "Item 9 asks about thoughts of being better off dead or "
+                 "of hurting oneself; the highest answer is how often, in the client's words.")
 
 
 @measured()
@@ -158,12 +162,12 @@ def questions_to_explore(run: RunData, clinician_id: str) -> Text:
     m = run.table("clinician_metrics").set_index("clinician_id")
     qs = []
     if clinician_id in m.index:
-        qs += check_in_reasons(m.loc[clinician_id], run.config)
+        qs += check_in_reasons(m.loc[clinician_id], run.config, you=True)
     t = run.table("not_on_track")
     n = int((t["clinician_id"] == clinician_id).sum())
     if n:
-        qs.append(f"{n} clients are off their expected course. Which of them would it help to "
-                  "talk through in supervision?")
+        qs.append(f"{n} of your clients {'is' if n == 1 else 'are'} off their expected "
+                  "course. Which of them would it help to talk through in supervision?")
     qs.append("What has gone well this period that you would like to do more of?")
     qs.append("What support, training or change in caseload would help most next period?")
     return Text("\n".join(f"- {q}" for q in qs))

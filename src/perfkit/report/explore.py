@@ -29,7 +29,11 @@ def weekly_view(run: RunData, clinician_id: str, metric: str, start, end):
     ax.plot(wk["week_start"], wk[metric], marker="o", ms=3, color=BLUE)
     ax.set(title=f"{run.name_of(clinician_id)}: {metric.replace('_', ' ')} by week",
            xlabel="week starting")
-    return done(fig), wk[["week_start", metric]].set_index("week_start")
+    y = wk[metric].dropna()
+    alt = (f"{run.name_of(clinician_id)}: {metric.replace('_', ' ')} in {len(y)} weeks, from "
+           f"{y.iloc[0]:.3g} to {y.iloc[-1]:.3g}" if len(y) else
+           f"{run.name_of(clinician_id)}: no {metric.replace('_', ' ')} values in these weeks")
+    return done(fig, alt + "."), wk[["week_start", metric]].set_index("week_start")
 
 
 def explorer(run: RunData) -> w.Widget:

@@ -4,11 +4,16 @@ reads the run's tables (:class:`~perfkit.report.run.RunData`); the model figures
 
 from __future__ import annotations
 
+import base64
+import html
+import io
+
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.collections import LineCollection
+from matplotlib.text import Text as MplText
 
 from .. import operations as op
 from ..outcomes import funnel_limits
@@ -16,7 +21,8 @@ from ..trends import xmr_limits
 from .format import NO_SIGNING_TIMES, NOT_IN_EXPORT, TREND_WORDS, Text, pct, yes
 from .run import RunData, measured, rows_or_reason, unavailable
 
-__all__ = ["use_style", "done", "caterpillar", "residual_diagnostics", "random_effects_qq",
+__all__ = ["use_style", "done", "Figure", "caterpillar", "residual_diagnostics",
+           "random_effects_qq",
            "funnel_figure", "caterpillar_figure", "distribution_figure", "weekly_trends_figure",
            "trajectories_figure", "trajectories_grid", "compliance_figure", "ramp_figure",
            "BLUE", "GREY", "ORANGE"]
@@ -40,12 +46,46 @@ def use_style() -> None:
     })
 
 
-def done(fig):
-    """Lay out and close a figure before returning it, so a notebook shows it exactly once
-    (through the returned object) and no figure stays open in memory."""
+class Figure:
+    """A report figure with its text alternative: what it shows and the one thing to notice,
+    written from the same data it draws. A notebook shows the image with the text as its
+    ``alt`` (nbconvert writes it into the ``img`` tag) and, with ``say``, the same sentence
+    under it. Everything else (``axes``, ``savefig``...) is the matplotlib figure's."""
+
+    def __init__(self, fig, alt: str, say: bool = False):
+        self.fig, self.alt, self.say = fig, alt, say
+
+    def __getattr__(self, name):
+        if name == "fig":  # not set yet (copying, unpickling)
+            raise AttributeError(name)
+        return getattr(self.fig, name)
+
+    def png(self) -> bytes:
+        buf = io.BytesIO()
+        self.fig.savefig(buf, format="png", bbox_inches="tight",
+                         dpi=plt.rcParams["figure.dpi"])
+        return buf.getvalue()
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import Markdown, display
+
+        data = base64.b64encode(self.png()).decode("ascii")
+        display({"image/png": data, "text/plain": self.alt}, raw=True,
+                metadata={"image/png": {"alt": self.alt}})
+        if self.say:
+            display(Markdown(f'<p class="figure-text">{html.escape(self.alt)}</p>'))
+
+
+def done(fig, alt: str, *, say: bool = False) -> Figure:
+    """Lay out and close a figure before returning it with its text alternative, so a notebook
+    shows it exactly once (through the returned object) and no figure stays open in memory."""
     fig.tight_layout()
     plt.close(fig)
-    return fig
+    return Figure(fig, alt, say)
+
+
+def _names(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def caterpillar(effects: pd.DataFrame, instrument: str, *, better: str = "lower",
@@ -67,7 +107,21 @@ def caterpillar(effects: pd.DataFrame, instrument: str, *, better: str = "lower"
     ax.set_xlabel(f"difference from the practice's weekly {instrument} change (points/week)\n"
                   f"← {faster}      {slower} →")
     ax.set_title(f"{instrument}: clinician differences, case-mix adjusted, with 95% intervals")
-    return done(fig)
+    crosses = int(((e["ci_low"] <= 0) & (e["ci_high"] >= 0)).sum())
+    if len(e) == 1:
+        r = e.iloc[0]
+        alt = (f"{instrument}: {r['clinician_id']}'s difference from the practice's weekly "
+               f"change, {r['effect']:+.3f} points a week (95% interval {r['ci_low']:+.3f} to "
+               f"{r['ci_high']:+.3f}), an interval that "
+               + ("includes zero: consistent with the practice average." if crosses else
+                  "does not include zero."))
+    else:
+        alt = (f"{instrument}: each of {len(e)} clinicians' difference from the practice's "
+               f"weekly change with its 95% interval, from {e['effect'].min():+.3f} to "
+               f"{e['effect'].max():+.3f} points a week; {crosses} of {len(e)} intervals "
+               "include zero (consistent with the practice average).") if len(e) else \
+            f"{instrument}: no clinician estimates."
+    return done(fig, alt)
 
 
 def residual_diagnostics(fit):
@@ -81,7 +135,10 @@ def residual_diagnostics(fit):
     axes[0].set(xlabel="fitted score", ylabel="residual", title="Residuals against fitted")
     stats.probplot(fit.residuals, dist="norm", plot=axes[1])
     axes[1].set_title("Residuals: normal QQ plot")
-    return done(fig)
+    r = np.asarray(fit.residuals, dtype=float)
+    return done(fig, f"Residuals of {len(r)} scores against fitted values and on a normal QQ "
+                     f"plot; the middle 95% of residuals lie between {np.quantile(r, 0.025):.1f} "
+                     f"and {np.quantile(r, 0.975):.1f} points.")
 
 
 def random_effects_qq(fit):
@@ -98,20 +155,25 @@ def random_effects_qq(fit):
                              strict=True):
         stats.probplot(modes[col].astype(float), dist="norm", plot=ax)
         ax.set_title(f"Clinician {name}: normal QQ plot")
-    return done(fig)
+    return done(fig, f"Normal QQ plots of {len(modes)} clinicians' deviations in starting level "
+                     f"(from {modes['intercept'].min():+.2f} to {modes['intercept'].max():+.2f}) "
+                     f"and weekly change (from {modes['slope'].min():+.3f} to "
+                     f"{modes['slope'].max():+.3f}).")
 
 
 @measured()
 def funnel_figure(run: RunData, instrument: str = "PHQ-9", *, highlight: str | None = None,
                   label_points: bool = True):
-    """Funnel plot: reliable-improvement rate against paired episodes, with control limits."""
+    """Funnel plot: reliable-improvement rate against paired episodes, with control limits.
+    Only the clinicians outside the 95% limits are labelled on the plot (placed so that no two
+    labels overlap); the sentence under it lists everyone, inside the limits or not."""
     f = run.table("funnel")
     f = f[(f["instrument"] == instrument)]
     fig, ax = plt.subplots(figsize=(7, 4.5))
     if f.empty:
         ax.text(0.5, 0.5, "No paired episodes for this measure", ha="center")
         ax.set_axis_off()
-        return done(fig)
+        return done(fig, f"{instrument}: no clients with a first and last score.")
     p0 = float(f["practice_rate"].iloc[0])
 
     nmax = max(int(f["paired_episodes"].max() * 1.15), 20)
@@ -125,24 +187,63 @@ def funnel_figure(run: RunData, instrument: str = "PHQ-9", *, highlight: str | N
     colors = [ORANGE if c == highlight else BLUE for c in shown["clinician_id"]]
     ax.scatter(shown["paired_episodes"], shown["reliable_improvement_rate"], color=colors,
                zorder=3, s=36)
+    outside = shown[~shown["signal"].isin(["within limits"])]
     if label_points:
-        for _, r in shown.iterrows():
-            ax.annotate(run.name_of(r["clinician_id"]).split()[0], (r["paired_episodes"],
-                        r["reliable_improvement_rate"]), fontsize=8, xytext=(4, 3),
-                        textcoords="offset points")
+        _label_apart(ax, [(run.name_of(r["clinician_id"]), r["paired_episodes"],
+                           r["reliable_improvement_rate"]) for _, r in outside.iterrows()])
     ax.set(xlabel="clients with a first and last score", ylabel="share reliably improved",
            ylim=(0, 1), title=f"{instrument}: reliable improvement against number of clients")
     ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     ax.legend(loc="lower right", fontsize=8, frameon=False)
-    return done(fig)
+
+    def who(rows):  # in name order, as every list of clinicians
+        rows = rows.assign(name=rows["clinician_id"].map(run.name_of)).sort_values("name")
+        return _names([f"{r['name'] if label_points else 'one clinician'} "
+                       f"({pct(r['reliable_improvement_rate'])} of "
+                       f"{int(r['paired_episodes'])})" for _, r in rows.iterrows()])
+
+    inside = shown[shown["signal"].isin(["within limits"])]
+    alt = (f"{instrument}: the share of each clinician's clients who reliably improved against "
+           f"how many had a first and last score; the practice rate is {pct(p0)}. "
+           f"{len(inside)} of {len(shown)} clinicians lie inside the 95% limits"
+           + (f" ({who(inside)})" if len(inside) and label_points else "") + "; "
+           + (f"outside them: {who(outside)}." if len(outside) else "none lies outside them.")
+           + (f" {len(f) - len(shown)} with too few clients are not drawn."
+              if len(f) > len(shown) else ""))
+    return done(fig, alt, say=True)
+
+
+def _label_apart(ax, points: list[tuple[str, float, float]]) -> None:
+    """Label points so that no two labels overlap: each label starts just right of its point
+    and moves up (then down) in small steps until it clears the labels already placed."""
+    fig = ax.figure
+    fig.tight_layout()  # label where the axes will be
+    renderer = fig.canvas.get_renderer()
+    placed = []
+    for text, x, y in sorted(points, key=lambda p: (p[2], p[1])):
+        for step in [k * s for k in range(0, 30) for s in ((1, -1) if k else (1,))]:
+            ann = ax.annotate(text, (x, y), fontsize=8, xytext=(5, 3 + 12 * step),
+                              textcoords="offset points",
+                              arrowprops={"arrowstyle": "-", "color": GREY, "lw": 0.5}
+                              if step else None)
+            # the label's own box (an Annotation's would include its leader line)
+            box = MplText.get_window_extent(ann, renderer).expanded(1.05, 1.1)
+            if not any(box.overlaps(b) for b in placed):
+                placed.append(box)
+                break
+            ann.remove()
 
 
 @measured()
 def caterpillar_figure(run: RunData, instrument: str = "PHQ-9", *,
-                       only: str | None = None, names: bool = True):
-    """Each clinician's model estimate with its 95% interval, in name order (never ranked)."""
+                       only: str | None = None, names: bool = True, everyone: bool = False):
+    """Each clinician's model estimate with its 95% interval, in name order (never ranked):
+    the clinicians of the period (``everyone``: also those the model met in earlier months,
+    who left before it)."""
     e = run.table("clinician_effects")
     e = e[(e["instrument"] == instrument) & e["effect"].notna()].copy()
+    if not everyone:
+        e = e[e["clinician_id"].isin(run.table("clinician_metrics")["clinician_id"])]
     if only is not None:
         e = e[e["clinician_id"] == only]
     if names:
@@ -166,12 +267,18 @@ def distribution_figure(run: RunData, clinician_id: str):
     cols = [("utilization", "Utilization"), ("non_attendance_rate", "Missed appointments"),
             ("notes_within_72h", "Notes within 72 hours")]
     fig, axes = plt.subplots(1, 3, figsize=(10, 2.4))
+    said = []
     for ax, (col, label) in zip(axes, cols, strict=True):
         vals = m[col].to_numpy(dtype=float)
         mine = m.loc[m["clinician_id"] == clinician_id, col].to_numpy(dtype=float)
         if not np.isfinite(vals).any():  # a figure the export cannot give
             not_in_export(ax, label, col, run)
+            said.append(f"{label.lower()}: not known")
             continue
+        digits = 1 if col == "non_attendance_rate" else 0
+        said.append(f"{label.lower()} {pct(mine[0] if len(mine) else np.nan, digits)} (the "
+                    f"other clinicians from {pct(np.nanmin(vals), digits)} to "
+                    f"{pct(np.nanmax(vals), digits)})")
         jitter = np.random.default_rng(0).uniform(-0.15, 0.15, len(vals))
         ax.scatter(vals, jitter, color=GREY, alpha=0.6, s=30, label="other clinicians")
         if len(mine):
@@ -180,7 +287,8 @@ def distribution_figure(run: RunData, clinician_id: str):
         ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     axes[0].legend(loc="upper left", fontsize=8, frameon=False, bbox_to_anchor=(0, -0.3),
                    ncol=2)
-    return done(fig)
+    return done(fig, f"Where you sit among the practice's {len(m)} clinicians (the others "
+                     f"unnamed): {'; '.join(said)}.")
 
 
 def weekly_trends_figure(run: RunData, clinician_id: str):
@@ -193,11 +301,15 @@ def weekly_trends_figure(run: RunData, clinician_id: str):
     fig, axes = plt.subplots(3, 1, figsize=(9, 7), sharex=True)
     x = pd.to_datetime(w["week_start"])
     shown = None
+    said = []
     for ax, (col, label) in zip(axes, cols, strict=True):
         y = w[col].to_numpy(dtype=float)
         if not np.isfinite(y).any():  # a figure the export cannot give
             not_in_export(ax, f"{label} by week", col, run)
+            said.append(f"{label} by week: not known")
             continue
+        said.append(_weekly_words(label, y, labels.get(f"trend_{col}", pd.Series(dtype=str))
+                                  .get(clinician_id, "")))
         lo, centre, hi = xmr_limits(y)
         ax.plot(x, y, marker="o", ms=3, color=BLUE)
         if np.isfinite(centre):
@@ -210,7 +322,21 @@ def weekly_trends_figure(run: RunData, clinician_id: str):
         shown = ax
     if shown is not None:  # the dates under the lowest panel that has values
         shown.tick_params(labelbottom=True)
-    return done(fig)
+    return done(fig, " ".join(said), say=True)
+
+
+def _weekly_words(label: str, y: np.ndarray, trend: str, weeks: int = 12) -> str:
+    """One weekly series in a sentence: its trend label and where the last ``weeks`` weeks
+    began and ended (e.g. "Utilization by week, falling: from 75% to 31% over the last 12
+    weeks.")."""
+    last = y[np.isfinite(y)][-weeks:]
+    trend_words = {"declining": "falling", "growing": "rising", "stable": "steady"}.get(
+        trend, "")
+    end = max(1, min(4, len(last) // 3))  # a few weeks at each end, not one noisy week
+    return (f"{label} by week{', ' + trend_words if trend_words else ''}: from "
+            f"{pct(last[:end].mean())} to {pct(last[-end:].mean())} over the last {len(last)} "
+            f"{'week' if len(last) == 1 else 'weeks'} (averages of {end} "
+            f"{'week' if end == 1 else 'weeks'} at each end).")
 
 
 @measured(say=True)
@@ -225,7 +351,7 @@ def trajectories_figure(run: RunData, clinician_id: str, instrument: str = "PHQ-
     if a.empty:
         ax.text(0.5, 0.5, f"No {instrument} scores", ha="center")
         ax.set_axis_off()
-        return done(fig)
+        return done(fig, f"No {instrument} scores for your clients.")
     first = a.groupby("client_id")["administered_at"].transform("first")
     weeks = (a["administered_at"] - first) / pd.Timedelta(weeks=1)
     # one LineCollection for all clients: a line per client, drawn as one artist
@@ -246,20 +372,37 @@ def trajectories_figure(run: RunData, clinician_id: str, instrument: str = "PHQ-
            title=f"Your clients' {instrument} scores over time "
                  f"({'lower' if inst.better == 'lower' else 'higher'} is better)")
     ax.legend(frameon=False, fontsize=8)
-    return done(fig)
+    n = a["client_id"].nunique()
+    alt = (f"Your {n} {'client' if n == 1 else 'clients'}' {instrument} scores by week since "
+           f"their first score, one faint line each ({len(a)} scores)")
+    if len(typical) >= 2:
+        alt += (f"; the median went from {typical.iloc[0]:g} at week {typical.index[0]:g} to "
+                f"{typical.iloc[-1]:g} at week {typical.index[-1]:g}")
+    if inst.caseness is not None:
+        alt += f"; the clinical cut-off is {inst.caseness:g}"
+    return done(fig, alt + ".")
 
 
 @measured()
 def trajectories_grid(run: RunData, ids: list[str], instrument: str = "PHQ-9"):
     """Each supervisee's clients' scores over time, one panel per supervisee."""
-    figs = [(cid, trajectories_figure(run, cid, instrument)) for cid in ids]
+    figs = []
+    for cid in ids:
+        fig = trajectories_figure(run, cid, instrument)
+        if isinstance(fig, Figure):  # said of the supervisee, not to the reader
+            who = run.name_of(cid)
+            fig.axes[0].set_title(f"{who}: clients' {instrument} scores over time", loc="left")
+            legend = fig.axes[0].get_legend()
+            for text in legend.texts if legend is not None else []:
+                text.set_text(text.get_text().replace("your clients", f"{who}'s clients"))
+            fig = Figure(fig.fig, fig.alt.replace("Your ", f"{who}'s ", 1)
+                         .replace("for your clients", f"for {who}'s clients"))
+        figs.append(fig)
     if len(figs) == 1:
-        return figs[0][1]
+        return figs[0]
     from IPython.display import display
 
-    for cid, fig in figs:
-        fig.axes[0].set_title(f"{run.name_of(cid)}: clients' {instrument} scores over time",
-                              loc="left")
+    for fig in figs:
         display(fig)
     return None
 
@@ -277,6 +420,7 @@ def ramp_figure(run: RunData):
                              squeeze=False)
     for ax in axes.flat[len(hires):]:
         ax.set_axis_off()
+    said = []
     for ax, cid in zip(axes.flat, hires, strict=False):
         h = r[r["clinician_id"] == cid]
         ax.plot(h["week"], h["utilization"], marker="o", ms=3, color=BLUE, label="utilization")
@@ -290,22 +434,33 @@ def ramp_figure(run: RunData):
         ax.set(xlabel="weeks since starting", ylim=(0, max(1.0, float(np.nanmax(
             h[["utilization", "practice_utilization"]].to_numpy(dtype=float))) * 1.1)))
         ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+        both = h.dropna(subset=["utilization", "practice_utilization"])
+        then = pct(both["practice_utilization"].mean())
+        said.append(f"{run.name_of(cid)}, {words}: {pct(h['utilization'].mean())} on average "
+                    f"over {len(h)} weeks"
+                    + (f" (earlier hires {then} in the same weeks)" if len(both) else ""))
     axes.flat[0].legend(fontsize=7, frameon=False, loc="lower right")
-    return done(fig)
+    return done(fig, "New clinicians' weekly utilization since they started. "
+                     + "; ".join(said) + ".")
 
 
 def compliance_figure(run: RunData, ids: list[str], *, names: bool = True):
     """Supervision in each week or month of the last half year against what the rule needs."""
-    t = rows_or_reason(run, "supervision_periods", ids)
+    t = rows_or_reason(run, "supervision_periods", ids, quiet=not names)
     if isinstance(t, Text):
         return t
     t = t.assign(period_start=pd.to_datetime(t["period_start"]))
     t = t[t["period_start"] >= pd.Timestamp(run.config.period_end) - pd.DateOffset(months=6)]
     people = sorted(t["clinician_id"].unique())
     fig, axes = plt.subplots(len(people), 1, figsize=(9, 2.6 * len(people)), squeeze=False)
+    said = []
     for ax, cid in zip(axes[:, 0], people, strict=True):
         p = t[t["clinician_id"] == cid]
         unit = p["unit"].iloc[0]
+        assessed = yes(p["assessed"])
+        said.append(f"{run.name_of(cid) if names else 'Your supervision'}: the rule was met in "
+                    f"{int((assessed & yes(p['compliant'])).sum())} of {int(assessed.sum())} "
+                    f"{p['period'].iloc[0]}s with client hours")
         width = 5 if p["period"].iloc[0] == "week" else 24
         colors = np.where(~yes(p["assessed"]), "#cbd5e0",
                           np.where(yes(p["compliant"]), BLUE, ORANGE))
@@ -322,4 +477,7 @@ def compliance_figure(run: RunData, ids: list[str], *, names: bool = True):
         ax.set_ylabel(unit)
         ax.set_ylim(bottom=-0.1 * max(p["required"].max(), p["counted"].max(), 1))
         ax.legend(loc="upper left", bbox_to_anchor=(1, 1), frameon=False, fontsize=8)
-    return done(fig)
+    if not people:
+        return Text("")
+    return done(fig, "Supervision in each week or month of the last six months against what "
+                     "the rule needs. " + "; ".join(said) + ".")

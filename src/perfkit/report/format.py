@@ -16,11 +16,17 @@ __all__ = ["Text", "table", "pct", "num", "date_words", "text_or", "yes", "is_ye
            "TREND_WORDS", "NO_SIGNING_TIMES", "NOT_IN_EXPORT"]
 
 
-def table(frame: pd.DataFrame, caption: str | None = None, *, apply=None):
+def table(frame: pd.DataFrame, caption: str | None = None, *, apply=None,
+          rows: str | None = None):
     """A report table without its index: every cell, header and the caption HTML-escaped
     (a pandas Styler does not escape by default), so text from the practice's records shows
-    exactly as written. ``apply`` is a Styler column function (shading). Every styled table of
-    a report is built here."""
+    exactly as written. ``apply`` is a Styler column function (shading). ``rows`` names the
+    row labels when the frame's index holds them (a table read across): they become the first
+    column, under that header. Every header cell has words (no empty header cells, no row
+    of index names). Every table of a report is built here."""
+    if rows is not None:
+        frame = frame.rename_axis(rows).reset_index()
+    frame = frame.rename_axis(None, axis=1)
     styler = frame.style.format(escape="html").format_index(escape="html", axis=1) \
         .hide(axis="index")
     if apply is not None:

@@ -223,7 +223,7 @@ def _workforce_words(run: RunData) -> str:
             f"{num(w['median_tenure_years'], 1)} years.")
 
 
-def period_summary(run: RunData) -> pd.DataFrame:
+def period_summary(run: RunData):
     """The period in a few plain numbers, from ``practice_summary`` (clients counted once
     across clinicians)."""
     p = run.table("practice_summary").iloc[0]
@@ -249,7 +249,8 @@ def period_summary(run: RunData) -> pd.DataFrame:
         "Clients seen (each client once)": num(p["clients_seen"], 0),
         "New clients (first session at the practice)": num(p["new_clients"], 0),
     }
-    return pd.DataFrame({"": list(rows.values())}, index=list(rows))
+    return table(pd.DataFrame({"This period": list(rows.values())}, index=list(rows)),
+                 rows="Figure")
 
 
 def operations_table(run: RunData):
@@ -290,46 +291,54 @@ def operations_table(run: RunData):
                  apply=shade)
 
 
-def check_in_reasons(row: pd.Series, cfg: Config) -> list[str]:
+def check_in_reasons(row: pd.Series, cfg: Config, *, you: bool = False) -> list[str]:
+    """Questions a clinician's figures raise, for the owner about the clinician or, with
+    ``you``, for the clinician's own report, addressed to them."""
     ops = cfg.operations
+    they, their = ("you", "your") if you else ("they", "their")
     q = []
     if row.get("trend_utilization") == "declining" or row.get("flag_low_utilization"):
-        q.append(f"Utilization is {pct(row['utilization'])}"
+        q.append(f"{'Your utilization' if you else 'Utilization'} is {pct(row['utilization'])}"
                  + (" and has been falling for several weeks" if row.get("trend_utilization")
-                    == "declining" else "") + ". Is the caseload what they want it to be, or is "
-                 "something making sessions harder to fill?")
+                    == "declining" else "") + f". Is the caseload what {they} want it to be, or "
+                 "is something making sessions harder to fill?")
     if row.get("trend_notes_within_72h") == "declining" or row.get("flag_late_notes"):
-        q.append(f"{pct(row['notes_within_72h'], 1)} of notes were signed within "
-                 f"{ops.note_standard_hours:g} hours. Would protected documentation time or a "
-                 "simpler note template help?")
+        q.append(f"{pct(row['notes_within_72h'], 1)} of {'your ' if you else ''}notes were "
+                 f"signed within {ops.note_standard_hours:g} hours. Would protected "
+                 "documentation time or a simpler note template help?")
     if row.get("flag_unsigned_overdue"):
         n = int(row["unsigned_overdue_7d"])
-        q.append(f"{n} {'note has' if n == 1 else 'notes have'} been unsigned for more than "
-                 f"{ops.note_overdue_days:g} days. Is there a backlog they would like help with?")
+        q.append(f"{n} {'of your ' if you else ''}{'note has' if n == 1 else 'notes have'} been "
+                 f"unsigned for more than {ops.note_overdue_days:g} days. Is there a backlog "
+                 f"{they} would like help with?")
     if row.get("flag_high_non_attendance") or row.get("trend_non_attendance_rate") == "growing":
-        q.append(f"{pct(row['non_attendance_rate'], 1)} of appointments were missed. Are "
-                 "reminders, scheduling or client circumstances getting in the way?")
-    return q + stretched_reasons(row, cfg)
+        q.append(f"{pct(row['non_attendance_rate'], 1)} of {their + ' ' if you else ''}"
+                 "appointments were missed. Are reminders, scheduling or client circumstances "
+                 "getting in the way?")
+    return q + stretched_reasons(row, cfg, you=you)
 
 
-def stretched_reasons(row: pd.Series, cfg: Config) -> list[str]:
-    """"Might be stretched" prompts from the workload signals (parameters ``workload``)."""
+def stretched_reasons(row: pd.Series, cfg: Config, *, you: bool = False) -> list[str]:
+    """"Might be stretched" prompts from the workload signals (parameters ``workload``), about
+    the clinician or, with ``you``, to them."""
     w, q = cfg.workload, []
+    they, their = ("you", "your") if you else ("they", "their")
+    stretched = "You might be stretched" if you else "Might be stretched"
     if is_yes(row.get("over_capacity")):
-        q.append(f"Might be stretched: utilization is {pct(row['utilization'])} of the hours "
-                 "offered for clients. Is the capacity in the roster still right, or is the "
+        q.append(f"{stretched}: {their} utilization is {pct(row['utilization'])} of the hours "
+                 f"offered for clients. Is the capacity in the roster still right, or is the "
                  "week fuller than planned?")
     if is_yes(row.get("flag_over_goal")):
-        q.append(f"Might be stretched: attended sessions were {pct(w.over_goal_margin)} or "
+        q.append(f"{stretched}: {their} attended sessions were {pct(w.over_goal_margin)} or "
                  f"more above the weekly goal in {int(row['weeks_over_goal'])} of the last "
                  f"{w.over_goal_window} weeks. Is that a choice, or would fewer sessions help?")
     if is_yes(row.get("flag_no_time_off")):
-        q.append(f"Might be stretched: no time off is recorded in the last {w.time_off_months} "
-                 "months. Is a break planned?")
+        q.append(f"{stretched}: no time off is recorded in the last {w.time_off_months} "
+                 f"months. Is a break planned?")
     if is_yes(row.get("flag_caseload_growing")):
-        q.append(f"Might be stretched: the caseload has grown for "
+        q.append(f"{stretched}: {their} caseload has grown for "
                  f"{int(row['caseload_growing_weeks'])} weeks in a row (now "
-                 f"{int(row['caseload'])} clients). Is that the caseload they want?")
+                 f"{int(row['caseload'])} clients). Is that the caseload {they} want?")
     return q
 
 
@@ -351,7 +360,7 @@ def check_in_list(run: RunData) -> Text:
 
 
 @measured(say=True)
-def outcomes_table(run: RunData) -> pd.DataFrame:
+def outcomes_table(run: RunData):
     """Practice outcome rates per instrument with their 95% intervals."""
     p = run.table("outcomes_practice")
 
@@ -369,7 +378,7 @@ def outcomes_table(run: RunData) -> pd.DataFrame:
         "Reliably worse": [cell(r, "reliable_deterioration_rate") for _, r in p.iterrows()],
         "Recovered": [cell(r, "recovery_rate") for _, r in p.iterrows()],
     })
-    return out.set_index("Measure")
+    return table(out)
 
 
 @measured()
@@ -401,7 +410,7 @@ def limits_note() -> Text:
         "supervision and the clinician's own view, never to rank people.")
 
 
-def data_quality_table(run: RunData) -> pd.DataFrame:
+def data_quality_table(run: RunData):
     path = run.folder / "data_quality.json"
     q = json.loads(path.read_text(encoding="utf-8")).get("tables", {}) if path.is_file() else {}
     rows = []
@@ -411,7 +420,8 @@ def data_quality_table(run: RunData) -> pd.DataFrame:
                          "Used": e["rows_accepted"], "Set aside": e["rows_rejected"],
                          "Why set aside": ", ".join(f"{k.replace('_', ' ')} ({v})"
                                                     for k, v in e["reasons"].items()) or "–"})
-    return pd.DataFrame(rows).set_index("Table")
+    return table(pd.DataFrame(rows, columns=["Table", "Rows read", "Used", "Set aside",
+                                             "Why set aside"]))
 
 
 def renewals_table(run: RunData):

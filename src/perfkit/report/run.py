@@ -18,7 +18,7 @@ from .. import operations as op
 from ..config import Config, load_config
 from ..io import read_table
 from ..prepared import Prepared, load_prepared
-from .format import Text
+from .format import Text, yes
 
 __all__ = ["RunData", "load_run", "measured", "text_id", "on_status", "caveats", "unavailable",
            "rows_for", "rows_or_reason", "NO_MEASURES"]
@@ -150,14 +150,34 @@ WHY_NONE = {
 }
 
 
-def rows_or_reason(run: RunData, table: str, ids: list[str]) -> pd.DataFrame | Text:
+def rows_or_reason(run: RunData, table: str, ids: list[str], *, quiet: bool = False
+                   ) -> pd.DataFrame | Text:
     """The rows of ``table`` for the clinicians ``ids``, or the sentence (:data:`WHY_NONE`)
-    that says why there are none: the input was not provided, or nothing applies here."""
+    that says why there are none: the input was not provided, or nothing applies here. With
+    ``quiet`` (a clinician's own view) nothing that does not apply is said at all: an empty
+    text, and the report leaves the section out."""
     source, not_provided, none = WHY_NONE[table]
     if not run.provided(source):
         return Text(not_provided)
     t = rows_for(run, table, ids)
-    return Text(none) if t.empty else t
+    return Text("" if quiet else none) if t.empty else t
+
+
+ITEM9_COLUMNS = ["Client", "Times above zero", "Highest answer", "Latest", "Review"]
+
+
+def item9_by_client(t: pd.DataFrame) -> pd.DataFrame:
+    """PHQ-9 item 9 answers above zero (``item9_flags`` rows), one row per client: how many
+    times, the highest answer in words, the latest date, and the review it calls for (escalate
+    when any answer did). The self-view and the supervision pack both show it this way."""
+    rows = []
+    for client, g in t.groupby("client_id", sort=False):
+        worst = g.loc[g["response"].idxmax()]
+        rows.append({"Client": client, "Times above zero": len(g),
+                     "Highest answer": worst["response_words"], "Latest": g["date"].max(),
+                     "Review": "same day, escalate" if yes(g["escalate"]).any()
+                     else "same day"})
+    return pd.DataFrame(rows, columns=ITEM9_COLUMNS)
 
 
 def rows_for(run: RunData, table: str, ids: list[str]) -> pd.DataFrame:

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..safety import md
 from .format import Text, date_words, num, period_words, table, text_or, yes
-from .run import RunData, measured, rows_for, rows_or_reason, text_id
+from .run import RunData, item9_by_client, measured, rows_for, rows_or_reason, text_id
 
 __all__ = ["pick_supervisor", "supervisees_of", "supervisor_title", "ledger_table",
            "ledger_note", "goals_table", "reviews_table", "ce_table", "ce_words", "support_table",
@@ -47,18 +47,20 @@ def supervisor_title(run: RunData, supervisor_id: str) -> Text:
     names = [md(run.name_of(c)) for c in supervisees_of(run, supervisor_id)]
     me = md(run.name_of(supervisor_id))
     return Text(f"## Supervision pack: {me}\n\n"
-                f"**For {me}**, as clinical supervisor of "
+                f"**For you, {me}**, as clinical supervisor of "
                 f"{', '.join(names)}. Period {period_words(run.config)}. This pack supports "
-                "supervision: it is not for employment decisions, and the owner's report does "
-                "not include it. Share each supervisee's part with them.")
+                "your supervision: it is not for employment decisions, and the owner's report "
+                "does not include it. Share each supervisee's part with them.")
 
 
 def ledger_table(run: RunData, ids: list[str], *, names: bool = True):
     """The licensure ledger in words: hours to date against the rule, compliance in the
-    period, projected completion."""
+    period, projected completion. A licensed clinician's own view (``names=False``) says
+    nothing: there is no ledger for them."""
     t = rows_for(run, "supervision", ids)
     if t.empty:
-        return Text("No pre-licensed clinician here: there is no licensure ledger.")
+        return Text("" if not names else "No pre-licensed clinician here: there is no "
+                    "licensure ledger.")
     cols = {}
     for _, r in t.iterrows():
         who = run.name_of(r["clinician_id"]) if names else "You"
@@ -85,7 +87,7 @@ def ledger_table(run: RunData, ids: list[str], *, names: bool = True):
             "Projected completion at the current pace": date_words(r["projected_completion"]),
             "Note": text_or(r["note"], "–"),
         }
-    return pd.DataFrame(cols)
+    return table(pd.DataFrame(cols), rows="Licensure")
 
 
 def ledger_note(run: RunData, ids: list[str]) -> Text:
@@ -104,7 +106,7 @@ def ledger_note(run: RunData, ids: list[str]) -> Text:
 
 
 def goals_table(run: RunData, ids: list[str], *, names: bool = True):
-    t = rows_or_reason(run, "goals", ids)
+    t = rows_or_reason(run, "goals", ids, quiet=not names)
     if isinstance(t, Text):
         return t
     days = run.config.supervision.goal_review_days
@@ -123,7 +125,7 @@ def goals_table(run: RunData, ids: list[str], *, names: bool = True):
 
 def reviews_table(run: RunData, ids: list[str], *, names: bool = True):
     """Latest competency rating per domain with the observed evidence and change."""
-    t = rows_or_reason(run, "reviews", ids)
+    t = rows_or_reason(run, "reviews", ids, quiet=not names)
     if isinstance(t, Text):
         return t
     t = t[t["rating"].notna() | yes(t["review_overdue"])]
@@ -148,7 +150,7 @@ def reviews_table(run: RunData, ids: list[str], *, names: bool = True):
 
 
 def ce_table(run: RunData, ids: list[str], *, names: bool = True):
-    t = rows_or_reason(run, "ce", ids)
+    t = rows_or_reason(run, "ce", ids, quiet=not names)
     if isinstance(t, Text):
         return t
     out = pd.DataFrame({
@@ -172,14 +174,14 @@ def _sessions(n, hours) -> str:
 def support_table(run: RunData, ids: list[str], *, names: bool = True):
     """Peer case consultation and mentoring: support the clinician takes part in, never
     supervision hours toward licensure."""
-    t = rows_or_reason(run, "support", ids)
+    t = rows_or_reason(run, "support", ids, quiet=not names)
     if isinstance(t, Text):
         return t
     months = run.config.supervision.support_months
     if not (t["consultation_sessions"].fillna(0).sum() + t["mentoring_sessions"].fillna(0).sum()
             or t["last_support"].notna().any()):
-        return Text("No peer consultation or mentoring is on record"
-                    + (" for these clinicians." if names else " for you."))
+        return Text("No peer consultation or mentoring is on record for these clinicians."
+                    if names else "")
     out = pd.DataFrame({
         **_who(run, t, names),
         "Peer consultation this period": [_sessions(n, h) for n, h in zip(
@@ -191,7 +193,9 @@ def support_table(run: RunData, ids: list[str], *, names: bool = True):
             lambda v: "–" if pd.isna(v) else f"{int(v)} of {months}"),
     })
     return table(out, "Peer case consultation and mentoring are support chosen with the "
-                 "clinician; they never count as supervision hours toward licensure.")
+                 "clinician; they never count as supervision hours toward licensure." if names
+                 else "Peer case consultation and mentoring are support you choose; they never "
+                 "count as supervision hours toward licensure.")
 
 
 def ce_words(r) -> str:
@@ -245,14 +249,16 @@ def supervisee_alerts(run: RunData, ids: list[str]):
     rows = [{"Clinician": run.name_of(r["clinician_id"]), "Client": r["client_id"],
              "Why listed": r["reason"], "Measure": r["instrument"],
              "Latest": r["last_at"]} for _, r in nt.iterrows()]
-    # item 9: one row per client (how often, the highest answer, the latest date)
-    for (cid, client), g in i9.groupby(["clinician_id", "client_id"], sort=False):
-        worst = g.loc[g["response"].idxmax()] if "response" in g else g.iloc[-1]
-        rows.append({"Clinician": run.name_of(cid), "Client": client,
-                     "Why listed": f"PHQ-9 item 9 above zero {len(g)} "
-                                   f"{'time' if len(g) == 1 else 'times'}, at most "
-                                   f"'{worst['response_words']}'",
-                     "Measure": "PHQ-9", "Latest": g["date"].max()})
+    # item 9: one row per client (how often, the highest answer, the latest date), as
+    # item9_by_client groups them for the self-view too
+    for cid, g in i9.groupby("clinician_id", sort=False):
+        for _, c in item9_by_client(g).iterrows():
+            n = c["Times above zero"]
+            rows.append({"Clinician": run.name_of(cid), "Client": c["Client"],
+                         "Why listed": f"PHQ-9 item 9 above zero {n} "
+                                       f"{'time' if n == 1 else 'times'}, at most "
+                                       f"'{c['Highest answer']}'; review {c['Review']}",
+                         "Measure": "PHQ-9", "Latest": c["Latest"]})
     if not rows:
         return Text("No supervisee's client is off track or flagged this period.")
     return table(

@@ -1,0 +1,245 @@
+"""Reports people can read (issue 18): axe-core finds no violation on any kind of report of the
+demo run and of a sparse practice (two licensed clinicians, no measures, no supervision or
+development records); every figure carries a text alternative written from its data; the print
+view keeps figures and table rows whole; the self-view speaks to its reader."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import perfkit as pk
+from perfkit import report as r
+from perfkit.demo import DemoSettings, bundled_data_dir, write_demo
+from perfkit.runner import run_period
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _browser():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+needs_browser = pytest.mark.skipif(
+    _browser() is None and not os.environ.get("CI"),
+    reason="headless Chromium is not installed (CI installs it)")
+
+
+@pytest.fixture(scope="module")
+def demo_reports(tmp_path_factory) -> Path:
+    """The demo quarter after the quarter before it, with reports for a slipping licensed
+    clinician (C04), a licensed one with nothing flagged (C01), an associate behind on
+    supervision (C03) and the slow hire (C06), and their supervisors' packs."""
+    reports = tmp_path_factory.mktemp("a11y") / "reports"
+    params = ROOT / "parameters" / "practice.yaml"
+    key = reports.parent / "k.key"
+    before = pk.load_config(params, pseudonym_key_file=key, period_start="2026-05-01",
+                            period_end="2026-08-01")
+    run_period(bundled_data_dir(), before, out=reports / "2026-08-01", tables_only=True)
+    out = reports / "2026-11-01"
+    manifest = run_period(bundled_data_dir(), pk.load_config(params, pseudonym_key_file=key),
+                          out=out, workers=2, clinicians=["C01", "C03", "C04", "C06"])
+    assert all(o["status"] == "ok" for o in manifest["outputs"])
+    return out
+
+
+@pytest.fixture(scope="module")
+def sparse_reports(tmp_path_factory) -> Path:
+    """Two licensed clinicians over three months, appointments and notes only."""
+    base = tmp_path_factory.mktemp("a11y-sparse")
+    data = write_demo(base / "data", DemoSettings(n_clinicians=2, months=3))
+    for name in ("assessments", "supervision", "goals", "reviews", "ce"):
+        (data / f"{name}.csv").unlink()
+    out = base / "run"
+    manifest = run_period(data, pk.load_config(pseudonym_key_file=base / "k.key"), out=out,
+                          workers=2)
+    assert all(o["status"] == "ok" for o in manifest["outputs"])
+    return out
+
+
+def _kinds(out: Path) -> list[Path]:
+    """One page of every kind the run has: index, practice, each clinician and supervisor."""
+    return [out / "index.html", out / "practice.html", *sorted(out.glob("clinicians/*.html")),
+            *sorted(out.glob("supervisors/*.html"))]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    path = _browser()
+    assert path, "Chromium is missing: .ci/run installs Debian's chromium"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+@needs_browser
+def test_axe_core_finds_no_violation_on_any_report(browser, demo_reports, sparse_reports):
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    page = browser.new_page()
+    found, seen = {}, 0
+    for out in (demo_reports, sparse_reports):
+        pages = _kinds(out)
+        assert {p.parent.name for p in pages} >= {out.name, "clinicians"}
+        for path in pages:
+            page.goto(path.resolve().as_uri())
+            result = axe.run(page, options={"resultTypes": ["violations"]}).response
+            seen += 1
+            if result["violations"]:
+                found[str(path.relative_to(out.parent))] = [
+                    (v["id"], v["impact"], v["nodes"][0]["html"][:120])
+                    for v in result["violations"]]
+    page.close()
+    assert seen >= 8 and not found, found
+
+
+def _alts(page: Path) -> list[str]:
+    return re.findall(r'<img[^>]*\salt="([^"]*)"', page.read_text(encoding="utf-8"))
+
+
+def test_every_figure_has_a_text_alternative_with_a_number_it_draws(demo_reports,
+                                                                     sparse_reports):
+    """Every image has alt text, never nbconvert's placeholder, and each names a number."""
+    pages = _kinds(demo_reports) + _kinds(sparse_reports)
+    images = 0
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        alts = _alts(page)
+        assert html.count("<img") == len(alts), page
+        for alt in alts:
+            assert alt and "No description has been provided" not in alt, page
+            assert re.search(r"\d", alt), (page, alt)
+        images += len(alts)
+    assert images >= 10
+
+
+def test_the_weekly_figure_says_what_it_draws(demo_reports):
+    """The slipping clinician's weekly figure: utilization falling, with the averages of the
+    first and last four of the last 12 weeks, computed here from weekly_metrics.csv."""
+    w = pd.read_csv(demo_reports / "tables" / "weekly_metrics.csv")
+    u = w[w["clinician_id"] == "C04"].sort_values("week_start")["utilization"].dropna()
+    last = u.to_numpy()[-12:]
+    said = (f"Utilization by week, falling: from {100 * last[:4].mean():.0f}% to "
+            f"{100 * last[-4:].mean():.0f}% over the last 12 weeks")
+    alts = _alts(demo_reports / "clinicians" / "C04.html")
+    assert any(said in a for a in alts), alts
+    assert said in (demo_reports / "clinicians" / "C04.html").read_text()  # and beside it
+
+
+@needs_browser
+def test_the_print_view_keeps_figures_and_rows_whole(browser, demo_reports, tmp_path):
+    page = browser.new_page(viewport={"width": 1000, "height": 1300})
+    page.goto((demo_reports / "practice.html").resolve().as_uri())
+    page.emulate_media(media="print")
+    shot = tmp_path / "practice-print.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 50_000  # a document, not a blank page
+    styles = page.evaluate("""() => {
+        const s = (sel, prop) => [...document.querySelectorAll(sel)].map(
+            e => getComputedStyle(e)[prop]);
+        return {img: s('img', 'breakInside'), tr: s('tr', 'breakInside'),
+                thead: s('thead', 'display'), link: getComputedStyle(
+                    document.querySelector('footer'), '::after').content};
+    }""")
+    assert styles["img"] and set(styles["img"]) == {"avoid"}
+    assert styles["tr"] and set(styles["tr"]) == {"avoid"}
+    assert styles["thead"] and set(styles["thead"]) == {"table-header-group"}
+    pdf = page.pdf(format="Letter")
+    assert pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") >= 3
+    page.close()
+    index = browser.new_page()
+    index.goto((demo_reports / "index.html").resolve().as_uri())
+    index.emulate_media(media="print")
+    after = index.evaluate("getComputedStyle(document.querySelector('a'), '::after').content")
+    assert "practice.html" in after  # links are printed with where they lead
+    index.close()
+
+
+def _section(page: Path, heading: str) -> str:
+    html = page.read_text(encoding="utf-8")
+    m = re.search(rf"<section[^>]*>(?:(?!</section>).)*?{re.escape(heading)}.*?</section>",
+                  html, re.S)
+    return re.sub(r"<[^>]+>", " ", m.group(0)) if m else ""
+
+
+def test_the_self_view_speaks_to_its_reader(demo_reports):
+    c04 = demo_reports / "clinicians" / "C04.html"
+    asks = _section(c04, "Questions to explore together")
+    assert "Your utilization is" in asks and "of your notes" in asks
+    assert not re.search(r"\bthey\b", asks), asks  # ("their" may be the clients')
+    licensed = (demo_reports / "clinicians" / "C01.html").read_text(encoding="utf-8")
+    assert "licensure ledger" not in licensed and "No pre-licensed" not in licensed
+    assert "apply here" not in licensed  # nothing explained away
+    owner = _section(demo_reports / "practice.html", "Who might welcome a check-in")
+    assert "Is the caseload what they want it to be" in owner  # the owner reads about them
+
+
+def test_no_section_is_left_with_only_its_heading(demo_reports, sparse_reports):
+    for page in _kinds(demo_reports) + _kinds(sparse_reports):
+        html = page.read_text(encoding="utf-8")
+        for sec in re.findall(r"<section.*?</section>", html, re.S):
+            body = re.sub(r"<h2.*?</h2>", "", sec, count=1, flags=re.S)
+            assert re.sub(r"<[^>]+>|\s", "", body) or "<img" in body, (page, sec[:200])
+        assert html.count("<main>") == 1, page
+
+
+def test_the_practice_caterpillar_shows_the_clinicians_of_the_period(demo_reports):
+    run = r.load_run(demo_reports)
+    period = {run.name_of(c) for c in run.table("clinician_metrics")["clinician_id"]}
+    left = run.name_of("C08")
+    fig = r.caterpillar_figure(run, "PHQ-9")
+    shown = {t.get_text() for t in fig.axes[0].get_yticklabels()}
+    assert shown <= period and left not in shown and len(shown) >= len(period) - 1
+    everyone = {t.get_text() for t in r.caterpillar_figure(run, "PHQ-9", everyone=True)
+                .axes[0].get_yticklabels()}
+    assert left in everyone
+
+
+def test_funnel_labels_never_overlap():
+    """Twelve labelled points crowded into a small corner: every label box is clear of the
+    others."""
+    import matplotlib.pyplot as plt
+    from matplotlib.text import Text
+
+    from perfkit.report.figures import _label_apart
+
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    rng = np.random.default_rng(1)
+    x, y = 20 + rng.uniform(0, 3, 12), 0.5 + rng.uniform(0, 0.04, 12)
+    ax.scatter(x, y)
+    ax.set(xlim=(0, 60), ylim=(0, 1))
+    _label_apart(ax, [(f"Clinician {k}", a, b) for k, (a, b) in enumerate(zip(x, y,
+                                                                              strict=True))])
+    renderer = fig.canvas.get_renderer()
+    boxes = [Text.get_window_extent(t, renderer) for t in ax.texts]  # without leader lines
+    assert len(boxes) == 12
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not a.overlaps(b)
+    plt.close(fig)
+
+
+def test_item9_is_grouped_by_client_in_the_self_view(demo_reports):
+    run = r.load_run(demo_reports)
+    flags = run.table("item9_flags")
+    cid = flags["clinician_id"].value_counts().index[0]
+    mine = flags[flags["clinician_id"] == cid]
+    shown = r.item9_table(run, cid).data
+    assert shown["Client"].is_unique and len(shown) == mine["client_id"].nunique()
+    assert shown["Times above zero"].sum() == len(mine)
+    worst = mine.groupby("client_id")["response"].max()
+    words = {1: "several days", 2: "more than half the days", 3: "nearly every day"}
+    assert list(shown["Highest answer"]) == [words[worst[c]] for c in shown["Client"]]
