@@ -18,11 +18,12 @@ $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (perfkit)" >/dev/null
 	touch $@
 
 setup: $(BIN)/.installed ## Create .venv and install perfkit with its dev tools
 
-kernel: setup ## Register the Jupyter kernel "perfkit" for this environment
+kernel: setup ## Register the Jupyter kernel "perfkit" for every Jupyter of this user
 	$(BIN)/python -m ipykernel install --user --name $(KERNEL) --display-name "Python (perfkit)"
 
 demo: setup ## Generate the demo practice, validate it, run the quarter before (tables) and the demo quarter

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 __all__ = ["atomic_write", "atomic_write_text", "read_table", "is_id_column", "private_outputs",
-           "restrict_tree"]
+           "restrict_tree", "project_root", "find_folder"]
 
 
 def _modes(group_readable: bool) -> tuple[int, int, int]:
@@ -100,3 +100,37 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def project_root(start: str | os.PathLike | None = None) -> Path | None:
+    """The perfkit project folder holding ``start`` (default: the current folder): the nearest
+    folder, going up, that has a ``parameters`` folder next to ``notebooks`` or a
+    ``pyproject.toml``. A notebook's kernel runs in ``notebooks/``; the README's paths
+    (``reports/2026-11-01``) are relative to the project."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "parameters").is_dir() and ((folder / "notebooks").is_dir()
+                                                 or (folder / "pyproject.toml").is_file()):
+            return folder
+    return None
+
+
+def find_folder(path: str | os.PathLike, what: str = "folder") -> Path:
+    """An existing folder named by a user: an absolute path as it is; a relative one from the
+    current folder, else from the project folder (:func:`project_root`).
+
+    Raises
+    ------
+    FileNotFoundError
+        Nothing is there: the message gives every full path looked at.
+    """
+    given = Path(path).expanduser()
+    tried = [given] if given.is_absolute() else [Path.cwd() / given]
+    root = project_root()
+    if not given.is_absolute() and root is not None and root / given not in tried:
+        tried.append(root / given)
+    for place in tried:
+        if place.exists():
+            return place.resolve()
+    raise FileNotFoundError(f"No {what} at {path}: looked at "
+                            + " and ".join(str(p.resolve()) for p in tried))

@@ -58,6 +58,7 @@ __all__ = [
     "slug",
     "FIXED",
     "compare_models",
+    "p_value",
     "sensitivity_to_early_leavers",
     "Z95",
     "two_level_model",
@@ -113,6 +114,7 @@ class GrowthFit:
     effects: pd.DataFrame = field(default_factory=pd.DataFrame)
     fixed: str = ""
     formula: str = ""  # the model in lme4's notation
+    time_metric: str = "weeks"  # what the time column ``week`` counts: weeks or sessions
     fitted: np.ndarray = field(default_factory=lambda: np.empty(0))  # per score, model order
     residuals: np.ndarray = field(default_factory=lambda: np.empty(0))
     clinician_modes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
@@ -136,11 +138,13 @@ def _new_draft(data: pd.DataFrame, instrument: str, *, level: str, reml: bool, f
                correlated: bool = False) -> tuple[_Draft, np.ndarray]:
     """A draft with the data's counts, and each row's episode code (from ``_codes``)."""
     clin_codes, client_codes = _codes(data)
+    random = (LME4_FORMULA_CORRELATED if correlated else LME4_FORMULA).split(" + ", 1)[1]
     draft = _Draft(instrument=instrument, level=level, reml=reml, fixed=fixed,
                    n_clinicians=int(clin_codes.max() + 1) if len(data) else 0,
                    n_clients=int(client_codes.max() + 1) if len(data) else 0,
                    n_scores=len(data), messages=[], candidates=[],
-                   formula=LME4_FORMULA_CORRELATED if correlated else LME4_FORMULA)
+                   formula=f"{fixed} + {random}",
+                   time_metric=data.attrs.get("time_metric", "weeks"))
     return draft, client_codes
 
 
@@ -194,7 +198,9 @@ def model_data(assessments: pd.DataFrame, cfg: Config, instrument: str, *,
         "intake": later["intake"].to_numpy(dtype=float),
     })
     out["intake_c"] = out["intake"] - mean_intake
-    return out.sort_values(["clinician_id", "client_id", "week"], ignore_index=True)
+    out = out.sort_values(["clinician_id", "client_id", "week"], ignore_index=True)
+    out.attrs["time_metric"] = time_metric  # a fit records what its time column counts
+    return out
 
 
 def simulate_growth_data(n_clinicians: int, clients_per: int, scores_per: int, *, seed: int,
@@ -632,13 +638,22 @@ def slug(instrument: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def compare_models(data: pd.DataFrame, cfg: Config) -> pd.DataFrame:
-    """Two-level against three-level, and with against without case mix, by maximum likelihood.
+def p_value(p: float) -> str:
+    """A p-value as a reader should see it: three decimals, or "< 0.001" below that (never
+    "p = 0")."""
+    return "–" if not np.isfinite(p) else "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def compare_models(data: pd.DataFrame, cfg: Config, *, fixed: str = FIXED) -> pd.DataFrame:
+    """Two-level against three-level, and with against without case mix, by maximum likelihood,
+    on ``data`` (its time column as :func:`model_data` made it: weeks or sessions).
 
     REML likelihoods are not comparable across fixed effects, so all three models are refitted
     by ML. Likelihood-ratio tests: the clinician level adds 3 variance parameters (its p-value
     is conservative, as the null lies on the boundary of the parameter space; Self & Liang
-    1987); case mix adds 2 fixed effects. Lower AIC is better.
+    1987); case mix adds 2 fixed effects. Lower AIC is better. ``reported`` marks the model
+    fitted with ``fixed`` (the three-level model the caller reports: with case mix by default,
+    as ``perfkit run`` reports it).
     """
     three = fit_growth_model(data, cfg, reml=False)
     plain = fit_growth_model(data, cfg, fixed="score ~ week", reml=False)
@@ -646,32 +661,43 @@ def compare_models(data: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     two = _two_level(data, draft, time.perf_counter(), cfg)
     rows = [
         ("two-level, case mix", "clients only; intake and its interaction with time",
-         7, two.ml_loglik),
-        ("three-level, no case mix", "clinicians and clients; time only", 8, plain.ml_loglik),
+         7, two.ml_loglik, False),
+        ("three-level, no case mix", "clinicians and clients; time only", 8, plain.ml_loglik,
+         fixed == plain.fixed),
         ("three-level, case mix", "clinicians and clients; intake and its interaction with "
-         "time (the model perfkit reports)", 10, three.ml_loglik),
+         "time", 10, three.ml_loglik, fixed == three.fixed),
     ]
     out = pd.DataFrame(rows, columns=["model", "what it includes", "parameters",
-                                      "log_likelihood_ml"])
+                                      "log_likelihood_ml", "reported"])
     out["AIC"] = 2 * out["parameters"] - 2 * out["log_likelihood_ml"]
     full = out.loc[2, "log_likelihood_ml"]
     lr_clin = 2 * (full - out.loc[0, "log_likelihood_ml"])
     lr_mix = 2 * (full - out.loc[1, "log_likelihood_ml"])
-
-    out["LR test against the reported model"] = [
-        f"chi2 = {lr_clin:.1f} on 3 df, p = {stats.chi2.sf(max(lr_clin, 0), 3):.3g} "
+    out["LR test against the three-level case-mix model"] = [
+        f"chi2 = {lr_clin:.1f} on 3 df, p {_p_words(stats.chi2.sf(max(lr_clin, 0), 3))} "
         "(conservative)",
-        f"chi2 = {lr_mix:.1f} on 2 df, p = {stats.chi2.sf(max(lr_mix, 0), 2):.3g}", ""]
+        f"chi2 = {lr_mix:.1f} on 2 df, p {_p_words(stats.chi2.sf(max(lr_mix, 0), 2))}", ""]
     return out
 
 
+def _p_words(p: float) -> str:
+    said = p_value(p)
+    return said if said.startswith("<") else f"= {said}"
+
+
 def sensitivity_to_early_leavers(assessments: pd.DataFrame, cfg: Config, instrument: str,
-                                 min_scores: int = 5) -> pd.DataFrame:
-    """Clinician effects from all episodes next to those from episodes with at least
-    ``min_scores`` scores (clients who stayed longer), in clinician-id order."""
-    base = fit_growth_model(model_data(assessments, cfg, instrument), cfg, instrument)
-    longer = fit_growth_model(model_data(assessments, cfg, instrument, min_scores=min_scores),
-                              cfg, instrument)
+                                 min_scores: int = 5, *, time_metric: str = "weeks",
+                                 fixed: str = FIXED, base_min_scores: int | None = None
+                                 ) -> pd.DataFrame:
+    """Clinician effects from all episodes (of at least ``base_min_scores`` scores, default
+    ``models.min_scores``) next to those from episodes with at least ``min_scores`` scores
+    (clients who stayed longer), in clinician-id order: both fitted with the same time metric
+    and fixed effects as the fit they check."""
+    base = fit_growth_model(model_data(assessments, cfg, instrument, time_metric=time_metric,
+                                       min_scores=base_min_scores), cfg, instrument,
+                            fixed=fixed)
+    longer = fit_growth_model(model_data(assessments, cfg, instrument, time_metric=time_metric,
+                                         min_scores=min_scores), cfg, instrument, fixed=fixed)
     a = base.effects.set_index("clinician_id")[["effect", "ci_low", "ci_high", "n_clients"]]
     b = longer.effects.set_index("clinician_id")[["effect", "ci_low", "ci_high", "n_clients"]]
     return a.join(b.add_suffix(f"_min{min_scores}")).reset_index()

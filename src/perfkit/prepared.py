@@ -24,7 +24,7 @@ from . import __version__
 from . import contract as C
 from .config import Config
 from .ingest import Ingested, ingest, write_quality
-from .io import atomic_write, atomic_write_text
+from .io import atomic_write, atomic_write_text, find_folder
 
 __all__ = ["Prepared", "prepare", "load_prepared", "schema", "PREPARED_DIR"]
 
@@ -209,13 +209,14 @@ def load_prepared(path: str | os.PathLike | None = None, *, validate: bool = Tru
     """
     if path is None:
         return _bundled_demo()
-    path = Path(path)
+    path = find_folder(path, "run folder")  # relative: from here, else the project folder
     if (path / PREPARED_DIR / "snapshot.json").is_file():
         path = path / PREPARED_DIR
     meta_file = path / "snapshot.json"
     if not meta_file.is_file():
-        raise FileNotFoundError(f"{path} holds no prepared snapshot (snapshot.json); run "
-                                "'perfkit run' or 'perfkit validate --out' first")
+        raise FileNotFoundError(f"{path} holds no prepared snapshot (snapshot.json): it is not "
+                                "a run folder ('perfkit run' or 'perfkit validate --out' "
+                                "writes one)")
     meta = json.loads(meta_file.read_text(encoding="utf-8"))
     tables = {}
     for name in meta["tables"]:

@@ -13,6 +13,7 @@ from .format import (
     NO_SIGNING_TIMES,
     NOT_IN_EXPORT,
     Text,
+    date_words,
     is_yes,
     num,
     pct,
@@ -29,14 +30,26 @@ __all__ = ["pick_clinician", "clinician_title", "own_metrics_table", "own_alerts
 
 
 def pick_clinician(run: RunData, clinician_id: str = "") -> str:
-    """The clinician a report is for: the one asked for, or the first in the run (so the
-    notebook runs on its defaults). An id that is not in the run is an error in plain words."""
+    """The clinician a report is for: the one asked for (anyone employed for any part of the
+    period: a clinician who joined or left during it has a report), or the first in the run (so
+    the notebook runs on its defaults). An id with no figures for the period is an error in
+    plain words saying why."""
     ids = list(run.table("clinician_metrics")["clinician_id"])
     text_id(clinician_id, "clinician_id")
     if not clinician_id:
         return ids[0]
     if clinician_id not in ids:
-        raise ValueError(f"clinician {clinician_id} is not in this run's period")
+        roster = run.prepared_table("clinicians").set_index("clinician_id")
+        period = period_words(run.config)
+        if clinician_id not in roster.index:
+            raise ValueError(f"clinician {clinician_id} is not on this run's roster")
+        start, end = roster.loc[clinician_id, "start_date"], roster.loc[clinician_id,
+                                                                        "end_date"]
+        why = (f"they left on {date_words(end)}" if pd.notna(end) else
+               f"they start on {date_words(start)}" if pd.notna(start) else
+               "they were not employed in it")
+        raise ValueError(f"clinician {clinician_id} has no figures for this run's period "
+                         f"({period}): {why}. Run the period they worked for their report.")
     return clinician_id
 
 

@@ -5,61 +5,137 @@ model when its settings change (perfkit's nested fitter takes a fraction of a se
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import ipywidgets as w
+import matplotlib
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import display
 
 from .. import models
 from ..operations import WEEKLY_COLUMNS
-from .figures import BLUE, caterpillar, done, trajectories_figure
+from ..safety import md
+from .figures import BLUE, done, fit_caterpillar, trajectories_figure
+from .format import date_words, num, pct, period_words, table
 from .research import describe_fit, variance_table
 from .run import RunData
 
-__all__ = ["explorer", "weekly_view", "model_view", "model_explorer"]
+__all__ = ["explorer", "weekly_view", "model_view", "model_explorer", "clinician_choices",
+           "metric_label", "run_words"]
+
+
+# how each weekly column reads: its label and whether it is a share (shown as a percentage)
+_METRICS = {
+    "sessions_attended": ("Sessions attended", False), "hours_attended": ("Hours attended", False),
+    "available_hours": ("Hours available", False), "utilization": ("Utilization", True),
+    "no_show_rate": ("No-shows", True), "late_cancel_rate": ("Late cancellations", True),
+    "non_attendance_rate": ("Missed appointments", True), "notes_due": ("Notes due", False),
+    "notes_within_24h": ("Notes signed within 24 hours", True),
+    "notes_within_72h": ("Notes signed within 72 hours", True),
+    "median_note_lag_hours": ("Median hours to sign a note", False),
+    "active_clients": ("Clients seen", False), "new_clients": ("New clients", False),
+    "caseload": ("Caseload", False),
+}
+
+
+def metric_label(metric: str) -> str:
+    return _METRICS.get(metric, (metric.replace("_", " ").capitalize(), False))[0]
+
+
+def _fmt(metric: str):
+    share = _METRICS.get(metric, ("", False))[1]
+    return (lambda v: pct(v, 1)) if share else (lambda v: num(v, 1))
+
+
+def clinician_choices(run: RunData) -> list[tuple[str, str]]:
+    """Every clinician with data in the run (weekly figures or metrics for the period), in name
+    order, labelled with their id and, for those who joined or left during the weeks shown,
+    when."""
+    ids = set(run.table("clinician_metrics")["clinician_id"]) | set(
+        run.table("weekly_metrics")["clinician_id"])
+    roster = run.prepared_table("clinicians").set_index("clinician_id")
+    weeks = pd.to_datetime(run.table("weekly_metrics")["week_start"])
+    first = weeks.min() if len(weeks) else pd.NaT
+    out = []
+    for cid in sorted(ids, key=lambda c: (run.name_of(c), c)):
+        notes = []
+        if cid in roster.index:
+            start, end = roster.loc[cid, "start_date"], roster.loc[cid, "end_date"]
+            if pd.notna(start) and pd.notna(first) and pd.Timestamp(start) > first:
+                notes.append(f"joined {date_words(start)}")
+            if pd.notna(end) and pd.Timestamp(end) < pd.Timestamp(run.config.period_end):
+                notes.append(f"left {date_words(end)}")
+        out.append((f"{run.name_of(cid)} ({', '.join([cid, *notes])})", cid))
+    return out
+
+
+def run_words(run: RunData) -> str:
+    """What is being explored, in one line: the practice, the run's period, the weeks of
+    weekly figures and how many clinicians have data."""
+    weeks = pd.to_datetime(run.table("weekly_metrics")["week_start"])
+    span = (f"weekly figures from {date_words(weeks.min())} to {date_words(weeks.max())}"
+            if len(weeks) else "no weekly figures")
+    return (f"**{md(run.config.practice_name)}**, the run for {period_words(run.config)}: "
+            f"{span}, {len(clinician_choices(run))} clinicians with data.")
 
 
 def weekly_view(run: RunData, clinician_id: str, metric: str, start, end):
-    """The weekly series of one metric for one clinician between two weeks, and its rows."""
+    """The weekly series of one metric for one clinician between two weeks (both included): a
+    chart, and a table of every week shown, formatted as the reports format them."""
     wk = run.table("weekly_metrics")
     wk = wk[(wk["clinician_id"] == clinician_id)].copy()
     wk["week_start"] = pd.to_datetime(wk["week_start"])
     wk = wk[(wk["week_start"] >= pd.Timestamp(start)) & (wk["week_start"] <= pd.Timestamp(end))]
+    name, label = run.name_of(clinician_id), metric_label(metric)
     fig, ax = plt.subplots(figsize=(9, 3.5))
     ax.plot(wk["week_start"], wk[metric], marker="o", ms=3, color=BLUE)
-    ax.set(title=f"{run.name_of(clinician_id)}: {metric.replace('_', ' ')} by week",
-           xlabel="week starting")
+    ax.set(title=f"{name}: {label.lower()} by week", xlabel="week starting")
+    if _METRICS.get(metric, ("", False))[1]:
+        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    fmt = _fmt(metric)
     y = wk[metric].dropna()
-    alt = (f"{run.name_of(clinician_id)}: {metric.replace('_', ' ')} in {len(y)} weeks, from "
-           f"{y.iloc[0]:.3g} to {y.iloc[-1]:.3g}" if len(y) else
-           f"{run.name_of(clinician_id)}: no {metric.replace('_', ' ')} values in these weeks")
-    return done(fig, alt + "."), wk[["week_start", metric]].set_index("week_start")
+    alt = (f"{name}: {label.lower()} in {len(y)} weeks, from {fmt(y.iloc[0])} to "
+           f"{fmt(y.iloc[-1])}" if len(y) else f"{name}: no {label.lower()} in these weeks")
+    rows = table(pd.DataFrame({"Week starting": wk["week_start"].map(date_words),
+                               label: wk[metric].map(fmt)}),
+                 f"{name}'s {label.lower()}, each week from {date_words(start)} to "
+                 f"{date_words(end)} ({len(wk)} weeks with figures).")
+    return done(fig, alt + "."), rows
 
 
 def explorer(run: RunData) -> w.Widget:
-    """The widget panel; it renders its first view at once and again on every change."""
-    clinicians = sorted(run.table("clinician_metrics")["clinician_id"])
+    """The widget panel; it renders its first view at once and again on every change. The
+    weeks chosen govern every chart and table shown (the weekly chart, the clients' scores and
+    the weekly table)."""
     weeks = sorted(pd.to_datetime(run.table("weekly_metrics")["week_start"]).dt.date.unique())
-    pick_c = w.Dropdown(options=[(f"{run.name_of(c)} ({c})", c) for c in clinicians],
-                        description="Clinician")
-    pick_m = w.Dropdown(options=[m for m in WEEKLY_COLUMNS], value="utilization",
-                        description="Metric")
+    pick_c = w.Dropdown(options=clinician_choices(run), description="Clinician",
+                        layout=w.Layout(width="auto"))
+    pick_m = w.Dropdown(options=[(metric_label(m), m) for m in WEEKLY_COLUMNS],
+                        value="utilization", description="Metric")
     pick_i = w.Dropdown(options=[i for i, v in run.config.instruments.items() if v.outcome],
                         description="Measure")
-    span = w.SelectionRangeSlider(options=weeks, index=(0, len(weeks) - 1),
-                                  description="Weeks", layout=w.Layout(width="90%"))
+    span = w.SelectionRangeSlider(options=[(date_words(d), d) for d in weeks],
+                                  index=(0, len(weeks) - 1), description="Weeks",
+                                  readout=False, layout=w.Layout(width="95%"))
+    shown = w.HTML()
     out = w.Output()
 
     def render(*_):
+        first, last = span.value
+        shown.value = (f"Weeks starting {date_words(first)} to {date_words(last)} "
+                       f"({span.index[1] - span.index[0] + 1} weeks)")
         out.clear_output(wait=True)
         with out:
-            fig, rows = weekly_view(run, pick_c.value, pick_m.value, *span.value)
-            display(fig, trajectories_figure(run, pick_c.value, pick_i.value), rows.tail(12))
+            fig, rows = weekly_view(run, pick_c.value, pick_m.value, first, last)
+            display(fig, trajectories_figure(run, pick_c.value, pick_i.value,
+                                             whose=run.name_of(pick_c.value), start=first,
+                                             end=last + pd.Timedelta(days=6)), rows)
 
     for control in (pick_c, pick_m, pick_i, span):
         control.observe(render, names="value")
     render()
-    return w.VBox([w.HBox([pick_c, pick_m, pick_i]), span, out])
+    return w.VBox([w.HBox([pick_c, pick_m, pick_i]), span, shown, out])
 
 
 def model_view(run: RunData, instrument: str, client_covariance: str = "independent",
@@ -89,14 +165,14 @@ def model_explorer(run: RunData) -> w.Widget:
         out.clear_output(wait=True)
         with out:
             fit = model_view(run, pick_i.value, pick_cov.value, pick_n.value)
-            effects = fit.effects.assign(clinician_id=fit.effects["clinician_id"].map(
-                run.name_of))
+            # labelled "C01 Maya Okafor": the plot's clinician-id order, with names
+            named = replace(fit, effects=fit.effects.assign(clinician_id=[
+                f"{c} {run.name_of(c)}" for c in fit.effects["clinician_id"]]))
             shown = [describe_fit(fit), variance_table(fit)]
-            if effects["effect"].notna().any():
-                shown.append(caterpillar(effects.dropna(subset=["effect"]),
-                                               fit.instrument,
-                                               better=run.config.instruments[fit.instrument]
-                                               .better))
+            if fit.effects["effect"].notna().any():
+                shown.append(fit_caterpillar(named,
+                                             better=run.config.instruments[fit.instrument]
+                                             .better))
             display(*shown)
 
     for control in (pick_i, pick_cov, pick_n):

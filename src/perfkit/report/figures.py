@@ -21,7 +21,8 @@ from ..trends import xmr_limits
 from .format import NO_SIGNING_TIMES, NOT_IN_EXPORT, TREND_WORDS, Text, pct, yes
 from .run import RunData, measured, rows_or_reason, unavailable
 
-__all__ = ["use_style", "done", "Figure", "caterpillar", "residual_diagnostics",
+__all__ = ["use_style", "done", "Figure", "caterpillar", "fit_caterpillar",
+           "residual_diagnostics",
            "random_effects_qq",
            "funnel_figure", "caterpillar_figure", "distribution_figure", "weekly_trends_figure",
            "trajectories_figure", "trajectories_grid", "compliance_figure", "ramp_figure",
@@ -89,10 +90,11 @@ def _names(items: list[str]) -> str:
 
 
 def caterpillar(effects: pd.DataFrame, instrument: str, *, better: str = "lower",
-                highlight: str | None = None):
-    """Each clinician's effect on the weekly rate of change with its 95% interval, in
-    clinician-id order (never sorted into a ranking). Intervals that cross zero mean the
-    clinician's clients changed at a rate consistent with the practice average."""
+                highlight: str | None = None, unit: str = "week", adjusted: bool = True):
+    """Each clinician's effect on the rate of change per ``unit`` (week or session) with its
+    95% interval, in clinician-id order (never sorted into a ranking); ``adjusted``: the model
+    allowed for intake severity. Intervals that cross zero mean the clinician's clients changed
+    at a rate consistent with the practice average."""
     e = effects.sort_values("clinician_id")
     fig, ax = plt.subplots(figsize=(7, 0.35 * len(e) + 1.5))
     y = np.arange(len(e))[::-1]
@@ -104,24 +106,34 @@ def caterpillar(effects: pd.DataFrame, instrument: str, *, better: str = "lower"
     ax.set_yticks(y, e["clinician_id"])
     faster = "faster improvement" if better == "lower" else "slower improvement"
     slower = "slower improvement" if better == "lower" else "faster improvement"
-    ax.set_xlabel(f"difference from the practice's weekly {instrument} change (points/week)\n"
-                  f"← {faster}      {slower} →")
-    ax.set_title(f"{instrument}: clinician differences, case-mix adjusted, with 95% intervals")
+    ax.set_xlabel(f"difference from the practice's {instrument} change per {unit} "
+                  f"(points/{unit})\n← {faster}      {slower} →")
+    ax.set_title(f"{instrument}: clinician differences"
+                 + (", case-mix adjusted" if adjusted else ", not adjusted for intake")
+                 + ", with 95% intervals")
     crosses = int(((e["ci_low"] <= 0) & (e["ci_high"] >= 0)).sum())
     if len(e) == 1:
         r = e.iloc[0]
-        alt = (f"{instrument}: {r['clinician_id']}'s difference from the practice's weekly "
-               f"change, {r['effect']:+.3f} points a week (95% interval {r['ci_low']:+.3f} to "
-               f"{r['ci_high']:+.3f}), an interval that "
+        alt = (f"{instrument}: {r['clinician_id']}'s difference from the practice's change per "
+               f"{unit}, {r['effect']:+.3f} points a {unit} (95% interval {r['ci_low']:+.3f} "
+               f"to {r['ci_high']:+.3f}), an interval that "
                + ("includes zero: consistent with the practice average." if crosses else
                   "does not include zero."))
     else:
         alt = (f"{instrument}: each of {len(e)} clinicians' difference from the practice's "
-               f"weekly change with its 95% interval, from {e['effect'].min():+.3f} to "
-               f"{e['effect'].max():+.3f} points a week; {crosses} of {len(e)} intervals "
+               f"change per {unit} with its 95% interval, from {e['effect'].min():+.3f} to "
+               f"{e['effect'].max():+.3f} points a {unit}; {crosses} of {len(e)} intervals "
                "include zero (consistent with the practice average).") if len(e) else \
             f"{instrument}: no clinician estimates."
     return done(fig, alt)
+
+
+def fit_caterpillar(fit, better: str = "lower", **kwargs):
+    """:func:`caterpillar` of a :class:`perfkit.models.GrowthFit`, labelled from the fit: its
+    time unit and whether it allowed for intake severity."""
+    return caterpillar(fit.effects.dropna(subset=["effect"]), fit.instrument, better=better,
+                       unit="session" if fit.time_metric == "sessions" else "week",
+                       adjusted="intake_c" in fit.fixed, **kwargs)
 
 
 def residual_diagnostics(fit):
@@ -151,13 +163,14 @@ def random_effects_qq(fit):
         return Text("This model has no clinician level, so there are no clinician deviations "
                     "to check.")
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, col, name in zip(axes, ["intercept", "slope"], ["starting level", "weekly change"],
+    change = f"change per {'session' if fit.time_metric == 'sessions' else 'week'}"
+    for ax, col, name in zip(axes, ["intercept", "slope"], ["starting level", change],
                              strict=True):
         stats.probplot(modes[col].astype(float), dist="norm", plot=ax)
         ax.set_title(f"Clinician {name}: normal QQ plot")
     return done(fig, f"Normal QQ plots of {len(modes)} clinicians' deviations in starting level "
                      f"(from {modes['intercept'].min():+.2f} to {modes['intercept'].max():+.2f}) "
-                     f"and weekly change (from {modes['slope'].min():+.3f} to "
+                     f"and {change} (from {modes['slope'].min():+.3f} to "
                      f"{modes['slope'].max():+.3f}).")
 
 
@@ -340,18 +353,29 @@ def _weekly_words(label: str, y: np.ndarray, trend: str, weeks: int = 12) -> str
 
 
 @measured(say=True)
-def trajectories_figure(run: RunData, clinician_id: str, instrument: str = "PHQ-9"):
-    """The clinician's clients' scores over time (pseudonymous), with the caseness line."""
+def trajectories_figure(run: RunData, clinician_id: str, instrument: str = "PHQ-9", *,
+                        whose: str | None = None, start=None, end=None):
+    """The clinician's clients' scores over time (pseudonymous), with the caseness line.
+    Written to the clinician ("your clients") unless ``whose`` names them ("Maya Okafor's");
+    ``start`` and ``end`` (dates, both included) keep only the scores between them."""
     inst = run.config.instruments[instrument]
     a = run.prepared_table("assessments", clinician_id)
-    as_of = pd.Timestamp(run.config.period_end).tz_localize(run.config.timezone)
+    tz = run.config.timezone
+    as_of = pd.Timestamp(run.config.period_end).tz_localize(tz)
+    if end is not None:
+        as_of = min(as_of, pd.Timestamp(end).tz_localize(tz) + pd.Timedelta(days=1))
+    since = pd.Timestamp(start).tz_localize(tz) if start is not None else None
     a = a[(a["clinician_id"] == clinician_id) & (a["instrument"] == instrument)
-          & (a["administered_at"] < as_of)].sort_values("administered_at")
+          & (a["administered_at"] < as_of)
+          & ((a["administered_at"] >= since) if since is not None else True)
+          ].sort_values("administered_at")
+    your = f"{whose}'s" if whose else "your"
+    Your = your[0].upper() + your[1:]
     fig, ax = plt.subplots(figsize=(9, 4))
     if a.empty:
         ax.text(0.5, 0.5, f"No {instrument} scores", ha="center")
         ax.set_axis_off()
-        return done(fig, f"No {instrument} scores for your clients.")
+        return done(fig, f"No {instrument} scores for {your} clients.")
     first = a.groupby("client_id")["administered_at"].transform("first")
     weeks = (a["administered_at"] - first) / pd.Timedelta(weeks=1)
     # one LineCollection for all clients: a line per client, drawn as one artist
@@ -364,16 +388,16 @@ def trajectories_figure(run: RunData, clinician_id: str, instrument: str = "PHQ-
     typical = by_week.median()[by_week.size() >= 5]
     if len(typical) >= 2:
         ax.plot(typical.index, typical.to_numpy(), color=BLUE, lw=2.5,
-                label="median of your clients (weeks with 5 or more scores)")
+                label=f"median of {your} clients (weeks with 5 or more scores)")
     if inst.caseness is not None:
         ax.axhline(inst.caseness, color=ORANGE, ls="--", lw=1,
                    label=f"clinical cut-off ({inst.caseness:g})")
     ax.set(xlabel="weeks since the client's first score", ylabel=f"{instrument} score",
-           title=f"Your clients' {instrument} scores over time "
+           title=f"{Your} clients' {instrument} scores over time "
                  f"({'lower' if inst.better == 'lower' else 'higher'} is better)")
     ax.legend(frameon=False, fontsize=8)
     n = a["client_id"].nunique()
-    alt = (f"Your {n} {'client' if n == 1 else 'clients'}' {instrument} scores by week since "
+    alt = (f"{Your} {n} {'client' if n == 1 else 'clients'}' {instrument} scores by week since "
            f"their first score, one faint line each ({len(a)} scores)")
     if len(typical) >= 2:
         alt += (f"; the median went from {typical.iloc[0]:g} at week {typical.index[0]:g} to "
@@ -386,18 +410,7 @@ def trajectories_figure(run: RunData, clinician_id: str, instrument: str = "PHQ-
 @measured()
 def trajectories_grid(run: RunData, ids: list[str], instrument: str = "PHQ-9"):
     """Each supervisee's clients' scores over time, one panel per supervisee."""
-    figs = []
-    for cid in ids:
-        fig = trajectories_figure(run, cid, instrument)
-        if isinstance(fig, Figure):  # said of the supervisee, not to the reader
-            who = run.name_of(cid)
-            fig.axes[0].set_title(f"{who}: clients' {instrument} scores over time", loc="left")
-            legend = fig.axes[0].get_legend()
-            for text in legend.texts if legend is not None else []:
-                text.set_text(text.get_text().replace("your clients", f"{who}'s clients"))
-            fig = Figure(fig.fig, fig.alt.replace("Your ", f"{who}'s ", 1)
-                         .replace("for your clients", f"for {who}'s clients"))
-        figs.append(fig)
+    figs = [trajectories_figure(run, cid, instrument, whose=run.name_of(cid)) for cid in ids]
     if len(figs) == 1:
         return figs[0]
     from IPython.display import display

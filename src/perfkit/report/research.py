@@ -1,6 +1,8 @@
 """Tables and statements about one model fit, for the outcomes-research notebook
 (``notebooks/outcomes_models.ipynb``) and the model explorer: what was fitted, the fixed
-effects, the variance components and the share of variance due to clinicians."""
+effects, the variance components and the share of variance due to clinicians. Every label
+follows the fit: its time unit (weeks or sessions) and whether it allowed for intake severity
+(case mix)."""
 
 from __future__ import annotations
 
@@ -8,58 +10,173 @@ import numpy as np
 import pandas as pd
 
 from ..models import Z95, GrowthFit
-from .format import Text
+from ..safety import md
+from .format import Text, table
 
-__all__ = ["describe_fit", "fixed_effects_table", "variance_table", "share_statement"]
+__all__ = ["describe_fit", "fixed_effects_table", "variance_table", "share_statement",
+           "model_text", "caterpillar_text", "comparison_table", "sensitivity_table", "unit",
+           "case_mix", "limits_text"]
 
 
-def describe_fit(fit: GrowthFit) -> pd.DataFrame:
-    """What was fitted and how it went, in plain words (one column)."""
+def unit(fit: GrowthFit) -> str:
+    """The fit's time unit in the singular: ``week`` or ``session``."""
+    return "session" if fit.time_metric == "sessions" else "week"
+
+
+def case_mix(fit: GrowthFit) -> bool:
+    """Whether the fit allowed for intake severity (the centred intake score)."""
+    return "intake_c" in fit.fixed
+
+
+def _num(v, digits: int) -> str:
+    return "" if v is None or not np.isfinite(v) else f"{v:.{digits}f}"
+
+
+def describe_fit(fit: GrowthFit):
+    """What was fitted and how it went, in plain words."""
     rows = {
-        "instrument": fit.instrument,
-        "model": fit.level,
-        "clinicians / clients / scores": f"{fit.n_clinicians} / {fit.n_clients} / "
+        "Measure": fit.instrument,
+        "Model": fit.level,
+        "Time": f"{fit.time_metric} since the episode's first score",
+        "Allows for intake severity (case mix)": "yes" if case_mix(fit) else "no",
+        "Clinicians / clients / scores": f"{fit.n_clinicians} / {fit.n_clients} / "
                                          f"{fit.n_scores}",
-        "estimation": f"{fit.engine}, {fit.optimizer or '-'}",
-        "converged": "yes" if fit.converged else "no",
-        "singular (a variance at zero)": "yes" if fit.singular else "no",
-        f"log-likelihood ({'REML' if fit.reml else 'ML'})":
-            round(fit.loglik, 3) if np.isfinite(fit.loglik) else "-",
-        "fit time (s)": fit.seconds,
-        "notes": "; ".join(fit.messages) or "-",
+        "Estimation": f"{fit.engine}, {fit.optimizer or '–'}",
+        "Converged": "yes" if fit.converged else "no",
+        "Singular (a variance at zero)": "yes" if fit.singular else "no",
+        f"Log-likelihood ({'REML' if fit.reml else 'ML'})": _num(fit.loglik, 3) or "–",
+        "Fit time (s)": f"{fit.seconds:g}",
+        "Notes": "; ".join(fit.messages) or "–",
     }
-    return pd.DataFrame({"": list(rows.values())}, index=list(rows))
+    return table(pd.DataFrame({"Value": list(rows.values())}, index=list(rows)), rows="Fit")
 
 
-def fixed_effects_table(fit: GrowthFit) -> pd.DataFrame:
-    """Fixed effects with standard errors and 95% intervals."""
+def _term(name: str, u: str) -> str:
+    return {"Intercept": "starting level (points)", "week": f"change per {u} (points)",
+            "intake_c": "intake score, centred (points per point)",
+            "week:intake_c": f"change per {u}, per point of intake"}.get(name, name)
+
+
+def fixed_effects_table(fit: GrowthFit):
+    """Fixed effects with standard errors and 95% intervals, named in the fit's time unit."""
     est, se = fit.fixed_effects, fit.fixed_se.reindex(fit.fixed_effects.index)
-    return pd.DataFrame({"estimate": est, "std. error": se, "95% low": est - Z95 * se,
-                         "95% high": est + Z95 * se}).round(4)
+    u = unit(fit)
+    return table(pd.DataFrame({
+        "Term": [_term(n, u) for n in est.index], "Estimate": est.map(lambda v: _num(v, 4)),
+        "Std. error": se.map(lambda v: _num(v, 4)),
+        "95% low": (est - Z95 * se).map(lambda v: _num(v, 4)),
+        "95% high": (est + Z95 * se).map(lambda v: _num(v, 4))}))
 
 
-def variance_table(fit: GrowthFit) -> pd.DataFrame:
-    """Variance components as variances and standard deviations."""
+def variance_table(fit: GrowthFit):
+    """Variance components as variances and standard deviations; the clinicians' level-change
+    correlation is a correlation (no standard deviation: the cell is left empty)."""
+    u = unit(fit)
     cov = fit.clinician_cov
-    comps = {"clinician: starting level": cov[0, 0], "clinician: weekly change": cov[1, 1],
+    comps = {"clinician: starting level": cov[0, 0], f"clinician: change per {u}": cov[1, 1],
              "client: starting level": fit.client_intercept_var,
-             "client: weekly change": fit.client_slope_var, "residual": fit.residual_var}
-    out = pd.DataFrame({"variance": comps})
-    out["std. deviation"] = np.sqrt(out["variance"].clip(lower=0))
+             f"client: change per {u}": fit.client_slope_var, "residual": fit.residual_var}
+    rows = [{"Component": k, "Variance": _num(v, 5),
+             "Std. deviation": _num(np.sqrt(max(v, 0)), 5) if np.isfinite(v) else ""}
+            for k, v in comps.items()]
     sd = np.sqrt(np.clip(np.diag(cov), 0, None))
     corr = cov[0, 1] / (sd[0] * sd[1]) if sd.all() else np.nan
-    out.loc["clinician: level-change correlation"] = [corr, np.nan]
-    return out.round(5)
+    rows.append({"Component": "clinician: level-change correlation",
+                 "Variance": _num(corr, 3) or "not estimable (a variance at zero)",
+                 "Std. deviation": ""})
+    return table(pd.DataFrame(rows), "The correlation row gives the correlation itself in the "
+                 "variance column; a correlation has no standard deviation.")
 
 
 def share_statement(fit: GrowthFit):
     """The share of score variance due to clinicians next to the literature's about 5%."""
     if not np.isfinite(fit.share_clinician):
-        text = "The share of variance due to clinicians was not estimated for this model."
-    else:
-        text = (f"At week {fit.share_at_week:g} (the median length of an episode here), "
-                f"**{fit.share_clinician:.1%}** of the variation in {fit.instrument} scores lies "
-                "between clinicians, after allowing for intake severity. Studies of routine "
-                "practice find about 5% (Baldwin & Imel 2013; Johns et al. 2019), and most of "
-                "the rest lies with clients and measurement.")
-    return Text(text)
+        return Text("The share of variance due to clinicians was not estimated for this model.")
+    return Text(
+        f"At {unit(fit)} {fit.share_at_week:g} (the median length of an episode here), "
+        f"**{fit.share_clinician:.1%}** of the variation in {md(fit.instrument)} scores lies "
+        "between clinicians" + (", after allowing for intake severity" if case_mix(fit) else
+                                 " (not adjusted for intake severity)")
+        + ". Studies of routine practice find about 5% (Baldwin & Imel 2013; Johns et al. "
+        "2019), and most of the rest lies with clients and measurement.")
+
+
+def model_text(fit: GrowthFit) -> Text:
+    """The model as fitted, in lme4's notation, with what its terms mean and its engine."""
+    u = unit(fit)
+    return Text(
+        f"In R's lme4 notation, over the columns of the model rows (the files `perfkit run` "
+        f"writes as `tables/model_data_*.csv`, one per measure):\n\n`{fit.formula}`\n\n"
+        f"`week` is the time since the episode's first score, counted in {fit.time_metric}"
+        + (" (the column keeps its name whatever it counts)" if u != "week" else "")
+        + (", `intake_c` the first score minus its mean" if case_mix(fit) else
+           "; the model does not allow for intake severity") + ". "
+        f"Fitted by {md(fit.engine) or 'no engine (too little data for a model)'}; both "
+        "engines (perfkit's nested fitter and statsmodels' MixedLM, `models.engine` in the "
+        "parameters) were checked against R's lme4 on reference data (`tests/reference/`).")
+
+
+def caterpillar_text(fit: GrowthFit) -> Text:
+    """What the clinician-differences figure shows, in the fit's terms."""
+    return Text(
+        f"Each dot is a clinician's difference from the practice's average change per "
+        f"{unit(fit)}" + (", after allowing for how ill their clients were at intake"
+                           if case_mix(fit) else " (not adjusted for intake severity)")
+        + "; the bar is its 95% interval. Clinicians appear in id order. A bar that crosses "
+        "the dashed line means the data cannot tell that clinician's clients apart from the "
+        "practice average.")
+
+
+def comparison_table(compared: pd.DataFrame):
+    """:func:`perfkit.models.compare_models` for reading: the reported model marked, numbers
+    rounded, p-values below 0.001 as "< 0.001"."""
+    out = compared.assign(**{
+        "model": [f"{m} (reported above)" if r else m
+                  for m, r in zip(compared["model"], compared["reported"], strict=True)],
+        "log_likelihood_ml": compared["log_likelihood_ml"].map(lambda v: _num(v, 1)),
+        "AIC": compared["AIC"].map(lambda v: _num(v, 1))}).drop(columns="reported")
+    return table(out.rename(columns={"model": "Model", "what it includes": "What it includes",
+                                     "parameters": "Parameters",
+                                     "log_likelihood_ml": "Log-likelihood (ML)"}),
+                 "Lower AIC is better. " + ("" if compared["reported"].any() else
+                                            "The model reported above is not among these."))
+
+
+def sensitivity_table(sens: pd.DataFrame, fit: GrowthFit, min_scores: int):
+    """The early-leaver sensitivity check, in the fit's units."""
+    u = unit(fit)
+    out = pd.DataFrame({"Clinician": sens["clinician_id"]})
+    for suffix, label in (("", "all episodes"), (f"_min{min_scores}",
+                                                 f"episodes with {min_scores}+ scores")):
+        out[f"Change per {u}, {label}"] = [
+            f"{e:+.3f} ({lo:+.3f} to {hi:+.3f})" if np.isfinite(e) else "–"
+            for e, lo, hi in zip(sens[f"effect{suffix}"], sens[f"ci_low{suffix}"],
+                                 sens[f"ci_high{suffix}"], strict=True)]
+        out[f"Clients, {label}"] = sens[f"n_clients{suffix}"].map(
+            lambda v: "–" if pd.isna(v) else f"{int(v)}")
+    return table(out, f"Each clinician's difference from the practice's change per {u}, with "
+                 "its 95% interval, fitted with the same settings as above.")
+
+
+def limits_text(fit: GrowthFit) -> Text:
+    """What the model can and cannot say about a clinician, for the fit as it was made."""
+    u = unit(fit)
+    first = (f"It estimates how fast a clinician's clients' scores changed per {u} compared "
+             "with the practice average, for clients who started equally ill."
+             if case_mix(fit) else
+             f"It estimates how fast a clinician's clients' scores changed per {u} compared "
+             "with the practice average, without allowing for how ill clients were at the "
+             "start: a clinician who sees more severe clients can look different for that "
+             "reason alone.")
+    return Text("\n".join(f"- {x}" for x in (
+        first + " It does not measure the quality of anyone's work.",
+        "Intervals are wide for clinicians with few clients; most include zero. Across "
+        "practices about 5% of the variation in outcomes lies between therapists; the rest is "
+        "the clients, their lives, and measurement noise.",
+        "Clients are not randomly assigned: referral patterns, diagnoses, and life events "
+        + ("that the intake score does not capture " if case_mix(fit) else "")
+        + "can move an estimate.",
+        "Missing scores are not random: clients who leave early often differ from those who "
+        "stay, which is why the sensitivity check above matters.",
+        "Use these estimates to start a supportive conversation, together with supervision, "
+        "observation and the clinician's own view, never as a verdict or a ranking.")))

@@ -16,7 +16,7 @@ import pandas as pd
 
 from .. import operations as op
 from ..config import Config, load_config
-from ..io import read_table
+from ..io import find_folder, read_table
 from ..prepared import Prepared, load_prepared
 from .format import Text, yes
 
@@ -76,11 +76,11 @@ def load_run(run_folder: str | os.PathLike, *, validate: bool = False) -> RunDat
     pass :func:`perfkit.cache.demo_run` when no run folder is given. The prepared snapshot is
     not re-checked (``validate=False``): the run checked it when it wrote it.
     """
-    folder = Path(run_folder)
+    folder = find_folder(run_folder, "run folder")  # relative: from here, else the project
     meta_file = folder / "prepared" / "snapshot.json"
     if not meta_file.is_file():
-        raise FileNotFoundError(f"{folder} is not a run folder (no prepared/snapshot.json): "
-                                "run 'perfkit run' first")
+        raise FileNotFoundError(f"{folder} is not a run folder: it has no "
+                                "prepared/snapshot.json ('perfkit run' writes one)")
     meta = json.loads(meta_file.read_text(encoding="utf-8"))
     params = dict(meta.get("parameters", {}))
     config = load_config(**params) if params else load_config()
