@@ -213,3 +213,21 @@ def test_a_run_compares_with_the_earlier_period_in_its_reports_folder(practice, 
                                    str(reports / "x"), "--tables-only",
                                    "--compare-to", str(tmp_path / "nowhere")])
     assert res.exit_code == 2 and "is not a run folder" in res.output
+
+
+def test_the_change_section_says_who_joined_since_the_previous_run(tmp_path):
+    """February to April, then May to July: C06 started on 1 May (in the later period only),
+    C08's last day was 30 June (in both periods, so not a leaver between them)."""
+    from perfkit import report as r
+
+    reports = tmp_path / "reports"
+    for start, end in (("2026-02-01", "2026-05-01"), ("2026-05-01", "2026-08-01")):
+        res = CliRunner().invoke(app, ["run", "--data", str(bundled_data_dir()), "--out",
+                                       str(reports / end), "--tables-only",
+                                       "--period-start", start, "--period-end", end])
+        assert res.exit_code == 0, res.output
+    run = r.load_run(reports / "2026-08-01")
+    text = str(r.changes_section(run))
+    assert ("**Who joined or left** since then: **Marcus Duarte** joined on 01 May 2026."
+            in text), text
+    assert "Daniel Castillo" not in text.split("**Who joined or left**")[1]
