@@ -23,12 +23,28 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 
 
+def _execute(path: Path, out: Path, **kwargs):
+    """papermill with a time limit per cell. On this machine a kernel's reply is, rarely, never
+    received (both sides idle: seen once in about a hundred executions, in the widget cell of
+    the explorer); such a run is tried once more instead of hanging the suite. A notebook that
+    is slow or stuck every time still fails."""
+    from nbclient.exceptions import CellTimeoutError
+
+    for attempt in (1, 2):
+        try:
+            return pm.execute_notebook(str(path), str(out), progress_bar=False,
+                                       cwd=str(NOTEBOOKS), execution_timeout=240, **kwargs)
+        except CellTimeoutError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
 def _run(name: str, out: Path, **parameters) -> str:
     """Execute a notebook with these parameters; all its outputs' text (Markdown, HTML,
     plain text, streams and image alt texts) in one string."""
-    done = pm.execute_notebook(str(NOTEBOOKS / f"{name}.ipynb"), str(out),
-                               parameters=parameters, kernel_name="python3",
-                               progress_bar=False, cwd=str(NOTEBOOKS))
+    done = _execute(NOTEBOOKS / f"{name}.ipynb", out, parameters=parameters,
+                    kernel_name="python3")
     said = []
     for cell in done.cells:
         for o in cell.get("outputs", []):
@@ -192,8 +208,7 @@ def test_papermill_runs_a_notebook_on_the_kernel_it_names(tmp_path):
     from jupyter_client.kernelspec import KernelSpecManager
 
     assert "perfkit" in KernelSpecManager().find_kernel_specs(), "run make setup"
-    done = pm.execute_notebook(str(NOTEBOOKS / "explore.ipynb"), str(tmp_path / "e.ipynb"),
-                               progress_bar=False, cwd=str(NOTEBOOKS))
+    done = _execute(NOTEBOOKS / "explore.ipynb", tmp_path / "e.ipynb")
     assert done.metadata.kernelspec.name == "perfkit"
     assert not any(o.get("output_type") == "error" for c in done.cells
                    for o in c.get("outputs", []))

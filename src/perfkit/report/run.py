@@ -21,7 +21,7 @@ from ..prepared import Prepared, load_prepared
 from .format import Text, yes
 
 __all__ = ["RunData", "load_run", "measured", "text_id", "on_status", "caveats", "unavailable",
-           "rows_for", "rows_or_reason", "NO_MEASURES"]
+           "rows_for", "rows_or_reason", "NO_MEASURES", "item9_by_client", "ITEM9_COLUMNS"]
 
 
 @dataclass
