@@ -88,3 +88,21 @@ def test_no_earlier_run_gives_no_changes(tmp_path, cfg):
     c = hi.change_table(current, None)
     assert c["change"].eq("").all() and c["previous"].isna().all()
     assert np.isnan(c.loc[0, "previous"])
+
+
+def test_the_change_section_says_when_the_previous_run_defined_metrics_differently(tmp_path):
+    from perfkit.report import RunData, changes_section
+
+    history = pd.DataFrame({
+        "period_start": ["2026-07-01", "2026-08-01"], "period_end": ["2026-08-01", "2026-09-01"],
+        "this_run": [False, True], "compared_with": [True, False],
+        "clinician_id": ["A", "A"], "definitions_changed": [True, False]})
+    changes = pd.DataFrame(columns=hi.CHANGE_COLUMNS)
+    clinicians = pd.DataFrame({"clinician_id": ["A"], "name": ["Ann"],
+                               "start_date": [pd.NaT], "end_date": [pd.NaT]})
+    run = RunData(tmp_path, pk.load_config(pseudonym_key_file=tmp_path / "k"), {},
+                  {"history": history, "changes": changes}, _data={"clinicians": clinicians})
+    said = str(changes_section(run))
+    assert "That run defined the metrics differently" in said
+    run.tables["history"] = history.assign(definitions_changed=False)
+    assert "defined the metrics differently" not in str(changes_section(run))

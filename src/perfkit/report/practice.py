@@ -131,6 +131,12 @@ def changes_section(run: RunData) -> Text:
     gone = lines("no longer flagged", "")
     still = int((c["change"] == "still flagged").sum())
     parts = [f"Compared with the run for {when}."]
+    h = run.tables.get("history")
+    if h is not None and is_yes(next(iter(h.loc[yes(h["compared_with"]),
+                                                 "definitions_changed"]), False)):
+        parts[0] += (" That run defined the metrics differently (its parameters' operations, "
+                     "workload or trends settings or time zone differ), so some changes below "
+                     "may come from the definitions rather than from the work.")
     parts.append("**Newly flagged**, worth a supportive question:\n\n" + "\n".join(new) if new
                  else "No clinician has a new flag.")
     if gone:
