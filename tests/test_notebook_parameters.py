@@ -24,10 +24,10 @@ NOTEBOOKS = ROOT / "notebooks"
 
 
 def _execute(path: Path, out: Path, **kwargs):
-    """papermill with a time limit per cell. On this machine a kernel's reply is, rarely, never
-    received (both sides idle: seen once in about a hundred executions, in the widget cell of
-    the explorer); such a run is tried once more instead of hanging the suite. A notebook that
-    is slow or stuck every time still fails."""
+    """papermill with a time limit per cell. With ipykernel 7 a kernel's reply was, rarely,
+    never received (both sides idle: once in CI, in the explorer's widget cell); perfkit pins
+    ipykernel < 7 since, and a run that still times out is tried once more instead of hanging
+    the suite. A notebook that is slow or stuck every time still fails."""
     from nbclient.exceptions import CellTimeoutError
 
     for attempt in (1, 2):
