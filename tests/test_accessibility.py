@@ -243,3 +243,16 @@ def test_item9_is_grouped_by_client_in_the_self_view(demo_reports):
     worst = mine.groupby("client_id")["response"].max()
     words = {1: "several days", 2: "more than half the days", 3: "nearly every day"}
     assert list(shown["Highest answer"]) == [words[worst[c]] for c in shown["Client"]]
+
+
+def test_supervision_older_than_six_months_is_said_not_drawn(tmp_path):
+    """Supervision periods that all lie before the last six months: the pack says so in one
+    sentence and the self-view says nothing (no figure with no panels)."""
+    periods = pd.DataFrame({"clinician_id": ["A"], "period_start": ["2025-01-06"],
+                            "period": ["week"], "unit": ["hours"], "counted": [1.0],
+                            "required": [1.0], "assessed": [True], "compliant": [True]})
+    run = r.RunData(tmp_path, pk.load_config(pseudonym_key_file=tmp_path / "k"), {},
+                    {"supervision_periods": periods})
+    assert str(r.compliance_figure(run, ["A"])) == ("No supervision periods in the last six "
+                                                     "months to show.")
+    assert str(r.compliance_figure(run, ["A"], names=False)) == ""

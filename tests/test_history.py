@@ -106,3 +106,12 @@ def test_the_change_section_says_when_the_previous_run_defined_metrics_different
     assert "That run defined the metrics differently" in said
     run.tables["history"] = history.assign(definitions_changed=False)
     assert "defined the metrics differently" not in str(changes_section(run))
+
+
+def test_the_period_before_is_as_long():
+    """A quarter of whole months: the quarter before; any other span: as many days before."""
+    d = dt.date
+    assert hi.previous_period(d(2026, 8, 1), d(2026, 11, 1)) == (d(2026, 5, 1), d(2026, 8, 1))
+    assert hi.previous_period(d(2026, 1, 1), d(2026, 2, 1)) == (d(2025, 12, 1), d(2026, 1, 1))
+    assert hi.previous_period(d(2026, 8, 15), d(2026, 9, 15)) == (d(2026, 7, 15),
+                                                                   d(2026, 8, 15))

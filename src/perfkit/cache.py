@@ -5,15 +5,12 @@ changed perfkit never reuses it."""
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import hashlib
 import os
 from pathlib import Path
 
-import pandas as pd
-
-__all__ = ["cache_root", "cache_dir", "demo_prepared", "demo_run", "previous_period"]
+__all__ = ["cache_root", "cache_dir", "demo_prepared", "demo_run"]
 
 
 def cache_root() -> Path:
@@ -59,6 +56,7 @@ def demo_run(params_file: str | os.PathLike | None = None) -> Path:
     it, as ``make demo`` does, so the reports have a previous run to compare with."""
     from .config import load_config
     from .demo import bundled_data_dir
+    from .history import previous_period
     from .runner import run_period
 
     extra = Path(params_file).read_bytes() if params_file else b""
@@ -74,14 +72,3 @@ def demo_run(params_file: str | os.PathLike | None = None) -> Path:
                    new_pseudonym_key=True)  # synthetic data: no earlier months to match
         run_period(bundled_data_dir(), cfg, out=out, tables_only=True)
     return out
-
-
-def previous_period(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
-    """The period before ``start`` .. ``end`` (end exclusive), as long: as many whole months
-    when both are the first of a month, else as many days."""
-    if start.day == end.day == 1:
-        months = (end.year - start.year) * 12 + end.month - start.month
-        first = (pd.Timestamp(start) - pd.DateOffset(months=months)).date()
-    else:
-        first = start - (end - start)
-    return first, start

@@ -254,7 +254,6 @@ class _Practice:
         c_start = max(dt.datetime.fromisoformat(c.start_date), self.sim_start.to_pydatetime())
         c_end = (dt.datetime.fromisoformat(c.end_date) + dt.timedelta(days=1) if c.end_date
                  else horizon)
-        slip_from = self.quarter.to_pydatetime()
         hired = dt.datetime.fromisoformat(c.start_date)
         # expected attended hours a week of one weekly client: attends, about 51 minutes
         per_week = (1 - p_ns - p_lc - p_cx) * 51 / 60
@@ -284,7 +283,7 @@ class _Practice:
                         fortnightly[parity] += 1
                     a, n, sc, last = self._client(
                         i, c, rng, first, interval, c_end, off, slipping,
-                        (p_ns, p_lc, p_cx, lag_median), slip_from)
+                        (p_ns, p_lc, p_cx, lag_median))
                     appts += a
                     notes += n
                     scores += sc
@@ -303,18 +302,19 @@ class _Practice:
         ramp = (min(1.0, 0.1 + 0.9 * weeks_in / 40) if role == 5
                 else min(1.0, 0.4 + 0.6 * weeks_in / 8))
         if role == 3:
-            ramp *= 1 - 0.85 * self._slip(day, self.quarter.to_pydatetime())
+            ramp *= 1 - 0.85 * self._slip(day)
         if role == 6 and day >= self.quarter.to_pydatetime():
             return OVER_CAPACITY_UTIL
         return util * ramp
 
-    def _slip(self, t: dt.datetime, slip_from: dt.datetime) -> float:
-        """0 before ``slip_from``, rising to 1 at the export."""
+    def _slip(self, t: dt.datetime) -> float:
+        """How far the slipping clinician has slipped: 0 before the last quarter, rising to 1
+        at the export."""
+        slip_from = self.quarter.to_pydatetime()
         span = (self.end.to_pydatetime() - slip_from).days
         return min(max((t - slip_from).days / span, 0.0), 1.0)
 
-    def _client(self, i, c, rng, intake_day, interval, c_end, off, slipping, habits,
-                slip_from):
+    def _client(self, i, c, rng, intake_day, interval, c_end, off, slipping, habits):
         p_ns, p_lc, p_cx, lag_median = habits
         self.next_client += 1
         k = self.next_client
@@ -350,7 +350,7 @@ class _Practice:
                 intake = attended == 0
                 duration = 60 if intake else (53 if rng.random() < 0.7 else 45)
                 service = "90791" if intake else ("90837" if duration == 53 else "90834")
-                ramp = self._slip(t, slip_from) if slipping else 0.0
+                ramp = self._slip(t) if slipping else 0.0
                 xmas = d.month == 12 and d.day >= 20 or d.month == 1 and d.day <= 3
                 u = rng.random()
                 ns, lc = p_ns + 0.12 * ramp, p_lc + 0.08 * ramp

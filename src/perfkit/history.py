@@ -29,7 +29,7 @@ from .config import Config, ConfigError
 from .io import read_table
 
 __all__ = ["EarlierRun", "earlier_runs", "previous_run", "change_table", "history_table",
-           "FLAGS", "HISTORY_METRICS", "CHANGE_COLUMNS"]
+           "FLAGS", "HISTORY_METRICS", "CHANGE_COLUMNS", "previous_period"]
 
 # Each flag of clinician_metrics.csv with the metric it rests on.
 FLAGS = [
@@ -173,3 +173,14 @@ def history_table(current: pd.DataFrame, config: Config, runs: list[EarlierRun],
         "clinician_id": current["clinician_id"].to_numpy(),
         **{k: current[k].to_numpy() if k in current else np.nan for k in HISTORY_METRICS}}))
     return pd.concat(parts, ignore_index=True)
+
+
+def previous_period(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
+    """The period before ``start`` .. ``end`` (end exclusive), as long: as many whole months
+    when both are the first of a month, else as many days."""
+    if start.day == end.day == 1:
+        months = (end.year - start.year) * 12 + end.month - start.month
+        first = (pd.Timestamp(start) - pd.DateOffset(months=months)).date()
+    else:
+        first = start - (end - start)
+    return first, start

@@ -129,6 +129,16 @@ class GrowthFit:
     def ml_loglik(self) -> float:
         return float("nan") if self.reml else self.loglik
 
+    @property
+    def time_unit(self) -> str:
+        """The time column's unit in the singular: ``week`` or ``session``."""
+        return "session" if self.time_metric == "sessions" else "week"
+
+    @property
+    def case_mix(self) -> bool:
+        """Whether the fit allowed for intake severity (the centred intake score)."""
+        return "intake_c" in self.fixed
+
 
 class _Draft(SimpleNamespace):
     """A fit under construction (the fitting steps fill it in); :func:`_final` freezes it."""

@@ -18,6 +18,7 @@ from .format import (
     num,
     pct,
     period_words,
+    score,
     span_words,
     table,
 )
@@ -130,8 +131,7 @@ def own_alerts_table(run: RunData, clinician_id: str):
         return Text("None of your clients is off track this period.")
     return table(pd.DataFrame({
         "Client": t["client_id"], "Measure": t["instrument"],
-        "First score": t["first_score"].map(lambda v: num(v, 0 if float(v).is_integer() else 1)),
-        "Latest score": t["last_score"].map(lambda v: num(v, 0 if float(v).is_integer() else 1)),
+        "First score": t["first_score"].map(score), "Latest score": t["last_score"].map(score),
         "Latest": t["last_at"],
         "Expected by now": t["expected"].map(lambda v: num(v, 1)), "Why listed": t["reason"],
     }))

@@ -18,8 +18,8 @@ from matplotlib.text import Text as MplText
 from .. import operations as op
 from ..outcomes import funnel_limits
 from ..trends import xmr_limits
-from .format import NO_SIGNING_TIMES, NOT_IN_EXPORT, TREND_WORDS, Text, pct, yes
-from .run import RunData, measured, rows_or_reason, unavailable
+from .format import NO_SIGNING_TIMES, NOT_IN_EXPORT, TREND_PLAIN, TREND_WORDS, Text, pct, yes
+from .run import RunData, measured, ramp_by_hire, rows_or_reason, unavailable
 
 __all__ = ["use_style", "done", "Figure", "caterpillar", "fit_caterpillar",
            "residual_diagnostics",
@@ -132,8 +132,7 @@ def fit_caterpillar(fit, better: str = "lower", **kwargs):
     """:func:`caterpillar` of a :class:`perfkit.models.GrowthFit`, labelled from the fit: its
     time unit and whether it allowed for intake severity."""
     return caterpillar(fit.effects.dropna(subset=["effect"]), fit.instrument, better=better,
-                       unit="session" if fit.time_metric == "sessions" else "week",
-                       adjusted="intake_c" in fit.fixed, **kwargs)
+                       unit=fit.time_unit, adjusted=fit.case_mix, **kwargs)
 
 
 def residual_diagnostics(fit):
@@ -163,7 +162,7 @@ def random_effects_qq(fit):
         return Text("This model has no clinician level, so there are no clinician deviations "
                     "to check.")
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    change = f"change per {'session' if fit.time_metric == 'sessions' else 'week'}"
+    change = f"change per {fit.time_unit}"
     for ax, col, name in zip(axes, ["intercept", "slope"], ["starting level", change],
                              strict=True):
         stats.probplot(modes[col].astype(float), dist="norm", plot=ax)
@@ -343,8 +342,7 @@ def _weekly_words(label: str, y: np.ndarray, trend: str, weeks: int = 12) -> str
     began and ended (e.g. "Utilization by week, falling: from 75% to 31% over the last 12
     weeks.")."""
     last = y[np.isfinite(y)][-weeks:]
-    trend_words = {"declining": "falling", "growing": "rising", "stable": "steady"}.get(
-        trend, "")
+    trend_words = TREND_PLAIN.get(trend, "")
     end = max(1, min(4, len(last) // 3))  # a few weeks at each end, not one noisy week
     return (f"{label} by week{', ' + trend_words if trend_words else ''}: from "
             f"{pct(last[:end].mean())} to {pct(last[-end:].mean())} over the last {len(last)} "
@@ -425,7 +423,7 @@ def ramp_figure(run: RunData):
     against the practice's own ramp (the median of earlier hires) where there is one."""
     r = run.tables.get("ramp")
     if r is None or r.empty:
-        return Text("No clinician started in the last 12 months.")
+        return Text(f"No clinician started in the last {run.config.ramp.recent_months} months.")
     hires = list(dict.fromkeys(r["clinician_id"]))
     cols = min(len(hires), 3)
     rows = -(-len(hires) // cols)
@@ -434,6 +432,7 @@ def ramp_figure(run: RunData):
     for ax in axes.flat[len(hires):]:
         ax.set_axis_off()
     said = []
+    summary = ramp_by_hire(run).set_index("clinician_id")
     for ax, cid in zip(axes.flat, hires, strict=False):
         h = r[r["clinician_id"] == cid]
         ax.plot(h["week"], h["utilization"], marker="o", ms=3, color=BLUE, label="utilization")
@@ -447,11 +446,10 @@ def ramp_figure(run: RunData):
         ax.set(xlabel="weeks since starting", ylim=(0, max(1.0, float(np.nanmax(
             h[["utilization", "practice_utilization"]].to_numpy(dtype=float))) * 1.1)))
         ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-        both = h.dropna(subset=["utilization", "practice_utilization"])
-        then = pct(both["practice_utilization"].mean())
-        said.append(f"{run.name_of(cid)}, {words}: {pct(h['utilization'].mean())} on average "
-                    f"over {len(h)} weeks"
-                    + (f" (earlier hires {then} in the same weeks)" if len(both) else ""))
+        s = summary.loc[cid]
+        said.append(f"{run.name_of(cid)}, {words}: {pct(s['utilization'])} on average over "
+                    f"{s['weeks']} weeks" + (f" (earlier hires {pct(s['practice_utilization'])} "
+                                             "in the same weeks)" if s["compared"] else ""))
     axes.flat[0].legend(fontsize=7, frameon=False, loc="lower right")
     return done(fig, "New clinicians' weekly utilization since they started. "
                      + "; ".join(said) + ".")
@@ -465,6 +463,8 @@ def compliance_figure(run: RunData, ids: list[str], *, names: bool = True):
     t = t.assign(period_start=pd.to_datetime(t["period_start"]))
     t = t[t["period_start"] >= pd.Timestamp(run.config.period_end) - pd.DateOffset(months=6)]
     people = sorted(t["clinician_id"].unique())
+    if not people:
+        return Text("No supervision periods in the last six months to show." if names else "")
     fig, axes = plt.subplots(len(people), 1, figsize=(9, 2.6 * len(people)), squeeze=False)
     said = []
     for ax, cid in zip(axes[:, 0], people, strict=True):
@@ -490,7 +490,5 @@ def compliance_figure(run: RunData, ids: list[str], *, names: bool = True):
         ax.set_ylabel(unit)
         ax.set_ylim(bottom=-0.1 * max(p["required"].max(), p["counted"].max(), 1))
         ax.legend(loc="upper left", bbox_to_anchor=(1, 1), frameon=False, fontsize=8)
-    if not people:
-        return Text("")
     return done(fig, "Supervision in each week or month of the last six months against what "
                      "the rule needs. " + "; ".join(said) + ".")

@@ -13,7 +13,8 @@ from ..config import Config
 
 __all__ = ["Text", "table", "pct", "num", "date_words", "text_or", "yes", "is_yes", "period_words",
            "span_words",
-           "TREND_WORDS", "NO_SIGNING_TIMES", "NOT_IN_EXPORT"]
+           "TREND_WORDS", "TREND_PLAIN", "NO_SIGNING_TIMES", "NOT_IN_EXPORT",
+           "score"]
 
 
 def table(frame: pd.DataFrame, caption: str | None = None, *, apply=None,
@@ -83,8 +84,17 @@ def period_words(cfg: Config) -> str:
     return span_words(cfg.period_start, cfg.period_end)
 
 
-TREND_WORDS = {"growing": "↑ rising", "declining": "↓ falling", "stable": "→ steady",
-               "not enough data": "· too few weeks"}
+# the trend labels of the weekly series in words, and with an arrow for tables
+TREND_PLAIN = {"growing": "rising", "declining": "falling", "stable": "steady",
+               "not enough data": "too few weeks"}
+TREND_WORDS = {k: f"{a} {TREND_PLAIN[k]}" for k, a in (
+    ("growing", "↑"), ("declining", "↓"), ("stable", "→"), ("not enough data", "·"))}
+
+
+def score(v) -> str:
+    """An assessment score as written on the form: whole points without decimals, an ORS
+    score with its one decimal; "–" when missing."""
+    return num(v, 0 if pd.notna(v) and float(v).is_integer() else 1)
 
 
 NO_SIGNING_TIMES = "not known: this export has no signing times"

@@ -25,7 +25,7 @@ from .format import (
     table,
     yes,
 )
-from .run import RunData, caveats, measured, on_status, unavailable
+from .run import RunData, caveats, measured, on_status, ramp_by_hire, unavailable
 from .supervisor import ce_words
 
 __all__ = ["practice_title", "documentation_basis", "period_summary", "operations_table",
@@ -94,12 +94,18 @@ def _value(metric: str, v) -> str:
     return f"{n:g} {one if n == 1 else many}".strip()
 
 
-def compared_period(run: RunData) -> str | None:
-    """The period of the run this one is compared with, in words (None: no earlier run)."""
+def _compared(run: RunData) -> pd.DataFrame:
+    """The rows of ``history.csv`` for the run this one is compared with (empty: none)."""
     h = run.tables.get("history")
     if h is None or h.empty or "compared_with" not in h:
-        return None
-    was = h[yes(h["compared_with"])]
+        return pd.DataFrame(columns=["period_start", "period_end", "clinician_id",
+                                     "definitions_changed"])
+    return h[yes(h["compared_with"])]
+
+
+def compared_period(run: RunData) -> str | None:
+    """The period of the run this one is compared with, in words (None: no earlier run)."""
+    was = _compared(run)
     if was.empty:
         return None
     return span_words(was["period_start"].iloc[0], was["period_end"].iloc[0])
@@ -131,9 +137,7 @@ def changes_section(run: RunData) -> Text:
     gone = lines("no longer flagged", "")
     still = int((c["change"] == "still flagged").sum())
     parts = [f"Compared with the run for {when}."]
-    h = run.tables.get("history")
-    if h is not None and is_yes(next(iter(h.loc[yes(h["compared_with"]),
-                                                 "definitions_changed"]), False)):
+    if is_yes(next(iter(_compared(run)["definitions_changed"]), False)):
         parts[0] += (" That run defined the metrics differently (its parameters' operations, "
                      "workload or trends settings or time zone differ), so some changes below "
                      "may come from the definitions rather than from the work.")
@@ -153,14 +157,14 @@ def _comings_and_goings(run: RunData) -> str:
     """The clinicians of the compared run who are not in this one (with their last day when
     the roster has it) and those new in this one (with their start), in one sentence; empty
     when the two runs have the same clinicians."""
-    h = run.tables.get("history")
-    if h is None or h.empty:
+    was = _compared(run)
+    if was.empty:
         return ""
-    was = h[yes(h["compared_with"])]
+    h = run.table("history")
     then = set(was["clinician_id"])
     now = set(h.loc[yes(h["this_run"]), "clinician_id"])
     roster = run.prepared_table("clinicians").set_index("clinician_id")
-    since = pd.Timestamp(was["period_start"].iloc[0]) if len(was) else pd.NaT
+    since = pd.Timestamp(was["period_start"].iloc[0])
 
     def day_of(cid: str, column: str):
         day = roster[column].get(cid) if column in roster else None
@@ -187,22 +191,19 @@ def ramp_words(run: RunData) -> Text:
     slowly, as expected or faster than the practice's earlier hires (their mean utilization
     over the weeks compared, against the earlier hires' in the same weeks: the ratio the
     status rests on), and who has too few earlier hires to compare with."""
-    r = run.tables.get("ramp")
-    if r is None or r.empty:
-        return Text("No clinician started in the last 12 months.")
-    status = r.drop_duplicates("clinician_id").set_index("clinician_id")["ramp"]
+    hires = ramp_by_hire(run).set_index("clinician_id")
+    if hires.empty:
+        return Text(f"No clinician started in the last {run.config.ramp.recent_months} months.")
+    status = hires["ramp"]
     n = len(status)
     parts = [f"{num(n, 0)} {'clinician' if n == 1 else 'clinicians'} started in the last "
              f"{run.config.ramp.recent_months} months."]
     for kind, label in _RAMP_WORDS.items():
-        who = []
-        for cid in sorted(status.index[status == kind], key=run.name_of):
-            h = r[r["clinician_id"] == cid].dropna(subset=["utilization",
-                                                           "practice_utilization"])
-            who.append(f"**{md(run.name_of(cid))}** ({pct(h['utilization'].mean())} utilization "
-                       f"on average over {len(h)} of their first weeks, against "
-                       f"{pct(h['practice_utilization'].mean())} for earlier hires in the same "
-                       "weeks)")
+        who = [f"**{md(run.name_of(cid))}** ({pct(h['utilization'])} utilization on average "
+               f"over {h['weeks']} of their first weeks, against "
+               f"{pct(h['practice_utilization'])} for earlier hires in the same weeks)"
+               for cid, h in sorted(hires[status == kind].iterrows(),
+                                    key=lambda x: run.name_of(x[0]))]
         if who:
             parts.append(f"{label}: " + "; ".join(who) + ".")
     few = sorted(status.index[~status.isin(list(_RAMP_WORDS))], key=run.name_of)

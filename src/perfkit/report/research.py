@@ -14,18 +14,8 @@ from ..safety import md
 from .format import Text, table
 
 __all__ = ["describe_fit", "fixed_effects_table", "variance_table", "share_statement",
-           "model_text", "caterpillar_text", "comparison_table", "sensitivity_table", "unit",
-           "case_mix", "limits_text"]
-
-
-def unit(fit: GrowthFit) -> str:
-    """The fit's time unit in the singular: ``week`` or ``session``."""
-    return "session" if fit.time_metric == "sessions" else "week"
-
-
-def case_mix(fit: GrowthFit) -> bool:
-    """Whether the fit allowed for intake severity (the centred intake score)."""
-    return "intake_c" in fit.fixed
+           "model_text", "caterpillar_text", "comparison_table", "sensitivity_table",
+           "limits_text"]
 
 
 def _num(v, digits: int) -> str:
@@ -38,7 +28,7 @@ def describe_fit(fit: GrowthFit):
         "Measure": fit.instrument,
         "Model": fit.level,
         "Time": f"{fit.time_metric} since the episode's first score",
-        "Allows for intake severity (case mix)": "yes" if case_mix(fit) else "no",
+        "Allows for intake severity (case mix)": "yes" if fit.case_mix else "no",
         "Clinicians / clients / scores": f"{fit.n_clinicians} / {fit.n_clients} / "
                                          f"{fit.n_scores}",
         "Estimation": f"{fit.engine}, {fit.optimizer or '–'}",
@@ -60,7 +50,7 @@ def _term(name: str, u: str) -> str:
 def fixed_effects_table(fit: GrowthFit):
     """Fixed effects with standard errors and 95% intervals, named in the fit's time unit."""
     est, se = fit.fixed_effects, fit.fixed_se.reindex(fit.fixed_effects.index)
-    u = unit(fit)
+    u = fit.time_unit
     return table(pd.DataFrame({
         "Term": [_term(n, u) for n in est.index], "Estimate": est.map(lambda v: _num(v, 4)),
         "Std. error": se.map(lambda v: _num(v, 4)),
@@ -71,7 +61,7 @@ def fixed_effects_table(fit: GrowthFit):
 def variance_table(fit: GrowthFit):
     """Variance components as variances and standard deviations; the clinicians' level-change
     correlation is a correlation (no standard deviation: the cell is left empty)."""
-    u = unit(fit)
+    u = fit.time_unit
     cov = fit.clinician_cov
     comps = {"clinician: starting level": cov[0, 0], f"clinician: change per {u}": cov[1, 1],
              "client: starting level": fit.client_intercept_var,
@@ -93,9 +83,9 @@ def share_statement(fit: GrowthFit):
     if not np.isfinite(fit.share_clinician):
         return Text("The share of variance due to clinicians was not estimated for this model.")
     return Text(
-        f"At {unit(fit)} {fit.share_at_week:g} (the median length of an episode here), "
+        f"At {fit.time_unit} {fit.share_at_week:g} (the median length of an episode here), "
         f"**{fit.share_clinician:.1%}** of the variation in {md(fit.instrument)} scores lies "
-        "between clinicians" + (", after allowing for intake severity" if case_mix(fit) else
+        "between clinicians" + (", after allowing for intake severity" if fit.case_mix else
                                  " (not adjusted for intake severity)")
         + ". Studies of routine practice find about 5% (Baldwin & Imel 2013; Johns et al. "
         "2019), and most of the rest lies with clients and measurement.")
@@ -103,13 +93,13 @@ def share_statement(fit: GrowthFit):
 
 def model_text(fit: GrowthFit) -> Text:
     """The model as fitted, in lme4's notation, with what its terms mean and its engine."""
-    u = unit(fit)
+    u = fit.time_unit
     return Text(
         f"In R's lme4 notation, over the columns of the model rows (the files `perfkit run` "
         f"writes as `tables/model_data_*.csv`, one per measure):\n\n`{fit.formula}`\n\n"
         f"`week` is the time since the episode's first score, counted in {fit.time_metric}"
         + (" (the column keeps its name whatever it counts)" if u != "week" else "")
-        + (", `intake_c` the first score minus its mean" if case_mix(fit) else
+        + (", `intake_c` the first score minus its mean" if fit.case_mix else
            "; the model does not allow for intake severity") + ". "
         f"Fitted by {md(fit.engine) or 'no engine (too little data for a model)'}; both "
         "engines (perfkit's nested fitter and statsmodels' MixedLM, `models.engine` in the "
@@ -120,8 +110,8 @@ def caterpillar_text(fit: GrowthFit) -> Text:
     """What the clinician-differences figure shows, in the fit's terms."""
     return Text(
         f"Each dot is a clinician's difference from the practice's average change per "
-        f"{unit(fit)}" + (", after allowing for how ill their clients were at intake"
-                           if case_mix(fit) else " (not adjusted for intake severity)")
+        f"{fit.time_unit}" + (", after allowing for how ill their clients were at intake"
+                           if fit.case_mix else " (not adjusted for intake severity)")
         + "; the bar is its 95% interval. Clinicians appear in id order. A bar that crosses "
         "the dashed line means the data cannot tell that clinician's clients apart from the "
         "practice average.")
@@ -144,7 +134,7 @@ def comparison_table(compared: pd.DataFrame):
 
 def sensitivity_table(sens: pd.DataFrame, fit: GrowthFit, min_scores: int):
     """The early-leaver sensitivity check, in the fit's units."""
-    u = unit(fit)
+    u = fit.time_unit
     out = pd.DataFrame({"Clinician": sens["clinician_id"]})
     for suffix, label in (("", "all episodes"), (f"_min{min_scores}",
                                                  f"episodes with {min_scores}+ scores")):
@@ -160,10 +150,10 @@ def sensitivity_table(sens: pd.DataFrame, fit: GrowthFit, min_scores: int):
 
 def limits_text(fit: GrowthFit) -> Text:
     """What the model can and cannot say about a clinician, for the fit as it was made."""
-    u = unit(fit)
+    u = fit.time_unit
     first = (f"It estimates how fast a clinician's clients' scores changed per {u} compared "
              "with the practice average, for clients who started equally ill."
-             if case_mix(fit) else
+             if fit.case_mix else
              f"It estimates how fast a clinician's clients' scores changed per {u} compared "
              "with the practice average, without allowing for how ill clients were at the "
              "start: a clinician who sees more severe clients can look different for that "
@@ -174,7 +164,7 @@ def limits_text(fit: GrowthFit) -> Text:
         "practices about 5% of the variation in outcomes lies between therapists; the rest is "
         "the clients, their lives, and measurement noise.",
         "Clients are not randomly assigned: referral patterns, diagnoses, and life events "
-        + ("that the intake score does not capture " if case_mix(fit) else "")
+        + ("that the intake score does not capture " if fit.case_mix else "")
         + "can move an estimate.",
         "Missing scores are not random: clients who leave early often differ from those who "
         "stay, which is why the sensitivity check above matters.",

@@ -21,7 +21,8 @@ from ..prepared import Prepared, load_prepared
 from .format import Text, yes
 
 __all__ = ["RunData", "load_run", "measured", "text_id", "on_status", "caveats", "unavailable",
-           "rows_for", "rows_or_reason", "NO_MEASURES", "item9_by_client", "ITEM9_COLUMNS"]
+           "rows_for", "rows_or_reason", "NO_MEASURES", "item9_by_client", "ITEM9_COLUMNS",
+           "ramp_by_hire"]
 
 
 @dataclass
@@ -161,6 +162,23 @@ def rows_or_reason(run: RunData, table: str, ids: list[str], *, quiet: bool = Fa
         return Text(not_provided)
     t = rows_for(run, table, ids)
     return Text("" if quiet else none) if t.empty else t
+
+
+def ramp_by_hire(run: RunData) -> pd.DataFrame:
+    """``ramp.csv`` one row per new hire, in the order of the table: the status, the weeks the
+    status rests on (those with a practice ramp, else every week followed) and the hire's and
+    the earlier hires' mean utilization over them. The ramp figure and its words both read
+    this, so they give the same numbers."""
+    r = run.tables.get("ramp")
+    rows = []
+    for cid, h in (r.groupby("clinician_id", sort=False) if r is not None else []):
+        both = h.dropna(subset=["utilization", "practice_utilization"])
+        basis = both if len(both) else h.dropna(subset=["utilization"])
+        rows.append({"clinician_id": cid, "ramp": h["ramp"].iloc[0], "weeks": len(basis),
+                     "compared": bool(len(both)), "utilization": basis["utilization"].mean(),
+                     "practice_utilization": both["practice_utilization"].mean()})
+    return pd.DataFrame(rows, columns=["clinician_id", "ramp", "weeks", "compared",
+                                       "utilization", "practice_utilization"])
 
 
 ITEM9_COLUMNS = ["Client", "Times above zero", "Highest answer", "Latest", "Review"]
