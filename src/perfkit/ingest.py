@@ -40,7 +40,10 @@ __all__ = ["IngestError", "ColumnMap", "Ingested", "ingest", "load_column_map"]
 
 log = logging.getLogger(__name__)
 
-_OFFSET_RE = r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$"
+# A UTC offset ends a value only after a time of day: "2026-03-02" ends in "-02" and
+# "03-02-2026" in "-2026", and neither is an offset (read as one, a date from a workbook or a
+# US form became UTC midnight, the evening before in the practice's time zone).
+_OFFSET_RE = r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$"
 # A whole ISO 8601 date, or a date-time whose date part is taken: nothing may follow it
 # ("2022-07-15 and some text" is not a date).
 _DATE_RE = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
@@ -607,18 +610,23 @@ _SERIAL = re.compile(r"^\d{4,5}(\.\d+)?$")
 
 
 def _detect_format(text: pd.Series, file: str, column: str) -> tuple[pd.Series, str | None]:
-    """The format of a date column whose export names none: ISO 8601 (None; also when at
-    least half the values are ISO), Excel serial day numbers (turned into ISO text
-    here), or the one US form that reads most values.
+    """The format of a date column whose export names none: ISO 8601 (None), Excel serial
+    day numbers (turned into ISO text here), or the one US form that reads most of the values
+    that are not ISO (ISO values are read whatever the format: a workbook column of date
+    cells with a few dates typed as text holds both).
 
     Raises IngestError when the values read as well month-first as day-first (every day and
-    month at most 12): a guess would silently swap them."""
+    month at most 12): a guess would silently swap them. In a column that is mostly ISO, such
+    values are rejected one by one instead."""
     present = text[text != ""]
     if present.empty:
         return text, None
     iso = present.str.match(_ISO_START).to_numpy(dtype=bool, na_value=False)
-    if iso.mean() >= 0.5:  # an ISO column: a stray other form is an unparseable value
+    if iso.all():
         return text, None
+    # ISO values are always read; the others (all of them, or a few dates typed as text in a
+    # workbook column of date cells) tell the column's other form
+    mostly_iso = iso.mean() >= 0.5
     other = pd.Series(pd.unique(present[~iso].to_numpy(dtype=object))[:2000], dtype=object)
     if other.str.match(_SERIAL).all():
         days = pd.to_numeric(other)
@@ -637,6 +645,8 @@ def _detect_format(text: pd.Series, file: str, column: str) -> tuple[pd.Series, 
         return text, None  # nothing reads: every value is rejected as unparseable
     month_first = [f for f in _US_FORMATS if counts[f] == best]
     day_first = [f for f in _DAY_FIRST.values() if counts[f] == best]
+    if month_first and day_first and mostly_iso:
+        return text, None  # a few stray values that read either way: rejected, not guessed
     if month_first and day_first:
         example = next(v for v in other if pd.notna(pd.to_datetime(
             v, format=month_first[0], errors="coerce")))
@@ -905,11 +915,32 @@ def _fold_key_part(text: pd.Series) -> pd.Series:
     return out.str.replace(r"^(\d{4}-\d{2}-\d{2})[t ]00:00(:00)?$", r"\1", regex=True)
 
 
+_BIRTH_HEADER = re.compile(r"\bdob\b|birth", re.IGNORECASE)
+
+
+def _birth_serials(text: pd.Series, header: str) -> pd.Series:
+    """A birth-date column of a workbook whose cells are bare Excel day numbers (a column
+    pasted without its date format): the day numbers as ISO dates, so the client key is the
+    one the CSV of the same sheet gives. Only in a column named for a birth date: elsewhere a
+    number may be a record number."""
+    if not _BIRTH_HEADER.search(header):
+        return text
+    serial = text.str.fullmatch(r"\d{1,5}(\.0+)?").to_numpy(dtype=bool, na_value=False)
+    if not serial.any():
+        return text
+    days = pd.to_numeric(text[serial]).astype(int)
+    iso = (pd.Timestamp("1899-12-30") + pd.to_timedelta(days, unit="D")).dt.strftime("%Y-%m-%d")
+    out = text.copy()
+    out[serial] = iso.to_numpy()
+    return out
+
+
 def _compose_key(frame: pd.DataFrame, headers: list[str], key_cols: list[str]) -> pd.Series:
     """The client key of each row from several columns (first name, last name, birth date),
     empty when any part is empty. It lives only in memory: ingest turns it into the keyed
     pseudonym like any client id."""
-    parts = [_key_part(frame.iloc[:, headers.index(c)].astype(str)) for c in key_cols]
+    parts = [_key_part(_birth_serials(frame.iloc[:, headers.index(c)].astype(str), c))
+             for c in key_cols]
     empty = np.logical_or.reduce([(p == "").to_numpy() for p in parts])
     key = parts[0]
     for p in parts[1:]:
