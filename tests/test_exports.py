@@ -106,7 +106,7 @@ def test_one_combined_export_becomes_appointments_and_notes(combined, cfg):
     text = ing.rejects.to_csv() + a.to_csv() + n.to_csv()
     assert "Quixote" not in text and "Marchbanks" not in text and "QUIXOTE" not in text
     assert ing.quality["documentation"] == {
-        "signing_times": False, "note_status": True,
+        "signing_times": False, "note_status": True, "known": True,
         "exported_at": "2026-11-03T09:00:00-06:00", "exported_at_source": "column map"}
 
 
@@ -322,6 +322,56 @@ def test_a_notes_file_needs_signing_times_or_statuses(practice, cfg):
     write_table(practice, "notes", [{"appointment_id": "A1"}])
     with pytest.raises(pk.IngestError, match="'signed_at'.*or 'status'"):
         pk.ingest(practice, cfg)
+
+
+def test_an_empty_note_status_column_is_no_answer(combined, cfg, tmp_path):
+    """A Progress Note Status column present but empty in every row (the totals row aside)
+    is not provided: the documentation figures are not known (not "every note unsigned"),
+    nothing is flagged, and the export's notes say so once."""
+    folder, cmap = combined
+    blank = COMBINED.assign(**{"Progress Note Status": ""})
+    blank.iloc[0, blank.columns.get_loc("Progress Note Status")] = "6 notes"  # totals row
+    blank.to_csv(folder / "Appointment Status.csv", index=False)
+    data = pk.prepare(folder, tmp_path / "run", cfg, column_map=cmap)
+    q = data.quality
+    assert q["tables"]["notes"]["empty_columns"] == ["status"]
+    assert q["tables"]["notes"]["dropped_columns"] == []  # empty, not dropped
+    assert q["documentation"]["known"] is False
+    said = [c for c in q["source"]["caveats"] if "neither a note status" in c]
+    assert len(said) == 1 and "Appointment Status.csv" in said[0]
+    m = op.clinician_metrics(data, cfg).set_index("clinician_id")
+    figures = ["notes_within_24h", "notes_within_72h", "median_note_lag_hours",
+               "notes_open_72h", "unsigned_overdue_7d"]
+    assert m[figures].isna().all().all()
+    assert (m["documentation_source"] == "not_known").all()
+    assert m.loc["C1", "notes_due"] == 2  # sessions whose note was due are still known
+    f = op.flags(m.reset_index(), cfg)
+    assert not f[["flag_late_notes", "flag_unsigned_overdue"]].any().any()
+    p = op.practice_summary(data, cfg, m.reset_index()).iloc[0]
+    assert np.isnan(p["unsigned_overdue_7d"]) and np.isnan(p["notes_open_72h"])
+
+
+def test_an_empty_optional_key_part_is_left_out(tmp_path, cfg):
+    """A birth-date column present but empty in every row does not empty every client key:
+    clients are keyed by name, as when the column is absent."""
+    folder = tmp_path / "export"
+    folder.mkdir()
+    write_table(folder, "clinicians", CLINICIANS)
+    rows = COMBINED.iloc[1:].rename(columns={"Date of Service": "Date", "Clinician": "Provider",
+                                             "Billing Code": "CPT", "Status":
+                                             "Appointment Status", "Progress Note Status":
+                                             "Note Status"})
+    rows.assign(DOB="").to_csv(folder / "appointments.csv", index=False)
+    with_dob = pk.ingest(folder, cfg.model_copy(update={"source": "generic"}))
+    rows.to_csv(folder / "appointments.csv", index=False)
+    without = pk.ingest(folder, cfg.model_copy(update={"source": "generic"}))
+    # the row of a clinician not on the roster, in both
+    assert with_dob.quality["tables"]["appointments"]["rows_rejected"] == \
+        without.quality["tables"]["appointments"]["rows_rejected"] == 1
+    assert with_dob.quality["tables"]["appointments"]["empty_columns"] == []  # a key part
+    pd.testing.assert_series_equal(with_dob["appointments"]["client_id"],
+                                   without["appointments"]["client_id"])
+    assert with_dob["appointments"]["client_id"].nunique() == 2
 
 
 def test_exported_at_in_the_parameters_wins(combined, tmp_path):

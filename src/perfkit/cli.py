@@ -123,12 +123,18 @@ def _summary(quality: dict, rejects, max_rows: int | None, where: str) -> str:
         for reason, count in e["reasons"].items():
             notes.append(f"  {name}: {count:,} rejected, {REASONS.get(reason, reason)} "
                          f"({reason})")
+        if e.get("empty_columns"):
+            notes.append(f"  {name}: columns present but empty in every row are read as not "
+                         f"provided: {', '.join(e['empty_columns'])}")
         if e["dropped_columns"]:
             notes.append(f"  {name}: columns outside the contract were dropped and never "
                          f"copied: {', '.join(e['dropped_columns'])}")
         for what, count in e["adjustments"].items():
             notes.append(f"  {name}: {count:,} rows {what.replace('_', ' ')}")
     doc = quality.get("documentation") or {}
+    if not doc.get("known", True):
+        notes.append("  notes: the export gives neither note statuses nor signing times, so "
+                     "the documentation figures are not known")
     if doc.get("note_status"):
         notes.append(f"  notes: note statuses describe the export of {doc['exported_at']} "
                      f"(from the {doc['exported_at_source']}; set exported_at if that is not "

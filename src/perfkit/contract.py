@@ -24,6 +24,7 @@ __all__ = [
     "normalize_label",
     "item_columns",
     "REASONS",
+    "DOCUMENTATION_FIGURES",
 ]
 
 Kind = Literal["id", "text", "date", "datetime", "int", "number", "enum"]
@@ -301,6 +302,11 @@ TABLES: dict[str, Table] = {
 OPTIONAL_TABLES = [n for n, t in TABLES.items() if not t.required]
 
 # Every rejection reason, with the plain sentence shown in summaries.
+# The clinician_metrics figures that rest on note statuses or signing times (section 3): an
+# export that gives neither leaves them empty ("not known"), never zero.
+DOCUMENTATION_FIGURES = ("notes_within_24h", "notes_within_72h", "median_note_lag_hours",
+                         "notes_open_72h", "unsigned_overdue_7d")
+
 REASONS: dict[str, str] = {
     "exact_duplicate": "the same row appears earlier in the file",
     "missing_value": "a required value is empty",

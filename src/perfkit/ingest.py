@@ -574,6 +574,7 @@ class _TableResult:
     fold_host: np.ndarray | None = None  # the row each folded line went into (-1: none)
     excluded: np.ndarray | None = None  # rows of another kind (the column map's 'rows')
     joined: bool = False  # notes from a report of their own, matched to the appointments
+    empty_columns: list[str] = field(default_factory=list)  # present, empty in every row
 
 
 @dataclass
@@ -787,7 +788,10 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
     client_key = None
     if key_cols:
         renamed = {cmap.columns.get(spec.name, {}).get(h, h) for h in headers}
-        key_cols = _key_columns(key_cols, headers)
+        records = ~(summary | repeated)
+        blank = {h for i, h in enumerate(headers) if records.any() and not (
+            frame.iloc[:, i].astype(str) != "").to_numpy()[records].any()}
+        key_cols = _key_columns(key_cols, headers, blank)
         absent = [c for c in key_cols if c not in headers]
         optional = not spec.column("client_id").required  # notes: only to match a report
         if absent and spec.name not in cmap.client_key and ("client_id" in renamed
@@ -831,6 +835,9 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
         excluded = ~_map_unique(kind, lambda v: C.normalize_label(v) in rule["keep"]) \
             .to_numpy(dtype=bool)
     keep = [c for c in spec.column_names if c in headers]
+    # present but empty in every row means not provided (an empty Note Status column is no
+    # answer: read as one, it made every note unsigned)
+    empty_cols = _empty_columns(frame, keep, spec, ~(summary | repeated))
     for col in spec.file_columns:
         joined = spec.name in cmap.join and col == "appointment_id"
         if col not in headers and not (shared and col in _FROM_OWNER) and not joined:
@@ -846,6 +853,7 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
     if spec.items and "total_score" not in headers and not item_cols:
         raise IngestError(f"{path.name}: required column 'total_score' is missing, and there "
                           "are no item columns (item_1, item_2, ...) to compute it from")
+    keep = [c for c in keep if c not in empty_cols]
     if spec.name == "notes" and "signed_at" not in headers and "status" not in headers:
         expected = [h for h, t in rename.items() if t in ("signed_at", "status")]
         raise IngestError(f"{path.name}: the notes need a column 'signed_at' (when each note "
@@ -854,7 +862,8 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
                              if expected else ""))
     contract_cols = keep + sorted(item_cols, key=item_cols.get)
     used = set(contract_cols) | set(key_cols)
-    dropped = list(dict.fromkeys(c for c in headers if c not in used and c))
+    dropped = list(dict.fromkeys(c for c in headers if c not in used and c
+                                 and c not in empty_cols))
     raw = frame[contract_cols].copy()
     for col in spec.column_names:  # optional columns absent from the file read as empty
         if col not in raw.columns:
@@ -866,13 +875,14 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
         taken.update(key_cols)
     res = _TableResult(spec.name, path.name, raw, _Verdicts(len(raw)),
                        dropped_columns=dropped, fractional_ids=fractional_ids,
-                       summary_rows=summary, repeated_headers=repeated)
+                       summary_rows=summary, repeated_headers=repeated,
+                       empty_columns=empty_cols)
     res.shared = shared
     res.excluded = excluded
     res.in_file = set(keep)
     res.used_headers = {h for h, r in zip(original, headers, strict=False)
-                        if r in contract_cols} | set(key_cols) | ({rule["column"]} if rule
-                                                                  else set())
+                        if r in contract_cols or r in empty_cols} | set(key_cols) \
+        | ({rule["column"]} if rule else set())
     return res
 
 
@@ -881,15 +891,38 @@ _FROM_OWNER = {"appointment_id": "appointment_id", "clinician_id": "clinician_id
                "client_id": "client_id", "administered_at": "start"}
 
 
-def _key_columns(parts: list[str], headers: list[str]) -> list[str]:
+def _empty_columns(frame: pd.DataFrame, columns: list[str], spec: C.Table,
+                   records: np.ndarray) -> list[str]:
+    """The optional contract columns of a file that are present but empty in every record
+    (rows of totals and repeated headers aside): they are treated as absent. A required
+    column is left to the row checks (each row is rejected with its reason)."""
+    if not records.any():
+        return []
+    out = []
+    for col in columns:
+        if spec.column(col).required:
+            continue
+        values = frame[col]
+        if isinstance(values, pd.DataFrame):  # a repeated header outside the contract
+            continue
+        if not (values.astype(str) != "").to_numpy()[records].any():
+            out.append(col)
+    return out
+
+
+def _key_columns(parts: list[str], headers: list[str], blank: set[str] = frozenset()
+                 ) -> list[str]:
     """The file's columns for each part of a client key: a part may name alternatives
-    (``client|patient``, the first the file has), and a part marked ``?`` may be absent."""
+    (``client|patient``, the first the file has), and a part marked ``?`` may be absent, or
+    present and empty in every row (``blank``: then it is absent, not a key part that empties
+    every key)."""
     out = []
     for part in parts:
         alts = [a.strip() for a in part.split("|")]
         optional = any(a.endswith("?") for a in alts)
         alts = [a.rstrip("?").strip() for a in alts]
-        found = next((a for a in alts if a in headers), None)
+        found = next((a for a in alts if a in headers
+                      and not (optional and a in blank)), None)
         if found is not None:
             out.append(found)
         elif not optional:
@@ -1639,13 +1672,18 @@ def _scheduled_after_export(appts: _TableResult, cmap: ColumnMap, cfg: Config) -
     appts.adjustments["scheduled_after_export"] = int((later & appts.verdicts.ok).sum())
 
 
+_NO_DOCUMENTATION = ("The notes in {file} give neither a note status nor a signing time (a "
+                     "column present but empty counts as not given), so which notes are "
+                     "signed, and how quickly, is not known from this export.")
+
+
 def _documentation(notes: _TableResult, cmap: ColumnMap, cfg: Config) -> dict:
     """What the notes rest on: signing times, note statuses, or both, and the instant the
     export was taken (parameter ``exported_at``, else the column map's, else the period end):
     a note status describes that instant."""
     when, source = _export_instant(cmap, cfg)
-    return {"signing_times": "signed_at" in notes.in_file,
-            "note_status": "status" in notes.in_file,
+    times, status = "signed_at" in notes.in_file, "status" in notes.in_file
+    return {"signing_times": times, "note_status": status, "known": times or status,
             "exported_at": when.isoformat(), "exported_at_source": source}
 
 
@@ -1901,6 +1939,7 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
             "rows_rejected": int(bad.sum()),
             "reasons": {str(k): int(c) for k, c in reasons.items()},
             "dropped_columns": res.dropped_columns,
+            "empty_columns": res.empty_columns,
             "adjustments": {k: c for k, c in res.adjustments.items() if c},
         }
         if name == "clinicians":
@@ -1912,8 +1951,12 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
         quality["tables"][name] = entry
     quality["unused_files"] = _unused_files(folder, results)
     quality["documentation"] = _documentation(notes, cmap, config)
-    quality["source"] = {"profile": config.source, "caveats": cmap.caveats,
-                         "unavailable": cmap.unavailable}
+    quality["source"] = {"profile": config.source, "caveats": list(cmap.caveats),
+                         "unavailable": list(cmap.unavailable)}
+    if not quality["documentation"]["known"]:  # said once, in every report's export notes
+        quality["source"]["caveats"].append(_NO_DOCUMENTATION.format(file=notes.file))
+        quality["source"]["unavailable"] += [c for c in C.DOCUMENTATION_FIGURES
+                                             if c not in quality["source"]["unavailable"]]
     rejects = pd.concat(reject_parts, ignore_index=True) if reject_parts else pd.DataFrame(
         columns=["table", "file", "row", "column", "reason", "detail"])
     present = [e for e in quality["tables"].values() if e.get("present")]

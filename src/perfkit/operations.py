@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .config import Config
+from .contract import DOCUMENTATION_FIGURES
 
 __all__ = [
     "Window",
@@ -285,6 +286,9 @@ def attendance_rates(appts: pd.DataFrame) -> pd.DataFrame:
 
 
 SIGNING_TIMES, NOTE_STATUS = "signing_times", "note_status"
+# an export whose notes give neither (a note-status column empty in every row, no signing
+# times): every documentation figure is unknown, never "all unsigned"
+NOT_KNOWN = "not_known"
 # the figures that need signing times: empty when a clinician's notes rest on statuses
 LAG_FIGURES = ("notes_within_24h", "notes_within_72h", "median_note_lag_hours")
 
@@ -295,6 +299,7 @@ def documentation(data, as_of: pd.Timestamp) -> dict:
     doc = dict(getattr(data, "quality", {}).get("documentation") or {})
     notes = data.notes
     doc.setdefault("signing_times", "signed_at" in notes)
+    doc["known"] = bool(doc["signing_times"] or doc.get("note_status", True))
     doc["exported_at"] = pd.Timestamp(doc["exported_at"]).tz_convert(as_of.tz) \
         if doc.get("exported_at") else as_of
     return doc
@@ -337,7 +342,9 @@ def _attended_with_notes(appts: pd.DataFrame, notes: pd.DataFrame, as_of: pd.Tim
     by_status = set(att.loc[untimed, "clinician_id"]) if doc.get("signing_times", True) \
         else set(att["clinician_id"])
     att["source"] = np.where(att["clinician_id"].isin(by_status), NOTE_STATUS, SIGNING_TIMES)
-    on_status = att["source"].to_numpy() == NOTE_STATUS
+    if not doc.get("known", True):
+        att["source"] = NOT_KNOWN
+    on_status = att["source"].to_numpy() != SIGNING_TIMES
     # a note signed after as_of was not signed as of then; a status tells the export instant
     att["signed"] = np.where(on_status, status_signed | att["signed_at"].notna().to_numpy(),
                              (att["signed_at"].notna() & (att["signed_at"] <= as_of))
@@ -379,7 +386,7 @@ def note_timeliness(appts: pd.DataFrame, notes: pd.DataFrame, as_of: pd.Timestam
         in_best=due["signed"] & (due["lag_hours"] <= ops.note_best_hours),
         in_standard=due["signed"] & (due["lag_hours"] <= ops.note_standard_hours),
         signed_lag=due["lag_hours"].where(due["signed"]),
-        on_status=due["source"] == NOTE_STATUS,
+        on_status=due["source"] != SIGNING_TIMES,
     )
     g = _grouped(due)
     n = g.size()
@@ -603,6 +610,9 @@ def _bucket_table(data, cfg: Config, window: Window, clinicians: pd.DataFrame,
         table[col] = table[col].astype("int64")
     table["documentation_source"] = table["documentation_source"].fillna(
         SIGNING_TIMES if doc.get("signing_times", True) else NOTE_STATUS)
+    if not doc.get("known", True):
+        table["documentation_source"] = NOT_KNOWN
+        table[[c for c in DOCUMENTATION_FIGURES if c in table]] = np.nan
     table["utilization"] = utilization(table["hours_attended"], table["available_hours"])
     if extra:
         table["goal_attainment"] = goal_attainment(table["sessions_attended"],
@@ -639,6 +649,13 @@ PRACTICE_COLUMNS = [
     "notes_due_with_signing_times", "notes_within_72h", "notes_open_72h",
     "unsigned_overdue_7d", "clinicians_on_note_status", "clients_seen", "new_clients",
 ]
+
+
+def _count(metrics: pd.DataFrame, col: str):
+    """A count summed over the clinicians; empty when no clinician's is known (an export
+    that cannot give it), never 0."""
+    total = metrics[col].sum(min_count=1) if col in metrics else np.nan
+    return int(total) if pd.notna(total) else np.nan
 
 
 def practice_summary(data, cfg: Config, metrics: pd.DataFrame) -> pd.DataFrame:
@@ -681,8 +698,8 @@ def practice_summary(data, cfg: Config, metrics: pd.DataFrame) -> pd.DataFrame:
         "clinician_cancelled": total("clinician_cancelled"),
         "notes_due": int(total("notes_due")), "notes_due_with_signing_times": int(due_timed),
         "notes_within_72h": float(_ratio(within, due_timed)) if timed.any() else np.nan,
-        "notes_open_72h": total("notes_open_72h"),
-        "unsigned_overdue_7d": int(total("unsigned_overdue_7d")),
+        "notes_open_72h": _count(metrics, "notes_open_72h"),
+        "unsigned_overdue_7d": _count(metrics, "unsigned_overdue_7d"),
         "clinicians_on_note_status": int((metrics["documentation_source"]
                                           == NOTE_STATUS).sum()),
         "clients_seen": int(seen), "new_clients": new,

@@ -265,8 +265,8 @@ def caterpillar_figure(run: RunData, instrument: str = "PHQ-9", *,
 
 def not_in_export(ax, title: str, col: str, run: RunData) -> None:
     """A panel for a figure with no values: say why instead of drawing empty axes."""
-    why = NO_SIGNING_TIMES if col in op.LAG_FIGURES else NOT_IN_EXPORT \
-        if col in unavailable(run) else "no values for this period"
+    why = NOT_IN_EXPORT if col in unavailable(run) else NO_SIGNING_TIMES \
+        if col in op.LAG_FIGURES else "no values for this period"
     ax.text(0.5, 0.5, why[0].upper() + why[1:], ha="center", va="center", wrap=True,
             color=GREY, transform=ax.transAxes)
     ax.set_title(title, loc="left")

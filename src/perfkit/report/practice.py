@@ -43,9 +43,12 @@ def practice_title(run: RunData) -> Text:
 def documentation_basis(run: RunData) -> str:
     """What the documentation figures rest on, in plain words."""
     by_status = on_status(run.table("clinician_metrics"))
+    doc = run.meta.get("documentation") or {}
+    if not doc.get("known", True):
+        return ("nothing: the export gives no note statuses or signing times, so the "
+                "documentation figures are not known")
     if not by_status.any():
         return "the times notes were signed"
-    doc = run.meta.get("documentation") or {}
     when = pd.Timestamp(doc["exported_at"]) if doc.get("exported_at") else None
     at = f"the export of {when:%d %B %Y, %H:%M}" if when is not None else "the export"
     some = "" if by_status.all() else " for some clinicians"
@@ -247,10 +250,12 @@ def period_summary(run: RunData):
             NOT_IN_EXPORT if "non_attendance_rate" in gone else pct(p["non_attendance_rate"], 1),
         "Appointments the clinicians cancelled (not counted as missed)":
             NOT_IN_EXPORT if "clinician_cancelled" in gone else num(p["clinician_cancelled"], 0),
-        "Notes signed within 72 hours": NO_SIGNING_TIMES if no_times
-        else pct(p["notes_within_72h"]),
-        "Notes open more than 72 hours": num(p["notes_open_72h"], 0),
-        "Notes unsigned for more than 7 days": num(p["unsigned_overdue_7d"], 0),
+        "Notes signed within 72 hours": NOT_IN_EXPORT if "notes_within_72h" in gone
+        else NO_SIGNING_TIMES if no_times else pct(p["notes_within_72h"]),
+        "Notes open more than 72 hours": NOT_IN_EXPORT if "notes_open_72h" in gone
+        else num(p["notes_open_72h"], 0),
+        "Notes unsigned for more than 7 days": NOT_IN_EXPORT if "unsigned_overdue_7d" in gone
+        else num(p["unsigned_overdue_7d"], 0),
         "Documentation figures rest on": documentation_basis(run),
         **({"About this export": " ".join(said)} if (said := caveats(run)) else {}),
         "Clients seen (each client once)": num(p["clients_seen"], 0),
@@ -273,9 +278,9 @@ def operations_table(run: RunData):
         "Notes within 72 h": m["notes_within_72h"].map(pct).where(
             ~on_status(m), "no signing times"),
         "Notes trend": m["trend_notes_within_72h"].map(TREND_WORDS),
-        "Notes open > 72 h": m["notes_open_72h"].astype(int) if "notes_open_72h" in m
-        else "–",
-        "Notes unsigned > 7 days": m["unsigned_overdue_7d"].astype(int),
+        "Notes open > 72 h": m["notes_open_72h"].map(lambda v: num(v, 0))
+        if "notes_open_72h" in m else "–",
+        "Notes unsigned > 7 days": m["unsigned_overdue_7d"].map(lambda v: num(v, 0)),
         "Clients seen": m["active_clients"].astype(int),
         "New clients": m["new_clients"].astype(int),
         "Retained 8+ sessions": m["retained_8plus_rate"].map(pct),
