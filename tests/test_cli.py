@@ -88,7 +88,7 @@ def test_run_writes_quality_manifest_and_snapshot(practice, tmp_path):
     assert quality["tables"]["appointments"] == {
         "present": True, "file": "appointments.csv", "rows_in": 3, "rows_accepted": 3,
         "rows_rejected": 0, "reasons": {}, "dropped_columns": ["client_name", "client_dob"],
-        "adjustments": {}}
+        "empty_columns": [], "adjustments": {}}
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["period"] == {"start": "2026-10-01", "end": "2026-11-01",
                                   "as_of": "2026-11-01", "timezone": "America/Chicago"}

@@ -23,7 +23,7 @@ import typer
 from . import __version__
 from .config import Config, ConfigError, load_config
 from .contract import REASONS
-from .ingest import IngestError, ingest
+from .ingest import IngestError, ingest, still_to_fill
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="perfkit: understand and support the clinicians of a therapy practice.")
@@ -145,9 +145,20 @@ def _summary(quality: dict, rejects, max_rows: int | None, where: str) -> str:
         hint = (f"; did you mean {f['closest_table']}.csv?" if f["closest_table"] else
                 "; it matches no table of the data contract")
         notes.append(f"  {f['file']} was not read{hint}")
-    todo = _still_to_fill(quality)
+    todo = still_to_fill(quality)
     if todo:
         lines += ["", "Still to fill in:"] + todo
+    left = quality.get("clinicians_left_out") or []
+    if left:
+        lines += ["", "Clinicians named in the export whose rows are left out (perfkit run "
+                      "stops until they are on the roster, or runs with "
+                      "--skip-unknown-clinicians):"]
+        for e in left:
+            where = ", ".join(f"{n:,} {t}" for t, n in e["tables"].items())
+            why = ("on the roster, but its roster row was rejected" if e["on_roster"] else
+                   f"not on the roster; closest: {e['closest']!r}" if e["closest"] else
+                   "not on the roster")
+            lines.append(f"  {e['clinician']!r}: {where} ({why})")
     absent = _not_provided(quality)
     if absent:
         lines += ["", "Not provided (what stays unknown without it; add the file when you keep "
@@ -165,31 +176,6 @@ def _summary(quality: dict, rejects, max_rows: int | None, where: str) -> str:
     else:
         lines += ["", "No rows rejected."]
     return "\n".join(lines)
-
-
-# what a roster gap blocks, in plain words
-_ROSTER_NEEDS = {
-    "name": "the clinician's name (reports and name matching)",
-    "license_status": "licensed or pre-licensed (supervision toward licensure)",
-    "start_date": "the day they started (capacity, new-hire ramp-up)",
-    "weekly_capacity_hours": "hours a week offered for sessions (utilization)",
-}
-
-
-def _still_to_fill(quality: dict) -> list[str]:
-    """Roster values still empty (a starter roster from ``perfkit init``), and what each one
-    blocks: a clinician without them is left out, with every appointment and note of theirs."""
-    entry = quality["tables"].get("clinicians", {})
-    gaps = entry.get("empty_required") or {}
-    if not gaps:
-        return []
-    lines = []
-    for column, n in gaps.items():
-        need = _ROSTER_NEEDS.get(column, column)
-        lines.append(f"  {entry['file']}: {column} for {n} clinician{'s' * (n != 1)}: {need}")
-    lines.append("  Until then those clinicians are left out, with all their appointments and "
-                 "notes (every figure of theirs).")
-    return lines
 
 
 # what an optional table that is not provided leaves unknown
@@ -272,6 +258,11 @@ def validate(
     typer.echo(f"Data quality for {data_dir} (times in {quality['time_zone']}):\n")
     where = f"see {Path(out) / 'rejects.csv'}" if out else "--out writes them all to rejects.csv"
     typer.echo(_summary(quality, rejects, max_rows, where))
+    from .ingest import run_blockers
+
+    unusable = run_blockers(quality, skip_unknown=True)
+    if unusable:
+        _fail(IngestError(unusable))
     if strict and quality["rows_rejected"]:
         raise typer.Exit(code=1)
 
@@ -305,6 +296,10 @@ def run(
     compare_to: Annotated[Path | None, typer.Option(
         "--compare-to", help="an earlier run folder to compare with (default: the latest "
         "earlier period in the same reports folder)")] = None,
+    skip_unknown_clinicians: Annotated[bool, typer.Option(
+        "--skip-unknown-clinicians", help="leave out the rows of clinicians who are not on the "
+        "roster (or whose roster row was rejected) instead of stopping; the practice report "
+        "says how many rows were left out")] = False,
 ) -> None:
     """Run a period: validated snapshot, data quality, metric tables and manifest."""
     from .runner import run_period
@@ -315,7 +310,8 @@ def run(
                               tables_only=tables_only, clinicians=clinician, workers=workers,
                               progress=sys.stderr.isatty(), roles=role,
                               new_pseudonym_key=new_pseudonym_key,
-                              compare_to=compare_to)
+                              compare_to=compare_to,
+                              skip_unknown_clinicians=skip_unknown_clinicians)
     except USER_ERRORS as exc:
         _fail(exc)
     _say_key(manifest["pseudonym_key"]["created_by_this_run"], cfg.pseudonym_key_file)

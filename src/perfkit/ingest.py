@@ -981,13 +981,19 @@ def _compose_key(frame: pd.DataFrame, headers: list[str], key_cols: list[str]) -
     return key.where(~empty, "")
 
 
-_SUMMARY = r"^(grand\s+|sub-?\s*)?totals?\b|^summary\b"  # RE2, matched ignoring case
+# RE2, matched ignoring case on a row's first filled cell: "Total", "Grand total", "Subtotal",
+# "Summary", or a count of things ("307 clients", SimplePractice's line of totals, whose
+# other cells read "7 clinicians" and "2,826 appointments"): no record begins so
+_SUMMARY = (r"^(grand\s+|sub-?\s*)?totals?\b|^summary\b|^\d[\d,]*\s+(clients?|clinicians?|"
+            r"patients?|providers?|therapists?|staff|appointments?|sessions?|visits?|"
+            r"records?|rows?|items?|notes?)\b")
 
 
 def _non_records(frame: pd.DataFrame, headers: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Rows that are not records, over every column of the file (the label of a totals row
     often sits in a column outside the contract): rows of totals, whose first filled cell
-    reads "Total", "Totals", "Grand total", "Subtotal" or "Summary"; and the header row
+    reads "Total", "Totals", "Grand total", "Subtotal" or "Summary", or counts things ("307
+    clients", "12 appointments"); and the header row
     repeated inside the file (at least half its cells, and two, equal their column's
     header)."""
     n = len(frame)
@@ -1677,13 +1683,18 @@ _NO_DOCUMENTATION = ("The notes in {file} give neither a note status nor a signi
                      "signed, and how quickly, is not known from this export.")
 
 
+_NO_NOTES = ("{file} has no usable note rows, so which notes are signed, and how quickly, is "
+             "not known from this export.")
+
+
 def _documentation(notes: _TableResult, cmap: ColumnMap, cfg: Config) -> dict:
     """What the notes rest on: signing times, note statuses, or both, and the instant the
     export was taken (parameter ``exported_at``, else the column map's, else the period end):
     a note status describes that instant."""
     when, source = _export_instant(cmap, cfg)
     times, status = "signed_at" in notes.in_file, "status" in notes.in_file
-    return {"signing_times": times, "note_status": status, "known": times or status,
+    rows = bool(notes.verdicts.ok.any())  # a notes file with no usable row answers nothing
+    return {"signing_times": times, "note_status": status, "known": (times or status) and rows,
             "exported_at": when.isoformat(), "exported_at_source": source}
 
 
@@ -1950,11 +1961,14 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
             raise AssertionError(f"row accounting failed for {name}")  # a perfkit bug
         quality["tables"][name] = entry
     quality["unused_files"] = _unused_files(folder, results)
+    quality["clinicians_left_out"] = _clinicians_left_out(results, clin)
     quality["documentation"] = _documentation(notes, cmap, config)
     quality["source"] = {"profile": config.source, "caveats": list(cmap.caveats),
                          "unavailable": list(cmap.unavailable)}
     if not quality["documentation"]["known"]:  # said once, in every report's export notes
-        quality["source"]["caveats"].append(_NO_DOCUMENTATION.format(file=notes.file))
+        quality["source"]["caveats"].append(
+            (_NO_DOCUMENTATION if notes.verdicts.ok.any() else _NO_NOTES).format(
+                file=notes.file))
         quality["source"]["unavailable"] += [c for c in C.DOCUMENTATION_FIGURES
                                              if c not in quality["source"]["unavailable"]]
     rejects = pd.concat(reject_parts, ignore_index=True) if reject_parts else pd.DataFrame(
@@ -1966,6 +1980,125 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
     log.info("ingested %s: %d rows in, %d accepted, %d rejected", folder.name,
              quality["rows_in"], quality["rows_accepted"], quality["rows_rejected"])
     return Ingested(tables, rejects, quality, config, key)
+
+
+_LEFT_OUT = ("unknown_clinician", "clinician_rejected")
+
+
+def _clinicians_left_out(results: dict[str, _TableResult], clin: _TableResult) -> list[dict]:
+    """The clinicians named in the export whose rows were left out: not on the roster
+    (``unknown_clinician``: a name that changed between exports, a new hire, a typo) or on it
+    with a rejected row (``clinician_rejected``: a starter roster still to fill in). For each:
+    the value as the export gives it, its rows per table, and the closest name on the roster.
+    Most rows first."""
+    count: dict[tuple[str, bool], dict[str, int]] = {}
+    for name, res in results.items():
+        v = res.verdicts
+        for reason in _LEFT_OUT:
+            rows = np.flatnonzero(v.reason == reason)
+            for col in pd.unique(v.column[rows]):
+                at = rows[v.column[rows] == col]
+                values = res.raw[col].to_numpy(dtype=object)[at]
+                for value, n in pd.Series(values).value_counts().items():
+                    per = count.setdefault((str(value), reason == "clinician_rejected"), {})
+                    per[name] = per.get(name, 0) + int(n)
+    ok = clin.verdicts.ok
+    names = clin.raw["name"].to_numpy(dtype=object)[ok]
+    keys = {_name_key(n): n for n in names if n}
+    out = []
+    for (value, on_roster), tables in count.items():
+        close = None if on_roster else _closest_name(value, list(keys))
+        out.append({"clinician": value, "on_roster": on_roster,
+                    "rows": sum(tables.values()), "tables": tables,
+                    "closest": keys[close] if close else None})
+    return sorted(out, key=lambda e: (-e["rows"], e["clinician"]))
+
+
+def _closest_name(value: str, keys: list[str]) -> str | None:
+    """The roster name (as a name key) closest to a name in the export: among those sharing a
+    first or last name with it (a name changed by marriage keeps the first), the most alike;
+    else one alike in spelling (difflib ratio 0.75 or more); else None."""
+    import difflib
+
+    mine = _name_key(value)
+    words = set(mine.split())
+    sharing = [k for k in keys if words & set(k.split())]
+    ratio = {k: difflib.SequenceMatcher(None, mine, k).ratio() for k in keys}
+    if sharing:
+        return max(sharing, key=lambda k: (ratio[k], k))
+    best = max(keys, key=lambda k: (ratio[k], k), default=None)
+    return best if best is not None and ratio[best] >= 0.75 else None
+
+
+def run_blockers(quality: dict, *, skip_unknown: bool = False) -> str | None:
+    """Why a run cannot use this data, in one message (None: it can): a roster with no
+    usable rows (with what is still to fill in), clinicians named in the export whose rows
+    would be left out (unless ``skip_unknown``: ``perfkit run --skip-unknown-clinicians``),
+    or no usable appointments. (Notes with no usable rows leave the documentation figures
+    not known, like an empty note-status column: ``documentation``.)"""
+    tables = quality["tables"]
+
+    def unusable(name: str) -> str | None:
+        e = tables.get(name, {})
+        if not e.get("present") or e["rows_accepted"]:
+            return None
+        todo = still_to_fill(quality) if name == "clinicians" else []
+        return (f"{e['file']} has no usable rows ({e['rows_in']:,} read, "
+                f"{e['rows_rejected']:,} rejected), so there is nothing to run"
+                + ("; still to fill in: " + "; ".join(t.strip() for t in todo) if todo
+                   else "; perfkit validate lists why each row was rejected"))
+
+    problem = unusable("clinicians")
+    if problem:
+        return problem
+    left = quality.get("clinicians_left_out") or []
+    if left and not skip_unknown:
+        shown = [f"{e['clinician']!r} ({_rows_words(e['tables'])}; "
+                 + ("on the roster, but its roster row was rejected" if e["on_roster"]
+                    else f"closest on the roster: {e['closest']!r}" if e["closest"]
+                    else "no close name on the roster") + ")" for e in left[:10]]
+        more = f" and {len(left) - 10} more (perfkit validate lists them)" \
+            if len(left) > 10 else ""
+        n = sum(e["rows"] for e in left)
+        return (f"{n:,} rows name {len(left)} clinician{'s' * (len(left) != 1)} who cannot "
+                f"be used from the roster: {', '.join(shown)}{more}; add them to the roster "
+                "(or correct the name, or fill in their roster row), or run with "
+                "--skip-unknown-clinicians to leave their rows out")
+    return unusable("appointments")
+
+
+def _rows_words(tables: dict[str, int]) -> str:
+    return ", ".join(f"{n:,} {t.replace('_', ' ') if n != 1 else _ONE_ROW.get(t, t)}"
+                     for t, n in tables.items())
+
+
+_ONE_ROW = {"appointments": "appointment", "notes": "note", "assessments": "assessment",
+            "time_off": "time off", "goals": "goal", "reviews": "review", "ce": "ce"}
+
+
+# what a roster gap blocks, in plain words
+_ROSTER_NEEDS = {
+    "name": "the clinician's name (reports and name matching)",
+    "license_status": "licensed or pre-licensed (supervision toward licensure)",
+    "start_date": "the day they started (capacity, new-hire ramp-up)",
+    "weekly_capacity_hours": "hours a week offered for sessions (utilization)",
+}
+
+
+def still_to_fill(quality: dict) -> list[str]:
+    """Roster values still empty (a starter roster from ``perfkit init``), and what each one
+    blocks: a clinician without them is left out, with every appointment and note of theirs."""
+    entry = quality["tables"].get("clinicians", {})
+    gaps = entry.get("empty_required") or {}
+    if not gaps:
+        return []
+    lines = []
+    for column, n in gaps.items():
+        need = _ROSTER_NEEDS.get(column, column)
+        lines.append(f"  {entry['file']}: {column} for {n} clinician{'s' * (n != 1)}: {need}")
+    lines.append("  Until then those clinicians are left out, with all their appointments and "
+                 "notes (every figure of theirs).")
+    return lines
 
 
 def _unused_files(folder: Path, results: dict[str, _TableResult]) -> list[dict]:

@@ -69,6 +69,7 @@ EXTRA_COLUMNS = [
     "notes_open_72h", "documentation_source", "hours_estimated", "past_appointments",
     "clinician_cancelled",
     "available_days", "weekly_session_goal", "goal_attainment", "caseload", "retention_cohort",
+    "appointments_in_export",
 ]
 WEEKLY_COLUMNS = [
     "sessions_attended", "hours_attended", "available_hours", "utilization", "no_show_rate",
@@ -638,6 +639,11 @@ def clinician_metrics(data, cfg: Config) -> pd.DataFrame:
     table["weekly_session_goal"] = clinicians.set_index("clinician_id")["weekly_session_goal"]
     table["caseload"] = caseload(data.appointments, window.as_of, cfg).reindex(table.index) \
         .fillna(0).astype("int64")
+    rows = data.appointments["clinician_id"].value_counts()
+    table["appointments_in_export"] = rows.reindex(table.index).fillna(0).astype("int64")
+    if len(data.appointments):  # a rostered clinician the export never names: not 0% busy
+        none = table["appointments_in_export"] == 0
+        table.loc[none, ["utilization", "goal_attainment"]] = np.nan
     table = table.reset_index()
     return _unavailable(table[CONTRACT_COLUMNS + EXTRA_COLUMNS], data)
 

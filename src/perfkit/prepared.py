@@ -187,6 +187,9 @@ def prepare(data_dir: str | os.PathLike, out_dir: str | os.PathLike, config: Con
         "pseudonym_key_fingerprint": ing.key.fingerprint if ing.key else None,
         "documentation": ing.quality.get("documentation"),
         "export_profile": ing.quality.get("source"),
+        # rows of clinicians the roster cannot use, left out (perfkit run
+        # --skip-unknown-clinicians): the practice report says how many and why
+        "clinicians_left_out": ing.quality.get("clinicians_left_out") or [],
     }
     meta["parameters"].pop("pseudonym_key_file", None)  # where the key lives is nobody's business
     atomic_write_text(target / "snapshot.json", json.dumps(meta, indent=2) + "\n")

@@ -22,6 +22,7 @@ import pandas as pd
 from . import __version__
 from .config import Config, ConfigError
 from .history import change_table, earlier_runs, history_table, previous_run
+from .ingest import IngestError, run_blockers
 from .io import atomic_write, atomic_write_text, private_outputs, read_table, restrict_tree
 from .operations import clinicians_in_period
 from .prepared import PREPARED_DIR, Prepared, prepare
@@ -172,13 +173,17 @@ def run_period(data_dir: str | os.PathLike, config: Config, *, out: str | os.Pat
                clinicians: list[str] | None = None, workers: int | None = None,
                progress: bool = False, roles: list[str] | None = None,
                new_pseudonym_key: bool = False,
-               compare_to: str | os.PathLike | None = None) -> dict:
+               compare_to: str | os.PathLike | None = None,
+               skip_unknown_clinicians: bool = False) -> dict:
     """Prepare the run folder for ``config``'s period and return its manifest.
 
     ``compare_to`` names the earlier run to compare with (default: the latest earlier period
     among the run folders next to this one; :mod:`perfkit.history`).
 
-    Input problems that make the data unusable raise ``IngestError``; a pseudonym key that
+    Input problems that make the data unusable raise ``IngestError``: among them a required
+    table with no usable rows, and clinicians named in the export who are not on the roster
+    (or whose roster row was rejected), unless ``skip_unknown_clinicians`` leaves their rows
+    out (``data_quality.json`` lists them, and the practice report says so); a pseudonym key that
     differs from the earlier runs' raises ``ConfigError`` (unless ``new_pseudonym_key``);
     rejected rows do not stop the run (they are counted in ``data_quality.json``). The run
     folder and everything in it are readable by the owner only, unless
@@ -216,7 +221,8 @@ def run_period(data_dir: str | os.PathLike, config: Config, *, out: str | os.Pat
                 manifest = _run(data_dir, config, staging, key, column_map=column_map,
                                 params_file=params_file, tables_only=tables_only,
                                 clinicians=clinicians, workers=workers, progress=progress,
-                                roles=roles, final=folder, history=(runs, previous))
+                                roles=roles, final=folder, history=(runs, previous),
+                                skip_unknown=skip_unknown_clinicians)
                 try:
                     _replace(staging, folder)
                     restrict_tree(folder, group)
@@ -318,11 +324,14 @@ def _replace(staging: Path, folder: Path) -> None:
 
 def _run(data_dir, config: Config, folder: Path, key: PseudonymKey, *, column_map, params_file,
          tables_only, clinicians, workers, progress, roles, final: Path,
-         history: tuple = ((), None)) -> dict:
+         history: tuple = ((), None), skip_unknown: bool = False) -> dict:
     """Build a whole run in ``folder`` (the staging folder); ``final`` is where it will live."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     prepared = prepare(data_dir, folder, config, column_map=column_map, key=key)
+    problem = run_blockers(prepared.quality, skip_unknown=skip_unknown)
+    if problem:  # nothing is published from data the run cannot use
+        raise IngestError(problem)
     timings["prepare_seconds"] = round(time.perf_counter() - t0, 3)
     outputs = [{"path": "data_quality.json", "status": "ok", "message": ""},
                {"path": "rejects.csv", "status": "ok", "message": ""}]

@@ -41,7 +41,9 @@ from .format import Text
 from .practice import (
     changes_section,
     check_in_list,
+    check_in_reasons,
     data_quality_table,
+    left_out_words,
     limits_note,
     model_section,
     operations_table,
@@ -85,4 +87,5 @@ __all__ = ["RunData", "load_run", "quiet", "Text", "practice_title", "period_sum
            "supervisor_title", "ledger_table", "ledger_note", "compliance_figure", "goals_table",
            "reviews_table", "ce_table", "supervision_questions", "supervisee_alerts",
            "trajectories_grid", "renewals_table", "support_table", "changes_section",
-           "own_history_table", "ramp_figure", "ramp_words"]
+           "own_history_table", "ramp_figure", "ramp_words", "left_out_words",
+           "check_in_reasons"]

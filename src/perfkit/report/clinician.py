@@ -23,7 +23,15 @@ from .format import (
     table,
 )
 from .practice import check_in_reasons
-from .run import RunData, item9_by_client, measured, on_status, text_id, unavailable
+from .run import (
+    RunData,
+    item9_by_client,
+    measured,
+    no_appointments,
+    on_status,
+    text_id,
+    unavailable,
+)
 
 __all__ = ["pick_clinician", "clinician_title", "own_metrics_table", "own_alerts_table",
            "item9_table", "own_effect_text", "questions_to_explore", "own_history_table",
@@ -66,6 +74,12 @@ def clinician_title(run: RunData, clinician_id: str) -> Text:
                 "but not your clients, goals, reviews or supervision.")
 
 
+# the self-view of a rostered clinician whom the export never names
+NOT_NAMED = ("There are no appointments of yours in this export, so there are no scheduling or "
+             "documentation figures for you this period. If you saw clients, the export may "
+             "give your name differently from the practice's roster: ask the practice to "
+             "check.")
+
 OWN_METRICS = [("utilization", "Utilization", pct), ("non_attendance_rate",
                "Missed appointments", lambda v: pct(v, 1)),
                ("notes_within_72h", "Notes within 72 hours", pct),
@@ -80,6 +94,8 @@ def own_metrics_table(run: RunData, clinician_id: str):
     """The clinician's metrics next to the practice median and middle half (anonymous, from
     ``metric_spread``)."""
     m = run.table("clinician_metrics").set_index("clinician_id")
+    if no_appointments(m).get(clinician_id, False):
+        return Text(NOT_NAMED)
     spread = run.table("metric_spread").set_index("metric")
     by_status = on_status(m)
     gone = unavailable(run)

@@ -19,7 +19,7 @@ from .. import operations as op
 from ..outcomes import funnel_limits
 from ..trends import xmr_limits
 from .format import NO_SIGNING_TIMES, NOT_IN_EXPORT, TREND_PLAIN, TREND_WORDS, Text, pct, yes
-from .run import RunData, measured, ramp_by_hire, rows_or_reason, unavailable
+from .run import RunData, measured, no_appointments, ramp_by_hire, rows_or_reason, unavailable
 
 __all__ = ["use_style", "done", "Figure", "caterpillar", "fit_caterpillar",
            "residual_diagnostics",
@@ -276,6 +276,8 @@ def not_in_export(ax, title: str, col: str, run: RunData) -> None:
 def distribution_figure(run: RunData, clinician_id: str):
     """Where the clinician sits among all clinicians: the others are unlabelled dots."""
     m = run.table("clinician_metrics")
+    if no_appointments(m[m["clinician_id"] == clinician_id]).any():
+        return Text("")  # the figures table says why there is nothing to draw
     cols = [("utilization", "Utilization"), ("non_attendance_rate", "Missed appointments"),
             ("notes_within_72h", "Notes within 72 hours")]
     fig, axes = plt.subplots(1, 3, figsize=(10, 2.4))
@@ -308,6 +310,8 @@ def weekly_trends_figure(run: RunData, clinician_id: str):
     w = run.table("weekly_metrics")
     w = w[w["clinician_id"] == clinician_id].sort_values("week_start")
     labels = run.table("clinician_metrics").set_index("clinician_id")
+    if no_appointments(labels).get(clinician_id, False):
+        return Text("")  # the figures table says why there is nothing to draw
     cols = [("utilization", "Utilization"), ("non_attendance_rate", "Missed appointments"),
             ("notes_within_72h", "Notes signed within 72 hours")]
     fig, axes = plt.subplots(3, 1, figsize=(9, 7), sharex=True)

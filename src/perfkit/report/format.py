@@ -14,6 +14,7 @@ from ..config import Config
 __all__ = ["Text", "table", "pct", "num", "date_words", "text_or", "yes", "is_yes", "period_words",
            "span_words",
            "TREND_WORDS", "TREND_PLAIN", "NO_SIGNING_TIMES", "NOT_IN_EXPORT",
+           "NO_APPOINTMENTS",
            "score"]
 
 
@@ -101,3 +102,4 @@ NO_SIGNING_TIMES = "not known: this export has no signing times"
 
 
 NOT_IN_EXPORT = "not available from this export"
+NO_APPOINTMENTS = "no appointments in this export"

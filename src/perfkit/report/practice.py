@@ -12,6 +12,7 @@ import pandas as pd
 from ..config import Config
 from ..safety import md
 from .format import (
+    NO_APPOINTMENTS,
     NO_SIGNING_TIMES,
     NOT_IN_EXPORT,
     TREND_WORDS,
@@ -25,10 +26,19 @@ from .format import (
     table,
     yes,
 )
-from .run import RunData, caveats, measured, on_status, ramp_by_hire, unavailable
+from .run import (
+    RunData,
+    caveats,
+    measured,
+    no_appointments,
+    on_status,
+    ramp_by_hire,
+    unavailable,
+)
 from .supervisor import ce_words
 
-__all__ = ["practice_title", "documentation_basis", "period_summary", "operations_table",
+__all__ = ["practice_title", "documentation_basis", "period_summary", "left_out_words",
+           "operations_table",
            "check_in_reasons", "stretched_reasons", "check_in_list", "outcomes_table",
            "model_section", "limits_note", "changes_section", "compared_period", "ramp_words",
            "data_quality_table", "renewals_table"]
@@ -258,11 +268,31 @@ def period_summary(run: RunData):
         else num(p["unsigned_overdue_7d"], 0),
         "Documentation figures rest on": documentation_basis(run),
         **({"About this export": " ".join(said)} if (said := caveats(run)) else {}),
+        **({"Left out of this run": w} if (w := left_out_words(run)) else {}),
         "Clients seen (each client once)": num(p["clients_seen"], 0),
         "New clients (first session at the practice)": num(p["new_clients"], 0),
     }
     return table(pd.DataFrame({"This period": list(rows.values())}, index=list(rows)),
                  rows="Figure")
+
+
+def left_out_words(run: RunData) -> str:
+    """The rows of clinicians the roster could not use, left out of the run on purpose
+    (``--skip-unknown-clinicians``), in one sentence: how many rows, whose, and why. Plain
+    text: it is a table cell, which the table escapes."""
+    left = run.meta.get("clinicians_left_out") or []
+    if not left:
+        return ""
+    n = sum(e["rows"] for e in left)
+    who = "; ".join(
+        f"'{e['clinician']}' ({num(e['rows'], 0)} row{'s' * (e['rows'] != 1)}, "
+        + ("on the roster, but their roster row is incomplete or rejected" if e["on_roster"]
+           else "not on the roster" + (f"; perhaps '{e['closest']}'" if e["closest"]
+                                       else "")) + ")" for e in left[:10])
+    more = f"; and {len(left) - 10} more" if len(left) > 10 else ""
+    return (f"{num(n, 0)} rows of the export name clinicians the roster could not use, and "
+            f"were left out of every figure: {who}{more}. Add them to the roster, or correct "
+            "the name, and run again to include them.")
 
 
 def operations_table(run: RunData):
@@ -285,6 +315,11 @@ def operations_table(run: RunData):
         "New clients": m["new_clients"].astype(int),
         "Retained 8+ sessions": m["retained_8plus_rate"].map(pct),
     })
+    absent = no_appointments(m).to_numpy()
+    if absent.any():  # a rostered clinician the export never names: no zeros, no trend words
+        out = out.astype(object)
+        out.loc[absent, out.columns[1:]] = "–"
+        out.loc[absent, "Utilization"] = NO_APPOINTMENTS
     flag_cols = {"Utilization": "flag_low_utilization",
                  "Missed appointments": "flag_high_non_attendance",
                  "Notes within 72 h": "flag_late_notes",

@@ -20,7 +20,8 @@ from ..io import find_folder, read_table
 from ..prepared import Prepared, load_prepared
 from .format import Text, yes
 
-__all__ = ["RunData", "load_run", "measured", "text_id", "on_status", "caveats", "unavailable",
+__all__ = ["RunData", "load_run", "measured", "text_id", "on_status", "no_appointments",
+           "caveats", "unavailable",
            "rows_for", "rows_or_reason", "NO_MEASURES", "item9_by_client", "ITEM9_COLUMNS",
            "ramp_by_hire"]
 
@@ -123,6 +124,14 @@ def on_status(m: pd.DataFrame) -> pd.Series:
     if "documentation_source" not in m:
         return pd.Series(False, index=m.index)
     return m["documentation_source"] == op.NOTE_STATUS
+
+
+def no_appointments(m: pd.DataFrame) -> pd.Series:
+    """Clinicians on the roster whom the export never names (``appointments_in_export`` 0 in
+    an export that has appointments): their figures are not zeros, they are not known."""
+    if "appointments_in_export" not in m:
+        return pd.Series(False, index=m.index)
+    return m["appointments_in_export"].eq(0)
 
 
 def caveats(run: RunData) -> list[str]:
