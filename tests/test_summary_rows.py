@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from test_workbooks import EXPORTS, SESSIONS
 
 import perfkit as pk
 from perfkit.starter import write_starter
 
 from practice_data import CLINICIANS, write_table
-from test_workbooks import EXPORTS, SESSIONS
 
 NAMES = {"Ada Lovelace", "Grace Hopper"}
 
