@@ -43,14 +43,26 @@ def contract(tmp_path_factory):
     return cfg, op.clinician_metrics(data, cfg).set_index("clinician_id")
 
 
+@pytest.fixture(scope="module")
+def contract_weeks(tmp_path_factory, contract):
+    cfg, _ = contract
+    data = pk.prepare(bundled_data_dir(), tmp_path_factory.mktemp("contract-weeks"), cfg)
+    return op.weekly_metrics(data, cfg).set_index(["clinician_id", "week_start"])
+
+
 @pytest.mark.parametrize("source", list(CARRIED))
-def test_each_profile_reads_the_demo_in_its_shape(contract, tmp_path, source):
+def test_each_profile_reads_the_demo_in_its_shape(contract, contract_weeks, tmp_path, source):
     cfg, expected = contract
     folder = export_as(source, bundled_data_dir(), tmp_path / "export")
     cfg = cfg.model_copy(update={"source": source})
     data = pk.prepare(folder, tmp_path / "run", cfg)
     got = op.clinician_metrics(data, cfg).set_index("clinician_id")
     pd.testing.assert_frame_equal(got[CARRIED[source]], expected[CARRIED[source]])
+    # week by week too: a session read on the wrong day (a workbook date taken as UTC
+    # midnight is the evening before) moves from Monday into the week before
+    weeks = op.weekly_metrics(data, cfg).set_index(["clinician_id", "week_start"])
+    for col in ("sessions_attended", "active_clients"):
+        pd.testing.assert_series_equal(weeks[col], contract_weeks[col])
     assert got[UNAVAILABLE[source]].isna().all().all()
     assert (got["documentation_source"] == "note_status").all()
     assert got[["notes_within_24h", "median_note_lag_hours"]].isna().all().all()
