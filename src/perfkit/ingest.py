@@ -1881,6 +1881,8 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
         quality["tables"][name] = entry
     quality["unused_files"] = _unused_files(folder, results)
     quality["documentation"] = _documentation(notes, cmap, config)
+    from .coverage import coverage_facts  # where each table's data begin, what that limits
+    quality["coverage"] = coverage_facts(tables, quality["tables"], config)
     quality["source"] = {"profile": config.source, "caveats": cmap.caveats,
                          "unavailable": cmap.unavailable}
     rejects = pd.concat(reject_parts, ignore_index=True) if reject_parts else pd.DataFrame(

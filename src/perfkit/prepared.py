@@ -187,6 +187,9 @@ def prepare(data_dir: str | os.PathLike, out_dir: str | os.PathLike, config: Con
         "pseudonym_key_fingerprint": ing.key.fingerprint if ing.key else None,
         "documentation": ing.quality.get("documentation"),
         "export_profile": ing.quality.get("source"),
+        # where each table's data begin and end, and the figures a short export limits
+        "coverage": (ing.quality.get("coverage") or {}).get("tables"),
+        "history_limits": (ing.quality.get("coverage") or {}).get("limits", []),
     }
     meta["parameters"].pop("pseudonym_key_file", None)  # where the key lives is nobody's business
     atomic_write_text(target / "snapshot.json", json.dumps(meta, indent=2) + "\n")

@@ -21,11 +21,21 @@ from .format import (
     num,
     pct,
     period_words,
+    short_history,
     span_words,
     table,
     yes,
 )
-from .run import RunData, caveats, measured, on_status, ramp_by_hire, unavailable
+from .run import (
+    RunData,
+    caveats,
+    coverage_span,
+    history_words,
+    measured,
+    on_status,
+    ramp_by_hire,
+    unavailable,
+)
 from .supervisor import ce_words
 
 __all__ = ["practice_title", "documentation_basis", "period_summary", "operations_table",
@@ -254,7 +264,9 @@ def period_summary(run: RunData):
         "Documentation figures rest on": documentation_basis(run),
         **({"About this export": " ".join(said)} if (said := caveats(run)) else {}),
         "Clients seen (each client once)": num(p["clients_seen"], 0),
-        "New clients (first session at the practice)": num(p["new_clients"], 0),
+        "New clients (first session at the practice)":
+            short_history(num(p["new_clients"], 0), p.get("new_clients_limited"), count=True),
+        **({"History in this export": " ".join(said)} if (said := history_words(run)) else {}),
     }
     return table(pd.DataFrame({"This period": list(rows.values())}, index=list(rows)),
                  rows="Figure")
@@ -277,9 +289,15 @@ def operations_table(run: RunData):
         else "–",
         "Notes unsigned > 7 days": m["unsigned_overdue_7d"].astype(int),
         "Clients seen": m["active_clients"].astype(int),
-        "New clients": m["new_clients"].astype(int),
-        "Retained 8+ sessions": m["retained_8plus_rate"].map(pct),
+        "New clients": [short_history(num(v, 0), lim, count=True) for v, lim in
+                        zip(m["new_clients"], m.get("new_clients_limited", [False] * len(m)),
+                            strict=True)],
+        "Retained 8+ sessions": [short_history(pct(v), lim) for v, lim in
+                                 zip(m["retained_8plus_rate"],
+                                     m.get("new_clients_limited", [False] * len(m)),
+                                     strict=True)],
     })
+    short = "new_clients_limited" in m and yes(m["new_clients_limited"]).any()
     flag_cols = {"Utilization": "flag_low_utilization",
                  "Missed appointments": "flag_high_non_attendance",
                  "Notes within 72 h": "flag_late_notes",
@@ -294,7 +312,10 @@ def operations_table(run: RunData):
             return [""] * len(col)
         return ["background-color: #fdebd3" if f else "" for f in flags[col.name]]
 
-    return table(out, "Shaded cells are outside the practice's thresholds (see parameters).",
+    return table(out, "Shaded cells are outside the practice's thresholds (see parameters)."
+                 + (" New clients marked \"at most\" and retention marked \"short history\" "
+                    "rest on an export that begins too late to tell new clients from "
+                    "returning ones (see \"History in this export\" above)." if short else ""),
                  apply=shade)
 
 
@@ -424,11 +445,12 @@ def data_quality_table(run: RunData):
     for name, e in q.items():
         if e.get("present"):
             rows.append({"Table": name, "Rows read": e["rows_in"],
+                         "Dates": coverage_span(run, name) or "–",
                          "Used": e["rows_accepted"], "Set aside": e["rows_rejected"],
                          "Why set aside": ", ".join(f"{k.replace('_', ' ')} ({v})"
                                                     for k, v in e["reasons"].items()) or "–"})
-    return table(pd.DataFrame(rows, columns=["Table", "Rows read", "Used", "Set aside",
-                                             "Why set aside"]))
+    return table(pd.DataFrame(rows, columns=["Table", "Rows read", "Dates", "Used",
+                                             "Set aside", "Why set aside"]))
 
 
 def renewals_table(run: RunData):
