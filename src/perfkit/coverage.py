@@ -147,8 +147,9 @@ def _months_words(a: dt.date, b: dt.date) -> str:
 
 
 def whole_weeks(config: Config, first: dt.date | None) -> int:
-    """Whole weeks (Monday to Sunday) from the first Monday on or after ``first`` to the week
-    before as_of's, at most ``trends.weeks``: the weeks a weekly series can have."""
+    """Whole weeks (Monday to Sunday) from the first Monday on or after ``first`` to the last
+    week that ends by as_of, at most ``trends.weeks``: the weeks a weekly series can have
+    (:func:`perfkit.operations.week_edges`)."""
     if first is None:
         return 0
     as_of = config.as_of
