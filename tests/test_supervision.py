@@ -138,7 +138,7 @@ def test_the_ledger_lists_only_pre_licensed_clinicians(tx):
 # California
 # --------------------------------------------------------------------------------------------
 
-CA_CLIN = [("K", "Kim", "pre-licensed", "ASW", "S", "2026-01-01", None, "ca_asw_lcsw"),
+CA_CLIN = [("K", "Kim", "pre-licensed", "ASW", "S", "2026-08-31", None, "ca_asw_lcsw"),
            ("S", "Sam", "licensed", "LCSW", None, "2020-01-01", None, None)]
 CA_APPTS = [("K", "2026-09-01 09:00", 240, "attended"),
             *[("K", f"2026-09-{d:02d} 09:00", 240, "attended") for d in (8, 9, 10)],

@@ -163,6 +163,7 @@ def _summary(quality: dict, rejects, max_rows: int | None, where: str) -> str:
     if absent:
         lines += ["", "Not provided (what stays unknown without it; add the file when you keep "
                       "such records):"] + absent
+    lines += _history(quality)
     if notes:
         lines += ["", "Notes:"] + notes
     if len(rejects):
@@ -176,6 +177,38 @@ def _summary(quality: dict, rejects, max_rows: int | None, where: str) -> str:
     else:
         lines += ["", "No rows rejected."]
     return "\n".join(lines)
+
+
+# what each history limit concerns, in plain words (perfkit.coverage.history_limits)
+_LIMITED = {"new_clients": "new clients, retention, early dropout",
+            "trends": "trends", "period_end": "every figure", "notes": "documentation",
+            "licensure": "licensure ledger"}
+
+
+def _history(quality: dict) -> list[str]:
+    """The "History:" block: how far back (and forward) each table reaches, and which figures
+    of the period that limits (``data_quality.json`` ``coverage``)."""
+    cov = quality.get("coverage") or {}
+    spans = cov.get("tables") or {}
+    if not spans:
+        return []
+    lines = ["", "History (where each table's data begin and end):"]
+    for name, c in spans.items():
+        if not c.get("first"):
+            lines.append(f"  {name}: no dated rows")
+            continue
+        first, last = dt.date.fromisoformat(c["first"]), dt.date.fromisoformat(c["last"])
+        days = (last - first).days + 1
+        length = f"{days} days" if days < 14 else f"{round(days / 7)} weeks"
+        lines.append(f"  {name}: {first:%d %b %Y} to {last:%d %b %Y} ({length})")
+    limits = cov.get("limits") or []
+    if not limits:
+        lines.append("  That reaches back far enough for every figure of the period.")
+    for lim in limits:
+        who = f" ({', '.join(lim['clinicians'])})" if lim.get("clinicians") else ""
+        lines.append(f"  Limits {_LIMITED.get(lim['figure'], lim['figure'])}{who}: "
+                     f"{lim['words']}")
+    return lines
 
 
 # what an optional table that is not provided leaves unknown

@@ -29,6 +29,7 @@ __all__ = [
     "TrendConfig",
     "PrivacyConfig",
     "DatesConfig",
+    "CoverageConfig",
     "ServiceCode",
     "ServicesConfig",
     "SupervisionConfig",
@@ -289,6 +290,19 @@ class TrendConfig(_Strict):
     trend_run: int = Field(6, ge=2)
 
 
+class CoverageConfig(_Strict):
+    """How much history before the period a figure needs (``perfkit.coverage``): figures
+    resting on less are marked and said, never shown as complete."""
+
+    new_client_months: int = Field(12, ge=0, le=120, description="months of appointments "
+                                   "before period_start needed to tell a new client from a "
+                                   "returning one (new clients, retention, early dropout)")
+    grace_days: int = Field(14, ge=0, le=60, description="days an export may begin after the "
+                            "date a figure needs, or end before period_end, without a remark "
+                            "(an export's first rows, or a new hire's first session, often "
+                            "fall days after the date asked for or the start date)")
+
+
 class DatesConfig(_Strict):
     """The plausible-date window: dates outside it are rejected as ``date_out_of_range`` (a
     typo such as 1900 or 2100 would stretch every weekly series and model)."""
@@ -418,6 +432,7 @@ class Config(_Strict):
     trends: TrendConfig = TrendConfig()
     privacy: PrivacyConfig = PrivacyConfig()
     dates: DatesConfig = DatesConfig()
+    coverage: CoverageConfig = CoverageConfig()
     supervision: SupervisionConfig = SupervisionConfig()
     services: ServicesConfig = ServicesConfig()
     instruments: dict[str, InstrumentConfig] = Field(default_factory=_default_instruments)

@@ -1963,6 +1963,8 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
     quality["unused_files"] = _unused_files(folder, results)
     quality["clinicians_left_out"] = _clinicians_left_out(results, clin)
     quality["documentation"] = _documentation(notes, cmap, config)
+    from .coverage import coverage_facts  # where each table's data begin, what that limits
+    quality["coverage"] = coverage_facts(tables, quality["tables"], config)
     quality["source"] = {"profile": config.source, "caveats": list(cmap.caveats),
                          "unavailable": list(cmap.unavailable)}
     if not quality["documentation"]["known"]:  # said once, in every report's export notes

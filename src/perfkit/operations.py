@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from . import coverage as cov
 from .config import Config
 from .contract import DOCUMENTATION_FIGURES
 
@@ -69,8 +70,9 @@ EXTRA_COLUMNS = [
     "notes_open_72h", "documentation_source", "hours_estimated", "past_appointments",
     "clinician_cancelled",
     "available_days", "weekly_session_goal", "goal_attainment", "caseload", "retention_cohort",
-    "appointments_in_export",
+    "new_clients_limited", "appointments_in_export",
 ]
+NOTE_WEEKLY = ["notes_within_24h", "notes_within_72h", "median_note_lag_hours"]
 WEEKLY_COLUMNS = [
     "sessions_attended", "hours_attended", "available_hours", "utilization", "no_show_rate",
     "late_cancel_rate", "non_attendance_rate", "notes_due", "notes_within_24h",
@@ -639,6 +641,9 @@ def clinician_metrics(data, cfg: Config) -> pd.DataFrame:
     table["weekly_session_goal"] = clinicians.set_index("clinician_id")["weekly_session_goal"]
     table["caseload"] = caseload(data.appointments, window.as_of, cfg).reindex(table.index) \
         .fillna(0).astype("int64")
+    # new clients, retention and early dropout resting on less history than they need
+    table["new_clients_limited"] = cov.new_clients_limited(
+        clinicians, cov.coverage_of(data), cfg).reindex(table.index.astype(str)).to_numpy()
     rows = data.appointments["clinician_id"].value_counts()
     table["appointments_in_export"] = rows.reindex(table.index).fillna(0).astype("int64")
     if len(data.appointments):  # a rostered clinician the export never names: not 0% busy
@@ -654,6 +659,7 @@ PRACTICE_COLUMNS = [
     "missed_appointments", "non_attendance_rate", "clinician_cancelled", "notes_due",
     "notes_due_with_signing_times", "notes_within_72h", "notes_open_72h",
     "unsigned_overdue_7d", "clinicians_on_note_status", "clients_seen", "new_clients",
+    "new_clients_limited",
 ]
 
 
@@ -709,6 +715,9 @@ def practice_summary(data, cfg: Config, metrics: pd.DataFrame) -> pd.DataFrame:
         "clinicians_on_note_status": int((metrics["documentation_source"]
                                           == NOTE_STATUS).sum()),
         "clients_seen": int(seen), "new_clients": new,
+        "new_clients_limited": bool(cov.new_clients_limited(
+            data.clinicians[data.clinicians["clinician_id"].isin(ids)], cov.coverage_of(data),
+            cfg).any()),
     }
     return pd.DataFrame([row], columns=PRACTICE_COLUMNS)
 
@@ -969,7 +978,8 @@ def weekly_metrics(data, cfg: Config) -> pd.DataFrame:
     ``as_of`` are not yet due, so the last few days' documentation is not counted as late.
     """
     appts = data.appointments
-    first_day = appts["start"].min().date() if len(appts) else cfg.period_start
+    covered = cov.coverage_of(data)
+    first_day = cov.first_date(covered, "appointments") or cfg.period_start
     window = week_edges(cfg, first_day)
     clinicians = data.clinicians
     if len(window.labels) == 0:
@@ -981,6 +991,12 @@ def weekly_metrics(data, cfg: Config) -> pd.DataFrame:
     # look new. Those weeks get no new_clients value (one retention cohort length).
     known = pd.Timestamp(first_day) + pd.Timedelta(weeks=cfg.operations.cohort_weeks)
     table["new_clients"] = table["new_clients"].astype(float).where(table["week_start"] >= known)
+    # Weeks that ended before the notes begin (a notes export shorter than the appointments')
+    # have sessions but no notes: their documentation is unknown, not unsigned.
+    notes_from = cov.first_date(covered, "notes")
+    if notes_from is not None:
+        ended = table["week_start"] + pd.Timedelta(weeks=1) <= pd.Timestamp(notes_from)
+        table.loc[ended, NOTE_WEEKLY] = np.nan
     table["caseload"] = weekly_caseload(appts, table, cfg).to_numpy()
     return _unavailable(table[["clinician_id", "week_start"] + WEEKLY_COLUMNS].sort_values(
         ["clinician_id", "week_start"], ignore_index=True), data)

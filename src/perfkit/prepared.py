@@ -190,6 +190,9 @@ def prepare(data_dir: str | os.PathLike, out_dir: str | os.PathLike, config: Con
         # rows of clinicians the roster cannot use, left out (perfkit run
         # --skip-unknown-clinicians): the practice report says how many and why
         "clinicians_left_out": ing.quality.get("clinicians_left_out") or [],
+        # where each table's data begin and end, and the figures a short export limits
+        "coverage": (ing.quality.get("coverage") or {}).get("tables"),
+        "history_limits": (ing.quality.get("coverage") or {}).get("limits", []),
     }
     meta["parameters"].pop("pseudonym_key_file", None)  # where the key lives is nobody's business
     atomic_write_text(target / "snapshot.json", json.dumps(meta, indent=2) + "\n")

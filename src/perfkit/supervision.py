@@ -40,6 +40,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import contract as C
+from . import coverage as cov
 from .config import Config, ConfigError
 from .operations import clinician_time, clinicians_in_period
 from .prepared import Prepared
@@ -291,6 +292,7 @@ NOT_KNOWN_WITHOUT_SUPERVISION = (
     "supervision_hours_individual", "supervision_hours_group", "periods_assessed",
     "periods_compliant", "supervised_weeks", "group_share", "projected_completion",
     "pace_total_per_week", "total_hours", "behind_on_supervision")
+INCOMPLETE = "incomplete history"  # the ledger's status when the records begin after the start
 NO_SUPERVISION_NOTE = ("no supervision records were provided, so supervision hours, "
                        "compliance and the projected completion are unknown")
 
@@ -326,6 +328,8 @@ def ledger(data: Prepared, config: Config, rules: dict[str, LicensureRule] | Non
     rows = []
     pre = _pre_licensed(data, config)
     by_clinician = daily
+    covered = cov.coverage_of(data)
+    records_begin = cov.ledger_records_begin(covered)
     for c in pre.itertuples():
         cid = str(c.clinician_id)
         rule_id = c.licensure_rule if isinstance(c.licensure_rule, str) else ""
@@ -369,11 +373,21 @@ def ledger(data: Prepared, config: Config, rules: dict[str, LicensureRule] | Non
                else None, "supervised_weeks": supervised_weeks,
                "group_share": round(grp / (ind + grp), 3) if ind + grp > 0 else None,
                "pace_direct_per_week": round(pace_direct, 2),
-               "pace_total_per_week": round(pace_total, 2), "note": ""}
+               "pace_total_per_week": round(pace_total, 2), "note": "",
+               "records_since": pd.Timestamp(records_begin) if records_begin else pd.NaT,
+               "history_complete": not cov.ledger_gap(c.start_date, covered, config, cid),
+               "ledger_status": ""}
+        gap = (f"the records begin on {cov.day_words(records_begin)}, after the start on "
+               f"{cov.day_words(c.start_date)}: hours before then are not in the export "
+               "(add them as carried-in hours in the parameters), so these hours are a lower bound"
+               ) if not row["history_complete"] else ""
         if rule is None:
             row["note"] = ("no licensure rule set for this clinician" if not rule_id else
                            f"unknown licensure rule '{rule_id}' (known: {', '.join(rules)})")
             row["behind_on_supervision"] = None
+            if gap:
+                row["note"] += f"; {gap}"
+                row["ledger_status"] = INCOMPLETE
             if not known:
                 row.update({k: None for k in NOT_KNOWN_WITHOUT_SUPERVISION})
             rows.append(row)
@@ -400,7 +414,9 @@ def ledger(data: Prepared, config: Config, rules: dict[str, LicensureRule] | Non
         if r.min_months and pd.notna(since):
             dates.append(since + pd.DateOffset(months=r.min_months))
         notes = []
-        if unknown:
+        if gap:  # a projection from part of the experience would run late: none
+            notes.append(gap + " and no completion is projected")
+        elif unknown:
             notes.append(f"no {', '.join(unknown)} in the last {weeks} weeks: no projection")
         elif dates:
             done = max(max(dates), as_of)
@@ -412,7 +428,7 @@ def ledger(data: Prepared, config: Config, rules: dict[str, LicensureRule] | Non
             row["projected_completion"] = as_of
         behind = bool(row["periods_compliant"] is not None
                       and row["periods_compliant"] < row["periods_assessed"])
-        if r.supervision_hours and r.total_hours and total > 0:
+        if r.supervision_hours and r.total_hours and total > 0 and not gap:
             expected = r.supervision_hours * min(total / r.total_hours, 1)
             if ind + grp < expected:
                 behind = True
@@ -420,16 +436,19 @@ def ledger(data: Prepared, config: Config, rules: dict[str, LicensureRule] | Non
                              f"{expected:.0f}")
         row["behind_on_supervision"] = behind
         row["note"] = "; ".join(notes)
+        row["ledger_status"] = (INCOMPLETE if gap else "behind" if behind else "on track")
         if not known:
             row.update({k: None for k in NOT_KNOWN_WITHOUT_SUPERVISION})
-            row["note"] = NO_SUPERVISION_NOTE
+            row["note"] = NO_SUPERVISION_NOTE + (f"; {gap}" if gap else "")
+            row["ledger_status"] = INCOMPLETE if gap else "not known"
         rows.append(row)
     cols = LEDGER_COLUMNS + ["rule_name", "rule_citation", "compliance_period", "total_hours",
                              "total_required", "direct_required",
                              "supervision_required", "supervision_individual_required",
                              "experience_since", "months_so_far", "supervised_weeks",
                              "weeks_required", "group_share", "pace_direct_per_week",
-                             "pace_total_per_week", "behind_on_supervision", "note"]
+                             "pace_total_per_week", "behind_on_supervision", "note",
+                             "records_since", "history_complete", "ledger_status"]
     out = pd.DataFrame(rows, columns=cols)
     for c in ("periods_assessed", "periods_compliant", "supervised_weeks", "weeks_required"):
         out[c] = out[c].astype("Int64")

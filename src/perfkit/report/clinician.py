@@ -19,12 +19,14 @@ from .format import (
     pct,
     period_words,
     score,
+    short_history,
     span_words,
     table,
 )
 from .practice import check_in_reasons
 from .run import (
     RunData,
+    history_words,
     item9_by_client,
     measured,
     no_appointments,
@@ -99,6 +101,8 @@ def own_metrics_table(run: RunData, clinician_id: str):
     spread = run.table("metric_spread").set_index("metric")
     by_status = on_status(m)
     gone = unavailable(run)
+    limited = m["new_clients_limited"].get(clinician_id, False) \
+        if "new_clients_limited" in m else False
     rows = []
     for col, label, fmt in OWN_METRICS:
         if col not in m or col not in spread.index:
@@ -107,11 +111,16 @@ def own_metrics_table(run: RunData, clinician_id: str):
         mine = m.loc[clinician_id, col] if clinician_id in m.index else np.nan
         you = NO_SIGNING_TIMES if col in op.LAG_FIGURES and by_status.get(clinician_id, False) \
             else NOT_IN_EXPORT if col in gone else fmt(mine)
+        if col in SHORT_HISTORY_FIGURES:  # new clients an export too short cannot tell apart
+            you = short_history(you, limited, count=col == "new_clients")
         rows.append({"Figure": label, "You": you, "Practice median": fmt(s["median"]),
                      "Middle half of clinicians": "–" if not s["clinicians"] else
                      f"{fmt(s['q25'])} to {fmt(s['q75'])}"})
-    return table(pd.DataFrame(rows))
+    said = history_words(run, clinician_id=clinician_id)
+    return table(pd.DataFrame(rows), " ".join(said) if said else None)
 
+
+SHORT_HISTORY_FIGURES = ("new_clients", "retained_8plus_rate")
 
 HISTORY_ROWS = [("sessions_attended", "Sessions attended", lambda v: num(v, 0)),
                 ("utilization", "Utilization", pct),

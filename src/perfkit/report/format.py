@@ -12,7 +12,7 @@ import pandas as pd
 from ..config import Config
 
 __all__ = ["Text", "table", "pct", "num", "date_words", "text_or", "yes", "is_yes", "period_words",
-           "span_words",
+           "span_words", "short_history", "SHORT_HISTORY",
            "TREND_WORDS", "TREND_PLAIN", "NO_SIGNING_TIMES", "NOT_IN_EXPORT",
            "NO_APPOINTMENTS",
            "score"]
@@ -51,6 +51,17 @@ def pct(v, digits: int = 0) -> str:
 
 def num(v, digits: int = 1) -> str:
     return "–" if v is None or pd.isna(v) else f"{v:,.{digits}f}"
+
+
+SHORT_HISTORY = "short history"  # a figure resting on less history than it needs
+
+
+def short_history(text: str, limited, *, count: bool = False) -> str:
+    """A figure resting on a short export, marked: a count of new clients may be too high
+    (``at most 12``); a rate rests on them (``48% (short history)``)."""
+    if not is_yes(limited) or text == "–":
+        return text
+    return f"at most {text}" if count else f"{text} ({SHORT_HISTORY})"
 
 
 def date_words(v) -> str:

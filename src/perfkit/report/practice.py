@@ -22,6 +22,7 @@ from .format import (
     num,
     pct,
     period_words,
+    short_history,
     span_words,
     table,
     yes,
@@ -29,6 +30,8 @@ from .format import (
 from .run import (
     RunData,
     caveats,
+    coverage_span,
+    history_words,
     measured,
     no_appointments,
     on_status,
@@ -270,7 +273,9 @@ def period_summary(run: RunData):
         **({"About this export": " ".join(said)} if (said := caveats(run)) else {}),
         **({"Left out of this run": w} if (w := left_out_words(run)) else {}),
         "Clients seen (each client once)": num(p["clients_seen"], 0),
-        "New clients (first session at the practice)": num(p["new_clients"], 0),
+        "New clients (first session at the practice)":
+            short_history(num(p["new_clients"], 0), p.get("new_clients_limited"), count=True),
+        **({"History in this export": " ".join(said)} if (said := history_words(run)) else {}),
     }
     return table(pd.DataFrame({"This period": list(rows.values())}, index=list(rows)),
                  rows="Figure")
@@ -312,9 +317,15 @@ def operations_table(run: RunData):
         if "notes_open_72h" in m else "–",
         "Notes unsigned > 7 days": m["unsigned_overdue_7d"].map(lambda v: num(v, 0)),
         "Clients seen": m["active_clients"].astype(int),
-        "New clients": m["new_clients"].astype(int),
-        "Retained 8+ sessions": m["retained_8plus_rate"].map(pct),
+        "New clients": [short_history(num(v, 0), lim, count=True) for v, lim in
+                        zip(m["new_clients"], m.get("new_clients_limited", [False] * len(m)),
+                            strict=True)],
+        "Retained 8+ sessions": [short_history(pct(v), lim) for v, lim in
+                                 zip(m["retained_8plus_rate"],
+                                     m.get("new_clients_limited", [False] * len(m)),
+                                     strict=True)],
     })
+    short = "new_clients_limited" in m and yes(m["new_clients_limited"]).any()
     absent = no_appointments(m).to_numpy()
     if absent.any():  # a rostered clinician the export never names: no zeros, no trend words
         out = out.astype(object)
@@ -334,7 +345,10 @@ def operations_table(run: RunData):
             return [""] * len(col)
         return ["background-color: #fdebd3" if f else "" for f in flags[col.name]]
 
-    return table(out, "Shaded cells are outside the practice's thresholds (see parameters).",
+    return table(out, "Shaded cells are outside the practice's thresholds (see parameters)."
+                 + (" New clients marked \"at most\" and retention marked \"short history\" "
+                    "rest on an export that begins too late to tell new clients from "
+                    "returning ones (see \"History in this export\" above)." if short else ""),
                  apply=shade)
 
 
@@ -464,11 +478,12 @@ def data_quality_table(run: RunData):
     for name, e in q.items():
         if e.get("present"):
             rows.append({"Table": name, "Rows read": e["rows_in"],
+                         "Dates": coverage_span(run, name) or "–",
                          "Used": e["rows_accepted"], "Set aside": e["rows_rejected"],
                          "Why set aside": ", ".join(f"{k.replace('_', ' ')} ({v})"
                                                     for k, v in e["reasons"].items()) or "–"})
-    return table(pd.DataFrame(rows, columns=["Table", "Rows read", "Used", "Set aside",
-                                             "Why set aside"]))
+    return table(pd.DataFrame(rows, columns=["Table", "Rows read", "Dates", "Used",
+                                             "Set aside", "Why set aside"]))
 
 
 def renewals_table(run: RunData):

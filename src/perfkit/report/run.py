@@ -21,7 +21,7 @@ from ..prepared import Prepared, load_prepared
 from .format import Text, yes
 
 __all__ = ["RunData", "load_run", "measured", "text_id", "on_status", "no_appointments",
-           "caveats", "unavailable",
+           "caveats", "unavailable", "history_words", "coverage_span",
            "rows_for", "rows_or_reason", "NO_MEASURES", "item9_by_client", "ITEM9_COLUMNS",
            "ramp_by_hire"]
 
@@ -141,6 +141,36 @@ def caveats(run: RunData) -> list[str]:
 
 def unavailable(run: RunData) -> set[str]:
     return set((run.meta.get("export_profile") or {}).get("unavailable") or [])
+
+
+# the limits a practice-level reader (the owner) is told; licensure belongs to supervision
+PRACTICE_LIMITS = ("new_clients", "trends", "period_end", "notes")
+
+
+def history_words(run: RunData, *, clinician_id: str | None = None) -> list[str]:
+    """The sentences of the run facts' ``history_limits`` (what a short export limits), for
+    the practice (``clinician_id`` None) or one clinician's self-view: there the new-client
+    sentence only when ``clinician_metrics`` marks their new clients as limited (a clinician
+    who started after the export began has all their history in it). Licensure limits are
+    said in the ledger itself, never here."""
+    limits = [lim for lim in run.meta.get("history_limits") or []
+              if lim.get("figure") in PRACTICE_LIMITS]
+    if clinician_id is not None:
+        m = run.tables.get("clinician_metrics")
+        mine = m[m["clinician_id"] == clinician_id] if m is not None else None
+        limited = mine is not None and "new_clients_limited" in mine and \
+            bool(yes(mine["new_clients_limited"]).any())
+        limits = [lim for lim in limits if lim["figure"] != "new_clients" or limited]
+    return [lim["words"] for lim in limits]
+
+
+def coverage_span(run: RunData, table: str) -> str:
+    """Where a table's data begin and end, in words (``02 Aug 2026 to 31 Oct 2026``), from
+    the run facts' ``coverage``; empty when not recorded."""
+    c = (run.meta.get("coverage") or {}).get(table) or {}
+    if not c.get("first"):
+        return ""
+    return f"{pd.Timestamp(c['first']):%d %b %Y} to {pd.Timestamp(c['last']):%d %b %Y}"
 
 
 # For each development table: the input table it rests on, what a section says when the

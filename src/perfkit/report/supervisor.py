@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..safety import md
-from .format import Text, date_words, num, period_words, table, text_or, yes
+from .format import Text, date_words, is_yes, num, period_words, table, text_or, yes
 from .run import RunData, item9_by_client, measured, rows_for, rows_or_reason, text_id
 
 __all__ = ["pick_supervisor", "supervisees_of", "supervisor_title", "ledger_table",
@@ -64,11 +64,16 @@ def ledger_table(run: RunData, ids: list[str], *, names: bool = True):
     cols = {}
     for _, r in t.iterrows():
         who = run.name_of(r["clinician_id"]) if names else "You"
+        # records that begin after the start: every count is a lower bound, never complete
+        partial = "history_complete" in r and not is_yes(r["history_complete"]) \
+            and pd.notna(r["history_complete"])
 
-        def of(have, need):
+        def of(have, need, partial=partial):
             if pd.isna(have):
                 return "not known"
-            return (f"{have:,.0f} of {need:,.0f}" if pd.notna(need) else f"{have:,.0f}")
+            least = "at least " if partial else ""
+            return (f"{least}{have:,.0f} of {need:,.0f}" if pd.notna(need)
+                    else f"{least}{have:,.0f}")
 
         per = "–"
         if pd.notna(r["periods_assessed"]):
@@ -76,7 +81,10 @@ def ledger_table(run: RunData, ids: list[str], *, names: bool = True):
             per = f"{int(r['periods_compliant'])} of {int(r['periods_assessed'])} {unit}"
         cols[who] = {
             "Rule": text_or(r["rule_name"], text_or(r["note"], "–")),
-            "Experience counted since": date_words(r["experience_since"]),
+            "Status": _status_words(r),
+            "Experience counted since": date_words(r["experience_since"])
+            + (" (the records begin then; earlier experience is not in them)" if partial
+               else ""),
             "Total hours": of(r["total_hours"], r.get("total_required")),
             "Direct client hours": of(r["direct_hours"], r.get("direct_required")),
             "Supervision hours (individual or triadic)":
@@ -84,10 +92,22 @@ def ledger_table(run: RunData, ids: list[str], *, names: bool = True):
             "Supervision hours (group)": of(r["supervision_hours_group"], None),
             "Supervised weeks": of(r["supervised_weeks"], r.get("weeks_required")),
             "Supervision met the rule this period": per,
-            "Projected completion at the current pace": date_words(r["projected_completion"]),
+            "Projected completion at the current pace":
+                "not projected: earlier experience is not in the records" if partial
+                else date_words(r["projected_completion"]),
             "Note": text_or(r["note"], "–"),
         }
     return table(pd.DataFrame(cols), rows="Licensure")
+
+
+def _status_words(r) -> str:
+    """The ledger's ``ledger_status`` in words (older runs have none: "–")."""
+    status = text_or(r.get("ledger_status"), "")
+    if status == "incomplete history":
+        return (f"incomplete history: hours since {date_words(r['records_since'])} only, not "
+                "counted toward the requirement as complete")
+    return {"on track": "on track", "behind": "behind the rule",
+            "not known": "not known (no supervision records)"}.get(status, "–")
 
 
 def ledger_note(run: RunData, ids: list[str]) -> Text:
