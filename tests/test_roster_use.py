@@ -130,3 +130,9 @@ def test_a_rostered_clinician_the_export_never_names(practice, cfg, tmp_path):
     assert "no appointments of yours in this export" in report.own_metrics_table(run, "C2")
     assert report.weekly_trends_figure(run, "C2") == ""
     assert report.check_in_reasons(m.loc["C2"], run.config) == []
+    # the practice's utilization: Ada's 60 + 53 minutes over Ada's hours offered only (the
+    # hours Grace offered are not idle hours: the export says nothing of them)
+    p = run.table("practice_summary").iloc[0]
+    assert p["hours_attended"] == pytest.approx(113 / 60)
+    assert p["utilization"] == pytest.approx(113 / 60 / m.loc["C1", "available_hours"])
+    assert m.loc["C2", "available_hours"] > 0

@@ -123,7 +123,7 @@ def _summary(quality: dict, rejects, max_rows: int | None, where: str) -> str:
         for reason, count in e["reasons"].items():
             notes.append(f"  {name}: {count:,} rejected, {REASONS.get(reason, reason)} "
                          f"({reason})")
-        if e.get("empty_columns"):
+        if e.get("empty_columns") and name != "clinicians":  # a roster's own blanks say nothing
             notes.append(f"  {name}: columns present but empty in every row are read as not "
                          f"provided: {', '.join(e['empty_columns'])}")
         if e["dropped_columns"]:

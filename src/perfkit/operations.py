@@ -698,7 +698,11 @@ def practice_summary(data, cfg: Config, metrics: pd.DataFrame) -> pd.DataFrame:
     timed = metrics["notes_within_72h"].notna()
     due_timed = metrics.loc[timed, "notes_due"].sum()
     within = (metrics.loc[timed, "notes_within_72h"] * metrics.loc[timed, "notes_due"]).sum()
-    hours, avail = total("hours_attended"), total("available_hours")
+    hours = total("hours_attended")
+    # hours offered by clinicians the export never names are not idle hours (no utilization)
+    named = metrics["appointments_in_export"].gt(0) if "appointments_in_export" in metrics \
+        else pd.Series(True, index=metrics.index)
+    avail = metrics.loc[named, "available_hours"].sum()
     row = {
         "period_start": cfg.period_start, "period_end": cfg.period_end,
         "clinicians": len(metrics), "sessions_attended": int(total("sessions_attended")),

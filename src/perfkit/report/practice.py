@@ -312,7 +312,9 @@ def operations_table(run: RunData):
         "Missed appointments": m["non_attendance_rate"].map(lambda v: pct(v, 1)),
         "Notes within 72 h": m["notes_within_72h"].map(pct).where(
             ~on_status(m), "no signing times"),
-        "Notes trend": m["trend_notes_within_72h"].map(TREND_WORDS),
+        "Notes trend": m["trend_notes_within_72h"].map(TREND_WORDS).where(
+            m["notes_within_72h"].notna() | ~on_status(m) & ("notes_within_72h" not in
+                                                              unavailable(run)), "–"),
         "Notes open > 72 h": m["notes_open_72h"].map(lambda v: num(v, 0))
         if "notes_open_72h" in m else "–",
         "Notes unsigned > 7 days": m["unsigned_overdue_7d"].map(lambda v: num(v, 0)),
