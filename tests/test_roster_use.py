@@ -136,3 +136,10 @@ def test_a_rostered_clinician_the_export_never_names(practice, cfg, tmp_path):
     assert p["hours_attended"] == pytest.approx(113 / 60)
     assert p["utilization"] == pytest.approx(113 / 60 / m.loc["C1", "available_hours"])
     assert m.loc["C2", "available_hours"] > 0
+
+
+def test_a_roster_with_no_rows_at_all_stops_the_run(practice, cfg, tmp_path):
+    write_table(practice, "clinicians", [])  # the header only
+    with pytest.raises(pk.IngestError, match=r"clinicians.csv has no rows, so there is "
+                                             r"nothing to run; list each clinician in it"):
+        run_period(practice, cfg, out=tmp_path / "run", tables_only=True)

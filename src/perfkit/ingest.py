@@ -2044,6 +2044,10 @@ def run_blockers(quality: dict, *, skip_unknown: bool = False) -> str | None:
         e = tables.get(name, {})
         if not e.get("present") or e["rows_accepted"]:
             return None
+        if not e["rows_in"]:
+            return (f"{e['file']} has no rows, so there is nothing to run" + (
+                "; list each clinician in it (perfkit init writes a starter roster from the "
+                "export)" if name == "clinicians" else ""))
         todo = still_to_fill(quality) if name == "clinicians" else []
         return (f"{e['file']} has no usable rows ({e['rows_in']:,} read, "
                 f"{e['rows_rejected']:,} rejected), so there is nothing to run"
