@@ -40,19 +40,41 @@ def test_validate_lists_each_bad_row_with_its_reason(practice):
     res = invoke("validate", practice)
     assert res.exit_code == 0
     out = res.output
-    assert "appointments.csv row 2, column status: unknown_status: status 'walked out'" in out
-    assert "appointments.csv row 3, column clinician_id: unknown_clinician" in out
-    assert "appointments.csv row 4, column start: unparseable_date" in out
-    assert "notes.csv row 2, column appointment_id: appointment_rejected" in out
+    assert ("  appointments.csv, unknown_status (1 row):\n"
+            "    row 2, column status: status 'walked out'") in out
+    assert "  appointments.csv, unknown_clinician (1 row):\n    row 3, column clinician_id" in out
+    assert "  appointments.csv, unparseable_date (1 row):\n    row 4, column start" in out
+    assert "  notes.csv, appointment_rejected (1 row):\n    row 2, column appointment_id" in out
+    # the counts and notes come before the examples; the full list is one option away
+    assert out.index("Notes:") < out.index("Rejected rows, up to 3 of each reason")
+    assert ("\nAll 4 rejected rows with their reasons: add --out FOLDER to write them all to "
+            "FOLDER/rejects.csv (with the data-quality summary and the prepared snapshot).") in out
     assert invoke("validate", practice, "--strict").exit_code == 1
 
 
-def test_validate_max_rows(practice):
+def test_validate_lists_a_few_rows_of_each_reason_and_writes_them_all_with_out(practice,
+                                                                               tmp_path):
+    """Seven appointments with an unknown status: 3 listed, '... and 4 more'; their notes (2)
+    and assessment rows (1 without a clinician) point at rejected appointments. --examples (or
+    its old name --max-rows) sets how many; --out writes every rejected row to rejects.csv."""
     write_table(practice, "appointments", [dict(APPOINTMENTS[0], appointment_id=f"X{i}",
-                                                status="?") for i in range(5)])
-    res = invoke("validate", practice, "--max-rows", 2)
-    # 5 appointments, then 2 notes and 1 assessment that point at them (1 without a clinician)
-    assert "... and 6 more (--out writes them all to rejects.csv)" in res.output
+                                                status="?") for i in range(7)])
+    out = invoke("validate", practice).output
+    block = out[out.index("  appointments.csv, unknown_status (7 rows):"):]
+    listed = block.splitlines()[1:5]
+    assert [line.split(",")[0] for line in listed[:3]] == ["    row 1", "    row 2", "    row 3"]
+    assert listed[3] == "    ... and 4 more"
+    assert "All 10 rejected rows with their reasons" in out
+    assert "row 4," not in block.split("notes.csv")[0]
+    res = invoke("validate", practice, "--max-rows", 1, "--out", tmp_path / "q")
+    assert res.exit_code == 0, res.output
+    assert "    ... and 6 more" in res.output and "row 2, column status" not in res.output
+    assert f"All 10 rejected rows with their reasons: {tmp_path / 'q' / 'rejects.csv'}." \
+        in res.output
+    rejects = pd.read_csv(tmp_path / "q" / "rejects.csv")
+    assert len(rejects) == 10 and (rejects["reason"] == "unknown_status").sum() == 7
+    none = invoke("validate", practice, "--examples", 0).output
+    assert "Rejected rows, up to" not in none and "All 10 rejected rows" in none
 
 
 def test_missing_column_is_one_sentence_and_exit_2(practice, tmp_path):

@@ -105,7 +105,12 @@ def demo(
                f"{path} ({time.perf_counter() - t0:.1f} s).")
 
 
-def _summary(quality: dict, rejects, max_rows: int | None, where: str) -> str:
+EXAMPLES_PER_REASON = 3  # rejected rows validate lists for each file and reason
+
+
+def _summary(quality: dict, rejects, examples: int, where: str) -> str:
+    """The counts table, what is still to fill in, what was not provided and the notes, then a
+    few rejected rows of each file and reason (``examples`` each) and where the full list is."""
     w = max([22] + [len(e["file"]) + 2 for e in quality["tables"].values() if e.get("file")])
     lines = [f"{'table':<14}{'file':<{w}}{'rows in':>10}{'accepted':>10}{'rejected':>10}"]
     for name, e in quality["tables"].items():
@@ -127,7 +132,7 @@ def _summary(quality: dict, rejects, max_rows: int | None, where: str) -> str:
             notes.append(f"  {name}: columns outside the contract were dropped and never "
                          f"copied: {', '.join(e['dropped_columns'])}")
         for what, count in e["adjustments"].items():
-            notes.append(f"  {name}: {count:,} rows {what.replace('_', ' ')}")
+            notes.append(f"  {name}: {count:,} rows {_ADJUSTED.get(what, what.replace('_', ' '))}")
     doc = quality.get("documentation") or {}
     if doc.get("note_status"):
         notes.append(f"  notes: note statuses describe the export of {doc['exported_at']} "
@@ -139,6 +144,7 @@ def _summary(quality: dict, rejects, max_rows: int | None, where: str) -> str:
         hint = (f"; did you mean {f['closest_table']}.csv?" if f["closest_table"] else
                 "; it matches no table of the data contract")
         notes.append(f"  {f['file']} was not read{hint}")
+    notes += [f"  {line}" for line in quality.get("rules", {}).get("notes", [])]
     todo = _still_to_fill(quality)
     if todo:
         lines += ["", "Still to fill in:"] + todo
@@ -148,17 +154,27 @@ def _summary(quality: dict, rejects, max_rows: int | None, where: str) -> str:
                       "such records):"] + absent
     if notes:
         lines += ["", "Notes:"] + notes
-    if len(rejects):
-        lines += ["", "Rejected rows (row 1 is the first row under the header):"]
-        shown = rejects if max_rows is None else rejects.head(max_rows)
-        for r in shown.itertuples():
-            lines.append(f"  {r.file} row {r.row}, column {r.column or '-'}: {r.reason}: "
-                         f"{r.detail}")
-        if max_rows is not None and len(rejects) > max_rows:
-            lines.append(f"  ... and {len(rejects) - max_rows:,} more ({where})")
-    else:
-        lines += ["", "No rows rejected."]
+    if not len(rejects):
+        return "\n".join(lines + ["", "No rows rejected."])
+    if examples > 0:
+        lines += ["", f"Rejected rows, up to {examples} of each reason (row 1 is the first row "
+                      "under the header):"]
+        for (file, reason), rows in rejects.groupby(["file", "reason"], sort=False):
+            lines.append(f"  {file}, {reason} ({len(rows):,} row{'s' * (len(rows) != 1)}):")
+            for r in rows.head(examples).itertuples():
+                lines.append(f"    row {r.row}, column {r.column or '-'}: {r.detail}")
+            if len(rows) > examples:
+                lines.append(f"    ... and {len(rows) - examples:,} more")
+    n = len(rejects)
+    lines += ["", f"All {n:,} rejected row{'s' * (n != 1)} with their reasons: {where}."]
     return "\n".join(lines)
+
+
+# adjustments in data_quality.json whose key does not read as words by itself
+_ADJUSTED = {"start_date_month_only": "with a start date known only to the month, read as the "
+                                      "first day of that month",
+             "end_date_month_only": "with an end date known only to the month, read as the "
+                                    "last day of that month"}
 
 
 # what a roster gap blocks, in plain words
@@ -240,8 +256,10 @@ def validate(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="also write the prepared "
                                              "snapshot, data_quality.json and rejects.csv "
                                              "here")] = None,
-    max_rows: Annotated[int | None, typer.Option(help="list at most this many rejected rows "
-                                                 "(default: all)")] = None,
+    examples: Annotated[int, typer.Option(
+        "--examples", "--max-rows", min=0, help="rejected rows listed for each file and reason "
+        "(default 3; 0 lists none); the full list goes to rejects.csv with --out")]
+    = EXAMPLES_PER_REASON,
     strict: Annotated[bool, typer.Option(help="exit 1 when any row is rejected")] = False,
 ) -> None:
     """Check a practice data folder against the data contract and summarise what was found."""
@@ -264,8 +282,10 @@ def validate(
         _fail(exc)
     _say_key(key is not None and key.created, key.path if key else None)
     typer.echo(f"Data quality for {data_dir} (times in {quality['time_zone']}):\n")
-    where = f"see {Path(out) / 'rejects.csv'}" if out else "--out writes them all to rejects.csv"
-    typer.echo(_summary(quality, rejects, max_rows, where))
+    where = (f"{Path(out) / 'rejects.csv'}" if out else
+             "add --out FOLDER to write them all to FOLDER/rejects.csv (with the data-quality "
+             "summary and the prepared snapshot)")
+    typer.echo(_summary(quality, rejects, examples, where))
     if strict and quality["rows_rejected"]:
         raise typer.Exit(code=1)
 

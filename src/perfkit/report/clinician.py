@@ -10,6 +10,7 @@ import pandas as pd
 from .. import operations as op
 from ..safety import md
 from .format import (
+    GROUP_SESSIONS,
     NO_SIGNING_TIMES,
     NOT_IN_EXPORT,
     Text,
@@ -94,7 +95,7 @@ def own_metrics_table(run: RunData, clinician_id: str):
         rows.append({"Figure": label, "You": you, "Practice median": fmt(s["median"]),
                      "Middle half of clinicians": "–" if not s["clinicians"] else
                      f"{fmt(s['q25'])} to {fmt(s['q75'])}"})
-    return table(pd.DataFrame(rows))
+    return table(pd.DataFrame(rows), GROUP_SESSIONS)
 
 
 HISTORY_ROWS = [("sessions_attended", "Sessions attended", lambda v: num(v, 0)),

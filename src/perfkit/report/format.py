@@ -14,7 +14,7 @@ from ..config import Config
 __all__ = ["Text", "table", "pct", "num", "date_words", "text_or", "yes", "is_yes", "period_words",
            "span_words",
            "TREND_WORDS", "TREND_PLAIN", "NO_SIGNING_TIMES", "NOT_IN_EXPORT",
-           "score"]
+           "GROUP_SESSIONS", "score"]
 
 
 def table(frame: pd.DataFrame, caption: str | None = None, *, apply=None,
@@ -101,3 +101,10 @@ NO_SIGNING_TIMES = "not known: this export has no signing times"
 
 
 NOT_IN_EXPORT = "not available from this export"
+
+# how a group session is counted (operations.clinician_time, sessions_attended): said in the
+# practice report's limits and beside the clinician's own figures
+GROUP_SESSIONS = ("A group session counts once per slot for its clinician (the clinician and "
+                  "its start time, at its longest recorded length) in sessions, hours and "
+                  "utilization, and once for each client in missed appointments, clients seen "
+                  "and notes.")
