@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from perfkit.cli import app
 from perfkit.demo import bundled_data_dir
 
-from practice_data import APPOINTMENTS, write_table
+from practice_data import APPOINTMENTS, CLINICIANS, write_table
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,6 +75,17 @@ def test_validate_lists_a_few_rows_of_each_reason_and_writes_them_all_with_out(p
     assert len(rejects) == 10 and (rejects["reason"] == "unknown_status").sum() == 7
     none = invoke("validate", practice, "--examples", 0).output
     assert "Rejected rows, up to" not in none and "All 10 rejected rows" in none
+
+
+def test_validate_says_a_start_date_was_known_only_to_the_month(practice):
+    write_table(practice, "clinicians", [dict(CLINICIANS[0], start_date="Feb 2023"),
+                                         dict(CLINICIANS[1], end_date="2026-10")])
+    res = invoke("validate", practice)
+    assert res.exit_code == 0, res.output
+    assert ("  clinicians: 1 row with a start date known only to the month, read as the first "
+            "day of that month") in res.output
+    assert ("  clinicians: 1 row with an end date known only to the month, read as the last "
+            "day of that month") in res.output
 
 
 def test_missing_column_is_one_sentence_and_exit_2(practice, tmp_path):

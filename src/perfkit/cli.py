@@ -132,7 +132,8 @@ def _summary(quality: dict, rejects, examples: int, where: str) -> str:
             notes.append(f"  {name}: columns outside the contract were dropped and never "
                          f"copied: {', '.join(e['dropped_columns'])}")
         for what, count in e["adjustments"].items():
-            notes.append(f"  {name}: {count:,} rows {_ADJUSTED.get(what, what.replace('_', ' '))}")
+            notes.append(f"  {name}: {count:,} row{'s' * (count != 1)} "
+                         f"{_ADJUSTED.get(what, what.replace('_', ' '))}")
     doc = quality.get("documentation") or {}
     if doc.get("note_status"):
         notes.append(f"  notes: note statuses describe the export of {doc['exported_at']} "
