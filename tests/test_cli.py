@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from perfkit.cli import app
+from perfkit.config import load_config
 from perfkit.demo import bundled_data_dir
 
 from practice_data import APPOINTMENTS, CLINICIANS, write_table
@@ -188,8 +190,20 @@ def test_init_writes_starters_once_and_validate_says_what_is_missing(tmp_path, m
     invoke("demo", "--as", "simplepractice", "--out", out, "--clinicians", 3, "--months", 3)
     (out / "clinicians.csv").unlink()
     (out / "ce.csv").unlink()
+    # downloaded 2026-11-03 15:30 UTC (the status report) and 2 hours earlier (attendance):
+    # 09:30 in Chicago (CST since 1 November)
+    saved = pd.Timestamp("2026-11-03T15:30:00Z").timestamp()
+    for f in out.glob("client_attendance_report*.csv"):
+        os.utime(f, (saved - 7200, saved - 7200))
+    for f in out.glob("appointment-status-report*.csv"):
+        os.utime(f, (saved, saved))
+    os.utime(out / "goals.csv", (saved + 86400, saved + 86400))  # not an export init reads
     res = invoke("init", out, "--source", "simplepractice")
     assert res.exit_code == 0, res.output
+    assert "exported_at is 2026-11-03 09:30 (the time appointment-status-report" in res.output
+    assert "state is not set: write your state's two-letter code" in res.output
+    written = (out / "practice.yaml").read_text()
+    assert "\nexported_at: 2026-11-03 09:30 " in written and "\nstate: null " in written
     roster = pd.read_csv(out / "clinicians.csv", dtype=str, keep_default_na=False)
     assert len(roster) == 3 and roster["clinician_id"].str.fullmatch(r"clin-[0-9a-f]{8}").all()
     params = (out / "practice.yaml").read_text()
@@ -206,3 +220,77 @@ def test_init_writes_starters_once_and_validate_says_what_is_missing(tmp_path, m
     assert "clinicians.csv: weekly_capacity_hours for 3 clinicians" in res.output
     assert "ce.csv: continuing-education hours toward license renewal" in res.output
     assert "(appointment_rejected)" in res.output and "(no_appointment_row)" in res.output
+
+
+def test_init_writes_the_state_and_export_time_of_the_parameters_given(tmp_path, monkeypatch):
+    """--params with state TX and exported_at: practice.yaml gets both, and init names Texas's
+    licensure rule (the only shipped one of TX)."""
+    monkeypatch.setenv("PERFKIT_PSEUDONYM_KEY_FILE", str(tmp_path / "k"))
+    out = tmp_path / "g"
+    invoke("demo", "--as", "generic", "--out", out, "--clinicians", 2, "--months", 2)
+    (out / "clinicians.csv").unlink()
+    p = tmp_path / "p.yaml"
+    p.write_text("state: tx\nexported_at: 2026-11-02 08:15\nsource: generic\n")
+    res = invoke("init", out, "--params", p)
+    assert res.exit_code == 0, res.output
+    assert ("Licensure rules of TX: tx_lpc_associate (LPC-Associate, LPC-A -> LPC).") \
+        in res.output
+    assert "exported_at is 2026-11-02 08:15 (the parameters)" in res.output
+    written = (out / "practice.yaml").read_text()
+    assert "\nstate: TX " in written and "\nexported_at: 2026-11-02 08:15 " in written
+    assert load_config(out / "practice.yaml").state == ("TX",)
+
+
+def test_rules_lists_each_rule_with_its_state_licence_and_whether_it_applies(tmp_path):
+    """Written from the three shipped rule files and the four CE defaults: a Texas practice's
+    listing marks only tx_lpc_associate and the LPC requirement 'here'; a practice's own rule
+    folder adds its rule."""
+    own = tmp_path / "rules"
+    own.mkdir()
+    (own / "ok.yaml").write_text(
+        "id: ok_lpc_candidate\nname: Oklahoma LPC candidate\nstate: OK\n"
+        "license_types: [LPC-C]\nleads_to: LPC\ncitation: Oklahoma rules\n"
+        "requirements: {total_hours: 3000}\ncompliance: {period: none}\n")
+    p = tmp_path / "p.yaml"
+    p.write_text(f"state: TX\nsupervision:\n  rules_dir: {own}\n")
+    res = invoke("rules", "--params", p)
+    assert res.exit_code == 0, res.output
+    rows = {line.split()[0]: line.split() for line in res.output.splitlines()
+            if line and not line.startswith(" ")}
+    assert rows["tx_lpc_associate"][1:3] == ["TX", "LPC-Associate,"]
+    assert [rows[i][1] for i in ("ca_asw_lcsw", "tx_lpc_associate", "va_lpc_residency",
+                                 "ok_lpc_candidate")] == ["CA", "TX", "VA", "OK"]
+    here = {i: r[r.index("->") + 2] for i, r in rows.items() if "->" in r}
+    assert here == {"ca_asw_lcsw": "no", "tx_lpc_associate": "yes", "va_lpc_residency": "no",
+                    "ok_lpc_candidate": "no"}
+    assert "3,000 hours in all; 1,500 direct; at least 18 months; supervision 4 h a month" \
+        in res.output
+    assert "  tx_lpc_associate: 22 Texas Administrative Code §681.92" in res.output
+    ce = {r[0]: r[1:5] for r in rows.values() if r[0] in ("ASW", "LCSW", "LMFT", "LPC")}
+    assert ce == {"ASW": ["CA", "3", "1", "year"], "LCSW": ["CA", "36", "2", "years"],
+                  "LMFT": ["CA", "36", "2", "years"], "LPC": ["TX", "24", "2", "years"]}
+    assert [rows[k][5] for k in ("ASW", "LCSW", "LMFT", "LPC")] == ["no", "no", "no", "yes"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("state: Texas\n")
+    res = invoke("rules", "--params", bad)
+    assert res.exit_code == 2 and "'TEXAS' is not a two-letter code" in res.output
+
+
+def test_validate_says_which_rule_is_taken_and_which_ce_requirement_is_another_states(
+        practice, tmp_path):
+    """C2 (ASW) has no licensure_rule: in a CA practice ca_asw_lcsw is taken; in a TX practice
+    none, and C1's LCSW requirement (California's) is not taken either."""
+    write_table(practice, "clinicians", [CLINICIANS[0], dict(CLINICIANS[1], licensure_rule="")])
+    ca, tx = tmp_path / "ca.yaml", tmp_path / "tx.yaml"
+    ca.write_text("state: CA\n")
+    tx.write_text("state: TX\n")
+    out = invoke("validate", practice, "--params", ca).output
+    assert ("  clinicians: C2: licensure rule ca_asw_lcsw taken from the license type ASW and "
+            "the state CA (write it in licensure_rule to keep it)") in out
+    assert "LCSW is CA's" not in out
+    out = invoke("validate", practice, "--params", tx).output
+    assert ("  clinicians: C2: no licensure rule set, and none is taken: no licensure rule of TX "
+            "is for the license type ASW ('perfkit rules' lists the rules)") in out
+    assert ("  clinicians: C1: the continuing-education requirement set for LCSW is CA's "
+            "(California Business and Professions Code §4996.22) and the practice's state is "
+            "TX: set your board's under supervision.ce_requirements") in out

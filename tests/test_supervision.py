@@ -269,6 +269,9 @@ def test_a_ce_requirement_of_another_state_is_not_taken():
         "the continuing-education requirement set for LCSW is CA's (California Business and "
         "Professions Code §4996.22) and the practice's state is TX: set your board's under "
         "supervision.ce_requirements")
+    from perfkit.report.supervisor import ce_words
+    assert ce_words(t.loc["L"]) == ("none for the practice's state: the requirement set for "
+                                    "this licence is another state's board's")
     own = pk.load_config(period_start="2026-07-01", period_end="2026-10-01", state="TX",
                          supervision={"ce_requirements": {"LCSW": {
                              "hours": 30, "cycle_years": 2, "source": "our board"}}})

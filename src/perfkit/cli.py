@@ -2,6 +2,7 @@
 
 ``perfkit demo``      write the synthetic demo practice (``--as NAME``: as an EHR export)
 ``perfkit init``      a starter roster and parameters file for a folder of EHR exports
+``perfkit rules``     the licensure rule ids and CE requirements, with state, licence and hours
 ``perfkit validate``  check a practice data folder and print a readable data-quality summary
 ``perfkit run``       prepare a period's run folder (data quality, manifest, prepared snapshot)
 
@@ -108,7 +109,8 @@ def demo(
 EXAMPLES_PER_REASON = 3  # rejected rows validate lists for each file and reason
 
 
-def _summary(quality: dict, rejects, examples: int, where: str) -> str:
+def _summary(quality: dict, rejects, examples: int, where: str,
+             roster_notes: list[str] = ()) -> str:
     """The counts table, what is still to fill in, what was not provided and the notes, then a
     few rejected rows of each file and reason (``examples`` each) and where the full list is."""
     w = max([22] + [len(e["file"]) + 2 for e in quality["tables"].values() if e.get("file")])
@@ -145,7 +147,7 @@ def _summary(quality: dict, rejects, examples: int, where: str) -> str:
         hint = (f"; did you mean {f['closest_table']}.csv?" if f["closest_table"] else
                 "; it matches no table of the data contract")
         notes.append(f"  {f['file']} was not read{hint}")
-    notes += [f"  {line}" for line in quality.get("rules", {}).get("notes", [])]
+    notes += [f"  {line}" for line in roster_notes]
     todo = _still_to_fill(quality)
     if todo:
         lines += ["", "Still to fill in:"] + todo
@@ -176,6 +178,33 @@ _ADJUSTED = {"start_date_month_only": "with a start date known only to the month
                                       "first day of that month",
              "end_date_month_only": "with an end date known only to the month, read as the "
                                     "last day of that month"}
+
+
+def _rule_notes(clinicians, cfg: Config) -> list[str]:
+    """What validate says about licensure rules and CE requirements: a rule taken from a
+    pre-licensed clinician's license type and the practice's state (or why none is), and
+    license types whose CE requirement is another state's. One line per sentence, with the
+    clinician ids it concerns."""
+    from .supervision import ce_requirement, licensure_rules_for, load_rules
+
+    def ids(found) -> str:
+        ids = sorted(map(str, found))
+        return ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+
+    found = licensure_rules_for(clinicians, cfg, load_rules(cfg))
+    out = []
+    for note, rows in found[found["taken"] != "roster"].groupby("note", sort=False):
+        took = rows["taken"].iloc[0] == "default"
+        out.append(f"clinicians: {ids(rows['clinician_id'])}: {note}"
+                   + (" (write it in licensure_rule to keep it)" if took else
+                      " ('perfkit rules' lists the rules)"))
+    types = clinicians["license_type"].dropna().astype(str)
+    for lt in sorted(set(types[types != ""])):
+        req, why = ce_requirement(lt, cfg)
+        if req is None and cfg.supervision.ce_requirements.get(lt) is not None:
+            who = clinicians.loc[types[types == lt].index, "clinician_id"]
+            out.append(f"clinicians: {ids(who)}: {why}")
+    return out
 
 
 # what a roster gap blocks, in plain words
@@ -220,6 +249,67 @@ def _not_provided(quality: dict) -> list[str]:
 
 
 @app.command()
+def rules(params: ParamsOpt = None) -> None:
+    """List the licensure rule ids (licensure_rule in clinicians.csv) and the
+    continuing-education requirements (by license_type), with state, licence, hours and
+    source; --params adds the practice's own rule folder (supervision.rules_dir)."""
+    from .supervision import load_rules
+
+    try:
+        cfg = load_config(params)
+        found = load_rules(cfg)
+    except USER_ERRORS as exc:
+        _fail(exc)
+    typer.echo(_rules_text(found, cfg, params))
+
+
+def _rules_text(found: dict, cfg: Config, params: Path | None) -> str:
+    import textwrap
+
+    from .supervision import rule_words, shipped_rules_dir
+
+    where = (f"from {params}" if params is not None else
+             "the built-in demo settings: set state in your parameters and pass --params")
+    state = ", ".join(cfg.state) if cfg.state else "not set"
+    def para(text: str) -> list[str]:
+        return textwrap.wrap(text, 100, break_long_words=False, break_on_hyphens=False)
+
+    lines = para(f"Practice state: {state} ({where}). A rule or requirement with a state is "
+                 "taken by license type only where that is the practice's state ('here').")
+    lines += [""] + para(
+        "Licensure rules: the id goes in licensure_rule of clinicians.csv; a pre-licensed "
+        "clinician without one takes the one rule marked 'here' that lists their license_type "
+        "(a rule without a state only by its id). Read from " + str(shipped_rules_dir())
+        + (f" and {cfg.supervision.rules_dir}" if cfg.supervision.rules_dir else "") + ".")
+    ordered = sorted(found.values(), key=lambda r: (r.state or "", r.id))
+    rows = [(r.id, r.state or "-", f"{', '.join(r.license_types) or '-'} -> "
+             f"{r.leads_to or '-'}", "yes" if r.state and r.state in cfg.state else "no",
+             rule_words(r)) for r in ordered]
+    lines += [""] + _columns(("id", "state", "licence", "here", "key numbers"), rows)
+    for r in ordered:
+        lines += textwrap.wrap(f"{r.id}: {r.citation}", 100, initial_indent="  ",
+                               subsequent_indent="      ", break_long_words=False,
+                               break_on_hyphens=False)
+    ce = cfg.supervision.ce_requirements
+    lines += [""] + para("Continuing education, by license_type of clinicians.csv "
+                         "(supervision.ce_requirements in the parameters; one without a state "
+                         "applies wherever it is set):") + [""]
+    rows = [(lt, req.state or "-", f"{req.hours:g}", f"{req.cycle_years} year"
+             + "s" * (req.cycle_years != 1), "yes" if req.state is None
+             or req.state in cfg.state else "no", req.source or "-")
+            for lt, req in sorted(ce.items(), key=lambda kv: (kv[1].state or "", kv[0]))]
+    lines += _columns(("license", "state", "hours", "every", "here", "source"), rows)
+    return "\n".join(lines)
+
+
+def _columns(header: tuple, rows: list[tuple]) -> list[str]:
+    """Plain text columns, each as wide as its longest value (the last one as it is)."""
+    widths = [max(len(str(v)) for v in col) + 2 for col in zip(header, *rows, strict=True)]
+    return ["".join(f"{v!s:<{w}}" for v, w in zip(row[:-1], widths, strict=False)) + str(row[-1])
+            for row in (header, *rows)]
+
+
+@app.command()
 def init(
     data_dir: Annotated[Path, typer.Argument(help="the folder of exported reports")],
     source: SourceOpt = None,
@@ -231,7 +321,10 @@ def init(
 
     try:
         cfg = load_config(params, source=source)
+        if params is None:  # the built-in settings' states are the demo's, not this practice's
+            cfg = cfg.model_copy(update={"state": ()})
         st = write_starter(data_dir, cfg)
+        rules_said = _state_rules(cfg)
     except USER_ERRORS as exc:
         _fail(exc)
     if st.roster_written:
@@ -242,10 +335,29 @@ def init(
         typer.echo(f"{st.roster} exists: left as it is.")
     if st.parameters_written:
         covered = f" (the export covers {st.period[0]} to {st.period[1]})" if st.period else ""
-        typer.echo(f"Wrote {st.parameters}{covered}: set your practice name and time zone.")
+        typer.echo(f"Wrote {st.parameters}{covered}: set your practice name, time zone and "
+                   "state.")
+        typer.echo(f"exported_at is {st.exported_at:%Y-%m-%d %H:%M} ({st.exported_from}): "
+                   "change it if you downloaded the reports at another time.")
+        typer.echo(rules_said)
     else:
         typer.echo(f"{st.parameters} exists: left as it is.")
     typer.echo(f"Then: perfkit validate {data_dir} --params {st.parameters}")
+
+
+def _state_rules(cfg: Config) -> str:
+    """init's sentence on licensure rules: those of the practice's state, or how to find them."""
+    from .supervision import load_rules
+
+    if not cfg.state:
+        return ("state is not set: write your state's two-letter code in practice.yaml; "
+                "'perfkit rules' lists the licensure rules and CE requirements of each state.")
+    mine = [f"{r.id} ({', '.join(r.license_types) or '-'} -> {r.leads_to or '-'})"
+            for r in sorted(load_rules(cfg).values(), key=lambda r: r.id)
+            if r.state in cfg.state]
+    return (f"Licensure rules of {', '.join(cfg.state)}: {'; '.join(mine) or 'none shipped'}. "
+            "A pre-licensed clinician without licensure_rule takes the one that lists their "
+            "license_type ('perfkit rules' lists all).")
 
 
 @app.command()
@@ -276,9 +388,12 @@ def validate(
                 prep = prepare(data_dir, out, cfg, column_map=column_map)
                 restrict_tree(out, group, (PREPARED_DIR, "data_quality.json", "rejects.csv"))
             quality, rejects, key = prep.quality, prep.rejects, prep.key
+            roster = prep.tables["clinicians"]
         else:
             ing = ingest(data_dir, cfg, column_map=column_map)
             quality, rejects, key = ing.quality, ing.rejects, ing.key
+            roster = ing.tables["clinicians"]
+        roster_notes = _rule_notes(roster, cfg)
     except USER_ERRORS as exc:
         _fail(exc)
     _say_key(key is not None and key.created, key.path if key else None)
@@ -286,7 +401,7 @@ def validate(
     where = (f"{Path(out) / 'rejects.csv'}" if out else
              "add --out FOLDER to write them all to FOLDER/rejects.csv (with the data-quality "
              "summary and the prepared snapshot)")
-    typer.echo(_summary(quality, rejects, examples, where))
+    typer.echo(_summary(quality, rejects, examples, where, roster_notes))
     if strict and quality["rows_rejected"]:
         raise typer.Exit(code=1)
 

@@ -111,7 +111,8 @@ def write_starter(folder: str | Path, config: Config) -> Starter:
     params_written = False
     if not params.exists():
         start, end = period or (config.period_start.isoformat(), config.period_end.isoformat())
-        state = config.state or "null"
+        state = (config.state[0] if len(config.state) == 1 else
+                 f"[{', '.join(config.state)}]" if config.state else "null")
         params.write_text(
             "# perfkit parameters written by 'perfkit init': check every line.\n"
             "# All settings and their defaults: parameters/practice.yaml in perfkit.\n"
