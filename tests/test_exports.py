@@ -233,6 +233,7 @@ def test_a_group_counts_the_clinicians_time_once_and_attendance_per_client(pract
     assert m.sessions_attended == 2
     assert m.active_clients == 3
     assert m.past_appointments == 5 and m.no_show_rate == 1 / 5
+    assert m.notes_due == 4  # a note for each client of the group (3) and the individual one
     # supervised direct hours toward licensure count the group's time once, too
     from perfkit.supervision import _direct_by_day
     assert _direct_by_day(data, cfg, ["C1"])["direct"].sum() == 2.25

@@ -535,3 +535,28 @@ def test_pseudonym_collisions_are_rejected_not_merged(practice, cfg, monkeypatch
     assert set(ing.rejects.reason) == {"pseudonym_collision", "appointment_rejected"}
     assert ing["appointments"].empty and ing["assessments"].empty
     check_accounting(ing)
+
+
+def test_a_roster_date_known_only_to_the_month_is_its_first_day_and_said(practice, cfg):
+    """Start dates 2023-02 / Feb 2023 / February 2023 / 03/2024 read as the 1st of the month;
+    an end date 2026-09 as the last day (30 September: the clinician worked that month);
+    'Febuary 2023' and 2023-13 are still unreadable."""
+    roster = [dict(CLINICIANS[0], clinician_id=f"M{i}", name=f"M {i}", start_date=s)
+              for i, s in enumerate(["2023-02", "Feb 2023", "February 2023", "03/2024",
+                                     "Febuary 2023", "2023-13"])]
+    roster[0]["end_date"] = "2026-09"
+    write_table(practice, "clinicians", roster + [CLINICIANS[0]])
+    write_table(practice, "appointments", APPOINTMENTS[:2])
+    write_table(practice, "notes", NOTES)
+    write_table(practice, "assessments", [])
+    ing = pk.ingest(practice, cfg)
+    c = ing.tables["clinicians"].set_index("clinician_id")
+    assert c.loc[["M0", "M1", "M2", "M3"], "start_date"].tolist() == [
+        pd.Timestamp("2023-02-01")] * 3 + [pd.Timestamp("2024-03-01")]
+    assert c.loc["M0", "end_date"] == pd.Timestamp("2026-09-30")
+    assert c.loc["C1", "start_date"] == pd.Timestamp("2024-01-01")  # a whole date as it is
+    rej = ing.rejects[ing.rejects.table == "clinicians"]
+    assert rej.reason.tolist() == ["unparseable_date"] * 2 and rej.row.tolist() == [5, 6]
+    assert ing.quality["tables"]["clinicians"]["adjustments"] == {
+        "start_date_month_only": 4, "end_date_month_only": 1}
+    check_accounting(ing)

@@ -154,6 +154,20 @@ def test_one_default_key_location_with_or_without_parameters(monkeypatch):
     assert shipped.pseudonym_key_file == pk.load_config().pseudonym_key_file
     readme = (ROOT / "README.md").read_text()
     assert "~/.local/share/perfkit/pseudonym.key" in readme
+    assert shipped.pseudonym_key_file == Path.home() / ".local/share/perfkit/pseudonym.key"
+
+
+def test_every_doc_names_the_one_default_key_location():
+    """Each key file a user-facing doc names is the code's default (data/README.md once
+    named data/.pseudonym.key)."""
+    docs = [ROOT / "README.md", ROOT / "data" / "README.md", ROOT / "parameters" / "practice.yaml",
+            *sorted((ROOT / "docs").glob("*.md"))]
+    named = {d.relative_to(ROOT).as_posix(): set(re.findall(r"[\w./~-]*pseudonym\.key",
+                                                            d.read_text(encoding="utf-8")))
+             for d in docs}
+    assert {p for paths in named.values() for p in paths} == {
+        "~/.local/share/perfkit/pseudonym.key"}, named
+    assert named["data/README.md"] and named["README.md"] and named["docs/data_contract.md"]
 
 
 # ---- error messages quote no row ------------------------------------------------------------

@@ -3,6 +3,7 @@ failures, and a real browser."""
 
 from __future__ import annotations
 
+import html as html_lib
 import os
 import re
 import shutil
@@ -100,6 +101,18 @@ def test_reports_show_the_numbers_of_the_tables(run):
     practice = text_of(out / "practice.html")
     for _, row in m.iterrows():
         assert pct(row.utilization) in practice
+
+
+def test_the_reports_say_how_a_group_session_counts(run):
+    """The practice report's limits and each clinician's own figures say what
+    test_exports' group test checks: once per slot for the clinician, per client otherwise."""
+    out, _ = run
+    said = ("A group session counts once per slot for its clinician (the clinician and its "
+            "start time, at its longest recorded length) in sessions, hours and utilization, "
+            "and once for each client in missed appointments, clients seen and notes.")
+    assert said in html_lib.unescape(text_of(out / "practice.html"))
+    first = sorted((out / "clinicians").glob("*.html"))[0]
+    assert said in html_lib.unescape(text_of(first))
 
 
 def test_a_clinician_report_names_no_other_clinician(run):

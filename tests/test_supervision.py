@@ -217,7 +217,66 @@ def test_no_pace_means_no_projection_and_rules_are_named():
     assert pd.isna(led.loc["X", "projected_completion"])
     assert "no total hours, supervised weeks in the last 13 weeks" in led.loc["X", "note"]
     assert led.loc["Y", "note"].startswith("unknown licensure rule 'nv_made_up'")
-    assert led.loc["Z", "note"] == "no licensure rule set for this clinician"
+    # Z has no rule on the roster: an ASW in the demo's states (CA among them) takes CA's
+    assert led.loc["Z", "rule"] == "ca_asw_lcsw"
+    assert led.loc["Z", "note"].startswith("licensure rule ca_asw_lcsw taken from the license "
+                                           "type ASW and the state CA; ")
+
+
+def test_a_default_licensure_rule_only_from_the_practices_own_state():
+    """No licensure_rule on the roster: taken when the license type and the practice's state
+    fit exactly one rule (LPC-Associate, written 'lpc associate', in TX: tx_lpc_associate);
+    an ASW in Texas gets none (the ASW rule is California's), nor anyone in a practice whose
+    state is not set; a rule on the roster is kept whatever the state."""
+    clin = [("A", "a", "pre-licensed", "lpc associate", "S", "2026-01-01", None, None),
+            ("B", "b", "pre-licensed", "ASW", "S", "2026-01-01", None, None),
+            ("C", "c", "pre-licensed", "ASW", "S", "2026-01-01", None, "ca_asw_lcsw"),
+            ("D", "d", "pre-licensed", None, "S", "2026-01-01", None, None),
+            ("S", "s", "licensed", "LPC", None, "2020-01-01", None, None)]
+    data = make_data(clin)
+    rules = sv.load_rules(pk.load_config())
+    tx = pk.load_config(state="TX")
+    got = sv.licensure_rules_for(data.clinicians, tx, rules).set_index("clinician_id")
+    assert list(got.index) == ["A", "B", "C", "D"]  # the licensed S has none to take
+    assert got["licensure_rule"].to_dict() == {"A": "tx_lpc_associate", "B": "", "C":
+                                               "ca_asw_lcsw", "D": ""}
+    assert got["taken"].to_dict() == {"A": "default", "B": "none", "C": "roster", "D": "none"}
+    assert got.loc["B", "note"] == ("no licensure rule set, and none is taken: no licensure "
+                                    "rule of TX is for the license type ASW")
+    assert got.loc["D", "note"].endswith("the roster gives no license type to choose one by")
+    unset = sv.licensure_rules_for(data.clinicians, pk.load_config(state=""), rules)
+    assert unset.set_index("clinician_id")["licensure_rule"].to_dict() == {
+        "A": "", "B": "", "C": "ca_asw_lcsw", "D": ""}
+    assert unset.loc[0, "note"].endswith("the practice's state is not set (state in the "
+                                         "parameters)")
+    led = sv.ledger(data, tx.with_period(pd.Timestamp("2026-07-01").date(),
+                                         pd.Timestamp("2026-10-01").date()))
+    assert led.set_index("clinician_id")["rule"].to_dict() == {
+        "A": "tx_lpc_associate", "B": "", "C": "ca_asw_lcsw", "D": ""}
+
+
+def test_a_ce_requirement_of_another_state_is_not_taken():
+    """The shipped LCSW requirement is California's: an LCSW of a Texas practice gets no
+    figures and the sentence why; the Texas LPC requirement applies there; a practice's own
+    requirement without a state applies wherever it is set."""
+    clin = [("L", "l", "licensed", "LCSW", None, "2020-01-01", None, None),
+            ("P", "p", "licensed", "LPC", None, "2020-01-01", None, None)]
+    data = make_data(clin)
+    tx = pk.load_config(period_start="2026-07-01", period_end="2026-10-01", state="TX")
+    t = sv.continuing_education(data, tx).set_index("clinician_id")
+    assert pd.isna(t.loc["L", "required_hours"]) and t.loc["P", "required_hours"] == 24
+    assert t.loc["L", "note"] == (
+        "the continuing-education requirement set for LCSW is CA's (California Business and "
+        "Professions Code §4996.22) and the practice's state is TX: set your board's under "
+        "supervision.ce_requirements")
+    from perfkit.report.supervisor import ce_words
+    assert ce_words(t.loc["L"]) == ("none for the practice's state: the requirement set for "
+                                    "this licence is another state's board's")
+    own = pk.load_config(period_start="2026-07-01", period_end="2026-10-01", state="TX",
+                         supervision={"ce_requirements": {"LCSW": {
+                             "hours": 30, "cycle_years": 2, "source": "our board"}}})
+    t = sv.continuing_education(data, own).set_index("clinician_id")
+    assert t.loc["L", "required_hours"] == 30 and pd.isna(t.loc["P", "required_hours"])
 
 
 def test_a_practice_adds_its_own_rule(tmp_path):

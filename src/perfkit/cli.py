@@ -2,6 +2,7 @@
 
 ``perfkit demo``      write the synthetic demo practice (``--as NAME``: as an EHR export)
 ``perfkit init``      a starter roster and parameters file for a folder of EHR exports
+``perfkit rules``     the licensure rule ids and CE requirements, with state, licence and hours
 ``perfkit validate``  check a practice data folder and print a readable data-quality summary
 ``perfkit run``       prepare a period's run folder (data quality, manifest, prepared snapshot)
 
@@ -105,7 +106,13 @@ def demo(
                f"{path} ({time.perf_counter() - t0:.1f} s).")
 
 
-def _summary(quality: dict, rejects, max_rows: int | None, where: str) -> str:
+EXAMPLES_PER_REASON = 3  # rejected rows validate lists for each file and reason
+
+
+def _summary(quality: dict, rejects, examples: int, where: str,
+             roster_notes: list[str] = ()) -> str:
+    """The counts table, what is still to fill in, what was not provided and the notes, then a
+    few rejected rows of each file and reason (``examples`` each) and where the full list is."""
     w = max([22] + [len(e["file"]) + 2 for e in quality["tables"].values() if e.get("file")])
     lines = [f"{'table':<14}{'file':<{w}}{'rows in':>10}{'accepted':>10}{'rejected':>10}"]
     for name, e in quality["tables"].items():
@@ -130,7 +137,8 @@ def _summary(quality: dict, rejects, max_rows: int | None, where: str) -> str:
             notes.append(f"  {name}: columns outside the contract were dropped and never "
                          f"copied: {', '.join(e['dropped_columns'])}")
         for what, count in e["adjustments"].items():
-            notes.append(f"  {name}: {count:,} rows {what.replace('_', ' ')}")
+            notes.append(f"  {name}: {count:,} row{'s' * (count != 1)} "
+                         f"{_ADJUSTED.get(what, what.replace('_', ' '))}")
     doc = quality.get("documentation") or {}
     if not doc.get("known", True):
         notes.append("  notes: the export gives neither note statuses nor signing times, so "
@@ -145,6 +153,7 @@ def _summary(quality: dict, rejects, max_rows: int | None, where: str) -> str:
         hint = (f"; did you mean {f['closest_table']}.csv?" if f["closest_table"] else
                 "; it matches no table of the data contract")
         notes.append(f"  {f['file']} was not read{hint}")
+    notes += [f"  {line}" for line in roster_notes]
     todo = still_to_fill(quality)
     if todo:
         lines += ["", "Still to fill in:"] + todo
@@ -154,11 +163,11 @@ def _summary(quality: dict, rejects, max_rows: int | None, where: str) -> str:
                       "stops until they are on the roster, or runs with "
                       "--skip-unknown-clinicians):"]
         for e in left:
-            where = ", ".join(f"{n:,} {t}" for t, n in e["tables"].items())
+            rows = ", ".join(f"{n:,} {t}" for t, n in e["tables"].items())
             why = ("on the roster, but its roster row was rejected" if e["on_roster"] else
                    f"not on the roster; closest: {e['closest']!r}" if e["closest"] else
                    "not on the roster")
-            lines.append(f"  {e['clinician']!r}: {where} ({why})")
+            lines.append(f"  {e['clinician']!r}: {rows} ({why})")
     absent = _not_provided(quality)
     if absent:
         lines += ["", "Not provided (what stays unknown without it; add the file when you keep "
@@ -166,16 +175,19 @@ def _summary(quality: dict, rejects, max_rows: int | None, where: str) -> str:
     lines += _history(quality)
     if notes:
         lines += ["", "Notes:"] + notes
-    if len(rejects):
-        lines += ["", "Rejected rows (row 1 is the first row under the header):"]
-        shown = rejects if max_rows is None else rejects.head(max_rows)
-        for r in shown.itertuples():
-            lines.append(f"  {r.file} row {r.row}, column {r.column or '-'}: {r.reason}: "
-                         f"{r.detail}")
-        if max_rows is not None and len(rejects) > max_rows:
-            lines.append(f"  ... and {len(rejects) - max_rows:,} more ({where})")
-    else:
-        lines += ["", "No rows rejected."]
+    if not len(rejects):
+        return "\n".join(lines + ["", "No rows rejected."])
+    if examples > 0:
+        lines += ["", f"Rejected rows, up to {examples} of each reason (row 1 is the first row "
+                      "under the header):"]
+        for (file, reason), rows in rejects.groupby(["file", "reason"], sort=False):
+            lines.append(f"  {file}, {reason} ({len(rows):,} row{'s' * (len(rows) != 1)}):")
+            for r in rows.head(examples).itertuples():
+                lines.append(f"    row {r.row}, column {r.column or '-'}: {r.detail}")
+            if len(rows) > examples:
+                lines.append(f"    ... and {len(rows) - examples:,} more")
+    n = len(rejects)
+    lines += ["", f"All {n:,} rejected row{'s' * (n != 1)} with their reasons: {where}."]
     return "\n".join(lines)
 
 
@@ -183,6 +195,40 @@ def _summary(quality: dict, rejects, max_rows: int | None, where: str) -> str:
 _LIMITED = {"new_clients": "new clients, retention, early dropout",
             "trends": "trends", "period_end": "every figure", "notes": "documentation",
             "licensure": "licensure ledger"}
+
+
+# adjustments in data_quality.json whose key does not read as words by itself
+_ADJUSTED = {"start_date_month_only": "with a start date known only to the month, read as the "
+                                      "first day of that month",
+             "end_date_month_only": "with an end date known only to the month, read as the "
+                                    "last day of that month"}
+
+
+def _rule_notes(clinicians, cfg: Config) -> list[str]:
+    """What validate says about licensure rules and CE requirements: a rule taken from a
+    pre-licensed clinician's license type and the practice's state (or why none is), and
+    license types whose CE requirement is another state's. One line per sentence, with the
+    clinician ids it concerns."""
+    from .supervision import ce_requirement, licensure_rules_for, load_rules
+
+    def ids(found) -> str:
+        ids = sorted(map(str, found))
+        return ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+
+    found = licensure_rules_for(clinicians, cfg, load_rules(cfg))
+    out = []
+    for note, rows in found[found["taken"] != "roster"].groupby("note", sort=False):
+        took = rows["taken"].iloc[0] == "default"
+        out.append(f"clinicians: {ids(rows['clinician_id'])}: {note}"
+                   + (" (write it in licensure_rule to keep it)" if took else
+                      " ('perfkit rules' lists the rules)"))
+    types = clinicians["license_type"].dropna().astype(str)
+    for lt in sorted(set(types[types != ""])):
+        req, why = ce_requirement(lt, cfg)
+        if req is None and cfg.supervision.ce_requirements.get(lt) is not None:
+            who = clinicians.loc[types[types == lt].index, "clinician_id"]
+            out.append(f"clinicians: {ids(who)}: {why}")
+    return out
 
 
 def _history(quality: dict) -> list[str]:
@@ -228,6 +274,67 @@ def _not_provided(quality: dict) -> list[str]:
 
 
 @app.command()
+def rules(params: ParamsOpt = None) -> None:
+    """List the licensure rule ids (licensure_rule in clinicians.csv) and the
+    continuing-education requirements (by license_type), with state, licence, hours and
+    source; --params adds the practice's own rule folder (supervision.rules_dir)."""
+    from .supervision import load_rules
+
+    try:
+        cfg = load_config(params)
+        found = load_rules(cfg)
+    except USER_ERRORS as exc:
+        _fail(exc)
+    typer.echo(_rules_text(found, cfg, params))
+
+
+def _rules_text(found: dict, cfg: Config, params: Path | None) -> str:
+    import textwrap
+
+    from .supervision import rule_words, shipped_rules_dir
+
+    where = (f"from {params}" if params is not None else
+             "the built-in demo settings: set state in your parameters and pass --params")
+    state = ", ".join(cfg.state) if cfg.state else "not set"
+    def para(text: str) -> list[str]:
+        return textwrap.wrap(text, 100, break_long_words=False, break_on_hyphens=False)
+
+    lines = para(f"Practice state: {state} ({where}). A rule or requirement with a state is "
+                 "taken by license type only where that is the practice's state ('here').")
+    lines += [""] + para(
+        "Licensure rules: the id goes in licensure_rule of clinicians.csv; a pre-licensed "
+        "clinician without one takes the one rule marked 'here' that lists their license_type "
+        "(a rule without a state only by its id). Read from " + str(shipped_rules_dir())
+        + (f" and {cfg.supervision.rules_dir}" if cfg.supervision.rules_dir else "") + ".")
+    ordered = sorted(found.values(), key=lambda r: (r.state or "", r.id))
+    rows = [(r.id, r.state or "-", f"{', '.join(r.license_types) or '-'} -> "
+             f"{r.leads_to or '-'}", "yes" if r.state and r.state in cfg.state else "no",
+             rule_words(r)) for r in ordered]
+    lines += [""] + _columns(("id", "state", "licence", "here", "key numbers"), rows)
+    for r in ordered:
+        lines += textwrap.wrap(f"{r.id}: {r.citation}", 100, initial_indent="  ",
+                               subsequent_indent="      ", break_long_words=False,
+                               break_on_hyphens=False)
+    ce = cfg.supervision.ce_requirements
+    lines += [""] + para("Continuing education, by license_type of clinicians.csv "
+                         "(supervision.ce_requirements in the parameters; one without a state "
+                         "applies wherever it is set):") + [""]
+    rows = [(lt, req.state or "-", f"{req.hours:g}", f"{req.cycle_years} year"
+             + "s" * (req.cycle_years != 1), "yes" if req.state is None
+             or req.state in cfg.state else "no", req.source or "-")
+            for lt, req in sorted(ce.items(), key=lambda kv: (kv[1].state or "", kv[0]))]
+    lines += _columns(("license", "state", "hours", "every", "here", "source"), rows)
+    return "\n".join(lines)
+
+
+def _columns(header: tuple, rows: list[tuple]) -> list[str]:
+    """Plain text columns, each as wide as its longest value (the last one as it is)."""
+    widths = [max(len(str(v)) for v in col) + 2 for col in zip(header, *rows, strict=True)]
+    return ["".join(f"{v!s:<{w}}" for v, w in zip(row[:-1], widths, strict=False)) + str(row[-1])
+            for row in (header, *rows)]
+
+
+@app.command()
 def init(
     data_dir: Annotated[Path, typer.Argument(help="the folder of exported reports")],
     source: SourceOpt = None,
@@ -239,7 +346,10 @@ def init(
 
     try:
         cfg = load_config(params, source=source)
+        if params is None:  # the built-in settings' states are the demo's, not this practice's
+            cfg = cfg.model_copy(update={"state": ()})
         st = write_starter(data_dir, cfg)
+        rules_said = _state_rules(cfg)
     except USER_ERRORS as exc:
         _fail(exc)
     if st.roster_written:
@@ -250,10 +360,29 @@ def init(
         typer.echo(f"{st.roster} exists: left as it is.")
     if st.parameters_written:
         covered = f" (the export covers {st.period[0]} to {st.period[1]})" if st.period else ""
-        typer.echo(f"Wrote {st.parameters}{covered}: set your practice name and time zone.")
+        typer.echo(f"Wrote {st.parameters}{covered}: set your practice name, time zone and "
+                   "state.")
+        typer.echo(f"exported_at is {st.exported_at:%Y-%m-%d %H:%M} ({st.exported_from}): "
+                   "change it if you downloaded the reports at another time.")
+        typer.echo(rules_said)
     else:
         typer.echo(f"{st.parameters} exists: left as it is.")
     typer.echo(f"Then: perfkit validate {data_dir} --params {st.parameters}")
+
+
+def _state_rules(cfg: Config) -> str:
+    """init's sentence on licensure rules: those of the practice's state, or how to find them."""
+    from .supervision import load_rules
+
+    if not cfg.state:
+        return ("state is not set: write your state's two-letter code in practice.yaml; "
+                "'perfkit rules' lists the licensure rules and CE requirements of each state.")
+    mine = [f"{r.id} ({', '.join(r.license_types) or '-'} -> {r.leads_to or '-'})"
+            for r in sorted(load_rules(cfg).values(), key=lambda r: r.id)
+            if r.state in cfg.state]
+    return (f"Licensure rules of {', '.join(cfg.state)}: {'; '.join(mine) or 'none shipped'}. "
+            "A pre-licensed clinician without licensure_rule takes the one that lists their "
+            "license_type ('perfkit rules' lists all).")
 
 
 @app.command()
@@ -265,8 +394,10 @@ def validate(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="also write the prepared "
                                              "snapshot, data_quality.json and rejects.csv "
                                              "here")] = None,
-    max_rows: Annotated[int | None, typer.Option(help="list at most this many rejected rows "
-                                                 "(default: all)")] = None,
+    examples: Annotated[int, typer.Option(
+        "--examples", "--max-rows", min=0, help="rejected rows listed for each file and reason "
+        "(default 3; 0 lists none); the full list goes to rejects.csv with --out")]
+    = EXAMPLES_PER_REASON,
     strict: Annotated[bool, typer.Option(help="exit 1 when any row is rejected")] = False,
 ) -> None:
     """Check a practice data folder against the data contract and summarise what was found."""
@@ -282,15 +413,20 @@ def validate(
                 prep = prepare(data_dir, out, cfg, column_map=column_map)
                 restrict_tree(out, group, (PREPARED_DIR, "data_quality.json", "rejects.csv"))
             quality, rejects, key = prep.quality, prep.rejects, prep.key
+            roster = prep.tables["clinicians"]
         else:
             ing = ingest(data_dir, cfg, column_map=column_map)
             quality, rejects, key = ing.quality, ing.rejects, ing.key
+            roster = ing.tables["clinicians"]
+        roster_notes = _rule_notes(roster, cfg)
     except USER_ERRORS as exc:
         _fail(exc)
     _say_key(key is not None and key.created, key.path if key else None)
     typer.echo(f"Data quality for {data_dir} (times in {quality['time_zone']}):\n")
-    where = f"see {Path(out) / 'rejects.csv'}" if out else "--out writes them all to rejects.csv"
-    typer.echo(_summary(quality, rejects, max_rows, where))
+    where = (f"{Path(out) / 'rejects.csv'}" if out else
+             "add --out FOLDER to write them all to FOLDER/rejects.csv (with the data-quality "
+             "summary and the prepared snapshot)")
+    typer.echo(_summary(quality, rejects, examples, where, roster_notes))
     from .ingest import run_blockers
 
     unusable = run_blockers(quality, skip_unknown=True)

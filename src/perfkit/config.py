@@ -37,6 +37,7 @@ __all__ = [
     "CERequirement",
     "load_config",
     "DEFAULT_KEY_FILE",
+    "DEMO_STATES",
 ]
 
 DEFAULT_KEY_FILE = Path.home() / ".local" / "share" / "perfkit" / "pseudonym.key"
@@ -355,6 +356,14 @@ class CERequirement(_Strict):
     hours: float = Field(gt=0)
     cycle_years: int = Field(gt=0, le=5)
     source: str = Field("", description="where the requirement comes from")
+    state: str | None = Field(None, description="the state whose board sets it (two-letter "
+                              "code): it applies only to a practice in that state; without "
+                              "one it applies wherever it is set")
+
+    @field_validator("state", mode="before")
+    @classmethod
+    def _code(cls, value):
+        return None if value in (None, "") else _state_codes(value, one=True)[0]
 
 
 def _default_ce() -> dict[str, CERequirement]:
@@ -365,19 +374,41 @@ def _default_ce() -> dict[str, CERequirement]:
     # years; California ASW: B&P 4996.22(a)(3), 3 hours of law and ethics a year. Other
     # license types have no default: a practice adds its own board's figure under
     # supervision.ce_requirements.
+    # Each carries its state: it applies only to a practice in that state (``state``).
     return {
-        "LCSW": CERequirement(hours=36, cycle_years=2,
+        "LCSW": CERequirement(hours=36, cycle_years=2, state="CA",
                               source="California Business and Professions Code §4996.22"),
-        "ASW": CERequirement(hours=3, cycle_years=1,
+        "ASW": CERequirement(hours=3, cycle_years=1, state="CA",
                              source="California Business and Professions Code §4996.22(a)(3): "
                                     "3 hours of California law and ethics each year"),
-        "LMFT": CERequirement(hours=36, cycle_years=2,
+        "LMFT": CERequirement(hours=36, cycle_years=2, state="CA",
                               source="California Business and Professions Code §4980.54 "
                                      "(36 hours every two years)"),
-        "LPC": CERequirement(hours=24, cycle_years=2,
+        "LPC": CERequirement(hours=24, cycle_years=2, state="TX",
                              source="22 Texas Administrative Code chapter 681 (24 hours each "
                                     "renewal period)"),
     }
+
+
+def _state_codes(value, one: bool = False) -> tuple[str, ...]:
+    """``TX``, ``"CA, TX"`` or ``[CA, TX]`` as upper-case two-letter codes."""
+    if isinstance(value, bool):  # YAML reads some bare words (no, on, y) as true or false
+        raise ValueError("state must be a two-letter code such as TX; quote it ('NO')")
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or (one and len(items) != 1):
+        raise ValueError("state must be a two-letter code such as TX"
+                         + ("" if one else " (or a list of them: [CA, TX])"))
+    codes = tuple(str(v).strip().upper() for v in items)
+    for code in codes:
+        if not (len(code) == 2 and code.isascii() and code.isalpha()):
+            raise ValueError(f"state {code!r} is not a two-letter code such as TX")
+    return codes
+
+
+# The bundled demo practice's clinicians hold licences of three states (its rule sets and CE
+# requirements are California's, Texas's and Virginia's): the built-in settings, used when no
+# parameters file is given, say so (parameters/practice.yaml too).
+DEMO_STATES = ("CA", "TX", "VA")
 
 
 class SupervisionConfig(_Strict):
@@ -424,6 +455,9 @@ class Config(_Strict):
     source: str = "contract"
     # when the export was taken: note statuses describe that instant (default: period_end)
     exported_at: dt.datetime | None = None
+    # the state(s) whose boards license the clinicians (two-letter codes): a shipped
+    # licensure rule or CE requirement is taken by license type only for these states
+    state: tuple[str, ...] = ()
     operations: OperationsConfig = OperationsConfig()
     workload: WorkloadConfig = WorkloadConfig()
     ramp: RampConfig = RampConfig()
@@ -446,6 +480,11 @@ class Config(_Strict):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name such as "
                              "'America/New_York')") from exc
         return value
+
+    @field_validator("state", mode="before")
+    @classmethod
+    def _states(cls, value):
+        return () if value in (None, "") else _state_codes(value)
 
     @field_validator("source")
     @classmethod
@@ -547,7 +586,8 @@ def load_config(path: str | os.PathLike | None = None, **overrides) -> Config:
     ----------
     path : path-like, optional
         A YAML parameters file such as ``parameters/practice.yaml``. ``None`` gives the defaults
-        (the bundled demo practice).
+        (the bundled demo practice, whose clinicians are licensed in ``DEMO_STATES``; a file
+        that does not set ``state`` leaves it unset).
     **overrides
         Top-level settings that replace the file's values (``period_end=...``).
 
@@ -563,7 +603,9 @@ def load_config(path: str | os.PathLike | None = None, **overrides) -> Config:
     """
     data: dict = {}
     source = "default parameters"
-    if path is not None:
+    if path is None:  # the built-in settings describe the bundled demo practice
+        data["state"] = DEMO_STATES
+    else:
         path = Path(path)
         source = str(path)
         if not path.is_file():

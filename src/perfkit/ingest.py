@@ -679,6 +679,31 @@ def _parse_date(text: pd.Series, fmt: str | None) -> tuple[pd.Series, np.ndarray
     return parsed, bad
 
 
+# a roster date known only to the month: 2023-02, 2023/02, 02/2023, Feb 2023, February 2023
+_MONTH_ONLY = re.compile(r"^\s*(?:(?P<y1>\d{4})[-/](?P<m1>\d{1,2})|(?P<m2>\d{1,2})/(?P<y2>\d{4})"
+                         r"|(?P<name>[A-Za-z]{3,9})\.?[\s,-]+(?P<y3>\d{4}))\s*$")
+_MONTH_NAMES = {n.lower(): i for i in range(1, 13) for n in (
+    dt.date(2000, i, 1).strftime("%B"), dt.date(2000, i, 1).strftime("%b"))} | {"sept": 9}
+
+
+def _month_only(text: pd.Series, last_day: bool = False) -> tuple[pd.Series, np.ndarray]:
+    """Dates known only to the month, as ISO text of the month's first day (its last with
+    ``last_day``: an end date), and which values were such. Other values are left as they
+    are; a month that does not exist (2023-13, Febuary 2023) stays and is rejected as
+    unparseable."""
+    parts = text.str.extract(_MONTH_ONLY)
+    year = parts["y1"].fillna(parts["y2"]).fillna(parts["y3"])
+    month = pd.to_numeric(parts["m1"].fillna(parts["m2"]), errors="coerce")
+    month = month.fillna(parts["name"].str.lower().map(_MONTH_NAMES))
+    ok = (year.notna() & month.between(1, 12)).to_numpy(dtype=bool, na_value=False)
+    if not ok.any():
+        return text, ok
+    first = pd.to_datetime(year[ok] + "-" + month[ok].astype(int).astype(str) + "-01",
+                           format="%Y-%m-%d")
+    day = first + pd.offsets.MonthEnd(0) if last_day else first
+    return text.where(~ok, day.dt.strftime("%Y-%m-%d").reindex(text.index)), ok
+
+
 def _parse_datetime(text: pd.Series, tz: str, fmt: str | None):
     """Parse to the practice time zone.
 
@@ -1053,6 +1078,9 @@ def _generic_checks(res: _TableResult, spec: C.Table, cfg: Config, cmap: ColumnM
     for col in spec.columns:
         text = raw[col.name]
         fmt = None
+        month_only = None
+        if spec.name == "clinicians" and col.kind == "date":  # 2023-02 or Feb 2023, stated
+            text, month_only = _month_only(text, last_day=col.name == "end_date")
         if col.kind in ("date", "datetime"):
             text, fmt = _column_format(text, cmap, spec.name, col, res.file)
         if col.kind == "date":
@@ -1061,6 +1089,8 @@ def _generic_checks(res: _TableResult, spec: C.Table, cfg: Config, cmap: ColumnM
                      _quoted(col, text, "is not a date (expected YYYY-MM-DD)"))
             _reject_outside_window(res, col, text, values, cfg)
             res.typed[col.name] = values
+            if month_only is not None and (month_only & v.ok).any():
+                res.adjustments[f"{col.name}_month_only"] = int((month_only & v.ok).sum())
         elif col.kind == "datetime":
             values, bad, nonexistent, ambiguous, date_only = _parse_datetime(
                 text, cfg.timezone, fmt)

@@ -6,8 +6,12 @@ the chosen import profile and writes, next to it:
 - ``clinicians.csv``: every clinician name found, with a stable generated id and the columns the
   practice must fill in (license status, start date, weekly capacity, supervisor, ...). An
   existing roster is never overwritten.
-- ``practice.yaml``: the practice name to set, the time zone, the profile and the period the
-  export covers (whole months). An existing file is never overwritten.
+- ``practice.yaml``: the practice name to set, the time zone, the state, the profile, the
+  period the export covers (whole months) and ``exported_at``: the ``exported_at`` of the
+  parameters or column map when one is set, else the newest export file's modification time
+  in the practice time zone (a browser sets it when it saves a download), with a comment to
+  change it if that was not when the reports were downloaded. An existing file is never
+  overwritten.
 
 Names found here are clinicians' names from the export, never clients'.
 """
@@ -27,6 +31,7 @@ from .ingest import (
     IngestError,
     _column_format,
     _export_instant,
+    _find_file,
     _load_table,
     _map_enum,
     _name_key,
@@ -47,6 +52,8 @@ class Starter:
     parameters: Path
     parameters_written: bool
     period: tuple[str, str] | None
+    exported_at: pd.Timestamp | None = None  # the export instant written (None: file kept)
+    exported_from: str = ""  # where it came from, in words
 
 
 def _stable_id(name: str) -> str:
@@ -66,7 +73,8 @@ def write_starter(folder: str | Path, config: Config) -> Starter:
         raise IngestError(f"export folder {folder} does not exist")
     cmap = load_column_map(config.column_map, config.source)
     spec = C.TABLES["appointments"]
-    res = _load_table(folder, spec, cmap, {})
+    read: dict = {}
+    res = _load_table(folder, spec, cmap, read)
     if res is None:  # appointments are required: _load_table says which file is missing
         raise IngestError(f"{folder} holds no appointment report")
     records = np.ones(len(res.raw), dtype=bool)
@@ -91,11 +99,9 @@ def write_starter(folder: str | Path, config: Config) -> Starter:
     text, fmt = _column_format(res.raw["start"][held], cmap, "appointments",
                                spec.column("start"), res.file)
     values = _parse_datetime(text, config.timezone, fmt)[0].dropna()
+    exported, exported_from = _export_time(folder, cmap, config, list(read))
     if cmap.scheduled_after_export:  # a "Show" after the export is still booked
-        now = pd.Timestamp.now(tz=config.timezone)
-        if config.exported_at is not None or cmap.exported_at is not None:
-            now = _export_instant(cmap, config)[0]
-        values = values[values <= now]
+        values = values[values <= exported]
     period = None
     if len(values):
         first = values.min().tz_localize(None).to_period("M").start_time
@@ -105,19 +111,44 @@ def write_starter(folder: str | Path, config: Config) -> Starter:
     params_written = False
     if not params.exists():
         start, end = period or (config.period_start.isoformat(), config.period_end.isoformat())
-        exported = pd.Timestamp(config.exported_at) if config.exported_at is not None \
-            else pd.Timestamp.now(tz=config.timezone)
+        state = (config.state[0] if len(config.state) == 1 else
+                 f"[{', '.join(config.state)}]" if config.state else "null")
         params.write_text(
             "# perfkit parameters written by 'perfkit init': check every line.\n"
             "# All settings and their defaults: parameters/practice.yaml in perfkit.\n"
             "practice_name: My Practice              # shown in report titles\n"
             f"timezone: {config.timezone}        # your practice's IANA time zone\n"
+            f"state: {state}                      # your state's two-letter code, e.g. TX: "
+            "shipped licensure and CE rules apply only where their state is this one "
+            "('perfkit rules' lists them)\n"
             f"source: {config.source}                  # the export's import profile\n"
             f"period_start: {start}                # the export covers {start} to {end}\n"
             f"period_end: {end}                  # day after the period\n"
-            f"exported_at: {exported:%Y-%m-%d %H:%M}"
-            "                # when you downloaded the reports (note statuses "
-            "describe that moment): change it if that was not now\n",
+            f"exported_at: {exported:%Y-%m-%d %H:%M}                # when you downloaded the "
+            f"reports ({config.timezone}; note statuses describe that moment), from "
+            f"{exported_from}: change it if that was not when you downloaded them\n",
             encoding="utf-8")
         params_written = True
-    return Starter(len(found), roster, written, params, params_written, period)
+    return Starter(len(found), roster, written, params, params_written, period,
+                   exported if params_written else None, exported_from)
+
+
+def _export_time(folder: Path, cmap, config: Config, files: list[Path]) -> tuple[pd.Timestamp,
+                                                                                 str]:
+    """When the reports were downloaded, and where that comes from: ``exported_at`` of the
+    parameters or the column map when set, else the newest modification time of the export
+    files read (and of the notes report, when it is a file of its own), in the practice time
+    zone. A copied file carries the time of the copy: the comment in practice.yaml says to
+    check it."""
+    if config.exported_at is not None or cmap.exported_at is not None:
+        when, source = _export_instant(cmap, config)
+        return when, f"the {source}"
+    try:  # a notes report of its own (SimplePractice's appointment status report)
+        notes = _find_file(folder, "notes", cmap)
+    except IngestError:
+        notes = None
+    paths = [p for p in [*files, notes] if p is not None]
+    newest = max(paths, key=lambda p: p.stat().st_mtime)
+    when = pd.Timestamp(newest.stat().st_mtime, unit="s", tz="UTC").tz_convert(
+        config.timezone).floor("min")
+    return when, f"the time {newest.name} was saved"

@@ -37,15 +37,16 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from . import contract as C
 from . import coverage as cov
-from .config import Config, ConfigError
+from .config import CERequirement, Config, ConfigError, _state_codes
 from .operations import clinician_time, clinicians_in_period
 from .prepared import Prepared
 
 __all__ = ["LicensureRule", "load_rules", "shipped_rules_dir", "ledger", "supervision_periods",
+           "licensure_rules_for", "ce_requirement", "rule_words",
            "goals_status", "competency_reviews", "continuing_education", "licensure_tables",
            "renewals", "support", "supervision_pairs", "supervisees", "supervisors",
            "LEDGER_COLUMNS", "SUPPORT_COLUMNS"]
@@ -88,6 +89,16 @@ class LicensureRule(_Strict):
     citation: str
     requirements: Requirements
     compliance: Compliance
+    state: str | None = Field(None, description="the board's state (two-letter code); a rule "
+                              "with one is taken by license type for a practice in that state")
+    license_types: list[str] = Field(default_factory=list, description="the roster's "
+                                     "license_type values of the pre-licensed it is for")
+    leads_to: str | None = Field(None, description="the licence it leads to")
+
+    @field_validator("state", mode="before")
+    @classmethod
+    def _code(cls, value):
+        return None if value in (None, "") else _state_codes(value, one=True)[0]
 
 
 def shipped_rules_dir() -> Path:
@@ -129,6 +140,90 @@ def _plain(exc: Exception) -> str:
         return "; ".join(f"setting '{'.'.join(str(p) for p in e['loc'])}': {e['msg']}"
                          for e in exc.errors())
     return str(exc).splitlines()[0]
+
+
+def _license_key(text) -> str:
+    """A license type compared without case, spaces or punctuation (LPC-Associate = LPC
+    Associate)."""
+    return "".join(ch for ch in str(text).lower() if ch.isalnum())
+
+
+def _states_words(config: Config) -> str:
+    return (f"the practice's state is {', '.join(config.state)}" if config.state else
+            "the practice's state is not set (state in the parameters)")
+
+
+def licensure_rules_for(clinicians: pd.DataFrame, config: Config,
+                        rules: dict[str, LicensureRule]) -> pd.DataFrame:
+    """The licensure rule of each pre-licensed clinician: the roster's ``licensure_rule``, else
+    the one rule whose state is the practice's (``state``) and whose ``license_types`` hold the
+    clinician's ``license_type``; never a rule of another state.
+
+    Returns
+    -------
+    DataFrame
+        ``clinician_id, license_type, licensure_rule`` (empty when none), ``taken`` (``roster``,
+        ``default`` or ``none``) and ``note``: one sentence on a rule taken by default or why
+        none is.
+    """
+    rows = []
+    for c in clinicians[clinicians["license_status"] == "pre-licensed"].itertuples():
+        given = c.licensure_rule if isinstance(c.licensure_rule, str) else ""
+        lt = c.license_type if isinstance(c.license_type, str) else ""
+        row = {"clinician_id": str(c.clinician_id), "license_type": lt,
+               "licensure_rule": given, "taken": "roster", "note": ""}
+        if not given:
+            fits = [r for r in rules.values() if r.state and r.state in config.state
+                    and lt and _license_key(lt) in {_license_key(t) for t in r.license_types}]
+            if len(fits) == 1:
+                row.update(licensure_rule=fits[0].id, taken="default",
+                           note=f"licensure rule {fits[0].id} taken from the license type "
+                                f"{lt} and the state {fits[0].state}")
+            elif fits:
+                row.update(taken="none", note=f"no licensure rule set: several fit the license "
+                           f"type {lt} ({', '.join(r.id for r in fits)}); set licensure_rule")
+            else:
+                why = (f"no licensure rule of {', '.join(config.state)} is for the license type "
+                       f"{lt}" if lt and config.state else f"{_states_words(config)}"
+                       if lt else "the roster gives no license type to choose one by")
+                row.update(taken="none", note=f"no licensure rule set, and none is taken: {why}")
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["clinician_id", "license_type", "licensure_rule",
+                                       "taken", "note"])
+
+
+def ce_requirement(license_type: str, config: Config) -> tuple[CERequirement | None, str]:
+    """The continuing-education requirement of a license type (``supervision.ce_requirements``),
+    or None with the sentence that says why none applies: none is set for the type, or the one
+    set is another state's (a requirement with a ``state`` applies only in that state)."""
+    req = config.supervision.ce_requirements.get(license_type)
+    if req is None:
+        return None, (f"no continuing-education requirement set for "
+                      f"'{license_type or 'no license type'}'")
+    if req.state and req.state not in config.state:
+        return None, (f"the continuing-education requirement set for {license_type} is "
+                      f"{req.state}'s ({req.source}) and {_states_words(config)}: set your "
+                      "board's under supervision.ce_requirements")
+    return req, req.source
+
+
+def rule_words(rule: LicensureRule) -> str:
+    """A rule's key numbers in a few words: hours in all, direct, supervision, time."""
+    r, c = rule.requirements, rule.compliance
+    parts = [f"{v:,.0f} {what}" for v, what in (
+        (r.total_hours, "hours in all"), (r.direct_hours, "direct"),
+        (r.supervision_hours, "supervision"),
+        (r.supervision_individual_hours, "individual supervision")) if v]
+    if r.min_weeks:
+        parts.append(f"{r.min_weeks} supervised weeks")
+    if r.min_months or r.max_months:
+        parts.append(f"{r.min_months or 0} to {r.max_months} months" if r.max_months
+                     else f"at least {r.min_months} months")
+    if c.period != "none":
+        need = (f"{c.units_per_period or 1:g} unit" if c.unit_hours_individual
+                or c.unit_hours_group else f"{c.min_supervision_hours or 0:g} h")
+        parts.append(f"supervision {need} a {c.period}")
+    return "; ".join(parts)
 
 
 # --------------------------------------------------------------------------------------------
@@ -238,7 +333,7 @@ def supervision_periods(data: Prepared, config: Config,
     cols = ["clinician_id", "rule", "period", "period_start", "period_end", "direct_hours",
             "supervision_hours_individual", "supervision_hours_group", "unit", "required",
             "counted", "assessed", "compliant", "in_reporting_period"]
-    pre = _pre_licensed(data, config)
+    pre = _pre_licensed(data, config, rules)
     if not data.provided("supervision"):  # unknown, not "no supervision": nothing to assess
         return pd.DataFrame(columns=cols)
     by_clinician = _daily(data, config, list(pre["clinician_id"])) if daily is None else daily
@@ -276,10 +371,18 @@ def supervision_periods(data: Prepared, config: Config,
     return pd.concat(frames, ignore_index=True)[cols]
 
 
-def _pre_licensed(data: Prepared, config: Config) -> pd.DataFrame:
-    """Pre-licensed clinicians employed on some day of the reporting period."""
+def _pre_licensed(data: Prepared, config: Config,
+                  rules: dict[str, LicensureRule] | None = None) -> pd.DataFrame:
+    """Pre-licensed clinicians employed on some day of the reporting period; with ``rules``,
+    each one's rule as :func:`licensure_rules_for` finds it (``licensure_rule``) and its
+    ``rule_note``."""
     c = clinicians_in_period(data.clinicians, config)
-    return c[c["license_status"] == "pre-licensed"].sort_values("clinician_id")
+    c = c[c["license_status"] == "pre-licensed"].sort_values("clinician_id")
+    if rules is not None:
+        found = licensure_rules_for(c, config, rules)
+        c = c.assign(licensure_rule=found["licensure_rule"].replace("", None).to_numpy(),
+                     rule_note=found["note"].to_numpy())
+    return c
 
 
 def _months_between(a: pd.Timestamp, b: pd.Timestamp) -> float:
@@ -326,7 +429,7 @@ def ledger(data: Prepared, config: Config, rules: dict[str, LicensureRule] | Non
     as_of = _as_of(config)
     pace_from = as_of - pd.Timedelta(weeks=sc.pace_weeks)
     rows = []
-    pre = _pre_licensed(data, config)
+    pre = _pre_licensed(data, config, rules)
     by_clinician = daily
     covered = cov.coverage_of(data)
     records_begin = cov.ledger_records_begin(covered)
@@ -382,7 +485,7 @@ def ledger(data: Prepared, config: Config, rules: dict[str, LicensureRule] | Non
                "(add them as carried-in hours in the parameters), so these hours are a lower bound"
                ) if not row["history_complete"] else ""
         if rule is None:
-            row["note"] = ("no licensure rule set for this clinician" if not rule_id else
+            row["note"] = (c.rule_note if not rule_id else
                            f"unknown licensure rule '{rule_id}' (known: {', '.join(rules)})")
             row["behind_on_supervision"] = None
             if gap:
@@ -435,7 +538,7 @@ def ledger(data: Prepared, config: Config, rules: dict[str, LicensureRule] | Non
                 notes.append(f"{ind + grp:.0f} supervision hours where the rule's pace needs "
                              f"{expected:.0f}")
         row["behind_on_supervision"] = behind
-        row["note"] = "; ".join(notes)
+        row["note"] = "; ".join(([c.rule_note] if c.rule_note else []) + notes)
         row["ledger_status"] = (INCOMPLETE if gap else "behind" if behind else "on track")
         if not known:
             row.update({k: None for k in NOT_KNOWN_WITHOUT_SUPERVISION})
@@ -560,8 +663,9 @@ def continuing_education(data: Prepared, config: Config) -> pd.DataFrame:
     as_of, counted from the clinician's own cycle start (``ce_cycle_starts``) or the practice's
     ``ce_cycle_start``. ``expected_by_now`` is the requirement times the share of the cycle
     gone; ``behind_pace`` marks hours below it; ``due_soon`` marks hours still missing with
-    the cycle ending within ``ce_due_soon_days``. License types without a requirement get an
-    explanatory note and no figures.
+    the cycle ending within ``ce_due_soon_days``. License types without a requirement, or
+    whose requirement is another state's (:func:`ce_requirement`), get an explanatory note and
+    no figures.
     """
     cols = ["clinician_id", "license_type", "cycle_start", "cycle_end", "hours",
             "required_hours", "remaining_hours", "expected_by_now", "behind_pace", "due_soon",
@@ -575,11 +679,9 @@ def continuing_education(data: Prepared, config: Config) -> pd.DataFrame:
     rows = []
     for r in c[employed].sort_values("clinician_id").itertuples():
         cid, lt = str(r.clinician_id), r.license_type if isinstance(r.license_type, str) else ""
-        req = sc.ce_requirements.get(lt)
+        req, why = ce_requirement(lt, config)
         if req is None:
-            rows.append({"clinician_id": cid, "license_type": lt,
-                         "note": f"no continuing-education requirement set for "
-                                 f"'{lt or 'no license type'}'"})
+            rows.append({"clinician_id": cid, "license_type": lt, "note": why})
             continue
         anchor = pd.Timestamp(sc.ce_cycle_starts.get(cid, sc.ce_cycle_start))
         start, end = _cycle(anchor, req.cycle_years, day)

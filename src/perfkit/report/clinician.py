@@ -10,6 +10,7 @@ import pandas as pd
 from .. import operations as op
 from ..safety import md
 from .format import (
+    GROUP_SESSIONS,
     NO_SIGNING_TIMES,
     NOT_IN_EXPORT,
     Text,
@@ -117,7 +118,7 @@ def own_metrics_table(run: RunData, clinician_id: str):
                      "Middle half of clinicians": "–" if not s["clinicians"] else
                      f"{fmt(s['q25'])} to {fmt(s['q75'])}"})
     said = history_words(run, clinician_id=clinician_id)
-    return table(pd.DataFrame(rows), " ".join(said) if said else None)
+    return table(pd.DataFrame(rows), " ".join([*said, GROUP_SESSIONS]))
 
 
 SHORT_HISTORY_FIGURES = ("new_clients", "retained_8plus_rate")

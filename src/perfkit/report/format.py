@@ -14,8 +14,7 @@ from ..config import Config
 __all__ = ["Text", "table", "pct", "num", "date_words", "text_or", "yes", "is_yes", "period_words",
            "span_words", "short_history", "SHORT_HISTORY",
            "TREND_WORDS", "TREND_PLAIN", "NO_SIGNING_TIMES", "NOT_IN_EXPORT",
-           "NO_APPOINTMENTS",
-           "score"]
+           "NO_APPOINTMENTS", "GROUP_SESSIONS", "score"]
 
 
 def table(frame: pd.DataFrame, caption: str | None = None, *, apply=None,
@@ -114,3 +113,10 @@ NO_SIGNING_TIMES = "not known: this export has no signing times"
 
 NOT_IN_EXPORT = "not available from this export"
 NO_APPOINTMENTS = "no appointments in this export"
+
+# how a group session is counted (operations.clinician_time, sessions_attended): said in the
+# practice report's limits and beside the clinician's own figures
+GROUP_SESSIONS = ("A group session counts once per slot for its clinician (the clinician and "
+                  "its start time, at its longest recorded length) in sessions, hours and "
+                  "utilization, and once for each client in missed appointments, clients seen "
+                  "and notes.")

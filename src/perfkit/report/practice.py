@@ -12,6 +12,7 @@ import pandas as pd
 from ..config import Config
 from ..safety import md
 from .format import (
+    GROUP_SESSIONS,
     NO_APPOINTMENTS,
     NO_SIGNING_TIMES,
     NOT_IN_EXPORT,
@@ -469,8 +470,8 @@ def limits_note() -> Text:
         "who completed questionnaires, and clients are not randomly assigned: referral "
         "patterns and life events that intake scores do not capture move them. Rates for "
         "small numbers of clients are hidden, and every rate and estimate is shown with its "
-        "uncertainty. Use this report to start supportive conversations, alongside "
-        "supervision and the clinician's own view, never to rank people.")
+        f"uncertainty. {GROUP_SESSIONS} Use this report to start supportive conversations, "
+        "alongside supervision and the clinician's own view, never to rank people.")
 
 
 def data_quality_table(run: RunData):

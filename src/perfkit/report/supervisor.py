@@ -220,6 +220,9 @@ def support_table(run: RunData, ids: list[str], *, names: bool = True):
 
 def ce_words(r) -> str:
     if pd.isna(r["required_hours"]):
+        if str(r.get("note", "")).startswith("the continuing-education requirement set for"):
+            return ("none for the practice's state: the requirement set for this licence is "
+                    "another state's board's")  # supervision.ce_requirement says why
         return "no requirement set in the parameters"
     if pd.isna(r["hours"]):
         return "not known: no continuing-education records were provided"
