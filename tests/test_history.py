@@ -231,3 +231,62 @@ def test_the_key_check_reads_only_this_practices_runs(tmp_path, cfg):
         os.utime(folder / "manifest.json", (written, written))
     assert previous_key_fingerprint(reports / "now", cfg) == ("aaaa", reports / "mine")
     assert previous_key_fingerprint(reports / "now")[0] == "bbbb"  # any practice: the latest
+
+
+def _history_run(tmp_path, history):
+    from perfkit.report import RunData
+
+    clinicians = pd.DataFrame({"clinician_id": ["A"], "name": ["Ann"],
+                               "start_date": [pd.NaT], "end_date": [pd.NaT]})
+    return RunData(tmp_path, pk.load_config(pseudonym_key_file=tmp_path / "k"), {},
+                   {"history": history, "changes": pd.DataFrame(columns=hi.CHANGE_COLUMNS)},
+                   _data={"clinicians": clinicians})
+
+
+def test_the_reports_name_the_run_compared_with(tmp_path):
+    """Three runs of Ann: February to April (folder q1), May to July (folder 2026-08-01,
+    marked compared_with), then this one. The change section and Ann's side-by-side periods
+    name May to July and its folder, never the February run."""
+    from perfkit.report import changes_section, own_history_table
+
+    history = pd.DataFrame({
+        "period_start": ["2026-02-01", "2026-05-01", "2026-08-01"],
+        "period_end": ["2026-05-01", "2026-08-01", "2026-11-01"],
+        "run": ["q1", "2026-08-01", "2026-11-01"], "this_run": [False, False, True],
+        "compared_with": [False, True, False], "clinician_id": ["A", "A", "A"],
+        "definitions_changed": [False, False, False],
+        **{k: [1, 2, 3] for k in hi.HISTORY_METRICS}})
+    run = _history_run(tmp_path, history)
+    said = str(changes_section(run))
+    assert said.startswith("Compared with the run for 01 May 2026 to 31 July 2026 (run folder "
+                           "2026\\-08\\-01).")  # the folder name escaped as Markdown
+    t = own_history_table(run, "A")
+    assert t.caption == ("Oldest first; the last column is this period, compared with the run "
+                         "for 01 May 2026 to 31 July 2026 (run folder 2026-08-01).")
+    assert list(t.data.columns) == ["Figure", "Feb 2026 to Apr 2026", "May 2026 to Jul 2026",
+                                    "Aug 2026 to Oct 2026"]
+    # a history.csv written before runs were named: the period alone
+    run = _history_run(tmp_path, history.drop(columns="run"))
+    assert str(changes_section(run)).startswith(
+        "Compared with the run for 01 May 2026 to 31 July 2026.")
+    # no run compared with: said so, no caption naming one
+    run = _history_run(tmp_path, history.assign(compared_with=False))
+    assert str(changes_section(run)).startswith("There is no earlier run of this practice")
+    assert own_history_table(run, "A").caption == "Oldest first; the last column is this period."
+
+
+def test_two_runs_of_one_period_are_two_columns(tmp_path):
+    from perfkit.report import own_history_table
+
+    history = pd.DataFrame({
+        "period_start": ["2026-05-01", "2026-05-01", "2026-08-01"],
+        "period_end": ["2026-08-01", "2026-08-01", "2026-11-01"],
+        "run": ["q2", "q2-again", "q3"], "this_run": [False, False, True],
+        "compared_with": [False, True, False], "clinician_id": ["A", "A", "A"],
+        "definitions_changed": [False, False, False],
+        **{k: [0.5, 0.5, 0.5] for k in hi.HISTORY_METRICS}, "sessions_attended": [10, 12, 14]})
+    t = own_history_table(_history_run(tmp_path, history), "A").data.set_index("Figure")
+    assert t.loc["Sessions attended"].tolist() == ["10", "12", "14"]
+    assert list(t.columns) == ["May 2026 to Jul 2026, run folder q2",
+                               "May 2026 to Jul 2026, run folder q2-again",
+                               "Aug 2026 to Oct 2026"]
