@@ -13,6 +13,7 @@ import pytest
 import perfkit as pk
 from perfkit import history as hi
 from perfkit.config import ConfigError
+from perfkit.io import read_table
 
 
 def fake_run(folder, start, end, rows, parameters=None, practice="Demo Practice"):
@@ -140,9 +141,12 @@ def test_a_run_compares_only_with_earlier_runs_of_its_own_practice(tmp_path, cfg
     current = pd.DataFrame(metrics(A=(0.6, False)))
     assert hi.change_table(current, prev).loc[0, "change"] == "no longer flagged"
     h = hi.history_table(current, cfg, runs, prev, "2026-11-01")
-    assert h["run"].tolist() == ["2026-08-01", "2026-11-01"]
-    assert h.loc[h["compared_with"], "run"].tolist() == ["2026-08-01"]
+    assert h["run_id"].tolist() == ["2026-08-01", "2026-11-01"]
+    assert h.loc[h["compared_with"], "run_id"].tolist() == ["2026-08-01"]
     assert "Z" not in set(h["clinician_id"])
+    h = hi.history_table(current, cfg, runs, prev, "007")  # a folder name is text, read back
+    h.to_csv(tmp_path / "history.csv", index=False)
+    assert read_table(tmp_path / "history.csv")["run_id"].tolist() == ["2026-08-01", "007"]
 
 
 def test_a_renamed_practice_keeps_its_history(tmp_path):
@@ -252,7 +256,7 @@ def test_the_reports_name_the_run_compared_with(tmp_path):
     history = pd.DataFrame({
         "period_start": ["2026-02-01", "2026-05-01", "2026-08-01"],
         "period_end": ["2026-05-01", "2026-08-01", "2026-11-01"],
-        "run": ["q1", "2026-08-01", "2026-11-01"], "this_run": [False, False, True],
+        "run_id": ["q1", "2026-08-01", "2026-11-01"], "this_run": [False, False, True],
         "compared_with": [False, True, False], "clinician_id": ["A", "A", "A"],
         "definitions_changed": [False, False, False],
         **{k: [1, 2, 3] for k in hi.HISTORY_METRICS}})
@@ -266,7 +270,7 @@ def test_the_reports_name_the_run_compared_with(tmp_path):
     assert list(t.data.columns) == ["Figure", "Feb 2026 to Apr 2026", "May 2026 to Jul 2026",
                                     "Aug 2026 to Oct 2026"]
     # a history.csv written before runs were named: the period alone
-    run = _history_run(tmp_path, history.drop(columns="run"))
+    run = _history_run(tmp_path, history.drop(columns="run_id"))
     assert str(changes_section(run)).startswith(
         "Compared with the run for 01 May 2026 to 31 July 2026.")
     # no run compared with: said so, no caption naming one
@@ -281,7 +285,7 @@ def test_two_runs_of_one_period_are_two_columns(tmp_path):
     history = pd.DataFrame({
         "period_start": ["2026-05-01", "2026-05-01", "2026-08-01"],
         "period_end": ["2026-08-01", "2026-08-01", "2026-11-01"],
-        "run": ["q2", "q2-again", "q3"], "this_run": [False, False, True],
+        "run_id": ["q2", "q2-again", "q3"], "this_run": [False, False, True],
         "compared_with": [False, True, False], "clinician_id": ["A", "A", "A"],
         "definitions_changed": [False, False, False],
         **{k: [0.5, 0.5, 0.5] for k in hi.HISTORY_METRICS}, "sessions_attended": [10, 12, 14]})

@@ -238,21 +238,21 @@ def _definitions_changed(parameters: dict, config: Config) -> bool:
 def history_table(current: pd.DataFrame, config: Config, runs: list[EarlierRun],
                   previous: EarlierRun | None, this_run: str = "") -> pd.DataFrame:
     """``tables/history.csv``: the key metrics (:data:`HISTORY_METRICS`) of every earlier run
-    found and of this run, one row per clinician and run, oldest first. ``run`` is the run's
-    folder name (``this_run``: this run's)."""
+    found and of this run, one row per clinician and run, oldest first. ``run_id`` is the
+    run's folder name (``this_run``: this run's)."""
     parts = []
     for run in runs:
         m = run.metrics
         parts.append(pd.DataFrame({
             "period_start": run.period_start, "period_end": run.period_end,
-            "run": run.folder.resolve().name, "this_run": False,
+            "run_id": run.folder.resolve().name, "this_run": False,
             "compared_with": run is previous,
             "definitions_changed": _definitions_changed(run.parameters, config),
             "clinician_id": m["clinician_id"].to_numpy(),
             **{k: m[k].to_numpy() if k in m else np.nan for k in HISTORY_METRICS}}))
     parts.append(pd.DataFrame({
         "period_start": config.period_start, "period_end": config.period_end,
-        "run": this_run, "this_run": True, "compared_with": False,
+        "run_id": this_run, "this_run": True, "compared_with": False,
         "definitions_changed": False,
         "clinician_id": current["clinician_id"].to_numpy(),
         **{k: current[k].to_numpy() if k in current else np.nan for k in HISTORY_METRICS}}))

@@ -120,7 +120,7 @@ def own_history_table(run: RunData, clinician_id: str):
               mine.iterrows()]
     cols = {}
     for label, (_, r) in zip(labels, mine.iterrows(), strict=True):
-        folder = r.get("run")
+        folder = r.get("run_id")
         if labels.count(label) > 1 and isinstance(folder, str) and folder:
             label += f", run folder {folder}"
         label += " (defined differently)" if is_yes(r["definitions_changed"]) else ""

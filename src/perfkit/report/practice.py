@@ -114,12 +114,12 @@ def compared_period(run: RunData) -> str | None:
 
 def compared_run(run: RunData, *, markdown: bool = True) -> str | None:
     """The run this one is compared with, in words: its period and its folder's name (the
-    ``run`` column of ``history.csv``; runs before it was recorded: the period only). None:
+    ``run_id`` column of ``history.csv``; runs before it was recorded: the period only). None:
     no earlier run. ``markdown=False`` gives plain text (a table caption)."""
     when = compared_period(run)
     if when is None:
         return None
-    folder = _compared(run).get("run", pd.Series(dtype=object)).iloc[:1]
+    folder = _compared(run).get("run_id", pd.Series(dtype=object)).iloc[:1]
     name = folder.iloc[0] if len(folder) and isinstance(folder.iloc[0], str) else ""
     if not name:
         return f"the run for {when}"
