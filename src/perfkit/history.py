@@ -115,7 +115,7 @@ def _load(folder: Path) -> EarlierRun | None:
 
 
 def _quoted(name: str | None) -> str:
-    return f'"{name}"' if name else "no practice name recorded"
+    return f'"{name.strip()}"' if name else "no practice name recorded"
 
 
 def _other_practice(compare_to: Path, run: EarlierRun, config: Config) -> str:
