@@ -446,6 +446,10 @@ class Config(_Strict):
     """Everything a run needs to know. Build it with :func:`load_config`."""
 
     practice_name: str = "Demo Practice"
+    # names this practice had before: its runs under them are still its history (perfkit.history)
+    previous_practice_names: list[str] = Field(
+        default_factory=list, description="earlier names of this practice: runs made under "
+        "them are compared with as its own")
     timezone: str = "America/Chicago"
     period_start: dt.date = dt.date(2026, 8, 1)
     period_end: dt.date = dt.date(2026, 11, 1)
@@ -485,6 +489,27 @@ class Config(_Strict):
     @classmethod
     def _states(cls, value):
         return () if value in (None, "") else _state_codes(value)
+
+    @field_validator("practice_name")
+    @classmethod
+    def _practice_name(cls, value: str) -> str:
+        if not value.strip():  # report titles show it, and runs are matched by it
+            raise ValueError("the practice's name is empty: write it as report titles should "
+                             "show it")
+        return value
+
+    @field_validator("previous_practice_names", mode="before")
+    @classmethod
+    def _previous_names(cls, value):
+        if value is None:
+            return []
+        if isinstance(value, str):  # one name written without a list
+            value = [value]
+        if isinstance(value, list) and any(not isinstance(v, str) or not v.strip()
+                                           for v in value):
+            raise ValueError("each earlier name must be the practice's name as it was, in "
+                             "words (an empty entry names no practice)")
+        return value
 
     @field_validator("source")
     @classmethod

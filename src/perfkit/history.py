@@ -1,14 +1,20 @@
 """What changed since earlier runs: the responsive view of a practice.
 
 A run looks for earlier runs of the same practice: the run folders next to its own (the same
-reports folder) whose period ended before this one's, or one named with ``--compare-to``. From
-them it writes
+reports folder) whose period ended before this one's, or one named with ``--compare-to``. A run
+is of the same practice when the practice name its manifest records is this run's
+``practice_name`` or one of its ``previous_practice_names``, compared with case and spacing
+folded (:func:`practice_key`). Runs of another practice in the reports folder are left out, and
+a warning says so once; ``--compare-to`` another practice's run stops with one sentence. (The
+pseudonym key's fingerprint is not the practice's identity: two practices may share a key, and
+a practice may start a new key on purpose.) From them it writes
 
 - ``tables/changes.csv``: for each clinician of this run and each flag of
   ``clinician_metrics.csv``, the metric and the flag in the previous run and now, and the change
   (``newly flagged``, ``no longer flagged``, ``still flagged`` or empty);
 - ``tables/history.csv``: one row per clinician and run (every earlier run found, then this
-  one) with the key metrics, the run's period, whether it is the run compared with, and whether
+  one) with the key metrics, the run's period and folder name, whether it is the run compared
+  with, and whether
   its parameters defined the metrics differently (``definitions_changed``: the ``operations``,
   ``workload`` or ``trends`` settings or the time zone differ from this run's).
 
@@ -19,6 +25,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +37,10 @@ from .config import Config, ConfigError
 from .io import read_table
 
 __all__ = ["EarlierRun", "earlier_runs", "previous_run", "change_table", "history_table",
-           "FLAGS", "HISTORY_METRICS", "CHANGE_COLUMNS", "previous_period"]
+           "FLAGS", "HISTORY_METRICS", "CHANGE_COLUMNS", "previous_period", "practice_key",
+           "same_practice"]
+
+log = logging.getLogger(__name__)
 
 # Each flag of clinician_metrics.csv with the metric it rests on.
 FLAGS = [
@@ -50,6 +61,26 @@ DEFINING = ("operations", "workload", "trends", "timezone")
 NEWLY, NO_LONGER, STILL = "newly flagged", "no longer flagged", "still flagged"
 
 
+def practice_key(name) -> str | None:
+    """A practice name as runs are matched by it: Unicode-normalised (NFKC), case folded and
+    runs of white space made one space, so "Bright Path  Counseling" and "bright path
+    counseling" are one practice. None for no name."""
+    if not isinstance(name, str) or not name.strip():
+        return None
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def same_practice(parameters: dict | None, config: Config) -> bool:
+    """Whether a run with these recorded parameters (its manifest's) is of ``config``'s
+    practice: its ``practice_name`` is this practice's name or one of its
+    ``previous_practice_names`` (:func:`practice_key`). A run that records no name is not."""
+    if not isinstance(parameters, dict):
+        return False
+    own = {practice_key(n) for n in (config.practice_name, *config.previous_practice_names)}
+    key = practice_key(parameters.get("practice_name"))
+    return key is not None and key in own
+
+
 @dataclass(frozen=True)
 class EarlierRun:
     """An earlier run folder: its period and parameters, and its clinician metrics."""
@@ -59,6 +90,12 @@ class EarlierRun:
     period_end: dt.date
     parameters: dict
     metrics: pd.DataFrame
+    created: str = ""  # when it was written (its manifest's ISO time): the later of two alike
+
+    @property
+    def practice_name(self) -> str | None:
+        name = self.parameters.get("practice_name")
+        return name if isinstance(name, str) and name.strip() else None
 
 
 def _load(folder: Path) -> EarlierRun | None:
@@ -67,33 +104,72 @@ def _load(folder: Path) -> EarlierRun | None:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         period = manifest["period"]
         metrics = read_table(folder / "tables" / "clinician_metrics.csv")
+        parameters = manifest.get("parameters") or {}
+        if not isinstance(parameters, dict):
+            return None
         return EarlierRun(folder, dt.date.fromisoformat(period["start"]),
-                          dt.date.fromisoformat(period["end"]),
-                          manifest.get("parameters") or {}, metrics)
+                          dt.date.fromisoformat(period["end"]), parameters, metrics,
+                          str(manifest.get("created") or ""))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
+def _quoted(name: str | None) -> str:
+    return f'"{name.strip()}"' if name else "no practice name recorded"
+
+
+def _other_practice(compare_to: Path, run: EarlierRun, config: Config) -> str:
+    """The sentence for ``--compare-to`` a run of another practice."""
+    if run.practice_name is None:
+        return (f"--compare-to {compare_to} does not say which practice it is a run of (its "
+                "manifest.json records no practice name), and a run compares only with "
+                f"earlier runs of its own practice ({_quoted(config.practice_name)})")
+    return (f"--compare-to {compare_to} is a run of {_quoted(run.practice_name)}, not of "
+            f"{_quoted(config.practice_name)}: a run compares only with earlier runs of its "
+            f"own practice (if the practice was called {_quoted(run.practice_name)} before, "
+            "add that name to previous_practice_names in the parameters)")
+
+
+def _say_left_out(others: list[EarlierRun], where: Path, config: Config) -> None:
+    """One warning for the earlier runs of another practice in the reports folder."""
+    n = len(others)
+    shown = ", ".join(r.folder.name for r in others[:5]) + (f" and {n - 5} more" if n > 5
+                                                            else "")
+    names = "; ".join(sorted({_quoted(r.practice_name) for r in others}))
+    log.warning("%s in %s %s of another practice (%s), not of %s, so this run does not compare "
+                "with %s (if this practice had that name before, list it under "
+                "previous_practice_names in the parameters)", shown, where,
+                "is a run" if n == 1 else "are runs", names, _quoted(config.practice_name),
+                "it" if n == 1 else "them")
+
+
 def earlier_runs(final: Path, config: Config, compare_to: Path | None = None
                  ) -> list[EarlierRun]:
-    """Runs before this one, oldest first: the run folders next to ``final`` (this run's
+    """Runs of this practice (:func:`same_practice`) before this one, oldest first (two of
+    one period: the one written last is later): the run folders next to ``final`` (this run's
     folder; hidden folders are staging leftovers) whose period ended before this period's end,
-    and ``compare_to``.
+    and ``compare_to``. Earlier runs of another practice next to ``final`` are left out, and
+    one warning names them.
 
     Raises
     ------
     ConfigError
-        ``compare_to`` is not a complete run folder, or its period does not end before this
-        one's.
+        ``compare_to`` is not a complete run folder, its period does not end before this
+        one's, or it is a run of another practice.
     """
     final = Path(final).resolve()
     found: dict[Path, EarlierRun] = {}
+    others: list[EarlierRun] = []
     if final.parent.is_dir():
         for folder in sorted(final.parent.iterdir()):
             if folder.is_dir() and not folder.name.startswith(".") and folder != final:
                 run = _load(folder)
-                if run is not None and run.period_end < config.period_end:
+                if run is None or run.period_end >= config.period_end:
+                    continue
+                if same_practice(run.parameters, config):
                     found[folder.resolve()] = run
+                else:
+                    others.append(run)
     if compare_to is not None:
         run = _load(Path(compare_to))
         if run is None:
@@ -103,8 +179,13 @@ def earlier_runs(final: Path, config: Config, compare_to: Path | None = None
             raise ConfigError(f"--compare-to {compare_to} is the period {run.period_start} to "
                               f"{run.period_end}, which does not end before this period "
                               f"does ({config.period_end})")
+        if not same_practice(run.parameters, config):
+            raise ConfigError(_other_practice(Path(compare_to), run, config))
         found[Path(compare_to).resolve()] = run
-    return sorted(found.values(), key=lambda r: (r.period_end, r.period_start))
+    if others:
+        _say_left_out(others, final.parent, config)
+    return sorted(found.values(),
+                  key=lambda r: (r.period_end, r.period_start, r.created, r.folder.name))
 
 
 def previous_run(runs: list[EarlierRun], compare_to: Path | None = None) -> EarlierRun | None:
@@ -155,21 +236,24 @@ def _definitions_changed(parameters: dict, config: Config) -> bool:
 
 
 def history_table(current: pd.DataFrame, config: Config, runs: list[EarlierRun],
-                  previous: EarlierRun | None) -> pd.DataFrame:
+                  previous: EarlierRun | None, this_run: str = "") -> pd.DataFrame:
     """``tables/history.csv``: the key metrics (:data:`HISTORY_METRICS`) of every earlier run
-    found and of this run, one row per clinician and run, oldest first."""
+    found and of this run, one row per clinician and run, oldest first. ``run_id`` is the
+    run's folder name (``this_run``: this run's)."""
     parts = []
     for run in runs:
         m = run.metrics
         parts.append(pd.DataFrame({
             "period_start": run.period_start, "period_end": run.period_end,
-            "this_run": False, "compared_with": run is previous,
+            "run_id": run.folder.resolve().name, "this_run": False,
+            "compared_with": run is previous,
             "definitions_changed": _definitions_changed(run.parameters, config),
             "clinician_id": m["clinician_id"].to_numpy(),
             **{k: m[k].to_numpy() if k in m else np.nan for k in HISTORY_METRICS}}))
     parts.append(pd.DataFrame({
         "period_start": config.period_start, "period_end": config.period_end,
-        "this_run": True, "compared_with": False, "definitions_changed": False,
+        "run_id": this_run, "this_run": True, "compared_with": False,
+        "definitions_changed": False,
         "clinician_id": current["clinician_id"].to_numpy(),
         **{k: current[k].to_numpy() if k in current else np.nan for k in HISTORY_METRICS}}))
     return pd.concat(parts, ignore_index=True)

@@ -21,7 +21,7 @@ import pandas as pd
 
 from . import __version__
 from .config import Config, ConfigError
-from .history import change_table, earlier_runs, history_table, previous_run
+from .history import change_table, earlier_runs, history_table, previous_run, same_practice
 from .ingest import IngestError, run_blockers
 from .io import atomic_write, atomic_write_text, private_outputs, read_table, restrict_tree
 from .operations import clinicians_in_period
@@ -103,9 +103,10 @@ def _tables_step(step: str, data: Prepared, config: Config, folder: Path) -> lis
     return [{"path": f"tables/{name}.csv", "status": "ok", "message": ""} for name in tables]
 
 
-def _history_step(folder: Path, config: Config, runs, previous) -> list[dict]:
+def _history_step(folder: Path, config: Config, runs, previous, name: str) -> list[dict]:
     """``changes.csv`` and ``history.csv`` against the earlier runs (:mod:`perfkit.history`),
-    from this run's ``clinician_metrics.csv`` as written (so both sides are read alike)."""
+    from this run's ``clinician_metrics.csv`` as written (so both sides are read alike);
+    ``name`` is this run's folder name."""
     names = ("tables/changes.csv", "tables/history.csv")
     try:
         current = read_table(folder / "tables" / "clinician_metrics.csv")
@@ -113,13 +114,16 @@ def _history_step(folder: Path, config: Config, runs, previous) -> list[dict]:
         return [{"path": n, "status": "failed", "message": "no clinician_metrics.csv to "
                  "compare"} for n in names]
     _write_csv(change_table(current, previous), folder / names[0])
-    _write_csv(history_table(current, config, list(runs), previous), folder / names[1])
+    _write_csv(history_table(current, config, list(runs), previous, name), folder / names[1])
     return [{"path": n, "status": "ok", "message": ""} for n in names]
 
 
-def previous_key_fingerprint(folder: Path) -> tuple[str, Path] | None:
+def previous_key_fingerprint(folder: Path, config: Config | None = None
+                             ) -> tuple[str, Path] | None:
     """The pseudonym-key fingerprint of the latest earlier run in the same reports folder
-    (this run folder and its siblings), with that run's folder; None when there is none."""
+    (this run folder and its siblings), with that run's folder; None when there is none. With
+    ``config``, only runs of its practice count (:func:`perfkit.history.same_practice`):
+    another practice's runs beside it say nothing about this practice's key."""
     folder = Path(folder).resolve()
     found = []
     manifests = [folder / "manifest.json"]
@@ -131,6 +135,8 @@ def previous_key_fingerprint(folder: Path) -> tuple[str, Path] | None:
             data = json.loads(m.read_text(encoding="utf-8"))
             fp = data["pseudonym_key"]["fingerprint"]
             written = m.stat().st_mtime_ns  # finer than the manifest's "created" seconds
+            if config is not None and not same_practice(data.get("parameters"), config):
+                continue
         except (OSError, ValueError, KeyError, TypeError):
             continue
         if isinstance(fp, str) and fp:
@@ -144,10 +150,10 @@ def previous_key_fingerprint(folder: Path) -> tuple[str, Path] | None:
 def check_key(folder: Path, config: Config, *, new_key: bool = False) -> PseudonymKey:
     """Load the pseudonym key for a run into ``folder``, or stop with one sentence when it
     would give other pseudonyms than the latest earlier run in the same reports folder: a
-    missing key (a new one would be made) or a different one. ``new_key`` (the CLI's
-    ``--new-pseudonym-key``) accepts the change."""
+    missing key (a new one would be made) or a different one (runs of another practice beside
+    it do not count). ``new_key`` (the CLI's ``--new-pseudonym-key``) accepts the change."""
     path = Path(config.pseudonym_key_file)
-    previous = previous_key_fingerprint(folder)
+    previous = previous_key_fingerprint(folder, config)
     if previous and not new_key:
         fp, where = previous
         if not path.exists():
@@ -342,7 +348,7 @@ def _run(data_dir, config: Config, folder: Path, key: PseudonymKey, *, column_ma
         t0 = time.perf_counter()
         outputs += _tables_step(step, prepared, config, folder)
         timings[f"{step}_seconds"] = round(time.perf_counter() - t0, 3)
-    outputs += _history_step(folder, config, *history)
+    outputs += _history_step(folder, config, *history, name=final.name)
     t0 = time.perf_counter()
     try:
         outputs += model_outputs(prepared, config, folder)

@@ -24,7 +24,7 @@ from .format import (
     span_words,
     table,
 )
-from .practice import check_in_reasons
+from .practice import check_in_reasons, compared_run
 from .run import (
     RunData,
     history_words,
@@ -133,18 +133,28 @@ HISTORY_ROWS = [("sessions_attended", "Sessions attended", lambda v: num(v, 0)),
 
 
 def own_history_table(run: RunData, clinician_id: str):
-    """The clinician's own periods side by side, oldest first (``history``)."""
+    """The clinician's own periods side by side, oldest first (``history``), captioned with
+    the run this period is compared with (its period and folder). Two runs of one period are
+    told apart by their folders."""
     h = run.tables.get("history")
     mine = h[h["clinician_id"] == clinician_id] if h is not None and not h.empty else None
     if mine is None or len(mine) < 2:
-        return Text("This is the first run with your figures in this reports folder; your "
-                    "earlier periods will appear here side by side as runs accumulate.")
+        return Text("This is the first run with your figures in this practice's reports "
+                    "folder; your earlier periods will appear here side by side as runs "
+                    "accumulate.")
+    labels = [span_words(r["period_start"], r["period_end"], "%b %Y") for _, r in
+              mine.iterrows()]
     cols = {}
-    for _, r in mine.iterrows():
-        label = span_words(r["period_start"], r["period_end"], "%b %Y") + (
-            " (defined differently)" if is_yes(r["definitions_changed"]) else "")
+    for label, (_, r) in zip(labels, mine.iterrows(), strict=True):
+        folder = r.get("run_id")
+        if labels.count(label) > 1 and isinstance(folder, str) and folder:
+            label += f", run folder {folder}"
+        label += " (defined differently)" if is_yes(r["definitions_changed"]) else ""
         cols[label] = [fmt(r[k]) for k, _, fmt in HISTORY_ROWS]
-    return table(pd.DataFrame(cols, index=[label for _, label, _ in HISTORY_ROWS]),
+    which = compared_run(run, markdown=False)
+    caption = "Oldest first; the last column is this period" + (
+        f", compared with {which}." if which else ".")
+    return table(pd.DataFrame(cols, index=[label for _, label, _ in HISTORY_ROWS]), caption,
                  rows="Figure")
 
 

@@ -44,7 +44,8 @@ from .supervisor import ce_words
 __all__ = ["practice_title", "documentation_basis", "period_summary", "left_out_words",
            "operations_table",
            "check_in_reasons", "stretched_reasons", "check_in_list", "outcomes_table",
-           "model_section", "limits_note", "changes_section", "compared_period", "ramp_words",
+           "model_section", "limits_note", "changes_section", "compared_period", "compared_run",
+           "ramp_words",
            "data_quality_table", "renewals_table"]
 
 
@@ -128,14 +129,29 @@ def compared_period(run: RunData) -> str | None:
     return span_words(was["period_start"].iloc[0], was["period_end"].iloc[0])
 
 
+def compared_run(run: RunData, *, markdown: bool = True) -> str | None:
+    """The run this one is compared with, in words: its period and its folder's name (the
+    ``run_id`` column of ``history.csv``; runs before it was recorded: the period only). None:
+    no earlier run. ``markdown=False`` gives plain text (a table caption)."""
+    when = compared_period(run)
+    if when is None:
+        return None
+    folder = _compared(run).get("run_id", pd.Series(dtype=object)).iloc[:1]
+    name = folder.iloc[0] if len(folder) and isinstance(folder.iloc[0], str) else ""
+    if not name:
+        return f"the run for {when}"
+    return f"the run for {when} (run folder {md(name) if markdown else name})"
+
+
 def changes_section(run: RunData) -> Text:
     """What changed since the previous run: newly flagged first, as questions; no longer
     flagged as good news; how many flags are unchanged."""
-    when = compared_period(run)
-    if when is None:
-        return Text("There is no earlier run in this reports folder to compare with, so "
-                    "nothing can be said yet about what changed. Run each period into the same "
-                    "reports folder (or pass --compare-to) and this section will show it.")
+    which = compared_run(run)
+    if which is None:
+        return Text("There is no earlier run of this practice in this reports folder to "
+                    "compare with, so nothing can be said yet about what changed. Run each "
+                    "period into the same reports folder (or pass --compare-to) and this "
+                    "section will show it.")
     c = run.table("changes")
     words = _flag_words(run.config)
 
@@ -153,7 +169,7 @@ def changes_section(run: RunData) -> Text:
     new = lines("newly flagged", " What has changed for them, and would support help?")
     gone = lines("no longer flagged", "")
     still = int((c["change"] == "still flagged").sum())
-    parts = [f"Compared with the run for {when}."]
+    parts = [f"Compared with {which}."]
     if is_yes(next(iter(_compared(run)["definitions_changed"]), False)):
         parts[0] += (" That run defined the metrics differently (its parameters' operations, "
                      "workload or trends settings or time zone differ), so some changes below "
