@@ -71,7 +71,11 @@ def test_a_clinician_no_longer_in_the_data_loses_their_report(data, tmp_path):
     roster = (fewer / "clinicians.csv").read_text().splitlines()
     (fewer / "clinicians.csv").write_text("\n".join(r for r in roster if not r.startswith("C06"))
                                           + "\n")
-    res = _run(fewer, out, tmp_path, "--role", "clinician")
+    # C06's rows are still in the export: the run stops on them unless told to leave them out
+    stopped = _run(fewer, out, tmp_path, "--role", "clinician")
+    assert stopped.returncode == 2 and "'C06'" in stopped.stderr, stopped.stderr
+    assert (out / "clinicians" / "C06.html").is_file()  # the earlier run is untouched
+    res = _run(fewer, out, tmp_path, "--role", "clinician", "--skip-unknown-clinicians")
     assert res.returncode == 0, res.stderr
     assert not (out / "clinicians" / "C06.html").exists()
     assert (out / "clinicians" / "C05.html").is_file()

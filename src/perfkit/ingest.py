@@ -2114,6 +2114,7 @@ _ONE_ROW = {"appointments": "appointment", "notes": "note", "assessments": "asse
 
 # what a roster gap blocks, in plain words
 _ROSTER_NEEDS = {
+    "clinician_id": "an id for each clinician (any text; every table refers to it)",
     "name": "the clinician's name (reports and name matching)",
     "license_status": "licensed or pre-licensed (supervision toward licensure)",
     "start_date": "the day they started (capacity, new-hire ramp-up)",
