@@ -79,6 +79,10 @@ def test_skipping_unknown_clinicians_runs_and_says_what_was_left_out(practice, c
     assert "'Ada Kink' (1 row, not on the roster; perhaps 'Ada King')" in words
     summary = report.period_summary(run).to_html()
     assert "Left out of this run" in summary and "Alan Turing" in summary
+    # Ada King (C1) has no rows under her roster name; the rows left out name her old one
+    ops = report.operations_table(run).data.set_index("Clinician")
+    assert ops.loc["Ada King", "Utilization"] == \
+        "no appointments under this name (see Left out of this run above)"
 
 
 def test_a_roster_with_no_usable_rows_stops_the_run_and_validate_says_so(practice, cfg, tmp_path):
@@ -136,6 +140,10 @@ def test_a_rostered_clinician_the_export_never_names(practice, cfg, tmp_path):
     assert p["hours_attended"] == pytest.approx(113 / 60)
     assert p["utilization"] == pytest.approx(113 / 60 / m.loc["C1", "available_hours"])
     assert m.loc["C2", "available_hours"] > 0
+    # the anonymous spread a self-view compares with holds Ada's figures only, not Grace's 0s
+    spread = run.table("metric_spread").set_index("metric")
+    assert spread.loc["active_clients", "clinicians"] == 1
+    assert spread.loc["active_clients", "median"] == m.loc["C1", "active_clients"] == 1
 
 
 def test_a_roster_with_no_rows_at_all_stops_the_run(practice, cfg, tmp_path):

@@ -55,3 +55,22 @@ def test_init_and_ingest_skip_lines_of_totals(tmp_path, profile):
     assert a["reasons"] == {"summary_row": 2}
     assert len(ing["appointments"]) == len(SESSIONS)
     assert ing.quality["clinicians_left_out"] == []
+
+
+def test_validate_lists_a_shared_file_s_rows_once_per_table(tmp_path):
+    """The generic report holds appointments and notes: its rows of totals are listed under
+    each table, not as the same row twice under one heading."""
+    from typer.testing import CliRunner
+
+    from perfkit.cli import app
+
+    folder = tmp_path / "export"
+    folder.mkdir()
+    with_totals(folder, "generic")
+    write_table(folder, "clinicians", CLINICIANS)
+    res = CliRunner().invoke(app, ["validate", str(folder), "--source", "generic"],
+                             env={"PERFKIT_PSEUDONYM_KEY_FILE": str(tmp_path / "k")},
+                             catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert "Appointment Report.csv (appointments), summary_row (2 rows):" in res.output
+    assert "Appointment Report.csv (notes), summary_row (2 rows):" in res.output

@@ -180,8 +180,11 @@ def _summary(quality: dict, rejects, examples: int, where: str,
     if examples > 0:
         lines += ["", f"Rejected rows, up to {examples} of each reason (row 1 is the first row "
                       "under the header):"]
-        for (file, reason), rows in rejects.groupby(["file", "reason"], sort=False):
-            lines.append(f"  {file}, {reason} ({len(rows):,} row{'s' * (len(rows) != 1)}):")
+        shared = rejects.groupby("file")["table"].nunique()  # a file read as two tables
+        for (file, table, reason), rows in rejects.groupby(["file", "table", "reason"],
+                                                           sort=False):
+            label = f"{file} ({table})" if shared.get(file, 1) > 1 else file
+            lines.append(f"  {label}, {reason} ({len(rows):,} row{'s' * (len(rows) != 1)}):")
             for r in rows.head(examples).itertuples():
                 lines.append(f"    row {r.row}, column {r.column or '-'}: {r.detail}")
             if len(rows) > examples:

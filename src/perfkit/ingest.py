@@ -1193,7 +1193,8 @@ def _reference(res: _TableResult, column: str, accepted: set, rejected: set,
     in_acc = _isin(values, accepted)
     in_rej = _isin(values, rejected) & ~in_acc
     res.verdicts.reject(present & in_rej, reason_rejected, column,
-                        f"{column} refers to a {what} row that was rejected")
+                        f"{column} refers to {'an' if what[0] in 'aeiou' else 'a'} {what} row "
+                        "that was rejected")
     echo = C.TABLES[res.name].column(column).echo if column in C.TABLES[res.name].column_names \
         else False
     detail = _echo(values, column, f"is not a known {what}") if echo \

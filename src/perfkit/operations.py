@@ -954,7 +954,11 @@ SPREAD_METRICS = ["utilization", "non_attendance_rate", "notes_within_72h",
 def metric_spread(metrics: pd.DataFrame) -> pd.DataFrame:
     """The spread of each metric over the practice's clinicians (``tables/metric_spread.csv``):
     ``metric, clinicians`` (with a value), ``median, q25, q75`` (pandas' linear
-    interpolation), the anonymous comparison a clinician's self-view shows."""
+    interpolation), the anonymous comparison a clinician's self-view shows. A clinician the
+    export never names (``appointments_in_export`` 0) is not in it: their figures are not
+    known, not zero."""
+    if "appointments_in_export" in metrics:
+        metrics = metrics[metrics["appointments_in_export"].ne(0)]
     rows = []
     for m in SPREAD_METRICS:
         v = metrics[m].dropna().astype(float) if m in metrics else pd.Series(dtype=float)

@@ -60,8 +60,7 @@ def documentation_basis(run: RunData) -> str:
     by_status = on_status(run.table("clinician_metrics"))
     doc = run.meta.get("documentation") or {}
     if not doc.get("known", True):
-        return ("nothing: the export gives no note statuses or signing times, so the "
-                "documentation figures are not known")
+        return "nothing (see About this export)"
     if not by_status.any():
         return "the times notes were signed"
     when = pd.Timestamp(doc["exported_at"]) if doc.get("exported_at") else None
@@ -349,7 +348,12 @@ def operations_table(run: RunData):
     if absent.any():  # a rostered clinician the export never names: no zeros, no trend words
         out = out.astype(object)
         out.loc[absent, out.columns[1:]] = "–"
-        out.loc[absent, "Utilization"] = NO_APPOINTMENTS
+        # a roster name close to a name whose rows were left out: probably the same person
+        near = {e["closest"] for e in run.meta.get("clinicians_left_out") or []
+                if e.get("closest")}
+        out.loc[absent, "Utilization"] = [
+            "no appointments under this name (see Left out of this run above)"
+            if name in near else NO_APPOINTMENTS for name in m["name"][absent]]
     flag_cols = {"Utilization": "flag_low_utilization",
                  "Missed appointments": "flag_high_non_attendance",
                  "Notes within 72 h": "flag_late_notes",

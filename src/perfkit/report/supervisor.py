@@ -104,8 +104,10 @@ def _status_words(r) -> str:
     """The ledger's ``ledger_status`` in words (older runs have none: "–")."""
     status = text_or(r.get("ledger_status"), "")
     if status == "incomplete history":
-        return (f"incomplete history: hours since {date_words(r['records_since'])} only, not "
-                "counted toward the requirement as complete")
+        since = r["experience_since"] if pd.notna(r.get("experience_since")) \
+            else r["records_since"]
+        return (f"incomplete history: the records hold the hours since {date_words(since)} "
+                "only, so the totals are not the full count toward the requirement")
     return {"on track": "on track", "behind": "behind the rule",
             "not known": "not known (no supervision records)"}.get(status, "–")
 
