@@ -151,3 +151,30 @@ def test_a_roster_with_no_rows_at_all_stops_the_run(practice, cfg, tmp_path):
     with pytest.raises(pk.IngestError, match=r"clinicians.csv has no rows, so there is "
                                              r"nothing to run; list each clinician in it"):
         run_period(practice, cfg, out=tmp_path / "run", tables_only=True)
+
+
+def test_the_roster_s_own_references_are_not_export_rows_left_out(practice, cfg):
+    """A supervisee whose supervisor's roster row is rejected is a roster matter (still to
+    fill in), not a row of the export naming a clinician: C1 loses capacity, so C2's
+    supervisor_id points at a rejected row and C2's row goes too. What is left out is their
+    rows (C1: A1, A2 and the PHQ-9 naming C1; C2: A3), never a roster row."""
+    write_table(practice, "clinicians", [dict(CLINICIANS[0], weekly_capacity_hours=""),
+                                         CLINICIANS[1]])
+    ing = pk.ingest(practice, cfg)
+    left = {e["clinician"]: e for e in ing.quality["clinicians_left_out"]}
+    assert left["C1"]["tables"] == {"appointments": 2, "assessments": 1}
+    assert left["C2"]["tables"] == {"appointments": 1}
+    assert left["C1"]["on_roster"] and left["C2"]["on_roster"]
+
+
+def test_notes_with_statuses_but_no_usable_row_are_not_known(practice, cfg, tmp_path):
+    """A notes file with a status column whose every row is rejected (no such appointment)
+    answers nothing: documentation not known, not 'note statuses'."""
+    write_table(practice, "notes", [{"appointment_id": "X9", "status": "LOCKED"}])
+    data = pk.prepare(practice, tmp_path / "run", cfg)
+    assert data.quality["documentation"]["known"] is False
+    from perfkit import operations as op
+
+    m = op.clinician_metrics(data, cfg)
+    assert (m["documentation_source"] == "not_known").all()
+    assert m["unsigned_overdue_7d"].isna().all()

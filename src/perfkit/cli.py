@@ -24,7 +24,8 @@ import typer
 from . import __version__
 from .config import Config, ConfigError, load_config
 from .contract import REASONS
-from .ingest import IngestError, ingest, still_to_fill
+from .coverage import day_words
+from .ingest import IngestError, ingest, rows_words, run_blockers, still_to_fill
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="perfkit: understand and support the clinicians of a therapy practice.")
@@ -140,10 +141,10 @@ def _summary(quality: dict, rejects, examples: int, where: str,
             notes.append(f"  {name}: {count:,} row{'s' * (count != 1)} "
                          f"{_ADJUSTED.get(what, what.replace('_', ' '))}")
     doc = quality.get("documentation") or {}
-    if not doc.get("known", True):
-        notes.append("  notes: the export gives neither note statuses nor signing times, so "
-                     "the documentation figures are not known")
-    if doc.get("note_status"):
+    if not doc.get("known", True):  # ingest's sentence, as the reports give it
+        notes += [f"  notes: {c}" for c in (quality.get("source") or {}).get("caveats", [])
+                  if "not known from this export" in c]
+    elif doc.get("note_status"):
         notes.append(f"  notes: note statuses describe the export of {doc['exported_at']} "
                      f"(from the {doc['exported_at_source']}; set exported_at if that is not "
                      "when it was taken)" + ("" if doc.get("signing_times") else
@@ -163,7 +164,7 @@ def _summary(quality: dict, rejects, examples: int, where: str,
                       "stops until they are on the roster, or runs with "
                       "--skip-unknown-clinicians):"]
         for e in left:
-            rows = ", ".join(f"{n:,} {t}" for t, n in e["tables"].items())
+            rows = rows_words(e["tables"])
             why = ("on the roster, but its roster row was rejected" if e["on_roster"] else
                    f"not on the roster; closest: {e['closest']!r}" if e["closest"] else
                    "not on the roster")
@@ -214,9 +215,9 @@ def _rule_notes(clinicians, cfg: Config) -> list[str]:
     clinician ids it concerns."""
     from .supervision import ce_requirement, licensure_rules_for, load_rules
 
-    def ids(found) -> str:
-        ids = sorted(map(str, found))
-        return ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+    def ids(who) -> str:
+        some = sorted(map(str, who))
+        return ", ".join(some[:5]) + (f" and {len(some) - 5} more" if len(some) > 5 else "")
 
     found = licensure_rules_for(clinicians, cfg, load_rules(cfg))
     out = []
@@ -246,10 +247,9 @@ def _history(quality: dict) -> list[str]:
         if not c.get("first"):
             lines.append(f"  {name}: no dated rows")
             continue
-        first, last = dt.date.fromisoformat(c["first"]), dt.date.fromisoformat(c["last"])
-        days = (last - first).days + 1
+        days = c["days"]
         length = f"{days} days" if days < 14 else f"{round(days / 7)} weeks"
-        lines.append(f"  {name}: {first:%d %b %Y} to {last:%d %b %Y} ({length})")
+        lines.append(f"  {name}: {day_words(c['first'])} to {day_words(c['last'])} ({length})")
     limits = cov.get("limits") or []
     if not limits:
         lines.append("  That reaches back far enough for every figure of the period.")
@@ -352,7 +352,7 @@ def init(
         if params is None:  # the built-in settings' states are the demo's, not this practice's
             cfg = cfg.model_copy(update={"state": ()})
         st = write_starter(data_dir, cfg)
-        rules_said = _state_rules(cfg)
+        rules_said = _state_rules(cfg) if st.parameters_written else ""
     except USER_ERRORS as exc:
         _fail(exc)
     if st.roster_written:
@@ -430,8 +430,6 @@ def validate(
              "add --out FOLDER to write them all to FOLDER/rejects.csv (with the data-quality "
              "summary and the prepared snapshot)")
     typer.echo(_summary(quality, rejects, examples, where, roster_notes))
-    from .ingest import run_blockers
-
     unusable = run_blockers(quality, skip_unknown=True)
     if unusable:  # what validate found is the answer; the run would stop on it
         typer.echo(f"\nperfkit run would stop here: {unusable}.")

@@ -34,6 +34,7 @@ from python_calamine import CalamineError
 
 from . import contract as C
 from .config import Config, yaml_problem
+from .coverage import coverage_facts
 from .pseudonym import PseudonymKey, load_key, pseudonym_map
 
 __all__ = ["IngestError", "ColumnMap", "Ingested", "ingest", "load_column_map"]
@@ -610,6 +611,15 @@ _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")  # a date with no time of day
 _SERIAL = re.compile(r"^\d{4,5}(\.\d+)?$")
 
 
+def _excel_days(text: pd.Series) -> pd.Series:
+    """Excel day numbers (the 1900 date system, day 0 = 1899-12-30) as ISO text: a whole day
+    number is a date with no time of day, and is written as one; empty where not a number."""
+    stamps = pd.to_datetime(pd.to_numeric(text, errors="coerce"), unit="D",
+                            origin="1899-12-30").dt.round("s")
+    return stamps.map(lambda t: "" if pd.isna(t) else t.isoformat()
+                      if t != t.normalize() else t.strftime("%Y-%m-%d"))
+
+
 def _detect_format(text: pd.Series, file: str, column: str) -> tuple[pd.Series, str | None]:
     """The format of a date column whose export names none: ISO 8601 (None), Excel serial
     day numbers (turned into ISO text here), or the one US form that reads most of the values
@@ -633,12 +643,7 @@ def _detect_format(text: pd.Series, file: str, column: str) -> tuple[pd.Series, 
         days = pd.to_numeric(other)
         if days.between(20000, 80000).all():  # 1954 to 2119
             serial = text.str.match(_SERIAL) & (text != "")
-            stamps = pd.to_datetime(pd.to_numeric(text.where(serial)), unit="D",
-                                    origin="1899-12-30").dt.round("s")
-            # a whole day number is a date with no time of day, and is written as one
-            iso_text = stamps.map(lambda t: "" if pd.isna(t) else t.isoformat()
-                                  if t != t.normalize() else t.strftime("%Y-%m-%d"))
-            return text.where(~serial, iso_text), None
+            return text.where(~serial, _excel_days(text.where(serial))), None
     counts = {f: int(pd.to_datetime(other, format=f, errors="coerce").notna().sum())
               for f in [*_US_FORMATS, *_DAY_FIRST.values()]}
     best = max(counts.values())
@@ -807,15 +812,16 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
         mine = cmap.columns.get(spec.name, {})
         headers = ["" if h in taken and h not in mine else h for h in headers]
     summary, repeated = _non_records(frame, headers)
+    records = ~(summary | repeated)
     # a table read from the appointments file takes the appointment's client (_share_rows)
     key_cols = cmap.client_key_for(spec.name) \
         if "client_id" in spec.column_names and not shared else []
     client_key = None
     if key_cols:
         renamed = {cmap.columns.get(spec.name, {}).get(h, h) for h in headers}
-        records = ~(summary | repeated)
-        blank = {h for i, h in enumerate(headers) if records.any() and not (
-            frame.iloc[:, i].astype(str) != "").to_numpy()[records].any()}
+        optional = {a.rstrip("?").strip() for p in key_cols if "?" in p for a in p.split("|")}
+        blank = {h for i, h in enumerate(headers)
+                 if h in optional and _blank(frame.iloc[:, i], records)}
         key_cols = _key_columns(key_cols, headers, blank)
         absent = [c for c in key_cols if c not in headers]
         optional = not spec.column("client_id").required  # notes: only to match a report
@@ -862,7 +868,8 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
     keep = [c for c in spec.column_names if c in headers]
     # present but empty in every row means not provided (an empty Note Status column is no
     # answer: read as one, it made every note unsigned)
-    empty_cols = _empty_columns(frame, keep, spec, ~(summary | repeated))
+    empty_cols = [c for c in keep if not spec.column(c).required
+                  and _blank(frame[c], records)]
     for col in spec.file_columns:
         joined = spec.name in cmap.join and col == "appointment_id"
         if col not in headers and not (shared and col in _FROM_OWNER) and not joined:
@@ -916,23 +923,11 @@ _FROM_OWNER = {"appointment_id": "appointment_id", "clinician_id": "clinician_id
                "client_id": "client_id", "administered_at": "start"}
 
 
-def _empty_columns(frame: pd.DataFrame, columns: list[str], spec: C.Table,
-                   records: np.ndarray) -> list[str]:
-    """The optional contract columns of a file that are present but empty in every record
-    (rows of totals and repeated headers aside): they are treated as absent. A required
-    column is left to the row checks (each row is rejected with its reason)."""
-    if not records.any():
-        return []
-    out = []
-    for col in columns:
-        if spec.column(col).required:
-            continue
-        values = frame[col]
-        if isinstance(values, pd.DataFrame):  # a repeated header outside the contract
-            continue
-        if not (values.astype(str) != "").to_numpy()[records].any():
-            out.append(col)
-    return out
+def _blank(values: pd.Series, records: np.ndarray) -> bool:
+    """Whether a column is present but empty in every record (rows of totals and repeated
+    headers aside): such a column is treated as absent. (A file with no record has nothing to
+    say: it is not blank.)"""
+    return bool(records.any()) and not (values.astype(str) != "").to_numpy()[records].any()
 
 
 def _key_columns(parts: list[str], headers: list[str], blank: set[str] = frozenset()
@@ -986,10 +981,8 @@ def _birth_serials(text: pd.Series, header: str) -> pd.Series:
     serial = text.str.fullmatch(r"\d{1,5}(\.0+)?").to_numpy(dtype=bool, na_value=False)
     if not serial.any():
         return text
-    days = pd.to_numeric(text[serial]).astype(int)
-    iso = (pd.Timestamp("1899-12-30") + pd.to_timedelta(days, unit="D")).dt.strftime("%Y-%m-%d")
     out = text.copy()
-    out[serial] = iso.to_numpy()
+    out[serial] = _excel_days(text[serial]).to_numpy()
     return out
 
 
@@ -1994,7 +1987,7 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
     quality["unused_files"] = _unused_files(folder, results)
     quality["clinicians_left_out"] = _clinicians_left_out(results, clin)
     quality["documentation"] = _documentation(notes, cmap, config)
-    from .coverage import coverage_facts  # where each table's data begin, what that limits
+    # where each table's data begin, and what that limits
     quality["coverage"] = coverage_facts(tables, quality["tables"], config)
     quality["source"] = {"profile": config.source, "caveats": list(cmap.caveats),
                          "unavailable": list(cmap.unavailable)}
@@ -2026,6 +2019,8 @@ def _clinicians_left_out(results: dict[str, _TableResult], clin: _TableResult) -
     Most rows first."""
     count: dict[tuple[str, bool], dict[str, int]] = {}
     for name, res in results.items():
+        if name == "clinicians":  # a supervisor's rejected roster row: the roster's own matter
+            continue
         v = res.verdicts
         for reason in _LEFT_OUT:
             rows = np.flatnonzero(v.reason == reason)
@@ -2090,7 +2085,7 @@ def run_blockers(quality: dict, *, skip_unknown: bool = False) -> str | None:
         return problem
     left = quality.get("clinicians_left_out") or []
     if left and not skip_unknown:
-        shown = [f"{e['clinician']!r} ({_rows_words(e['tables'])}; "
+        shown = [f"{e['clinician']!r} ({rows_words(e['tables'])}; "
                  + ("on the roster, but its roster row was rejected" if e["on_roster"]
                     else f"closest on the roster: {e['closest']!r}" if e["closest"]
                     else "no close name on the roster") + ")" for e in left[:10]]
@@ -2104,13 +2099,17 @@ def run_blockers(quality: dict, *, skip_unknown: bool = False) -> str | None:
     return unusable("appointments")
 
 
-def _rows_words(tables: dict[str, int]) -> str:
-    return ", ".join(f"{n:,} {t.replace('_', ' ') if n != 1 else _ONE_ROW.get(t, t)}"
-                     for t, n in tables.items())
+def rows_words(tables: dict[str, int]) -> str:
+    """Rows per table in words: ``111 appointments, 1 supervision session``."""
+    return ", ".join(f"{n:,} {_ROW_WORDS.get(t, (t, t))[n != 1]}" for t, n in tables.items())
 
 
-_ONE_ROW = {"appointments": "appointment", "notes": "note", "assessments": "assessment",
-            "time_off": "time off", "goals": "goal", "reviews": "review", "ce": "ce"}
+_ROW_WORDS = {"appointments": ("appointment", "appointments"), "notes": ("note", "notes"),
+              "assessments": ("assessment", "assessments"),
+              "time_off": ("time-off entry", "time-off entries"),
+              "supervision": ("supervision session", "supervision sessions"),
+              "goals": ("goal", "goals"), "reviews": ("review", "reviews"),
+              "ce": ("CE entry", "CE entries")}
 
 
 # what a roster gap blocks, in plain words

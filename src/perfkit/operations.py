@@ -20,7 +20,6 @@ import pandas as pd
 
 from . import coverage as cov
 from .config import Config
-from .contract import DOCUMENTATION_FIGURES
 
 __all__ = [
     "Window",
@@ -72,7 +71,6 @@ EXTRA_COLUMNS = [
     "available_days", "weekly_session_goal", "goal_attainment", "caseload", "retention_cohort",
     "new_clients_limited", "appointments_in_export",
 ]
-NOTE_WEEKLY = ["notes_within_24h", "notes_within_72h", "median_note_lag_hours"]
 WEEKLY_COLUMNS = [
     "sessions_attended", "hours_attended", "available_hours", "utilization", "no_show_rate",
     "late_cancel_rate", "non_attendance_rate", "notes_due", "notes_within_24h",
@@ -302,7 +300,9 @@ def documentation(data, as_of: pd.Timestamp) -> dict:
     doc = dict(getattr(data, "quality", {}).get("documentation") or {})
     notes = data.notes
     doc.setdefault("signing_times", "signed_at" in notes)
-    doc["known"] = bool(doc["signing_times"] or doc.get("note_status", True))
+    # ingest's own answer (it also knows whether any note row was usable); older snapshots
+    # have none: statuses or signing times then mean it is known
+    doc.setdefault("known", bool(doc["signing_times"] or doc.get("note_status", True)))
     doc["exported_at"] = pd.Timestamp(doc["exported_at"]).tz_convert(as_of.tz) \
         if doc.get("exported_at") else as_of
     return doc
@@ -613,9 +613,8 @@ def _bucket_table(data, cfg: Config, window: Window, clinicians: pd.DataFrame,
         table[col] = table[col].astype("int64")
     table["documentation_source"] = table["documentation_source"].fillna(
         SIGNING_TIMES if doc.get("signing_times", True) else NOTE_STATUS)
-    if not doc.get("known", True):
+    if not doc.get("known", True):  # the figures are blanked as unavailable (_unavailable)
         table["documentation_source"] = NOT_KNOWN
-        table[[c for c in DOCUMENTATION_FIGURES if c in table]] = np.nan
     table["utilization"] = utilization(table["hours_attended"], table["available_hours"])
     if extra:
         table["goal_attainment"] = goal_attainment(table["sessions_attended"],
@@ -1004,7 +1003,7 @@ def weekly_metrics(data, cfg: Config) -> pd.DataFrame:
     notes_from = cov.first_date(covered, "notes")
     if notes_from is not None:
         ended = table["week_start"] + pd.Timedelta(weeks=1) <= pd.Timestamp(notes_from)
-        table.loc[ended, NOTE_WEEKLY] = np.nan
+        table.loc[ended, list(LAG_FIGURES)] = np.nan
     table["caseload"] = weekly_caseload(appts, table, cfg).to_numpy()
     return _unavailable(table[["clinician_id", "week_start"] + WEEKLY_COLUMNS].sort_values(
         ["clinician_id", "week_start"], ignore_index=True), data)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .. import coverage as cov
 from .. import operations as op
 from ..safety import md
 from .format import (
@@ -112,7 +113,7 @@ def own_metrics_table(run: RunData, clinician_id: str):
         mine = m.loc[clinician_id, col] if clinician_id in m.index else np.nan
         you = NO_SIGNING_TIMES if col in op.LAG_FIGURES and by_status.get(clinician_id, False) \
             else NOT_IN_EXPORT if col in gone else fmt(mine)
-        if col in SHORT_HISTORY_FIGURES:  # new clients an export too short cannot tell apart
+        if col in cov.NEW_CLIENT_FIGURES:  # new clients an export too short cannot tell apart
             you = short_history(you, limited, count=col == "new_clients")
         rows.append({"Figure": label, "You": you, "Practice median": fmt(s["median"]),
                      "Middle half of clinicians": "–" if not s["clinicians"] else
@@ -120,8 +121,6 @@ def own_metrics_table(run: RunData, clinician_id: str):
     said = history_words(run, clinician_id=clinician_id)
     return table(pd.DataFrame(rows), " ".join([*said, GROUP_SESSIONS]))
 
-
-SHORT_HISTORY_FIGURES = ("new_clients", "retained_8plus_rate")
 
 HISTORY_ROWS = [("sessions_attended", "Sessions attended", lambda v: num(v, 0)),
                 ("utilization", "Utilization", pct),

@@ -18,7 +18,7 @@ from .. import operations as op
 from ..config import Config, load_config
 from ..io import find_folder, read_table
 from ..prepared import Prepared, load_prepared
-from .format import Text, yes
+from .format import Text, date_words, yes
 
 __all__ = ["RunData", "load_run", "measured", "text_id", "on_status", "no_appointments",
            "caveats", "unavailable", "history_words", "coverage_span",
@@ -170,7 +170,7 @@ def coverage_span(run: RunData, table: str) -> str:
     c = (run.meta.get("coverage") or {}).get(table) or {}
     if not c.get("first"):
         return ""
-    return f"{pd.Timestamp(c['first']):%d %b %Y} to {pd.Timestamp(c['last']):%d %b %Y}"
+    return f"{date_words(c['first'])} to {date_words(c['last'])}"
 
 
 # For each development table: the input table it rests on, what a section says when the
