@@ -324,3 +324,39 @@ def test_real_browser_renders_title_and_figure(run, tmp_path, page):
     subprocess.run([browser, *flags, "--window-size=1100,1600", f"--screenshot={shot}", url],
                    capture_output=True, timeout=120)
     assert shot.is_file() and shot.stat().st_size > 20_000
+
+
+_HELD_LOCK_CALLER = """
+import logging, sys, threading
+from pathlib import Path
+from perfkit.render import render_reports
+
+held, done = threading.Event(), threading.Event()
+
+def hold():  # a thread of the caller's that holds a lock (logging's own) while the batch runs
+    with logging._lock:
+        held.set()
+        done.wait()
+
+thread = threading.Thread(target=hold)
+thread.start()
+held.wait()
+try:
+    results = render_reports(Path(sys.argv[1]), [], practice_name="T", period="P", workers=1,
+                             progress=False, roles=("owner",))
+    print("finished:", results[0]["status"], flush=True)
+finally:
+    done.set()
+"""
+
+
+def test_a_caller_with_threads_does_not_hang_the_batch(tmp_path):
+    """The caller of a batch may have threads holding locks (a Jupyter kernel's ZeroMQ threads,
+    a test run's kernels): workers forked from it copy those locks held and can wait for ever,
+    which is how a CI run once hung for 90 minutes. Here a thread holds logging's lock, which
+    a fork needs and a worker takes at start: the batch still ends (the practice report fails,
+    the folder has no tables, but it ends)."""
+    proc = subprocess.run([os.sys.executable, "-c", _HELD_LOCK_CALLER, str(tmp_path)],
+                          capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "finished: failed" in proc.stdout

@@ -17,6 +17,7 @@ Layout inside the run folder::
 from __future__ import annotations
 
 import html
+import multiprocessing
 import os
 import queue
 import shutil
@@ -40,6 +41,10 @@ from .safety import clean_html, file_stems, href
 KERNEL_DIR = ".kernels"
 
 __all__ = ["notebook_dir", "render_reports", "export_html", "write_index"]
+
+# A report step (one notebook cell) that runs longer than this is stopped and its report
+# listed as not produced: a stuck kernel costs one report, never the whole run.
+CELL_TIMEOUT = 1800
 
 KERNEL_START_ERRORS = ("Kernel didn't respond", "Kernel died", "kernel_info", "ZMQ",
                        "Address already in use", "timed out waiting for kernel")
@@ -171,11 +176,32 @@ class Job(dict):
     notebook, html path, title."""
 
 
+# What a report worker imports before it is forked (see _worker_context).
+_PRELOAD = ["perfkit.render", "papermill"]
+
+
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """How report workers are started: forked from multiprocessing's fork server, a clean
+    single-threaded process that has imported the rendering libraries once, never forked from
+    the caller itself. The caller may have threads (a Jupyter kernel's ZeroMQ threads, a
+    progress bar's monitor, the tests' own kernels): a fork copies their locks in whatever
+    state they are in, and a worker that needs one of them waits for ever. That is how a
+    test run hung for 90 minutes. Python 3.14 made the fork server Linux's default for this
+    reason. Where there is no fork server (Windows, macOS's default), the platform's own."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context()
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(_PRELOAD)  # takes effect when the server first starts
+    return ctx
+
+
 def _die_with_parent(parent: int) -> None:
-    """Ask Linux to kill this process when its parent dies (``prctl(PR_SET_PDEATHSIG)``),
-    so report workers never outlive a killed ``perfkit run``; their kernels follow within a
-    second (ipykernel exits when its parent process changes). A parent that died before the
-    request took effect is seen as a changed parent pid. Elsewhere only that check."""
+    """Ask Linux to kill this process when its parent dies (``prctl(PR_SET_PDEATHSIG)``), so
+    report workers never outlive a killed ``perfkit run``: the worker's parent is the fork
+    server, which exits as soon as the run's process is gone (its pipe closes), and the
+    worker's kernel follows within a second (ipykernel exits when its parent changes). A run
+    that ended before the request took effect (``parent``, the run's process, is gone) ends
+    the worker at once. Elsewhere only that check."""
     import ctypes
     import signal
     import sys
@@ -186,18 +212,27 @@ def _die_with_parent(parent: int) -> None:
             libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
         except (OSError, AttributeError):  # no prctl: the worker ends when its queue closes
             pass
-    if os.getppid() != parent:
+    try:
+        os.kill(parent, 0)
+    except ProcessLookupError:
+        os._exit(1)
+    except PermissionError:  # the pid was reused by another user's process: not the run
         os._exit(1)
 
 
-def _quiet_worker(log_path: str, kernel_dir: str, parent: int) -> None:
-    """Worker start-up: die with the parent process; keep kernel connection files in the
-    run's own ``kernel_dir``; and send what kernels and libraries write to stderr (transport
-    notices, shutdown messages, papermill's parameter warnings) to the run's batch log, so the
-    terminal shows one progress bar and the log keeps the details."""
+def _quiet_worker(log_path: str, kernel_dir: str, parent: int, environ: dict[str, str],
+                  cwd: str) -> None:
+    """Worker start-up: die with the parent process; take the caller's environment and
+    working folder as they are now (the fork server keeps those of its own start); keep kernel
+    connection files in the run's own ``kernel_dir``; and send what kernels and libraries write
+    to stderr (transport notices, shutdown messages, papermill's parameter warnings) to the
+    run's batch log, so the terminal shows one progress bar and the log keeps the details."""
     import logging
 
     _die_with_parent(parent)
+    os.environ.clear()
+    os.environ.update(environ)
+    os.chdir(cwd)
     os.environ["JUPYTER_RUNTIME_DIR"] = kernel_dir
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.dup2(fd, 1)
@@ -318,7 +353,8 @@ def _render(job: Job) -> dict:
             km = _kernel()
             pm.execute_notebook(job["notebook"], str(out_nb), parameters=job["parameters"],
                                 kernel_name="python3", progress_bar=False, log_output=False,
-                                request_save_on_cell_execute=False, km=km)
+                                request_save_on_cell_execute=False, km=km,
+                                execution_timeout=CELL_TIMEOUT)
             break
         except PapermillExecutionError as exc:
             status, message = "failed", f"{exc.ename}: {exc.evalue}"
@@ -327,6 +363,10 @@ def _render(job: Job) -> dict:
             _shutdown_kernel()
             if attempt == 1 and _is_kernel_start_failure(exc):
                 continue
+            if type(exc).__name__ == "CellTimeoutError":
+                status, message = "failed", (f"one step took longer than {CELL_TIMEOUT // 60} "
+                                             "minutes and was stopped")
+                break
             status, message = "failed", f"{type(exc).__name__}: {exc}".splitlines()[0]
             break
     km = _KERNEL.get("km")
@@ -404,8 +444,10 @@ def render_reports(folder: str | os.PathLike, clinicians: list[tuple[str, str]],
     log_path = str(folder / "notebooks" / "batch.log")
     kernel_dir = folder / KERNEL_DIR
     kernel_dir.mkdir(exist_ok=True)
-    with ProcessPoolExecutor(max_workers=workers, initializer=_quiet_worker,
-                             initargs=(log_path, str(kernel_dir), os.getpid())) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context(),
+                             initializer=_quiet_worker,
+                             initargs=(log_path, str(kernel_dir), os.getpid(),
+                                       dict(os.environ), os.getcwd())) as pool:
         futures = {pool.submit(_render, job): k for k, job in enumerate(jobs)}
         bar = tqdm(total=len(jobs), desc="reports", unit="report", disable=not progress)
         done: dict[int, dict] = {}

@@ -194,6 +194,9 @@ def run_period(data_dir: str | os.PathLike, config: Config, *, out: str | os.Pat
     rejected rows do not stop the run (they are counted in ``data_quality.json``). The run
     folder and everything in it are readable by the owner only, unless
     ``privacy.group_readable_outputs`` says otherwise.
+
+    The reports are rendered by worker processes started from multiprocessing's fork server:
+    a script that calls this at its top level needs the ``if __name__ == "__main__":`` guard.
     """
     from .render import ROLES
 
