@@ -196,28 +196,51 @@ def _worker_context() -> multiprocessing.context.BaseContext:
 
 
 def _die_with_parent(parent: int) -> None:
-    """Ask Linux to kill this process when its parent dies (``prctl(PR_SET_PDEATHSIG)``), so
-    report workers never outlive a killed ``perfkit run``: the worker's parent is the fork
-    server, which exits as soon as the run's process is gone (its pipe closes), and the
-    worker's kernel follows within a second (ipykernel exits when its parent changes). A run
-    that ended before the request took effect (``parent``, the run's process, is gone) ends
-    the worker at once. Elsewhere only that check."""
+    """End this worker as soon as the run's process (``parent``) is gone, so report workers
+    never outlive a killed ``perfkit run``; the worker's kernel follows within a second
+    (ipykernel exits when its parent process changes). A worker's own parent is the fork
+    server, which stays while any worker lives, so a watcher thread waits on the run's process
+    itself (a Linux pidfd; elsewhere a check every second). ``prctl(PR_SET_PDEATHSIG)`` also
+    ends the worker if the fork server is killed. A run that ended before this started ends the
+    worker at once."""
     import ctypes
+    import select
     import signal
     import sys
+    import threading
 
     if sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
-        except (OSError, AttributeError):  # no prctl: the worker ends when its queue closes
+        except (OSError, AttributeError):  # no prctl: the watcher below still ends it
             pass
     try:
-        os.kill(parent, 0)
+        pidfd = os.pidfd_open(parent)
+    except (AttributeError, OSError):  # no pidfd here, or the run is already gone
+        pidfd = None
+        if not _alive(parent):
+            os._exit(1)
+
+    def watch() -> None:
+        if pidfd is not None:
+            select.select([pidfd], [], [])  # readable once the process has exited
+        else:
+            while _alive(parent):
+                time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="perfkit-run-watcher", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
     except ProcessLookupError:
-        os._exit(1)
-    except PermissionError:  # the pid was reused by another user's process: not the run
-        os._exit(1)
+        return False
+    except PermissionError:  # the pid now belongs to another user's process: not the run
+        return False
+    return True
 
 
 def _quiet_worker(log_path: str, kernel_dir: str, parent: int, environ: dict[str, str],
