@@ -98,6 +98,11 @@ def test_clinician_metrics_table(demo_run):
     assert "C08" not in set(m.clinician_id) and len(m) == 11
     c04 = m.set_index("clinician_id").loc["C04"]
     assert c04.trend_utilization == "declining" and c04.flag_low_utilization
+    # the planted slip: missed appointments climb from about 8% to about 29%
+    assert c04.trend_non_attendance_rate == "growing" and c04.basis_non_attendance_rate != "none"
+    steady = m.set_index("clinician_id").loc[["C01", "C02"]]
+    assert (steady[["trend_utilization", "trend_non_attendance_rate",
+                    "trend_notes_within_72h"]] == "stable").all().all()
     assert "name" not in m.columns  # tables carry ids, not names
 
 

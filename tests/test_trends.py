@@ -132,9 +132,11 @@ def test_planted_steps_and_ramps_get_the_right_direction():
 
 def test_steady_noisy_series_with_a_holiday_and_a_leave_gap_stay_stable():
     """200 steady utilization series (20 slots a week at 75%, binomial) with a holiday week at
-    0 and two missing weeks (leave) at random places. The benchmark measured 3.0% labelled
+    0 and two missing weeks (leave) at random places. The benchmark measured 3.2% labelled
     growing or declining (docs/references.md [SPC]); the bound, 15 of 200 (7.5%), is about
-    2.5 times that, so a rule that calls noise a change fails it."""
+    2.3 times that, so a rule that calls noise a change fails it (the rules before the
+    baseline, on a 0.75 series with one 0 week, left alone, would still pass: this bounds the
+    new rules' noise, the planted tests their power)."""
     rng = np.random.default_rng(7)
     alarms = 0
     for _ in range(200):
@@ -151,7 +153,8 @@ def test_steady_missed_appointments_and_sessions_stay_stable():
     rates = sum(read_series(_noisy(rng, 0.10), P).label != "stable" for _ in range(200))
     counts = sum(read_series(rng.poisson(20, 52).astype(float), P, percent=False).label
                  != "stable" for _ in range(200))
-    assert rates <= 12 and counts <= 14  # measured 1.9% and 2.5%
+    # measured 1.5% and 2.4% (3 and 5 of 200); bounds about 2.5 times that
+    assert rates <= 8 and counts <= 12
 
 
 def test_label_and_sentence_agree():

@@ -313,7 +313,7 @@ def spc_label(values, *, shift_run: int = 7, trend_run: int = 6, min_points: int
 def trend_labels(weekly: pd.DataFrame, cfg: Config,
                  metrics: list[str] | None = None) -> pd.DataFrame:
     """One row per clinician with a ``trend_<metric>`` column per metric (the label) and a
-    ``trend_basis_<metric>`` column (the rule behind it, a key of :data:`BASES`)."""
+    ``basis_<metric>`` column (the rule behind it, a key of :data:`BASES`)."""
     metrics = metrics or TREND_METRICS
     rows = []
     for cid, series in weekly.sort_values("week_start").groupby("clinician_id", sort=True):
@@ -322,7 +322,7 @@ def trend_labels(weekly: pd.DataFrame, cfg: Config,
             r = read_series(series[m].to_numpy(dtype=float), cfg.trends,
                             percent=m in PERCENT_METRICS)
             row[f"trend_{m}"] = r.label
-            row[f"trend_basis_{m}"] = r.basis
+            row[f"basis_{m}"] = r.basis
         rows.append(row)
     return pd.DataFrame(rows, columns=["clinician_id"] + [f"trend_{m}" for m in metrics]
-                        + [f"trend_basis_{m}" for m in metrics])
+                        + [f"basis_{m}" for m in metrics])
