@@ -134,9 +134,7 @@ def test_steady_noisy_series_with_a_holiday_and_a_leave_gap_stay_stable():
     """200 steady utilization series (20 slots a week at 75%, binomial) with a holiday week at
     0 and two missing weeks (leave) at random places. The benchmark measured 3.2% labelled
     growing or declining (docs/references.md [SPC]); the bound, 15 of 200 (7.5%), is about
-    2.3 times that, so a rule that calls noise a change fails it (the rules before the
-    baseline, on a 0.75 series with one 0 week, left alone, would still pass: this bounds the
-    new rules' noise, the planted tests their power)."""
+    2.3 times that, so a rule that calls noise a change fails it."""
     rng = np.random.default_rng(7)
     alarms = 0
     for _ in range(200):
@@ -185,6 +183,42 @@ def test_label_and_sentence_agree():
         if r.label == "declining":
             assert end < start
     assert checked > 500 and moved > 50  # the property was exercised both ways
+
+
+def test_label_and_sentence_agree_for_counts():
+    """Sessions a week (Poisson) with random steps: a change between the 6-week ends larger
+    than 30% of the larger end is never stable, and the label's direction is the change's."""
+    rng = np.random.default_rng(12)
+    moved = 0
+    for _ in range(300):
+        weeks = int(rng.integers(12, 53))
+        a, b = rng.uniform(5, 30, 2)
+        at = int(rng.integers(1, 13))
+        x = rng.poisson(np.r_[np.full(weeks - at, a), np.full(at, b)]).astype(float)
+        r = read_series(x, P, percent=False)
+        if r.left_out:
+            continue
+        last = x[-12:]
+        start, end = last[:6].mean(), last[-6:].mean()
+        if abs(end - start) > 0.3 * max(start, end):
+            moved += 1
+            assert r.label == ("growing" if end > start else "declining")
+        if r.label in ("growing", "declining"):
+            assert (end > start) == (r.label == "growing")
+    assert moved > 50
+
+
+def test_short_series_are_never_steady():
+    """A new hire's 6-11 weeks: rising 40% -> 58% (binomial, 20 slots) is labelled rising or
+    "not enough data", never steady or falling; steady short series are never "stable"."""
+    rng = np.random.default_rng(13)
+    labels = set()
+    for _ in range(200):
+        weeks = int(rng.integers(6, 12))
+        labels.add(read_series(rng.binomial(20, np.linspace(0.40, 0.58, weeks)) / 20, P).label)
+    assert labels <= {"growing", "not enough data"} and "growing" in labels
+    assert all(read_series(rng.binomial(20, 0.6, 9) / 20, P).label != "stable"
+               for _ in range(100))
 
 
 def test_counts_margin_is_a_share_of_the_larger_end():
