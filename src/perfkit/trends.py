@@ -25,24 +25,26 @@ recent mean and of the averages the sentence beside a trend gives. Rules pointin
 directions are settled by the direction of the sentence's change (below), else ``stable``.
 
 **Short series.** ``trends.min_weeks`` (12) or more weekly points use the rules above. From
-``trends.short_min_weeks`` (6) up to 12 points the least-squares slope over those weeks names a
+``trends.short_min_weeks`` (6) up to 11 points the least-squares slope over those weeks names a
 direction when it is worth more than ``trends.short_band`` (5%) of the series' mean per quarter
 (13 weeks; ../shared/reference/metrics.md item 15, an unsourced tool choice) *and* is at least
-``trends.short_t`` (2) standard errors from zero; otherwise the label is ``not enough data``
+``trends.short_t`` (2.5) standard errors from zero; otherwise the label is ``not enough data``
 (too few weeks to call a series steady). Fewer than 6 points: ``not enough data``.
 
 **The sentence and the label agree.** The reports say each series as "from X to Y over the last
-12 weeks" (:func:`ends`: averages of ``trends.words_end_weeks`` (6, at most half the weeks)
-weeks at each end of the last ``trends.words_weeks`` (12), unusual weeks left out). The label
-is built from the same X and Y: when Y - X is larger than the margin (``trends.margin_points``,
-10 percentage points, for percentages; ``trends.margin_share``, 25% of the larger end, for
-counts and hours) the label is that direction whatever the rules say; a rule's direction
-opposite to Y - X reads ``stable``. So "steady" never stands beside a change larger than the
-margin, and "rising" never beside a fall.
+12 weeks": :class:`Reading`'s ``start`` and ``end``, averages of ``trends.words_end_weeks`` (6,
+at most half the weeks) weeks at each end of the last ``trends.words_weeks`` (12), unusual weeks
+left out. The label is built from the same X and Y: when Y - X is larger than the margin
+(``trends.margin_points``, 15 percentage points, for shares; ``trends.margin_share``, 30% of the
+larger end, for counts and hours) the label is that direction whatever the rules say; a rule's
+label needs Y - X to go its way and to be at least ``trends.min_change`` (half) of the margin,
+else the series reads ``stable`` (``not enough data`` when short). So "steady" never stands
+beside a change larger than the margin, and "rising" never beside a fall.
 
 Rising is ``growing``; falling is ``declining``. The labels describe the number;
 :data:`TREND_CONCERN` says, per metric, which direction is a concern. Defaults, sources and the
-measured false-alarm rate: docs/references.md [SPC], benchmarks/trend_false_alarms.py.
+measured false-alarm rates: docs/references.md [SPC], docs/data_contract.md ("Weekly series
+and trend labels"), benchmarks/trend_false_alarms.py.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ import pandas as pd
 from .config import Config, TrendConfig
 
 __all__ = ["xmr_limits", "baseline_limits", "read_series", "spc_label", "trend_labels",
-           "ends", "margin", "Reading", "TREND_METRICS", "TREND_CONCERN", "PERCENT_METRICS",
+           "margin", "Reading", "BASES", "TREND_METRICS", "TREND_CONCERN", "PERCENT_METRICS",
            "NOT_ENOUGH", "GROWING", "DECLINING", "STABLE"]
 
 GROWING, DECLINING, STABLE, NOT_ENOUGH = "growing", "declining", "stable", "not enough data"
@@ -172,15 +174,6 @@ def _unusual(x: np.ndarray, lo: float, hi: float, near: int) -> np.ndarray:
         around = np.r_[side[max(0, i - near):i], side[i + 1:i + 1 + near]]
         out[i] = not (around == side[i]).any()
     return out
-
-
-def ends(values, params: TrendConfig | None = None, **overrides) -> tuple[float, float, int,
-                                                                         int, int]:
-    """The sentence's two ends: (start, end, weeks, end_weeks, left_out), the averages of
-    ``end_weeks`` weeks at each end of the last ``weeks`` weekly points, leaving out
-    ``left_out`` unusual weeks (single weeks beyond the baseline limits)."""
-    r = read_series(values, params, **overrides)
-    return r.start, r.end, r.weeks, r.end_weeks, r.left_out
 
 
 def margin(start: float, end: float, percent: bool, p: TrendConfig) -> float:
