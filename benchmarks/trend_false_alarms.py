@@ -8,6 +8,7 @@ parameters; prints, per kind of series, the share labelled growing or declining:
 - steady series (the false-alarm rate): Gaussian noise; weekly percentages with binomial noise
   at realistic counts (utilization of 20 offered slots at 75%, missed appointments of 20
   booked at 10%, notes signed within 72 h of 18 notes at 90%); sessions a week (Poisson, 20);
+  new clients a week (Poisson, 1);
   steady utilization with a holiday week at 0 and a two-week leave gap (missing weeks) placed
   at random;
 - planted changes (the detection rate, in the planted direction): a step of the level 8 weeks
@@ -60,6 +61,7 @@ STEADY = {
     "missed appointments, 20 booked at 10%": (lambda r: binom(r, 20, 0.10), True),
     "notes within 72 h, 18 notes at 90%": (lambda r: binom(r, 18, 0.90), True),
     "sessions a week, Poisson 20": (lambda r: r.poisson(20, 52).astype(float), False),
+    "new clients a week, Poisson 1": (lambda r: r.poisson(1, 52).astype(float), False),
     "utilization with a holiday week at 0 and a 2-week leave gap":
         (lambda r: holiday(r, binom(r, 20, 0.75)), True),
     "short series: utilization 8 weeks at 60%": (lambda r: binom(r, 20, 0.6, 8), True),

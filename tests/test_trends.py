@@ -132,9 +132,9 @@ def test_planted_steps_and_ramps_get_the_right_direction():
 
 def test_steady_noisy_series_with_a_holiday_and_a_leave_gap_stay_stable():
     """200 steady utilization series (20 slots a week at 75%, binomial) with a holiday week at
-    0 and two missing weeks (leave) at random places. The benchmark measured 3.2% labelled
+    0 and two missing weeks (leave) at random places. The benchmark measured 3.1% labelled
     growing or declining (docs/references.md [SPC]); the bound, 15 of 200 (7.5%), is about
-    2.3 times that, so a rule that calls noise a change fails it."""
+    2.4 times that, so a rule that calls noise a change fails it."""
     rng = np.random.default_rng(7)
     alarms = 0
     for _ in range(200):
@@ -187,7 +187,8 @@ def test_label_and_sentence_agree():
 
 def test_label_and_sentence_agree_for_counts():
     """Sessions a week (Poisson) with random steps: a change between the 6-week ends larger
-    than 30% of the larger end is never stable, and the label's direction is the change's."""
+    than 30% of the larger end (and than 2) is never stable, and the label's direction is the
+    change's."""
     rng = np.random.default_rng(12)
     moved = 0
     for _ in range(300):
@@ -200,7 +201,7 @@ def test_label_and_sentence_agree_for_counts():
             continue
         last = x[-12:]
         start, end = last[:6].mean(), last[-6:].mean()
-        if abs(end - start) > 0.3 * max(start, end):
+        if abs(end - start) > max(0.3 * max(start, end), 2):
             moved += 1
             assert r.label == ("growing" if end > start else "declining")
         if r.label in ("growing", "declining"):

@@ -324,6 +324,10 @@ class TrendConfig(_Strict):
                               "smaller changes read stable")
     margin_share: float = Field(0.30, gt=0, description="counts and hours: a change larger "
                                 "than this share of the larger end is never labelled stable")
+    margin_count: float = Field(2.0, ge=0, description="counts and hours: the margin is at "
+                                "least this much (two new clients, sessions or hours a week), "
+                                "so small weekly counts (new clients about 1 a week) going from "
+                                "0.8 to 1.7 are not a change by the margin alone")
 
 
 class CoverageConfig(_Strict):

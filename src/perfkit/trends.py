@@ -36,10 +36,11 @@ direction when it is worth more than ``trends.short_band`` (5%) of the series' m
 at most half the weeks) weeks at each end of the last ``trends.words_weeks`` (12), unusual weeks
 left out. The label is built from the same X and Y: when Y - X is larger than the margin
 (``trends.margin_points``, 15 percentage points, for shares; ``trends.margin_share``, 30% of the
-larger end, for counts and hours) the label is that direction whatever the rules say; a rule's
-label needs Y - X to go its way and to be at least ``trends.min_change`` (half) of the margin,
-else the series reads ``stable`` (``not enough data`` when short). So "steady" never stands
-beside a change larger than the margin, and "rising" never beside a fall.
+larger end but at least ``trends.margin_count`` (2), for counts and hours) the label is that
+direction whatever the rules say; a rule's label needs Y - X to go its way and to be at least
+``trends.min_change`` (half) of the margin, else the series reads ``stable`` (``not enough
+data`` when short). So "steady" never stands beside a change larger than the margin, and
+"rising" never beside a fall.
 
 Rising is ``growing``; falling is ``declining``. The labels describe the number;
 :data:`TREND_CONCERN` says, per metric, which direction is a concern. Defaults, sources and the
@@ -74,7 +75,7 @@ TREND_CONCERN: dict[str, str | None] = {
     "median_note_lag_hours": GROWING, "active_clients": None, "new_clients": None}
 
 # shares (0-1, said as percentages): the margin is in percentage points; the others are counts
-# or hours, and the margin is a share of the larger end
+# or hours, and the margin is a share of the larger end (at least trends.margin_count)
 PERCENT_METRICS = frozenset({"utilization", "non_attendance_rate", "no_show_rate",
                              "late_cancel_rate", "notes_within_24h", "notes_within_72h"})
 
@@ -180,7 +181,7 @@ def margin(start: float, end: float, percent: bool, p: TrendConfig) -> float:
     """The largest change between the sentence's ends that may still read ``stable``."""
     if percent:
         return p.margin_points
-    return p.margin_share * max(abs(start), abs(end))
+    return max(p.margin_share * max(abs(start), abs(end)), p.margin_count)
 
 
 def _trailing_run(signs: np.ndarray) -> tuple[int, int]:
