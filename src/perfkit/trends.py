@@ -297,11 +297,11 @@ def read_series(values, params: TrendConfig | None = None, *, percent: bool = Tr
 
 
 def spc_label(values, *, shift_run: int = 7, trend_run: int = 6, min_points: int = 12,
-              percent: bool = True, params: TrendConfig | None = None, **overrides) -> str:
+              percent: bool = True, **overrides) -> str:
     """Label one weekly series ``growing``, ``declining``, ``stable`` or ``not enough data``
-    (:func:`read_series`'s label)."""
-    return read_series(values, params, percent=percent, shift_run=shift_run,
-                       trend_run=trend_run, min_weeks=min_points, **overrides).label
+    (:func:`read_series`'s label with the default parameters, the ones named replaced)."""
+    return read_series(values, percent=percent, shift_run=shift_run, trend_run=trend_run,
+                       min_weeks=min_points, **overrides).label
 
 
 def trend_labels(weekly: pd.DataFrame, cfg: Config,
