@@ -106,6 +106,23 @@ def test_clinician_metrics_table(demo_run):
     assert "name" not in m.columns  # tables carry ids, not names
 
 
+def test_the_practice_table_says_trends_and_whether_they_are_a_concern(demo_run):
+    """The owner's table: the slipping clinician's missed appointments rising and utilization
+    and notes falling, each a concern; the steady clinicians steady (words and arrows)."""
+    from perfkit import report
+
+    run = report.load_run(demo_run)
+    ops = report.operations_table(run).data.set_index("Clinician")
+    slip = ops.loc[run.name_of("C04")]
+    assert slip["Missed appointments trend"] == "↑ rising (a concern)"
+    assert slip["Utilization trend"] == "↓ falling (a concern)"
+    assert slip["Notes trend"] == "↓ falling (a concern)"
+    for cid in ("C01", "C02"):
+        row = ops.loc[run.name_of(cid)]
+        assert (row[["Utilization trend", "Missed appointments trend", "Notes trend"]]
+                == "→ steady").all()
+
+
 def test_weekly_metrics_table(demo_run):
     w = pd.read_csv(demo_run / "tables" / "weekly_metrics.csv")
     assert list(w.columns) == ["clinician_id", "week_start"] + op.WEEKLY_COLUMNS

@@ -327,6 +327,8 @@ def operations_table(run: RunData):
         "Utilization trend": m["trend_utilization"].map(
             lambda v: trend_words("utilization", v, arrow=True)),
         "Missed appointments": m["non_attendance_rate"].map(lambda v: pct(v, 1)),
+        "Missed appointments trend": m["trend_non_attendance_rate"].map(
+            lambda v: trend_words("non_attendance_rate", v, arrow=True)),
         "Notes within 72 h": m["notes_within_72h"].map(pct).where(
             ~on_status(m), "no signing times"),
         "Notes trend": m["trend_notes_within_72h"].map(
