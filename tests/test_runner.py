@@ -98,7 +98,29 @@ def test_clinician_metrics_table(demo_run):
     assert "C08" not in set(m.clinician_id) and len(m) == 11
     c04 = m.set_index("clinician_id").loc["C04"]
     assert c04.trend_utilization == "declining" and c04.flag_low_utilization
+    # the planted slip: missed appointments climb from about 8% to about 29%
+    assert c04.trend_non_attendance_rate == "growing" and c04.basis_non_attendance_rate != "none"
+    steady = m.set_index("clinician_id").loc[["C01", "C02"]]
+    assert (steady[["trend_utilization", "trend_non_attendance_rate",
+                    "trend_notes_within_72h"]] == "stable").all().all()
     assert "name" not in m.columns  # tables carry ids, not names
+
+
+def test_the_practice_table_says_trends_and_whether_they_are_a_concern(demo_run):
+    """The owner's table: the slipping clinician's missed appointments rising and utilization
+    and notes falling, each a concern; the steady clinicians steady (words and arrows)."""
+    from perfkit import report
+
+    run = report.load_run(demo_run)
+    ops = report.operations_table(run).data.set_index("Clinician")
+    slip = ops.loc[run.name_of("C04")]
+    assert slip["Missed appointments trend"] == "↑ rising (a concern)"
+    assert slip["Utilization trend"] == "↓ falling (a concern)"
+    assert slip["Notes trend"] == "↓ falling (a concern)"
+    for cid in ("C01", "C02"):
+        row = ops.loc[run.name_of(cid)]
+        assert (row[["Utilization trend", "Missed appointments trend", "Notes trend"]]
+                == "→ steady").all()
 
 
 def test_weekly_metrics_table(demo_run):

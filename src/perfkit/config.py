@@ -285,10 +285,49 @@ class ModelsConfig(_Strict):
 
 
 class TrendConfig(_Strict):
+    """Trend labels of the weekly series (``perfkit.trends``); defaults and sources in
+    docs/references.md [SPC] and docs/data_contract.md, "Weekly series and trend labels"."""
+
     weeks: int = Field(52, ge=1, description="weeks of weekly history behind each trend")
-    min_weeks: int = Field(12, ge=2)
-    shift_run: int = Field(7, ge=2)
-    trend_run: int = Field(6, ge=2)
+    min_weeks: int = Field(12, ge=4, description="weekly points needed for the SPC rules; "
+                           "fewer (from short_min_weeks) use the short-series rule")
+    shift_run: int = Field(7, ge=2, description="SPC shift: this many points in a row on one "
+                           "side of the baseline centre line, reaching the latest week")
+    trend_run: int = Field(6, ge=2, description="SPC trend: this many rises (or falls) in a "
+                           "row, reaching the latest week")
+    recent_weeks: int = Field(6, ge=2, description="the latest weeks read against the "
+                              "baseline: their mean against the limits for a mean of that many "
+                              "weeks (centre +/- 2.66 x mean moving range / sqrt(weeks))")
+    baseline_weeks: int = Field(26, ge=4, description="at most this many weeks before the "
+                                "recent weeks form the baseline (centre line and limits)")
+    beyond_points: int = Field(2, ge=1, description="this many latest weeks in a row beyond "
+                               "the same baseline limit is a change (one week alone, e.g. a "
+                               "holiday, is not)")
+    short_min_weeks: int = Field(6, ge=3, description="a series of this many weeks up to "
+                                 "min_weeks is read by its least-squares slope; fewer: 'not "
+                                 "enough data'")
+    short_band: float = Field(0.05, ge=0, description="short series: a slope worth less than "
+                              "this share of the series mean per quarter (13 weeks) is no "
+                              "change (metrics.md item 15; an unsourced tool choice)")
+    short_t: float = Field(2.5, ge=0, description="short series: the slope must also be at "
+                           "least this many standard errors from zero")
+    words_weeks: int = Field(12, ge=2, description="the sentence beside a trend says where the "
+                             "last this many weeks began and ended")
+    words_end_weeks: int = Field(6, ge=1, description="weeks averaged at each end of that "
+                                 "sentence (at most half the weeks)")
+    margin_points: float = Field(0.15, gt=0, description="percentages: a change between the "
+                                 "sentence's two ends larger than this (0.15 = 15 percentage "
+                                 "points) is never labelled stable")
+    min_change: float = Field(0.5, ge=0, le=1, description="a rule's label also needs the "
+                              "sentence's change to go its way and be at least this share of "
+                              "the margin (0.5: 7.5 percentage points, 15% of the larger end): "
+                              "smaller changes read stable")
+    margin_share: float = Field(0.30, gt=0, description="counts and hours: a change larger "
+                                "than this share of the larger end is never labelled stable")
+    margin_count: float = Field(2.0, ge=0, description="counts and hours: the margin is at "
+                                "least this much (two new clients, sessions or hours a week), "
+                                "so small weekly counts (new clients about 1 a week) going from "
+                                "0.8 to 1.7 are not a change by the margin alone")
 
 
 class CoverageConfig(_Strict):

@@ -19,7 +19,8 @@ Rules (parameters ``coverage``; docs/data_contract.md, "History coverage"):
   ``coverage.new_client_months`` (12) months before it; the figure is limited when the
   appointments begin later than that (or than the clinician's start date, whichever is
   later: no client saw a clinician before they started) by more than ``grace_days`` (14);
-- **trends**: a trend word needs ``trends.min_weeks`` (12) weekly points; the weekly series
+- **trends**: a trend word needs ``trends.min_weeks`` (12) weekly points (from
+  ``trends.short_min_weeks`` (6), a clear change only); the weekly series
   begins at the first whole week of the appointments, so fewer weeks of data give "not enough
   data", never weeks of zero;
 - **the period's end**: appointments ending more than ``grace_days`` before period_end leave
@@ -229,8 +230,8 @@ def history_limits(tables: dict[str, pd.DataFrame], coverage: dict,
             "needed_weeks": config.trends.min_weeks,
             "words": (f"The appointments cover {weeks} whole "
                       f"{'week' if weeks == 1 else 'weeks'} up to the period's end and a trend "
-                      f"needs {config.trends.min_weeks}, so the trends read \"not enough "
-                      "data\".")})
+                      f"needs {config.trends.min_weeks}, so a trend is named only for a "
+                      "clear change and otherwise reads \"not enough data\".")})
     appts_last = _last_date(coverage, "appointments")
     last_day = config.period_end - dt.timedelta(days=1)
     if appts_last is not None and (last_day - appts_last).days > cv.grace_days:

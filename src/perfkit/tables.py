@@ -43,6 +43,7 @@ def operations_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]
     absent = metrics["appointments_in_export"].eq(0) & (len(data.appointments) > 0)
     trends = [c for c in metrics if c.startswith("trend_")]
     metrics.loc[absent, trends] = "not enough data"  # no weekly zeros read as a trend
+    metrics.loc[absent, [c for c in metrics if c.startswith("basis_")]] = "too_few"
     metrics = metrics.merge(op.workload(data, config, metrics, weekly), on="clinician_id",
                             how="left")
     return {"clinician_metrics": metrics, "weekly_metrics": weekly,

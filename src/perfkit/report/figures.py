@@ -17,8 +17,8 @@ from matplotlib.text import Text as MplText
 
 from .. import operations as op
 from ..outcomes import funnel_limits
-from ..trends import xmr_limits
-from .format import NO_SIGNING_TIMES, NOT_IN_EXPORT, TREND_PLAIN, TREND_WORDS, Text, pct, yes
+from ..trends import PERCENT_METRICS, Reading, read_series
+from .format import NO_SIGNING_TIMES, NOT_IN_EXPORT, Text, pct, trend_words, yes
 from .run import RunData, measured, no_appointments, ramp_by_hire, rows_or_reason, unavailable
 
 __all__ = ["use_style", "done", "Figure", "caterpillar", "fit_caterpillar",
@@ -306,7 +306,8 @@ def distribution_figure(run: RunData, clinician_id: str):
 
 
 def weekly_trends_figure(run: RunData, clinician_id: str):
-    """The clinician's weekly series with the centre line and natural process limits."""
+    """The clinician's weekly series with the centre line and natural process limits of the
+    baseline its trend label reads the recent weeks against (``perfkit.trends``)."""
     w = run.table("weekly_metrics")
     w = w[w["clinician_id"] == clinician_id].sort_values("week_start")
     labels = run.table("clinician_metrics").set_index("clinician_id")
@@ -324,16 +325,17 @@ def weekly_trends_figure(run: RunData, clinician_id: str):
             not_in_export(ax, f"{label} by week", col, run)
             said.append(f"{label} by week: not known")
             continue
-        said.append(_weekly_words(label, y, labels.get(f"trend_{col}", pd.Series(dtype=str))
-                                  .get(clinician_id, "")))
-        lo, centre, hi = xmr_limits(y)
+        trend = labels.loc[clinician_id, f"trend_{col}"] if clinician_id in labels.index \
+            else ""
+        reading = read_series(y, run.config.trends, percent=col in PERCENT_METRICS)
+        said.append(_weekly_words(label, reading, trend_words(col, trend)))
+        lo, centre, hi = reading.limits  # the baseline the label reads the weeks against
         ax.plot(x, y, marker="o", ms=3, color=BLUE)
         if np.isfinite(centre):
             ax.axhline(centre, color=GREY, lw=1)
             ax.axhspan(max(lo, 0), hi, color=GREY, alpha=0.08)
-        trend = labels.loc[clinician_id, f"trend_{col}"] if clinician_id in labels.index \
-            else ""
-        ax.set_title(f"{label} by week ({TREND_WORDS.get(trend, '')})", loc="left")
+        title = trend_words(col, trend, arrow=True)
+        ax.set_title(f"{label} by week{': ' + title if title else ''}", loc="left")
         ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
         shown = ax
     if shown is not None:  # the dates under the lowest panel that has values
@@ -341,17 +343,20 @@ def weekly_trends_figure(run: RunData, clinician_id: str):
     return done(fig, " ".join(said), say=True)
 
 
-def _weekly_words(label: str, y: np.ndarray, trend: str, weeks: int = 12) -> str:
-    """One weekly series in a sentence: its trend label and where the last ``weeks`` weeks
-    began and ended (e.g. "Utilization by week, falling: from 75% to 31% over the last 12
-    weeks.")."""
-    last = y[np.isfinite(y)][-weeks:]
-    trend_words = TREND_PLAIN.get(trend, "")
-    end = max(1, min(4, len(last) // 3))  # a few weeks at each end, not one noisy week
-    return (f"{label} by week{', ' + trend_words if trend_words else ''}: from "
-            f"{pct(last[:end].mean())} to {pct(last[-end:].mean())} over the last {len(last)} "
-            f"{'week' if len(last) == 1 else 'weeks'} (averages of {end} "
-            f"{'week' if end == 1 else 'weeks'} at each end).")
+def _weekly_words(label: str, reading: Reading, words: str) -> str:
+    """One weekly series in a sentence: its trend in words and where the last weeks began and
+    ended, from the same averages the label is built from (``perfkit.trends.read_series``), so
+    the two agree (e.g. "Utilization by week, falling (a concern): from 75% to 31% over the
+    last 12 weeks (averages of 6 weeks at each end).")."""
+    r, e = reading, reading.end_weeks
+    if not r.weeks:
+        return f"{label} by week: no weeks"
+    odd = (f", leaving out {r.left_out} unusual {'week' if r.left_out == 1 else 'weeks'}"
+           if r.left_out else "")
+    return (f"{label} by week{', ' + words if words else ''}: from "
+            f"{pct(r.start)} to {pct(r.end)} over the last {r.weeks} "
+            f"{'week' if r.weeks == 1 else 'weeks'} (averages of {e} "
+            f"{'week' if e == 1 else 'weeks'} at each end{odd}).")
 
 
 @measured(say=True)

@@ -10,10 +10,12 @@ import numpy as np
 import pandas as pd
 
 from ..config import Config
+from ..trends import TREND_CONCERN
 
 __all__ = ["Text", "table", "pct", "num", "date_words", "text_or", "yes", "is_yes", "period_words",
            "span_words", "short_history", "SHORT_HISTORY",
-           "TREND_WORDS", "TREND_PLAIN", "NO_SIGNING_TIMES", "NOT_IN_EXPORT",
+           "TREND_WORDS", "TREND_PLAIN", "TREND_ARROWS", "trend_words", "NO_SIGNING_TIMES",
+           "NOT_IN_EXPORT",
            "NO_APPOINTMENTS", "GROUP_SESSIONS", "score"]
 
 
@@ -98,8 +100,19 @@ def period_words(cfg: Config) -> str:
 # the trend labels of the weekly series in words, and with an arrow for tables
 TREND_PLAIN = {"growing": "rising", "declining": "falling", "stable": "steady",
                "not enough data": "too few weeks"}
-TREND_WORDS = {k: f"{a} {TREND_PLAIN[k]}" for k, a in (
-    ("growing", "↑"), ("declining", "↓"), ("stable", "→"), ("not enough data", "·"))}
+TREND_ARROWS = {"growing": "↑", "declining": "↓", "stable": "→", "not enough data": "·"}
+TREND_WORDS = {k: f"{a} {TREND_PLAIN[k]}" for k, a in TREND_ARROWS.items()}
+
+
+def trend_words(metric: str, label, *, arrow: bool = False) -> str:
+    """A trend label in plain words, saying when its direction is a concern for that metric
+    (``perfkit.trends.TREND_CONCERN``): "rising (a concern)" for missed appointments, "rising"
+    for utilization; with ``arrow``, "↑ rising (a concern)" for tables and chart titles. ""
+    for a missing label."""
+    if not isinstance(label, str) or label not in TREND_PLAIN:
+        return ""
+    words = TREND_PLAIN[label] + (" (a concern)" if TREND_CONCERN.get(metric) == label else "")
+    return f"{TREND_ARROWS[label]} {words}" if arrow else words
 
 
 def score(v) -> str:

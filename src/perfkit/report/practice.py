@@ -16,7 +16,6 @@ from .format import (
     NO_APPOINTMENTS,
     NO_SIGNING_TIMES,
     NOT_IN_EXPORT,
-    TREND_WORDS,
     Text,
     date_words,
     is_yes,
@@ -26,6 +25,7 @@ from .format import (
     short_history,
     span_words,
     table,
+    trend_words,
     yes,
 )
 from .run import (
@@ -324,11 +324,15 @@ def operations_table(run: RunData):
     out = pd.DataFrame({
         "Clinician": m["name"],
         "Utilization": m["utilization"].map(pct),
-        "Utilization trend": m["trend_utilization"].map(TREND_WORDS),
+        "Utilization trend": m["trend_utilization"].map(
+            lambda v: trend_words("utilization", v, arrow=True)),
         "Missed appointments": m["non_attendance_rate"].map(lambda v: pct(v, 1)),
+        "Missed appointments trend": m["trend_non_attendance_rate"].map(
+            lambda v: trend_words("non_attendance_rate", v, arrow=True)),
         "Notes within 72 h": m["notes_within_72h"].map(pct).where(
             ~on_status(m), "no signing times"),
-        "Notes trend": m["trend_notes_within_72h"].map(TREND_WORDS).where(
+        "Notes trend": m["trend_notes_within_72h"].map(
+            lambda v: trend_words("notes_within_72h", v, arrow=True)).where(
             m["notes_within_72h"].notna() | ~on_status(m) & ("notes_within_72h" not in
                                                               unavailable(run)), "–"),
         "Notes open > 72 h": m["notes_open_72h"].map(lambda v: num(v, 0))
