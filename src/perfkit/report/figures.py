@@ -422,10 +422,15 @@ def trajectories_grid(run: RunData, ids: list[str], instrument: str = "PHQ-9"):
     return None
 
 
-def ramp_figure(run: RunData):
+def ramp_figure(run: RunData, only: str | None = None):
     """Each clinician who started in the last 12 months: weekly utilization since the start,
-    against the practice's own ramp (the median of earlier hires) where there is one."""
+    against the practice's own ramp (the median of earlier hires) where there is one. With
+    ``only``, that clinician's alone, as "You" (their self-view; nothing for anyone else)."""
     r = run.tables.get("ramp")
+    if only is not None:
+        r = r[r["clinician_id"] == only] if r is not None else None
+        if r is None or r.empty:
+            return Text("")
     if r is None or r.empty:
         return Text(f"No clinician started in the last {run.config.ramp.recent_months} months.")
     hires = list(dict.fromkeys(r["clinician_id"]))
@@ -446,16 +451,18 @@ def ramp_figure(run: RunData):
         status = h["ramp"].iloc[0]
         words = {"no practice ramp yet": "too few earlier hires to compare with"}.get(
             status, f"ramping {status}")
-        ax.set_title(f"{run.name_of(cid)}\n{words}", loc="left", fontsize=9)
+        who = "You" if only is not None else run.name_of(cid)
+        ax.set_title(f"{who}\n{words}", loc="left", fontsize=9)
         ax.set(xlabel="weeks since starting", ylim=(0, max(1.0, float(np.nanmax(
             h[["utilization", "practice_utilization"]].to_numpy(dtype=float))) * 1.1)))
         ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
         s = summary.loc[cid]
-        said.append(f"{run.name_of(cid)}, {words}: {pct(s['utilization'])} on average over "
+        said.append(f"{who}, {words}: {pct(s['utilization'])} on average over "
                     f"{s['weeks']} weeks" + (f" (earlier hires {pct(s['practice_utilization'])} "
                                              "in the same weeks)" if s["compared"] else ""))
     axes.flat[0].legend(fontsize=7, frameon=False, loc="lower right")
-    return done(fig, "New clinicians' weekly utilization since they started. "
+    return done(fig, ("Your weekly utilization since you started. " if only is not None else
+                      "New clinicians' weekly utilization since they started. ")
                      + "; ".join(said) + ".")
 
 
