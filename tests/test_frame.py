@@ -242,3 +242,16 @@ def test_going_well_counts_a_lifted_flag_and_a_better_figure_than_before(tmp_pat
     # on other definitions the earlier run is not like for like: no "better than before"
     run.tables["history"]["definitions_changed"] = True
     assert "More of your notes" not in str(r.going_well(run, "L2"))
+
+
+def test_a_new_hires_figures_leave_the_practice_spread_of_utilization_out(tmp_path):
+    run = build(tmp_path)
+    hire, other = r.distribution_figure(run, "H1"), r.distribution_figure(run, "L1")
+    assert len(hire.axes) == 2 and "utilization" not in hire.alt.lower()
+    assert len(other.axes) == 3 and "utilization 85%" in other.alt.lower()
+    # their own ramp figure: them alone, as "You", with the earlier hires' median
+    fig = r.ramp_figure(run, only="H1")
+    assert [ax.get_title(loc="left").split("\n")[0] for ax in fig.axes] == ["You"]
+    assert "Hal" not in fig.alt and "Hana" not in fig.alt
+    assert "50% on average over 3 weeks (earlier hires 50% in the same weeks)" in fig.alt
+    assert str(r.ramp_figure(run, only="L1")) == ""

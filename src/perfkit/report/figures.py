@@ -274,13 +274,17 @@ def not_in_export(ax, title: str, col: str, run: RunData) -> None:
 
 
 def distribution_figure(run: RunData, clinician_id: str):
-    """Where the clinician sits among all clinicians: the others are unlabelled dots."""
+    """Where the clinician sits among all clinicians: the others are unlabelled dots. A new
+    hire's utilization is left out: their first weeks are compared with the earlier hires'
+    (the ramp), not with the practice."""
     m = run.table("clinician_metrics")
     if no_appointments(m[m["clinician_id"] == clinician_id]).any():
         return Text("")  # the figures table says why there is nothing to draw
     cols = [("utilization", "Utilization"), ("non_attendance_rate", "Missed appointments"),
             ("notes_within_72h", "Notes within 72 hours")]
-    fig, axes = plt.subplots(1, 3, figsize=(10, 2.4))
+    if clinician_id in set(ramp_by_hire(run)["clinician_id"]):
+        cols = cols[1:]
+    fig, axes = plt.subplots(1, len(cols), figsize=(10 * len(cols) / 3, 2.4))
     said = []
     for ax, (col, label) in zip(axes, cols, strict=True):
         vals = m[col].to_numpy(dtype=float)
