@@ -178,7 +178,7 @@ def test_a_supervisee_with_no_flag_leaves_the_pack_saying_so(tmp_path):
 def test_a_new_hire_sees_their_ramp_not_the_median_and_no_caseload_question(tmp_path):
     run = build(tmp_path)
     ramp_said = str(r.own_ramp_text(run, "H1"))
-    assert "averaged 50% over 3 of your first 26 weeks" in ramp_said
+    assert "averaged 50% over 3 of your first 26 weeks (50% in this period)" in ramp_said
     assert "earlier hires averaged 50% in the same weeks" in ramp_said
     assert "as the practice's earlier hires did" in ramp_said
     qs = str(r.questions_to_explore(run, "H1"))

@@ -156,8 +156,11 @@ def own_ramp_text(run: RunData, clinician_id: str) -> Text:
     if h is None:
         return Text("")
     weeks = int(h["weeks"])
-    mine = (f"Your utilization averaged {pct(h['utilization'])} over {weeks} of your first "
-            f"{run.config.ramp.weeks} weeks")
+    m = run.table("clinician_metrics").set_index("clinician_id")
+    now = m["utilization"].get(clinician_id, np.nan) if "utilization" in m else np.nan
+    mine = (f"Since you started, your utilization averaged {pct(h['utilization'])} over "
+            f"{weeks} of your first {run.config.ramp.weeks} weeks"
+            + (f" ({pct(now)} in this period)" if pd.notna(now) else ""))
     if h["ramp"] in _OWN_RAMP and h["compared"]:
         return Text(f"{mine}; the practice's earlier hires averaged "
                     f"{pct(h['practice_utilization'])} in the same weeks of theirs. You are "

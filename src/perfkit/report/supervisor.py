@@ -271,7 +271,7 @@ def compliance_words(r) -> str:
     status = text_or(r.get("ledger_status"), "")
     since = r.get("records_since")
     partial = ("incomplete history (the records begin on "
-               f"{date_words(since)}, after the start, so the hours are not the full count)"
+               f"{date_words(since)}, after they started, so the hours are not the full count)"
                if pd.notna(since) else "incomplete history")
     if is_yes(r.get("behind_on_supervision")):  # periods short are known on any history
         return f"behind its rule ({supervision_shortfall(r)})" + (
