@@ -199,6 +199,15 @@ def test_the_owners_report_holds_no_supervision_or_client_detail(run):
                   "Supervision hours", "Rating (1-5)", "What was observed"):
         assert words not in html
     assert "Licences: continuing education and reviews due" in html
+    # one compliance line per associate, by name, with no ledger note or rule citation
+    led = pd.read_csv(out / "tables" / "supervision.csv")
+    clin = pk.load_prepared(out).clinicians.set_index("clinician_id")
+    section = html.split("Associates: supervision against their licensure rule")[1]
+    for _, row in led.iterrows():
+        assert clin.loc[row.clinician_id, "name"] in section
+        for private in (row.note, row.rule_citation):
+            if isinstance(private, str) and private:
+                assert html_lib.escape(private) not in html and private not in html
 
 
 def test_a_supervision_pack_covers_only_the_supervisors_supervisees(run):
@@ -241,6 +250,12 @@ def test_a_clinicians_self_view_shows_only_their_own_clients_and_development(run
         assert len(re.findall(r"<td[^>]*>(open|met|revised|dropped)</td>", html)) == len(shown)
         pre = clin.set_index("clinician_id").loc[cid, "license_status"] == "pre-licensed"
         assert ("Supervision met the rule this period" in html) == pre
+        # whom the page points to: a supervisor only for someone who has one
+        has = cid in set(pd.read_csv(out / "tables" / "supervisors.csv").clinician_id)
+        assert ("your supervisor" in html.lower()) == has, cid
+        if not has:
+            assert "a peer consultation group or the clinical director" in html
+        assert "What is going well" in html
         # peer consultation and mentoring: the self-view shows the clinician's own sessions,
         # and leaves the section out when there are none (nothing to say to this reader)
         support = pd.read_csv(out / "tables" / "support.csv").set_index("clinician_id")

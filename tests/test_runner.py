@@ -253,3 +253,38 @@ def test_the_change_section_says_who_joined_since_the_previous_run(tmp_path):
     assert ("**Who joined or left** since then: **Marcus Duarte** joined on 01 May 2026."
             in text), text
     assert "Daniel Castillo" not in text.split("**Who joined or left**")[1]
+
+
+def test_the_demo_readers_frame_follows_the_planted_facts(demo_run, truth):
+    """The associate planted behind on supervision finds it in their own questions and on the
+    owner's compliance line; the slow hire's self-view compares their first weeks with the
+    earlier hires' and asks no caseload question; each supervision pack asks what the owner's
+    check-in list asks about its supervisees; no licensed clinician without a supervisor is
+    sent to one."""
+    from perfkit import report as r
+
+    run = r.load_run(demo_run)
+    behind = truth["behind_on_supervision"]
+    name = run.name_of(behind)
+    assert "Your supervision is behind your licensure rule" in str(
+        r.questions_to_explore(run, behind))
+    line = next(x for x in str(r.associates_compliance(run)).splitlines() if name in x)
+    assert "behind its rule" in line
+    [slow] = truth["slow_hires"]
+    assert "more slowly than the practice's earlier hires did" in str(r.own_ramp_text(run, slow))
+    assert "Is the caseload what you want" not in str(r.questions_to_explore(run, slow))
+    checks = str(r.check_in_list(run)).replace("**", "").split("\n\n")
+    pairs = pd.read_csv(demo_run / "tables" / "supervisors.csv")
+    compared = 0
+    for sid, g in pairs.groupby("supervisor_id"):
+        pack = str(r.supervision_questions(run, list(g.clinician_id)))
+        for cid in g.clinician_id:
+            asked = next((b for b in checks if b.startswith(run.name_of(cid) + "\n")), "")
+            for q in asked.splitlines()[1:]:
+                assert f"{run.name_of(cid)}: {q[2:]}" in pack, (sid, cid, q)
+                compared += 1
+    assert compared, "the slow hire's low utilization is on the owner's list and the pack"
+    roster = pd.read_csv(bundled_data_dir() / "clinicians.csv")
+    for cid in roster.loc[roster.supervisor_id.isna(), "clinician_id"]:
+        if cid in set(run.table("clinician_metrics").clinician_id):
+            assert "supervisor" not in str(r.questions_to_explore(run, cid)).lower(), cid

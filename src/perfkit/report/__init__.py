@@ -18,11 +18,13 @@ import pandas as pd
 
 from .clinician import (
     clinician_title,
+    going_well,
     item9_table,
     own_alerts_table,
     own_effect_text,
     own_history_table,
     own_metrics_table,
+    own_ramp_text,
     pick_clinician,
     questions_to_explore,
 )
@@ -39,6 +41,7 @@ from .figures import (
 )
 from .format import Text
 from .practice import (
+    associates_compliance,
     changes_section,
     check_in_list,
     check_in_reasons,
@@ -88,4 +91,4 @@ __all__ = ["RunData", "load_run", "quiet", "Text", "practice_title", "period_sum
            "reviews_table", "ce_table", "supervision_questions", "supervisee_alerts",
            "trajectories_grid", "renewals_table", "support_table", "changes_section",
            "own_history_table", "ramp_figure", "ramp_words", "left_out_words",
-           "check_in_reasons"]
+           "check_in_reasons", "going_well", "own_ramp_text", "associates_compliance"]

@@ -24,8 +24,9 @@ from .format import (
     short_history,
     span_words,
     table,
+    yes,
 )
-from .practice import check_in_reasons, compared_run
+from .practice import _flag_words, _value, check_in_reasons, compared_period, compared_run
 from .run import (
     RunData,
     history_words,
@@ -33,13 +34,16 @@ from .run import (
     measured,
     no_appointments,
     on_status,
+    ramp_by_hire,
+    rows_for,
     text_id,
     unavailable,
 )
+from .supervisor import supervision_shortfall, talk_to
 
 __all__ = ["pick_clinician", "clinician_title", "own_metrics_table", "own_alerts_table",
            "item9_table", "own_effect_text", "questions_to_explore", "own_history_table",
-           "OWN_METRICS"]
+           "OWN_METRICS", "going_well", "own_ramp_text", "new_hire"]
 
 
 def pick_clinician(run: RunData, clinician_id: str = "") -> str:
@@ -105,6 +109,7 @@ def own_metrics_table(run: RunData, clinician_id: str):
     gone = unavailable(run)
     limited = m["new_clients_limited"].get(clinician_id, False) \
         if "new_clients_limited" in m else False
+    hire = new_hire(run, clinician_id)
     rows = []
     for col, label, fmt in OWN_METRICS:
         if col not in m or col not in spread.index:
@@ -115,11 +120,138 @@ def own_metrics_table(run: RunData, clinician_id: str):
             else NOT_IN_EXPORT if col in gone else fmt(mine)
         if col in cov.NEW_CLIENT_FIGURES:  # new clients an export too short cannot tell apart
             you = short_history(you, limited, count=col == "new_clients")
+        if col == "utilization" and hire is not None:  # a caseload still building: its ramp
+            rows.append({"Figure": label, "You": you, "Practice median": RAMP_INSTEAD,
+                         "Middle half of clinicians": "–"})
+            continue
         rows.append({"Figure": label, "You": you, "Practice median": fmt(s["median"]),
                      "Middle half of clinicians": "–" if not s["clinicians"] else
                      f"{fmt(s['q25'])} to {fmt(s['q75'])}"})
     said = history_words(run, clinician_id=clinician_id)
     return table(pd.DataFrame(rows), " ".join([*said, GROUP_SESSIONS]))
+
+
+RAMP_INSTEAD = ("not compared: you are in your first weeks, compared below with the "
+                "practice's earlier hires in theirs")
+
+
+def new_hire(run: RunData, clinician_id: str) -> pd.Series | None:
+    """The clinician's row of :func:`~perfkit.report.run.ramp_by_hire` (the new hires of
+    ``ramp.csv``: started within ``ramp.recent_months``), or None: not a new hire. The ramp
+    figure and the owner's ramp words read the same rows."""
+    hires = ramp_by_hire(run).set_index("clinician_id")
+    return hires.loc[clinician_id] if clinician_id in hires.index else None
+
+
+_OWN_RAMP = {"more slowly": "more slowly than the practice's earlier hires did",
+             "as expected": "as the practice's earlier hires did",
+             "faster": "faster than the practice's earlier hires did"}
+
+
+def own_ramp_text(run: RunData, clinician_id: str) -> Text:
+    """A new hire's first weeks against the practice's earlier hires in the same weeks (the
+    figures of the owner's ramp words, :func:`~perfkit.report.practice.ramp_words`), in place
+    of the practice median: a caseload takes weeks to build. Empty for anyone else."""
+    h = new_hire(run, clinician_id)
+    if h is None:
+        return Text("")
+    weeks = int(h["weeks"])
+    m = run.table("clinician_metrics").set_index("clinician_id")
+    now = m["utilization"].get(clinician_id, np.nan) if "utilization" in m else np.nan
+    mine = (f"Since you started, your utilization averaged {pct(h['utilization'])} over "
+            f"{weeks} of your first {run.config.ramp.weeks} weeks"
+            + (f" ({pct(now)} in this period)" if pd.notna(now) else ""))
+    if h["ramp"] in _OWN_RAMP and h["compared"]:
+        return Text(f"{mine}; the practice's earlier hires averaged "
+                    f"{pct(h['practice_utilization'])} in the same weeks of theirs. You are "
+                    f"building your caseload {_OWN_RAMP[h['ramp']]}. A caseload takes weeks "
+                    "to build, so your first weeks are compared with other new starts, not "
+                    "with the practice median.")
+    return Text(f"{mine}. The practice has too few earlier hires (fewer than "
+                f"{run.config.ramp.min_hires} with figures for the same weeks) to say how "
+                "first weeks usually go here. A caseload takes weeks to build, so your "
+                "utilization is not compared with the practice median.")
+
+
+# "better than before" in the self-view's good news: the change since the compared run that
+# counts (percentage points; notes unsigned: any fewer, from some)
+IMPROVED = {"notes_within_72h": 0.05, "non_attendance_rate": -0.02}
+
+
+def going_well(run: RunData, clinician_id: str) -> Text:
+    """What is going well, from the clinician's own figures only (no one else's): a flag of
+    the compared run that no longer applies (``changes``), a figure clearly better than in
+    the compared run (``history``: notes within 72 hours up 5 points or more, missed
+    appointments down 2 points or more, fewer notes unsigned past the overdue days), and a
+    figure well inside the practice's threshold (at least halfway from the threshold to the
+    best possible: notes within 72 hours, missed appointments). When nothing qualifies it
+    says so plainly."""
+    cfg, ops = run.config, run.config.operations
+    m = run.table("clinician_metrics").set_index("clinician_id")
+    said = []
+    if clinician_id in m.index and not no_appointments(m).get(clinician_id, False):
+        r = m.loc[clinician_id]
+        gone = unavailable(run)
+        words = _flag_words(cfg)
+        ch = rows_for(run, "changes", [clinician_id])
+        for _, c in (ch[ch["change"] == "no longer flagged"].iterrows() if not ch.empty
+                     else []):
+            said.append(f"{words.get(c['flag'], c['flag']).capitalize()} no longer applies "
+                        f"to you: {_value(c['metric'], c['previous'])} in "
+                        f"{compared_period(run)}, {_value(c['metric'], c['current'])} now.")
+        said += _better_than_before(run, clinician_id, said)
+        notes = r.get("notes_within_72h")
+        on_times = not on_status(m).get(clinician_id, False) and "notes_within_72h" not in gone
+        a = ops.notes_within_72h_alert
+        if on_times and pd.notna(notes) and notes >= a + (1 - a) / 2 \
+                and not any("signed within" in w for w in said):
+            said.append(f"{pct(notes)} of your notes were signed within "
+                        f"{ops.note_standard_hours:g} hours, well above the practice's "
+                        f"standard of {pct(a)}.")
+        missed = r.get("non_attendance_rate")
+        if "non_attendance_rate" not in gone and pd.notna(missed) \
+                and missed <= ops.non_attendance_alert / 2 \
+                and not any("missed" in w for w in said):
+            said.append(f"{pct(missed, 1)} of your appointments were missed, well under the "
+                        f"practice's alert level of {pct(ops.non_attendance_alert)}.")
+    if not said:
+        return Text("Nothing in this period's figures stands out as clearly better than your "
+                    "own earlier periods or well inside the practice's thresholds. These "
+                    "figures describe scheduling and paperwork only: they cannot see the care "
+                    "you gave.")
+    return Text("From your own figures this period:\n\n" + "\n".join(f"- {w}" for w in said))
+
+
+def _better_than_before(run: RunData, clinician_id: str, said: list[str]) -> list[str]:
+    """The clinician's figures clearly better than in the compared run (``history``), on the
+    same definitions, leaving out what a lifted flag in ``said`` already tells."""
+    h = run.tables.get("history")
+    if h is None or h.empty or "compared_with" not in h:
+        return []
+    mine = h[h["clinician_id"] == clinician_id]
+    was, now = mine[yes(mine["compared_with"])], mine[yes(mine["this_run"])]
+    if was.empty or now.empty or is_yes(was["definitions_changed"].iloc[0]):
+        return []
+    was, now, when = was.iloc[0], now.iloc[0], compared_period(run)
+    out = []
+    v0, v1 = was.get("notes_within_72h"), now.get("notes_within_72h")
+    if pd.notna(v0) and pd.notna(v1) and v1 - v0 >= IMPROVED["notes_within_72h"] \
+            and not any("signed within" in w for w in said):
+        out.append(f"More of your notes were signed within "
+                   f"{run.config.operations.note_standard_hours:g} hours: {pct(v1)} now, "
+                   f"{pct(v0)} in {when}.")
+    v0, v1 = was.get("non_attendance_rate"), now.get("non_attendance_rate")
+    if pd.notna(v0) and pd.notna(v1) and v1 - v0 <= IMPROVED["non_attendance_rate"] \
+            and not any("missed" in w for w in said):
+        out.append(f"Fewer of your appointments were missed: {pct(v1, 1)} now, "
+                   f"{pct(v0, 1)} in {when}.")
+    v0, v1 = was.get("unsigned_overdue_7d"), now.get("unsigned_overdue_7d")
+    if pd.notna(v0) and pd.notna(v1) and v0 > 0 and v1 < v0 \
+            and not any("unsigned" in w for w in said):
+        out.append(f"Fewer of your notes were left unsigned for more than "
+                   f"{run.config.operations.note_overdue_days:g} days: {num(v1, 0)} now, "
+                   f"{num(v0, 0)} in {when}.")
+    return out
 
 
 HISTORY_ROWS = [("sessions_attended", "Sessions attended", lambda v: num(v, 0)),
@@ -206,16 +338,47 @@ def own_effect_text(run: RunData, clinician_id: str, instrument: str = "PHQ-9") 
                 f"{int(r['n_clients'])} clients): {meaning}. This is one data point among many.")
 
 
+# a new hire's figures the ramp explains: a low or falling utilization and a growing
+# caseload are what building a caseload looks like
+RAMP_EXPLAINED = {"flag_low_utilization": False, "trend_utilization": None,
+                  "flag_caseload_growing": False}
+
+
 def questions_to_explore(run: RunData, clinician_id: str) -> Text:
+    """Questions for the clinician: the supervision ledger's shortfall (an associate behind
+    their rule), the owner's check-in questions addressed to them (a new hire is asked about
+    their first weeks instead of their caseload: the ramp explains a low figure), clients off
+    track, and two open questions; each pointing to whom they can talk with
+    (:func:`~perfkit.report.supervisor.talk_to`)."""
     m = run.table("clinician_metrics").set_index("clinician_id")
+    who = talk_to(run, clinician_id)
     qs = []
+    for _, r in rows_for(run, "supervision", [clinician_id]).iterrows():
+        if is_yes(r.get("behind_on_supervision")):
+            short = supervision_shortfall(r)
+            qs.append(f"Your supervision is behind your licensure rule: "
+                      f"{short[0].lower() + short[1:]}. What would make a regular slot easier "
+                      "to keep?")
+    hire = new_hire(run, clinician_id)
     if clinician_id in m.index:
-        qs += check_in_reasons(m.loc[clinician_id], run.config, you=True)
+        row = m.loc[clinician_id]
+        if hire is not None:
+            row = row.copy()
+            for col, value in RAMP_EXPLAINED.items():
+                if col in row:
+                    row[col] = value
+        qs += check_in_reasons(row, run.config, you=True)
+    if hire is not None and hire["ramp"] == "more slowly" and hire["compared"]:
+        qs.append(f"Your first weeks are filling more slowly than earlier hires' did "
+                  f"({pct(hire['utilization'])} against {pct(hire['practice_utilization'])}). "
+                  "What would help: referrals, how new clients are booked to you, or "
+                  "something else?")
     t = run.table("not_on_track")
     n = int((t["clinician_id"] == clinician_id).sum())
     if n:
         qs.append(f"{n} of your clients {'is' if n == 1 else 'are'} off their expected "
-                  "course. Which of them would it help to talk through in supervision?")
+                  f"course. Which of them would it help to talk through with {who}?")
     qs.append("What has gone well this period that you would like to do more of?")
     qs.append("What support, training or change in caseload would help most next period?")
-    return Text("\n".join(f"- {q}" for q in qs))
+    return Text(f"Questions you may want to explore with {who}:\n\n"
+                + "\n".join(f"- {q}" for q in qs))

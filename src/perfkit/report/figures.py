@@ -274,13 +274,17 @@ def not_in_export(ax, title: str, col: str, run: RunData) -> None:
 
 
 def distribution_figure(run: RunData, clinician_id: str):
-    """Where the clinician sits among all clinicians: the others are unlabelled dots."""
+    """Where the clinician sits among all clinicians: the others are unlabelled dots. A new
+    hire's utilization is left out: their first weeks are compared with the earlier hires'
+    (the ramp), not with the practice."""
     m = run.table("clinician_metrics")
     if no_appointments(m[m["clinician_id"] == clinician_id]).any():
         return Text("")  # the figures table says why there is nothing to draw
     cols = [("utilization", "Utilization"), ("non_attendance_rate", "Missed appointments"),
             ("notes_within_72h", "Notes within 72 hours")]
-    fig, axes = plt.subplots(1, 3, figsize=(10, 2.4))
+    if clinician_id in set(ramp_by_hire(run)["clinician_id"]):
+        cols = cols[1:]
+    fig, axes = plt.subplots(1, len(cols), figsize=(10 * len(cols) / 3, 2.4))
     said = []
     for ax, (col, label) in zip(axes, cols, strict=True):
         vals = m[col].to_numpy(dtype=float)
@@ -427,10 +431,15 @@ def trajectories_grid(run: RunData, ids: list[str], instrument: str = "PHQ-9"):
     return None
 
 
-def ramp_figure(run: RunData):
+def ramp_figure(run: RunData, only: str | None = None):
     """Each clinician who started in the last 12 months: weekly utilization since the start,
-    against the practice's own ramp (the median of earlier hires) where there is one."""
+    against the practice's own ramp (the median of earlier hires) where there is one. With
+    ``only``, that clinician's alone, as "You" (their self-view; nothing for anyone else)."""
     r = run.tables.get("ramp")
+    if only is not None:
+        r = r[r["clinician_id"] == only] if r is not None else None
+        if r is None or r.empty:
+            return Text("")
     if r is None or r.empty:
         return Text(f"No clinician started in the last {run.config.ramp.recent_months} months.")
     hires = list(dict.fromkeys(r["clinician_id"]))
@@ -451,16 +460,18 @@ def ramp_figure(run: RunData):
         status = h["ramp"].iloc[0]
         words = {"no practice ramp yet": "too few earlier hires to compare with"}.get(
             status, f"ramping {status}")
-        ax.set_title(f"{run.name_of(cid)}\n{words}", loc="left", fontsize=9)
+        who = "You" if only is not None else run.name_of(cid)
+        ax.set_title(f"{who}\n{words}", loc="left", fontsize=9)
         ax.set(xlabel="weeks since starting", ylim=(0, max(1.0, float(np.nanmax(
             h[["utilization", "practice_utilization"]].to_numpy(dtype=float))) * 1.1)))
         ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
         s = summary.loc[cid]
-        said.append(f"{run.name_of(cid)}, {words}: {pct(s['utilization'])} on average over "
+        said.append(f"{who}, {words}: {pct(s['utilization'])} on average over "
                     f"{s['weeks']} weeks" + (f" (earlier hires {pct(s['practice_utilization'])} "
                                              "in the same weeks)" if s["compared"] else ""))
     axes.flat[0].legend(fontsize=7, frameon=False, loc="lower right")
-    return done(fig, "New clinicians' weekly utilization since they started. "
+    return done(fig, ("Your weekly utilization since you started. " if only is not None else
+                      "New clinicians' weekly utilization since they started. ")
                      + "; ".join(said) + ".")
 
 

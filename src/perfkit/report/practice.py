@@ -39,14 +39,14 @@ from .run import (
     ramp_by_hire,
     unavailable,
 )
-from .supervisor import ce_words
+from .supervisor import ce_words, compliance_words
 
 __all__ = ["practice_title", "documentation_basis", "period_summary", "left_out_words",
            "operations_table",
            "check_in_reasons", "stretched_reasons", "check_in_list", "outcomes_table",
            "model_section", "limits_note", "changes_section", "compared_period", "compared_run",
            "ramp_words",
-           "data_quality_table", "renewals_table"]
+           "data_quality_table", "renewals_table", "associates_compliance"]
 
 
 def practice_title(run: RunData) -> Text:
@@ -536,3 +536,23 @@ def renewals_table(run: RunData):
     return table(
         out.sort_values("Clinician"), "Ratings, observed evidence, goals and supervision are "
         "not shown here: they belong to supervision and to the clinician.")
+
+
+def associates_compliance(run: RunData) -> Text:
+    """One line per associate (pre-licensed clinician, a row of the ``supervision`` ledger):
+    whether their supervision keeps to their licensure rule: ``on track``, ``behind its rule``
+    with the hours and periods short, ``incomplete history`` (:func:`~perfkit.report.
+    supervisor.compliance_words`). Hours and the rule only: no supervision notes, goals,
+    ratings or clients: the supervision pack itself is never the owner's."""
+    led = run.tables.get("supervision")
+    if led is None or led.empty:
+        return Text("No associate (pre-licensed clinician) is employed in this period.")
+    lines = []
+    for _, r in sorted(led.iterrows(), key=lambda x: run.name_of(x[1]["clinician_id"])):
+        rule = f" ({md(r['rule_name'])})" if isinstance(r.get("rule_name"), str) \
+            and r["rule_name"] else ""
+        lines.append(f"- **{md(run.name_of(r['clinician_id']))}**{rule}: "
+                     f"{md(compliance_words(r))}.")
+    return Text("Whether each associate's supervision keeps to their licensing board's rule, "
+                "in hours and weeks or months only; the supervision itself stays between "
+                "them and their supervisor.\n\n" + "\n".join(lines))

@@ -13,7 +13,8 @@ from .run import RunData, item9_by_client, measured, rows_for, rows_or_reason, t
 
 __all__ = ["pick_supervisor", "supervisees_of", "supervisor_title", "ledger_table",
            "ledger_note", "goals_table", "reviews_table", "ce_table", "ce_words", "support_table",
-           "supervision_questions", "supervisee_alerts"]
+           "supervision_questions", "supervisee_alerts", "supervision_shortfall",
+           "compliance_words", "talk_to"]
 
 
 def _who(run: RunData, t: pd.DataFrame, names: bool) -> dict:
@@ -236,19 +237,85 @@ def ce_words(r) -> str:
         f"{r['remaining_hours']:g} hours to go"
 
 
+def supervision_shortfall(r) -> str:
+    """How a ledger row (``supervision``) falls short of its licensure rule, in hours and
+    periods only (no session content): the periods of the period that met the rule, and the
+    supervision hours against what the rule's pace needs for the hours so far (the ledger's
+    own test). Empty when the row is not behind."""
+    if not is_yes(r.get("behind_on_supervision")):
+        return ""
+    said = []
+    if pd.notna(r.get("periods_assessed")) and pd.notna(r.get("periods_compliant")) \
+            and r["periods_compliant"] < r["periods_assessed"]:
+        n, of = int(r["periods_assessed"] - r["periods_compliant"]), int(r["periods_assessed"])
+        said.append(f"supervision fell short of the rule in {n} of {of} "
+                    f"{r['compliance_period']}{'' if of == 1 else 's'}")
+    need, total, total_req = (r.get("supervision_required"), r.get("total_hours"),
+                              r.get("total_required"))
+    have = sum(0.0 if pd.isna(v) else float(v) for v in
+               (r.get("supervision_hours_individual"), r.get("supervision_hours_group")))
+    complete = not (pd.notna(r.get("history_complete")) and not is_yes(r.get(
+        "history_complete")))  # hours from part of the experience: no pace to test
+    if complete and all(pd.notna(v) and v for v in (need, total, total_req)):
+        expected = float(need) * min(float(total) / float(total_req), 1)
+        if have < expected:
+            said.append(f"{have:,.0f} hours of supervision where the rule's pace needs "
+                        f"{expected:,.0f} by now ({expected - have:,.0f} hours short)")
+    return "; ".join(said) or "supervision is behind the rule's pace"
+
+
+def compliance_words(r) -> str:
+    """A ledger row's compliance in one content-free phrase: ``on track``, ``behind its rule
+    (...)`` with the shortfall in hours and periods, ``incomplete history`` (the records begin
+    after the start), or why it is not known. The owner's line per associate reads this."""
+    status = text_or(r.get("ledger_status"), "")
+    since = r.get("records_since")
+    partial = ("incomplete history (the records begin on "
+               f"{date_words(since)}, after they started, so the hours are not the full count)"
+               if pd.notna(since) else "incomplete history")
+    if is_yes(r.get("behind_on_supervision")):  # periods short are known on any history
+        return f"behind its rule ({supervision_shortfall(r)})" + (
+            f"; {partial}" if status == "incomplete history" else "")
+    if status == "incomplete history":
+        return partial
+    if status == "on track":
+        return "on track"
+    if status == "not known":
+        return "not known (no supervision records were provided)"
+    return "not assessed (no licensure rule applies)"
+
+
+def talk_to(run: RunData, clinician_id: str) -> str:
+    """Whom a self-view points to for a conversation: ``your supervisor`` when the clinician
+    has one (``supervisors``), else the clinical director (pre-licensed, whose supervisor is
+    not on the roster) or a peer consultation group or the clinical director (licensed)."""
+    pairs = run.tables.get("supervisors", _NO_PAIRS)
+    if clinician_id in set(pairs["clinician_id"].astype(str)):
+        return "your supervisor"
+    led = run.tables.get("supervision")
+    pre = led is not None and clinician_id in set(led["clinician_id"].astype(str))
+    return "the clinical director" if pre else \
+        "a peer consultation group or the clinical director"
+
+
 def supervision_questions(run: RunData, ids: list[str], *, names: bool = True) -> Text:
-    """Prompts for the next supervision meeting, from the ledger, goals and outcomes."""
+    """Prompts for the next supervision meeting, from the ledger, the operational flags (the
+    very questions the owner's check-in list asks, from the same flag columns: the two pages
+    never disagree on a supervisee), goals and outcomes."""
+    from .practice import check_in_reasons  # practice imports this module
+
     qs = []
     led = rows_for(run, "supervision", ids)
     for _, r in led.iterrows():
         who = md(run.name_of(r["clinician_id"])) if names else "You"
-        if r.get("behind_on_supervision") in (True, "True"):
-            qs.append(f"{who}: supervision fell short of the rule in "
-                      f"{int(r['periods_assessed'] - r['periods_compliant'])} of "
-                      f"{int(r['periods_assessed'])} periods. What would make a regular slot "
-                      "easier to keep?" if pd.notna(r["periods_assessed"]) else
-                      f"{who}: supervision hours are behind the rule's pace. How can we catch "
-                      "up?")
+        if is_yes(r.get("behind_on_supervision")):
+            qs.append(f"{who}: {supervision_shortfall(r)}. What would make a regular slot "
+                      "easier to keep?")
+    m = rows_for(run, "clinician_metrics", ids)
+    for _, row in (m.sort_values("clinician_id").iterrows() if not m.empty else []):
+        who = md(run.name_of(row["clinician_id"])) if names else "You"
+        qs += [f"{who}: {q}" if names else q
+               for q in check_in_reasons(row, run.config, you=not names)]
     g = rows_for(run, "goals", ids)
     g = g[yes(g["review_overdue"])] if not g.empty else g
     for cid, n in (g.groupby("clinician_id").size().items() if not g.empty else []):
