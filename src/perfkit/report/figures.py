@@ -159,10 +159,10 @@ def caterpillar_words(effects: pd.DataFrame, instrument: str, *, better: str = "
                 f"per {unit}, {r['effect']:+.3f} points a {unit} (likely between "
                 f"{r['ci_low']:+.3f} and {r['ci_high']:+.3f}, right 95 times in 100); {side}.")
     lower = "lower" if better == "lower" else "higher"
-    said = [f"{instrument}: each of {len(e)} clinicians' difference from the practice's "
-            f"change per {unit}, with its likely range (right 95 times in 100); {lower} scores are "
-            f"better. {crosses} of {len(e)} ranges include zero (consistent with the practice "
-            "average)."]
+    said = [f"{instrument}: each of {num(len(e), 0)} clinicians' difference from the "
+            f"practice's change per {unit}, with its likely range (right 95 times in 100); "
+            f"{lower} scores are better. {num(crosses, 0)} of {num(len(e), 0)} ranges include "
+            "zero (consistent with the practice average)."]
     if len(faster):
         said.append(f"Better than expected, clients improving faster than the practice "
                     f"average (range wholly {'below' if better == 'lower' else 'above'} "
@@ -285,8 +285,8 @@ def funnel_words(run: RunData, f: pd.DataFrame, instrument: str, *, names: bool 
             f"against how many clients had a first and last score; the practice rate is "
             f"{pct(p0)}, and a higher share is better. {num(len(inside), 0)} of "
             f"{count(len(shown), 'clinician')} lie inside the range chance alone allows "
-            f"({pct(level)} of the time)"
-            + (f" ({who(inside)})" if len(inside) and names else "") + "."]
+            f"{num(level * 100, 0)} times in 100"
+            + (f": {who(inside)}" if len(inside) and names else "") + "."]
     if len(above):
         said.append(f"Above it, better than expected (more clients improved than chance "
                     f"alone explains): {who(above)}.")
@@ -378,8 +378,8 @@ def distribution_figure(run: RunData, clinician_id: str):
         ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     axes[0].legend(loc="upper left", fontsize=8, frameon=False, bbox_to_anchor=(0, -0.3),
                    ncol=2)
-    return done(fig, f"Where you sit among the practice's {len(m)} clinicians (the others "
-                     f"unnamed): {'; '.join(said)}.")
+    return done(fig, f"Where you sit among the practice's {count(len(m), 'clinician')} (the "
+                     f"others unnamed): {'; '.join(said)}.")
 
 
 def weekly_trends_figure(run: RunData, clinician_id: str):
@@ -476,8 +476,8 @@ def trajectories_figure(run: RunData, clinician_id: str, instrument: str = "PHQ-
                  f"({'lower' if inst.better == 'lower' else 'higher'} is better)")
     ax.legend(frameon=False, fontsize=8)
     n = a["client_id"].nunique()
-    alt = (f"{Your} {n} {'client' if n == 1 else 'clients'}' {instrument} scores by week since "
-           f"their first score, one faint line each ({len(a)} scores)")
+    alt = (f"{Your} {num(n, 0)} {'client' if n == 1 else 'clients'}' {instrument} scores by "
+           f"week since their first score, one faint line each ({count(len(a), 'score')})")
     if len(typical) >= 2:
         alt += (f"; the median went from {typical.iloc[0]:g} at week {typical.index[0]:g} to "
                 f"{typical.iloc[-1]:g} at week {typical.index[-1]:g}")

@@ -87,7 +87,7 @@ SHORT_HISTORY = "short history"  # a figure resting on less history than it need
 def short_history(text: str, limited, *, count: bool = False) -> str:
     """A figure resting on a short export, marked: a count of new clients may be too high
     (``at most 12``); a rate rests on them (``48% (short history)``)."""
-    if not is_yes(limited) or text == "–":
+    if not is_yes(limited) or text == "–" or text.startswith("hidden"):
         return text
     return f"at most {text}" if count else f"{text} ({SHORT_HISTORY})"
 
