@@ -266,8 +266,8 @@ def supervision_questions(run: RunData, ids: list[str], *, names: bool = True) -
     nt = rows_for(run, "not_on_track", ids)
     for cid, n in clients_by_clinician(nt).items():  # clients, not rows
         who = md(run.name_of(cid)) if names else "You"
-        qs.append(f"{who}: {n} {'client is' if n == 1 else 'clients are'} off their expected "
-                  "course. Which would it help to talk through?")
+        qs.append(f"{who}: {num(n, 0)} {'client is' if n == 1 else 'clients are'} off their "
+                  "expected course. Which would it help to talk through?")
     if not qs:
         qs.append("Nothing is flagged this period. What would be most useful to focus on?")
     return Text("\n".join(f"- {q}" for q in qs))
