@@ -403,8 +403,11 @@ def test_every_section_of_the_owners_page_states_its_time_window(run):
     out, _ = run
     for page in [out / "practice.html", sorted((out / "clinicians").glob("*.html"))[0]]:
         soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
-        headings = [h for h in soup("h2") if "What the words mean" not in h.get_text()]
+        title, *headings = [h for h in soup("h2") if "What the words mean" not in h.get_text()]
         assert len(headings) >= 6, page.name
+        # the page's title section (practice_title, clinician_title) gives the period itself
+        assert "Period 01 August 2026 to 31 October 2026" in title.find_parent(
+            "section").get_text(" "), page.name
         for h in headings:
             section = h.find_parent("section") or h.parent
             lines = [em.get_text(" ", strip=True) for em in section("em")]
