@@ -355,7 +355,8 @@ def operations_table(run: RunData):
                             strict=True)],
         "Retained 8+ sessions": [short_history(cohort_pct(
             v, n, run.config.outcomes.min_episodes, "clients in the group"), lim)
-            for v, n, lim in zip(m["retained_8plus_rate"], m["retention_cohort"],
+            for v, n, lim in zip(m["retained_8plus_rate"],
+                                 m.get("retention_cohort", [np.nan] * len(m)),
                                  m.get("new_clients_limited", [False] * len(m)),
                                  strict=True)],
     })
