@@ -117,8 +117,14 @@ def test_counts_have_thousands_separators(tmp_path):
                              "the clinician estimates allow for it"]}}
     run = RunData(tmp_path, pk.load_config(), {}, {}, summary=summary)
     said = model_section(run)
-    assert "(1,336 clients, 7,388 scores)" in said
+    # without the model's rows, its count (client-clinician pairs) is not called clients
+    assert "(1,336 courses of treatment, 7,388 scores)" in said
     assert "singular" not in said and "boundary" not in said
+    # with them, distinct clients: x saw two clinicians, so 3 pairs are 2 clients
+    summary["PHQ-9"]["model_data"] = "model_data_phq9.csv"
+    rows = pd.DataFrame({"clinician_id": ["C1", "C2", "C1"], "client_id": ["x", "x", "y"]})
+    run = RunData(tmp_path, pk.load_config(), {}, {"model_data_phq9": rows}, summary=summary)
+    assert "(2 clients, 7,388 scores)" in model_section(run)
 
 
 def comings_run(tmp_path: Path) -> RunData:

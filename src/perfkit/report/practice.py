@@ -505,6 +505,20 @@ def plain_model_words(msg: str) -> str:
     return re.sub(r"\b\d{4,}\b", lambda m: num(int(m.group()), 0), msg)
 
 
+def _model_clients(run: RunData, s: dict) -> str:
+    """The distinct clients behind a model (its rows, ``model_data_<instrument>``): the
+    model's own ``n_clients`` counts a client seen by two clinicians twice, so without its
+    rows the count is said as courses of treatment."""
+    name = str(s.get("model_data", ""))
+    rows = run.tables.get(name.removesuffix(".csv"))
+    path = run.folder / "tables" / name
+    if rows is None and name and path.is_file():  # load_run leaves the model rows on disk
+        rows = pd.read_csv(path, usecols=lambda c: c == "client_id", dtype=str)
+    if rows is not None and "client_id" in rows:
+        return count(rows["client_id"].nunique(), "client")
+    return count(s["n_clients"], "course of treatment", "courses of treatment")
+
+
 @measured()
 def model_section(run: RunData) -> Text:
     """The share of the variation in scores that lies between clinicians, in plain words."""
@@ -517,7 +531,7 @@ def model_section(run: RunData) -> Text:
                          f"{md(msg[0].upper() + msg[1:]) + '.' if msg else 'not compared.'}")
         else:
             lines.append(f"- **{md(inst)}**: {share:.1%} of the variation in scores lies between "
-                         f"clinicians ({count(s['n_clients'], 'client')}, "
+                         f"clinicians ({_model_clients(run, s)}, "
                          f"{count(s['n_scores'], 'score')})"
                          + (f". {md(msg[0].upper() + msg[1:])}." if msg else "."))
     return Text("Studies of routine practice find that about 5% of the variation in outcomes "
