@@ -375,3 +375,81 @@ def test_a_caller_with_threads_does_not_hang_the_batch(tmp_path):
                           capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "finished: failed" in proc.stdout
+
+
+def _reader_text(path: Path) -> str:
+    """What a reader of a page reads: its text and its figures' text alternatives."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+    for tag in soup(["style", "script"]):
+        tag.decompose()
+    return soup.get_text(" ") + " ".join(img.get("alt", "") for img in soup("img"))
+
+
+def test_no_statistics_jargon_on_the_owners_page_or_the_self_view(run):
+    """The words of words.JARGON ("singular", "episodes", "95.0% limits"...) appear nowhere a
+    reader of the owner's page or a self-view looks; both have the glossary every section's
+    window line links to."""
+    from perfkit.report.words import GLOSSARY_ID, JARGON
+
+    out, _ = run
+    pages = [out / "practice.html", *sorted((out / "clinicians").glob("*.html"))]
+    assert len(pages) >= 3
+    for page in pages:
+        said = _reader_text(page).lower()
+        found = [w for w in JARGON if w.lower() in said]
+        assert not found, (page.name, found)
+        html = page.read_text(encoding="utf-8")
+        assert f'id="{GLOSSARY_ID}"' in html and f'href="#{GLOSSARY_ID}"' in html, page.name
+        assert "What the words mean" in html
+
+
+WINDOW = re.compile(r"^(Period: \d\d [A-Z][a-z]{2} \d{4} to \d\d [A-Z][a-z]{2} \d{4}|Last \d+ "
+                    r"(months|weeks): |As of \d\d [A-Z][a-z]{2} \d{4}|Every score up to \d\d "
+                    r"[A-Z][a-z]{2} \d{4}|The whole export|One column for each run's period)")
+
+
+def test_every_section_of_the_owners_page_states_its_time_window(run):
+    """Each top-level section of the rendered owner's page and self-view (but the glossary)
+    has a line with its window: "Period: 01 Aug 2026 to 31 Oct 2026", "Last 12 months: ..."."""
+    from bs4 import BeautifulSoup
+
+    out, _ = run
+    for page in [out / "practice.html", sorted((out / "clinicians").glob("*.html"))[0]]:
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        title, *headings = [h for h in soup("h2") if "What the words mean" not in h.get_text()]
+        assert len(headings) >= 6, page.name
+        # the page's title section (practice_title, clinician_title) gives the period itself
+        assert "Period 01 August 2026 to 31 October 2026" in title.find_parent(
+            "section").get_text(" "), page.name
+        for h in headings:
+            section = h.find_parent("section") or h.parent
+            lines = [em.get_text(" ", strip=True) for em in section("em")]
+            assert any(WINDOW.match(x) for x in lines), (page.name, h.get_text(), lines)
+
+
+def test_retention_says_its_group_and_hides_small_groups(run):
+    """The owner's table: a clinician's retention is "NN% of n" with n their group
+    (retention_cohort), or hidden with the reason when n is below outcomes.min_episodes."""
+    from bs4 import BeautifulSoup
+
+    out, _ = run
+    m = pd.read_csv(out / "tables" / "clinician_metrics.csv")
+    names = pk.load_prepared(out).clinicians.set_index("clinician_id")["name"]
+    least = pk.load_config().outcomes.min_episodes
+    soup = BeautifulSoup((out / "practice.html").read_text(encoding="utf-8"), "html.parser")
+    tab = next(t for t in soup("table") if "Retained 8+ sessions" in t.get_text())
+    head = [th.get_text(strip=True) for th in tab("th")]
+    col = head.index("Retained 8+ sessions")
+    cells = {tr("td")[0].get_text(strip=True): tr("td")[col].get_text(" ", strip=True)
+             for tr in tab("tr") if tr("td")}
+    small = m["retention_cohort"] < least
+    assert small.any() and (~small).any(), "the fixture must hold both for this to mean much"
+    for _, r in m.iterrows():
+        cell = cells[names[r["clinician_id"]]]
+        if r["retention_cohort"] < least:
+            assert cell == f"hidden: fewer than {least} clients in the group", cell
+        else:
+            assert cell.startswith(f"{round(100 * r['retained_8plus_rate'])}% of "
+                                   f"{r['retention_cohort']}"), cell

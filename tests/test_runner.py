@@ -67,8 +67,10 @@ def test_the_practice_report_tells_the_planted_story(demo_run, truth):
     assert "No longer flagged" not in text
     [left] = truth["left"]
     roster = pd.read_csv(bundled_data_dir() / "clinicians.csv").set_index("clinician_id")
-    assert (f"**Who joined or left** since then: **{names[left]}** left on "
-            f"{r.format.date_words(roster.loc[left, 'end_date'])}.") in text
+    # the leaver's last day falls in the quarter compared with, not in this one: joined / left
+    # name only this period's (issue 26: "left on 30 Jun" under an August-October report)
+    assert pd.Timestamp(roster.loc[left, "end_date"]) < pd.Timestamp(truth["quarters"]["last"][0])
+    assert names[left] not in text and "Who joined or left" not in text
     checks = str(r.check_in_list(run)).split("\n\n")
     [over] = truth["over_capacity"]
     block = next(b for b in checks if b.startswith(f"**{names[over]}**"))
@@ -250,8 +252,8 @@ def test_the_change_section_says_who_joined_since_the_previous_run(tmp_path):
         assert res.exit_code == 0, res.output
     run = r.load_run(reports / "2026-08-01")
     text = str(r.changes_section(run))
-    assert ("**Who joined or left** since then: **Marcus Duarte** joined on 01 May 2026."
-            in text), text
+    assert ("**Who joined or left** in this period (01 May 2026 to 31 July 2026): **Marcus "
+            "Duarte** joined on 01 May 2026." in text), text
     assert "Daniel Castillo" not in text.split("**Who joined or left**")[1]
 
 

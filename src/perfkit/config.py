@@ -360,7 +360,8 @@ class DatesConfig(_Strict):
 
 class PrivacyConfig(_Strict):
     """Who may read a run folder. (Small counts: every outcome rate with a denominator below
-    ``outcomes.min_episodes`` is suppressed, in every table and report.)"""
+    ``outcomes.min_episodes`` is suppressed, in every table and report; the reports hide a
+    retention rate whose cohort is below it too.)"""
 
     @model_validator(mode="before")
     @classmethod

@@ -8,6 +8,7 @@ every number a report shows comes from the run's tables.
 - :mod:`.supervisor`: the supervision pack and the development sections;
 - :mod:`.figures`: every figure, in one house style;
 - :mod:`.format`: words and numbers for people (percentages, dates, escaped tables);
+- :mod:`.words`: each section's time window and the glossary of the words the reports use;
 - :mod:`.research`: tables and statements about one model fit (outcomes notebook);
 - :mod:`.explore`: the analyst's widgets (explore notebook).
 
@@ -70,6 +71,7 @@ from .supervisor import (
     supervisor_title,
     support_table,
 )
+from .words import glossary, section_window
 
 
 def quiet() -> None:
@@ -91,4 +93,5 @@ __all__ = ["RunData", "load_run", "quiet", "Text", "practice_title", "period_sum
            "reviews_table", "ce_table", "supervision_questions", "supervisee_alerts",
            "trajectories_grid", "renewals_table", "support_table", "changes_section",
            "own_history_table", "ramp_figure", "ramp_words", "left_out_words",
-           "check_in_reasons", "going_well", "own_ramp_text", "associates_compliance"]
+           "check_in_reasons", "going_well", "own_ramp_text", "associates_compliance",
+           "section_window", "glossary"]

@@ -15,6 +15,7 @@ from .format import (
     NO_SIGNING_TIMES,
     NOT_IN_EXPORT,
     Text,
+    cohort_pct,
     date_words,
     is_yes,
     num,
@@ -29,6 +30,7 @@ from .format import (
 from .practice import _flag_words, _value, check_in_reasons, compared_period, compared_run
 from .run import (
     RunData,
+    clients_by_clinician,
     history_words,
     item9_by_client,
     measured,
@@ -118,6 +120,9 @@ def own_metrics_table(run: RunData, clinician_id: str):
         mine = m.loc[clinician_id, col] if clinician_id in m.index else np.nan
         you = NO_SIGNING_TIMES if col in op.LAG_FIGURES and by_status.get(clinician_id, False) \
             else NOT_IN_EXPORT if col in gone else fmt(mine)
+        if col == "retained_8plus_rate" and "retention_cohort" in m and col not in gone:
+            you = cohort_pct(mine, m["retention_cohort"].get(clinician_id),
+                             run.config.outcomes.min_episodes, "clients in the group")
         if col in cov.NEW_CLIENT_FIGURES:  # new clients an export too short cannot tell apart
             you = short_history(you, limited, count=col == "new_clients")
         if col == "utilization" and hire is not None:  # a caseload still building: its ramp
@@ -328,14 +333,14 @@ def own_effect_text(run: RunData, clinician_id: str, instrument: str = "PHQ-9") 
     crosses = r["ci_low"] <= 0 <= r["ci_high"]
     faster = (r["effect"] < 0) == (better == "lower")
     if crosses:
-        meaning = ("the interval includes zero: your clients' scores changed at a rate the data "
-                   "cannot tell apart from the practice average")
+        meaning = ("the likely range includes zero: your clients' scores changed at a rate the "
+                   "data cannot tell apart from the practice average")
     else:
         meaning = (f"your clients' scores {'improved faster' if faster else 'improved more slowly'}"
                    " than the practice average, after allowing for how ill they were at intake")
     return Text(f"On the {md(instrument)}, your estimate is {r['effect']:+.3f} points per week "
-                f"(95% interval {r['ci_low']:+.3f} to {r['ci_high']:+.3f}, from "
-                f"{int(r['n_clients'])} clients): {meaning}. This is one data point among many.")
+                f"(likely between {r['ci_low']:+.3f} and {r['ci_high']:+.3f}, from "
+                f"{num(r['n_clients'], 0)} clients): {meaning}. This is one data point among many.")
 
 
 # a new hire's figures the ramp explains: a low or falling utilization and a growing
@@ -374,9 +379,9 @@ def questions_to_explore(run: RunData, clinician_id: str) -> Text:
                   "What would help: referrals, how new clients are booked to you, or "
                   "something else?")
     t = run.table("not_on_track")
-    n = int((t["clinician_id"] == clinician_id).sum())
+    n = int(clients_by_clinician(t).get(clinician_id, 0))  # clients, not rows
     if n:
-        qs.append(f"{n} of your clients {'is' if n == 1 else 'are'} off their expected "
+        qs.append(f"{num(n, 0)} of your clients {'is' if n == 1 else 'are'} off their expected "
                   f"course. Which of them would it help to talk through with {who}?")
     qs.append("What has gone well this period that you would like to do more of?")
     qs.append("What support, training or change in caseload would help most next period?")

@@ -18,10 +18,11 @@ from matplotlib.text import Text as MplText
 from .. import operations as op
 from ..outcomes import funnel_limits
 from ..trends import PERCENT_METRICS, Reading, read_series
-from .format import NO_SIGNING_TIMES, NOT_IN_EXPORT, Text, pct, trend_words, yes
+from .format import NO_SIGNING_TIMES, NOT_IN_EXPORT, Text, count, num, pct, trend_words, yes
 from .run import RunData, measured, no_appointments, ramp_by_hire, rows_or_reason, unavailable
 
-__all__ = ["use_style", "done", "Figure", "caterpillar", "fit_caterpillar",
+__all__ = ["use_style", "done", "Figure", "caterpillar", "caterpillar_words", "funnel_words",
+           "fit_caterpillar",
            "residual_diagnostics",
            "random_effects_qq",
            "funnel_figure", "caterpillar_figure", "distribution_figure", "weekly_trends_figure",
@@ -109,23 +110,58 @@ def caterpillar(effects: pd.DataFrame, instrument: str, *, better: str = "lower"
     ax.set_xlabel(f"difference from the practice's {instrument} change per {unit} "
                   f"(points/{unit})\n← {faster}      {slower} →")
     ax.set_title(f"{instrument}: clinician differences"
-                 + (", case-mix adjusted" if adjusted else ", not adjusted for intake")
-                 + ", with 95% intervals")
-    crosses = int(((e["ci_low"] <= 0) & (e["ci_high"] >= 0)).sum())
+                 + (", allowing for how ill clients were at intake" if adjusted
+                    else ", not allowing for how ill clients were at intake")
+                 + ", with likely ranges")
+    return done(fig, caterpillar_words(e, instrument, better=better, unit=unit))
+
+
+def caterpillar_words(effects: pd.DataFrame, instrument: str, *, better: str = "lower",
+                      unit: str = "week") -> str:
+    """What a caterpillar figure shows, in plain words: for each clinician whose likely range
+    (the 95% interval) lies wholly on one side of zero, which side and what it means for the
+    measure (``better``: whether lower scores are better), by name; how many ranges include
+    zero (consistent with the practice average)."""
+    e = effects.sort_values("clinician_id")
+    if not len(e):
+        return f"{instrument}: no clinician estimates."
+    below, above = e[e["ci_high"] < 0], e[e["ci_low"] > 0]
+    crosses = len(e) - len(below) - len(above)
+    # a negative difference is a faster fall in scores: better when lower scores are better
+    faster, slower = (below, above) if better == "lower" else (above, below)
+
+    def who(rows):
+        return _names([f"{r['clinician_id']} ({r['effect']:+.3f}, likely between "
+                       f"{r['ci_low']:+.3f} and {r['ci_high']:+.3f})"
+                       for _, r in rows.iterrows()])
+
     if len(e) == 1:
         r = e.iloc[0]
-        alt = (f"{instrument}: {r['clinician_id']}'s difference from the practice's change per "
-               f"{unit}, {r['effect']:+.3f} points a {unit} (95% interval {r['ci_low']:+.3f} "
-               f"to {r['ci_high']:+.3f}), an interval that "
-               + ("includes zero: consistent with the practice average." if crosses else
-                  "does not include zero."))
-    else:
-        alt = (f"{instrument}: each of {len(e)} clinicians' difference from the practice's "
-               f"change per {unit} with its 95% interval, from {e['effect'].min():+.3f} to "
-               f"{e['effect'].max():+.3f} points a {unit}; {crosses} of {len(e)} intervals "
-               "include zero (consistent with the practice average).") if len(e) else \
-            f"{instrument}: no clinician estimates."
-    return done(fig, alt)
+        if crosses:
+            side = "its likely range includes zero: consistent with the practice average"
+        elif len(faster):
+            side = ("its likely range lies wholly on the better side of zero: clients' scores "
+                    "improved faster than the practice average (better than expected)")
+        else:
+            side = ("its likely range lies wholly on the worse side of zero: clients' scores "
+                    "improved more slowly than the practice average (worse than expected)")
+        return (f"{instrument}: {r['clinician_id']}'s difference from the practice's change "
+                f"per {unit}, {r['effect']:+.3f} points a {unit} (likely between "
+                f"{r['ci_low']:+.3f} and {r['ci_high']:+.3f}, right 95 times in 100); {side}.")
+    lower = "lower" if better == "lower" else "higher"
+    said = [f"{instrument}: each of {num(len(e), 0)} clinicians' difference from the "
+            f"practice's change per {unit}, with its likely range (right 95 times in 100); "
+            f"{lower} scores are better. {num(crosses, 0)} of {num(len(e), 0)} ranges include "
+            "zero (consistent with the practice average)."]
+    if len(faster):
+        said.append(f"Better than expected, clients improving faster than the practice "
+                    f"average (range wholly {'below' if better == 'lower' else 'above'} "
+                    f"zero): {who(faster)}.")
+    if len(slower):
+        said.append(f"Worse than expected, clients improving more slowly than the practice "
+                    f"average (range wholly {'above' if better == 'lower' else 'below'} "
+                    f"zero): {who(slower)}.")
+    return " ".join(said)
 
 
 def fit_caterpillar(fit, better: str = "lower", **kwargs):
@@ -183,7 +219,7 @@ def funnel_figure(run: RunData, instrument: str = "PHQ-9", *, highlight: str | N
     f = f[(f["instrument"] == instrument)]
     fig, ax = plt.subplots(figsize=(7, 4.5))
     if f.empty:
-        ax.text(0.5, 0.5, "No paired episodes for this measure", ha="center")
+        ax.text(0.5, 0.5, "No clients with a first and last score", ha="center")
         ax.set_axis_off()
         return done(fig, f"{instrument}: no clients with a first and last score.")
     p0 = float(f["practice_rate"].iloc[0])
@@ -193,7 +229,9 @@ def funnel_figure(run: RunData, instrument: str = "PHQ-9", *, highlight: str | N
     for level, style in zip(run.config.outcomes.funnel_levels, ["--", ":"], strict=True):
         lo, hi = funnel_limits(p0, grid, level)
         ax.plot(grid, lo, style, color=GREY, lw=1)
-        ax.plot(grid, hi, style, color=GREY, lw=1, label=f"{level:.1%} limits")
+        ax.plot(grid, hi, style, color=GREY, lw=1,
+                label=f"chance alone stays inside {pct(level, 1 if level * 100 % 1 else 0)}"
+                      " of the time")
     ax.axhline(p0, color=GREY, lw=1.2, label=f"practice rate {pct(p0)}")
     shown = f.dropna(subset=["reliable_improvement_rate"])
     colors = [ORANGE if c == highlight else BLUE for c in shown["clinician_id"]]
@@ -208,21 +246,50 @@ def funnel_figure(run: RunData, instrument: str = "PHQ-9", *, highlight: str | N
     ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     ax.legend(loc="lower right", fontsize=8, frameon=False)
 
+    return done(fig, funnel_words(run, f, instrument, names=label_points), say=True)
+
+
+def funnel_words(run: RunData, f: pd.DataFrame, instrument: str, *, names: bool = True) -> str:
+    """A funnel figure's sentence from its rows of ``funnel``: the practice rate, who lies
+    inside the range chance alone allows, and who lies above it (more clients reliably
+    improved than that range: better than expected) or below it (fewer: worse than expected),
+    each with their rate and number of clients, in name order; ``names=False``: "one
+    clinician" instead of names."""
+    if f.empty:
+        return f"{instrument}: no clients with a first and last score."
+    p0 = float(f["practice_rate"].iloc[0])
+    shown = f.dropna(subset=["reliable_improvement_rate"])
+    signal = shown["signal"].astype(str)
+    inside = shown[signal == "within limits"]
+    above = shown[signal.str.startswith("above")]
+    below = shown[signal.str.startswith("below")]
+    level = min(run.config.outcomes.funnel_levels)
+
     def who(rows):  # in name order, as every list of clinicians
         rows = rows.assign(name=rows["clinician_id"].map(run.name_of)).sort_values("name")
-        return _names([f"{r['name'] if label_points else 'one clinician'} "
+        return _names([f"{r['name'] if names else 'one clinician'} "
                        f"({pct(r['reliable_improvement_rate'])} of "
-                       f"{int(r['paired_episodes'])})" for _, r in rows.iterrows()])
+                       f"{num(r['paired_episodes'], 0)})" for _, r in rows.iterrows()])
 
-    inside = shown[shown["signal"].isin(["within limits"])]
-    alt = (f"{instrument}: the share of each clinician's clients who reliably improved against "
-           f"how many had a first and last score; the practice rate is {pct(p0)}. "
-           f"{len(inside)} of {len(shown)} clinicians lie inside the 95% limits"
-           + (f" ({who(inside)})" if len(inside) and label_points else "") + "; "
-           + (f"outside them: {who(outside)}." if len(outside) else "none lies outside them.")
-           + (f" {len(f) - len(shown)} with too few clients are not drawn."
-              if len(f) > len(shown) else ""))
-    return done(fig, alt, say=True)
+    said = [f"{instrument}: the share of each clinician's clients who reliably improved, "
+            f"against how many clients had a first and last score; the practice rate is "
+            f"{pct(p0)}, and a higher share is better. {num(len(inside), 0)} of "
+            f"{count(len(shown), 'clinician')} lie inside the range chance alone allows "
+            f"{num(level * 100, 0)} times in 100"
+            + (f": {who(inside)}" if len(inside) and names else "") + "."]
+    if len(above):
+        said.append(f"Above it, better than expected (more clients improved than chance "
+                    f"alone explains): {who(above)}.")
+    if len(below):
+        said.append(f"Below it, worse than expected (fewer clients improved than chance "
+                    f"alone explains): {who(below)}.")
+    if not len(above) and not len(below):
+        said.append("None lies above or below it.")
+    if len(f) > len(shown):
+        said.append(f"{count(len(f) - len(shown), 'clinician')} with fewer than "
+                    f"{count(run.config.outcomes.min_episodes, 'client')} with a first and "
+                    "last score are not drawn.")
+    return " ".join(said)
 
 
 def _label_apart(ax, points: list[tuple[str, float, float]]) -> None:
@@ -305,8 +372,8 @@ def distribution_figure(run: RunData, clinician_id: str):
         ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     axes[0].legend(loc="upper left", fontsize=8, frameon=False, bbox_to_anchor=(0, -0.3),
                    ncol=2)
-    return done(fig, f"Where you sit among the practice's {len(m)} clinicians (the others "
-                     f"unnamed): {'; '.join(said)}.")
+    return done(fig, f"Where you sit among the practice's {count(len(m), 'clinician')} (the "
+                     f"others unnamed): {'; '.join(said)}.")
 
 
 def weekly_trends_figure(run: RunData, clinician_id: str):
@@ -408,8 +475,8 @@ def trajectories_figure(run: RunData, clinician_id: str, instrument: str = "PHQ-
                  f"({'lower' if inst.better == 'lower' else 'higher'} is better)")
     ax.legend(frameon=False, fontsize=8)
     n = a["client_id"].nunique()
-    alt = (f"{Your} {n} {'client' if n == 1 else 'clients'}' {instrument} scores by week since "
-           f"their first score, one faint line each ({len(a)} scores)")
+    alt = (f"{Your} {num(n, 0)} {'client' if n == 1 else 'clients'}' {instrument} scores by "
+           f"week since their first score, one faint line each ({count(len(a), 'score')})")
     if len(typical) >= 2:
         alt += (f"; the median went from {typical.iloc[0]:g} at week {typical.index[0]:g} to "
                 f"{typical.iloc[-1]:g} at week {typical.index[-1]:g}")

@@ -12,7 +12,8 @@ import pandas as pd
 from ..config import Config
 from ..trends import TREND_CONCERN
 
-__all__ = ["Text", "table", "pct", "num", "date_words", "text_or", "yes", "is_yes", "period_words",
+__all__ = ["Text", "table", "pct", "num", "count", "cohort_pct", "too_few", "date_words",
+           "text_or", "yes", "is_yes", "period_words",
            "span_words", "short_history", "SHORT_HISTORY",
            "TREND_WORDS", "TREND_PLAIN", "TREND_ARROWS", "trend_words", "NO_SIGNING_TIMES",
            "NOT_IN_EXPORT",
@@ -30,7 +31,8 @@ def table(frame: pd.DataFrame, caption: str | None = None, *, apply=None,
     if rows is not None:
         frame = frame.rename_axis(rows).reset_index()
     frame = frame.rename_axis(None, axis=1)
-    styler = frame.style.format(escape="html").format_index(escape="html", axis=1) \
+    styler = frame.style.format(escape="html", thousands=",") \
+        .format_index(escape="html", axis=1) \
         .hide(axis="index")
     if apply is not None:
         styler = styler.apply(apply)
@@ -51,7 +53,34 @@ def pct(v, digits: int = 0) -> str:
 
 
 def num(v, digits: int = 1) -> str:
+    """A number with thousands separators (1336 -> "1,336" with ``digits=0``); "–" when
+    missing."""
     return "–" if v is None or pd.isna(v) else f"{v:,.{digits}f}"
+
+
+def count(n, one: str, many: str | None = None) -> str:
+    """A count with its noun, thousands separated: ``count(1336, "client")`` -> "1,336
+    clients", ``count(1, "client")`` -> "1 client". Every count a report's text prints goes
+    through here or :func:`num` (an f-string of an int prints "1336")."""
+    if n is None or pd.isna(n):
+        return "–"
+    return f"{num(n, 0)} {one if n == 1 else many or one + 's'}"
+
+
+def too_few(minimum: int, what: str = "clients") -> str:
+    """Why a rate is not shown: its denominator is below the minimum count
+    (``outcomes.min_episodes``, the one setting that hides small numbers)."""
+    return f"hidden: fewer than {num(minimum, 0)} {what}"
+
+
+def cohort_pct(v, n, minimum: int, what: str = "clients") -> str:
+    """A rate of a group of ``n`` clients (a retention cohort, say): the percentage with its
+    n ("48% of 25"), or, when ``n`` is below ``minimum`` (``outcomes.min_episodes``), hidden
+    with the reason, never a number: a rate of 2 clients says more about those 2 people than
+    about the work."""
+    if n is None or pd.isna(n) or n < minimum:
+        return too_few(minimum, what)
+    return "–" if v is None or pd.isna(v) else f"{pct(v)} of {num(n, 0)}"
 
 
 SHORT_HISTORY = "short history"  # a figure resting on less history than it needs
@@ -60,7 +89,7 @@ SHORT_HISTORY = "short history"  # a figure resting on less history than it need
 def short_history(text: str, limited, *, count: bool = False) -> str:
     """A figure resting on a short export, marked: a count of new clients may be too high
     (``at most 12``); a rate rests on them (``48% (short history)``)."""
-    if not is_yes(limited) or text == "–":
+    if not is_yes(limited) or text == "–" or text.startswith("hidden"):
         return text
     return f"at most {text}" if count else f"{text} ({SHORT_HISTORY})"
 

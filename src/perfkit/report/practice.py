@@ -5,6 +5,7 @@ models in words, licences and renewals, and the data's quality."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,8 @@ from .format import (
     NO_SIGNING_TIMES,
     NOT_IN_EXPORT,
     Text,
+    cohort_pct,
+    count,
     date_words,
     is_yes,
     num,
@@ -45,7 +48,7 @@ __all__ = ["practice_title", "documentation_basis", "period_summary", "left_out_
            "operations_table",
            "check_in_reasons", "stretched_reasons", "check_in_list", "outcomes_table",
            "model_section", "limits_note", "changes_section", "compared_period", "compared_run",
-           "ramp_words",
+           "ramp_words", "plain_model_words",
            "data_quality_table", "renewals_table", "associates_compliance"]
 
 
@@ -178,17 +181,22 @@ def changes_section(run: RunData) -> Text:
     if gone:
         parts.append("**No longer flagged**, good news to acknowledge:\n\n" + "\n".join(gone))
     if still:
-        parts.append(f"{still} {'flag is' if still == 1 else 'flags are'} unchanged since then "
+        parts.append(f"{num(still, 0)} {'flag is' if still == 1 else 'flags are'} unchanged "
+                     "since then "
                      "(the check-in list below has them).")
     if comings := _comings_and_goings(run):
-        parts.append("**Who joined or left** since then: " + comings)
+        parts.append(f"**Who joined or left** in this period ({period_words(run.config)}): "
+                     + comings)
     return Text("\n\n".join(parts))
 
 
 def _comings_and_goings(run: RunData) -> str:
-    """The clinicians of the compared run who are not in this one (with their last day when
-    the roster has it) and those new in this one (with their start), in one sentence; empty
-    when the two runs have the same clinicians."""
+    """The clinicians of the compared run who are not in this one and left during this
+    period (with their last day), and those new in this one who joined during it (with their
+    start), in one sentence; a clinician with no date on the roster is said to be "not in
+    this run" or "new in this run". A leave or start outside this period (a clinician who
+    left during the compared period, say) is not named: the sentence is about this period.
+    Empty when there is nobody to name."""
     was = _compared(run)
     if was.empty:
         return ""
@@ -196,18 +204,24 @@ def _comings_and_goings(run: RunData) -> str:
     then = set(was["clinician_id"])
     now = set(h.loc[yes(h["this_run"]), "clinician_id"])
     roster = run.prepared_table("clinicians").set_index("clinician_id")
-    since = pd.Timestamp(was["period_start"].iloc[0])
+    start, end = pd.Timestamp(run.config.period_start), pd.Timestamp(run.config.period_end)
 
     def day_of(cid: str, column: str):
+        """The roster's day (None: not recorded; False: outside this period)."""
         day = roster[column].get(cid) if column in roster else None
-        return None if day is None or pd.isna(day) or pd.Timestamp(day) < since else day
+        if day is None or pd.isna(day):
+            return None
+        return day if start <= pd.Timestamp(day) < end else False
 
-    said = [f"**{md(run.name_of(c))}** " + (f"left on {date_words(d)}" if (d := day_of(
-        c, "end_date")) is not None else "is not in this run")
-        for c in sorted(then - now, key=run.name_of)]
-    said += [f"**{md(run.name_of(c))}** " + (f"joined on {date_words(d)}" if (d := day_of(
-        c, "start_date")) is not None else "is new in this run")
-        for c in sorted(now - then, key=run.name_of)]
+    said = []
+    for c in sorted(then - now, key=run.name_of):
+        if (d := day_of(c, "end_date")) is not False:
+            said.append(f"**{md(run.name_of(c))}** " + (f"left on {date_words(d)}" if d
+                                                       is not None else "is not in this run"))
+    for c in sorted(now - then, key=run.name_of):
+        if (d := day_of(c, "start_date")) is not False:
+            said.append(f"**{md(run.name_of(c))}** " + (f"joined on {date_words(d)}" if d
+                                                       is not None else "is new in this run"))
     return "; ".join(said) + "." if said else ""
 
 
@@ -253,9 +267,10 @@ def _workforce_words(run: RunData) -> str:
         return ""
     w = t.iloc[0]
     left = int(w["leavers_12m"])
-    return (f"{int(w['clinicians_at_start'])} at the start of the period, "
-            f"{int(w['starters'])} joined, {int(w['leavers'])} left, "
-            f"{int(w['clinicians_at_end'])} at the end. Over the last 12 months {left} "
+    return (f"{num(w['clinicians_at_start'], 0)} at the start of the period, "
+            f"{num(w['starters'], 0)} joined, {num(w['leavers'], 0)} left, "
+            f"{num(w['clinicians_at_end'], 0)} at the end. Over the last 12 months "
+            f"{num(left, 0)} "
             f"{'clinician' if left == 1 else 'clinicians'} left: a turnover of "
             f"{pct(w['turnover_12m'])} of the average headcount "
             f"({num(w['average_headcount_12m'], 1)}). Median time at the practice "
@@ -310,7 +325,7 @@ def left_out_words(run: RunData) -> str:
         + ("on the roster, but their roster row is incomplete or rejected" if e["on_roster"]
            else "not on the roster" + (f"; perhaps '{e['closest']}'" if e["closest"]
                                        else "")) + ")" for e in left[:10])
-    more = f"; and {len(left) - 10} more" if len(left) > 10 else ""
+    more = f"; and {num(len(left) - 10, 0)} more" if len(left) > 10 else ""
     return (f"{num(n, 0)} rows of the export name clinicians the roster could not use, and "
             f"were left out of every figure: {who}{more}. Add them to the roster, or correct "
             "the name, and run again to include them.")
@@ -338,14 +353,16 @@ def operations_table(run: RunData):
         "Notes open > 72 h": m["notes_open_72h"].map(lambda v: num(v, 0))
         if "notes_open_72h" in m else "–",
         "Notes unsigned > 7 days": m["unsigned_overdue_7d"].map(lambda v: num(v, 0)),
-        "Clients seen": m["active_clients"].astype(int),
+        "Clients seen": m["active_clients"].map(lambda v: num(v, 0)),
         "New clients": [short_history(num(v, 0), lim, count=True) for v, lim in
                         zip(m["new_clients"], m.get("new_clients_limited", [False] * len(m)),
                             strict=True)],
-        "Retained 8+ sessions": [short_history(pct(v), lim) for v, lim in
-                                 zip(m["retained_8plus_rate"],
-                                     m.get("new_clients_limited", [False] * len(m)),
-                                     strict=True)],
+        "Retained 8+ sessions": [short_history(cohort_pct(
+            v, n, run.config.outcomes.min_episodes, "clients in the group"), lim)
+            for v, n, lim in zip(m["retained_8plus_rate"],
+                                 m.get("retention_cohort", [np.nan] * len(m)),
+                                 m.get("new_clients_limited", [False] * len(m)),
+                                 strict=True)],
     })
     short = "new_clients_limited" in m and yes(m["new_clients_limited"]).any()
     absent = no_appointments(m).to_numpy()
@@ -396,7 +413,8 @@ def check_in_reasons(row: pd.Series, cfg: Config, *, you: bool = False) -> list[
                  "documentation time or a simpler note template help?")
     if row.get("flag_unsigned_overdue"):
         n = int(row["unsigned_overdue_7d"])
-        q.append(f"{n} {'of your ' if you else ''}{'note has' if n == 1 else 'notes have'} been "
+        q.append(f"{num(n, 0)} {'of your ' if you else ''}"
+                 f"{'note has' if n == 1 else 'notes have'} been "
                  f"unsigned for more than {ops.note_overdue_days:g} days. Is there a backlog "
                  f"{they} would like help with?")
     if row.get("flag_high_non_attendance") or row.get("trend_non_attendance_rate") == "growing":
@@ -426,7 +444,7 @@ def stretched_reasons(row: pd.Series, cfg: Config, *, you: bool = False) -> list
     if is_yes(row.get("flag_caseload_growing")):
         q.append(f"{stretched}: {their} caseload has grown for "
                  f"{int(row['caseload_growing_weeks'])} weeks in a row (now "
-                 f"{int(row['caseload'])} clients). Is that the caseload {they} want?")
+                 f"{num(row['caseload'], 0)} clients). Is that the caseload {they} want?")
     return q
 
 
@@ -449,7 +467,7 @@ def check_in_list(run: RunData) -> Text:
 
 @measured(say=True)
 def outcomes_table(run: RunData):
-    """Practice outcome rates per instrument with their 95% intervals."""
+    """Practice outcome rates per instrument, each with its likely range (95% interval)."""
     p = run.table("outcomes_practice")
 
     def cell(row, rate):
@@ -460,7 +478,7 @@ def outcomes_table(run: RunData):
 
     out = pd.DataFrame({
         "Measure": p["instrument"],
-        "Episodes": p["episodes"].astype(int),
+        "Courses of treatment": p["episodes"].map(lambda v: num(v, 0)),
         "With a first and last score": p["paired_completeness"].map(pct),
         "Reliably improved": [cell(r, "reliable_improvement_rate") for _, r in p.iterrows()],
         "Reliably worse": [cell(r, "reliable_deterioration_rate") for _, r in p.iterrows()],
@@ -469,32 +487,76 @@ def outcomes_table(run: RunData):
     return table(out)
 
 
+# the models' messages (perfkit.models) in words for the owner's page
+_PLAIN_MODEL = [
+    (r"the data do not show variation in (.+?) \(estimated at the boundary\), so the model is "
+     r"singular there; the clinician estimates allow for it",
+     r"the scores show no differences in \1, and the clinicians' figures allow for that"),
+    (r"the model did not converge: treat its estimates with caution",
+     "the calculation did not settle on an answer: treat its figures with caution"),
+    (r"to separate clinicians from clients: a two-level model of clients gives the practice's "
+     r"average change, and no clinician is estimated separately",
+     "to tell clinicians apart: only the practice's average change is shown"),
+    (r"too little data for a model", "too few scores to compare clinicians"),
+]
+
+
+def plain_model_words(msg: str) -> str:
+    """A model's message (``model_summary``) in plain words, its counts thousands-separated:
+    no "singular", "boundary", "converge" or "two-level model" on the owner's page."""
+    for pattern, plain in _PLAIN_MODEL:
+        msg = re.sub(pattern, plain, msg)
+    return re.sub(r"\b\d{4,}\b", lambda m: num(int(m.group()), 0), msg)
+
+
+def _model_clients(run: RunData, s: dict) -> str:
+    """The distinct clients behind a model (its rows, ``model_data_<instrument>``): the
+    model's own ``n_clients`` counts a client seen by two clinicians twice, so without its
+    rows the count is said as courses of treatment."""
+    name = str(s.get("model_data", ""))
+    rows = run.tables.get(name.removesuffix(".csv"))
+    path = run.folder / "tables" / name
+    if rows is None and name and path.is_file():  # load_run leaves the model rows on disk
+        rows = pd.read_csv(path, usecols=lambda c: c == "client_id", dtype=str)
+    if rows is not None and "client_id" in rows:
+        return count(rows["client_id"].nunique(), "client")
+    return count(s["n_clients"], "course of treatment", "courses of treatment")
+
+
 @measured()
 def model_section(run: RunData) -> Text:
-    """The models' share of variance due to clinicians, in plain words."""
+    """The share of the variation in scores that lies between clinicians, in plain words."""
     lines = []
     for inst, s in run.summary.items():
         share = s.get("share_of_variance_due_to_clinicians")
-        msg = "; ".join(s.get("messages", []))
+        msg = plain_model_words("; ".join(s.get("messages", [])))
         if share is None:
-            lines.append(f"- **{md(inst)}**: {md(msg) or 'no model was fitted.'}")
+            lines.append(f"- **{md(inst)}**: "
+                         f"{md(msg[0].upper() + msg[1:]) + '.' if msg else 'not compared.'}")
         else:
             lines.append(f"- **{md(inst)}**: {share:.1%} of the variation in scores lies between "
-                         f"clinicians ({s['n_clients']} clients, {s['n_scores']} scores)"
+                         f"clinicians ({_model_clients(run, s)}, "
+                         f"{count(s['n_scores'], 'score')})"
                          + (f". {md(msg[0].upper() + msg[1:])}." if msg else "."))
     return Text("Studies of routine practice find that about 5% of the variation in outcomes "
                 "lies between therapists, after allowing for how ill clients were at intake. "
                 "Here:\n\n" + "\n".join(lines))
 
 
-def limits_note() -> Text:
+def limits_note(run: RunData | None = None) -> Text:
+    """What the numbers can and cannot tell; with ``run``, the minimum count that hides a
+    rate (``outcomes.min_episodes``)."""
+    least = run.config.outcomes.min_episodes if run is not None else None
+    hidden = (f"Rates resting on fewer than {count(least, 'client')} (outcome rates, and "
+              "retention) are hidden, with the reason beside them" if least is not None else
+              "Rates for small numbers of clients are hidden")
     return Text(
         "**What these numbers can and cannot tell you.** Operational metrics describe "
         "scheduling and paperwork, not the quality of care. Outcome rates rest on the clients "
         "who completed questionnaires, and clients are not randomly assigned: referral "
-        "patterns and life events that intake scores do not capture move them. Rates for "
-        "small numbers of clients are hidden, and every rate and estimate is shown with its "
-        f"uncertainty. {GROUP_SESSIONS} Use this report to start supportive conversations, "
+        "patterns and life events that intake scores do not capture move them. "
+        f"{hidden}, and every outcome rate and estimate is shown with "
+        f"its likely range. {GROUP_SESSIONS} Use this report to start supportive conversations, "
         "alongside supervision and the clinician's own view, never to rank people.")
 
 

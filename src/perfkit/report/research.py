@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..models import Z95, GrowthFit
 from ..safety import md
-from .format import Text, table
+from .format import Text, num, table
 
 __all__ = ["describe_fit", "fixed_effects_table", "variance_table", "share_statement",
            "model_text", "caterpillar_text", "comparison_table", "sensitivity_table",
@@ -143,7 +143,7 @@ def sensitivity_table(sens: pd.DataFrame, fit: GrowthFit, min_scores: int):
             for e, lo, hi in zip(sens[f"effect{suffix}"], sens[f"ci_low{suffix}"],
                                  sens[f"ci_high{suffix}"], strict=True)]
         out[f"Clients, {label}"] = sens[f"n_clients{suffix}"].map(
-            lambda v: "–" if pd.isna(v) else f"{int(v)}")
+            lambda v: num(v, 0))
     return table(out, f"Each clinician's difference from the practice's change per {u}, with "
                  "its 95% interval, fitted with the same settings as above.")
 

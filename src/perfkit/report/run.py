@@ -23,7 +23,7 @@ from .format import Text, date_words, yes
 __all__ = ["RunData", "load_run", "measured", "text_id", "on_status", "no_appointments",
            "caveats", "unavailable", "history_words", "coverage_span",
            "rows_for", "rows_or_reason", "NO_MEASURES", "item9_by_client", "ITEM9_COLUMNS",
-           "ramp_by_hire"]
+           "ramp_by_hire", "clients_by_clinician"]
 
 
 @dataclass
@@ -235,6 +235,16 @@ def item9_by_client(t: pd.DataFrame) -> pd.DataFrame:
                      "Review": "same day, escalate" if yes(g["escalate"]).any()
                      else "same day"})
     return pd.DataFrame(rows, columns=ITEM9_COLUMNS)
+
+
+def clients_by_clinician(t: pd.DataFrame) -> pd.Series:
+    """Distinct clients per clinician of a table with a row per client and something else
+    (``not_on_track`` has a row per client and measure; ``item9_flags`` one per score): every
+    "n clients" a report writes is counted here, never as rows. Clinicians with none are not
+    listed."""
+    if t.empty:
+        return pd.Series(dtype="int64")
+    return t.groupby("clinician_id")["client_id"].nunique()
 
 
 def rows_for(run: RunData, table: str, ids: list[str]) -> pd.DataFrame:

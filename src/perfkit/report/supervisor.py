@@ -9,7 +9,15 @@ import pandas as pd
 
 from ..safety import md
 from .format import Text, date_words, is_yes, num, period_words, table, text_or, yes
-from .run import RunData, item9_by_client, measured, rows_for, rows_or_reason, text_id
+from .run import (
+    RunData,
+    clients_by_clinician,
+    item9_by_client,
+    measured,
+    rows_for,
+    rows_or_reason,
+    text_id,
+)
 
 __all__ = ["pick_supervisor", "supervisees_of", "supervisor_title", "ledger_table",
            "ledger_note", "goals_table", "reviews_table", "ce_table", "ce_words", "support_table",
@@ -323,10 +331,10 @@ def supervision_questions(run: RunData, ids: list[str], *, names: bool = True) -
         qs.append(f"{who}: {n} open {'goal has' if n == 1 else 'goals have'} not been looked at "
                   "for a while. Still the right goals?")
     nt = rows_for(run, "not_on_track", ids)
-    for cid, n in (nt.groupby("clinician_id").size().items() if not nt.empty else []):
+    for cid, n in clients_by_clinician(nt).items():  # clients, not rows
         who = md(run.name_of(cid)) if names else "You"
-        qs.append(f"{who}: {n} {'client is' if n == 1 else 'clients are'} off their expected "
-                  "course. Which would it help to talk through?")
+        qs.append(f"{who}: {num(n, 0)} {'client is' if n == 1 else 'clients are'} off their "
+                  "expected course. Which would it help to talk through?")
     if not qs:
         qs.append("Nothing is flagged this period. What would be most useful to focus on?")
     return Text("\n".join(f"- {q}" for q in qs))

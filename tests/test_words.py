@@ -1,0 +1,196 @@
+"""Words that say what they mean (issue 26, item 5): the funnel and caterpillar sentences say
+who lies above and who below and whether that is better or worse; client counts count
+clients; small cohorts' rates are hidden with the reason; counts have thousands separators;
+joined / left name only this period's; every section states its time window. Expected values
+are written by hand from the frames built here."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import perfkit as pk
+from perfkit.report import RunData
+from perfkit.report.clinician import questions_to_explore
+from perfkit.report.figures import caterpillar_words, funnel_words
+from perfkit.report.format import cohort_pct, count, num, short_history, table
+from perfkit.report.practice import changes_section, model_section
+from perfkit.report.run import clients_by_clinician
+from perfkit.report.words import CLINICIAN_SECTIONS, OWNER_SECTIONS, section_window
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+NAMES = {"C1": "Ana Avery", "C2": "Ben Brook", "C3": "Cleo Cole", "C4": "Dev Dunn"}
+
+
+def run_with(tables: dict, tmp_path: Path, **kwargs) -> RunData:
+    return RunData(tmp_path, pk.load_config(**kwargs), {}, tables, _names=dict(NAMES))
+
+
+def funnel_rows() -> pd.DataFrame:
+    """One clinician inside the limits, one below, two above (one beyond the outer limit);
+    the practice rate is 40%."""
+    return pd.DataFrame({
+        "clinician_id": ["C1", "C2", "C3", "C4"], "instrument": "PHQ-9",
+        "paired_episodes": [30, 25, 1336, 40],
+        "reliable_improvement_rate": [0.40, 0.19, 0.48, 0.57], "practice_rate": 0.40,
+        "signal": ["within limits", "below 95% limit", "above 95% limit",
+                   "above 99.8% limit"]})
+
+
+def test_the_funnel_sentence_says_who_is_above_and_who_below(tmp_path):
+    said = funnel_words(run_with({}, tmp_path), funnel_rows(), "PHQ-9")
+    above = said[said.index("Above it"):said.index("Below it")]
+    below = said[said.index("Below it"):]
+    assert "better than expected" in above and "worse than expected" in below
+    assert "Cleo Cole (48% of 1,336)" in above and "Dev Dunn (57% of 40)" in above
+    assert "Ben Brook" not in above and "Ben Brook (19% of 25)" in below
+    assert "Cleo Cole" not in below and "Dev Dunn" not in below
+    assert "1 of 4 clinicians lie inside" in said and "Ana Avery (40% of 30)" in said
+    # nothing outside: said so, and no "above"/"below" sentence
+    calm = funnel_rows().assign(signal="within limits")
+    said = funnel_words(run_with({}, tmp_path), calm, "PHQ-9")
+    assert "None lies above or below it." in said and "better than expected" not in said
+
+
+@pytest.mark.parametrize("better", ["lower", "higher"])
+def test_the_caterpillar_sentence_says_better_or_worse_by_the_measures_direction(better):
+    # A's range lies wholly below zero; B's and C's wholly above; D's includes zero
+    e = pd.DataFrame({"clinician_id": ["A", "B", "C", "D"], "effect": [-0.2, 0.1, 0.3, 0.0],
+                      "ci_low": [-0.3, 0.05, 0.1, -0.1], "ci_high": [-0.1, 0.2, 0.5, 0.1]})
+    said = caterpillar_words(e, "PHQ-9", better=better)
+    sentences = said.split(". ")
+    good = next(s for s in sentences if s.startswith("Better than expected"))
+    bad = next(s for s in sentences if s.startswith("Worse than expected"))
+    below, above = ["A"], ["B", "C"]
+    faster, slower = (below, above) if better == "lower" else (above, below)
+    for name in faster:
+        assert f"{name} (" in good and f"{name} (" not in bad
+    for name in slower:
+        assert f"{name} (" in bad and f"{name} (" not in good
+    assert "1 of 4 ranges include zero" in said
+    # one clinician (the self-view): which side, in words
+    own = caterpillar_words(e.iloc[:1], "PHQ-9", better=better)
+    assert ("better than expected" in own) == (better == "lower")
+    assert ("worse than expected" in own) == (better == "higher")
+
+
+def test_client_counts_count_distinct_clients_not_rows(tmp_path):
+    # x is off track on two measures, y on one: two clients, three rows
+    t = pd.DataFrame({"clinician_id": ["C1", "C1", "C1", "C2"],
+                      "client_id": ["x", "x", "y", "z"],
+                      "instrument": ["PHQ-9", "GAD-7", "PHQ-9", "PHQ-9"]})
+    assert clients_by_clinician(t).to_dict() == {"C1": 2, "C2": 1}
+    run = run_with({"not_on_track": t, "clinician_metrics": pd.DataFrame(
+        {"clinician_id": ["C1", "C2"]})}, tmp_path)
+    said = questions_to_explore(run, "C1")
+    assert "2 of your clients are off their expected course" in said
+    assert "3 of your clients" not in said
+
+
+def test_a_rate_of_a_small_cohort_is_hidden_with_the_reason():
+    assert cohort_pct(0.0, 2, 10) == "hidden: fewer than 10 clients"
+    assert cohort_pct(0.0, 9, 10) == "hidden: fewer than 10 clients"
+    assert cohort_pct(np.nan, 0, 10) == "hidden: fewer than 10 clients"
+    assert cohort_pct(0.5, 12, 10) == "50% of 12"
+    assert cohort_pct(0.25, 1336, 10) == "25% of 1,336"
+    # a short export marks a shown rate, never a hidden one
+    assert short_history(cohort_pct(0.5, 12, 10), True) == "50% of 12 (short history)"
+    assert short_history(cohort_pct(0.0, 2, 10), True) == "hidden: fewer than 10 clients"
+
+
+def test_counts_have_thousands_separators(tmp_path):
+    assert num(1336, 0) == "1,336"
+    assert count(1336, "client") == "1,336 clients"
+    assert count(1, "client") == "1 client"
+    html = table(pd.DataFrame({"Rows read": [1336, 7]})).to_html()
+    assert ">1,336<" in html and ">1336<" not in html
+    # a rendered sentence: the model section's counts
+    summary = {"PHQ-9": {"share_of_variance_due_to_clinicians": 0.041, "n_clients": 1336,
+                         "n_scores": 7388, "messages": [
+                             "the data do not show variation in clinician starting level "
+                             "(estimated at the boundary), so the model is singular there; "
+                             "the clinician estimates allow for it"]}}
+    run = RunData(tmp_path, pk.load_config(), {}, {}, summary=summary)
+    said = model_section(run)
+    # without the model's rows, its count (client-clinician pairs) is not called clients
+    assert "(1,336 courses of treatment, 7,388 scores)" in said
+    assert "singular" not in said and "boundary" not in said
+    # with them, distinct clients: x saw two clinicians, so 3 pairs are 2 clients
+    summary["PHQ-9"]["model_data"] = "model_data_phq9.csv"
+    rows = pd.DataFrame({"clinician_id": ["C1", "C2", "C1"], "client_id": ["x", "x", "y"]})
+    run = RunData(tmp_path, pk.load_config(), {}, {"model_data_phq9": rows}, summary=summary)
+    assert "(2 clients, 7,388 scores)" in model_section(run)
+
+
+def comings_run(tmp_path: Path) -> RunData:
+    """This period 1 Aug - 31 Oct 2026, compared with 1 May - 31 Jul 2026. C1 left in the
+    compared period (30 Jun), C2 left in this one (15 Sep), C3 joined in this one (10 Aug), C4
+    joined in the compared period (1 Jul) but was not in that run."""
+    (tmp_path / "prepared").mkdir()
+    pd.DataFrame({"clinician_id": ["C1", "C2", "C3", "C4"], "name": list(NAMES.values()),
+                  "start_date": pd.to_datetime([None, None, "2026-08-10", "2026-07-01"]),
+                  "end_date": pd.to_datetime(["2026-06-30", "2026-09-15", None, None])},
+                 ).to_parquet(tmp_path / "prepared" / "clinicians.parquet")
+    then = pd.DataFrame({"clinician_id": ["C1", "C2"], "period_start": "2026-05-01",
+                         "period_end": "2026-08-01", "compared_with": True,
+                         "this_run": False, "definitions_changed": False, "run_id": "then"})
+    now = pd.DataFrame({"clinician_id": ["C3", "C4"], "period_start": "2026-08-01",
+                        "period_end": "2026-11-01", "compared_with": False,
+                        "this_run": True, "definitions_changed": False, "run_id": "now"})
+    changes = pd.DataFrame(columns=["clinician_id", "flag", "metric", "previous", "current",
+                                    "change"])
+    return RunData(tmp_path, pk.load_config(), {},
+                   {"history": pd.concat([then, now], ignore_index=True), "changes": changes})
+
+
+def test_joined_and_left_name_only_this_periods(tmp_path):
+    said = changes_section(comings_run(tmp_path))
+    who = said[said.index("Who joined or left"):]
+    assert "01 August 2026 to 31 October 2026" in who
+    assert "Ben Brook** left on 15 Sep 2026" in who
+    assert "Cleo Cole** joined on 10 Aug 2026" in who
+    assert "Ana Avery" not in said  # left on 30 Jun, in the compared period
+    assert "Dev Dunn" not in said  # joined on 1 Jul, in the compared period
+
+
+def window_keys(notebook: str) -> list[tuple[str, str]]:
+    """Each section heading of a report notebook and the window its next cell shows (None:
+    the next cell shows none)."""
+    cells = json.loads((NOTEBOOKS / notebook).read_text(encoding="utf-8"))["cells"]
+    out = []
+    for here, nxt in zip(cells, cells[1:] + [None], strict=True):
+        src = "".join(here["source"])
+        if here["cell_type"] == "markdown" and re.match(r"#{2,3} ", src):
+            code = "".join(nxt["source"]) if nxt and nxt["cell_type"] == "code" else ""
+            m = re.fullmatch(r'r\.section_window\(run, "(\w+)"\)', code.strip())
+            out.append((src.splitlines()[0], m.group(1) if m else None))
+    return out
+
+
+DATED = re.compile(r"\d\d [A-Z][a-z]{2} \d{4}|The whole export|each run's period")
+
+
+@pytest.mark.parametrize("notebook, keys", [("practice_report.ipynb", OWNER_SECTIONS),
+                                            ("clinician_report.ipynb", CLINICIAN_SECTIONS)])
+def test_every_section_states_its_time_window(notebook, keys, tmp_path):
+    found = window_keys(notebook)
+    glossary = [h for h, _ in found if h == "## What the words mean"]
+    assert len(glossary) == 1
+    # every top-level section (a sub-section shares its section's window, unless it has one)
+    missing = [h for h, k in found if k is None and h.startswith("## ")
+               and h != "## What the words mean"]
+    assert not missing, f"sections without their window in {notebook}: {missing}"
+    if notebook == "practice_report.ipynb":
+        assert [k for _, k in found if k] == keys  # each window once, in the page's order
+    run = run_with({}, tmp_path)
+    for key in keys:
+        said = section_window(run, key)
+        assert DATED.search(said), (key, said)
+        assert "(#words)" in said  # linked to the glossary
+    assert "Period: 01 Aug 2026 to 31 Oct 2026" in section_window(run, "operations")
+    assert "Last 12 months" in section_window(run, "ramp")
