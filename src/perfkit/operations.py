@@ -852,10 +852,11 @@ def ramp(data, cfg: Config, weekly: pd.DataFrame) -> pd.DataFrame:
     at that week: the median over earlier hires (clinicians who started before this one,
     within the weekly series, so their own first weeks are in the data), when at least
     ``ramp.min_hires`` (3) have that week (``hires_compared`` says how many). ``ramp`` (one
-    value per hire) compares the hire's utilization with the practice ramp over the weeks both
-    have: ``more slowly`` below ``ramp.slower`` (0.8) of it, ``faster`` above ``ramp.faster``
-    (1.2), ``as expected`` between, or ``no practice ramp yet`` when too few earlier hires have
-    data.
+    value per hire) compares the hire's mean utilization with the practice ramp's over the
+    weeks both have, each as displayed (whole percentages, :func:`as_displayed`: the ramp
+    words show them): ``more slowly`` below ``ramp.slower`` (0.8) of it, ``faster`` above
+    ``ramp.faster`` (1.2), ``as expected`` between, or ``no practice ramp yet`` when too few
+    earlier hires have data.
     """
     rc = cfg.ramp
     c = data.clinicians.assign(clinician_id=data.clinicians["clinician_id"].astype(str))
@@ -885,8 +886,12 @@ def ramp(data, cfg: Config, weekly: pd.DataFrame) -> pd.DataFrame:
         enough = n >= rc.min_hires
         util, load = np.where(enough, util, np.nan), np.where(enough, load, np.nan)
         both = enough & mine["utilization"].notna().to_numpy()
-        if both.any() and np.nansum(util[both]) > 0:
-            ratio = mine["utilization"].to_numpy()[both].sum() / util[both].sum()
+        # the means the ramp words show (ramp_by_hire), compared as displayed (beyond)
+        shown = as_displayed([mine["utilization"].to_numpy()[both].mean() if both.any()
+                              else np.nan, np.nanmean(util[both]) if both.any() else np.nan],
+                             "utilization").to_numpy()
+        if both.any() and shown[1] > 0:
+            ratio = round(shown[0] / shown[1], 9)  # 40% / 50% is 0.8, not 0.8000000000000002
             status = ("more slowly" if ratio < rc.slower else "faster" if ratio > rc.faster
                       else "as expected")
         else:
