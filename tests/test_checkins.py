@@ -211,12 +211,14 @@ def test_check_ins_come_in_order_of_need_each_clinician_once(tmp_path):
     for absent in ("Eve", "Fay", "Gus"):
         assert f"**{absent}**" not in text
     ann_block = next(b for b in blocks if b.startswith("**Ann**"))
-    assert ("new since the previous run: ▼ utilization 62%, below 70%; also in the previous "
-            "run: ▼ notes signed within 72 hours 80%, below 90%.") in ann_block
+    assert ann_block.startswith(
+        "**Ann**: New since the previous run: ▼ utilization 62%, below 70%. Also in the "
+        "previous run: ▼ notes signed within 72 hours 80%, below 90%.\n- ")
     assert ann_block.count("\n- ") == 2  # both questions, once
     assert "↑ missed appointments rising for several weeks" in text
     dan = next(b for b in blocks if b.startswith("**Dan**"))
-    assert "14 days of recorded time off in the period" in dan
+    assert dan.startswith("**Dan**: Context: 14 days of recorded time off in the period, "
+                          "which explains ▲ 6 notes")
     assert "6 notes unsigned for more than 7 days (6.0% of notes due), at or above 3 notes " \
            "and 2.0%" in dan
     assert "\n- " not in dan  # context: nothing asked
@@ -249,8 +251,11 @@ def test_no_prompt_from_a_figure_the_export_cannot_support(tmp_path):
 
 
 def test_a_short_leave_is_no_context(tmp_path):
-    """Ann's 2 days off are below leave_context_days (5): no context; at 2 they are."""
+    """Ann's 2 days off are below leave_context_days (10): no context; at 2 they are; at 15
+    Dan's 14 are not either."""
     assert "A" not in p._leave(_planted(tmp_path))
     run = _planted(tmp_path)
     run.config = _config(tmp_path, operations={"leave_context_days": 2})
     assert p._leave(run) == {"D": 14, "A": 2}
+    run.config = _config(tmp_path, operations={"leave_context_days": 15})
+    assert p._leave(run) == {}

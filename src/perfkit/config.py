@@ -149,7 +149,7 @@ class OperationsConfig(_Strict):
                                           "this share of the period's notes due: a backlog "
                                           "relative to volume (one open note in a busy "
                                           "period is not a flag)")
-    leave_context_days: int = Field(5, ge=1, description="recorded time off of at least this "
+    leave_context_days: int = Field(10, ge=1, description="recorded time off of at least this "
                                     "many days in the period is shown beside a clinician's "
                                     "check-in as context, and explains documentation and "
                                     "falling-trend prompts instead of asking about them")

@@ -698,7 +698,7 @@ def _details(signals_: list[str], row, cfg: Config) -> str:
                         f"{'falling' if bad == 'declining' else 'rising'} for several weeks")
         else:
             said.append(f"{marks.get(s, '▲')} {flag_detail(s, row, cfg)}")
-    return ", ".join(said)
+    return "; ".join(said)
 
 
 def check_in_list(run: RunData) -> Text:
@@ -729,16 +729,16 @@ def check_in_list(run: RunData) -> Text:
         parts.append(head)
         for _, c in mine.iterrows():
             said = [f"{label}: {_details(c[k], c['row'], cfg)}" for k, label in (
-                ("new", "new since the previous run"), ("worsening", "worsening"),
-                ("standing", "also in the previous run"), ("flagged", "flagged"))
+                ("new", "New since the previous run"), ("worsening", "Worsening"),
+                ("standing", "Also in the previous run"), ("flagged", "Flagged"))
                 if c[k]]
             context = [w for w in (c["ramp"], _count(c["leave_days"], "day", "days")
                                    + " of recorded time off in the period"
                                    if c["leave_days"] else "") if w]
             if context:
-                said.append("context: " + "; ".join(context) + " (explains "
-                            + _details(c["explained"], c["row"], cfg) + ")")
-            parts.append(f"**{md(c['name'])}**: " + "; ".join(said) + "."
+                said.append("Context: " + "; ".join(context) + ", which explains "
+                            + _details(c["explained"], c["row"], cfg))
+            parts.append(f"**{md(c['name'])}**: " + ". ".join(said) + "."
                          + "".join(f"\n- {r}" for r in c["prompts"]))
     return Text("\n\n".join(parts))
 
