@@ -247,7 +247,7 @@ def test_no_prompt_from_a_figure_the_export_cannot_support(tmp_path):
     # the self-view entry point still asks its reader, about every supported flag
     mine = p.check_in_reasons(m.loc["A"], run.config, you=True)
     assert len(mine) == 2 and mine[0].startswith("Your utilization is 62%")
-    assert mine[1].startswith("80.0% of your notes were signed within 72 hours")
+    assert mine[1].startswith("80% of your notes were signed within 72 hours")  # as shown
 
 
 def test_a_short_leave_is_no_context(tmp_path):
@@ -259,3 +259,21 @@ def test_a_short_leave_is_no_context(tmp_path):
     assert p._leave(run) == {"D": 14, "A": 2}
     run.config = _config(tmp_path, operations={"leave_context_days": 15})
     assert p._leave(run) == {}
+
+
+def test_the_changes_show_values_as_the_tables_do(tmp_path):
+    """Missed appointments show one decimal in the operations table; the change section says
+    them the same way (9.5% then, 14.2% now), not rounded to 10% and 14%."""
+    history = pd.DataFrame({
+        "period_start": ["2026-05-01", "2026-08-01"], "period_end": ["2026-08-01", "2026-11-01"],
+        "run_id": ["before", "now"], "this_run": [False, True], "compared_with": [True, False],
+        "clinician_id": ["B", "B"], "definitions_changed": [False, False],
+        **{k: [1, 2] for k in hi.HISTORY_METRICS}})
+    changes = pd.DataFrame([{"clinician_id": "B", "metric": "non_attendance_rate",
+                             "previous": 0.095, "current": 0.142, "previous_flag": False,
+                             "current_flag": True, "change": hi.NEWLY,
+                             "flag": "flag_high_non_attendance"}], columns=hi.CHANGE_COLUMNS)
+    run = _run(tmp_path, _metrics([{"clinician_id": "B"}]), changes=changes)
+    run.tables["history"] = history
+    said = str(p.changes_section(run))
+    assert "**Ben**: missed appointments at 10% or more (9.5% then, 14.2% now)." in said

@@ -92,9 +92,9 @@ def _flag_words(cfg: Config) -> dict[str, str]:
                                     "more",
         "flag_late_notes": f"fewer than {pct(o.notes_within_72h_alert)} of notes signed within "
                            f"{o.note_standard_hours:g} hours",
-        "flag_unsigned_overdue": f"a backlog of notes unsigned for more than "
-                                 f"{o.note_overdue_days:g} days ({o.unsigned_overdue_min_notes} "
-                                 f"or more and {pct(o.unsigned_overdue_share, 1)} of notes due)",
+        "flag_unsigned_overdue": f"at least {o.unsigned_overdue_min_notes} notes, and "
+                                 f"{pct(o.unsigned_overdue_share, 1)} of notes due, unsigned for "
+                                 f"more than {o.note_overdue_days:g} days",
         "flag_over_goal": f"sessions {pct(w.over_goal_margin)} or more above the weekly goal in "
                           f"{w.over_goal_weeks} of {w.over_goal_window} weeks",
         "flag_no_time_off": f"no time off recorded in {w.time_off_months} months",
@@ -110,8 +110,8 @@ def _value(metric: str, v) -> str:
     """A flagged metric's value in words: a percentage, or a count with its unit."""
     if v is None or pd.isna(v) or v == "":
         return "–"
-    if metric in ("utilization", "non_attendance_rate", "notes_within_72h"):
-        return pct(float(v))
+    if metric in op.DISPLAY_DIGITS:  # as the tables show it
+        return pct(float(v), op.DISPLAY_DIGITS[metric])
     one, many = _UNITS.get(metric, ("", ""))
     n = float(v)
     return f"{n:g} {one if n == 1 else many}".strip()
@@ -506,19 +506,24 @@ def signals(row) -> list[str]:
 
 
 def _prompts(row: pd.Series, cfg: Config, you: bool) -> list[tuple[frozenset, str]]:
-    """Each question with the signals it rests on."""
+    """Each question with the signals it rests on; each rate as the tables show it."""
     ops = cfg.operations
+
+    def shown(metric: str) -> str:
+        return pct(row[metric], op.DISPLAY_DIGITS[metric])
+
     on = set(signals(row))
     they, their = ("you", "your") if you else ("they", "their")
     q = []
     if keys := on & {"trend_utilization", "flag_low_utilization"}:
         q.append((keys, f"{'Your utilization' if you else 'Utilization'} is "
-                        f"{pct(row['utilization'])}"
+                        f"{shown('utilization')}"
                   + (" and has been falling for several weeks" if "trend_utilization" in keys
                      else "") + f". Is the caseload what {they} want it to be, or is something "
                   "making sessions harder to fill?"))
     if keys := on & {"trend_notes_within_72h", "flag_late_notes"}:
-        q.append((keys, f"{pct(row['notes_within_72h'], 1)} of {'your ' if you else ''}notes "
+        q.append((keys, f"{shown('notes_within_72h')} of "
+                        f"{'your ' if you else ''}notes "
                         f"were signed within {ops.note_standard_hours:g} hours. Would "
                         "protected documentation time or a simpler note template help?"))
     if keys := on & {"flag_unsigned_overdue"}:
@@ -527,7 +532,7 @@ def _prompts(row: pd.Series, cfg: Config, you: bool) -> list[tuple[frozenset, st
                         f" been unsigned for more than {ops.note_overdue_days:g} days. Is there "
                         f"a backlog {they} would like help with?"))
     if keys := on & {"flag_high_non_attendance", "trend_non_attendance_rate"}:
-        q.append((keys, f"{pct(row['non_attendance_rate'], 1)} of "
+        q.append((keys, f"{shown('non_attendance_rate')} of "
                         f"{their + ' ' if you else ''}appointments were missed. Are reminders, "
                         "scheduling or client circumstances getting in the way?"))
     return q + _stretched(row, cfg, you, on)
