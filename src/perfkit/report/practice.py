@@ -337,8 +337,7 @@ def flag_detail(flag: str, row, cfg: Config) -> str:
     past, e.g. "utilization 62%, below 70%". The values are the displayed ones (the flags
     compare them as displayed: :func:`perfkit.operations.beyond`)."""
     o, w = cfg.operations, cfg.workload
-    d = op.DISPLAY_DIGITS
-    get = row.get if hasattr(row, "get") else row.__getitem__
+    d, get = op.DISPLAY_DIGITS, row.get
     if flag == "flag_low_utilization":
         return (f"utilization {pct(get('utilization'), d['utilization'])}, below "
                 f"{pct(o.utilization_alert)}")
@@ -354,7 +353,7 @@ def flag_detail(flag: str, row, cfg: Config) -> str:
                 f"{pct(o.notes_within_72h_alert)}")
     if flag == "flag_unsigned_overdue":
         n = get("unsigned_overdue_7d")
-        share = get("unsigned_overdue_share") if "unsigned_overdue_share" in row else np.nan
+        share = get("unsigned_overdue_share", np.nan)
         of = f" ({pct(share, 1)} of notes due)" if pd.notna(share) else ""
         return (f"{_value('unsigned_overdue_7d', n)} unsigned for more than "
                 f"{o.note_overdue_days:g} days{of}, at or above {o.unsigned_overdue_min_notes} "
