@@ -445,3 +445,25 @@ def test_new_hire_ramp_against_earlier_hires(tmp_path):
     assert r.loc[r["clinician_id"] == "C", "ramp"].eq("no practice ramp yet").all()
     assert r.loc[r["clinician_id"] == "C", "practice_utilization"].isna().all()
     assert set(r["clinician_id"]) == set("ABCD")
+
+
+def test_a_ramp_is_compared_as_its_words_show_it(tmp_path):
+    """The ramp words show the hire's and the earlier hires' mean utilization in whole
+    percentages. D averages 39.96% (shown as 40%) against the earlier hires' 50%: 40 / 50 is
+    exactly the 0.8 of ramp.slower, so "as expected", not "more slowly" (the unrounded ratio,
+    0.7992, would have said so). At 39.4% (shown as 39%) it is "more slowly"."""
+    cfg = pk.load_config(period_start=dt.date(2026, 10, 5), period_end=dt.date(2026, 11, 2),
+                         pseudonym_key_file=tmp_path / "k")
+    starts = {"A": "2026-09-01", "B": "2026-09-08", "C": "2026-09-15", "D": "2026-10-06"}
+    data = make_data([(c, s, None, 20.0, None) for c, s in starts.items()], [])
+
+    def status(d_mean):
+        util = {"A": [.5] * 4, "B": [.5] * 4, "C": [.5] * 4, "D": [d_mean] * 4}
+        rows = [{"clinician_id": c, "utilization": u,
+                 "week_start": op._monday(starts[c]) + pd.Timedelta(weeks=k)}
+                for c, us in util.items() for k, u in enumerate(us)]
+        r = op.ramp(data, cfg, pd.DataFrame(rows).assign(caseload=0))
+        return r.loc[r["clinician_id"] == "D", "ramp"].iloc[0]
+
+    assert status(0.3996) == "as expected"
+    assert status(0.394) == "more slowly"

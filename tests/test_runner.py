@@ -72,6 +72,18 @@ def test_the_practice_report_tells_the_planted_story(demo_run, truth):
     assert pd.Timestamp(roster.loc[left, "end_date"]) < pd.Timestamp(truth["quarters"]["last"][0])
     assert names[left] not in text and "Who joined or left" not in text
     checks = str(r.check_in_list(run)).split("\n\n")
+    # at a glance: the planted newly flagged clinicians, and the slow hire as context (ramping,
+    # low utilization in both quarters: not asked about)
+    [slow] = truth["slow_hires"]
+    assert checks[0] == (f"{len(truth['newly_flagged'])} of 11 clinicians to check in with: "
+                         f"{len(truth['newly_flagged'])} newly flagged or worsening; context, "
+                         "not a question: 1 new hire ramping.")
+    who = {name: cid for cid, name in names.items()}
+    named = [b.split("**")[1] for b in checks if b.startswith("**")
+             and b.split("**")[1] in who]
+    assert {who[n] for n in named[:-1]} == set(truth["newly_flagged"]) and \
+        who[named[-1]] == slow, named  # what changed first, each once; the context last
+    assert "\n- " not in checks[-1] and "ramping more slowly" in checks[-1]
     [over] = truth["over_capacity"]
     block = next(b for b in checks if b.startswith(f"**{names[over]}**"))
     m = pd.read_csv(demo_run / "tables" / "clinician_metrics.csv").set_index("clinician_id")
@@ -82,7 +94,6 @@ def test_the_practice_report_tells_the_planted_story(demo_run, truth):
             "weeks") in block
     ramp = pd.read_csv(demo_run / "tables" / "ramp.csv").drop_duplicates("clinician_id")
     status = ramp.set_index("clinician_id")["ramp"].to_dict()
-    [slow] = truth["slow_hires"]
     assert status == {slow: "more slowly"} | {c: "no practice ramp yet"
                                               for c in truth["earlier_hires"]}
     words = str(r.ramp_words(run))

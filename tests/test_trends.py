@@ -244,12 +244,13 @@ def test_flags_against_parameters(tmp_path):
                       "utilization": [0.69, 0.75, 0.85, np.nan],
                       "non_attendance_rate": [0.10, 0.099, np.nan, 0.2],
                       "notes_within_72h": [0.95, 0.89, 0.90, np.nan],
-                      "unsigned_overdue_7d": [0, 2, 0, 0]})
+                      "unsigned_overdue_7d": [0, 3, 2, 0], "notes_due": [50, 50, 50, 0]})
     f = flags(m, pk.load_config()).set_index("clinician_id")
     assert f.utilization_band.tolist() == ["low", "review", "ok", ""]
     assert f.flag_low_utilization.tolist() == [True, False, False, False]
     assert f.flag_high_non_attendance.tolist() == [True, False, False, True]
     assert f.flag_late_notes.tolist() == [False, True, False, False]
+    # a backlog needs 3 notes and 2% of notes due: 3 of 50 is one, 2 of 50 is not
     assert f.flag_unsigned_overdue.tolist() == [False, True, False, False]
     strict = pk.load_config(operations={"utilization_alert": 0.8, "utilization_review": 0.9})
     assert flags(m, strict).flag_low_utilization.tolist() == [True, True, False, False]

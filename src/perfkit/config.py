@@ -142,6 +142,17 @@ class OperationsConfig(_Strict):
     note_best_hours: float = Field(24, gt=0)
     note_standard_hours: float = Field(72, gt=0)
     note_overdue_days: float = Field(7, gt=0)
+    unsigned_overdue_min_notes: int = Field(3, ge=1, description="flag_unsigned_overdue needs "
+                                            "at least this many notes unsigned past "
+                                            "note_overdue_days...")
+    unsigned_overdue_share: float = Field(0.02, ge=0, le=1, description="...and at least "
+                                          "this share of the period's notes due: a backlog "
+                                          "relative to volume (one open note in a busy "
+                                          "period is not a flag)")
+    leave_context_days: int = Field(10, ge=1, description="recorded time off of at least this "
+                                    "many days in the period is shown beside a clinician's "
+                                    "check-in as context, and explains documentation and "
+                                    "falling-trend prompts instead of asking about them")
     retained_sessions: int = Field(8, gt=0)
     dropout_sessions: int = Field(4, gt=0)
     cohort_weeks: int = Field(8, gt=0)

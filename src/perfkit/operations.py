@@ -45,6 +45,10 @@ __all__ = [
     "clinician_metrics",
     "weekly_metrics",
     "flags",
+    "DISPLAY_DIGITS",
+    "as_displayed",
+    "beyond",
+    "unsigned_share",
     "practice_summary",
     "metric_spread",
     "workforce",
@@ -781,7 +785,8 @@ def workload(data, cfg: Config, metrics: pd.DataFrame, weekly: pd.DataFrame) -> 
     w = cfg.workload
     ids = metrics["clinician_id"].astype(str)
     out = pd.DataFrame({"clinician_id": ids.to_numpy()})
-    out["over_capacity"] = (metrics["utilization"] > w.over_capacity).fillna(False).to_numpy()
+    out["over_capacity"] = beyond(metrics["utilization"], "utilization", w.over_capacity,
+                                  "above").to_numpy()
     goal = data.clinicians.set_index(data.clinicians["clinician_id"].astype(str))[
         "weekly_session_goal"].astype(float)
     wk = weekly.assign(clinician_id=weekly["clinician_id"].astype(str),
@@ -847,10 +852,11 @@ def ramp(data, cfg: Config, weekly: pd.DataFrame) -> pd.DataFrame:
     at that week: the median over earlier hires (clinicians who started before this one,
     within the weekly series, so their own first weeks are in the data), when at least
     ``ramp.min_hires`` (3) have that week (``hires_compared`` says how many). ``ramp`` (one
-    value per hire) compares the hire's utilization with the practice ramp over the weeks both
-    have: ``more slowly`` below ``ramp.slower`` (0.8) of it, ``faster`` above ``ramp.faster``
-    (1.2), ``as expected`` between, or ``no practice ramp yet`` when too few earlier hires have
-    data.
+    value per hire) compares the hire's mean utilization with the practice ramp's over the
+    weeks both have, each as displayed (whole percentages, :func:`as_displayed`: the ramp
+    words show them): ``more slowly`` below ``ramp.slower`` (0.8) of it, ``faster`` above
+    ``ramp.faster`` (1.2), ``as expected`` between, or ``no practice ramp yet`` when too few
+    earlier hires have data.
     """
     rc = cfg.ramp
     c = data.clinicians.assign(clinician_id=data.clinicians["clinician_id"].astype(str))
@@ -880,8 +886,12 @@ def ramp(data, cfg: Config, weekly: pd.DataFrame) -> pd.DataFrame:
         enough = n >= rc.min_hires
         util, load = np.where(enough, util, np.nan), np.where(enough, load, np.nan)
         both = enough & mine["utilization"].notna().to_numpy()
-        if both.any() and np.nansum(util[both]) > 0:
-            ratio = mine["utilization"].to_numpy()[both].sum() / util[both].sum()
+        # the means the ramp words show (ramp_by_hire), compared as displayed (beyond)
+        shown = as_displayed([mine["utilization"].to_numpy()[both].mean() if both.any()
+                              else np.nan, np.nanmean(util[both]) if both.any() else np.nan],
+                             "utilization").to_numpy()
+        if both.any() and shown[1] > 0:
+            ratio = round(shown[0] / shown[1], 9)  # 40% / 50% is 0.8, not 0.8000000000000002
             status = ("more slowly" if ratio < rc.slower else "faster" if ratio > rc.faster
                       else "as expected")
         else:
@@ -1009,29 +1019,87 @@ def weekly_metrics(data, cfg: Config) -> pd.DataFrame:
         ["clinician_id", "week_start"], ignore_index=True), data)
 
 
+# How each thresholded rate is displayed (decimal places of its percentage): a threshold is
+# compared with the value AS DISPLAYED, so a utilization shown as "70%" is not below 70%. The
+# reports format these rates with the same digits (report/format.py ``pct``).
+DISPLAY_DIGITS = {"utilization": 0, "non_attendance_rate": 1, "notes_within_72h": 0,
+                  "unsigned_overdue_share": 1}
+
+
+def as_displayed(values, metric: str) -> pd.Series:
+    """A rate as the reader sees it: its percentage rounded to the digits the reports show it
+    with (:data:`DISPLAY_DIGITS`; a count: itself), back as a share; empty stays empty. Every
+    threshold comparison of a flag, a band or a shading goes through :func:`beyond`, which
+    reads this."""
+    v = pd.Series(values, dtype=float) if not isinstance(values, pd.Series) else \
+        values.astype(float)
+    digits = DISPLAY_DIGITS.get(metric)
+    if digits is None:
+        return v
+    # the string the reports print, read back: exactly the number the reader sees
+    return v.map(lambda x: np.nan if pd.isna(x) else float(f"{100 * x:.{digits}f}") / 100)
+
+
+def beyond(values, metric: str, threshold: float, side: str) -> pd.Series:
+    """Whether each value, as displayed (:func:`as_displayed`), is past ``threshold``:
+    ``side`` is ``"below"`` (<), ``"above"`` (>) or ``"at or above"`` (>=). Both sides are
+    compared in percentage points rounded to 9 places, so 0.07 and 7% are one number. Empty
+    values are never past a threshold."""
+    shown = as_displayed(values, metric)
+    scale = 100 if metric in DISPLAY_DIGITS else 1
+    a, t = (shown * scale).round(9), round(threshold * scale, 9)
+    out = {"below": a < t, "above": a > t, "at or above": a >= t}[side]
+    return out.fillna(False).astype(bool) & shown.notna()
+
+
+def unsigned_share(metrics: pd.DataFrame) -> pd.Series:
+    """``unsigned_overdue_share``: the notes unsigned past ``note_overdue_days`` over the
+    notes due (attended sessions) in the period; empty without notes due or when the count is
+    not known."""
+    due = metrics["notes_due"].astype(float) if "notes_due" in metrics else \
+        pd.Series(np.nan, index=metrics.index)
+    return pd.Series(_ratio(metrics["unsigned_overdue_7d"].astype(float), due),
+                     index=metrics.index)
+
+
 def flags(metrics: pd.DataFrame, cfg: Config) -> pd.DataFrame:
-    """Threshold flags per clinician (True = worth a conversation), from parameters.
+    """Threshold flags per clinician (True = worth a conversation), from parameters. Every
+    comparison is with the value as displayed (:func:`beyond`).
 
     - ``flag_low_utilization``: utilization below ``utilization_alert`` (70%);
-      ``utilization_band`` is ``low`` / ``review`` (below ``utilization_review``, 80%) / ``ok``;
+      ``utilization_band`` is ``low`` / ``review`` (below ``utilization_review``, 80%: the
+      reports' "watch", not a flag) / ``ok``;
     - ``flag_high_non_attendance``: non-attendance at or above ``non_attendance_alert`` (10%);
     - ``flag_late_notes``: notes within 72 h below ``notes_within_72h_alert`` (90%);
-    - ``flag_unsigned_overdue``: any note unsigned more than ``note_overdue_days`` (7) days.
+    - ``flag_unsigned_overdue``: a backlog relative to volume: at least
+      ``unsigned_overdue_min_notes`` (3) notes unsigned more than ``note_overdue_days`` (7)
+      days AND at least ``unsigned_overdue_share`` (2%) of the notes due
+      (``unsigned_overdue_share``, a column after the flags). One open note in a busy period is
+      not a flag.
 
     A metric with no data (empty) raises no flag.
     """
     ops = cfg.operations
     u = metrics["utilization"]
-    band = np.select([u < ops.utilization_alert, u < ops.utilization_review, u.notna()],
+    low = beyond(u, "utilization", ops.utilization_alert, "below")
+    review = beyond(u, "utilization", ops.utilization_review, "below")
+    band = np.select([low.to_numpy(), review.to_numpy(), u.notna().to_numpy()],
                      ["low", "review", "ok"], default="")
+    share = unsigned_share(metrics)
+    count = metrics["unsigned_overdue_7d"].astype(float)
     out = pd.DataFrame({
         "clinician_id": metrics["clinician_id"],
         "utilization_band": band,
-        "flag_low_utilization": (u < ops.utilization_alert).fillna(False),
-        "flag_high_non_attendance": (metrics["non_attendance_rate"]
-                                     >= ops.non_attendance_alert).fillna(False),
-        "flag_late_notes": (metrics["notes_within_72h"]
-                            < ops.notes_within_72h_alert).fillna(False),
-        "flag_unsigned_overdue": (metrics["unsigned_overdue_7d"] > 0).fillna(False),
-    })
+        "flag_low_utilization": low.to_numpy(),
+        "flag_high_non_attendance": beyond(metrics["non_attendance_rate"],
+                                           "non_attendance_rate", ops.non_attendance_alert,
+                                           "at or above").to_numpy(),
+        "flag_late_notes": beyond(metrics["notes_within_72h"], "notes_within_72h",
+                                  ops.notes_within_72h_alert, "below").to_numpy(),
+        "flag_unsigned_overdue": (
+            beyond(count, "unsigned_overdue_7d", ops.unsigned_overdue_min_notes, "at or above")
+            & beyond(share, "unsigned_overdue_share", ops.unsigned_overdue_share,
+                     "at or above")).to_numpy(),
+        "unsigned_overdue_share": share.to_numpy(),
+    }, index=metrics.index)
     return out

@@ -46,6 +46,8 @@ def operations_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]
     metrics.loc[absent, [c for c in metrics if c.startswith("basis_")]] = "too_few"
     metrics = metrics.merge(op.workload(data, config, metrics, weekly), on="clinician_id",
                             how="left")
+    share = metrics.pop("unsigned_overdue_share")  # a column added after the contract's
+    metrics["unsigned_overdue_share"] = share
     return {"clinician_metrics": metrics, "weekly_metrics": weekly,
             "practice_summary": op.practice_summary(data, config, metrics),
             "metric_spread": op.metric_spread(metrics),

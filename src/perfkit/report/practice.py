@@ -10,7 +10,9 @@ import re
 import numpy as np
 import pandas as pd
 
+from .. import operations as op
 from ..config import Config
+from ..history import NEWLY, STILL
 from ..safety import md
 from .format import (
     GROUP_SESSIONS,
@@ -46,7 +48,9 @@ from .supervisor import ce_words, compliance_words
 
 __all__ = ["practice_title", "documentation_basis", "period_summary", "left_out_words",
            "operations_table",
-           "check_in_reasons", "stretched_reasons", "check_in_list", "outcomes_table",
+           "check_in_reasons", "stretched_reasons", "check_in_list", "check_ins",
+           "check_in_glance", "signals", "flag_detail", "cell_states", "legend", "marked",
+           "MARKS", "outcomes_table",
            "model_section", "limits_note", "changes_section", "compared_period", "compared_run",
            "ramp_words", "plain_model_words",
            "data_quality_table", "renewals_table", "associates_compliance"]
@@ -91,7 +95,9 @@ def _flag_words(cfg: Config) -> dict[str, str]:
                                     "more",
         "flag_late_notes": f"fewer than {pct(o.notes_within_72h_alert)} of notes signed within "
                            f"{o.note_standard_hours:g} hours",
-        "flag_unsigned_overdue": f"notes unsigned for more than {o.note_overdue_days:g} days",
+        "flag_unsigned_overdue": f"at least {o.unsigned_overdue_min_notes} notes, and "
+                                 f"{pct(o.unsigned_overdue_share, 1)} of notes due, unsigned for "
+                                 f"more than {o.note_overdue_days:g} days",
         "flag_over_goal": f"sessions {pct(w.over_goal_margin)} or more above the weekly goal in "
                           f"{w.over_goal_weeks} of {w.over_goal_window} weeks",
         "flag_no_time_off": f"no time off recorded in {w.time_off_months} months",
@@ -107,8 +113,8 @@ def _value(metric: str, v) -> str:
     """A flagged metric's value in words: a percentage, or a count with its unit."""
     if v is None or pd.isna(v) or v == "":
         return "–"
-    if metric in ("utilization", "non_attendance_rate", "notes_within_72h"):
-        return pct(float(v))
+    if metric in op.DISPLAY_DIGITS:  # as the tables show it
+        return pct(float(v), op.DISPLAY_DIGITS[metric])
     one, many = _UNITS.get(metric, ("", ""))
     n = float(v)
     return f"{n:g} {one if n == 1 else many}".strip()
@@ -331,11 +337,100 @@ def left_out_words(run: RunData) -> str:
             "the name, and run again to include them.")
 
 
+# -- flags with meaning: state, mark, size and threshold ---------------------------------------
+
+# A flag's mark: a symbol and a word as well as a colour, so print in grey and a screen reader
+# tell the states apart. "watch" is the utilization review band: not a flag, no check-in.
+MARKS = {"low": "▼ low", "high": "▲ high", "watch": "● watch"}
+SHADES = {"low": "background-color: #fbd5b5; font-weight: bold",
+          "high": "background-color: #fbd5b5; font-weight: bold",
+          "watch": "background-color: #fff3c4"}
+
+
+def flag_detail(flag: str, row, cfg: Config) -> str:
+    """One flag of a clinician in words, with its direction, its size and the threshold it is
+    past, e.g. "utilization 62%, below 70%". The values are the displayed ones (the flags
+    compare them as displayed: :func:`perfkit.operations.beyond`)."""
+    o, w = cfg.operations, cfg.workload
+    d, get = op.DISPLAY_DIGITS, row.get
+    if flag == "flag_low_utilization":
+        return (f"utilization {pct(get('utilization'), d['utilization'])}, below "
+                f"{pct(o.utilization_alert)}")
+    if flag == "over_capacity":
+        return (f"utilization {pct(get('utilization'), d['utilization'])} of the hours offered, "
+                f"above {pct(w.over_capacity)}")
+    if flag == "flag_high_non_attendance":
+        return (f"missed appointments {pct(get('non_attendance_rate'), 1)}, at or above "
+                f"{pct(o.non_attendance_alert, 1)}")
+    if flag == "flag_late_notes":
+        return (f"notes signed within {o.note_standard_hours:g} hours "
+                f"{pct(get('notes_within_72h'), d['notes_within_72h'])}, below "
+                f"{pct(o.notes_within_72h_alert)}")
+    if flag == "flag_unsigned_overdue":
+        n = get("unsigned_overdue_7d")
+        share = get("unsigned_overdue_share", np.nan)
+        of = f" ({pct(share, 1)} of notes due)" if pd.notna(share) else ""
+        return (f"{_value('unsigned_overdue_7d', n)} unsigned for more than "
+                f"{o.note_overdue_days:g} days{of}, at or above {o.unsigned_overdue_min_notes} "
+                f"notes and {pct(o.unsigned_overdue_share, 1)}")
+    if flag == "flag_over_goal":
+        return (f"sessions {pct(w.over_goal_margin)} or more above the weekly goal in "
+                f"{num(get('weeks_over_goal'), 0)} of the last {w.over_goal_window} weeks, at "
+                f"or above {w.over_goal_weeks}")
+    if flag == "flag_no_time_off":
+        return f"no time off recorded in {w.time_off_months} months"
+    if flag == "flag_caseload_growing":
+        weeks = _value("caseload_growing_weeks", get("caseload_growing_weeks"))
+        return f"caseload growing for {weeks} in a row, at or above {w.caseload_growing_weeks}"
+    return _flag_words(cfg).get(flag, flag)
+
+
+def cell_states(m: pd.DataFrame) -> pd.DataFrame:
+    """The state of each thresholded cell of the operations table, per clinician row of
+    ``clinician_metrics``: ``low``, ``high``, ``watch`` or empty (within the thresholds). Read
+    from the run's flags (compared as displayed), never recomputed here."""
+    def flag(col):
+        return yes(m[col]) if col in m else np.zeros(len(m), dtype=bool)
+
+    band = m["utilization_band"].astype(str).to_numpy() if "utilization_band" in m else \
+        np.array([""] * len(m))
+    util = np.where(flag("flag_low_utilization"), "low",
+                    np.where(flag("over_capacity"), "high",
+                             np.where(band == "review", "watch", "")))
+    return pd.DataFrame({
+        "Utilization": util,
+        "Missed appointments": np.where(flag("flag_high_non_attendance"), "high", ""),
+        "Notes within 72 h": np.where(flag("flag_late_notes"), "low", ""),
+        "unsigned": np.where(flag("flag_unsigned_overdue"), "high", ""),
+    }, index=m.index)
+
+
+def marked(text: str, state: str) -> str:
+    """A displayed value with its mark in front: "▼ low 62%"; unmarked within thresholds."""
+    return f"{MARKS[state]} {text}" if state in MARKS and text not in ("–", "") else text
+
+
+def legend(cfg: Config) -> str:
+    """What each mark of the operations table means, with the thresholds from the parameters."""
+    o, w = cfg.operations, cfg.workload
+    return (f"{MARKS['low']} / {MARKS['high']}: outside the practice's thresholds, worth a "
+            f"conversation. {MARKS['watch']}: utilization from {pct(o.utilization_alert)} to "
+            f"below {pct(o.utilization_review)}, the review band: worth watching, not a flag. "
+            f"Thresholds (parameters): utilization below {pct(o.utilization_alert)} or above "
+            f"{pct(w.over_capacity)} of the hours offered; missed appointments at or above "
+            f"{pct(o.non_attendance_alert, 1)}; notes within {o.note_standard_hours:g} h below "
+            f"{pct(o.notes_within_72h_alert)}; notes unsigned for more than "
+            f"{o.note_overdue_days:g} days: {o.unsigned_overdue_min_notes} or more and at "
+            f"least {pct(o.unsigned_overdue_share, 1)} of the notes due. Values are compared as "
+            "shown (70% is not below 70%). The shading repeats the marks in colour.")
+
+
 def operations_table(run: RunData):
     """Operational metrics per clinician, in name order (not a ranking), with trend labels."""
     m = run.table("clinician_metrics").copy()
     m["name"] = m["clinician_id"].map(run.name_of)
     m = m.sort_values("name")
+    unsigned_col = f"Notes unsigned > {run.config.operations.note_overdue_days:g} days"
     out = pd.DataFrame({
         "Clinician": m["name"],
         "Utilization": m["utilization"].map(pct),
@@ -352,7 +447,7 @@ def operations_table(run: RunData):
                                                               unavailable(run)), "–"),
         "Notes open > 72 h": m["notes_open_72h"].map(lambda v: num(v, 0))
         if "notes_open_72h" in m else "–",
-        "Notes unsigned > 7 days": m["unsigned_overdue_7d"].map(lambda v: num(v, 0)),
+        unsigned_col: m["unsigned_overdue_7d"].map(lambda v: num(v, 0)),
         "Clients seen": m["active_clients"].map(lambda v: num(v, 0)),
         "New clients": [short_history(num(v, 0), lim, count=True) for v, lim in
                         zip(m["new_clients"], m.get("new_clients_limited", [False] * len(m)),
@@ -375,94 +470,303 @@ def operations_table(run: RunData):
         out.loc[absent, "Utilization"] = [
             "no appointments under this name (see Left out of this run above)"
             if name in near else NO_APPOINTMENTS for name in m["name"][absent]]
-    flag_cols = {"Utilization": "flag_low_utilization",
-                 "Missed appointments": "flag_high_non_attendance",
-                 "Notes within 72 h": "flag_late_notes",
-                 "Notes unsigned > 7 days": "flag_unsigned_overdue"}
-    flags = pd.DataFrame({col: yes(m[f]) for col, f in flag_cols.items()},
-                         index=out.index)
-    if "over_capacity" in m:  # above the hours offered is outside the thresholds too
-        flags["Utilization"] |= yes(m["over_capacity"])
+    states = cell_states(m).rename(columns={"unsigned": unsigned_col})
+    states.loc[absent] = ""  # nothing known: no mark
+    for col in states:
+        out[col] = [marked(v, s) for v, s in zip(out[col], states[col], strict=True)]
 
     def shade(col):
-        if col.name not in flags:
+        if col.name not in states:
             return [""] * len(col)
-        return ["background-color: #fdebd3" if f else "" for f in flags[col.name]]
+        return [SHADES.get(s, "") for s in states[col.name]]
 
-    return table(out, "Shaded cells are outside the practice's thresholds (see parameters)."
+    return table(out, legend(run.config)
                  + (" New clients marked \"at most\" and retention marked \"short history\" "
                     "rest on an export that begins too late to tell new clients from "
                     "returning ones (see \"History in this export\" above)." if short else ""),
                  apply=shade)
 
 
-def check_in_reasons(row: pd.Series, cfg: Config, *, you: bool = False) -> list[str]:
-    """Questions a clinician's figures raise, for the owner about the clinician or, with
-    ``you``, for the clinician's own report, addressed to them."""
+# -- check-ins in order of need ------------------------------------------------------------------
+
+# the trend labels that are a concern (sustained worsening), with the figure in words
+WORSENING = {"trend_utilization": ("declining", "utilization"),
+             "trend_notes_within_72h": ("declining", "notes signed within 72 hours"),
+             "trend_non_attendance_rate": ("growing", "missed appointments")}
+FLAG_SIGNALS = ("flag_low_utilization", "over_capacity", "flag_high_non_attendance",
+                "flag_late_notes", "flag_unsigned_overdue", "flag_over_goal", "flag_no_time_off",
+                "flag_caseload_growing")
+UTILIZATION_SIGNALS = frozenset({"flag_low_utilization", "over_capacity", "trend_utilization",
+                                 "flag_over_goal"})
+DOCUMENTATION_SIGNALS = frozenset({"flag_late_notes", "flag_unsigned_overdue",
+                                   "trend_notes_within_72h"})
+# what context explains: a new hire's ramp explains a low or falling utilization and a growing
+# caseload; recorded time off explains notes waiting and a falling trend
+RAMP_EXPLAINS = frozenset({"flag_low_utilization", "trend_utilization",
+                           "flag_caseload_growing"})
+LEAVE_EXPLAINS = DOCUMENTATION_SIGNALS | {"trend_utilization"}
+
+
+def _supported(signal: str, row) -> bool:
+    """Whether the export supports a prompt from this signal: no documentation prompt when
+    the export's documentation is not known (``documentation_source`` ``not_known``), no
+    utilization or sessions prompt for a clinician the export never names."""
+    if signal in DOCUMENTATION_SIGNALS and row.get("documentation_source") == op.NOT_KNOWN:
+        return False
+    return not (signal in UTILIZATION_SIGNALS and "appointments_in_export" in row
+                and pd.notna(row.get("appointments_in_export"))
+                and float(row["appointments_in_export"]) == 0)
+
+
+def signals(row) -> list[str]:
+    """A clinician's flags (true) and worsening trends the export supports, flags first."""
+    out = [f for f in FLAG_SIGNALS if is_yes(row.get(f))]
+    out += [t for t, (bad, _) in WORSENING.items() if row.get(t) == bad]
+    return [s for s in out if _supported(s, row)]
+
+
+def _prompts(row: pd.Series, cfg: Config, you: bool) -> list[tuple[frozenset, str]]:
+    """Each question with the signals it rests on; each rate as the tables show it."""
     ops = cfg.operations
+
+    def shown(metric: str) -> str:
+        return pct(row[metric], op.DISPLAY_DIGITS[metric])
+
+    on = set(signals(row))
     they, their = ("you", "your") if you else ("they", "their")
     q = []
-    if row.get("trend_utilization") == "declining" or row.get("flag_low_utilization"):
-        q.append(f"{'Your utilization' if you else 'Utilization'} is {pct(row['utilization'])}"
-                 + (" and has been falling for several weeks" if row.get("trend_utilization")
-                    == "declining" else "") + f". Is the caseload what {they} want it to be, or "
-                 "is something making sessions harder to fill?")
-    if row.get("trend_notes_within_72h") == "declining" or row.get("flag_late_notes"):
-        q.append(f"{pct(row['notes_within_72h'], 1)} of {'your ' if you else ''}notes were "
-                 f"signed within {ops.note_standard_hours:g} hours. Would protected "
-                 "documentation time or a simpler note template help?")
-    if row.get("flag_unsigned_overdue"):
+    if keys := on & {"trend_utilization", "flag_low_utilization"}:
+        q.append((keys, f"{'Your utilization' if you else 'Utilization'} is "
+                        f"{shown('utilization')}"
+                  + (" and has been falling for several weeks" if "trend_utilization" in keys
+                     else "") + f". Is the caseload what {they} want it to be, or is something "
+                  "making sessions harder to fill?"))
+    if keys := on & {"trend_notes_within_72h", "flag_late_notes"}:
+        q.append((keys, f"{shown('notes_within_72h')} of "
+                        f"{'your ' if you else ''}notes "
+                        f"were signed within {ops.note_standard_hours:g} hours. Would "
+                        "protected documentation time or a simpler note template help?"))
+    if keys := on & {"flag_unsigned_overdue"}:
         n = int(row["unsigned_overdue_7d"])
-        q.append(f"{num(n, 0)} {'of your ' if you else ''}"
-                 f"{'note has' if n == 1 else 'notes have'} been "
-                 f"unsigned for more than {ops.note_overdue_days:g} days. Is there a backlog "
-                 f"{they} would like help with?")
-    if row.get("flag_high_non_attendance") or row.get("trend_non_attendance_rate") == "growing":
-        q.append(f"{pct(row['non_attendance_rate'], 1)} of {their + ' ' if you else ''}"
-                 "appointments were missed. Are reminders, scheduling or client circumstances "
-                 "getting in the way?")
-    return q + stretched_reasons(row, cfg, you=you)
+        q.append((keys, f"{num(n, 0)} {'of your ' if you else ''}"
+                        f"{'note has' if n == 1 else 'notes have'} been unsigned for more "
+                        f"than {ops.note_overdue_days:g} days. Is there a backlog {they} would "
+                        "like help with?"))
+    if keys := on & {"flag_high_non_attendance", "trend_non_attendance_rate"}:
+        q.append((keys, f"{shown('non_attendance_rate')} of "
+                        f"{their + ' ' if you else ''}appointments were missed. Are reminders, "
+                        "scheduling or client circumstances getting in the way?"))
+    return q + _stretched(row, cfg, you, on)
+
+
+def check_in_reasons(row: pd.Series, cfg: Config, *, you: bool = False) -> list[str]:
+    """Questions a clinician's figures raise, for the owner about the clinician or, with
+    ``you``, for the clinician's own report, addressed to them. Only figures the export
+    supports raise one (:func:`signals`)."""
+    return [text for _, text in _prompts(row, cfg, you)]
+
+
+def _stretched(row, cfg: Config, you: bool, on: set) -> list[tuple[frozenset, str]]:
+    w, q = cfg.workload, []
+    they, their = ("you", "your") if you else ("they", "their")
+    stretched = "You might be stretched" if you else "Might be stretched"
+    if "over_capacity" in on:
+        q.append(({"over_capacity"}, f"{stretched}: {their} utilization is "
+                  f"{pct(row['utilization'])} of the hours offered for clients. Is the "
+                  "capacity in the roster still right, or is the week fuller than planned?"))
+    if "flag_over_goal" in on:
+        q.append(({"flag_over_goal"}, f"{stretched}: {their} attended sessions were "
+                  f"{pct(w.over_goal_margin)} or more above the weekly goal in "
+                  f"{int(row['weeks_over_goal'])} of the last {w.over_goal_window} weeks. Is "
+                  "that a choice, or would fewer sessions help?"))
+    if "flag_no_time_off" in on:
+        q.append(({"flag_no_time_off"}, f"{stretched}: no time off is recorded in the last "
+                  f"{w.time_off_months} months. Is a break planned?"))
+    if "flag_caseload_growing" in on:
+        q.append(({"flag_caseload_growing"}, f"{stretched}: {their} caseload has grown for "
+                  f"{int(row['caseload_growing_weeks'])} weeks in a row (now "
+                  f"{num(row['caseload'], 0)} clients). Is that the caseload {they} want?"))
+    return q
 
 
 def stretched_reasons(row: pd.Series, cfg: Config, *, you: bool = False) -> list[str]:
     """"Might be stretched" prompts from the workload signals (parameters ``workload``), about
     the clinician or, with ``you``, to them."""
-    w, q = cfg.workload, []
-    they, their = ("you", "your") if you else ("they", "their")
-    stretched = "You might be stretched" if you else "Might be stretched"
-    if is_yes(row.get("over_capacity")):
-        q.append(f"{stretched}: {their} utilization is {pct(row['utilization'])} of the hours "
-                 f"offered for clients. Is the capacity in the roster still right, or is the "
-                 "week fuller than planned?")
-    if is_yes(row.get("flag_over_goal")):
-        q.append(f"{stretched}: {their} attended sessions were {pct(w.over_goal_margin)} or "
-                 f"more above the weekly goal in {int(row['weeks_over_goal'])} of the last "
-                 f"{w.over_goal_window} weeks. Is that a choice, or would fewer sessions help?")
-    if is_yes(row.get("flag_no_time_off")):
-        q.append(f"{stretched}: no time off is recorded in the last {w.time_off_months} "
-                 f"months. Is a break planned?")
-    if is_yes(row.get("flag_caseload_growing")):
-        q.append(f"{stretched}: {their} caseload has grown for "
-                 f"{int(row['caseload_growing_weeks'])} weeks in a row (now "
-                 f"{num(row['caseload'], 0)} clients). Is that the caseload {they} want?")
-    return q
+    return [text for _, text in _stretched(row, cfg, you, set(signals(row)))]
+
+
+def _ramping(run: RunData) -> dict[str, str]:
+    """New hires still in their first ``ramp.weeks`` weeks during the period (``ramp.csv``),
+    with their ramp in words."""
+    r = run.tables.get("ramp")
+    if r is None or r.empty:
+        return {}
+    start = r.drop_duplicates("clinician_id").set_index("clinician_id")["start_date"]
+    since = pd.Timestamp(run.config.period_start) - pd.Timedelta(weeks=run.config.ramp.weeks)
+    status = ramp_by_hire(run).set_index("clinician_id")["ramp"]
+    out = {}
+    for cid, day in start.items():
+        if pd.notna(day) and pd.Timestamp(day) > since:
+            how = _RAMP_WORDS.get(status.get(cid), "In their first months").lower()
+            out[cid] = f"started on {date_words(day)}: {how}"
+    return out
+
+
+def _leave(run: RunData) -> dict[str, int]:
+    """Calendar days of recorded time off in the period, per clinician, where at least
+    ``operations.leave_context_days``."""
+    if not run.provided("time_off"):
+        return {}
+    try:
+        t = run.prepared_table("time_off")
+    except (KeyError, OSError):
+        return {}
+    lo = pd.Timestamp(run.config.period_start)
+    hi = pd.Timestamp(run.config.period_end) - pd.Timedelta(days=1)
+    days: dict[str, set] = {}
+    for cid, a, b in zip(t.get("clinician_id", []), t.get("start_date", []),
+                         t.get("end_date", []), strict=True):
+        if pd.isna(a) or pd.isna(b):
+            continue
+        a, b = max(pd.Timestamp(a), lo), min(pd.Timestamp(b), hi)
+        if a <= b:
+            days.setdefault(str(cid), set()).update(pd.date_range(a, b))
+    need = run.config.operations.leave_context_days
+    return {c: len(d) for c, d in days.items() if len(d) >= need}
+
+
+CHANGED, STANDING, FLAGGED, CONTEXT = "changed", "standing", "flagged", "context"
+
+
+def check_ins(run: RunData) -> pd.DataFrame:
+    """One row per clinician with something to ask or to know: ``group`` (``changed``: newly
+    flagged since the compared run or worsening for several weeks; ``standing``: flagged in
+    the compared run too; ``flagged``: flagged with no earlier figure to compare;
+    ``context``: every signal explained by a ramp or recorded time off), the signals by kind
+    (``new``, ``worsening``, ``standing``, ``flagged``, ``explained``: lists of signal
+    names), ``ramp`` and ``leave_days`` (the context), ``prompts`` (the questions) and
+    ``name``; in order of need: group, then the number of signals asked about, then name."""
+    m = run.table("clinician_metrics")
+    c = run.tables.get("changes")
+    change = {} if c is None or c.empty else {
+        (r["clinician_id"], r["flag"]): r["change"] for _, r in c.iterrows()}
+    ramping, leave = _ramping(run), _leave(run)
+    rows = []
+    for _, row in m.iterrows():
+        cid = row["clinician_id"]
+        on = signals(row)
+        explains = (RAMP_EXPLAINS if cid in ramping else frozenset()) | (
+            LEAVE_EXPLAINS if cid in leave else frozenset())
+        kinds = {"new": [], "worsening": [], "standing": [], "flagged": [], "explained": []}
+        for s in on:
+            if s in explains:
+                kinds["explained"].append(s)
+            elif s in WORSENING:
+                kinds["worsening"].append(s)
+            else:
+                was = change.get((cid, s), "")
+                kinds[{NEWLY: "new", STILL: "standing"}.get(was, "flagged")].append(s)
+        group = (CHANGED if kinds["new"] or kinds["worsening"] else
+                 STANDING if kinds["standing"] else FLAGGED if kinds["flagged"] else
+                 CONTEXT if kinds["explained"] else "")
+        if not group:
+            continue
+        asked = [text for keys, text in _prompts(row, run.config, False)
+                 if set(keys) - set(kinds["explained"])]
+        rows.append({"clinician_id": cid, "name": run.name_of(cid), "group": group, **kinds,
+                     "ramp": ramping.get(cid, "") if set(kinds["explained"]) & RAMP_EXPLAINS
+                     else "",
+                     "leave_days": leave.get(cid, 0) if set(kinds["explained"]) &
+                     LEAVE_EXPLAINS else 0,
+                     "prompts": asked, "row": row})
+    order = {CHANGED: 0, STANDING: 1, FLAGGED: 2, CONTEXT: 3}
+    out = pd.DataFrame(rows, columns=["clinician_id", "name", "group", "new", "worsening",
+                                      "standing", "flagged", "explained", "ramp", "leave_days",
+                                      "prompts", "row"])
+    if out.empty:
+        return out
+    asked = out[["new", "worsening", "standing", "flagged"]].map(len).sum(axis=1)
+    return out.assign(_o=out["group"].map(order), _n=-asked).sort_values(
+        ["_o", "_n", "name"]).drop(columns=["_o", "_n"]).reset_index(drop=True)
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def check_in_glance(run: RunData, ins: pd.DataFrame | None = None) -> str:
+    """The check-in list in one line: how many clinicians and why."""
+    ins = check_ins(run) if ins is None else ins
+    total = len(run.table("clinician_metrics"))
+    g = ins["group"].value_counts() if len(ins) else pd.Series(dtype=int)
+    asked = int(g.get(CHANGED, 0) + g.get(STANDING, 0) + g.get(FLAGGED, 0))
+    parts = [f"{n} newly flagged or worsening" if k == CHANGED else
+             f"{n} with a standing pattern" if k == STANDING else
+             f"{n} flagged with no earlier run to compare"
+             for k in (CHANGED, STANDING, FLAGGED) if (n := int(g.get(k, 0)))]
+    line = (f"{asked} of {_count(total, 'clinician', 'clinicians')} to check in with"
+            + (": " + ", ".join(parts) if parts else ""))
+    ctx = []
+    if n := int((ins["ramp"] != "").sum()) if len(ins) else 0:
+        ctx.append(f"{_count(n, 'new hire', 'new hires')} ramping")
+    if n := int((ins["leave_days"] > 0).sum()) if len(ins) else 0:
+        ctx.append(f"{n} with recorded time off")
+    return line + ("; context, not a question: " + ", ".join(ctx) if ctx else "") + "."
+
+
+def _details(signals_: list[str], row, cfg: Config) -> str:
+    marks = {"flag_low_utilization": "▼", "flag_late_notes": "▼"}
+    said = []
+    for s in signals_:
+        if s in WORSENING:
+            bad, what = WORSENING[s]
+            said.append(f"{'↓' if bad == 'declining' else '↑'} {what} "
+                        f"{'falling' if bad == 'declining' else 'rising'} for several weeks")
+        else:
+            said.append(f"{marks.get(s, '▲')} {flag_detail(s, row, cfg)}")
+    return "; ".join(said)
 
 
 def check_in_list(run: RunData) -> Text:
-    """Who might welcome a check-in, framed as questions to ask, not verdicts."""
-    m = run.table("clinician_metrics").copy()
-    m["name"] = m["clinician_id"].map(run.name_of)
-    lines = []
-    for _, row in m.sort_values("name").iterrows():
-        reasons = check_in_reasons(row, run.config)
-        if reasons:
-            lines.append(f"**{md(row['name'])}**\n" + "\n".join(f"- {r}" for r in reasons))
-    if not lines:
+    """Who might welcome a check-in, framed as questions to ask, not verdicts, in order of
+    need: what changed since the compared run (newly flagged, or worsening for several
+    weeks), then standing patterns (flagged in that run too), each clinician once with all
+    their reasons; then context instead of a question where the data explain a figure (a new
+    hire's ramp, recorded time off). Above the list, one line: how many and why."""
+    ins = check_ins(run)
+    if ins.empty:
         return Text("No clinician's metrics are outside the thresholds or slipping this "
                     "period.")
-    return Text("These are prompts for a supportive conversation, not judgements: numbers "
-                "cannot see a hard month, a complex caseload or a new role.\n\n"
-                + "\n\n".join(lines))
+    cfg = run.config
+    heads = {CHANGED: "**What changed**: newly flagged since the previous run, or worsening "
+                      "for several weeks.",
+             STANDING: "**Standing patterns**: flagged in the previous run too.",
+             FLAGGED: "**Flagged this period** (no earlier figure to compare with).",
+             CONTEXT: "**Context, not a question**: figures the data explain."}
+    parts = [check_in_glance(run, ins),
+             "Each clinician is listed once, with all their reasons: what changed first, then "
+             "standing patterns, then context that explains a figure.",
+             "These are prompts for a supportive conversation, not judgements: numbers "
+             "cannot see a hard month, a complex caseload or a new role."]
+    for group, head in heads.items():
+        mine = ins[ins["group"] == group]
+        if mine.empty:
+            continue
+        parts.append(head)
+        for _, c in mine.iterrows():
+            said = [f"{label}: {_details(c[k], c['row'], cfg)}" for k, label in (
+                ("new", "New since the previous run"), ("worsening", "Worsening"),
+                ("standing", "Also in the previous run"), ("flagged", "Flagged"))
+                if c[k]]
+            context = [w for w in (c["ramp"], _count(c["leave_days"], "day", "days")
+                                   + " of recorded time off in the period"
+                                   if c["leave_days"] else "") if w]
+            if context:
+                said.append("Context: " + "; ".join(context) + ", which explains "
+                            + _details(c["explained"], c["row"], cfg))
+            parts.append(f"**{md(c['name'])}**: " + ". ".join(said) + "."
+                         + "".join(f"\n- {r}" for r in c["prompts"]))
+    return Text("\n\n".join(parts))
 
 
 @measured(say=True)

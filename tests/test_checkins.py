@@ -1,0 +1,279 @@
+"""Flags with meaning and check-ins in order of need (issue 26, items 2 and 3).
+
+Every frame here is built by hand with planted flags; the expected states, marks, counts and
+order are worked out from the planted values, never read from perfkit's own output."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import perfkit as pk
+from perfkit import history as hi
+from perfkit import operations as op
+from perfkit.report import practice as p
+from perfkit.report.format import pct
+from perfkit.report.run import RunData
+
+PERIOD = {"period_start": "2026-08-01", "period_end": "2026-11-01"}
+
+
+def _config(tmp_path, **kw):
+    return pk.load_config(pseudonym_key_file=tmp_path / "k", **PERIOD, **kw)
+
+
+# -- the note-backlog rule and the comparison as displayed ------------------------------------
+
+
+def test_a_backlog_is_relative_to_volume():
+    """1 open note of 200 due is not a backlog; 5 of 40 (12.5%) is. The rule needs both at
+    least 3 notes and at least 2% of the notes due (the defaults)."""
+    m = pd.DataFrame({"clinician_id": list("abcdefg"),
+                      "utilization": [0.9] * 7, "non_attendance_rate": [0.0] * 7,
+                      "notes_within_72h": [1.0] * 7,
+                      "unsigned_overdue_7d": [1, 5, 3, 2, 4, 0, 3],
+                      "notes_due": [200, 40, 200, 10, 200, 0, 0]})
+    f = op.flags(m, pk.load_config()).set_index("clinician_id")
+    # 1/200: one note; 5/40: both; 3/200 = 1.5% < 2%; 2/10: two notes; 4/200 = 2.0%: both;
+    # nothing due: no share, no flag
+    assert f.flag_unsigned_overdue.tolist() == [False, True, False, False, True, False, False]
+    assert f.unsigned_overdue_share.tolist()[:5] == pytest.approx([0.005, 0.125, 0.015, 0.2,
+                                                                   0.02])
+    assert np.isnan(f.unsigned_overdue_share.iloc[5])
+    looser = pk.load_config(operations={"unsigned_overdue_min_notes": 1,
+                                        "unsigned_overdue_share": 0.0})
+    assert op.flags(m, looser).flag_unsigned_overdue.tolist() == [True] * 5 + [False, False]
+
+
+def test_thresholds_are_compared_with_the_value_as_displayed():
+    """A utilization shown as 70% is not below 70%, one shown as 69% is; 79% is watch, 80% is
+    not; missed appointments shown as 10.0% are at the alert, 9.9% are not; notes within 72 h
+    shown as 90% are not late."""
+    m = pd.DataFrame({"clinician_id": list("abcd"),
+                      "utilization": [0.6951, 0.6949, 0.7949, 0.7951],
+                      "non_attendance_rate": [0.09951, 0.09949, 0.1, np.nan],
+                      "notes_within_72h": [0.8951, 0.8949, 0.9, np.nan],
+                      "unsigned_overdue_7d": [0, 0, 0, 0], "notes_due": [10] * 4})
+    f = op.flags(m, pk.load_config()).set_index("clinician_id")
+    assert [pct(v) for v in m.utilization] == ["70%", "69%", "79%", "80%"]
+    assert f.flag_low_utilization.tolist() == [False, True, False, False]
+    assert f.utilization_band.tolist() == ["review", "low", "review", "ok"]
+    assert [pct(v, 1) for v in m.non_attendance_rate[:3]] == ["10.0%", "9.9%",
+                                                                       "10.0%"]
+    assert f.flag_high_non_attendance.tolist() == [True, False, True, False]
+    assert f.flag_late_notes.tolist() == [False, True, False, False]
+    # over capacity: 100.4% shows as 100%, not above 100%; 100.6% shows as 101%
+    assert op.beyond(pd.Series([1.004, 1.006, np.nan]), "utilization", 1.0,
+                     "above").tolist() == [False, True, False]
+    # a count is its own display
+    assert op.beyond(pd.Series([2, 3]), "unsigned_overdue_7d", 3,
+                     "at or above").tolist() == [False, True]
+
+
+# -- the operations table: marks, legend, shading ---------------------------------------------
+
+def _metrics(rows: list[dict]) -> pd.DataFrame:
+    base = {"utilization": 0.85, "trend_utilization": "stable", "non_attendance_rate": 0.05,
+            "notes_within_72h": 0.95, "trend_notes_within_72h": "stable",
+            "trend_non_attendance_rate": "stable", "notes_open_72h": 0,
+            "unsigned_overdue_7d": 0, "notes_due": 100, "unsigned_overdue_share": 0.0,
+            "active_clients": 20, "new_clients": 2, "retained_8plus_rate": 0.5,
+            "documentation_source": "signing_times", "appointments_in_export": 300,
+            "utilization_band": "ok", "caseload": 20, "weeks_over_goal": 0,
+            "caseload_growing_weeks": 0, "days_off_recent": 10,
+            **{f: False for f in p.FLAG_SIGNALS}}
+    return pd.DataFrame([base | r for r in rows])
+
+
+def _run(tmp_path, metrics, *, changes=None, ramp=None, time_off=None, **cfg):
+    names = {"A": "Ann", "B": "Ben", "C": "Cat", "D": "Dan", "E": "Eve", "F": "Fay",
+             "G": "Gus", "H": "Hal"}
+    clinicians = pd.DataFrame({"clinician_id": list(names), "name": list(names.values()),
+                               "start_date": pd.NaT, "end_date": pd.NaT})
+    time_off = time_off if time_off is not None else pd.DataFrame(
+        columns=["clinician_id", "start_date", "end_date"])
+    tables = {"clinician_metrics": metrics,
+              "changes": changes if changes is not None else
+              pd.DataFrame(columns=hi.CHANGE_COLUMNS)}
+    if ramp is not None:
+        tables["ramp"] = ramp
+    return RunData(tmp_path, _config(tmp_path, **cfg), {"provided": ["time_off"]}, tables,
+                   _data={"clinicians": clinicians, "time_off": time_off})
+
+
+def test_flags_carry_a_mark_and_a_legend_from_the_parameters(tmp_path):
+    m = _metrics([
+        {"clinician_id": "A", "utilization": 0.62, "utilization_band": "low",
+         "flag_low_utilization": True},
+        {"clinician_id": "B", "utilization": 0.74, "utilization_band": "review",
+         "non_attendance_rate": 0.14, "flag_high_non_attendance": True},
+        {"clinician_id": "C", "notes_within_72h": 0.85, "flag_late_notes": True,
+         "unsigned_overdue_7d": 5, "flag_unsigned_overdue": True},
+        {"clinician_id": "D", "utilization": 1.12, "over_capacity": True},
+    ])
+    t = p.operations_table(_run(tmp_path, m, operations={"utilization_alert": 0.65,
+                                                          "utilization_review": 0.75}))
+    shown = t.data.set_index("Clinician")
+    assert shown.loc["Ann", "Utilization"] == "▼ low 62%"
+    assert shown.loc["Ben", "Utilization"] == "● watch 74%"
+    assert shown.loc["Ben", "Missed appointments"] == "▲ high 14.0%"
+    assert shown.loc["Cat", "Notes within 72 h"] == "▼ low 85%"
+    assert shown.loc["Cat", "Notes unsigned > 7 days"] == "▲ high 5"
+    assert shown.loc["Dan", "Utilization"] == "▲ high 112%"
+    assert shown.loc["Ann", "Missed appointments"] == "5.0%"  # within: no mark
+    legend = t.caption
+    # the thresholds are the parameters', not 70% and 80%
+    assert "● watch: utilization from 65% to below 75%" in legend
+    assert "utilization below 65% or above 100% of the hours offered" in legend
+    assert "missed appointments at or above 10.0%" in legend
+    assert "3 or more and at least 2.0% of the notes due" in legend
+    html = t.to_html()
+
+    def shaded(colour):  # the cells of the style rule with this colour
+        rule = next(r for r in html.split("}") if colour in r)
+        return sorted(x.split("_", 2)[2] for x in rule.split("{")[0].replace(",", " ").split()
+                      if x.startswith("#T_"))
+
+    # colour repeats the mark; flagged cells differ from watch cells, unflagged have none
+    assert shaded("#fbd5b5") == ["row0_col1", "row1_col3", "row2_col4", "row2_col7",
+                                 "row3_col1"]
+    assert shaded("#fff3c4") == ["row1_col1"]
+
+
+# -- check-ins in order of need ---------------------------------------------------------------
+
+def _planted(tmp_path, *, previous: bool = True):
+    """Ann: newly flagged on utilization, late notes standing. Ben: missed appointments
+    standing. Cat: a ramping new hire, low utilization (context). Dan: 14 days of leave,
+    a new note backlog and falling notes (context). Eve: late notes planted on documentation
+    that is not known (no prompt). Fay: utilization 74%, watch only. Gus: low utilization on
+    no appointments in the export (no prompt). Hal: missed appointments rising for weeks."""
+    m = _metrics([
+        {"clinician_id": "A", "utilization": 0.62, "flag_low_utilization": True,
+         "notes_within_72h": 0.8, "flag_late_notes": True},
+        {"clinician_id": "B", "non_attendance_rate": 0.14, "flag_high_non_attendance": True},
+        {"clinician_id": "C", "utilization": 0.4, "flag_low_utilization": True},
+        {"clinician_id": "D", "unsigned_overdue_7d": 6, "unsigned_overdue_share": 0.06,
+         "flag_unsigned_overdue": True, "trend_notes_within_72h": "declining"},
+        {"clinician_id": "E", "documentation_source": op.NOT_KNOWN, "flag_late_notes": True,
+         "notes_within_72h": np.nan},
+        {"clinician_id": "F", "utilization": 0.74, "utilization_band": "review"},
+        {"clinician_id": "G", "appointments_in_export": 0, "utilization": np.nan,
+         "flag_low_utilization": True},
+        {"clinician_id": "H", "trend_non_attendance_rate": "growing"},
+    ])
+    changes = pd.DataFrame([
+        {"clinician_id": c, "flag": f, "change": ch, "metric": "", "previous": np.nan,
+         "current": np.nan, "previous_flag": ch == hi.STILL, "current_flag": True}
+        for c, f, ch in [("A", "flag_low_utilization", hi.NEWLY),
+                         ("A", "flag_late_notes", hi.STILL),
+                         ("B", "flag_high_non_attendance", hi.STILL),
+                         ("C", "flag_low_utilization", hi.NEWLY),
+                         ("D", "flag_unsigned_overdue", hi.NEWLY),
+                         ("E", "flag_late_notes", hi.NEWLY),
+                         ("G", "flag_low_utilization", hi.NEWLY)]],
+        columns=hi.CHANGE_COLUMNS) if previous else None
+    ramp = pd.DataFrame({"clinician_id": ["C", "C"], "start_date": ["2026-07-06"] * 2,
+                         "week": [0, 1], "week_start": ["2026-07-06", "2026-07-13"],
+                         "utilization": [0.3, 0.4], "caseload": [3, 5],
+                         "practice_utilization": [0.35, 0.45], "practice_caseload": [4, 6],
+                         "hires_compared": [3, 3], "ramp": ["as expected"] * 2})
+    time_off = pd.DataFrame({"clinician_id": ["D", "A"],
+                             "start_date": pd.to_datetime(["2026-10-05", "2026-09-01"]),
+                             "end_date": pd.to_datetime(["2026-10-18", "2026-09-02"])})
+    return _run(tmp_path, m, changes=changes, ramp=ramp, time_off=time_off)
+
+
+def test_check_ins_come_in_order_of_need_each_clinician_once(tmp_path):
+    run = _planted(tmp_path)
+    ins = p.check_ins(run)
+    assert ins["name"].tolist() == ["Ann", "Hal", "Ben", "Cat", "Dan"]
+    assert ins["group"].tolist() == ["changed", "changed", "standing", "context", "context"]
+    ann = ins.iloc[0]
+    assert ann["new"] == ["flag_low_utilization"] and ann["standing"] == ["flag_late_notes"]
+    assert ins.iloc[1]["worsening"] == ["trend_non_attendance_rate"]
+    # context, not a question
+    assert ins.iloc[3]["prompts"] == [] and ins.iloc[4]["prompts"] == []
+    assert ins.iloc[3]["ramp"].startswith("started on 06 Jul 2026")
+    assert ins.iloc[4]["leave_days"] == 14
+    assert sorted(ins.iloc[4]["explained"]) == ["flag_unsigned_overdue",
+                                                "trend_notes_within_72h"]
+    assert p.check_in_glance(run, ins) == (
+        "3 of 8 clinicians to check in with: 2 newly flagged or worsening, 1 with a standing "
+        "pattern; context, not a question: 1 new hire ramping, 1 with recorded time off.")
+
+    text = str(p.check_in_list(run))
+    blocks = text.split("\n\n")
+    assert blocks[0] == p.check_in_glance(run, ins)
+    named = [b.split("**")[1] for b in blocks if b.startswith("**") and "**:" in b[:12]]
+    assert named == ["Ann", "Hal", "Ben", "Cat", "Dan"]  # once each, in order
+    for absent in ("Eve", "Fay", "Gus"):
+        assert f"**{absent}**" not in text
+    ann_block = next(b for b in blocks if b.startswith("**Ann**"))
+    assert ann_block.startswith(
+        "**Ann**: New since the previous run: ▼ utilization 62%, below 70%. Also in the "
+        "previous run: ▼ notes signed within 72 hours 80%, below 90%.\n- ")
+    assert ann_block.count("\n- ") == 2  # both questions, once
+    assert "↑ missed appointments rising for several weeks" in text
+    dan = next(b for b in blocks if b.startswith("**Dan**"))
+    assert dan.startswith("**Dan**: Context: 14 days of recorded time off in the period, "
+                          "which explains ▲ 6 notes")
+    assert "6 notes unsigned for more than 7 days (6.0% of notes due), at or above 3 notes " \
+           "and 2.0%" in dan
+    assert "\n- " not in dan  # context: nothing asked
+    heads = [b for b in blocks if b.startswith("**") and "**:" not in b[:12]]
+    assert [h.split("**")[1] for h in heads] == ["What changed", "Standing patterns",
+                                                 "Context, not a question"]
+
+
+def test_without_an_earlier_run_flags_are_flagged_not_new(tmp_path):
+    ins = p.check_ins(_planted(tmp_path, previous=False))
+    assert ins.set_index("name")["group"].to_dict() == {
+        "Hal": "changed", "Ann": "flagged", "Ben": "flagged", "Cat": "context",
+        "Dan": "context"}
+    run = _planted(tmp_path, previous=False)
+    assert p.check_in_glance(run).startswith(
+        "3 of 8 clinicians to check in with: 1 newly flagged or worsening, 2 flagged with no "
+        "earlier run to compare;")
+
+
+def test_no_prompt_from_a_figure_the_export_cannot_support(tmp_path):
+    run = _planted(tmp_path)
+    m = run.table("clinician_metrics").set_index("clinician_id")
+    assert p.check_in_reasons(m.loc["E"], run.config) == []
+    assert p.check_in_reasons(m.loc["G"], run.config, you=True) == []
+    assert p.check_in_reasons(m.loc["F"], run.config) == []  # watch is not a check-in
+    # the self-view entry point still asks its reader, about every supported flag
+    mine = p.check_in_reasons(m.loc["A"], run.config, you=True)
+    assert len(mine) == 2 and mine[0].startswith("Your utilization is 62%")
+    assert mine[1].startswith("80% of your notes were signed within 72 hours")  # as shown
+
+
+def test_a_short_leave_is_no_context(tmp_path):
+    """Ann's 2 days off are below leave_context_days (10): no context; at 2 they are; at 15
+    Dan's 14 are not either."""
+    assert "A" not in p._leave(_planted(tmp_path))
+    run = _planted(tmp_path)
+    run.config = _config(tmp_path, operations={"leave_context_days": 2})
+    assert p._leave(run) == {"D": 14, "A": 2}
+    run.config = _config(tmp_path, operations={"leave_context_days": 15})
+    assert p._leave(run) == {}
+
+
+def test_the_changes_show_values_as_the_tables_do(tmp_path):
+    """Missed appointments show one decimal in the operations table; the change section says
+    them the same way (9.5% then, 14.2% now), not rounded to 10% and 14%."""
+    history = pd.DataFrame({
+        "period_start": ["2026-05-01", "2026-08-01"], "period_end": ["2026-08-01", "2026-11-01"],
+        "run_id": ["before", "now"], "this_run": [False, True], "compared_with": [True, False],
+        "clinician_id": ["B", "B"], "definitions_changed": [False, False],
+        **{k: [1, 2] for k in hi.HISTORY_METRICS}})
+    changes = pd.DataFrame([{"clinician_id": "B", "metric": "non_attendance_rate",
+                             "previous": 0.095, "current": 0.142, "previous_flag": False,
+                             "current_flag": True, "change": hi.NEWLY,
+                             "flag": "flag_high_non_attendance"}], columns=hi.CHANGE_COLUMNS)
+    run = _run(tmp_path, _metrics([{"clinician_id": "B"}]), changes=changes)
+    run.tables["history"] = history
+    said = str(p.changes_section(run))
+    assert "**Ben**: missed appointments at 10% or more (9.5% then, 14.2% now)." in said
