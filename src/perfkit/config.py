@@ -319,7 +319,7 @@ class TrendConfig(_Strict):
                                  "enough data'")
     short_band: float = Field(0.05, ge=0, description="short series: a slope worth less than "
                               "this share of the series mean per quarter (13 weeks) is no "
-                              "change (metrics.md item 15; an unsourced tool choice)")
+                              "change (a tool choice, not from a source: docs/references.md [SPC])")
     short_t: float = Field(2.5, ge=0, description="short series: the slope must also be at "
                            "least this many standard errors from zero")
     words_weeks: int = Field(12, ge=2, description="the sentence beside a trend says where the "

@@ -27,7 +27,7 @@ directions are settled by the direction of the sentence's change (below), else `
 **Short series.** ``trends.min_weeks`` (12) or more weekly points use the rules above. From
 ``trends.short_min_weeks`` (6) up to 11 points the least-squares slope over those weeks names a
 direction when it is worth more than ``trends.short_band`` (5%) of the series' mean per quarter
-(13 weeks; ../shared/reference/metrics.md item 15, an unsourced tool choice) *and* is at least
+(13 weeks; a tool choice, not from a source: docs/references.md [SPC]) *and* is at least
 ``trends.short_t`` (2.5) standard errors from zero; otherwise the label is ``not enough data``
 (too few weeks to call a series steady). Fewer than 6 points: ``not enough data``.
 
