@@ -61,6 +61,8 @@ def _windows(run: RunData) -> dict[str, str]:
         "model": model,
         "licences": f"As of {last:%d %b %Y}: each licence's current continuing-education cycle "
                     "and the last competency review",
+        "associates": f"As of {last:%d %b %Y}: supervision since each associate's records "
+                      "begin, against their rule's pace",
         "limits": f"{period}: every section above",
         "data_quality": "The whole export: each table's first and last date are beside it",
         # the clinician's self-view
@@ -78,7 +80,7 @@ def _windows(run: RunData) -> dict[str, str]:
 
 
 OWNER_SECTIONS = ["changes", "glance", "operations", "check_in", "ramp", "outcomes", "funnel",
-                  "model", "licences", "limits", "data_quality"]
+                  "model", "licences", "associates", "limits", "data_quality"]
 CLINICIAN_SECTIONS = ["own", "history", "weekly", "clients", "item9", "estimate",
                       "development", "questions"]
 
