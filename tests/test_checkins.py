@@ -136,9 +136,12 @@ def test_flags_carry_a_mark_and_a_legend_from_the_parameters(tmp_path):
                       if x.startswith("#T_"))
 
     # colour repeats the mark; flagged cells differ from watch cells, unflagged have none
-    assert shaded("#fbd5b5") == ["row0_col1", "row1_col3", "row2_col4", "row2_col7",
-                                 "row3_col1"]
-    assert shaded("#fff3c4") == ["row1_col1"]
+    col = {c: f"col{k}" for k, c in enumerate(t.data.columns)}
+    assert shaded("#fbd5b5") == sorted([
+        f"row0_{col['Utilization']}", f"row1_{col['Missed appointments']}",
+        f"row2_{col['Notes within 72 h']}", f"row2_{col['Notes unsigned > 7 days']}",
+        f"row3_{col['Utilization']}"])
+    assert shaded("#fff3c4") == [f"row1_{col['Utilization']}"]
 
 
 # -- check-ins in order of need ---------------------------------------------------------------

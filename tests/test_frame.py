@@ -64,7 +64,8 @@ def ledger_row(cid, **kw) -> dict:
 
 def ramp(cid, hire, earlier, status) -> pd.DataFrame:
     weeks = np.arange(len(hire))
-    return pd.DataFrame({"clinician_id": cid, "week": weeks, "utilization": hire,
+    return pd.DataFrame({"clinician_id": cid, "start_date": pd.Timestamp("2026-07-06"),
+                         "week": weeks, "utilization": hire,
                          "practice_utilization": earlier, "ramp": status})
 
 
@@ -201,9 +202,10 @@ def test_a_slow_new_hire_is_asked_about_their_first_weeks(tmp_path):
     assert "filling more slowly than earlier hires' did (30% against 50%)" in qs
     assert "Is the caseload what you want" not in qs and "caseload has grown" not in qs
     assert "more slowly than the practice's earlier hires did" in str(r.own_ramp_text(run, "H2"))
-    # the owner's page, which knows they are ramping, still asks (its check-in list is the
-    # other agent's; unchanged here)
-    assert "Utilization is 30%" in str(r.check_in_list(run))
+    # the owner's page knows they are ramping: the low figure is context, not a question
+    owner = str(r.check_in_list(run))
+    assert "Utilization is 30%" not in owner
+    assert "which explains ▼ utilization 30%, below 70%" in owner
 
 
 def test_going_well_gives_reasons_from_the_data(tmp_path):
@@ -236,7 +238,8 @@ def test_going_well_counts_a_lifted_flag_and_a_better_figure_than_before(tmp_pat
         {**base, "period_start": "2026-08-01", "period_end": "2026-11-01", "this_run": True,
          "compared_with": False, "notes_within_72h": 0.92, "non_attendance_rate": 0.08}])
     said = str(r.going_well(run, "L2"))
-    assert "Notes unsigned for more than 7 days no longer applies to you: 3 notes" in said
+    assert ("The flag for notes unsigned for more than 7 days (at least 3, and at least 2.0% "
+            "of notes due) has lifted: 3 notes in") in said
     assert "More of your notes were signed within 72 hours: 92% now, 85% in" in said
     assert "Fewer of your appointments were missed" not in said  # 8.1% to 8.0%: not clearly
     # on other definitions the earlier run is not like for like: no "better than before"

@@ -201,9 +201,9 @@ def going_well(run: RunData, clinician_id: str) -> Text:
         ch = rows_for(run, "changes", [clinician_id])
         for _, c in (ch[ch["change"] == "no longer flagged"].iterrows() if not ch.empty
                      else []):
-            said.append(f"{words.get(c['flag'], c['flag']).capitalize()} no longer applies "
-                        f"to you: {_value(c['metric'], c['previous'])} in "
-                        f"{compared_period(run)}, {_value(c['metric'], c['current'])} now.")
+            said.append(f"The flag for {words.get(c['flag'], c['flag'])} has lifted: "
+                        f"{_value(c['metric'], c['previous'])} in {compared_period(run)}, "
+                        f"{_value(c['metric'], c['current'])} now.")
         said += _better_than_before(run, clinician_id, said)
         notes = r.get("notes_within_72h")
         on_times = not on_status(m).get(clinician_id, False) and "notes_within_72h" not in gone

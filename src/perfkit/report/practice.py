@@ -95,9 +95,9 @@ def _flag_words(cfg: Config) -> dict[str, str]:
                                     "more",
         "flag_late_notes": f"fewer than {pct(o.notes_within_72h_alert)} of notes signed within "
                            f"{o.note_standard_hours:g} hours",
-        "flag_unsigned_overdue": f"at least {o.unsigned_overdue_min_notes} notes, and "
-                                 f"{pct(o.unsigned_overdue_share, 1)} of notes due, unsigned for "
-                                 f"more than {o.note_overdue_days:g} days",
+        "flag_unsigned_overdue": f"notes unsigned for more than {o.note_overdue_days:g} days "
+                                 f"(at least {o.unsigned_overdue_min_notes}, and at least "
+                                 f"{pct(o.unsigned_overdue_share, 1)} of notes due)",
         "flag_over_goal": f"sessions {pct(w.over_goal_margin)} or more above the weekly goal in "
                           f"{w.over_goal_weeks} of {w.over_goal_window} weeks",
         "flag_no_time_off": f"no time off recorded in {w.time_off_months} months",

@@ -66,6 +66,8 @@ def _windows(run: RunData) -> dict[str, str]:
         "limits": f"{period}: every section above",
         "data_quality": "The whole export: each table's first and last date are beside it",
         # the clinician's self-view
+        "going_well": f"{period}, against your own previous period and the practice's "
+                      "thresholds",
         "own": f"{period}; {retained}",
         "history": "One column for each run's period, named in its heading",
         "weekly": f"Last {weeks} weeks: the weeks to {last:%d %b %Y}",
@@ -81,7 +83,7 @@ def _windows(run: RunData) -> dict[str, str]:
 
 OWNER_SECTIONS = ["changes", "glance", "operations", "check_in", "ramp", "outcomes", "funnel",
                   "model", "licences", "associates", "limits", "data_quality"]
-CLINICIAN_SECTIONS = ["own", "history", "weekly", "clients", "item9", "estimate",
+CLINICIAN_SECTIONS = ["going_well", "own", "history", "weekly", "clients", "item9", "estimate",
                       "development", "questions"]
 
 
