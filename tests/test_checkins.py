@@ -280,3 +280,26 @@ def test_the_changes_show_values_as_the_tables_do(tmp_path):
     run.tables["history"] = history
     said = str(p.changes_section(run))
     assert "**Ben**: missed appointments at 10% or more (9.5% then, 14.2% now)." in said
+
+
+def test_what_context_explains_is_not_asked_and_what_it_does_not_is(tmp_path):
+    """Ivy is on 14 days of leave with a note backlog (explained by the leave) and a falling
+    utilization (not explained: utilization already leaves days off out of the hours offered).
+    The question about utilization stays, the backlog is not asked about, and the clinician's
+    own page and the pack ask exactly what the owner's list asks."""
+    m = _metrics([{"clinician_id": "I", "unsigned_overdue_7d": 6, "unsigned_overdue_share": 0.06,
+                   "flag_unsigned_overdue": True, "utilization": 0.55,
+                   "flag_low_utilization": True, "trend_utilization": "declining"}])
+    time_off = pd.DataFrame({"clinician_id": ["I"],
+                             "start_date": pd.to_datetime(["2026-10-05"]),
+                             "end_date": pd.to_datetime(["2026-10-18"])})
+    run = _run(tmp_path, m, time_off=time_off)
+    ins = p.check_ins(run)
+    assert ins["explained"].tolist() == [["flag_unsigned_overdue"]]
+    asked = ins.iloc[0]["prompts"]
+    assert len(asked) == 1 and asked[0].startswith("Utilization is 55% and has been falling")
+    assert p.questions_for(run, "I", ins=ins) == asked
+    mine = p.questions_for(run, "I", you=True)
+    assert len(mine) == 1 and mine[0].startswith("Your utilization is 55% and has been falling")
+    assert not any("unsigned" in q for q in asked + mine)
+    assert p.questions_for(run, "nobody") == []

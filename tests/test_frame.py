@@ -11,6 +11,7 @@ import pytest
 
 import perfkit as pk
 import perfkit.report as r
+from perfkit.report import clinician as clinician_view
 from perfkit.report.run import RunData
 
 NAMES = {"L1": "Lena Licensed", "L2": "Lou Level", "A1": "Ava Associate", "A2": "Abe Ontrack",
@@ -258,3 +259,18 @@ def test_a_new_hires_figures_leave_the_practice_spread_of_utilization_out(tmp_pa
     assert "Hal" not in fig.alt and "Hana" not in fig.alt
     assert "50% on average over 3 weeks (earlier hires 50% in the same weeks)" in fig.alt
     assert str(r.ramp_figure(run, only="L1")) == ""
+
+
+def test_a_ramping_hire_is_context_on_every_page_not_a_question(tmp_path):
+    """H2 ramps more slowly (30% against 50%), with low utilization and a growing caseload:
+    the owner's list gives it as context, and neither the pack nor H2's own page asks about
+    the caseload; a hire past the first ramp weeks is not 'in their first weeks'."""
+    run = build(tmp_path)
+    pack = str(r.supervision_questions(run, ["H2"]))
+    assert "Utilization is" not in pack and "caseload" not in pack
+    own = str(r.questions_to_explore(run, "H2"))
+    assert "Is the caseload what you want" not in own and "caseload has grown" not in own
+    # the same hire, started a year before the period: past ramp.weeks (26), no ramp frame
+    run.tables["ramp"] = run.tables["ramp"].assign(start_date=pd.Timestamp("2025-07-07"))
+    assert clinician_view.new_hire(run, "H2") is None
+    assert "Utilization is 30%" in str(r.supervision_questions(run, ["H2"]))

@@ -133,7 +133,7 @@ def test_the_practice_table_says_trends_and_whether_they_are_a_concern(demo_run)
     for cid in ("C01", "C02"):
         row = ops.loc[run.name_of(cid)]
         assert (row[["Utilization trend", "Missed appointments trend", "Notes trend"]]
-                == "→ steady").all()
+                == "→ no clear change").all()
 
 
 def test_weekly_metrics_table(demo_run):

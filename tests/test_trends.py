@@ -234,7 +234,7 @@ def test_concern_words_per_metric():
     assert trend_words("non_attendance_rate", "growing") == "rising (a concern)"
     assert trend_words("notes_within_72h", "declining", arrow=True) == "↓ falling (a concern)"
     assert trend_words("utilization", "growing") == "rising"
-    assert trend_words("sessions_attended", "stable") == "steady"
+    assert trend_words("sessions_attended", "stable") == "no clear change"
     assert trend_words("utilization", np.nan) == ""
     assert set(TREND_CONCERN) == set(TREND_METRICS)
 

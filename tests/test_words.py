@@ -194,3 +194,19 @@ def test_every_section_states_its_time_window(notebook, keys, tmp_path):
         assert "(#words)" in said  # linked to the glossary
     assert "Period: 01 Aug 2026 to 31 Oct 2026" in section_window(run, "operations")
     assert "Last 12 months" in section_window(run, "ramp")
+
+
+def test_the_owners_caterpillar_says_its_words_under_the_figure(tmp_path):
+    """The owner's caterpillar figure shows who lies above or below as text under it (not only
+    in the image's alt text); the one-clinician figure of a self-view does not repeat it."""
+    from perfkit.report.figures import caterpillar_figure
+
+    effects = pd.DataFrame({"clinician_id": ["C1", "C2"], "instrument": "PHQ-9",
+                            "effect": [-0.2, 0.0], "ci_low": [-0.3, -0.1],
+                            "ci_high": [-0.1, 0.1], "n_clients": [20, 20],
+                            "n_assessments": [80, 80]})
+    metrics = pd.DataFrame({"clinician_id": ["C1", "C2"]})
+    run = run_with({"clinician_effects": effects, "clinician_metrics": metrics}, tmp_path)
+    owner = caterpillar_figure(run, "PHQ-9")
+    assert owner.say and "Better than expected" in owner.alt and "Ana Avery" in owner.alt
+    assert not caterpillar_figure(run, "PHQ-9", only="C1").say

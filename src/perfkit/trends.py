@@ -39,8 +39,8 @@ left out. The label is built from the same X and Y: when Y - X is larger than th
 larger end but at least ``trends.margin_count`` (2), for counts and hours) the label is that
 direction whatever the rules say; a rule's label needs Y - X to go its way and to be at least
 ``trends.min_change`` (half) of the margin, else the series reads ``stable`` (``not enough
-data`` when short). So "steady" never stands beside a change larger than the margin, and
-"rising" never beside a fall.
+data`` when short). So "no clear change" (the words for ``stable``) never stands beside a
+change larger than the margin, and "rising" never beside a fall.
 
 Rising is ``growing``; falling is ``declining``. The labels describe the number;
 :data:`TREND_CONCERN` says, per metric, which direction is a concern. Defaults, sources and the

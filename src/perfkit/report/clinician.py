@@ -27,7 +27,7 @@ from .format import (
     table,
     yes,
 )
-from .practice import _flag_words, _value, check_in_reasons, compared_period, compared_run
+from .practice import _flag_words, _value, compared_period, compared_run, questions_for, ramping
 from .run import (
     RunData,
     clients_by_clinician,
@@ -145,7 +145,9 @@ def new_hire(run: RunData, clinician_id: str) -> pd.Series | None:
     ``ramp.csv``: started within ``ramp.recent_months``), or None: not a new hire. The ramp
     figure and the owner's ramp words read the same rows."""
     hires = ramp_by_hire(run).set_index("clinician_id")
-    return hires.loc[clinician_id] if clinician_id in hires.index else None
+    if clinician_id not in hires.index or clinician_id not in ramping(run):
+        return None  # not a new hire, or past the first ``ramp.weeks`` weeks
+    return hires.loc[clinician_id]
 
 
 _OWN_RAMP = {"more slowly": "more slowly than the practice's earlier hires did",
@@ -343,12 +345,6 @@ def own_effect_text(run: RunData, clinician_id: str, instrument: str = "PHQ-9") 
                 f"{num(r['n_clients'], 0)} clients): {meaning}. This is one data point among many.")
 
 
-# a new hire's figures the ramp explains: a low or falling utilization and a growing
-# caseload are what building a caseload looks like
-RAMP_EXPLAINED = {"flag_low_utilization": False, "trend_utilization": None,
-                  "flag_caseload_growing": False}
-
-
 def questions_to_explore(run: RunData, clinician_id: str) -> Text:
     """Questions for the clinician: the supervision ledger's shortfall (an associate behind
     their rule), the owner's check-in questions addressed to them (a new hire is asked about
@@ -365,14 +361,8 @@ def questions_to_explore(run: RunData, clinician_id: str) -> Text:
                       f"{short[0].lower() + short[1:]}. What would make a regular slot easier "
                       "to keep?")
     hire = new_hire(run, clinician_id)
-    if clinician_id in m.index:
-        row = m.loc[clinician_id]
-        if hire is not None:
-            row = row.copy()
-            for col, value in RAMP_EXPLAINED.items():
-                if col in row:
-                    row[col] = value
-        qs += check_in_reasons(row, run.config, you=True)
+    if clinician_id in m.index:  # the owner's questions, less what a ramp or time off explains
+        qs += questions_for(run, clinician_id, you=True)
     if hire is not None and hire["ramp"] == "more slowly" and hire["compared"]:
         qs.append(f"Your first weeks are filling more slowly than earlier hires' did "
                   f"({pct(hire['utilization'])} against {pct(hire['practice_utilization'])}). "

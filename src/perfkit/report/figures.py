@@ -91,7 +91,8 @@ def _names(items: list[str]) -> str:
 
 
 def caterpillar(effects: pd.DataFrame, instrument: str, *, better: str = "lower",
-                highlight: str | None = None, unit: str = "week", adjusted: bool = True):
+                highlight: str | None = None, unit: str = "week", adjusted: bool = True,
+                say: bool = False):
     """Each clinician's effect on the rate of change per ``unit`` (week or session) with its
     95% interval, in clinician-id order (never sorted into a ranking); ``adjusted``: the model
     allowed for intake severity. Intervals that cross zero mean the clinician's clients changed
@@ -113,7 +114,7 @@ def caterpillar(effects: pd.DataFrame, instrument: str, *, better: str = "lower"
                  + (", allowing for how ill clients were at intake" if adjusted
                     else ", not allowing for how ill clients were at intake")
                  + ", with likely ranges")
-    return done(fig, caterpillar_words(e, instrument, better=better, unit=unit))
+    return done(fig, caterpillar_words(e, instrument, better=better, unit=unit), say=say)
 
 
 def caterpillar_words(effects: pd.DataFrame, instrument: str, *, better: str = "lower",
@@ -327,7 +328,9 @@ def caterpillar_figure(run: RunData, instrument: str = "PHQ-9", *,
         e = e[e["clinician_id"] == only]
     if names:
         e["clinician_id"] = e["clinician_id"].map(run.name_of)
-    return caterpillar(e, instrument, better=run.config.instruments[instrument].better)
+    # the owner's figure says in words who lies above or below and what that means
+    return caterpillar(e, instrument, better=run.config.instruments[instrument].better,
+                       say=names and only is None)
 
 
 def not_in_export(ax, title: str, col: str, run: RunData) -> None:

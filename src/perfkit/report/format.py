@@ -127,7 +127,7 @@ def period_words(cfg: Config) -> str:
 
 
 # the trend labels of the weekly series in words, and with an arrow for tables
-TREND_PLAIN = {"growing": "rising", "declining": "falling", "stable": "steady",
+TREND_PLAIN = {"growing": "rising", "declining": "falling", "stable": "no clear change",
                "not enough data": "too few weeks"}
 TREND_ARROWS = {"growing": "↑", "declining": "↓", "stable": "→", "not enough data": "·"}
 TREND_WORDS = {k: f"{a} {TREND_PLAIN[k]}" for k, a in TREND_ARROWS.items()}

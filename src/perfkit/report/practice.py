@@ -49,6 +49,7 @@ from .supervisor import ce_words, compliance_words
 __all__ = ["practice_title", "documentation_basis", "period_summary", "left_out_words",
            "operations_table",
            "check_in_reasons", "stretched_reasons", "check_in_list", "check_ins",
+           "questions_for", "ramping",
            "check_in_glance", "signals", "flag_detail", "cell_states", "legend", "marked",
            "MARKS", "outcomes_table",
            "model_section", "limits_note", "changes_section", "compared_period", "compared_run",
@@ -188,8 +189,7 @@ def changes_section(run: RunData) -> Text:
         parts.append("**No longer flagged**, good news to acknowledge:\n\n" + "\n".join(gone))
     if still:
         parts.append(f"{num(still, 0)} {'flag is' if still == 1 else 'flags are'} unchanged "
-                     "since then "
-                     "(the check-in list below has them).")
+                     f"since then (the check-in list below has {'it' if still == 1 else 'them'}).")
     if comings := _comings_and_goings(run):
         parts.append(f"**Who joined or left** in this period ({period_words(run.config)}): "
                      + comings)
@@ -504,7 +504,9 @@ DOCUMENTATION_SIGNALS = frozenset({"flag_late_notes", "flag_unsigned_overdue",
 # caseload; recorded time off explains notes waiting and a falling trend
 RAMP_EXPLAINS = frozenset({"flag_low_utilization", "trend_utilization",
                            "flag_caseload_growing"})
-LEAVE_EXPLAINS = DOCUMENTATION_SIGNALS | {"trend_utilization"}
+# Time off explains a documentation backlog; it does not explain utilization, which already
+# leaves the days off out of the hours offered.
+LEAVE_EXPLAINS = DOCUMENTATION_SIGNALS
 
 
 def _supported(signal: str, row) -> bool:
@@ -525,14 +527,16 @@ def signals(row) -> list[str]:
     return [s for s in out if _supported(s, row)]
 
 
-def _prompts(row: pd.Series, cfg: Config, you: bool) -> list[tuple[frozenset, str]]:
-    """Each question with the signals it rests on; each rate as the tables show it."""
+def _prompts(row: pd.Series, cfg: Config, you: bool,
+             on: set | None = None) -> list[tuple[frozenset, str]]:
+    """Each question with the signals it rests on (``on``: the signals to ask about, by
+    default all of :func:`signals`); each rate as the tables show it."""
     ops = cfg.operations
 
     def shown(metric: str) -> str:
         return pct(row[metric], op.DISPLAY_DIGITS[metric])
 
-    on = set(signals(row))
+    on = set(signals(row)) if on is None else set(on)
     they, their = ("you", "your") if you else ("they", "their")
     q = []
     if keys := on & {"trend_utilization", "flag_low_utilization"}:
@@ -593,6 +597,25 @@ def stretched_reasons(row: pd.Series, cfg: Config, *, you: bool = False) -> list
     """"Might be stretched" prompts from the workload signals (parameters ``workload``), about
     the clinician or, with ``you``, to them."""
     return [text for _, text in _stretched(row, cfg, you, set(signals(row)))]
+
+
+def questions_for(run: RunData, clinician_id: str, *, you: bool = False,
+                  ins: pd.DataFrame | None = None) -> list[str]:
+    """The questions the owner's check-in list asks about one clinician, in the reader's
+    wording (``you``: addressed to the clinician): the supervision pack and the self-view ask
+    exactly these, so no page asks what another gives as context (a ramp, time off)."""
+    ins = check_ins(run) if ins is None else ins
+    hit = ins[ins["clinician_id"] == clinician_id] if len(ins) else ins
+    if hit.empty:
+        return []
+    r = hit.iloc[0]
+    return [text for _, text in _prompts(r["row"], run.config, you, set(r["asking"]))]
+
+
+def ramping(run: RunData) -> dict[str, str]:
+    """New hires still in their first ``ramp.weeks`` weeks during the period, with their ramp
+    in words: the one definition the check-in list, the packs and the self-view use."""
+    return _ramping(run)
 
 
 def _ramping(run: RunData) -> dict[str, str]:
@@ -671,18 +694,18 @@ def check_ins(run: RunData) -> pd.DataFrame:
                  CONTEXT if kinds["explained"] else "")
         if not group:
             continue
-        asked = [text for keys, text in _prompts(row, run.config, False)
-                 if set(keys) - set(kinds["explained"])]
+        asking = sorted(set(on) - set(kinds["explained"]))
+        asked = [text for _, text in _prompts(row, run.config, False, set(asking))]
         rows.append({"clinician_id": cid, "name": run.name_of(cid), "group": group, **kinds,
                      "ramp": ramping.get(cid, "") if set(kinds["explained"]) & RAMP_EXPLAINS
                      else "",
                      "leave_days": leave.get(cid, 0) if set(kinds["explained"]) &
                      LEAVE_EXPLAINS else 0,
-                     "prompts": asked, "row": row})
+                     "prompts": asked, "asking": asking, "row": row})
     order = {CHANGED: 0, STANDING: 1, FLAGGED: 2, CONTEXT: 3}
     out = pd.DataFrame(rows, columns=["clinician_id", "name", "group", "new", "worsening",
                                       "standing", "flagged", "explained", "ramp", "leave_days",
-                                      "prompts", "row"])
+                                      "prompts", "asking", "row"])
     if out.empty:
         return out
     asked = out[["new", "worsening", "standing", "flagged"]].map(len).sum(axis=1)
@@ -795,12 +818,13 @@ def outcomes_table(run: RunData):
 _PLAIN_MODEL = [
     (r"the data do not show variation in (.+?) \(estimated at the boundary\), so the model is "
      r"singular there; the clinician estimates allow for it",
-     r"the scores show no differences in \1, and the clinicians' figures allow for that"),
+     r"the scores show no differences in \1, so that part of the comparison is set to none; "
+     r"the rest is unaffected"),
     (r"the model did not converge: treat its estimates with caution",
      "the calculation did not settle on an answer: treat its figures with caution"),
     (r"to separate clinicians from clients: a two-level model of clients gives the practice's "
      r"average change, and no clinician is estimated separately",
-     "to tell clinicians apart: only the practice's average change is shown"),
+     "to tell clinicians apart: no clinician is compared on this measure"),
     (r"too little data for a model", "too few scores to compare clinicians"),
 ]
 

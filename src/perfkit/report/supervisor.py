@@ -310,7 +310,7 @@ def supervision_questions(run: RunData, ids: list[str], *, names: bool = True) -
     """Prompts for the next supervision meeting, from the ledger, the operational flags (the
     very questions the owner's check-in list asks, from the same flag columns: the two pages
     never disagree on a supervisee), goals and outcomes."""
-    from .practice import check_in_reasons  # practice imports this module
+    from .practice import check_ins, questions_for  # practice imports this module
 
     qs = []
     led = rows_for(run, "supervision", ids)
@@ -320,10 +320,11 @@ def supervision_questions(run: RunData, ids: list[str], *, names: bool = True) -
             qs.append(f"{who}: {supervision_shortfall(r)}. What would make a regular slot "
                       "easier to keep?")
     m = rows_for(run, "clinician_metrics", ids)
+    ins = check_ins(run)
     for _, row in (m.sort_values("clinician_id").iterrows() if not m.empty else []):
         who = md(run.name_of(row["clinician_id"])) if names else "You"
         qs += [f"{who}: {q}" if names else q
-               for q in check_in_reasons(row, run.config, you=not names)]
+               for q in questions_for(run, row["clinician_id"], you=not names, ins=ins)]
     g = rows_for(run, "goals", ids)
     g = g[yes(g["review_overdue"])] if not g.empty else g
     for cid, n in (g.groupby("clinician_id").size().items() if not g.empty else []):

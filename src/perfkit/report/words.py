@@ -146,9 +146,12 @@ def glossary(run: RunData, *, you: bool = False) -> Text:
          f"the period ended (the group, its size shown as \"40% of 25\"), the share with at "
          f"least {ops.retained_sessions} attended sessions by the end of the period. Hidden for "
          f"a group of fewer than {count(least, 'client')}."),
-        ("Rising, falling, steady", f"the direction of the weekly figures over the last "
-                                    f"{cfg.trends.weeks} weeks: rising or falling means a "
-                                    "sustained run of weeks, not a single week."),
+        ("Rising, falling, no clear change", f"the direction of the weekly figures over the "
+                                             f"last {cfg.trends.weeks} weeks: rising or falling "
+                                             "means a sustained run of weeks, not a single "
+                                             "week; no clear change means the weeks move within "
+                                             "their usual ups and downs, even when the two ends "
+                                             "differ a little."),
         ("Course of treatment", "one client's scores on one questionnaire with one clinician; "
                                 "a client seen by two clinicians has two."),
         ("Reliably improved / reliably worse", "a change from the first to the last score "
