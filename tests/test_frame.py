@@ -274,3 +274,23 @@ def test_a_ramping_hire_is_context_on_every_page_not_a_question(tmp_path):
     run.tables["ramp"] = run.tables["ramp"].assign(start_date=pd.Timestamp("2025-07-07"))
     assert clinician_view.new_hire(run, "H2") is None
     assert "Utilization is 30%" in str(r.supervision_questions(run, ["H2"]))
+
+
+def test_item9_answers_come_most_urgent_first():
+    """Clients to escalate first (the highest answer first), then the others, the most recent
+    first; each client once, counted and dated from their own rows."""
+    from perfkit.report.run import item9_by_client
+
+    rows = [("X", "2026-10-10", 1, False), ("Y", "2026-09-01", 3, True),
+            ("Z", "2026-10-20", 2, True), ("W", "2026-10-25", 1, False),
+            ("X", "2026-08-10", 1, False), ("Z", "2026-08-20", 1, False)]
+    t = pd.DataFrame(rows, columns=["client_id", "date", "response", "escalate"])
+    t["response_words"] = t["response"].map({1: "several days", 2: "more than half the days",
+                                             3: "nearly every day"})
+    out = item9_by_client(t)
+    assert out["Client"].tolist() == ["Y", "Z", "W", "X"]
+    assert out["Times above zero"].tolist() == [1, 2, 1, 2]
+    assert out["Highest answer"].tolist() == ["nearly every day", "more than half the days",
+                                              "several days", "several days"]
+    assert out["Latest"].tolist() == ["2026-09-01", "2026-10-20", "2026-10-25", "2026-10-10"]
+    assert out["Review"].tolist() == ["same day, escalate"] * 2 + ["same day"] * 2

@@ -226,15 +226,20 @@ ITEM9_COLUMNS = ["Client", "Times above zero", "Highest answer", "Latest", "Revi
 def item9_by_client(t: pd.DataFrame) -> pd.DataFrame:
     """PHQ-9 item 9 answers above zero (``item9_flags`` rows), one row per client: how many
     times, the highest answer in words, the latest date, and the review it calls for (escalate
-    when any answer did). The self-view and the supervision pack both show it this way."""
+    when any answer did). The self-view and the supervision pack both show it this way, most
+    urgent first: those to escalate, then by the highest answer, then the most recent."""
     rows = []
     for client, g in t.groupby("client_id", sort=False):
         worst = g.loc[g["response"].idxmax()]
         rows.append({"Client": client, "Times above zero": len(g),
                      "Highest answer": worst["response_words"], "Latest": g["date"].max(),
                      "Review": "same day, escalate" if yes(g["escalate"]).any()
-                     else "same day"})
-    return pd.DataFrame(rows, columns=ITEM9_COLUMNS)
+                     else "same day", "_worst": float(worst["response"])})
+    out = pd.DataFrame(rows, columns=ITEM9_COLUMNS + ["_worst"])
+    out = out.assign(_calm=out["Review"] != "same day, escalate",
+                     _when=pd.to_datetime(out["Latest"], errors="coerce"))
+    return out.sort_values(["_calm", "_worst", "_when"], ascending=[True, False, False],
+                           kind="stable")[ITEM9_COLUMNS].reset_index(drop=True)
 
 
 def clients_by_clinician(t: pd.DataFrame) -> pd.Series:
