@@ -304,7 +304,8 @@ def period_summary(run: RunData):
         else NO_SIGNING_TIMES if no_times else pct(p["notes_within_72h"]),
         "Notes open more than 72 hours": NOT_IN_EXPORT if "notes_open_72h" in gone
         else num(p["notes_open_72h"], 0),
-        "Notes unsigned for more than 7 days": NOT_IN_EXPORT if "unsigned_overdue_7d" in gone
+        f"Notes unsigned for more than {run.config.operations.note_overdue_days:g} days":
+            NOT_IN_EXPORT if "unsigned_overdue_7d" in gone
         else num(p["unsigned_overdue_7d"], 0),
         "Documentation figures rest on": documentation_basis(run),
         **({"About this export": " ".join(said)} if (said := caveats(run)) else {}),
