@@ -268,6 +268,10 @@ def test_a_ramping_hire_is_context_on_every_page_not_a_question(tmp_path):
     run = build(tmp_path)
     pack = str(r.supervision_questions(run, ["H2"]))
     assert "Utilization is" not in pack and "caseload" not in pack
+    # the supervisor is asked what the hire is asked: how to help the first weeks fill
+    assert ("Hana Slow: Their first weeks are filling more slowly than earlier hires' did "
+            "(30% against 50%). What would help them") in pack
+    assert "filling more slowly" not in str(r.supervision_questions(run, ["H1"]))
     own = str(r.questions_to_explore(run, "H2"))
     assert "Is the caseload what you want" not in own and "caseload has grown" not in own
     # the same hire, started a year before the period: past ramp.weeks (26), no ramp frame

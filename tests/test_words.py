@@ -21,7 +21,12 @@ from perfkit.report.figures import caterpillar_words, funnel_words
 from perfkit.report.format import cohort_pct, count, num, short_history, table
 from perfkit.report.practice import changes_section, model_section
 from perfkit.report.run import clients_by_clinician
-from perfkit.report.words import CLINICIAN_SECTIONS, OWNER_SECTIONS, section_window
+from perfkit.report.words import (
+    CLINICIAN_SECTIONS,
+    OWNER_SECTIONS,
+    PACK_SECTIONS,
+    section_window,
+)
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 NAMES = {"C1": "Ana Avery", "C2": "Ben Brook", "C3": "Cleo Cole", "C4": "Dev Dunn"}
@@ -176,22 +181,24 @@ DATED = re.compile(r"\d\d [A-Z][a-z]{2} \d{4}|The whole export|each run's period
 
 
 @pytest.mark.parametrize("notebook, keys", [("practice_report.ipynb", OWNER_SECTIONS),
-                                            ("clinician_report.ipynb", CLINICIAN_SECTIONS)])
+                                            ("clinician_report.ipynb", CLINICIAN_SECTIONS),
+                                            ("supervisor_report.ipynb", PACK_SECTIONS)])
 def test_every_section_states_its_time_window(notebook, keys, tmp_path):
     found = window_keys(notebook)
     glossary = [h for h, _ in found if h == "## What the words mean"]
-    assert len(glossary) == 1
+    pack = notebook == "supervisor_report.ipynb"  # the pack has no glossary to link to
+    assert len(glossary) == (0 if pack else 1)
     # every top-level section (a sub-section shares its section's window, unless it has one)
     missing = [h for h, k in found if k is None and h.startswith("## ")
                and h != "## What the words mean"]
     assert not missing, f"sections without their window in {notebook}: {missing}"
-    if notebook == "practice_report.ipynb":
+    if notebook != "clinician_report.ipynb":
         assert [k for _, k in found if k] == keys  # each window once, in the page's order
     run = run_with({}, tmp_path)
     for key in keys:
         said = section_window(run, key)
         assert DATED.search(said), (key, said)
-        assert "(#words)" in said  # linked to the glossary
+        assert ("(#words)" in said) != pack  # linked to the glossary where there is one
     assert "Period: 01 Aug 2026 to 31 Oct 2026" in section_window(run, "operations")
     assert "Last 12 months" in section_window(run, "ramp")
 

@@ -41,7 +41,7 @@ from .run import (
     text_id,
     unavailable,
 )
-from .supervisor import supervision_shortfall, talk_to
+from .supervisor import slow_ramp_question, supervision_shortfall, talk_to
 
 __all__ = ["pick_clinician", "clinician_title", "own_metrics_table", "own_alerts_table",
            "item9_table", "own_effect_text", "questions_to_explore", "own_history_table",
@@ -363,11 +363,8 @@ def questions_to_explore(run: RunData, clinician_id: str) -> Text:
     hire = new_hire(run, clinician_id)
     if clinician_id in m.index:  # the owner's questions, less what a ramp or time off explains
         qs += questions_for(run, clinician_id, you=True)
-    if hire is not None and hire["ramp"] == "more slowly" and hire["compared"]:
-        qs.append(f"Your first weeks are filling more slowly than earlier hires' did "
-                  f"({pct(hire['utilization'])} against {pct(hire['practice_utilization'])}). "
-                  "What would help: referrals, how new clients are booked to you, or "
-                  "something else?")
+    if ramp := slow_ramp_question(hire, you=True):
+        qs.append(ramp)
     t = run.table("not_on_track")
     n = int(clients_by_clinician(t).get(clinician_id, 0))  # clients, not rows
     if n:

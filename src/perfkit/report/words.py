@@ -78,6 +78,19 @@ def _windows(run: RunData) -> dict[str, str]:
         "development": f"As of {last:%d %b %Y}: your goals, reviews and current continuing-"
                        "education cycle; supervision over the last six months",
         "questions": period,
+        # the supervision pack (no glossary of its own: its lines are not linked)
+        "pack_questions": period,
+        "pack_licensure": f"As of {last:%d %b %Y}: hours since each supervisee's experience "
+                          "is counted (the date is in the table); the rule met or not in each "
+                          "week or month of the period, and of the last six months in the chart",
+        "pack_goals": f"As of {last:%d %b %Y}: each goal with the day it was last looked at",
+        "pack_reviews": f"As of {last:%d %b %Y}: the latest rating in each area, and its change "
+                        "from the review before",
+        "pack_ce": f"As of {last:%d %b %Y}: each licence's current continuing-education cycle",
+        "pack_support": f"{period}; months with some over the last "
+                        f"{cfg.supervision.support_months} months",
+        "pack_clients": f"{period}: the supervisees' clients with a score in the period, each "
+                        "from their first score with that clinician",
     }
 
 
@@ -87,10 +100,17 @@ CLINICIAN_SECTIONS = ["going_well", "own", "history", "weekly", "clients", "item
                       "development", "questions"]
 
 
+PACK_SECTIONS = ["pack_questions", "pack_licensure", "pack_goals", "pack_reviews", "pack_ce",
+                 "pack_support", "pack_clients"]
+
+
 def section_window(run: RunData, section: str) -> Text:
     """The time window of one report section, in one italic line under its heading, linked
     to the glossary: ``section`` is one of :data:`OWNER_SECTIONS` or
-    :data:`CLINICIAN_SECTIONS`."""
+    :data:`CLINICIAN_SECTIONS`; a :data:`PACK_SECTIONS` line (the supervision pack, which has
+    no glossary) is not linked."""
+    if section in PACK_SECTIONS:
+        return Text(f"*{_windows(run)[section]}.*")
     return Text(f"*{_windows(run)[section]}* ({_SEE}).")
 
 
