@@ -27,7 +27,7 @@ from .format import (
     table,
     yes,
 )
-from .practice import _flag_words, _value, compared_period, compared_run, questions_for, ramping
+from .practice import _flag_words, _value, compared_period, compared_run, questions_for
 from .run import (
     RunData,
     clients_by_clinician,
@@ -37,6 +37,7 @@ from .run import (
     no_appointments,
     on_status,
     ramp_by_hire,
+    ramping_starts,
     rows_for,
     text_id,
     unavailable,
@@ -91,7 +92,7 @@ NOT_NAMED = ("There are no appointments of yours in this export, so there are no
              "check.")
 
 OWN_METRICS = [("utilization", "Utilization", pct), ("non_attendance_rate",
-               "Missed appointments", lambda v: pct(v, 1)),
+               "Missed appointments", lambda v: _value("non_attendance_rate", v)),
                ("notes_within_72h", "Notes within 72 hours", pct),
                ("median_note_lag_hours", "Median hours to sign a note", num),
                ("notes_open_72h", "Notes open more than 72 hours", lambda v: num(v, 0)),
@@ -144,10 +145,10 @@ def new_hire(run: RunData, clinician_id: str) -> pd.Series | None:
     """The clinician's row of :func:`~perfkit.report.run.ramp_by_hire` (the new hires of
     ``ramp.csv``: started within ``ramp.recent_months``), or None: not a new hire. The ramp
     figure and the owner's ramp words read the same rows."""
-    hires = ramp_by_hire(run).set_index("clinician_id")
-    if clinician_id not in hires.index or clinician_id not in ramping(run):
+    if clinician_id not in ramping_starts(run):
         return None  # not a new hire, or past the first ``ramp.weeks`` weeks
-    return hires.loc[clinician_id]
+    hires = ramp_by_hire(run).set_index("clinician_id")
+    return hires.loc[clinician_id] if clinician_id in hires.index else None
 
 
 _OWN_RAMP = {"more slowly": "more slowly than the practice's earlier hires did",
@@ -219,8 +220,9 @@ def going_well(run: RunData, clinician_id: str) -> Text:
         if "non_attendance_rate" not in gone and pd.notna(missed) \
                 and missed <= ops.non_attendance_alert / 2 \
                 and not any("missed" in w for w in said):
-            said.append(f"{pct(missed, 1)} of your appointments were missed, well under the "
-                        f"practice's alert level of {pct(ops.non_attendance_alert)}.")
+            said.append(f"{_value('non_attendance_rate', missed)} of your appointments were "
+                        "missed, well under the practice's alert level of "
+                        f"{pct(ops.non_attendance_alert)}.")
     if not said:
         return Text("Nothing in this period's figures stands out as clearly better than your "
                     "own earlier periods or well inside the practice's thresholds. These "
@@ -250,8 +252,9 @@ def _better_than_before(run: RunData, clinician_id: str, said: list[str]) -> lis
     v0, v1 = was.get("non_attendance_rate"), now.get("non_attendance_rate")
     if pd.notna(v0) and pd.notna(v1) and v1 - v0 <= IMPROVED["non_attendance_rate"] \
             and not any("missed" in w for w in said):
-        out.append(f"Fewer of your appointments were missed: {pct(v1, 1)} now, "
-                   f"{pct(v0, 1)} in {when}.")
+        out.append("Fewer of your appointments were missed: "
+                   f"{_value('non_attendance_rate', v1)} now, "
+                   f"{_value('non_attendance_rate', v0)} in {when}.")
     v0, v1 = was.get("unsigned_overdue_7d"), now.get("unsigned_overdue_7d")
     if pd.notna(v0) and pd.notna(v1) and v0 > 0 and v1 < v0 \
             and not any("unsigned" in w for w in said):
@@ -263,7 +266,8 @@ def _better_than_before(run: RunData, clinician_id: str, said: list[str]) -> lis
 
 HISTORY_ROWS = [("sessions_attended", "Sessions attended", lambda v: num(v, 0)),
                 ("utilization", "Utilization", pct),
-                ("non_attendance_rate", "Missed appointments", lambda v: pct(v, 1)),
+                ("non_attendance_rate", "Missed appointments",
+                 lambda v: _value("non_attendance_rate", v)),
                 ("notes_within_72h", "Notes within 72 hours", pct),
                 ("unsigned_overdue_7d", "Notes unsigned > 7 days", lambda v: num(v, 0)),
                 ("active_clients", "Clients seen", lambda v: num(v, 0)),

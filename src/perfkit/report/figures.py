@@ -19,7 +19,15 @@ from .. import operations as op
 from ..outcomes import funnel_limits
 from ..trends import PERCENT_METRICS, Reading, read_series
 from .format import NO_SIGNING_TIMES, NOT_IN_EXPORT, Text, count, num, pct, trend_words, yes
-from .run import RunData, measured, no_appointments, ramp_by_hire, rows_or_reason, unavailable
+from .run import (
+    RunData,
+    measured,
+    no_appointments,
+    ramp_by_hire,
+    ramping_starts,
+    rows_or_reason,
+    unavailable,
+)
 
 __all__ = ["use_style", "done", "Figure", "caterpillar", "caterpillar_words", "funnel_words",
            "fit_caterpillar",
@@ -352,7 +360,7 @@ def distribution_figure(run: RunData, clinician_id: str):
         return Text("")  # the figures table says why there is nothing to draw
     cols = [("utilization", "Utilization"), ("non_attendance_rate", "Missed appointments"),
             ("notes_within_72h", "Notes within 72 hours")]
-    if clinician_id in set(ramp_by_hire(run)["clinician_id"]):
+    if clinician_id in ramping_starts(run):
         cols = cols[1:]
     fig, axes = plt.subplots(1, len(cols), figsize=(10 * len(cols) / 3, 2.4))
     said = []
@@ -507,11 +515,11 @@ def ramp_figure(run: RunData, only: str | None = None):
     ``only``, that clinician's alone, as "You" (their self-view; nothing for anyone else)."""
     r = run.tables.get("ramp")
     if only is not None:
-        r = r[r["clinician_id"] == only] if r is not None else None
+        r = r[r["clinician_id"] == only] if only in ramping_starts(run) else None
         if r is None or r.empty:
             return Text("")
     if r is None or r.empty:
-        return Text(f"No clinician started in the last {run.config.ramp.recent_months} months.")
+        return Text("")  # the ramp words beside it say that no clinician started
     hires = list(dict.fromkeys(r["clinician_id"]))
     cols = min(len(hires), 3)
     rows = -(-len(hires) // cols)

@@ -14,6 +14,7 @@ from .. import operations as op
 from ..config import Config
 from ..history import NEWLY, STILL
 from ..safety import md
+from ..trends import TREND_CONCERN
 from .format import (
     GROUP_SESSIONS,
     NO_APPOINTMENTS,
@@ -42,6 +43,7 @@ from .run import (
     no_appointments,
     on_status,
     ramp_by_hire,
+    ramping_starts,
     unavailable,
 )
 from .supervisor import ce_words, compliance_words
@@ -49,7 +51,7 @@ from .supervisor import ce_words, compliance_words
 __all__ = ["practice_title", "documentation_basis", "period_summary", "left_out_words",
            "operations_table",
            "check_in_reasons", "stretched_reasons", "check_in_list", "check_ins",
-           "questions_for", "ramping",
+           "questions_for",
            "check_in_glance", "signals", "flag_detail", "cell_states", "legend", "marked",
            "MARKS", "outcomes_table",
            "model_section", "limits_note", "changes_section", "compared_period", "compared_run",
@@ -297,7 +299,8 @@ def period_summary(run: RunData):
         "Utilization (attended hours / available hours)": pct(p["utilization"])
         + _estimated_words(p),
         "Missed appointments (no-shows and late cancellations)":
-            NOT_IN_EXPORT if "non_attendance_rate" in gone else pct(p["non_attendance_rate"], 1),
+            NOT_IN_EXPORT if "non_attendance_rate" in gone
+        else _value("non_attendance_rate", p["non_attendance_rate"]),
         "Appointments the clinicians cancelled (not counted as missed)":
             NOT_IN_EXPORT if "clinician_cancelled" in gone else num(p["clinician_cancelled"], 0),
         "Notes signed within 72 hours": NOT_IN_EXPORT if "notes_within_72h" in gone
@@ -361,8 +364,9 @@ def flag_detail(flag: str, row, cfg: Config) -> str:
         return (f"utilization {pct(get('utilization'), d['utilization'])} of the hours offered, "
                 f"above {pct(w.over_capacity)}")
     if flag == "flag_high_non_attendance":
-        return (f"missed appointments {pct(get('non_attendance_rate'), 1)}, at or above "
-                f"{pct(o.non_attendance_alert, 1)}")
+        return (f"missed appointments "
+                f"{pct(get('non_attendance_rate'), d['non_attendance_rate'])}, at or above "
+                f"{pct(o.non_attendance_alert, d['non_attendance_rate'])}")
     if flag == "flag_late_notes":
         return (f"notes signed within {o.note_standard_hours:g} hours "
                 f"{pct(get('notes_within_72h'), d['notes_within_72h'])}, below "
@@ -419,7 +423,8 @@ def legend(cfg: Config) -> str:
             f"below {pct(o.utilization_review)}, the review band: worth watching, not a flag. "
             f"Thresholds (parameters): utilization below {pct(o.utilization_alert)} or above "
             f"{pct(w.over_capacity)} of the hours offered; missed appointments at or above "
-            f"{pct(o.non_attendance_alert, 1)}; notes within {o.note_standard_hours:g} h below "
+            f"{pct(o.non_attendance_alert, op.DISPLAY_DIGITS['non_attendance_rate'])}; notes "
+            f"within {o.note_standard_hours:g} h below "
             f"{pct(o.notes_within_72h_alert)}; notes unsigned for more than "
             f"{o.note_overdue_days:g} days: {o.unsigned_overdue_min_notes} or more and at "
             f"least {pct(o.unsigned_overdue_share, 1)} of the notes due. Values are compared as "
@@ -437,7 +442,8 @@ def operations_table(run: RunData):
         "Utilization": m["utilization"].map(pct),
         "Utilization trend": m["trend_utilization"].map(
             lambda v: trend_words("utilization", v, arrow=True)),
-        "Missed appointments": m["non_attendance_rate"].map(lambda v: pct(v, 1)),
+        "Missed appointments": m["non_attendance_rate"].map(
+            lambda v: _value("non_attendance_rate", v)),
         "Missed appointments trend": m["trend_non_attendance_rate"].map(
             lambda v: trend_words("non_attendance_rate", v, arrow=True)),
         "Notes within 72 h": m["notes_within_72h"].map(pct).where(
@@ -491,9 +497,9 @@ def operations_table(run: RunData):
 # -- check-ins in order of need ------------------------------------------------------------------
 
 # the trend labels that are a concern (sustained worsening), with the figure in words
-WORSENING = {"trend_utilization": ("declining", "utilization"),
-             "trend_notes_within_72h": ("declining", "notes signed within 72 hours"),
-             "trend_non_attendance_rate": ("growing", "missed appointments")}
+WORSENING = {f"trend_{m}": (TREND_CONCERN[m], what) for m, what in (
+    ("utilization", "utilization"), ("notes_within_72h", "notes signed within 72 hours"),
+    ("non_attendance_rate", "missed appointments"))}
 FLAG_SIGNALS = ("flag_low_utilization", "over_capacity", "flag_high_non_attendance",
                 "flag_late_notes", "flag_unsigned_overdue", "flag_over_goal", "flag_no_time_off",
                 "flag_caseload_growing")
@@ -613,27 +619,15 @@ def questions_for(run: RunData, clinician_id: str, *, you: bool = False,
     return [text for _, text in _prompts(r["row"], run.config, you, set(r["asking"]))]
 
 
-def ramping(run: RunData) -> dict[str, str]:
-    """New hires still in their first ``ramp.weeks`` weeks during the period, with their ramp
-    in words: the one definition the check-in list, the packs and the self-view use."""
-    return _ramping(run)
-
-
 def _ramping(run: RunData) -> dict[str, str]:
-    """New hires still in their first ``ramp.weeks`` weeks during the period (``ramp.csv``),
-    with their ramp in words."""
-    r = run.tables.get("ramp")
-    if r is None or r.empty:
+    """The new hires (:func:`~perfkit.report.run.ramping_starts`) with their ramp in words."""
+    starts = ramping_starts(run)
+    if not starts:
         return {}
-    start = r.drop_duplicates("clinician_id").set_index("clinician_id")["start_date"]
-    since = pd.Timestamp(run.config.period_start) - pd.Timedelta(weeks=run.config.ramp.weeks)
     status = ramp_by_hire(run).set_index("clinician_id")["ramp"]
-    out = {}
-    for cid, day in start.items():
-        if pd.notna(day) and pd.Timestamp(day) > since:
-            how = _RAMP_WORDS.get(status.get(cid), "In their first months").lower()
-            out[cid] = f"started on {date_words(day)}: {how}"
-    return out
+    return {cid: f"started on {date_words(day)}: "
+                 + _RAMP_WORDS.get(status.get(cid), "In their first months").lower()
+            for cid, day in starts.items()}
 
 
 def _leave(run: RunData) -> dict[str, int]:
@@ -714,10 +708,6 @@ def check_ins(run: RunData) -> pd.DataFrame:
         ["_o", "_n", "name"]).drop(columns=["_o", "_n"]).reset_index(drop=True)
 
 
-def _count(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
-
-
 def check_in_glance(run: RunData, ins: pd.DataFrame | None = None) -> str:
     """The check-in list in one line: how many clinicians and why."""
     ins = check_ins(run) if ins is None else ins
@@ -728,11 +718,11 @@ def check_in_glance(run: RunData, ins: pd.DataFrame | None = None) -> str:
              f"{n} with a standing pattern" if k == STANDING else
              f"{n} flagged with no earlier run to compare"
              for k in (CHANGED, STANDING, FLAGGED) if (n := int(g.get(k, 0)))]
-    line = (f"{asked} of {_count(total, 'clinician', 'clinicians')} to check in with"
+    line = (f"{asked} of {count(total, 'clinician')} to check in with"
             + (": " + ", ".join(parts) if parts else ""))
     ctx = []
     if n := int((ins["ramp"] != "").sum()) if len(ins) else 0:
-        ctx.append(f"{_count(n, 'new hire', 'new hires')} ramping")
+        ctx.append(f"{count(n, 'new hire')} ramping")
     if n := int((ins["leave_days"] > 0).sum()) if len(ins) else 0:
         ctx.append(f"{n} with recorded time off")
     return line + ("; context, not a question: " + ", ".join(ctx) if ctx else "") + "."
@@ -782,7 +772,7 @@ def check_in_list(run: RunData) -> Text:
                 ("new", "New since the previous run"), ("worsening", "Worsening"),
                 ("standing", "Also in the previous run"), ("flagged", "Flagged"))
                 if c[k]]
-            context = [w for w in (c["ramp"], _count(c["leave_days"], "day", "days")
+            context = [w for w in (c["ramp"], count(c["leave_days"], "day")
                                    + " of recorded time off in the period"
                                    if c["leave_days"] else "") if w]
             if context:

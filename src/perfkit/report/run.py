@@ -220,6 +220,20 @@ def ramp_by_hire(run: RunData) -> pd.DataFrame:
                                        "utilization", "practice_utilization"])
 
 
+def ramping_starts(run: RunData) -> dict[str, pd.Timestamp]:
+    """The new hires of ``ramp.csv`` still in their first ``ramp.weeks`` weeks when the
+    period begins, with their start: the one definition of "new hire" every page uses (the
+    check-in list's context, the pack, the self-view and its figures). ``ramp.csv`` itself
+    follows everyone who started in the last ``ramp.recent_months``."""
+    r = run.tables.get("ramp")
+    if r is None or r.empty:
+        return {}
+    start = r.drop_duplicates("clinician_id").set_index("clinician_id")["start_date"]
+    since = pd.Timestamp(run.config.period_start) - pd.Timedelta(weeks=run.config.ramp.weeks)
+    return {cid: pd.Timestamp(day) for cid, day in start.items()
+            if pd.notna(day) and pd.Timestamp(day) > since}
+
+
 ITEM9_COLUMNS = ["Client", "Times above zero", "Highest answer", "Latest", "Review"]
 
 
