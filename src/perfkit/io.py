@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 __all__ = ["atomic_write", "atomic_write_text", "read_table", "is_id_column", "private_outputs",
-           "restrict_tree", "project_root", "find_folder"]
+           "restrict_tree", "open_to_group", "project_root", "find_folder"]
 
 
 def _modes(group_readable: bool) -> tuple[int, int, int]:
@@ -59,6 +59,26 @@ def restrict_tree(folder: str | os.PathLike, group_readable: bool = False,
                 p = os.path.join(root, f)
                 if not os.path.islink(p):
                     os.chmod(p, fmode)
+
+
+def open_to_group(folder: str | os.PathLike, paths) -> None:
+    """Make the named files (relative to ``folder``) readable by the owner's group, with the
+    folders that lead to them (0750 / 0640); everything else keeps its private modes. A run
+    opens only its owner's part this way (``privacy.group_readable_outputs``): the clinicians'
+    own reports, the packs and the run record stay readable by their owner alone. Links are
+    never followed."""
+    folder = Path(folder)
+    _, dmode, fmode = _modes(True)
+    os.chmod(folder, dmode)
+    for rel in paths:
+        target = folder / rel
+        if target.is_symlink() or not target.is_file():
+            continue
+        for parent in list(target.relative_to(folder).parents)[:-1]:
+            d = folder / parent
+            if not d.is_symlink():
+                os.chmod(d, dmode)
+        os.chmod(target, fmode)
 
 
 def is_id_column(name: str) -> bool:

@@ -4,12 +4,14 @@ namespace reset between reports); nbconvert turns each into self-contained HTML 
 Failures are isolated: a notebook that raises is listed as failed in ``index.html`` and
 ``manifest.json`` and the others still render.
 
-Layout inside the run folder::
+Layout inside the run folder, by reader (each reader's index links only their own)::
 
-    index.html                       links to every report, with its status
+    index.html                       the owner's index: the practice report, the owner's tables
     practice.html                    the owner's report
-    supervisors/<clinician_id>.html  one supervision pack per supervisor
-    clinicians/<clinician_id>.html   one per clinician (their self-view)
+    supervisors/<clinician_id>.html  one supervision pack per supervisor (for that supervisor)
+    clinicians/<clinician_id>.html   one per clinician (their self-view, for them alone)
+    readers/<clinician_id>/index.html  a clinician's or supervisor's own index: their
+                                     self-view and, for a supervisor, their pack
     notebooks/<name>.ipynb           the executed notebooks: the run record
     notebooks/batch.log              what the kernels and libraries printed while rendering
 """
@@ -40,7 +42,11 @@ from .safety import clean_html, file_stems, href
 # staging folder, removed before the run is put in place), never the user's runtime folder.
 KERNEL_DIR = ".kernels"
 
-__all__ = ["notebook_dir", "render_reports", "export_html", "write_index"]
+# Each clinician's and supervisor's own index: ``readers/<file stem>/index.html``.
+READERS_DIR = "readers"
+
+__all__ = ["notebook_dir", "render_reports", "export_html", "write_index",
+           "write_reader_indexes", "index_page", "READERS_DIR"]
 
 # A report step (one notebook cell) that runs longer than this is stopped and its report
 # listed as not produced: a stuck kernel costs one report, never the whole run.
@@ -460,7 +466,7 @@ def render_reports(folder: str | os.PathLike, clinicians: list[tuple[str, str]],
     folder = Path(folder)
     jobs = _jobs(folder, clinicians, practice_name, period, supervisors, roles)
     if not jobs:
-        write_index(folder, [], practice_name, period)
+        _indexes(folder, [], practice_name, period, clinicians, supervisors)
         return []
     workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
     (folder / "notebooks").mkdir(parents=True, exist_ok=True)
@@ -484,35 +490,138 @@ def render_reports(folder: str | os.PathLike, clinicians: list[tuple[str, str]],
         bar.close()
     shutil.rmtree(kernel_dir, ignore_errors=True)  # the workers shut their kernels down
     results = [done[k] for k in range(len(jobs))]
-    write_index(folder, results, practice_name, period)
+    _indexes(folder, results, practice_name, period, clinicians, supervisors)
     return results
 
 
-_FOR = {"owner": "the practice owner", "supervisor": "the clinical supervisor",
-        "clinician": "the clinician"}
+def _indexes(folder: Path, results: list[dict], practice_name: str, period: str,
+             clinicians, supervisors) -> None:
+    """The owner's ``index.html`` and each other reader's own index; each clinician's and
+    supervisor's result row names its reader's index (``reader_index``)."""
+    write_index(folder, results, practice_name, period)
+    names = {pid: name for pid, name in [*(supervisors or []), *clinicians]}
+    where = {w["id"]: w["path"] for w in write_reader_indexes(folder, results, practice_name,
+                                                              period, names)}
+    for r in results:
+        if r.get("id") in where and r.get("role") != "owner":
+            r["reader_index"] = where[r["id"]]
+
+
+def index_page(title: str, heading: str, lead: str, rows: list[dict], after: str = "") -> str:
+    """An index page (no scripts, no external resources): a heading, one line on whom it is
+    for, and a table of outputs, each row ``{"href": relative link or None, "text": what it
+    is, "status": "ok" or "failed", "note": why it is missing}``. Every text is escaped here;
+    ``after`` is HTML the caller built from escaped parts."""
+    body = []
+    for r in rows:
+        text = html.escape(r["text"])
+        link = (f'<a href="{href(r["href"])}">{text}</a>'
+                if r.get("href") and r["status"] == "ok" else text)
+        note = html.escape(r.get("note") or "")
+        state = "ready" if r["status"] == "ok" else "could not be produced"
+        body.append(f"<tr><td>{link}</td><td>{state}</td><td>{note}</td></tr>")
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{html.escape(title)}</title>"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<style>{_CSS}</style></head><body><main>"
+            f"<h1>{html.escape(heading)}</h1><p>{html.escape(lead)}</p>"
+            "<table><caption>What is here for you</caption><thead><tr>"
+            "<th scope=\"col\">File</th><th scope=\"col\">Status</th>"
+            "<th scope=\"col\">Note</th></tr></thead><tbody>"
+            + "".join(body) + f"</tbody></table>{after}</main></body></html>\n")
+
+
+# The owner's tables as the owner's index describes them.
+_TABLE_WORDS = {
+    "clinician_metrics": "each clinician's figures for the period",
+    "weekly_metrics": "each clinician's weekly figures",
+    "practice_summary": "the practice in one row",
+    "metric_spread": "the spread of each figure across clinicians",
+    "workforce": "starters, leavers, turnover and tenure",
+    "ramp": "new clinicians' first weeks",
+    "outcomes_by_clinician": "outcome rates per clinician and measure",
+    "outcomes_practice": "outcome rates for the practice",
+    "funnel": "the funnel plot's points and limits",
+    "clinician_effects": "the growth model's clinician estimates",
+    "model_summary": "the growth models' fit",
+    "changes": "flags then and now, against the compared run",
+    "history": "key figures in earlier runs",
+    "renewals": "licences: CE hours and reviews due",
+}
+
+
+def owner_table_paths(folder: Path) -> list[str]:
+    """The owner's tables a run folder holds (``tables.OWNER_TABLES``), as relative paths."""
+    from .tables import OWNER_TABLES
+
+    found = []
+    for name in sorted(OWNER_TABLES):
+        for ext in (".csv", ".json"):
+            if (folder / "tables" / f"{name}{ext}").is_file():
+                found.append(f"tables/{name}{ext}")
+    return found
 
 
 def write_index(folder: Path, results: list[dict], practice_name: str, period: str) -> Path:
-    """``index.html``: every report with its status (no scripts, no external resources)."""
-    rows = []
-    for r in results:
-        link = (f'<a href="{href(r["path"])}">{html.escape(r["title"])}</a>'
-                if r["status"] == "ok" else html.escape(r["title"]))
-        note = "" if r["status"] == "ok" else html.escape(
-            "Could not be produced: " + r["message"][:300])
-        who = _FOR.get(r.get("role", ""), "")
-        rows.append(f"<tr><td>{link}</td><td>{who}</td><td>{r['status']}</td>"
-                    f"<td>{note}</td></tr>")
-    failed = sum(r["status"] != "ok" for r in results)
-    text = (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{html.escape(practice_name)}: reports, {html.escape(period)}</title>"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<style>{_CSS}</style></head><body><main>"
-            f"<h1>{html.escape(practice_name)}</h1><p>Reports for {html.escape(period)}: "
-            f"{len(results) - failed} ready, {failed} could not be produced.</p>"
-            "<table><caption>The reports of this run and who each is for</caption><thead><tr>"
-            "<th scope=\"col\">Report</th><th scope=\"col\">For</th>"
-            "<th scope=\"col\">Status</th><th scope=\"col\">Note</th></tr></thead><tbody>"
-            + "".join(rows) + "</tbody></table><p>Tables for analysts are in <code>tables/"
-            "</code>; data quality in <code>data_quality.json</code>.</p></main></body></html>\n")
+    """``index.html``, the owner's index: the practice report and the owner's tables, nothing
+    of anyone else's. The clinicians' own reports and the supervision packs are counted, never
+    linked: each belongs to its reader alone (a supervisee's pack must not reach an employer
+    who is also their supervisor)."""
+    rows = [{"href": r["path"], "text": r["title"], "status": r["status"],
+             "note": "" if r["status"] == "ok" else r["message"][:300]}
+            for r in results if r.get("role") == "owner"]
+    for path in owner_table_paths(folder):
+        name = Path(path).stem
+        rows.append({"href": path, "text": f"{Path(path).name}: {_TABLE_WORDS.get(name, name)}",
+                     "status": "ok", "note": "table for analysts"})
+    others = [r for r in results if r.get("role") != "owner"]
+    after = ""
+    if others:
+        views = sum(r.get("role") == "clinician" for r in others)
+        packs = sum(r.get("role") == "supervisor" for r in others)
+        failed = sum(r["status"] != "ok" for r in others)
+        parts = [f"{views} clinicians' own {'report' if views == 1 else 'reports'}"
+                 if views else "", f"{packs} supervision {'pack' if packs == 1 else 'packs'}"
+                 if packs else ""]
+        made = " and ".join(p for p in parts if p)
+        after = (f"<p>This run also made {html.escape(made)}. They are not linked here: each "
+                 "belongs to its own reader, and supervision stays between supervisor and "
+                 "supervisee. Each reader receives their own (see \u201cSending the reports\u201d "
+                 "in the README).")
+        if failed:
+            after += (f" {failed} of them could not be produced; the run's manifest.json "
+                      "lists which.")
+        after += "</p>"
+    text = index_page(f"{practice_name}: reports, {period}", practice_name,
+                      f"For the practice owner: the practice report for {period}.", rows, after)
     return atomic_write_text(folder / "index.html", text)
+
+
+_OWN_WORDS = {"clinician": "Your own report", "supervisor": "Your supervision pack"}
+
+
+def write_reader_indexes(folder: Path, results: list[dict], practice_name: str, period: str,
+                         names: dict[str, str]) -> list[dict]:
+    """One index per clinician or supervisor, ``readers/<stem>/index.html``, linking only
+    their own reports (their self-view and, for a supervisor, their pack). Returns a row per
+    index: ``{"path", "id"}``."""
+    people: dict[str, list[dict]] = {}
+    for r in results:
+        if r.get("role") in _OWN_WORDS:
+            people.setdefault(r["id"], []).append(r)
+    written = []
+    for pid, own in people.items():
+        stem = Path(own[0]["path"]).stem
+        rel = f"{READERS_DIR}/{stem}/index.html"
+        rows = [{"href": f"../../{r['path']}", "text": f"{_OWN_WORDS[r['role']]}, {period}",
+                 "status": r["status"],
+                 "note": "" if r["status"] == "ok" else "ask the practice's administrator"}
+                for r in sorted(own, key=lambda r: r["role"])]
+        name = names.get(pid, pid)
+        text = index_page(f"{name}: reports, {period}", f"{practice_name}: {name}",
+                          f"For {name} alone: your reports for {period}.", rows)
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, text)
+        written.append({"path": rel, "id": pid})
+    return written

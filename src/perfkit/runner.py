@@ -23,11 +23,18 @@ from . import __version__
 from .config import Config, ConfigError
 from .history import change_table, earlier_runs, history_table, previous_run, same_practice
 from .ingest import IngestError, run_blockers
-from .io import atomic_write, atomic_write_text, private_outputs, read_table, restrict_tree
+from .io import (
+    atomic_write,
+    atomic_write_text,
+    open_to_group,
+    private_outputs,
+    read_table,
+    restrict_tree,
+)
 from .operations import clinicians_in_period
 from .prepared import PREPARED_DIR, Prepared, prepare
 from .pseudonym import PseudonymKey, load_key
-from .tables import STEPS, model_tables
+from .tables import OWNER_TABLES, STEPS, model_tables
 
 __all__ = ["run_period", "default_run_folder", "model_outputs", "check_key",
            "previous_key_fingerprint"]
@@ -79,9 +86,12 @@ def _reports_step(folder: Path, data: Prepared, config: Config, only: list[str] 
     period = f"{config.period_start:%d %b %Y} to {last:%d %b %Y}"
     results = render_reports(folder, people, practice_name=config.practice_name, period=period,
                              workers=workers, progress=progress, supervisors=sups, roles=roles)
-    return [{"path": r["path"], "status": r["status"], "message": r["message"],
-             "role": r["role"], "id": r["id"], "notebook": f"notebooks/{r['notebook']}"}
-            for r in results] + [{"path": "index.html", "status": "ok", "message": ""}]
+    indexes = {r["reader_index"]: r["id"] for r in results if r.get("reader_index")}
+    return ([{"path": r["path"], "status": r["status"], "message": r["message"],
+              "role": r["role"], "id": r["id"], "notebook": f"notebooks/{r['notebook']}"}
+             for r in results] + [{"path": "index.html", "status": "ok", "message": ""}]
+            + [{"path": path, "status": "ok", "message": "", "reader_index_of": pid}
+               for path, pid in indexes.items()])
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -219,7 +229,7 @@ def run_period(data_dir: str | os.PathLike, config: Config, *, out: str | os.Pat
         runs = earlier_runs(folder, config, Path(compare_to) if compare_to else None)
         previous = previous_run(runs, Path(compare_to) if compare_to else None)
         staging = _staging(folder)
-        with private_outputs(group):
+        with private_outputs(False):  # the owner's part alone is opened to the group, below
             try:
                 staging.mkdir()
             except OSError as exc:
@@ -234,7 +244,10 @@ def run_period(data_dir: str | os.PathLike, config: Config, *, out: str | os.Pat
                                 skip_unknown=skip_unknown_clinicians)
                 try:
                     _replace(staging, folder)
-                    restrict_tree(folder, group)
+                    restrict_tree(folder, False)
+                    if group:
+                        open_to_group(folder, [o["path"] for o in manifest["outputs"]
+                                               if o.get("reader") == "owner"])
                 except OSError as exc:
                     raise ConfigError(f"cannot put the finished run in place of {folder} "
                                       f"({exc.strerror or type(exc).__name__}): check that "
@@ -244,10 +257,14 @@ def run_period(data_dir: str | os.PathLike, config: Config, *, out: str | os.Pat
     return manifest
 
 
+# What ``perfkit deliver`` sent from a run folder (who, what, when); a rerun into the same
+# folder keeps it, so a month is not sent twice.
+DELIVERY_RECORD = "delivery.json"
+
 # What a run writes in its folder.
 RUN_ENTRIES = ("manifest.json", "data_quality.json", "rejects.csv", "index.html",
                "practice.html", PREPARED_DIR, "tables", "notebooks", "clinicians",
-               "supervisors")
+               "supervisors", "readers", DELIVERY_RECORD)
 
 
 def _staging(folder: Path) -> Path:
@@ -324,6 +341,9 @@ def _replace(staging: Path, folder: Path) -> None:
         fixed = text.replace(json.dumps(str(staging))[1:-1], json.dumps(str(folder))[1:-1])
         if fixed != text:
             atomic_write_text(nb, fixed)
+    record = folder / DELIVERY_RECORD  # what was sent stays known after a rerun
+    if record.is_file() and not record.is_symlink() and not (staging / DELIVERY_RECORD).exists():
+        shutil.copy2(record, staging / DELIVERY_RECORD)
     previous = _previous(folder)
     if folder.exists():
         os.rename(folder, previous)
@@ -384,5 +404,40 @@ def _run(data_dir, config: Config, folder: Path, key: PseudonymKey, *, column_ma
         "reports": "skipped (--tables-only)" if tables_only else "rendered",
         "outputs": outputs,
     }
+    manifest["outputs"] = with_readers(outputs)
     atomic_write_text(folder / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     return manifest
+
+
+RUN_RECORD = "run record"
+
+
+def with_readers(outputs: list[dict]) -> list[dict]:
+    """Every output with its reader (``reader``, and ``reader_id`` for a clinician or
+    supervisor): ``owner`` for the owner's index, the practice report and the owner's tables
+    (:data:`perfkit.tables.OWNER_TABLES`); ``clinician`` or ``supervisor`` with their id for a
+    self-view, a pack and that person's own index; ``run record`` for everything else (the
+    prepared snapshot, rejected rows, the executed notebooks, the tables with client rows or
+    supervision content), which the reports read and nobody receives."""
+    roles: dict[str, set[str]] = {}
+    for o in outputs:
+        if o.get("role") in ("clinician", "supervisor"):
+            roles.setdefault(o["id"], set()).add(o["role"])
+    out = []
+    for o in outputs:
+        o = dict(o)
+        pid = o.pop("reader_index_of", None)
+        path = Path(o["path"])
+        if o.get("role") == "owner" or o["path"] == "index.html" or (
+                path.parts[0] == "tables" and len(path.parts) == 2
+                and path.stem in OWNER_TABLES):
+            o["reader"], o["reader_id"] = "owner", None
+        elif o.get("role") in ("clinician", "supervisor"):
+            o["reader"], o["reader_id"] = o["role"], o["id"]
+        elif pid is not None:
+            o["reader"] = "clinician" if "clinician" in roles.get(pid, ()) else "supervisor"
+            o["reader_id"] = pid
+        else:
+            o["reader"], o["reader_id"] = RUN_RECORD, None
+        out.append(o)
+    return out
