@@ -69,7 +69,7 @@ def sparse_reports(tmp_path_factory) -> Path:
 def _kinds(out: Path) -> list[Path]:
     """One page of every kind the run has: index, practice, each clinician and supervisor."""
     return [out / "index.html", out / "practice.html", *sorted(out.glob("clinicians/*.html")),
-            *sorted(out.glob("supervisors/*.html"))]
+            *sorted(out.glob("supervisors/*.html")), *sorted(out.glob("readers/*/index.html"))[:2]]
 
 
 @pytest.fixture(scope="module")

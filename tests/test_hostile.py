@@ -211,8 +211,8 @@ def test_nothing_executes_in_a_real_browser_and_names_show_as_written(hostile_ru
     _, out, manifest, _, _ = hostile_run
     browser = _browser()
     assert browser, "Chromium is missing: .ci/run installs Debian's chromium"
-    pages = [(o, out / o["path"]) for o in manifest["outputs"] if o.get("role")]
-    pages.append(({"role": "index", "id": None}, out / "index.html"))
+    pages = [(o, out / o["path"]) for o in manifest["outputs"]
+             if o.get("role") or o["path"].endswith("index.html")]
     with ThreadPoolExecutor(max_workers=3) as pool:
         doms = list(pool.map(lambda a: _dom(browser, a[1][1], tmp_path / f"p{a[0]}"),
                              enumerate(pages)))
@@ -220,23 +220,27 @@ def test_nothing_executes_in_a_real_browser_and_names_show_as_written(hostile_ru
     for (o, page), dom in zip(pages, doms, strict=True):
         assert "data-pwned" not in dom.body_attrs, (page.name, dom.body_attrs)
         text = " ".join(dom.text)
-        if o["role"] == "clinician":
+        role = o.get("role")
+        if role == "clinician":
             # the title and heading name this report's own clinician, exactly as written
             assert dom.title.startswith(names[o["id"]] + ": clinician report"), page.name
             assert names[o["id"]] in text
             others = [n for i, n in names.items() if i != o["id"]]
             assert not any(n in text for n in others), page.name
-        elif o["role"] == "supervisor":
+        elif role == "supervisor":
             assert dom.title.startswith(names[o["id"]] + ": supervision pack")
             assert names[o["id"]] in text
-        elif o["role"] == "owner":
+        elif role == "owner":
             assert "Hostile & Co" in text and "<script>" in text  # the name, shown as text
             for cid, name in names.items():
                 if cid != "a#b?c":  # left before the period
                     assert name in text, name
-        else:  # index.html
-            assert all(n in text for i, n in names.items() if i != "a#b?c")
-    goals = [d for (o, _), d in zip(pages, doms, strict=True) if o["role"] == "supervisor"]
+        elif o["path"] == "index.html":  # the owner's index names no one
+            assert "Hostile & Co" in text and not any(n in text for n in names.values())
+        else:  # a clinician's or supervisor's own index: their name, as written, alone
+            assert names[o["reader_id"]] in text, page
+            assert not any(n in text for i, n in names.items() if i != o["reader_id"])
+    goals = [d for (o, _), d in zip(pages, doms, strict=True) if o.get("role") == "supervisor"]
     assert any(PAYLOAD in " ".join(d.text) for d in goals)  # goal text shown, as text
 
 

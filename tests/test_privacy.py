@@ -294,7 +294,18 @@ def test_group_readable_outputs_when_the_parameters_say_so(practice, tmp_path):
     res = invoke("run", "--data", practice, "--out", out, "--params", params,
                  "--period-start", "2026-10-01", "--period-end", "2026-11-01", "--tables-only")
     assert res.exit_code == 0, res.output
-    assert _modes(out) == {("d", 0o750), ("f", 0o640)}
+    manifest = json.loads((out / "manifest.json").read_text())
+    owner = {o["path"] for o in manifest["outputs"] if o["reader"] == "owner"}
+    assert "tables/clinician_metrics.csv" in owner and "tables/item9_flags.csv" not in owner
+    # only the owner's part is opened to the group: client rows, supervision content and the
+    # prepared snapshot stay the owner's alone
+    for path in [out, *out.rglob("*")]:
+        rel = path.relative_to(out).as_posix()
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if path.is_dir():
+            assert mode == (0o750 if rel in (".", "tables") else 0o700), rel
+        else:
+            assert mode == (0o640 if rel in owner else 0o600), rel
 
 
 def test_validate_out_is_private_too(practice, tmp_path):

@@ -70,8 +70,69 @@ def test_every_report_exists_and_is_listed(run):
     assert all(statuses[f"clinicians/{c}.html"] == "ok" for c in m.clinician_id)
     assert all(statuses[f"supervisors/{s}.html"] == "ok" for s in sups)
     index = text_of(out / "index.html")
-    assert f"{len(m) + len(sups) + 1} ready, 0 could not be produced" in index
-    assert 'href="clinicians/' in index and 'href="supervisors/' in index
+    assert 'href="practice.html"' in index
+    assert 'href="clinicians/' not in index and 'href="supervisors/' not in index
+    assert (f"{len(m)} clinicians' own reports and {len(sups)} supervision packs"
+            in html_lib.unescape(index))
+
+
+def _links(page: Path) -> list[Path]:
+    """The files a page links to (relative links only; anchors and web links left out)."""
+    found = re.findall(r'href="([^"]+)"', page.read_text(encoding="utf-8"))
+    targets = []
+    for ref in found:
+        ref = html_lib.unescape(ref)
+        if ref.startswith(("#", "http://", "https://", "mailto:")):
+            continue
+        from urllib.parse import unquote
+        targets.append((page.parent / unquote(ref.split("#")[0])).resolve())
+    return targets
+
+
+def _reachable(start: Path) -> set[Path]:
+    """Every file reached from ``start`` by following relative links, pages of pages too."""
+    seen, todo = set(), [start.resolve()]
+    while todo:
+        page = todo.pop()
+        if page in seen:
+            continue
+        seen.add(page)
+        assert page.is_file(), f"broken link to {page}"
+        if page.suffix == ".html":
+            todo += _links(page)
+    return seen
+
+
+def test_each_reader_reaches_only_their_own(run):
+    """Walk every link from the owner's index and from each clinician's and supervisor's own
+    index: every file reached is that reader's, by the manifest, and every reader's own outputs
+    are reached."""
+    out, manifest = run
+    root = out.resolve()
+    reader = {(root / o["path"]).resolve(): (o["reader"], o["reader_id"])
+              for o in manifest["outputs"]}
+    assert all(o["reader"] for o in manifest["outputs"])
+    owner = _reachable(out / "index.html")
+    assert {reader[f] for f in owner} == {("owner", None)}
+    assert {(out / o["path"]).resolve() for o in manifest["outputs"]
+            if o["reader"] == "owner"} == owner
+    assert (root / "tables" / "item9_flags.csv") not in owner
+    assert reader[(root / "tables" / "item9_flags.csv").resolve()][0] == "run record"
+    people = {o["reader_id"] for o in manifest["outputs"]
+              if o["reader"] in ("clinician", "supervisor")}
+    m = pd.read_csv(out / "tables" / "clinician_metrics.csv", dtype=str)
+    assert people == set(m.clinician_id) | set(supervision_of(out))
+    for pid in people:
+        own = {(root / o["path"]).resolve() for o in manifest["outputs"]
+               if o["reader_id"] == pid}
+        index = [f for f in own if f.name == "index.html"]
+        assert len(index) == 1, pid
+        assert _reachable(index[0]) == own, pid
+        assert {reader[f][1] for f in own} == {pid}
+    both = set(supervision_of(out)) & set(m.clinician_id)
+    for pid in both:  # a supervisor who also sees clients has one index with both reports
+        idx = text_of(out / "readers" / pid / "index.html")
+        assert "Your own report" in idx and "Your supervision pack" in idx
 
 
 def test_html_is_for_people(run):
@@ -296,8 +357,11 @@ def test_a_failing_notebook_does_not_stop_the_batch(run, tmp_path, monkeypatch):
     assert "planted failure" in status["C02"]["message"]
     assert status["C01"]["status"] == status["C03"]["status"] == status["practice"]["status"] \
         == "ok"
-    index = text_of(target / "index.html")
-    assert "Could not be produced: RuntimeError: planted failure" in index
+    index = text_of(target / "index.html")  # the owner's: one of the others failed
+    assert "1 of them could not be produced" in index and "planted" not in index
+    assert "y" not in re.sub(r"<[^>]+>", "", index).split()  # no other reader named
+    own = text_of(target / "readers" / "C02" / "index.html")
+    assert "could not be produced" in own and 'href="../../clinicians/C02.html"' not in own
     assert not (target / "clinicians" / "C02.html").exists()
 
 
