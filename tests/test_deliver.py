@@ -150,7 +150,7 @@ def starttls(ca):
     ctl.stop()
 
 
-def _params(tmp_path: Path, ca, port: int, **extra) -> Path:
+def _params(tmp_path: Path, ca, port: int, practice: str = PRACTICE, **extra) -> Path:
     ca_file = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
     delivery = {"smtp_host": "127.0.0.1", "smtp_port": port, "security": "starttls",
@@ -158,7 +158,7 @@ def _params(tmp_path: Path, ca, port: int, **extra) -> Path:
                 "owner_addresses": ["owner@example.org"], "ca_file": str(ca_file),
                 "timeout_seconds": 10, **extra}
     path = tmp_path / "practice.yaml"
-    path.write_text(json.dumps({"practice_name": PRACTICE, "delivery": delivery}))
+    path.write_text(json.dumps({"practice_name": practice, "delivery": delivery}))
     return path
 
 
@@ -471,10 +471,11 @@ def test_an_unusable_email_keeps_the_clinician(practice, cfg):
     assert "grace@" not in res.output  # a contact detail is never echoed
 
 
-def test_emails_stay_out_of_reports_tables_and_logs(tmp_path):
+def test_emails_stay_out_of_reports_tables_and_logs(tmp_path, ca, starttls, password):
     """A real run of a small demo practice (emails on the roster, one clinician without),
-    delivered to folders and by e-mail: the addresses appear only in the prepared roster and
-    the delivery record; each person's folder holds their own reports."""
+    delivered to folders and by e-mail: each person gets exactly their own reports, the one
+    without an address nothing; the addresses appear only in the prepared roster and the
+    delivery record."""
     from perfkit.demo import DemoSettings, write_demo
     from perfkit.runner import run_period
 
@@ -495,6 +496,23 @@ def test_emails_stay_out_of_reports_tables_and_logs(tmp_path):
         want = ["index.html", "self-view.html"] + (["supervision-pack.html"]
                                                    if pid in sups else [])
         assert names == sorted(want), pid
+    inbox, port = starttls
+    sent = deliver(out, email=True, send=True,
+                   params=_params(tmp_path, ca, port, practice=cfg.practice_name))
+    address = dict(zip(roster["clinician_id"], roster["email"], strict=True))
+    got = _received(inbox)
+    assert set(got) == {"owner@example.org"} | {address[p] for p in people if address[p]}
+    for o in sent:
+        if o.part.key == "owner":
+            assert got["owner@example.org"] == {"practice.html":
+                                                (out / "practice.html").read_bytes()}
+            continue
+        if not address[o.part.key]:
+            assert o.status == "no address"
+            continue
+        files = {f.name: f.read_bytes() for f in Path(people[o.part.key].target).iterdir()
+                 if f.name != "index.html"}
+        assert got[address[o.part.key]] == files, o.part.key
     for path in out.rglob("*"):
         rel = path.relative_to(out).as_posix()
         if not path.is_file() or rel.startswith("prepared/") or rel == DELIVERY_RECORD:

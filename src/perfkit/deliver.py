@@ -156,6 +156,8 @@ def reader_parts(run: str | os.PathLike, manifest: dict | None = None) -> list[P
             continue
         name = DELIVERED_NAMES["owner"] if o.get("role") == "owner" else o["path"]
         owner[name] = o["path"]
+    owner = dict(sorted(owner.items(), key=lambda kv: (kv[0] != DELIVERED_NAMES["owner"],
+                                                       kv[0])))  # the report first
     parts = [Part("owner", ("owner",), "the practice owner", "owner", owner)] if owner else []
     people: dict[str, dict] = {}
     for o in outputs:
@@ -383,11 +385,11 @@ def _body(part: Part, names: list[str], practice: str, period: str) -> str:
     hello = "Hello," if part.key == "owner" else f"Hello {_plain_text(part.name)},"
     listed = "\n".join(f"  - {n}: {_WORDS.get(n, 'a table for analysts (CSV)')}"
                        for n in names)
-    own = ("the practice's figures for the period" if part.key == "owner" else
-           "your own reports for the period")
+    own = "the practice report" if part.key == "owner" else "your own reports"
     private = ("" if part.key == "owner" else
                "\nThey are for you alone: please do not forward them.")
-    return (f"{hello}\n\nAttached are {own} from {practice}, for {period}:\n\n{listed}\n\n"
+    return (f"{hello}\n\nHere are {own} from {practice} for {period}. Attached:\n\n"
+            f"{listed}\n\n"
             "Open each file in a web browser. The figures describe the period; they are not "
             f"a verdict on anyone.{private}\n\n"
             "These reports are not a risk channel. Anything about a client's safety, "
