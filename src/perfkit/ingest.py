@@ -1136,7 +1136,7 @@ def _emails(res: _TableResult, text: pd.Series) -> pd.Series:
     ``invalid_email_rows`` (row 1 is the first row under the header). The value itself is
     never quoted anywhere: it is a contact detail."""
     text = text.str.strip()
-    bad = ((text != "") & ~text.map(is_email_address)).to_numpy()
+    bad = np.array([t != "" and not is_email_address(t) for t in text], dtype=bool)
     res.adjustments["email_not_an_address"] = int((bad & res.verdicts.ok).sum())
     res.invalid_email_rows = [int(i) + 1 for i in np.flatnonzero(bad & res.verdicts.ok)]
     return text.where(~bad, "")
