@@ -290,6 +290,10 @@ def test_password_from_environment_or_file_never_from_parameters(tmp_path, ca, s
         deliver(run, email=True, params=_params(tmp_path, ca, port))
     secret = tmp_path / "smtp.pass"
     secret.write_text("s3cret\n")
+    secret.chmod(0o644)
+    with pytest.raises(DeliveryError, match="can be read by others"):
+        deliver(run, email=True, params=_params(tmp_path, ca, port, password_file=str(secret)))
+    secret.chmod(0o600)
     deliver(run, email=True, send=True,
             params=_params(tmp_path, ca, port, password_file=str(secret)))
     assert len(inbox.messages) == 4

@@ -45,7 +45,7 @@ from .config import Config, ConfigError, DeliveryConfig, load_config
 from .io import atomic_write_text
 from .render import index_page
 from .runner import DELIVERY_RECORD, RUN_RECORD
-from .safety import is_email_address
+from .safety import file_stems, is_email_address
 
 __all__ = ["DeliveryError", "Part", "Outcome", "reader_parts", "deliver", "smtp_password",
            "DELIVERED_NAMES"]
@@ -165,12 +165,14 @@ def reader_parts(run: str | os.PathLike, manifest: dict | None = None) -> list[P
                 "clinician", "supervisor") or not _inside(o["path"]):
             continue  # a person's own index links ../../: each delivered folder gets its own
         pid = str(o["reader_id"])
-        entry = people.setdefault(pid, {"roles": set(), "files": {}, "stem": Path(o["path"]).stem})
+        entry = people.setdefault(pid, {"roles": set(), "files": {}})
         entry["roles"].add(o["role"])
         entry["files"][DELIVERED_NAMES[o["role"]]] = o["path"]
     roster = _roster(run)
+    stems = file_stems(sorted(people))  # one folder per person, never named by a raw id
     for pid in sorted(people):
         entry = people[pid]
+        entry["stem"] = stems[pid]
         roles = tuple(r for r in ("clinician", "supervisor") if r in entry["roles"])
         row = roster.get(pid, {})
         address = row.get("email")
@@ -254,7 +256,14 @@ def _entry(part: Part, channel: str, target: str, blobs: dict[str, bytes],
 
 
 def _index(part: Part, names: list[str], practice: str, period: str) -> str:
-    rows = [{"href": n, "text": n if n.startswith("tables/") else _WORDS.get(n, n).capitalize(),
+    from .render import _TABLE_WORDS  # the owner's index describes each table so
+
+    def words(n: str) -> str:
+        if n.startswith("tables/"):
+            return f"{Path(n).name}: {_TABLE_WORDS.get(Path(n).stem, 'a table')}"
+        return _WORDS.get(n, n).capitalize()
+
+    rows = [{"href": n, "text": words(n),
              "status": "ok", "note": "table for analysts" if n.startswith("tables/") else ""}
             for n in names]
     if part.key == "owner":
@@ -357,8 +366,12 @@ def smtp_password(settings: DeliveryConfig) -> str | None:
     if not settings.username:
         return None
     if settings.password_file is not None:
+        path = Path(settings.password_file)
         try:
-            text = Path(settings.password_file).read_text(encoding="utf-8").strip("\r\n")
+            if os.name == "posix" and path.stat().st_mode & 0o077:
+                raise DeliveryError(f"the mail password file {path} can be read by others: "
+                                    f"make it yours alone (chmod 600 {path})")
+            text = path.read_text(encoding="utf-8").strip("\r\n")
         except OSError as exc:
             raise DeliveryError(f"the mail password file {settings.password_file} cannot be "
                                 f"read ({exc.strerror or type(exc).__name__})") from None
