@@ -421,6 +421,17 @@ def test_folders_per_reader_private_and_self_contained(tmp_path):
     assert "<i>Four" not in (people[HOSTILE] / "index.html").read_text()
 
 
+def test_a_failed_table_is_left_out_a_failed_report_stops(tmp_path):
+    run = fake_run(tmp_path)
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["outputs"].append({"path": "tables/clinician_effects.csv", "status": "failed",
+                                "message": "did not converge", "reader": "owner",
+                                "reader_id": None})
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    owner = next(o for o in deliver(run, to=tmp_path / "out") if o.part.key == "owner")
+    assert list(owner.part.files) == ["practice.html", "tables/workforce.csv"]
+
+
 def test_folders_second_time_and_unsafe_targets(tmp_path):
     run, out = fake_run(tmp_path), tmp_path / "shared"
     deliver(run, to=out, send=True)

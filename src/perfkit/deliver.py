@@ -136,11 +136,15 @@ def reader_parts(run: str | os.PathLike, manifest: dict | None = None) -> list[P
     ------
     DeliveryError
         When the run has no reports, or a report of any reader could not be produced (a reader
-        would get less than their part and not know it): rerun the period first.
+        would get less than their part and not know it): rerun the period first. A table that
+        could not be made is left out of the owner's part.
     """
     run = Path(run)
     manifest = manifest if manifest is not None else _manifest(run)
-    outputs = [o for o in manifest["outputs"] if o.get("reader") != RUN_RECORD]
+    # a table that could not be made (a growth model that would not fit) is left out of the
+    # owner's part, as the run's own index leaves it out; a missing report stops the delivery
+    outputs = [o for o in manifest["outputs"] if o.get("reader") != RUN_RECORD
+               and (o.get("status") == "ok" or o.get("role"))]
     failed = [o for o in outputs if o.get("status") != "ok"]
     if failed:
         raise DeliveryError(f"{len(failed)} of this run's reports could not be produced "
