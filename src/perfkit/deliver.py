@@ -106,10 +106,14 @@ def _manifest(run: Path) -> dict:
                             "folder perfkit run wrote, such as reports/2026-11-01")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
-        manifest["outputs"], manifest["period"]  # noqa: B018 (present in every run)
-    except (ValueError, KeyError, TypeError):
+        usable = (isinstance(manifest.get("outputs"), list)
+                  and all(isinstance(o, dict) and "path" in o for o in manifest["outputs"])
+                  and {"start", "end"} <= set(manifest.get("period") or {}))
+    except (ValueError, AttributeError, TypeError):
+        usable = False
+    if not usable:
         raise DeliveryError(f"{path} cannot be read as a run's manifest: run the period "
-                            "again") from None
+                            "again")
     if any("reader" not in o for o in manifest["outputs"]):
         raise DeliveryError(f"{run} was made by an older perfkit that did not record each "
                             "report's reader: run the period again before delivering it")
