@@ -533,3 +533,11 @@ def test_emails_stay_out_of_reports_tables_and_logs(tmp_path, ca, starttls, pass
         if not path.is_file() or rel.startswith("prepared/") or rel == DELIVERY_RECORD:
             continue
         assert b"@example.org" not in path.read_bytes(), rel
+
+
+@pytest.mark.parametrize("where", [[], ["--email", "--to", "out"]])
+def test_one_channel_exactly(tmp_path, where):
+    res = CliRunner().invoke(app, ["deliver", str(fake_run(tmp_path)), *where])
+    assert res.exit_code == 2
+    assert res.output.strip() == ("perfkit: say where the reports go: --to FOLDER or --email "
+                                  "(one of them)")
