@@ -5,6 +5,8 @@
 ``perfkit rules``     the licensure rule ids and CE requirements, with state, licence and hours
 ``perfkit validate``  check a practice data folder and print a readable data-quality summary
 ``perfkit run``       prepare a period's run folder (data quality, manifest, prepared snapshot)
+``perfkit deliver``   hand each reader their own part of a run: ``--to DIR`` (a folder each) or
+                      ``--email`` (a message each); a dry run until ``--send``
 
 A problem the user can fix (a missing file or column, a bad parameter) ends with one sentence
 on stderr and exit code 2, never a traceback.
@@ -13,6 +15,7 @@ on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import sys
 import time
@@ -139,7 +142,8 @@ def _summary(quality: dict, rejects, examples: int, where: str,
                          f"copied: {', '.join(e['dropped_columns'])}")
         for what, count in e["adjustments"].items():
             notes.append(f"  {name}: {count:,} row{'s' * (count != 1)} "
-                         f"{_ADJUSTED.get(what, what.replace('_', ' '))}")
+                         f"{_ADJUSTED.get(what, what.replace('_', ' '))}"
+                         + (_email_rows(e) if what == "email_not_an_address" else ""))
     doc = quality.get("documentation") or {}
     if not doc.get("known", True):  # ingest's sentence, as the reports give it
         notes += [f"  notes: {c}" for c in (quality.get("source") or {}).get("caveats", [])
@@ -205,7 +209,20 @@ _LIMITED = {"new_clients": "new clients, retention, early dropout",
 _ADJUSTED = {"start_date_month_only": "with a start date known only to the month, read as the "
                                       "first day of that month",
              "end_date_month_only": "with an end date known only to the month, read as the "
-                                    "last day of that month"}
+                                    "last day of that month",
+             "email_not_an_address": "with an email that is not one plain address (such as "
+                                     "name@example.org): the clinician is kept, the email left "
+                                     "empty, and perfkit deliver sends them nothing until it is "
+                                     "corrected"}
+
+
+def _email_rows(entry: dict) -> str:
+    """Where the roster's unusable email addresses are: file, column and rows (the values are
+    contact details and never printed)."""
+    rows = entry.get("invalid_email_rows") or []
+    shown = ", ".join(map(str, rows[:10])) + (f" and {len(rows) - 10} more" if len(rows) > 10
+                                              else "")
+    return f" ({entry['file']}, column email, row{'s' * (len(rows) != 1)} {shown})"
 
 
 def _rule_notes(clinicians, cfg: Config) -> list[str]:
@@ -492,6 +509,43 @@ def run(
     if failed:
         for o in failed:
             typer.echo(f"  failed: {o['path']}: {o['message']}", err=True)
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def deliver(
+    run_folder: Annotated[Path, typer.Argument(help="the run folder, e.g. reports/2026-11-01")],
+    to: Annotated[Path | None, typer.Option("--to", help="copy each reader's part into a "
+                                            "folder of its own below this one")] = None,
+    email: Annotated[bool, typer.Option("--email", help="send each reader their own files "
+                                        "by e-mail (delivery: in the parameters)")] = False,
+    send: Annotated[bool, typer.Option("--send", help="really send or copy; without it, list "
+                                       "who would get what (a dry run)")] = False,
+    resend: Annotated[bool, typer.Option("--resend", help="deliver again what was already "
+                                         "delivered to the same address or folder")] = False,
+    params: Annotated[Path | None, typer.Option("--params", "-p", help="parameters YAML for "
+                      "the delivery: settings (default: those the run was made with)")] = None,
+) -> None:
+    """Hand each reader their own part of a run, and nothing of anyone else's: the owner the
+    practice report, each clinician their self-view, each supervisor their pack. A dry run
+    until --send; what was delivered is recorded in the run's delivery.json."""
+    from .deliver import DeliveryError, describe, period_words
+    from .deliver import deliver as run_delivery
+
+    try:
+        outcomes = run_delivery(run_folder, to=to, email=email, send=send, resend=resend,
+                                params=params)
+        manifest = json.loads((run_folder / "manifest.json").read_text(encoding="utf-8"))
+    except (*USER_ERRORS, DeliveryError) as exc:
+        _fail(exc)
+    for line in describe(outcomes, run=run_folder, period=period_words(manifest),
+                         channel="email" if email else "folder", send=send):
+        typer.echo(line)
+    failed = [o for o in outcomes if o.status == "failed"]
+    if failed:
+        typer.echo(f"perfkit: {len(failed)} of {len(outcomes)} readers' reports could not be "
+                   "sent (above); the others were. Run the same command again to send the "
+                   "rest.", err=True)
         raise typer.Exit(code=1)
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "SupervisionConfig",
     "CarriedIn",
     "CERequirement",
+    "DeliveryConfig",
     "load_config",
     "DEFAULT_KEY_FILE",
     "DEMO_STATES",
@@ -388,6 +389,88 @@ class PrivacyConfig(_Strict):
                                          "only (0700/0600)")
 
 
+class DeliveryConfig(_Strict):
+    """How ``perfkit deliver --email`` sends each reader their own reports: the practice's own
+    mail server, always over TLS with the server's certificate checked (STARTTLS or SMTPS;
+    plain SMTP is not offered). The password never goes in the parameters: it is read from an
+    environment variable or a file of its own."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_password(cls, data):
+        if isinstance(data, dict) and "password" in data:
+            raise ValueError("the mail password never goes in the parameters: delete the "
+                             "password line and put the password in the environment variable "
+                             "named by password_env (PERFKIT_SMTP_PASSWORD) or in a file named "
+                             "by password_file")
+        return data
+
+    smtp_host: str = Field(min_length=1, description="the practice's outgoing mail server, "
+                           "e.g. smtp.office365.com")
+    smtp_port: int | None = Field(None, ge=1, le=65535, description="its port (default: 587 "
+                                  "for starttls, 465 for ssl)")
+    security: Literal["starttls", "ssl"] = Field("starttls", description="starttls: connect "
+                                                 "and switch to TLS (port 587); ssl: TLS from "
+                                                 "the start (SMTPS, port 465)")
+    username: str | None = Field(None, description="the account to log in with (none: the "
+                                 "server takes mail without a login, e.g. from inside the "
+                                 "practice's network)")
+    password_env: str = Field("PERFKIT_SMTP_PASSWORD", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+                              description="the environment variable that holds the password")
+    password_file: Path | None = Field(None, description="or a file that holds only the "
+                                       "password (readable by you alone); used when set")
+    from_address: str = Field(description="the sender's address, e.g. reports@your-practice.org")
+    owner_addresses: list[str] = Field(default_factory=list, description="where the owner's "
+                                       "part goes (the practice report); empty: not sent")
+    attach_owner_tables: bool = Field(False, description="also attach the owner's tables "
+                                      "(CSV, for analysts) to the owner's message")
+    ca_file: Path | None = Field(None, description="the certificate of a private certificate "
+                                 "authority that signed the server's certificate (default: the "
+                                 "system's trusted authorities)")
+    subject_prefix: str = Field("", max_length=60, description="put before each message's "
+                                "subject, e.g. '[Reports] '")
+    timeout_seconds: float = Field(60, gt=0, le=600, description="give up on a server that "
+                                   "does not answer for this long")
+
+    @field_validator("from_address")
+    @classmethod
+    def _from(cls, value: str) -> str:
+        from .safety import is_email_address
+
+        if not is_email_address(value):
+            raise ValueError("from_address must be one plain e-mail address such as "
+                             "reports@your-practice.org")
+        return value
+
+    @field_validator("owner_addresses", mode="before")
+    @classmethod
+    def _owners(cls, value):
+        from .safety import is_email_address
+
+        if value is None:
+            return []
+        if isinstance(value, str):  # one address written without a list
+            value = [value]
+        if isinstance(value, list):
+            for v in value:
+                if not is_email_address(v):
+                    raise ValueError(f"owner_addresses: {str(v)[:80]!r} is not one plain e-mail "
+                                     "address such as owner@your-practice.org")
+        return value
+
+    @field_validator("smtp_host", "subject_prefix", "username")
+    @classmethod
+    def _one_line(cls, value):
+        if value is not None and any(c in value for c in "\r\n\0"):
+            raise ValueError("must be one line")
+        return value
+
+    @property
+    def port(self) -> int:
+        """The port: ``smtp_port``, else the usual one for ``security``."""
+        return self.smtp_port or (465 if self.security == "ssl" else 587)
+
+
 class CarriedIn(_Strict):
     """Supervised experience a pre-licensed clinician gained before the practice's records
     begin (another employer, older records), added to the licensure ledger."""
@@ -524,6 +607,8 @@ class Config(_Strict):
     coverage: CoverageConfig = CoverageConfig()
     supervision: SupervisionConfig = SupervisionConfig()
     services: ServicesConfig = ServicesConfig()
+    delivery: DeliveryConfig | None = Field(None, description="how perfkit deliver sends the "
+                                            "reports by e-mail (not needed for --to)")
     instruments: dict[str, InstrumentConfig] = Field(default_factory=_default_instruments)
 
     @field_validator("timezone")
@@ -701,6 +786,10 @@ def load_config(path: str | os.PathLike | None = None, **overrides) -> Config:
         sup = data.get("supervision")
         if isinstance(sup, dict) and sup.get("rules_dir"):
             data["supervision"] = {**sup, "rules_dir": _resolve(sup["rules_dir"], path)}
+        dlv = data.get("delivery")
+        if isinstance(dlv, dict):
+            data["delivery"] = {**dlv, **{k: _resolve(dlv[k], path)
+                                          for k in ("password_file", "ca_file") if dlv.get(k)}}
     env_key = os.environ.get("PERFKIT_PSEUDONYM_KEY_FILE")
     if env_key:
         data["pseudonym_key_file"] = Path(env_key)

@@ -183,6 +183,9 @@ TABLES: dict[str, Table] = {
                 Column("weekly_capacity_hours", "number", lo=0, lo_open=True, hi=80),
                 Column("weekly_session_goal", "int", required=False, in_file=False, lo=0, hi=80),
                 Column("licensure_rule", "text", required=False, in_file=False),
+                # where ``perfkit deliver --email`` sends the clinician's own reports; never
+                # shown in a report or table, never quoted in the rejects (contact details)
+                Column("email", "text", required=False, in_file=False, echo=False),
             ),
             key=("clinician_id",),
         ),

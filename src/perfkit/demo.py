@@ -195,6 +195,9 @@ class _Practice:
                 "weekly_capacity_hours": cap,
                 "weekly_session_goal": int(round(cap)),  # a session per hour offered
                 "licensure_rule": rule,
+                # synthetic addresses for perfkit deliver; one clinician has none ("no
+                # address on the roster": listed, never sent anyone else's files)
+                "email": "" if role == 4 else _demo_email(i),
             })
         return pd.DataFrame(rows)
 
@@ -790,6 +793,13 @@ def _simplepractice(a: pd.DataFrame, start: pd.Series, names: pd.Series, note: n
     # the repeated headers, as SimplePractice writes them
     report.columns = [c.strip() for c in report.columns]
     report.to_csv(dest / "appointment-status-report_demo.csv", index=False)
+
+
+def _demo_email(i: int) -> str:
+    """The demo's clinician ``i`` at the reserved domain example.org (RFC 2606): never a real
+    mailbox."""
+    first, last = _FIRST[i % len(_FIRST)], _LAST[(i * 7) % len(_LAST)]
+    return f"{first}.{last}@example.org".lower()
 
 
 def bundled_data_dir() -> Path:

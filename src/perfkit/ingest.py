@@ -36,6 +36,7 @@ from . import contract as C
 from .config import Config, yaml_problem
 from .coverage import coverage_facts
 from .pseudonym import PseudonymKey, load_key, pseudonym_map
+from .safety import is_email_address
 
 __all__ = ["IngestError", "ColumnMap", "Ingested", "ingest", "load_column_map"]
 
@@ -576,6 +577,7 @@ class _TableResult:
     excluded: np.ndarray | None = None  # rows of another kind (the column map's 'rows')
     joined: bool = False  # notes from a report of their own, matched to the appointments
     empty_columns: list[str] = field(default_factory=list)  # present, empty in every row
+    invalid_email_rows: list[int] = field(default_factory=list)  # roster: email left empty
 
 
 @dataclass
@@ -1122,7 +1124,22 @@ def _generic_checks(res: _TableResult, spec: C.Table, cfg: Config, cmap: ColumnM
                 v.reject(res.fractional_ids[col.name], "invalid_id", col.name,
                          f"{col.name} is a number with a fraction (ids are text or whole "
                          "numbers)")
+            if spec.name == "clinicians" and col.name == "email":
+                text = _emails(res, text)
             res.typed[col.name] = text.where(text != "", None)
+
+
+def _emails(res: _TableResult, text: pd.Series) -> pd.Series:
+    """The roster's ``email``: a value that is not one plain address is left empty, and the
+    clinician kept (a typo in an address must not drop a clinician from every figure); the
+    rows are counted under ``adjustments`` (``email_not_an_address``) and listed in
+    ``invalid_email_rows`` (row 1 is the first row under the header). The value itself is
+    never quoted anywhere: it is a contact detail."""
+    text = text.str.strip()
+    bad = np.array([t != "" and not is_email_address(t) for t in text], dtype=bool)
+    res.adjustments["email_not_an_address"] = int((bad & res.verdicts.ok).sum())
+    res.invalid_email_rows = [int(i) + 1 for i in np.flatnonzero(bad & res.verdicts.ok)]
+    return text.where(~bad, "")
 
 
 def _check_number(res: _TableResult, col: C.Column, text: pd.Series) -> None:
@@ -1769,7 +1786,7 @@ def _infer_clinicians(res: _TableResult, appts: pd.DataFrame) -> None:
 OUTPUT_COLUMNS = {
     "clinicians": ["clinician_id", "name", "license_status", "license_type", "supervisor_id",
                    "start_date", "end_date", "weekly_capacity_hours", "weekly_session_goal",
-                   "licensure_rule"],
+                   "licensure_rule", "email"],
     "appointments": ["appointment_id", "clinician_id", "client_id", "start", "end",
                      "duration_minutes", "status", "service", "service_code",
                      "duration_estimated", "start_date_only", "telehealth", "group"],
@@ -1979,6 +1996,7 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
         }
         if name == "clinicians":
             entry["empty_required"] = {c: n for c, n in empty_roster.items() if n}
+            entry["invalid_email_rows"] = res.invalid_email_rows
         folded = int((res.folded & v.ok).sum()) if res.folded is not None else 0
         if entry["rows_in"] != entry["rows_accepted"] + entry["rows_rejected"] or \
                 entry["rows_accepted"] != len(tables[name]) + folded:

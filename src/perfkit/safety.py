@@ -22,7 +22,7 @@ import html
 import re
 import urllib.parse
 
-__all__ = ["md", "clean_html", "file_stem", "href", "RESERVED_STEMS"]
+__all__ = ["md", "clean_html", "file_stem", "href", "RESERVED_STEMS", "is_email_address"]
 
 # Every ASCII punctuation character that Markdown (CommonMark, and mistune as nbconvert uses
 # it) may read as markup; a backslash makes each one literal. '<', '>' and '&' become HTML
@@ -148,3 +148,28 @@ def href(relative_path: str) -> str:
     """A relative link to a report file, percent-encoded (``#`` and ``?`` in a name stay part
     of it), safe inside a double-quoted HTML attribute."""
     return html.escape(urllib.parse.quote(relative_path, safe="/"), quote=True)
+
+
+# One plain address (``name@example.org``): no display name, no spaces, no line breaks (an
+# address goes into a message header, where a line break would add headers of its own), and a
+# domain with at least one dot. Deliberately narrower than RFC 5322: a roster or parameters file
+# holds work addresses, and anything unusual is better asked about than sent to.
+_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@"
+                    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+                    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+
+
+def is_email_address(value) -> bool:
+    """Whether ``value`` is one plain e-mail address (``name@example.org``), safe to put in
+    a ``To`` header as it is.
+
+    Examples
+    --------
+    >>> is_email_address("maya.okafor@example.org"), is_email_address("a@b\\nBcc: x@y.org")
+    (True, False)
+    """
+    if not isinstance(value, str) or len(value) > 254:
+        return False
+    local = value.split("@", 1)[0]
+    return bool(_EMAIL.fullmatch(value)) and ".." not in local and not local.startswith(".") \
+        and not local.endswith(".")
