@@ -26,12 +26,13 @@ setup: $(BIN)/.installed ## Create .venv and install perfkit with its dev tools
 kernel: setup ## Register the Jupyter kernel "perfkit" for every Jupyter of this user
 	$(BIN)/python -m ipykernel install --user --name $(KERNEL) --display-name "Python (perfkit)"
 
-demo: setup ## Generate the demo practice, validate it, run the quarter before (tables) and the demo quarter
+demo: setup ## Generate the demo practice, validate it, run the quarter before (tables) and the demo quarter, list who would receive what
 	$(BIN)/perfkit demo --out $(DEMO)
 	$(BIN)/perfkit validate $(DEMO) --params $(PARAMS) --strict
 	$(BIN)/perfkit run --data $(DEMO) --params $(PARAMS) --tables-only \
 		--period-start 2026-05-01 --period-end 2026-08-01
 	$(BIN)/perfkit run --data $(DEMO) --params $(PARAMS)
+	$(BIN)/perfkit deliver reports/2026-11-01 --to reports/delivered
 
 test: setup ## Run the test suite (lint, unit and end-to-end tests)
 	$(BIN)/ruff check src tests benchmarks notebooks conftest.py

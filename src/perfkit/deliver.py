@@ -43,7 +43,7 @@ import pandas as pd
 
 from .config import Config, ConfigError, DeliveryConfig, load_config
 from .io import atomic_write_text
-from .render import index_page
+from .render import TABLE_WORDS, index_page
 from .runner import DELIVERY_RECORD, RUN_RECORD
 from .safety import file_stems, is_email_address
 
@@ -264,11 +264,9 @@ def _entry(part: Part, channel: str, target: str, blobs: dict[str, bytes],
 
 
 def _index(part: Part, names: list[str], practice: str, period: str) -> str:
-    from .render import _TABLE_WORDS  # the owner's index describes each table so
-
     def words(n: str) -> str:
         if n.startswith("tables/"):
-            return f"{Path(n).name}: {_TABLE_WORDS.get(Path(n).stem, 'a table')}"
+            return f"{Path(n).name}: {TABLE_WORDS.get(Path(n).stem, 'a table')}"
         return _WORDS.get(n, n).capitalize()
 
     rows = [{"href": n, "text": words(n),

@@ -532,7 +532,7 @@ def index_page(title: str, heading: str, lead: str, rows: list[dict], after: str
 
 
 # The owner's tables as the owner's index describes them.
-_TABLE_WORDS = {
+TABLE_WORDS = {
     "clinician_metrics": "each clinician's figures for the period",
     "weekly_metrics": "each clinician's weekly figures",
     "practice_summary": "the practice in one row",
@@ -572,7 +572,7 @@ def write_index(folder: Path, results: list[dict], practice_name: str, period: s
             for r in results if r.get("role") == "owner"]
     for path in owner_table_paths(folder):
         name = Path(path).stem
-        rows.append({"href": path, "text": f"{Path(path).name}: {_TABLE_WORDS.get(name, name)}",
+        rows.append({"href": path, "text": f"{Path(path).name}: {TABLE_WORDS.get(name, name)}",
                      "status": "ok", "note": "table for analysts"})
     others = [r for r in results if r.get("role") != "owner"]
     after = ""
