@@ -269,9 +269,10 @@ def _index(part: Part, names: list[str], practice: str, period: str) -> str:
             return f"{Path(n).name}: {TABLE_WORDS.get(Path(n).stem, 'a table')}"
         return _WORDS.get(n, n).capitalize()
 
-    rows = [{"href": n, "text": words(n),
-             "status": "ok", "note": "table for analysts" if n.startswith("tables/") else ""}
-            for n in names]
+    rows = [{"href": n, "text": words(n), "status": "ok"} for n in names
+            if not n.startswith("tables/")]
+    tables = [{"href": n, "text": words(n), "status": "ok"} for n in names
+              if n.startswith("tables/")]
     if part.key == "owner":
         lead = f"For the practice owner: the practice report for {period}."
         heading = practice
@@ -280,7 +281,7 @@ def _index(part: Part, names: list[str], practice: str, period: str) -> str:
         heading = f"{practice}: {part.name}"
     after = ("<p>These reports are not a risk channel: anything about a client's safety is "
              "handled in the session and in the EHR the same day.</p>")
-    return index_page(f"{heading}: reports, {period}", heading, lead, rows, after)
+    return index_page(f"{heading}: reports, {period}", heading, lead, rows, after, tables)
 
 
 # ------------------------------------------------------------------------------------------

@@ -507,28 +507,38 @@ def _indexes(folder: Path, results: list[dict], practice_name: str, period: str,
             r["reader_index"] = where[r["id"]]
 
 
-def index_page(title: str, heading: str, lead: str, rows: list[dict], after: str = "") -> str:
+def index_page(title: str, heading: str, lead: str, rows: list[dict], after: str = "",
+               tables: list[dict] = ()) -> str:
     """An index page (no scripts, no external resources): a heading, one line on whom it is
-    for, and a table of outputs, each row ``{"href": relative link or None, "text": what it
-    is, "status": "ok" or "failed", "note": why it is missing}``. Every text is escaped here;
-    ``after`` is HTML the caller built from escaped parts."""
+    for, a table of reports and, when given, a table of data tables for analysts. Each row is
+    ``{"href": relative link or None, "text": what it is, "status": "ok" or "failed",
+    "note": why it is missing}``. Every text is escaped here; ``after`` is HTML the caller
+    built from escaped parts."""
+    page = (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{html.escape(title)}</title>"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<style>{_CSS}</style></head><body><main>"
+            f"<h1>{html.escape(heading)}</h1><p>{html.escape(lead)}</p>"
+            + _link_table("Your reports", rows) + after)
+    if tables:
+        page += ("<h2>Tables for analysts</h2><p>The figures behind the report, as CSV files "
+                 "to open in a spreadsheet.</p>" + _link_table("Tables for analysts", tables))
+    return page + "</main></body></html>\n"
+
+
+def _link_table(caption: str, rows: list[dict]) -> str:
     body = []
     for r in rows:
         text = html.escape(r["text"])
         link = (f'<a href="{href(r["href"])}">{text}</a>'
                 if r.get("href") and r["status"] == "ok" else text)
-        note = html.escape(r.get("note") or "")
         state = "ready" if r["status"] == "ok" else "could not be produced"
+        note = html.escape(r.get("note") or "")
         body.append(f"<tr><td>{link}</td><td>{state}</td><td>{note}</td></tr>")
-    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{html.escape(title)}</title>"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<style>{_CSS}</style></head><body><main>"
-            f"<h1>{html.escape(heading)}</h1><p>{html.escape(lead)}</p>"
-            "<table><caption>What is here for you</caption><thead><tr>"
+    return (f"<table><caption>{html.escape(caption)}</caption><thead><tr>"
             "<th scope=\"col\">File</th><th scope=\"col\">Status</th>"
-            "<th scope=\"col\">Note</th></tr></thead><tbody>"
-            + "".join(body) + f"</tbody></table>{after}</main></body></html>\n")
+            "<th scope=\"col\">Note</th></tr></thead><tbody>" + "".join(body)
+            + "</tbody></table>")
 
 
 # The owner's tables as the owner's index describes them.
@@ -570,30 +580,31 @@ def write_index(folder: Path, results: list[dict], practice_name: str, period: s
     rows = [{"href": r["path"], "text": r["title"], "status": r["status"],
              "note": "" if r["status"] == "ok" else r["message"][:300]}
             for r in results if r.get("role") == "owner"]
-    for path in owner_table_paths(folder):
-        name = Path(path).stem
-        rows.append({"href": path, "text": f"{Path(path).name}: {TABLE_WORDS.get(name, name)}",
-                     "status": "ok", "note": "table for analysts"})
+    tables = [{"href": path, "text": f"{Path(path).name}: "
+               f"{TABLE_WORDS.get(Path(path).stem, Path(path).stem)}", "status": "ok"}
+              for path in owner_table_paths(folder)]
     others = [r for r in results if r.get("role") != "owner"]
     after = ""
     if others:
         views = sum(r.get("role") == "clinician" for r in others)
         packs = sum(r.get("role") == "supervisor" for r in others)
         failed = sum(r["status"] != "ok" for r in others)
-        parts = [f"{views} clinicians' own {'report' if views == 1 else 'reports'}"
-                 if views else "", f"{packs} supervision {'pack' if packs == 1 else 'packs'}"
-                 if packs else ""]
+        parts = [("1 clinician's own report" if views == 1 else
+                  f"{views} clinicians' own reports") if views else "",
+                 f"{packs} supervision {'pack' if packs == 1 else 'packs'}" if packs else ""]
         made = " and ".join(p for p in parts if p)
-        after = (f"<p>This run also made {html.escape(made)}. They are not linked here: each "
-                 "belongs to its own reader, and supervision stays between supervisor and "
-                 "supervisee. Each reader receives their own (see \u201cSending the reports\u201d "
-                 "in the README).")
+        them = "It is" if len(others) == 1 else "They are"
+        after = (f"<p>This run also made {html.escape(made)}. {them} not linked here: each "
+                 "report belongs to its own reader alone"
+                 + (", and supervision stays between supervisor and supervisee." if packs
+                    else "."))
         if failed:
             after += (f" {failed} of them could not be produced; the run's manifest.json "
                       "lists which.")
         after += "</p>"
     text = index_page(f"{practice_name}: reports, {period}", practice_name,
-                      f"For the practice owner: the practice report for {period}.", rows, after)
+                      f"For the practice owner: the practice report for {period}.", rows, after,
+                      tables)
     return atomic_write_text(folder / "index.html", text)
 
 
