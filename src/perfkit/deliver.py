@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import html
 import json
 import os
 import smtplib
@@ -43,7 +44,7 @@ import pandas as pd
 
 from .config import Config, ConfigError, DeliveryConfig, load_config
 from .io import atomic_write_text
-from .render import TABLE_WORDS, index_page
+from .render import NOT_A_RISK_CHANNEL, TABLE_WORDS, index_page
 from .runner import DELIVERY_RECORD, RUN_RECORD
 from .safety import file_stems, is_email_address
 
@@ -279,8 +280,7 @@ def _index(part: Part, names: list[str], practice: str, period: str) -> str:
     else:
         lead = f"For {part.name} alone: your reports for {period}."
         heading = f"{practice}: {part.name}"
-    after = ("<p>These reports are not a risk channel: anything about a client's safety is "
-             "handled in the session and in the EHR the same day.</p>")
+    after = f"<p>{html.escape(NOT_A_RISK_CHANNEL)}</p>"
     return index_page(f"{heading}: reports, {period}", heading, lead, rows, after, tables)
 
 

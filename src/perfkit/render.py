@@ -610,6 +610,10 @@ def write_index(folder: Path, results: list[dict], practice_name: str, period: s
 
 _OWN_WORDS = {"clinician": "Your own report", "supervisor": "Your supervision pack"}
 
+# Under every clinician's and supervisor's index (in the run and when delivered).
+NOT_A_RISK_CHANNEL = ("These reports are not a risk channel: anything about a client's safety "
+                      "is handled in the session and in the EHR the same day.")
+
 
 def write_reader_indexes(folder: Path, results: list[dict], practice_name: str, period: str,
                          names: dict[str, str]) -> list[dict]:
@@ -630,7 +634,8 @@ def write_reader_indexes(folder: Path, results: list[dict], practice_name: str, 
                 for r in sorted(own, key=lambda r: r["role"])]
         name = names.get(pid, pid)
         text = index_page(f"{name}: reports, {period}", f"{practice_name}: {name}",
-                          f"For {name} alone: your reports for {period}.", rows)
+                          f"For {name} alone: your reports for {period}.", rows,
+                          f"<p>{html.escape(NOT_A_RISK_CHANNEL)}</p>")
         path = folder / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, text)
