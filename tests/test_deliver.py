@@ -26,7 +26,8 @@ import perfkit as pk
 from perfkit.cli import app
 from perfkit.config import ConfigError
 from perfkit.deliver import DeliveryError, deliver
-from perfkit.runner import DELIVERY_RECORD, with_readers
+from perfkit.readers import with_readers
+from perfkit.runner import DELIVERY_RECORD
 from perfkit.safety import file_stems
 
 from practice_data import CLINICIANS, write_table

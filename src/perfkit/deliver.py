@@ -44,8 +44,9 @@ import pandas as pd
 
 from .config import Config, ConfigError, DeliveryConfig, load_config
 from .io import atomic_write_text
+from .readers import RUN_RECORD
 from .render import NOT_A_RISK_CHANNEL, TABLE_WORDS, index_page
-from .runner import DELIVERY_RECORD, RUN_RECORD
+from .runner import DELIVERY_RECORD
 from .safety import file_stems, is_email_address
 
 __all__ = ["DeliveryError", "Part", "Outcome", "reader_parts", "deliver", "smtp_password",

@@ -36,6 +36,7 @@ from nbconvert.preprocessors import Preprocessor
 from tqdm import tqdm
 
 from .io import atomic_write_text
+from .readers import OWNER_TABLES
 from .safety import clean_html, file_stems, href
 
 # Kernel connection files of the report workers: inside the folder being rendered (a run's
@@ -561,9 +562,7 @@ TABLE_WORDS = {
 
 
 def owner_table_paths(folder: Path) -> list[str]:
-    """The owner's tables a run folder holds (``tables.OWNER_TABLES``), as relative paths."""
-    from .tables import OWNER_TABLES
-
+    """The owner's tables a run folder holds (``readers.OWNER_TABLES``), as relative paths."""
     found = []
     for name in sorted(OWNER_TABLES):
         for ext in (".csv", ".json"):

@@ -34,7 +34,8 @@ from .io import (
 from .operations import clinicians_in_period
 from .prepared import PREPARED_DIR, Prepared, prepare
 from .pseudonym import PseudonymKey, load_key
-from .tables import OWNER_TABLES, STEPS, model_tables
+from .readers import with_readers
+from .tables import STEPS, model_tables
 
 __all__ = ["run_period", "default_run_folder", "model_outputs", "check_key",
            "previous_key_fingerprint"]
@@ -409,35 +410,3 @@ def _run(data_dir, config: Config, folder: Path, key: PseudonymKey, *, column_ma
     return manifest
 
 
-RUN_RECORD = "run record"
-
-
-def with_readers(outputs: list[dict]) -> list[dict]:
-    """Every output with its reader (``reader``, and ``reader_id`` for a clinician or
-    supervisor): ``owner`` for the owner's index, the practice report and the owner's tables
-    (:data:`perfkit.tables.OWNER_TABLES`); ``clinician`` or ``supervisor`` with their id for a
-    self-view, a pack and that person's own index; ``run record`` for everything else (the
-    prepared snapshot, rejected rows, the executed notebooks, the tables with client rows or
-    supervision content), which the reports read and nobody receives."""
-    roles: dict[str, set[str]] = {}
-    for o in outputs:
-        if o.get("role") in ("clinician", "supervisor"):
-            roles.setdefault(o["id"], set()).add(o["role"])
-    out = []
-    for o in outputs:
-        o = dict(o)
-        pid = o.pop("reader_index_of", None)
-        path = Path(o["path"])
-        if o.get("role") == "owner" or o["path"] == "index.html" or (
-                path.parts[0] == "tables" and len(path.parts) == 2
-                and path.stem in OWNER_TABLES):
-            o["reader"], o["reader_id"] = "owner", None
-        elif o.get("role") in ("clinician", "supervisor"):
-            o["reader"], o["reader_id"] = o["role"], o["id"]
-        elif pid is not None:
-            o["reader"] = "clinician" if "clinician" in roles.get(pid, ()) else "supervisor"
-            o["reader_id"] = pid
-        else:
-            o["reader"], o["reader_id"] = RUN_RECORD, None
-        out.append(o)
-    return out

@@ -25,7 +25,7 @@ from .prepared import Prepared
 from .trends import trend_labels
 
 __all__ = ["operations_tables", "outcome_tables", "development_tables", "model_tables",
-           "STEPS", "OWNER_TABLES"]
+           "STEPS"]
 
 log = logging.getLogger(__name__)
 
@@ -118,13 +118,3 @@ STEPS = {
                                          "reviews", "ce", "renewals", "support",
                                          "supervisors"]),
 }
-
-# The owner's tables: per clinician and practice-level figures, with no row about a client and
-# no supervision content (ledgers, goals, ratings, CE titles, who supervises whom). They are the
-# only tables in the owner's part of a run (its index links them; ``perfkit deliver`` hands them
-# over). Every other table belongs to the run record: the reports read it, nobody receives it.
-OWNER_TABLES = frozenset({
-    "clinician_metrics", "weekly_metrics", "practice_summary", "metric_spread", "workforce",
-    "ramp", "outcomes_by_clinician", "outcomes_practice", "funnel", "clinician_effects",
-    "model_summary", "changes", "history", "renewals",
-})
