@@ -292,8 +292,8 @@ def item9_caption(run: RunData, followup: bool) -> str:
     follow-up, that perfkit cannot see it (said once, here)."""
     level = run.config.outcomes.item9_escalate_at
     words = ("Item 9 asks about thoughts of being better off dead or of hurting oneself; the "
-             "answer is how often, in the client's words. Escalate is Yes for answers of "
-             f"'{ITEM9_WORDS[level]}' or more often.")
+             "answer is how often, in the client's words. Escalate is Yes when the answer is "
+             f"{ITEM9_WORDS[level]} or more often.")
     return words if followup else f"{words} {ITEM9_NO_FOLLOWUP}"
 
 
