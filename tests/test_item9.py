@@ -30,9 +30,10 @@ import pytest
 
 import perfkit as pk
 from perfkit import outcomes as oc
+from perfkit.prepared import Prepared
 from perfkit.report import RunData
 from perfkit.report.clinician import item9_table
-from perfkit.report.run import ITEM9_NO_FOLLOWUP, item9_rows
+from perfkit.report.run import ITEM9_NO_FOLLOWUP, ITEM9_NOT_IN_EXPORT, item9_rows
 from perfkit.report.supervisor import supervisee_alerts, supervisee_item9
 
 from practice_data import write_table
@@ -209,8 +210,12 @@ def run_of(t, tmp_path, provided=("assessments",)):
                          timezone=TZ, pseudonym_key_file=tmp_path / "k")
     nt = pd.DataFrame({"clinician_id": ["A"], "client_id": ["cl-a9"], "instrument": ["PHQ-9"],
                        "reason": ["behind the expected curve"], "last_at": ["2026-10-15"]})
+    # the prepared scores: D answered item 9 with 0 only; E's export gives PHQ-9 totals only
+    scores = pd.DataFrame({"clinician_id": ["A", "D", "E"], "instrument": "PHQ-9",
+                           "total_score": [12.0, 5.0, 9.0], "item_9": [1.0, 0.0, None]})
     return RunData(tmp_path, cfg, {"provided": list(provided)},
                    {"item9_flags": t, "not_on_track": nt},
+                   _data=Prepared({"assessments": scores}, {}, {}),
                    _names={"A": "Ana Avery", "B": "Ben Brook", "C": "Cleo Cole"})
 
 
@@ -248,6 +253,8 @@ def test_the_self_view_shows_only_the_clinicians_own_clients(tmp_path):
     assert "Clinician" not in shown
     assert str(item9_table(run, "D")) == ("None of your clients answered item 9 above zero "
                                          "this period.")
+    # an export of PHQ-9 totals only: no claim that no one answered above zero
+    assert str(item9_table(run, "E")) == ITEM9_NOT_IN_EXPORT
 
 
 def test_the_pack_shows_only_its_supervisees_in_a_section_of_its_own(tmp_path):
@@ -262,8 +269,9 @@ def test_the_pack_shows_only_its_supervisees_in_a_section_of_its_own(tmp_path):
     off = supervisee_alerts(run, ["A", "B"]).data
     assert off["Client"].tolist() == ["cl-a9"]
     assert not off["Why listed"].str.contains("item 9", case=False).any()
-    assert str(supervisee_item9(run, ["C9"])) == ("No supervisee's client answered item 9 "
-                                                  "above zero this period.")
+    assert str(supervisee_item9(run, ["D"])) == ("No supervisee's client answered item 9 "
+                                                 "above zero this period.")
+    assert str(supervisee_item9(run, ["E"])) == ITEM9_NOT_IN_EXPORT
     no_measures = run_of(flags(), tmp_path, provided=())
     assert "No measures were provided" in str(supervisee_item9(no_measures, ["A"]))
 

@@ -41,7 +41,7 @@ __all__ = [
     "expected_curves",
     "not_on_track",
     "item9_flags",
-    "ITEM9_COLUMNS",
+    "ITEM9_FLAG_COLUMNS",
     "alliance_flags",
     "CONTRACT_COLUMNS",
 ]
@@ -487,8 +487,8 @@ def not_on_track(assessments: pd.DataFrame, cfg: Config,
     return out
 
 
-ITEM9_COLUMNS = ["clinician_id", "client_id", "date", "response", "response_words", "escalate",
-                 "session_start", "session_start_from", "followup"]
+ITEM9_FLAG_COLUMNS = ["clinician_id", "client_id", "date", "response", "response_words",
+                      "escalate", "session_start", "session_start_from", "followup"]
 
 
 def item9_flags(assessments: pd.DataFrame, cfg: Config,
@@ -516,7 +516,7 @@ def item9_flags(assessments: pd.DataFrame, cfg: Config,
     """
     start, as_of = _window(cfg)
     if "item_9" not in assessments:
-        return pd.DataFrame(columns=ITEM9_COLUMNS)
+        return pd.DataFrame(columns=ITEM9_FLAG_COLUMNS)
     a = assessments[(assessments["instrument"] == "PHQ-9")
                     & (assessments["administered_at"] >= start)
                     & (assessments["administered_at"] < as_of)
@@ -544,7 +544,7 @@ def item9_flags(assessments: pd.DataFrame, cfg: Config,
     else:  # the export has no follow-up column: not known, never "no"
         out["followup"] = None
     return out.sort_values(["clinician_id", "session_start"], ignore_index=True,
-                           kind="stable")[ITEM9_COLUMNS]
+                           kind="stable")[ITEM9_FLAG_COLUMNS]
 
 
 def _session_starts(a: pd.DataFrame, appointments: pd.DataFrame | None,

@@ -29,10 +29,12 @@ from .format import (
 )
 from .practice import _flag_words, _value, compared_period, compared_run, questions_for
 from .run import (
+    ITEM9_NOT_IN_EXPORT,
     RunData,
     clients_by_clinician,
     history_words,
     item9_caption,
+    item9_in_export,
     item9_rows,
     measured,
     no_appointments,
@@ -325,7 +327,8 @@ def item9_table(run: RunData, clinician_id: str):
     t = run.table("item9_flags")
     t = t[t["clinician_id"].astype(str) == clinician_id]
     if t.empty:
-        return Text("None of your clients answered item 9 above zero this period.")
+        return Text("None of your clients answered item 9 above zero this period."
+                    if item9_in_export(run, [clinician_id]) else ITEM9_NOT_IN_EXPORT)
     rows, followup = item9_rows(t)
     return table(rows, item9_caption(run, followup))
 

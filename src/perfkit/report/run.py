@@ -25,7 +25,7 @@ from .format import Text, date_words, yes
 __all__ = ["RunData", "load_run", "measured", "text_id", "on_status", "no_appointments",
            "caveats", "unavailable", "history_words", "coverage_span",
            "rows_for", "rows_or_reason", "NO_MEASURES", "item9_rows", "item9_caption",
-           "ITEM9_COLUMNS", "ITEM9_NO_FOLLOWUP",
+           "ITEM9_COLUMNS", "ITEM9_NO_FOLLOWUP", "ITEM9_NOT_IN_EXPORT", "item9_in_export",
            "ramp_by_hire", "clients_by_clinician"]
 
 
@@ -284,6 +284,21 @@ def item9_rows(t: pd.DataFrame, name_of=None) -> tuple[pd.DataFrame, bool]:
     if name_of is not None:
         out.insert(0, "Clinician", [name_of(c) for c in t["clinician_id"]])
     return out.reset_index(drop=True), bool(followup)
+
+
+ITEM9_NOT_IN_EXPORT = ("This export gives no PHQ-9 item 9 answers (totals only), so perfkit "
+                       "cannot show them: check the EHR.")
+
+
+def item9_in_export(run: RunData, ids: list[str]) -> bool:
+    """Whether the export gives item 9 answers on any PHQ-9 of these clinicians (an export of
+    totals only does not: then "no answer above zero" would be a claim perfkit cannot make).
+    Reads the prepared snapshot one clinician at a time."""
+    for cid in ids:
+        a = run.prepared_table("assessments", cid)
+        if "item_9" in a and a.loc[a["instrument"] == "PHQ-9", "item_9"].notna().any():
+            return True
+    return False
 
 
 def item9_caption(run: RunData, followup: bool) -> str:

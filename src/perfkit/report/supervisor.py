@@ -10,9 +10,11 @@ import pandas as pd
 from ..safety import md
 from .format import Text, date_words, is_yes, num, pct, period_words, table, text_or, yes
 from .run import (
+    ITEM9_NOT_IN_EXPORT,
     RunData,
     clients_by_clinician,
     item9_caption,
+    item9_in_export,
     item9_rows,
     measured,
     rows_for,
@@ -381,6 +383,7 @@ def supervisee_item9(run: RunData, ids: list[str]):
         return Text("No measures were provided, so there are no item 9 answers to show.")
     i9 = rows_for(run, "item9_flags", ids)
     if i9.empty:
-        return Text("No supervisee's client answered item 9 above zero this period.")
+        return Text("No supervisee's client answered item 9 above zero this period."
+                    if item9_in_export(run, ids) else ITEM9_NOT_IN_EXPORT)
     rows, followup = item9_rows(i9, run.name_of)
     return table(rows, item9_caption(run, followup))
