@@ -280,10 +280,10 @@ def test_a_ramping_hire_is_context_on_every_page_not_a_question(tmp_path):
     assert "Utilization is 30%" in str(r.supervision_questions(run, ["H2"]))
 
 
-def test_item9_answers_come_most_urgent_first():
-    """Clients to escalate first (the highest answer first), then the others, the most recent
-    first; each client once, counted and dated from their own rows."""
-    from perfkit.report.run import item9_by_client
+def test_item9_answers_come_escalations_first_then_oldest_first():
+    """One row per answer (a client answering twice is listed twice): those to escalate
+    first, then the others, each group from the oldest; the escalation level is the table's."""
+    from perfkit.report.run import item9_rows
 
     rows = [("X", "2026-10-10", 1, False), ("Y", "2026-09-01", 3, True),
             ("Z", "2026-10-20", 2, True), ("W", "2026-10-25", 1, False),
@@ -291,10 +291,12 @@ def test_item9_answers_come_most_urgent_first():
     t = pd.DataFrame(rows, columns=["client_id", "date", "response", "escalate"])
     t["response_words"] = t["response"].map({1: "several days", 2: "more than half the days",
                                              3: "nearly every day"})
-    out = item9_by_client(t)
-    assert out["Client"].tolist() == ["Y", "Z", "W", "X"]
-    assert out["Times above zero"].tolist() == [1, 2, 1, 2]
-    assert out["Highest answer"].tolist() == ["nearly every day", "more than half the days",
-                                              "several days", "several days"]
-    assert out["Latest"].tolist() == ["2026-09-01", "2026-10-20", "2026-10-25", "2026-10-10"]
-    assert out["Review"].tolist() == ["same day, escalate"] * 2 + ["same day"] * 2
+    t = t.assign(clinician_id="C1", session_start=t["date"], session_start_from="date only")
+    out, followup = item9_rows(t)
+    assert out["Client"].tolist() == ["Y", "Z", "X", "Z", "X", "W"]
+    assert out["Session"].tolist() == [
+        "01 Sep 2026 (no time in the export)", "20 Oct 2026 (no time in the export)",
+        "10 Aug 2026 (no time in the export)", "20 Aug 2026 (no time in the export)",
+        "10 Oct 2026 (no time in the export)", "25 Oct 2026 (no time in the export)"]
+    assert out["Escalate"].tolist() == ["Yes", "Yes", "No", "No", "No", "No"]
+    assert not followup

@@ -194,7 +194,8 @@ def test_outcome_tables_in_the_run(demo_run):
     by = pd.read_csv(t / "outcomes_by_clinician.csv")
     assert list(by.columns[:11]) == oc.CONTRACT_COLUMNS
     assert {"reliable_improvement_rate_ci_low", "response_rate", "remission_rate",
-            "not_on_track", "item9_flags"} <= set(by.columns)
+            "not_on_track"} <= set(by.columns)
+    assert "item9_flags" not in by.columns  # an owner's table: item 9 is not theirs
     assert set(by.instrument) == {"PHQ-9", "GAD-7", "PCL-5", "ORS"}
     # suppressed rates are empty cells, and only where the denominator is small
     sup = by[by.suppressed]
@@ -211,6 +212,9 @@ def test_outcome_tables_in_the_run(demo_run):
     assert len(nt) > 0 and nt.client_id.str.startswith("cl-").all()
     i9 = pd.read_csv(t / "item9_flags.csv")
     assert i9.response.between(1, 3).all()
+    # the demo's PHQ-9s are taken at the session: most find their appointment that day
+    assert (i9.session_start_from == "appointment").mean() > 0.5
+    assert i9.followup.isna().all()  # the demo export has no follow-up column
     # practice-level table carries no client ids
     assert "client_id" not in prac.reset_index().columns
 

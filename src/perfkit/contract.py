@@ -21,6 +21,7 @@ __all__ = [
     "INSTRUMENT_SYNONYMS",
     "LICENSE_SYNONYMS",
     "NOTE_STATUS_SYNONYMS",
+    "HEADER_SYNONYMS",
     "normalize_label",
     "item_columns",
     "REASONS",
@@ -142,6 +143,16 @@ YES_NO_SYNONYMS: dict[str, str] = {
     **{k: "no" for k in ("no", "n", "false", "f", "0", "not charged", "no fee")},
 }
 
+# The item 9 follow-up column (assessments.item9_followup): a yes/no answer or a date (any
+# date means it was done); ingest.
+FOLLOWUP_SYNONYMS: dict[str, str] = {
+    **YES_NO_SYNONYMS,
+    **{k: "yes" for k in ("done", "completed", "complete", "recorded", "followed up",
+                           "safety plan", "safety plan done", "safety plan completed")},
+    **{k: "no" for k in ("not done", "none", "not recorded", "pending", "not completed",
+                          "no follow up")},
+}
+
 VOCABULARIES: dict[str, dict[str, str]] = {
     "yes_no": YES_NO_SYNONYMS,
     "note_status": NOTE_STATUS_SYNONYMS,
@@ -152,6 +163,21 @@ VOCABULARIES: dict[str, dict[str, str]] = {
     "format": FORMAT_SYNONYMS,
     "goal_status": GOAL_STATUS_SYNONYMS,
     "domain": DOMAIN_SYNONYMS,
+}
+
+# Header synonyms of optional contract columns, keyed by normalize_label() of the export's
+# header. One is used only when the file has no column by the contract's name, the column map
+# names none, and exactly one header matches (import profiles map the EHRs' own headers).
+HEADER_SYNONYMS: dict[str, dict[str, frozenset[str]]] = {
+    "assessments": {
+        "item9_followup": frozenset((
+            "item9 followup", "item 9 followup", "item 9 follow up", "item9 follow up",
+            "follow up", "followup", "follow up done", "follow up recorded",
+            "follow up completed", "risk follow up", "safety follow up",
+            "suicide risk follow up", "risk assessment completed", "risk assessment done",
+            "safety plan", "safety plan completed", "safety plan done", "safety plan date",
+        )),
+    },
 }
 
 _ITEM_RE = re.compile(r"^item_(\d+)$")
@@ -244,6 +270,10 @@ TABLES: dict[str, Table] = {
                 Column("instrument", "enum", vocabulary="instrument"),
                 Column("administered_at", "datetime"),
                 Column("total_score", "number", required=False, in_file=False),
+                # whether the follow-up of a PHQ-9 item 9 answer above zero was recorded: yes,
+                # no, or the date it was done (any date: recorded); read in ingest, never
+                # quoted (it may hold a clinician's free text)
+                Column("item9_followup", "text", required=False, in_file=False, echo=False),
             ),
             items=True,
         ),

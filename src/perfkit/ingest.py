@@ -291,6 +291,20 @@ def _norm_header(name: str) -> str:
     return str(name).strip().lower()
 
 
+def _header_synonyms(headers: list[str], rename: dict[str, str], table: str) -> dict[str, str]:
+    """The column map's renames plus the contract's header synonyms (``HEADER_SYNONYMS``) for
+    a column the file does not name otherwise: one is used only when no header is the
+    contract's name itself, the column map names none, and exactly one header matches."""
+    out = dict(rename)
+    for col, words in C.HEADER_SYNONYMS.get(table, {}).items():
+        if col in headers or col in rename.values():
+            continue
+        hits = [h for h in headers if h not in rename and C.normalize_label(h) in words]
+        if len(hits) == 1:
+            out[hits[0]] = col
+    return out
+
+
 def _download_hint(cmap: ColumnMap, table: str) -> str:
     """Which report to download for a table, when the column map (a profile) says."""
     what = cmap.describe.get(table)
@@ -836,6 +850,8 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
         else:
             client_key = _compose_key(frame, headers, key_cols)
     rename = cmap.columns.get(spec.name, {})
+    if not shared:  # a shared file's other columns are its owner's
+        rename = _header_synonyms(headers, rename, spec.name)
     original = list(headers)
     headers = [rename.get(h, h) for h in headers]
     if client_key is not None:  # the key replaces any client_id column
@@ -1574,6 +1590,29 @@ def _check_assessments(res: _TableResult, cfg: Config) -> None:
     t["items_answered"] = pd.Series(answered, index=raw.index)
     for k in item_cols.values():
         t[f"item_{k}"] = pd.Series(items[:, k - 1], index=raw.index)
+    followup, unclear = _followup(raw["item9_followup"])
+    t["item9_followup"] = followup
+    if unclear.any():
+        res.adjustments["with_an_item9_followup_that_is_not_yes_no_or_a_date"] = \
+            int((unclear & v.ok).sum())
+
+
+# a date inside a follow-up value: 2026-10-09, 10/09/2026, 9.10.2026, Oct 9 2026, 9 Oct 2026
+_FOLLOWUP_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}"
+                            r"|[A-Za-z]{3,9}\.? \d{1,2},? \d{4}|\d{1,2} [A-Za-z]{3,9}\.?,? \d{4}")
+
+
+def _followup(text: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """The optional ``item9_followup`` column read as ``yes`` (a yes, or any date: done that
+    day), ``no``, ``unclear`` (a value that is neither: the report sends the reader to the
+    EHR) or missing (an empty cell), and which values were unclear. A value is never quoted:
+    it may be a clinician's free text."""
+    labels = text.map(lambda v: C.FOLLOWUP_SYNONYMS.get(C.normalize_label(v)) if v else None)
+    dated = text.str.contains(_FOLLOWUP_DATE, na=False)
+    out = labels.where(labels.notna(), np.where(dated, "yes", None))
+    unclear = ((text != "") & out.isna()).to_numpy()
+    out = out.where(~unclear, "unclear")
+    return out.astype(object).where(out.notna(), None), unclear
 
 
 def _utc_naive(times: pd.Series) -> np.ndarray:
@@ -1792,7 +1831,8 @@ OUTPUT_COLUMNS = {
                      "duration_estimated", "start_date_only", "telehealth", "group"],
     "notes": ["appointment_id", "clinician_id", "signed_at", "status"],
     "assessments": ["client_id", "clinician_id", "clinician_inferred", "instrument",
-                    "administered_at", "total_score", "prorated", "items_answered"],
+                    "administered_at", "total_score", "prorated", "items_answered",
+                    "item9_followup"],
     "time_off": ["clinician_id", "start_date", "end_date"],
     "supervision": ["supervisee_id", "supervisor_id", "date", "minutes", "format"],
     "goals": ["clinician_id", "goal_id", "description", "set_on", "target_date", "status",

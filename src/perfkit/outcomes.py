@@ -41,6 +41,7 @@ __all__ = [
     "expected_curves",
     "not_on_track",
     "item9_flags",
+    "ITEM9_FLAG_COLUMNS",
     "alliance_flags",
     "CONTRACT_COLUMNS",
 ]
@@ -223,11 +224,12 @@ def _period_episodes(assessments: pd.DataFrame, cfg: Config,
 
 
 def outcomes_by_clinician(assessments: pd.DataFrame, cfg: Config,
-                          alerts: pd.DataFrame | None = None,
-                          item9: pd.DataFrame | None = None, *,
+                          alerts: pd.DataFrame | None = None, *,
                           classified: pd.DataFrame | None = None) -> pd.DataFrame:
     """``tables/outcomes_by_clinician.csv``: DATA_CONTRACT's fixed columns first, then the
-    intervals, response and remission, and alert counts (item-9 flags on the PHQ-9 row)."""
+    intervals, response and remission, and the count of clients not on track. An owner's
+    table: no item 9 counts (those belong to the clinician and their supervisor only,
+    :func:`item9_flags`)."""
     rates = outcome_rates(_period_episodes(assessments, cfg, classified),
                           ["clinician_id", "instrument"], cfg)
     rates["not_on_track"] = 0
@@ -235,9 +237,6 @@ def outcomes_by_clinician(assessments: pd.DataFrame, cfg: Config,
         n = alerts.groupby(["clinician_id", "instrument"]).size().rename("n")
         rates["not_on_track"] = rates.join(n, on=["clinician_id", "instrument"])["n"] \
             .fillna(0).astype("int64")
-    if item9 is not None:
-        n9 = rates["clinician_id"].map(item9.groupby("clinician_id").size()).fillna(0)
-        rates["item9_flags"] = n9.where(rates["instrument"] == "PHQ-9").astype("Int64")
     rest = [c for c in rates.columns if c not in CONTRACT_COLUMNS]
     return rates[CONTRACT_COLUMNS + rest]
 
@@ -488,8 +487,23 @@ def not_on_track(assessments: pd.DataFrame, cfg: Config,
     return out
 
 
-def item9_flags(assessments: pd.DataFrame, cfg: Config) -> pd.DataFrame:
-    """PHQ-9 administrations in the period with item 9 above 0, for the treating clinician.
+ITEM9_FLAG_COLUMNS = ["clinician_id", "client_id", "date", "response", "response_words",
+                      "escalate", "session_start", "session_start_from", "followup"]
+
+
+def item9_flags(assessments: pd.DataFrame, cfg: Config,
+                appointments: pd.DataFrame | None = None) -> pd.DataFrame:
+    """PHQ-9 administrations in the period with item 9 above 0, for the treating clinician:
+    one row per administration, with what the clinician needs to find the session in the EHR.
+
+    Columns: ``clinician_id, client_id, date`` (local), ``response`` (1-3),
+    ``response_words``, ``escalate``, ``session_start`` (local ``YYYY-MM-DD HH:MM``, or the
+    date alone when no time is known), ``session_start_from`` (``appointment``: the start of
+    that client's appointment with that clinician on that local day, an attended one first,
+    then the nearest in time; ``administered_at``: the score's own time, when it is not
+    midnight; ``date only``), ``followup`` (``yes``/``no`` from the export's optional
+    ``item9_followup`` column, or ``unclear`` when its value could not be read; empty when
+    the export has no such column, so follow-up is not known).
 
     Notes
     -----
@@ -497,25 +511,69 @@ def item9_flags(assessments: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     yourself") calls for a same-day review; ``escalate`` marks responses at or above
     ``item9_escalate_at`` (more than half the days). Item 9 misses most later suicides (71.6%
     answered "not at all" in Louzon et al. 2016), so it must never be the only risk screen
-    (docs/references.md [PHQ9item9]). Practice-level outputs carry only counts.
+    (docs/references.md [PHQ9item9]). The rows belong to the treating clinician and their
+    supervisor only: practice-level outputs carry none of them, not even counts per clinician.
     """
     start, as_of = _window(cfg)
-    cols = ["clinician_id", "client_id", "date", "response", "response_words", "escalate"]
     if "item_9" not in assessments:
-        return pd.DataFrame(columns=cols)
+        return pd.DataFrame(columns=ITEM9_FLAG_COLUMNS)
     a = assessments[(assessments["instrument"] == "PHQ-9")
                     & (assessments["administered_at"] >= start)
                     & (assessments["administered_at"] < as_of)
                     & (assessments["item_9"] > 0)]
+    at = a["administered_at"].dt.tz_convert(cfg.timezone)
     out = pd.DataFrame({
         "clinician_id": a["clinician_id"].to_numpy(),
         "client_id": a["client_id"].to_numpy(),
-        "date": a["administered_at"].dt.date.to_numpy(),
+        "date": at.dt.date.to_numpy(),
         "response": a["item_9"].astype(int).to_numpy(),
     })
     out["response_words"] = out["response"].map(ITEM9_WORDS)
     out["escalate"] = out["response"] >= cfg.outcomes.item9_escalate_at
-    return out.sort_values(["clinician_id", "date"], ignore_index=True)[cols]
+    session = _session_starts(a, appointments, cfg)
+    timed = (at.dt.hour + at.dt.minute + at.dt.second > 0).to_numpy()
+    own = at.dt.strftime("%Y-%m-%d %H:%M").to_numpy()
+    out["session_start"] = np.where(session.notna(), session.fillna(""),
+                                    np.where(timed, own, at.dt.strftime("%Y-%m-%d")))
+    out["session_start_from"] = np.where(session.notna(), "appointment",
+                                         np.where(timed, "administered_at", "date only"))
+    # the export gives follow-up when the column holds a value anywhere (a column present but
+    # empty throughout is not provided); then an empty cell is "not recorded"
+    if "item9_followup" in assessments and assessments["item9_followup"].notna().any():
+        out["followup"] = a["item9_followup"].fillna("no").to_numpy()  # yes, no or unclear
+    else:  # the export has no follow-up column: not known, never "no"
+        out["followup"] = None
+    return out.sort_values(["clinician_id", "session_start"], ignore_index=True,
+                           kind="stable")[ITEM9_FLAG_COLUMNS]
+
+
+def _session_starts(a: pd.DataFrame, appointments: pd.DataFrame | None,
+                    cfg: Config) -> pd.Series:
+    """For each administration of ``a`` (in order), the local start (``YYYY-MM-DD HH:MM``) of
+    the same client's appointment with the same clinician on the same local day: an attended
+    one first, then the one nearest the administration's time, then the earliest; missing
+    when there is none (appointments with a date only do not count: they have no time)."""
+    none = pd.Series([None] * len(a), dtype=object)
+    if appointments is None or appointments.empty or a.empty:
+        return none
+    ap = appointments
+    if "start_date_only" in ap:
+        ap = ap[~ap["start_date_only"].astype(bool)]
+    ap = ap[["clinician_id", "client_id", "start", "status"]].copy()
+    ap["start"] = ap["start"].dt.tz_convert(cfg.timezone)
+    ap["day"] = ap["start"].dt.date
+    at = a["administered_at"].dt.tz_convert(cfg.timezone).reset_index(drop=True)
+    left = pd.DataFrame({"row": np.arange(len(a)), "clinician_id": a["clinician_id"].to_numpy(),
+                         "client_id": a["client_id"].to_numpy(), "at": at, "day": at.dt.date})
+    m = left.merge(ap, on=["clinician_id", "client_id", "day"], how="inner")
+    if m.empty:
+        return none
+    m["_other"] = m["status"] != "attended"
+    m["_gap"] = (m["start"] - m["at"]).abs()
+    best = m.sort_values(["row", "_other", "_gap", "start"], kind="stable") \
+        .drop_duplicates("row").set_index("row")["start"]
+    none.iloc[best.index.to_numpy()] = best.dt.strftime("%Y-%m-%d %H:%M").to_numpy()
+    return none
 
 
 def alliance_flags(assessments: pd.DataFrame, cfg: Config) -> pd.DataFrame:

@@ -61,14 +61,12 @@ def outcome_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]:
     eps = oc.classified_episodes(a, config)  # once, for every table below
     curves = oc.expected_curves(a, config)
     alerts = oc.not_on_track(a, config, curves, classified=eps)
-    item9 = oc.item9_flags(a, config)
     return {
-        "outcomes_by_clinician": oc.outcomes_by_clinician(a, config, alerts, item9,
-                                                          classified=eps),
+        "outcomes_by_clinician": oc.outcomes_by_clinician(a, config, alerts, classified=eps),
         "outcomes_practice": oc.outcomes_practice(a, config, classified=eps),
         "funnel": oc.funnel_points(a, config, classified=eps),
         "not_on_track": alerts,
-        "item9_flags": item9,
+        "item9_flags": oc.item9_flags(a, config, data.appointments),
         "alliance_flags": oc.alliance_flags(a, config),
     }
 

@@ -66,6 +66,7 @@ from .supervisor import (
     pick_supervisor,
     reviews_table,
     supervisee_alerts,
+    supervisee_item9,
     supervisees_of,
     supervision_questions,
     supervisor_title,
@@ -91,7 +92,8 @@ __all__ = ["RunData", "load_run", "quiet", "Text", "practice_title", "period_sum
            "own_effect_text", "questions_to_explore", "pick_supervisor", "supervisees_of",
            "supervisor_title", "ledger_table", "ledger_note", "compliance_figure", "goals_table",
            "reviews_table", "ce_table", "supervision_questions", "supervisee_alerts",
-           "trajectories_grid", "renewals_table", "support_table", "changes_section",
+           "supervisee_item9", "trajectories_grid", "renewals_table", "support_table",
+           "changes_section",
            "own_history_table", "ramp_figure", "ramp_words", "left_out_words",
            "check_in_reasons", "going_well", "own_ramp_text", "associates_compliance",
            "section_window", "glossary"]

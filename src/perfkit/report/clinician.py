@@ -29,10 +29,13 @@ from .format import (
 )
 from .practice import _flag_words, _value, compared_period, compared_run, questions_for
 from .run import (
+    ITEM9_NOT_IN_EXPORT,
     RunData,
     clients_by_clinician,
     history_words,
-    item9_by_client,
+    item9_caption,
+    item9_in_export,
+    item9_rows,
     measured,
     no_appointments,
     on_status,
@@ -317,14 +320,17 @@ def own_alerts_table(run: RunData, clinician_id: str):
 
 @measured()
 def item9_table(run: RunData, clinician_id: str):
-    """PHQ-9 item 9 responses above zero for the clinician's clients, one row per client
-    (:func:`~perfkit.report.run.item9_by_client`, as in the supervision pack)."""
+    """PHQ-9 item 9 answers above zero of the clinician's own clients in the period, one row
+    per administration, escalations first, then oldest first, with the session's date and time
+    to find it in the EHR (:func:`~perfkit.report.run.item9_rows`, as in the supervision
+    pack)."""
     t = run.table("item9_flags")
-    t = t[t["clinician_id"] == clinician_id]
+    t = t[t["clinician_id"].astype(str) == clinician_id]
     if t.empty:
-        return Text("None of your clients answered item 9 above zero this period.")
-    return table(item9_by_client(t), "Item 9 asks about thoughts of being better off dead or "
-                 "of hurting oneself; the highest answer is how often, in the client's words.")
+        return Text("None of your clients answered item 9 above zero this period."
+                    if item9_in_export(run, [clinician_id]) else ITEM9_NOT_IN_EXPORT)
+    rows, followup = item9_rows(t)
+    return table(rows, item9_caption(run, followup))
 
 
 @measured()

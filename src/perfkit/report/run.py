@@ -12,17 +12,20 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .. import operations as op
 from ..config import Config, load_config
 from ..io import find_folder, read_table
+from ..outcomes import ITEM9_WORDS
 from ..prepared import Prepared, load_prepared
 from .format import Text, date_words, yes
 
 __all__ = ["RunData", "load_run", "measured", "text_id", "on_status", "no_appointments",
            "caveats", "unavailable", "history_words", "coverage_span",
-           "rows_for", "rows_or_reason", "NO_MEASURES", "item9_by_client", "ITEM9_COLUMNS",
+           "rows_for", "rows_or_reason", "NO_MEASURES", "item9_rows", "item9_caption",
+           "ITEM9_COLUMNS", "ITEM9_NO_FOLLOWUP", "ITEM9_NOT_IN_EXPORT", "item9_in_export",
            "ramp_by_hire", "clients_by_clinician"]
 
 
@@ -234,26 +237,79 @@ def ramping_starts(run: RunData) -> dict[str, pd.Timestamp]:
             if pd.notna(day) and pd.Timestamp(day) > since}
 
 
-ITEM9_COLUMNS = ["Client", "Times above zero", "Highest answer", "Latest", "Review"]
+ITEM9_COLUMNS = ["Session", "Client", "Answer", "Escalate", "Follow-up recorded"]
+
+ITEM9_NO_FOLLOWUP = ("This export has no follow-up column, so perfkit cannot see whether a "
+                     "follow-up was recorded: check the EHR.")
+
+_ITEM9_FROM = {"appointment": "appointment", "administered_at": "time of the questionnaire",
+               "date only": "no time in the export"}
+_FOLLOWUP_WORDS = {"yes": "Yes", "no": "No", "unclear": "Unclear in the export: check the EHR"}
 
 
-def item9_by_client(t: pd.DataFrame) -> pd.DataFrame:
-    """PHQ-9 item 9 answers above zero (``item9_flags`` rows), one row per client: how many
-    times, the highest answer in words, the latest date, and the review it calls for (escalate
-    when any answer did). The self-view and the supervision pack both show it this way, most
-    urgent first: those to escalate, then by the highest answer, then the most recent."""
-    rows = []
-    for client, g in t.groupby("client_id", sort=False):
-        worst = g.loc[g["response"].idxmax()]
-        rows.append({"Client": client, "Times above zero": len(g),
-                     "Highest answer": worst["response_words"], "Latest": g["date"].max(),
-                     "Review": "same day, escalate" if yes(g["escalate"]).any()
-                     else "same day", "_worst": float(worst["response"])})
-    out = pd.DataFrame(rows, columns=ITEM9_COLUMNS + ["_worst"])
-    out = out.assign(_calm=out["Review"] != "same day, escalate",
-                     _when=pd.to_datetime(out["Latest"], errors="coerce"))
-    return out.sort_values(["_calm", "_worst", "_when"], ascending=[True, False, False],
-                           kind="stable")[ITEM9_COLUMNS].reset_index(drop=True)
+def item9_rows(t: pd.DataFrame, name_of=None) -> tuple[pd.DataFrame, bool]:
+    """PHQ-9 item 9 answers above zero (``item9_flags`` rows) as a report shows them: one row
+    per administration, those calling for escalation first, then by date and time, oldest
+    first within each group. Each row gives the session (the local date and time of the
+    client's appointment that day, else the questionnaire's own time, else the date alone,
+    said in words), the pseudonymous client, the answer in words, whether it calls for
+    escalation and, when the export has a follow-up column, whether one was recorded. With
+    ``name_of`` (the supervision pack) a "Clinician" column comes first.
+
+    Returns the rows and whether the export shows follow-up (when not, the column is left out
+    and the report says once, :data:`ITEM9_NO_FOLLOWUP`, that it cannot be seen)."""
+    t = t.copy()
+    if "session_start" not in t:  # a run written before the session's time was kept
+        t["session_start"], t["session_start_from"] = t["date"].astype(str), "date only"
+    t["_escalate"] = yes(t["escalate"])
+    t["_when"] = t["session_start"].astype(str)
+    t = t.sort_values(["_escalate", "_when"], ascending=[False, True], kind="stable")
+    followup = "followup" in t and t["followup"].notna().any()
+
+    def session(r) -> str:
+        when = pd.Timestamp(r["session_start"])
+        has_time = r["session_start_from"] in ("appointment", "administered_at")
+        day = f"{when:%d %b %Y, %H:%M}" if has_time else f"{when:%d %b %Y}"
+        return f"{day} ({_ITEM9_FROM.get(r['session_start_from'], 'no time in the export')})"
+
+    out = pd.DataFrame({
+        "Session": [session(r) for _, r in t.iterrows()],
+        "Client": t["client_id"].astype(str).to_numpy(),
+        "Answer": t["response_words"].astype(str).str.capitalize().to_numpy(),
+        "Escalate": np.where(t["_escalate"], "Yes", "No"),
+    })
+    if followup:
+        out["Follow-up recorded"] = [_FOLLOWUP_WORDS.get(v, "Not known: check the EHR")
+                                     for v in t["followup"]]
+    if name_of is not None:
+        out.insert(0, "Clinician", [name_of(c) for c in t["clinician_id"]])
+    return out.reset_index(drop=True), bool(followup)
+
+
+ITEM9_NOT_IN_EXPORT = ("This export gives no PHQ-9 item 9 answers (totals only), so perfkit "
+                       "cannot show them: check the EHR.")
+
+
+def item9_in_export(run: RunData, ids: list[str]) -> bool:
+    """Whether the export gives item 9 answers on any PHQ-9 of these clinicians (an export of
+    totals only does not: then "no answer above zero" would be a claim perfkit cannot make).
+    Reads the prepared snapshot one clinician at a time."""
+    for cid in ids:
+        a = run.prepared_table("assessments", cid)
+        if "item_9" in a and a.loc[a["instrument"] == "PHQ-9", "item_9"].notna().any():
+            return True
+    return False
+
+
+def item9_caption(run: RunData, followup: bool) -> str:
+    """The caption under an item 9 table: what the answer means, when it calls for
+    escalation (``outcomes.item9_escalate_at``), and, when the export does not show
+    follow-up, that perfkit cannot see it (said once, here)."""
+    level = run.config.outcomes.item9_escalate_at
+    words = ("Item 9 asks about thoughts of being better off dead or of hurting oneself; the "
+             "answer is how often, in the client's words. Escalate is Yes when the answer is "
+             f"{ITEM9_WORDS[level]} or more often.")
+    return words if followup else f"{words} {ITEM9_NO_FOLLOWUP}"
 
 
 def clients_by_clinician(t: pd.DataFrame) -> pd.Series:

@@ -10,9 +10,12 @@ import pandas as pd
 from ..safety import md
 from .format import Text, date_words, is_yes, num, pct, period_words, table, text_or, yes
 from .run import (
+    ITEM9_NOT_IN_EXPORT,
     RunData,
     clients_by_clinician,
-    item9_by_client,
+    item9_caption,
+    item9_in_export,
+    item9_rows,
     measured,
     rows_for,
     rows_or_reason,
@@ -21,7 +24,8 @@ from .run import (
 
 __all__ = ["pick_supervisor", "supervisees_of", "supervisor_title", "ledger_table",
            "ledger_note", "goals_table", "reviews_table", "ce_table", "ce_words", "support_table",
-           "supervision_questions", "supervisee_alerts", "supervision_shortfall",
+           "supervision_questions", "supervisee_alerts", "supervisee_item9",
+           "supervision_shortfall",
            "compliance_words", "talk_to"]
 
 
@@ -358,24 +362,28 @@ def supervision_questions(run: RunData, ids: list[str], *, names: bool = True) -
 
 @measured(say=True)
 def supervisee_alerts(run: RunData, ids: list[str]):
-    """Supervisees' clients who are off track or answered PHQ-9 item 9 above zero."""
+    """Supervisees' clients who are behind their expected curve or reliably worse (off
+    track). PHQ-9 item 9 answers have a section of their own (:func:`supervisee_item9`),
+    never in this table."""
     nt = rows_for(run, "not_on_track", ids)
-    i9 = rows_for(run, "item9_flags", ids)
-    i9 = i9 if not i9.empty else pd.DataFrame(columns=["clinician_id", "client_id"])
     rows = [{"Clinician": run.name_of(r["clinician_id"]), "Client": r["client_id"],
              "Why listed": r["reason"], "Measure": r["instrument"],
              "Latest": r["last_at"]} for _, r in nt.iterrows()]
-    # item 9: one row per client (how often, the highest answer, the latest date), as
-    # item9_by_client groups them for the self-view too
-    for cid, g in i9.groupby("clinician_id", sort=False):
-        for _, c in item9_by_client(g).iterrows():
-            n = c["Times above zero"]
-            rows.append({"Clinician": run.name_of(cid), "Client": c["Client"],
-                         "Why listed": f"PHQ-9 item 9 above zero {n} "
-                                       f"{'time' if n == 1 else 'times'}, at most "
-                                       f"'{c['Highest answer']}'; review {c['Review']}",
-                         "Measure": "PHQ-9", "Latest": c["Latest"]})
     if not rows:
-        return Text("No supervisee's client is off track or flagged this period.")
+        return Text("No supervisee's client is off track this period.")
     return table(
         pd.DataFrame(rows), "Clients are shown by pseudonymous id only.")
+
+
+def supervisee_item9(run: RunData, ids: list[str]):
+    """Supervisees' PHQ-9 item 9 answers above zero in the period, one row per
+    administration, escalations first, then oldest first, each with its clinician and the
+    session's date and time (:func:`~perfkit.report.run.item9_rows`, as in the self-view)."""
+    if not run.provided("assessments"):
+        return Text("No measures were provided, so there are no item 9 answers to show.")
+    i9 = rows_for(run, "item9_flags", ids)
+    if i9.empty:
+        return Text("No supervisee's client answered item 9 above zero this period."
+                    if item9_in_export(run, ids) else ITEM9_NOT_IN_EXPORT)
+    rows, followup = item9_rows(i9, run.name_of)
+    return table(rows, item9_caption(run, followup))

@@ -91,6 +91,7 @@ def _windows(run: RunData) -> dict[str, str]:
                         f"{cfg.supervision.support_months} months",
         "pack_clients": f"{period}: the supervisees' clients with a score in the period, each "
                         "from their first score with that clinician",
+        "pack_item9": period,
     }
 
 
@@ -101,7 +102,7 @@ CLINICIAN_SECTIONS = ["going_well", "own", "history", "weekly", "clients", "item
 
 
 PACK_SECTIONS = ["pack_questions", "pack_licensure", "pack_goals", "pack_reviews", "pack_ce",
-                 "pack_support", "pack_clients"]
+                 "pack_support", "pack_clients", "pack_item9"]
 
 
 def section_window(run: RunData, section: str) -> Text:
