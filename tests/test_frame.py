@@ -67,7 +67,8 @@ def ramp(cid, hire, earlier, status) -> pd.DataFrame:
     weeks = np.arange(len(hire))
     return pd.DataFrame({"clinician_id": cid, "start_date": pd.Timestamp("2026-07-06"),
                          "week": weeks, "utilization": hire,
-                         "practice_utilization": earlier, "ramp": status})
+                         "practice_utilization": earlier, "hires_compared": 6,
+                         "ramp": status})
 
 
 def build(tmp_path, m: pd.DataFrame | None = None) -> RunData:

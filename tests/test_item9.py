@@ -158,10 +158,13 @@ def test_ingest_reads_a_follow_up_column_by_its_synonyms(practice, tmp_path):
 
 
 @pytest.mark.parametrize("headers,expected", [
-    (["Follow-up"], ["yes", "no"]),
     (["Risk follow-up"], ["yes", "no"]),
-    (["item9_followup", "Follow-up"], ["yes", "no"]),  # the contract's name wins
-    (["Follow-up", "Safety plan"], [None, None]),  # two candidates: neither is guessed
+    (["Safety plan completed"], ["yes", "no"]),
+    (["item9_followup", "Risk follow-up"], ["yes", "no"]),  # the contract's name wins
+    (["Risk follow-up", "Safety plan"], [None, None]),  # two candidates: neither is guessed
+    # a bare "Follow-up" may be the next appointment's date: read as recorded follow-up of a
+    # risk answer it would reassure falsely, so it is never taken
+    (["Follow-up"], [None, None]),
 ])
 def test_follow_up_header_synonyms(practice, tmp_path, headers, expected):
     cfg = pk.load_config(pseudonym_key_file=tmp_path / "k3")
@@ -180,7 +183,7 @@ def test_an_empty_follow_up_column_is_not_provided(practice, tmp_path):
     cfg = pk.load_config(pseudonym_key_file=tmp_path / "k4")
     rows = [{"client_id": "MRN-111", "clinician_id": "C1", "instrument": "PHQ-9",
              "total_score": "9", "administered_at": "2026-10-05T09:55:00",
-             **{f"item_{i}": "1" for i in range(1, 10)}, "Follow-up": ""}]
+             **{f"item_{i}": "1" for i in range(1, 10)}, "Risk follow-up": ""}]
     write_table(practice, "assessments", rows)
     ing = pk.ingest(practice, cfg)
     assert ing["assessments"]["item9_followup"].isna().all()

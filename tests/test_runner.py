@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+import perfkit as pk
 from perfkit import operations as op
 from perfkit.cli import app
 from perfkit.demo import bundled_data_dir
@@ -280,8 +281,10 @@ def test_the_change_section_says_who_joined_since_the_previous_run(tmp_path):
 
 def test_the_demo_readers_frame_follows_the_planted_facts(demo_run, truth):
     """The associate planted behind on supervision finds it in their own questions and on the
-    owner's compliance line; the slow hire's self-view compares their first weeks with the
-    earlier hires' and asks no caseload question; each supervision pack asks what the owner's
+    owner's compliance line; the slow hire's self-view sets their first weeks beside the
+    earlier hires' only when at least privacy.min_peers earlier hires make the comparison (the
+    demo has 3: a median of 3 is one colleague's weeks) and asks no caseload question; each
+    supervision pack asks what the owner's
     check-in list asks about its supervisees; no licensed clinician without a supervisor is
     sent to one."""
     from perfkit import report as r
@@ -294,7 +297,21 @@ def test_the_demo_readers_frame_follows_the_planted_facts(demo_run, truth):
     line = next(x for x in str(r.associates_compliance(run)).splitlines() if name in x)
     assert "behind its rule" in line
     [slow] = truth["slow_hires"]
-    assert "more slowly than the practice's earlier hires did" in str(r.own_ramp_text(run, slow))
+    mine = str(r.own_ramp_text(run, slow))
+    assert "not set beside the practice's earlier hires'" in mine
+    assert "earlier hires did" not in mine and "earlier hires averaged" not in mine
+    assert "filling more slowly" not in str(r.questions_to_explore(run, slow))
+    ramp = pd.read_csv(demo_run / "tables" / "ramp.csv")
+    compared = ramp[(ramp["clinician_id"] == slow) & ramp["practice_utilization"].notna()]
+    assert compared["hires_compared"].min() == 3
+    three = r.load_run(demo_run)
+    params = dict(run.meta.get("parameters", {}))
+    params["privacy"] = {**params.get("privacy", {}), "min_peers": 3}
+    three.config = pk.load_config(**params)
+    assert "more slowly than the practice's earlier hires did" in str(
+        r.own_ramp_text(three, slow))
+    assert "filling more slowly than earlier hires' did" in str(
+        r.questions_to_explore(three, slow))
     assert "Is the caseload what you want" not in str(r.questions_to_explore(run, slow))
     checks = str(r.check_in_list(run)).replace("**", "").split("\n\n")
     pairs = pd.read_csv(demo_run / "tables" / "supervisors.csv")

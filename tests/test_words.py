@@ -216,4 +216,8 @@ def test_the_owners_caterpillar_says_its_words_under_the_figure(tmp_path):
     run = run_with({"clinician_effects": effects, "clinician_metrics": metrics}, tmp_path)
     owner = caterpillar_figure(run, "PHQ-9")
     assert owner.say and "Better than expected" in owner.alt and "Ana Avery" in owner.alt
-    assert not caterpillar_figure(run, "PHQ-9", only="C1").say
+    # a self-view's estimate against the average of 2 clinicians gives the colleague's away
+    assert str(caterpillar_figure(run, "PHQ-9", only="C1")) == ""
+    two = run_with({"clinician_effects": effects, "clinician_metrics": metrics}, tmp_path,
+                   privacy={"min_peers": 2})
+    assert not caterpillar_figure(two, "PHQ-9", only="C1").say

@@ -371,9 +371,16 @@ class DatesConfig(_Strict):
 
 
 class PrivacyConfig(_Strict):
-    """Who may read a run folder. (Small counts: every outcome rate with a denominator below
-    ``outcomes.min_episodes`` is suppressed, in every table and report; the reports hide a
-    retention rate whose cohort is below it too.)"""
+    """Who may read a run folder, and what a clinician may read about colleagues. (Small
+    counts: every outcome rate with a denominator below ``outcomes.min_episodes`` is
+    suppressed, in every table and report; the reports hide a retention rate whose cohort is
+    below it too.) ``min_peers``: a comparison a clinician can read (the self-view's practice
+    median and middle half, its spread figure, its model estimate against the practice
+    average, its practice totals, a new hire's earlier hires' ramp, also in the supervision
+    pack) is shown only when it rests on at least this many clinicians, the reader counted
+    among them when they are in it: with N clinicians, a statistic over N values lets a
+    reader take out their own, and a median or quartiles of 2 to 4 values are colleagues'
+    own figures."""
 
     @model_validator(mode="before")
     @classmethod
@@ -387,6 +394,11 @@ class PrivacyConfig(_Strict):
     group_readable_outputs: bool = Field(False, description="run folders readable by the "
                                          "owner's group too (0750/0640) instead of the owner "
                                          "only (0700/0600)")
+    min_peers: int = Field(5, ge=2, description="fewer clinicians in a comparison: a "
+                           "clinician's self-view (and the supervision pack) shows no practice "
+                           "median, middle half, spread, practice total or earlier hires' "
+                           "ramp, and compares them with their own history and the practice's "
+                           "thresholds instead")
 
 
 class DeliveryConfig(_Strict):

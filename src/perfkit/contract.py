@@ -172,8 +172,7 @@ HEADER_SYNONYMS: dict[str, dict[str, frozenset[str]]] = {
     "assessments": {
         "item9_followup": frozenset((
             "item9 followup", "item 9 followup", "item 9 follow up", "item9 follow up",
-            "follow up", "followup", "follow up done", "follow up recorded",
-            "follow up completed", "risk follow up", "safety follow up",
+            "risk follow up", "safety follow up",
             "suicide risk follow up", "risk assessment completed", "risk assessment done",
             "safety plan", "safety plan completed", "safety plan done", "safety plan date",
         )),

@@ -24,6 +24,7 @@ from .clinician import (
     own_alerts_table,
     own_effect_text,
     own_history_table,
+    own_intro,
     own_metrics_table,
     own_ramp_text,
     pick_clinician,
@@ -47,6 +48,7 @@ from .practice import (
     check_in_list,
     check_in_reasons,
     data_quality_table,
+    funnel_intro,
     left_out_words,
     limits_note,
     model_section,
@@ -96,4 +98,4 @@ __all__ = ["RunData", "load_run", "quiet", "Text", "practice_title", "period_sum
            "changes_section",
            "own_history_table", "ramp_figure", "ramp_words", "left_out_words",
            "check_in_reasons", "going_well", "own_ramp_text", "associates_compliance",
-           "section_window", "glossary"]
+           "section_window", "glossary", "own_intro", "funnel_intro"]

@@ -32,6 +32,9 @@ from .run import (
     ITEM9_NOT_IN_EXPORT,
     RunData,
     clients_by_clinician,
+    few_peers,
+    few_peers_words,
+    hires_compared,
     history_words,
     item9_caption,
     item9_in_export,
@@ -49,7 +52,8 @@ from .supervisor import slow_ramp_question, supervision_shortfall, talk_to
 
 __all__ = ["pick_clinician", "clinician_title", "own_metrics_table", "own_alerts_table",
            "item9_table", "own_effect_text", "questions_to_explore", "own_history_table",
-           "OWN_METRICS", "going_well", "own_ramp_text", "new_hire"]
+           "OWN_METRICS", "going_well", "own_ramp_text", "new_hire", "own_intro",
+           "ramp_compared"]
 
 
 def pick_clinician(run: RunData, clinician_id: str = "") -> str:
@@ -80,8 +84,10 @@ def clinician_title(run: RunData, clinician_id: str) -> Text:
     cfg = run.config
     pairs = run.tables.get("supervisors")
     supervised = pairs is not None and clinician_id in set(pairs["clinician_id"])
+    others = (few_peers_words(run) if few_peers(run) else
+              "Other clinicians appear only as an anonymous spread of values.")
     return Text(f"## {md(run.name_of(clinician_id))}\n\n**For you.** Period {period_words(cfg)}. "
-                "Other clinicians appear only as an anonymous spread of values. "
+                f"{others} "
                 + ("Your supervisor sees your supervision, goals and clients' progress in the "
                    "supervision pack; the" if supervised else "The")
                 + " owner's report shows your scheduling, documentation and outcome figures "
@@ -104,39 +110,120 @@ OWN_METRICS = [("utilization", "Utilization", pct), ("non_attendance_rate",
                ("retained_8plus_rate", "New clients retained 8+ sessions", pct)]
 
 
+def own_intro(run: RunData) -> Text:
+    """The line under the self-view's "Your figures" heading: what the figures are set
+    beside (the practice's anonymous spread, or, in a practice of fewer than
+    ``privacy.min_peers`` clinicians, the clinician's own previous period and the practice's
+    thresholds)."""
+    if few_peers(run):
+        return Text("Your figures next to your own previous period, where there is one, and "
+                    "the practice's thresholds: the levels at which a figure is flagged.")
+    return Text("The practice median and the middle half of clinicians give context; no other "
+                "clinician is named.")
+
+
+def _thresholds(run: RunData) -> dict[str, str]:
+    """The practice's thresholds (the flags' levels in the parameters) of the self-view's
+    figures that have one, in words."""
+    o, w = run.config.operations, run.config.workload
+    return {"utilization": f"flagged below {pct(o.utilization_alert)} or above "
+                           f"{pct(w.over_capacity)}",
+            "non_attendance_rate": "flagged at "
+                                   f"{_value('non_attendance_rate', o.non_attendance_alert)} "
+                                   "or more",
+            "notes_within_72h": f"flagged below {pct(o.notes_within_72h_alert)}"}
+
+
+def _previous(run: RunData, clinician_id: str) -> pd.Series | None:
+    """The clinician's row of the compared run in ``history`` (None: no compared run, or one
+    defined differently)."""
+    h = run.tables.get("history")
+    if h is None or h.empty or "compared_with" not in h:
+        return None
+    was = h[(h["clinician_id"] == clinician_id) & yes(h["compared_with"])]
+    if was.empty or is_yes(was["definitions_changed"].iloc[0]):
+        return None
+    return was.iloc[0]
+
+
 def own_metrics_table(run: RunData, clinician_id: str):
     """The clinician's metrics next to the practice median and middle half (anonymous, from
-    ``metric_spread``)."""
+    ``metric_spread``). A figure that fewer than ``privacy.min_peers`` clinicians have is
+    not compared; in a practice of fewer than that many clinicians the table sets the
+    clinician's figures beside their own previous period (``history``) and the practice's
+    thresholds instead: a median or middle half of 2 to 4 clinicians gives colleagues' own
+    figures."""
     m = run.table("clinician_metrics").set_index("clinician_id")
     if no_appointments(m).get(clinician_id, False):
         return Text(NOT_NAMED)
+    if few_peers(run):
+        return _own_figures_alone(run, clinician_id, m)
     spread = run.table("metric_spread").set_index("metric")
-    by_status = on_status(m)
-    gone = unavailable(run)
-    limited = m["new_clients_limited"].get(clinician_id, False) \
-        if "new_clients_limited" in m else False
     hire = new_hire(run, clinician_id)
     rows = []
     for col, label, fmt in OWN_METRICS:
         if col not in m or col not in spread.index:
             continue
         s = spread.loc[col]
-        mine = m.loc[clinician_id, col] if clinician_id in m.index else np.nan
-        you = NO_SIGNING_TIMES if col in op.LAG_FIGURES and by_status.get(clinician_id, False) \
-            else NOT_IN_EXPORT if col in gone else fmt(mine)
-        if col == "retained_8plus_rate" and "retention_cohort" in m and col not in gone:
-            you = cohort_pct(mine, m["retention_cohort"].get(clinician_id),
-                             run.config.outcomes.min_episodes, "clients in the group")
-        if col in cov.NEW_CLIENT_FIGURES:  # new clients an export too short cannot tell apart
-            you = short_history(you, limited, count=col == "new_clients")
+        you = _yours(run, clinician_id, m, col, fmt)
         if col == "utilization" and hire is not None:  # a caseload still building: its ramp
-            rows.append({"Figure": label, "You": you, "Practice median": RAMP_INSTEAD,
+            rows.append({"Figure": label, "You": you, "Practice median": RAMP_INSTEAD
+                         if ramp_compared(run, clinician_id) else
+                         "not compared: you are in your first weeks",
+                         "Middle half of clinicians": "–"})
+            continue
+        if s["clinicians"] and few_peers(run, s["clinicians"]):  # too few have the figure
+            few = (f"not compared: fewer than {run.config.privacy.min_peers} clinicians "
+                   "have this figure")
+            rows.append({"Figure": label, "You": you, "Practice median": few,
                          "Middle half of clinicians": "–"})
             continue
         rows.append({"Figure": label, "You": you, "Practice median": fmt(s["median"]),
                      "Middle half of clinicians": "–" if not s["clinicians"] else
                      f"{fmt(s['q25'])} to {fmt(s['q75'])}"})
     said = history_words(run, clinician_id=clinician_id)
+    return table(pd.DataFrame(rows), " ".join([*said, GROUP_SESSIONS]))
+
+
+def _yours(run: RunData, clinician_id: str, m: pd.DataFrame, col: str, fmt) -> str:
+    """One of the clinician's figures as the self-view's table shows it."""
+    gone = unavailable(run)
+    mine = m.loc[clinician_id, col] if clinician_id in m.index else np.nan
+    you = NO_SIGNING_TIMES if col in op.LAG_FIGURES and on_status(m).get(clinician_id, False) \
+        else NOT_IN_EXPORT if col in gone else fmt(mine)
+    if col == "retained_8plus_rate" and "retention_cohort" in m and col not in gone:
+        you = cohort_pct(mine, m["retention_cohort"].get(clinician_id),
+                         run.config.outcomes.min_episodes, "clients in the group")
+    if col in cov.NEW_CLIENT_FIGURES:  # new clients an export too short cannot tell apart
+        limited = m["new_clients_limited"].get(clinician_id, False) \
+            if "new_clients_limited" in m else False
+        you = short_history(you, limited, count=col == "new_clients")
+    return you
+
+
+def _own_figures_alone(run: RunData, clinician_id: str, m: pd.DataFrame):
+    """:func:`own_metrics_table` of a practice of fewer than ``privacy.min_peers``
+    clinicians: the clinician's figures, their previous period's (``history``'s compared
+    run, where it has the figure) and the practice's thresholds; nobody else's."""
+    was = _previous(run, clinician_id)
+    limits = _thresholds(run)
+    hire = new_hire(run, clinician_id) is not None
+    rows = []
+    for col, label, fmt in OWN_METRICS:
+        if col not in m:
+            continue
+        row = {"Figure": label, "You": _yours(run, clinician_id, m, col, fmt)}
+        if was is not None:
+            v = was.get(col, np.nan)
+            row["Your previous period"] = fmt(v) if pd.notna(v) else "–"
+        row["The practice's threshold"] = (
+            "not compared: you are in your first weeks" if col == "utilization" and hire
+            else limits.get(col, "–"))
+        rows.append(row)
+    said = history_words(run, clinician_id=clinician_id)
+    when = compared_period(run)
+    if was is not None and when:
+        said = [f"Your previous period is {when}.", *said]
     return table(pd.DataFrame(rows), " ".join([*said, GROUP_SESSIONS]))
 
 
@@ -152,6 +239,13 @@ def new_hire(run: RunData, clinician_id: str) -> pd.Series | None:
         return None  # not a new hire, or past the first ``ramp.weeks`` weeks
     hires = ramp_by_hire(run).set_index("clinician_id")
     return hires.loc[clinician_id] if clinician_id in hires.index else None
+
+
+def ramp_compared(run: RunData, clinician_id: str) -> bool:
+    """Whether a new hire's ramp may be set beside the practice's earlier hires' where the
+    hire (or their supervisor) reads it: only when at least ``privacy.min_peers`` earlier
+    hires make the comparison (a median of fewer gives their own first weeks)."""
+    return not few_peers(run, hires_compared(run, clinician_id))
 
 
 _OWN_RAMP = {"more slowly": "more slowly than the practice's earlier hires did",
@@ -172,6 +266,11 @@ def own_ramp_text(run: RunData, clinician_id: str) -> Text:
     mine = (f"Since you started, your utilization averaged {pct(h['utilization'])} over "
             f"{weeks} of your first {run.config.ramp.weeks} weeks"
             + (f" ({pct(now)} in this period)" if pd.notna(now) else ""))
+    if h["compared"] and not ramp_compared(run, clinician_id):
+        return Text(f"{mine}. Your first weeks are not set beside the practice's earlier "
+                    f"hires': fewer than {run.config.privacy.min_peers} of them have figures "
+                    "for the same weeks, so theirs could be worked out. A caseload takes weeks "
+                    "to build: your utilization is compared with no one's.")
     if h["ramp"] in _OWN_RAMP and h["compared"]:
         return Text(f"{mine}; the practice's earlier hires averaged "
                     f"{pct(h['practice_utilization'])} in the same weeks of theirs. You are "
@@ -336,7 +435,13 @@ def item9_table(run: RunData, clinician_id: str):
 @measured()
 def own_effect_text(run: RunData, clinician_id: str, instrument: str = "PHQ-9") -> Text:
     e = run.table("clinician_effects")
-    row = e[(e["clinician_id"] == clinician_id) & (e["instrument"] == instrument)]
+    e = e[e["instrument"] == instrument]
+    row = e[e["clinician_id"] == clinician_id]
+    if few_peers(run) or (len(row) and pd.notna(row["effect"].iloc[0])
+                          and few_peers(run, e["effect"].notna().sum())):
+        return Text(f"No model estimate is shown for you on the {md(instrument)}: it is a "
+                    "difference from the practice average, and with so few clinicians in it "
+                    "your colleagues' figures could be worked out from it.")
     if row.empty or pd.isna(row["effect"].iloc[0]):
         return Text(f"No model estimate for you on the {md(instrument)} this period "
                     "(too little data, or the model could not separate clinicians).")
@@ -373,7 +478,8 @@ def questions_to_explore(run: RunData, clinician_id: str) -> Text:
     hire = new_hire(run, clinician_id)
     if clinician_id in m.index:  # the owner's questions, less what a ramp or time off explains
         qs += questions_for(run, clinician_id, you=True)
-    if ramp := slow_ramp_question(hire, you=True):
+    if ramp := slow_ramp_question(hire if ramp_compared(run, clinician_id) else None,
+                                  you=True):
         qs.append(ramp)
     t = run.table("not_on_track")
     n = int(clients_by_clinician(t).get(clinician_id, 0))  # clients, not rows

@@ -18,9 +18,21 @@ from matplotlib.text import Text as MplText
 from .. import operations as op
 from ..outcomes import funnel_limits
 from ..trends import PERCENT_METRICS, Reading, read_series
-from .format import NO_SIGNING_TIMES, NOT_IN_EXPORT, Text, count, num, pct, trend_words, yes
+from .format import (
+    NO_SIGNING_TIMES,
+    NOT_IN_EXPORT,
+    Text,
+    count,
+    num,
+    pct,
+    table,
+    trend_words,
+    yes,
+)
 from .run import (
     RunData,
+    few_peers,
+    hires_compared,
     measured,
     no_appointments,
     ramp_by_hire,
@@ -232,6 +244,9 @@ def funnel_figure(run: RunData, instrument: str = "PHQ-9", *, highlight: str | N
         ax.set_axis_off()
         return done(fig, f"{instrument}: no clients with a first and last score.")
     p0 = float(f["practice_rate"].iloc[0])
+    if few_peers(run, f["reliable_improvement_rate"].notna().sum()) and label_points:
+        plt.close(fig)
+        return _funnel_table(run, f, instrument)
 
     nmax = max(int(f["paired_episodes"].max() * 1.15), 20)
     grid = np.arange(5, nmax + 1)
@@ -256,6 +271,34 @@ def funnel_figure(run: RunData, instrument: str = "PHQ-9", *, highlight: str | N
     ax.legend(loc="lower right", fontsize=8, frameon=False)
 
     return done(fig, funnel_words(run, f, instrument, names=label_points), say=True)
+
+
+def _funnel_table(run: RunData, f: pd.DataFrame, instrument: str):
+    """The owner's funnel of fewer than ``privacy.min_peers`` clinicians as a small table, in
+    name order: a plot of two or three dots says less than their numbers, and its limits
+    rest on a practice rate those few make."""
+    shown = f.dropna(subset=["reliable_improvement_rate"])
+    where = {"within limits": "inside"}
+    rows = shown.assign(name=shown["clinician_id"].map(run.name_of)).sort_values("name")
+    out = pd.DataFrame({
+        "Clinician": rows["name"],
+        "Clients with a first and last score": rows["paired_episodes"].map(
+            lambda v: num(v, 0)),
+        "Reliably improved": rows["reliable_improvement_rate"].map(pct),
+        "Against the range chance alone allows": [
+            where.get(str(v), "above it: better than expected" if str(v).startswith("above")
+                      else "below it: worse than expected") for v in rows["signal"]]})
+    p0 = float(f["practice_rate"].iloc[0])
+    caption = (f"{instrument}: the practice rate is {pct(p0)}; a higher share is better. With "
+               f"fewer than {run.config.privacy.min_peers} clinicians the numbers are shown "
+               "as a table, not as a plot.")
+    if len(f) > len(shown):
+        caption += (f" {count(len(f) - len(shown), 'clinician')} with fewer than "
+                    f"{count(run.config.outcomes.min_episodes, 'client')} with a first and "
+                    "last score are not listed.")
+    if shown.empty:
+        return Text(caption)
+    return table(out, caption)
 
 
 def funnel_words(run: RunData, f: pd.DataFrame, instrument: str, *, names: bool = True) -> str:
@@ -332,8 +375,14 @@ def caterpillar_figure(run: RunData, instrument: str = "PHQ-9", *,
     e = e[(e["instrument"] == instrument) & e["effect"].notna()].copy()
     if not everyone:
         e = e[e["clinician_id"].isin(run.table("clinician_metrics")["clinician_id"])]
+    if e.empty:
+        return Text("")  # the model section says why no clinician is compared
     if only is not None:
+        if few_peers(run, len(e)):  # a difference from the average of so few
+            return Text("")
         e = e[e["clinician_id"] == only]
+        if e.empty:
+            return Text("")
     if names:
         e["clinician_id"] = e["clinician_id"].map(run.name_of)
     # the owner's figure says in words who lies above or below and what that means
@@ -358,11 +407,20 @@ def distribution_figure(run: RunData, clinician_id: str):
     m = run.table("clinician_metrics")
     if no_appointments(m[m["clinician_id"] == clinician_id]).any():
         return Text("")  # the figures table says why there is nothing to draw
+    if few_peers(run):  # the title of the self-view says why
+        return Text("")
     cols = [("utilization", "Utilization"), ("non_attendance_rate", "Missed appointments"),
             ("notes_within_72h", "Notes within 72 hours")]
     if clinician_id in ramping_starts(run):
         cols = cols[1:]
-    fig, axes = plt.subplots(1, len(cols), figsize=(10 * len(cols) / 3, 2.4))
+    # a figure fewer than privacy.min_peers clinicians have: its dots would be theirs
+    cols = [(c, label) for c, label in cols if c in m
+            and (not np.isfinite(m[c].to_numpy(dtype=float)).any()
+                 or not few_peers(run, np.isfinite(m[c].to_numpy(dtype=float)).sum()))]
+    if not cols:
+        return Text("")
+    fig, axes = plt.subplots(1, len(cols), figsize=(10 * len(cols) / 3, 2.4), squeeze=False)
+    axes = axes[0]
     said = []
     for ax, (col, label) in zip(axes, cols, strict=True):
         vals = m[col].to_numpy(dtype=float)
@@ -514,10 +572,12 @@ def ramp_figure(run: RunData, only: str | None = None):
     against the practice's own ramp (the median of earlier hires) where there is one. With
     ``only``, that clinician's alone, as "You" (their self-view; nothing for anyone else)."""
     r = run.tables.get("ramp")
+    alone = False  # a self-view whose earlier hires are too few to show (privacy.min_peers)
     if only is not None:
         r = r[r["clinician_id"] == only] if only in ramping_starts(run) else None
         if r is None or r.empty:
             return Text("")
+        alone = few_peers(run, hires_compared(run, only))
     if r is None or r.empty:
         return Text("")  # the ramp words beside it say that no clinician started
     hires = list(dict.fromkeys(r["clinician_id"]))
@@ -532,21 +592,23 @@ def ramp_figure(run: RunData, only: str | None = None):
     for ax, cid in zip(axes.flat, hires, strict=False):
         h = r[r["clinician_id"] == cid]
         ax.plot(h["week"], h["utilization"], marker="o", ms=3, color=BLUE, label="utilization")
-        if h["practice_utilization"].notna().any():
+        if h["practice_utilization"].notna().any() and not alone:
             ax.plot(h["week"], h["practice_utilization"], ls="--", color=GREY,
                     label="earlier hires (median)")
         status = h["ramp"].iloc[0]
         words = {"no practice ramp yet": "too few earlier hires to compare with"}.get(
-            status, f"ramping {status}")
+            status, f"ramping {status}") if not alone else "your first weeks"
         who = "You" if only is not None else run.name_of(cid)
         ax.set_title(f"{who}\n{words}", loc="left", fontsize=9)
+        drawn = ["utilization"] + ([] if alone else ["practice_utilization"])
         ax.set(xlabel="weeks since starting", ylim=(0, max(1.0, float(np.nanmax(
-            h[["utilization", "practice_utilization"]].to_numpy(dtype=float))) * 1.1)))
+            h[drawn].to_numpy(dtype=float))) * 1.1)))
         ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
         s = summary.loc[cid]
         said.append(f"{who}, {words}: {pct(s['utilization'])} on average over "
                     f"{s['weeks']} weeks" + (f" (earlier hires {pct(s['practice_utilization'])} "
-                                             "in the same weeks)" if s["compared"] else ""))
+                                             "in the same weeks)" if s["compared"] and not alone
+                                             else ""))
     axes.flat[0].legend(fontsize=7, frameon=False, loc="lower right")
     return done(fig, ("Your weekly utilization since you started. " if only is not None else
                       "New clinicians' weekly utilization since they started. ")

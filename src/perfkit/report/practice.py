@@ -38,6 +38,7 @@ from .run import (
     RunData,
     caveats,
     coverage_span,
+    few_peers,
     history_words,
     measured,
     no_appointments,
@@ -55,7 +56,7 @@ __all__ = ["practice_title", "documentation_basis", "period_summary", "left_out_
            "check_in_glance", "signals", "flag_detail", "cell_states", "legend", "marked",
            "MARKS", "outcomes_table",
            "model_section", "limits_note", "changes_section", "compared_period", "compared_run",
-           "ramp_words", "plain_model_words",
+           "ramp_words", "plain_model_words", "funnel_intro",
            "data_quality_table", "renewals_table", "associates_compliance"]
 
 
@@ -238,6 +239,26 @@ _RAMP_WORDS = {
     "as expected": "Ramping as the earlier hires did",
     "faster": "Ramping faster than the earlier hires did",
 }
+
+
+def funnel_intro(run: RunData, instrument: str = "PHQ-9") -> Text:
+    """The lines under the owner's funnel heading: how to read the plot, or, with fewer than
+    ``privacy.min_peers`` clinicians drawn (:func:`~perfkit.report.figures.funnel_figure`
+    shows a table then), how to read the table."""
+    f = run.tables.get("funnel")
+    f = f[f["instrument"] == instrument] if f is not None and "instrument" in f else None
+    n = f["reliable_improvement_rate"].notna().sum() if f is not None else 0
+    if f is not None and n and few_peers(run, n):
+        return Text("Each row is a clinician. The range chance alone allows is how far from "
+                    "the practice rate a clinician could be by chance, given how many clients "
+                    "they saw: inside it is consistent with the practice rate, above it better "
+                    "than expected, below it worse. Clinicians with fewer than the minimum "
+                    "number of clients are not listed.")
+    return Text("Each dot is a clinician. The dashed and dotted lines show how far from the "
+                "practice rate a clinician could be by chance alone, given how many clients "
+                "they saw: dots between them are consistent with the practice rate; a dot "
+                "above them is better than expected, below them worse. Clinicians with fewer "
+                "than the minimum number of clients are not shown.")
 
 
 def ramp_words(run: RunData) -> Text:

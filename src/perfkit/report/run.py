@@ -26,7 +26,8 @@ __all__ = ["RunData", "load_run", "measured", "text_id", "on_status", "no_appoin
            "caveats", "unavailable", "history_words", "coverage_span",
            "rows_for", "rows_or_reason", "NO_MEASURES", "item9_rows", "item9_caption",
            "ITEM9_COLUMNS", "ITEM9_NO_FOLLOWUP", "ITEM9_NOT_IN_EXPORT", "item9_in_export",
-           "ramp_by_hire", "clients_by_clinician"]
+           "ramp_by_hire", "clients_by_clinician", "few_peers", "hires_compared",
+           "few_peers_words"]
 
 
 @dataclass
@@ -221,6 +222,37 @@ def ramp_by_hire(run: RunData) -> pd.DataFrame:
                      "practice_utilization": both["practice_utilization"].mean()})
     return pd.DataFrame(rows, columns=["clinician_id", "ramp", "weeks", "compared",
                                        "utilization", "practice_utilization"])
+
+
+def few_peers(run: RunData, n: int | None = None) -> bool:
+    """Whether a comparison a clinician can read rests on fewer than ``privacy.min_peers``
+    clinicians (``n``: the clinicians in it, the reader counted when they are among them;
+    by default the clinicians employed in the period, ``clinician_metrics``). With N
+    clinicians, a statistic over N values lets a reader take out their own: a median or
+    quartiles of 2 to 4 values are colleagues' own figures, a practice total less one's own
+    is the colleague's. Below it a self-view (and the supervision pack, for clinicians who are
+    not the supervisor's own) shows none of it."""
+    if n is None:
+        m = run.tables.get("clinician_metrics")
+        n = len(m) if m is not None else 0
+    return int(n) < run.config.privacy.min_peers
+
+
+def few_peers_words(run: RunData) -> str:
+    """The one sentence that says why a self-view of a small practice shows no colleagues'
+    figures."""
+    return (f"With fewer than {run.config.privacy.min_peers} clinicians, colleagues' figures "
+            "are not shown: they could be worked out.")
+
+
+def hires_compared(run: RunData, clinician_id: str) -> int:
+    """The earlier hires a new hire's ramp is compared with (``ramp.csv``'s
+    ``hires_compared``, the fewest over the weeks compared; 0 with none)."""
+    r = run.tables.get("ramp")
+    if r is None or r.empty or "hires_compared" not in r:
+        return 0
+    h = r[(r["clinician_id"] == clinician_id) & r["practice_utilization"].notna()]
+    return int(h["hires_compared"].min()) if len(h) else 0
 
 
 def ramping_starts(run: RunData) -> dict[str, pd.Timestamp]:

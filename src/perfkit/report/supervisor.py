@@ -327,7 +327,7 @@ def supervision_questions(run: RunData, ids: list[str], *, names: bool = True) -
     """Prompts for the next supervision meeting, from the ledger, the operational flags (the
     very questions the owner's check-in list asks, from the same flag columns: the two pages
     never disagree on a supervisee), goals and outcomes."""
-    from .clinician import new_hire  # clinician imports this module
+    from .clinician import new_hire, ramp_compared  # clinician imports this module
     from .practice import check_ins, questions_for  # practice imports this module
 
     qs = []
@@ -342,7 +342,9 @@ def supervision_questions(run: RunData, ids: list[str], *, names: bool = True) -
     for _, row in (m.sort_values("clinician_id").iterrows() if not m.empty else []):
         who = md(run.name_of(row["clinician_id"])) if names else "You"
         asked = questions_for(run, row["clinician_id"], you=not names, ins=ins)
-        ramp = slow_ramp_question(new_hire(run, row["clinician_id"]), you=not names)
+        hire = new_hire(run, row["clinician_id"])  # earlier hires' figures: enough of them
+        ramp = slow_ramp_question(hire if ramp_compared(run, row["clinician_id"]) else None,
+                                  you=not names)
         qs += [f"{who}: {q}" if names else q for q in asked + ([ramp] if ramp else [])]
     g = rows_for(run, "goals", ids)
     g = g[yes(g["review_overdue"])] if not g.empty else g

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .format import Text, count, num, pct, span_words
-from .run import RunData
+from .run import RunData, few_peers
 
 __all__ = ["section_window", "OWNER_SECTIONS", "CLINICIAN_SECTIONS", "glossary", "GLOSSARY_ID",
            "JARGON"]
@@ -57,7 +57,8 @@ def _windows(run: RunData) -> dict[str, str]:
         "ramp": f"Last {cfg.ramp.recent_months} months: clinicians who started from "
                 f"{_span(recent, end)}, followed for up to {cfg.ramp.weeks} weeks",
         "outcomes": scores,
-        "funnel": scores,
+        # the outcomes table's clients, said in other words: no sentence twice on the page
+        "funnel": f"{period}: the same clients as the outcomes table, by clinician",
         "model": model,
         "licences": f"As of {last:%d %b %Y}: each licence's current continuing-education cycle "
                     "and the last competency review",
@@ -134,12 +135,15 @@ def _practice_n(run: RunData) -> dict[str, str]:
 def glossary(run: RunData, *, you: bool = False) -> Text:
     """Every metric a reader of the owner's report (or, with ``you``, of the self-view) sees:
     what it counts, over which window, and the number it rests on (the practice's, from
-    ``practice_summary``). Every window line links here."""
+    ``practice_summary``). Every window line links here. A self-view of a practice of fewer
+    than ``privacy.min_peers`` clinicians gives no practice total (less the reader's own, it
+    would be a colleague's) and no median."""
     cfg = run.config
     ops, least = cfg.operations, cfg.outcomes.min_episodes
     start, end = pd.Timestamp(cfg.period_start), pd.Timestamp(cfg.period_end)
     period = _span(start, end)
-    n = _practice_n(run)
+    few = you and few_peers(run)
+    n = {} if few else _practice_n(run)
     practice = "the practice's" if not you else "the practice's (all clinicians)"
 
     def rests(key):
@@ -196,7 +200,7 @@ def glossary(run: RunData, *, you: bool = False) -> Text:
         terms.insert(6, ("Staff retention", "clinicians at the start and end of the period and "
                                             "who joined or left in it; turnover over the last "
                                             f"12 months to {last:%d %b %Y}."))
-    else:
+    elif not few:
         terms.insert(0, ("Practice median, middle half", "the middle clinician's figure, and "
                                                          "the range of the middle half of "
                                                          "clinicians, for the same period; no "
