@@ -44,6 +44,14 @@ __all__ = [
 DEFAULT_KEY_FILE = Path.home() / ".local" / "share" / "perfkit" / "pseudonym.key"
 
 
+def _as_list(value):
+    """A list setting as written: nothing is an empty list, one value written without a list
+    is a list of one (anything else is left for the field's own check)."""
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else value
+
+
 class ConfigError(ValueError):
     """A parameters file that cannot be used; the message names the file and the setting."""
 
@@ -459,10 +467,7 @@ class DeliveryConfig(_Strict):
     def _owners(cls, value):
         from .safety import is_email_address
 
-        if value is None:
-            return []
-        if isinstance(value, str):  # one address written without a list
-            value = [value]
+        value = _as_list(value)
         if isinstance(value, list):
             for v in value:
                 if not is_email_address(v):
@@ -649,10 +654,7 @@ class Config(_Strict):
     @field_validator("previous_practice_names", mode="before")
     @classmethod
     def _previous_names(cls, value):
-        if value is None:
-            return []
-        if isinstance(value, str):  # one name written without a list
-            value = [value]
+        value = _as_list(value)
         if isinstance(value, list) and any(not isinstance(v, str) or not v.strip()
                                            for v in value):
             raise ValueError("each earlier name must be the practice's name as it was, in "

@@ -595,16 +595,26 @@ def _blobs(run: Path, part: Part) -> dict[str, bytes]:
                             "the period again") from None
 
 
+def _not_now(record: dict, part: Part, channel: str, target: str, send: bool,
+             resend: bool) -> Outcome | None:
+    """The outcome of a part that is not delivered now: delivered to the same place before
+    (``delivery.json``; unless ``resend``), or a dry run. None when it goes now."""
+    before = _earlier(record, part, channel, target)
+    if before and not resend:
+        done = "copied there" if channel == "folder" else "sent"
+        return Outcome(part, "skipped", target, f"{done} on {before['when']}")
+    if not send:
+        return Outcome(part, "would", target)
+    return None
+
+
 def _deliver_folders(run, base, parts, record, manifest, practice, period, send, resend):
     out = []
     for part in parts:
         target = str(_folder_of(base, part, run))
-        before = _earlier(record, part, "folder", target)
-        if before and not resend:
-            out.append(Outcome(part, "skipped", target, f"copied there on {before['when']}"))
-            continue
-        if not send:
-            out.append(Outcome(part, "would", target))
+        later = _not_now(record, part, "folder", target, send, resend)
+        if later is not None:
+            out.append(later)
             continue
         blobs = _blobs(run, part)
         try:
@@ -630,12 +640,9 @@ def _deliver_mail(run, parts, record, manifest, settings, password, practice, pe
                 out.append(Outcome(part, "no address", "", f"{why}: not sent"))
                 continue
             target = ", ".join(part.addresses)
-            before = _earlier(record, part, "email", target)
-            if before and not resend:
-                out.append(Outcome(part, "skipped", target, f"sent on {before['when']}"))
-                continue
-            if not send:
-                out.append(Outcome(part, "would", target))
+            later = _not_now(record, part, "email", target, send, resend)
+            if later is not None:
+                out.append(later)
                 continue
             blobs = _blobs(run, part)
             msg = _message(part, blobs, settings, practice, period)
