@@ -170,7 +170,10 @@ def _received(inbox: Inbox) -> dict[str, dict[str, bytes]]:
         msg = email.message_from_bytes(raw, policy=email.policy.default)
         assert rcpts == [msg["To"]]
         assert msg["To"] not in out, "one message per reader"
-        out[msg["To"]] = {a.get_filename(): a.get_payload(decode=True)
+        period = "_2026-08-01_to_2026-10-31"  # in each name: a month never replaces another
+        names = [a.get_filename() for a in msg.iter_attachments()]
+        assert all(period + "." in n for n in names), names
+        out[msg["To"]] = {a.get_filename().replace(period, ""): a.get_payload(decode=True)
                           for a in msg.iter_attachments()}
     return out
 
@@ -438,7 +441,16 @@ def test_folders_second_time_and_unsafe_targets(tmp_path):
     deliver(run, to=out, send=True)
     again = deliver(run, to=out, send=True)
     assert {o.status for o in again} == {"skipped"}
+    assert not any("changed since" in o.message for o in again)
+    # a rerun corrected one report: still not sent on its own, but said, by file
+    (run / "clinicians" / "C02.html").write_text("<p>corrected</p>")
+    said = {o.part.key: o.message for o in deliver(run, to=out, send=True)}
+    assert said["C02"].endswith("self-view.html changed since, so the reader has an older "
+                                "version")
+    assert "changed" not in said["C01"] and "changed" not in said["owner"]
     assert {o.status for o in deliver(run, to=out, send=True, resend=True)} == {"copied"}
+    assert (out / "people" / "C02" / "2026-11-01" / "self-view.html").read_text() == \
+        "<p>corrected</p>"
     with pytest.raises(DeliveryError, match="inside the run folder"):
         deliver(run, to=run / "out", send=True)
     elsewhere = tmp_path / "elsewhere"

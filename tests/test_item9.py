@@ -226,8 +226,8 @@ def test_escalations_first_then_oldest_first():
     rows, followup = item9_rows(flags()[lambda t: t.clinician_id == "A"])
     assert rows["Client"].tolist() == ["cl-a2", "cl-a2", "cl-a3", "cl-a1"]
     assert rows["Session"].tolist() == [
-        "09 Oct 2026, 14:00 (appointment)", "23 Oct 2026, 09:10 (time of the questionnaire)",
-        "02 Oct 2026 (no time in the export)", "20 Oct 2026, 11:00 (appointment)"]
+        "09 Oct 2026, 14:00", "23 Oct 2026, 09:10 (time of the questionnaire)",
+        "02 Oct 2026 (no time in the export)", "20 Oct 2026, 11:00"]
     assert rows["Answer"].tolist() == ["More than half the days", "Nearly every day",
                                        "Several days", "Several days"]
     assert rows["Escalate"].tolist() == ["Yes", "Yes", "No", "No"]

@@ -188,7 +188,8 @@ def test_the_spread_returns_at_exactly_min_peers(n, tmp_path):
     assert ("Practice median, middle half" in words) != few
     assert ("4,321 sessions" in words) != few  # a practice total, less one's own
     assert (FEW in str(r.clinician_title(run, "C1"))) == few
-    assert ("previous period" in str(r.own_intro(run))) == few
+    assert ("thresholds" in str(r.own_intro(run, "C1"))) == few
+    assert "previous period" not in str(r.own_intro(run, "C1"))  # no compared run here
 
 
 def test_a_smaller_min_peers_is_honoured(tmp_path):

@@ -282,7 +282,8 @@ def _index(part: Part, names: list[str], practice: str, period: str) -> str:
         lead = f"For {part.name} alone: your reports for {period}."
         heading = f"{practice}: {part.name}"
     after = f"<p>{html.escape(NOT_A_RISK_CHANNEL)}</p>"
-    return index_page(f"{heading}: reports, {period}", heading, lead, rows, after, tables)
+    who = practice if part.key == "owner" else part.name
+    return index_page(f"{who}: reports, {period}", heading, lead, rows, after, tables)
 
 
 # ------------------------------------------------------------------------------------------
@@ -422,8 +423,17 @@ def _body(part: Part, names: list[str], practice: str, period: str) -> str:
 _TYPES = {".html": ("text", "html"), ".csv": ("text", "csv"), ".json": ("application", "json")}
 
 
+def attachment_name(name: str, manifest: dict) -> str:
+    """An attachment's file name with the period in it (``self-view_2026-08-01_to_2026-10-31
+    .html``): a reader saving each month's files in one folder keeps them all."""
+    start = manifest["period"]["start"]
+    last = dt.date.fromisoformat(manifest["period"]["end"]) - dt.timedelta(days=1)
+    path = Path(name)
+    return f"{path.stem}_{start}_to_{last.isoformat()}{path.suffix}"
+
+
 def _message(part: Part, blobs: dict[str, bytes], settings: DeliveryConfig, practice: str,
-             period: str) -> EmailMessage:
+             period: str, manifest: dict) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = settings.from_address
     msg["To"] = ", ".join(part.addresses)
@@ -435,7 +445,7 @@ def _message(part: Part, blobs: dict[str, bytes], settings: DeliveryConfig, prac
     for name, data in blobs.items():
         maintype, subtype = _TYPES.get(Path(name).suffix, ("application", "octet-stream"))
         msg.add_attachment(data, maintype=maintype, subtype=subtype,
-                           filename=Path(name).name)
+                           filename=attachment_name(Path(name).name, manifest))
     return msg
 
 
@@ -595,14 +605,21 @@ def _blobs(run: Path, part: Part) -> dict[str, bytes]:
                             "the period again") from None
 
 
-def _not_now(record: dict, part: Part, channel: str, target: str, send: bool,
+def _not_now(run: Path, record: dict, part: Part, channel: str, target: str, send: bool,
              resend: bool) -> Outcome | None:
     """The outcome of a part that is not delivered now: delivered to the same place before
-    (``delivery.json``; unless ``resend``), or a dry run. None when it goes now."""
+    (``delivery.json``; unless ``resend``), or a dry run. None when it goes now. A part
+    delivered before whose files have changed since (a rerun with corrected data) is still
+    not sent again on its own, but the outcome names the changed files."""
     before = _earlier(record, part, channel, target)
     if before and not resend:
         done = "copied there" if channel == "folder" else "sent"
-        return Outcome(part, "skipped", target, f"{done} on {before['when']}")
+        was = {f.get("name"): f.get("sha256") for f in before.get("files", [])}
+        changed = [n for n, data in _blobs(run, part).items()
+                   if was.get(n) != hashlib.sha256(data).hexdigest()]
+        since = (f"; {', '.join(changed)} changed since, so the reader has an older version"
+                 if changed else "")
+        return Outcome(part, "skipped", target, f"{done} on {before['when']}{since}")
     if not send:
         return Outcome(part, "would", target)
     return None
@@ -612,7 +629,7 @@ def _deliver_folders(run, base, parts, record, manifest, practice, period, send,
     out = []
     for part in parts:
         target = str(_folder_of(base, part, run))
-        later = _not_now(record, part, "folder", target, send, resend)
+        later = _not_now(run, record, part, "folder", target, send, resend)
         if later is not None:
             out.append(later)
             continue
@@ -640,12 +657,12 @@ def _deliver_mail(run, parts, record, manifest, settings, password, practice, pe
                 out.append(Outcome(part, "no address", "", f"{why}: not sent"))
                 continue
             target = ", ".join(part.addresses)
-            later = _not_now(record, part, "email", target, send, resend)
+            later = _not_now(run, record, part, "email", target, send, resend)
             if later is not None:
                 out.append(later)
                 continue
             blobs = _blobs(run, part)
-            msg = _message(part, blobs, settings, practice, period)
+            msg = _message(part, blobs, settings, practice, period, manifest)
             try:
                 mail.send(msg)
             except DeliveryError as exc:  # the server went away and cannot be reached again

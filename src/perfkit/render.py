@@ -528,19 +528,25 @@ def index_page(title: str, heading: str, lead: str, rows: list[dict], after: str
 
 
 def _link_table(caption: str, rows: list[dict]) -> str:
+    """Rows of links with their status; a Note column only when a row has a note."""
+    notes = any(r.get("note") for r in rows)
     body = []
     for r in rows:
         text = html.escape(r["text"])
         link = (f'<a href="{href(r["href"])}">{text}</a>'
                 if r.get("href") and r["status"] == "ok" else text)
         state = "ready" if r["status"] == "ok" else "could not be produced"
-        note = html.escape(r.get("note") or "")
-        body.append(f"<tr><td>{link}</td><td>{state}</td><td>{note}</td></tr>")
+        note = f"<td>{html.escape(r.get('note') or '')}</td>" if notes else ""
+        body.append(f"<tr><td>{link}</td><td>{state}</td>{note}</tr>")
     return (f"<table><caption>{html.escape(caption)}</caption><thead><tr>"
             "<th scope=\"col\">File</th><th scope=\"col\">Status</th>"
-            "<th scope=\"col\">Note</th></tr></thead><tbody>" + "".join(body)
-            + "</tbody></table>")
+            + ("<th scope=\"col\">Note</th>" if notes else "")
+            + "</tr></thead><tbody>" + "".join(body) + "</tbody></table>")
 
+
+# Under every index (in the run and when delivered).
+NOT_A_RISK_CHANNEL = ("These reports are not a risk channel: anything about a client's safety "
+                      "is handled in the session and in the EHR the same day.")
 
 # The owner's tables as the owner's index describes them.
 TABLE_WORDS = {
@@ -601,6 +607,7 @@ def write_index(folder: Path, results: list[dict], practice_name: str, period: s
             after += (f" {failed} of them could not be produced; the run's manifest.json "
                       "lists which.")
         after += "</p>"
+    after += f"<p>{html.escape(NOT_A_RISK_CHANNEL)}</p>"
     text = index_page(f"{practice_name}: reports, {period}", practice_name,
                       f"For the practice owner: the practice report for {period}.", rows, after,
                       tables)
@@ -609,9 +616,6 @@ def write_index(folder: Path, results: list[dict], practice_name: str, period: s
 
 _OWN_WORDS = {"clinician": "Your own report", "supervisor": "Your supervision pack"}
 
-# Under every clinician's and supervisor's index (in the run and when delivered).
-NOT_A_RISK_CHANNEL = ("These reports are not a risk channel: anything about a client's safety "
-                      "is handled in the session and in the EHR the same day.")
 
 
 def write_reader_indexes(folder: Path, results: list[dict], practice_name: str, period: str,

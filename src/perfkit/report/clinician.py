@@ -110,14 +110,16 @@ OWN_METRICS = [("utilization", "Utilization", pct), ("non_attendance_rate",
                ("retained_8plus_rate", "New clients retained 8+ sessions", pct)]
 
 
-def own_intro(run: RunData) -> Text:
+def own_intro(run: RunData, clinician_id: str | None = None) -> Text:
     """The line under the self-view's "Your figures" heading: what the figures are set
     beside (the practice's anonymous spread, or, in a practice of fewer than
-    ``privacy.min_peers`` clinicians, the clinician's own previous period and the practice's
-    thresholds)."""
+    ``privacy.min_peers`` clinicians, the clinician's own previous period when the table
+    has it, and the practice's thresholds)."""
     if few_peers(run):
-        return Text("Your figures next to your own previous period, where there is one, and "
-                    "the practice's thresholds: the levels at which a figure is flagged.")
+        before = (clinician_id is not None and _previous(run, clinician_id) is not None)
+        return Text("Your figures next to "
+                    + ("your own previous period and " if before else "")
+                    + "the practice's thresholds: the levels at which a figure is flagged.")
     return Text("The practice median and the middle half of clinicians give context; no other "
                 "clinician is named.")
 
@@ -412,7 +414,7 @@ def own_alerts_table(run: RunData, clinician_id: str):
     return table(pd.DataFrame({
         "Client": t["client_id"], "Measure": t["instrument"],
         "First score": t["first_score"].map(score), "Latest score": t["last_score"].map(score),
-        "Latest": t["last_at"],
+        "Latest": t["last_at"].map(date_words),
         "Expected by now": t["expected"].map(lambda v: num(v, 1)), "Why listed": t["reason"],
     }))
 
@@ -429,7 +431,7 @@ def item9_table(run: RunData, clinician_id: str):
         return Text("None of your clients answered item 9 above zero this period."
                     if item9_in_export(run, [clinician_id]) else ITEM9_NOT_IN_EXPORT)
     rows, followup = item9_rows(t)
-    return table(rows, item9_caption(run, followup))
+    return table(rows, item9_caption(run, followup), caption_above=True)
 
 
 @measured()
@@ -439,6 +441,10 @@ def own_effect_text(run: RunData, clinician_id: str, instrument: str = "PHQ-9") 
     row = e[e["clinician_id"] == clinician_id]
     if few_peers(run) or (len(row) and pd.notna(row["effect"].iloc[0])
                           and few_peers(run, e["effect"].notna().sum())):
+        if len(run.table("clinician_metrics")) <= 1:
+            return Text(f"No model estimate for you on the {md(instrument)}: it is a "
+                        "difference from the practice average, and you are the practice's "
+                        "only clinician this period.")
         return Text(f"No model estimate is shown for you on the {md(instrument)}: it is a "
                     "difference from the practice average, and with so few clinicians in it "
                     "your colleagues' figures could be worked out from it.")

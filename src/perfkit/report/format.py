@@ -21,13 +21,15 @@ __all__ = ["Text", "table", "pct", "num", "count", "cohort_pct", "too_few", "dat
 
 
 def table(frame: pd.DataFrame, caption: str | None = None, *, apply=None,
-          rows: str | None = None):
+          rows: str | None = None, caption_above: bool = False):
     """A report table without its index: every cell, header and the caption HTML-escaped
     (a pandas Styler does not escape by default), so text from the practice's records shows
     exactly as written. ``apply`` is a Styler column function (shading). ``rows`` names the
     row labels when the frame's index holds them (a table read across): they become the first
     column, under that header. Every header cell has words (no empty header cells, no row
-    of index names). Every table of a report is built here."""
+    of index names). ``caption_above`` puts the caption over the table, for a caption the
+    reader needs before the rows (what a column means). Every table of a report is built
+    here."""
     if rows is not None:
         frame = frame.rename_axis(rows).reset_index()
     frame = frame.rename_axis(None, axis=1)
@@ -38,6 +40,9 @@ def table(frame: pd.DataFrame, caption: str | None = None, *, apply=None,
         styler = styler.apply(apply)
     if caption:
         styler = styler.set_caption(html.escape(caption))
+        if caption_above:
+            styler = styler.set_table_styles(
+                [{"selector": "caption", "props": [("caption-side", "top")]}], overwrite=False)
     return styler
 
 

@@ -934,7 +934,7 @@ def renewals_table(run: RunData):
         out["Last competency review"] = [
             date_words(d) if pd.notna(d) and d != "" else ("–" if pd.isna(f) else "none yet")
             for d, f in zip(last, flag, strict=True)]
-        out["Review due"] = np.where(yes(flag), "yes", "")
+        out["Review due"] = np.where(yes(flag), "yes", "no")
     return table(
         out.sort_values("Clinician"), "Ratings, observed evidence, goals and supervision are "
         "not shown here: they belong to supervision and to the clinician.")

@@ -233,14 +233,20 @@ def few_peers(run: RunData, n: int | None = None) -> bool:
     is the colleague's. Below it a self-view (and the supervision pack, for clinicians who are
     not the supervisor's own) shows none of it."""
     if n is None:
-        m = run.tables.get("clinician_metrics")
-        n = len(m) if m is not None else 0
+        n = _clinicians(run)
     return int(n) < run.config.privacy.min_peers
+
+
+def _clinicians(run: RunData) -> int:
+    m = run.tables.get("clinician_metrics")
+    return len(m) if m is not None else 0
 
 
 def few_peers_words(run: RunData) -> str:
     """The one sentence that says why a self-view of a small practice shows no colleagues'
-    figures."""
+    figures (a practice of one clinician has no colleagues to protect: it says so)."""
+    if _clinicians(run) <= 1:
+        return "You are the practice's only clinician this period: there is no one to compare with."
     return (f"With fewer than {run.config.privacy.min_peers} clinicians, colleagues' figures "
             "are not shown: they could be worked out.")
 
@@ -302,7 +308,10 @@ def item9_rows(t: pd.DataFrame, name_of=None) -> tuple[pd.DataFrame, bool]:
         when = pd.Timestamp(r["session_start"])
         has_time = r["session_start_from"] in ("appointment", "administered_at")
         day = f"{when:%d %b %Y, %H:%M}" if has_time else f"{when:%d %b %Y}"
-        return f"{day} ({_ITEM9_FROM.get(r['session_start_from'], 'no time in the export')})"
+        source = r["session_start_from"]
+        if source == "appointment":  # the usual case: the appointment's own start
+            return day
+        return f"{day} ({_ITEM9_FROM.get(source, 'no time in the export')})"
 
     out = pd.DataFrame({
         "Session": [session(r) for _, r in t.iterrows()],
@@ -340,7 +349,8 @@ def item9_caption(run: RunData, followup: bool) -> str:
     level = run.config.outcomes.item9_escalate_at
     words = ("Item 9 asks about thoughts of being better off dead or of hurting oneself; the "
              "answer is how often, in the client's words. Escalate is Yes when the answer is "
-             f"{ITEM9_WORDS[level]} or more often.")
+             f"{ITEM9_WORDS[level]} or more often. The session is the client's appointment "
+             "that day, else the time the questionnaire was filled in.")
     return words if followup else f"{words} {ITEM9_NO_FOLLOWUP}"
 
 

@@ -151,7 +151,7 @@ def goals_table(run: RunData, ids: list[str], *, names: bool = True):
         "Target": t["target_date"].map(date_words), "Status": t["status"],
         "Last looked at": t["last_reviewed"].map(date_words),
         "Needs a review": np.where(yes(t["review_overdue"]),
-                                   f"yes: over {days} days", ""),
+                                   f"yes: over {days} days", "no"),
     })
     return table(
         out, "Goals are agreed together; an open goal not looked at for a while is listed so it "
@@ -177,7 +177,7 @@ def reviews_table(run: RunData, ids: list[str], *, names: bool = True):
         "What was observed": t["evidence"].fillna("–"),
         "Reviewed": t["review_date"].map(date_words),
         "Change since the previous review": t["change"].map(change),
-        "Review due": np.where(yes(t["review_overdue"]), "yes", ""),
+        "Review due": np.where(yes(t["review_overdue"]), "yes", "no"),
     })
     return table(
         out, "Ratings rest on observed behaviour (knowledge, skills, attitudes, values): what the "
@@ -370,11 +370,10 @@ def supervisee_alerts(run: RunData, ids: list[str]):
     nt = rows_for(run, "not_on_track", ids)
     rows = [{"Clinician": run.name_of(r["clinician_id"]), "Client": r["client_id"],
              "Why listed": r["reason"], "Measure": r["instrument"],
-             "Latest": r["last_at"]} for _, r in nt.iterrows()]
+             "Latest": date_words(r["last_at"])} for _, r in nt.iterrows()]
     if not rows:
         return Text("No supervisee's client is off track this period.")
-    return table(
-        pd.DataFrame(rows), "Clients are shown by pseudonymous id only.")
+    return table(pd.DataFrame(rows))  # the section says clients are shown by pseudonym
 
 
 def supervisee_item9(run: RunData, ids: list[str]):
@@ -388,4 +387,4 @@ def supervisee_item9(run: RunData, ids: list[str]):
         return Text("No supervisee's client answered item 9 above zero this period."
                     if item9_in_export(run, ids) else ITEM9_NOT_IN_EXPORT)
     rows, followup = item9_rows(i9, run.name_of)
-    return table(rows, item9_caption(run, followup))
+    return table(rows, item9_caption(run, followup), caption_above=True)
