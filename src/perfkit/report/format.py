@@ -41,8 +41,9 @@ def table(frame: pd.DataFrame, caption: str | None = None, *, apply=None,
     if caption:
         styler = styler.set_caption(html.escape(caption))
         if caption_above:
-            styler = styler.set_table_styles(
-                [{"selector": "caption", "props": [("caption-side", "top")]}], overwrite=False)
+            above = [("caption-side", "top"), ("text-align", "left")]
+            styler = styler.set_table_styles([{"selector": "caption", "props": above}],
+                                             overwrite=False)
     return styler
 
 
