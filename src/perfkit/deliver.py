@@ -47,7 +47,7 @@ from .io import atomic_write_text
 from .readers import RUN_RECORD
 from .render import NOT_A_RISK_CHANNEL, TABLE_WORDS, index_page
 from .runner import DELIVERY_RECORD
-from .safety import file_stems, is_email_address
+from .safety import distinct_names, file_stems, is_email_address
 
 __all__ = ["DeliveryError", "Part", "Outcome", "reader_parts", "deliver", "smtp_password",
            "DELIVERED_NAMES"]
@@ -179,6 +179,7 @@ def reader_parts(run: str | os.PathLike, manifest: dict | None = None) -> list[P
         entry["roles"].add(o["role"])
         entry["files"][DELIVERED_NAMES[o["role"]]] = o["path"]
     roster = _roster(run)
+    shown = distinct_names({i: r.get("name") or i for i, r in roster.items()})
     stems = file_stems(sorted(people))  # one folder per person, never named by a raw id
     for pid in sorted(people):
         entry = people[pid]
@@ -186,7 +187,7 @@ def reader_parts(run: str | os.PathLike, manifest: dict | None = None) -> list[P
         roles = tuple(r for r in ("clinician", "supervisor") if r in entry["roles"])
         row = roster.get(pid, {})
         address = row.get("email")
-        parts.append(Part(pid, roles, str(row.get("name") or pid), entry["stem"],
+        parts.append(Part(pid, roles, shown.get(pid, pid), entry["stem"],
                           dict(sorted(entry["files"].items())),
                           [address] if is_email_address(address) else []))
     return parts

@@ -35,6 +35,7 @@ from .operations import clinicians_in_period
 from .prepared import PREPARED_DIR, Prepared, prepare
 from .pseudonym import PseudonymKey, load_key
 from .readers import with_readers
+from .safety import distinct_names
 from .tables import STEPS, model_tables
 
 __all__ = ["run_period", "default_run_folder", "model_outputs", "check_key",
@@ -80,7 +81,8 @@ def _reports_step(folder: Path, data: Prepared, config: Config, only: list[str] 
                               "period")
         in_period = in_period[in_period["clinician_id"].isin(only)]
         sup_ids = [s for s in sup_ids if s in only]
-    names = dict(zip(data.clinicians["clinician_id"], data.clinicians["name"], strict=True))
+    names = distinct_names(dict(zip(data.clinicians["clinician_id"], data.clinicians["name"],
+                                    strict=True)))  # a shared name carries its id
     people = list(zip(in_period["clinician_id"], in_period["name"], strict=True))
     sups = [(s, names[s]) for s in sup_ids]
     last = config.period_end - dt.timedelta(days=1)

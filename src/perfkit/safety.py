@@ -22,7 +22,8 @@ import html
 import re
 import urllib.parse
 
-__all__ = ["md", "clean_html", "file_stem", "href", "RESERVED_STEMS", "is_email_address"]
+__all__ = ["md", "clean_html", "file_stem", "href", "RESERVED_STEMS", "is_email_address",
+           "distinct_names"]
 
 # Every ASCII punctuation character that Markdown (CommonMark, and mistune as nbconvert uses
 # it) may read as markup; a backslash makes each one literal. '<', '>' and '&' become HTML
@@ -173,3 +174,17 @@ def is_email_address(value) -> bool:
     local = value.split("@", 1)[0]
     return bool(_EMAIL.fullmatch(value)) and ".." not in local and not local.startswith(".") \
         and not local.endswith(".")
+
+
+def distinct_names(names: dict) -> dict[str, str]:
+    """Clinicians' names as reports show them (``{id: name}``): a name that two or more
+    clinicians share, letter case and spacing aside, carries its id (``Aisha Moreau (C07)``),
+    so that no reader takes one clinician's figures for another's. Other names are shown as
+    they are written."""
+    def key(name) -> str:
+        return " ".join(str(name).split()).casefold()
+
+    seen: dict[str, int] = {}
+    for name in names.values():
+        seen[key(name)] = seen.get(key(name), 0) + 1
+    return {str(i): f"{n} ({i})" if seen[key(n)] > 1 else str(n) for i, n in names.items()}

@@ -66,7 +66,7 @@ def clinician_choices(run: RunData) -> list[tuple[str, str]]:
                 notes.append(f"joined {date_words(start)}")
             if pd.notna(end) and pd.Timestamp(end) < pd.Timestamp(run.config.period_end):
                 notes.append(f"left {date_words(end)}")
-        out.append((f"{run.name_of(cid)} ({', '.join([cid, *notes])})", cid))
+        out.append((f"{run.written_name(cid)} ({', '.join([cid, *notes])})", cid))
     return out
 
 

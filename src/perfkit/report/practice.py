@@ -497,7 +497,8 @@ def operations_table(run: RunData):
                 if e.get("closest")}
         out.loc[absent, "Utilization"] = [
             "no appointments under this name (see Left out of this run above)"
-            if name in near else NO_APPOINTMENTS for name in m["name"][absent]]
+            if run.written_name(cid) in near else NO_APPOINTMENTS
+            for cid in m["clinician_id"][absent]]
     states = cell_states(m).rename(columns={"unsigned": unsigned_col})
     states.loc[absent] = ""  # nothing known: no mark
     for col in states:

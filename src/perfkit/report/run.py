@@ -20,6 +20,7 @@ from ..config import Config, load_config
 from ..io import find_folder, read_table
 from ..outcomes import ITEM9_WORDS
 from ..prepared import Prepared, load_prepared
+from ..safety import distinct_names
 from .format import Text, date_words, yes
 
 __all__ = ["RunData", "load_run", "measured", "text_id", "on_status", "no_appointments",
@@ -44,6 +45,7 @@ class RunData:
     validate: bool = False
     _data: Prepared | None = None
     _names: dict | None = None
+    _shown: dict | None = None
 
     @property
     def data(self) -> Prepared:
@@ -70,10 +72,21 @@ class RunData:
         return pd.read_parquet(self.folder / "prepared" / f"{name}.parquet", filters=filters)
 
     def name_of(self, clinician_id: str) -> str:
+        """The clinician's name as every report shows it: as written, with the id added when
+        two clinicians share the name (:func:`perfkit.safety.distinct_names`)."""
+        if self._shown is None:
+            self._shown = distinct_names(self._written())
+        return str(self._shown.get(clinician_id, clinician_id))
+
+    def written_name(self, clinician_id: str) -> str:
+        """The clinician's name exactly as the roster writes it (to match other records)."""
+        return str(self._written().get(clinician_id, clinician_id))
+
+    def _written(self) -> dict:
         if self._names is None:
             c = self.prepared_table("clinicians")
             self._names = dict(zip(c["clinician_id"], c["name"], strict=True))
-        return str(self._names.get(clinician_id, clinician_id))
+        return self._names
 
 
 def load_run(run_folder: str | os.PathLike, *, validate: bool = False) -> RunData:
