@@ -62,6 +62,23 @@ def test_the_funnel_sentence_says_who_is_above_and_who_below(tmp_path):
     assert "None lies above or below it." in said and "better than expected" not in said
 
 
+def test_a_long_funnel_sentence_counts_those_inside_and_names_those_outside(tmp_path):
+    from perfkit.report.figures import NAMES_LISTED
+
+    n = NAMES_LISTED + 1
+    ids = [f"X{i:03d}" for i in range(n)] + ["C2"]
+    rows = pd.DataFrame({"clinician_id": ids, "instrument": "PHQ-9", "paired_episodes": 30,
+                         "reliable_improvement_rate": [0.40] * n + [0.19],
+                         "practice_rate": 0.40,
+                         "signal": ["within limits"] * n + ["below 95% limit"]})
+    said = funnel_words(run_with({}, tmp_path), rows, "PHQ-9")
+    assert f"{n} of {n + 1} clinicians lie inside" in said
+    assert "X000" not in said and "in the outcomes table above" in said
+    assert "Ben Brook (19% of 30)" in said  # outside the limits: always named
+    said = funnel_words(run_with({}, tmp_path), rows.iloc[NAMES_LISTED - 1:], "PHQ-9")
+    assert "X012 (40% of 30)" in said  # few enough inside: named
+
+
 @pytest.mark.parametrize("better", ["lower", "higher"])
 def test_the_caterpillar_sentence_says_better_or_worse_by_the_measures_direction(better):
     # A's range lies wholly below zero; B's and C's wholly above; D's includes zero

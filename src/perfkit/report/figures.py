@@ -301,12 +301,18 @@ def _funnel_table(run: RunData, f: pd.DataFrame, instrument: str):
     return table(out, caption)
 
 
+# A sentence names at most this many clinicians inside the funnel's limits; more are counted
+# (a caption naming 150 people is read by nobody; the outcome table lists them all).
+NAMES_LISTED = 12
+
+
 def funnel_words(run: RunData, f: pd.DataFrame, instrument: str, *, names: bool = True) -> str:
     """A funnel figure's sentence from its rows of ``funnel``: the practice rate, who lies
     inside the range chance alone allows, and who lies above it (more clients reliably
     improved than that range: better than expected) or below it (fewer: worse than expected),
     each with their rate and number of clients, in name order; ``names=False``: "one
-    clinician" instead of names."""
+    clinician" instead of names. More than :data:`NAMES_LISTED` inside the limits are counted,
+    not named (those above or below are always named: they are the point of the figure)."""
     if f.empty:
         return f"{instrument}: no clients with a first and last score."
     p0 = float(f["practice_rate"].iloc[0])
@@ -328,7 +334,9 @@ def funnel_words(run: RunData, f: pd.DataFrame, instrument: str, *, names: bool 
             f"{pct(p0)}, and a higher share is better. {num(len(inside), 0)} of "
             f"{count(len(shown), 'clinician')} lie inside the range chance alone allows "
             f"{num(level * 100, 0)} times in 100"
-            + (f": {who(inside)}" if len(inside) and names else "") + "."]
+            + (f": {who(inside)}" if len(inside) and names and len(inside) <= NAMES_LISTED
+               else " (each clinician's rate is in the outcomes table above)"
+               if len(inside) and names else "") + "."]
     if len(above):
         said.append(f"Above it, better than expected (more clients improved than chance "
                     f"alone explains): {who(above)}.")
