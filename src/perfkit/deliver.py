@@ -43,9 +43,10 @@ from pathlib import Path
 import pandas as pd
 
 from .config import Config, ConfigError, DeliveryConfig, load_config
-from .io import atomic_write_text
+from .io import atomic_write, atomic_write_text
 from .readers import RUN_RECORD
 from .render import NOT_A_RISK_CHANNEL, TABLE_WORDS, index_page
+from .report.format import span_words
 from .runner import DELIVERY_RECORD
 from .safety import distinct_names, file_stems, is_email_address
 
@@ -122,11 +123,9 @@ def _manifest(run: Path) -> dict:
     return manifest
 
 
-def period_words(manifest: dict) -> str:
+def period_words(manifest: dict, pattern: str = "%d %b %Y") -> str:
     """``01 Aug 2026 to 31 Oct 2026`` (the period's first and last day, as the reports say)."""
-    start = dt.date.fromisoformat(manifest["period"]["start"])
-    last = dt.date.fromisoformat(manifest["period"]["end"]) - dt.timedelta(days=1)
-    return f"{start:%d %b %Y} to {last:%d %b %Y}"
+    return span_words(manifest["period"]["start"], manifest["period"]["end"], pattern)
 
 
 def _inside(rel: str) -> bool:
@@ -305,19 +304,9 @@ def _private_dir(path: Path) -> None:
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    """Write a 0600 file in place of ``path``: a temporary file created new (never through a
-    link) and renamed over it (a link there is replaced, never followed)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(tmp, flags, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists() or tmp.is_symlink():
-            tmp.unlink()
+    """Write a 0600 file in place of ``path`` (:func:`perfkit.io.atomic_write`: a new
+    temporary file renamed over it, so a link there is replaced, never followed)."""
+    atomic_write(path, lambda p: p.write_bytes(data), mode=0o600)
 
 
 def _folder_of(base: Path, part: Part, run: Path) -> Path:
@@ -427,10 +416,9 @@ _TYPES = {".html": ("text", "html"), ".csv": ("text", "csv"), ".json": ("applica
 def attachment_name(name: str, manifest: dict) -> str:
     """An attachment's file name with the period in it (``self-view_2026-08-01_to_2026-10-31
     .html``): a reader saving each month's files in one folder keeps them all."""
-    start = manifest["period"]["start"]
-    last = dt.date.fromisoformat(manifest["period"]["end"]) - dt.timedelta(days=1)
+    span = period_words(manifest, "%Y-%m-%d").replace(" ", "_")
     path = Path(name)
-    return f"{path.stem}_{start}_to_{last.isoformat()}{path.suffix}"
+    return f"{path.stem}_{span}{path.suffix}"
 
 
 def _message(part: Part, blobs: dict[str, bytes], settings: DeliveryConfig, practice: str,

@@ -99,16 +99,21 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     return pd.read_csv(path, dtype=ids, keep_default_na=False, na_values=[""])
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp_path)`` and rename the result onto ``path``."""
+def atomic_write(path: str | os.PathLike, write: Callable[[Path], None], *,
+                 mode: int | None = None) -> Path:
+    """Call ``write(tmp_path)`` and rename the result onto ``path`` (a link there is replaced,
+    never followed). ``mode``: the file's permissions (default: the usual ones under the
+    process umask)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
+    if mode is None:  # mkstemp makes 0600; give the usual permissions
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    os.chmod(tmp_path, mode)
     try:
         write(tmp_path)
         os.replace(tmp_path, path)

@@ -15,7 +15,7 @@ from ..trends import TREND_CONCERN
 __all__ = ["Text", "table", "pct", "num", "count", "cohort_pct", "too_few", "date_words",
            "text_or", "yes", "is_yes", "period_words",
            "span_words", "short_history", "SHORT_HISTORY",
-           "TREND_WORDS", "TREND_PLAIN", "TREND_ARROWS", "trend_words", "NO_SIGNING_TIMES",
+           "TREND_PLAIN", "TREND_ARROWS", "trend_words", "NO_SIGNING_TIMES",
            "NOT_IN_EXPORT",
            "NO_APPOINTMENTS", "GROUP_SESSIONS", "score"]
 
@@ -136,7 +136,6 @@ def period_words(cfg: Config) -> str:
 TREND_PLAIN = {"growing": "rising", "declining": "falling", "stable": "no clear change",
                "not enough data": "too few weeks"}
 TREND_ARROWS = {"growing": "↑", "declining": "↓", "stable": "→", "not enough data": "·"}
-TREND_WORDS = {k: f"{a} {TREND_PLAIN[k]}" for k, a in TREND_ARROWS.items()}
 
 
 def trend_words(metric: str, label, *, arrow: bool = False) -> str:

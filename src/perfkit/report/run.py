@@ -26,7 +26,7 @@ from .format import Text, date_words, yes
 __all__ = ["RunData", "load_run", "measured", "text_id", "on_status", "no_appointments",
            "caveats", "unavailable", "history_words", "coverage_span",
            "rows_for", "rows_or_reason", "NO_MEASURES", "item9_rows", "item9_caption",
-           "ITEM9_COLUMNS", "ITEM9_NO_FOLLOWUP", "ITEM9_NOT_IN_EXPORT", "item9_in_export",
+           "ITEM9_NO_FOLLOWUP", "ITEM9_NOT_IN_EXPORT", "item9_in_export",
            "ramp_by_hire", "clients_by_clinician", "few_peers", "hires_compared",
            "few_peers_words"]
 
@@ -62,13 +62,15 @@ class RunData:
         provided is unknown, and the reports say so)."""
         return name in self.meta.get("provided", [name])  # older runs: assume provided
 
-    def prepared_table(self, name: str, clinician_id: str | None = None) -> pd.DataFrame:
-        """One prepared table, optionally only one clinician's rows, without loading the
-        rest of the snapshot."""
+    def prepared_table(self, name: str, clinician_id: str | list[str] | None = None
+                       ) -> pd.DataFrame:
+        """One prepared table, optionally only one clinician's rows (or those of a list of
+        clinicians), without loading the rest of the snapshot."""
+        ids = [clinician_id] if isinstance(clinician_id, str) else clinician_id
         if self._data is not None:
             t = self._data[name]
-            return t if clinician_id is None else t[t["clinician_id"] == clinician_id]
-        filters = [("clinician_id", "==", clinician_id)] if clinician_id else None
+            return t if ids is None else t[t["clinician_id"].isin(ids)]
+        filters = [("clinician_id", "in", list(ids))] if ids is not None else None
         return pd.read_parquet(self.folder / "prepared" / f"{name}.parquet", filters=filters)
 
     def name_of(self, clinician_id: str) -> str:
@@ -288,8 +290,6 @@ def ramping_starts(run: RunData) -> dict[str, pd.Timestamp]:
             if pd.notna(day) and pd.Timestamp(day) > since}
 
 
-ITEM9_COLUMNS = ["Session", "Client", "Answer", "Escalate", "Follow-up recorded"]
-
 ITEM9_NO_FOLLOWUP = ("This export has no follow-up column, so perfkit cannot see whether a "
                      "follow-up was recorded: check the EHR.")
 
@@ -347,12 +347,9 @@ ITEM9_NOT_IN_EXPORT = ("This export gives no PHQ-9 item 9 answers (totals only),
 def item9_in_export(run: RunData, ids: list[str]) -> bool:
     """Whether the export gives item 9 answers on any PHQ-9 of these clinicians (an export of
     totals only does not: then "no answer above zero" would be a claim perfkit cannot make).
-    Reads the prepared snapshot one clinician at a time."""
-    for cid in ids:
-        a = run.prepared_table("assessments", cid)
-        if "item_9" in a and a.loc[a["instrument"] == "PHQ-9", "item_9"].notna().any():
-            return True
-    return False
+    Reads these clinicians' rows of the prepared snapshot once."""
+    a = run.prepared_table("assessments", list(ids))
+    return bool("item_9" in a and a.loc[a["instrument"] == "PHQ-9", "item_9"].notna().any())
 
 
 def item9_caption(run: RunData, followup: bool) -> str:
