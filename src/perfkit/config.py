@@ -28,6 +28,7 @@ __all__ = [
     "ModelsConfig",
     "TrendConfig",
     "PrivacyConfig",
+    "ReportConfig",
     "DatesConfig",
     "CoverageConfig",
     "ServiceCode",
@@ -593,6 +594,16 @@ class SupervisionConfig(_Strict):
                                                 "clinician_id: their own cycle start")
 
 
+class ReportConfig(_Strict):
+    """How the owner's page is laid out for a practice's size. Above ``large_practice``
+    clinicians a practice is large: a summary per team (the roster's ``team`` column, when it
+    names any) comes first, and the long per-clinician tables show only the clinicians with
+    something to look at, with every clinician in a table that opens on a click below."""
+
+    large_practice: int = Field(30, ge=1, description="more clinicians than this: a large "
+                                "practice (team summaries first, long tables shortened)")
+
+
 class Config(_Strict):
     """Everything a run needs to know. Build it with :func:`load_config`."""
 
@@ -620,6 +631,7 @@ class Config(_Strict):
     models: ModelsConfig = ModelsConfig()
     trends: TrendConfig = TrendConfig()
     privacy: PrivacyConfig = PrivacyConfig()
+    report: ReportConfig = ReportConfig()
     dates: DatesConfig = DatesConfig()
     coverage: CoverageConfig = CoverageConfig()
     supervision: SupervisionConfig = SupervisionConfig()

@@ -169,6 +169,12 @@ VOCABULARIES: dict[str, dict[str, str]] = {
 # header. One is used only when the file has no column by the contract's name, the column map
 # names none, and exactly one header matches (import profiles map the EHRs' own headers).
 HEADER_SYNONYMS: dict[str, dict[str, frozenset[str]]] = {
+    "clinicians": {
+        "team": frozenset((
+            "team", "team name", "site", "site name", "location", "location name", "office",
+            "office name", "clinic", "clinic name", "department", "practice location",
+        )),
+    },
     "assessments": {
         "item9_followup": frozenset((
             "item9 followup", "item 9 followup", "item 9 follow up", "item9 follow up",
@@ -208,6 +214,9 @@ TABLES: dict[str, Table] = {
                 Column("weekly_capacity_hours", "number", lo=0, lo_open=True, hi=80),
                 Column("weekly_session_goal", "int", required=False, in_file=False, lo=0, hi=80),
                 Column("licensure_rule", "text", required=False, in_file=False),
+                # a team, site or location that groups the owner's page of a larger practice
+                # (report.large_practice); free text, shown escaped, never part of a path
+                Column("team", "text", required=False, in_file=False),
                 # where ``perfkit deliver --email`` sends the clinician's own reports; never
                 # shown in a report or table, never quoted in the rejects (contact details)
                 Column("email", "text", required=False, in_file=False, echo=False),

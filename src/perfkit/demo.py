@@ -35,6 +35,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from .config import ReportConfig
+
 __all__ = ["DemoSettings", "generate", "write_demo", "bundled_data_dir", "DEFAULT_SEED"]
 
 DEFAULT_SEED = 20261101
@@ -46,6 +48,9 @@ _FIRST = ["Maya", "Jordan", "Priya", "Samuel", "Elena", "Marcus", "Aisha", "Dani
 _LAST = ["Okafor", "Lindqvist", "Ramirez", "Chen", "Whitfield", "Haddad", "Novak", "Brennan",
          "Iyer", "Castillo", "Moreau", "Takahashi", "Abernathy", "Kowalski", "Mensah", "Duarte",
          "Fairbanks", "Sorensen", "Nakamura", "Oyelaran"]
+# the sites of a demo practice larger than report.large_practice (a smaller one names none)
+_SITES = ["North", "Riverside", "Central", "Eastgate", "Hillcrest", "Lakeside", "Westbrook",
+          "Harbour"]
 _CLIENT_FIRST = ["Avery", "Blake", "Casey", "Dakota", "Emerson", "Finley", "Harper", "Jamie",
                  "Kendall", "Logan", "Morgan", "Parker", "Quinn", "Reese", "Riley", "Rowan",
                  "Sage", "Skyler", "Taylor", "Wren"]
@@ -199,7 +204,12 @@ class _Practice:
                 # address on the roster": listed, never sent anyone else's files)
                 "email": "" if role == 4 else _demo_email(i),
             })
-        return pd.DataFrame(rows)
+        out = pd.DataFrame(rows)
+        if s.n_clinicians > ReportConfig().large_practice:  # a larger practice has sites
+            k = min(len(_SITES), max(4, s.n_clinicians // 25))
+            out.insert(out.columns.get_loc("licensure_rule") + 1, "team",
+                       [_SITES[(i * 5 + i // k) % k] for i in range(s.n_clinicians)])
+        return out
 
     # ---- time off ---------------------------------------------------------------------------
     def time_off(self, clin: pd.DataFrame) -> pd.DataFrame:

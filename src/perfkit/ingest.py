@@ -1825,7 +1825,7 @@ def _infer_clinicians(res: _TableResult, appts: pd.DataFrame) -> None:
 OUTPUT_COLUMNS = {
     "clinicians": ["clinician_id", "name", "license_status", "license_type", "supervisor_id",
                    "start_date", "end_date", "weekly_capacity_hours", "weekly_session_goal",
-                   "licensure_rule", "email"],
+                   "licensure_rule", "team", "email"],
     "appointments": ["appointment_id", "clinician_id", "client_id", "start", "end",
                      "duration_minutes", "status", "service", "service_code",
                      "duration_estimated", "start_date_only", "telehealth", "group"],

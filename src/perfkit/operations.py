@@ -50,6 +50,7 @@ __all__ = [
     "beyond",
     "unsigned_share",
     "practice_summary",
+    "pooled_rates",
     "metric_spread",
     "workforce",
     "workload",
@@ -673,6 +674,35 @@ def _count(metrics: pd.DataFrame, col: str):
     return int(total) if pd.notna(total) else np.nan
 
 
+def pooled_rates(metrics: pd.DataFrame) -> dict:
+    """The rates of a group of clinicians (the practice, or a team) from their rows of
+    ``clinician_metrics``: ratios of sums, so each hour, appointment or note weighs the same,
+    not each clinician. ``utilization`` = attended hours / available hours of the clinicians
+    the export names (hours offered by a clinician it never names are not idle hours);
+    ``non_attendance_rate`` = missed / past appointments (missed: each clinician's rate times
+    their past appointments); ``notes_within_72h`` over the notes of clinicians with signing
+    times only (empty when none has them). Empty (NaN) where a denominator is 0 or unknown.
+    :func:`practice_summary` and the owner's team summary both use this."""
+    hours = metrics["hours_attended"].sum() if "hours_attended" in metrics else np.nan
+    named = metrics["appointments_in_export"].gt(0) if "appointments_in_export" in metrics \
+        else pd.Series(True, index=metrics.index)
+    avail = metrics.loc[named, "available_hours"].sum()
+    past = metrics["past_appointments"].sum() if "past_appointments" in metrics else np.nan
+    missed = (metrics["non_attendance_rate"] * metrics["past_appointments"]).sum(min_count=1) \
+        if "past_appointments" in metrics else np.nan
+    timed = metrics["notes_within_72h"].notna()
+    due_timed = metrics.loc[timed, "notes_due"].sum()
+    within = (metrics.loc[timed, "notes_within_72h"] * metrics.loc[timed, "notes_due"]).sum()
+    return {
+        "hours_attended": hours, "available_hours": avail,
+        "utilization": float(_ratio(hours, avail)),
+        "past_appointments": past, "missed_appointments": missed,
+        "non_attendance_rate": float(_ratio(missed, past)) if pd.notna(missed) else np.nan,
+        "notes_due_with_signing_times": due_timed,
+        "notes_within_72h": float(_ratio(within, due_timed)) if timed.any() else np.nan,
+    }
+
+
 def practice_summary(data, cfg: Config, metrics: pd.DataFrame) -> pd.DataFrame:
     """The practice's period in one row (``tables/practice_summary.csv``).
 
@@ -696,27 +726,20 @@ def practice_summary(data, cfg: Config, metrics: pd.DataFrame) -> pd.DataFrame:
     def total(col):
         return metrics[col].sum() if col in metrics else np.nan
 
-    past = total("past_appointments")
-    missed = (metrics["non_attendance_rate"] * metrics["past_appointments"]).sum(min_count=1)
-    timed = metrics["notes_within_72h"].notna()
-    due_timed = metrics.loc[timed, "notes_due"].sum()
-    within = (metrics.loc[timed, "notes_within_72h"] * metrics.loc[timed, "notes_due"]).sum()
-    hours = total("hours_attended")
-    # hours offered by clinicians the export never names are not idle hours (no utilization)
-    named = metrics["appointments_in_export"].gt(0) if "appointments_in_export" in metrics \
-        else pd.Series(True, index=metrics.index)
-    avail = metrics.loc[named, "available_hours"].sum()
+    r = pooled_rates(metrics)
+    missed = r["missed_appointments"]
     row = {
         "period_start": cfg.period_start, "period_end": cfg.period_end,
         "clinicians": len(metrics), "sessions_attended": int(total("sessions_attended")),
-        "hours_attended": hours, "hours_estimated": total("hours_estimated"),
-        "available_hours": avail, "utilization": float(_ratio(hours, avail)),
-        "past_appointments": int(past),
+        "hours_attended": r["hours_attended"], "hours_estimated": total("hours_estimated"),
+        "available_hours": r["available_hours"], "utilization": r["utilization"],
+        "past_appointments": int(r["past_appointments"]),
         "missed_appointments": round(missed) if pd.notna(missed) else np.nan,
-        "non_attendance_rate": float(_ratio(missed, past)) if pd.notna(missed) else np.nan,
+        "non_attendance_rate": r["non_attendance_rate"],
         "clinician_cancelled": total("clinician_cancelled"),
-        "notes_due": int(total("notes_due")), "notes_due_with_signing_times": int(due_timed),
-        "notes_within_72h": float(_ratio(within, due_timed)) if timed.any() else np.nan,
+        "notes_due": int(total("notes_due")),
+        "notes_due_with_signing_times": int(r["notes_due_with_signing_times"]),
+        "notes_within_72h": r["notes_within_72h"],
         "notes_open_72h": _count(metrics, "notes_open_72h"),
         "unsigned_overdue_7d": _count(metrics, "unsigned_overdue_7d"),
         "clinicians_on_note_status": int((metrics["documentation_source"]

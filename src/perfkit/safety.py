@@ -52,9 +52,10 @@ def md(value) -> str:
 # Styler writes for shaded cells. Figures are not here: nbconvert embeds them as data-URI
 # images outside this filter. Anything else is escaped into visible text (never run).
 _TAGS = frozenset({
-    "a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "colgroup", "div", "em",
+    "a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "colgroup", "details",
+    "div", "em",
     "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "li", "ol", "p", "pre", "span", "strong",
-    "style", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
+    "style", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
 })
 _ATTRIBUTES = {
     "*": ["class", "id", "title", "style"],

@@ -74,6 +74,7 @@ from .supervisor import (
     supervisor_title,
     support_table,
 )
+from .teams import team_glance
 from .words import glossary, section_window
 
 
@@ -98,4 +99,4 @@ __all__ = ["RunData", "load_run", "quiet", "Text", "practice_title", "period_sum
            "changes_section",
            "own_history_table", "ramp_figure", "ramp_words", "left_out_words",
            "check_in_reasons", "going_well", "own_ramp_text", "associates_compliance",
-           "section_window", "glossary", "own_intro", "funnel_intro"]
+           "section_window", "glossary", "own_intro", "funnel_intro", "team_glance"]

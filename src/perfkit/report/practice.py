@@ -31,7 +31,6 @@ from .format import (
     short_history,
     span_words,
     table,
-    trend_words,
     yes,
 )
 from .run import (
@@ -48,6 +47,7 @@ from .run import (
     unavailable,
 )
 from .supervisor import ce_words, compliance_words
+from .teams import TEAM, by_team, has_teams, is_large, shortened
 
 __all__ = ["practice_title", "documentation_basis", "period_summary", "left_out_words",
            "operations_table",
@@ -452,25 +452,65 @@ def legend(cfg: Config) -> str:
             "shown (70% is not below 70%). The shading repeats the marks in colour.")
 
 
+# a trend in a table cell: the arrow and one word ("→ no clear change" wrapped into three
+# lines); a direction that is a concern for its metric is "worsening"
+TREND_CELL = {"growing": "↑ rising", "declining": "↓ falling", "stable": "→ steady",
+              "not enough data": "· few weeks"}
+TREND_CELL_WORDS = ("Trends: ↑ rising, ↓ falling, → steady (no clear change), · few weeks (too "
+                    "few weeks to tell); ↑ worsening or ↓ worsening: a sustained change in the "
+                    "direction that is a concern.")
+
+
+def trend_cell(metric: str, label) -> str:
+    """A trend label in a table cell: "↓ worsening" where the direction is a concern for the
+    metric (:data:`perfkit.trends.TREND_CONCERN`), else the arrow and one word; "" for none."""
+    if not isinstance(label, str) or label not in TREND_CELL:
+        return ""
+    if TREND_CONCERN.get(metric) == label:
+        return f"{TREND_CELL[label][0]} worsening"
+    return TREND_CELL[label]
+
+
+def _worsening(m: pd.DataFrame) -> np.ndarray:
+    """Clinicians with a trend in the direction that is a concern (a worsening trend)."""
+    out = np.zeros(len(m), dtype=bool)
+    for metric, bad in TREND_CONCERN.items():
+        if f"trend_{metric}" in m and metric in ("utilization", "non_attendance_rate",
+                                                 "notes_within_72h"):
+            out |= (m[f"trend_{metric}"] == bad).to_numpy()
+    return out
+
+
 def operations_table(run: RunData):
-    """Operational metrics per clinician, in name order (not a ranking), with trend labels."""
+    """Operational metrics per clinician, in name order (not a ranking), with trend labels;
+    with teams (the roster's ``team``), by team and then name, with a Team column. A large
+    practice (more than ``report.large_practice`` clinicians) shows only the clinicians with
+    something to look at (a marked cell, a worsening trend, a check-in, no appointments in the
+    export), with every clinician in a table that opens below (:func:`~perfkit.report.teams.
+    shortened`)."""
     m = run.table("clinician_metrics").copy()
     m["name"] = m["clinician_id"].map(run.name_of)
-    m = m.sort_values("name")
+    grouped = has_teams(run, m["clinician_id"])
+    if grouped:
+        order, team = by_team(run, m["clinician_id"], m["name"])
+        m = m.assign(_team=team).iloc[order]
+    else:
+        m = m.sort_values("name")
     unsigned_col = f"Notes unsigned > {run.config.operations.note_overdue_days:g} days"
     out = pd.DataFrame({
         "Clinician": m["name"],
+        **({TEAM: m["_team"]} if grouped else {}),
         "Utilization": m["utilization"].map(pct),
         "Utilization trend": m["trend_utilization"].map(
-            lambda v: trend_words("utilization", v, arrow=True)),
+            lambda v: trend_cell("utilization", v)),
         "Missed appointments": m["non_attendance_rate"].map(
             lambda v: _value("non_attendance_rate", v)),
         "Missed appointments trend": m["trend_non_attendance_rate"].map(
-            lambda v: trend_words("non_attendance_rate", v, arrow=True)),
+            lambda v: trend_cell("non_attendance_rate", v)),
         "Notes within 72 h": m["notes_within_72h"].map(pct).where(
             ~on_status(m), "no signing times"),
         "Notes trend": m["trend_notes_within_72h"].map(
-            lambda v: trend_words("notes_within_72h", v, arrow=True)).where(
+            lambda v: trend_cell("notes_within_72h", v)).where(
             m["notes_within_72h"].notna() | ~on_status(m) & ("notes_within_72h" not in
                                                               unavailable(run)), "–"),
         "Notes open > 72 h": m["notes_open_72h"].map(lambda v: num(v, 0))
@@ -491,7 +531,7 @@ def operations_table(run: RunData):
     absent = no_appointments(m).to_numpy()
     if absent.any():  # a rostered clinician the export never names: no zeros, no trend words
         out = out.astype(object)
-        out.loc[absent, out.columns[1:]] = "–"
+        out.loc[absent, out.columns[2 if grouped else 1:]] = "–"
         # a roster name close to a name whose rows were left out: probably the same person
         near = {e["closest"] for e in run.meta.get("clinicians_left_out") or []
                 if e.get("closest")}
@@ -504,16 +544,24 @@ def operations_table(run: RunData):
     for col in states:
         out[col] = [marked(v, s) for v, s in zip(out[col], states[col], strict=True)]
 
-    def shade(col):
+    def shade(col, states=states):
+        if str(col.name).endswith(" trend"):  # the arrow and its word on one line
+            return ["white-space: nowrap"] * len(col)
         if col.name not in states:
             return [""] * len(col)
         return [SHADES.get(s, "") for s in states[col.name]]
 
-    return table(out, legend(run.config)
-                 + (" New clients marked \"at most\" and retention marked \"short history\" "
-                    "rest on an export that begins too late to tell new clients from "
-                    "returning ones (see \"History in this export\" above)." if short else ""),
-                 apply=shade)
+    caption = (legend(run.config) + " " + TREND_CELL_WORDS
+               + (" New clients marked \"at most\" and retention marked \"short history\" "
+                  "rest on an export that begins too late to tell new clients from "
+                  "returning ones (see \"History in this export\" above)." if short else ""))
+    if not is_large(run):
+        return table(out, caption, apply=shade)
+    asked = set(check_ins(run)["clinician_id"])
+    notable = (states.ne("").any(axis=1).to_numpy() | _worsening(m) | absent
+               | m["clinician_id"].isin(asked).to_numpy())
+    return shortened(out, notable, caption, apply=shade, states=states,
+                     why="a marked cell, a worsening trend, a check-in or no appointments")
 
 
 # -- check-ins in order of need ------------------------------------------------------------------
@@ -930,15 +978,30 @@ def renewals_table(run: RunData):
                             else "–"
                             for h, n in zip(ce["hours"], ce["required_hours"], strict=True)],
                         "Continuing education": [ce_words(r) for _, r in ce.iterrows()]})
+    due = np.zeros(len(ce), dtype=bool)
     if run.provided("reviews"):
         last, flag = ce["last_competency_review"], ce["competency_review_due"]
         out["Last competency review"] = [
             date_words(d) if pd.notna(d) and d != "" else ("–" if pd.isna(f) else "none yet")
             for d, f in zip(last, flag, strict=True)]
         out["Review due"] = np.where(yes(flag), "yes", "no")
-    return table(
-        out.sort_values("Clinician"), "Ratings, observed evidence, goals and supervision are "
-        "not shown here: they belong to supervision and to the clinician.")
+        due = yes(flag)
+    caption = ("Ratings, observed evidence, goals and supervision are not shown here: they "
+               "belong to supervision and to the clinician.")
+    # hours still needed with the cycle ending soon (supervision.ce_due_soon_days): due
+    if "due_soon" in ce and "remaining_hours" in ce:
+        due = due | (yes(ce["due_soon"]) & pd.to_numeric(ce["remaining_hours"],
+                                                         errors="coerce").gt(0).to_numpy())
+    if has_teams(run, ce["clinician_id"]):
+        order, team = by_team(run, ce["clinician_id"], out["Clinician"])
+        out.insert(1, TEAM, team)
+    else:
+        order = np.argsort(out["Clinician"].to_numpy(), kind="stable")
+    out, due = out.iloc[order], due[order]
+    if not is_large(run):
+        return table(out, caption)
+    return shortened(out, due, caption, why="continuing-education hours still needed before "
+                     "the cycle ends soon, or a competency review due", rest="have nothing due")
 
 
 def associates_compliance(run: RunData) -> Text:

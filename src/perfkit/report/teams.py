@@ -1,0 +1,221 @@
+"""Teams and the size of a practice on the owner's page: the roster's optional ``team`` column
+(a team, site or location) groups the long per-clinician tables, and a practice of more than
+``report.large_practice`` clinicians gets a summary per team first and tables that list only
+the clinicians with something to look at, every clinician in a table that opens on a click
+below (:class:`Shortened`). A team's name is the practice's own text: every table escapes it,
+and it never names a file."""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+
+from .. import operations as op
+from .format import NO_SIGNING_TIMES, NOT_IN_EXPORT, Text, count, num, pct, table
+from .run import RunData, on_status, unavailable
+
+__all__ = ["TEAM", "NO_TEAM", "team_of", "has_teams", "is_large", "by_team", "Shortened",
+           "shortened", "team_glance", "team_rows"]
+
+TEAM = "Team"
+NO_TEAM = "no team given"
+
+
+def _spelled(value) -> str:
+    """A team as written, with runs of spaces folded to one ("" for none)."""
+    return " ".join(value.split()) if isinstance(value, str) else ""
+
+
+def team_of(run: RunData) -> dict[str, str]:
+    """Each rostered clinician's team (``clinicians.team``), "" for none (an empty cell, or a
+    run whose roster has no team column). Teams written with other case or spacing are one
+    team, shown in its most frequent spelling (the first in sorted order on a tie)."""
+    c = run.prepared_table("clinicians")
+    if "team" not in c:
+        return {}
+    written = {str(cid): _spelled(t) for cid, t in zip(c["clinician_id"], c["team"],
+                                                       strict=True)}
+    spellings: dict[str, dict[str, int]] = {}
+    for t in written.values():
+        if t:
+            spellings.setdefault(t.casefold(), {}).setdefault(t, 0)
+            spellings[t.casefold()][t] += 1
+    shown = {k: sorted(v, key=lambda s: (-v[s], s))[0] for k, v in spellings.items()}
+    return {cid: shown[t.casefold()] if t else "" for cid, t in written.items()}
+
+
+def has_teams(run: RunData, ids=None) -> bool:
+    """Whether the roster names a team for any of ``ids`` (default: the clinicians of the
+    period, ``clinician_metrics``)."""
+    teams = team_of(run)
+    if ids is None:
+        ids = run.table("clinician_metrics")["clinician_id"]
+    return any(teams.get(str(c), "") for c in ids)
+
+
+def is_large(run: RunData) -> bool:
+    """More clinicians in the period than ``report.large_practice``."""
+    size = getattr(getattr(run.config, "report", None), "large_practice", 30)
+    return len(run.table("clinician_metrics")) > size
+
+
+def by_team(run: RunData, ids: pd.Series, names: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """The order of a per-clinician table with teams (team, then name; clinicians with no
+    team last) as positions, and each row's team in words (:data:`NO_TEAM` for none)."""
+    teams = team_of(run)
+    team = pd.Series([teams.get(str(c), "") for c in ids], index=ids.index)
+    key = pd.DataFrame({"none": team.eq(""), "team": team.str.casefold(),
+                        "name": names.astype(str).str.casefold(), "n": range(len(ids))})
+    order = key.sort_values(["none", "team", "name", "n"], kind="stable")["n"].to_numpy()
+    return order, team.where(team != "", NO_TEAM)
+
+
+class Shortened:
+    """A long per-clinician table of a large practice: the rows with something to look at,
+    a sentence saying how many others are within the practice's ranges, and every row in a
+    closed ``<details>`` below (a printed page shows the short table only). ``data`` is the
+    full table's frame, as a Styler's is."""
+
+    def __init__(self, short, full, n_shown: int, n_all: int, why: str,
+                 rest: str = "are within the practice's ranges"):
+        self.short, self.full = short, full
+        self.n_shown, self.n_all, self.why, self.rest = n_shown, n_all, why, rest
+
+    @property
+    def data(self) -> pd.DataFrame:
+        return self.full.data
+
+    def sentence(self) -> str:
+        others = self.n_all - self.n_shown
+        if not self.n_shown:
+            return (f"All {count(self.n_all, 'clinician')} {self.rest}: nothing to look at "
+                    "here. Every clinician is in the table that opens below.")
+        rest = self.rest if others != 1 else self.rest.replace("are ", "is ", 1).replace(
+            "have ", "has ", 1)
+        return (f"Showing the {count(self.n_shown, 'clinician')} with something to look at "
+                f"({self.why}); the other {num(others, 0)} {rest}. Every clinician is in the "
+                "table that opens below.")
+
+    def to_html(self) -> str:
+        short = self.short.to_html() if self.n_shown else ""
+        return (f"<p>{html.escape(self.sentence())}</p>{short}"
+                f"<details><summary>All {html.escape(count(self.n_all, 'clinician'))}"
+                f"</summary>{self.full.to_html()}</details>")
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+
+def shortened(frame: pd.DataFrame, notable, caption: str | None, *, apply=None,
+              states: pd.DataFrame | None = None, why: str,
+              rest: str = "are within the practice's ranges",
+              full_caption: str = "Every clinician, in the same columns."):
+    """:class:`Shortened` from a table's rows (``frame``) and which of them have something to
+    look at (``notable``, a boolean per row). ``apply`` (a shading function of the full
+    table's column and the matching ``states`` column) is applied to both tables, each with
+    its own rows' states."""
+    notable = np.asarray(notable, dtype=bool)
+
+    def styled(rows: np.ndarray, words: str | None):
+        part = frame[rows]
+        shade = None
+        if apply is not None:
+            sub = states[rows] if states is not None else None
+
+            def shade(col):  # noqa: E306 - the shading of this part's own rows
+                return apply(col, sub)
+        return table(part, words, apply=shade)
+
+    everyone = np.ones(len(frame), dtype=bool)
+    return Shortened(styled(notable, caption), styled(everyone, full_caption),
+                     int(notable.sum()), len(frame), why, rest)
+
+
+def team_rows(run: RunData) -> pd.DataFrame:
+    """One row per team (clinicians with no team last, then the whole practice), as numbers:
+    ``team`` ("" for no team and for the whole practice), ``whole`` (the practice's row),
+    ``clinicians``, ``check_in`` (clinicians the check-in list asks about: newly
+    flagged or worsening, a standing pattern, or flagged; context alone is not counted),
+    ``newly_flagged`` (clinicians with a flag new since the compared run) and the pooled
+    ``utilization``, ``non_attendance_rate`` and ``notes_within_72h`` of the team's rows of
+    ``clinician_metrics`` (:func:`perfkit.operations.pooled_rates`: ratios of sums, as the
+    practice's own figures), with ``timed`` (clinicians whose notes have signing times)."""
+    from .practice import CHANGED, FLAGGED, STANDING, check_ins
+
+    m = run.table("clinician_metrics")
+    teams = team_of(run)
+    team = m["clinician_id"].map(lambda c: teams.get(str(c), ""))
+    ins = check_ins(run)
+    asked = set(ins.loc[ins["group"].isin([CHANGED, STANDING, FLAGGED]), "clinician_id"]) \
+        if len(ins) else set()
+    new = set(ins.loc[ins["new"].map(len) > 0, "clinician_id"]) if len(ins) else set()
+    names = sorted({t for t in team if t}, key=lambda t: (t.casefold(), t))
+    parts = [(t, team == t) for t in names]
+    if (team == "").any():
+        parts.append(("", team == ""))
+    parts.append((None, pd.Series(True, index=m.index)))
+    rows = []
+    for name, mine in parts:
+        g = m[mine.to_numpy()]
+        r = op.pooled_rates(g)
+        rows.append({"team": name or "", "whole": name is None, "clinicians": len(g),
+                     "check_in": int(g["clinician_id"].isin(asked).sum()),
+                     "newly_flagged": int(g["clinician_id"].isin(new).sum()),
+                     "utilization": r["utilization"],
+                     "non_attendance_rate": r["non_attendance_rate"],
+                     "notes_within_72h": r["notes_within_72h"],
+                     "timed": int((~on_status(g) & g["notes_within_72h"].notna()).sum())})
+    return pd.DataFrame(rows)
+
+
+def team_glance(run: RunData):
+    """Teams at a glance, for a large practice (more than ``report.large_practice``
+    clinicians) whose roster names teams: one row per team, then the clinicians with no team
+    and the whole practice. Each rate pools the team's clinicians (attended hours over
+    available hours, missed over past appointments, notes within 72 hours over the notes due
+    of clinicians with signing times), never an average of their rates. Empty text for a
+    smaller practice or one without teams (the page then leaves the heading out).
+
+    Small teams: these are operational figures of the clinicians the owner's page already
+    shows one by one, so a team of one clinician tells the owner nothing the table below does
+    not; no outcome or retention rate (the rates ``outcomes.min_episodes`` hides) is here, and
+    this page is the owner's alone (``privacy.min_peers`` guards what clinicians read)."""
+    if not is_large(run) or not has_teams(run):
+        return Text("")
+    from .practice import compared_run
+
+    t = team_rows(run)
+    gone = unavailable(run)
+    compared = compared_run(run, markdown=False) is not None
+
+    def rate(v, metric, timed=1):
+        if metric in gone:
+            return NOT_IN_EXPORT
+        if metric == "notes_within_72h" and not timed:
+            return NO_SIGNING_TIMES
+        # as the clinicians' table shows them
+        return pct(v, op.DISPLAY_DIGITS[metric]) if metric == "non_attendance_rate" else pct(v)
+
+    out = pd.DataFrame({
+        TEAM: ["Whole practice" if whole else n or "No team given"
+               for n, whole in zip(t["team"], t["whole"], strict=True)],
+        "Clinicians": t["clinicians"].map(lambda v: num(v, 0)),
+        "Might welcome a check-in": t["check_in"].map(lambda v: num(v, 0)),
+        **({"Newly flagged": t["newly_flagged"].map(lambda v: num(v, 0))} if compared else {}),
+        "Utilization": [rate(v, "utilization") for v in t["utilization"]],
+        "Missed appointments": [rate(v, "non_attendance_rate")
+                                for v in t["non_attendance_rate"]],
+        "Notes within 72 h": [rate(v, "notes_within_72h", n)
+                              for v, n in zip(t["notes_within_72h"], t["timed"], strict=True)],
+    })
+    caption = ("One row per team of the roster, then the whole practice. Each rate pools the "
+               "team's clinicians: attended hours over the hours they offered, missed over "
+               "past appointments, notes signed within 72 hours over the notes due, so a busy "
+               "clinician weighs more than a quiet one. Might welcome a check-in counts the "
+               "clinicians the check-in list asks about"
+               + ("; newly flagged, those with a flag new since the previous run." if compared
+                  else "; with no earlier run to compare, nothing can be newly flagged yet.")
+               + " The tables below list the clinicians by team.")
+    return table(out, caption, caption_above=True)
