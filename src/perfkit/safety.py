@@ -48,8 +48,9 @@ def md(value) -> str:
     return _MD_PUNCT.sub(r"\\\1", text)
 
 
-# What report HTML may contain: text structure, tables, and the <style> block that pandas'
-# Styler writes for shaded cells. Figures are not here: nbconvert embeds them as data-URI
+# What report HTML may contain: text structure, tables, a table that opens on a click
+# (<details>, the whole of a long table), and the <style> block that pandas' Styler writes for
+# shaded cells. Figures are not here: nbconvert embeds them as data-URI
 # images outside this filter. Anything else is escaped into visible text (never run).
 _TAGS = frozenset({
     "a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "colgroup", "details",
