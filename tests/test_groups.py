@@ -213,6 +213,7 @@ def test_a_large_practice_with_nothing_to_look_at_says_so(tmp_path):
     soup = BeautifulSoup(table.to_html(), "html.parser")
     assert len(soup.find_all("table")) == 1 and soup.find("table").find_parent("details")
     assert "All 5 clinicians are within the practice's ranges" in soup.get_text()
+    assert "▼ low / ▲ high" in soup.find("caption").get_text()  # the legend stays
 
 
 def test_the_renewals_table_keeps_the_licences_due(tmp_path):

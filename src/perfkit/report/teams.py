@@ -87,6 +87,14 @@ class Shortened:
     def data(self) -> pd.DataFrame:
         return self.full.data
 
+    @property
+    def caption(self) -> str | None:
+        """The short table's caption (its legend)."""
+        return self.short.caption
+
+    def __repr__(self) -> str:
+        return f"{self.sentence()} ({self.n_all} rows)"
+
     def sentence(self) -> str:
         others = self.n_all - self.n_shown
         if not self.n_shown:
@@ -129,6 +137,8 @@ def shortened(frame: pd.DataFrame, notable, caption: str | None, *, apply=None,
         return table(part, words, apply=shade)
 
     everyone = np.ones(len(frame), dtype=bool)
+    if not notable.any():  # no short table: the whole one carries the legend
+        full_caption = caption
     return Shortened(styled(notable, caption), styled(everyone, full_caption),
                      int(notable.sum()), len(frame), why, rest)
 
