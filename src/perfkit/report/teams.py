@@ -228,4 +228,9 @@ def team_glance(run: RunData):
                + ("; newly flagged, those with a flag new since the previous run." if compared
                   else "; with no earlier run to compare, nothing can be newly flagged yet.")
                + " The tables below list the clinicians by team.")
-    return table(out, caption, caption_above=True)
+    whole = t["whole"].to_numpy()
+
+    def bold(col):  # the whole practice's row, to compare each team with
+        return ["font-weight: bold" if w else "" for w in whole]
+
+    return table(out, caption, caption_above=True, apply=bold)
