@@ -10,6 +10,7 @@ import io
 import textwrap
 
 import matplotlib
+import matplotlib.dates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -289,7 +290,7 @@ def residual_diagnostics(fit):
     :class:`perfkit.models.GrowthFit`, whichever engine fitted it)."""
     from scipy import stats
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 3.4))
     axes[0].scatter(fit.fitted, fit.residuals, s=4, alpha=0.3, color=BLUE)
     axes[0].axhline(0, color=GREY, lw=1)
     axes[0].set(xlabel="fitted score", ylabel="residual", title="Residuals against fitted")
@@ -310,7 +311,7 @@ def random_effects_qq(fit):
     if modes.empty:
         return Text("This model has no clinician level, so there are no clinician deviations "
                     "to check.")
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 3.4))
     change = f"change per {fit.time_unit}"
     for ax, col, name in zip(axes, ["intercept", "slope"], ["starting level", change],
                              strict=True):
@@ -562,7 +563,8 @@ def distribution_figure(run: RunData, clinician_id: str):
                  or not few_peers(run, np.isfinite(m[c].to_numpy(dtype=float)).sum()))]
     if not cols:
         return Text("")
-    fig, axes = plt.subplots(1, len(cols), figsize=(10 * len(cols) / 3, 2.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(cols), figsize=(WIDTH * len(cols) / 3, 2.4),
+                             squeeze=False)
     axes = axes[0]
     said = []
     for ax, (col, label) in zip(axes, cols, strict=True):
@@ -582,7 +584,7 @@ def distribution_figure(run: RunData, clinician_id: str):
             ax.scatter(mine, [0], color=ORANGE, s=90, zorder=3, label="you")
         ax.set(title=label, yticks=[], ylim=(-0.5, 0.5))
         ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-    axes[0].legend(loc="upper left", fontsize=8, frameon=False, bbox_to_anchor=(0, -0.3),
+    axes[0].legend(loc="upper left", frameon=False, bbox_to_anchor=(0, -0.3),
                    ncol=2)
     return done(fig, f"Where you sit among the practice's {count(len(m), 'clinician')} (the "
                      f"others unnamed): {'; '.join(said)}.")
@@ -598,7 +600,7 @@ def weekly_trends_figure(run: RunData, clinician_id: str):
         return Text("")  # the figures table says why there is nothing to draw
     cols = [("utilization", "Utilization"), ("non_attendance_rate", "Missed appointments"),
             ("notes_within_72h", "Notes signed within 72 hours")]
-    fig, axes = plt.subplots(3, 1, figsize=(9, 7), sharex=True)
+    fig, axes = plt.subplots(3, 1, figsize=(WIDTH, 6.6), sharex=True)
     x = pd.to_datetime(w["week_start"])
     shown = None
     said = []
@@ -661,7 +663,7 @@ def trajectories_figure(run: RunData, clinician_id: str, instrument: str = "PHQ-
           ].sort_values("administered_at")
     your = f"{whose}'s" if whose else "your"
     Your = your[0].upper() + your[1:]
-    fig, ax = plt.subplots(figsize=(9, 4))
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.8))
     if a.empty:
         ax.text(0.5, 0.5, f"No {instrument} scores", ha="center")
         ax.set_axis_off()
@@ -683,9 +685,9 @@ def trajectories_figure(run: RunData, clinician_id: str, instrument: str = "PHQ-
         ax.axhline(inst.caseness, color=ORANGE, ls="--", lw=1,
                    label=f"clinical cut-off ({inst.caseness:g})")
     ax.set(xlabel="weeks since the client's first score", ylabel=f"{instrument} score",
-           title=f"{Your} clients' {instrument} scores over time "
-                 f"({'lower' if inst.better == 'lower' else 'higher'} is better)")
-    ax.legend(frameon=False, fontsize=8)
+           title=_wrap(f"{Your} clients' {instrument} scores over time "
+                       f"({'lower' if inst.better == 'lower' else 'higher'} is better)"))
+    ax.legend(frameon=False)
     n = a["client_id"].nunique()
     alt = (f"{Your} {num(n, 0)} {'client' if n == 1 else 'clients'}' {instrument} scores by "
            f"week since their first score, one faint line each ({count(len(a), 'score')})")
@@ -851,7 +853,9 @@ def compliance_figure(run: RunData, ids: list[str], *, names: bool = True):
     people = sorted(t["clinician_id"].unique())
     if not people:
         return Text("No supervision periods in the last six months to show." if names else "")
-    fig, axes = plt.subplots(len(people), 1, figsize=(9, 2.6 * len(people)), squeeze=False)
+    # narrower than WIDTH: the key sits to the right of each panel
+    fig, axes = plt.subplots(len(people), 1, figsize=(WIDTH - 1.9, 2.6 * len(people)),
+                             squeeze=False)
     said = []
     for ax, cid in zip(axes[:, 0], people, strict=True):
         p = t[t["clinician_id"] == cid]
@@ -871,10 +875,13 @@ def compliance_figure(run: RunData, ids: list[str], *, names: bool = True):
         ax.step(p["period_start"], p["required"], where="post", color=GREY, lw=1.5,
                 label="what the rule needs")
         who = run.name_of(cid) if names else "Your supervision"
-        ax.set_title(f"{who}: supervision {unit} per {p['period'].iloc[0]} "
-                     "(orange: below the rule; grey: no client hours)", loc="left")
+        ax.set_title(_wrap(f"{who}: supervision {unit} per {p['period'].iloc[0]} "
+                           "(orange: below the rule; grey: no client hours)", 50), loc="left")
         ax.set_ylabel(unit)
+        dates = matplotlib.dates.AutoDateLocator(maxticks=7)  # months, never crowded
+        ax.xaxis.set_major_locator(dates)
+        ax.xaxis.set_major_formatter(matplotlib.dates.ConciseDateFormatter(dates))
         ax.set_ylim(bottom=-0.1 * max(p["required"].max(), p["counted"].max(), 1))
-        ax.legend(loc="upper left", bbox_to_anchor=(1, 1), frameon=False, fontsize=8)
+        ax.legend(loc="upper left", bbox_to_anchor=(1, 1), frameon=False)
     return done(fig, "Supervision in each week or month of the last six months against what "
                      "the rule needs. " + "; ".join(said) + ".")
