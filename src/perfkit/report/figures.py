@@ -7,13 +7,16 @@ from __future__ import annotations
 import base64
 import html
 import io
+import textwrap
 
 import matplotlib
+import matplotlib.dates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.collections import LineCollection
 from matplotlib.text import Text as MplText
+from matplotlib.transforms import Bbox
 
 from .. import operations as op
 from ..outcomes import funnel_limits
@@ -47,9 +50,33 @@ __all__ = ["use_style", "done", "Figure", "caterpillar", "caterpillar_words", "f
            "random_effects_qq",
            "funnel_figure", "caterpillar_figure", "distribution_figure", "weekly_trends_figure",
            "trajectories_figure", "trajectories_grid", "compliance_figure", "ramp_figure",
-           "BLUE", "GREY", "ORANGE"]
+           "BLUE", "GREY", "ORANGE", "WIDTH", "MAX_HEIGHT_PX", "large_practice"]
 
-BLUE, GREY, ORANGE = "#2b6cb0", "#718096", "#dd6b20"
+# Okabe and Ito's blue and vermillion (told apart with every common colour-vision deficiency,
+# and each dark enough on white), and a neutral grey for what is context
+BLUE, GREY, ORANGE = "#0072B2", "#718096", "#D55E00"
+
+# A report figure is at most WIDTH inches wide: the printed page is about 7.1 in (18 cm), so
+# it prints at full size and its 9 pt text stays 9 pt. On screen it is at most MAX_HEIGHT_PX
+# tall (about one and a half screens): larger practices are drawn in summary, not taller.
+WIDTH = 7.1
+MAX_HEIGHT_PX = 1500  # a margin under the 1,600 px the reports allow
+
+
+def large_practice(run: RunData) -> int:
+    """The number of clinicians above which the figures draw only the notable ones by name
+    (``report.large_practice`` in the parameters; 30 until that setting exists)."""
+    return int(getattr(getattr(run.config, "report", None), "large_practice", 30))
+
+
+def _room() -> float:
+    """The tallest a figure may be, in inches at the current resolution."""
+    return MAX_HEIGHT_PX / plt.rcParams["figure.dpi"]
+
+
+def _wrap(title: str, width: int = 62) -> str:
+    """A title in lines that fit a figure of :data:`WIDTH` inches at 11 pt bold."""
+    return textwrap.fill(title, width)
 
 
 def use_style() -> None:
@@ -98,10 +125,11 @@ class Figure:
             display(Markdown(f'<p class="figure-text">{html.escape(self.alt)}</p>'))
 
 
-def done(fig, alt: str, *, say: bool = False) -> Figure:
+def done(fig, alt: str, *, say: bool = False, below: float = 0) -> Figure:
     """Lay out and close a figure before returning it with its text alternative, so a notebook
-    shows it exactly once (through the returned object) and no figure stays open in memory."""
-    fig.tight_layout()
+    shows it exactly once (through the returned object) and no figure stays open in memory;
+    ``below``: inches left free at the bottom (for a key under every panel)."""
+    fig.tight_layout(rect=(0, below / fig.get_size_inches()[1], 1, 1))
     plt.close(fig)
     return Figure(fig, alt, say)
 
@@ -112,37 +140,99 @@ def _names(items: list[str]) -> str:
 
 def caterpillar(effects: pd.DataFrame, instrument: str, *, better: str = "lower",
                 highlight: str | None = None, unit: str = "week", adjusted: bool = True,
-                say: bool = False):
+                say: bool = False, together: int | None = None):
     """Each clinician's effect on the rate of change per ``unit`` (week or session) with its
     95% interval, in clinician-id order (never sorted into a ranking); ``adjusted``: the model
     allowed for intake severity. Intervals that cross zero mean the clinician's clients changed
-    at a rate consistent with the practice average."""
+    at a rate consistent with the practice average.
+
+    More than ``together`` clinicians (or more than one row each fits in
+    :data:`MAX_HEIGHT_PX`): only those whose interval lies wholly on one side of zero (and
+    ``highlight``) are drawn by name, in one or two columns; the others together, as a strip
+    of their estimates under them, counted in its title and in the words."""
     e = effects.sort_values("clinician_id")
-    fig, ax = plt.subplots(figsize=(7, 0.35 * len(e) + 1.5))
-    y = np.arange(len(e))[::-1]
+    title = _wrap(f"{instrument}: clinician differences"
+                  + (", allowing for how ill clients were at intake" if adjusted
+                     else ", not allowing for how ill clients were at intake")
+                  + ", with likely ranges")
+    faster = "faster improvement" if better == "lower" else "slower improvement"
+    slower = "slower improvement" if better == "lower" else "faster improvement"
+    xlabel = (f"difference from the practice's {instrument} change per {unit} "
+              f"(points/{unit})\n← {faster}      {slower} →")
+    room = _room()
+    one_each = 0.35 * len(e) + 1.8 <= room and (together is None or len(e) <= together)
+    if one_each:
+        fig, ax = plt.subplots(figsize=(WIDTH, 0.35 * len(e) + 1.8))
+        _intervals(ax, e, highlight, rows=len(e))
+        if len(e) > 12:  # the scale at the top too, where a tall figure is read from
+            ax.tick_params(axis="x", top=True, labeltop=True)
+        ax.set_xlabel(xlabel)
+        _title(fig, title)
+        return done(fig, caterpillar_words(e, instrument, better=better, unit=unit), say=say)
+
+    named_rows = (e["ci_high"] < 0) | (e["ci_low"] > 0) | (e["clinician_id"] == highlight)
+    named, rest = e[named_rows], e[~named_rows]
+    # rows of names: 0.3 in each while they fit, else closer (9 pt names need 0.17 in), and
+    # in two columns when one would still be too tall
+    fits = room - 3.4  # the titles, both scales, the strip of the others and its label
+    cols = 1 if len(named) * 0.17 <= fits else 2
+    per = -(-len(named) // cols)
+    row = min(0.3, fits / per) if per else 0
+    fig = plt.figure(figsize=(WIDTH, row * per + 3.4 if per else 3.0))
+    grid = fig.add_gridspec(2 if per else 1, cols,
+                            height_ratios=[row * per + 0.4, 1.2] if per else None)
+    lo = float(min(e["ci_low"].min(), 0))
+    hi = float(max(e["ci_high"].max(), 0))
+    lim = (lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))
+    for k in range(cols if per else 0):
+        ax = fig.add_subplot(grid[0, k])
+        _intervals(ax, named.iloc[k * per:(k + 1) * per], highlight, rows=per)
+        ax.set_xlim(lim)
+        ax.tick_params(axis="x", top=True, labeltop=True)
+        if k == 0:
+            ax.set_title(f"By name: the {num(len(named), 0)} whose range lies wholly on one "
+                         "side of zero", loc="left", fontsize=10, fontweight="normal")
+    strip = fig.add_subplot(grid[-1, :])
+    jitter = np.random.default_rng(0).uniform(-0.3, 0.3, len(rest))
+    strip.scatter(rest["effect"], jitter, color=GREY, alpha=0.6, s=16)
+    strip.axvline(0, color=GREY, lw=1, ls="--")
+    strip.set(xlim=lim, ylim=(-0.5, 0.5), yticks=[])
+    strip.set_title(f"{'The other ' if per else 'All '}{count(len(rest), 'clinician')} (range "
+                    "includes zero), a dot each", loc="left", fontsize=10, fontweight="normal")
+    _title(fig, title)
+    strip.set_xlabel(xlabel)
+    return done(fig, caterpillar_words(e, instrument, better=better, unit=unit,
+                                       together=True), say=say)
+
+
+def _title(fig, title: str) -> None:
+    """A figure's title, from its left edge (a caterpillar's axes start after the names)."""
+    fig.suptitle(title, x=0.01, ha="left", fontsize=plt.rcParams["axes.titlesize"],
+                 fontweight="bold")
+
+
+def _intervals(ax, e: pd.DataFrame, highlight: str | None, *, rows: int) -> None:
+    """The caterpillar's rows: each estimate with its 95% interval, top down in the order
+    given, on ``rows`` rows (so that columns of different lengths line up)."""
+    y = np.arange(rows)[::-1][:len(e)]
     colors = [ORANGE if c == highlight else BLUE for c in e["clinician_id"]]
     ax.errorbar(e["effect"], y, xerr=[e["effect"] - e["ci_low"], e["ci_high"] - e["effect"]],
                 fmt="none", ecolor=colors, elinewidth=2, capsize=0)
-    ax.scatter(e["effect"], y, color=colors, zorder=3)
+    ax.scatter(e["effect"], y, color=colors, zorder=3, s=24)
     ax.axvline(0, color=GREY, lw=1, ls="--")
     ax.set_yticks(y, e["clinician_id"])
-    faster = "faster improvement" if better == "lower" else "slower improvement"
-    slower = "slower improvement" if better == "lower" else "faster improvement"
-    ax.set_xlabel(f"difference from the practice's {instrument} change per {unit} "
-                  f"(points/{unit})\n← {faster}      {slower} →")
-    ax.set_title(f"{instrument}: clinician differences"
-                 + (", allowing for how ill clients were at intake" if adjusted
-                    else ", not allowing for how ill clients were at intake")
-                 + ", with likely ranges")
-    return done(fig, caterpillar_words(e, instrument, better=better, unit=unit), say=say)
+    ax.set_ylim(-0.6, rows - 0.4)
 
 
 def caterpillar_words(effects: pd.DataFrame, instrument: str, *, better: str = "lower",
-                      unit: str = "week") -> str:
+                      unit: str = "week", together: bool = False) -> str:
     """What a caterpillar figure shows, in plain words: for each clinician whose likely range
     (the 95% interval) lies wholly on one side of zero, which side and what it means for the
     measure (``better``: whether lower scores are better), by name; how many ranges include
-    zero (consistent with the practice average)."""
+    zero (consistent with the practice average). ``together``: the figure draws those
+    clinicians together, as a strip of estimates, not by name (a large practice), and the
+    words say so; those named are given with their estimates alone (their ranges are
+    drawn), so that a list of dozens stays readable."""
     e = effects.sort_values("clinician_id")
     if not len(e):
         return f"{instrument}: no clinician estimates."
@@ -151,8 +241,9 @@ def caterpillar_words(effects: pd.DataFrame, instrument: str, *, better: str = "
     # a negative difference is a faster fall in scores: better when lower scores are better
     faster, slower = (below, above) if better == "lower" else (above, below)
 
-    def who(rows):
-        return _names([f"{r['clinician_id']} ({r['effect']:+.3f}, likely between "
+    def who(rows):  # a large practice's long list: the estimates alone (ranges are drawn)
+        return _names([f"{r['clinician_id']} ({r['effect']:+.3f})" if together else
+                       f"{r['clinician_id']} ({r['effect']:+.3f}, likely between "
                        f"{r['ci_low']:+.3f} and {r['ci_high']:+.3f})"
                        for _, r in rows.iterrows()])
 
@@ -173,7 +264,9 @@ def caterpillar_words(effects: pd.DataFrame, instrument: str, *, better: str = "
     said = [f"{instrument}: each of {num(len(e), 0)} clinicians' difference from the "
             f"practice's change per {unit}, with its likely range (right 95 times in 100); "
             f"{lower} scores are better. {num(crosses, 0)} of {num(len(e), 0)} ranges include "
-            "zero (consistent with the practice average)."]
+            "zero (consistent with the practice average)"
+            + ("; they are drawn together, a dot for each estimate, not by name." if together
+               and crosses else ".")]
     if len(faster):
         said.append(f"Better than expected, clients improving faster than the practice "
                     f"average (range wholly {'below' if better == 'lower' else 'above'} "
@@ -197,7 +290,7 @@ def residual_diagnostics(fit):
     :class:`perfkit.models.GrowthFit`, whichever engine fitted it)."""
     from scipy import stats
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 3.4))
     axes[0].scatter(fit.fitted, fit.residuals, s=4, alpha=0.3, color=BLUE)
     axes[0].axhline(0, color=GREY, lw=1)
     axes[0].set(xlabel="fitted score", ylabel="residual", title="Residuals against fitted")
@@ -218,7 +311,7 @@ def random_effects_qq(fit):
     if modes.empty:
         return Text("This model has no clinician level, so there are no clinician deviations "
                     "to check.")
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 3.4))
     change = f"change per {fit.time_unit}"
     for ax, col, name in zip(axes, ["intercept", "slope"], ["starting level", change],
                              strict=True):
@@ -234,15 +327,15 @@ def random_effects_qq(fit):
 def funnel_figure(run: RunData, instrument: str = "PHQ-9", *, highlight: str | None = None,
                   label_points: bool = True):
     """Funnel plot: reliable-improvement rate against paired episodes, with control limits.
-    Only the clinicians outside the 95% limits are labelled on the plot (placed so that no two
-    labels overlap); the sentence under it lists everyone, inside the limits or not."""
+    Only the clinicians outside the 95% limits are labelled, in blue (those inside are grey
+    dots), inside the plotting area and so that no two labels overlap (:func:`_label_apart`;
+    the key sits under the plot); the sentence under it names everyone outside the limits
+    (:func:`funnel_words`). With no scores to draw, the sentence alone says why."""
     f = run.table("funnel")
     f = f[(f["instrument"] == instrument)]
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    if f.empty:
-        ax.text(0.5, 0.5, "No clients with a first and last score", ha="center")
-        ax.set_axis_off()
-        return done(fig, f"{instrument}: no clients with a first and last score.")
+    if f.empty:  # no frame with nothing in it: the sentence says why
+        return Text(f"{instrument}: no clients with a first and last score.")
+    fig, ax = plt.subplots(figsize=(WIDTH, 5.0))
     p0 = float(f["practice_rate"].iloc[0])
     if few_peers(run, f["reliable_improvement_rate"].notna().sum()) and label_points:
         plt.close(fig)
@@ -258,19 +351,33 @@ def funnel_figure(run: RunData, instrument: str = "PHQ-9", *, highlight: str | N
                       " of the time")
     ax.axhline(p0, color=GREY, lw=1.2, label=f"practice rate {pct(p0)}")
     shown = f.dropna(subset=["reliable_improvement_rate"])
-    colors = [ORANGE if c == highlight else BLUE for c in shown["clinician_id"]]
-    ax.scatter(shown["paired_episodes"], shown["reliable_improvement_rate"], color=colors,
-               zorder=3, s=36)
     outside = shown[~shown["signal"].isin(["within limits"])]
-    if label_points:
-        _label_apart(ax, [(run.name_of(r["clinician_id"]), r["paired_episodes"],
-                           r["reliable_improvement_rate"]) for _, r in outside.iterrows()])
+    # inside the limits: grey; outside (the ones labelled): blue, so the eye finds them
+    colors = [ORANGE if c == highlight else GREY if s == "within limits" else BLUE
+              for c, s in zip(shown["clinician_id"], shown["signal"], strict=True)]
+    ax.scatter(shown["paired_episodes"], shown["reliable_improvement_rate"], color=colors,
+               zorder=3, s=30)
     ax.set(xlabel="clients with a first and last score", ylabel="share reliably improved",
-           ylim=(0, 1), title=f"{instrument}: reliable improvement against number of clients")
+           ylim=(0, 1), xlim=(0, nmax), title=_wrap(f"{instrument}: reliable improvement against "
+                                                    "number of clients"))
     ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-    ax.legend(loc="lower right", fontsize=8, frameon=False)
-
-    return done(fig, funnel_words(run, f, instrument, names=label_points), say=True)
+    # the key under the plot, so the labels have the whole plotting area
+    if len(outside) > 12:  # room for many labels
+        fig.set_size_inches(WIDTH, 6.4)
+    # under the axis label: about 0.55 in below the axes, as a share of the axes' height
+    ax.legend(loc="upper left", ncol=2, frameon=False,
+              bbox_to_anchor=(0, -0.55 / (fig.get_size_inches()[1] - 1.7)))
+    unlabelled = 0
+    if label_points:
+        unlabelled = _label_apart(ax, [(run.name_of(r["clinician_id"]), r["paired_episodes"],
+                                        r["reliable_improvement_rate"])
+                                       for _, r in outside.iterrows()], away_from=p0)
+    words = funnel_words(run, f, instrument, names=label_points)
+    if unlabelled:
+        words += (f" {count(unlabelled, 'clinician')} outside the range "
+                  f"{'is' if unlabelled == 1 else 'are'} drawn without a label for lack of "
+                  "room (named above).")
+    return done(fig, words, say=True)
 
 
 def _funnel_table(run: RunData, f: pd.DataFrame, instrument: str):
@@ -352,25 +459,54 @@ def funnel_words(run: RunData, f: pd.DataFrame, instrument: str, *, names: bool 
     return " ".join(said)
 
 
-def _label_apart(ax, points: list[tuple[str, float, float]]) -> None:
-    """Label points so that no two labels overlap: each label starts just right of its point
-    and moves up (then down) in small steps until it clears the labels already placed."""
+def _label_apart(ax, points: list[tuple[str, float, float]], *,
+                 away_from: float | None = None) -> int:
+    """Label points so that no two labels overlap and every label lies inside the plotting
+    area (never over the title, the axis labels or the key): each label starts just right of
+    its point (else just left of it) and moves up, then down, in small steps until it clears
+    the labels already placed and the labelled dots. A label with no room is left off (its point is
+    still drawn, and named in the words). ``away_from``: a level (the practice rate) the
+    labels move away from first: up from points above it, down from points below it, into
+    the emptier parts of the plot. Each label has a white ground, to read over the dots.
+    Returns how many were left off."""
     fig = ax.figure
     fig.tight_layout()  # label where the axes will be
     renderer = fig.canvas.get_renderer()
-    placed = []
-    for text, x, y in sorted(points, key=lambda p: (p[2], p[1])):
-        for step in [k * s for k in range(0, 30) for s in ((1, -1) if k else (1,))]:
-            ann = ax.annotate(text, (x, y), fontsize=8, xytext=(5, 3 + 12 * step),
-                              textcoords="offset points",
+    area = ax.get_window_extent(renderer)
+    # the labelled points' own dots count as placed: no label hides a notable point
+    dot = 4 * fig.dpi / 72
+    placed = [Bbox.from_bounds(px - dot, py - dot, 2 * dot, 2 * dot)
+              for px, py in ax.transData.transform([(x, y) for _, x, y in points]
+                                                   if points else np.empty((0, 2)))]
+    left_off = 0
+    # the points furthest from the level first: theirs are the most telling labels
+    order = (sorted(points, key=lambda p: (-abs(p[2] - away_from), p[1])) if away_from
+             is not None else sorted(points, key=lambda p: (p[2], p[1])))
+    for text, x, y in order:
+        first = -1 if away_from is not None and y < away_from else 1
+        steps = [first * k for k in range(0, 30)] + [-first * k for k in range(1, 30)]
+        for step, side in [(step, side) for step in steps for side in (1, -1)]:
+            ann = ax.annotate(text, (x, y), fontsize=9, xytext=(5 * side, 3 + 12 * step),
+                              textcoords="offset points", ha="left" if side > 0 else "right",
+                              annotation_clip=True, in_layout=False,
+                              bbox={"boxstyle": "square,pad=0.05", "fc": "white", "ec": "none",
+                                    "alpha": 0.8},
                               arrowprops={"arrowstyle": "-", "color": GREY, "lw": 0.5}
                               if step else None)
-            # the label's own box (an Annotation's would include its leader line)
-            box = MplText.get_window_extent(ann, renderer).expanded(1.05, 1.1)
-            if not any(box.overlaps(b) for b in placed):
+            # the label's own box (an Annotation's would include its leader line), where it
+            # will be drawn (before drawing, a label's position is its offset alone)
+            ann.update_positions(renderer)
+            box = MplText.get_window_extent(ann, renderer)
+            inside = (box.x0 >= area.x0 and box.x1 <= area.x1 and box.y0 >= area.y0
+                      and box.y1 <= area.y1)
+            box = box.expanded(1.05, 1.1)
+            if inside and not any(box.overlaps(b) for b in placed):
                 placed.append(box)
                 break
             ann.remove()
+        else:
+            left_off += 1
+    return left_off
 
 
 @measured()
@@ -395,7 +531,7 @@ def caterpillar_figure(run: RunData, instrument: str = "PHQ-9", *,
         e["clinician_id"] = e["clinician_id"].map(run.name_of)
     # the owner's figure says in words who lies above or below and what that means
     return caterpillar(e, instrument, better=run.config.instruments[instrument].better,
-                       say=names and only is None)
+                       say=names and only is None, together=large_practice(run))
 
 
 def not_in_export(ax, title: str, col: str, run: RunData) -> None:
@@ -427,7 +563,8 @@ def distribution_figure(run: RunData, clinician_id: str):
                  or not few_peers(run, np.isfinite(m[c].to_numpy(dtype=float)).sum()))]
     if not cols:
         return Text("")
-    fig, axes = plt.subplots(1, len(cols), figsize=(10 * len(cols) / 3, 2.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(cols), figsize=(WIDTH * len(cols) / 3, 2.4),
+                             squeeze=False)
     axes = axes[0]
     said = []
     for ax, (col, label) in zip(axes, cols, strict=True):
@@ -447,7 +584,7 @@ def distribution_figure(run: RunData, clinician_id: str):
             ax.scatter(mine, [0], color=ORANGE, s=90, zorder=3, label="you")
         ax.set(title=label, yticks=[], ylim=(-0.5, 0.5))
         ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-    axes[0].legend(loc="upper left", fontsize=8, frameon=False, bbox_to_anchor=(0, -0.3),
+    axes[0].legend(loc="upper left", frameon=False, bbox_to_anchor=(0, -0.3),
                    ncol=2)
     return done(fig, f"Where you sit among the practice's {count(len(m), 'clinician')} (the "
                      f"others unnamed): {'; '.join(said)}.")
@@ -463,7 +600,7 @@ def weekly_trends_figure(run: RunData, clinician_id: str):
         return Text("")  # the figures table says why there is nothing to draw
     cols = [("utilization", "Utilization"), ("non_attendance_rate", "Missed appointments"),
             ("notes_within_72h", "Notes signed within 72 hours")]
-    fig, axes = plt.subplots(3, 1, figsize=(9, 7), sharex=True)
+    fig, axes = plt.subplots(3, 1, figsize=(WIDTH, 6.6), sharex=True)
     x = pd.to_datetime(w["week_start"])
     shown = None
     said = []
@@ -526,7 +663,7 @@ def trajectories_figure(run: RunData, clinician_id: str, instrument: str = "PHQ-
           ].sort_values("administered_at")
     your = f"{whose}'s" if whose else "your"
     Your = your[0].upper() + your[1:]
-    fig, ax = plt.subplots(figsize=(9, 4))
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.8))
     if a.empty:
         ax.text(0.5, 0.5, f"No {instrument} scores", ha="center")
         ax.set_axis_off()
@@ -548,9 +685,9 @@ def trajectories_figure(run: RunData, clinician_id: str, instrument: str = "PHQ-
         ax.axhline(inst.caseness, color=ORANGE, ls="--", lw=1,
                    label=f"clinical cut-off ({inst.caseness:g})")
     ax.set(xlabel="weeks since the client's first score", ylabel=f"{instrument} score",
-           title=f"{Your} clients' {instrument} scores over time "
-                 f"({'lower' if inst.better == 'lower' else 'higher'} is better)")
-    ax.legend(frameon=False, fontsize=8)
+           title=_wrap(f"{Your} clients' {instrument} scores over time "
+                       f"({'lower' if inst.better == 'lower' else 'higher'} is better)"))
+    ax.legend(frameon=False)
     n = a["client_id"].nunique()
     alt = (f"{Your} {num(n, 0)} {'client' if n == 1 else 'clients'}' {instrument} scores by "
            f"week since their first score, one faint line each ({count(len(a), 'score')})")
@@ -575,10 +712,23 @@ def trajectories_grid(run: RunData, ids: list[str], instrument: str = "PHQ-9"):
     return None
 
 
+# Up to this many new hires, each has a panel; more, and only those ramping more slowly do
+# (as many as fit in MAX_HEIGHT_PX), the others are drawn together in one panel.
+RAMP_PANELS = 9
+RAMP_ROW = 2.1  # inches a row of panels takes
+
+
 def ramp_figure(run: RunData, only: str | None = None):
     """Each clinician who started in the last 12 months: weekly utilization since the start,
     against the practice's own ramp (the median of earlier hires) where there is one. With
-    ``only``, that clinician's alone, as "You" (their self-view; nothing for anyone else)."""
+    ``only``, that clinician's alone, as "You" (their self-view; nothing for anyone else).
+
+    More than :data:`RAMP_PANELS` new hires: a panel each only for those ramping more slowly
+    than the earlier hires did (the status :func:`~perfkit.report.practice.ramp_words` gives),
+    in name order; the others in one panel, a thin line each over the earlier hires' median,
+    counted in its title and in the text alternative. When more ramp more slowly than there
+    are panels that fit, the slowest against the earlier hires get the panels and the rest of
+    them share a panel too."""
     r = run.tables.get("ramp")
     alone = False  # a self-view whose earlier hires are too few to show (privacy.min_peers)
     if only is not None:
@@ -588,39 +738,109 @@ def ramp_figure(run: RunData, only: str | None = None):
         alone = few_peers(run, hires_compared(run, only))
     if r is None or r.empty:
         return Text("")  # the ramp words beside it say that no clinician started
+    summary = ramp_by_hire(run).set_index("clinician_id")
     hires = list(dict.fromkeys(r["clinician_id"]))
-    cols = min(len(hires), 3)
-    rows = -(-len(hires) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(max(3.6 * cols, 5.5), 3.0 * rows),
+    groups: list[tuple[str, list[str], str]] = []  # (title, hires, colour) drawn together
+    if len(hires) > RAMP_PANELS:
+        status = summary.loc[hires, "ramp"]
+        slow = list(status.index[status == "more slowly"])
+        fit = 3 * int((_room() - 0.5) // RAMP_ROW)  # panels that fit, the key under them
+        if len(slow) > fit - 1:  # the slowest against the earlier hires get panels
+            s = summary.loc[slow]
+            slow = list((s["utilization"] / s["practice_utilization"]).sort_values(
+                kind="stable").index)
+            more, slow = slow[fit - 2:], slow[:fit - 2]
+            groups.append((f"{num(len(more), 0)} more ramping more\nslowly, a line each",
+                           sorted(more, key=run.name_of), ORANGE))
+        others = [c for c in hires if c not in slow and c not in sum((g[1] for g in groups),
+                                                                      [])]
+        if others:
+            groups.append((f"The other {num(len(others), 0)} new\nclinicians, a line each",
+                           sorted(others, key=run.name_of), BLUE))
+        hires = sorted(slow, key=run.name_of)
+    panels = len(hires) + len(groups)
+    cols = min(panels, 3)
+    rows = -(-panels // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(WIDTH if cols > 1 else 5.5, RAMP_ROW * rows
+                                                  + (0.5 if panels == rows * cols else 0)),
                              squeeze=False)
-    for ax in axes.flat[len(hires):]:
+    for ax in axes.flat[panels:]:
         ax.set_axis_off()
     said = []
-    summary = ramp_by_hire(run).set_index("clinician_id")
+    top = 1.0
     for ax, cid in zip(axes.flat, hires, strict=False):
         h = r[r["clinician_id"] == cid]
-        ax.plot(h["week"], h["utilization"], marker="o", ms=3, color=BLUE, label="utilization")
+        ax.plot(h["week"], h["utilization"], marker="o", ms=3, color=BLUE,
+                label="utilization" if only is None else "your utilization")
         if h["practice_utilization"].notna().any() and not alone:
             ax.plot(h["week"], h["practice_utilization"], ls="--", color=GREY,
                     label="earlier hires (median)")
         status = h["ramp"].iloc[0]
-        words = {"no practice ramp yet": "too few earlier hires to compare with"}.get(
+        words = {"no practice ramp yet": "too few earlier hires\nto compare with"}.get(
             status, f"ramping {status}") if not alone else "your first weeks"
         who = "You" if only is not None else run.name_of(cid)
         ax.set_title(f"{who}\n{words}", loc="left", fontsize=9)
         drawn = ["utilization"] + ([] if alone else ["practice_utilization"])
-        ax.set(xlabel="weeks since starting", ylim=(0, max(1.0, float(np.nanmax(
-            h[drawn].to_numpy(dtype=float))) * 1.1)))
-        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+        top = max(top, float(np.nanmax(h[drawn].to_numpy(dtype=float))) * 1.1)
         s = summary.loc[cid]
-        said.append(f"{who}, {words}: {pct(s['utilization'])} on average over "
-                    f"{s['weeks']} weeks" + (f" (earlier hires {pct(s['practice_utilization'])} "
-                                             "in the same weeks)" if s["compared"] and not alone
-                                             else ""))
-    axes.flat[0].legend(fontsize=7, frameon=False, loc="lower right")
+        said.append(f"{who}, {words.replace(chr(10), ' ')}: {pct(s['utilization'])} on "
+                    f"average over {s['weeks']} weeks"
+                    + (f" (earlier hires {pct(s['practice_utilization'])} in the same weeks)"
+                       if s["compared"] and not alone else ""))
+    for ax, (title, ids, colour) in zip(axes.flat[len(hires):], groups, strict=False):
+        g = r[r["clinician_id"].isin(ids)]
+        lines = [np.column_stack([h["week"], h["utilization"]])
+                 for _, h in g.groupby("clinician_id", sort=False)]
+        ax.add_collection(LineCollection(lines, colors=colour, alpha=0.3, linewidths=0.8,
+                                         label="one new clinician each"))
+        ramp = g.groupby("week")["practice_utilization"].median().dropna()
+        if len(ramp):
+            ax.plot(ramp.index, ramp.to_numpy(), ls="--", color=GREY,
+                    label="earlier hires (median)")
+        ax.autoscale_view()
+        ax.set_ylim(0, max(1.0, float(np.nanmax(g["utilization"].to_numpy(dtype=float))) * 1.1))
+        ax.set_title(title, loc="left", fontsize=9)
+        kinds = summary.loc[ids, "ramp"].value_counts()
+        said.append(f"{title.split(',')[0].replace(chr(10), ' ')}, drawn together, a thin line "
+                    "each: " + ", ".join(
+            f"{num(n, 0)} {_RAMP_STATUS.get(k, k)}" for k, n in kinds.items()))
+    for k, ax in enumerate(axes.flat[:panels]):
+        ax.set(xlabel="weeks since starting", ylim=(0, top) if k < len(hires) else None)
+        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    _key(axes.flat, panels)
+    below = 0.4 if panels == rows * cols else 0
+    if groups:
+        head = (f"New clinicians' weekly utilization since they started: "
+                f"{count(len(summary), 'clinician')}. A panel each for the "
+                f"{count(len(hires), 'clinician')} ramping more slowly than the earlier hires "
+                "did")
+        return done(fig, head + (": " + "; ".join(said[:len(hires)]) if hires else "")
+                    + ". " + ". ".join(said[len(hires):]) + ".", below=below)
     return done(fig, ("Your weekly utilization since you started. " if only is not None else
                       "New clinicians' weekly utilization since they started. ")
-                     + "; ".join(said) + ".")
+                     + "; ".join(said) + ".", below=below)
+
+
+def _key(axes, panels: int) -> None:
+    """One key for a grid of panels: every kind of line drawn, in an empty panel when there
+    is one, else under the first panel of the last row."""
+    handles = {}
+    for ax in axes[:panels]:
+        for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, h)
+    if not handles:
+        return
+    if len(axes) > panels:
+        axes[panels].legend(handles.values(), handles.keys(), loc="center left",
+                            frameon=False)
+    else:  # under the panels, in the room done() leaves for it
+        axes[0].figure.legend(handles.values(), handles.keys(), loc="lower left",
+                              frameon=False, ncol=3)
+
+
+_RAMP_STATUS = {"more slowly": "ramping more slowly", "as expected": "ramping as expected",
+                "faster": "ramping faster",
+                "no practice ramp yet": "with too few earlier hires to compare with"}
 
 
 def compliance_figure(run: RunData, ids: list[str], *, names: bool = True):
@@ -633,7 +853,9 @@ def compliance_figure(run: RunData, ids: list[str], *, names: bool = True):
     people = sorted(t["clinician_id"].unique())
     if not people:
         return Text("No supervision periods in the last six months to show." if names else "")
-    fig, axes = plt.subplots(len(people), 1, figsize=(9, 2.6 * len(people)), squeeze=False)
+    # narrower than WIDTH: the key sits to the right of each panel
+    fig, axes = plt.subplots(len(people), 1, figsize=(WIDTH - 1.9, 2.6 * len(people)),
+                             squeeze=False)
     said = []
     for ax, cid in zip(axes[:, 0], people, strict=True):
         p = t[t["clinician_id"] == cid]
@@ -653,10 +875,13 @@ def compliance_figure(run: RunData, ids: list[str], *, names: bool = True):
         ax.step(p["period_start"], p["required"], where="post", color=GREY, lw=1.5,
                 label="what the rule needs")
         who = run.name_of(cid) if names else "Your supervision"
-        ax.set_title(f"{who}: supervision {unit} per {p['period'].iloc[0]} "
-                     "(orange: below the rule; grey: no client hours)", loc="left")
+        ax.set_title(_wrap(f"{who}: supervision {unit} per {p['period'].iloc[0]} "
+                           "(orange: below the rule; grey: no client hours)", 50), loc="left")
         ax.set_ylabel(unit)
+        dates = matplotlib.dates.AutoDateLocator(maxticks=7)  # months, never crowded
+        ax.xaxis.set_major_locator(dates)
+        ax.xaxis.set_major_formatter(matplotlib.dates.ConciseDateFormatter(dates))
         ax.set_ylim(bottom=-0.1 * max(p["required"].max(), p["counted"].max(), 1))
-        ax.legend(loc="upper left", bbox_to_anchor=(1, 1), frameon=False, fontsize=8)
+        ax.legend(loc="upper left", bbox_to_anchor=(1, 1), frameon=False)
     return done(fig, "Supervision in each week or month of the last six months against what "
                      "the rule needs. " + "; ".join(said) + ".")

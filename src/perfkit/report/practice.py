@@ -15,6 +15,7 @@ from ..config import Config
 from ..history import NEWLY, STILL
 from ..safety import md
 from ..trends import TREND_CONCERN
+from .figures import RAMP_PANELS
 from .format import (
     GROUP_SESSIONS,
     NO_APPOINTMENTS,
@@ -265,7 +266,9 @@ def ramp_words(run: RunData) -> Text:
     """The new hires of ``ramp.csv`` in words, beside the ramp figure: who is ramping more
     slowly, as expected or faster than the practice's earlier hires (their mean utilization
     over the weeks compared, against the earlier hires' in the same weeks: the ratio the
-    status rests on), and who has too few earlier hires to compare with."""
+    status rests on), and who has too few earlier hires to compare with. More new hires than
+    the figure gives a panel each (:data:`~perfkit.report.figures.RAMP_PANELS`): those
+    ramping more slowly are named, the others counted, as the figure draws them."""
     hires = ramp_by_hire(run).set_index("clinician_id")
     if hires.empty:
         return Text(f"No clinician started in the last {run.config.ramp.recent_months} months.")
@@ -273,7 +276,12 @@ def ramp_words(run: RunData) -> Text:
     n = len(status)
     parts = [f"{num(n, 0)} {'clinician' if n == 1 else 'clinicians'} started in the last "
              f"{run.config.ramp.recent_months} months."]
+    many = n > RAMP_PANELS
     for kind, label in _RAMP_WORDS.items():
+        if many and kind != "more slowly":
+            if k := int((status == kind).sum()):
+                parts.append(f"{label}: {count(k, 'clinician')}.")
+            continue
         who = [f"**{md(run.name_of(cid))}** ({pct(h['utilization'])} utilization on average "
                f"over {h['weeks']} of their first weeks, against "
                f"{pct(h['practice_utilization'])} for earlier hires in the same weeks)"
@@ -285,7 +293,8 @@ def ramp_words(run: RunData) -> Text:
     if few:
         parts.append(f"Too few earlier hires (fewer than {run.config.ramp.min_hires} with data "
                      "for the same weeks) to compare with: "
-                     + ", ".join(f"**{md(run.name_of(c))}**" for c in few) + ".")
+                     + (count(len(few), "clinician") if many else
+                        ", ".join(f"**{md(run.name_of(c))}**" for c in few)) + ".")
     return Text(" ".join(parts[:1]) + "\n\n" + "\n\n".join(parts[1:]))
 
 

@@ -1,0 +1,243 @@
+"""Figures that scale (issue 28, item 3): the owner's ramp, funnel and caterpillar figures stay
+readable at 200 clinicians and at 12. Measured on practices built here by hand, where who lies
+outside zero, outside the funnel's limits and ramps more slowly is planted, not read back from
+perfkit: no figure taller than 1,600 px as the page shows it (an image wider than the 1,000 px
+page is scaled down), text at least 9 pt when the figure is printed on a 7.1 in wide page,
+labels inside the plotting area, and by name only the clinicians the figure says it names."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.text import Text as MplText
+from PIL import Image
+
+import perfkit as pk
+import perfkit.report as r
+from perfkit.outcomes import funnel_limits
+from perfkit.report import RunData
+from perfkit.report.figures import use_style
+from perfkit.safety import md
+
+FIRST = ["Aisha", "Ben", "Clara", "Dev", "Elena", "Felix", "Grace", "Hal", "Imani", "Jon"]
+LAST = ["Moreau", "Okafor", "Chen", "Duarte", "Novak", "Haddad", "Iyer", "Brennan", "Lind",
+        "Castillo", "Reyes", "Sato", "Taylor", "Usman", "Vance", "Wolfe", "Young", "Zane",
+        "Abel", "Baker"]
+
+
+def practice(n: int, *, outside: set[int], slow: int, others: int, seed: int = 0
+             ) -> RunData:
+    """A practice of ``n`` clinicians C000..: two of them share a name (C000 and C001);
+    the clinicians numbered in ``outside`` have a model interval wholly on one side of zero
+    (alternately below and above), every other interval includes zero; every fifth clinician
+    lies outside the funnel's 95% limits; ``slow`` new hires ramp more slowly than the
+    earlier hires (the first ``slow`` of C000..), ``others`` as expected."""
+    rng = np.random.default_rng(seed)
+    ids = [f"C{k:03d}" for k in range(n)]
+    names = {cid: f"{FIRST[k % 10]} {LAST[(k // 10) % 20]}" for k, cid in enumerate(ids)}
+    names["C001"] = names["C000"]
+    effect = rng.uniform(-0.03, 0.03, n)
+    half = np.full(n, 0.06)
+    for k in outside:  # wholly below zero for even k, above for odd
+        effect[k] = -0.12 if k % 2 == 0 else 0.12
+        half[k] = 0.05
+    effects = pd.DataFrame({"clinician_id": ids, "instrument": "PHQ-9", "effect": effect,
+                            "ci_low": effect - half, "ci_high": effect + half,
+                            "n_clients": 30, "n_assessments": 120})
+    episodes = rng.integers(20, 90, n)
+    p0 = 0.4
+    lo, hi = funnel_limits(p0, episodes, 0.95)
+    rate = np.where(np.arange(n) % 5 == 0,  # every fifth: outside, alternately above, below
+                    np.where(np.arange(n) % 10 == 0, np.minimum(hi + 0.08, 0.97),
+                             np.maximum(lo - 0.08, 0.02)),
+                    rng.uniform(lo + 0.01, hi - 0.01))
+    signal = np.where(rate > hi, "above 95% limit",
+                      np.where(rate < lo, "below 95% limit", "within limits"))
+    funnel = pd.DataFrame({"clinician_id": ids, "instrument": "PHQ-9",
+                           "paired_episodes": episodes, "reliable_improvement_rate": rate,
+                           "practice_rate": p0, "signal": signal})
+    weeks = np.arange(20)
+    ramp = pd.concat([pd.DataFrame(columns=["clinician_id", "week", "utilization",
+                                            "practice_utilization", "ramp"])] + [pd.DataFrame({
+        "clinician_id": ids[k], "start_date": "2026-06-01", "week": weeks,
+        "utilization": (0.3 if k < slow else 0.75) + 0.01 * weeks + 0.002 * k,
+        "practice_utilization": 0.75 + 0.01 * weeks, "hires_compared": 8,
+        "ramp": "more slowly" if k < slow else "as expected"})
+        for k in range(slow + others)])
+    tables = {"clinician_metrics": pd.DataFrame({"clinician_id": ids}),
+              "clinician_effects": effects, "funnel": funnel, "ramp": ramp}
+    cfg = pk.load_config()
+    return RunData(pk.__path__[0], cfg, {}, tables, _names=names)
+
+
+@pytest.fixture(scope="module")
+def sizes() -> dict[int, RunData]:
+    use_style()
+    return {200: practice(200, outside=set(range(3, 200, 5)), slow=17, others=48),
+            12: practice(12, outside={2, 7}, slow=1, others=3)}
+
+
+@pytest.fixture(scope="module")
+def figures(sizes) -> dict[int, dict]:
+    """The owner's three figures of each practice, drawn once for the module."""
+    return {n: {"ramp": r.ramp_figure(run), "funnel": r.funnel_figure(run, "PHQ-9"),
+                "caterpillar": r.caterpillar_figure(run, "PHQ-9")} for n, run in sizes.items()}
+
+
+def png_size(fig) -> tuple[int, int]:
+    return Image.open(io.BytesIO(fig.png())).size
+
+
+def print_scale(fig) -> float:
+    """How much printing on a 7.1 in wide page shrinks the figure (1: not at all)."""
+    width_in = png_size(fig)[0] / matplotlib.rcParams["figure.dpi"]
+    return min(1.0, 7.1 / width_in)
+
+
+def renderer(fig):
+    FigureCanvasAgg(fig.fig)  # the report closed it: draw it again to measure
+    return fig.fig.canvas.get_renderer()
+
+
+@pytest.mark.parametrize("n", [200, 12])
+@pytest.mark.parametrize("which", ["ramp", "funnel", "caterpillar"])
+def test_no_figure_is_taller_than_1600_px_as_shown(figures, n, which):
+    fig = figures[n][which]
+    width, height = png_size(fig)
+    assert height * min(1, 1000 / width) <= 1600, (width, height)
+
+
+@pytest.mark.parametrize("n", [200, 12])
+def test_text_is_at_least_9_pt_on_the_printed_page(figures, n):
+    for which, fig in figures[n].items():
+        least = 9 / print_scale(fig)
+        texts = [t for t in fig.fig.findobj(MplText) if t.get_text() and t.get_visible()]
+        assert texts
+        small = [(t.get_text(), t.get_fontsize()) for t in texts if t.get_fontsize() < least]
+        assert not small, (which, least, small[:3])
+
+
+def test_the_large_caterpillar_names_exactly_those_whose_interval_excludes_zero(sizes,
+                                                                              figures):
+    run = sizes[200]
+    e = run.table("clinician_effects")
+    # planted: C003, C008, ... (every fifth from 3): 40 clinicians outside zero
+    expected = {run.name_of(c) for c, lo, hi in zip(e["clinician_id"], e["ci_low"],
+                                                   e["ci_high"], strict=True)
+                if hi < 0 or lo > 0}
+    assert len(expected) == 40 and run.name_of("C003") in expected
+    fig = figures[200]["caterpillar"]
+    named = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels() if t.get_text()]
+    assert len(named) == len(set(named)) == 40 and set(named) == expected
+    # the other 160 are one strip of dots, counted in its title and in the words
+    strip = fig.axes[-1]
+    assert len(strip.collections[0].get_offsets()) == 160
+    assert strip.get_title(loc="left").startswith("The other 160 clinicians")
+    assert ("160 of 200 ranges include zero (consistent with the practice average); they are "
+            "drawn together") in fig.alt
+    # the scale at the top of every panel of names as well as at the bottom
+    for ax in fig.axes[:-1]:
+        assert ax.xaxis.get_tick_params(which="major")["labeltop"]
+        assert ax.xaxis.get_tick_params(which="major")["labelbottom"]
+
+
+def test_a_twelve_clinician_caterpillar_names_everyone(sizes, figures):
+    run = sizes[12]
+    fig = figures[12]["caterpillar"]
+    assert len(fig.axes) == 1
+    shown = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert sorted(shown) == sorted(run.name_of(f"C{k:03d}") for k in range(12))
+    # two clinicians with one name carry their ids
+    assert {"Aisha Moreau (C000)", "Aisha Moreau (C001)"} <= set(shown)
+    assert "drawn together" not in fig.alt
+
+
+def funnel_labels(fig) -> tuple:
+    rend = renderer(fig)
+    ax = fig.axes[0]
+    for t in ax.texts:
+        t.update_positions(rend)
+    return ax, rend, {t.get_text(): MplText.get_window_extent(t, rend) for t in ax.texts}
+
+
+@pytest.mark.parametrize("n", [200, 12])
+def test_funnel_labels_name_the_points_outside_and_stay_inside_the_plot(sizes, figures, n):
+    run = sizes[n]
+    f = run.table("funnel")
+    outside = {run.name_of(c) for c, s in zip(f["clinician_id"], f["signal"], strict=True)
+               if s != "within limits"}
+    assert len(outside) == n // 5 + (n % 5 > 0)  # every fifth, as planted
+    fig = figures[n]["funnel"]
+    ax, rend, boxes = funnel_labels(fig)
+    left_off = len(outside) - len(boxes)
+    assert set(boxes) <= outside and left_off <= len(outside) // 4
+    if left_off:
+        assert f"{left_off} clinicians outside the range are drawn without a label" in fig.alt
+    area = ax.get_window_extent(rend)
+    title = ax.title.get_window_extent(rend)
+    for name, box in boxes.items():
+        assert (area.x0 <= box.x0 and box.x1 <= area.x1 and area.y0 <= box.y0
+                and box.y1 <= area.y1), name
+        assert not box.overlaps(title)
+    listed = list(boxes.values())
+    for i, a in enumerate(listed):
+        for b in listed[i + 1:]:
+            assert not a.overlaps(b)
+
+
+def test_many_new_hires_draw_a_panel_only_for_those_ramping_more_slowly(sizes, figures):
+    run = sizes[200]
+    fig = figures[200]["ramp"]
+    titles = [ax.get_title(loc="left") for ax in fig.axes if ax.get_title(loc="left")]
+    slow = sorted(run.name_of(f"C{k:03d}") for k in range(17))
+    assert titles[:17] == [f"{who}\nramping more slowly" for who in slow]
+    assert titles[17:] == ["The other 48 new\nclinicians, a line each"]
+    together = fig.axes[17]
+    assert len(together.collections[0].get_segments()) == 48
+    assert "A panel each for the 17 clinicians ramping more slowly" in fig.alt
+    assert "The other 48 new clinicians, drawn together, a thin line each: 48 ramping as " \
+           "expected" in fig.alt
+    # the words beside it: the same 17 by name, the others counted
+    words = str(r.ramp_words(run))
+    assert "Ramping as the earlier hires did: 48 clinicians." in words
+    assert all(f"**{md(who)}**" in words for who in slow)
+    assert run.name_of("C017") not in words and run.name_of("C064") not in words
+
+
+def test_more_slow_hires_than_fit_give_panels_to_the_slowest(sizes):
+    """25 hires ramp more slowly (the later-numbered ones slightly less slowly: their
+    utilization is 0.002 a number higher against the same earlier hires): the 16 slowest
+    (C000 to C015) get a panel each, the other 9 share one, the 30 on track another."""
+    use_style()
+    run = practice(60, outside=set(), slow=25, others=30)
+    fig = r.ramp_figure(run)
+    titles = [ax.get_title(loc="left") for ax in fig.axes if ax.get_title(loc="left")]
+    assert titles[:16] == [f"{who}\nramping more slowly" for who in
+                           sorted(run.name_of(f"C{k:03d}") for k in range(16))]
+    assert titles[16:] == ["9 more ramping more\nslowly, a line each",
+                           "The other 30 new\nclinicians, a line each"]
+    width, height = png_size(fig)
+    assert height * min(1, 1000 / width) <= 1600
+
+
+def test_a_few_new_hires_keep_a_panel_each(sizes, figures):
+    run = sizes[12]
+    titles = [ax.get_title(loc="left") for ax in figures[12]["ramp"].axes
+              if ax.get_title(loc="left")]
+    assert titles == [f"{run.name_of('C000')}\nramping more slowly"] + [
+        f"{run.name_of(c)}\nramping as expected" for c in ("C001", "C002", "C003")]
+    words = str(r.ramp_words(run))
+    assert all(f"**{md(run.name_of(c))}**" in words for c in ("C000", "C001", "C002", "C003"))
+
+
+def test_no_empty_frames_for_a_funnel_with_no_scores(sizes):
+    run = practice(2, outside=set(), slow=0, others=0)
+    run.tables["funnel"] = run.tables["funnel"].iloc[0:0]
+    assert str(r.funnel_figure(run, "PHQ-9")) == "PHQ-9: no clients with a first and last score."
+    run.tables["ramp"] = run.tables["ramp"].iloc[0:0]
+    assert str(r.ramp_figure(run)) == ""
