@@ -7,7 +7,7 @@ page number on each; page count (at most 12 at 200 clinicians); every figure at 
 tall as displayed and printed whole on one page with its caption; at 2 clinicians no self-view
 shows the colleague's figures and no report repeats a sentence.
 
-The whole module takes about three minutes (most of it the 200-clinician run)."""
+The whole module takes three to four minutes on 2 cores, most of it the 200-clinician run."""
 
 from __future__ import annotations
 
