@@ -339,3 +339,21 @@ def test_ids_that_look_like_numbers_or_na_give_the_same_tables_and_reports(tmp_p
     assert proc.returncode == 0, proc.stderr[-2000:]
     with pytest.raises(ValueError, match="pass it to papermill with -r clinician_id"):
         pick_clinician(load_run(b), 1)
+
+
+def test_a_title_becomes_a_css_string_that_shows_as_written():
+    """A printed page's running title (perfkit.render.page_css) is a CSS string in a <style>
+    element: every character but an ASCII letter or digit is a hex escape and a space, so the
+    value can close neither the string nor the element, and reading the escapes back gives the
+    value as written (U+0000, which CSS cannot hold, reads as U+FFFD)."""
+    from perfkit.safety import css_string
+
+    assert css_string('A "b"') == '"A\\20 \\22 b\\22 "'
+    assert css_string("Zoë\n1") == '"Zo\\eb \\a 1"'
+    assert css_string(None) == '""' and css_string("a\x00") == '"a\\fffd "'
+    for value in [*(v[1] for v in HOSTILE.values()), PAYLOAD, "}</style><style>*{x:y}",
+                  "\\\"'\r\n\t;@{}<>&", "李 $x^2$ \u2028"]:
+        written = css_string(value)
+        inner = written[1:-1]
+        assert re.fullmatch(r"(?:[A-Za-z0-9]|\\[0-9a-f]{1,6} )*", inner), written
+        assert re.sub(r"\\([0-9a-f]{1,6}) ", lambda m: chr(int(m.group(1), 16)), inner) == value

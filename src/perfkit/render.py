@@ -37,7 +37,7 @@ from tqdm import tqdm
 
 from .io import atomic_write_text
 from .readers import OWNER_TABLES
-from .safety import clean_html, file_stems, href
+from .safety import clean_html, css_string, file_stems, href
 
 # Kernel connection files of the report workers: inside the folder being rendered (a run's
 # staging folder, removed before the run is put in place), never the user's runtime folder.
@@ -84,6 +84,10 @@ class _DropStderrAndErrors(Preprocessor):
         return cell, resources
 
 
+# The reports' style sheet, on screen and in print. In print, Chromium draws its own header (the
+# date and the page title) unless a top page-margin box has content, and its own footer (the
+# file's path and the page number) unless a bottom one has: the empty top-left box and the page
+# number at the bottom-right replace both (page_css puts the title in the top-left box).
 _CSS = """
 body { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
        max-width: 1000px; margin: 2rem auto; padding: 0 1.2rem; color: #1a202c;
@@ -95,17 +99,46 @@ th { background: #f7fafc; } caption { caption-side: bottom; color: #4a5568; font
 img { max-width: 100%; height: auto; } .jp-OutputPrompt, .jp-InputPrompt { display: none; }
 footer { margin-top: 3rem; color: #4a5568; font-size: .8rem; }
 a { color: #2c5282; }
-@page { margin: 1.5cm; }
+@page { margin: 1.5cm 1.4cm; @top-left { content: ""; }
+        @bottom-right { content: "Page " counter(page) " of " counter(pages);
+                        font-size: 8pt; color: #4a5568; } }
 @media print {
-  body { max-width: none; margin: 0; padding: 0; font-size: 10pt; }
-  h1, h2, h3 { break-after: avoid; page-break-after: avoid; }
+  body { max-width: none; margin: 0; padding: 0; font-size: 9.5pt; line-height: 1.35; }
+  h1 { font-size: 15pt; margin: 0 0 .5rem; } h2 { font-size: 12.5pt; margin: 1rem 0 .35rem; }
+  h3 { font-size: 10.5pt; margin: .8rem 0 .3rem; } p, ul, ol { margin: .35rem 0; }
+  h1, h2, h3, h4 { break-after: avoid; page-break-after: avoid; }
+  table { font-size: 9pt; margin: .4rem 0; }
+  th, td { padding: .12rem .4rem; line-height: 1.25; } caption { font-size: 9pt; }
+  img { max-height: 22cm; }  /* a figure fits a page (A4 or Letter) with its caption */
   img, tr, caption, li, .output_png, .figure-text { break-inside: avoid;
                                                     page-break-inside: avoid; }
+  .output:has(.output_png) { break-inside: avoid; page-break-inside: avoid; }
+  .output_area:has(> .output_png) { break-after: avoid; page-break-after: avoid; }
   thead { display: table-header-group; }
-  a[href]::after { content: " (" attr(href) ")"; color: #4a5568; font-size: .85em; }
-  a[href^="#"]::after { content: ""; }
+  details:not([open]) > summary::after { content: " (in the report on screen, not printed)";
+                                         color: #4a5568; }
+  a[href]::after { content: " (" attr(href) ")"; color: #4a5568; font-size: .85em;
+                   overflow-wrap: anywhere; }
+  a[href^="#"]::after, a[href^="data:"]::after, a[href^="mailto:"]::after { content: ""; }
+  footer { margin-top: 1rem; font-size: 9pt; }
 }
 """
+
+# The longest running title printed at the top of each page after the first.
+_RUNNING_TITLE_CHARS = 120
+
+
+def page_css(title: str) -> str:
+    """The page's style sheet: :data:`_CSS` and, when printed, the report's title at the top of
+    every page after the first and "Page n of m" at the bottom. These page margin boxes take the
+    place of the browser's own print header and footer, which would show the file's path on
+    the reader's computer and the time it was printed. The title is written with
+    :func:`perfkit.safety.css_string` (it holds names from the records)."""
+    if len(title) > _RUNNING_TITLE_CHARS:
+        title = title[:_RUNNING_TITLE_CHARS - 1].rstrip() + "\u2026"
+    return (_CSS + "@page { @top-left { content: " + css_string(title)
+            + "; font-size: 8pt; color: #4a5568; } }\n"
+            '@page :first { @top-left { content: ""; } }\n')
 
 
 def _visible(node) -> bool:
@@ -172,7 +205,7 @@ def export_html(nb, title: str) -> str:
     body, _ = exporter.from_notebook_node(nb)
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>\n"
+            f"<title>{html.escape(title)}</title><style>{page_css(title)}</style></head><body>\n"
             f"{semantic_page(body)}\n"
             "<footer>Made with perfkit from the practice's own records. Symptom scores are "
             "one data point among many.</footer></body></html>\n")
@@ -518,7 +551,7 @@ def index_page(title: str, heading: str, lead: str, rows: list[dict], after: str
     page = (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{html.escape(title)}</title>"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<style>{_CSS}</style></head><body><main>"
+            f"<style>{page_css(title)}</style></head><body><main>"
             f"<h1>{html.escape(heading)}</h1><p>{html.escape(lead)}</p>"
             + _link_table("Your reports", rows) + after)
     if tables:

@@ -8,7 +8,8 @@ renderer or the file system:
 - :func:`md` turns a value into Markdown that displays exactly as written (report text);
 - :func:`clean_html` is the allowlist every report's HTML passes through when nbconvert
   exports it (so a section that forgets to escape still cannot run a script);
-- :func:`file_stem` and :func:`href` turn an id into a file name inside its folder and a link.
+- :func:`file_stem` and :func:`href` turn an id into a file name inside its folder and a link;
+- :func:`css_string` turns a value into a CSS string (a printed page's running title).
 
 Tables are escaped by pandas (``DataFrame.to_html`` escapes by default; report tables built
 with a Styler escape through ``perfkit.report.table``); figure text is drawn by matplotlib with
@@ -22,8 +23,8 @@ import html
 import re
 import urllib.parse
 
-__all__ = ["md", "clean_html", "file_stem", "href", "RESERVED_STEMS", "is_email_address",
-           "distinct_names"]
+__all__ = ["md", "clean_html", "file_stem", "href", "css_string", "RESERVED_STEMS",
+           "is_email_address", "distinct_names"]
 
 # Every ASCII punctuation character that Markdown (CommonMark, and mistune as nbconvert uses
 # it) may read as markup; a backslash makes each one literal. '<', '>' and '&' become HTML
@@ -151,6 +152,29 @@ def href(relative_path: str) -> str:
     """A relative link to a report file, percent-encoded (``#`` and ``?`` in a name stay part
     of it), safe inside a double-quoted HTML attribute."""
     return html.escape(urllib.parse.quote(relative_path, safe="/"), quote=True)
+
+
+def css_string(value) -> str:
+    """A value as a double-quoted CSS string that shows exactly as written, safe inside an
+    HTML ``<style>`` element: every character but an ASCII letter or digit is written as a CSS
+    escape (``\\HHHHHH`` and a space), so no quote, backslash, ``<``, ``}`` or line break of
+    the value reaches the style sheet, and the element cannot be closed from inside.
+
+    Examples
+    --------
+    >>> print(css_string('A&B "</style>'))
+    "A\\26 B\\20 \\22 \\3c \\2f style\\3e "
+    """
+    text = "" if value is None else str(value)
+    return '"' + "".join(c if c.isascii() and c.isalnum() else _css_escape(c)
+                         for c in text) + '"'
+
+
+def _css_escape(char: str) -> str:
+    code = ord(char)
+    if code == 0 or 0xD800 <= code < 0xE000:  # CSS reads U+0000 and surrogates as U+FFFD
+        code = 0xFFFD
+    return f"\\{code:x} "
 
 
 # One plain address (``name@example.org``): no display name, no spaces, no line breaks (an
