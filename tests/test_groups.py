@@ -181,8 +181,8 @@ def test_a_practice_without_teams_keeps_its_table(tmp_path):
     pd.testing.assert_frame_equal(without, empty)
     # a trend cell is the arrow and one word; a direction that is a concern says so
     e = without.set_index("Clinician").loc["Eve"]
-    assert e["Utilization trend"] == "→ steady"
-    assert e["Missed appointments trend"] == "↑ worsening"
+    assert e["Utilization trend"] == "→ no clear change"
+    assert e["Missed appointments trend"] == "↑ rising (a concern)"
 
 
 def test_a_large_practice_shows_the_notable_rows_and_all_in_details(tmp_path):

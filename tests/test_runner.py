@@ -134,14 +134,13 @@ def test_the_practice_table_says_trends_and_whether_they_are_a_concern(demo_run)
     run = report.load_run(demo_run)
     ops = report.operations_table(run).data.set_index("Clinician")
     slip = ops.loc[run.name_of("C04")]
-    # a table cell is the arrow and one word: "worsening" where the direction is a concern
-    assert slip["Missed appointments trend"] == "↑ worsening"
-    assert slip["Utilization trend"] == "↓ worsening"
-    assert slip["Notes trend"] == "↓ worsening"
+    assert slip["Missed appointments trend"] == "↑ rising (a concern)"
+    assert slip["Utilization trend"] == "↓ falling (a concern)"
+    assert slip["Notes trend"] == "↓ falling (a concern)"
     for cid in ("C01", "C02"):
         row = ops.loc[run.name_of(cid)]
         assert (row[["Utilization trend", "Missed appointments trend", "Notes trend"]]
-                == "→ steady").all()
+                == "→ no clear change").all()
 
 
 def test_weekly_metrics_table(demo_run):

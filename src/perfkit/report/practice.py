@@ -32,6 +32,7 @@ from .format import (
     short_history,
     span_words,
     table,
+    trend_words,
     yes,
 )
 from .run import (
@@ -461,27 +462,15 @@ def legend(cfg: Config) -> str:
             "shown (70% is not below 70%). The shading repeats the marks in colour.")
 
 
-# a trend in a table cell: the arrow and one word ("→ no clear change" wrapped into three
-# lines); a direction that is a concern for its metric is "worsening"
-TREND_CELL = {"growing": "↑ rising", "declining": "↓ falling", "stable": "→ steady",
-              "not enough data": "· few weeks"}
-TREND_CELL_WORDS = ("Trends: ↑ rising, ↓ falling, → steady (no clear change), · few weeks (too "
-                    "few weeks to tell); ↑ worsening or ↓ worsening: a sustained change in the "
-                    "direction that is a concern.")
-
-
 def trend_cell(metric: str, label) -> str:
-    """A trend label in a table cell: "↓ worsening" where the direction is a concern for the
-    metric (:data:`perfkit.trends.TREND_CONCERN`), else the arrow and one word; "" for none."""
-    if not isinstance(label, str) or label not in TREND_CELL:
-        return ""
-    if TREND_CONCERN.get(metric) == label:
-        return f"{TREND_CELL[label][0]} worsening"
-    return TREND_CELL[label]
+    """A trend label in a table cell: the arrow and the shared words
+    (:func:`perfkit.report.format.trend_words`), "↓ falling (a concern)" where the direction is
+    a concern for the metric; "" for none."""
+    return trend_words(metric, label, arrow=True)
 
 
 def _worsening(m: pd.DataFrame) -> np.ndarray:
-    """Clinicians with a trend in the direction that is a concern (a worsening trend)."""
+    """Clinicians with a trend in the direction that is a concern."""
     out = np.zeros(len(m), dtype=bool)
     for metric, bad in TREND_CONCERN.items():
         if f"trend_{metric}" in m and metric in ("utilization", "non_attendance_rate",
@@ -554,13 +543,11 @@ def operations_table(run: RunData):
         out[col] = [marked(v, s) for v, s in zip(out[col], states[col], strict=True)]
 
     def shade(col, states=states):
-        if str(col.name).endswith(" trend"):  # the arrow and its word on one line
-            return ["white-space: nowrap"] * len(col)
         if col.name not in states:
             return [""] * len(col)
         return [SHADES.get(s, "") for s in states[col.name]]
 
-    caption = (legend(run.config) + " " + TREND_CELL_WORDS
+    caption = (legend(run.config)
                + (" New clients marked \"at most\" and retention marked \"short history\" "
                   "rest on an export that begins too late to tell new clients from "
                   "returning ones (see \"History in this export\" above)." if short else ""))
@@ -570,7 +557,7 @@ def operations_table(run: RunData):
     notable = (states.ne("").any(axis=1).to_numpy() | _worsening(m) | absent
                | m["clinician_id"].isin(asked).to_numpy())
     return shortened(out, notable, caption, apply=shade, states=states,
-                     why="a marked cell, a worsening trend, a check-in or no appointments")
+                     why="a marked cell, a trend that is a concern, a check-in or no appointments")
 
 
 # -- check-ins in order of need ------------------------------------------------------------------

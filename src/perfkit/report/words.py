@@ -179,9 +179,7 @@ def glossary(run: RunData, *, you: bool = False) -> Text:
                                              "means a sustained run of weeks, not a single "
                                              "week; no clear change means the weeks move within "
                                              "their usual ups and downs, even when the two ends "
-                                             "differ a little (\"steady\" in the tables); "
-                                             "worsening, in the tables, is rising or falling in "
-                                             "the direction that is a concern."),
+                                             "differ a little."),
         ("Course of treatment", "one client's scores on one questionnaire with one clinician; "
                                 "a client seen by two clinicians has two."),
         ("Reliably improved / reliably worse", "a change from the first to the last score "
