@@ -225,8 +225,9 @@ def test_check_ins_come_in_order_of_need_each_clinician_once(tmp_path):
                                                     "Still flagged", "Context", "Context"]
     # the first screen counts the same rows: 2 new or worsening, 1 still, 2 context
     first = str(p.first_screen(run))
-    assert ("Of 8 clinicians: **2 newly flagged or worsening** (low utilization (1), missed "
-            "appointments rising (1)); **1 still flagged**; **0 improving**") in first
+    assert ("Of 8 clinicians: **2 newly flagged or worsening**, **1 still flagged** and **0 "
+            "improving** (a flag cleared, nothing new). New reasons: low utilization (1), "
+            "missed appointments rising (1).") in first
     assert "For 2 more clinicians the data explain a flag" in first
 
 
@@ -236,7 +237,8 @@ def test_without_an_earlier_run_flags_are_flagged_not_new(tmp_path):
         "Hal": "changed", "Ann": "flagged", "Ben": "flagged", "Cat": "context",
         "Dan": "context"}
     run = _planted(tmp_path, previous=False)
-    assert "**3 of 8 clinicians** might welcome a check-in: " in str(p.first_screen(run))
+    assert "**3 of 8 clinicians** might welcome a check-in. Reasons: " in str(
+        p.first_screen(run))
 
 
 def test_no_prompt_from_a_figure_the_export_cannot_support(tmp_path):

@@ -109,9 +109,10 @@ def test_the_first_screen_counts_and_names_the_planted_changes(tmp_path):
     assert blocks[0] == ("Compared with the run for 01 May 2026 to 31 July 2026 (run folder "
                          "before).")
     # alike counts are ordered by their words: missed < notes < over
-    assert blocks[1] == ("Of 8 clinicians: **3 newly flagged or worsening** (missed "
-                         "appointments rising (1), notes running late (1), over capacity (1)); "
-                         "**2 still flagged**; **1 improving** (a flag cleared, nothing new).")
+    assert blocks[1] == ("Of 8 clinicians: **3 newly flagged or worsening**, **2 still "
+                         "flagged** and **1 improving** (a flag cleared, nothing new). New "
+                         "reasons: missed appointments rising (1), notes running late (1), "
+                         "over capacity (1).")
     assert blocks[2] == "**Who changed**:"
     assert blocks[3].split("\n") == [
         "- **Ann**: newly flagged: over capacity",  # two signals asked about: first
@@ -169,9 +170,9 @@ def test_without_an_earlier_run_it_says_so_once_and_counts_who_is_flagged_now(tm
     assert blocks[0] == ("There is no earlier run of this practice to compare with yet, so "
                          "this shows who is flagged now.")
     # Ann 2 reasons, Ben, Cat, Gus flagged; Eve's missed appointments rising; Dan unknown
-    assert blocks[1] == ("**5 of 8 clinicians** might welcome a check-in: notes running late "
-                         "(3), many missed appointments (1), missed appointments rising (1), "
-                         "over capacity (1).")
+    assert blocks[1] == ("**5 of 8 clinicians** might welcome a check-in. Reasons: notes "
+                         "running late (3), many missed appointments (1), missed appointments "
+                         "rising (1), over capacity (1).")
     assert blocks[2] == "**Who**:"
     assert [x.split("**")[1] for x in blocks[3].split("\n")] == ["Eve", "Ann", "Ben", "Cat",
                                                                  "Gus"]
@@ -215,7 +216,8 @@ def test_two_clinicians_flagged_repeat_no_sentence(tmp_path):
                _change("B", "flag_late_notes", hi.NEWLY, "notes_within_72h", 0.93, 0.7)]
     run = _run(tmp_path, m, changes)
     text = str(p.first_screen(run))
-    assert "**2 newly flagged or worsening** (notes running late (2))" in text
+    assert "**2 newly flagged or worsening**, **0 still flagged** and" in text
+    assert "New reasons: notes running late (2)." in text
     t = p.check_in_table(run).data
     said = (_sentences(text) + _sentences(" ".join(t["Reasons"]))
             + _sentences(str(p.check_in_questions(run))))
@@ -256,9 +258,9 @@ def big(tmp_path_factory):
 def test_at_200_clinicians_the_first_screen_names_at_most_8(big):
     text = str(p.first_screen(big))
     assert _blocks(text)[1] == (
-        "Of 200 clinicians: **42 newly flagged or worsening** (over capacity (30), notes "
-        "running late (12)); **20 still flagged**; **9 improving** (a flag cleared, nothing "
-        "new).")
+        "Of 200 clinicians: **42 newly flagged or worsening**, **20 still flagged** and **9 "
+        "improving** (a flag cleared, nothing new). New reasons: over capacity (30), notes "
+        "running late (12).")
     named = re.findall(r"\*\*Clinician C\d{3}\*\*", text)
     assert len(named) == 8
     assert "And 43 more: every one is in the check-in table below." in text  # 42 + 9 - 8

@@ -88,7 +88,7 @@ def test_the_practice_report_tells_the_planted_story(demo_run, truth):
     for extra in named[planted:-1]:
         assert rows.loc[extra, "Reasons"].startswith("Worsening for several weeks: "), extra
     # the first screen counts these rows
-    assert (f"Of 11 clinicians: **{len(named) - 1} newly flagged or worsening**" in text)
+    assert f"Of 11 clinicians: **{len(named) - 1} newly flagged or worsening**, " in text
     assert "For 1 more clinician the data explain a flag" in text
     assert "ramping more slowly" in rows.loc[names[slow], "Reasons"]
     [over] = truth["over_capacity"]

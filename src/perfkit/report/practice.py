@@ -721,10 +721,9 @@ def _teams(run: RunData) -> dict[str, str]:
         return {}
     if "team" not in roster:
         return {}
-    teams = {str(c): str(t).strip() for c, t in zip(roster["clinician_id"], roster["team"],
-                                                     strict=True)
-             if isinstance(t, str) and t.strip()}
-    return teams
+    return {str(c): str(t).strip() for c, t in zip(roster["clinician_id"], roster["team"],
+                                                    strict=True)
+            if not pd.isna(t) and str(t).strip()}
 
 
 def _short(signal: str, row, cfg: Config) -> str:
@@ -885,9 +884,9 @@ def first_screen(run: RunData) -> Text:
         now = rows[rows["status"].isin([NEW, FLAGGED_NOW])]
         head = ("There is no earlier run of this practice to compare with yet, so this "
                 "shows who is flagged now.")
-        counts = (f"**{num(len(now), 0)} of {total}** might welcome a check-in"
-                  + (f": {_by_reason(now['new'] + now['worsening'] + now['flagged'])}."
-                     if len(now) else "."))
+        counts = (f"**{num(len(now), 0)} of {total}** might welcome a check-in."
+                  + (f" Reasons: {_by_reason(now['new'] + now['worsening'] + now['flagged'])}."
+                     if len(now) else ""))
         named = now
     else:
         head = f"Compared with {which}."
@@ -895,11 +894,11 @@ def first_screen(run: RunData) -> Text:
             head += (" That run defined the metrics differently (its parameters' operations, "
                      "workload or trends settings or time zone differ), so some changes "
                      "may come from the definitions rather than from the work.")
-        counts = (f"Of {total}: **{num(len(new), 0)} newly flagged or worsening**"
-                  + (f" ({_by_reason(new['new'] + new['worsening'])})" if len(new) else "")
-                  + f"; **{num(n.get(STILL_FLAGGED, 0), 0)} still flagged**; "
-                    f"**{num(n.get(CLEARED, 0), 0)} improving** (a flag cleared, nothing "
-                    "new).")
+        counts = (f"Of {total}: **{num(len(new), 0)} newly flagged or worsening**, "
+                  f"**{num(n.get(STILL_FLAGGED, 0), 0)} still flagged** and "
+                  f"**{num(n.get(CLEARED, 0), 0)} improving** (a flag cleared, nothing new)."
+                  + (f" New reasons: {_by_reason(new['new'] + new['worsening'])}."
+                     if len(new) else ""))
         named = rows[rows["status"].isin([NEW, CLEARED])]
     if rows.empty:  # nothing to count: one plain sentence, not a row of zeros
         counts = (f"Of {total}, none is outside the practice's thresholds or slipping"
