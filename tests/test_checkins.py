@@ -202,32 +202,33 @@ def test_check_ins_come_in_order_of_need_each_clinician_once(tmp_path):
     assert ins.iloc[4]["leave_days"] == 14
     assert sorted(ins.iloc[4]["explained"]) == ["flag_unsigned_overdue",
                                                 "trend_notes_within_72h"]
-    assert p.check_in_glance(run, ins) == (
-        "3 of 8 clinicians to check in with: 2 newly flagged or worsening, 1 with a standing "
-        "pattern; context, not a question: 1 new hire ramping, 1 with recorded time off.")
-
-    text = str(p.check_in_list(run))
-    blocks = text.split("\n\n")
-    assert blocks[0] == p.check_in_glance(run, ins)
-    named = [b.split("**")[1] for b in blocks if b.startswith("**") and "**:" in b[:12]]
-    assert named == ["Ann", "Hal", "Ben", "Cat", "Dan"]  # once each, in order
+    # the check-in table: each clinician once, in the same order, with all their reasons
+    run.tables["history"] = pd.DataFrame({
+        "clinician_id": "A", "period_start": ["2026-05-01", "2026-08-01"],
+        "period_end": ["2026-08-01", "2026-11-01"], "this_run": [False, True],
+        "compared_with": [True, False], "definitions_changed": False})
+    t = p.check_in_table(run).data.set_index("Clinician")
+    assert t.index.tolist() == ["Ann", "Hal", "Ben", "Cat", "Dan"]
     for absent in ("Eve", "Fay", "Gus"):
-        assert f"**{absent}**" not in text
-    ann_block = next(b for b in blocks if b.startswith("**Ann**"))
-    assert ann_block.startswith(
-        "**Ann**: New since the previous run: ▼ utilization 62%, below 70%. Also in the "
-        "previous run: ▼ notes signed within 72 hours 80%, below 90%.\n- ")
-    assert ann_block.count("\n- ") == 2  # both questions, once
-    assert "↑ missed appointments rising for several weeks" in text
-    dan = next(b for b in blocks if b.startswith("**Dan**"))
-    assert dan.startswith("**Dan**: Context: 14 days of recorded time off in the period, "
-                          "which explains ▲ 6 notes")
-    assert "6 notes unsigned for more than 7 days (6.0% of notes due), at or above 3 notes " \
-           "and 2.0%" in dan
-    assert "\n- " not in dan  # context: nothing asked
-    heads = [b for b in blocks if b.startswith("**") and "**:" not in b[:12]]
-    assert [h.split("**")[1] for h in heads] == ["What changed", "Standing patterns",
-                                                 "Context, not a question"]
+        assert absent not in t.index
+    assert t.loc["Ann", "Reasons"] == (
+        "New: ▼ utilization 62%. Still: ▼ notes signed within 72 hours 80%.")
+    asked = str(p.check_in_questions(run))  # Ann's two questions and Hal's, each once
+    assert asked.count("?") == 3 and asked.count("- *") == 3
+    assert t.loc["Hal", "Reasons"] == "Worsening for several weeks: ↑ missed appointments rising."
+    assert t.loc["Dan", "Reasons"].startswith(
+        "Context: 14 days of recorded time off in the period, which explains ▲ 6 notes")
+    assert t.loc["Dan", "Reasons"].endswith(
+        "which explains ▲ 6 notes unsigned for more than 7 days; ↓ notes slipping later.")
+    assert "notes running late" in asked and "backlog" not in asked  # Dan's: context
+    assert t["Since the previous run"].tolist() == ["New or worsening", "New or worsening",
+                                                    "Still flagged", "Context", "Context"]
+    # the first screen counts the same rows: 2 new or worsening, 1 still, 2 context
+    first = str(p.first_screen(run))
+    assert ("Of 8 clinicians: **2 newly flagged or worsening**, **1 still flagged** and **0 "
+            "improving** (a flag cleared, nothing new). New reasons: low utilization (1), "
+            "missed appointments rising (1).") in first
+    assert "For 2 more clinicians the data explain a flag" in first
 
 
 def test_without_an_earlier_run_flags_are_flagged_not_new(tmp_path):
@@ -236,9 +237,8 @@ def test_without_an_earlier_run_flags_are_flagged_not_new(tmp_path):
         "Hal": "changed", "Ann": "flagged", "Ben": "flagged", "Cat": "context",
         "Dan": "context"}
     run = _planted(tmp_path, previous=False)
-    assert p.check_in_glance(run).startswith(
-        "3 of 8 clinicians to check in with: 1 newly flagged or worsening, 2 flagged with no "
-        "earlier run to compare;")
+    assert "**3 of 8 clinicians** might welcome a check-in. Reasons: " in str(
+        p.first_screen(run))
 
 
 def test_no_prompt_from_a_figure_the_export_cannot_support(tmp_path):
@@ -265,8 +265,8 @@ def test_a_short_leave_is_no_context(tmp_path):
 
 
 def test_the_changes_show_values_as_the_tables_do(tmp_path):
-    """Missed appointments show one decimal in the operations table; the change section says
-    them the same way (9.5% then, 14.2% now), not rounded to 10% and 14%."""
+    """Missed appointments show one decimal in the operations table; the check-in table says
+    them the same way (14.2%, 9.5% then), not rounded to 14% and 10%."""
     history = pd.DataFrame({
         "period_start": ["2026-05-01", "2026-08-01"], "period_end": ["2026-08-01", "2026-11-01"],
         "run_id": ["before", "now"], "this_run": [False, True], "compared_with": [True, False],
@@ -276,10 +276,11 @@ def test_the_changes_show_values_as_the_tables_do(tmp_path):
                              "previous": 0.095, "current": 0.142, "previous_flag": False,
                              "current_flag": True, "change": hi.NEWLY,
                              "flag": "flag_high_non_attendance"}], columns=hi.CHANGE_COLUMNS)
-    run = _run(tmp_path, _metrics([{"clinician_id": "B"}]), changes=changes)
+    run = _run(tmp_path, _metrics([{"clinician_id": "B", "non_attendance_rate": 0.142,
+                                    "flag_high_non_attendance": True}]), changes=changes)
     run.tables["history"] = history
-    said = str(p.changes_section(run))
-    assert "**Ben**: missed appointments at 10% or more (9.5% then, 14.2% now)." in said
+    said = p.check_in_table(run).data.set_index("Clinician").loc["Ben", "Reasons"]
+    assert said == "New: ▲ missed appointments 14.2% (9.5% then)."
 
 
 def test_what_context_explains_is_not_asked_and_what_it_does_not_is(tmp_path):

@@ -96,7 +96,7 @@ def test_no_earlier_run_gives_no_changes(tmp_path, cfg):
 
 
 def test_the_change_section_says_when_the_previous_run_defined_metrics_differently(tmp_path):
-    from perfkit.report import RunData, changes_section
+    from perfkit.report import RunData, first_screen
 
     history = pd.DataFrame({
         "period_start": ["2026-07-01", "2026-08-01"], "period_end": ["2026-08-01", "2026-09-01"],
@@ -106,11 +106,13 @@ def test_the_change_section_says_when_the_previous_run_defined_metrics_different
     clinicians = pd.DataFrame({"clinician_id": ["A"], "name": ["Ann"],
                                "start_date": [pd.NaT], "end_date": [pd.NaT]})
     run = RunData(tmp_path, pk.load_config(pseudonym_key_file=tmp_path / "k"), {},
-                  {"history": history, "changes": changes}, _data={"clinicians": clinicians})
-    said = str(changes_section(run))
+                  {"history": history, "changes": changes,
+                   "clinician_metrics": pd.DataFrame({"clinician_id": ["A"]})},
+                  _data={"clinicians": clinicians})
+    said = str(first_screen(run))
     assert "That run defined the metrics differently" in said
     run.tables["history"] = history.assign(definitions_changed=False)
-    assert "defined the metrics differently" not in str(changes_section(run))
+    assert "defined the metrics differently" not in str(first_screen(run))
 
 
 def test_the_period_before_is_as_long():
@@ -243,7 +245,8 @@ def _history_run(tmp_path, history):
     clinicians = pd.DataFrame({"clinician_id": ["A"], "name": ["Ann"],
                                "start_date": [pd.NaT], "end_date": [pd.NaT]})
     return RunData(tmp_path, pk.load_config(pseudonym_key_file=tmp_path / "k"), {},
-                   {"history": history, "changes": pd.DataFrame(columns=hi.CHANGE_COLUMNS)},
+                   {"history": history, "changes": pd.DataFrame(columns=hi.CHANGE_COLUMNS),
+                    "clinician_metrics": pd.DataFrame({"clinician_id": ["A"]})},
                    _data={"clinicians": clinicians})
 
 
@@ -251,7 +254,7 @@ def test_the_reports_name_the_run_compared_with(tmp_path):
     """Three runs of Ann: February to April (folder q1), May to July (folder 2026-08-01,
     marked compared_with), then this one. The change section and Ann's side-by-side periods
     name May to July and its folder, never the February run."""
-    from perfkit.report import changes_section, own_history_table
+    from perfkit.report import first_screen, own_history_table
 
     history = pd.DataFrame({
         "period_start": ["2026-02-01", "2026-05-01", "2026-08-01"],
@@ -261,7 +264,7 @@ def test_the_reports_name_the_run_compared_with(tmp_path):
         "definitions_changed": [False, False, False],
         **{k: [1, 2, 3] for k in hi.HISTORY_METRICS}})
     run = _history_run(tmp_path, history)
-    said = str(changes_section(run))
+    said = str(first_screen(run))
     assert said.startswith("Compared with the run for 01 May 2026 to 31 July 2026 (run folder "
                            "2026\\-08\\-01).")  # the folder name escaped as Markdown
     t = own_history_table(run, "A")
@@ -271,11 +274,11 @@ def test_the_reports_name_the_run_compared_with(tmp_path):
                                     "Aug 2026 to Oct 2026"]
     # a history.csv written before runs were named: the period alone
     run = _history_run(tmp_path, history.drop(columns="run_id"))
-    assert str(changes_section(run)).startswith(
+    assert str(first_screen(run)).startswith(
         "Compared with the run for 01 May 2026 to 31 July 2026.")
     # no run compared with: said so, no caption naming one
     run = _history_run(tmp_path, history.assign(compared_with=False))
-    assert str(changes_section(run)).startswith("There is no earlier run of this practice")
+    assert str(first_screen(run)).startswith("There is no earlier run of this practice")
     assert own_history_table(run, "A").caption == "Oldest first; the last column is this period."
 
 

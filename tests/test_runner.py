@@ -12,6 +12,7 @@ import perfkit as pk
 from perfkit import operations as op
 from perfkit.cli import app
 from perfkit.demo import bundled_data_dir
+from perfkit.report.practice import questions_for
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 
@@ -61,44 +62,44 @@ def test_the_practice_report_tells_the_planted_story(demo_run, truth):
 
     run = r.load_run(demo_run)
     names = {cid: run.name_of(cid) for cid in run.table("history")["clinician_id"]}
-    text = str(r.changes_section(run))
-    newly = [line for line in text.splitlines() if line.startswith("- ")]
+    text = str(r.first_screen(run))
+    newly = [line for line in text.splitlines() if line.startswith("- ")
+             and ": newly flagged: " in line]
     listed = {cid for cid, name in names.items() if any(f"**{name}**" in x for x in newly)}
     assert listed == set(truth["newly_flagged"]) and len(newly) == len(listed), newly
-    assert "No longer flagged" not in text
+    assert "flag cleared:" not in text
     [left] = truth["left"]
     roster = pd.read_csv(bundled_data_dir() / "clinicians.csv").set_index("clinician_id")
     # the leaver's last day falls in the quarter compared with, not in this one: joined / left
     # name only this period's (issue 26: "left on 30 Jun" under an August-October report)
     assert pd.Timestamp(roster.loc[left, "end_date"]) < pd.Timestamp(truth["quarters"]["last"][0])
     assert names[left] not in text and "Who joined or left" not in text
-    checks = str(r.check_in_list(run)).split("\n\n")
-    # at a glance: the planted newly flagged clinicians, and the slow hire as context (ramping,
-    # low utilization in both quarters: not asked about)
+    checks = r.check_in_table(run).data
+    # the planted newly flagged clinicians first, then any clinician whose weekly figures
+    # worsen for several weeks (no other new flag), each once; the slow hire last, as context
+    # (ramping, low utilization in both quarters: not asked about)
     [slow] = truth["slow_hires"]
     who = {name: cid for cid, name in names.items()}
-    named = [b.split("**")[1] for b in checks if b.startswith("**")
-             and b.split("**")[1] in who]
-    # what changed first (the planted newly flagged, then any clinician whose weekly figures
-    # worsen for several weeks: no other new flag), each once; the context last
+    named = checks["Clinician"].tolist()
     planted = len(truth["newly_flagged"])
     assert {who[n] for n in named[:planted]} == set(truth["newly_flagged"]), named
     assert who[named[-1]] == slow and len(set(named)) == len(named), named
+    rows = checks.set_index("Clinician")
     for extra in named[planted:-1]:
-        said = next(b for b in checks if b.startswith(f"**{extra}**"))
-        assert "for several weeks" in said and "New since the previous run" not in said, said
-    assert checks[0] == (f"{len(named) - 1} of 11 clinicians to check in with: "
-                         f"{len(named) - 1} newly flagged or worsening; context, "
-                         "not a question: 1 new hire ramping.")
-    assert "\n- " not in checks[-1] and "ramping more slowly" in checks[-1]
+        assert rows.loc[extra, "Reasons"].startswith("Worsening for several weeks: "), extra
+    # the first screen counts these rows
+    assert f"Of 11 clinicians: **{len(named) - 1} newly flagged or worsening**, " in text
+    assert "For 1 more clinician the data explain a flag" in text
+    assert "ramping more slowly" in rows.loc[names[slow], "Reasons"]
     [over] = truth["over_capacity"]
-    block = next(b for b in checks if b.startswith(f"**{names[over]}**"))
+    block = rows.loc[names[over], "Reasons"]
     m = pd.read_csv(demo_run / "tables" / "clinician_metrics.csv").set_index("clinician_id")
     assert m.loc[over, "utilization"] > 1 and m.loc[over, "weeks_over_goal"] >= 4
-    assert (f"Might be stretched: their utilization is {r.format.pct(m.loc[over, 'utilization'])} "
-            "of the hours offered") in block
+    assert f"▲ utilization {r.format.pct(m.loc[over, 'utilization'])} of the hours offered" \
+        in block
     assert (f"above the weekly goal in {m.loc[over, 'weeks_over_goal']:.0f} of the last 6 "
             "weeks") in block
+    assert "Is the capacity in the roster still right" in str(r.check_in_questions(run))
     ramp = pd.read_csv(demo_run / "tables" / "ramp.csv").drop_duplicates("clinician_id")
     status = ramp.set_index("clinician_id")["ramp"].to_dict()
     assert status == {slow: "more slowly"} | {c: "no practice ramp yet"
@@ -273,7 +274,7 @@ def test_the_change_section_says_who_joined_since_the_previous_run(tmp_path):
                                        "--period-start", start, "--period-end", end])
         assert res.exit_code == 0, res.output
     run = r.load_run(reports / "2026-08-01")
-    text = str(r.changes_section(run))
+    text = str(r.first_screen(run))
     assert ("**Who joined or left** in this period (01 May 2026 to 31 July 2026): **Marcus "
             "Duarte** joined on 01 May 2026." in text), text
     assert "Daniel Castillo" not in text.split("**Who joined or left**")[1]
@@ -313,20 +314,21 @@ def test_the_demo_readers_frame_follows_the_planted_facts(demo_run, truth):
     assert "filling more slowly than earlier hires' did" in str(
         r.questions_to_explore(three, slow))
     assert "Is the caseload what you want" not in str(r.questions_to_explore(run, slow))
-    checks = str(r.check_in_list(run)).replace("**", "").split("\n\n")
+    checks = r.check_in_table(run).data.set_index("Clinician")
+    owner_asks = str(r.check_in_questions(run))
     pairs = pd.read_csv(demo_run / "tables" / "supervisors.csv")
     compared = 0
     for sid, g in pairs.groupby("supervisor_id"):
         pack = str(r.supervision_questions(run, list(g.clinician_id)))
         for cid in g.clinician_id:
-            asked = next((b for b in checks if b.startswith(run.name_of(cid) + ":")), "")
-            for q in (x[2:] for x in asked.splitlines() if x.startswith("- ")):
-                assert f"{run.name_of(cid)}: {q}" in pack, (sid, cid, q)
+            name = run.name_of(cid)
+            for q in questions_for(run, cid):  # the owner's questions, each in the pack
+                assert q.rsplit(". ", 1)[-1] in owner_asks, (cid, q)
+                assert f"{name}: {q}" in pack, (sid, cid, q)
             compared += 1
             if cid == slow:  # context on the owner's list: not asked in the pack either
-                assert f"{run.name_of(cid)}: Utilization is" not in pack
-                assert "ramping more slowly" in next(b for b in checks
-                                                     if b.startswith(run.name_of(cid) + ":"))
+                assert f"{name}: Utilization is" not in pack and not questions_for(run, cid)
+                assert "ramping more slowly" in checks.loc[name, "Reasons"]
     assert compared and slow in set(pairs.clinician_id)
     roster = pd.read_csv(bundled_data_dir() / "clinicians.csv")
     for cid in roster.loc[roster.supervisor_id.isna(), "clinician_id"]:

@@ -19,7 +19,7 @@ from perfkit.report import RunData
 from perfkit.report.clinician import questions_to_explore
 from perfkit.report.figures import caterpillar_words, funnel_words
 from perfkit.report.format import cohort_pct, count, num, short_history, table
-from perfkit.report.practice import changes_section, model_section
+from perfkit.report.practice import first_screen, model_section
 from perfkit.report.run import clients_by_clinician
 from perfkit.report.words import (
     CLINICIAN_SECTIONS,
@@ -167,11 +167,12 @@ def comings_run(tmp_path: Path) -> RunData:
     changes = pd.DataFrame(columns=["clinician_id", "flag", "metric", "previous", "current",
                                     "change"])
     return RunData(tmp_path, pk.load_config(), {},
-                   {"history": pd.concat([then, now], ignore_index=True), "changes": changes})
+                   {"history": pd.concat([then, now], ignore_index=True), "changes": changes,
+                    "clinician_metrics": pd.DataFrame({"clinician_id": ["C3", "C4"]})})
 
 
 def test_joined_and_left_name_only_this_periods(tmp_path):
-    said = changes_section(comings_run(tmp_path))
+    said = first_screen(comings_run(tmp_path))
     who = said[said.index("Who joined or left"):]
     assert "01 August 2026 to 31 October 2026" in who
     assert "Ben Brook** left on 15 Sep 2026" in who

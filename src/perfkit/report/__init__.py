@@ -44,10 +44,11 @@ from .figures import (
 from .format import Text
 from .practice import (
     associates_compliance,
-    changes_section,
-    check_in_list,
+    check_in_questions,
     check_in_reasons,
+    check_in_table,
     data_quality_table,
+    first_screen,
     funnel_intro,
     left_out_words,
     limits_note,
@@ -88,7 +89,8 @@ def quiet() -> None:
 
 
 __all__ = ["RunData", "load_run", "quiet", "Text", "practice_title", "period_summary",
-           "operations_table", "check_in_list", "outcomes_table", "funnel_figure",
+           "operations_table", "check_in_table", "check_in_questions", "outcomes_table",
+           "funnel_figure",
            "model_section", "pick_clinician", "caterpillar_figure", "limits_note",
            "data_quality_table", "clinician_title", "own_metrics_table", "distribution_figure",
            "weekly_trends_figure", "trajectories_figure", "own_alerts_table", "item9_table",
@@ -96,7 +98,7 @@ __all__ = ["RunData", "load_run", "quiet", "Text", "practice_title", "period_sum
            "supervisor_title", "ledger_table", "ledger_note", "compliance_figure", "goals_table",
            "reviews_table", "ce_table", "supervision_questions", "supervisee_alerts",
            "supervisee_item9", "trajectories_grid", "renewals_table", "support_table",
-           "changes_section",
+           "first_screen",
            "own_history_table", "ramp_figure", "ramp_words", "left_out_words",
            "check_in_reasons", "going_well", "own_ramp_text", "associates_compliance",
            "section_window", "glossary", "own_intro", "funnel_intro", "team_glance"]

@@ -1,6 +1,7 @@
 """The owner's practice report (``notebooks/practice_report.ipynb``), section by section: the
-period in plain numbers, operations per clinician, who might welcome a check-in, outcomes, the
-models in words, licences and renewals, and the data's quality."""
+first screen (who might welcome support, and why), who might welcome a check-in (one table),
+the period in plain numbers, operations per clinician, outcomes, the models in words, licences
+and renewals, and the data's quality."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pandas as pd
 
 from .. import operations as op
 from ..config import Config
-from ..history import NEWLY, STILL
+from ..history import NEWLY, NO_LONGER, STILL
 from ..safety import md
 from ..trends import TREND_CONCERN
 from .figures import RAMP_PANELS
@@ -53,11 +54,12 @@ from .teams import TEAM, by_team, has_teams, is_large, shortened
 
 __all__ = ["practice_title", "documentation_basis", "period_summary", "left_out_words",
            "operations_table",
-           "check_in_reasons", "stretched_reasons", "check_in_list", "check_ins",
-           "questions_for",
-           "check_in_glance", "signals", "flag_detail", "cell_states", "legend", "marked",
+           "check_in_reasons", "stretched_reasons", "check_in_table", "check_in_questions",
+           "check_ins",
+           "questions_for", "first_screen", "support_rows", "REASONS", "signals",
+           "flag_detail", "cell_states", "legend", "marked",
            "MARKS", "outcomes_table",
-           "model_section", "limits_note", "changes_section", "compared_period", "compared_run",
+           "model_section", "limits_note", "compared_period", "compared_run",
            "ramp_words", "plain_model_words", "funnel_intro",
            "data_quality_table", "renewals_table", "associates_compliance"]
 
@@ -157,60 +159,16 @@ def compared_run(run: RunData, *, markdown: bool = True) -> str | None:
     return f"the run for {when} (run folder {md(name) if markdown else name})"
 
 
-def changes_section(run: RunData) -> Text:
-    """What changed since the previous run: newly flagged first, as questions; no longer
-    flagged as good news; how many flags are unchanged."""
-    which = compared_run(run)
-    if which is None:
-        return Text("There is no earlier run of this practice in this reports folder to "
-                    "compare with, so nothing can be said yet about what changed. Run each "
-                    "period into the same reports folder (or pass --compare-to) and this "
-                    "section will show it.")
-    c = run.table("changes")
-    words = _flag_words(run.config)
-
-    def lines(kind: str, ask: str) -> list[str]:
-        out = []
-        rows = c[c["change"] == kind]
-        for cid in sorted(rows["clinician_id"].unique(), key=run.name_of):
-            mine = rows[rows["clinician_id"] == cid]
-            what = "; ".join(
-                f"{words.get(r['flag'], r['flag'])} ({_value(r['metric'], r['previous'])} "
-                f"then, {_value(r['metric'], r['current'])} now)" for _, r in mine.iterrows())
-            out.append(f"- **{md(run.name_of(cid))}**: {what}.{ask}")
-        return out
-
-    new = lines("newly flagged", " What has changed for them, and would support help?")
-    gone = lines("no longer flagged", "")
-    still = int((c["change"] == "still flagged").sum())
-    parts = [f"Compared with {which}."]
-    if is_yes(next(iter(_compared(run)["definitions_changed"]), False)):
-        parts[0] += (" That run defined the metrics differently (its parameters' operations, "
-                     "workload or trends settings or time zone differ), so some changes below "
-                     "may come from the definitions rather than from the work.")
-    parts.append("**Newly flagged**, worth a supportive question:\n\n" + "\n".join(new) if new
-                 else "No clinician has a new flag.")
-    if gone:
-        parts.append("**No longer flagged**, good news to acknowledge:\n\n" + "\n".join(gone))
-    if still:
-        parts.append(f"{num(still, 0)} {'flag is' if still == 1 else 'flags are'} unchanged "
-                     f"since then (the check-in list below has {'it' if still == 1 else 'them'}).")
-    if comings := _comings_and_goings(run):
-        parts.append(f"**Who joined or left** in this period ({period_words(run.config)}): "
-                     + comings)
-    return Text("\n\n".join(parts))
-
-
-def _comings_and_goings(run: RunData) -> str:
+def _comings_and_goings(run: RunData) -> list[str]:
     """The clinicians of the compared run who are not in this one and left during this
     period (with their last day), and those new in this one who joined during it (with their
-    start), in one sentence; a clinician with no date on the roster is said to be "not in
-    this run" or "new in this run". A leave or start outside this period (a clinician who
-    left during the compared period, say) is not named: the sentence is about this period.
-    Empty when there is nobody to name."""
+    start), one phrase each, leavers first; a clinician with no date on the roster is said to
+    be "not in this run" or "new in this run". A leave or start outside this period (a
+    clinician who left during the compared period, say) is not named: the phrases are about
+    this period. Empty when there is nobody to name."""
     was = _compared(run)
     if was.empty:
-        return ""
+        return []
     h = run.table("history")
     then = set(was["clinician_id"])
     now = set(h.loc[yes(h["this_run"]), "clinician_id"])
@@ -233,7 +191,7 @@ def _comings_and_goings(run: RunData) -> str:
         if (d := day_of(c, "start_date")) is not False:
             said.append(f"**{md(run.name_of(c))}** " + (f"joined on {date_words(d)}" if d
                                                        is not None else "is new in this run"))
-    return "; ".join(said) + "." if said else ""
+    return said
 
 
 _RAMP_WORDS = {
@@ -774,79 +732,294 @@ def check_ins(run: RunData) -> pd.DataFrame:
         ["_o", "_n", "name"]).drop(columns=["_o", "_n"]).reset_index(drop=True)
 
 
-def check_in_glance(run: RunData, ins: pd.DataFrame | None = None) -> str:
-    """The check-in list in one line: how many clinicians and why."""
-    ins = check_ins(run) if ins is None else ins
-    total = len(run.table("clinician_metrics"))
-    g = ins["group"].value_counts() if len(ins) else pd.Series(dtype=int)
-    asked = int(g.get(CHANGED, 0) + g.get(STANDING, 0) + g.get(FLAGGED, 0))
-    parts = [f"{n} newly flagged or worsening" if k == CHANGED else
-             f"{n} with a standing pattern" if k == STANDING else
-             f"{n} flagged with no earlier run to compare"
-             for k in (CHANGED, STANDING, FLAGGED) if (n := int(g.get(k, 0)))]
-    line = (f"{asked} of {count(total, 'clinician')} to check in with"
-            + (": " + ", ".join(parts) if parts else ""))
-    ctx = []
-    if n := int((ins["ramp"] != "").sum()) if len(ins) else 0:
-        ctx.append(f"{count(n, 'new hire')} ramping")
-    if n := int((ins["leave_days"] > 0).sum()) if len(ins) else 0:
-        ctx.append(f"{n} with recorded time off")
-    return line + ("; context, not a question: " + ", ".join(ctx) if ctx else "") + "."
+# -- the first screen: who might welcome support, and why ----------------------------------------
+
+# each flag and worsening trend in a few words (the first screen's counts and names)
+REASONS = {
+    "flag_low_utilization": "low utilization",
+    "over_capacity": "over capacity",
+    "flag_high_non_attendance": "many missed appointments",
+    "flag_late_notes": "notes running late",
+    "flag_unsigned_overdue": "a backlog of unsigned notes",
+    "flag_over_goal": "sessions above the weekly goal",
+    "flag_no_time_off": "no time off recorded",
+    "flag_caseload_growing": "caseload growing",
+    "trend_utilization": "utilization falling",
+    "trend_notes_within_72h": "notes slipping later",
+    "trend_non_attendance_rate": "missed appointments rising",
+}
+# a row's standing in the check-in table, in the order the table (without teams) lists them
+NEW, STILL_FLAGGED, FLAGGED_NOW, CLEARED, EXPLAINED = (
+    "new or worsening", "still flagged", "flagged", "flag cleared", "context")
+STATUS_OF = {CHANGED: NEW, STANDING: STILL_FLAGGED, FLAGGED: FLAGGED_NOW, CONTEXT: EXPLAINED}
+STATUS_ORDER = [NEW, STILL_FLAGGED, FLAGGED_NOW, CLEARED, EXPLAINED]
+FIRST_SCREEN_NAMES = 8  # the most clinicians the first screen names; the rest are counted
 
 
-def _details(signals_: list[str], row, cfg: Config) -> str:
-    marks = {"flag_low_utilization": "▼", "flag_late_notes": "▼"}
-    said = []
-    for s in signals_:
-        if s in WORSENING:
-            bad, what = WORSENING[s]
-            said.append(f"{'↓' if bad == 'declining' else '↑'} {what} "
-                        f"{'falling' if bad == 'declining' else 'rising'} for several weeks")
-        else:
-            said.append(f"{marks.get(s, '▲')} {flag_detail(s, row, cfg)}")
-    return "; ".join(said)
+def _teams(run: RunData) -> dict[str, str]:
+    """Each clinician's team from the roster's optional ``team`` column (empty: no column,
+    or no team given anywhere). Read defensively: older runs and rosters have none."""
+    try:
+        roster = run.prepared_table("clinicians")
+    except (KeyError, OSError, ValueError):
+        return {}
+    if "team" not in roster:
+        return {}
+    return {str(c): str(t).strip() for c, t in zip(roster["clinician_id"], roster["team"],
+                                                    strict=True)
+            if not pd.isna(t) and str(t).strip()}
 
 
-def check_in_list(run: RunData) -> Text:
-    """Who might welcome a check-in, framed as questions to ask, not verdicts, in order of
-    need: what changed since the compared run (newly flagged, or worsening for several
-    weeks), then standing patterns (flagged in that run too), each clinician once with all
-    their reasons; then context instead of a question where the data explain a figure (a new
-    hire's ramp, recorded time off). Above the list, one line: how many and why."""
-    ins = check_ins(run)
-    if ins.empty:
-        return Text("No clinician's metrics are outside the thresholds or slipping this "
-                    "period.")
+def _short(signal: str, row, cfg: Config) -> str:
+    """One signal of a clinician in a table cell: its mark, a few words and the figure as the
+    tables show it ("▼ utilization 62%"); the thresholds are the operations table's legend."""
+    if signal in WORSENING:
+        bad, _ = WORSENING[signal]
+        return f"{'↓' if bad == 'declining' else '↑'} {REASONS[signal]}"
+    w, o = cfg.workload, cfg.operations
+
+    def v(metric: str) -> str:
+        return _value(metric, row.get(metric))
+
+    return {
+        "flag_low_utilization": f"▼ utilization {v('utilization')}",
+        "over_capacity": f"▲ utilization {v('utilization')} of the hours offered",
+        "flag_high_non_attendance": f"▲ missed appointments {v('non_attendance_rate')}",
+        "flag_late_notes": f"▼ notes signed within {o.note_standard_hours:g} hours "
+                           f"{v('notes_within_72h')}",
+        "flag_unsigned_overdue": f"▲ {v('unsigned_overdue_7d')} unsigned for more than "
+                                 f"{o.note_overdue_days:g} days",
+        "flag_over_goal": f"▲ above the weekly goal in {num(row.get('weeks_over_goal'), 0)} "
+                          f"of the last {w.over_goal_window} weeks",
+        "flag_no_time_off": f"▲ no time off recorded in {w.time_off_months} months",
+        "flag_caseload_growing": f"▲ caseload growing for "
+                                 f"{v('caseload_growing_weeks')}",
+    }.get(signal, REASONS.get(signal, signal))
+
+
+def _ask(prompt: str) -> str:
+    """A prompt's question alone (the figure before it is in the Reasons column)."""
+    head, _, question = prompt.rpartition(". ")
+    return question if head and question.endswith("?") else prompt
+
+
+def support_rows(run: RunData) -> pd.DataFrame:
+    """One row per clinician the first screen counts and the check-in table lists: those of
+    :func:`check_ins`, and those with a flag cleared since the compared run (``changes``)
+    and nothing to ask. ``status`` is one of :data:`STATUS_ORDER` (``new or worsening``,
+    ``still flagged``, ``flagged`` with no earlier run to compare, ``flag cleared``,
+    ``context``: every signal explained by a ramp or time off); ``new``, ``worsening``,
+    ``standing``, ``flagged``, ``cleared`` list the signals; ``team`` is the roster's (empty
+    without one); ``reasons`` is the table's cell, ``ask`` the questions (the figure left
+    out: the Reasons cell has it; :func:`check_in_questions` says each once). In the table's
+    order: by
+    team then name when the roster gives teams, else by status, the number of signals asked
+    about, then name."""
     cfg = run.config
-    heads = {CHANGED: "**What changed**: newly flagged since the previous run, or worsening "
-                      "for several weeks.",
-             STANDING: "**Standing patterns**: flagged in the previous run too.",
-             FLAGGED: "**Flagged this period** (no earlier figure to compare with).",
-             CONTEXT: "**Context, not a question**: figures the data explain."}
-    parts = [check_in_glance(run, ins),
-             "Each clinician is listed once, with all their reasons: what changed first, then "
-             "standing patterns, then context that explains a figure.",
-             "These are prompts for a supportive conversation, not judgements: numbers "
-             "cannot see a hard month, a complex caseload or a new role."]
-    for group, head in heads.items():
-        mine = ins[ins["group"] == group]
-        if mine.empty:
-            continue
-        parts.append(head)
-        for _, c in mine.iterrows():
-            said = [f"{label}: {_details(c[k], c['row'], cfg)}" for k, label in (
-                ("new", "New since the previous run"), ("worsening", "Worsening"),
-                ("standing", "Also in the previous run"), ("flagged", "Flagged"))
-                if c[k]]
-            context = [w for w in (c["ramp"], count(c["leave_days"], "day")
-                                   + " of recorded time off in the period"
-                                   if c["leave_days"] else "") if w]
-            if context:
-                said.append("Context: " + "; ".join(context) + ", which explains "
-                            + _details(c["explained"], c["row"], cfg))
-            parts.append(f"**{md(c['name'])}**: " + ". ".join(said) + "."
-                         + "".join(f"\n- {r}" for r in c["prompts"]))
+    ins = check_ins(run)
+    c = run.tables.get("changes")
+    here = set(run.table("clinician_metrics")["clinician_id"])
+    gone = c[(c["change"] == NO_LONGER) & c["clinician_id"].isin(here)] \
+        if c is not None and not c.empty else pd.DataFrame(columns=["clinician_id", "flag"])
+    cleared = {cid: list(g["flag"]) for cid, g in gone.groupby("clinician_id", sort=False)}
+    was = {} if c is None or c.empty else {(r.clinician_id, r.flag): (r.metric, r.previous,
+                                                                       r.current)
+                                           for r in c.itertuples()}
+    teams = _teams(run)
+    rows = []
+
+    def then_now(cid: str, flag: str, now: bool = True) -> str:
+        metric, before, after = was.get((cid, flag), ("", None, None))
+        if not metric or before is None or pd.isna(before):
+            return ""
+        return (f" ({_value(metric, before)} then)" if now else
+                f" ({_value(metric, before)} then, {_value(metric, after)} now)")
+
+    def gone_words(cid: str) -> str:
+        return "; ".join(REASONS.get(f, f) + then_now(cid, f, False)
+                         for f in cleared.get(cid, []))
+
+    def short(signals_: list[str], row) -> str:
+        return "; ".join(_short(s, row, cfg) for s in signals_)
+
+    for _, r in ins.iterrows():
+        cid, row = r["clinician_id"], r["row"]
+        said = []
+        if r["new"]:
+            said.append("New: " + "; ".join(_short(s, row, cfg) + then_now(cid, s)
+                                            for s in r["new"]))
+        for k, label in (("worsening", "Worsening for several weeks"), ("standing", "Still"),
+                         ("flagged", "Flagged")):
+            if r[k]:
+                said.append(f"{label}: {short(r[k], row)}")
+        context = [w for w in (r["ramp"], count(r["leave_days"], "day")
+                               + " of recorded time off in the period"
+                               if r["leave_days"] else "") if w]
+        if context:
+            said.append("Context: " + "; ".join(context) + ", which explains "
+                        + short(r["explained"], row))
+        if cid in cleared:
+            said.append("Cleared: " + gone_words(cid))
+        rows.append({"clinician_id": cid, "name": r["name"], "status": STATUS_OF[r["group"]],
+                     **{k: r[k] for k in ("new", "worsening", "standing", "flagged",
+                                          "explained")},
+                     "cleared": cleared.get(cid, []),
+                     "reasons": ". ".join(said) + ".",
+                     "ask": [_ask(q) for q in r["prompts"]],
+                     "_n": -len(r["new"] + r["worsening"] + r["standing"] + r["flagged"])})
+    for cid in sorted(set(cleared) - set(ins["clinician_id"] if len(ins) else [])):
+        rows.append({"clinician_id": cid, "name": run.name_of(cid), "status": CLEARED,
+                     "new": [], "worsening": [], "standing": [], "flagged": [],
+                     "explained": [], "cleared": cleared[cid],
+                     "reasons": f"Cleared: {gone_words(cid)}.", "ask": [], "_n": 0})
+    columns = ["clinician_id", "name", "team", "status", "new", "worsening", "standing",
+               "flagged", "explained", "cleared", "reasons", "ask"]
+    out = pd.DataFrame(rows, columns=[k for k in columns if k != "team"] + ["_n"])
+    out.insert(2, "team", [teams.get(str(cid), "") for cid in out["clinician_id"]])
+    order = out["status"].map({s: k for k, s in enumerate(STATUS_ORDER)})
+    keys = (["team", "name"] if teams else ["_o", "_n", "name"])
+    return out.assign(_o=order).sort_values(keys, kind="stable").drop(
+        columns=["_o", "_n"]).reset_index(drop=True)[columns]
+
+
+def _by_reason(lists: pd.Series, most: int = 5) -> str:
+    """How many clinicians have each signal, most first: "over capacity (3), notes running
+    late (2)" (a clinician with two reasons counts under each); the ``most`` commonest
+    named, the others counted ("and 2 other reasons")."""
+    n = pd.Series([s for signals_ in lists for s in signals_], dtype=object).value_counts()
+    ranked = sorted(n.items(), key=lambda kv: (-kv[1], REASONS.get(kv[0], kv[0])))
+    said = ", ".join(f"{REASONS.get(s, s)} ({num(k, 0)})" for s, k in ranked[:most])
+    rest = len(ranked) - most
+    return said + (f" and {count(rest, 'other reason')}" if rest > 0 else "")
+
+
+def _changed_words(r, most: int = 3) -> str:
+    """A named clinician's change in a few words: at most ``most`` reasons, the others
+    counted ("and 2 more")."""
+    parts, left = [], most
+    kinds = [(label, r[k]) for k, label in (
+        ("new", "newly flagged"), ("worsening", "worsening"), ("flagged", "flagged"),
+        ("cleared", "flag cleared")) if r[k]]
+    for label, signals_ in kinds:
+        if left > 0:
+            parts.append(f"{label}: " + ", ".join(REASONS.get(s, s)
+                                                  for s in signals_[:left]))
+        left -= len(signals_)
+    return "; ".join(parts) + (f" and {num(-left, 0)} more" if left < 0 else "")
+
+
+def first_screen(run: RunData) -> Text:
+    """The top of the owner's page: who might welcome support, and why, in one screen at
+    any size of practice. First the counts (clinicians; newly flagged or worsening since
+    the compared run, by reason; still flagged; improving, a flag cleared), or, with no
+    earlier run, one sentence that says so and who is flagged now; then the clinicians who
+    changed by name with their reasons in a few words (at most :data:`FIRST_SCREEN_NAMES`,
+    the rest counted); then standing patterns (flagged in the compared run too) by reason;
+    then who joined or left. Every count is a count of rows of :func:`support_rows`, the
+    check-in table below (:func:`check_in_table`)."""
+    m = run.table("clinician_metrics")
+    rows = support_rows(run)
+    n = rows["status"].value_counts()
+    which = compared_run(run)
+    total = count(len(m), "clinician")
+    new = rows[rows["status"] == NEW]
+    parts = []
+    if which is None:
+        now = rows[rows["status"].isin([NEW, FLAGGED_NOW])]
+        head = ("There is no earlier run of this practice to compare with yet, so this "
+                "shows who is flagged now.")
+        counts = (f"**{num(len(now), 0)} of {total}** might welcome a check-in."
+                  + (f" Reasons: {_by_reason(now['new'] + now['worsening'] + now['flagged'])}."
+                     if len(now) else ""))
+        named = now
+    else:
+        head = f"Compared with {which}."
+        if is_yes(next(iter(_compared(run)["definitions_changed"]), False)):
+            head += (" That run defined the metrics differently (its parameters' operations, "
+                     "workload or trends settings or time zone differ), so some changes "
+                     "may come from the definitions rather than from the work.")
+        counts = (f"Of {total}: **{num(len(new), 0)} newly flagged or worsening**, "
+                  f"**{num(n.get(STILL_FLAGGED, 0), 0)} still flagged** and "
+                  f"**{num(n.get(CLEARED, 0), 0)} improving** (a flag cleared, nothing new)."
+                  + (f" New reasons: {_by_reason(new['new'] + new['worsening'])}."
+                     if len(new) else ""))
+        named = rows[rows["status"].isin([NEW, CLEARED])]
+    if rows.empty:  # nothing to count: one plain sentence, not a row of zeros
+        counts = (f"Of {total}, none is outside the practice's thresholds or slipping"
+                  + (", and no flag has cleared since then." if which is not None else "."))
+    if k := int(n.get(EXPLAINED, 0)):
+        counts += (f" For {count(k, 'more clinician', 'more clinicians')} the data explain "
+                   "a flag (a new hire's first weeks, or recorded time off): context, not a "
+                   "question.")
+    parts += [head, counts]
+    if len(named):
+        shown = named.sort_values("status", key=lambda s: s.map(
+            {x: i for i, x in enumerate(STATUS_ORDER)}), kind="stable").head(
+            FIRST_SCREEN_NAMES)
+        lines = [f"- **{md(r['name'])}**" + (f" ({md(r['team'])})" if r["team"] else "")
+                 + f": {_changed_words(r)}" for _, r in shown.iterrows()]
+        more = len(named) - len(shown)
+        title = "**Who changed**" if which is not None else "**Who**"
+        parts.append(f"{title}:\n\n" + "\n".join(lines)
+                     + (f"\n\nAnd {num(more, 0)} more: every one is in the check-in table "
+                        "below." if more else ""))
+    if which is not None:
+        standing = rows["standing"]
+        if len(rows):
+            parts.append("**Standing patterns**, flagged in the previous run too: "
+                         + (f"{_by_reason(standing)}." if standing.map(len).sum()
+                            else "none."))
+        if comings := _comings_and_goings(run):
+            if len(comings) <= FIRST_SCREEN_NAMES:
+                parts.append(f"**Who joined or left** in this period "
+                             f"({period_words(run.config)}): " + "; ".join(comings) + ".")
+            else:
+                left = sum(" left on " in w or "not in this run" in w for w in comings)
+                parts.append(f"**Who joined or left** in this period "
+                             f"({period_words(run.config)}): {num(left, 0)} left and "
+                             f"{num(len(comings) - left, 0)} joined.")
     return Text("\n\n".join(parts))
+
+
+def check_in_table(run: RunData):
+    """Who might welcome a check-in, one row per clinician the first screen counts
+    (:func:`support_rows`): their standing since the compared run and all their reasons with
+    the figure (and the figure then, for a new flag or a cleared one); the questions to ask
+    follow the table, each once (:func:`check_in_questions`). A Team column, and rows by team
+    then name, when the roster gives teams; else in order of need."""
+    rows = support_rows(run)
+    if rows.empty:
+        return Text("Nobody to list this period.")
+    out = pd.DataFrame({"Clinician": rows["name"]})
+    if rows["team"].ne("").any():
+        out["Team"] = rows["team"].replace("", "–")
+    out["Since the previous run" if compared_run(run) is not None else "Now"] = \
+        rows["status"].str.capitalize()
+    out["Reasons"] = rows["reasons"]
+    return table(out, "Each clinician once, with all their reasons (the practice's "
+                      "thresholds are under the operations table). These are prompts for a "
+                      "supportive conversation, not judgements: numbers cannot see a hard "
+                      "month, a complex caseload or a new role.", caption_above=True)
+
+
+def check_in_questions(run: RunData) -> Text:
+    """The questions the check-in table's reasons raise, each once, with the reasons that
+    raise it: supportive questions, not verdicts. The pack and the self-view ask the same
+    questions with the clinician's own figure (:func:`questions_for`). Empty when no one in
+    the table has a question."""
+    ins = check_ins(run)
+    found: dict[str, set] = {}
+    for _, r in ins.iterrows():
+        for keys, text in _prompts(r["row"], run.config, False, set(r["asking"])):
+            found.setdefault(_ask(text), set()).update(keys)
+    if not found:
+        return Text("")
+    order = list(REASONS)
+    lines = [f"- *{', '.join(REASONS.get(k, k) for k in sorted(keys, key=order.index))}*: "
+             f"{q}" for q, keys in found.items()]
+    return Text("**What to ask**, each question once, with the reasons that raise it:\n\n"
+                + "\n".join(lines))
+
 
 
 @measured(say=True)
@@ -910,19 +1083,25 @@ def _model_clients(run: RunData, s: dict) -> str:
 
 @measured()
 def model_section(run: RunData) -> Text:
-    """The share of the variation in scores that lies between clinicians, in plain words."""
-    lines = []
+    """The share of the variation in scores that lies between clinicians, in plain words.
+    Measures not compared for the same reason share one line (no sentence said twice)."""
+    lines, alike = [], {}
     for inst, s in run.summary.items():
         share = s.get("share_of_variance_due_to_clinicians")
         msg = plain_model_words("; ".join(s.get("messages", [])))
         if share is None:
-            lines.append(f"- **{md(inst)}**: "
-                         f"{md(msg[0].upper() + msg[1:]) + '.' if msg else 'not compared.'}")
+            why = md(msg[0].upper() + msg[1:]) + "." if msg else "not compared."
+            if why not in alike:
+                alike[why] = len(lines)
+                lines.append([[md(inst)], why])
+            else:
+                lines[alike[why]][0].append(md(inst))
         else:
             lines.append(f"- **{md(inst)}**: {share:.1%} of the variation in scores lies between "
                          f"clinicians ({_model_clients(run, s)}, "
                          f"{count(s['n_scores'], 'score')})"
                          + (f". {md(msg[0].upper() + msg[1:])}." if msg else "."))
+    lines = [f"- **{', '.join(x[0])}**: {x[1]}" if isinstance(x, list) else x for x in lines]
     return Text("Studies of routine practice find that about 5% of the variation in outcomes "
                 "lies between therapists, after allowing for how ill clients were at intake. "
                 "Here:\n\n" + "\n".join(lines))

@@ -96,7 +96,7 @@ def _windows(run: RunData) -> dict[str, str]:
     }
 
 
-OWNER_SECTIONS = ["changes", "glance", "operations", "check_in", "ramp", "outcomes", "funnel",
+OWNER_SECTIONS = ["changes", "check_in", "glance", "operations", "ramp", "outcomes", "funnel",
                   "model", "licences", "associates", "limits", "data_quality"]
 CLINICIAN_SECTIONS = ["going_well", "own", "history", "weekly", "clients", "item9", "estimate",
                       "development", "questions"]
