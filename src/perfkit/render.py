@@ -99,6 +99,9 @@ th { background: #f7fafc; } caption { caption-side: bottom; color: #4a5568; font
 img { max-width: 100%; height: auto; } .jp-OutputPrompt, .jp-InputPrompt { display: none; }
 footer { margin-top: 3rem; color: #4a5568; font-size: .8rem; }
 a { color: #2c5282; }
+@media screen {  /* a wide table scrolls within its own box (a tab stop), not the page */
+  table.wide { display: block; overflow-x: auto; max-width: 100%; }
+}
 @page { margin: 1.5cm 1.4cm; @top-left { content: ""; }
         @bottom-right { content: "Page " counter(page) " of " counter(pages);
                         font-size: 8pt; color: #4a5568; } }
@@ -109,6 +112,7 @@ a { color: #2c5282; }
   h1, h2, h3, h4 { break-after: avoid; page-break-after: avoid; }
   table { font-size: 9pt; margin: .4rem 0; }
   th, td { padding: .12rem .4rem; line-height: 1.25; } caption { font-size: 9pt; }
+  td:first-child { white-space: nowrap; }  /* a name on one line: rows half as tall */
   img { max-height: 22cm; }  /* a figure fits a page (A4 or Letter) with its caption */
   img, tr, caption, li, .output_png, .figure-text { break-inside: avoid;
                                                     page-break-inside: avoid; }

@@ -65,6 +65,7 @@ _ATTRIBUTES = {
     "td": ["colspan", "rowspan", "style", "class", "id"],
     "th": ["colspan", "rowspan", "scope", "style", "class", "id"],
     "style": ["type"],
+    "table": ["tabindex", "class", "id", "style", "title"],
 }
 _PROTOCOLS = frozenset({"http", "https", "mailto"})
 

@@ -20,6 +20,9 @@ __all__ = ["Text", "table", "pct", "num", "count", "cohort_pct", "too_few", "dat
            "NO_APPOINTMENTS", "GROUP_SESSIONS", "score"]
 
 
+WIDE_COLUMNS = 8  # a table of more columns may be wider than the page on screen
+
+
 def table(frame: pd.DataFrame, caption: str | None = None, *, apply=None,
           rows: str | None = None, caption_above: bool = False):
     """A report table without its index: every cell, header and the caption HTML-escaped
@@ -29,13 +32,17 @@ def table(frame: pd.DataFrame, caption: str | None = None, *, apply=None,
     column, under that header. Every header cell has words (no empty header cells, no row
     of index names). ``caption_above`` puts the caption over the table, for a caption the
     reader needs before the rows (what a column means). Every table of a report is built
-    here."""
+    here. A table of more than :data:`WIDE_COLUMNS` columns scrolls sideways in its own box
+    on a narrow screen (the page itself does not), and is a tab stop so a keyboard can
+    scroll it."""
     if rows is not None:
         frame = frame.rename_axis(rows).reset_index()
     frame = frame.rename_axis(None, axis=1)
     styler = frame.style.format(escape="html", thousands=",") \
         .format_index(escape="html", axis=1) \
         .hide(axis="index")
+    if frame.shape[1] > WIDE_COLUMNS:  # scrolls in its own box on a narrow screen: focusable
+        styler = styler.set_table_attributes('class="wide" tabindex="0"')
     if apply is not None:
         styler = styler.apply(apply)
     if caption:

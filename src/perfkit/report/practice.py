@@ -33,6 +33,7 @@ from .format import (
     short_history,
     span_words,
     table,
+    text_or,
     trend_words,
     yes,
 )
@@ -511,11 +512,14 @@ def operations_table(run: RunData):
                   "returning ones (see \"History in this export\" above)." if short else ""))
     if not is_large(run):
         return table(out, caption, apply=shade)
-    asked = set(check_ins(run)["clinician_id"])
-    notable = (states.ne("").any(axis=1).to_numpy() | _worsening(m) | absent
-               | m["clinician_id"].isin(asked).to_numpy())
+    # a large practice: the rows with a figure beyond the practice's limits (the watch band
+    # is a softer mark: counted, not listed) or a trend that is a concern; the check-in table
+    # above already lists everyone with a reason, and its reasons beyond these columns
+    notable = (states.isin(["low", "high"]).any(axis=1).to_numpy() | _worsening(m) | absent)
     return shortened(out, notable, caption, apply=shade, states=states,
-                     why="a marked cell, a trend that is a concern, a check-in or no appointments")
+                     why="a figure beyond the practice's limits, a trend that is a concern, or "
+                         "no appointments", rest="have no figure beyond the limits and no "
+                         "trend that is a concern")
 
 
 # -- check-ins in order of need ------------------------------------------------------------------
@@ -996,10 +1000,18 @@ def check_in_table(run: RunData):
     out["Since the previous run" if compared_run(run) is not None else "Now"] = \
         rows["status"].str.capitalize()
     out["Reasons"] = rows["reasons"]
-    return table(out, "Each clinician once, with all their reasons (the practice's "
-                      "thresholds are under the operations table). These are prompts for a "
-                      "supportive conversation, not judgements: numbers cannot see a hard "
-                      "month, a complex caseload or a new role.", caption_above=True)
+    caption = ("Each clinician once, with all their reasons (the practice's thresholds are "
+               "under the operations table). These are prompts for a supportive conversation, "
+               "not judgements: numbers cannot see a hard month, a complex caseload or a new "
+               "role.")
+    context = rows["status"].eq(EXPLAINED).to_numpy()
+    if is_large(run) and context.any():  # context is not a question: counted, in the full table
+        return shortened(out, ~context, caption, why="a question to ask",
+                         rest="have a flag that the data explain (a new hire's first weeks, or "
+                              "recorded time off): context, not a question",
+                         full_caption="Everyone above and the clinicians whose flag the data "
+                                      "explain.")
+    return table(out, caption, caption_above=True)
 
 
 def check_in_questions(run: RunData) -> Text:
@@ -1179,21 +1191,45 @@ def renewals_table(run: RunData):
                      "the cycle ends soon, or a competency review due", rest="have nothing due")
 
 
-def associates_compliance(run: RunData) -> Text:
+def associates_compliance(run: RunData):
     """One line per associate (pre-licensed clinician, a row of the ``supervision`` ledger):
     whether their supervision keeps to their licensure rule: ``on track``, ``behind its rule``
     with the hours and periods short, ``incomplete history`` (:func:`~perfkit.report.
     supervisor.compliance_words`). Hours and the rule only: no supervision notes, goals,
-    ratings or clients: the supervision pack itself is never the owner's."""
+    ratings or clients: the supervision pack itself is never the owner's. A large practice
+    (:func:`~perfkit.report.teams.is_large`) gets a table of the associates who are not on
+    track, by team when the roster names teams, with every associate in a table that opens
+    below."""
     led = run.tables.get("supervision")
     if led is None or led.empty:
         return Text("No associate (pre-licensed clinician) is employed in this period.")
+    intro = ("Whether each associate's supervision keeps to their licensing board's rule, "
+             "in hours and weeks or months only; the supervision itself stays between "
+             "them and their supervisor.")
+    if is_large(run):
+        ids = led["clinician_id"].astype(str).reset_index(drop=True)
+        out = pd.DataFrame({
+            "Associate": ids.map(run.name_of),
+            "Licensure rule": [text_or(v, "–") for v in led.get(
+                "rule_name", pd.Series([None] * len(led)))],
+            "Supervision against the rule": [compliance_words(r) for _, r in led.iterrows()]})
+        if has_teams(run, ids):
+            order, team = by_team(run, ids, out["Associate"])
+            out.insert(1, TEAM, team)
+        else:
+            order = np.argsort(out["Associate"].to_numpy(), kind="stable")
+        out = out.iloc[order]
+        standing = out["Supervision against the rule"]
+        behind = (standing.str.startswith("behind") | standing.str.startswith("not known")
+                  ).to_numpy()
+        return shortened(out, behind, None, why="behind their rule, or not known",
+                         rest="are on track, or show no shortfall in the records there are",
+                         full_caption="Every associate, in the same columns.",
+                         noun=("associate", "associates"), lead=intro)
     lines = []
     for _, r in sorted(led.iterrows(), key=lambda x: run.name_of(x[1]["clinician_id"])):
         rule = f" ({md(r['rule_name'])})" if isinstance(r.get("rule_name"), str) \
             and r["rule_name"] else ""
         lines.append(f"- **{md(run.name_of(r['clinician_id']))}**{rule}: "
                      f"{md(compliance_words(r))}.")
-    return Text("Whether each associate's supervision keeps to their licensing board's rule, "
-                "in hours and weeks or months only; the supervision itself stays between "
-                "them and their supervisor.\n\n" + "\n".join(lines))
+    return Text(intro + "\n\n" + "\n".join(lines))

@@ -79,9 +79,14 @@ class Shortened:
     full table's frame, as a Styler's is."""
 
     def __init__(self, short, full, n_shown: int, n_all: int, why: str,
-                 rest: str = "are within the practice's ranges"):
+                 rest: str = "are within the practice's ranges", *,
+                 noun: tuple[str, str] = ("clinician", "clinicians"), lead: str = ""):
         self.short, self.full = short, full
         self.n_shown, self.n_all, self.why, self.rest = n_shown, n_all, why, rest
+        self.noun, self.lead = noun, lead
+
+    def _n(self, n: int) -> str:
+        return count(n, *self.noun)
 
     @property
     def data(self) -> pd.DataFrame:
@@ -98,18 +103,19 @@ class Shortened:
     def sentence(self) -> str:
         others = self.n_all - self.n_shown
         if not self.n_shown:
-            return (f"All {count(self.n_all, 'clinician')} {self.rest}: nothing to look at "
-                    "here. Every clinician is in the table that opens below.")
+            return (f"All {self._n(self.n_all)} {self.rest}: nothing to look at "
+                    f"here. Every {self.noun[0]} is in the table that opens below.")
         rest = self.rest if others != 1 else self.rest.replace("are ", "is ", 1).replace(
             "have ", "has ", 1)
-        return (f"Showing the {count(self.n_shown, 'clinician')} with something to look at "
-                f"({self.why}); the other {num(others, 0)} {rest}. Every clinician is in the "
-                "table that opens below.")
+        return (f"Showing the {self._n(self.n_shown)} with something to look at "
+                f"({self.why}); the other {num(others, 0)} {rest}. Every {self.noun[0]} is in "
+                "the table that opens below.")
 
     def to_html(self) -> str:
         short = self.short.to_html() if self.n_shown else ""
-        return (f"<p>{html.escape(self.sentence())}</p>{short}"
-                f"<details><summary>All {html.escape(count(self.n_all, 'clinician'))}"
+        lead = f"<p>{html.escape(self.lead)}</p>" if self.lead else ""
+        return (f"{lead}<p>{html.escape(self.sentence())}</p>{short}"
+                f"<details><summary>All {html.escape(self._n(self.n_all))}"
                 f"</summary>{self.full.to_html()}</details>")
 
     def _repr_html_(self) -> str:
@@ -119,11 +125,13 @@ class Shortened:
 def shortened(frame: pd.DataFrame, notable, caption: str | None, *, apply=None,
               states: pd.DataFrame | None = None, why: str,
               rest: str = "are within the practice's ranges",
-              full_caption: str = "Every clinician, in the same columns."):
+              full_caption: str = "Every clinician, in the same columns.",
+              noun: tuple[str, str] = ("clinician", "clinicians"), lead: str = ""):
     """:class:`Shortened` from a table's rows (``frame``) and which of them have something to
     look at (``notable``, a boolean per row). ``apply`` (a shading function of the full
     table's column and the matching ``states`` column) is applied to both tables, each with
-    its own rows' states."""
+    its own rows' states. ``noun`` names what a row is (singular, plural); ``lead`` is a
+    sentence shown before everything else."""
     notable = np.asarray(notable, dtype=bool)
 
     def styled(rows: np.ndarray, words: str | None):
@@ -140,7 +148,7 @@ def shortened(frame: pd.DataFrame, notable, caption: str | None, *, apply=None,
     if not notable.any():  # no short table: the whole one carries the legend
         full_caption = caption
     return Shortened(styled(notable, caption), styled(everyone, full_caption),
-                     int(notable.sum()), len(frame), why, rest)
+                     int(notable.sum()), len(frame), why, rest, noun=noun, lead=lead)
 
 
 def team_rows(run: RunData) -> pd.DataFrame:
