@@ -201,7 +201,8 @@ def test_a_large_practice_shows_the_notable_rows_and_all_in_details(tmp_path):
     # Ben flagged, Dan never in the export, Eve worsening; Ann and Cat within the ranges
     assert names(short[0]) == ["Ben", "Dan", "Eve"]
     assert names(details.find("table")) == ["Ann", "Ben", "Cat", "Dan", "Eve"]
-    assert "the other 2 have no figure beyond the limits and no trend that is a concern" in soup.get_text()
+    assert ("the other 2 have no figure beyond the limits and no trend that is a concern"
+            in soup.get_text())
     assert len(table.data) == 5
     # the shading follows each table's own rows: Ben's utilization cell in both
     assert html.count("background-color: #fbd5b5") >= 2
@@ -212,7 +213,8 @@ def test_a_large_practice_with_nothing_to_look_at_says_so(tmp_path):
     table = p.operations_table(_run(tmp_path, calm, None, report={"large_practice": 4}))
     soup = BeautifulSoup(table.to_html(), "html.parser")
     assert len(soup.find_all("table")) == 1 and soup.find("table").find_parent("details")
-    assert "All 5 clinicians have no figure beyond the limits and no trend that is a concern" in soup.get_text()
+    assert ("All 5 clinicians have no figure beyond the limits and no trend that is a "
+            "concern" in soup.get_text())
     assert "▼ low / ▲ high" in soup.find("caption").get_text()  # the legend stays
 
 
