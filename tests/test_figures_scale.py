@@ -1,9 +1,11 @@
 """Figures that scale (issue 28, item 3): the owner's ramp, funnel and caterpillar figures stay
 readable at 200 clinicians and at 12. Measured on practices built here by hand, where who lies
 outside zero, outside the funnel's limits and ramps more slowly is planted, not read back from
-perfkit: no figure taller than 1,600 px as the page shows it (an image wider than the 1,000 px
-page is scaled down), text at least 9 pt when the figure is printed on a 7.1 in wide page,
-labels inside the plotting area, and by name only the clinicians the figure says it names."""
+perfkit: no figure page taller than PAGE_HEIGHT_PX (so it prints at full size, whole, on one
+page: at most 22 cm tall at 7.1 in wide) and none taller than 1,600 px as the page shows it (an
+image wider than the 1,000 px page is scaled down), text at least 9 pt when the figure is
+printed, labels inside the plotting area, by name only the clinicians the figure says it names,
+and a figure on several pages with its title, scales and key on every page."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ import perfkit as pk
 import perfkit.report as r
 from perfkit.outcomes import funnel_limits
 from perfkit.report import RunData
-from perfkit.report.figures import use_style
+from perfkit.report.figures import PAGE_HEIGHT_PX, Figures, use_style
 from perfkit.safety import md
 
 FIRST = ["Aisha", "Ben", "Clara", "Dev", "Elena", "Felix", "Grace", "Hal", "Imani", "Jon"]
@@ -94,9 +96,15 @@ def png_size(fig) -> tuple[int, int]:
 
 
 def print_scale(fig) -> float:
-    """How much printing on a 7.1 in wide page shrinks the figure (1: not at all)."""
-    width_in = png_size(fig)[0] / matplotlib.rcParams["figure.dpi"]
-    return min(1.0, 7.1 / width_in)
+    """How much printing on a 7.1 in wide page, at most 22 cm tall (the print style sheet's
+    ``max-height``), shrinks the figure (1: not at all)."""
+    width_in, height_in = (px / matplotlib.rcParams["figure.dpi"] for px in png_size(fig))
+    return min(1.0, 7.1 / width_in, 22 / 2.54 / height_in)
+
+
+def test_a_page_is_22_cm_tall_at_most_when_printed_at_full_size():
+    # 22 cm at the figures' 110 dpi: 22 / 2.54 * 110 = 952.76 px
+    assert PAGE_HEIGHT_PX == 952
 
 
 def renderer(fig):
@@ -106,20 +114,32 @@ def renderer(fig):
 
 @pytest.mark.parametrize("n", [200, 12])
 @pytest.mark.parametrize("which", ["ramp", "funnel", "caterpillar"])
-def test_no_figure_is_taller_than_1600_px_as_shown(figures, n, which):
-    fig = figures[n][which]
-    width, height = png_size(fig)
-    assert height * min(1, 1000 / width) <= 1600, (width, height)
+def test_no_figure_page_is_taller_than_a_printed_page(figures, n, which):
+    for page in figures[n][which].pages:
+        width, height = png_size(page)
+        assert height <= PAGE_HEIGHT_PX, (width, height)
+        assert height * min(1, 1000 / width) <= 1600, (width, height)
+        assert print_scale(page) > 0.99  # printed at full size: not shrunk to fit
 
 
 @pytest.mark.parametrize("n", [200, 12])
 def test_text_is_at_least_9_pt_on_the_printed_page(figures, n):
     for which, fig in figures[n].items():
-        least = 9 / print_scale(fig)
-        texts = [t for t in fig.fig.findobj(MplText) if t.get_text() and t.get_visible()]
-        assert texts
-        small = [(t.get_text(), t.get_fontsize()) for t in texts if t.get_fontsize() < least]
-        assert not small, (which, least, small[:3])
+        for page in fig.pages:
+            least = 9 / print_scale(page)
+            texts = [t for t in page.fig.findobj(MplText) if t.get_text() and t.get_visible()]
+            assert texts
+            small = [(t.get_text(), t.get_fontsize()) for t in texts
+                     if t.get_fontsize() < least]
+            assert not small, (which, least, small[:3])
+
+
+def has_tick_labels(ax, where: str = "bottom") -> bool:
+    """Whether the axes' x scale is labelled at ``where`` (bottom or top) as drawn."""
+    FigureCanvasAgg(ax.figure).draw()  # tick labels get their text when drawn
+    label = "label1" if where == "bottom" else "label2"
+    return any(getattr(t, label).get_visible() and getattr(t, label).get_text()
+               for t in ax.xaxis.get_major_ticks())
 
 
 def test_the_large_caterpillar_names_exactly_those_whose_interval_excludes_zero(sizes,
@@ -132,18 +152,66 @@ def test_the_large_caterpillar_names_exactly_those_whose_interval_excludes_zero(
                 if hi < 0 or lo > 0}
     assert len(expected) == 40 and run.name_of("C003") in expected
     fig = figures[200]["caterpillar"]
+    # 40 rows of names and the strip do not fit on one page: two pages, 20 names on each
+    assert isinstance(fig, Figures) and len(fig) == 2
     named = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels() if t.get_text()]
     assert len(named) == len(set(named)) == 40 and set(named) == expected
-    # the other 160 are one strip of dots, counted in its title and in the words
-    strip = fig.axes[-1]
+    assert [sum(bool(t.get_text()) for ax in page.axes for t in ax.get_yticklabels())
+            for page in fig] == [20, 20]
+    # the other 160 are one strip of dots, on the last page, counted in its title and words
+    strip = fig[-1].axes[-1]
     assert len(strip.collections[0].get_offsets()) == 160
     assert strip.get_title(loc="left").startswith("The other 160 clinicians")
+    assert not any(ax.get_title(loc="left").startswith("The other") for ax in fig[0].axes)
     assert ("160 of 200 ranges include zero (consistent with the practice average); they are "
             "drawn together") in fig.alt
-    # the scale at the top of every panel of names as well as at the bottom
-    for ax in fig.axes[:-1]:
-        assert ax.xaxis.get_tick_params(which="major")["labeltop"]
-        assert ax.xaxis.get_tick_params(which="major")["labelbottom"]
+    # every page: its own title, the same scale (so pages compare), labelled at the top and
+    # the bottom of every panel of names, and the axis label
+    for k, page in enumerate(fig, 1):
+        assert page.fig.get_suptitle().endswith(f"({k} of 2)")
+        assert f"({k} of 2)" in page.alt
+        assert {ax.get_xlim() for ax in page.axes} == {fig[0].axes[0].get_xlim()}
+        names = [ax for ax in page.axes if ax.get_yticklabels()]
+        assert len(names) == 2
+        for ax in names:
+            assert has_tick_labels(ax, "bottom") and has_tick_labels(ax, "top")
+        xlabel = [page.fig.get_supxlabel()] + [ax.get_xlabel() for ax in page.axes]
+        assert any(x.startswith("difference from the practice's PHQ-9 change") for x in xlabel)
+    assert has_tick_labels(strip, "bottom") and not has_tick_labels(strip, "top")
+    # each page's text alternative names the clinicians drawn on it, and only them
+    for page in fig:
+        on_page = {t.get_text() for ax in page.axes for t in ax.get_yticklabels()}
+        assert {who for who in expected if who in page.alt} == on_page - {""}
+
+
+def test_more_names_than_two_pages_hold_go_on_a_third(sizes):
+    """100 of 200 clinicians outside zero (every other one): 34, 33 and 33 names a page (at
+    most 2 x 28 rows fit a page at 0.22 in, 2 x 19 with the strip)."""
+    use_style()
+    run = practice(200, outside=set(range(0, 200, 2)), slow=0, others=0)
+    fig = r.caterpillar_figure(run, "PHQ-9")
+    assert len(fig) == 3
+    per_page = [[t.get_text() for ax in page.axes for t in ax.get_yticklabels()
+                 if t.get_text()] for page in fig]
+    assert list(map(len, per_page)) == [34, 33, 33]
+    assert set(sum(per_page, [])) == {run.name_of(f"C{k:03d}") for k in range(0, 200, 2)}
+    assert len({ax.get_xlim() for ax in fig.axes}) == 1
+    assert all(png_size(page)[1] <= PAGE_HEIGHT_PX for page in fig)
+
+
+def test_each_page_of_a_figure_is_its_own_image_with_its_own_alt(figures, monkeypatch):
+    """In a notebook: one image a page, in order, each with its page's text as ``alt``, and
+    the whole figure's sentence once, under the last page."""
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display",
+                        lambda *objs, **kw: shown.extend((o, kw) for o in objs))
+    fig = figures[200]["caterpillar"]
+    fig._ipython_display_()
+    assert [kw["metadata"]["image/png"]["alt"] for _, kw in shown[:-1]] == [p.alt for p in fig]
+    assert all(o["image/png"] for o, _ in shown[:-1])
+    assert "figure-text" in shown[-1][0].data and len(shown) == len(fig) + 1
 
 
 def test_a_twelve_clinician_caterpillar_names_everyone(sizes, figures):
@@ -190,15 +258,31 @@ def test_funnel_labels_name_the_points_outside_and_stay_inside_the_plot(sizes, f
             assert not a.overlaps(b)
 
 
+def titles_of(fig) -> list[str]:
+    return [ax.get_title(loc="left") for ax in fig.axes if ax.get_title(loc="left")]
+
+
 def test_many_new_hires_draw_a_panel_only_for_those_ramping_more_slowly(sizes, figures):
     run = sizes[200]
     fig = figures[200]["ramp"]
-    titles = [ax.get_title(loc="left") for ax in fig.axes if ax.get_title(loc="left")]
+    titles = titles_of(fig)
     slow = sorted(run.name_of(f"C{k:03d}") for k in range(17))
     assert titles[:17] == [f"{who}\nramping more slowly" for who in slow]
     assert titles[17:] == ["The other 48 new\nclinicians, a line each"]
-    together = fig.axes[17]
+    # 18 panels: nine on each of two pages, the panel of the others on the last
+    assert isinstance(fig, Figures) and [len(titles_of(page)) for page in fig] == [9, 9]
+    together = fig[-1].axes[-1]
+    assert together.get_title(loc="left") == titles[-1]
     assert len(together.collections[0].get_segments()) == 48
+    for k, page in enumerate(fig, 1):
+        assert page.fig.get_suptitle() == ("New clinicians' weekly utilization since they "
+                                           f"started ({k} of 2)")
+        key = [t.get_text() for t in page.fig.legends[0].get_texts()]
+        assert key[:2] == ["utilization", "earlier hires (median)"]
+        assert ("one new clinician each" in key) == (k == 2)
+        for ax in page.axes:
+            assert has_tick_labels(ax) and ax.get_xlabel() == "weeks since starting"
+    assert slow[0] in fig[0].alt and slow[0] not in fig[1].alt and slow[-1] in fig[1].alt
     assert "A panel each for the 17 clinicians ramping more slowly" in fig.alt
     assert "The other 48 new clinicians, drawn together, a thin line each: 48 ramping as " \
            "expected" in fig.alt
@@ -211,18 +295,20 @@ def test_many_new_hires_draw_a_panel_only_for_those_ramping_more_slowly(sizes, f
 
 def test_more_slow_hires_than_fit_give_panels_to_the_slowest(sizes):
     """25 hires ramp more slowly (the later-numbered ones slightly less slowly: their
-    utilization is 0.002 a number higher against the same earlier hires): the 16 slowest
-    (C000 to C015) get a panel each, the other 9 share one, the 30 on track another."""
+    utilization is 0.002 a number higher against the same earlier hires): two pages hold 18
+    panels, so the 16 slowest (C000 to C015) get a panel each, the other 9 share one, the 30
+    on track another."""
     use_style()
     run = practice(60, outside=set(), slow=25, others=30)
     fig = r.ramp_figure(run)
-    titles = [ax.get_title(loc="left") for ax in fig.axes if ax.get_title(loc="left")]
+    titles = titles_of(fig)
     assert titles[:16] == [f"{who}\nramping more slowly" for who in
                            sorted(run.name_of(f"C{k:03d}") for k in range(16))]
     assert titles[16:] == ["9 more ramping more\nslowly, a line each",
                            "The other 30 new\nclinicians, a line each"]
-    width, height = png_size(fig)
-    assert height * min(1, 1000 / width) <= 1600
+    assert len(fig) == 2
+    for page in fig:
+        assert png_size(page)[1] <= PAGE_HEIGHT_PX
 
 
 def test_a_few_new_hires_keep_a_panel_each(sizes, figures):
@@ -241,3 +327,30 @@ def test_no_empty_frames_for_a_funnel_with_no_scores(sizes):
     assert str(r.funnel_figure(run, "PHQ-9")) == "PHQ-9: no clients with a first and last score."
     run.tables["ramp"] = run.tables["ramp"].iloc[0:0]
     assert str(r.ramp_figure(run)) == ""
+
+
+def test_a_supervisor_of_five_sees_their_supervision_on_two_pages(tmp_path):
+    """Five supervisees' compliance panels (2.6 in each): three fit under a page's title, so
+    two pages, three panels then two, each page titled, its panels keyed and dated; the words
+    of the whole figure count every week of each."""
+    use_style()
+    weeks = pd.date_range("2026-06-01", periods=20, freq="7D").strftime("%Y-%m-%d")
+    ids = ["A", "B", "C", "D", "E"]
+    periods = pd.DataFrame([{"clinician_id": c, "period_start": w, "period": "week",
+                             "unit": "hours", "counted": float(k % 3 == 0), "required": 1.0,
+                             "assessed": True, "compliant": k % 3 == 0}
+                            for c in ids for k, w in enumerate(weeks)])
+    run = RunData(tmp_path, pk.load_config(pseudonym_key_file=tmp_path / "k"), {},
+                  {"supervision_periods": periods}, _names={c: f"Clin {c}" for c in ids})
+    fig = r.compliance_figure(run, ids)
+    assert isinstance(fig, Figures) and len(fig) == 2
+    assert [len(page.axes) for page in fig] == [3, 2]
+    for k, page in enumerate(fig, 1):
+        assert page.fig.get_suptitle() == f"Supervision against the rule ({k} of 2)"
+        assert png_size(page)[1] <= PAGE_HEIGHT_PX
+        for ax in page.axes:
+            assert ax.get_legend() is not None and has_tick_labels(ax)
+    assert fig.alt.count("the rule was met in 7 of 20 weeks with client hours") == 5
+    assert "Clin D" in fig[1].alt and "Clin D" not in fig[0].alt
+    # three or fewer: one page, as before
+    assert not isinstance(r.compliance_figure(run, ids[:3]), Figures)

@@ -8,6 +8,7 @@ import base64
 import html
 import io
 import textwrap
+from collections.abc import Sequence
 
 import matplotlib
 import matplotlib.dates
@@ -50,17 +51,23 @@ __all__ = ["use_style", "done", "Figure", "caterpillar", "caterpillar_words", "f
            "random_effects_qq",
            "funnel_figure", "caterpillar_figure", "distribution_figure", "weekly_trends_figure",
            "trajectories_figure", "trajectories_grid", "compliance_figure", "ramp_figure",
-           "BLUE", "GREY", "ORANGE", "WIDTH", "MAX_HEIGHT_PX", "large_practice"]
+           "BLUE", "GREY", "ORANGE", "WIDTH", "PAGE_HEIGHT_PX", "Figures", "large_practice"]
 
 # Okabe and Ito's blue and vermillion (told apart with every common colour-vision deficiency,
 # and each dark enough on white), and a neutral grey for what is context
 BLUE, GREY, ORANGE = "#0072B2", "#718096", "#D55E00"
 
 # A report figure is at most WIDTH inches wide: the printed page is about 7.1 in (18 cm), so
-# it prints at full size and its 9 pt text stays 9 pt. On screen it is at most MAX_HEIGHT_PX
-# tall (about one and a half screens): larger practices are drawn in summary, not taller.
+# it prints at full size and its 9 pt text stays 9 pt.
 WIDTH = 7.1
-MAX_HEIGHT_PX = 1500  # a margin under the 1,600 px the reports allow
+# The print style sheet (perfkit.render, ``img { max-height: 22cm }``) keeps a figure with its
+# caption on one printed page: an image taller than 22 cm is shrunk to 22 cm, and its text with
+# it. A figure printed at full size (WIDTH across the 18 cm column, at the house 110 dpi) is
+# 22 cm tall at most when its PNG is at most 22 / 2.54 in x 110 dpi = 952 px: so no figure page
+# is taller (:func:`_room`), and on screen that is well under the 1,600 px the reports allow.
+# A figure with more rows or panels than fit is drawn on several pages (:class:`Figures`).
+PRINT_HEIGHT_CM, DPI = 22, 110
+PAGE_HEIGHT_PX = int(PRINT_HEIGHT_CM / 2.54 * DPI)  # 952
 
 
 def large_practice(run: RunData) -> int:
@@ -70,8 +77,9 @@ def large_practice(run: RunData) -> int:
 
 
 def _room() -> float:
-    """The tallest a figure may be, in inches at the current resolution."""
-    return MAX_HEIGHT_PX / plt.rcParams["figure.dpi"]
+    """The tallest a figure page may be, in inches at the current resolution, with a margin
+    for what ``bbox_inches="tight"`` adds around it."""
+    return (PAGE_HEIGHT_PX - 8) / plt.rcParams["figure.dpi"]
 
 
 def _wrap(title: str, width: int = 62) -> str:
@@ -83,7 +91,7 @@ def use_style() -> None:
     """The house style: white grid, readable sizes, no chart junk. (Plain matplotlib settings:
     importing seaborn for a theme would cost each report a second.)"""
     plt.rcParams.update({
-        "figure.dpi": 110, "figure.facecolor": "white", "axes.facecolor": "white",
+        "figure.dpi": DPI, "figure.facecolor": "white", "axes.facecolor": "white",
         "axes.grid": True, "grid.color": "#e2e8f0", "grid.linewidth": 0.8,
         "axes.edgecolor": "#a0aec0", "axes.spines.top": False, "axes.spines.right": False,
         "axes.titleweight": "bold", "axes.titlesize": 11, "axes.labelsize": 10,
@@ -115,14 +123,58 @@ class Figure:
                          dpi=plt.rcParams["figure.dpi"])
         return buf.getvalue()
 
+    @property
+    def pages(self) -> list[Figure]:
+        """The figure's printed pages: itself (a :class:`Figures` has several)."""
+        return [self]
+
     def _ipython_display_(self) -> None:
-        from IPython.display import Markdown, display
+        from IPython.display import display
 
         data = base64.b64encode(self.png()).decode("ascii")
         display({"image/png": data, "text/plain": self.alt}, raw=True,
                 metadata={"image/png": {"alt": self.alt}})
         if self.say:
-            display(Markdown(f'<p class="figure-text">{html.escape(self.alt)}</p>'))
+            _say(self.alt)
+
+
+def _say(words: str) -> None:
+    """A figure's sentence under it, in a notebook (kept with it when printed)."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(f'<p class="figure-text">{html.escape(words)}</p>'))
+
+
+class Figures(Sequence):
+    """A figure with more rows or panels than fit on one printed page, drawn as several pages
+    (each a :class:`Figure` at most :data:`PAGE_HEIGHT_PX` tall, with its own title ending
+    "(1 of 2)", axes with tick labels, key and text alternative for what that page shows).
+    A notebook shows the pages in order, each its own image with its own ``alt`` (nbconvert
+    writes each into its own ``img`` tag), and, with ``say``, the sentence ``alt`` (what the
+    whole figure shows) once under the last page. ``figs[k].png()``: page k's image;
+    ``axes``: every page's axes, in page order."""
+
+    def __init__(self, pages: list[Figure], alt: str, say: bool = False):
+        self.pages, self.alt, self.say = list(pages), alt, say
+
+    def __len__(self) -> int:
+        return len(self.pages)
+
+    def __getitem__(self, k):
+        return self.pages[k]
+
+    @property
+    def axes(self) -> list:
+        return [ax for page in self.pages for ax in page.axes]
+
+    def __repr__(self) -> str:
+        return f"<Figures: {len(self.pages)} pages>"
+
+    def _ipython_display_(self) -> None:
+        for page in self.pages:
+            page._ipython_display_()
+        if self.say:
+            _say(self.alt)
 
 
 def done(fig, alt: str, *, say: bool = False, below: float = 0) -> Figure:
@@ -134,8 +186,26 @@ def done(fig, alt: str, *, say: bool = False, below: float = 0) -> Figure:
     return Figure(fig, alt, say)
 
 
+def _pages(pages: list[Figure], alt: str, *, say: bool = False) -> Figure | Figures:
+    """Pages drawn (each through :func:`done`) as one figure: a :class:`Figure` when there is
+    one page (with ``alt``, what the figure shows, as its text alternative), else
+    :class:`Figures`."""
+    if len(pages) == 1:
+        page = pages[0]
+        page.alt, page.say = alt, say
+        return page
+    return Figures(pages, alt, say)
+
+
 def _names(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+# A caterpillar's rows of names: NAME_ROW inches each, closer (down to NAME_ROW_MIN, where 9 pt
+# names still stand apart) before another page is needed. Inches a page takes besides its rows:
+# NAMES_AROUND (the title, the scale above and below the names, the axis label) and, on the
+# last page of a large practice, STRIP (the strip of the others, with its title and scale).
+NAME_ROW, NAME_ROW_MIN, NAMES_AROUND, STRIP = 0.3, 0.22, 2.4, 1.8
 
 
 def caterpillar(effects: pd.DataFrame, instrument: str, *, better: str = "lower",
@@ -146,63 +216,115 @@ def caterpillar(effects: pd.DataFrame, instrument: str, *, better: str = "lower"
     allowed for intake severity. Intervals that cross zero mean the clinician's clients changed
     at a rate consistent with the practice average.
 
-    More than ``together`` clinicians (or more than one row each fits in
-    :data:`MAX_HEIGHT_PX`): only those whose interval lies wholly on one side of zero (and
-    ``highlight``) are drawn by name, in one or two columns; the others together, as a strip
-    of their estimates under them, counted in its title and in the words."""
+    More than ``together`` clinicians: only those whose interval lies wholly on one side of
+    zero (and ``highlight``) are drawn by name; the others together, as a strip of their
+    estimates under them, counted in its title and in the words. Names that do not fit on one
+    printed page (:data:`PAGE_HEIGHT_PX`) go on further pages (:class:`Figures`), in two
+    columns a page, each page with its title ("(1 of 2)"), both scales and the axis label,
+    all on the same scale so that pages compare; the strip on the last page."""
     e = effects.sort_values("clinician_id")
-    title = _wrap(f"{instrument}: clinician differences"
-                  + (", allowing for how ill clients were at intake" if adjusted
-                     else ", not allowing for how ill clients were at intake")
-                  + ", with likely ranges")
+    head = (f"{instrument}: clinician differences"
+            + (", allowing for how ill clients were at intake" if adjusted
+               else ", not allowing for how ill clients were at intake")
+            + ", with likely ranges")
     faster = "faster improvement" if better == "lower" else "slower improvement"
     slower = "slower improvement" if better == "lower" else "faster improvement"
     xlabel = (f"difference from the practice's {instrument} change per {unit} "
               f"(points/{unit})\n← {faster}      {slower} →")
     room = _room()
-    one_each = 0.35 * len(e) + 1.8 <= room and (together is None or len(e) <= together)
-    if one_each:
+    large = together is not None and len(e) > together
+    if not large and 0.35 * len(e) + 1.8 <= room:  # one row each, on one page
         fig, ax = plt.subplots(figsize=(WIDTH, 0.35 * len(e) + 1.8))
         _intervals(ax, e, highlight, rows=len(e))
         if len(e) > 12:  # the scale at the top too, where a tall figure is read from
             ax.tick_params(axis="x", top=True, labeltop=True)
         ax.set_xlabel(xlabel)
-        _title(fig, title)
+        _title(fig, _wrap(head))
         return done(fig, caterpillar_words(e, instrument, better=better, unit=unit), say=say)
 
-    named_rows = (e["ci_high"] < 0) | (e["ci_low"] > 0) | (e["clinician_id"] == highlight)
-    named, rest = e[named_rows], e[~named_rows]
-    # rows of names: 0.3 in each while they fit, else closer (9 pt names need 0.17 in), and
-    # in two columns when one would still be too tall
-    fits = room - 3.4  # the titles, both scales, the strip of the others and its label
-    cols = 1 if len(named) * 0.17 <= fits else 2
-    per = -(-len(named) // cols)
-    row = min(0.3, fits / per) if per else 0
-    fig = plt.figure(figsize=(WIDTH, row * per + 3.4 if per else 3.0))
-    grid = fig.add_gridspec(2 if per else 1, cols,
-                            height_ratios=[row * per + 0.4, 1.2] if per else None)
+    if large:
+        named_rows = (e["ci_high"] < 0) | (e["ci_low"] > 0) | (e["clinician_id"] == highlight)
+        named, rest = e[named_rows], e[~named_rows]
+    else:  # everyone by name, on as many pages as that takes
+        named, rest = e, e.iloc[0:0]
+    counts, cols = _name_pages(len(named), room, strip=len(rest) > 0)
+    per = [-(-c // cols) for c in counts]  # rows of names on each page
+    space = [room - NAMES_AROUND - (STRIP if k == len(counts) - 1 and len(rest) else 0)
+             for k in range(len(counts))]
+    row = min([NAME_ROW] + [s / p for s, p in zip(space, per, strict=True) if p])
     lo = float(min(e["ci_low"].min(), 0))
     hi = float(max(e["ci_high"].max(), 0))
-    lim = (lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))
-    for k in range(cols if per else 0):
-        ax = fig.add_subplot(grid[0, k])
-        _intervals(ax, named.iloc[k * per:(k + 1) * per], highlight, rows=per)
-        ax.set_xlim(lim)
-        ax.tick_params(axis="x", top=True, labeltop=True)
-        if k == 0:
-            ax.set_title(f"By name: the {num(len(named), 0)} whose range lies wholly on one "
-                         "side of zero", loc="left", fontsize=10, fontweight="normal")
-    strip = fig.add_subplot(grid[-1, :])
-    jitter = np.random.default_rng(0).uniform(-0.3, 0.3, len(rest))
-    strip.scatter(rest["effect"], jitter, color=GREY, alpha=0.6, s=16)
-    strip.axvline(0, color=GREY, lw=1, ls="--")
-    strip.set(xlim=lim, ylim=(-0.5, 0.5), yticks=[])
-    strip.set_title(f"{'The other ' if per else 'All '}{count(len(rest), 'clinician')} (range "
-                    "includes zero), a dot each", loc="left", fontsize=10, fontweight="normal")
-    _title(fig, title)
-    strip.set_xlabel(xlabel)
-    return done(fig, caterpillar_words(e, instrument, better=better, unit=unit,
-                                       together=True), say=say)
+    lim = (lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))  # the same on every page,
+    ticks = [t for t in matplotlib.ticker.MaxNLocator(nbins=4).tick_values(*lim)  # and ticks
+             if lim[0] <= t <= lim[1]]
+    words = caterpillar_words(e, instrument, better=better, unit=unit, together=large)
+    pages, first = [], 0
+    for k, (n, rows) in enumerate(zip(counts, per, strict=True)):
+        part = named.iloc[first:first + n]
+        first += n
+        strip = rest if k == len(counts) - 1 and len(rest) else None
+        height = (row * rows + NAMES_AROUND if rows else 1.3) + (STRIP if strip is not None
+                                                                  else 0)
+        fig = plt.figure(figsize=(WIDTH, height))
+        grid = fig.add_gridspec(2 if strip is not None and rows else 1, cols,
+                                height_ratios=[row * rows + 0.3, 0.9]
+                                if strip is not None and rows else None)
+        which = (f"the {num(len(named), 0)} whose range lies wholly on one side of zero"
+                 if large else f"the {num(len(named), 0)} clinicians")
+        for c in range(cols if rows else 0):
+            ax = fig.add_subplot(grid[0, c])
+            _intervals(ax, part.iloc[c * rows:(c + 1) * rows], highlight, rows=rows)
+            ax.set(xlim=lim, xticks=ticks)
+            ax.tick_params(axis="x", top=True, labeltop=True)
+            if c == 0:
+                ax.set_title(f"By name: {which}" if len(counts) == 1 else
+                             f"By name, {num(first - n + 1, 0)} to {num(first, 0)} of {which}",
+                             loc="left", fontsize=10, fontweight="normal")
+        if strip is not None:
+            ax = fig.add_subplot(grid[-1, :])
+            jitter = np.random.default_rng(0).uniform(-0.3, 0.3, len(strip))
+            ax.scatter(strip["effect"], jitter, color=GREY, alpha=0.6, s=16)
+            ax.axvline(0, color=GREY, lw=1, ls="--")
+            ax.set(xlim=lim, xticks=ticks, ylim=(-0.5, 0.5), yticks=[])
+            ax.set_title(f"{'The other ' if len(named) else 'All '}"
+                         f"{count(len(strip), 'clinician')} (range includes zero), a dot each",
+                         loc="left", fontsize=10, fontweight="normal")
+            ax.set_xlabel(xlabel)
+        else:
+            fig.supxlabel(xlabel, fontsize=plt.rcParams["axes.labelsize"])
+        _title(fig, _wrap(head + (f" ({k + 1} of {len(counts)})" if len(counts) > 1 else "")))
+        said = (f"{head} ({k + 1} of {len(counts)}): " + _rows_words(part, unit)
+                + (f"; and the other {count(len(strip), 'clinician')}, whose ranges include "
+                   "zero, as a strip of dots" if strip is not None else "") + "."
+                if len(counts) > 1 else words)
+        pages.append(done(fig, said))
+    return _pages(pages, words, say=say)
+
+
+def _name_pages(n: int, room: float, *, strip: bool) -> tuple[list[int], int]:
+    """How many of ``n`` names each page of a caterpillar holds, and in how many columns:
+    one column while they fit on one page ``room`` inches tall (with the strip of the others
+    under them when ``strip``), else two a page on as few pages as hold them at
+    :data:`NAME_ROW_MIN`, shared out evenly (the last page, with the strip, no more than it
+    has room for)."""
+    last = int((room - NAMES_AROUND - (STRIP if strip else 0)) // NAME_ROW_MIN)
+    full = int((room - NAMES_AROUND) // NAME_ROW_MIN)
+    if n <= last:
+        return [n], 1
+    pages = 1
+    while 2 * full * (pages - 1) + 2 * last < n:
+        pages += 1
+    if pages == 1:
+        return [n], 2
+    on_last = min(2 * last, n // pages)
+    before, k = n - on_last, pages - 1
+    return [before // k + (1 if j < before % k else 0) for j in range(k)] + [on_last], 2
+
+
+def _rows_words(rows: pd.DataFrame, unit: str) -> str:
+    """The clinicians of one caterpillar page with their estimates and likely ranges."""
+    return _names([f"{r['clinician_id']} {r['effect']:+.3f} points a {unit} (likely between "
+                   f"{r['ci_low']:+.3f} and {r['ci_high']:+.3f})" for _, r in rows.iterrows()])
 
 
 def _title(fig, title: str) -> None:
@@ -712,10 +834,18 @@ def trajectories_grid(run: RunData, ids: list[str], instrument: str = "PHQ-9"):
     return None
 
 
-# Up to this many new hires, each has a panel; more, and only those ramping more slowly do
-# (as many as fit in MAX_HEIGHT_PX), the others are drawn together in one panel.
+# Up to this many new hires, each has a panel (a printed page of panels); more, and only those
+# ramping more slowly do, on up to RAMP_PAGES pages (each :data:`PAGE_HEIGHT_PX` at most), the
+# others drawn together in one panel on the last.
 RAMP_PANELS = 9
+RAMP_PAGES = 2
 RAMP_ROW = 2.1  # inches a row of panels takes
+RAMP_KEY, RAMP_TITLE = 0.5, 0.45  # inches: the key under the panels, a page's title
+
+
+def _ramp_per_page(titled: bool) -> int:
+    """How many ramp panels (three a row) fit on a page, under a title when ``titled``."""
+    return 3 * int((_room() - RAMP_KEY - (RAMP_TITLE if titled else 0)) // RAMP_ROW)
 
 
 def ramp_figure(run: RunData, only: str | None = None):
@@ -726,9 +856,11 @@ def ramp_figure(run: RunData, only: str | None = None):
     More than :data:`RAMP_PANELS` new hires: a panel each only for those ramping more slowly
     than the earlier hires did (the status :func:`~perfkit.report.practice.ramp_words` gives),
     in name order; the others in one panel, a thin line each over the earlier hires' median,
-    counted in its title and in the text alternative. When more ramp more slowly than there
-    are panels that fit, the slowest against the earlier hires get the panels and the rest of
-    them share a panel too."""
+    counted in its title and in the text alternative. Panels that do not fit on one printed
+    page (:data:`PAGE_HEIGHT_PX`) go on a second (:class:`Figures`: each page with its title,
+    "(1 of 2)", and its key; the panel of the others on the last). When more ramp more slowly
+    than :data:`RAMP_PAGES` pages hold, the slowest against the earlier hires get the panels
+    and the rest of them share a panel too."""
     r = run.tables.get("ramp")
     alone = False  # a self-view whose earlier hires are too few to show (privacy.min_peers)
     if only is not None:
@@ -741,10 +873,11 @@ def ramp_figure(run: RunData, only: str | None = None):
     summary = ramp_by_hire(run).set_index("clinician_id")
     hires = list(dict.fromkeys(r["clinician_id"]))
     groups: list[tuple[str, list[str], str]] = []  # (title, hires, colour) drawn together
+    per_page = _ramp_per_page(titled=False)
     if len(hires) > RAMP_PANELS:
         status = summary.loc[hires, "ramp"]
         slow = list(status.index[status == "more slowly"])
-        fit = 3 * int((_room() - 0.5) // RAMP_ROW)  # panels that fit, the key under them
+        fit = RAMP_PAGES * _ramp_per_page(titled=True)  # panels that fit on the pages
         if len(slow) > fit - 1:  # the slowest against the earlier hires get panels
             s = summary.loc[slow]
             slow = list((s["utilization"] / s["practice_utilization"]).sort_values(
@@ -758,36 +891,56 @@ def ramp_figure(run: RunData, only: str | None = None):
             groups.append((f"The other {num(len(others), 0)} new\nclinicians, a line each",
                            sorted(others, key=run.name_of), BLUE))
         hires = sorted(slow, key=run.name_of)
-    panels = len(hires) + len(groups)
-    cols = min(panels, 3)
-    rows = -(-panels // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(WIDTH if cols > 1 else 5.5, RAMP_ROW * rows
-                                                  + (0.5 if panels == rows * cols else 0)),
-                             squeeze=False)
-    for ax in axes.flat[panels:]:
-        ax.set_axis_off()
-    said = []
-    top = 1.0
-    for ax, cid in zip(axes.flat, hires, strict=False):
-        h = r[r["clinician_id"] == cid]
-        ax.plot(h["week"], h["utilization"], marker="o", ms=3, color=BLUE,
-                label="utilization" if only is None else "your utilization")
-        if h["practice_utilization"].notna().any() and not alone:
-            ax.plot(h["week"], h["practice_utilization"], ls="--", color=GREY,
-                    label="earlier hires (median)")
-        status = h["ramp"].iloc[0]
-        words = {"no practice ramp yet": "too few earlier hires\nto compare with"}.get(
-            status, f"ramping {status}") if not alone else "your first weeks"
-        who = "You" if only is not None else run.name_of(cid)
-        ax.set_title(f"{who}\n{words}", loc="left", fontsize=9)
-        drawn = ["utilization"] + ([] if alone else ["practice_utilization"])
-        top = max(top, float(np.nanmax(h[drawn].to_numpy(dtype=float))) * 1.1)
-        s = summary.loc[cid]
-        said.append(f"{who}, {words.replace(chr(10), ' ')}: {pct(s['utilization'])} on "
-                    f"average over {s['weeks']} weeks"
-                    + (f" (earlier hires {pct(s['practice_utilization'])} in the same weeks)"
-                       if s["compared"] and not alone else ""))
-    for ax, (title, ids, colour) in zip(axes.flat[len(hires):], groups, strict=False):
+    panels: list = hires + groups
+    if len(panels) > per_page:
+        per_page = _ramp_per_page(titled=True)
+    chunks = [panels[k:k + per_page] for k in range(0, len(panels), per_page)]
+    # one scale for every clinician's own panel, on every page
+    drawn = ["utilization"] + ([] if alone else ["practice_utilization"])
+    own = r[r["clinician_id"].isin(hires)]
+    top = max(1.0, float(np.nanmax(own[drawn].to_numpy(dtype=float))) * 1.1) if len(own) \
+        else 1.0
+    said: list[str] = []
+    pages = []
+    for k, chunk in enumerate(chunks):
+        cols = min(len(chunk), 3) if len(chunks) == 1 else 3
+        rows = -(-len(chunk) // cols)
+        full = len(chunk) == rows * cols  # no empty panel for the key: it goes under them
+        titled = len(chunks) > 1
+        fig, axes = plt.subplots(rows, cols, squeeze=False, figsize=(
+            WIDTH if cols > 1 else 5.5,
+            RAMP_ROW * rows + (RAMP_KEY if full else 0) + (RAMP_TITLE if titled else 0)))
+        for ax in axes.flat[len(chunk):]:
+            ax.set_axis_off()
+        page_said = [_ramp_panel(ax, run, r, summary, panel, only=only, alone=alone, top=top)
+                     for ax, panel in zip(axes.flat, chunk, strict=False)]
+        said += page_said
+        _key(axes.flat, len(chunk))
+        if titled:
+            _title(fig, f"New clinicians' weekly utilization since they started "
+                        f"({k + 1} of {len(chunks)})")
+        pages.append(done(fig, f"New clinicians' weekly utilization since they started "
+                               f"({k + 1} of {len(chunks)}): " + "; ".join(page_said) + ".",
+                          below=RAMP_KEY if full else 0))
+    if groups:
+        head = (f"New clinicians' weekly utilization since they started: "
+                f"{count(len(summary), 'clinician')}. A panel each for the "
+                f"{count(len(hires), 'clinician')} ramping more slowly than the earlier hires "
+                "did")
+        return _pages(pages, head + (": " + "; ".join(said[:len(hires)]) if hires else "")
+                      + ". " + ". ".join(said[len(hires):]) + ".")
+    return _pages(pages, ("Your weekly utilization since you started. " if only is not None
+                          else "New clinicians' weekly utilization since they started. ")
+                  + "; ".join(said) + ".")
+
+
+def _ramp_panel(ax, run: RunData, r: pd.DataFrame, summary: pd.DataFrame, panel, *,
+                only: str | None, alone: bool, top: float) -> str:
+    """One panel of the ramp figure: a clinician's weeks against the earlier hires' median
+    (``panel`` their id), or a group's, a thin line each (``panel`` a (title, ids, colour));
+    returns the panel in words."""
+    if isinstance(panel, tuple):
+        title, ids, colour = panel
         g = r[r["clinician_id"].isin(ids)]
         lines = [np.column_stack([h["week"], h["utilization"]])
                  for _, h in g.groupby("clinician_id", sort=False)]
@@ -800,25 +953,31 @@ def ramp_figure(run: RunData, only: str | None = None):
         ax.autoscale_view()
         ax.set_ylim(0, max(1.0, float(np.nanmax(g["utilization"].to_numpy(dtype=float))) * 1.1))
         ax.set_title(title, loc="left", fontsize=9)
-        kinds = summary.loc[ids, "ramp"].value_counts()
-        said.append(f"{title.split(',')[0].replace(chr(10), ' ')}, drawn together, a thin line "
-                    "each: " + ", ".join(
-            f"{num(n, 0)} {_RAMP_STATUS.get(k, k)}" for k, n in kinds.items()))
-    for k, ax in enumerate(axes.flat[:panels]):
-        ax.set(xlabel="weeks since starting", ylim=(0, top) if k < len(hires) else None)
+        ax.set_xlabel("weeks since starting")
         ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-    _key(axes.flat, panels)
-    below = 0.4 if panels == rows * cols else 0
-    if groups:
-        head = (f"New clinicians' weekly utilization since they started: "
-                f"{count(len(summary), 'clinician')}. A panel each for the "
-                f"{count(len(hires), 'clinician')} ramping more slowly than the earlier hires "
-                "did")
-        return done(fig, head + (": " + "; ".join(said[:len(hires)]) if hires else "")
-                    + ". " + ". ".join(said[len(hires):]) + ".", below=below)
-    return done(fig, ("Your weekly utilization since you started. " if only is not None else
-                      "New clinicians' weekly utilization since they started. ")
-                     + "; ".join(said) + ".", below=below)
+        kinds = summary.loc[ids, "ramp"].value_counts()
+        return (f"{title.split(',')[0].replace(chr(10), ' ')}, drawn together, a thin line "
+                "each: " + ", ".join(f"{num(n, 0)} {_RAMP_STATUS.get(k, k)}"
+                                     for k, n in kinds.items()))
+    cid = panel
+    h = r[r["clinician_id"] == cid]
+    ax.plot(h["week"], h["utilization"], marker="o", ms=3, color=BLUE,
+            label="utilization" if only is None else "your utilization")
+    if h["practice_utilization"].notna().any() and not alone:
+        ax.plot(h["week"], h["practice_utilization"], ls="--", color=GREY,
+                label="earlier hires (median)")
+    status = h["ramp"].iloc[0]
+    words = {"no practice ramp yet": "too few earlier hires\nto compare with"}.get(
+        status, f"ramping {status}") if not alone else "your first weeks"
+    who = "You" if only is not None else run.name_of(cid)
+    ax.set_title(f"{who}\n{words}", loc="left", fontsize=9)
+    ax.set(xlabel="weeks since starting", ylim=(0, top))
+    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    s = summary.loc[cid]
+    return (f"{who}, {words.replace(chr(10), ' ')}: {pct(s['utilization'])} on average over "
+            f"{s['weeks']} weeks"
+            + (f" (earlier hires {pct(s['practice_utilization'])} in the same weeks)"
+               if s["compared"] and not alone else ""))
 
 
 def _key(axes, panels: int) -> None:
@@ -853,35 +1012,59 @@ def compliance_figure(run: RunData, ids: list[str], *, names: bool = True):
     people = sorted(t["clinician_id"].unique())
     if not people:
         return Text("No supervision periods in the last six months to show." if names else "")
-    # narrower than WIDTH: the key sits to the right of each panel
-    fig, axes = plt.subplots(len(people), 1, figsize=(WIDTH - 1.9, 2.6 * len(people)),
-                             squeeze=False)
-    said = []
-    for ax, cid in zip(axes[:, 0], people, strict=True):
-        p = t[t["clinician_id"] == cid]
-        unit = p["unit"].iloc[0]
-        assessed = yes(p["assessed"])
-        said.append(f"{run.name_of(cid) if names else 'Your supervision'}: the rule was met in "
-                    f"{int((assessed & yes(p['compliant'])).sum())} of {int(assessed.sum())} "
-                    f"{p['period'].iloc[0]}s with client hours")
-        width = 5 if p["period"].iloc[0] == "week" else 24
-        colors = np.where(~yes(p["assessed"]), "#cbd5e0",
-                          np.where(yes(p["compliant"]), BLUE, ORANGE))
-        ax.bar(p["period_start"], p["counted"], width=width, color=colors, align="edge")
-        missed = p[yes(p["assessed"]) & (p["counted"] == 0)]
-        ax.scatter(missed["period_start"] + pd.Timedelta(days=width / 2),
-                   np.zeros(len(missed)), marker="x", color=ORANGE, zorder=3,
-                   label="no supervision" if len(missed) else None)
-        ax.step(p["period_start"], p["required"], where="post", color=GREY, lw=1.5,
-                label="what the rule needs")
-        who = run.name_of(cid) if names else "Your supervision"
-        ax.set_title(_wrap(f"{who}: supervision {unit} per {p['period'].iloc[0]} "
-                           "(orange: below the rule; grey: no client hours)", 50), loc="left")
-        ax.set_ylabel(unit)
-        dates = matplotlib.dates.AutoDateLocator(maxticks=7)  # months, never crowded
-        ax.xaxis.set_major_locator(dates)
-        ax.xaxis.set_major_formatter(matplotlib.dates.ConciseDateFormatter(dates))
-        ax.set_ylim(bottom=-0.1 * max(p["required"].max(), p["counted"].max(), 1))
-        ax.legend(loc="upper left", bbox_to_anchor=(1, 1), frameon=False)
-    return done(fig, "Supervision in each week or month of the last six months against what "
-                     "the rule needs. " + "; ".join(said) + ".")
+    # a panel each, COMPLIANCE_ROW inches tall: as many as fit on a printed page, the rest on
+    # further pages, each with its title ("(1 of 2)")
+    per_page = max(1, int(_room() // COMPLIANCE_ROW))
+    if len(people) > per_page:
+        per_page = max(1, int((_room() - RAMP_TITLE) // COMPLIANCE_ROW))
+    chunks = [people[k:k + per_page] for k in range(0, len(people), per_page)]
+    said, pages = [], []
+    for n, chunk in enumerate(chunks, 1):
+        page_said = []
+        titled = len(chunks) > 1
+        # narrower than WIDTH: the key sits to the right of each panel
+        fig, axes = plt.subplots(len(chunk), 1, squeeze=False, figsize=(
+            WIDTH - 1.9, COMPLIANCE_ROW * len(chunk) + (RAMP_TITLE if titled else 0)))
+        for ax, cid in zip(axes[:, 0], chunk, strict=True):
+            page_said.append(_compliance_panel(ax, run, t[t["clinician_id"] == cid], cid,
+                                               names=names))
+        if titled:
+            _title(fig, f"Supervision against the rule ({n} of {len(chunks)})")
+        said += page_said
+        pages.append(done(fig, f"Supervision in each week or month of the last six months "
+                               f"against what the rule needs ({n} of {len(chunks)}). "
+                          + "; ".join(page_said) + "."))
+    return _pages(pages, "Supervision in each week or month of the last six months against "
+                         "what the rule needs. " + "; ".join(said) + ".")
+
+
+COMPLIANCE_ROW = 2.6  # inches a supervisee's panel takes
+
+
+def _compliance_panel(ax, run: RunData, p: pd.DataFrame, cid: str, *, names: bool) -> str:
+    """One supervisee's panel of :func:`compliance_figure`; returns it in words."""
+    unit = p["unit"].iloc[0]
+    assessed = yes(p["assessed"])
+    said = (f"{run.name_of(cid) if names else 'Your supervision'}: the rule was met in "
+            f"{int((assessed & yes(p['compliant'])).sum())} of {int(assessed.sum())} "
+            f"{p['period'].iloc[0]}s with client hours")
+    width = 5 if p["period"].iloc[0] == "week" else 24
+    colors = np.where(~yes(p["assessed"]), "#cbd5e0",
+                      np.where(yes(p["compliant"]), BLUE, ORANGE))
+    ax.bar(p["period_start"], p["counted"], width=width, color=colors, align="edge")
+    missed = p[yes(p["assessed"]) & (p["counted"] == 0)]
+    ax.scatter(missed["period_start"] + pd.Timedelta(days=width / 2),
+               np.zeros(len(missed)), marker="x", color=ORANGE, zorder=3,
+               label="no supervision" if len(missed) else None)
+    ax.step(p["period_start"], p["required"], where="post", color=GREY, lw=1.5,
+            label="what the rule needs")
+    who = run.name_of(cid) if names else "Your supervision"
+    ax.set_title(_wrap(f"{who}: supervision {unit} per {p['period'].iloc[0]} "
+                       "(orange: below the rule; grey: no client hours)", 50), loc="left")
+    ax.set_ylabel(unit)
+    dates = matplotlib.dates.AutoDateLocator(maxticks=7)  # months, never crowded
+    ax.xaxis.set_major_locator(dates)
+    ax.xaxis.set_major_formatter(matplotlib.dates.ConciseDateFormatter(dates))
+    ax.set_ylim(bottom=-0.1 * max(p["required"].max(), p["counted"].max(), 1))
+    ax.legend(loc="upper left", bbox_to_anchor=(1, 1), frameon=False)
+    return said
