@@ -310,3 +310,27 @@ def test_item9_answers_come_escalations_first_then_oldest_first():
         "10 Oct 2026 (no time in the export)", "25 Oct 2026 (no time in the export)"]
     assert out["Escalate"].tolist() == ["Yes", "Yes", "No", "No", "No", "No"]
     assert not followup
+
+
+def test_a_large_practice_lists_the_associates_behind_their_rule(tmp_path):
+    """Above report.large_practice: a table of the associates behind their rule (or not
+    known), the others counted (on track, or an incomplete history with no shortfall), every
+    associate in the table that opens below; still hours and the rule only."""
+    from bs4 import BeautifulSoup
+
+    from perfkit.config import ReportConfig
+
+    run = build(tmp_path)
+    run.config = run.config.model_copy(update={"report": ReportConfig(large_practice=2)})
+    run._data = {"clinicians": pd.DataFrame({"clinician_id": list(NAMES),  # no team column
+                                             "name": list(NAMES.values())})}
+    shown = r.associates_compliance(run)
+    soup = BeautifulSoup(shown.to_html(), "html.parser")
+    short = next(tb for tb in soup.find_all("table") if tb.find_parent("details") is None)
+    rows = [[td.get_text() for td in tr.find_all("td")] for tr in short.tbody.find_all("tr")]
+    assert [row[0] for row in rows] == [NAMES["A1"]] and "behind its rule" in rows[0][2]
+    text = soup.get_text(" ")
+    assert "1 associate has something to look at" in text
+    assert "the other 2 are on track, or show no shortfall in the records there are" in text
+    assert len(soup.find("details").tbody.find_all("tr")) == 3
+    assert SECRET not in text and CLIENT not in text and "B&P Code" not in text

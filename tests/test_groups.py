@@ -255,3 +255,62 @@ def test_the_demo_names_sites_only_for_a_large_practice():
     large = generate(DemoSettings(n_clinicians=31, months=3))[0]["clinicians"]
     assert large["team"].str.len().gt(0).all() and large["team"].nunique() == 4
     assert re.fullmatch(r"[A-Z][a-z]+", large["team"].iloc[0])
+
+
+def test_a_watch_band_alone_is_counted_not_listed_in_a_large_practice(tmp_path):
+    """The watch band (utilization between the alert and the review line) is a softer mark
+    than low or high: a large practice's short table leaves it to the full table."""
+    rows = [{"clinician_id": "A", "utilization_band": "review", "utilization": 0.75},
+            {"clinician_id": "B", "utilization_band": "low", "flag_low_utilization": True,
+             "utilization": 0.5}] + [{"clinician_id": c} for c in "CDE"]
+    table = p.operations_table(_run(tmp_path, _metrics(rows), None,
+                                    report={"large_practice": 4}))
+    soup = BeautifulSoup(table.to_html(), "html.parser")
+    short = next(tb for tb in soup.find_all("table") if tb.find_parent("details") is None)
+    assert [tr.find("td").get_text() for tr in short.find("tbody").find_all("tr")] == ["Ben"]
+    full = soup.find("details").find("tbody").find_all("tr")
+    assert "● watch" in full[0].get_text()  # Ann's mark stays in the full table
+
+
+def _frame(n: int) -> pd.DataFrame:
+    return pd.DataFrame({"Clinician": [f"Person {k}" for k in range(n)], "Figure": range(n)})
+
+
+def test_a_long_short_table_shows_on_screen_and_is_counted_on_paper():
+    """More than PRINTED_ROWS rows with something to look at: the short table sits in an open
+    <details class="not-printed"> (the print style sheet hides its rows and says so), unless
+    the list is one the reader acts on (printed=True); at most PRINTED_ROWS: a plain table."""
+    n = t.PRINTED_ROWS + 1
+    notable = np.ones(n + 5, dtype=bool)
+    notable[-5:] = False
+    long = BeautifulSoup(t.shortened(_frame(n + 5), notable, None, why="w").to_html(),
+                         "html.parser")
+    first = long.find("details")
+    assert first.has_attr("open") and first["class"] == ["not-printed"]
+    assert first.find("summary").get_text() == f"The {n} clinicians with something to look at"
+    assert len(first.find("tbody").find_all("tr")) == n
+    assert long.find("p").get_text().startswith(f"{n} clinicians have something to look at")
+    kept = BeautifulSoup(t.shortened(_frame(n + 5), notable, None, why="w",
+                                     printed=True).to_html(), "html.parser")
+    assert kept.find("details", class_="not-printed") is None
+    notable[t.PRINTED_ROWS:] = False
+    fits = BeautifulSoup(t.shortened(_frame(n + 5), notable, None, why="w").to_html(),
+                         "html.parser")
+    assert fits.find("details", class_="not-printed") is None
+    # the print style sheet hides the rows of such a list and says where they are
+    from perfkit.render import _CSS
+    assert "details.not-printed > :not(summary) { display: none; }" in _CSS
+
+
+def test_a_wide_table_scrolls_in_its_own_focusable_box():
+    """A table of more than WIDE_COLUMNS columns is class "wide" with tabindex 0 (a keyboard
+    can scroll it; axe-core's scrollable-region-focusable), and keeps both through the
+    sanitizer; a narrower one has neither."""
+    from perfkit.report.format import WIDE_COLUMNS, table
+
+    wide = pd.DataFrame({f"c{k}": [k] for k in range(WIDE_COLUMNS + 1)})
+    kept = BeautifulSoup(clean_html(table(wide).to_html()), "html.parser").find("table")
+    assert kept["class"] == ["wide"] and kept["tabindex"] == "0"
+    narrow = pd.DataFrame({f"c{k}": [k] for k in range(WIDE_COLUMNS)})
+    plain = BeautifulSoup(clean_html(table(narrow).to_html()), "html.parser").find("table")
+    assert not plain.has_attr("class") and not plain.has_attr("tabindex")

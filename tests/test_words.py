@@ -73,7 +73,7 @@ def test_a_long_funnel_sentence_counts_those_inside_and_names_those_outside(tmp_
                          "signal": ["within limits"] * n + ["below 95% limit"]})
     said = funnel_words(run_with({}, tmp_path), rows, "PHQ-9")
     assert f"{n} of {n + 1} clinicians lie inside" in said
-    assert "X000" not in said and "in the outcomes table above" in said
+    assert "X000" not in said and "analysts' table of outcomes by clinician" in said
     assert "Ben Brook (19% of 30)" in said  # outside the limits: always named
     said = funnel_words(run_with({}, tmp_path), rows.iloc[NAMES_LISTED - 1:], "PHQ-9")
     assert "X012 (40% of 30)" in said  # few enough inside: named

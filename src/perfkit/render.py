@@ -112,14 +112,20 @@ a { color: #2c5282; }
   h1, h2, h3, h4 { break-after: avoid; page-break-after: avoid; }
   table { font-size: 9pt; margin: .4rem 0; }
   th, td { padding: .12rem .4rem; line-height: 1.25; } caption { font-size: 9pt; }
-  td:first-child { white-space: nowrap; }  /* a name on one line: rows half as tall */
+  /* a wide table shares the printed width out and wraps inside its cells: never wider than the
+     paper (Chromium would shrink every page of the report to fit it) */
+  table.wide { table-layout: fixed; width: 100%; }
+  table:not(.wide) td:first-child { white-space: nowrap; }  /* a name on one line */
+  table.wide th, table.wide td { overflow-wrap: anywhere; hyphens: auto; }
   img { max-height: 22cm; }  /* a figure fits a page (A4 or Letter) with its caption */
   img, tr, caption, li, .output_png, .figure-text { break-inside: avoid;
                                                     page-break-inside: avoid; }
   .output:has(.output_png) { break-inside: avoid; page-break-inside: avoid; }
   .output_area:has(> .output_png) { break-after: avoid; page-break-after: avoid; }
   thead { display: table-header-group; }
-  details:not([open]) > summary::after { content: " (in the report on screen, not printed)";
+  details.not-printed > :not(summary) { display: none; }
+  details:not([open]) > summary::after,
+  details.not-printed > summary::after { content: " (in the report on screen, not printed)";
                                          color: #4a5568; }
   a[href]::after { content: " (" attr(href) ")"; color: #4a5568; font-size: .85em;
                    overflow-wrap: anywhere; }

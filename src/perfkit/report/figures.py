@@ -353,8 +353,8 @@ def caterpillar_words(effects: pd.DataFrame, instrument: str, *, better: str = "
     measure (``better``: whether lower scores are better), by name; how many ranges include
     zero (consistent with the practice average). ``together``: the figure draws those
     clinicians together, as a strip of estimates, not by name (a large practice), and the
-    words say so; those named are given with their estimates alone (their ranges are
-    drawn), so that a list of dozens stays readable."""
+    words say so; those named are given by name alone (the figure draws their estimates and
+    ranges), so that a list of dozens stays readable."""
     e = effects.sort_values("clinician_id")
     if not len(e):
         return f"{instrument}: no clinician estimates."
@@ -363,8 +363,8 @@ def caterpillar_words(effects: pd.DataFrame, instrument: str, *, better: str = "
     # a negative difference is a faster fall in scores: better when lower scores are better
     faster, slower = (below, above) if better == "lower" else (above, below)
 
-    def who(rows):  # a large practice's long list: the estimates alone (ranges are drawn)
-        return _names([f"{r['clinician_id']} ({r['effect']:+.3f})" if together else
+    def who(rows):  # a large practice's long list: the names alone (the figure draws them)
+        return _names([f"{r['clinician_id']}" if together else
                        f"{r['clinician_id']} ({r['effect']:+.3f}, likely between "
                        f"{r['ci_low']:+.3f} and {r['ci_high']:+.3f})"
                        for _, r in rows.iterrows()])
@@ -564,7 +564,8 @@ def funnel_words(run: RunData, f: pd.DataFrame, instrument: str, *, names: bool 
             f"{count(len(shown), 'clinician')} lie inside the range chance alone allows "
             f"{num(level * 100, 0)} times in 100"
             + (f": {who(inside)}" if len(inside) and names and len(inside) <= NAMES_LISTED
-               else " (each clinician's rate is in the outcomes table above)"
+               else " (each clinician's rate is in the analysts' table of outcomes by "
+               "clinician)"
                if len(inside) and names else "") + "."]
     if len(above):
         said.append(f"Above it, better than expected (more clients improved than chance "

@@ -1010,7 +1010,7 @@ def check_in_table(run: RunData):
                          rest="have a flag that the data explain (a new hire's first weeks, or "
                               "recorded time off): context, not a question",
                          full_caption="Everyone above and the clinicians whose flag the data "
-                                      "explain.")
+                                      "explain.", printed=True)
     return table(out, caption, caption_above=True)
 
 

@@ -72,6 +72,11 @@ def by_team(run: RunData, ids: pd.Series, names: pd.Series) -> tuple[np.ndarray,
     return order, team.where(team != "", NO_TEAM)
 
 
+# The most rows a shortened table prints: longer, it shows on screen and is counted on paper,
+# so a large practice's report stays a few pages (the tables/*.csv files hold every row).
+PRINTED_ROWS = 30
+
+
 class Shortened:
     """A long per-clinician table of a large practice: the rows with something to look at,
     a sentence saying how many others are within the practice's ranges, and every row in a
@@ -80,8 +85,9 @@ class Shortened:
 
     def __init__(self, short, full, n_shown: int, n_all: int, why: str,
                  rest: str = "are within the practice's ranges", *,
-                 noun: tuple[str, str] = ("clinician", "clinicians"), lead: str = ""):
-        self.short, self.full = short, full
+                 noun: tuple[str, str] = ("clinician", "clinicians"), lead: str = "",
+                 printed: bool = False):
+        self.short, self.full, self.printed = short, full, printed
         self.n_shown, self.n_all, self.why, self.rest = n_shown, n_all, why, rest
         self.noun, self.lead = noun, lead
 
@@ -107,12 +113,17 @@ class Shortened:
                     f"here. Every {self.noun[0]} is in the table that opens below.")
         rest = self.rest if others != 1 else self.rest.replace("are ", "is ", 1).replace(
             "have ", "has ", 1)
-        return (f"Showing the {self._n(self.n_shown)} with something to look at "
+        have = "has" if self.n_shown == 1 else "have"
+        return (f"{self._n(self.n_shown).capitalize()} {have} something to look at "
                 f"({self.why}); the other {num(others, 0)} {rest}. Every {self.noun[0]} is in "
                 "the table that opens below.")
 
     def to_html(self) -> str:
         short = self.short.to_html() if self.n_shown else ""
+        if self.n_shown > PRINTED_ROWS and not self.printed:  # open on screen; counted on paper
+            short = (f'<details open class="not-printed"><summary>The '
+                     f'{html.escape(self._n(self.n_shown))} with something to look at'
+                     f'</summary>{short}</details>')
         lead = f"<p>{html.escape(self.lead)}</p>" if self.lead else ""
         return (f"{lead}<p>{html.escape(self.sentence())}</p>{short}"
                 f"<details><summary>All {html.escape(self._n(self.n_all))}"
@@ -126,12 +137,15 @@ def shortened(frame: pd.DataFrame, notable, caption: str | None, *, apply=None,
               states: pd.DataFrame | None = None, why: str,
               rest: str = "are within the practice's ranges",
               full_caption: str = "Every clinician, in the same columns.",
-              noun: tuple[str, str] = ("clinician", "clinicians"), lead: str = ""):
+              noun: tuple[str, str] = ("clinician", "clinicians"), lead: str = "",
+              printed: bool = False):
     """:class:`Shortened` from a table's rows (``frame``) and which of them have something to
     look at (``notable``, a boolean per row). ``apply`` (a shading function of the full
     table's column and the matching ``states`` column) is applied to both tables, each with
     its own rows' states. ``noun`` names what a row is (singular, plural); ``lead`` is a
-    sentence shown before everything else."""
+    sentence shown before everything else. A short table of more than :data:`PRINTED_ROWS`
+    rows is shown on screen and counted on paper, unless ``printed`` (a list the reader acts
+    on)."""
     notable = np.asarray(notable, dtype=bool)
 
     def styled(rows: np.ndarray, words: str | None):
@@ -148,7 +162,8 @@ def shortened(frame: pd.DataFrame, notable, caption: str | None, *, apply=None,
     if not notable.any():  # no short table: the whole one carries the legend
         full_caption = caption
     return Shortened(styled(notable, caption), styled(everyone, full_caption),
-                     int(notable.sum()), len(frame), why, rest, noun=noun, lead=lead)
+                     int(notable.sum()), len(frame), why, rest, noun=noun, lead=lead,
+                     printed=printed)
 
 
 def team_rows(run: RunData) -> pd.DataFrame:
