@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 CLINICIANS = [
     {"clinician_id": "C1", "name": "Ada Lovelace", "license_status": "licensed",
@@ -50,3 +53,33 @@ def write_table(folder: Path, name: str, rows: list[dict], columns=None) -> Path
     return path
 
 
+
+
+def browser() -> str | None:
+    """The headless browser the report tests use (Debian's chromium), or None."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+needs_browser = pytest.mark.skipif(
+    browser() is None and not os.environ.get("CI"),
+    reason="headless Chromium is not installed (CI installs it)")
+
+
+def metric_rows(rows: list[dict], **more) -> pd.DataFrame:
+    """Rows of ``clinician_metrics`` built by hand: every row within the practice's thresholds,
+    steady, no flag (``more``: further columns of that base), then each row's own values."""
+    from perfkit.report.practice import FLAG_SIGNALS
+
+    base = {"utilization": 0.85, "trend_utilization": "stable", "non_attendance_rate": 0.05,
+            "notes_within_72h": 0.95, "trend_notes_within_72h": "stable",
+            "trend_non_attendance_rate": "stable", "notes_open_72h": 0,
+            "unsigned_overdue_7d": 0, "notes_due": 100, "unsigned_overdue_share": 0.0,
+            "active_clients": 20, "new_clients": 2, "retained_8plus_rate": 0.5,
+            "documentation_source": "signing_times", "appointments_in_export": 300,
+            "utilization_band": "ok", "caseload": 20, "weeks_over_goal": 0,
+            "caseload_growing_weeks": 0, "days_off_recent": 10,
+            **{f: False for f in FLAG_SIGNALS}, **more}
+    return pd.DataFrame([base | r for r in rows])

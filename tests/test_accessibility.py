@@ -5,9 +5,7 @@ view keeps figures and table rows whole; the self-view speaks to its reader."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -19,19 +17,12 @@ from perfkit import report as r
 from perfkit.demo import DemoSettings, bundled_data_dir, write_demo
 from perfkit.runner import run_period
 
+from practice_data import browser, needs_browser
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _browser():
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if shutil.which(name):
-            return shutil.which(name)
-    return None
-
-
-needs_browser = pytest.mark.skipif(
-    _browser() is None and not os.environ.get("CI"),
-    reason="headless Chromium is not installed (CI installs it)")
+_browser = browser
 
 
 @pytest.fixture(scope="module")

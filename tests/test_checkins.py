@@ -16,6 +16,8 @@ from perfkit.report import practice as p
 from perfkit.report.format import pct
 from perfkit.report.run import RunData
 
+from practice_data import metric_rows
+
 PERIOD = {"period_start": "2026-08-01", "period_end": "2026-11-01"}
 
 
@@ -74,16 +76,7 @@ def test_thresholds_are_compared_with_the_value_as_displayed():
 # -- the operations table: marks, legend, shading ---------------------------------------------
 
 def _metrics(rows: list[dict]) -> pd.DataFrame:
-    base = {"utilization": 0.85, "trend_utilization": "stable", "non_attendance_rate": 0.05,
-            "notes_within_72h": 0.95, "trend_notes_within_72h": "stable",
-            "trend_non_attendance_rate": "stable", "notes_open_72h": 0,
-            "unsigned_overdue_7d": 0, "notes_due": 100, "unsigned_overdue_share": 0.0,
-            "active_clients": 20, "new_clients": 2, "retained_8plus_rate": 0.5,
-            "documentation_source": "signing_times", "appointments_in_export": 300,
-            "utilization_band": "ok", "caseload": 20, "weeks_over_goal": 0,
-            "caseload_growing_weeks": 0, "days_off_recent": 10,
-            **{f: False for f in p.FLAG_SIGNALS}}
-    return pd.DataFrame([base | r for r in rows])
+    return metric_rows(rows)
 
 
 def _run(tmp_path, metrics, *, changes=None, ramp=None, time_off=None, **cfg):

@@ -22,22 +22,15 @@ from perfkit.cli import app
 from perfkit.report import practice as p
 from perfkit.report.run import RunData
 
+from practice_data import metric_rows
+
 PERIOD = {"period_start": "2026-08-01", "period_end": "2026-11-01"}
 NAMES = {"A": "Ann", "B": "Ben", "C": "Cat", "D": "Dan", "E": "Eve", "F": "Fay", "G": "Gus",
          "H": "Hal"}
 
 
 def _metrics(rows: list[dict]) -> pd.DataFrame:
-    base = {"utilization": 0.85, "trend_utilization": "stable", "non_attendance_rate": 0.05,
-            "notes_within_72h": 0.95, "trend_notes_within_72h": "stable",
-            "trend_non_attendance_rate": "stable", "notes_open_72h": 0,
-            "unsigned_overdue_7d": 0, "notes_due": 100, "unsigned_overdue_share": 0.0,
-            "active_clients": 20, "new_clients": 2, "retained_8plus_rate": 0.5,
-            "documentation_source": "signing_times", "appointments_in_export": 300,
-            "utilization_band": "ok", "caseload": 20, "weeks_over_goal": 0,
-            "caseload_growing_weeks": 0, "days_off_recent": 10,
-            **{f: False for f in p.FLAG_SIGNALS}}
-    return pd.DataFrame([base | r for r in rows])
+    return metric_rows(rows)
 
 
 def _change(cid, flag, change, metric="", previous=np.nan, current=np.nan):

@@ -22,7 +22,7 @@ from perfkit.report import teams as t
 from perfkit.report.run import RunData
 from perfkit.safety import clean_html
 
-from practice_data import CLINICIANS, write_table
+from practice_data import CLINICIANS, metric_rows, write_table
 
 PERIOD = {"period_start": "2026-08-01", "period_end": "2026-11-01"}
 HOSTILE = "<script>alert(1)</script> & **North**"
@@ -63,17 +63,7 @@ NAMES = {"A": "Ann", "B": "Ben", "C": "Cat", "D": "Dan", "E": "Eve"}
 
 
 def _metrics(rows: list[dict]) -> pd.DataFrame:
-    base = {"utilization": 0.85, "trend_utilization": "stable", "non_attendance_rate": 0.05,
-            "notes_within_72h": 0.95, "trend_notes_within_72h": "stable",
-            "trend_non_attendance_rate": "stable", "notes_open_72h": 0,
-            "unsigned_overdue_7d": 0, "notes_due": 100, "unsigned_overdue_share": 0.0,
-            "active_clients": 20, "new_clients": 2, "retained_8plus_rate": 0.5,
-            "documentation_source": "signing_times", "appointments_in_export": 300,
-            "utilization_band": "ok", "caseload": 20, "weeks_over_goal": 0,
-            "caseload_growing_weeks": 0, "days_off_recent": 10,
-            "hours_attended": 100.0, "available_hours": 120.0, "past_appointments": 100,
-            **{f: False for f in p.FLAG_SIGNALS}}
-    return pd.DataFrame([base | r for r in rows])
+    return metric_rows(rows, hours_attended=100.0, available_hours=120.0, past_appointments=100)
 
 
 def _run(tmp_path, metrics, teams: dict | None, *, renewals=None, **cfg):

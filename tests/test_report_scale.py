@@ -16,9 +16,7 @@ import collections
 import functools
 import html
 import io
-import os
 import re
-import shutil
 import subprocess
 import sys
 import unicodedata
@@ -33,6 +31,8 @@ from perfkit.operations import DISPLAY_DIGITS
 from perfkit.report.format import pct
 from perfkit.safety import css_string
 
+from practice_data import browser, needs_browser
+
 pytestmark = pytest.mark.end_to_end
 
 PERFKIT = Path(sys.executable).with_name("perfkit")
@@ -44,16 +44,7 @@ COLUMN_PX = 1000
 MAX_PAGES_200 = 12
 
 
-def _browser():
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if shutil.which(name):
-            return shutil.which(name)
-    return None
-
-
-needs_browser = pytest.mark.skipif(
-    _browser() is None and not os.environ.get("CI"),
-    reason="headless Chromium is not installed (CI installs it)")
+_browser = browser
 
 
 def _perfkit(*args) -> None:
