@@ -90,6 +90,8 @@ def test_the_practice_report_tells_the_planted_story(demo_run, truth):
     # the first screen counts these rows
     assert f"Of 11 clinicians: **{len(named) - 1} newly flagged or worsening**, " in text
     assert "For 1 more clinician the data explain a flag" in text
+    # the slow hire's context points to where a slower start is a prompt to ask
+    assert "one of them is a new hire ramping more slowly than the earlier hires did" in text
     assert "ramping more slowly" in rows.loc[names[slow], "Reasons"]
     [over] = truth["over_capacity"]
     block = rows.loc[names[over], "Reasons"]

@@ -101,7 +101,9 @@ footer { margin-top: 3rem; color: #4a5568; font-size: .8rem; }
 a { color: #2c5282; }
 @media screen {  /* a wide table scrolls within its own box (a tab stop), not the page */
   table.wide { display: block; overflow-x: auto; max-width: 100%; }
+  table.wide caption { position: sticky; left: 0; max-width: 60rem; text-align: left; }
 }
+@page wide { size: landscape; }
 @page { margin: 1.5cm 1.4cm; @top-left { content: ""; }
         @bottom-right { content: "Page " counter(page) " of " counter(pages);
                         font-size: 8pt; color: #4a5568; } }
@@ -112,11 +114,13 @@ a { color: #2c5282; }
   h1, h2, h3, h4 { break-after: avoid; page-break-after: avoid; }
   table { font-size: 9pt; margin: .4rem 0; }
   th, td { padding: .12rem .4rem; line-height: 1.25; } caption { font-size: 9pt; }
-  /* a wide table shares the printed width out and wraps inside its cells: never wider than the
-     paper (Chromium would shrink every page of the report to fit it) */
-  table.wide { table-layout: fixed; width: 100%; }
+  /* a wide table prints on landscape pages of its own, its legend above it, so it is never
+     wider than the paper (Chromium would shrink every page of the report to fit it) and no
+     word breaks inside */
+  table.wide { page: wide; }
+  table.wide caption { caption-side: top; text-align: left; }
+  table.wide th, table.wide td { overflow-wrap: break-word; }
   table:not(.wide) td:first-child { white-space: nowrap; }  /* a name on one line */
-  table.wide th, table.wide td { overflow-wrap: anywhere; hyphens: auto; }
   img { max-height: 22cm; }  /* a figure fits a page (A4 or Letter) with its caption */
   img, tr, caption, li, .output_png, .figure-text { break-inside: avoid;
                                                     page-break-inside: avoid; }

@@ -952,14 +952,23 @@ def first_screen(run: RunData) -> Text:
         counts = (f"Of {total}, none is outside the practice's thresholds or slipping"
                   + (", and no flag has cleared since then." if which is not None else "."))
     if k := int(n.get(EXPLAINED, 0)):
+        context = rows.loc[rows["status"] == EXPLAINED, "reasons"]
+        slow = int(context.str.contains("ramping more slowly", regex=False).sum())
+        who = "one of them is a new hire" if slow == 1 else \
+            f"{num(slow, 0)} of them are new hires"
         counts += (f" For {count(k, 'more clinician', 'more clinicians')} the data explain "
                    "a flag (a new hire's first weeks, or recorded time off): context, not a "
-                   "question.")
+                   "question"
+                   + (f"; {who} ramping more slowly than the earlier hires did (see New "
+                      "clinicians finding their feet: a slower start is a prompt to ask what "
+                      "would help)" if slow else "") + ".")
     parts += [head, counts]
     if len(named):
-        shown = named.sort_values("status", key=lambda s: s.map(
-            {x: i for i, x in enumerate(STATUS_ORDER)}), kind="stable").head(
-            FIRST_SCREEN_NAMES)
+        # the most reasons first within each standing (then the table's order)
+        rank = named["status"].map({x: i for i, x in enumerate(STATUS_ORDER)})
+        reasons = -(named["new"].map(len) + named["worsening"].map(len))
+        shown = named.assign(_rank=rank, _reasons=reasons).sort_values(
+            ["_rank", "_reasons"], kind="stable").head(FIRST_SCREEN_NAMES)
         lines = [f"- **{md(r['name'])}**" + (f" ({md(r['team'])})" if r["team"] else "")
                  + f": {_changed_words(r)}" for _, r in shown.iterrows()]
         more = len(named) - len(shown)

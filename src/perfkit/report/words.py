@@ -166,9 +166,9 @@ def glossary(run: RunData, *, you: bool = False) -> Text:
                          "each client once, however many sessions." + rests("clients")),
         ("New clients", "for a clinician, clients whose first attended session with that "
                         "clinician, ever, is in the period; for the practice as a whole, "
-                        "clients whose first attended session at the practice is (a client "
-                        "who moves to a colleague is new to the colleague, not to the "
-                        "practice)."),
+                        "clients whose first attended session at the practice is in the "
+                        "period (a client who moves to a colleague is new to the colleague, "
+                        "not to the practice)."),
         (f"Retained {ops.retained_sessions}+ sessions",
          f"of the new clients whose first session was at least {ops.cohort_weeks} weeks before "
          f"the period ended (the group, its size shown as \"40% of 25\"), the share with at "
