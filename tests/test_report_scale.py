@@ -180,6 +180,20 @@ def test_the_printed_report_is_never_shrunk_to_fit(size, request):
     assert len(body) > 0.8 * len(sizes) and min(body) >= 8.95, sorted(set(sizes))[:5]
 
 
+@needs_browser
+def test_the_wide_operations_table_prints_on_landscape_pages_with_whole_words(practice_12):
+    """The 12-clinician operations table (13 columns) prints on landscape pages of its own,
+    its headers whole words on one page with their legend (not "Clinici an")."""
+    import pypdf
+
+    pages = pypdf.PdfReader(_pdf(practice_12 / "practice.html")).pages
+    wide = [p for p in pages if p.mediabox.width > p.mediabox.height]
+    assert wide and len(wide) < len(pages)
+    text = _words(wide[0].extract_text())
+    assert "Clinician Utilization Utilization trend Missed appointments" in text, text[:300]
+    assert "▼ low / ▲ high" in text  # the legend above the table, on the same page
+
+
 def _figures(page: Path) -> list[tuple[int, int]]:
     """Each embedded figure's PNG size (width, height), in page order."""
     from PIL import Image
