@@ -51,7 +51,7 @@ __all__ = ["use_style", "done", "Figure", "caterpillar", "caterpillar_words", "f
            "random_effects_qq",
            "funnel_figure", "caterpillar_figure", "distribution_figure", "weekly_trends_figure",
            "trajectories_figure", "trajectories_grid", "compliance_figure", "ramp_figure",
-           "BLUE", "GREY", "ORANGE", "WIDTH", "PAGE_HEIGHT_PX", "Figures", "large_practice"]
+           "BLUE", "GREY", "ORANGE", "WIDTH", "PAGE_HEIGHT_PX", "Figures"]
 
 # Okabe and Ito's blue and vermillion (told apart with every common colour-vision deficiency,
 # and each dark enough on white), and a neutral grey for what is context
@@ -68,12 +68,6 @@ WIDTH = 7.1
 # A figure with more rows or panels than fit is drawn on several pages (:class:`Figures`).
 PRINT_HEIGHT_CM, DPI = 22, 110
 PAGE_HEIGHT_PX = int(PRINT_HEIGHT_CM / 2.54 * DPI)  # 952
-
-
-def large_practice(run: RunData) -> int:
-    """The number of clinicians above which the figures draw only the notable ones by name
-    (``report.large_practice`` in the parameters; 30 until that setting exists)."""
-    return int(getattr(getattr(run.config, "report", None), "large_practice", 30))
 
 
 def _room() -> float:
@@ -654,7 +648,7 @@ def caterpillar_figure(run: RunData, instrument: str = "PHQ-9", *,
         e["clinician_id"] = e["clinician_id"].map(run.name_of)
     # the owner's figure says in words who lies above or below and what that means
     return caterpillar(e, instrument, better=run.config.instruments[instrument].better,
-                       say=names and only is None, together=large_practice(run))
+                       say=names and only is None, together=run.config.report.large_practice)
 
 
 def not_in_export(ax, title: str, col: str, run: RunData) -> None:

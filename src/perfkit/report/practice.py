@@ -51,7 +51,7 @@ from .run import (
     unavailable,
 )
 from .supervisor import ce_words, compliance_words
-from .teams import TEAM, by_team, has_teams, is_large, shortened
+from .teams import TEAM, by_team, is_large, shortened
 
 __all__ = ["practice_title", "documentation_basis", "period_summary", "left_out_words",
            "operations_table",
@@ -160,16 +160,16 @@ def compared_run(run: RunData, *, markdown: bool = True) -> str | None:
     return f"the run for {when} (run folder {md(name) if markdown else name})"
 
 
-def _comings_and_goings(run: RunData) -> list[str]:
+def _comings_and_goings(run: RunData) -> tuple[list[str], list[str]]:
     """The clinicians of the compared run who are not in this one and left during this
     period (with their last day), and those new in this one who joined during it (with their
-    start), one phrase each, leavers first; a clinician with no date on the roster is said to
+    start), one phrase each: (leavers, joiners); a clinician with no date on the roster is said to
     be "not in this run" or "new in this run". A leave or start outside this period (a
     clinician who left during the compared period, say) is not named: the phrases are about
-    this period. Empty when there is nobody to name."""
+    this period. Both empty when there is nobody to name."""
     was = _compared(run)
     if was.empty:
-        return []
+        return [], []
     h = run.table("history")
     then = set(was["clinician_id"])
     now = set(h.loc[yes(h["this_run"]), "clinician_id"])
@@ -183,16 +183,16 @@ def _comings_and_goings(run: RunData) -> list[str]:
             return None
         return day if start <= pd.Timestamp(day) < end else False
 
-    said = []
+    left, joined = [], []
     for c in sorted(then - now, key=run.name_of):
         if (d := day_of(c, "end_date")) is not False:
-            said.append(f"**{md(run.name_of(c))}** " + (f"left on {date_words(d)}" if d
+            left.append(f"**{md(run.name_of(c))}** " + (f"left on {date_words(d)}" if d
                                                        is not None else "is not in this run"))
     for c in sorted(now - then, key=run.name_of):
         if (d := day_of(c, "start_date")) is not False:
-            said.append(f"**{md(run.name_of(c))}** " + (f"joined on {date_words(d)}" if d
-                                                       is not None else "is new in this run"))
-    return said
+            joined.append(f"**{md(run.name_of(c))}** " + (f"joined on {date_words(d)}" if d
+                                                         is not None else "is new in this run"))
+    return left, joined
 
 
 _RAMP_WORDS = {
@@ -421,13 +421,6 @@ def legend(cfg: Config) -> str:
             "shown (70% is not below 70%). The shading repeats the marks in colour.")
 
 
-def trend_cell(metric: str, label) -> str:
-    """A trend label in a table cell: the arrow and the shared words
-    (:func:`perfkit.report.format.trend_words`), "↓ falling (a concern)" where the direction is
-    a concern for the metric; "" for none."""
-    return trend_words(metric, label, arrow=True)
-
-
 def _worsening(m: pd.DataFrame) -> np.ndarray:
     """Clinicians with a trend in the direction that is a concern."""
     out = np.zeros(len(m), dtype=bool)
@@ -447,27 +440,24 @@ def operations_table(run: RunData):
     shortened`)."""
     m = run.table("clinician_metrics").copy()
     m["name"] = m["clinician_id"].map(run.name_of)
-    grouped = has_teams(run, m["clinician_id"])
-    if grouped:
-        order, team = by_team(run, m["clinician_id"], m["name"])
-        m = m.assign(_team=team).iloc[order]
-    else:
-        m = m.sort_values("name")
+    order, team = by_team(run, m["clinician_id"], m["name"])
+    grouped = team is not None
+    m = (m.assign(_team=team) if grouped else m).iloc[order]
     unsigned_col = f"Notes unsigned > {run.config.operations.note_overdue_days:g} days"
     out = pd.DataFrame({
         "Clinician": m["name"],
         **({TEAM: m["_team"]} if grouped else {}),
         "Utilization": m["utilization"].map(pct),
         "Utilization trend": m["trend_utilization"].map(
-            lambda v: trend_cell("utilization", v)),
+            lambda v: trend_words("utilization", v, arrow=True)),
         "Missed appointments": m["non_attendance_rate"].map(
             lambda v: _value("non_attendance_rate", v)),
         "Missed appointments trend": m["trend_non_attendance_rate"].map(
-            lambda v: trend_cell("non_attendance_rate", v)),
+            lambda v: trend_words("non_attendance_rate", v, arrow=True)),
         "Notes within 72 h": m["notes_within_72h"].map(pct).where(
             ~on_status(m), "no signing times"),
         "Notes trend": m["trend_notes_within_72h"].map(
-            lambda v: trend_cell("notes_within_72h", v)).where(
+            lambda v: trend_words("notes_within_72h", v, arrow=True)).where(
             m["notes_within_72h"].notna() | ~on_status(m) & ("notes_within_72h" not in
                                                               unavailable(run)), "–"),
         "Notes open > 72 h": m["notes_open_72h"].map(lambda v: num(v, 0))
@@ -952,8 +942,10 @@ def first_screen(run: RunData) -> Text:
         counts = (f"Of {total}, none is outside the practice's thresholds or slipping"
                   + (", and no flag has cleared since then." if which is not None else "."))
     if k := int(n.get(EXPLAINED, 0)):
-        context = rows.loc[rows["status"] == EXPLAINED, "reasons"]
-        slow = int(context.str.contains("ramping more slowly", regex=False).sum())
+        context = rows[rows["status"] == EXPLAINED]
+        ramps = ramp_by_hire(run).set_index("clinician_id")["ramp"]
+        slow = int((context["explained"].map(lambda s: bool(set(s) & RAMP_EXPLAINS))
+                    & context["clinician_id"].map(ramps).eq("more slowly")).sum())
         who = "one of them is a new hire" if slow == 1 else \
             f"{num(slow, 0)} of them are new hires"
         counts += (f" For {count(k, 'more clinician', 'more clinicians')} the data explain "
@@ -982,15 +974,12 @@ def first_screen(run: RunData) -> Text:
             parts.append("**Standing patterns**, flagged in the previous run too: "
                          + (f"{_by_reason(standing)}." if standing.map(len).sum()
                             else "none."))
-        if comings := _comings_and_goings(run):
-            if len(comings) <= FIRST_SCREEN_NAMES:
-                parts.append(f"**Who joined or left** in this period "
-                             f"({period_words(run.config)}): " + "; ".join(comings) + ".")
-            else:
-                left = sum(" left on " in w or "not in this run" in w for w in comings)
-                parts.append(f"**Who joined or left** in this period "
-                             f"({period_words(run.config)}): {num(left, 0)} left and "
-                             f"{num(len(comings) - left, 0)} joined.")
+        left, joined = _comings_and_goings(run)
+        if left or joined:
+            said = ("; ".join(left + joined) if len(left) + len(joined) <= FIRST_SCREEN_NAMES
+                    else f"{num(len(left), 0)} left and {num(len(joined), 0)} joined")
+            parts.append(f"**Who joined or left** in this period "
+                         f"({period_words(run.config)}): {said}.")
     return Text("\n\n".join(parts))
 
 
@@ -1106,23 +1095,21 @@ def _model_clients(run: RunData, s: dict) -> str:
 def model_section(run: RunData) -> Text:
     """The share of the variation in scores that lies between clinicians, in plain words.
     Measures not compared for the same reason share one line (no sentence said twice)."""
-    lines, alike = [], {}
+    lines, alike = [], {}  # alike: each reason for not comparing, with its measures
     for inst, s in run.summary.items():
         share = s.get("share_of_variance_due_to_clinicians")
         msg = plain_model_words("; ".join(s.get("messages", [])))
         if share is None:
             why = md(msg[0].upper() + msg[1:]) + "." if msg else "not compared."
             if why not in alike:
-                alike[why] = len(lines)
-                lines.append([[md(inst)], why])
-            else:
-                lines[alike[why]][0].append(md(inst))
+                lines.append(why)  # its line, in the order first met
+            alike.setdefault(why, []).append(md(inst))
         else:
             lines.append(f"- **{md(inst)}**: {share:.1%} of the variation in scores lies between "
                          f"clinicians ({_model_clients(run, s)}, "
                          f"{count(s['n_scores'], 'score')})"
                          + (f". {md(msg[0].upper() + msg[1:])}." if msg else "."))
-    lines = [f"- **{', '.join(x[0])}**: {x[1]}" if isinstance(x, list) else x for x in lines]
+    lines = [f"- **{', '.join(alike[x])}**: {x}" if x in alike else x for x in lines]
     return Text("Studies of routine practice find that about 5% of the variation in outcomes "
                 "lies between therapists, after allowing for how ill clients were at intake. "
                 "Here:\n\n" + "\n".join(lines))
@@ -1188,11 +1175,9 @@ def renewals_table(run: RunData):
     if "due_soon" in ce and "remaining_hours" in ce:
         due = due | (yes(ce["due_soon"]) & pd.to_numeric(ce["remaining_hours"],
                                                          errors="coerce").gt(0).to_numpy())
-    if has_teams(run, ce["clinician_id"]):
-        order, team = by_team(run, ce["clinician_id"], out["Clinician"])
+    order, team = by_team(run, ce["clinician_id"], out["Clinician"])
+    if team is not None:
         out.insert(1, TEAM, team)
-    else:
-        order = np.argsort(out["Clinician"].to_numpy(), kind="stable")
     out, due = out.iloc[order], due[order]
     if not is_large(run):
         return table(out, caption)
@@ -1222,15 +1207,14 @@ def associates_compliance(run: RunData):
             "Licensure rule": [text_or(v, "–") for v in led.get(
                 "rule_name", pd.Series([None] * len(led)))],
             "Supervision against the rule": [compliance_words(r) for _, r in led.iterrows()]})
-        if has_teams(run, ids):
-            order, team = by_team(run, ids, out["Associate"])
+        order, team = by_team(run, ids, out["Associate"])
+        if team is not None:
             out.insert(1, TEAM, team)
-        else:
-            order = np.argsort(out["Associate"].to_numpy(), kind="stable")
-        out = out.iloc[order]
-        standing = out["Supervision against the rule"]
-        behind = (standing.str.startswith("behind") | standing.str.startswith("not known")
-                  ).to_numpy()
+        # from the ledger itself, not its words: behind the rule, or not known
+        behind = (yes(led["behind_on_supervision"]) if "behind_on_supervision" in led
+                  else np.zeros(len(led), dtype=bool)) | \
+            led.get("ledger_status", pd.Series("", index=led.index)).eq("not known").to_numpy()
+        out, behind = out.iloc[order], behind[order]
         return shortened(out, behind, None, why="behind their rule, or not known",
                          rest="are on track, or show no shortfall in the records there are",
                          full_caption="Every associate, in the same columns.",

@@ -57,14 +57,17 @@ def has_teams(run: RunData, ids=None) -> bool:
 
 def is_large(run: RunData) -> bool:
     """More clinicians in the period than ``report.large_practice``."""
-    size = getattr(getattr(run.config, "report", None), "large_practice", 30)
-    return len(run.table("clinician_metrics")) > size
+    return len(run.table("clinician_metrics")) > run.config.report.large_practice
 
 
-def by_team(run: RunData, ids: pd.Series, names: pd.Series) -> tuple[np.ndarray, pd.Series]:
-    """The order of a per-clinician table with teams (team, then name; clinicians with no
-    team last) as positions, and each row's team in words (:data:`NO_TEAM` for none)."""
+def by_team(run: RunData, ids: pd.Series, names: pd.Series
+            ) -> tuple[np.ndarray, pd.Series | None]:
+    """The order of a per-clinician table's rows as positions, and each row's team in words
+    (:data:`NO_TEAM` for none): with teams (:func:`has_teams` of ``ids``), team, then name,
+    clinicians with no team last; without, name order and no team (None)."""
     teams = team_of(run)
+    if not any(teams.get(str(c), "") for c in ids):
+        return np.argsort(names.to_numpy(), kind="stable"), None
     team = pd.Series([teams.get(str(c), "") for c in ids], index=ids.index)
     key = pd.DataFrame({"none": team.eq(""), "team": team.str.casefold(),
                         "name": names.astype(str).str.casefold(), "n": range(len(ids))})
@@ -228,8 +231,7 @@ def team_glance(run: RunData):
             return NOT_IN_EXPORT
         if metric == "notes_within_72h" and not timed:
             return NO_SIGNING_TIMES
-        # as the clinicians' table shows them
-        return pct(v, op.DISPLAY_DIGITS[metric]) if metric == "non_attendance_rate" else pct(v)
+        return pct(v, op.DISPLAY_DIGITS[metric])  # as the clinicians' table shows them
 
     out = pd.DataFrame({
         TEAM: ["Whole practice" if whole else n or "No team given"
