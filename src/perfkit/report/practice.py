@@ -51,7 +51,7 @@ from .run import (
     unavailable,
 )
 from .supervisor import ce_words, compliance_words
-from .teams import TEAM, by_team, is_large, shortened
+from .teams import TEAM, by_team, is_large, shortened, team_of
 
 __all__ = ["practice_title", "documentation_basis", "period_summary", "left_out_words",
            "operations_table",
@@ -750,20 +750,6 @@ STATUS_ORDER = [NEW, STILL_FLAGGED, FLAGGED_NOW, CLEARED, EXPLAINED]
 FIRST_SCREEN_NAMES = 8  # the most clinicians the first screen names; the rest are counted
 
 
-def _teams(run: RunData) -> dict[str, str]:
-    """Each clinician's team from the roster's optional ``team`` column (empty: no column,
-    or no team given anywhere). Read defensively: older runs and rosters have none."""
-    try:
-        roster = run.prepared_table("clinicians")
-    except (KeyError, OSError, ValueError):
-        return {}
-    if "team" not in roster:
-        return {}
-    return {str(c): str(t).strip() for c, t in zip(roster["clinician_id"], roster["team"],
-                                                    strict=True)
-            if not pd.isna(t) and str(t).strip()}
-
-
 def _short(signal: str, row, cfg: Config) -> str:
     """One signal of a clinician in a table cell: its mark, a few words and the figure as the
     tables show it ("▼ utilization 62%"); the thresholds are the operations table's legend."""
@@ -819,7 +805,7 @@ def support_rows(run: RunData) -> pd.DataFrame:
     was = {} if c is None or c.empty else {(r.clinician_id, r.flag): (r.metric, r.previous,
                                                                        r.current)
                                            for r in c.itertuples()}
-    teams = _teams(run)
+    teams = {cid: t for cid, t in team_of(run).items() if t}
     rows = []
 
     def then_now(cid: str, flag: str, now: bool = True) -> str:

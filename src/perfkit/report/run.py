@@ -46,6 +46,7 @@ class RunData:
     _data: Prepared | None = None
     _names: dict | None = None
     _shown: dict | None = None
+    _teams: dict | None = None  # perfkit.report.teams.team_of, read once
 
     @property
     def data(self) -> Prepared:

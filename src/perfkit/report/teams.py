@@ -31,8 +31,18 @@ def _spelled(value) -> str:
 def team_of(run: RunData) -> dict[str, str]:
     """Each rostered clinician's team (``clinicians.team``), "" for none (an empty cell, or a
     run whose roster has no team column). Teams written with other case or spacing are one
-    team, shown in its most frequent spelling (the first in sorted order on a tie)."""
-    c = run.prepared_table("clinicians")
+    team, shown in its most frequent spelling (the first in sorted order on a tie). A run
+    without a readable roster snapshot has no teams. Read once per run."""
+    if run._teams is None:
+        run._teams = _read_teams(run)
+    return run._teams
+
+
+def _read_teams(run: RunData) -> dict[str, str]:
+    try:
+        c = run.prepared_table("clinicians")
+    except (KeyError, OSError, ValueError):
+        return {}
     if "team" not in c:
         return {}
     written = {str(cid): _spelled(t) for cid, t in zip(c["clinician_id"], c["team"],
