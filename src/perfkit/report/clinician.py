@@ -29,16 +29,14 @@ from .format import (
 )
 from .practice import _flag_words, _value, compared_period, compared_run, questions_for
 from .run import (
-    ITEM9_NOT_IN_EXPORT,
     RunData,
     clients_by_clinician,
+    clinician_count,
     few_peers,
     few_peers_words,
     hires_compared,
     history_words,
-    item9_caption,
-    item9_in_export,
-    item9_rows,
+    item9_section,
     measured,
     no_appointments,
     on_status,
@@ -425,13 +423,8 @@ def item9_table(run: RunData, clinician_id: str):
     per administration, escalations first, then oldest first, with the session's date and time
     to find it in the EHR (:func:`~perfkit.report.run.item9_rows`, as in the supervision
     pack)."""
-    t = run.table("item9_flags")
-    t = t[t["clinician_id"].astype(str) == clinician_id]
-    if t.empty:
-        return Text("None of your clients answered item 9 above zero this period."
-                    if item9_in_export(run, [clinician_id]) else ITEM9_NOT_IN_EXPORT)
-    rows, followup = item9_rows(t)
-    return table(rows, item9_caption(run, followup), caption_above=True)
+    return item9_section(run, [clinician_id],
+                         "None of your clients answered item 9 above zero this period.")
 
 
 @measured()
@@ -441,7 +434,7 @@ def own_effect_text(run: RunData, clinician_id: str, instrument: str = "PHQ-9") 
     row = e[e["clinician_id"] == clinician_id]
     if few_peers(run) or (len(row) and pd.notna(row["effect"].iloc[0])
                           and few_peers(run, e["effect"].notna().sum())):
-        if len(run.table("clinician_metrics")) <= 1:
+        if clinician_count(run) <= 1:
             return Text(f"No model estimate for you on the {md(instrument)}: it is a "
                         "difference from the practice average, and you are the practice's "
                         "only clinician this period.")

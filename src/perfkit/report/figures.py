@@ -44,6 +44,7 @@ from .run import (
     rows_or_reason,
     unavailable,
 )
+from .teams import is_large
 
 __all__ = ["use_style", "done", "Figure", "caterpillar", "caterpillar_words", "funnel_words",
            "fit_caterpillar",
@@ -631,7 +632,9 @@ def caterpillar_figure(run: RunData, instrument: str = "PHQ-9", *,
                        only: str | None = None, names: bool = True, everyone: bool = False):
     """Each clinician's model estimate with its 95% interval, in name order (never ranked):
     the clinicians of the period (``everyone``: also those the model met in earlier months,
-    who left before it)."""
+    who left before it). A large practice (:func:`~perfkit.report.teams.is_large`, the same
+    test as the owner's tables) names only those whose interval lies wholly on one side of
+    zero (:func:`caterpillar`)."""
     e = run.table("clinician_effects")
     e = e[(e["instrument"] == instrument) & e["effect"].notna()].copy()
     if not everyone:
@@ -648,7 +651,7 @@ def caterpillar_figure(run: RunData, instrument: str = "PHQ-9", *,
         e["clinician_id"] = e["clinician_id"].map(run.name_of)
     # the owner's figure says in words who lies above or below and what that means
     return caterpillar(e, instrument, better=run.config.instruments[instrument].better,
-                       say=names and only is None, together=run.config.report.large_practice)
+                       say=names and only is None, together=0 if is_large(run) else None)
 
 
 def not_in_export(ax, title: str, col: str, run: RunData) -> None:

@@ -21,12 +21,13 @@ from ..io import find_folder, read_table
 from ..outcomes import ITEM9_WORDS
 from ..prepared import Prepared, load_prepared
 from ..safety import distinct_names
-from .format import Text, date_words, yes
+from .format import Text, date_words, table, yes
 
 __all__ = ["RunData", "load_run", "measured", "text_id", "on_status", "no_appointments",
            "caveats", "unavailable", "history_words", "coverage_span",
            "rows_for", "rows_or_reason", "NO_MEASURES", "item9_rows", "item9_caption",
-           "ITEM9_NO_FOLLOWUP", "ITEM9_NOT_IN_EXPORT", "item9_in_export",
+           "ITEM9_NO_FOLLOWUP", "ITEM9_NOT_IN_EXPORT", "item9_in_export", "item9_section",
+           "clinician_count",
            "ramp_by_hire", "clients_by_clinician", "few_peers", "hires_compared",
            "few_peers_words"]
 
@@ -47,6 +48,7 @@ class RunData:
     _names: dict | None = None
     _shown: dict | None = None
     _teams: dict | None = None  # perfkit.report.teams.team_of, read once
+    _ramps: pd.DataFrame | None = None  # ramp_by_hire, worked out once
 
     @property
     def data(self) -> Prepared:
@@ -227,7 +229,14 @@ def ramp_by_hire(run: RunData) -> pd.DataFrame:
     """``ramp.csv`` one row per new hire, in the order of the table: the status, the weeks the
     status rests on (those with a practice ramp, else every week followed) and the hire's and
     the earlier hires' mean utilization over them. The ramp figure and its words both read
-    this, so they give the same numbers."""
+    this, so they give the same numbers. Worked out once per run (the owner's page reads it
+    in several sections)."""
+    if run._ramps is None:
+        run._ramps = _ramps_by_hire(run)
+    return run._ramps
+
+
+def _ramps_by_hire(run: RunData) -> pd.DataFrame:
     r = run.tables.get("ramp")
     rows = []
     for cid, h in (r.groupby("clinician_id", sort=False) if r is not None else []):
@@ -249,11 +258,12 @@ def few_peers(run: RunData, n: int | None = None) -> bool:
     is the colleague's. Below it a self-view (and the supervision pack, for clinicians who are
     not the supervisor's own) shows none of it."""
     if n is None:
-        n = _clinicians(run)
+        n = clinician_count(run)
     return int(n) < run.config.privacy.min_peers
 
 
-def _clinicians(run: RunData) -> int:
+def clinician_count(run: RunData) -> int:
+    """The clinicians of the period (rows of ``clinician_metrics``; 0 without the table)."""
     m = run.tables.get("clinician_metrics")
     return len(m) if m is not None else 0
 
@@ -261,7 +271,7 @@ def _clinicians(run: RunData) -> int:
 def few_peers_words(run: RunData) -> str:
     """The one sentence that says why a self-view of a small practice shows no colleagues'
     figures (a practice of one clinician has no colleagues to protect: it says so)."""
-    if _clinicians(run) <= 1:
+    if clinician_count(run) <= 1:
         return "You are the practice's only clinician this period: there is no one to compare with."
     return (f"With fewer than {run.config.privacy.min_peers} clinicians, colleagues' figures "
             "are not shown: they could be worked out.")
@@ -343,6 +353,18 @@ def item9_rows(t: pd.DataFrame, name_of=None) -> tuple[pd.DataFrame, bool]:
 
 ITEM9_NOT_IN_EXPORT = ("This export gives no PHQ-9 item 9 answers (totals only), so perfkit "
                        "cannot show them: check the EHR.")
+
+
+def item9_section(run: RunData, ids: list[str], nobody: str, name_of=None):
+    """The item 9 table of the clinicians ``ids`` (the self-view's and the supervision
+    pack's): their rows of ``item9_flags`` as :func:`item9_rows` shows them (``name_of``: a
+    Clinician column), with :func:`item9_caption` above; ``nobody`` when none answered above
+    zero, or why the export cannot tell."""
+    i9 = rows_for(run, "item9_flags", ids)
+    if i9.empty:
+        return Text(nobody if item9_in_export(run, ids) else ITEM9_NOT_IN_EXPORT)
+    rows, followup = item9_rows(i9, name_of)
+    return table(rows, item9_caption(run, followup), caption_above=True)
 
 
 def item9_in_export(run: RunData, ids: list[str]) -> bool:

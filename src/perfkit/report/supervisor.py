@@ -10,12 +10,9 @@ import pandas as pd
 from ..safety import md
 from .format import Text, date_words, is_yes, num, pct, period_words, table, text_or, yes
 from .run import (
-    ITEM9_NOT_IN_EXPORT,
     RunData,
     clients_by_clinician,
-    item9_caption,
-    item9_in_export,
-    item9_rows,
+    item9_section,
     measured,
     rows_for,
     rows_or_reason,
@@ -382,9 +379,5 @@ def supervisee_item9(run: RunData, ids: list[str]):
     session's date and time (:func:`~perfkit.report.run.item9_rows`, as in the self-view)."""
     if not run.provided("assessments"):
         return Text("No measures were provided, so there are no item 9 answers to show.")
-    i9 = rows_for(run, "item9_flags", ids)
-    if i9.empty:
-        return Text("No supervisee's client answered item 9 above zero this period."
-                    if item9_in_export(run, ids) else ITEM9_NOT_IN_EXPORT)
-    rows, followup = item9_rows(i9, run.name_of)
-    return table(rows, item9_caption(run, followup), caption_above=True)
+    return item9_section(run, ids, "No supervisee's client answered item 9 above zero this "
+                         "period.", run.name_of)

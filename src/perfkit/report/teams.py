@@ -14,7 +14,7 @@ import pandas as pd
 
 from .. import operations as op
 from .format import NO_SIGNING_TIMES, NOT_IN_EXPORT, Text, count, num, pct, table
-from .run import RunData, on_status, unavailable
+from .run import RunData, clinician_count, on_status, unavailable
 
 __all__ = ["TEAM", "NO_TEAM", "team_of", "has_teams", "is_large", "by_team", "Shortened",
            "shortened", "team_glance", "team_rows"]
@@ -67,7 +67,7 @@ def has_teams(run: RunData, ids=None) -> bool:
 
 def is_large(run: RunData) -> bool:
     """More clinicians in the period than ``report.large_practice``."""
-    return len(run.table("clinician_metrics")) > run.config.report.large_practice
+    return clinician_count(run) > run.config.report.large_practice
 
 
 def by_team(run: RunData, ids: pd.Series, names: pd.Series
