@@ -530,7 +530,7 @@ def item9_flags(assessments: pd.DataFrame, cfg: Config,
     })
     out["response_words"] = out["response"].map(ITEM9_WORDS)
     out["escalate"] = out["response"] >= cfg.outcomes.item9_escalate_at
-    session = _session_starts(a, appointments, cfg)
+    session = _session_starts(a, at, appointments, cfg)
     timed = (at.dt.hour + at.dt.minute + at.dt.second > 0).to_numpy()
     own = at.dt.strftime("%Y-%m-%d %H:%M").to_numpy()
     out["session_start"] = np.where(session.notna(), session.fillna(""),
@@ -547,22 +547,25 @@ def item9_flags(assessments: pd.DataFrame, cfg: Config,
                            kind="stable")[ITEM9_FLAG_COLUMNS]
 
 
-def _session_starts(a: pd.DataFrame, appointments: pd.DataFrame | None,
+def _session_starts(a: pd.DataFrame, at: pd.Series, appointments: pd.DataFrame | None,
                     cfg: Config) -> pd.Series:
-    """For each administration of ``a`` (in order), the local start (``YYYY-MM-DD HH:MM``) of
-    the same client's appointment with the same clinician on the same local day: an attended
-    one first, then the one nearest the administration's time, then the earliest; missing
-    when there is none (appointments with a date only do not count: they have no time)."""
+    """For each administration of ``a`` (in order; ``at``: its local times), the local start
+    (``YYYY-MM-DD HH:MM``) of the same client's appointment with the same clinician on the same
+    local day: an attended one first, then the one nearest the administration's time, then the
+    earliest; missing when there is none (appointments with a date only do not count: they
+    have no time)."""
     none = pd.Series([None] * len(a), dtype=object)
     if appointments is None or appointments.empty or a.empty:
         return none
     ap = appointments
     if "start_date_only" in ap:
         ap = ap[~ap["start_date_only"].astype(bool)]
-    ap = ap[["clinician_id", "client_id", "start", "status"]].copy()
+    # only the flagged clients' appointments are converted (the same matches, less work)
+    ap = ap.loc[ap["client_id"].isin(a["client_id"]),
+                ["clinician_id", "client_id", "start", "status"]].copy()
     ap["start"] = ap["start"].dt.tz_convert(cfg.timezone)
     ap["day"] = ap["start"].dt.date
-    at = a["administered_at"].dt.tz_convert(cfg.timezone).reset_index(drop=True)
+    at = at.reset_index(drop=True)
     left = pd.DataFrame({"row": np.arange(len(a)), "clinician_id": a["clinician_id"].to_numpy(),
                          "client_id": a["client_id"].to_numpy(), "at": at, "day": at.dt.date})
     m = left.merge(ap, on=["clinician_id", "client_id", "day"], how="inner")

@@ -883,8 +883,8 @@ def ramp_figure(run: RunData, only: str | None = None):
             more, slow = slow[fit - 2:], slow[:fit - 2]
             groups.append((f"{num(len(more), 0)} more ramping more\nslowly, a line each",
                            sorted(more, key=run.name_of), ORANGE))
-        others = [c for c in hires if c not in slow and c not in sum((g[1] for g in groups),
-                                                                      [])]
+        drawn = set(slow).union(*(g[1] for g in groups))
+        others = [c for c in hires if c not in drawn]
         if others:
             groups.append((f"The other {num(len(others), 0)} new\nclinicians, a line each",
                            sorted(others, key=run.name_of), BLUE))
