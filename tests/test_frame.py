@@ -334,3 +334,20 @@ def test_a_large_practice_lists_the_associates_behind_their_rule(tmp_path):
     assert "the other 2 are on track, or show no shortfall in the records there are" in text
     assert len(soup.find("details").tbody.find_all("tr")) == 3
     assert SECRET not in text and CLIENT not in text and "B&P Code" not in text
+
+
+def test_the_spread_of_other_clinicians_never_holds_the_reader(tmp_path):
+    """The self-view's spread: grey dots for the other clinicians only (one fewer than the
+    practice), the reader once, as "you"; the words' range is the others' range."""
+    run = build(tmp_path)
+    m = run.table("clinician_metrics")
+    fig = r.distribution_figure(run, "L1")
+    ax = fig.axes[0]  # utilization
+    grey, you = ax.collections[0], ax.collections[1]
+    others = m.loc[m["clinician_id"] != "L1", "utilization"].to_numpy(dtype=float)
+    assert len(grey.get_offsets()) == len(m) - 1
+    assert sorted(grey.get_offsets()[:, 0]) == sorted(others)
+    assert list(you.get_offsets()[:, 0]) == list(
+        m.loc[m["clinician_id"] == "L1", "utilization"])
+    low, high = r.format.pct(others.min()), r.format.pct(others.max())
+    assert f"(the other clinicians from {low} to {high})" in fig.alt

@@ -688,13 +688,14 @@ def distribution_figure(run: RunData, clinician_id: str):
     axes = axes[0]
     said = []
     for ax, (col, label) in zip(axes, cols, strict=True):
-        vals = m[col].to_numpy(dtype=float)
-        mine = m.loc[m["clinician_id"] == clinician_id, col].to_numpy(dtype=float)
+        me = (m["clinician_id"] == clinician_id).to_numpy()
+        vals = m.loc[~me, col].to_numpy(dtype=float)  # the others: never the reader's own dot
+        mine = m.loc[me, col].to_numpy(dtype=float)
         if not np.isfinite(vals).any():  # a figure the export cannot give
             not_in_export(ax, label, col, run)
             said.append(f"{label.lower()}: not known")
             continue
-        digits = 1 if col == "non_attendance_rate" else 0
+        digits = op.DISPLAY_DIGITS[col]
         said.append(f"{label.lower()} {pct(mine[0] if len(mine) else np.nan, digits)} (the "
                     f"other clinicians from {pct(np.nanmin(vals), digits)} to "
                     f"{pct(np.nanmax(vals), digits)})")
