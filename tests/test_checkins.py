@@ -221,7 +221,8 @@ def test_check_ins_come_in_order_of_need_each_clinician_once(tmp_path):
     assert ("Of 8 clinicians: **2 newly flagged or worsening**, **1 still flagged** and **0 "
             "improving** (a flag cleared, nothing new). New reasons: low utilization (1), "
             "missed appointments rising (1).") in first
-    assert "For 2 more clinicians the data explain a flag" in first
+    assert ("The data explain a flag of 2 clinicians (a new hire's first weeks, or recorded "
+            "time off): context, not a question.") in first
 
 
 def test_without_an_earlier_run_flags_are_flagged_not_new(tmp_path):

@@ -89,9 +89,13 @@ def test_the_practice_report_tells_the_planted_story(demo_run, truth):
         assert rows.loc[extra, "Reasons"].startswith("Worsening for several weeks: "), extra
     # the first screen counts these rows
     assert f"Of 11 clinicians: **{len(named) - 1} newly flagged or worsening**, " in text
-    assert "For 1 more clinician the data explain a flag" in text
-    # the slow hire's context points to where a slower start is a prompt to ask
-    assert "one of them is a new hire ramping more slowly than the earlier hires did" in text
+    assert "The data explain a flag of 1 clinician" in text
+    # the slow hire's context points to where a slower start is a prompt to ask; flagged in
+    # the quarter before too, they count as still flagged (context, not a question)
+    assert "one is a new hire ramping more slowly than the earlier hires did" in text
+    assert "**1 still flagged**" in text and rows.loc[names[slow], "Since the previous run"] \
+        == "Still flagged"
+    assert "flagged in the previous run too: low utilization (1)" in text
     assert "ramping more slowly" in rows.loc[names[slow], "Reasons"]
     [over] = truth["over_capacity"]
     block = rows.loc[names[over], "Reasons"]

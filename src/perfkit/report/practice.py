@@ -789,7 +789,9 @@ def support_rows(run: RunData) -> pd.DataFrame:
     and nothing to ask. ``status`` is one of :data:`STATUS_ORDER` (``new or worsening``,
     ``still flagged``, ``flagged`` with no earlier run to compare, ``flag cleared``,
     ``context``: every signal explained by a ramp or time off); ``new``, ``worsening``,
-    ``standing``, ``flagged``, ``cleared`` list the signals; ``team`` is the roster's (empty
+    ``standing``, ``flagged``, ``cleared`` list the signals, ``held`` those flagged in the
+    compared run too (asked about, or explained by context: a context row with one is
+    ``still flagged``, one with a cleared flag ``flag cleared``); ``team`` is the roster's (empty
     without one); ``reasons`` is the table's cell, ``ask`` the questions (the figure left
     out: the Reasons cell has it; :func:`check_in_questions` says each once). In the table's
     order: by
@@ -805,6 +807,8 @@ def support_rows(run: RunData) -> pd.DataFrame:
     was = {} if c is None or c.empty else {(r.clinician_id, r.flag): (r.metric, r.previous,
                                                                        r.current)
                                            for r in c.itertuples()}
+    held = set() if c is None or c.empty else {  # flags of the compared run still on
+        (r.clinician_id, r.flag) for r in c.itertuples() if r.change == STILL}
     teams = {cid: t for cid, t in team_of(run).items() if t}
     rows = []
 
@@ -840,9 +844,14 @@ def support_rows(run: RunData) -> pd.DataFrame:
                         + short(r["explained"], row))
         if cid in cleared:
             said.append("Cleared: " + gone_words(cid))
-        rows.append({"clinician_id": cid, "name": r["name"], "status": STATUS_OF[r["group"]],
+        status = STATUS_OF[r["group"]]
+        if status == EXPLAINED:  # context still says whether it was flagged then, or cleared
+            status = (STILL_FLAGGED if any((cid, s) in held for s in r["explained"])
+                      else CLEARED if cid in cleared else EXPLAINED)
+        rows.append({"clinician_id": cid, "name": r["name"], "status": status,
                      **{k: r[k] for k in ("new", "worsening", "standing", "flagged",
                                           "explained")},
+                     "held": r["standing"] + [s for s in r["explained"] if (cid, s) in held],
                      "cleared": cleared.get(cid, []),
                      "reasons": ". ".join(said) + ".",
                      "ask": [_ask(q) for q in r["prompts"]],
@@ -850,10 +859,10 @@ def support_rows(run: RunData) -> pd.DataFrame:
     for cid in sorted(set(cleared) - set(ins["clinician_id"] if len(ins) else [])):
         rows.append({"clinician_id": cid, "name": run.name_of(cid), "status": CLEARED,
                      "new": [], "worsening": [], "standing": [], "flagged": [],
-                     "explained": [], "cleared": cleared[cid],
+                     "explained": [], "held": [], "cleared": cleared[cid],
                      "reasons": f"Cleared: {gone_words(cid)}.", "ask": [], "_n": 0})
     columns = ["clinician_id", "name", "team", "status", "new", "worsening", "standing",
-               "flagged", "explained", "cleared", "reasons", "ask"]
+               "flagged", "explained", "held", "cleared", "reasons", "ask"]
     out = pd.DataFrame(rows, columns=[k for k in columns if k != "team"] + ["_n"])
     out.insert(2, "team", [teams.get(str(cid), "") for cid in out["clinician_id"]])
     order = out["status"].map({s: k for k, s in enumerate(STATUS_ORDER)})
@@ -927,16 +936,14 @@ def first_screen(run: RunData) -> Text:
     if rows.empty:  # nothing to count: one plain sentence, not a row of zeros
         counts = (f"Of {total}, none is outside the practice's thresholds or slipping"
                   + (", and no flag has cleared since then." if which is not None else "."))
-    if k := int(n.get(EXPLAINED, 0)):
-        context = rows[rows["status"] == EXPLAINED]
+    context = rows[rows["explained"].map(len) > 0]
+    if k := len(context):
         ramps = ramp_by_hire(run).set_index("clinician_id")["ramp"]
         slow = int((context["explained"].map(lambda s: bool(set(s) & RAMP_EXPLAINS))
                     & context["clinician_id"].map(ramps).eq("more slowly")).sum())
-        who = "one of them is a new hire" if slow == 1 else \
-            f"{num(slow, 0)} of them are new hires"
-        counts += (f" For {count(k, 'more clinician', 'more clinicians')} the data explain "
-                   "a flag (a new hire's first weeks, or recorded time off): context, not a "
-                   "question"
+        who = "one is a new hire" if slow == 1 else f"{num(slow, 0)} are new hires"
+        counts += (f" The data explain a flag of {count(k, 'clinician')} (a new hire's first "
+                   "weeks, or recorded time off): context, not a question"
                    + (f"; {who} ramping more slowly than the earlier hires did (see New "
                       "clinicians finding their feet: a slower start is a prompt to ask what "
                       "would help)" if slow else "") + ".")
@@ -955,11 +962,10 @@ def first_screen(run: RunData) -> Text:
                      + (f"\n\nAnd {num(more, 0)} more: every one is in the check-in table "
                         "below." if more else ""))
     if which is not None:
-        standing = rows["standing"]
+        held = rows["held"]  # asked about or explained by context: flagged then and now
         if len(rows):
             parts.append("**Standing patterns**, flagged in the previous run too: "
-                         + (f"{_by_reason(standing)}." if standing.map(len).sum()
-                            else "none."))
+                         + (f"{_by_reason(held)}." if held.map(len).sum() else "none."))
         left, joined = _comings_and_goings(run)
         if left or joined:
             said = ("; ".join(left + joined) if len(left) + len(joined) <= FIRST_SCREEN_NAMES
