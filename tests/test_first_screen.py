@@ -299,3 +299,20 @@ def test_a_two_clinician_practice_page_repeats_no_sentence(tmp_path):
     said = _page_sentences(page)
     repeated = [s for s, k in Counter(said).items() if k > 1]
     assert not repeated, repeated
+
+
+def test_a_still_flagged_clinician_with_a_cleared_flag_is_counted_once_and_said(tmp_path):
+    """Ann: notes late in both runs (still flagged) and missed appointments cleared: one
+    clinician still flagged, "1 of them with another flag cleared", not improving; Ben: only
+    a cleared flag, improving."""
+    m = _metrics([{"clinician_id": "A", "notes_within_72h": 0.8, "flag_late_notes": True},
+                  {"clinician_id": "B"}, {"clinician_id": "C"}])
+    changes = [_change("A", "flag_late_notes", hi.STILL, "notes_within_72h", 0.85, 0.8),
+               _change("A", "flag_high_non_attendance", hi.NO_LONGER, "non_attendance_rate",
+                       0.12, 0.05),
+               _change("B", "flag_high_non_attendance", hi.NO_LONGER, "non_attendance_rate",
+                       0.11, 0.04)]
+    text = str(p.first_screen(_run(tmp_path, m, changes)))
+    assert ("Of 3 clinicians: **0 newly flagged or worsening**, **1 still flagged** (1 of them "
+            "with another flag cleared) and **1 improving** (a flag cleared, nothing new).") \
+        in text

@@ -927,8 +927,11 @@ def first_screen(run: RunData) -> Text:
             head += (" That run defined the metrics differently (its parameters' operations, "
                      "workload or trends settings or time zone differ), so some changes "
                      "may come from the definitions rather than from the work.")
+        also = int((rows["status"].eq(STILL_FLAGGED) & rows["cleared"].map(len).gt(0)).sum())
         counts = (f"Of {total}: **{num(len(new), 0)} newly flagged or worsening**, "
-                  f"**{num(n.get(STILL_FLAGGED, 0), 0)} still flagged** and "
+                  f"**{num(n.get(STILL_FLAGGED, 0), 0)} still flagged**"
+                  + (f" ({num(also, 0)} of them with another flag cleared)" if also else "")
+                  + " and "
                   f"**{num(n.get(CLEARED, 0), 0)} improving** (a flag cleared, nothing new)."
                   + (f" New reasons: {_by_reason(new['new'] + new['worsening'])}."
                      if len(new) else ""))
