@@ -9,6 +9,7 @@ and a figure on several pages with its title, scales and key on every page."""
 
 from __future__ import annotations
 
+import html
 import io
 
 import matplotlib
@@ -24,6 +25,8 @@ import perfkit.report as r
 from perfkit.outcomes import funnel_limits
 from perfkit.report import RunData
 from perfkit.report.figures import PAGE_HEIGHT_PX, Figures, use_style
+from perfkit.report.format import pct
+from perfkit.report.run import ramp_by_hire
 from perfkit.safety import md
 
 FIRST = ["Aisha", "Ben", "Clara", "Dev", "Elena", "Felix", "Grace", "Hal", "Imani", "Jon"]
@@ -212,6 +215,29 @@ def test_each_page_of_a_figure_is_its_own_image_with_its_own_alt(figures, monkey
     assert [kw["metadata"]["image/png"]["alt"] for _, kw in shown[:-1]] == [p.alt for p in fig]
     assert all(o["image/png"] for o, _ in shown[:-1])
     assert "figure-text" in shown[-1][0].data and len(shown) == len(fig) + 1
+    # the list of the names it draws is marked, for the print style sheet to leave out; the
+    # sentence before it (how many ranges include zero) is not
+    said = shown[-1][0].data
+    head, _, rest = said.partition('<span class="drawn">')
+    listed, _, after = rest.partition("</span>")
+    assert "ranges include zero" in head and "Better than expected" not in head
+    assert listed.lstrip().startswith(("Better than expected", "Worse than expected"))
+    drawn = {t.get_text() for ax in fig.axes for t in ax.get_yticklabels() if t.get_text()}
+    assert drawn and all(html.escape(name) in listed for name in drawn)
+    assert after == "</p>"
+
+
+@pytest.mark.parametrize("n", [200, 12])
+def test_a_funnels_list_of_those_outside_is_marked_as_drawn_when_each_is_labelled(
+        sizes, figures, n):
+    fig = figures[n]["funnel"]
+    labels = {t.get_text() for t in fig.axes[0].texts}
+    if "drawn without a label" in fig.alt:  # the list is the only place some names are
+        assert fig.drawn == ""
+        return
+    assert fig.drawn and fig.drawn in fig.alt
+    assert all(name in fig.drawn for name in labels)
+    assert fig.drawn.lstrip().startswith(("Above it", "Below it"))
 
 
 def test_a_twelve_clinician_caterpillar_names_everyone(sizes, figures):
@@ -263,52 +289,52 @@ def titles_of(fig) -> list[str]:
 
 
 def test_many_new_hires_draw_a_panel_only_for_those_ramping_more_slowly(sizes, figures):
+    """17 of 65 hires ramp more slowly (C000 to C016, each 0.002 a week above the one before):
+    one printed page holds 12 panels (four rows of three), so the 10 slowest (C000 to C009)
+    get a panel each, in name order, the other 7 slow hires share one and the 48 on track
+    another."""
     run = sizes[200]
     fig = figures[200]["ramp"]
     titles = titles_of(fig)
-    slow = sorted(run.name_of(f"C{k:03d}") for k in range(17))
-    assert titles[:17] == [f"{who}\nramping more slowly" for who in slow]
-    assert titles[17:] == ["The other 48 new\nclinicians, a line each"]
-    # 18 panels: nine on each of two pages, the panel of the others on the last
-    assert isinstance(fig, Figures) and [len(titles_of(page)) for page in fig] == [9, 9]
-    together = fig[-1].axes[-1]
-    assert together.get_title(loc="left") == titles[-1]
+    panels = sorted(run.name_of(f"C{k:03d}") for k in range(10))
+    assert titles == [f"{who}\nramping more slowly" for who in panels] + [
+        "7 more ramping more\nslowly, a line each", "The other 48 new\nclinicians, a line each"]
+    assert not isinstance(fig, Figures) and png_size(fig)[1] <= PAGE_HEIGHT_PX
+    more, together = fig.axes[10], fig.axes[11]
+    assert len(more.collections[0].get_segments()) == 7
     assert len(together.collections[0].get_segments()) == 48
-    for k, page in enumerate(fig, 1):
-        assert page.fig.get_suptitle() == ("New clinicians' weekly utilization since they "
-                                           f"started ({k} of 2)")
-        key = [t.get_text() for t in page.fig.legends[0].get_texts()]
-        assert key[:2] == ["utilization", "earlier hires (median)"]
-        assert ("one new clinician each" in key) == (k == 2)
-        for ax in page.axes:
-            assert has_tick_labels(ax) and ax.get_xlabel() == "weeks since starting"
-    assert slow[0] in fig[0].alt and slow[0] not in fig[1].alt and slow[-1] in fig[1].alt
-    assert "A panel each for the 17 clinicians ramping more slowly" in fig.alt
+    key = [t.get_text() for t in fig.fig.legends[0].get_texts()]
+    assert key == ["utilization", "earlier hires (median)", "one new clinician each"]
+    for ax in fig.axes:
+        assert has_tick_labels(ax) and ax.get_xlabel() == "weeks since starting"
+    assert "A panel each for the 10 clinicians ramping more slowly" in fig.alt
     assert "The other 48 new clinicians, drawn together, a thin line each: 48 ramping as " \
            "expected" in fig.alt
-    # the words beside it: the same 17 by name, the others counted
+    # the words beside it: all 17 slow hires by name with their figures, the others counted
     words = str(r.ramp_words(run))
     assert "Ramping as the earlier hires did: 48 clinicians." in words
-    assert all(f"**{md(who)}**" in words for who in slow)
+    slow = [run.name_of(f"C{k:03d}") for k in range(17)]
+    assert all(f"**{md(who)}** " in words for who in slow)
+    first = ramp_by_hire(run).set_index("clinician_id").loc["C000"]  # the words agree with it
+    assert (f"**{md(run.name_of('C000'))}** {pct(first['utilization'])} against "
+            f"{pct(first['practice_utilization'])};") in words
     assert run.name_of("C017") not in words and run.name_of("C064") not in words
 
 
 def test_more_slow_hires_than_fit_give_panels_to_the_slowest(sizes):
     """25 hires ramp more slowly (the later-numbered ones slightly less slowly: their
-    utilization is 0.002 a number higher against the same earlier hires): two pages hold 18
-    panels, so the 16 slowest (C000 to C015) get a panel each, the other 9 share one, the 30
+    utilization is 0.002 a number higher against the same earlier hires): a page holds 12
+    panels, so the 10 slowest (C000 to C009) get a panel each, the other 15 share one, the 30
     on track another."""
     use_style()
     run = practice(60, outside=set(), slow=25, others=30)
     fig = r.ramp_figure(run)
     titles = titles_of(fig)
-    assert titles[:16] == [f"{who}\nramping more slowly" for who in
-                           sorted(run.name_of(f"C{k:03d}") for k in range(16))]
-    assert titles[16:] == ["9 more ramping more\nslowly, a line each",
+    assert titles[:10] == [f"{who}\nramping more slowly" for who in
+                           sorted(run.name_of(f"C{k:03d}") for k in range(10))]
+    assert titles[10:] == ["15 more ramping more\nslowly, a line each",
                            "The other 30 new\nclinicians, a line each"]
-    assert len(fig) == 2
-    for page in fig:
-        assert png_size(page)[1] <= PAGE_HEIGHT_PX
+    assert not isinstance(fig, Figures) and png_size(fig)[1] <= PAGE_HEIGHT_PX
 
 
 def test_a_few_new_hires_keep_a_panel_each(sizes, figures):

@@ -124,9 +124,17 @@ a { color: #2c5282; }
   img { max-height: 22cm; }  /* a figure fits a page (A4 or Letter) with its caption */
   img, tr, caption, li, .output_png, .figure-text { break-inside: avoid;
                                                     page-break-inside: avoid; }
-  .output:has(.output_png) { break-inside: avoid; page-break-inside: avoid; }
-  .output_area:has(> .output_png) { break-after: avoid; page-break-after: avoid; }
+  /* a figure stays with its sentence; a figure drawn on several pages (an image each) may
+     break between its pages, each a page of its own, so that its first page can follow the
+     text before it */
+  .output:has(.output_png):not(:has(> .output_area:nth-child(2) > .output_png)) {
+    break-inside: avoid; page-break-inside: avoid; }
+  .output_area:has(> .output_png):not(:has(+ .output_area > .output_png)) {
+    break-after: avoid; page-break-after: avoid; }
   thead { display: table-header-group; }
+  /* a figure's list of the names it draws: its own labels say them on paper */
+  .figure-text .drawn { display: none; }
+  p:has(> a#words) + ul { columns: 2; column-gap: 1.5rem; }  /* the words, in two columns */
   details.not-printed > :not(summary) { display: none; }
   details:not([open]) > summary::after,
   details.not-printed > summary::after { content: " (in the report on screen, not printed)";

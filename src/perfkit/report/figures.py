@@ -102,10 +102,13 @@ class Figure:
     """A report figure with its text alternative: what it shows and the one thing to notice,
     written from the same data it draws. A notebook shows the image with the text as its
     ``alt`` (nbconvert writes it into the ``img`` tag) and, with ``say``, the same sentence
-    under it. Everything else (``axes``, ``savefig``...) is the matplotlib figure's."""
+    under it. ``drawn``: the part of ``alt`` that names what the figure itself draws by name
+    (a long list of clinicians); the page shows it, the printed page leaves it out (the
+    figure's own labels say it there). Everything else (``axes``, ``savefig``...) is the
+    matplotlib figure's."""
 
-    def __init__(self, fig, alt: str, say: bool = False):
-        self.fig, self.alt, self.say = fig, alt, say
+    def __init__(self, fig, alt: str, say: bool = False, drawn: str = ""):
+        self.fig, self.alt, self.say, self.drawn = fig, alt, say, drawn
 
     def __getattr__(self, name):
         if name == "fig":  # not set yet (copying, unpickling)
@@ -130,14 +133,19 @@ class Figure:
         display({"image/png": data, "text/plain": self.alt}, raw=True,
                 metadata={"image/png": {"alt": self.alt}})
         if self.say:
-            _say(self.alt)
+            _say(self.alt, self.drawn)
 
 
-def _say(words: str) -> None:
-    """A figure's sentence under it, in a notebook (kept with it when printed)."""
+def _say(words: str, drawn: str = "") -> None:
+    """A figure's sentence under it, in a notebook (kept with it when printed); ``drawn``, a
+    part of ``words`` that lists what the figure draws by name, is marked so that the print
+    style sheet leaves it out (``.figure-text .drawn``)."""
     from IPython.display import Markdown, display
 
-    display(Markdown(f'<p class="figure-text">{html.escape(words)}</p>'))
+    head, _, tail = words.partition(drawn) if drawn else (words, "", "")
+    said = html.escape(head) + (f'<span class="drawn">{html.escape(drawn)}</span>'
+                                + html.escape(tail) if drawn and drawn in words else "")
+    display(Markdown(f'<p class="figure-text">{said}</p>'))
 
 
 class Figures(Sequence):
@@ -149,8 +157,8 @@ class Figures(Sequence):
     whole figure shows) once under the last page. ``figs[k].png()``: page k's image;
     ``axes``: every page's axes, in page order."""
 
-    def __init__(self, pages: list[Figure], alt: str, say: bool = False):
-        self.pages, self.alt, self.say = list(pages), alt, say
+    def __init__(self, pages: list[Figure], alt: str, say: bool = False, drawn: str = ""):
+        self.pages, self.alt, self.say, self.drawn = list(pages), alt, say, drawn
 
     def __len__(self) -> int:
         return len(self.pages)
@@ -169,27 +177,29 @@ class Figures(Sequence):
         for page in self.pages:
             page._ipython_display_()
         if self.say:
-            _say(self.alt)
+            _say(self.alt, self.drawn)
 
 
-def done(fig, alt: str, *, say: bool = False, below: float = 0) -> Figure:
+def done(fig, alt: str, *, say: bool = False, below: float = 0, drawn: str = "") -> Figure:
     """Lay out and close a figure before returning it with its text alternative, so a notebook
     shows it exactly once (through the returned object) and no figure stays open in memory;
-    ``below``: inches left free at the bottom (for a key under every panel)."""
+    ``below``: inches left free at the bottom (for a key under every panel); ``drawn``: see
+    :class:`Figure`."""
     fig.tight_layout(rect=(0, below / fig.get_size_inches()[1], 1, 1))
     plt.close(fig)
-    return Figure(fig, alt, say)
+    return Figure(fig, alt, say, drawn)
 
 
-def _pages(pages: list[Figure], alt: str, *, say: bool = False) -> Figure | Figures:
+def _pages(pages: list[Figure], alt: str, *, say: bool = False,
+           drawn: str = "") -> Figure | Figures:
     """Pages drawn (each through :func:`done`) as one figure: a :class:`Figure` when there is
     one page (with ``alt``, what the figure shows, as its text alternative), else
     :class:`Figures`."""
     if len(pages) == 1:
         page = pages[0]
-        page.alt, page.say = alt, say
+        page.alt, page.say, page.drawn = alt, say, drawn
         return page
-    return Figures(pages, alt, say)
+    return Figures(pages, alt, say, drawn)
 
 
 def _names(items: list[str]) -> str:
@@ -235,7 +245,8 @@ def caterpillar(effects: pd.DataFrame, instrument: str, *, better: str = "lower"
             ax.tick_params(axis="x", top=True, labeltop=True)
         ax.set_xlabel(xlabel)
         _title(fig, _wrap(head))
-        return done(fig, caterpillar_words(e, instrument, better=better, unit=unit), say=say)
+        words, drawn = caterpillar_words(e, instrument, better=better, unit=unit, split=True)
+        return done(fig, words, say=say, drawn=drawn)
 
     if large:
         named_rows = (e["ci_high"] < 0) | (e["ci_low"] > 0) | (e["clinician_id"] == highlight)
@@ -252,7 +263,8 @@ def caterpillar(effects: pd.DataFrame, instrument: str, *, better: str = "lower"
     lim = (lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))  # the same on every page,
     ticks = [t for t in matplotlib.ticker.MaxNLocator(nbins=4).tick_values(*lim)  # and ticks
              if lim[0] <= t <= lim[1]]
-    words = caterpillar_words(e, instrument, better=better, unit=unit, together=large)
+    words, drawn = caterpillar_words(e, instrument, better=better, unit=unit, together=large,
+                                     split=True)
     pages, first = [], 0
     for k, (n, rows) in enumerate(zip(counts, per, strict=True)):
         part = named.iloc[first:first + n]
@@ -293,7 +305,7 @@ def caterpillar(effects: pd.DataFrame, instrument: str, *, better: str = "lower"
                    "zero, as a strip of dots" if strip is not None else "") + "."
                 if len(counts) > 1 else words)
         pages.append(done(fig, said))
-    return _pages(pages, words, say=say)
+    return _pages(pages, words, say=say, drawn=drawn)
 
 
 def _name_pages(n: int, room: float, *, strip: bool) -> tuple[list[int], int]:
@@ -342,17 +354,20 @@ def _intervals(ax, e: pd.DataFrame, highlight: str | None, *, rows: int) -> None
 
 
 def caterpillar_words(effects: pd.DataFrame, instrument: str, *, better: str = "lower",
-                      unit: str = "week", together: bool = False) -> str:
+                      unit: str = "week", together: bool = False, split: bool = False):
     """What a caterpillar figure shows, in plain words: for each clinician whose likely range
     (the 95% interval) lies wholly on one side of zero, which side and what it means for the
     measure (``better``: whether lower scores are better), by name; how many ranges include
     zero (consistent with the practice average). ``together``: the figure draws those
     clinicians together, as a strip of estimates, not by name (a large practice), and the
     words say so; those named are given by name alone (the figure draws their estimates and
-    ranges), so that a list of dozens stays readable."""
+    ranges), so that a list of dozens stays readable. ``split``: the words and the part of
+    them that lists the clinicians by name (the figure draws each of them: the printed page
+    leaves the list out, :class:`Figure`)."""
     e = effects.sort_values("clinician_id")
     if not len(e):
-        return f"{instrument}: no clinician estimates."
+        return (f"{instrument}: no clinician estimates.", "") if split else \
+            f"{instrument}: no clinician estimates."
     below, above = e[e["ci_high"] < 0], e[e["ci_low"] > 0]
     crosses = len(e) - len(below) - len(above)
     # a negative difference is a faster fall in scores: better when lower scores are better
@@ -374,9 +389,10 @@ def caterpillar_words(effects: pd.DataFrame, instrument: str, *, better: str = "
         else:
             side = ("its likely range lies wholly on the worse side of zero: clients' scores "
                     "improved more slowly than the practice average (worse than expected)")
-        return (f"{instrument}: {r['clinician_id']}'s difference from the practice's change "
-                f"per {unit}, {r['effect']:+.3f} points a {unit} (likely between "
-                f"{r['ci_low']:+.3f} and {r['ci_high']:+.3f}, right 95 times in 100); {side}.")
+        one = (f"{instrument}: {r['clinician_id']}'s difference from the practice's change "
+               f"per {unit}, {r['effect']:+.3f} points a {unit} (likely between "
+               f"{r['ci_low']:+.3f} and {r['ci_high']:+.3f}, right 95 times in 100); {side}.")
+        return (one, "") if split else one
     lower = "lower" if better == "lower" else "higher"
     said = [f"{instrument}: each of {num(len(e), 0)} clinicians' difference from the "
             f"practice's change per {unit}, with its likely range (right 95 times in 100); "
@@ -392,7 +408,8 @@ def caterpillar_words(effects: pd.DataFrame, instrument: str, *, better: str = "
         said.append(f"Worse than expected, clients improving more slowly than the practice "
                     f"average (range wholly {'above' if better == 'lower' else 'below'} "
                     f"zero): {who(slower)}.")
-    return " ".join(said)
+    words = " ".join(said)
+    return (words, words[len(said[0]):]) if split else words
 
 
 def fit_caterpillar(fit, better: str = "lower", **kwargs):
@@ -489,12 +506,13 @@ def funnel_figure(run: RunData, instrument: str = "PHQ-9", *, highlight: str | N
         unlabelled = _label_apart(ax, [(run.name_of(r["clinician_id"]), r["paired_episodes"],
                                         r["reliable_improvement_rate"])
                                        for _, r in outside.iterrows()], away_from=p0)
-    words = funnel_words(run, f, instrument, names=label_points)
-    if unlabelled:
+    words, drawn = funnel_words(run, f, instrument, names=label_points, split=True)
+    if unlabelled:  # the list is the only place their names are: printed too
+        drawn = ""
         words += (f" {count(unlabelled, 'clinician')} outside the range "
                   f"{'is' if unlabelled == 1 else 'are'} drawn without a label for lack of "
                   "room (named above).")
-    return done(fig, words, say=True)
+    return done(fig, words, say=True, drawn=drawn if label_points else "")
 
 
 def _funnel_table(run: RunData, f: pd.DataFrame, instrument: str):
@@ -530,15 +548,19 @@ def _funnel_table(run: RunData, f: pd.DataFrame, instrument: str):
 NAMES_LISTED = 12
 
 
-def funnel_words(run: RunData, f: pd.DataFrame, instrument: str, *, names: bool = True) -> str:
+def funnel_words(run: RunData, f: pd.DataFrame, instrument: str, *, names: bool = True,
+                 split: bool = False):
     """A funnel figure's sentence from its rows of ``funnel``: the practice rate, who lies
     inside the range chance alone allows, and who lies above it (more clients reliably
     improved than that range: better than expected) or below it (fewer: worse than expected),
     each with their rate and number of clients, in name order; ``names=False``: "one
     clinician" instead of names. More than :data:`NAMES_LISTED` inside the limits are counted,
-    not named (those above or below are always named: they are the point of the figure)."""
+    not named (those above or below are always named: they are the point of the figure).
+    ``split``: the words and the part of them that lists those above or below (the figure
+    labels each of them: the printed page leaves the list out, :class:`Figure`)."""
     if f.empty:
-        return f"{instrument}: no clients with a first and last score."
+        return (f"{instrument}: no clients with a first and last score.", "") if split else \
+            f"{instrument}: no clients with a first and last score."
     p0 = float(f["practice_rate"].iloc[0])
     shown = f.dropna(subset=["reliable_improvement_rate"])
     signal = shown["signal"].astype(str)
@@ -562,19 +584,22 @@ def funnel_words(run: RunData, f: pd.DataFrame, instrument: str, *, names: bool 
                else " (each clinician's rate is in the analysts' table of outcomes by "
                "clinician)"
                if len(inside) and names else "") + "."]
+    listed = []
     if len(above):
-        said.append(f"Above it, better than expected (more clients improved than chance "
-                    f"alone explains): {who(above)}.")
+        listed.append(f"Above it, better than expected (more clients improved than chance "
+                      f"alone explains): {who(above)}.")
     if len(below):
-        said.append(f"Below it, worse than expected (fewer clients improved than chance "
-                    f"alone explains): {who(below)}.")
+        listed.append(f"Below it, worse than expected (fewer clients improved than chance "
+                      f"alone explains): {who(below)}.")
     if not len(above) and not len(below):
         said.append("None lies above or below it.")
+    said += listed
     if len(f) > len(shown):
         said.append(f"{count(len(f) - len(shown), 'clinician')} with fewer than "
                     f"{count(run.config.outcomes.min_episodes, 'client')} with a first and "
                     "last score are not drawn.")
-    return " ".join(said)
+    words = " ".join(said)
+    return (words, " " + " ".join(listed) if listed else "") if split else words
 
 
 def _label_apart(ax, points: list[tuple[str, float, float]], *,
@@ -837,8 +862,8 @@ def trajectories_grid(run: RunData, ids: list[str], instrument: str = "PHQ-9"):
 # ramping more slowly do, on up to RAMP_PAGES pages (each :data:`PAGE_HEIGHT_PX` at most), the
 # others drawn together in one panel on the last.
 RAMP_PANELS = 9
-RAMP_PAGES = 2
-RAMP_ROW = 2.1  # inches a row of panels takes
+RAMP_PAGES = 1
+RAMP_ROW = 1.85  # inches a row of panels takes (four rows a printed page)
 RAMP_KEY, RAMP_TITLE = 0.5, 0.45  # inches: the key under the panels, a page's title
 
 

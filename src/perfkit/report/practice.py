@@ -242,11 +242,19 @@ def ramp_words(run: RunData) -> Text:
             if k := int((status == kind).sum()):
                 parts.append(f"{label}: {count(k, 'clinician')}.")
             continue
+        rows = sorted(hires[status == kind].iterrows(), key=lambda x: run.name_of(x[0]))
+        if many:  # a long list: the figures alone, what they are said once before it
+            who = [f"**{md(run.name_of(cid))}** {pct(h['utilization'])} against "
+                   f"{pct(h['practice_utilization'])}" for cid, h in rows]
+            if who:
+                parts.append(f"{label} ({count(len(who), 'clinician')}; each one's "
+                             "utilization on average over their first weeks, against the "
+                             "earlier hires' in the same weeks): " + "; ".join(who) + ".")
+            continue
         who = [f"**{md(run.name_of(cid))}** ({pct(h['utilization'])} utilization on average "
                f"over {h['weeks']} of their first weeks, against "
                f"{pct(h['practice_utilization'])} for earlier hires in the same weeks)"
-               for cid, h in sorted(hires[status == kind].iterrows(),
-                                    key=lambda x: run.name_of(x[0]))]
+               for cid, h in rows]
         if who:
             parts.append(f"{label}: " + "; ".join(who) + ".")
     few = sorted(status.index[~status.isin(list(_RAMP_WORDS))], key=run.name_of)
