@@ -232,12 +232,18 @@ def test_a_funnels_list_of_those_outside_is_marked_as_drawn_when_each_is_labelle
         sizes, figures, n):
     fig = figures[n]["funnel"]
     labels = {t.get_text() for t in fig.axes[0].texts}
-    if "drawn without a label" in fig.alt:  # the list is the only place some names are
-        assert fig.drawn == ""
-        return
     assert fig.drawn and fig.drawn in fig.alt
     assert all(name in fig.drawn for name in labels)
     assert fig.drawn.lstrip().startswith(("Above it", "Below it"))
+    # whoever has no label is named outside the list, so the printed page names them too
+    printed = fig.alt.replace(fig.drawn, "")
+    run = sizes[n]
+    f = run.table("funnel")
+    outside = {run.name_of(c) for c, s in zip(f["clinician_id"], f["signal"], strict=True)
+               if s != "within limits"}
+    for name in outside - labels:
+        assert name in printed.partition("drawn without a label for lack of room: ")[2]
+    assert all(name not in printed for name in labels)
 
 
 def test_a_twelve_clinician_caterpillar_names_everyone(sizes, figures):
@@ -271,7 +277,8 @@ def test_funnel_labels_name_the_points_outside_and_stay_inside_the_plot(sizes, f
     left_off = len(outside) - len(boxes)
     assert set(boxes) <= outside and left_off <= len(outside) // 4
     if left_off:
-        assert f"{left_off} clinicians outside the range are drawn without a label" in fig.alt
+        assert (f"{left_off} clinician{'s' * (left_off > 1)} outside the range "
+                f"{'are' if left_off > 1 else 'is'} drawn without a label") in fig.alt
     area = ax.get_window_extent(rend)
     title = ax.title.get_window_extent(rend)
     for name, box in boxes.items():

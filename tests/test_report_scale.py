@@ -147,8 +147,6 @@ def test_the_printed_report_has_no_browser_header_and_numbers_its_pages(size, re
 
 
 @needs_browser
-@pytest.mark.xfail(strict=False, reason="issue 28, still open: the 200-clinician demo's owner's "
-                   "report prints on 16 pages at full size (9 pt, no shrinking), not 12")
 def test_the_200_clinician_owners_report_prints_on_at_most_12_pages(practice_200,
                                                                      record_property):
     pages = _printed(practice_200 / "practice.html")

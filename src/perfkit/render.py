@@ -104,11 +104,11 @@ a { color: #2c5282; }
   table.wide caption { position: sticky; left: 0; max-width: 60rem; text-align: left; }
 }
 @page wide { size: landscape; }
-@page { margin: 1.5cm 1.4cm; @top-left { content: ""; }
+@page { margin: 1.2cm 1.3cm; @top-left { content: ""; }
         @bottom-right { content: "Page " counter(page) " of " counter(pages);
                         font-size: 8pt; color: #4a5568; } }
 @media print {
-  body { max-width: none; margin: 0; padding: 0; font-size: 9.5pt; line-height: 1.35; }
+  body { max-width: none; margin: 0; padding: 0; font-size: 9.5pt; line-height: 1.3; }
   h1 { font-size: 15pt; margin: 0 0 .5rem; } h2 { font-size: 12.5pt; margin: 1rem 0 .35rem; }
   h3 { font-size: 10.5pt; margin: .8rem 0 .3rem; } p, ul, ol { margin: .35rem 0; }
   h1, h2, h3, h4 { break-after: avoid; page-break-after: avoid; }
@@ -121,6 +121,23 @@ a { color: #2c5282; }
   table.wide caption { caption-side: top; text-align: left; }
   table.wide th, table.wide td { overflow-wrap: break-word; }
   table:not(.wide) td:first-child { white-space: nowrap; }  /* a name on one line */
+  /* the check-in table: the clinician over their team and their standing, in a narrow
+     column, so that the reasons have the width of the page and a row takes two or three
+     lines, not five */
+  table.check-ins { width: 100%; }
+  table.check-ins tr { display: grid; grid-template-columns: 5rem 8.5rem 1fr;
+                       border-bottom: 1px solid #e2e8f0; }
+  table.check-ins th, table.check-ins td { border-bottom: none; padding: 0 .4rem; }
+  table.check-ins :is(th, td):first-child { grid-column: 1 / span 2; grid-row: 1;
+                                            padding-top: .12rem; }
+  table.check-ins :is(th, td):nth-child(2):not(:last-child) { grid-column: 1; grid-row: 2;
+                                                              color: #4a5568; }
+  table.check-ins :is(th, td):nth-child(3):not(:last-child) { grid-column: 2; grid-row: 2;
+                                                              color: #4a5568; }
+  table.check-ins td:nth-last-child(2) { white-space: nowrap; }  /* "New or worsening" */
+  table.check-ins :is(th, td):nth-child(2):nth-last-child(2) { grid-column: 1 / span 2; }
+  table.check-ins :is(th, td):last-child { grid-column: 3; grid-row: 1 / span 2;
+                                           padding: .12rem .4rem; }
   img { max-height: 22cm; }  /* a figure fits a page (A4 or Letter) with its caption */
   img, tr, caption, li, .output_png, .figure-text { break-inside: avoid;
                                                     page-break-inside: avoid; }

@@ -496,22 +496,23 @@ def funnel_figure(run: RunData, instrument: str = "PHQ-9", *, highlight: str | N
                                                     "number of clients"))
     ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     # the key under the plot, so the labels have the whole plotting area
-    if len(outside) > 12:  # room for many labels
-        fig.set_size_inches(WIDTH, 6.4)
     # under the axis label: about 0.55 in below the axes, as a share of the axes' height
     ax.legend(loc="upper left", ncol=2, frameon=False,
               bbox_to_anchor=(0, -0.55 / (fig.get_size_inches()[1] - 1.7)))
-    unlabelled = 0
+    unlabelled: list[str] = []
     if label_points:
         unlabelled = _label_apart(ax, [(run.name_of(r["clinician_id"]), r["paired_episodes"],
                                         r["reliable_improvement_rate"])
                                        for _, r in outside.iterrows()], away_from=p0)
     words, drawn = funnel_words(run, f, instrument, names=label_points, split=True)
-    if unlabelled:  # the list is the only place their names are: printed too
-        drawn = ""
-        words += (f" {count(unlabelled, 'clinician')} outside the range "
-                  f"{'is' if unlabelled == 1 else 'are'} drawn without a label for lack of "
-                  "room (named above).")
+    if unlabelled:  # named again after the list, which the printed page leaves out
+        rate = {run.name_of(r["clinician_id"]): r for _, r in outside.iterrows()}
+        n = len(unlabelled)
+        words += (f" {count(n, 'clinician')} outside the range {'is' if n == 1 else 'are'} "
+                  "drawn without a label for lack of room: "
+                  + _names([f"{name} ({pct(rate[name]['reliable_improvement_rate'])} of "
+                            f"{num(rate[name]['paired_episodes'], 0)})"
+                            for name in sorted(unlabelled)]) + ".")
     return done(fig, words, say=True, drawn=drawn if label_points else "")
 
 
@@ -603,7 +604,7 @@ def funnel_words(run: RunData, f: pd.DataFrame, instrument: str, *, names: bool 
 
 
 def _label_apart(ax, points: list[tuple[str, float, float]], *,
-                 away_from: float | None = None) -> int:
+                 away_from: float | None = None) -> list[str]:
     """Label points so that no two labels overlap and every label lies inside the plotting
     area (never over the title, the axis labels or the key): each label starts just right of
     its point (else just left of it) and moves up, then down, in small steps until it clears
@@ -611,7 +612,7 @@ def _label_apart(ax, points: list[tuple[str, float, float]], *,
     still drawn, and named in the words). ``away_from``: a level (the practice rate) the
     labels move away from first: up from points above it, down from points below it, into
     the emptier parts of the plot. Each label has a white ground, to read over the dots.
-    Returns how many were left off."""
+    Returns the labels left off, in the order tried."""
     fig = ax.figure
     fig.tight_layout()  # label where the axes will be
     renderer = fig.canvas.get_renderer()
@@ -621,7 +622,7 @@ def _label_apart(ax, points: list[tuple[str, float, float]], *,
     placed = [Bbox.from_bounds(px - dot, py - dot, 2 * dot, 2 * dot)
               for px, py in ax.transData.transform([(x, y) for _, x, y in points]
                                                    if points else np.empty((0, 2)))]
-    left_off = 0
+    left_off = []
     # the points furthest from the level first: theirs are the most telling labels
     order = (sorted(points, key=lambda p: (-abs(p[2] - away_from), p[1])) if away_from
              is not None else sorted(points, key=lambda p: (p[2], p[1])))
@@ -648,7 +649,7 @@ def _label_apart(ax, points: list[tuple[str, float, float]], *,
                 break
             ann.remove()
         else:
-            left_off += 1
+            left_off.append(text)
     return left_off
 
 
@@ -863,7 +864,7 @@ def trajectories_grid(run: RunData, ids: list[str], instrument: str = "PHQ-9"):
 # others drawn together in one panel on the last.
 RAMP_PANELS = 9
 RAMP_PAGES = 1
-RAMP_ROW = 1.85  # inches a row of panels takes (four rows a printed page)
+RAMP_ROW = 1.7  # inches a row of panels takes (four rows, and room for text, a printed page)
 RAMP_KEY, RAMP_TITLE = 0.5, 0.45  # inches: the key under the panels, a page's title
 
 

@@ -24,7 +24,7 @@ WIDE_COLUMNS = 8  # a table of more columns may be wider than the page on screen
 
 
 def table(frame: pd.DataFrame, caption: str | None = None, *, apply=None,
-          rows: str | None = None, caption_above: bool = False):
+          rows: str | None = None, caption_above: bool = False, kind: str | None = None):
     """A report table without its index: every cell, header and the caption HTML-escaped
     (a pandas Styler does not escape by default), so text from the practice's records shows
     exactly as written. ``apply`` is a Styler column function (shading). ``rows`` names the
@@ -34,15 +34,18 @@ def table(frame: pd.DataFrame, caption: str | None = None, *, apply=None,
     reader needs before the rows (what a column means). Every table of a report is built
     here. A table of more than :data:`WIDE_COLUMNS` columns scrolls sideways in its own box
     on a narrow screen (the page itself does not), and is a tab stop so a keyboard can
-    scroll it."""
+    scroll it. ``kind``: a class for the print style sheet (``check-ins``: a clinician's
+    columns stacked beside the last one on paper, perfkit.render)."""
     if rows is not None:
         frame = frame.rename_axis(rows).reset_index()
     frame = frame.rename_axis(None, axis=1)
     styler = frame.style.format(escape="html", thousands=",") \
         .format_index(escape="html", axis=1) \
         .hide(axis="index")
-    if frame.shape[1] > WIDE_COLUMNS:  # scrolls in its own box on a narrow screen: focusable
-        styler = styler.set_table_attributes('class="wide" tabindex="0"')
+    classes = (["wide"] if frame.shape[1] > WIDE_COLUMNS else []) + ([kind] if kind else [])
+    if classes:  # a wide one scrolls in its own box on a narrow screen: focusable
+        styler = styler.set_table_attributes(
+            f'class="{" ".join(classes)}"' + (' tabindex="0"' if "wide" in classes else ""))
     if apply is not None:
         styler = styler.apply(apply)
     if caption:

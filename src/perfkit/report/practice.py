@@ -1011,8 +1011,8 @@ def check_in_table(run: RunData):
                          rest="have a flag that the data explain (a new hire's first weeks, or "
                               "recorded time off): context, not a question",
                          full_caption="Everyone above and the clinicians whose flag the data "
-                                      "explain.", printed=True)
-    return table(out, caption, caption_above=True)
+                                      "explain.", printed=True, kind="check-ins")
+    return table(out, caption, caption_above=True, kind="check-ins")
 
 
 def check_in_questions(run: RunData) -> Text:

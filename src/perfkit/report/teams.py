@@ -151,14 +151,14 @@ def shortened(frame: pd.DataFrame, notable, caption: str | None, *, apply=None,
               rest: str = "are within the practice's ranges",
               full_caption: str = "Every clinician, in the same columns.",
               noun: tuple[str, str] = ("clinician", "clinicians"), lead: str = "",
-              printed: bool = False):
+              printed: bool = False, kind: str | None = None):
     """:class:`Shortened` from a table's rows (``frame``) and which of them have something to
     look at (``notable``, a boolean per row). ``apply`` (a shading function of the full
     table's column and the matching ``states`` column) is applied to both tables, each with
     its own rows' states. ``noun`` names what a row is (singular, plural); ``lead`` is a
     sentence shown before everything else. A short table of more than :data:`PRINTED_ROWS`
     rows is shown on screen and counted on paper, unless ``printed`` (a list the reader acts
-    on)."""
+    on). ``kind``: the tables' class for the print style sheet (:func:`format.table`)."""
     notable = np.asarray(notable, dtype=bool)
 
     def styled(rows: np.ndarray, words: str | None):
@@ -169,7 +169,7 @@ def shortened(frame: pd.DataFrame, notable, caption: str | None, *, apply=None,
 
             def shade(col):  # noqa: E306 - the shading of this part's own rows
                 return apply(col, sub)
-        return table(part, words, apply=shade)
+        return table(part, words, apply=shade, kind=kind)
 
     everyone = np.ones(len(frame), dtype=bool)
     if not notable.any():  # no short table: the whole one carries the legend
