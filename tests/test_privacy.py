@@ -280,6 +280,11 @@ def test_run_folders_are_private_by_default(practice, tmp_path):
     out = tmp_path / "run"
     out.mkdir(mode=0o755)
     (out / "tables").mkdir(mode=0o755)  # left by an earlier run with wider permissions
+    (out / "manifest.json").write_text(json.dumps(  # which its manifest proves a run
+        {"perfkit_version": "0.1.0", "run_folder": str(out), "created": "2026-11-01T06:00:00",
+         "period": {"start": "2026-10-01", "end": "2026-11-01"}, "parameters": {},
+         "outputs": []}))
+    (out / "manifest.json").chmod(0o644)
     res = invoke("run", "--data", practice, "--out", out, "--period-start", "2026-10-01",
                  "--period-end", "2026-11-01", "--workers", "1")
     assert res.exit_code == 0, res.output

@@ -423,15 +423,10 @@ def validate(
     """Check a practice data folder against the data contract and summarise what was found."""
     try:
         cfg = load_config(params, source=source)
-        if out is not None:
-            from .io import private_outputs, restrict_tree
-            from .prepared import PREPARED_DIR, prepare
+        if out is not None:  # a new or empty folder, or an earlier validate's; never a run
+            from .runner import validate_into
 
-            group = cfg.privacy.group_readable_outputs
-            with private_outputs(group):
-                Path(out).mkdir(parents=True, exist_ok=True)
-                prep = prepare(data_dir, out, cfg, column_map=column_map)
-                restrict_tree(out, group, (PREPARED_DIR, "data_quality.json", "rejects.csv"))
+            prep = validate_into(data_dir, cfg, out, column_map=column_map)
             quality, rejects, key = prep.quality, prep.rejects, prep.key
             roster = prep.tables["clinicians"]
         else:
@@ -489,7 +484,7 @@ def run(
         "says how many rows were left out")] = False,
 ) -> None:
     """Run a period: validated snapshot, data quality, metric tables and manifest."""
-    from .runner import run_period
+    from .runner import ReportsFailed, run_period
 
     try:
         cfg = _config(params, period_start, period_end, source)
@@ -501,6 +496,9 @@ def run(
                               skip_unknown_clinicians=skip_unknown_clinicians)
     except USER_ERRORS as exc:
         _fail(exc)
+    except ReportsFailed as exc:  # not the user's mistake: exit 1, the previous run kept
+        typer.echo(f"perfkit: {exc}", err=True)
+        raise typer.Exit(code=1) from None
     _say_key(manifest["pseudonym_key"]["created_by_this_run"], cfg.pseudonym_key_file)
     failed = [o for o in manifest["outputs"] if o["status"] != "ok"]
     typer.echo(f"Run folder {manifest['run_folder']}: {len(manifest['outputs'])} outputs, "

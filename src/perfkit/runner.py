@@ -9,11 +9,16 @@ still written, and the command exits non-zero.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import datetime as dt
+import errno
+import functools
 import json
 import logging
 import os
 import shutil
+import stat
+import sys
 import time
 from pathlib import Path
 
@@ -38,8 +43,12 @@ from .readers import with_readers
 from .safety import distinct_names
 from .tables import STEPS, model_tables
 
-__all__ = ["run_period", "default_run_folder", "model_outputs", "check_key",
-           "previous_key_fingerprint"]
+__all__ = ["run_period", "validate_into", "default_run_folder", "model_outputs", "check_key",
+           "previous_key_fingerprint", "is_run_folder", "ReportsFailed"]
+
+
+class ReportsFailed(RuntimeError):
+    """Every report of a run failed: the previous run stays in place (the message says so)."""
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +217,12 @@ def run_period(data_dir: str | os.PathLike, config: Config, *, out: str | os.Pat
     folder and everything in it are readable by the owner only, unless
     ``privacy.group_readable_outputs`` says otherwise.
 
+    ``out`` (default ``reports/<period_end>``) must be new, empty, or a folder whose
+    ``manifest.json`` proves it a perfkit run (:func:`is_run_folder`); anything else raises
+    ``ConfigError`` before the lock file is made. A folder that is a link is followed. When
+    every report of the run failed, the previous run stays in place and ``ReportsFailed`` is
+    raised.
+
     The reports are rendered by worker processes started from multiprocessing's fork server:
     a script that calls this at its top level needs the ``if __name__ == "__main__":`` guard.
     """
@@ -217,40 +232,39 @@ def run_period(data_dir: str | os.PathLike, config: Config, *, out: str | os.Pat
     if unknown_roles:
         raise ConfigError(f"--role {unknown_roles[0]} is not a role (use owner, supervisor or "
                           "clinician)")
-    folder = Path(out) if out is not None else default_run_folder(config)
-    folder = Path(os.path.abspath(folder))
+    folder = _out_folder(out if out is not None else default_run_folder(config))
     group = config.privacy.group_readable_outputs
-    try:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"cannot create {folder.parent} "
-                          f"({exc.strerror or type(exc).__name__})") from None
+    _make_parent(folder)
+    _check_replaceable(folder)  # before the lock: a refused --out leaves nothing beside it
     with _locked(folder):
         _recover(folder)
-        _check_replaceable(folder)
+        _check_replaceable(folder)  # again, now that no other run can be changing it
+        had_run = is_run_folder(folder)
+        _recover_siblings(folder)  # an earlier period's run a crash left hidden
         key = check_key(folder, config, new_key=new_pseudonym_key)
         runs = earlier_runs(folder, config, Path(compare_to) if compare_to else None)
         previous = previous_run(runs, Path(compare_to) if compare_to else None)
         staging = _staging(folder)
         with private_outputs(False):  # the owner's part alone is opened to the group, below
-            try:
-                staging.mkdir()
-            except OSError as exc:
-                raise ConfigError(f"cannot write in {folder.parent} "
-                                  f"({exc.strerror or type(exc).__name__}): choose another "
-                                  "--out") from None
+            _make_staging(staging)
             try:
                 manifest = _run(data_dir, config, staging, key, column_map=column_map,
                                 params_file=params_file, tables_only=tables_only,
                                 clinicians=clinicians, workers=workers, progress=progress,
                                 roles=roles, final=folder, history=(runs, previous),
                                 skip_unknown=skip_unknown_clinicians)
+                reports = [o for o in manifest["outputs"] if o.get("role")]
+                if had_run and reports and all(o["status"] != "ok" for o in reports):
+                    first = (str(reports[0]["message"]).strip().splitlines() or [""])[0][:200]
+                    raise ReportsFailed(
+                        f"all {len(reports)} reports of this run failed (the first: {first}), "
+                        f"so {folder} keeps the previous run as it was")
                 try:
-                    _replace(staging, folder)
-                    restrict_tree(folder, False)
+                    restrict_tree(staging, False)
                     if group:
-                        open_to_group(folder, [o["path"] for o in manifest["outputs"]
-                                               if o.get("reader") == "owner"])
+                        open_to_group(staging, [o["path"] for o in manifest["outputs"]
+                                                if o.get("reader") == "owner"])
+                    _replace(staging, folder)
                 except OSError as exc:
                     raise ConfigError(f"cannot put the finished run in place of {folder} "
                                       f"({exc.strerror or type(exc).__name__}): check that "
@@ -258,6 +272,80 @@ def run_period(data_dir: str | os.PathLike, config: Config, *, out: str | os.Pat
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
     return manifest
+
+
+def validate_into(data_dir: str | os.PathLike, config: Config, out: str | os.PathLike, *,
+                  column_map: str | os.PathLike | None = None) -> Prepared:
+    """``perfkit validate --out``: write the prepared snapshot, ``data_quality.json``,
+    ``rejects.csv`` and the record ``validate.json`` into ``out``, and return the snapshot.
+
+    ``out`` is a new folder, an empty one, or one an earlier ``validate --out`` wrote (its
+    ``validate.json`` proves it); anything else, a run folder included, is refused with a
+    sentence. The same lock and staging as a run: the files are built in ``.<name>.staging``
+    beside ``out`` and put in place when complete. A new folder is private (0700); an existing
+    one keeps its own permissions (only what validate writes in it is private).
+    """
+    folder = _out_folder(out)
+    group = config.privacy.group_readable_outputs
+    _make_parent(folder)
+    _check_replaceable(folder, validate=True)
+    with _locked(folder):
+        _recover(folder)
+        _check_replaceable(folder, validate=True)
+        staging = _staging(folder)
+        with private_outputs(group):
+            _make_staging(staging)
+            try:
+                prep = prepare(data_dir, staging, config, column_map=column_map)
+                record = {"perfkit_version": __version__, "kind": "validate",
+                          "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                          "data_folder": str(Path(data_dir)),
+                          "outputs": [PREPARED_DIR, "data_quality.json", "rejects.csv"]}
+                atomic_write_text(staging / VALIDATE_RECORD, json.dumps(record, indent=2) + "\n")
+                try:
+                    restrict_tree(staging, group)
+                    _put_entries(staging, folder)
+                except OSError as exc:
+                    raise ConfigError(f"cannot put the checked data in {folder} "
+                                      f"({exc.strerror or type(exc).__name__}): check that "
+                                      "you may write there") from None
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+    prep.path = folder / PREPARED_DIR
+    return prep
+
+
+def _out_folder(out: str | os.PathLike) -> Path:
+    """The run (or validate) folder as an absolute path; a folder that is a link is followed
+    once, here, so the lock, the staging and the swap all happen beside its target (data meant
+    for a mounted or encrypted place stay there, and the link stays a link)."""
+    folder = Path(os.path.abspath(out))
+    if folder.is_symlink():
+        try:
+            folder = folder.resolve()
+            if folder.is_symlink():  # Python 3.13 leaves a loop unresolved
+                raise OSError(errno.ELOOP, "loop")
+        except (OSError, RuntimeError):  # a loop of links
+            raise ConfigError(f"--out {out} is a link that leads nowhere (a loop of links): "
+                              "choose another --out") from None
+    return folder
+
+
+def _make_parent(folder: Path) -> None:
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create {folder.parent} "
+                          f"({exc.strerror or type(exc).__name__})") from None
+
+
+def _make_staging(staging: Path) -> None:
+    try:
+        staging.mkdir()
+    except OSError as exc:
+        raise ConfigError(f"cannot write in {staging.parent} "
+                          f"({exc.strerror or type(exc).__name__}): choose another "
+                          "--out") from None
 
 
 # What ``perfkit deliver`` sent from a run folder (who, what, when); a rerun into the same
@@ -268,6 +356,59 @@ DELIVERY_RECORD = "delivery.json"
 RUN_ENTRIES = ("manifest.json", "data_quality.json", "rejects.csv", "index.html",
                "practice.html", PREPARED_DIR, "tables", "notebooks", "clinicians",
                "supervisors", "readers", DELIVERY_RECORD)
+
+
+# What ``perfkit validate --out`` writes; its record proves a folder is validate's.
+VALIDATE_RECORD = "validate.json"
+VALIDATE_ENTRIES = (VALIDATE_RECORD, PREPARED_DIR, "data_quality.json", "rejects.csv")
+
+# perfkit's own keys in a run's manifest.json (written by ``_run``, by every perfkit version):
+# a folder is a run only when its manifest is a regular file that parses and has them all.
+RUN_MANIFEST_KEYS = ("perfkit_version", "run_folder", "created", "period", "parameters",
+                     "outputs")
+_RECORD_LIMIT = 256 * 2**20  # a manifest larger than this is no manifest perfkit wrote
+
+
+def _record(path: Path, keys: tuple[str, ...]) -> dict | None:
+    """The JSON object in ``path`` when it is a regular file (not a link) holding every one of
+    ``keys`` with ``outputs`` a list of objects; None otherwise."""
+    try:
+        st = os.lstat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > _RECORD_LIMIT:
+            return None
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or any(k not in data for k in keys):
+        return None
+    outputs = data.get("outputs")
+    if not isinstance(outputs, list) or not all(isinstance(o, (dict, str)) for o in outputs):
+        return None
+    return data
+
+
+def is_run_folder(folder: str | os.PathLike) -> bool:
+    """Whether ``folder`` holds a perfkit run: its ``manifest.json`` parses and has perfkit's
+    own keys (a period and outputs), and nothing else is in it but what a run writes."""
+    folder = Path(folder)
+    data = _record(folder / "manifest.json", RUN_MANIFEST_KEYS)
+    if data is None or not isinstance(data["period"], dict):
+        return False
+    try:
+        return set(os.listdir(folder)) <= set(RUN_ENTRIES)
+    except OSError:
+        return False
+
+
+def _is_validate_folder(folder: Path) -> bool:
+    """Whether ``folder`` is what an earlier ``validate --out`` wrote (its ``validate.json``)."""
+    data = _record(folder / VALIDATE_RECORD, ("perfkit_version", "kind", "outputs"))
+    if data is None or data["kind"] != "validate":
+        return False
+    try:
+        return set(os.listdir(folder)) <= set(VALIDATE_ENTRIES)
+    except OSError:
+        return False
 
 
 def _staging(folder: Path) -> Path:
@@ -282,17 +423,29 @@ def _previous(folder: Path) -> Path:
 def _locked(folder: Path):
     """One run at a time per run folder: an exclusive ``flock`` on ``.<name>.lock`` beside
     it. The kernel releases the lock when the process ends, however it ends (SIGKILL too), so
-    a killed run never leaves a stale lock."""
+    a killed run never leaves a stale lock. The lock file is opened without following a link
+    (``O_NOFOLLOW``) and must be a plain file of its own: a link or a second name of another
+    file there is refused with a sentence, and that file is never written."""
     import fcntl
 
     lock = folder.parent / f".{folder.name}.lock"
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
     try:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(lock, flags, 0o600)
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ConfigError(f"{lock} is a link, not perfkit's lock file: perfkit never "
+                              "writes through a link, so remove it or choose another "
+                              "--out") from None
         raise ConfigError(f"cannot write in {folder.parent} "
                           f"({exc.strerror or type(exc).__name__}): choose another --out") \
             from None
     try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+            raise ConfigError(f"{lock} is not perfkit's lock file (it is not a plain file of "
+                              "its own): perfkit never writes into it, so remove it or choose "
+                              "another --out")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -312,30 +465,154 @@ def _recover(folder: Path) -> None:
     waits as ``.<name>.previous`` and goes back in place. A staging folder left by a killed
     run is removed (its lock is ours now, so nothing is writing it)."""
     previous = _previous(folder)
-    if previous.is_dir() and not folder.exists():
+    if previous.is_dir() and not previous.is_symlink() and not os.path.lexists(folder):
         os.rename(previous, folder)
+        _fsync_dir(folder.parent)
     shutil.rmtree(previous, ignore_errors=True)
     shutil.rmtree(_staging(folder), ignore_errors=True)
 
 
-def _check_replaceable(folder: Path) -> None:
-    """A run replaces a run folder whole; it refuses a folder that holds anything else (a
-    mistyped ``--out`` must never delete someone's files)."""
-    if not folder.exists():
+def _recover_siblings(folder: Path) -> None:
+    """Put back the run folders beside ``folder`` that a crash between two renames left
+    hidden as ``.<name>.previous`` (so this run's history sees them), each under its own
+    lock; one that another run holds is left to that run."""
+    try:
+        hidden = sorted(folder.parent.glob(".*.previous"))
+    except OSError:
+        return
+    for previous in hidden:
+        sibling = folder.parent / previous.name[1:-len(".previous")]
+        if sibling == folder or not sibling.name or os.path.lexists(sibling):
+            continue
+        try:
+            with _locked(sibling):
+                if not os.path.lexists(sibling) and previous.is_dir() \
+                        and not previous.is_symlink():
+                    os.rename(previous, sibling)
+                    _fsync_dir(folder.parent)
+                    log.warning("put back the run %s that an interrupted run had left hidden",
+                                sibling)
+        except (ConfigError, OSError):
+            continue
+
+
+def _check_replaceable(folder: Path, *, validate: bool = False) -> None:
+    """A run replaces a run folder whole; it refuses a folder that ``manifest.json`` does not
+    prove a perfkit run (a mistyped ``--out`` must never delete someone's files, whatever
+    its files are called). A new or empty folder is fine, and so is one an earlier
+    ``validate --out`` wrote. With ``validate``: the folder must be new, empty or an earlier
+    validate's (never a run: its manifest and snapshot would disagree)."""
+    if not os.path.lexists(folder):
         return
     if not folder.is_dir():
-        raise ConfigError(f"{folder} is a file, not a run folder: choose another --out")
-    foreign = sorted(p.name for p in folder.iterdir() if p.name not in RUN_ENTRIES)
-    if foreign:
+        raise ConfigError(f"{folder} is a file, not a folder: choose another --out")
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError as exc:
+        raise ConfigError(f"cannot read {folder} ({exc.strerror or type(exc).__name__}): "
+                          "choose another --out") from None
+    if not names or _is_validate_folder(folder):
+        return
+    if validate:
+        if is_run_folder(folder):
+            raise ConfigError(f"{folder} is a perfkit run: validate --out writes only into a "
+                              "new or empty folder (or one an earlier validate --out wrote), "
+                              "so choose another --out")
+        raise ConfigError(f"{folder} holds files that perfkit validate did not write (such "
+                          f"as {names[0]!r}): validate --out writes only into a new or empty "
+                          "folder (or one an earlier validate --out wrote), so choose another "
+                          "--out")
+    if not is_run_folder(folder):
+        foreign = [n for n in names if n not in RUN_ENTRIES] or names
         raise ConfigError(f"{folder} holds files that are not a perfkit run (such as "
-                          f"{foreign[0]!r}): a run replaces its folder whole, so choose an "
-                          "empty or new --out")
+                          f"{foreign[0]!r}; a perfkit run has its own manifest.json): a run "
+                          "replaces its folder whole, so choose an empty or new --out")
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2  # linux/fs.h
+
+
+@functools.cache
+def _renameat2():
+    """glibc's ``renameat2`` (Linux 3.15+, glibc 2.28+), or None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths in one step (``renameat2(RENAME_EXCHANGE)``); False when the
+    system or the file system cannot (then the caller renames twice)."""
+    fn = _renameat2()
+    if fn is None:
+        return False
+    if fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError as exc:  # some file systems cannot sync a folder
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EBADF):
+            raise
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(folder: Path) -> None:
+    """Flush every file and folder below ``folder`` to disk (links are not followed), so a
+    power cut after the swap finds complete files."""
+    for root, dirs, files in os.walk(folder):
+        for name in files:
+            try:
+                fd = os.open(os.path.join(root, name), os.O_RDONLY | os.O_NOFOLLOW)
+            except OSError:  # a link
+                continue
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        for name in dirs:
+            if not os.path.islink(os.path.join(root, name)):
+                _fsync_dir(Path(root, name))
+    _fsync_dir(folder)
+
+
+def _swap_in(staging: Path, folder: Path, previous: Path) -> None:
+    """Put ``staging`` at ``folder``; whatever was at ``folder`` ends at ``staging`` (one
+    atomic exchange) or, where the system cannot exchange, at ``previous`` (two renames; a
+    crash between them leaves it there, and ``_recover`` puts it back)."""
+    if not os.path.lexists(folder):
+        os.rename(staging, folder)
+    elif not _exchange(staging, folder):
+        os.rename(folder, previous)
+        os.rename(staging, folder)
+    _fsync_dir(folder.parent)
 
 
 def _replace(staging: Path, folder: Path) -> None:
-    """Put a finished run in place of the previous one: two renames in one file system, so
-    the folder is always the previous complete run or the new one (between the renames the
-    previous one waits as ``.<name>.previous`` and ``_recover`` restores it)."""
+    """Put a finished run in place of the previous one in one step, with
+    ``renameat2(RENAME_EXCHANGE)`` (the previous run lands in the staging folder, removed
+    after): the folder is always the previous complete run or the new one. Without it, two
+    renames in one file system (between them the previous run waits as ``.<name>.previous``
+    and ``_recover`` restores it). Every file is flushed to disk before the swap, and the
+    folder holding the run after it."""
     from .render import KERNEL_DIR
 
     shutil.rmtree(staging / KERNEL_DIR, ignore_errors=True)
@@ -348,10 +625,24 @@ def _replace(staging: Path, folder: Path) -> None:
     if record.is_file() and not record.is_symlink() and not (staging / DELIVERY_RECORD).exists():
         shutil.copy2(record, staging / DELIVERY_RECORD)
     previous = _previous(folder)
-    if folder.exists():
-        os.rename(folder, previous)
-    os.rename(staging, folder)
-    shutil.rmtree(previous, ignore_errors=True)
+    _fsync_tree(staging)
+    _swap_in(staging, folder, previous)
+    shutil.rmtree(previous, ignore_errors=True)  # staging (the previous run) goes in run_period
+
+
+def _put_entries(staging: Path, folder: Path) -> None:
+    """Put what ``validate --out`` built in ``staging`` into ``folder``: a new folder by one
+    rename; an existing one (empty, or an earlier validate's) keeps its own permissions and
+    gets each entry swapped in, the record that proves it validate's first."""
+    _fsync_tree(staging)
+    if not os.path.lexists(folder):
+        os.rename(staging, folder)
+        _fsync_dir(folder.parent)
+        return
+    for name in VALIDATE_ENTRIES:  # the record first: a folder half-written is still provably ours
+        src, dst = staging / name, folder / name
+        _swap_in(src, dst, staging / f"{name}.previous")
+    _fsync_dir(folder)
 
 
 def _run(data_dir, config: Config, folder: Path, key: PseudonymKey, *, column_map, params_file,

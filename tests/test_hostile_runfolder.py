@@ -1,0 +1,337 @@
+"""Hostile input around a run folder (issue 29: items 1, 2, 5, 9 and 10): a user's folder with
+run-like names, a link where the lock goes, validate --out on shared or finished folders, a run
+folder that is a link, a crash between the two renames of the swap, and a run whose reports
+all failed. Each ends in one sentence or the right result, and loses nothing."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import stat
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import perfkit as pk
+from perfkit import runner
+from perfkit.cli import app
+from perfkit.demo import DemoSettings, write_demo
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> Path:
+    return write_demo(tmp_path_factory.mktemp("hrf") / "data",
+                      DemoSettings(n_clinicians=6, months=4))
+
+
+@pytest.fixture
+def key(tmp_path, monkeypatch) -> Path:
+    path = tmp_path / "keys" / "k.key"
+    monkeypatch.setenv("PERFKIT_PSEUDONYM_KEY_FILE", str(path))
+    return path
+
+
+def cli(*args) -> tuple[int, list[str]]:
+    """Exit code and the lines perfkit wrote to stderr."""
+    res = CliRunner().invoke(app, [str(a) for a in args])
+    assert "Traceback" not in res.output, res.output
+    return res.exit_code, res.stderr.strip().splitlines()
+
+
+def run(data, out, *extra) -> tuple[int, list[str]]:
+    return cli("run", "--data", data, "--out", out, "--tables-only", *extra)
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*")
+            if p.is_file()}
+
+
+# ---- 1. --out replaces only a folder whose manifest.json proves it a perfkit run ----------
+
+def test_a_folder_with_run_like_names_but_no_manifest_is_never_replaced(data, key, tmp_path):
+    out = tmp_path / "mine"
+    (out / "notebooks").mkdir(parents=True)
+    (out / "tables").mkdir()
+    (out / "notebooks" / "thesis.ipynb").write_text("years of work")
+    (out / "tables" / "budget.xlsx").write_bytes(b"PK\x03\x04 budget")
+    before = tree(out)
+    code, err = run(data, out)
+    assert code == 2 and len(err) == 1, err
+    assert err[0].startswith(f"perfkit: {out} holds files that are not a perfkit run")
+    assert tree(out) == before
+    # refused before the lock: nothing is left beside it either
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+
+
+@pytest.mark.parametrize("manifest", [
+    "not json at all {",
+    "[]",
+    json.dumps({"outputs": [], "note": "my own manifest"}),
+    json.dumps({"perfkit_version": "0.1.0", "run_folder": "x", "created": "x",
+                "period": "2026", "parameters": {}, "outputs": []}),
+])
+def test_a_manifest_that_is_not_perfkits_proves_nothing(data, key, tmp_path, manifest):
+    out = tmp_path / "mine"
+    (out / "tables").mkdir(parents=True)
+    (out / "tables" / "budget.csv").write_text("a,b\n1,2\n")
+    (out / "manifest.json").write_text(manifest)
+    before = tree(out)
+    code, err = run(data, out)
+    assert code == 2 and len(err) == 1 and "not a perfkit run" in err[0], err
+    assert tree(out) == before
+
+
+def test_a_manifest_that_is_a_link_proves_nothing(data, key, tmp_path):
+    good = tmp_path / "good"
+    assert run(data, good)[0] == 0
+    out = tmp_path / "mine"
+    (out / "tables").mkdir(parents=True)
+    (out / "tables" / "budget.csv").write_text("a,b\n1,2\n")
+    (out / "manifest.json").symlink_to(good / "manifest.json")
+    code, err = run(data, out)
+    assert code == 2 and "not a perfkit run" in err[0], err
+    assert (out / "tables" / "budget.csv").read_text() == "a,b\n1,2\n"
+
+
+def test_an_empty_or_new_folder_is_used_and_a_run_is_replaced(data, key, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert run(data, empty)[0] == 0 and runner.is_run_folder(empty)
+    assert run(data, tmp_path / "new" / "run")[0] == 0
+    assert runner.is_run_folder(tmp_path / "new" / "run")
+    first = json.loads((empty / "manifest.json").read_text())["created"]
+    assert run(data, empty)[0] == 0  # a perfkit run is replaced whole
+    assert sorted(p.name for p in empty.iterdir()) == ["data_quality.json", "manifest.json",
+                                                       "prepared", "rejects.csv", "tables"]
+    assert json.loads((empty / "manifest.json").read_text())["created"] >= first
+
+
+# ---- 2. the lock file never follows a link ------------------------------------------------
+
+def test_a_link_where_the_lock_goes_is_never_followed(data, key, tmp_path):
+    precious = tmp_path / "precious.key"
+    precious.write_bytes(b"the pseudonym key: 0123456789abcdef")
+    (tmp_path / ".run.lock").symlink_to(precious)
+    code, err = run(data, tmp_path / "run")
+    assert code == 2 and len(err) == 1, err
+    assert err[0].startswith(f"perfkit: {tmp_path / '.run.lock'} is a link, not perfkit's lock")
+    assert precious.read_bytes() == b"the pseudonym key: 0123456789abcdef"
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_second_name_of_another_file_where_the_lock_goes_is_never_written(data, key,
+                                                                             tmp_path):
+    precious = tmp_path / "precious.key"
+    precious.write_bytes(b"secret")
+    os.link(precious, tmp_path / ".run.lock")
+    code, err = run(data, tmp_path / "run")
+    assert code == 2 and len(err) == 1 and "is not perfkit's lock file" in err[0], err
+    assert precious.read_bytes() == b"secret"
+
+
+# ---- 5. validate --out: a fresh folder, the run's lock and staging, no chmod ---------------
+
+def test_validate_keeps_an_existing_shared_folders_permissions(data, key, tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o755)
+    code, err = cli("validate", data, "--out", shared)
+    assert code == 0, err
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o755
+    assert sorted(p.name for p in shared.iterdir()) == ["data_quality.json", "prepared",
+                                                        "rejects.csv", "validate.json"]
+    inside = [p for p in shared.rglob("*")]
+    assert inside and all(stat.S_IMODE(p.stat().st_mode) == (0o700 if p.is_dir() else 0o600)
+                          for p in inside)
+    assert json.loads((shared / "validate.json").read_text())["kind"] == "validate"
+    # an earlier validate's folder is written again, and still keeps its permissions
+    (shared / "rejects.csv").write_text("stale")
+    assert cli("validate", data, "--out", shared)[0] == 0
+    assert (shared / "rejects.csv").read_text() != "stale"
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o755
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".shared.lock", "keys", "shared"]
+
+
+def test_validate_never_writes_into_a_finished_run(data, key, tmp_path):
+    out = tmp_path / "run"
+    assert run(data, out)[0] == 0
+    before = tree(out)
+    code, err = cli("validate", data, "--out", out)
+    assert code == 2 and len(err) == 1, err
+    assert err[0] == (f"perfkit: {out} is a perfkit run: validate --out writes only into a "
+                      "new or empty folder (or one an earlier validate --out wrote), so choose "
+                      "another --out")
+    assert tree(out) == before
+
+
+def test_validate_refuses_a_folder_of_other_files(data, key, tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    out.chmod(0o755)
+    (out / "notes.txt").write_text("mine")
+    code, err = cli("validate", data, "--out", out)
+    assert code == 2 and len(err) == 1 and "perfkit validate did not write" in err[0], err
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    assert stat.S_IMODE(out.stat().st_mode) == 0o755
+
+
+def test_validate_takes_the_runs_lock(data, key, tmp_path):
+    out = tmp_path / "v"
+    fd = os.open(tmp_path / ".v.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, b"process 1, started now")
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        code, err = cli("validate", data, "--out", out)
+    finally:
+        os.close(fd)
+    assert code == 2 and err == [f"perfkit: another perfkit run (process 1, started now) is "
+                                 f"writing {out}: wait for it to finish, or choose another "
+                                 "--out"], err
+    assert not out.exists()
+
+
+# ---- 9. a run folder that is a link is followed: the data stay where it points -------------
+
+def test_a_run_folder_that_is_a_link_is_followed(data, key, tmp_path):
+    mounted = tmp_path / "mounted"
+    (mounted / "2026-11-01").mkdir(parents=True)
+    local = tmp_path / "reports"
+    local.mkdir()
+    link = local / "2026-11-01"
+    link.symlink_to(mounted / "2026-11-01")
+    for _ in range(2):  # a new run, then one that replaces it
+        code, err = run(data, link)
+        assert code == 0, err
+        assert link.is_symlink() and os.readlink(link) == str(mounted / "2026-11-01")
+        assert runner.is_run_folder(mounted / "2026-11-01")
+    # the lock and the staging were beside the target; nothing landed on the local disk
+    assert sorted(p.name for p in local.iterdir()) == ["2026-11-01"]
+    assert sorted(p.name for p in mounted.iterdir()) == [".2026-11-01.lock", "2026-11-01"]
+    manifest = json.loads((mounted / "2026-11-01" / "manifest.json").read_text())
+    assert manifest["run_folder"] == str(mounted / "2026-11-01")
+
+
+def test_a_link_that_loops_is_one_sentence(data, key, tmp_path):
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    code, err = run(data, loop)
+    assert code == 2 and len(err) == 1 and "is a link that leads nowhere" in err[0], err
+    assert loop.is_symlink()
+
+
+# ---- 10. an atomic swap, flushed; a crash between two renames hides nothing ----------------
+
+def test_the_swap_exchanges_two_folders_in_one_step(tmp_path):
+    if runner._renameat2() is None:
+        pytest.skip("no renameat2 on this system")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "new").write_text("new run")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "old").write_text("old run")
+    assert runner._exchange(tmp_path / "a", tmp_path / "b")
+    assert [p.name for p in (tmp_path / "b").iterdir()] == ["new"]
+    assert [p.name for p in (tmp_path / "a").iterdir()] == ["old"]
+
+
+def _config(key: Path, start: str, end: str):
+    import datetime as dt
+
+    return pk.load_config(pseudonym_key_file=key).with_period(dt.date.fromisoformat(start),
+                                                              dt.date.fromisoformat(end))
+
+
+def test_every_file_is_flushed_before_the_swap_and_the_folder_after(data, key, tmp_path,
+                                                                    monkeypatch):
+    synced = []
+    real = os.fsync
+
+    def fsync(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        return real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    reports = tmp_path / "reports"
+    runner.run_period(data, _config(key, "2026-10-01", "2026-11-01"), out=reports / "r",
+                      tables_only=True)
+    staging = str(reports / ".r.staging")
+    assert f"{staging}/manifest.json" in synced and f"{staging}/tables" in synced
+    assert f"{staging}/tables/clinician_metrics.csv" in synced
+    assert str(reports) in synced[synced.index(f"{staging}/manifest.json"):]
+
+
+def test_a_crash_between_the_two_renames_hides_no_run(data, key, tmp_path, monkeypatch):
+    """Where the system cannot exchange two folders, the swap is two renames: a crash after
+    the first leaves the previous run hidden as .<name>.previous. The next period's run puts it
+    back and compares with it; so does the next run of the same period."""
+    reports = tmp_path / "reports"
+    october = reports / "2026-10-01"
+    runner.run_period(data, _config(key, "2026-09-01", "2026-10-01"), out=october,
+                      tables_only=True)
+    before = tree(october)
+
+    class Crash(Exception):
+        pass
+
+    real = os.rename
+
+    def rename(src, dst, *a, **kw):
+        if Path(src).name == ".2026-10-01.staging":
+            raise Crash("power cut")
+        return real(src, dst, *a, **kw)
+
+    with monkeypatch.context() as m, pytest.raises(Crash):
+        m.setattr(runner, "_exchange", lambda a, b: False)
+        m.setattr(os, "rename", rename)
+        runner.run_period(data, _config(key, "2026-09-01", "2026-10-01"), out=october,
+                          tables_only=True)
+    assert not october.exists() and tree(reports / ".2026-10-01.previous") == before
+    runner.run_period(data, _config(key, "2026-10-01", "2026-11-01"),
+                      out=reports / "2026-11-01", tables_only=True)
+    assert tree(october) == before  # put back, as it was
+    history = pd.read_csv(reports / "2026-11-01" / "tables" / "history.csv")
+    assert history.loc[history["compared_with"], "period_end"].unique().tolist() == [
+        "2026-10-01"]
+    assert sorted(p.name for p in reports.iterdir() if not p.name.endswith(".lock")) == [
+        "2026-10-01", "2026-11-01"]
+
+
+# ---- 10. a run whose reports all failed keeps the previous run -----------------------------
+
+def _rendered(status_of):
+    """A stand-in for render.render_reports: one result per report, status from
+    ``status_of(role, id)``, no kernel started."""
+    def render_reports(folder, clinicians, *, supervisors=(), roles=(), **kw):
+        jobs = [("owner", None)] * ("owner" in roles) + [("clinician", c) for c, _ in clinicians]
+        return [{"path": f"{role}-{cid}.html", "role": role, "id": cid,
+                 "notebook": f"{role}-{cid}.ipynb", "status": status_of(role, cid),
+                 "message": "DeadWorker: the worker died\nwith more lines"}
+                for role, cid in jobs]
+    return render_reports
+
+
+def test_a_run_whose_reports_all_failed_keeps_the_previous_run(data, key, tmp_path,
+                                                              monkeypatch):
+    out = tmp_path / "run"
+    assert run(data, out)[0] == 0
+    before = tree(out)
+    monkeypatch.setattr("perfkit.render.render_reports", _rendered(lambda r, c: "failed"))
+    code, err = cli("run", "--data", data, "--out", out, "--role", "owner", "--role",
+                    "clinician")
+    assert code == 1 and len(err) == 1, err
+    assert err[0].startswith("perfkit: all ") and err[0].endswith(
+        f"reports of this run failed (the first: DeadWorker: the worker died), so {out} keeps "
+        "the previous run as it was")
+    assert tree(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".run.lock", "keys", "run"]
+    # one report that rendered is a run worth putting in place (its failures listed)
+    monkeypatch.setattr("perfkit.render.render_reports",
+                        _rendered(lambda r, c: "ok" if r == "owner" else "failed"))
+    code, err = cli("run", "--data", data, "--out", out, "--role", "owner", "--role",
+                    "clinician")
+    assert code == 1 and any(e.startswith("  failed: clinician-") for e in err), err
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["reports"] == "rendered"
