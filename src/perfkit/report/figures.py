@@ -5,7 +5,6 @@ reads the run's tables (:class:`~perfkit.report.run.RunData`); the model figures
 from __future__ import annotations
 
 import base64
-import html
 import io
 import textwrap
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ from matplotlib.transforms import Bbox
 
 from .. import operations as op
 from ..outcomes import funnel_limits
+from ..safety import flat, html_text
 from ..trends import PERCENT_METRICS, Reading, read_series
 from .format import (
     NO_SIGNING_TIMES,
@@ -127,8 +127,9 @@ class Figure:
         from IPython.display import display
 
         data = base64.b64encode(self.png()).decode("ascii")
-        display({"image/png": data, "text/plain": self.alt}, raw=True,
-                metadata={"image/png": {"alt": self.alt}})
+        alt = flat(self.alt)  # one line (nbconvert escapes it into the img tag)
+        display({"image/png": data, "text/plain": alt}, raw=True,
+                metadata={"image/png": {"alt": alt}})
         if self.say:
             _say(self.alt)
 
@@ -137,7 +138,7 @@ def _say(words: str) -> None:
     """A figure's sentence under it, in a notebook (kept with it when printed)."""
     from IPython.display import Markdown, display
 
-    display(Markdown(f'<p class="figure-text">{html.escape(words)}</p>'))
+    display(Markdown(f'<p class="figure-text">{html_text(words)}</p>'))  # one line, inert
 
 
 class Figures(Sequence):
