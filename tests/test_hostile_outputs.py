@@ -380,3 +380,29 @@ def test_a_tampered_earlier_run_beside_a_real_run(tmp_path):
     assert "URGENT" not in words and "fraud" not in words
     assert "1 clinician of the earlier run not on this roster" in words
     assert "1 earlier run of this practice could not be read" in words
+
+
+def test_the_starter_roster_guards_a_name_and_still_matches_it(tmp_path, monkeypatch):
+    """`perfkit init` writes the clinicians it finds in an export into a starter roster the
+    practice opens in a spreadsheet: a name =Maya Okafor is written '=Maya Okafor, and read
+    back it is still the export's =Maya Okafor."""
+    from typer.testing import CliRunner
+
+    from perfkit.cli import app
+    from perfkit.ingest import _name_key
+
+    monkeypatch.setenv("PERFKIT_PSEUDONYM_KEY_FILE", str(tmp_path / "k"))
+    out = tmp_path / "sp"
+    cli = CliRunner()
+    res = cli.invoke(app, ["demo", "--as", "simplepractice", "--out", str(out),
+                           "--clinicians", "3", "--months", "3"])
+    assert res.exit_code == 0, res.output
+    (out / "clinicians.csv").unlink()
+    for f in out.glob("*report*.csv"):
+        f.write_text(f.read_text().replace("Maya Okafor", "=Maya Okafor"))
+    res = cli.invoke(app, ["init", str(out), "--source", "simplepractice"])
+    assert res.exit_code == 0, res.output
+    with (out / "clinicians.csv").open(newline="") as f:
+        names = [row["name"] for row in csv.DictReader(f)]
+    assert "'=Maya Okafor" in names and not any(n.startswith(FORMULA) for n in names)
+    assert _name_key("'=Maya Okafor") == _name_key("=Maya Okafor") == "=maya okafor"
