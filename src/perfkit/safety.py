@@ -122,14 +122,23 @@ def csv_cell(value):
     return value
 
 
+def _may_hold_text(column) -> bool:
+    """Whether a column may hold text: anything but numbers, yes/no and dates (object,
+    string and categorical columns)."""
+    from pandas.api import types
+
+    return not (types.is_numeric_dtype(column) or types.is_bool_dtype(column)
+                or types.is_datetime64_any_dtype(column) or types.is_timedelta64_dtype(column))
+
+
 def csv_safe(frame):
     """A copy of ``frame`` with every text cell and column name passed through
     :func:`csv_cell`; numeric, boolean and date columns are left alone. Every CSV or workbook
     perfkit writes for people goes through here."""
     out = frame.copy()
     for col in out.columns:
-        if out[col].dtype == object or str(out[col].dtype) in ("string", "str"):
-            out[col] = out[col].map(csv_cell)
+        if _may_hold_text(out[col]):
+            out[col] = out[col].astype(object).map(csv_cell)
     return out.rename(columns=lambda c: csv_cell(c) if isinstance(c, str) else c)
 
 
@@ -142,7 +151,7 @@ def csv_unguard(frame):
 
     out = frame.copy()
     for col in out.columns:
-        if out[col].dtype == object or str(out[col].dtype) in ("string", "str"):
+        if _may_hold_text(out[col]):
             out[col] = out[col].map(undo)
     return out.rename(columns=undo)
 
