@@ -9,7 +9,6 @@ and a figure on several pages with its title, scales and key on every page."""
 
 from __future__ import annotations
 
-import html
 import io
 
 import matplotlib
@@ -27,7 +26,7 @@ from perfkit.report import RunData
 from perfkit.report.figures import PAGE_HEIGHT_PX, Figures, use_style
 from perfkit.report.format import pct
 from perfkit.report.run import ramp_by_hire
-from perfkit.safety import md
+from perfkit.safety import html_text, md
 
 FIRST = ["Aisha", "Ben", "Clara", "Dev", "Elena", "Felix", "Grace", "Hal", "Imani", "Jon"]
 LAST = ["Moreau", "Okafor", "Chen", "Duarte", "Novak", "Haddad", "Iyer", "Brennan", "Lind",
@@ -223,7 +222,7 @@ def test_each_page_of_a_figure_is_its_own_image_with_its_own_alt(figures, monkey
     assert "ranges include zero" in head and "Better than expected" not in head
     assert listed.lstrip().startswith(("Better than expected", "Worse than expected"))
     drawn = {t.get_text() for ax in fig.axes for t in ax.get_yticklabels() if t.get_text()}
-    assert drawn and all(html.escape(name) in listed for name in drawn)
+    assert drawn and all(html_text(name) in listed for name in drawn)
     assert after == "</p>"
 
 

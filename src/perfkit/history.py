@@ -19,6 +19,12 @@ a practice may start a new key on purpose.) From them it writes
   ``workload`` or ``trends`` settings or the time zone differ from this run's).
 
 Earlier runs are read from their tables only; a folder that is not a complete run is skipped.
+An earlier run's ``clinician_metrics.csv`` is checked before it is used (:func:`_metrics`): a
+table that is damaged or was edited (no ``clinician_id`` column, a clinician listed twice, text
+where a number or a flag belongs) leaves that run out of the comparison, with one warning in the
+run's log, and never stops the run. Only ids, numbers and flags are taken from an earlier run:
+its other columns (any text) are dropped, and the reports name clinicians from this run's
+roster only.
 """
 
 from __future__ import annotations
@@ -36,7 +42,8 @@ import pandas as pd
 from .config import Config, ConfigError
 from .io import read_table
 
-__all__ = ["EarlierRun", "earlier_runs", "previous_run", "change_table", "history_table",
+__all__ = ["EarlierRun", "DamagedRun", "Runs", "earlier_runs", "previous_run", "change_table",
+           "history_table",
            "FLAGS", "HISTORY_METRICS", "CHANGE_COLUMNS", "previous_period", "practice_key",
            "same_practice"]
 
@@ -98,20 +105,99 @@ class EarlierRun:
         return name if isinstance(name, str) and name.strip() else None
 
 
-def _load(folder: Path) -> EarlierRun | None:
-    """A complete run folder, or None (no manifest, no metrics table, unreadable)."""
+class DamagedRun(ValueError):
+    """An earlier run folder whose manifest is a run's but whose ``clinician_metrics.csv``
+    is damaged or tampered with; the message says what is wrong in words that quote nothing
+    from the file."""
+
+
+def _manifest(folder: Path) -> tuple[dt.date, dt.date, dict, str] | None:
+    """A run folder's period, parameters and time written, from its ``manifest.json``; None
+    when the folder is not a run (no manifest, or one that does not name a period)."""
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         period = manifest["period"]
-        metrics = read_table(folder / "tables" / "clinician_metrics.csv")
         parameters = manifest.get("parameters") or {}
         if not isinstance(parameters, dict):
             return None
-        return EarlierRun(folder, dt.date.fromisoformat(period["start"]),
-                          dt.date.fromisoformat(period["end"]), parameters, metrics,
-                          str(manifest.get("created") or ""))
-    except (OSError, ValueError, KeyError, TypeError):
+        return (dt.date.fromisoformat(period["start"]), dt.date.fromisoformat(period["end"]),
+                parameters, str(manifest.get("created") or ""))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return None
+
+
+_TRUE, _FALSE = frozenset({"True", "true", "1"}), frozenset({"False", "false", "0"})
+
+
+def _flag_cell(v) -> bool | None:
+    """A flag cell of an earlier run's table: True, False or None (empty); anything else is
+    damage (:class:`DamagedRun`)."""
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return None
+    if isinstance(v, bool | np.bool_):
+        return bool(v)
+    if isinstance(v, int | np.integer) and v in (0, 1):
+        return bool(v)
+    if isinstance(v, str) and (v in _TRUE or v in _FALSE):
+        return v in _TRUE
+    raise DamagedRun("holds something other than yes or no in a flag column")
+
+
+def _metrics(folder: Path) -> pd.DataFrame:
+    """An earlier run's ``clinician_metrics.csv``, checked: one row per clinician id (text,
+    never empty), every metric of :data:`HISTORY_METRICS` and :data:`FLAGS` a finite number
+    or empty, every flag yes, no or empty. Only those columns are kept: an earlier run
+    contributes ids and numbers, never text. ``FileNotFoundError``: no table (not a complete
+    run); :class:`DamagedRun`: the table is damaged."""
+    path = folder / "tables" / "clinician_metrics.csv"
+    try:
+        table = read_table(path)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # any reading failure: a damaged file, never a crash
+        raise DamagedRun("cannot be read as a table") from exc
+    if "clinician_id" not in table:
+        raise DamagedRun("has no clinician_id column")
+    ids = table["clinician_id"]
+    if not ids.map(lambda v: isinstance(v, str) and v.strip() != "").all():
+        raise DamagedRun("has a row without a clinician id")
+    if ids.duplicated().any():
+        raise DamagedRun("lists a clinician more than once")
+    out = pd.DataFrame({"clinician_id": ids.astype(object).to_numpy()})
+    numbers = dict.fromkeys([*HISTORY_METRICS, *(m for _, m in FLAGS)])
+    for col in numbers:
+        if col not in table:
+            continue
+        given = table[col]
+        value = pd.to_numeric(given, errors="coerce")
+        if (value.isna() & given.notna()).any() or np.isinf(value.astype(float)).any():
+            raise DamagedRun(f"holds something other than a number in the column {col}")
+        out[col] = value.astype(float).to_numpy()
+    for flag, _ in FLAGS:
+        if flag in table:
+            out[flag] = table[flag].map(_flag_cell).astype(object).to_numpy()
+    return out
+
+
+def _load(folder: Path) -> EarlierRun | None:
+    """A complete run folder, or None (no manifest, no metrics table); raises
+    :class:`DamagedRun` when its metrics table is damaged (:func:`_metrics`)."""
+    info = _manifest(folder)
+    if info is None:
+        return None
+    try:
+        metrics = _metrics(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    start, end, parameters, created = info
+    return EarlierRun(folder, start, end, parameters, metrics, created)
+
+
+def _say_damaged(folder: Path, problem: DamagedRun) -> None:
+    """One warning (the run's log) for an earlier run left out because it is damaged."""
+    log.warning("the earlier run in %s is left out of the comparison: its "
+                "tables/clinician_metrics.csv %s (it may have been edited or damaged; run "
+                "that period again to restore it)", folder, problem)
 
 
 def _quoted(name: str | None) -> str:
@@ -143,13 +229,21 @@ def _say_left_out(others: list[EarlierRun], where: Path, config: Config) -> None
                 "it" if n == 1 else "them")
 
 
+class Runs(list):
+    """The earlier runs found (a list of :class:`EarlierRun`), and ``left_out``: how many
+    earlier runs of this practice were left out because their tables are damaged."""
+
+    left_out: int = 0
+
+
 def earlier_runs(final: Path, config: Config, compare_to: Path | None = None
-                 ) -> list[EarlierRun]:
+                 ) -> Runs:
     """Runs of this practice (:func:`same_practice`) before this one, oldest first (two of
     one period: the one written last is later): the run folders next to ``final`` (this run's
     folder; hidden folders are staging leftovers) whose period ended before this period's end,
     and ``compare_to``. Earlier runs of another practice next to ``final`` are left out, and
-    one warning names them.
+    one warning names them. A run whose ``clinician_metrics.csv`` is damaged (:func:`_metrics`)
+    is left out with a warning, and counted in the result's ``left_out``.
 
     Raises
     ------
@@ -160,18 +254,33 @@ def earlier_runs(final: Path, config: Config, compare_to: Path | None = None
     final = Path(final).resolve()
     found: dict[Path, EarlierRun] = {}
     others: list[EarlierRun] = []
+    damaged = 0
     if final.parent.is_dir():
         for folder in sorted(final.parent.iterdir()):
             if folder.is_dir() and not folder.name.startswith(".") and folder != final:
-                run = _load(folder)
-                if run is None or run.period_end >= config.period_end:
+                info = _manifest(folder)
+                if info is None or info[1] >= config.period_end:
                     continue
-                if same_practice(run.parameters, config):
+                if not same_practice(info[2], config):
+                    others.append(EarlierRun(folder, info[0], info[1], info[2],
+                                             pd.DataFrame(), info[3]))
+                    continue
+                try:
+                    run = _load(folder)
+                except DamagedRun as problem:  # skipped with a sentence, never a crash
+                    _say_damaged(folder, problem)
+                    damaged += 1
+                    continue
+                if run is not None:
                     found[folder.resolve()] = run
-                else:
-                    others.append(run)
     if compare_to is not None:
-        run = _load(Path(compare_to))
+        try:
+            run = _load(Path(compare_to))
+        except DamagedRun as problem:
+            raise ConfigError(f"--compare-to {compare_to} cannot be compared with: its "
+                              f"tables/clinician_metrics.csv {problem} (it may have been "
+                              "edited or damaged; run that period again to restore it)"
+                              ) from None
         if run is None:
             raise ConfigError(f"--compare-to {compare_to} is not a run folder (it needs "
                               "manifest.json and tables/clinician_metrics.csv)")
@@ -184,8 +293,10 @@ def earlier_runs(final: Path, config: Config, compare_to: Path | None = None
         found[Path(compare_to).resolve()] = run
     if others:
         _say_left_out(others, final.parent, config)
-    return sorted(found.values(),
-                  key=lambda r: (r.period_end, r.period_start, r.created, r.folder.name))
+    runs = Runs(sorted(found.values(),
+                       key=lambda r: (r.period_end, r.period_start, r.created, r.folder.name)))
+    runs.left_out = damaged
+    return runs
 
 
 def previous_run(runs: list[EarlierRun], compare_to: Path | None = None) -> EarlierRun | None:

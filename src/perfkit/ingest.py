@@ -36,7 +36,7 @@ from . import contract as C
 from .config import Config, yaml_problem
 from .coverage import coverage_facts
 from .pseudonym import PseudonymKey, load_key, pseudonym_map
-from .safety import is_email_address
+from .safety import csv_guarded, csv_safe, is_email_address
 
 __all__ = ["IngestError", "ColumnMap", "Ingested", "ingest", "load_column_map"]
 
@@ -1444,6 +1444,7 @@ def _name_key(name: str) -> str:
     """A clinician's name as comparable text: case and spacing folded, credentials after a
     comma dropped ("Jane Smith, LCSW"), and "Smith, Jane" read as "jane smith"."""
     text = re.sub(r"\s+", " ", str(name)).strip()
+    text = text[1:] if csv_guarded(text) else text  # a starter roster's '=name
     parts = [p.strip() for p in text.split(",")]
     while len(parts) > 1 and sum(ch.isupper() for ch in parts[-1]) >= 2 \
             and " " not in parts[-1]:
@@ -2233,5 +2234,5 @@ def write_quality(quality: dict, rejects: pd.DataFrame, out_dir: Path) -> list[P
     p1 = out_dir / "data_quality.json"
     atomic_write_text(p1, json.dumps(quality, indent=2) + "\n")
     p2 = out_dir / "rejects.csv"
-    atomic_write_text(p2, rejects.to_csv(index=False))
+    atomic_write_text(p2, csv_safe(rejects).to_csv(index=False))  # no formula runs in Excel
     return [p1, p2]

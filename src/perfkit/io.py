@@ -92,11 +92,15 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
 
     Identifier columns are read as text (``001`` stays ``001``), and only an empty cell is a
     missing value: pandas' NA guessing would turn an id or a name such as ``NA`` or ``None``
-    into a gap. Every reader of a run's CSV tables goes through here.
+    into a gap. The ``'`` that guards a text cell against running as a spreadsheet formula
+    (:func:`perfkit.safety.csv_cell`: an id ``=1+1`` is written ``'=1+1``) is taken off. Every
+    reader of a run's CSV tables goes through here.
     """
+    from .safety import csv_unguard
+
     header = pd.read_csv(path, nrows=0).columns
     ids = {c: str for c in header if is_id_column(c)}
-    return pd.read_csv(path, dtype=ids, keep_default_na=False, na_values=[""])
+    return csv_unguard(pd.read_csv(path, dtype=ids, keep_default_na=False, na_values=[""]))
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None], *,

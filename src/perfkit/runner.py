@@ -40,7 +40,7 @@ from .operations import clinicians_in_period
 from .prepared import PREPARED_DIR, Prepared, prepare
 from .pseudonym import PseudonymKey, load_key
 from .readers import with_readers
-from .safety import distinct_names
+from .safety import csv_safe, distinct_names
 from .tables import STEPS, model_tables
 
 __all__ = ["run_period", "validate_into", "default_run_folder", "model_outputs", "check_key",
@@ -107,7 +107,10 @@ def _reports_step(folder: Path, data: Prepared, config: Config, only: list[str] 
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    atomic_write(path, lambda p: frame.to_csv(p, index=False, date_format="%Y-%m-%d"))
+    """A run's table, with every text cell that a spreadsheet would run as a formula guarded
+    (:func:`perfkit.safety.csv_safe`; :func:`perfkit.io.read_table` takes the guard off)."""
+    safe = csv_safe(frame)
+    atomic_write(path, lambda p: safe.to_csv(p, index=False, date_format="%Y-%m-%d"))
 
 
 def _tables_step(step: str, data: Prepared, config: Config, folder: Path) -> list[dict]:
@@ -137,6 +140,12 @@ def _history_step(folder: Path, config: Config, runs, previous, name: str) -> li
                  "compare"} for n in names]
     _write_csv(change_table(current, previous), folder / names[0])
     _write_csv(history_table(current, config, list(runs), previous, name), folder / names[1])
+    left_out = getattr(runs, "left_out", 0)  # damaged earlier runs: the report counts them
+    if left_out:
+        snapshot = folder / PREPARED_DIR / "snapshot.json"
+        meta = json.loads(snapshot.read_text(encoding="utf-8"))
+        meta["earlier_runs_left_out"] = left_out
+        atomic_write_text(snapshot, json.dumps(meta, indent=2) + "\n")
     return [{"path": n, "status": "ok", "message": ""} for n in names]
 
 

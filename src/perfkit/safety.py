@@ -5,7 +5,15 @@ review's evidence may hold HTML, Markdown or a script; an id may look like a pat
 ``NA``. This module holds the few functions that make such values safe where they meet a
 renderer or the file system:
 
-- :func:`md` turns a value into Markdown that displays exactly as written (report text);
+- :func:`flat` makes a value one line (every line break, tab and run of them one space);
+- :func:`md` turns a value into Markdown that displays exactly as written (report text), and
+  :func:`html_text` into HTML text that displays exactly as written wherever it lands (an HTML
+  element, an attribute, or HTML inside a Markdown cell, which a blank line would otherwise end
+  and hand back to the Markdown parser): both flatten first, so a value never reaches a report
+  with a line break in it;
+- :func:`csv_cell` / :func:`csv_safe` neutralise a text cell that a spreadsheet would run as a
+  formula (OWASP's CSV injection advice), and :func:`csv_unguard` undoes it when perfkit reads
+  its own tables back;
 - :func:`clean_html` is the allowlist every report's HTML passes through when nbconvert
   exports it (so a section that forgets to escape still cannot run a script);
 - :func:`file_stem` and :func:`href` turn an id into a file name inside its folder and a link;
@@ -23,13 +31,29 @@ import html
 import re
 import urllib.parse
 
-__all__ = ["md", "clean_html", "file_stem", "href", "css_string", "RESERVED_STEMS",
+__all__ = ["md", "flat", "html_text", "csv_cell", "csv_safe", "csv_unguard", "csv_guarded",
+           "clean_html", "file_stem", "href", "css_string", "RESERVED_STEMS",
            "is_email_address", "distinct_names"]
 
 # Every ASCII punctuation character that Markdown (CommonMark, and mistune as nbconvert uses
 # it) may read as markup; a backslash makes each one literal. '<', '>' and '&' become HTML
 # entities instead, which Markdown passes through and the browser shows as the character.
 _MD_PUNCT = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$:\"'=^])")
+# Line breaks of any kind (CommonMark's \r and \n, and the Unicode ones a browser or editor may
+# also break on), tabs and form feeds: text from the records is always shown on one line.
+_BREAKS = re.compile(r"[\r\n\t\v\f\x1c-\x1e\x85\u2028\u2029]+")
+
+
+def flat(value) -> str:
+    """A value as one line of text: every run of line breaks, tabs and form feeds one space
+    ("" for None). The first step of :func:`md` and :func:`html_text`.
+
+    Examples
+    --------
+    >>> flat("Maya\\n\\n[phish](http://x)")
+    'Maya [phish](http://x)'
+    """
+    return _BREAKS.sub(" ", "" if value is None else str(value))
 
 
 def md(value) -> str:
@@ -43,10 +67,93 @@ def md(value) -> str:
     >>> md("O'Brien & <b>Co</b>")
     "O\\\\'Brien &amp; &lt;b&gt;Co&lt;/b&gt;"
     """
-    text = "" if value is None else str(value)
-    text = re.sub(r"[\r\n\t\v\f]+", " ", text)
-    text = html.escape(text, quote=False)
+    text = html.escape(flat(value), quote=False)
     return _MD_PUNCT.sub(r"\\\1", text)
+
+
+# Each character HTML or Markdown may read as markup, as a numeric character reference: shown
+# as the character by a browser, in an element or an attribute, and by a Markdown renderer,
+# which never reads a character reference as markup (no link, emphasis, code, table cell, or
+# autolinked address can start from one).
+_HTML_TEXT = {ord(c): f"&#{ord(c)};" for c in "&<>\"'\\`*_{}[]()#+-.!|~$:=^/@"}
+
+
+def html_text(value) -> str:
+    """A value as HTML text that displays exactly as written, one line (:func:`flat`), safe in
+    an element, in a quoted attribute, and in HTML that a notebook shows as Markdown (a
+    figure's sentence): a blank line there would end the HTML and let the rest be read as
+    Markdown, and every character of markup is written as a character reference.
+
+    Examples
+    --------
+    >>> html_text("Maya\\n\\n[x](http://e.org) <b>")
+    'Maya &#91;x&#93;&#40;http&#58;&#47;&#47;e&#46;org&#41; &#60;b&#62;'
+    """
+    return flat(value).translate(_HTML_TEXT)
+
+
+# A spreadsheet (Excel, LibreOffice, Google Sheets) runs a cell that starts with one of these
+# as a formula (OWASP, "CSV Injection"): = + - @, and tab and carriage return, which some
+# strip before looking at the next character.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_guarded(text: str) -> bool:
+    """Whether ``text`` is a guarded cell (:func:`csv_cell`): ``'``, then a formula start."""
+    bare = text.lstrip("'")
+    return bare != text and bare.startswith(FORMULA_START)
+
+
+def csv_cell(value):
+    """A cell as perfkit writes it to a CSV or workbook: a text cell that starts with
+    ``= + - @``, a tab or a carriage return gets a leading ``'`` (OWASP's advice), so a
+    spreadsheet shows it as text and never runs it; so does a cell that already looks guarded
+    (``'=x``), so that :func:`csv_unguard` gives back exactly what was written. Text that
+    looks like a number (``"-3"``, an id) is text and is guarded too; numbers, dates and
+    missing values are returned as they are.
+
+    Examples
+    --------
+    >>> csv_cell("=1+1"), csv_cell("-3"), csv_cell("'=x"), csv_cell(-3), csv_cell("Ann")
+    ("'=1+1", "'-3", "''=x", -3, 'Ann')
+    """
+    if isinstance(value, str) and (value.startswith(FORMULA_START) or csv_guarded(value)):
+        return "'" + value
+    return value
+
+
+def _may_hold_text(column) -> bool:
+    """Whether a column may hold text: anything but numbers, yes/no and dates (object,
+    string and categorical columns)."""
+    from pandas.api import types
+
+    return not (types.is_numeric_dtype(column) or types.is_bool_dtype(column)
+                or types.is_datetime64_any_dtype(column) or types.is_timedelta64_dtype(column))
+
+
+def csv_safe(frame):
+    """A copy of ``frame`` with every text cell and column name passed through
+    :func:`csv_cell`; numeric, boolean and date columns are left alone. Every CSV or workbook
+    perfkit writes for people goes through here."""
+    out = frame.copy()
+    for col in out.columns:
+        if _may_hold_text(out[col]):
+            out[col] = out[col].astype(object).map(csv_cell)
+    return out.rename(columns=lambda c: csv_cell(c) if isinstance(c, str) else c)
+
+
+def csv_unguard(frame):
+    """``frame`` as read back from a CSV perfkit wrote: the ``'`` that :func:`csv_cell` put
+    before a text cell (or column name) is taken off again, so an id ``=1+1`` read from an
+    earlier run is ``=1+1`` again."""
+    def undo(v):
+        return v[1:] if isinstance(v, str) and csv_guarded(v) else v
+
+    out = frame.copy()
+    for col in out.columns:
+        if _may_hold_text(out[col]):
+            out[col] = out[col].map(undo)
+    return out.rename(columns=undo)
 
 
 # What report HTML may contain: text structure, tables, a table that opens on a click

@@ -38,6 +38,7 @@ from .ingest import (
     _parse_datetime,
     load_column_map,
 )
+from .safety import csv_safe
 
 __all__ = ["Starter", "write_starter"]
 
@@ -90,7 +91,8 @@ def write_starter(folder: str | Path, config: Config) -> Starter:
         starter = pd.DataFrame({c: "" for c in ROSTER_COLUMNS}, index=range(len(found)))
         starter["clinician_id"] = [_stable_id(n) for n in found]
         starter["name"] = found.to_list()
-        starter.sort_values("name").to_csv(roster, index=False)
+        # a name from the export that a spreadsheet would run as a formula is guarded
+        csv_safe(starter.sort_values("name")).to_csv(roster, index=False)
         written = True
     # the period the export covers: sessions held, not bookings
     status = _map_enum(res.raw["status"], C.VOCABULARIES["status"],

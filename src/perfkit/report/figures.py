@@ -5,7 +5,6 @@ reads the run's tables (:class:`~perfkit.report.run.RunData`); the model figures
 from __future__ import annotations
 
 import base64
-import html
 import io
 import textwrap
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ from matplotlib.transforms import Bbox
 
 from .. import operations as op
 from ..outcomes import funnel_limits
+from ..safety import flat, html_text
 from ..trends import PERCENT_METRICS, Reading, read_series
 from .format import (
     NO_SIGNING_TIMES,
@@ -130,8 +130,9 @@ class Figure:
         from IPython.display import display
 
         data = base64.b64encode(self.png()).decode("ascii")
-        display({"image/png": data, "text/plain": self.alt}, raw=True,
-                metadata={"image/png": {"alt": self.alt}})
+        alt = flat(self.alt)  # one line (nbconvert escapes it into the img tag)
+        display({"image/png": data, "text/plain": alt}, raw=True,
+                metadata={"image/png": {"alt": alt}})
         if self.say:
             _say(self.alt, self.drawn)
 
@@ -143,9 +144,9 @@ def _say(words: str, drawn: str = "") -> None:
     from IPython.display import Markdown, display
 
     head, _, tail = words.partition(drawn) if drawn else (words, "", "")
-    said = html.escape(head) + (f'<span class="drawn">{html.escape(drawn)}</span>'
-                                + html.escape(tail) if drawn and drawn in words else "")
-    display(Markdown(f'<p class="figure-text">{said}</p>'))
+    said = html_text(head) + (f'<span class="drawn">{html_text(drawn)}</span>'
+                              + html_text(tail) if drawn and drawn in words else "")
+    display(Markdown(f'<p class="figure-text">{said}</p>'))  # one line, inert
 
 
 class Figures(Sequence):

@@ -160,16 +160,18 @@ def compared_run(run: RunData, *, markdown: bool = True) -> str | None:
     return f"the run for {when} (run folder {md(name) if markdown else name})"
 
 
-def _comings_and_goings(run: RunData) -> tuple[list[str], list[str]]:
+def _comings_and_goings(run: RunData) -> tuple[list[str], list[str], int]:
     """The clinicians of the compared run who are not in this one and left during this
     period (with their last day), and those new in this one who joined during it (with their
     start), one phrase each: (leavers, joiners); a clinician with no date on the roster is said to
     be "not in this run" or "new in this run". A leave or start outside this period (a
     clinician who left during the compared period, say) is not named: the phrases are about
-    this period. Both empty when there is nobody to name."""
+    this period. Both empty when there is nobody to name. The third: how many clinicians of
+    the compared run are not on this run's roster (counted, never named: a name comes from
+    this roster only, and an earlier run's id is not one)."""
     was = _compared(run)
     if was.empty:
-        return [], []
+        return [], [], 0
     h = run.table("history")
     then = set(was["clinician_id"])
     now = set(h.loc[yes(h["this_run"]), "clinician_id"])
@@ -184,7 +186,8 @@ def _comings_and_goings(run: RunData) -> tuple[list[str], list[str]]:
         return day if start <= pd.Timestamp(day) < end else False
 
     left, joined = [], []
-    for c in sorted(then - now, key=run.name_of):
+    gone = then - now - set(roster.index)  # not on this roster: counted, never named (an
+    for c in sorted(then - now - gone, key=run.name_of):  # earlier run's id is not a name)
         if (d := day_of(c, "end_date")) is not False:
             left.append(f"**{md(run.name_of(c))}** " + (f"left on {date_words(d)}" if d
                                                        is not None else "is not in this run"))
@@ -192,7 +195,7 @@ def _comings_and_goings(run: RunData) -> tuple[list[str], list[str]]:
         if (d := day_of(c, "start_date")) is not False:
             joined.append(f"**{md(run.name_of(c))}** " + (f"joined on {date_words(d)}" if d
                                                          is not None else "is new in this run"))
-    return left, joined
+    return left, joined, len(gone)
 
 
 _RAMP_WORDS = {
@@ -977,12 +980,18 @@ def first_screen(run: RunData) -> Text:
         if len(rows):
             parts.append("**Standing patterns**, flagged in the previous run too: "
                          + (f"{_by_reason(held)}." if held.map(len).sum() else "none."))
-        left, joined = _comings_and_goings(run)
-        if left or joined:
-            said = ("; ".join(left + joined) if len(left) + len(joined) <= FIRST_SCREEN_NAMES
-                    else f"{num(len(left), 0)} left and {num(len(joined), 0)} joined")
+        left, joined, gone = _comings_and_goings(run)
+        if left or joined or gone:
+            said = ("; ".join(left + joined + ([f"{count(gone, 'clinician')} of the earlier "
+                                                 "run not on this roster"] if gone else []))
+                    if len(left) + len(joined) + (gone > 0) <= FIRST_SCREEN_NAMES
+                    else f"{num(len(left) + gone, 0)} left and {num(len(joined), 0)} joined")
             parts.append(f"**Who joined or left** in this period "
                          f"({period_words(run.config)}): {said}.")
+    if damaged := int(run.meta.get("earlier_runs_left_out") or 0):  # perfkit.history._metrics
+        parts.append(f"{count(damaged, 'earlier run').capitalize()} of this practice "
+                     "could not be read (a table damaged or edited) and "
+                     f"{'was' if damaged == 1 else 'were'} left out of the comparison.")
     return Text("\n\n".join(parts))
 
 
