@@ -130,3 +130,18 @@ def test_the_time_limit_is_a_parameter_with_a_generous_default(tmp_path):
     params.write_text("report:\n  cell_timeout_seconds: 0\n")
     with pytest.raises(pk.ConfigError, match="cell_timeout_seconds"):
         pk.load_config(params)
+
+
+def test_workers_that_cannot_start_end_the_batch_with_a_sentence(notebooks):
+    """Every worker fails at start (its log cannot be opened: a folder stands in its place):
+    the batch still ends, after two tries, each report failed with a sentence."""
+    tmp_path = notebooks
+    (tmp_path / "run" / "notebooks" / "batch.log").mkdir(parents=True)
+    t0 = time.monotonic()
+    results = render_reports(tmp_path / "run", [("C1", "A"), ("C2", "B"), ("C3", "C")],
+                             practice_name="T", period="P", workers=2, progress=False,
+                             roles=("clinician",))
+    assert [r["message"] for r in results] == [
+        "the report workers stopped before they could start this report"] * 3
+    assert _attempts(tmp_path, "C1") == 0
+    assert time.monotonic() - t0 < 60
