@@ -595,13 +595,19 @@ class SupervisionConfig(_Strict):
 
 
 class ReportConfig(_Strict):
-    """How the owner's page is laid out for a practice's size. Above ``large_practice``
-    clinicians a practice is large: a summary per team (the roster's ``team`` column, when it
-    names any) comes first, and the long per-clinician tables show only the clinicians with
-    something to look at, with every clinician in a table that opens on a click below."""
+    """How the owner's page is laid out for a practice's size, and how long a report may take.
+    Above ``large_practice`` clinicians a practice is large: a summary per team (the roster's
+    ``team`` column, when it names any) comes first, and the long per-clinician tables show
+    only the clinicians with something to look at, with every clinician in a table that opens
+    on a click below. A step of a report (one notebook cell) that runs longer than
+    ``cell_timeout_seconds`` is stopped and that report listed as not produced, so a stuck
+    report never holds the run (and its lock) for ever."""
 
     large_practice: int = Field(30, ge=1, description="more clinicians than this: a large "
                                 "practice (team summaries first, long tables shortened)")
+    cell_timeout_seconds: int = Field(600, ge=1, le=86_400, description="a report step (one "
+                                      "notebook cell) running longer than this is stopped and "
+                                      "its report listed as not produced")
 
 
 class Config(_Strict):

@@ -2,7 +2,10 @@
 notebook per clinician in parallel worker processes, each worker reusing one kernel (its
 namespace reset between reports); nbconvert turns each into self-contained HTML without code.
 Failures are isolated: a notebook that raises is listed as failed in ``index.html`` and
-``manifest.json`` and the others still render.
+``manifest.json`` and the others still render. A step (cell) that runs longer than the time
+limit (``report.cell_timeout_seconds``) is stopped and its report failed. A worker process that
+dies (killed, out of memory) fails only the reports it was running: the pool is rebuilt, those
+reports are retried once, each alone, and one whose process stops again is failed.
 
 Layout inside the run folder, by reader (each reader's index links only their own)::
 
@@ -25,16 +28,20 @@ import queue
 import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import nbformat
 import zmq
 from bs4 import BeautifulSoup, Tag
 from jupyter_client import BlockingKernelClient, KernelManager
+from jupyter_client.channels import ZMQSocketChannel
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 from tqdm import tqdm
+from traitlets import Type
 
+from .config import ReportConfig
 from .io import atomic_write_text
 from .readers import OWNER_TABLES
 from .safety import clean_html, css_string, file_stems, href
@@ -46,12 +53,18 @@ KERNEL_DIR = ".kernels"
 # Each clinician's and supervisor's own index: ``readers/<file stem>/index.html``.
 READERS_DIR = "readers"
 
-__all__ = ["notebook_dir", "render_reports", "export_html", "write_index",
+__all__ = ["notebook_dir", "render_reports", "all_reports_failed", "export_html", "write_index",
            "write_reader_indexes", "index_page", "READERS_DIR"]
 
-# A report step (one notebook cell) that runs longer than this is stopped and its report
-# listed as not produced: a stuck kernel costs one report, never the whole run.
-CELL_TIMEOUT = 1800
+# A report step (one notebook cell) that runs longer than this (seconds) is stopped and its
+# report listed as not produced: a stuck kernel costs one report, never the whole run. The
+# default of ``report.cell_timeout_seconds``; a run passes the practice's own.
+CELL_TIMEOUT = ReportConfig.model_fields["cell_timeout_seconds"].default
+
+# Why a report is missing when its worker process (or its kernel) stopped under it.
+STOPPED = "the report's process stopped unexpectedly"
+STOPPED_TWICE = STOPPED + " twice"
+NOT_STARTED = "the report workers stopped before they could start this report"
 
 KERNEL_START_ERRORS = ("Kernel didn't respond", "Kernel died", "kernel_info", "ZMQ",
                        "Address already in use", "timed out waiting for kernel")
@@ -348,14 +361,85 @@ def _is_kernel_start_failure(exc: BaseException) -> bool:
     return any(k.lower() in text.lower() for k in KERNEL_START_ERRORS)
 
 
+class _GuardedChannel(ZMQSocketChannel):
+    """A kernel channel whose waits end when the kernel has died or the running step has
+    passed its time limit. nbclient drives this blocking client from an event loop, so its own
+    watchers (the per-cell timeout, the dead-kernel check) never get a turn while a wait
+    blocks: waiting for a step's output (with no time limit), a report whose kernel died or
+    whose step never ended held its worker, and the run's lock, for ever. Here a wait is made
+    of polls of at most a second; it gives up (``queue.Empty``, as a wait that timed out) once
+    the kernel is gone or the step's deadline (:attr:`_WarmClient.deadline`) has passed, and
+    nbclient then reports a dead kernel or a timed-out cell as it does for an async client."""
+
+    client: _WarmClient | None = None
+
+    def get_msg(self, timeout: float | None = None) -> dict:
+        client = self.client
+        if client is None:
+            return super().get_msg(timeout=timeout)
+        end = None if timeout is None else time.monotonic() + timeout
+        while True:
+            limits = [t for t in (end, client.deadline) if t is not None]
+            limit = min(limits) if limits else None
+            step = 1.0 if limit is None else max(0.0, min(1.0, limit - time.monotonic()))
+            try:
+                msg = super().get_msg(timeout=step)
+            except queue.Empty:
+                if (limit is not None and time.monotonic() >= limit) or not client.kernel_alive():
+                    raise
+                continue
+            if (msg.get("msg_type") == "execute_reply"
+                    and msg.get("parent_header", {}).get("msg_id") == client.pending):
+                client.deadline = None  # the step has ended
+            return msg
+
+
 class _WarmClient(BlockingKernelClient):
     """A kernel client that stays connected between reports. A new client has to wait for its
     IOPub subscription to connect (about 0.2 s, ZeroMQ's slow joiner) before it can trust that
     no output is lost; papermill asks the kernel manager for a client per notebook, so a worker
     would pay that twice per report. This client is started and checked once, and later calls
-    to start it or wait for it are no-ops while its channels run."""
+    to start it or wait for it are no-ops while its channels run.
 
+    Its channels are :class:`_GuardedChannel`: while a report runs, each ``execute`` sets the
+    step's ``deadline`` (``_KERNEL["cell_timeout"]`` seconds on), so no wait outlives the
+    step's time limit or the kernel itself. The worker's own requests (the warm-up, the reset
+    between reports) keep their own timeouts."""
+
+    shell_channel_class = Type(_GuardedChannel)
+    iopub_channel_class = Type(_GuardedChannel)
     _ready = False
+    deadline: float | None = None  # when the running step must have ended (monotonic clock)
+    pending: str | None = None  # the running step's request
+
+    def _guarded(self, channel):
+        if isinstance(channel, _GuardedChannel) and channel.client is None:
+            channel.client = self
+        return channel
+
+    @property
+    def shell_channel(self):
+        return self._guarded(super().shell_channel)
+
+    @property
+    def iopub_channel(self):
+        return self._guarded(super().iopub_channel)
+
+    def execute(self, *args, **kwargs) -> str:
+        limit = _KERNEL.get("cell_timeout")
+        self.deadline = None if not limit else time.monotonic() + limit
+        self.pending = super().execute(*args, **kwargs)
+        return self.pending
+
+    def kernel_info(self) -> str:
+        self.deadline = self.pending = None  # a request of its own, not a step of the report
+        return super().kernel_info()
+
+    def kernel_alive(self) -> bool:
+        """Whether the kernel process still runs (asked of its manager: no network round
+        trip, and a zombie kernel counts as dead)."""
+        km = self.parent
+        return km.is_alive() if isinstance(km, KernelManager) else True
 
     def start_channels(self, *args, **kwargs) -> None:
         if not self.channels_running:
@@ -442,33 +526,49 @@ def _reset_kernel(km: _WorkerKernelManager) -> bool:
 def _render(job: Job) -> dict:
     """Execute one notebook with papermill in this worker's kernel and export it. A kernel that
     fails to start is retried once with a fresh one (papermill's port race under parallel
-    starts); a kernel that does not come back clean is replaced for the next report."""
+    starts); a kernel that does not come back clean is replaced for the next report. A step
+    that runs longer than ``job["cell_timeout"]`` seconds is stopped (its kernel shut down) and
+    the report failed. The job's ``started`` file, when given, is created first: it tells
+    :func:`render_reports` which reports a worker that died was running."""
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
+    if job.get("started"):
+        Path(job["started"]).touch()
     t0 = time.perf_counter()
+    timeout = job.get("cell_timeout") or CELL_TIMEOUT
     out_nb = Path(job["executed"])
     out_nb.parent.mkdir(parents=True, exist_ok=True)
     status, message = "ok", ""
     for attempt in (1, 2):
         try:
             km = _kernel()
-            pm.execute_notebook(job["notebook"], str(out_nb), parameters=job["parameters"],
-                                kernel_name="python3", progress_bar=False, log_output=False,
-                                request_save_on_cell_execute=False, km=km,
-                                execution_timeout=CELL_TIMEOUT)
+            _KERNEL["cell_timeout"] = timeout  # each step's limit (see _WarmClient.execute)
+            try:
+                pm.execute_notebook(job["notebook"], str(out_nb),
+                                    parameters=job["parameters"], kernel_name="python3",
+                                    progress_bar=False, log_output=False,
+                                    request_save_on_cell_execute=False, km=km,
+                                    execution_timeout=timeout)
+            finally:
+                _KERNEL.pop("cell_timeout", None)
             break
         except PapermillExecutionError as exc:
             status, message = "failed", f"{exc.ename}: {exc.evalue}"
             break
         except Exception as exc:  # noqa: BLE001 - kernel start failures are retried once
             _shutdown_kernel()
+            if type(exc).__name__ == "CellTimeoutError":
+                status, message = "failed", (f"one step of this report took longer than "
+                                             f"{_duration(timeout)} and was stopped")
+                break
+            if type(exc).__name__ == "DeadKernelError":  # its kernel died: retried once
+                if attempt == 1:
+                    continue
+                status, message = "failed", STOPPED_TWICE
+                break
             if attempt == 1 and _is_kernel_start_failure(exc):
                 continue
-            if type(exc).__name__ == "CellTimeoutError":
-                status, message = "failed", (f"one step took longer than {CELL_TIMEOUT // 60} "
-                                             "minutes and was stopped")
-                break
             status, message = "failed", f"{type(exc).__name__}: {exc}".splitlines()[0]
             break
     km = _KERNEL.get("km")
@@ -481,6 +581,15 @@ def _render(job: Job) -> dict:
         except Exception as exc:  # noqa: BLE001
             status, message = "failed", f"HTML export: {type(exc).__name__}: {exc}"
     return _result(job, status, message, round(time.perf_counter() - t0, 2))
+
+
+def _duration(seconds: float) -> str:
+    """A time limit in words: "10 minutes", "90 seconds", "1 minute"."""
+    seconds = int(seconds)
+    if seconds >= 60 and seconds % 60 == 0:
+        n = seconds // 60
+        return f"{n} minute" + ("" if n == 1 else "s")
+    return f"{seconds} second" + ("" if seconds == 1 else "s")
 
 
 def _result(job: Job, status: str, message: str, seconds: float | None) -> dict:
@@ -532,10 +641,15 @@ def _jobs(folder: Path, clinicians: list[tuple[str, str]], practice_name: str,
 def render_reports(folder: str | os.PathLike, clinicians: list[tuple[str, str]], *,
                    practice_name: str, period: str, workers: int | None = None,
                    progress: bool = True, supervisors: list[tuple[str, str]] | None = None,
-                   roles: tuple[str, ...] = ROLES) -> list[dict]:
+                   roles: tuple[str, ...] = ROLES, cell_timeout: int | None = None) -> list[dict]:
     """Render the reports of the given roles: the owner's practice report, one supervision
     pack per (supervisor_id, name) and one report per (clinician_id, name). Returns one
-    status row per report and writes ``index.html``."""
+    status row per report and writes ``index.html``.
+
+    A step of a report running longer than ``cell_timeout`` seconds (default
+    :data:`CELL_TIMEOUT`, ``report.cell_timeout_seconds``) is stopped and the report failed.
+    A worker that dies fails only the reports it was running (see :func:`_render_all`);
+    :func:`all_reports_failed` tells a caller whether any report was produced."""
     folder = Path(folder)
     jobs = _jobs(folder, clinicians, practice_name, period, supervisors, roles)
     if not jobs:
@@ -545,26 +659,107 @@ def render_reports(folder: str | os.PathLike, clinicians: list[tuple[str, str]],
     (folder / "notebooks").mkdir(parents=True, exist_ok=True)
     log_path = str(folder / "notebooks" / "batch.log")
     kernel_dir = folder / KERNEL_DIR
-    kernel_dir.mkdir(exist_ok=True)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context(),
-                             initializer=_quiet_worker,
-                             initargs=(log_path, str(kernel_dir), os.getpid(),
-                                       dict(os.environ), os.getcwd())) as pool:
-        futures = {pool.submit(_render, job): k for k, job in enumerate(jobs)}
-        bar = tqdm(total=len(jobs), desc="reports", unit="report", disable=not progress)
-        done: dict[int, dict] = {}
-        for fut in as_completed(futures):
-            k = futures[fut]
-            try:
-                done[k] = fut.result()
-            except Exception as exc:  # noqa: BLE001 - a crashed worker is one failed report
-                done[k] = _result(jobs[k], "failed", f"{type(exc).__name__}: {exc}", None)
-            bar.update(1)
+    started = kernel_dir / "started"
+    started.mkdir(parents=True, exist_ok=True)
+    for k, job in enumerate(jobs):
+        job["started"] = str(started / str(k))
+        job["cell_timeout"] = cell_timeout or CELL_TIMEOUT
+    bar = tqdm(total=len(jobs), desc="reports", unit="report", disable=not progress)
+    try:
+        done = _render_all(jobs, workers, (log_path, str(kernel_dir), os.getpid(),
+                                           dict(os.environ), os.getcwd()), bar)
+    finally:
         bar.close()
-    shutil.rmtree(kernel_dir, ignore_errors=True)  # the workers shut their kernels down
+        shutil.rmtree(kernel_dir, ignore_errors=True)  # the workers shut their kernels down
     results = [done[k] for k in range(len(jobs))]
     _indexes(folder, results, practice_name, period, clinicians, supervisors)
     return results
+
+
+def all_reports_failed(rows: list[dict]) -> bool:
+    """True when there were reports to render and not one was produced. ``rows`` are
+    :func:`render_reports`' results or a run's manifest outputs (its report rows carry a
+    ``role``; ``index.html`` and the tables do not count). A run with no reports to render
+    (``--tables-only``) is not one whose reports all failed."""
+    reports = [r for r in rows if r.get("role") in ROLES]
+    return bool(reports) and all(r.get("status") != "ok" for r in reports)
+
+
+def _render_all(jobs: list[Job], workers: int, initargs: tuple, bar) -> dict[int, dict]:
+    """Each job's result, by index. The jobs run in a pool of ``workers`` processes. When a
+    worker process dies (SIGKILL, the out-of-memory killer, ``os._exit``), Python marks the
+    whole pool broken and every unfinished job with it; here only the jobs that had started
+    (their ``started`` file exists) count a stop, and the others are simply submitted again.
+    A job stopped once is retried alone, in a pool of one worker, so a second stop is its own
+    doing, never a neighbour's: it is failed (``STOPPED_TWICE``) and the rest go on.
+    A pool that breaks twice in a row before starting any job (workers that cannot start)
+    fails the jobs left (``NOT_STARTED``)."""
+    done: dict[int, dict] = {}
+    stops = dict.fromkeys(range(len(jobs)), 0)
+    together, alone = list(range(len(jobs))), []
+    idle_breaks = 0
+    while together or alone:
+        batch, size = (alone, 1) if alone else (together, min(workers, len(together)))
+        for k in batch:
+            Path(jobs[k]["started"]).unlink(missing_ok=True)
+        finished, broken = _pool_round(jobs, batch, size, initargs, bar)
+        done.update(finished)
+        left = [k for k in batch if k not in finished]
+        if alone:
+            alone = left
+        else:
+            together = left
+        if not broken:
+            continue
+        stopped = [k for k in left if Path(jobs[k]["started"]).exists()]
+        idle_breaks = 0 if (stopped or finished) else idle_breaks + 1
+        for k in stopped:
+            stops[k] += 1
+            if alone and k in alone:
+                alone.remove(k)
+            if together and k in together:
+                together.remove(k)
+            if stops[k] >= 2:
+                done[k] = _result(jobs[k], "failed", STOPPED_TWICE, None)
+                bar.update(1)
+            else:
+                alone.append(k)
+        if idle_breaks >= 2:
+            for k in together + alone:
+                done[k] = _result(jobs[k], "failed", NOT_STARTED, None)
+                bar.update(1)
+            together, alone = [], []
+    return done
+
+
+def _pool_round(jobs: list[Job], batch: list[int], size: int, initargs: tuple,
+                bar) -> tuple[dict[int, dict], bool]:
+    """Run ``batch`` (job indexes) in a fresh pool of ``size`` workers. Returns the results of
+    the jobs that finished and whether the pool broke (a worker died): the jobs of ``batch``
+    without a result are then the caller's to retry."""
+    finished: dict[int, dict] = {}
+    broken = False
+    with ProcessPoolExecutor(max_workers=size, mp_context=_worker_context(),
+                             initializer=_quiet_worker, initargs=initargs) as pool:
+        futures = {}
+        for k in batch:
+            try:
+                futures[pool.submit(_render, jobs[k])] = k
+            except BrokenProcessPool:  # a worker died while the jobs were being handed out
+                broken = True
+                break
+        for fut in as_completed(futures):
+            k = futures[fut]
+            try:
+                finished[k] = fut.result()
+            except BrokenProcessPool:  # the pool is broken: every unfinished job ends here
+                broken = True
+                continue
+            except Exception as exc:  # noqa: BLE001 - a job that raised is one failed report
+                finished[k] = _result(jobs[k], "failed",
+                                      f"{type(exc).__name__}: {exc}".splitlines()[0], None)
+            bar.update(1)
+    return finished, broken
 
 
 def _indexes(folder: Path, results: list[dict], practice_name: str, period: str,

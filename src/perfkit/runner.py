@@ -97,7 +97,8 @@ def _reports_step(folder: Path, data: Prepared, config: Config, only: list[str] 
     last = config.period_end - dt.timedelta(days=1)
     period = f"{config.period_start:%d %b %Y} to {last:%d %b %Y}"
     results = render_reports(folder, people, practice_name=config.practice_name, period=period,
-                             workers=workers, progress=progress, supervisors=sups, roles=roles)
+                             workers=workers, progress=progress, supervisors=sups, roles=roles,
+                             cell_timeout=config.report.cell_timeout_seconds)
     indexes = {r["reader_index"]: r["id"] for r in results if r.get("reader_index")}
     return ([{"path": r["path"], "status": r["status"], "message": r["message"],
               "role": r["role"], "id": r["id"], "notebook": f"notebooks/{r['notebook']}"}
