@@ -236,7 +236,7 @@ def run_period(data_dir: str | os.PathLike, config: Config, *, out: str | os.Pat
     The reports are rendered by worker processes started from multiprocessing's fork server:
     a script that calls this at its top level needs the ``if __name__ == "__main__":`` guard.
     """
-    from .render import ROLES
+    from .render import ROLES, all_reports_failed
 
     unknown_roles = sorted(set(roles or ()) - set(ROLES))
     if unknown_roles:
@@ -264,7 +264,7 @@ def run_period(data_dir: str | os.PathLike, config: Config, *, out: str | os.Pat
                                 roles=roles, final=folder, history=(runs, previous),
                                 skip_unknown=skip_unknown_clinicians)
                 reports = [o for o in manifest["outputs"] if o.get("role")]
-                if had_run and reports and all(o["status"] != "ok" for o in reports):
+                if had_run and all_reports_failed(manifest["outputs"]):
                     first = (str(reports[0]["message"]).strip().splitlines() or [""])[0][:200]
                     raise ReportsFailed(
                         f"all {len(reports)} reports of this run failed (the first: {first}), "
