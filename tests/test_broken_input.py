@@ -149,11 +149,13 @@ def test_misspelt_files_are_named_with_the_closest_table(practice, tmp_path):
     res = _cli("validate", practice, "--out", tmp_path / "v", tmp=tmp_path)
     assert res.returncode == 0, res.stderr
     assert "timeoff.csv was not read; did you mean time_off.csv?" in res.stdout
-    assert "Payments.csv was not read; it matches no table of the data contract" in res.stdout
+    assert "Payments" not in res.stdout  # any other name is counted only (issue 29, item 13)
+    assert "1 other file in the data folder was not read: it matches no table of the data " \
+        "contract" in res.stdout
     assert "time_off      (not provided)" in res.stdout
     q = json.loads((tmp_path / "v" / "data_quality.json").read_text())
-    assert q["unused_files"] == [{"file": "Payments.csv", "closest_table": None},
-                                 {"file": "timeoff.csv", "closest_table": "time_off"}]
+    assert q["unused_files"] == [{"file": "timeoff.csv", "closest_table": "time_off"}]
+    assert q["other_files"] == 1
     assert q["tables"]["time_off"] == {"present": False}
 
 

@@ -125,6 +125,8 @@ def _summary(quality: dict, rejects, examples: int, where: str,
             continue
         lines.append(f"{name:<14}{e['file']:<{w}}{e['rows_in']:>10,}{e['rows_accepted']:>10,}"
                      f"{e['rows_rejected']:>10,}")
+        if e.get("sheet"):  # which sheet of a workbook was read
+            lines.append(f"{'':<14}  read from its {e['sheet']['words']}")
     lines.append(f"{'all tables':<{14 + w}}{quality['rows_in']:>10,}"
                  f"{quality['rows_accepted']:>10,}{quality['rows_rejected']:>10,}")
     notes = []
@@ -154,10 +156,14 @@ def _summary(quality: dict, rejects, examples: int, where: str,
                      "when it was taken)" + ("" if doc.get("signing_times") else
                                              "; with no signing times, how quickly notes were "
                                              "signed is not known"))
-    for f in quality.get("unused_files", []):
-        hint = (f"; did you mean {f['closest_table']}.csv?" if f["closest_table"] else
-                "; it matches no table of the data contract")
-        notes.append(f"  {f['file']} was not read{hint}")
+    for f in quality.get("unused_files", []):  # named almost as a table: named
+        notes.append(f"  {f['file']} was not read; did you mean {f['closest_table']}.csv?")
+    others = quality.get("other_files", 0)  # any other name may be a client's: counted only
+    if others:
+        notes.append(f"  {others} other file{'s' * (others != 1)} in the data folder "
+                     f"{'were' if others != 1 else 'was'} not read: "
+                     f"{'they match' if others != 1 else 'it matches'} no table of the data "
+                     "contract")
     notes += [f"  {line}" for line in roster_notes]
     todo = still_to_fill(quality)
     if todo:

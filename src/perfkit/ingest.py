@@ -15,6 +15,7 @@ and the column; the CLI turns it into exit code 2.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import json
@@ -374,25 +375,75 @@ def _to_text(col: pd.Series) -> pd.Series:
     return out.astype(str)
 
 
+# What perfkit reads from one file (README, "Using your own data"; docs/data_contract.md):
+# an export of the contract's tables has tens of columns and short values, so a file past
+# these is refused with a sentence before it can take minutes or all the memory.
+MAX_COLUMNS = 1_000
+MAX_VALUE_CHARS = 1_000_000  # characters in one CSV value
+MAX_CSV_ROW_BYTES = 64 << 20  # one CSV row (a block of the CSV reader)
+MAX_SHEET_CELLS = 5_000_000  # rows x columns of a worksheet, from A1 (a grid in memory)
+
+
+def _too_wide(path: Path, n: int) -> str:
+    return (f"{path.name} has {n:,} columns, more than the {MAX_COLUMNS:,} perfkit reads "
+            "from one file; export only the report's own columns and run again")
+
+
+def _column_words(header: list[str], i: int) -> str:
+    """A column named in a message: by its header only when that is a contract column (a file
+    without a header row has client details where its headers should be)."""
+    name = _norm_header(header[i]).lstrip("\ufeff") if 0 <= i < len(header) else ""
+    return f"column {name!r}" if name in _CONTRACT_NAMES else "a column outside the contract"
+
+
 def _read_csv(path: Path) -> pd.DataFrame:
     """Every cell as text, nothing turned into NaN: pyarrow's multithreaded CSV reader, with
-    each column typed as string (so "007" stays "007" and "NA" stays "NA")."""
-    with open(path, encoding="utf-8-sig", newline="") as fh:
+    each column typed as string (so "007" stays "007" and "NA" stays "NA").
+
+    The header may hold line breaks inside quotes (it is read as a CSV row, not a line). A
+    file with more than ``MAX_COLUMNS`` columns, or a value longer than ``MAX_VALUE_CHARS``
+    characters, stops with a sentence saying so."""
+    with open(path, encoding="utf-8-sig", newline="") as fh, _csv_field_limit():
         header = next(csv.reader(fh), None)
     if not header:
         raise IngestError(f"{path.name} is empty: it needs a header row")
+    if len(header) > MAX_COLUMNS:
+        raise IngestError(_too_wide(path, len(header)))
     names = [f"column_{i}" for i in range(len(header))]  # headers are normalized by the caller
-    table = pa_csv.read_csv(
-        path,
-        read_options=pa_csv.ReadOptions(column_names=names, skip_rows=1, encoding="utf8"),
-        parse_options=pa_csv.ParseOptions(newlines_in_values=True),
-        convert_options=pa_csv.ConvertOptions(
-            column_types={n: pa.string() for n in names}, strings_can_be_null=False,
-            quoted_strings_can_be_null=False),
-    )
+
+    def read(block_size: int | None) -> pa.Table:
+        return pa_csv.read_csv(
+            path,
+            read_options=pa_csv.ReadOptions(column_names=names, skip_rows_after_names=1,
+                                            encoding="utf8", block_size=block_size),
+            parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={n: pa.string() for n in names}, strings_can_be_null=False,
+                quoted_strings_can_be_null=False),
+        )
+
+    try:
+        table = read(None)
+    except pa.ArrowInvalid as exc:  # a row longer than a block (1 MB): read in larger blocks
+        if "straddl" not in str(exc):
+            raise
+        table = read(MAX_CSV_ROW_BYTES)
+    for i, column in enumerate(table.columns):
+        if not len(column):
+            break
+        long = pa_compute.greater(pa_compute.utf8_length(column), MAX_VALUE_CHARS)
+        if pa_compute.any(long).as_py():
+            row = pa_compute.index(long, True).as_py() + 1
+            raise IngestError(_too_long(path, row, _column_words(header, i)))
     frame = table.to_pandas()
     frame.columns = header
     return frame
+
+
+def _too_long(path: Path, row: int, column: str) -> str:
+    return (f"{path.name}: row {row} ({column}) holds a value longer than "
+            f"{MAX_VALUE_CHARS:,} characters, more than perfkit reads from one cell; fix that "
+            "row (or export the report without that column) and run again")
 
 
 READABLE = (".csv", ".parquet", ".xlsx", ".xls")
@@ -414,21 +465,46 @@ def _cell_text(v) -> str:
     return str(v)
 
 
-def _read_workbook(path: Path, sheet: str | None) -> tuple[pd.DataFrame, dict[int, np.ndarray]]:
-    """One sheet of an Excel workbook (the sheet named in the column map, else the first),
-    read with python-calamine directly: pandas' ``read_excel`` would guess missing values
-    (``NA``) and rename repeated headers (``Charge.1``)."""
-    from python_calamine import CalamineWorkbook, WorksheetNotFound
+def _read_workbook(path: Path, sheet: str | None
+                   ) -> tuple[pd.DataFrame, dict[int, np.ndarray], dict]:
+    """One sheet of an Excel workbook (the sheet named in the column map, else the first
+    visible worksheet), read with python-calamine directly: pandas' ``read_excel`` would guess
+    missing values (``NA``) and rename repeated headers (``Charge.1``).
+
+    python-calamine builds a sheet as a full grid from A1 to its farthest cell, in memory: one
+    stray cell at XFD1048576 asks for 512 GB. So an ``.xlsx`` sheet's cells are counted from
+    its XML before python-calamine opens it, and a sheet past ``MAX_COLUMNS`` columns or
+    ``MAX_SHEET_CELLS`` cells is refused with a sentence naming its farthest cell (an ``.xls``
+    sheet, at most 65,536 x 256 cells by its format, is checked from python-calamine's
+    dimensions). Also returns which sheet was read (``sheet_words``)."""
+    from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
     book = CalamineWorkbook.from_path(str(path))
-    name = sheet if sheet is not None else (book.sheet_names or [None])[0]
-    try:
-        rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False) if name else []
-    except WorksheetNotFound:
-        raise IngestError(f"{path.name} has no sheet {sheet!r} (its sheets: "
-                          f"{', '.join(book.sheet_names)})") from None
+    meta = book.sheets_metadata
+    if sheet is not None:
+        index = next((i for i, m in enumerate(meta) if m.name == sheet), None)
+        if index is None:
+            raise IngestError(f"{path.name} has no sheet {sheet!r} (its sheets: "
+                              f"{', '.join(book.sheet_names)})")
+    else:
+        index = next((i for i, m in enumerate(meta) if m.visible == SheetVisibleEnum.Visible
+                      and m.typ == SheetTypeEnum.WorkSheet), None)
+        if index is None:
+            raise IngestError(f"{path.name} has no visible worksheet; name the sheet to read "
+                              "in the column map (sheets:)" if meta else
+                              f"{path.name} has no sheet")
+    name = meta[index].name
+    which = {"number": index + 1, "of": len(meta), "named": sheet,
+             "hidden_before": sum(m.visible != SheetVisibleEnum.Visible for m in meta[:index])}
+    what = f"the sheet {sheet!r}" if sheet is not None else f"its {_sheet_words(which)}"
+    if path.suffix.lower() == ".xlsx":
+        _check_sheet_xml(path, index, what)
+    ws = book.get_sheet_by_name(name)
+    if ws.end is not None:  # the grid from A1 (an .xls sheet, or a check above overtaken)
+        _check_extent(path, what, ws.end[0] + 1, ws.end[1] + 1, None)
+    rows = ws.to_python(skip_empty_area=False)
     if not rows or not any(_cell_text(v) for v in rows[0]):
-        raise IngestError(f"{path.name}: the sheet {name!r} is empty: it needs a header row")
+        raise IngestError(f"{path.name}: {what} is empty: it needs a header row")
     header = [_cell_text(v) for v in rows[0]]
     width = len(header)
     body = [list(r[:width]) + [None] * (width - len(r)) for r in rows[1:]]
@@ -442,7 +518,190 @@ def _read_workbook(path: Path, sheet: str | None) -> tuple[pd.DataFrame, dict[in
                          dtype=object)
     if frame.empty:
         frame = pd.DataFrame({i: pd.Series([], dtype=object) for i in range(width)})
-    return frame.set_axis(header, axis=1), fractional
+    return frame.set_axis(header, axis=1), fractional, which
+
+
+def _sheet_words(which: dict) -> str:
+    """Which sheet of a workbook was read, in words: by the name the column map gave, else by
+    position (a sheet's own name may be anything, so it is not copied)."""
+    if which.get("named") is not None:
+        return f"sheet {which['named']!r} (named in the column map)"
+    if which["of"] == 1:
+        return "only sheet"
+    hidden = which.get("hidden_before", 0)
+    skipped = (f"; {'the' if hidden == 1 else str(hidden)} hidden sheet"
+               f"{'s' * (hidden != 1)} before it {'was' if hidden == 1 else 'were'} not read"
+               if hidden else "")
+    return f"first visible sheet (sheet {which['number']} of {which['of']}{skipped})"
+
+
+def _column_letters(col: int) -> str:
+    """1 -> A, 27 -> AA, 16384 -> XFD (``_column_number`` the other way)."""
+    out = ""
+    while col > 0:
+        col, rest = divmod(col - 1, 26)
+        out = chr(65 + rest) + out
+    return out
+
+
+def _check_extent(path: Path, what: str, rows: int, cols: int, far: str | None) -> None:
+    """Refuse a sheet whose grid from A1 (``rows`` x ``cols``) is past the limits."""
+    if cols <= MAX_COLUMNS and rows * cols <= MAX_SHEET_CELLS:
+        return
+    far = far or f"{_column_letters(cols)}{rows}"
+    fix = ("; delete what lies beyond the table (a stray value far below or to the right of it) "
+           "or export the table as CSV, and run again")
+    if cols > MAX_COLUMNS:
+        raise IngestError(f"{path.name}: {what} reaches cell {far}, column {cols:,}: more than "
+                          f"the {MAX_COLUMNS:,} columns perfkit reads from a sheet{fix}")
+    raise IngestError(f"{path.name}: {what} reaches cell {far}, row {rows:,}: {rows:,} rows by "
+                      f"{cols:,} columns from A1 is more than the {MAX_SHEET_CELLS:,} cells "
+                      f"perfkit reads from a sheet{fix}")
+
+
+# A start tag of a cell or a row in a worksheet's XML (any namespace prefix), its attributes
+# read exactly as an XML parser reads them; a tag that does not read so stops the check.
+_ATTR = rb"""\s+([\w.:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')"""
+_TAG = re.compile(rb"<(?:[\w.-]+:)?(?P<name>c|row)(?P<attrs>(?:" + _ATTR + rb")*)\s*"
+                  rb"(?P<empty>/?)>")
+_TAG_START = re.compile(rb"<(?:[\w.-]+:)?(?:c|row)[\s/>]")
+_ATTRS = re.compile(_ATTR)
+_CELL_REF = re.compile(r"([A-Za-z]{1,7})([0-9]{1,9})")
+_SHEET_XML_CHUNK = 1 << 22
+
+
+def _sheet_part(book: zipfile.ZipFile, index: int) -> str:
+    """The zip member holding the ``index``-th sheet of an .xlsx workbook (workbook order)."""
+    import xml.etree.ElementTree as ET  # expat >= 2.4 refuses entity expansion bombs
+
+    ns_main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    ns_rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+    try:
+        workbook = ET.fromstring(book.read("xl/workbook.xml"))
+        rels = ET.fromstring(book.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, ET.ParseError) as exc:
+        raise ValueError(f"workbook parts: {type(exc).__name__}") from None
+    sheets = workbook.findall(f"{ns_main}sheets/{ns_main}sheet")
+    targets = {r.get("Id"): r.get("Target", "") for r in rels}
+    if index >= len(sheets):
+        raise ValueError("sheet not listed")
+    target = targets.get(sheets[index].get(f"{ns_rel}id"), "")
+    part = target.lstrip("/") if target.startswith(("/", "xl/")) else f"xl/{target}"
+    if part not in book.namelist():
+        raise ValueError("sheet part missing")
+    return part
+
+
+class _SheetExtent:
+    """A worksheet's extent from A1, counted tag by tag as python-calamine places cells: a
+    cell at its own reference, else in the next column of its row; a row at its number, else
+    the next row. A cell written empty (``<c r="Z9" s="1"/>``) is in no grid."""
+
+    def __init__(self, path: Path, what: str):
+        self.path, self.what = path, what
+        self.rows = self.cols = 0  # the grid's extent so far
+        self.row = self.col = 0  # the current row (1-based) and its last column used
+        self.far_row = self.far_col = ""
+
+    def cell(self, row: int, col: int, empty: bool) -> None:
+        self.row, self.col = row, col
+        if empty:
+            return
+        if row > self.rows:
+            self.rows, self.far_row = row, f"{_column_letters(col)}{row}"
+        if col > self.cols:
+            self.cols, self.far_col = col, f"{_column_letters(col)}{row}"
+        if self.cols > MAX_COLUMNS or self.rows * self.cols > MAX_SHEET_CELLS:
+            _check_extent(self.path, self.what, self.rows, self.cols,
+                          self.far_col if self.cols > MAX_COLUMNS else self.far_row)
+
+    def exact(self, data: bytes) -> None:
+        """Any other tags: each attribute read as an XML parser reads it."""
+        import html
+
+        tags = list(_TAG.finditer(data))
+        if len(tags) != len(_TAG_START.findall(data)):  # a cell or row tag that does not parse
+            raise ValueError("malformed cell tag")
+        for m in tags:
+            attrs = {a.group(1).split(b":")[-1]: a.group(2) if a.group(2) is not None
+                     else a.group(3) for a in _ATTRS.finditer(m.group("attrs"))}
+            ref = attrs.get(b"r")
+            ref = None if ref is None else html.unescape(ref.decode("utf-8", "replace")).strip()
+            if m.group("name") == b"row":
+                self.row = int(ref) if ref is not None and ref.isdigit() else self.row + 1
+                self.col = 0
+            elif ref is None:
+                self.cell(self.row, self.col + 1, bool(m.group("empty")))
+            else:
+                at = _CELL_REF.fullmatch(ref)
+                if at is None:
+                    raise ValueError("unreadable cell reference")
+                self.cell(int(at.group(2)), _column_number(at.group(1)), bool(m.group("empty")))
+
+
+def _column_number(letters: bytes | str) -> int:
+    """A -> 1, XFD -> 16384."""
+    col = 0
+    for ch in letters.upper() if isinstance(letters, str) else letters.decode().upper():
+        col = col * 26 + ord(ch) - 64
+    return col
+
+
+# A cell or row tag in the form spreadsheet programs write (``<c r="B5" ...>``, ``<row
+# r="5" ...>``), and any other start of such a tag
+_CELL_ROWS = re.compile(rb'<c r="[A-Z]{1,7}([0-9]{1,9})"[^<>]*>')
+_CELL_COLUMNS = re.compile(rb'<c r="([A-Z]{1,7})[0-9]{1,9}"[^<>]*>')
+_ROW_TAG = re.compile(rb'<row r="[0-9]{1,9}"[^<>]*>')
+_PLAIN_START = re.compile(rb"<(?:c|row)[\s/>]")
+_PREFIXED_START = re.compile(rb"<[\w.-]+:(?:c|row)[\s/>]")
+
+
+def _xml_pieces(book: zipfile.ZipFile, part: str):
+    """A zip member's XML in pieces of about ``_SHEET_XML_CHUNK`` bytes, each ending at a tag's
+    end (a tag cut by a piece's end is carried into the next)."""
+    carry = b""
+    with book.open(part) as fh:
+        while True:
+            chunk = fh.read(_SHEET_XML_CHUNK)
+            data = carry + chunk
+            cut = len(data)
+            if chunk:
+                lt = data.rfind(b"<")
+                cut = lt if lt > data.rfind(b">") else cut
+            data, carry = data[:cut], data[cut:]
+            if len(carry) > 1 << 20:  # no tag of a worksheet is that long
+                raise ValueError("malformed tag")
+            if data:
+                yield data
+            if not chunk:
+                return
+
+
+def _check_sheet_xml(path: Path, index: int, what: str) -> None:
+    """Count a worksheet's extent from its XML before python-calamine builds its grid.
+
+    A first pass reads the cell references of a sheet written in the usual form at C speed
+    (counting a cell written empty as filled); a sheet in another form, or one past the limits
+    by that count, is read tag by tag (``_SheetExtent``), which stops with a sentence naming
+    the first cell past the limits."""
+    with zipfile.ZipFile(path) as book:
+        part = _sheet_part(book, index)
+        rows = cols = 0
+        usual = True
+        for data in _xml_pieces(book, part):
+            numbers = _CELL_ROWS.findall(data)
+            if len(numbers) + len(_ROW_TAG.findall(data)) != len(_PLAIN_START.findall(data)) \
+                    or _PREFIXED_START.search(data):
+                usual = False
+                break
+            rows = max(rows, max(map(int, numbers), default=0))
+            cols = max(cols, max(map(_column_number, set(_CELL_COLUMNS.findall(data))),
+                                 default=0))
+        if usual and cols <= MAX_COLUMNS and rows * cols <= MAX_SHEET_CELLS:
+            return
+        extent = _SheetExtent(path, what)
+        for data in _xml_pieces(book, part):
+            extent.exact(data)
 
 
 # What the readers raise on a file they cannot take (pandas' ParserError and UnicodeDecodeError
@@ -452,16 +711,24 @@ READER_ERRORS = (ValueError, OSError, csv.Error, zipfile.BadZipFile, CalamineErr
                  pa.ArrowException)
 
 
-def _read(path: Path, sheet: str | None = None) -> tuple[pd.DataFrame, dict[int, np.ndarray]]:
-    """Every cell of a file as text, and for Parquet the positions of float columns with the
-    rows that hold no whole number (for the id check).
+def _read(path: Path, sheet: str | None = None
+          ) -> tuple[pd.DataFrame, dict[int, np.ndarray], dict | None]:
+    """Every cell of a file as text; for Parquet and workbooks the positions of float columns
+    with the rows that hold no whole number (for the id check); and for a workbook, which
+    sheet was read (``_sheet_words``).
 
     A file that cannot be read stops with one sentence naming the file and, where it can, the
     row. The sentence never quotes the file's content: a reader's own error message may hold a
     whole raw row (client name, birth date, email), and it would end up in a log."""
     fractional: dict[int, np.ndarray] = {}
+    which = None
     try:
         if path.suffix.lower() == ".parquet":
+            import pyarrow.parquet as pq
+
+            width = len(pq.read_schema(path).names)
+            if width > MAX_COLUMNS:
+                raise IngestError(_too_wide(path, width))
             frame = pd.read_parquet(path)
             for i, c in enumerate(frame.columns):
                 mask = _fractional(frame[c])
@@ -470,17 +737,18 @@ def _read(path: Path, sheet: str | None = None) -> tuple[pd.DataFrame, dict[int,
             frame = pd.DataFrame({i: _to_text(frame[c]) for i, c in enumerate(frame.columns)}
                                  ).set_axis(list(frame.columns), axis=1)
         elif path.suffix.lower() in (".xlsx", ".xls"):
-            frame, fractional = _read_workbook(path, sheet)
+            frame, fractional, which = _read_workbook(path, sheet)
         else:
             frame = _read_csv(path)
     except IngestError:
         raise
     except READER_ERRORS as exc:  # a reader's failure is one sentence, no content
         raise IngestError(_unreadable(path, exc)) from None
-    frame = frame.reset_index(drop=True)
-    for c in range(frame.shape[1]):
-        frame.isetitem(c, frame.iloc[:, c].astype(str).str.strip())
-    return frame, fractional
+    # one new frame from stripped columns: setting columns one by one into a wide frame
+    # (isetitem) costs time in the square of the column count
+    stripped = pd.DataFrame({i: frame.iloc[:, i].astype(str).str.strip().reset_index(drop=True)
+                             for i in range(frame.shape[1])}, index=pd.RangeIndex(len(frame)))
+    return stripped.set_axis(list(frame.columns), axis=1), fractional, which
 
 
 def _unreadable(path: Path, exc: Exception) -> str:
@@ -494,6 +762,9 @@ def _unreadable(path: Path, exc: Exception) -> str:
     where = _csv_problem(path)
     if where:
         return f"{path.name}: {where}"
+    if "straddl" in str(exc):  # a row longer than the reader's largest block
+        return (f"{path.name} has a row longer than {MAX_CSV_ROW_BYTES >> 20} MB, more than "
+                "perfkit reads; export it again without its longest columns")
     return f"{path.name} could not be read as a CSV file ({type(exc).__name__}); export it again"
 
 
@@ -526,16 +797,34 @@ def _csv_problem(path: Path) -> str | None:
         return (f"{where}{column} holds text that is not UTF-8; save the file as UTF-8 CSV "
                 "and run again")
     rows = csv.reader(text.splitlines(keepends=True))
+    n, header = 0, []
     try:
-        header = next(rows, None)
-        width = len(header or [])
-        for n, row in enumerate(rows, start=1):
-            if row and len(row) != width:
-                return (f"row {n} has {len(row)} fields where the header has {width} (a comma "
-                        "inside a value needs quotes); fix that row and run again")
-    except csv.Error:
+        with _csv_field_limit():
+            header = next(rows, None) or []
+            width = len(header)
+            for n, row in enumerate(rows, start=1):
+                if row and len(row) != width:
+                    return (f"row {n} has {len(row)} fields where the header has {width} (a "
+                            "comma inside a value needs quotes); fix that row and run again")
+    except csv.Error as err:
+        if "field larger than field limit" in str(err):
+            where = "the header" if not header else f"row {n + 1}"
+            return (f"{where} holds a value longer than {MAX_VALUE_CHARS:,} characters, more "
+                    "than perfkit reads from one cell (or a quoted value is not closed); fix "
+                    "that row and run again")
         return "a quoted value is not closed; fix the file's quoting and run again"
     return None
+
+
+@contextlib.contextmanager
+def _csv_field_limit():
+    """The csv module reads values up to ``MAX_VALUE_CHARS`` (its own limit, 131,072, is the
+    process's: restored after)."""
+    limit = csv.field_size_limit(MAX_VALUE_CHARS)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(limit)
 
 
 # --------------------------------------------------------------------------------------------
@@ -584,6 +873,7 @@ class _TableResult:
     summary_rows: np.ndarray | None = None  # rows of totals (any column of the file)
     repeated_headers: np.ndarray | None = None  # the header row again, inside the file
     shared: bool = False  # read from another table's file (notes in the appointments file)
+    sheet: dict | None = None  # which sheet of a workbook was read (_sheet_words)
     in_file: set[str] = field(default_factory=set)  # contract columns the file has
     used_headers: set[str] = field(default_factory=set)  # the file's headers this table reads
     folded: np.ndarray | None = None  # accepted rows folded into another row (add-on lines)
@@ -623,6 +913,9 @@ _US_FORMATS = ["%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M",
 _DAY_FIRST = {f: f.replace("%m/%d", "%d/%m").replace("%m-%d", "%d-%m")
               for f in _US_FORMATS if "%m" in f}
 _ISO_START = re.compile(r"^\d{4}-\d{2}-\d{2}")
+# an ISO 8601 date, or date and time to the minute at least, with an offset or none
+_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?"
+                           r"(?:\s*(?:[Zz]|[+-]\d{2}(?::?\d{2})?))?)?$")
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")  # a date with no time of day
 _SERIAL = re.compile(r"^\d{4,5}(\.\d+)?$")
 
@@ -735,15 +1028,18 @@ def _parse_datetime(text: pd.Series, tz: str, fmt: str | None):
     n = len(text)
     empty = (text == "").to_numpy()
     has_offset = text.str.contains(_OFFSET_RE, regex=True).to_numpy() & ~empty
+    # pandas' ISO 8601 reads "2026-10-27T23" as 23:00 and "20261027" as a date: a value is
+    # read as ISO 8601 only when it is one in full (a time of day has hours and minutes)
+    iso = text.where(text.str.match(_ISO_DATETIME).to_numpy(dtype=bool, na_value=False))
     out = pd.Series(pd.NaT, index=text.index, dtype=f"datetime64[us, {tz}]")
     if has_offset.any():
-        aware = pd.to_datetime(text[has_offset], utc=True, format="ISO8601", errors="coerce")
+        aware = pd.to_datetime(iso[has_offset], utc=True, format="ISO8601", errors="coerce")
         out[has_offset] = aware.dt.tz_convert(tz).astype(out.dtype)
     naive_mask = ~has_offset & ~empty
     nonexistent = np.zeros(n, dtype=bool)
     ambiguous = np.zeros(n, dtype=bool)
     if naive_mask.any():
-        naive = pd.to_datetime(text[naive_mask], format="ISO8601", errors="coerce")
+        naive = pd.to_datetime(iso[naive_mask], format="ISO8601", errors="coerce")
         if fmt:  # the export's own format; ISO 8601 stays accepted (it is unambiguous)
             custom = pd.to_datetime(text[naive_mask], format=fmt, errors="coerce")
             naive = custom.where(custom.notna(), naive)
@@ -821,7 +1117,7 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
     shared = path in read
     if not shared:
         read[path] = (*_read(path, cmap.sheets.get(spec.name)), set())
-    frame, fractional, taken = read[path]
+    frame, fractional, sheet, taken = read[path]
     frame = frame.copy()
     headers = [_norm_header(h) for h in frame.columns]
     if shared:  # the owner table's columns are its own, unless this table's map names them
@@ -928,6 +1224,7 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
                        summary_rows=summary, repeated_headers=repeated,
                        empty_columns=empty_cols)
     res.shared = shared
+    res.sheet = sheet
     res.excluded = excluded
     res.in_file = set(keep)
     res.used_headers = {h for h, r in zip(original, headers, strict=False)
@@ -1108,7 +1405,8 @@ def _generic_checks(res: _TableResult, spec: C.Table, cfg: Config, cmap: ColumnM
             if col.name == "start":
                 res.typed["start_date_only"] = pd.Series(date_only, index=raw.index)
             v.reject(bad, "unparseable_date", col.name,
-                     _quoted(col, text, "is not a date and time (expected ISO 8601)"))
+                     _quoted(col, text, "is not a date and time (expected ISO 8601 to the "
+                                        "minute, such as 2026-10-27T14:30)"))
             v.reject(nonexistent, "nonexistent_local_time", col.name,
                      _quoted(col, text, f"does not exist in {cfg.timezone} (clocks "
                                         "sprang forward)"))
@@ -2035,6 +2333,8 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
             "empty_columns": res.empty_columns,
             "adjustments": {k: c for k, c in res.adjustments.items() if c},
         }
+        if res.sheet is not None:  # which sheet of a workbook: named, or by position
+            entry["sheet"] = {**res.sheet, "words": _sheet_words(res.sheet)}
         if name == "clinicians":
             entry["empty_required"] = {c: n for c, n in empty_roster.items() if n}
             entry["invalid_email_rows"] = res.invalid_email_rows
@@ -2043,7 +2343,7 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
                 entry["rows_accepted"] != len(tables[name]) + folded:
             raise AssertionError(f"row accounting failed for {name}")  # a perfkit bug
         quality["tables"][name] = entry
-    quality["unused_files"] = _unused_files(folder, results)
+    quality["unused_files"], quality["other_files"] = _unused_files(folder, results)
     quality["clinicians_left_out"] = _clinicians_left_out(results, clin)
     quality["documentation"] = _documentation(notes, cmap, config)
     # where each table's data begin, and what that limits
@@ -2197,22 +2497,46 @@ def still_to_fill(quality: dict) -> list[str]:
     return lines
 
 
-def _unused_files(folder: Path, results: dict[str, _TableResult]) -> list[dict]:
-    """Files in the data folder that no table was read from (``timeoff.csv`` for
-    ``time_off.csv``), each with the closest table name when there is one."""
-    import difflib
-
+def _unused_files(folder: Path, results: dict[str, _TableResult]) -> tuple[list[dict], int]:
+    """Files in the data folder that no table was read from: those named almost as a table
+    (``timeoff.csv`` for ``time_off.csv``, ``appointment.csv``), each with that table, and how
+    many others. Only a near-miss is named: its name is perfkit's own word give or take a
+    letter, while any other name may be a client's (``Jane Doe.csv``) and is only counted."""
     used = {r.file for r in results.values() if r.file}
-    names = {re.sub(r"[^a-z0-9]", "", t): t for t in C.TABLES}
-    out = []
+    near, others = [], 0
     for p in sorted(folder.iterdir(), key=lambda p: p.name):
         if not p.is_file() or p.name in used or p.name.startswith(".") \
                 or p.suffix.lower() not in (*READABLE, ".txt", ".tsv"):
             continue
-        stem = re.sub(r"[^a-z0-9]", "", p.stem.lower())
-        close = difflib.get_close_matches(stem, list(names), n=1, cutoff=0.8)
-        out.append({"file": p.name, "closest_table": names[close[0]] if close else None})
-    return out
+        table = _near_table(p.stem)
+        if table is None:
+            others += 1
+        else:
+            near.append({"file": p.name, "closest_table": table})
+    return near, others
+
+
+def _near_table(stem: str) -> str | None:
+    """The table a file name misses by a letter or two (case, spaces, ``_``, ``-`` and ``.``
+    aside): one edit for a table name of five letters or more, two for nine or more."""
+    mine = re.sub(r"[\s_.-]", "", stem.lower())
+    for table in C.TABLES:
+        name = table.replace("_", "")
+        allowed = 2 if len(name) >= 9 else 1 if len(name) >= 5 else 0
+        if abs(len(mine) - len(name)) <= allowed and _edits(mine, name) <= allowed:
+            return table
+    return None
+
+
+def _edits(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions)."""
+    prev = list(range(len(b) + 1))
+    for i, x in enumerate(a, start=1):
+        cur = [i]
+        for j, y in enumerate(b, start=1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y)))
+        prev = cur
+    return prev[-1]
 
 
 def _pseudonymize_clients(results: list[_TableResult], key: bytes) -> None:

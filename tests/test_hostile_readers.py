@@ -1,0 +1,355 @@
+"""Hostile input, part 2 (issue 29), the readers: workbook bombs (item 3), hidden sheets
+(item 8), CSV edges (item 12) and the names of files left unread (item 13).
+
+Every file is built here, tiny: a workbook's far cell costs a few bytes to write and, before
+the check, a grid of billions of cells to read. The bombs run in a child process with its
+address space capped, so a regression fails the test instead of the machine."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import resource
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from openpyxl.styles import Font
+
+import perfkit as pk
+from perfkit.ingest import IngestError
+
+from practice_data import APPOINTMENTS, write_table
+
+ingest_module = importlib.import_module("perfkit.ingest")
+
+HEADER = list(APPOINTMENTS[0])  # appointment_id ... client_dob: 9 columns, A to I
+
+
+def _cli(*args, tmp: Path, timeout: int = 120) -> subprocess.CompletedProcess:
+    """perfkit in a child process whose address space is capped at 6 GB (python-calamine's
+    grid for XFD1048576 wants 512 GB; for Z1048576, 1.5 GB and minutes)."""
+    def cap():
+        resource.setrlimit(resource.RLIMIT_AS, (6 << 30, 6 << 30))
+
+    env = {**os.environ, "PERFKIT_PSEUDONYM_KEY_FILE": str(tmp / "k.key")}
+    return subprocess.run([sys.executable, "-m", "perfkit.cli", *map(str, args)],
+                          capture_output=True, text=True, env=env, timeout=timeout,
+                          preexec_fn=cap)
+
+
+def _sheet(ws, rows=APPOINTMENTS) -> None:
+    ws.append(HEADER)
+    for r in rows:
+        ws.append([r[h] for h in HEADER])
+
+
+def _appointments_workbook(practice: Path, far: str | None = None, **far_cell) -> Path:
+    """appointments.xlsx for the practice (its CSV removed), with one more value at ``far``."""
+    book = openpyxl.Workbook()
+    _sheet(book.active)
+    if far:
+        book.active[far] = "x"
+        for k, v in far_cell.items():
+            setattr(book.active[far], k, v)
+    path = practice / "appointments.xlsx"
+    book.save(path)
+    (practice / "appointments.csv").unlink()
+    return path
+
+
+def _cell(ref: str | None, value: str, prefix: str = "") -> str:
+    r = f' r="{ref}"' if ref else ""
+    return f'<{prefix}c{r} t="inlineStr"><{prefix}is><{prefix}t>{value}</{prefix}t>' \
+           f'</{prefix}is></{prefix}c>'
+
+
+def _raw_workbook(path: Path, sheet_xml: str, prefix: str = "") -> Path:
+    """A workbook written by hand, part by part, with a sheet's XML as given (a namespace
+    ``prefix`` such as ``x:`` on every element, as some exporters write)."""
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    pkg = "http://schemas.openxmlformats.org/package/2006/relationships"
+    ns = f'xmlns{":" + prefix.rstrip(":") if prefix else ""}="{main}"'
+    parts = {
+        "[Content_Types].xml":
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+            'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxml'
+            'formats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/'
+            'worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocume'
+            'nt.spreadsheetml.worksheet+xml"/></Types>',
+        "_rels/.rels": f'<Relationships xmlns="{pkg}"><Relationship Id="rId1" Type="{rel}/'
+                       'officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": f'<workbook xmlns="{main}" xmlns:r="{rel}"><sheets><sheet '
+                           'name="Export" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": f'<Relationships xmlns="{pkg}"><Relationship Id="rId1" '
+                                      f'Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
+                                      '</Relationships>',
+        "xl/worksheets/sheet1.xml": f"<{prefix}worksheet {ns}><{prefix}sheetData>{sheet_xml}"
+                                    f"</{prefix}sheetData></{prefix}worksheet>",
+    }
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, text in parts.items():
+            z.writestr(name, text)
+    return path
+
+
+def _header_row(prefix: str = "") -> str:
+    cells = "".join(_cell(f"{chr(65 + i)}1", h, prefix) for i, h in enumerate(HEADER))
+    return f'<{prefix}row r="1">{cells}</{prefix}row>'
+
+
+# ---- item 3: workbook bombs ----------------------------------------------------------------
+
+def _far_by_reference(path: Path) -> None:  # openpyxl: one stray value at the last cell
+    book = openpyxl.Workbook()
+    _sheet(book.active)
+    book.active["XFD1048576"] = "x"
+    book.save(path)
+
+
+def _far_without_references(path: Path) -> None:  # cells placed by their row's number only
+    _raw_workbook(path, _header_row() + '<row r="1048576">'
+                  + "".join(_cell(None, "x") for _ in HEADER) + "</row>")
+
+
+def _far_with_a_prefix(path: Path) -> None:  # every element as x:c, x:row
+    _raw_workbook(path, _header_row("x:") + '<x:row r="1048576">'
+                  + _cell("Z1048576", "x", "x:") + "</x:row>", prefix="x:")
+
+
+@pytest.mark.parametrize("build, cell, where, limit", [
+    (_far_by_reference, "XFD1048576", "column 16,384", "1,000 columns"),
+    (_far_without_references, "A1048576", "row 1,048,576", "5,000,000 cells"),
+    (_far_with_a_prefix, "Z1048576", "row 1,048,576", "5,000,000 cells")])
+def test_a_stray_far_cell_is_refused_before_the_grid_is_built(practice, tmp_path, build,
+                                                               cell, where, limit):
+    """A 5 KB workbook whose sheet reaches XFD1048576 aborted the process (exit 134): the
+    cells are counted from the sheet's XML first, and the sentence names the far cell."""
+    build(practice / "appointments.xlsx")
+    (practice / "appointments.csv").unlink()
+    assert (practice / "appointments.xlsx").stat().st_size < 10_000
+    res = _cli("validate", practice, "--out", tmp_path / "v", tmp=tmp_path)
+    assert res.returncode == 2, (res.returncode, res.stderr[-2000:])
+    assert "Traceback" not in res.stderr
+    assert f"appointments.xlsx: its only sheet reaches cell {cell}, {where}: " in res.stderr
+    assert f"more than the {limit} perfkit reads from a sheet; delete what lies beyond the " \
+        "table" in res.stderr
+
+
+def test_a_sheet_past_the_column_limit_is_refused(practice, cfg):
+    """Column 1,001 (ALM) is one past the limit: refused, naming the cell."""
+    _appointments_workbook(practice, "ALM2")
+    with pytest.raises(IngestError, match=r"reaches cell ALM2, column 1,001: more "
+                                          "than the 1,000 columns"):
+        pk.ingest(practice, cfg)
+
+
+def test_a_sheet_at_the_column_limit_is_read(practice, cfg):
+    _appointments_workbook(practice, "ALL2")  # column 1,000
+    assert pk.ingest(practice, cfg).quality["tables"]["appointments"]["rows_in"] == 3
+
+
+def test_far_cells_written_empty_are_no_part_of_the_sheet(practice, cfg):
+    """A formatted cell with no value (``<c r="XFD1048576" s="1"/>``) is in no grid:
+    python-calamine skips it, and so does the count."""
+    _appointments_workbook(practice, "XFD1048576", font=Font(bold=True))
+    book = openpyxl.load_workbook(practice / "appointments.xlsx")
+    book.active["XFD1048576"] = None
+    book.active["XFD1048576"].font = Font(bold=True)
+    book.save(practice / "appointments.xlsx")
+    with zipfile.ZipFile(practice / "appointments.xlsx") as z:
+        assert b'r="XFD1048576"' in z.read("xl/worksheets/sheet1.xml")
+    q = pk.ingest(practice, cfg).quality["tables"]["appointments"]
+    assert (q["rows_in"], q["rows_accepted"]) == (3, 3)
+
+
+def test_a_sheet_in_another_form_is_counted_tag_by_tag(practice, cfg):
+    """Prefixed tags and cells without a reference are read as python-calamine reads them:
+    the three appointments, the blank rows 2-4 left by a row numbered 5."""
+    rows = "".join(f'<x:row r="{n + 5}">' + "".join(_cell(None, r[h], "x:") for h in HEADER)
+                   + "</x:row>" for n, r in enumerate(APPOINTMENTS))
+    _raw_workbook(practice / "appointments.xlsx", _header_row("x:") + rows, prefix="x:")
+    (practice / "appointments.csv").unlink()
+    q = pk.ingest(practice, cfg).quality["tables"]["appointments"]
+    assert (q["rows_in"], q["rows_accepted"]) == (6, 3)
+
+
+# ---- item 8: the visible sheet, and which one ------------------------------------------------
+
+def _hidden_first(practice: Path, state: str) -> None:
+    book = openpyxl.Workbook()
+    old = book.active
+    old.title = "Old export"
+    _sheet(old, APPOINTMENTS[:1])  # one appointment: read, it would give 1 row
+    old.sheet_state = state
+    _sheet(book.create_sheet("Appointments"))
+    book.save(practice / "appointments.xlsx")
+    (practice / "appointments.csv").unlink()
+
+
+@pytest.mark.parametrize("state", ["hidden", "veryHidden"])
+def test_the_first_visible_sheet_is_read_and_said(practice, tmp_path, state):
+    _hidden_first(practice, state)
+    res = _cli("validate", practice, "--out", tmp_path / "v", tmp=tmp_path)
+    assert res.returncode == 0, res.stderr
+    q = json.loads((tmp_path / "v" / "data_quality.json").read_text())
+    entry = q["tables"]["appointments"]
+    assert entry["rows_in"] == 3
+    assert entry["sheet"] == {
+        "number": 2, "of": 2, "named": None, "hidden_before": 1,
+        "words": "first visible sheet (sheet 2 of 2; the hidden sheet before it was not read)"}
+    assert "read from its first visible sheet (sheet 2 of 2; the hidden sheet before it was " \
+           "not read)" in res.stdout
+
+
+def test_a_hidden_sheet_named_in_the_column_map_is_read(practice, cfg, tmp_path):
+    _hidden_first(practice, "hidden")
+    cmap = tmp_path / "map.yaml"
+    cmap.write_text("sheets: {appointments: Old export}\n")
+    q = pk.ingest(practice, cfg, column_map=cmap).quality["tables"]["appointments"]
+    assert q["rows_in"] == 1
+    assert q["sheet"]["words"] == "sheet 'Old export' (named in the column map)"
+
+
+def test_a_workbook_with_no_visible_worksheet_is_refused(practice, cfg):
+    _hidden_first(practice, "hidden")
+    book = openpyxl.load_workbook(practice / "appointments.xlsx")
+    book["Appointments"].sheet_state = "hidden"
+    book["Old export"].sheet_state = "visible"  # openpyxl needs one visible to save
+    book.active = 0
+    book.save(practice / "appointments.xlsx")
+    with zipfile.ZipFile(practice / "appointments.xlsx") as z:  # then hide it by hand
+        parts = {n: z.read(n) for n in z.namelist()}
+    parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(b'state="visible"',
+                                                                b'state="hidden"')
+    with zipfile.ZipFile(practice / "appointments.xlsx", "w") as z:
+        for n, data in parts.items():
+            z.writestr(n, data)
+    with pytest.raises(IngestError, match="appointments.xlsx has no visible worksheet; name "
+                                          r"the sheet to read in the column map \(sheets:\)"):
+        pk.ingest(practice, cfg)
+
+
+# ---- item 12: CSV edges ------------------------------------------------------------------------
+
+def _with_extra(practice: Path, header: str, values: list[str]) -> None:
+    frame = pd.DataFrame(APPOINTMENTS)
+    frame[header] = values
+    frame.to_csv(practice / "appointments.csv", index=False)
+
+
+def test_a_csv_past_the_column_limit_is_refused(practice, cfg):
+    frame = pd.DataFrame(APPOINTMENTS)
+    wide = pd.DataFrame({f"extra {i}": ["x"] * 3 for i in range(1_001 - frame.shape[1])})
+    pd.concat([frame, wide], axis=1).to_csv(practice / "appointments.csv", index=False)
+    with pytest.raises(IngestError, match=r"^appointments.csv has 1,001 columns, more than "
+                                          r"the 1,000 perfkit reads from one file"):
+        pk.ingest(practice, cfg)
+
+
+def test_a_wide_csv_is_built_in_one_step(practice, monkeypatch):
+    """Reading time grew with the square of the column count (50,000 columns: 250 s): each
+    column was set into the frame one by one (``isetitem`` re-lays every column). The frame
+    is built at once; the widest file read gives every column, stripped."""
+    n = 1_000
+    frame = pd.DataFrame(APPOINTMENTS)
+    wide = pd.DataFrame({f"extra {i}": [f" {i} "] * 3 for i in range(n - frame.shape[1])})
+    pd.concat([frame, wide], axis=1).to_csv(practice / "appointments.csv", index=False)
+    calls = []
+    monkeypatch.setattr(pd.DataFrame, "isetitem", lambda *a, **k: calls.append(a))
+    read = ingest_module._read(practice / "appointments.csv")[0]
+    assert not calls
+    assert read.shape == (3, n)
+    assert read.iloc[2, n - 1] == str(n - 1 - frame.shape[1])
+
+
+@pytest.mark.parametrize("before, row", [(0, 2), (600, 602)])
+def test_a_value_over_the_size_limit_is_said_as_such(practice, cfg, before, row):
+    """A value of 1.2 MB (after 600 rows: 3 MB, which broke the CSV reader's blocks and was
+    reported as "a quoted value is not closed") stops with its own reason, row and limit."""
+    size = 1_200_000 if not before else 3_000_000
+    frame = pd.DataFrame([APPOINTMENTS[0]] * before + APPOINTMENTS)
+    frame["memo"] = "short"
+    frame.loc[row - 1, "memo"] = "y" * size
+    frame.to_csv(practice / "appointments.csv", index=False)
+    with pytest.raises(IngestError) as err:
+        pk.ingest(practice, cfg)
+    assert str(err.value) == (
+        f"appointments.csv: row {row} (a column outside the contract) holds a value longer "
+        "than 1,000,000 characters, more than perfkit reads from one cell; fix that row (or "
+        "export the report without that column) and run again")
+
+
+def test_a_value_at_the_size_limit_is_read(practice, cfg):
+    _with_extra(practice, "memo", ["x" * 1_000_000, "", ""])
+    assert pk.ingest(practice, cfg).quality["tables"]["appointments"]["rows_accepted"] == 3
+
+
+def test_a_line_break_inside_a_quoted_header_is_read(practice, cfg):
+    _with_extra(practice, "Memo\n(internal)", ["a", "b", "c"])
+    assert '"Memo\n(internal)"' in (practice / "appointments.csv").read_text()
+    ing = pk.ingest(practice, cfg)
+    q = ing.quality["tables"]["appointments"]
+    assert (q["rows_in"], q["rows_accepted"]) == (3, 3)
+    assert q["dropped_columns"] == ["client_name", "client_dob", "memo\n(internal)"]
+    assert list(ing["appointments"]["duration_minutes"]) == [60, 53, 53]
+
+
+@pytest.mark.parametrize("start", ["2026-10-27T23", "2026-10-27 23", "20261027T2300",
+                                   "2026-10-27T23+02:00"])
+def test_a_truncated_time_is_rejected_not_read_as_local(practice, cfg, start):
+    rows = [dict(APPOINTMENTS[0], start=start), *APPOINTMENTS[1:]]
+    write_table(practice, "appointments", rows)
+    ing = pk.ingest(practice, cfg)
+    assert ing.quality["tables"]["appointments"]["rows_rejected"] == 1
+    rej = ing.rejects.iloc[0]
+    assert (rej["file"], rej["row"], rej["column"], rej["reason"]) == (
+        "appointments.csv", 1, "start", "unparseable_date")
+    assert rej["detail"] == (f"start {start!r} is not a date and time (expected ISO 8601 to the "
+                             "minute, such as 2026-10-27T14:30)")
+
+
+@pytest.mark.parametrize("start", ["2026-10-27T23:00", "2026-10-27 23:00:00.5",
+                                   "2026-10-27T23:00:00Z", "2026-10-27T23:00:00 +01:00"])
+def test_full_iso_times_are_still_read(practice, cfg, start):
+    write_table(practice, "appointments", [dict(APPOINTMENTS[0], start=start),
+                                           *APPOINTMENTS[1:]])
+    assert pk.ingest(practice, cfg).quality["tables"]["appointments"]["rows_rejected"] == 0
+
+
+# ---- item 13: files left unread ----------------------------------------------------------------
+
+def test_unread_files_are_named_only_when_named_almost_as_a_table(practice, tmp_path):
+    (practice / "Zebulon Quixote 1961-02-03.csv").write_text("a,b\n1,2\n")
+    (practice / "Philippa Marchbanks.xlsx").write_bytes(b"not a workbook")
+    (practice / "appointment.csv").write_text("a,b\n1,2\n")  # a letter short of a table
+    (practice / "Time-Off.csv").write_text("a,b\n1,2\n")  # timeoff: time_off
+    res = _cli("validate", practice, "--out", tmp_path / "v", tmp=tmp_path)
+    assert res.returncode == 0, res.stderr
+    raw = (tmp_path / "v" / "data_quality.json").read_text()
+    q = json.loads(raw)
+    assert q["unused_files"] == [{"file": "Time-Off.csv", "closest_table": "time_off"},
+                                 {"file": "appointment.csv", "closest_table": "appointments"}]
+    assert q["other_files"] == 2
+    for text in (raw, res.stdout, res.stderr):
+        assert "Zebulon" not in text and "Marchbanks" not in text
+    assert "appointment.csv was not read; did you mean appointments.csv?" in res.stdout
+    assert "2 other files in the data folder were not read: they match no table" in res.stdout
+
+
+@pytest.mark.parametrize("stem, table", [("timeoff", "time_off"), ("Clinician", "clinicians"),
+                                         ("apointments", "appointments"),
+                                         ("Supervison", "supervision"), ("c_e", "ce"),
+                                         ("Goal", "goals"), ("Ann", None), ("Nate", None),
+                                         ("time_off_Ann", None), ("Cy", None),
+                                         ("notes Jo", None), ("Noah", None)])
+def test_a_near_miss_is_a_letter_or_two_from_a_table(stem, table):
+    assert ingest_module._near_table(stem) == table
