@@ -1145,18 +1145,27 @@ def limits_note(run: RunData | None = None) -> Text:
 
 
 def data_quality_table(run: RunData):
+    """Each input table read: rows read, the dates they span, rows used and set aside (with
+    why); for a table read from a workbook, which sheet (``Read from``: the ingest's words,
+    by position or by the name the column map gave, never the sheet's own name)."""
     path = run.folder / "data_quality.json"
     q = json.loads(path.read_text(encoding="utf-8")).get("tables", {}) if path.is_file() else {}
     rows = []
     for name, e in q.items():
         if e.get("present"):
-            rows.append({"Table": name, "Rows read": e["rows_in"],
+            sheet = (e.get("sheet") or {}).get("words") if isinstance(e.get("sheet"), dict) \
+                else None
+            rows.append({"Table": name, "Read from": f"the workbook's {sheet}" if sheet else "–",
+                         "Rows read": e["rows_in"],
                          "Dates": coverage_span(run, name) or "–",
                          "Used": e["rows_accepted"], "Set aside": e["rows_rejected"],
                          "Why set aside": ", ".join(f"{k.replace('_', ' ')} ({v})"
                                                     for k, v in e["reasons"].items()) or "–"})
-    return table(pd.DataFrame(rows, columns=["Table", "Rows read", "Dates", "Used",
-                                             "Set aside", "Why set aside"]))
+    columns = ["Table", "Read from", "Rows read", "Dates", "Used", "Set aside", "Why set aside"]
+    out = pd.DataFrame(rows, columns=columns)
+    if not out["Read from"].ne("–").any():  # no workbook: no column of dashes
+        out = out.drop(columns="Read from")
+    return table(out)
 
 
 def renewals_table(run: RunData):
