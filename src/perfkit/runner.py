@@ -402,21 +402,21 @@ def is_run_folder(folder: str | os.PathLike) -> bool:
     own keys (a period and outputs), and nothing else is in it but what a run writes."""
     folder = Path(folder)
     data = _record(folder / "manifest.json", RUN_MANIFEST_KEYS)
-    if data is None or not isinstance(data["period"], dict):
-        return False
-    try:
-        return set(os.listdir(folder)) <= set(RUN_ENTRIES)
-    except OSError:
-        return False
+    return data is not None and isinstance(data["period"], dict) \
+        and _holds_only(folder, RUN_ENTRIES)
 
 
 def _is_validate_folder(folder: Path) -> bool:
     """Whether ``folder`` is what an earlier ``validate --out`` wrote (its ``validate.json``)."""
     data = _record(folder / VALIDATE_RECORD, ("perfkit_version", "kind", "outputs"))
-    if data is None or data["kind"] != "validate":
-        return False
+    return data is not None and data["kind"] == "validate" \
+        and _holds_only(folder, VALIDATE_ENTRIES)
+
+
+def _holds_only(folder: Path, entries: tuple[str, ...]) -> bool:
+    """Whether every name in ``folder`` is one of ``entries`` (False when it cannot be read)."""
     try:
-        return set(os.listdir(folder)) <= set(VALIDATE_ENTRIES)
+        return set(os.listdir(folder)) <= set(entries)
     except OSError:
         return False
 
