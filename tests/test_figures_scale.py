@@ -310,9 +310,11 @@ def test_many_new_hires_draw_a_panel_only_for_those_ramping_more_slowly(sizes, f
     assert len(more.collections[0].get_segments()) == 7
     assert len(together.collections[0].get_segments()) == 48
     key = [t.get_text() for t in fig.fig.legends[0].get_texts()]
-    assert key == ["utilization", "earlier hires (median)", "one new clinician each"]
-    for ax in fig.axes:
-        assert has_tick_labels(ax) and ax.get_xlabel() == "weeks since starting"
+    assert key == ["utilization", "earlier hires (median)",
+                   "a slower hire each", "another new hire each"]
+    for k, ax in enumerate(fig.axes):  # four rows of three: the x label under each column
+        assert has_tick_labels(ax)
+        assert ax.get_xlabel() == ("weeks since starting" if k >= 9 else ""), k
     assert "A panel each for the 10 clinicians ramping more slowly" in fig.alt
     assert "The other 48 new clinicians, drawn together, a thin line each: 48 ramping as " \
            "expected" in fig.alt

@@ -96,6 +96,9 @@ def test_the_practice_report_tells_the_planted_story(demo_run, truth):
     assert "**1 still flagged**" in text and rows.loc[names[slow], "Since the previous run"] \
         == "Still flagged"
     assert "flagged in the previous run too: low utilization (1)" in text
+    # the teams' glance counts every clinician of that table, the still-flagged hire too
+    from perfkit.report.teams import team_rows
+    assert team_rows(run).iloc[-1]["check_in"] == len(named)
     assert "ramping more slowly" in rows.loc[names[slow], "Reasons"]
     [over] = truth["over_capacity"]
     block = rows.loc[names[over], "Reasons"]

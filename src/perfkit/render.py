@@ -137,12 +137,16 @@ a { color: #2c5282; }
   /* the check-in table: the clinician over their team and their standing, in a narrow
      column, so that the reasons have the width of the page and a row takes two or three
      lines, not five */
+  /* a table of figures with their likely ranges: "43% (42%-44%)" on one line */
+  table.figures td:not(:first-child) { white-space: nowrap; }
   table.check-ins { width: 100%; }
   table.check-ins tr { display: grid; grid-template-columns: 5rem 8.5rem 1fr;
-                       border-bottom: 1px solid #e2e8f0; }
+                       grid-template-rows: auto 1fr; border-bottom: 1px solid #e2e8f0; }
   table.check-ins th, table.check-ins td { border-bottom: none; padding: 0 .4rem; }
   table.check-ins :is(th, td):first-child { grid-column: 1 / span 2; grid-row: 1;
-                                            padding-top: .12rem; }
+                                            padding-top: .12rem; white-space: normal;
+                                            overflow-wrap: anywhere; }
+  table.check-ins :is(th, td):not(:first-child):not(:last-child) { align-self: start; }
   table.check-ins :is(th, td):nth-child(2):not(:last-child) { grid-column: 1; grid-row: 2;
                                                               color: #4a5568; }
   table.check-ins :is(th, td):nth-child(3):not(:last-child) { grid-column: 2; grid-row: 2;

@@ -865,7 +865,7 @@ def trajectories_grid(run: RunData, ids: list[str], instrument: str = "PHQ-9"):
 # others drawn together in one panel on the last.
 RAMP_PANELS = 9
 RAMP_PAGES = 1
-RAMP_ROW = 1.7  # inches a row of panels takes (four rows, and room for text, a printed page)
+RAMP_ROW = 1.6  # inches a row of panels takes (four rows, and room for text, a printed page)
 RAMP_KEY, RAMP_TITLE = 0.5, 0.45  # inches: the key under the panels, a page's title
 
 
@@ -941,6 +941,9 @@ def ramp_figure(run: RunData, only: str | None = None):
         page_said = [_ramp_panel(ax, run, r, summary, panel, only=only, alone=alone, top=top)
                      for ax, panel in zip(axes.flat, chunk, strict=False)]
         said += page_said
+        for k_, ax in enumerate(axes.flat[:len(chunk)]):  # the x label under each column only
+            if k_ + cols < len(chunk):
+                ax.set_xlabel("")
         _key(axes.flat, len(chunk))
         if titled:
             _title(fig, f"New clinicians' weekly utilization since they started "
@@ -970,11 +973,13 @@ def _ramp_panel(ax, run: RunData, r: pd.DataFrame, summary: pd.DataFrame, panel,
         g = r[r["clinician_id"].isin(ids)]
         lines = [np.column_stack([h["week"], h["utilization"]])
                  for _, h in g.groupby("clinician_id", sort=False)]
+        slower = colour == ORANGE  # the key tells the two bundles apart by colour
         ax.add_collection(LineCollection(lines, colors=colour, alpha=0.3, linewidths=0.8,
-                                         label="one new clinician each"))
+                                         label="a slower hire each" if slower
+                                         else "another new hire each"))
         ramp = g.groupby("week")["practice_utilization"].median().dropna()
-        if len(ramp):
-            ax.plot(ramp.index, ramp.to_numpy(), ls="--", color=GREY,
+        if len(ramp):  # over the bundle, where it can be seen
+            ax.plot(ramp.index, ramp.to_numpy(), ls="--", color=GREY, lw=1.5, zorder=3,
                     label="earlier hires (median)")
         ax.autoscale_view()
         ax.set_ylim(0, max(1.0, float(np.nanmax(g["utilization"].to_numpy(dtype=float))) * 1.1))
@@ -1020,7 +1025,7 @@ def _key(axes, panels: int) -> None:
                             frameon=False)
     else:  # under the panels, in the room done() leaves for it
         axes[0].figure.legend(handles.values(), handles.keys(), loc="lower left",
-                              frameon=False, ncol=3)
+                              frameon=False, ncol=len(handles))  # one row: at most four
 
 
 _RAMP_STATUS = {"more slowly": "ramping more slowly", "as expected": "ramping as expected",

@@ -34,8 +34,9 @@ def table(frame: pd.DataFrame, caption: str | None = None, *, apply=None,
     reader needs before the rows (what a column means). Every table of a report is built
     here. A table of more than :data:`WIDE_COLUMNS` columns scrolls sideways in its own box
     on a narrow screen (the page itself does not), and is a tab stop so a keyboard can
-    scroll it. ``kind``: a class for the print style sheet (``check-ins``: a clinician's
-    columns stacked beside the last one on paper, perfkit.render)."""
+    scroll it. ``kind``: a class for the print style sheet (perfkit.render): ``check-ins``, a
+    clinician's columns stacked beside the last one on paper; ``figures``, figures with their
+    likely ranges, each cell on one line."""
     if rows is not None:
         frame = frame.rename_axis(rows).reset_index()
     frame = frame.rename_axis(None, axis=1)

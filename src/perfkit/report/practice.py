@@ -1063,7 +1063,7 @@ def outcomes_table(run: RunData):
         "Reliably worse": [cell(r, "reliable_deterioration_rate") for _, r in p.iterrows()],
         "Recovered": [cell(r, "recovery_rate") for _, r in p.iterrows()],
     })
-    return table(out)
+    return table(out, kind="figures")
 
 
 # the models' messages (perfkit.models) in words for the owner's page

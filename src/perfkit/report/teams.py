@@ -182,21 +182,22 @@ def shortened(frame: pd.DataFrame, notable, caption: str | None, *, apply=None,
 def team_rows(run: RunData) -> pd.DataFrame:
     """One row per team (clinicians with no team last, then the whole practice), as numbers:
     ``team`` ("" for no team and for the whole practice), ``whole`` (the practice's row),
-    ``clinicians``, ``check_in`` (clinicians the check-in list asks about: newly
-    flagged or worsening, a standing pattern, or flagged; context alone is not counted),
+    ``clinicians``, ``check_in`` (the clinicians the check-in table lists as newly flagged
+    or worsening, still flagged, or flagged: :func:`~perfkit.report.practice.support_rows`;
+    a flag cleared, or context alone, is not counted),
     ``newly_flagged`` (clinicians with a flag new since the compared run) and the pooled
     ``utilization``, ``non_attendance_rate`` and ``notes_within_72h`` of the team's rows of
     ``clinician_metrics`` (:func:`perfkit.operations.pooled_rates`: ratios of sums, as the
     practice's own figures), with ``timed`` (clinicians whose notes have signing times)."""
-    from .practice import CHANGED, FLAGGED, STANDING, check_ins
+    from .practice import FLAGGED_NOW, NEW, STILL_FLAGGED, support_rows
 
     m = run.table("clinician_metrics")
     teams = team_of(run)
     team = m["clinician_id"].map(lambda c: teams.get(str(c), ""))
-    ins = check_ins(run)
-    asked = set(ins.loc[ins["group"].isin([CHANGED, STANDING, FLAGGED]), "clinician_id"]) \
-        if len(ins) else set()
-    new = set(ins.loc[ins["new"].map(len) > 0, "clinician_id"]) if len(ins) else set()
+    rows_ = support_rows(run)  # the check-in table's rows: its counts are the table's
+    asked = set(rows_.loc[rows_["status"].isin([NEW, STILL_FLAGGED, FLAGGED_NOW]),
+                          "clinician_id"])
+    new = set(rows_.loc[rows_["new"].map(len) > 0, "clinician_id"])
     names = sorted({t for t in team if t}, key=lambda t: (t.casefold(), t))
     parts = [(t, team == t) for t in names]
     if (team == "").any():
@@ -259,7 +260,8 @@ def team_glance(run: RunData):
                "team's clinicians: attended hours over the hours they offered, missed over "
                "past appointments, notes signed within 72 hours over the notes due, so a busy "
                "clinician weighs more than a quiet one. Might welcome a check-in counts the "
-               "clinicians the check-in list asks about"
+               "clinicians the check-in table lists as newly flagged or worsening, still "
+               "flagged or flagged"
                + ("; newly flagged, those with a flag new since the previous run." if compared
                   else "; with no earlier run to compare, nothing can be newly flagged yet.")
                + " The tables below list the clinicians by team.")
