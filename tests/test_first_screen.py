@@ -133,6 +133,8 @@ def test_the_first_screens_counts_are_the_check_in_tables_rows(tmp_path):
         "New: ▲ utilization 112% of the hours offered (96% then). Still: ▼ notes signed "
         "within 72 hours 80%.")
     assert rows.loc["Dan", "Reasons"] == "Cleared: low utilization (62% then, 81% now)."
+    # a small practice prints its operations table and legend: the caption points there
+    assert "thresholds are under the operations table)" in p.check_in_table(run).caption
 
 
 def test_each_question_is_asked_once_with_the_reasons_that_raise_it(tmp_path):
@@ -270,6 +272,10 @@ def test_at_200_clinicians_the_check_ins_are_one_table(big):
     assert status.to_dict() == {"New or worsening": 42, "Still flagged": 20, "Flag cleared": 9}
     page = shown.to_html()
     assert page.count("<table") == 1 and "<li>" not in page
+    # the operations table's 62 flagged rows do not print, nor does its legend of thresholds:
+    # the check-in table says where they are
+    assert '<details open class="not-printed">' in p.operations_table(big).to_html()
+    assert "thresholds are under the operations table, in the report on screen)" in page
 
 
 # -- the rendered page of a 2-clinician practice ---------------------------------------------------

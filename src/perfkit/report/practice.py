@@ -51,7 +51,7 @@ from .run import (
     unavailable,
 )
 from .supervisor import ce_words, compliance_words
-from .teams import TEAM, by_team, is_large, shortened, team_of
+from .teams import TEAM, Shortened, by_team, is_large, shortened, team_of
 
 __all__ = ["practice_title", "documentation_basis", "period_summary", "left_out_words",
            "operations_table",
@@ -1010,8 +1010,11 @@ def check_in_table(run: RunData):
     out["Since the previous run" if compared_run(run) is not None else "Now"] = \
         rows["status"].str.capitalize()
     out["Reasons"] = rows["reasons"]
-    caption = ("Each clinician once, with all their reasons (the practice's thresholds are "
-               "under the operations table). These are prompts for a supportive conversation, "
+    ops = operations_table(run)
+    printed = not isinstance(ops, Shortened) or (ops.on_paper and ops.n_shown > 0)
+    where = "under the operations table" + ("" if printed else ", in the report on screen")
+    caption = (f"Each clinician once, with all their reasons (the practice's thresholds are "
+               f"{where}). These are prompts for a supportive conversation, "
                "not judgements: numbers cannot see a hard month, a complex caseload or a new "
                "role.")
     context = rows["status"].eq(EXPLAINED).to_numpy()

@@ -131,9 +131,15 @@ class Shortened:
                 f"({self.why}); the other {num(others, 0)} {rest}. Every {self.noun[0]} is in "
                 "the table that opens below.")
 
+    @property
+    def on_paper(self) -> bool:
+        """Whether the short table (and its legend) prints: a list the reader acts on, or
+        one of at most :data:`PRINTED_ROWS` rows."""
+        return self.printed or self.n_shown <= PRINTED_ROWS
+
     def to_html(self) -> str:
         short = self.short.to_html() if self.n_shown else ""
-        if self.n_shown > PRINTED_ROWS and not self.printed:  # open on screen; counted on paper
+        if not self.on_paper:  # open on screen; counted on paper
             short = (f'<details open class="not-printed"><summary>The '
                      f'{html.escape(self._n(self.n_shown))} with something to look at'
                      f'</summary>{short}</details>')
