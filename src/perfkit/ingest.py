@@ -489,7 +489,10 @@ def _read_workbook(path: Path, sheet: str | None
     its XML before python-calamine opens it, and a sheet past ``MAX_COLUMNS`` columns or
     ``MAX_SHEET_CELLS`` cells is refused with a sentence naming its farthest cell (an ``.xls``
     sheet, at most 65,536 x 256 cells by its format, is checked from python-calamine's
-    dimensions). Also returns which sheet was read (``sheet_words``)."""
+    dimensions). Before that, an ``.xlsx`` file's zip and shared strings are measured
+    (``_check_zip``, ``_check_shared_strings``), as python-calamine reads the shared strings
+    whole when it opens the file; after it, a cell over ``MAX_VALUE_CHARS`` characters is
+    refused (``_check_values``). Also returns which sheet was read (``sheet_words``)."""
     from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
     shared = array("I")
