@@ -363,3 +363,204 @@ def test_unread_files_are_named_only_when_named_almost_as_a_table(practice, tmp_
                                          ("notes Jo", None), ("Noah", None)])
 def test_a_near_miss_is_a_letter_or_two_from_a_table(stem, table):
     assert ingest_module._near_table(stem) == table
+
+
+# ---- item 3, continued: what a workbook unpacks to ---------------------------------------------
+# A code review found an 800 KB .xlsx whose shared strings unpack to one 800-million-character
+# string read as a header (24 s, 3.4 GB); inline strings in the sheet the same. The zip's parts
+# are now measured before python-calamine opens the file; the limits are patched down here so
+# the files stay tiny.
+
+def _header_and_shared(path: Path, texts: list[str], refs: int = 1) -> Path:
+    """A workbook whose header is inline and whose row 2 points ``refs`` cells at shared
+    strings ``0 ..``, with ``texts`` (each an ``<si>``'s XML) as its shared strings part."""
+    row = "".join(f'<c r="{_column_letters(i + 1)}2" t="s"><v>{i % len(texts)}</v></c>'
+                  for i in range(refs))
+    _raw_workbook(path, _header_row() + f'<row r="2">{row}</row>')
+    sst = ('<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+           + "".join(f"<si>{t}</si>" for t in texts) + "</sst>")
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("xl/sharedStrings.xml", sst)
+    return path
+
+
+def _column_letters(col: int) -> str:
+    return ingest_module._column_letters(col)
+
+
+def _refused(practice: Path, cfg, path: Path) -> str:
+    if (practice / "appointments.csv").exists():
+        (practice / "appointments.csv").unlink()
+    with pytest.raises(IngestError) as err:
+        pk.ingest(practice, cfg)
+    return str(err.value)
+
+
+def test_a_shared_strings_bomb_is_refused_before_it_is_unpacked(practice, cfg, monkeypatch):
+    """The review's file, at 1/40 of its size: 20 MB of one letter packs 1,000 to 1."""
+    path = _header_and_shared(practice / "appointments.xlsx", ["<t>" + "a" * 20_000_000 + "</t>"])
+    assert path.stat().st_size < 100_000
+    opened = []
+    monkeypatch.setattr("python_calamine.CalamineWorkbook.from_path",
+                        lambda *a: opened.append(a) or pytest.fail("opened"), raising=True)
+    message = _refused(practice, cfg, path)
+    assert message.startswith("appointments.xlsx: its part xl/sharedStrings.xml unpacks to "
+                              "20,000,")
+    assert "more than 100 times its packed size: a file built to fill the memory (a zip " \
+        "bomb), not an export" in message
+    assert not opened
+
+
+@pytest.mark.parametrize("limit, total, part", [
+    ("MAX_WORKBOOK_PART_BYTES", False, "its part xl/worksheets/sheet1.xml"),
+    ("MAX_WORKBOOK_BYTES", True, None)])
+def test_a_workbook_past_the_unpacked_limits_is_refused(practice, cfg, monkeypatch, limit,
+                                                        total, part):
+    path = _raw_workbook(practice / "appointments.xlsx", _header_row())
+    with zipfile.ZipFile(path) as z:
+        sheet = z.getinfo("xl/worksheets/sheet1.xml").file_size
+        whole = sum(i.file_size for i in z.infolist())
+    monkeypatch.setattr(ingest_module, limit, (whole if total else sheet) - 1)
+    message = _refused(practice, cfg, path)
+    if total:
+        assert message.startswith(f"appointments.xlsx unpacks to more than {whole - 1:,} bytes")
+    else:
+        assert message.startswith(f"appointments.xlsx: {part} unpacks to {sheet:,} bytes, more "
+                                  f"than the {sheet - 1:,} perfkit reads from one part")
+
+
+def test_a_part_at_the_limits_is_read(practice, cfg, monkeypatch):
+    path = _appointments_workbook(practice)
+    with zipfile.ZipFile(path) as z:
+        infos = z.infolist()
+    monkeypatch.setattr(ingest_module, "MAX_WORKBOOK_PART_BYTES", max(i.file_size for i in infos))
+    monkeypatch.setattr(ingest_module, "MAX_WORKBOOK_BYTES", sum(i.file_size for i in infos))
+    assert pk.ingest(practice, cfg).quality["tables"]["appointments"]["rows_accepted"] == 3
+
+
+def _forge_size(path: Path, part: str, size: int) -> None:
+    """Write ``size`` as a part's unpacked size in its local and central headers."""
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo(part)
+    raw = bytearray(path.read_bytes())
+    raw[info.header_offset + 22:info.header_offset + 26] = size.to_bytes(4, "little")
+    central = raw.index(part.encode(), raw.index(b"PK\x01\x02")) - 46
+    assert raw[central:central + 4] == b"PK\x01\x02"
+    raw[central + 24:central + 28] = size.to_bytes(4, "little")
+    path.write_bytes(bytes(raw))
+
+
+def test_a_part_larger_than_its_stated_size_is_refused(practice, cfg):
+    """Sizes a zip states are not trusted: python-calamine's reader unpacks past them."""
+    path = _raw_workbook(practice / "appointments.xlsx",
+                         _header_row() + '<row r="2">' + _cell("A2", "b" * 5_000) + "</row>")
+    _forge_size(path, "xl/worksheets/sheet1.xml", 100)
+    with zipfile.ZipFile(path) as z:
+        assert z.getinfo("xl/worksheets/sheet1.xml").file_size == 100
+    assert _refused(practice, cfg, path) == (
+        "appointments.xlsx: its part xl/worksheets/sheet1.xml unpacks to more than the size "
+        "the file states for it: a damaged or forged file; open it in a spreadsheet program "
+        "and save it again, or export the table as CSV, and run again")
+
+
+def test_a_part_packed_as_excel_never_packs_is_refused(practice, cfg):
+    path = _raw_workbook(practice / "appointments.xlsx", _header_row())
+    with zipfile.ZipFile(path) as z:
+        parts = {i.filename: z.read(i) for i in z.infolist()}
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data, zipfile.ZIP_BZIP2 if "sheet1" in name else
+                       zipfile.ZIP_DEFLATED)
+    assert _refused(practice, cfg, path).startswith(
+        "appointments.xlsx: its part xl/worksheets/sheet1.xml is encrypted or packed in a way "
+        "Excel does not write")
+
+
+@pytest.mark.parametrize("where", ["shared", "inline"])
+def test_one_long_text_is_refused_before_it_is_read(practice, cfg, monkeypatch, where):
+    """One text's XML past the limit (patched down to 1,000 bytes) is refused before
+    python-calamine reads it, in the shared strings or inline in the sheet."""
+    monkeypatch.setattr(ingest_module, "MAX_VALUE_XML_BYTES", 1_000)
+    path = practice / "appointments.xlsx"
+    if where == "shared":
+        _header_and_shared(path, ["<t>short</t>", "<t>" + "z" * 1_001 + "</t>", "<t/>"])
+        what = "one text of its part xl/sharedStrings.xml"
+    else:
+        _raw_workbook(path, _header_row() + '<row r="2">' + _cell("A2", "z" * 1_001)
+                      + "</row>")
+        what = "one cell of its only sheet"
+    assert _refused(practice, cfg, path).startswith(
+        f"appointments.xlsx: {what} holds more than 1,000 bytes of XML")
+
+
+def test_a_long_text_cut_by_markup_is_refused(practice, cfg, monkeypatch):
+    """Rich-text runs of one shared string count together; CDATA (where ``<`` may be text)
+    is refused outright."""
+    monkeypatch.setattr(ingest_module, "MAX_VALUE_XML_BYTES", 1_000)
+    path = practice / "appointments.xlsx"
+    runs = "".join(f"<r><t>{'q' * 100}</t></r>" for _ in range(11))
+    _header_and_shared(path, ["<t>short</t>", runs])
+    assert "one text of its part xl/sharedStrings.xml holds more than 1,000 bytes" in \
+        _refused(practice, cfg, path)
+    _raw_workbook(path, _header_row() + '<row r="2"><c r="A2" t="inlineStr"><is>' + runs
+                  + "</is></c></row>")
+    assert "one cell of its only sheet holds more than 1,000 bytes" in _refused(practice, cfg,
+                                                                                  path)
+    _raw_workbook(path, _header_row() + '<row r="2"><c r="A2" t="inlineStr"><is><t><![CDATA['
+                  + "<c " * 500 + "]]></t></is></c></row>")
+    assert _refused(practice, cfg, path) == (
+        "appointments.xlsx could not be read as an Excel workbook (ValueError); open it in a "
+        "spreadsheet program and save it again, or export it as CSV")
+
+
+def test_too_many_shared_strings_or_cells_are_refused(practice, cfg, monkeypatch):
+    """python-calamine keeps every shared string and every cell written (a cell written 50
+    million times over A2 is one cell of the grid and 50 million in memory)."""
+    path = _header_and_shared(practice / "appointments.xlsx", ["<t>s</t>"] * 4)
+    monkeypatch.setattr(ingest_module, "MAX_SHARED_STRINGS", 3)
+    assert _refused(practice, cfg, path).startswith(
+        "appointments.xlsx: its part xl/sharedStrings.xml holds more than 3 texts")
+    monkeypatch.setattr(ingest_module, "MAX_SHARED_STRINGS", 4)
+    monkeypatch.setattr(ingest_module, "MAX_SHEET_CELLS", 100)
+    _raw_workbook(path, _header_row() + '<row r="2">' + _cell("A2", "x") * 92 + "</row>")
+    assert _refused(practice, cfg, path).startswith(
+        "appointments.xlsx: its only sheet holds more than 100 cells")
+
+
+@pytest.mark.parametrize("n, row", [(1_000_001, 1), (1_000_001, 0), (1_000_000, None)])
+def test_a_workbook_value_over_the_size_limit_is_refused(practice, cfg, n, row):
+    """The CSV limit, 1,000,000 characters, holds for a workbook's cells: refused with the
+    cell (a header's too)."""
+    path = practice / "appointments.xlsx"
+    cells = [_cell(f"{chr(65 + i)}2", "v") for i in range(len(HEADER))]
+    head = _header_row()
+    if row == 0:
+        head = head.replace("</row>", _cell("J1", "w" * n) + "</row>")
+    else:
+        cells[2] = _cell("C2", "w" * n)
+    _raw_workbook(path, head + '<row r="2">' + "".join(cells) + "</row>")
+    if row is None:  # read: the file is, and its row is checked as any other
+        (practice / "appointments.csv").unlink()
+        assert pk.ingest(practice, cfg).quality["tables"]["appointments"]["rows_in"] == 1
+        return
+    expected = ("cell C2 (row 1 under the header, column 'client_id')" if row else
+                "cell J1 (the header row)")
+    assert _refused(practice, cfg, path) == (
+        f"appointments.xlsx: its only sheet: {expected} holds a value longer than 1,000,000 "
+        "characters, more than perfkit reads from one cell; shorten that cell (or export the "
+        "table without that column) and run again")
+
+
+def test_a_shared_text_shown_in_many_cells_counts_once_per_cell(practice, cfg, monkeypatch):
+    """python-calamine copies a shared string into every cell that shows it: one text of 1 MB
+    shown in 50,000 cells is 50 GB from a file of a few kilobytes. The limit (patched down to
+    20,000 bytes) counts a text once per cell: 2,0xx bytes in 9 cells pass, in 12 do not."""
+    monkeypatch.setattr(ingest_module, "MAX_SHARED_TEXT_BYTES", 20_000)
+    path = practice / "appointments.xlsx"
+    _header_and_shared(path, ["<t>" + "k" * 2_000 + "</t>"], refs=len(HEADER))
+    (practice / "appointments.csv").unlink()
+    assert pk.ingest(practice, cfg).quality["tables"]["appointments"]["rows_in"] == 1
+    _header_and_shared(path, ["<t>" + "k" * 2_000 + "</t>"], refs=12)
+    assert _refused(practice, cfg, path).startswith(
+        "appointments.xlsx: the cells of its only sheet point at more than 20,000 bytes of "
+        "shared text (a text counted once per cell that shows it)")

@@ -21,7 +21,10 @@ import datetime as dt
 import json
 import logging
 import re
+import struct
 import zipfile
+import zlib
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -382,6 +385,16 @@ MAX_COLUMNS = 1_000
 MAX_VALUE_CHARS = 1_000_000  # characters in one CSV value
 MAX_CSV_ROW_BYTES = 64 << 20  # one CSV row (a block of the CSV reader)
 MAX_SHEET_CELLS = 5_000_000  # rows x columns of a worksheet, from A1 (a grid in memory)
+# An .xlsx workbook is a zip of XML parts, measured before python-calamine opens it. The
+# TherapyNotes export of the 200-clinician benchmark practice (231,599 rows x 12 columns)
+# unpacks to 140 MB, nearly all of it its sheet, packed 12 to 1.
+MAX_WORKBOOK_PART_BYTES = 1_500_000_000  # one part unpacked (a sheet, the shared strings)
+MAX_WORKBOOK_BYTES = 2_000_000_000  # every part unpacked; an .xls file on disk
+MAX_PACKING_RATIO = 100  # a part unpacking to more than 100 times its packed size...
+PACKING_RATIO_FLOOR = 10_000_000  # ...and to more than 10 MB is a zip bomb, not an export
+MAX_SHARED_STRINGS = 10_000_000  # entries of the shared strings part
+MAX_VALUE_XML_BYTES = 16 << 20  # the XML of one cell or one shared string, before reading
+MAX_SHARED_TEXT_BYTES = MAX_WORKBOOK_PART_BYTES  # shared strings' XML, once per cell using it
 
 
 def _too_wide(path: Path, n: int) -> str:
@@ -476,9 +489,19 @@ def _read_workbook(path: Path, sheet: str | None
     its XML before python-calamine opens it, and a sheet past ``MAX_COLUMNS`` columns or
     ``MAX_SHEET_CELLS`` cells is refused with a sentence naming its farthest cell (an ``.xls``
     sheet, at most 65,536 x 256 cells by its format, is checked from python-calamine's
-    dimensions). Also returns which sheet was read (``sheet_words``)."""
+    dimensions). Before that, an ``.xlsx`` file's zip and shared strings are measured
+    (``_check_zip``, ``_check_shared_strings``), as python-calamine reads the shared strings
+    whole when it opens the file; after it, a cell over ``MAX_VALUE_CHARS`` characters is
+    refused (``_check_values``). Also returns which sheet was read (``sheet_words``)."""
     from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
+    shared = array("I")
+    if path.suffix.lower() == ".xlsx":
+        _check_zip(path)
+        shared = _check_shared_strings(path)
+    elif path.stat().st_size > MAX_WORKBOOK_BYTES:
+        raise IngestError(f"{path.name} holds {path.stat().st_size:,} bytes, more than the "
+                          f"{MAX_WORKBOOK_BYTES:,} perfkit reads from one workbook{_WORKBOOK_FIX}")
     book = CalamineWorkbook.from_path(str(path))
     meta = book.sheets_metadata
     if sheet is not None:
@@ -498,7 +521,7 @@ def _read_workbook(path: Path, sheet: str | None
              "hidden_before": sum(m.visible != SheetVisibleEnum.Visible for m in meta[:index])}
     what = f"the sheet {sheet!r}" if sheet is not None else f"its {_sheet_words(which)}"
     if path.suffix.lower() == ".xlsx":
-        _check_sheet_xml(path, index, what)
+        _check_sheet_xml(path, index, what, shared)
     ws = book.get_sheet_by_name(name)
     if ws.end is not None:  # the grid from A1 (an .xls sheet, or a check above overtaken)
         _check_extent(path, what, ws.end[0] + 1, ws.end[1] + 1, None)
@@ -507,6 +530,7 @@ def _read_workbook(path: Path, sheet: str | None
         raise IngestError(f"{path.name}: {what} is empty: it needs a header row")
     header = [_cell_text(v) for v in rows[0]]
     width = len(header)
+    _check_values(path, what, rows, header)
     body = [list(r[:width]) + [None] * (width - len(r)) for r in rows[1:]]
     fractional = {}
     for i in range(width):
@@ -519,6 +543,22 @@ def _read_workbook(path: Path, sheet: str | None
     if frame.empty:
         frame = pd.DataFrame({i: pd.Series([], dtype=object) for i in range(width)})
     return frame.set_axis(header, axis=1), fractional, which
+
+
+def _check_values(path: Path, what: str, rows: list[list], header: list[str]) -> None:
+    """Refuse a sheet with a text longer than ``MAX_VALUE_CHARS`` characters (as a CSV value
+    is), naming its cell; rows are checked whole, at C speed, and only a long one cell by cell."""
+    for r, row in enumerate(rows):
+        if max(map(len, filter(str.__instancecheck__, row)), default=0) <= MAX_VALUE_CHARS:
+            continue
+        c = next(i for i, v in enumerate(row) if isinstance(v, str) and len(v) > MAX_VALUE_CHARS)
+        where = (f"cell {_column_letters(c + 1)}{r + 1} (the header row" if r == 0 else
+                 f"cell {_column_letters(c + 1)}{r + 1} (row {r} under the header, "
+                 f"{_column_words(header, c)}")
+        raise IngestError(f"{path.name}: {what}: {where}) holds a value longer than "
+                          f"{MAX_VALUE_CHARS:,} characters, more than perfkit reads from one "
+                          "cell; shorten that cell (or export the table without that column) "
+                          "and run again")
 
 
 def _sheet_words(which: dict) -> str:
@@ -677,8 +717,13 @@ def _xml_pieces(book: zipfile.ZipFile, part: str):
                 return
 
 
-def _check_sheet_xml(path: Path, index: int, what: str) -> None:
+def _check_sheet_xml(path: Path, index: int, what: str, shared: array | None = None) -> None:
     """Count a worksheet's extent from its XML before python-calamine builds its grid.
+
+    Its cells first: more than ``MAX_SHEET_CELLS`` written (even over one another), one past
+    ``MAX_VALUE_XML_BYTES``, or the ``shared`` strings they point at (their sizes, from
+    ``_check_shared_strings``) past ``MAX_SHARED_TEXT_BYTES``, counted once per cell, are
+    refused with a sentence.
 
     A first pass reads the cell references of a sheet written in the usual form at C speed
     (counting a cell written empty as filled); a sheet in another form, or one past the limits
@@ -686,6 +731,17 @@ def _check_sheet_xml(path: Path, index: int, what: str) -> None:
     the first cell past the limits."""
     with zipfile.ZipFile(path) as book:
         part = _sheet_part(book, index)
+        count, largest = _elements(book, part, b"c", b"sheetData", MAX_SHEET_CELLS)
+        if count > MAX_SHEET_CELLS:  # python-calamine keeps every cell written, even repeated
+            raise IngestError(f"{path.name}: {what} holds more than {MAX_SHEET_CELLS:,} cells, "
+                              f"more than perfkit reads from a sheet{_WORKBOOK_FIX}")
+        if largest > MAX_VALUE_XML_BYTES:
+            raise IngestError(_too_much_xml(path, f"one cell of {what}"))
+        if _shared_text(book, part, shared) > MAX_SHARED_TEXT_BYTES:
+            raise IngestError(f"{path.name}: the cells of {what} point at more than "
+                              f"{MAX_SHARED_TEXT_BYTES:,} bytes of shared text (a text counted "
+                              "once per cell that shows it), more than perfkit reads from a "
+                              f"sheet{_WORKBOOK_FIX}")
         rows = cols = 0
         usual = True
         for data in _xml_pieces(book, part):
@@ -702,6 +758,179 @@ def _check_sheet_xml(path: Path, index: int, what: str) -> None:
         extent = _SheetExtent(path, what)
         for data in _xml_pieces(book, part):
             extent.exact(data)
+
+
+# Parts of an .xlsx named in a sentence: only the standard names (a part's name is the file
+# maker's choice and may be anything, a client's name included).
+_NAMED_PART = re.compile(r"xl/(?:sharedStrings|workbook|styles|worksheets/sheet\d{1,5})\.xml")
+_WORKBOOK_FIX = ("; open it in a spreadsheet program and save it again, or export the table as "
+                 "CSV, and run again")
+
+
+def _part_words(name: str) -> str:
+    return f"its part {name}" if _NAMED_PART.fullmatch(name) else "one of its parts"
+
+
+def _unpacked_bytes(fh, info: zipfile.ZipInfo, cap: int) -> int:
+    """How many bytes a zip member really unpacks to, counted up to ``cap + 1`` in pieces of
+    1 MB (the sizes a zip states may be forged; python-calamine's reader does not check them)."""
+    fh.seek(info.header_offset)
+    head = fh.read(30)
+    if len(head) < 30 or head[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile("no local header")
+    name_len, extra_len = struct.unpack("<HH", head[26:30])
+    fh.seek(info.header_offset + 30 + name_len + extra_len)
+    if info.compress_type == zipfile.ZIP_STORED:
+        return info.compress_size
+    unpack, left, size = zlib.decompressobj(-15), info.compress_size, 0
+    while left and size <= cap and not unpack.eof:
+        packed = fh.read(min(left, 1 << 20))
+        if not packed:
+            break
+        left -= len(packed)
+        while packed and size <= cap and not unpack.eof:
+            size += len(unpack.decompress(packed, 1 << 20))
+            packed = unpack.unconsumed_tail
+    return size
+
+
+def _check_zip(path: Path) -> None:
+    """Refuse an .xlsx whose parts unpack past the limits, before anything unpacks them: a
+    part over ``MAX_WORKBOOK_PART_BYTES``, all parts over ``MAX_WORKBOOK_BYTES``, a part over
+    ``PACKING_RATIO_FLOOR`` bytes packed more than ``MAX_PACKING_RATIO`` to 1 (a zip bomb), a
+    part that unpacks to more than its stated size, or one packed in a way Excel never writes.
+    Each part is then unpacked once, counting bytes, to check its stated size."""
+    with zipfile.ZipFile(path) as book:
+        infos = book.infolist()
+    total = 0
+    for info in infos:
+        part = _part_words(info.filename)
+        if info.flag_bits & 1 or info.compress_type not in (zipfile.ZIP_STORED,
+                                                            zipfile.ZIP_DEFLATED):
+            raise IngestError(f"{path.name}: {part} is encrypted or packed in a way Excel does "
+                              f"not write{_WORKBOOK_FIX}")
+        if info.file_size > MAX_WORKBOOK_PART_BYTES:
+            raise IngestError(f"{path.name}: {part} unpacks to {info.file_size:,} bytes, more "
+                              f"than the {MAX_WORKBOOK_PART_BYTES:,} perfkit reads from one part "
+                              f"of a workbook{_WORKBOOK_FIX}")
+        if info.file_size > PACKING_RATIO_FLOOR \
+                and info.file_size > MAX_PACKING_RATIO * info.compress_size:
+            raise IngestError(f"{path.name}: {part} unpacks to {info.file_size:,} bytes from "
+                              f"{info.compress_size:,}, more than {MAX_PACKING_RATIO} times its "
+                              "packed size: a file built to fill the memory (a zip bomb), not "
+                              "an export; export the table again")
+        total += info.file_size
+        if total > MAX_WORKBOOK_BYTES:
+            raise IngestError(f"{path.name} unpacks to more than {MAX_WORKBOOK_BYTES:,} bytes, "
+                              f"more than perfkit reads from one workbook{_WORKBOOK_FIX}")
+    with open(path, "rb") as fh:
+        for info in infos:
+            if _unpacked_bytes(fh, info, info.file_size) > info.file_size:
+                raise IngestError(f"{path.name}: {_part_words(info.filename)} unpacks to more "
+                                  "than the size the file states for it: a damaged or forged "
+                                  f"file{_WORKBOOK_FIX}")
+
+
+def _end_tag(data: bytes, name: bytes) -> int:
+    """Where the first end tag ``</name>`` (any namespace prefix) starts in ``data``, or -1;
+    searched as plain bytes (a regular expression tried at every ``</`` is four times slower)."""
+    at = data.find(name)
+    while at >= 0:
+        m = re.search(rb"</(?:[\w.-]+:)?\Z", data[max(0, at - 64):at])
+        if m and re.match(rb"\s*>", data[at + len(name):at + len(name) + 64]):
+            return max(0, at - 64) + m.start()
+        at = data.find(name, at + 1)
+    return -1
+
+
+def _elements(book: zipfile.ZipFile, part: str, tag: bytes, end: bytes, most: int,
+              sizes: array | None = None) -> tuple[int, int]:
+    """How many ``tag`` elements start in a part's XML (``c``: cells, ``si``: shared strings),
+    and the most bytes from one's start to the next's (the last one's: to the end tag of
+    their parent, ``end``): an upper bound on the text of any one of them. Stops early past
+    ``most`` elements or ``MAX_VALUE_XML_BYTES`` bytes. ``sizes``, when given, gets each
+    element's bytes, in order.
+
+    Text in XML holds no ``<``, so every ``<`` starts markup, and a start is found by a plain
+    search (a regular expression, when the part's first piece writes its elements with a
+    namespace prefix); markup Excel never writes in these parts (a comment, CDATA, a DTD, a
+    processing instruction), where a ``<`` may be text, stops the check (``ValueError``)."""
+    count = largest = 0
+    run = None  # bytes since the last start (None before the first)
+    split = None
+    for data in _xml_pieces(book, part):
+        if b"<!" in data or data.find(b"<?", 0 if split else 5) >= 0:
+            raise ValueError("comment, CDATA or DTD in a sheet or the shared strings")
+        if split is None:
+            prefixed = re.compile(rb"<[\w.-]+:" + tag + rb"[\s/>]")
+            split = (re.compile(rb"<(?:[\w.-]+:)?" + tag + rb"[\s/>]").split
+                     if prefixed.search(data) else lambda d: d.split(b"<" + tag))
+        stop = _end_tag(data, end) >= 0
+        if stop:
+            data = data[:_end_tag(data, end)]
+        pieces = split(data)
+        if run is not None:
+            run += len(pieces[0])
+        if len(pieces) > 1:
+            if sizes is not None:
+                sizes.extend(([run] if run is not None else []) + list(map(len, pieces[1:-1])))
+            largest = max(largest, run or 0, max(map(len, pieces[1:-1]), default=0))
+            run = len(pieces[-1])
+            count += len(pieces) - 1
+        largest = max(largest, run or 0)
+        if stop or count > most or largest > MAX_VALUE_XML_BYTES:
+            break
+    if sizes is not None and run is not None:
+        sizes.append(run)
+    return count, largest
+
+
+def _too_much_xml(path: Path, what: str) -> str:
+    return (f"{path.name}: {what} holds more than {MAX_VALUE_XML_BYTES:,} bytes of XML, "
+            f"more than a value of {MAX_VALUE_CHARS:,} characters (the most perfkit reads from "
+            f"one cell) takes{_WORKBOOK_FIX}")
+
+
+def _check_shared_strings(path: Path) -> array:
+    """Refuse a workbook whose shared strings (the text its cells point to, read whole by
+    python-calamine when it opens the file) hold more than ``MAX_SHARED_STRINGS`` entries or
+    one entry past ``MAX_VALUE_XML_BYTES``; return each entry's bytes of XML (for
+    ``_shared_text``)."""
+    sizes = array("I")
+    with zipfile.ZipFile(path) as book:
+        for name in book.namelist():
+            if not name.replace("\\", "/").lower().endswith("sharedstrings.xml"):
+                continue
+            sizes = array("I")
+            count, largest = _elements(book, name, b"si", b"sst", MAX_SHARED_STRINGS, sizes)
+            if count > MAX_SHARED_STRINGS:
+                raise IngestError(f"{path.name}: {_part_words(name)} holds more than "
+                                  f"{MAX_SHARED_STRINGS:,} texts, more than perfkit reads from "
+                                  f"one workbook{_WORKBOOK_FIX}")
+            if largest > MAX_VALUE_XML_BYTES:
+                raise IngestError(_too_much_xml(path, f"one text of {_part_words(name)}"))
+    return sizes
+
+
+# A cell pointing at a shared string, with the string's number; any cell of that type
+_SHARED_CELL = re.compile(rb't\s*=\s*["\']s["\'][^<>]*>\s*<(?:[\w.-]+:)?v\s*>\s*([0-9]{1,10})\s*<')
+_SHARED_TYPE = re.compile(rb't\s*=\s*["\']s["\']')
+
+
+def _shared_text(book: zipfile.ZipFile, part: str, sizes: array | None) -> int:
+    """The bytes of shared strings a sheet's cells point to, each counted once per cell (as
+    python-calamine copies them into its grid): a cell whose number is not read at once
+    counts as the largest. Stops early past ``MAX_SHARED_TEXT_BYTES``."""
+    if not sizes:  # no shared strings
+        return 0
+    known, largest, total = np.frombuffer(sizes, dtype=np.uint32), max(sizes), 0
+    for data in _xml_pieces(book, part):
+        found = np.array(_SHARED_CELL.findall(data), dtype=np.int64)
+        unread = len(_SHARED_TYPE.findall(data)) - len(found)
+        total += int(known[found[found < len(known)]].sum(dtype=np.int64)) + unread * largest
+        if total > MAX_SHARED_TEXT_BYTES:
+            break
+    return total
 
 
 # What the readers raise on a file they cannot take (pandas' ParserError and UnicodeDecodeError
