@@ -132,6 +132,23 @@ def test_the_weekly_figure_says_what_it_draws(demo_reports):
     assert said in (demo_reports / "clinicians" / "C04.html").read_text()  # and beside it
 
 
+def test_a_weekly_share_is_drawn_on_a_scale_that_stops_at_100_percent(demo_reports):
+    """Missed appointments and notes signed within 72 hours are shares: no axis of theirs
+    reaches past 100% (the baseline's band once gave a '102%' tick), for every clinician."""
+    run = r.load_run(demo_reports)
+    seen = 0
+    for cid in run.table("clinician_metrics")["clinician_id"]:
+        fig = r.weekly_trends_figure(run, cid)
+        if not hasattr(fig, "axes"):
+            continue
+        for ax in fig.axes[1:]:  # the utilization panel may pass 100%: over capacity
+            if ax.lines:
+                seen += 1
+                assert ax.get_ylim()[1] <= 1, (cid, ax.get_title())
+                assert all(t <= 1 for t in ax.get_yticks() if t <= ax.get_ylim()[1])
+    assert seen >= 10
+
+
 @needs_browser
 def test_the_print_view_keeps_figures_and_rows_whole(browser, demo_reports, tmp_path):
     page = browser.new_page(viewport={"width": 1000, "height": 1300})

@@ -763,10 +763,13 @@ def weekly_trends_figure(run: RunData, clinician_id: str):
         reading = read_series(y, run.config.trends, percent=col in PERCENT_METRICS)
         said.append(_weekly_words(label, reading, trend_words(col, trend)))
         lo, centre, hi = reading.limits  # the baseline the label reads the weeks against
-        ax.plot(x, y, marker="o", ms=3, color=BLUE)
+        share = col != "utilization"  # a share of appointments or notes: never above 100%
+        ax.plot(x, y, marker="o", ms=3, color=BLUE, clip_on=not share)
         if np.isfinite(centre):
             ax.axhline(centre, color=GREY, lw=1)
-            ax.axhspan(max(lo, 0), hi, color=GREY, alpha=0.08)
+            ax.axhspan(max(lo, 0), min(hi, 1) if share else hi, color=GREY, alpha=0.08)
+        if share and ax.get_ylim()[1] > 1:  # no 102% tick on a scale that stops at 100%
+            ax.set_ylim(top=1)
         title = trend_words(col, trend, arrow=True)
         ax.set_title(f"{label} by week{': ' + title if title else ''}", loc="left")
         ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
