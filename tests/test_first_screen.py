@@ -99,8 +99,7 @@ def test_the_first_screen_counts_and_names_the_planted_changes(tmp_path):
     run = _planted(tmp_path)
     text = str(p.first_screen(run))
     blocks = _blocks(text)
-    assert blocks[0] == ("Compared with the run for 01 May 2026 to 31 July 2026 (run folder "
-                         "before).")
+    assert blocks[0] == "Compared with the run for 01 May 2026 to 31 July 2026."
     # alike counts are ordered by their words: missed < notes < over
     assert blocks[1] == ("Of 8 clinicians: **3 newly flagged or worsening**, **2 still "
                          "flagged** and **1 improving** (a flag cleared, nothing new). New "

@@ -253,7 +253,8 @@ def _history_run(tmp_path, history):
 def test_the_reports_name_the_run_compared_with(tmp_path):
     """Three runs of Ann: February to April (folder q1), May to July (folder 2026-08-01,
     marked compared_with), then this one. The change section and Ann's side-by-side periods
-    name May to July and its folder, never the February run."""
+    name May to July (one run of that period: by its period alone), never the February run
+    and never a folder's name."""
     from perfkit.report import first_screen, own_history_table
 
     history = pd.DataFrame({
@@ -265,11 +266,10 @@ def test_the_reports_name_the_run_compared_with(tmp_path):
         **{k: [1, 2, 3] for k in hi.HISTORY_METRICS}})
     run = _history_run(tmp_path, history)
     said = str(first_screen(run))
-    assert said.startswith("Compared with the run for 01 May 2026 to 31 July 2026 (run folder "
-                           "2026\\-08\\-01).")  # the folder name escaped as Markdown
+    assert said.startswith("Compared with the run for 01 May 2026 to 31 July 2026.")
     t = own_history_table(run, "A")
     assert t.caption == ("Oldest first; the last column is this period, compared with the run "
-                         "for 01 May 2026 to 31 July 2026 (run folder 2026-08-01).")
+                         "for 01 May 2026 to 31 July 2026.")
     assert list(t.data.columns) == ["Figure", "Feb 2026 to Apr 2026", "May 2026 to Jul 2026",
                                     "Aug 2026 to Oct 2026"]
     # a history.csv written before runs were named: the period alone
@@ -288,12 +288,23 @@ def test_two_runs_of_one_period_are_two_columns(tmp_path):
     history = pd.DataFrame({
         "period_start": ["2026-05-01", "2026-05-01", "2026-08-01"],
         "period_end": ["2026-08-01", "2026-08-01", "2026-11-01"],
-        "run_id": ["q2", "q2-again", "q3"], "this_run": [False, False, True],
+        "run_id": ["q2", "q2-again", "q3"],
+        "run_created": ["2026-08-02", "2026-08-09", "2026-11-02"], "this_run": [False, False, True],
         "compared_with": [False, True, False], "clinician_id": ["A", "A", "A"],
         "definitions_changed": [False, False, False],
         **{k: [0.5, 0.5, 0.5] for k in hi.HISTORY_METRICS}, "sessions_attended": [10, 12, 14]})
-    t = own_history_table(_history_run(tmp_path, history), "A").data.set_index("Figure")
+    t = own_history_table(_history_run(tmp_path, history), "A")
+    # told apart by the day each was written, never by a folder's name
+    assert t.caption == ("Oldest first; the last column is this period, compared with the run "
+                         "for 01 May 2026 to 31 July 2026 (written 09 Aug 2026).")
+    t = t.data.set_index("Figure")
     assert t.loc["Sessions attended"].tolist() == ["10", "12", "14"]
-    assert list(t.columns) == ["May 2026 to Jul 2026, run folder q2",
-                               "May 2026 to Jul 2026, run folder q2-again",
+    assert list(t.columns) == ["May 2026 to Jul 2026, written 02 Aug 2026",
+                               "May 2026 to Jul 2026, written 09 Aug 2026",
                                "Aug 2026 to Oct 2026"]
+    # written the same day, or with no day recorded: by their order
+    for created in (["2026-08-02", "2026-08-02", "2026-11-02"], [None, None, None]):
+        t = own_history_table(_history_run(tmp_path, history.assign(run_created=created)), "A")
+        assert list(t.data.columns)[1:] == ["May 2026 to Jul 2026, run 1 of 2",
+                                            "May 2026 to Jul 2026, run 2 of 2",
+                                            "Aug 2026 to Oct 2026"]

@@ -406,3 +406,41 @@ def test_the_starter_roster_guards_a_name_and_still_matches_it(tmp_path, monkeyp
         names = [row["name"] for row in csv.DictReader(f)]
     assert "'=Maya Okafor" in names and not any(n.startswith(FORMULA) for n in names)
     assert _name_key("'=Maya Okafor") == _name_key("=Maya Okafor") == "=maya okafor"
+
+
+def test_an_earlier_runs_folder_name_never_reaches_a_report(tmp_path):
+    """Two earlier runs of one period, one in a folder named as a message, its manifest's
+    ``created`` text in one case: the reports name the run compared with by its period and
+    the day it was written (a date, read as one), never a folder's name or the text."""
+    import perfkit.report as r
+    from perfkit.report.practice import compared_run
+
+    data = write_demo(tmp_path / "data", DemoSettings(n_clinicians=6, months=4))
+    reports = tmp_path / "reports"
+    message = "URGENT Dr. Moreau dismissed for billing fraud - see HR"
+    rows = [{"clinician_id": c, "utilization": 0.7, "flag_low_utilization": False}
+            for c in ("C01", "C02")]
+    evil, again = _earlier(reports / message, rows), _earlier(reports / "2026-08-01", rows)
+    cfg = pk.load_config(pseudonym_key_file=tmp_path / "k.key")
+    out = reports / "2026-11-01"
+    for created in ("2026-08-02T09:00:00+00:00", f"{message} 2026-08-09"):
+        for folder, when in ((evil, created), (again, "2026-08-05T10:00:00+00:00")):
+            meta = json.loads((folder / "manifest.json").read_text())
+            (folder / "manifest.json").write_text(json.dumps({**meta, "created": when}))
+        run_period(data, cfg, out=out, tables_only=True)
+        run = r.load_run(out)
+        which = compared_run(run)
+        assert which == "the run for 01 May 2026 to 31 July 2026 (written 05 Aug 2026)"
+        t = r.own_history_table(run, "C01")
+        shown = " ".join([str(r.first_screen(run)), t.caption, *map(str, t.data.columns)])
+        assert "URGENT" not in shown and "fraud" not in shown and "2026-08-01" not in shown
+        first, second = list(t.data.columns)[1:3]
+        if created.startswith("2026"):  # two days: each column says its own
+            assert (first, second) == ("May 2026 to Jul 2026, written 02 Aug 2026",
+                                       "May 2026 to Jul 2026, written 05 Aug 2026")
+        else:  # a text in created is no date: told apart by their order
+            assert (first, second) == ("May 2026 to Jul 2026, run 1 of 2",
+                                       "May 2026 to Jul 2026, run 2 of 2")
+        h = read_table(out / "tables" / "history.csv")
+        assert h.loc[h["this_run"], "run_created"].unique().tolist() == [
+            dt.datetime.now(dt.UTC).date().isoformat()]

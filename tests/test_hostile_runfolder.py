@@ -8,6 +8,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -335,3 +336,186 @@ def test_a_run_whose_reports_all_failed_keeps_the_previous_run(data, key, tmp_pa
     assert code == 1 and any(e.startswith("  failed: clinician-") for e in err), err
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["reports"] == "rendered"
+
+
+# ---- review of issue 29: a record that is a bomb, a pipe or a link ---------------------------
+
+DEEP = "[" * 200_000 + "]" * 200_000  # json.loads: RecursionError
+
+
+@pytest.fixture
+def hang_guard():
+    """A test that would hang (opening a pipe blocks) fails after 60 seconds instead: a timer
+    interrupts this thread (a signal sent to the process may reach another thread)."""
+    import signal
+    import threading
+
+    class Hung(Exception):  # not an OSError: no manifest reader's except clause takes it
+        pass
+
+    def stop(*_):
+        raise Hung("the run hung reading a neighbour's file")
+
+    old = signal.signal(signal.SIGALRM, stop)
+    done, me = threading.Event(), threading.get_ident()
+
+    def interrupt():  # every second after the first minute, until the test ends
+        if not done.wait(60):
+            while not done.wait(1):
+                signal.pthread_kill(me, signal.SIGALRM)
+
+    timer = threading.Thread(target=interrupt, daemon=True)
+    timer.start()
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGALRM, signal.SIG_IGN)  # one still on its way does nothing
+        done.set()
+        timer.join()
+        signal.signal(signal.SIGALRM, old)
+
+
+def test_one_reader_for_records_refuses_what_is_no_record(tmp_path, hang_guard):
+    from perfkit.io import read_record
+
+    (tmp_path / "deep.json").write_text(DEEP)
+    (tmp_path / "latin1.json").write_bytes(b'{"a": "\xe9"}')
+    (tmp_path / "big.json").write_text(json.dumps({"a": "x" * 100}))
+    os.mkfifo(tmp_path / "pipe.json")
+    (tmp_path / "zero.json").symlink_to("/dev/zero")
+    (tmp_path / "good.json").write_text('{"a": 1}')
+    for name in ("deep", "latin1", "pipe", "zero", "missing"):
+        assert read_record(tmp_path / f"{name}.json") is None, name
+    assert read_record(tmp_path / "big.json", limit=50) is None
+    assert read_record(tmp_path / "good.json") == {"a": 1}
+
+
+def test_a_manifest_nested_too_deep_is_one_sentence(data, key, tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "manifest.json").write_text(DEEP)
+    for args in (("run", "--data", data, "--out", out, "--tables-only"),
+                 ("validate", data, "--out", out)):
+        code, err = cli(*args)
+        assert code == 2 and len(err) == 1 and "'manifest.json'" in err[0], err
+    assert [p.name for p in out.iterdir()] == ["manifest.json"]
+
+
+def _neighbour(data, key, reports: Path) -> Path:
+    """An earlier period's run (tables only) in reports/2026-10-01."""
+    old = reports / "2026-10-01"
+    runner.run_period(data, _config(key, "2026-09-01", "2026-10-01"), out=old,
+                      tables_only=True)
+    return old
+
+
+@pytest.mark.parametrize("damage", ["deep manifest", "manifest pipe", "manifest to /dev/zero",
+                                    "metrics pipe", "metrics to /dev/zero"])
+def test_a_neighbour_that_is_a_bomb_or_a_pipe_is_skipped(data, key, tmp_path, damage,
+                                                          hang_guard):
+    """A neighbouring run folder whose manifest.json or clinician_metrics.csv is a bomb, a
+    named pipe or a link to /dev/zero: the next run neither crashes nor hangs; the neighbour is
+    skipped (not a run), or left out of the comparison and counted (a damaged table)."""
+    reports = tmp_path / "reports"
+    old = _neighbour(data, key, reports)
+    what, kind = damage.split(" ", 1)
+    path = old / ("manifest.json" if what == "manifest" else "tables/clinician_metrics.csv")
+    if what == "deep":
+        path = old / "manifest.json"
+        path.write_text(DEEP)
+    else:
+        path.unlink()
+        if kind == "pipe":
+            os.mkfifo(path)
+        else:
+            path.symlink_to("/dev/zero")
+    code, err = run(data, reports / "2026-11-01")
+    assert code == 0, err
+    snapshot = json.loads((reports / "2026-11-01" / "prepared" / "snapshot.json").read_text())
+    assert snapshot.get("earlier_runs_left_out", 0) == (1 if what == "metrics" else 0)
+    history = pd.read_csv(reports / "2026-11-01" / "tables" / "history.csv")
+    assert history["this_run"].all()  # nothing read from the neighbour
+    # the key check of a later run reads the neighbour's manifest alike: skipped, no crash
+    shutil.rmtree(reports / "2026-11-01")
+    found = runner.previous_key_fingerprint(reports / "2026-12-01")
+    assert (found is None) if what != "metrics" else (found[1] == old)
+
+
+# ---- review of issue 29: a user's file inside a run's subfolder ------------------------------
+
+def test_a_users_file_inside_a_runs_subfolder_is_never_deleted(data, key, tmp_path):
+    out = tmp_path / "run1"
+    assert run(data, out)[0] == 0
+    (out / "tables" / "my_analysis.xlsx").write_bytes(b"user work")
+    code, err = run(data, out)
+    assert code == 2 and err == [
+        f"perfkit: {out} is a perfkit run, but 1 file in it was not written by the run (the "
+        "first: 'tables/my_analysis.xlsx'): a run replaces its folder whole, so move it out of "
+        "the folder first, or choose another --out"], err
+    assert (out / "tables" / "my_analysis.xlsx").read_bytes() == b"user work"
+    (out / "prepared" / "notes.txt").write_text("mine")
+    (out / "notebooks").mkdir()
+    (out / "notebooks" / "copy.ipynb").write_text("{}")
+    code, err = run(data, out)
+    assert code == 2 and len(err) == 1 and "but 3 files in it were not written" in err[0], err
+    assert "(the first: 'notebooks/copy.ipynb')" in err[0]
+    assert not runner.is_run_folder(out)
+    for name in ("tables/my_analysis.xlsx", "prepared/notes.txt", "notebooks/copy.ipynb"):
+        (out / name).unlink()
+    assert runner.is_run_folder(out) and run(data, out)[0] == 0  # the run's own: replaced
+
+
+def test_a_manifest_that_lists_a_users_file_outside_the_runs_entries_proves_nothing(
+        data, key, tmp_path):
+    out = tmp_path / "run1"
+    assert run(data, out)[0] == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["outputs"].append({"path": "thesis.docx", "status": "ok", "message": ""})
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    (out / "thesis.docx").write_text("years of work")
+    assert run(data, out)[0] == 2 and (out / "thesis.docx").read_text() == "years of work"
+
+
+def test_a_users_file_inside_a_validate_folder_is_never_deleted(data, key, tmp_path):
+    out = tmp_path / "checked"
+    assert cli("validate", data, "--out", out)[0] == 0
+    (out / "prepared" / "mine.xlsx").write_text("mine")
+    code, err = cli("validate", data, "--out", out)
+    assert code == 2 and len(err) == 1 and "perfkit validate did not write (such as " \
+        "'prepared/mine.xlsx')" in err[0], err
+    assert (out / "prepared" / "mine.xlsx").read_text() == "mine"
+
+
+# ---- review of issue 29: folders beside the run that perfkit never made ----------------------
+
+def test_folders_named_like_perfkits_leftovers_are_left_alone(data, key, tmp_path):
+    reports = tmp_path / "reports"
+    out = reports / "run"
+    for name in (".settings.previous", ".run.previous"):
+        (reports / name).mkdir(parents=True)
+        (reports / name / "x.txt").write_text("private")
+    code, err = run(data, out)  # a new run: .run.previous is not a run, so not put in place
+    assert code == 0, err
+    assert code == 0 and run(data, out)[0] == 0  # and a rerun: nothing removed
+    assert sorted(p.name for p in reports.iterdir()) == [".run.lock", ".run.previous",
+                                                         ".settings.previous", "run"]
+    for name in (".settings.previous", ".run.previous"):
+        assert (reports / name / "x.txt").read_text() == "private"
+    # a folder where the staging goes, not perfkit's: one sentence, kept
+    (reports / ".run.staging").mkdir()
+    (reports / ".run.staging" / "y.txt").write_text("mine too")
+    code, err = run(data, out)
+    assert code == 2 and len(err) == 1 and "is in the way of the run" in err[0], err
+    assert (reports / ".run.staging" / "y.txt").read_text() == "mine too"
+
+
+def test_a_killed_runs_staging_and_hidden_previous_run_are_cleared(data, key, tmp_path):
+    reports = tmp_path / "reports"
+    out = reports / "run"
+    assert run(data, out)[0] == 0
+    runner._make_staging(reports / ".run.staging")  # a run killed while writing
+    (reports / ".run.staging" / "tables").mkdir()
+    (reports / ".run.staging" / "tables" / "half.csv").write_text("a,b\n")
+    os.rename(out, reports / ".run.previous")  # killed between two renames
+    assert run(data, out)[0] == 0
+    assert sorted(p.name for p in reports.iterdir()) == [".run.lock", "run"]

@@ -43,7 +43,7 @@ from pathlib import Path
 import pandas as pd
 
 from .config import Config, ConfigError, DeliveryConfig, load_config
-from .io import atomic_write, atomic_write_text
+from .io import atomic_write, atomic_write_text, read_record
 from .readers import RUN_RECORD
 from .render import NOT_A_RISK_CHANNEL, TABLE_WORDS, index_page
 from .report.format import span_words
@@ -104,11 +104,11 @@ class Outcome:
 
 def _manifest(run: Path) -> dict:
     path = run / "manifest.json"
-    if not run.is_dir() or not path.is_file():
+    if not run.is_dir() or not os.path.lexists(path):
         raise DeliveryError(f"{run} is not a run folder (it has no manifest.json): give the "
                             "folder perfkit run wrote, such as reports/2026-11-01")
+    manifest = read_record(path)  # never a link, a pipe or a bomb: None
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
         usable = (isinstance(manifest.get("outputs"), list)
                   and all(isinstance(o, dict) and "path" in o for o in manifest["outputs"])
                   and {"start", "end"} <= set(manifest.get("period") or {}))
@@ -227,13 +227,10 @@ def _record(run: Path) -> dict:
                             "only as a file of the run folder")
     if not path.is_file():
         return {"deliveries": []}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data.get("deliveries"), list):
-            raise ValueError
-    except ValueError:
+    data = read_record(path)
+    if not isinstance(data, dict) or not isinstance(data.get("deliveries"), list):
         raise DeliveryError(f"{path} cannot be read: move it away to deliver again (it "
-                            "records what was sent)") from None
+                            "records what was sent)")
     return data
 
 

@@ -40,12 +40,12 @@ import numpy as np
 import pandas as pd
 
 from .config import Config, ConfigError
-from .io import read_table
+from .io import read_record, read_regular, read_table
 
 __all__ = ["EarlierRun", "DamagedRun", "Runs", "earlier_runs", "previous_run", "change_table",
            "history_table",
            "FLAGS", "HISTORY_METRICS", "CHANGE_COLUMNS", "previous_period", "practice_key",
-           "same_practice"]
+           "same_practice", "created_day"]
 
 log = logging.getLogger(__name__)
 
@@ -114,17 +114,20 @@ class DamagedRun(ValueError):
 def _manifest(folder: Path) -> tuple[dt.date, dt.date, dict, str] | None:
     """A run folder's period, parameters and time written, from its ``manifest.json``; None
     when the folder is not a run (no manifest, or one that does not name a period)."""
+    manifest = read_record(folder / "manifest.json")  # never a link, a pipe or a bomb
     try:
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         period = manifest["period"]
         parameters = manifest.get("parameters") or {}
         if not isinstance(parameters, dict):
             return None
         return (dt.date.fromisoformat(period["start"]), dt.date.fromisoformat(period["end"]),
-                parameters, str(manifest.get("created") or ""))
+                parameters, _created(manifest.get("created")))
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return None
 
+
+# An earlier run's clinician_metrics.csv larger than this is no table perfkit wrote.
+TABLE_LIMIT = 64 * 2**20
 
 _TRUE, _FALSE = frozenset({"True", "true", "1"}), frozenset({"False", "false", "0"})
 
@@ -150,8 +153,8 @@ def _metrics(folder: Path) -> pd.DataFrame:
     contributes ids and numbers, never text. ``FileNotFoundError``: no table (not a complete
     run); :class:`DamagedRun`: the table is damaged."""
     path = folder / "tables" / "clinician_metrics.csv"
-    try:
-        table = read_table(path)
+    try:  # a regular file of a table's size (never a link, a pipe or a device), then parsed
+        table = read_table(read_regular(path, TABLE_LIMIT))
     except FileNotFoundError:
         raise
     except Exception as exc:  # any reading failure: a damaged file, never a crash
@@ -346,24 +349,54 @@ def _definitions_changed(parameters: dict, config: Config) -> bool:
     return any(parameters.get(k) != now.get(k) for k in DEFINING if k in parameters)
 
 
+def _when(created) -> dt.datetime | None:
+    """A manifest's ``created`` (an ISO date and time) as a time in UTC; None when it is not
+    one."""
+    if not isinstance(created, str) or not 10 <= len(created) <= 40:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(created)
+    except ValueError:
+        return None
+    return when.astimezone(dt.UTC) if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
+
+
+def _created(created) -> str:
+    """A manifest's ``created`` as perfkit writes it (ISO, UTC, to the second), or "" when it
+    is not a time: what orders two runs of one period is a time, never an earlier run's text."""
+    when = _when(created)
+    return when.isoformat(timespec="seconds") if when else ""
+
+
+def created_day(created) -> dt.date | None:
+    """The day (UTC) a run was written, from its manifest's ``created`` (an ISO date and
+    time); None when it is not one: an earlier run contributes a date, never its text."""
+    when = _when(created)
+    return when.date() if when else None
+
+
 def history_table(current: pd.DataFrame, config: Config, runs: list[EarlierRun],
                   previous: EarlierRun | None, this_run: str = "") -> pd.DataFrame:
     """``tables/history.csv``: the key metrics (:data:`HISTORY_METRICS`) of every earlier run
     found and of this run, one row per clinician and run, oldest first. ``run_id`` is the
-    run's folder name (``this_run``: this run's)."""
+    run's folder name (``this_run``: this run's); ``run_created`` the day it was written
+    (:func:`created_day`; this run: today), which tells two runs of one period apart in the
+    reports (a folder's name never reaches a report)."""
     parts = []
     for run in runs:
         m = run.metrics
         parts.append(pd.DataFrame({
             "period_start": run.period_start, "period_end": run.period_end,
-            "run_id": run.folder.resolve().name, "this_run": False,
+            "run_id": run.folder.resolve().name, "run_created": created_day(run.created),
+            "this_run": False,
             "compared_with": run is previous,
             "definitions_changed": _definitions_changed(run.parameters, config),
             "clinician_id": m["clinician_id"].to_numpy(),
             **{k: m[k].to_numpy() if k in m else np.nan for k in HISTORY_METRICS}}))
     parts.append(pd.DataFrame({
         "period_start": config.period_start, "period_end": config.period_end,
-        "run_id": this_run, "this_run": True, "compared_with": False,
+        "run_id": this_run, "run_created": dt.datetime.now(dt.UTC).date(), "this_run": True,
+        "compared_with": False,
         "definitions_changed": False,
         "clinician_id": current["clinician_id"].to_numpy(),
         **{k: current[k].to_numpy() if k in current else np.nan for k in HISTORY_METRICS}}))

@@ -4,7 +4,11 @@ to their owner; a run's tables are read back with their ids as text."""
 
 from __future__ import annotations
 
+import errno
+import io
+import json
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,7 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 __all__ = ["atomic_write", "atomic_write_text", "read_table", "is_id_column", "private_outputs",
-           "restrict_tree", "open_to_group", "project_root", "find_folder"]
+           "restrict_tree", "open_to_group", "project_root", "find_folder", "read_regular",
+           "read_record", "RECORD_LIMIT"]
 
 
 def _modes(group_readable: bool) -> tuple[int, int, int]:
@@ -87,7 +92,52 @@ def is_id_column(name: str) -> bool:
     return str(name).endswith("_id")
 
 
-def read_table(path: str | os.PathLike) -> pd.DataFrame:
+# A record perfkit wrote (a run's manifest.json, a delivery record) is never larger than this.
+RECORD_LIMIT = 64 * 2**20
+
+
+def read_regular(path: str | os.PathLike, limit: int) -> bytes:
+    """The bytes of ``path`` when it is a regular file of at most ``limit`` bytes. It is opened
+    without following a link and without waiting (``O_NOFOLLOW | O_NONBLOCK``), so a link (to
+    ``/dev/zero``, say), a named pipe or a device there never hangs or floods the reader.
+
+    Raises ``FileNotFoundError`` when there is nothing at ``path``, ``ValueError`` when it is not
+    a regular file or is larger than ``limit``, and ``OSError`` when it cannot be read.
+    """
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # a link
+            raise ValueError(f"{path} is a link, not a regular file") from None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ValueError(f"{path} is not a regular file")
+        if st.st_size > limit:
+            raise ValueError(f"{path} is larger than {limit} bytes")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(limit + 1)
+        if len(data) > limit:  # it grew while read
+            raise ValueError(f"{path} is larger than {limit} bytes")
+        return data
+    finally:
+        os.close(fd)
+
+
+def read_record(path: str | os.PathLike, limit: int = RECORD_LIMIT):
+    """The JSON in ``path`` (a run's ``manifest.json``, say), or None when it is not a regular
+    file (:func:`read_regular`), is larger than ``limit``, is not UTF-8 or not JSON, or nests
+    too deep to parse. The one reader of a record that a run, its history and a delivery
+    read from a folder they did not just write."""
+    try:
+        return json.loads(read_regular(path, limit).decode("utf-8"))
+    except (OSError, ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return None
+
+
+def read_table(path: str | os.PathLike | bytes) -> pd.DataFrame:
     """Read a run's table (``tables/*.csv``) back as perfkit wrote it.
 
     Identifier columns are read as text (``001`` stays ``001``), and only an empty cell is a
@@ -98,9 +148,12 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     """
     from .safety import csv_unguard
 
-    header = pd.read_csv(path, nrows=0).columns
+    def source():  # the table's bytes (already read: :func:`read_regular`), or its path
+        return io.BytesIO(path) if isinstance(path, bytes) else path
+
+    header = pd.read_csv(source(), nrows=0).columns
     ids = {c: str for c in header if is_id_column(c)}
-    return csv_unguard(pd.read_csv(path, dtype=ids, keep_default_na=False, na_values=[""]))
+    return csv_unguard(pd.read_csv(source(), dtype=ids, keep_default_na=False, na_values=[""]))
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None], *,

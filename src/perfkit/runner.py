@@ -33,6 +33,7 @@ from .io import (
     atomic_write_text,
     open_to_group,
     private_outputs,
+    read_record,
     read_table,
     restrict_tree,
 )
@@ -163,8 +164,8 @@ def previous_key_fingerprint(folder: Path, config: Config | None = None
         manifests += sorted(m for m in folder.parent.glob("*/manifest.json")
                             if not m.parent.name.startswith("."))
     for m in manifests:
+        data = read_record(m)  # never a link, a pipe or a bomb: None, and skipped
         try:
-            data = json.loads(m.read_text(encoding="utf-8"))
             fp = data["pseudonym_key"]["fingerprint"]
             written = m.stat().st_mtime_ns  # finer than the manifest's "created" seconds
             if config is not None and not same_practice(data.get("parameters"), config):
@@ -350,13 +351,22 @@ def _make_parent(folder: Path) -> None:
 
 
 def _make_staging(staging: Path) -> None:
+    """Create the staging folder, with perfkit's mark in it (:data:`STAGING_MARK`: a leftover
+    of a killed run is then known to be perfkit's, and removed by :func:`_recover`)."""
+    if os.path.lexists(staging):  # _recover left it: not perfkit's
+        raise ConfigError(f"{staging} is in the way of the run and perfkit did not make it "
+                          "(perfkit leaves it as it is): move it away, or choose another --out")
     try:
         staging.mkdir()
+        (staging / STAGING_MARK).touch()
     except OSError as exc:
         raise ConfigError(f"cannot write in {staging.parent} "
                           f"({exc.strerror or type(exc).__name__}): choose another "
                           "--out") from None
 
+
+# The mark inside a staging folder that perfkit made (removed before the folder is put in place).
+STAGING_MARK = ".perfkit-staging"
 
 # What ``perfkit deliver`` sent from a run folder (who, what, when); a rerun into the same
 # folder keeps it, so a month is not sent twice.
@@ -376,19 +386,13 @@ VALIDATE_ENTRIES = (VALIDATE_RECORD, PREPARED_DIR, "data_quality.json", "rejects
 # a folder is a run only when its manifest is a regular file that parses and has them all.
 RUN_MANIFEST_KEYS = ("perfkit_version", "run_folder", "created", "period", "parameters",
                      "outputs")
-_RECORD_LIMIT = 256 * 2**20  # a manifest larger than this is no manifest perfkit wrote
 
 
 def _record(path: Path, keys: tuple[str, ...]) -> dict | None:
-    """The JSON object in ``path`` when it is a regular file (not a link) holding every one of
-    ``keys`` with ``outputs`` a list of objects; None otherwise."""
-    try:
-        st = os.lstat(path)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > _RECORD_LIMIT:
-            return None
-        data = json.loads(path.read_bytes().decode("utf-8"))
-    except (OSError, ValueError):
-        return None
+    """The JSON object in ``path`` (:func:`perfkit.io.read_record`: a regular file, not a link,
+    of a record's size) holding every one of ``keys`` with ``outputs`` a list of objects; None
+    otherwise."""
+    data = read_record(path)
     if not isinstance(data, dict) or any(k not in data for k in keys):
         return None
     outputs = data.get("outputs")
@@ -397,28 +401,82 @@ def _record(path: Path, keys: tuple[str, ...]) -> dict | None:
     return data
 
 
-def is_run_folder(folder: str | os.PathLike) -> bool:
-    """Whether ``folder`` holds a perfkit run: its ``manifest.json`` parses and has perfkit's
-    own keys (a period and outputs), and nothing else is in it but what a run writes."""
-    folder = Path(folder)
+# What a run writes without listing it in its manifest's outputs (besides the manifest).
+RUN_UNLISTED = (DELIVERY_RECORD, "notebooks/batch.log")
+
+
+def _run_files(manifest: dict) -> set[str]:
+    """The files a run's manifest says the run wrote: each output's path and notebook, and
+    :data:`RUN_UNLISTED`."""
+    listed = {"manifest.json", *RUN_UNLISTED}
+    for o in manifest["outputs"]:
+        for path in ([o] if isinstance(o, str) else [o.get("path"), o.get("notebook")]):
+            if isinstance(path, str):
+                listed.add(os.path.normpath(path))
+    return listed
+
+
+def _files_below(folder: Path) -> list[str] | None:
+    """Every entry below ``folder`` that is not a folder (files, links, pipes), as paths
+    relative to it, in one walk that follows no link; None when it cannot be read."""
+    found: list[str] = []
+    stack = [""]
+    try:
+        while stack:
+            rel = stack.pop()
+            with os.scandir(folder / rel if rel else folder) as entries:
+                for e in entries:
+                    path = f"{rel}/{e.name}" if rel else e.name
+                    if e.is_dir(follow_symlinks=False):
+                        stack.append(path)
+                    else:
+                        found.append(path)
+    except OSError:
+        return None
+    return sorted(found)
+
+
+def _foreign(folder: Path) -> list[str] | None:
+    """The files in ``folder`` that its run did not write (relative paths, sorted): the
+    manifest proves it a perfkit run, and every file in it is one the manifest lists or one
+    a run writes without listing (:func:`_run_files`); a file anywhere else, or of another
+    name, is someone's. None: no run at all (no manifest of perfkit's, or not readable)."""
     data = _record(folder / "manifest.json", RUN_MANIFEST_KEYS)
-    return data is not None and isinstance(data["period"], dict) \
-        and _holds_only(folder, RUN_ENTRIES)
+    if data is None or not isinstance(data["period"], dict):
+        return None
+    files = _files_below(folder)
+    if files is None:
+        return None
+    own = _run_files(data)
+    return [f for f in files if f not in own or f.split("/", 1)[0] not in RUN_ENTRIES]
+
+
+def is_run_folder(folder: str | os.PathLike) -> bool:
+    """Whether ``folder`` holds a perfkit run and nothing else: its ``manifest.json`` parses
+    and has perfkit's own keys (a period and outputs), and every file in it, in its subfolders
+    too, is one the run wrote (:func:`_foreign`)."""
+    return _foreign(Path(folder)) == []
+
+
+def _validate_foreign(folder: Path) -> list[str] | None:
+    """The files in ``folder`` that an earlier ``validate --out`` did not write (relative
+    paths, sorted): its record ``validate.json`` proves it validate's, and it writes only that
+    record, ``data_quality.json``, ``rejects.csv`` and, in ``prepared/``, the snapshot's tables
+    and ``snapshot.json``. None: no validate's record (or not readable)."""
+    data = _record(folder / VALIDATE_RECORD, ("perfkit_version", "kind", "outputs"))
+    if data is None or data["kind"] != "validate":
+        return None
+    files = _files_below(folder)
+    if files is None:
+        return None
+    return [f for f in files if f not in VALIDATE_ENTRIES and not (
+        f.startswith(f"{PREPARED_DIR}/") and f.count("/") == 1
+        and (f.endswith(".parquet") or f.endswith("/snapshot.json")))]
 
 
 def _is_validate_folder(folder: Path) -> bool:
-    """Whether ``folder`` is what an earlier ``validate --out`` wrote (its ``validate.json``)."""
-    data = _record(folder / VALIDATE_RECORD, ("perfkit_version", "kind", "outputs"))
-    return data is not None and data["kind"] == "validate" \
-        and _holds_only(folder, VALIDATE_ENTRIES)
-
-
-def _holds_only(folder: Path, entries: tuple[str, ...]) -> bool:
-    """Whether every name in ``folder`` is one of ``entries`` (False when it cannot be read)."""
-    try:
-        return set(os.listdir(folder)) <= set(entries)
-    except OSError:
-        return False
+    """Whether ``folder`` is what an earlier ``validate --out`` wrote and nothing else."""
+    return _validate_foreign(folder) == []
 
 
 def _staging(folder: Path) -> Path:
@@ -473,19 +531,29 @@ def _locked(folder: Path):
 def _recover(folder: Path) -> None:
     """Finish what a run killed between its two renames left: the previous complete run
     waits as ``.<name>.previous`` and goes back in place. A staging folder left by a killed
-    run is removed (its lock is ours now, so nothing is writing it)."""
+    run is removed (its lock is ours now, so nothing is writing it). Only what perfkit made is
+    moved or removed: a ``.<name>.previous`` that is a run (:func:`is_run_folder`), a staging
+    folder that holds perfkit's mark (:data:`STAGING_MARK`) or a run; anything else of those
+    names is left as it is."""
     previous = _previous(folder)
-    if previous.is_dir() and not previous.is_symlink() and not os.path.lexists(folder):
-        os.rename(previous, folder)
-        _fsync_dir(folder.parent)
-    shutil.rmtree(previous, ignore_errors=True)
-    shutil.rmtree(_staging(folder), ignore_errors=True)
+    if not previous.is_symlink() and is_run_folder(previous):  # only a run perfkit made
+        if not os.path.lexists(folder):
+            os.rename(previous, folder)
+            _fsync_dir(folder.parent)
+        else:
+            shutil.rmtree(previous, ignore_errors=True)
+    staging = _staging(folder)
+    if not staging.is_symlink() and (os.path.lexists(staging / STAGING_MARK)
+                                     or is_run_folder(staging)):
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _recover_siblings(folder: Path) -> None:
     """Put back the run folders beside ``folder`` that a crash between two renames left
     hidden as ``.<name>.previous`` (so this run's history sees them), each under its own
-    lock; one that another run holds is left to that run."""
+    lock; one that another run holds is left to that run. A ``.<name>.previous`` that is not
+    a perfkit run (:func:`is_run_folder`) is not perfkit's and is left alone (no lock is made
+    for it)."""
     try:
         hidden = sorted(folder.parent.glob(".*.previous"))
     except OSError:
@@ -494,10 +562,12 @@ def _recover_siblings(folder: Path) -> None:
         sibling = folder.parent / previous.name[1:-len(".previous")]
         if sibling == folder or not sibling.name or os.path.lexists(sibling):
             continue
+        if previous.is_symlink() or not is_run_folder(previous):  # not a run perfkit made
+            continue
         try:
             with _locked(sibling):
-                if not os.path.lexists(sibling) and previous.is_dir() \
-                        and not previous.is_symlink():
+                if not os.path.lexists(sibling) and not previous.is_symlink() \
+                        and is_run_folder(previous):
                     os.rename(previous, sibling)
                     _fsync_dir(folder.parent)
                     log.warning("put back the run %s that an interrupted run had left hidden",
@@ -528,15 +598,24 @@ def _check_replaceable(folder: Path, *, validate: bool = False) -> None:
             raise ConfigError(f"{folder} is a perfkit run: validate --out writes only into a "
                               "new or empty folder (or one an earlier validate --out wrote), "
                               "so choose another --out")
+        first = (_validate_foreign(folder) or names)[0]
         raise ConfigError(f"{folder} holds files that perfkit validate did not write (such "
-                          f"as {names[0]!r}): validate --out writes only into a new or empty "
+                          f"as {first!r}): validate --out writes only into a new or empty "
                           "folder (or one an earlier validate --out wrote), so choose another "
                           "--out")
-    if not is_run_folder(folder):
-        foreign = [n for n in names if n not in RUN_ENTRIES] or names
+    foreign = _foreign(folder)
+    if foreign is None:
+        top = [n for n in names if n not in RUN_ENTRIES] or names
         raise ConfigError(f"{folder} holds files that are not a perfkit run (such as "
-                          f"{foreign[0]!r}; a perfkit run has its own manifest.json): a run "
+                          f"{top[0]!r}; a perfkit run has its own manifest.json): a run "
                           "replaces its folder whole, so choose an empty or new --out")
+    if foreign:
+        n = len(foreign)
+        raise ConfigError(f"{folder} is a perfkit run, but {n} file{'s' if n > 1 else ''} in "
+                          f"it {'were' if n > 1 else 'was'} not written by the run (the first: "
+                          f"{foreign[0]!r}): a run replaces its folder whole, so move "
+                          f"{'them' if n > 1 else 'it'} out of the folder first, or choose "
+                          "another --out")
 
 
 _AT_FDCWD = -100
@@ -604,16 +683,20 @@ def _fsync_tree(folder: Path) -> None:
     _fsync_dir(folder)
 
 
-def _swap_in(staging: Path, folder: Path, previous: Path) -> None:
+def _swap_in(staging: Path, folder: Path, previous: Path) -> bool:
     """Put ``staging`` at ``folder``; whatever was at ``folder`` ends at ``staging`` (one
     atomic exchange) or, where the system cannot exchange, at ``previous`` (two renames; a
-    crash between them leaves it there, and ``_recover`` puts it back)."""
+    crash between them leaves it there, and ``_recover`` puts it back). True: it is at
+    ``previous`` (for the caller to remove)."""
+    moved = False
     if not os.path.lexists(folder):
         os.rename(staging, folder)
     elif not _exchange(staging, folder):
         os.rename(folder, previous)
+        moved = True
         os.rename(staging, folder)
     _fsync_dir(folder.parent)
+    return moved
 
 
 def _replace(staging: Path, folder: Path) -> None:
@@ -626,6 +709,7 @@ def _replace(staging: Path, folder: Path) -> None:
     from .render import KERNEL_DIR
 
     shutil.rmtree(staging / KERNEL_DIR, ignore_errors=True)
+    (staging / STAGING_MARK).unlink(missing_ok=True)
     for nb in (staging / "notebooks").glob("*.ipynb"):  # the run record names the final folder
         text = nb.read_text(encoding="utf-8")
         fixed = text.replace(json.dumps(str(staging))[1:-1], json.dumps(str(folder))[1:-1])
@@ -636,14 +720,16 @@ def _replace(staging: Path, folder: Path) -> None:
         shutil.copy2(record, staging / DELIVERY_RECORD)
     previous = _previous(folder)
     _fsync_tree(staging)
-    _swap_in(staging, folder, previous)
-    shutil.rmtree(previous, ignore_errors=True)  # staging (the previous run) goes in run_period
+    if _swap_in(staging, folder, previous):  # only what the swap moved there is removed
+        shutil.rmtree(previous, ignore_errors=True)
+    # (after an exchange, the previous run is in the staging folder: removed in run_period)
 
 
 def _put_entries(staging: Path, folder: Path) -> None:
     """Put what ``validate --out`` built in ``staging`` into ``folder``: a new folder by one
     rename; an existing one (empty, or an earlier validate's) keeps its own permissions and
     gets each entry swapped in, the record that proves it validate's first."""
+    (staging / STAGING_MARK).unlink(missing_ok=True)
     _fsync_tree(staging)
     if not os.path.lexists(folder):
         os.rename(staging, folder)

@@ -9,6 +9,7 @@ import pandas as pd
 
 from .. import coverage as cov
 from .. import operations as op
+from ..history import created_day
 from ..safety import md
 from .format import (
     GROUP_SESSIONS,
@@ -378,21 +379,29 @@ HISTORY_ROWS = [("sessions_attended", "Sessions attended", lambda v: num(v, 0)),
 
 def own_history_table(run: RunData, clinician_id: str):
     """The clinician's own periods side by side, oldest first (``history``), captioned with
-    the run this period is compared with (its period and folder). Two runs of one period are
-    told apart by their folders."""
+    the run this period is compared with (:func:`compared_run`). Two runs of one period are
+    told apart by the day each was written (``run_created``, read as a date), and, when that
+    does not, by their order ("run 1 of 2"); a run folder's name is never shown."""
     h = run.tables.get("history")
     mine = h[h["clinician_id"] == clinician_id] if h is not None and not h.empty else None
     if mine is None or len(mine) < 2:
         return Text("This is the first run with your figures in this practice's reports "
                     "folder; your earlier periods will appear here side by side as runs "
                     "accumulate.")
-    labels = [span_words(r["period_start"], r["period_end"], "%b %Y") for _, r in
-              mine.iterrows()]
+    periods = [span_words(r["period_start"], r["period_end"], "%b %Y") for _, r in
+               mine.iterrows()]
+    days = [created_day(r.get("run_created")) for _, r in mine.iterrows()]
+    labels = []
+    for i, period in enumerate(periods):
+        alike = [d for p, d in zip(periods, days, strict=True) if p == period]
+        if len(alike) < 2:
+            labels.append(period)
+        elif None not in alike and len(set(alike)) == len(alike):  # told apart by the day
+            labels.append(f"{period}, written {date_words(days[i])}")
+        else:  # by their order
+            labels.append(f"{period}, run {periods[:i + 1].count(period)} of {len(alike)}")
     cols = {}
     for label, (_, r) in zip(labels, mine.iterrows(), strict=True):
-        folder = r.get("run_id")
-        if labels.count(label) > 1 and isinstance(folder, str) and folder:
-            label += f", run folder {folder}"
         label += " (defined differently)" if is_yes(r["definitions_changed"]) else ""
         cols[label] = [fmt(r[k]) for k, _, fmt in HISTORY_ROWS]
     which = compared_run(run, markdown=False)
