@@ -270,16 +270,12 @@ def run_period(data_dir: str | os.PathLike, config: Config, *, out: str | os.Pat
                     raise ReportsFailed(
                         f"all {len(reports)} reports of this run failed (the first: {first}), "
                         f"so {folder} keeps the previous run as it was")
-                try:
+                with _putting(f"the finished run in place of {folder}"):
                     restrict_tree(staging, False)
                     if group:
                         open_to_group(staging, [o["path"] for o in manifest["outputs"]
                                                 if o.get("reader") == "owner"])
                     _replace(staging, folder)
-                except OSError as exc:
-                    raise ConfigError(f"cannot put the finished run in place of {folder} "
-                                      f"({exc.strerror or type(exc).__name__}): check that "
-                                      "you may write there") from None
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
     return manifest
@@ -313,17 +309,24 @@ def validate_into(data_dir: str | os.PathLike, config: Config, out: str | os.Pat
                           "data_folder": str(Path(data_dir)),
                           "outputs": [PREPARED_DIR, "data_quality.json", "rejects.csv"]}
                 atomic_write_text(staging / VALIDATE_RECORD, json.dumps(record, indent=2) + "\n")
-                try:
+                with _putting(f"the checked data in {folder}"):
                     restrict_tree(staging, group)
                     _put_entries(staging, folder)
-                except OSError as exc:
-                    raise ConfigError(f"cannot put the checked data in {folder} "
-                                      f"({exc.strerror or type(exc).__name__}): check that "
-                                      "you may write there") from None
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
     prep.path = folder / PREPARED_DIR
     return prep
+
+
+@contextlib.contextmanager
+def _putting(what: str):
+    """Put finished files in place: a file system that refuses is one sentence, not a
+    traceback."""
+    try:
+        yield
+    except OSError as exc:
+        raise ConfigError(f"cannot put {what} ({exc.strerror or type(exc).__name__}): check "
+                          "that you may write there") from None
 
 
 def _out_folder(out: str | os.PathLike) -> Path:
