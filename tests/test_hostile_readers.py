@@ -564,3 +564,89 @@ def test_a_shared_text_shown_in_many_cells_counts_once_per_cell(practice, cfg, m
     assert _refused(practice, cfg, path).startswith(
         "appointments.xlsx: the cells of its only sheet point at more than 20,000 bytes of "
         "shared text (a text counted once per cell that shows it)")
+
+
+# --------------------------------------------------------------------------------------------
+# A legacy .xls (item 3): read in a child process held to a memory and a time limit
+# --------------------------------------------------------------------------------------------
+# The helpers run in the child, which imports this module afresh: module-level, and the limits
+# are passed as arguments (a monkeypatched global would not reach the child).
+
+XLS = Path(__file__).parent / "data" / "macrodata.xls"  # tests/data/README.md: its source
+
+
+def _allocate(n: int) -> int:
+    return len(bytearray(n))
+
+
+def _sleep(seconds: float) -> str:
+    import time
+
+    time.sleep(seconds)
+    return "woke"
+
+
+def _die() -> None:
+    os._exit(9)
+
+
+def _refuse() -> None:
+    raise IngestError("refused in the child")
+
+
+def test_an_xls_child_over_its_memory_is_one_sentence():
+    # 64 MB more than the child holds: 1 GB cannot be had, 1 MB can
+    assert ingest_module._in_child(Path("x.xls"), _allocate, (1 << 20,), memory=64 << 20) \
+        == 1 << 20
+    with pytest.raises(IngestError) as err:
+        ingest_module._in_child(Path("big.xls"), _allocate, (1 << 30,), memory=64 << 20)
+    assert str(err.value).startswith("big.xls needs more memory than perfkit allows for one "
+                                     "workbook (0.0625 GB)")
+    assert str(err.value).endswith("export the table as CSV or .xlsx and run again")
+    with pytest.raises(IngestError, match=r"^dead\.xls needs more memory"):  # died unanswered
+        ingest_module._in_child(Path("dead.xls"), _die, ())
+    with pytest.raises(IngestError, match="^refused in the child$"):  # its own sentence, as is
+        ingest_module._in_child(Path("x.xls"), _refuse, ())
+
+
+def test_an_xls_child_over_its_time_is_stopped():
+    import time
+
+    start = time.monotonic()
+    with pytest.raises(IngestError) as err:
+        ingest_module._in_child(Path("slow.xls"), _sleep, (60,), seconds=0.5)
+    assert time.monotonic() - start < 20  # stopped, not waited out
+    assert str(err.value).startswith("slow.xls needs more time than perfkit allows for one "
+                                     "workbook (0.5 seconds)")
+    assert ingest_module._in_child(Path("x.xls"), _sleep, (0,), seconds=30) == "woke"
+
+
+def test_the_limits_are_those_documented():
+    assert ingest_module.MAX_XLS_MEMORY_BYTES == 3 << 30
+    assert ingest_module.MAX_XLS_SECONDS == 120
+
+
+def test_a_real_xls_is_read_whole_through_the_child(monkeypatch):
+    calls = []
+    real = ingest_module._in_child
+
+    def spy(path, func, args, **limits):
+        calls.append((path.name, func.__name__))
+        return real(path, func, args, **limits)
+
+    monkeypatch.setattr(ingest_module, "_in_child", spy)
+    frame, fractional, which = ingest_module._read_workbook(XLS, "Quarterly")
+    assert calls == [("macrodata.xls", "_sheet_rows")]
+    assert frame.shape == (251, 6)
+    assert list(frame.columns)[:5] == ["DATE", "DPIC96", "FGCEC96", "GDPC96", "GPDIC96"]
+    assert frame.iloc[0].tolist()[:5] == ["1947-01-01", "1218.6", "223.682", "1772.204",
+                                          "189.365"]
+    assert sorted(fractional) == [1, 2, 3, 4, 5]  # the numbers, not the dates
+    assert which == {"number": 3, "of": 3, "named": "Quarterly", "hidden_before": 0}
+    # no sheet named: the first visible one (a notes sheet), said as such
+    frame, _, which = ingest_module._read_workbook(XLS, None)
+    assert frame.shape == (277, 1)
+    assert which == {"number": 1, "of": 3, "named": None, "hidden_before": 0}
+    with pytest.raises(IngestError, match=r"^macrodata\.xls has no sheet 'Yearly' \(its "
+                                          r"sheets: README, Monthly, Quarterly\)$"):
+        ingest_module._read_workbook(XLS, "Yearly")

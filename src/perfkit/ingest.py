@@ -20,6 +20,7 @@ import csv
 import datetime as dt
 import json
 import logging
+import multiprocessing
 import re
 import struct
 import zipfile
@@ -395,6 +396,13 @@ PACKING_RATIO_FLOOR = 10_000_000  # ...and to more than 10 MB is a zip bomb, not
 MAX_SHARED_STRINGS = 10_000_000  # entries of the shared strings part
 MAX_VALUE_XML_BYTES = 16 << 20  # the XML of one cell or one shared string, before reading
 MAX_SHARED_TEXT_BYTES = MAX_WORKBOOK_PART_BYTES  # shared strings' XML, once per cell using it
+# A legacy .xls (BIFF) cannot be measured before python-calamine reads it: its sheet is read
+# in a child process given this much memory beyond what Python itself holds and this much
+# time. A full .xls sheet, 65,536 rows x 256 columns of short values, is about 17 million cells
+# of some 64 bytes in python-calamine's grid (1.1 GB, an estimate: no .xls writer is at hand to
+# measure one), and a sheet past MAX_SHEET_CELLS is refused before its cells become Python's.
+MAX_XLS_MEMORY_BYTES = 3 << 30
+MAX_XLS_SECONDS = 120
 
 
 def _too_wide(path: Path, n: int) -> str:
@@ -492,9 +500,11 @@ def _read_workbook(path: Path, sheet: str | None
     dimensions). Before that, an ``.xlsx`` file's zip and shared strings are measured
     (``_check_zip``, ``_check_shared_strings``), as python-calamine reads the shared strings
     whole when it opens the file; after it, a cell over ``MAX_VALUE_CHARS`` characters is
-    refused (``_check_values``). Also returns which sheet was read (``sheet_words``)."""
-    from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
+    refused (``_check_values``). Also returns which sheet was read (``sheet_words``).
 
+    An ``.xls`` (BIFF) file cannot be measured before it is read, and python-calamine copies
+    its shared strings into every cell: its sheet is read in a child process held to
+    ``MAX_XLS_MEMORY_BYTES`` and ``MAX_XLS_SECONDS`` (``_in_child``)."""
     shared = array("I")
     if path.suffix.lower() == ".xlsx":
         _check_zip(path)
@@ -502,6 +512,35 @@ def _read_workbook(path: Path, sheet: str | None
     elif path.stat().st_size > MAX_WORKBOOK_BYTES:
         raise IngestError(f"{path.name} holds {path.stat().st_size:,} bytes, more than the "
                           f"{MAX_WORKBOOK_BYTES:,} perfkit reads from one workbook{_WORKBOOK_FIX}")
+    if path.suffix.lower() == ".xls":  # BIFF cannot be measured first: bounded instead
+        rows, which, what = _in_child(path, _sheet_rows, (path, sheet, shared))
+    else:
+        rows, which, what = _sheet_rows(path, sheet, shared)
+    if not rows or not any(_cell_text(v) for v in rows[0]):
+        raise IngestError(f"{path.name}: {what} is empty: it needs a header row")
+    header = [_cell_text(v) for v in rows[0]]
+    width = len(header)
+    _check_values(path, what, rows, header)
+    body = [list(r[:width]) + [None] * (width - len(r)) for r in rows[1:]]
+    fractional = {}
+    for i in range(width):
+        mask = _not_whole(np.array([r[i] if isinstance(r[i], float) else np.nan
+                                    for r in body], dtype=float))
+        if mask.any():
+            fractional[i] = mask
+    frame = pd.DataFrame([[_cell_text(v) for v in r] for r in body], columns=range(width),
+                         dtype=object)
+    if frame.empty:
+        frame = pd.DataFrame({i: pd.Series([], dtype=object) for i in range(width)})
+    return frame.set_axis(header, axis=1), fractional, which
+
+
+def _sheet_rows(path: Path, sheet: str | None, shared: array
+                ) -> tuple[list[list], dict, str]:
+    """The rows of the sheet to read (named, else the first visible worksheet), which sheet
+    that is, and its words; module-level so that a child process can run it (``_in_child``)."""
+    from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
+
     book = CalamineWorkbook.from_path(str(path))
     meta = book.sheets_metadata
     if sheet is not None:
@@ -526,23 +565,7 @@ def _read_workbook(path: Path, sheet: str | None
     if ws.end is not None:  # the grid from A1 (an .xls sheet, or a check above overtaken)
         _check_extent(path, what, ws.end[0] + 1, ws.end[1] + 1, None)
     rows = ws.to_python(skip_empty_area=False)
-    if not rows or not any(_cell_text(v) for v in rows[0]):
-        raise IngestError(f"{path.name}: {what} is empty: it needs a header row")
-    header = [_cell_text(v) for v in rows[0]]
-    width = len(header)
-    _check_values(path, what, rows, header)
-    body = [list(r[:width]) + [None] * (width - len(r)) for r in rows[1:]]
-    fractional = {}
-    for i in range(width):
-        mask = _not_whole(np.array([r[i] if isinstance(r[i], float) else np.nan
-                                    for r in body], dtype=float))
-        if mask.any():
-            fractional[i] = mask
-    frame = pd.DataFrame([[_cell_text(v) for v in r] for r in body], columns=range(width),
-                         dtype=object)
-    if frame.empty:
-        frame = pd.DataFrame({i: pd.Series([], dtype=object) for i in range(width)})
-    return frame.set_axis(header, axis=1), fractional, which
+    return rows, which, what
 
 
 def _check_values(path: Path, what: str, rows: list[list], header: list[str]) -> None:
@@ -931,6 +954,72 @@ def _shared_text(book: zipfile.ZipFile, part: str, sizes: array | None) -> int:
         if total > MAX_SHARED_TEXT_BYTES:
             break
     return total
+
+
+def _child_main(conn, memory: int, func, args: tuple) -> None:
+    """Run ``func(*args)`` in a child process held to ``memory`` bytes more address space than
+    it already uses, and send back ("ok", result), ("memory", None) or ("error", exception)."""
+    try:  # where the platform has no such limit (Windows, macOS), the time limit only
+        import resource
+
+        with open("/proc/self/statm") as statm:  # pages of address space held now
+            held = int(statm.read().split()[0]) * resource.getpagesize()
+        resource.setrlimit(resource.RLIMIT_AS, (held + memory, resource.RLIM_INFINITY))
+    except (ImportError, OSError, ValueError):
+        pass
+    try:
+        reply = ("ok", func(*args))
+    except MemoryError:
+        reply = ("memory", None)
+    except Exception as exc:  # handed to the parent, which knows what to say
+        reply = ("error", exc)
+    try:
+        conn.send(reply)
+    except MemoryError:
+        conn.send(("memory", None))
+    except Exception as exc:  # an exception that does not pickle: its kind only
+        conn.send(("error", ValueError(type(exc).__name__)))
+    conn.close()
+
+
+def _in_child(path: Path, func, args: tuple, memory: int | None = None,
+              seconds: float | None = None):
+    """``func(*args)`` (a module-level function) run in a child process with at most
+    ``memory`` bytes (``MAX_XLS_MEMORY_BYTES``) and ``seconds`` (``MAX_XLS_SECONDS``); its
+    result comes back pickled and its exceptions are raised here. A child that runs out of
+    memory, dies or overruns its time is one sentence naming ``path``. The limits are
+    arguments, not globals read in the child, which imports this module afresh.
+
+    The child is spawned (a fresh interpreter), not forked: the caller may have threads whose
+    locks a fork would copy, and the fork server belongs to the report workers (render.py
+    preloads the rendering libraries into it when it first starts)."""
+    memory = MAX_XLS_MEMORY_BYTES if memory is None else memory
+    seconds = MAX_XLS_SECONDS if seconds is None else seconds
+    ctx = multiprocessing.get_context("spawn")
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_child_main, args=(send, memory, func, args))
+    child.start()
+    send.close()
+    try:
+        try:
+            reply = receive.recv() if receive.poll(seconds) else ("time", None)
+        except (EOFError, OSError):  # the child died before it answered
+            reply = ("memory", None)
+    finally:
+        receive.close()
+        if child.is_alive():
+            child.kill()
+        child.join()
+    kind, value = reply
+    if kind == "ok":
+        return value
+    if kind == "error":
+        raise value
+    limit = (f"more memory than perfkit allows for one workbook ({memory / (1 << 30):g} GB)"
+             if kind == "memory" else
+             f"more time than perfkit allows for one workbook ({seconds:g} seconds)")
+    raise IngestError(f"{path.name} needs {limit} to be read, as an old-style Excel (.xls) "
+                      "file is read whole: export the table as CSV or .xlsx and run again")
 
 
 # What the readers raise on a file they cannot take (pandas' ParserError and UnicodeDecodeError
