@@ -572,7 +572,18 @@ def test_a_shared_text_shown_in_many_cells_counts_once_per_cell(practice, cfg, m
 # The helpers run in the child, which imports this module afresh: module-level, and the limits
 # are passed as arguments (a monkeypatched global would not reach the child).
 
-XLS = Path(__file__).parent / "data" / "macrodata.xls"  # tests/data/README.md: its source
+def _installed_xls() -> Path | None:
+    """A real legacy .xls to read: the one statsmodels (a dependency) installs with its
+    datasets (US macroeconomic series: no personal data, and nothing kept in this repository,
+    which holds synthetic data only). None when a statsmodels release no longer ships it."""
+    import statsmodels
+
+    found = [p for p in Path(statsmodels.__file__).parent.glob("datasets/**/macrodata.xls")
+             if p.is_file()]
+    return found[0] if found else None
+
+
+XLS = _installed_xls()
 
 
 def _allocate(n: int) -> int:
@@ -626,6 +637,7 @@ def test_the_limits_are_those_documented():
     assert ingest_module.MAX_XLS_SECONDS == 120
 
 
+@pytest.mark.skipif(XLS is None, reason="statsmodels no longer installs macrodata.xls")
 def test_a_real_xls_is_read_whole_through_the_child(monkeypatch):
     calls = []
     real = ingest_module._in_child
