@@ -146,6 +146,9 @@ def test_a_weekly_share_is_drawn_on_a_scale_that_stops_at_100_percent(demo_repor
                 seen += 1
                 assert ax.get_ylim()[1] <= 1, (cid, ax.get_title())
                 assert all(t <= 1 for t in ax.get_yticks() if t <= ax.get_ylim()[1])
+                ax.figure.canvas.draw()  # tick labels: whole percents ("96%", not "96.00%")
+                if np.diff(ax.get_yticks()).min() >= 0.01 - 1e-9:
+                    assert all("." not in t.get_text() for t in ax.get_yticklabels()), cid
     assert seen >= 10
 
 

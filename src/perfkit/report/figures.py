@@ -770,9 +770,12 @@ def weekly_trends_figure(run: RunData, clinician_id: str):
             ax.axhspan(max(lo, 0), min(hi, 1) if share else hi, color=GREY, alpha=0.08)
         if share and ax.get_ylim()[1] > 1:  # no 102% tick on a scale that stops at 100%
             ax.set_ylim(top=1)
+        step = np.diff(ax.get_yticks())  # whole percents when the ticks are a point apart
+        whole = len(step) > 0 and step.min() >= 0.01 - 1e-9
         title = trend_words(col, trend, arrow=True)
         ax.set_title(f"{label} by week{': ' + title if title else ''}", loc="left")
-        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(
+            1.0, decimals=0 if whole else None))
         shown = ax
     if shown is not None:  # the dates under the lowest panel that has values
         shown.tick_params(labelbottom=True)
