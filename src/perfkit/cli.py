@@ -127,6 +127,9 @@ def _summary(quality: dict, rejects, examples: int, where: str,
                      f"{e['rows_rejected']:>10,}")
         if e.get("sheet"):  # which sheet of a workbook was read
             lines.append(f"{'':<14}  read from its {e['sheet']['words']}")
+        if e.get("found_by_headers"):  # no file is named for the table: say which was taken
+            lines.append(f"{'':<14}  taken for its headers (no file in the folder is named "
+                         f"for {name})")
     lines.append(f"{'all tables':<{14 + w}}{quality['rows_in']:>10,}"
                  f"{quality['rows_accepted']:>10,}{quality['rows_rejected']:>10,}")
     notes = []

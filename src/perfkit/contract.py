@@ -8,6 +8,7 @@ Ingest reads it to check headers, parse values and name rejection reasons; the d
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
@@ -23,6 +24,7 @@ __all__ = [
     "NOTE_STATUS_SYNONYMS",
     "HEADER_SYNONYMS",
     "normalize_label",
+    "header_key",
     "item_columns",
     "REASONS",
     "DOCUMENTATION_FIGURES",
@@ -71,6 +73,13 @@ class Table:
     @property
     def file_columns(self) -> list[str]:
         return [c.name for c in self.columns if c.in_file]
+
+
+def header_key(name) -> str:
+    """An export's header as comparable words: case, accents' forms, spacing and punctuation
+    ignored, so ``Duration (mins)``, ``duration_mins`` and ``DURATION - MINS`` are one header
+    (``duration mins``) and ``Clinician ID`` is the contract's ``clinician_id``."""
+    return " ".join(re.findall(r"[^\W_]+", unicodedata.normalize("NFKC", str(name)).casefold()))
 
 
 def normalize_label(value: str) -> str:

@@ -74,7 +74,10 @@ class ColumnMap:
 
         files:        {appointments: "Appointment Report.csv"}
         sheets:       {appointments: "Billing Transactions"}   # for an .xlsx workbook
-        columns:      {appointments: {"Appt ID": appointment_id, "Provider ID": clinician_id}}
+        columns:      {appointments: {"Appt ID": appointment_id, "Provider ID": clinician_id,
+                                      "Start Time": ignore}}
+                      # headers matched ignoring case, spacing and punctuation; "ignore"
+                      # (or nothing) leaves a header unread
         values:       {appointments: {status: {"Checked Out": attended}}}
         datetime_format: "%m/%d/%Y %I:%M %p"   # when times are not ISO 8601
         date_format: "%m/%d/%Y"
@@ -103,6 +106,7 @@ class ColumnMap:
     unavailable: list[str] = field(default_factory=list)  # metrics this export cannot give
     join: dict[str, dict] = field(default_factory=dict)  # notes matched to appointments
     scheduled_after_export: bool = False  # "attended" after the export instant is booked
+    detect: list[str] = field(default_factory=list)  # tables whose file is known by content
 
     def client_key_for(self, table: str) -> list[str]:
         return self.client_key.get(table) or self.client_key.get("*") or []
@@ -113,6 +117,16 @@ class ColumnMap:
         own = self.formats.get(table, {})
         return own.get(column) or own.get("*") or (
             self.datetime_format if kind == "datetime" else self.date_format)
+
+
+_IGNORE = ("", "ignore", "none", "null", "-")  # a header mapped to one of these is not read
+
+
+def _target(value) -> str:
+    """A column map's target for a header: a contract column, or "" when the header is to be
+    ignored (``ignore``, or nothing: ``{"Start Time": ignore}``, ``{"Start Time": null}``)."""
+    text = "" if value is None else str(value).strip()
+    return "" if text.lower() in _IGNORE else text
 
 
 def _read_map(path: Path) -> dict:
@@ -173,7 +187,7 @@ def load_column_map(path: str | Path | None, source: str | None = None) -> Colum
                                   "column to its labels")
     allowed = {"files", "sheets", "columns", "values", "datetime_format", "date_format",
                "formats", "client_key", "exported_at", "rows", "defaults", "describe",
-               "caveats", "unavailable", "join", "scheduled_after_export"}
+               "caveats", "unavailable", "join", "scheduled_after_export", "detect"}
     unknown = set(raw) - allowed
     if unknown:
         raise IngestError(f"column map {path}: unknown section {sorted(unknown)[0]!r} "
@@ -224,6 +238,10 @@ def load_column_map(path: str | Path | None, source: str | None = None) -> Colum
             and set(j.get("lend") or []) <= {"service", "units"} for j in join.values()):
         raise IngestError(f"column map {path}: 'join' can match notes to appointments, "
                           "lending service and units: {notes: {lend: [service, units]}}")
+    detect = raw.get("detect") or []
+    if not isinstance(detect, list) or not all(t in C.TABLES for t in detect):
+        raise IngestError(f"column map {path}: 'detect' must list tables whose file is found "
+                          "by its headers, such as [appointments]")
     unavailable = raw.get("unavailable") or []
     if not isinstance(unavailable, list) or not all(isinstance(c, str) for c in unavailable):
         raise IngestError(f"column map {path}: 'unavailable' must list metric names")
@@ -235,7 +253,7 @@ def load_column_map(path: str | Path | None, source: str | None = None) -> Colum
     cmap = ColumnMap(
         files={t: str(f) for t, f in (raw.get("files") or {}).items()},
         sheets={t: str(f) for t, f in (raw.get("sheets") or {}).items() if f is not None},
-        columns={t: {_norm_header(k): str(v).strip() for k, v in (m or {}).items()}
+        columns={t: {C.header_key(k): _target(v) for k, v in (m or {}).items()}
                  for t, m in (raw.get("columns") or {}).items()},
         values={t: {col: {C.normalize_label(k): str(v) for k, v in (labels or {}).items()}
                      for col, labels in (cols or {}).items()}
@@ -245,7 +263,7 @@ def load_column_map(path: str | Path | None, source: str | None = None) -> Colum
         formats={t: ({"*": f} if isinstance(f, str) else dict(f)) for t, f in formats.items()},
         client_key={t: [_norm_header(c) for c in cols] for t, cols in key.items()},
         exported_at=None if exported is None else str(exported),
-        rows={t: {"column": _norm_header(r["column"]), "keep": {C.normalize_label(v)
+        rows={t: {"column": C.header_key(r["column"]), "keep": {C.normalize_label(v)
                                                                for v in r["keep"]}}
               for t, r in rows.items()},
         defaults={t: {str(c): str(v) for c, v in d.items()} for t, d in defaults.items()},
@@ -254,6 +272,7 @@ def load_column_map(path: str | Path | None, source: str | None = None) -> Colum
         unavailable=list(unavailable),
         join=join,
         scheduled_after_export=bool(raw.get("scheduled_after_export", False)),
+        detect=list(detect),
     )
     for table, cols in cmap.defaults.items():
         for col in cols:
@@ -280,7 +299,7 @@ def load_column_map(path: str | Path | None, source: str | None = None) -> Colum
     for table, mapping in cmap.columns.items():
         allowed_cols = set(C.TABLES[table].column_names)
         for target in mapping.values():
-            if target not in allowed_cols and not (C.TABLES[table].items
+            if target and target not in allowed_cols and not (C.TABLES[table].items
                                                    and C.item_columns([target])):
                 raise IngestError(f"column map {path}: {table} has no contract column "
                                   f"{target!r}")
@@ -296,18 +315,86 @@ def _norm_header(name: str) -> str:
     return str(name).strip().lower()
 
 
+def _map_headers(headers: list[str], mapping: dict[str, str]) -> dict[str, str]:
+    """The file's headers that a column map names (matched by ``C.header_key``), with the
+    contract column each reads as ("" for a header to ignore)."""
+    return {h: mapping[C.header_key(h)] for h in headers if h and C.header_key(h) in mapping}
+
+
 def _header_synonyms(headers: list[str], rename: dict[str, str], table: str) -> dict[str, str]:
-    """The column map's renames plus the contract's header synonyms (``HEADER_SYNONYMS``) for
-    a column the file does not name otherwise: one is used only when no header is the
+    """The column map's renames, plus a contract column's own name written another way
+    (``Clinician ID``, ``Item 3``), plus the contract's header synonyms (``HEADER_SYNONYMS``)
+    for a column the file does not name otherwise: one is used only when no header is the
     contract's name itself, the column map names none, and exactly one header matches."""
     out = dict(rename)
-    for col, words in C.HEADER_SYNONYMS.get(table, {}).items():
-        if col in headers or col in rename.values():
+    spec = C.TABLES[table]
+    own = {C.header_key(c): c for c in spec.column_names}
+    for h in headers:
+        if not h or h in out or h in spec.column_names:
             continue
-        hits = [h for h in headers if h not in rename and C.normalize_label(h) in words]
+        key = C.header_key(h)
+        col = own.get(key)
+        if col is None and spec.items:
+            m = re.fullmatch(r"item (\d{1,3})", key)
+            col = f"item_{int(m.group(1))}" if m else None
+        if col is not None and col not in headers and col not in out.values():
+            out[h] = col
+    for col, words in C.HEADER_SYNONYMS.get(table, {}).items():
+        if col in headers or col in out.values():
+            continue
+        keys = {C.header_key(w) for w in words}
+        hits = [h for h in headers if h and h not in out and C.header_key(h) in keys]
         if len(hits) == 1:
             out[hits[0]] = col
     return out
+
+
+def _looks_like(spec: C.Table, headers: list[str], cmap: ColumnMap) -> bool:
+    """Whether a file's headers (normalised) carry every column the table needs, read through
+    the column map (a profile) and the contract's own names and synonyms."""
+    rename = _header_synonyms(headers, _map_headers(headers, cmap.columns.get(spec.name, {})),
+                              spec.name)
+    have = {rename.get(h, h) for h in headers}
+    key = cmap.client_key_for(spec.name)
+    if key and all(c in headers for c in _key_columns(key, headers)):
+        have.add("client_id")  # clients named by their name (and birth date)
+    return all(c in have for c in spec.file_columns)
+
+
+def _detect_file(folder: Path, table: str, cmap: ColumnMap, read: dict) -> Path:
+    """The table's file when no file name says it: the folder's only spreadsheet or CSV that
+    is not a contract table's own file, or else the one whose headers are the table's (an
+    appointment report: clinician, client, date and status). Files read to tell are kept in
+    ``read`` (under ``("peek", path)``) so that none is read twice."""
+    spec = C.TABLES[table]
+    own = {f"{t}{ext}" for t in C.TABLES for ext in READABLE}
+    candidates = sorted(
+        p for p in folder.iterdir()
+        if p.is_file() and not p.name.startswith((".", "~$"))
+        and p.suffix.lower() in READABLE and p.name.lower() not in own)
+    what = f"{table.rstrip('s')} report"  # "appointment report"
+    if not candidates:
+        raise IngestError(f"no spreadsheet or CSV file besides the contract tables is in "
+                          f"{folder}: add the {what}" + _download_hint(cmap, table))
+    fitting = []
+    for p in candidates:
+        if ("peek", p) not in read:
+            read[("peek", p)] = (*_read(p, cmap.sheets.get(table)), set())
+        headers = [_norm_header(h) for h in read[("peek", p)][0].columns]
+        if _looks_like(spec, headers, cmap):
+            fitting.append(p)
+    if len(fitting) > 1:
+        raise IngestError(f"{folder} holds {len(fitting)} files that look like {what}s "
+                          f"({fitting[0].name}, {fitting[1].name}): keep the one to use")
+    if not fitting:
+        n = len(candidates)
+        raise IngestError(
+            f"none of the {n} spreadsheet or CSV file{'s' * (n != 1)} in {folder} has the "
+            f"columns of {'an' if what[0] in 'aeiou' else 'a'} {what} (a clinician, a "
+            "client, a date and a status on each row); name the file in a column map "
+            "(files:) and its headers (columns:)")
+    read[("found", table)] = fitting[0]
+    return fitting[0]
 
 
 def _download_hint(cmap: ColumnMap, table: str) -> str:
@@ -316,7 +403,8 @@ def _download_hint(cmap: ColumnMap, table: str) -> str:
     return f": download {what}" if what else ""
 
 
-def _find_file(folder: Path, table: str, cmap: ColumnMap) -> Path | None:
+def _find_file(folder: Path, table: str, cmap: ColumnMap,
+               read: dict | None = None) -> Path | None:
     if table in cmap.files:
         name = cmap.files[table]
         if any(ch in name for ch in "*?["):  # a pattern: exports carry dates in their names
@@ -329,6 +417,13 @@ def _find_file(folder: Path, table: str, cmap: ColumnMap) -> Path | None:
                                   f"({found[0].name}, {found[1].name}): keep the one to use")
             if found:
                 return found[0]
+            if table in cmap.detect:  # any name: the report is known by its headers
+                return _detect_file(folder, table, cmap, {} if read is None else read)
+            same = [t for t in cmap.detect if cmap.files.get(t) == name]
+            if same and read is not None:  # the table comes from a report found by content
+                owner = read.get(("found", same[0]))
+                if owner is not None:
+                    return owner
             raise IngestError(f"no file matching {name!r} (the {table} table) is in {folder}"
                               + _download_hint(cmap, table))
         path = folder / name
@@ -1192,6 +1287,7 @@ class _TableResult:
     repeated_headers: np.ndarray | None = None  # the header row again, inside the file
     shared: bool = False  # read from another table's file (notes in the appointments file)
     sheet: dict | None = None  # which sheet of a workbook was read (_sheet_words)
+    found_by_headers: bool = False  # no file named for the table: taken for its headers
     in_file: set[str] = field(default_factory=set)  # contract columns the file has
     used_headers: set[str] = field(default_factory=set)  # the file's headers this table reads
     folded: np.ndarray | None = None  # accepted rows folded into another row (add-on lines)
@@ -1426,7 +1522,7 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
                 read: dict[Path, tuple]) -> _TableResult | None:
     """Read one table's file (``read`` holds files already read: notes and assessments may
     come from the appointments file) and keep its contract columns as text."""
-    path = _find_file(folder, spec.name, cmap)
+    path = _find_file(folder, spec.name, cmap, read)
     if path is None:
         if spec.required:
             raise IngestError(f"required file {spec.name}.csv (or .parquet or .xlsx) is "
@@ -1434,12 +1530,13 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
         return None
     shared = path in read
     if not shared:
-        read[path] = (*_read(path, cmap.sheets.get(spec.name)), set())
+        read[path] = read.pop(("peek", path), None) or (
+            *_read(path, cmap.sheets.get(spec.name)), set())
     frame, fractional, sheet, taken = read[path]
     frame = frame.copy()
     headers = [_norm_header(h) for h in frame.columns]
     if shared:  # the owner table's columns are its own, unless this table's map names them
-        mine = cmap.columns.get(spec.name, {})
+        mine = _map_headers(headers, cmap.columns.get(spec.name, {}))
         headers = ["" if h in taken and h not in mine else h for h in headers]
     summary, repeated = _non_records(frame, headers)
     records = ~(summary | repeated)
@@ -1448,10 +1545,12 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
         if "client_id" in spec.column_names and not shared else []
     client_key = None
     if key_cols:
-        renamed = {cmap.columns.get(spec.name, {}).get(h, h) for h in headers}
-        optional = {a.rstrip("?").strip() for p in key_cols if "?" in p for a in p.split("|")}
+        own = _map_headers(headers, cmap.columns.get(spec.name, {}))
+        renamed = {own.get(h, h) for h in headers}
+        optional = {C.header_key(a.rstrip("?")) for p in key_cols if "?" in p
+                    for a in p.split("|")}
         blank = {h for i, h in enumerate(headers)
-                 if h in optional and _blank(frame.iloc[:, i], records)}
+                 if C.header_key(h) in optional and _blank(frame.iloc[:, i], records)}
         key_cols = _key_columns(key_cols, headers, blank)
         absent = [c for c in key_cols if c not in headers]
         optional = not spec.column("client_id").required  # notes: only to match a report
@@ -1463,7 +1562,7 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
                               "(client_key in the column map) is missing")
         else:
             client_key = _compose_key(frame, headers, key_cols)
-    rename = cmap.columns.get(spec.name, {})
+    rename = _map_headers(headers, cmap.columns.get(spec.name, {}))
     if not shared:  # a shared file's other columns are its owner's
         rename = _header_synonyms(headers, rename, spec.name)
     original = list(headers)
@@ -1478,6 +1577,12 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
     # dropped like any other extra column; a repeated contract column is ambiguous.
     dupes = sorted({h for h in known if headers.count(h) > 1})
     if dupes:
+        which = [o for o, h in zip(original, headers, strict=True) if h == dupes[0]]
+        if len(set(which)) > 1:  # two spellings, both read as one contract column
+            raise IngestError(
+                f"{path.name}: the columns {which[0]!r} and {which[1]!r} both read as "
+                f"{dupes[0]!r}; say which to use in a column map, e.g. columns: "
+                f"{{{spec.name}: {{{which[1]!r}: ignore}}}}")
         raise IngestError(f"{path.name}: the column {dupes[0]!r} appears more than once; keep "
                           "one of them (or rename the other in a column map)")
     frame.columns = headers
@@ -1490,11 +1595,13 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
             headers = [*headers, col]
     excluded = None
     rule = cmap.rows.get(spec.name)
+    rule_header = None
     if rule and not shared:
-        if rule["column"] not in original:
+        rule_header = next((h for h in original if C.header_key(h) == rule["column"]), None)
+        if rule_header is None:
             raise IngestError(f"{path.name}: the column {rule['column']!r} that tells which "
                               f"rows are {spec.name} (rows in the column map) is missing")
-        kind = frame.iloc[:, original.index(rule["column"])].astype(str)
+        kind = frame.iloc[:, original.index(rule_header)].astype(str)
         excluded = ~_map_unique(kind, lambda v: C.normalize_label(v) in rule["keep"]) \
             .to_numpy(dtype=bool)
     keep = [c for c in spec.column_names if c in headers]
@@ -1508,7 +1615,7 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
             others = len(headers) - len(known)
             more = f"; and {others} other column{'s' * (others != 1)}" if others else ""
             what = cmap.describe.get(spec.name)
-            expected = [h for h, target in rename.items() if target == col]
+            expected = _spellings(cmap, spec.name, (col,))
             raise IngestError(f"{path.name}: required column {col!r} is missing "
                               f"(contract columns found: {', '.join(known) or 'none'}{more})"
                               + (f"; the column map reads it from {' or '.join(expected)}"
@@ -1519,7 +1626,7 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
                           "are no item columns (item_1, item_2, ...) to compute it from")
     keep = [c for c in keep if c not in empty_cols]
     if spec.name == "notes" and "signed_at" not in headers and "status" not in headers:
-        expected = [h for h, t in rename.items() if t in ("signed_at", "status")]
+        expected = _spellings(cmap, spec.name, ("signed_at", "status"))
         raise IngestError(f"{path.name}: the notes need a column 'signed_at' (when each note "
                           "was signed) or 'status' (signed, draft or missing at the export)"
                           + (f"; the column map reads them from {' or '.join(expected)}"
@@ -1543,12 +1650,20 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
                        empty_columns=empty_cols)
     res.shared = shared
     res.sheet = sheet
+    res.found_by_headers = not shared and read.get(("found", spec.name)) == path
     res.excluded = excluded
     res.in_file = set(keep)
     res.used_headers = {h for h, r in zip(original, headers, strict=False)
                         if r in contract_cols or r in empty_cols} | set(key_cols) \
-        | ({rule["column"]} if rule else set())
+        | ({rule_header} if rule_header else set())
     return res
+
+
+def _spellings(cmap: ColumnMap, table: str, cols: tuple[str, ...]) -> list[str]:
+    """The headers a column map (a profile) reads as these contract columns, for a message
+    (at most six, then how many more)."""
+    found = [repr(k) for k, t in cmap.columns.get(table, {}).items() if t in cols]
+    return found[:6] + ([f"{len(found) - 6} other spellings"] if len(found) > 6 else [])
 
 
 # What a table read from the appointments file takes from the appointment on the same row
@@ -1570,12 +1685,15 @@ def _key_columns(parts: list[str], headers: list[str], blank: set[str] = frozens
     present and empty in every row (``blank``: then it is absent, not a key part that empties
     every key)."""
     out = []
+    by_key: dict[str, str] = {}
+    for h in headers:  # the first header of each spelling
+        by_key.setdefault(C.header_key(h), h)
     for part in parts:
         alts = [a.strip() for a in part.split("|")]
         optional = any(a.endswith("?") for a in alts)
         alts = [a.rstrip("?").strip() for a in alts]
-        found = next((a for a in alts if a in headers
-                      and not (optional and a in blank)), None)
+        found = next((by_key[C.header_key(a)] for a in alts if C.header_key(a) in by_key
+                      and not (optional and by_key[C.header_key(a)] in blank)), None)
         if found is not None:
             out.append(found)
         elif not optional:
@@ -2651,6 +2769,8 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
             "empty_columns": res.empty_columns,
             "adjustments": {k: c for k, c in res.adjustments.items() if c},
         }
+        if res.found_by_headers:  # no file was named for the table
+            entry["found_by_headers"] = True
         if res.sheet is not None:  # which sheet of a workbook: named, or by position
             entry["sheet"] = {**res.sheet, "words": _sheet_words(res.sheet)}
         if name == "clinicians":
