@@ -101,7 +101,8 @@ def write_starter(folder: str | Path, config: Config) -> Starter:
     text, fmt = _column_format(res.raw["start"][held], cmap, "appointments",
                                spec.column("start"), res.file)
     values = _parse_datetime(text, config.timezone, fmt)[0].dropna()
-    exported, exported_from = _export_time(folder, cmap, config, list(read))
+    exported, exported_from = _export_time(folder, cmap, config,
+                                           [p for p in read if isinstance(p, Path)])
     if cmap.scheduled_after_export:  # a "Show" after the export is still booked
         values = values[values <= exported]
     period = None
