@@ -181,7 +181,8 @@ def test_demo_as_a_profile_then_validate_with_its_source(tmp_path, monkeypatch):
     assert res.exit_code == 2 and "unknown source 'simplepractise'" in res.output
     res = invoke("demo", "--as", "nosuch", "--out", tmp_path / "x")
     assert res.exit_code == 2
-    assert "--as must be one of generic, simplepractice, therapynotes" in res.output
+    assert ("--as must be one of generic, simplepractice, therapynotes, jane, owl, theranest, "
+            "tebra") in res.output
 
 
 def test_init_writes_starters_once_and_validate_says_what_is_missing(tmp_path, monkeypatch):

@@ -90,7 +90,8 @@ def demo(
     seed: Annotated[int, typer.Option(help="random seed (same seed, same practice)")] = 20261101,
     shape: Annotated[str | None, typer.Option(
         "--as", help="write it as an EHR export for an import profile: simplepractice, "
-        "therapynotes, generic (then use --source)")] = None,
+        "therapynotes, generic (then use --source NAME), or jane, owl, theranest, tebra (an "
+        "appointment report of that system: use --source generic)")] = None,
 ) -> None:
     """Write the synthetic demo practice (CSV files shaped like an EHR export)."""
     import tempfile

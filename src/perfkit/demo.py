@@ -668,7 +668,11 @@ def write_demo(out_dir: str | Path, settings: DemoSettings | None = None) -> Pat
 _GENERIC_STATUS = {"attended": "Kept", "no_show": "No Show", "late_cancel": "Late Cancel",
                    "cancelled": "Canceled", "clinician_cancelled": "Clinician Canceled",
                    "scheduled": "Scheduled"}
-EXPORT_SHAPES = ("generic", "simplepractice", "therapynotes")
+EXPORT_SHAPES = ("generic", "simplepractice", "therapynotes", "jane", "owl", "theranest",
+                 "tebra")
+# the appointment reports of systems the generic profile reads (docs/data_contract.md, "Which
+# report to download"): written by _system_report
+SYSTEM_SHAPES = ("jane", "owl", "theranest", "tebra")
 _SP_STATUS = {"attended": "Show", "no_show": "No Show", "late_cancel": "Late Canceled",
               "cancelled": "Canceled", "clinician_cancelled": "Clinician Canceled",
               "scheduled": "Show"}  # SimplePractice shows a booked appointment as Show
@@ -741,6 +745,9 @@ def export_as(shape: str, src: str | Path, dest: str | Path, as_of: dt.date | No
     if shape == "simplepractice":
         _simplepractice(a, start, names, note, dest)
         return dest
+    if shape in SYSTEM_SHAPES:
+        _system_report(shape, a, start, names, note, dest)
+        return dest
     held = a["status"] == "attended"
     first_last = a["client_name"].str.split(" ", n=1, expand=True)
     rows = pd.DataFrame({
@@ -756,6 +763,86 @@ def export_as(shape: str, src: str | Path, dest: str | Path, as_of: dt.date | No
     book.to_excel(dest / "TherapyNotes Billing Transactions.xlsx", index=False,
                   sheet_name="Billing Transactions")
     return dest
+
+
+def _clock(t: pd.Timestamp) -> str:
+    return f"{t.hour % 12 or 12}:{t.minute:02d} {'AM' if t.hour < 12 else 'PM'}"
+
+
+def _system_report(shape: str, a: pd.DataFrame, start: pd.Series, names: pd.Series,
+                   note: np.ndarray, dest: Path) -> None:
+    """One appointment report as Jane, Owl Practice, TheraNest or Tebra print it, for the
+    generic profile. What a system cannot say is written as it would show it: Jane and Tebra
+    have no "cancelled by the clinician" (such an appointment shows as Rescheduled), Tebra no
+    late cancellation (a plain Cancelled), Owl neither (a cancelled-by-the-therapist session is
+    deleted, so it is not in the export)."""
+    rng = np.random.default_rng(30)
+    status = a["status"]
+    minutes = pd.to_numeric(a["duration_minutes"], errors="coerce")
+    end = start + pd.to_timedelta(minutes.fillna(0), unit="m")
+    who, client = a["clinician_id"].map(names), a["client_name"]
+    ahead = np.where(status == "late_cancel", rng.uniform(1, 23, len(a)),
+                     rng.uniform(26, 240, len(a)))
+    cancelled_at = (start - pd.to_timedelta(ahead.round(2), unit="h")).dt.strftime(
+        "%Y-%m-%d %H:%M")
+    intake = a["service"].isin(["90791", "90792"])
+    if shape == "jane":
+        frame = pd.DataFrame({
+            "Staff Member": who, "Patient": client, "Date": start.dt.to_pydatetime(),
+            "Treatment": np.where(intake, "Initial Assessment ", "Individual Counselling ")
+            + minutes.fillna(50).astype(int).astype(str) + " min",
+            "State": status.map({"attended": "Arrived", "no_show": "No Show",
+                                 "late_cancel": "Cancelled", "cancelled": "Cancelled",
+                                 "clinician_cancelled": "Rescheduled", "scheduled": "Booked"}),
+            "Cancelled At": np.where(status.isin(["late_cancel", "cancelled"]), cancelled_at,
+                                     ""),
+            "Chart Status": np.where(note == "Signed", "Signed",
+                                     np.where(note == "Draft", "Draft", "No Chart")),
+        })
+        frame.to_excel(dest / "Jane Appointments Report.xlsx", index=False)
+    elif shape == "owl":
+        keep = (status != "clinician_cancelled").to_numpy()
+        frame = pd.DataFrame({
+            "Therapist": who, "Client": client, "Session Date": start.map(_us_day),
+            "Start Time": start.map(_clock), "Duration (mins)": minutes.astype("Int64"),
+            "Service": np.where(intake, "Intake Session", "Individual Therapy"),
+            "Attendance": status.map({"attended": "Attended", "no_show": "No Show",
+                                      "late_cancel": "Late Cancelled",
+                                      "cancelled": "Cancelled", "scheduled": ""}),
+            "Note Status": np.where(note == "Signed", "Signed", "Unsigned"),
+        })[keep]
+        frame.to_csv(dest / "owl-data-export.csv", index=False)
+    elif shape == "theranest":
+        frame = pd.DataFrame({
+            "Staff": who, "Client": client, "Date": start.map(_us_day),
+            "Time": [f"{_clock(s)} - {_clock(e)}" for s, e in zip(start, end, strict=True)],
+            "Status": status.map({"attended": "Kept", "no_show": "No Show",
+                                  "late_cancel": "Late Cancel", "cancelled": "Canceled",
+                                  "clinician_cancelled": "Canceled",
+                                  "scheduled": "Scheduled"}),
+            "Canceled By": status.map({"cancelled": "Client", "late_cancel": "Client",
+                                       "clinician_cancelled": "Provider"}).fillna(""),
+            "Service": np.where(intake, "Intake", "Psychotherapy") + " (" + a["service"] + ")",
+            "Progress Note": np.where(note == "Signed", "Completed",
+                                      np.where(note == "Draft", "In Progress", "Not Started")),
+        })
+        total = pd.DataFrame([{"Staff": f"Total: {len(frame)} appointments"}])
+        pd.concat([frame, total]).to_csv(dest / "TheraNest Appointments.csv", index=False)
+    else:  # tebra
+        frame = pd.DataFrame({
+            "Provider": who, "Patient": client,
+            "Patient DOB": pd.to_datetime(a["client_dob"]).map(_us_day),
+            "Appointment Date": start.dt.normalize().dt.to_pydatetime(),
+            "Start Time": start.dt.strftime("%I:%M %p"), "End Time": end.dt.strftime("%I:%M %p"),
+            "Status": status.map({"attended": "Checked Out", "no_show": "No Show",
+                                  "late_cancel": "Cancelled", "cancelled": "Cancelled",
+                                  "clinician_cancelled": "Rescheduled",
+                                  "scheduled": "Scheduled"}),
+            "Procedure Code": a["service"],
+            "Note Status": np.where(note == "Signed", "Signed", np.where(
+                note == "Draft", "Note in progress", "Note not started")),
+        })
+        frame.to_excel(dest / "Appointments Report.xlsx", index=False)
 
 
 def _sp_names(a: pd.DataFrame) -> dict:
