@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 import perfkit as pk
 from perfkit import contract as C
 from perfkit.cli import app
+from perfkit.ingest import _cancelled_by_label
 
 from practice_data import CLINICIANS, write_table
 
@@ -94,6 +95,13 @@ def test_vocabularies_of_the_named_systems():
         "Canceled": "cancelled", "Rescheduled": "rescheduled", "Unarrived": "scheduled"}
     notes = {label: C.NOTE_STATUS_SYNONYMS[C.normalize_label(label)] for label in (
         "No Chart", "Note not started", "Note in progress", "Signed", "Submitted")}
+    who = {v: C.CANCELLED_BY_SYNONYMS.get(_cancelled_by_label(v)) for v in (
+        "Provider", "Canceled by: Provider", "Cancelled By Client", "Staff", "Office",
+        "Therapist", "Practice", "Patient", "Jane Smith")}
+    assert who == {"Provider": "clinician", "Canceled by: Provider": "clinician",
+                   "Cancelled By Client": "client", "Staff": "clinician",
+                   "Office": "clinician", "Therapist": "clinician", "Practice": "clinician",
+                   "Patient": "client", "Jane Smith": None}
     assert notes == {"No Chart": "missing", "Note not started": "missing",
                      "Note in progress": "draft", "Signed": "signed", "Submitted": "signed"}
 
@@ -164,6 +172,10 @@ def test_rates_of_a_run(export, tmp_path):
     # the owner's summary says what is not yet marked, with the export instant's date
     summary = r.period_summary(run).to_html()
     assert "1 appointment before 01 Nov 2026 is not yet marked" in summary
+    dq = r.data_quality_table(run).data.set_index("Table")
+    assert (dq.loc["appointments", "Used"], dq.loc["appointments", "Set aside"]) == (16, 1)
+    assert dq.loc["appointments", "Why set aside"] == \
+        "rescheduled (moved to another time; not a cancellation) (1)"
 
 
 def test_validate_says_how_many(export, tmp_path):

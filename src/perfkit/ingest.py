@@ -2173,8 +2173,8 @@ def _cancelled_by(res: _TableResult) -> None:
 
 
 def _cancelled_by_label(value: str) -> str:
-    """A "cancelled by" value as a key: "Canceled by Provider" and "provider" alike."""
-    label = C.normalize_label(value)
+    """A "cancelled by" value as a key: "Canceled by: Provider" and "provider" alike."""
+    label = " ".join(re.sub(r"[^\w]+", " ", C.normalize_label(value)).split())
     return re.sub(r"^(?:cancell?ed|cancel) by ", "", label)
 
 
