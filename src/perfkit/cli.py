@@ -28,7 +28,14 @@ from . import __version__
 from .config import Config, ConfigError, load_config
 from .contract import REASONS
 from .coverage import day_words
-from .ingest import IngestError, ingest, rows_words, run_blockers, still_to_fill
+from .ingest import (
+    IngestError,
+    ingest,
+    not_yet_marked_words,
+    rows_words,
+    run_blockers,
+    still_to_fill,
+)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="perfkit: understand and support the clinicians of a therapy practice.")
@@ -147,6 +154,9 @@ def _summary(quality: dict, rejects, examples: int, where: str,
             notes.append(f"  {name}: columns outside the contract were dropped and never "
                          f"copied: {', '.join(e['dropped_columns'])}")
         for what, count in e["adjustments"].items():
+            if what == "not_yet_marked":  # the sentence the practice report gives
+                notes.append(f"  {name}: {not_yet_marked_words(quality)}")
+                continue
             notes.append(f"  {name}: {count:,} row{'s' * (count != 1)} "
                          f"{_ADJUSTED.get(what, what.replace('_', ' '))}"
                          + (_email_rows(e) if what == "email_not_an_address" else ""))
@@ -220,6 +230,23 @@ _ADJUSTED = {"start_date_month_only": "with a start date known only to the month
                                       "first day of that month",
              "end_date_month_only": "with an end date known only to the month, read as the "
                                     "last day of that month",
+             "clinician_cancelled_from_cancelled_by": "cancelled by the clinician's side "
+                                                      "(the 'cancelled by' column: provider, "
+                                                      "practice, staff), counted as "
+                                                      "cancelled by the clinician, not as "
+                                                      "missed",
+             "cancelled_by_not_recognised": "cancelled with a 'cancelled by' value that names "
+                                            "neither the client nor the clinician's side: kept "
+                                            "as the client's cancellation the status gives",
+             "late_cancel_from_cancellation_time": "cancelled less than the policy window "
+                                                   "(late_cancel_window_hours) before the "
+                                                   "start, counted as late cancellations",
+             "cancellation_time_without_time_of_day": "cancelled with a cancellation time or "
+                                                      "start that has no time of day, so "
+                                                      "whether it was late is not known: "
+                                                      "kept as a cancellation",
+             "status_empty_read_as_booked": "with an empty status after the export was taken, "
+                                            "read as booked (not yet happened)",
              "email_not_an_address": "with an email that is not one plain address (such as "
                                      "name@example.org): the clinician is kept, the email left "
                                      "empty, and perfkit deliver sends them nothing until it is "

@@ -168,6 +168,10 @@ class OperationsConfig(_Strict):
     cohort_weeks: int = Field(8, gt=0)
     dropout_window_days: int = Field(30, gt=0)
     caseload_weeks: int = Field(4, gt=0)
+    late_cancel_window_hours: float = Field(24, gt=0, le=24 * 14, description="the practice's "
+                                            "cancellation policy: a cancellation less than "
+                                            "this many hours before the start is a late one "
+                                            "(read from an export's cancellation time)")
 
 
 class WorkloadConfig(_Strict):

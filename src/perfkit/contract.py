@@ -22,6 +22,7 @@ __all__ = [
     "INSTRUMENT_SYNONYMS",
     "LICENSE_SYNONYMS",
     "NOTE_STATUS_SYNONYMS",
+    "CANCELLED_BY_SYNONYMS",
     "HEADER_SYNONYMS",
     "normalize_label",
     "header_key",
@@ -88,11 +89,20 @@ def normalize_label(value: str) -> str:
 
 
 # Synonyms are keyed by normalize_label() of the source label.
+# The words of Jane (Arrived, No Show, Cancelled, Rescheduled, Unarrived), Owl Practice
+# (Attended, Cancelled, Late Cancelled, No Show, Non-Billable: attended, not billed), TheraNest
+# (Upcoming, Kept, Canceled, No Show, Late Cancel, Rescheduled), Tebra (Scheduled, Confirmed,
+# Arrived, Checked In, Roomed, Checked Out, Cancelled, No Show, Rescheduled) and IntakeQ
+# (Missed, Canceled), from their public help pages. "rescheduled" is no appointment of its own
+# (moved to another time, where it has its own row): ingest leaves such rows out (a reason of
+# their own), so they never count as cancellations.
 STATUS_SYNONYMS: dict[str, str] = {
     **{k: "attended" for k in ("attended", "kept", "show", "showed", "shown", "arrived",
-                                "completed", "complete", "checked out", "seen")},
+                                "completed", "complete", "checked out", "seen", "checked in",
+                                "roomed", "non billable", "nonbillable", "attended non billable",
+                                "in session")},
     **{k: "no_show" for k in ("no show", "noshow", "no showed", "dna", "did not attend",
-                               "missed", "failed")},
+                               "missed", "failed", "no show no call")},
     **{k: "late_cancel" for k in ("late cancel", "late cancelled", "late canceled",
                                    "late cancellation", "latecancel", "late cxl")},
     **{k: "cancelled" for k in ("cancelled", "canceled", "cancel", "cancellation", "cxl")},
@@ -102,7 +112,20 @@ STATUS_SYNONYMS: dict[str, str] = {
         "provider canceled", "therapist cancelled", "therapist canceled",
         "cancelled by clinician", "canceled by clinician", "cancelled by provider",
         "canceled by provider", "practice cancelled", "practice canceled")},
-    **{k: "scheduled" for k in ("scheduled", "booked", "confirmed", "pending", "upcoming")},
+    **{k: "scheduled" for k in ("scheduled", "booked", "confirmed", "pending", "upcoming",
+                                 "unarrived", "not arrived", "unconfirmed", "not confirmed")},
+    **{k: "rescheduled" for k in ("rescheduled", "re scheduled", "reschedule")},
+}
+
+# Who cancelled (a "Canceled By" column: TheraNest asks whether the provider or the client
+# changed the status). The clinician's side makes a cancellation ``clinician_cancelled``; the
+# client's leaves it as it is. Keyed by normalize_label().
+CANCELLED_BY_SYNONYMS: dict[str, str] = {
+    **{k: "clinician" for k in ("provider", "clinician", "therapist", "practice", "staff",
+                                 "office", "practitioner", "counselor", "counsellor",
+                                 "staff member", "clinic", "rendering provider")},
+    **{k: "client" for k in ("client", "patient", "client portal", "patient portal",
+                              "guardian", "parent")},
 }
 
 # Service words; billing codes (CPT 90791 -> intake, 90837 -> therapy, ...) are read through the
@@ -134,16 +157,24 @@ DOMAIN_SYNONYMS = {"knowledge": "knowledge", "skills": "skills", "attitudes": "a
                    "values": "values"}
 
 # A note's state at the export (SimplePractice "Progress Note Status": LOCKED / DRAFT / NO NOTE;
-# TherapyNotes "Note Status"). Keyed by normalize_label().
+# TherapyNotes "Note Status"; Jane's "Chart Status" with "No Chart"; Tebra's clinical note
+# status "Note not started" / "Note in progress"; TheraNest's progress notes signed, submitted
+# for approval or approved). Keyed by normalize_label().
 NOTE_STATUS_SYNONYMS: dict[str, str] = {
     **{k: "signed" for k in ("signed", "locked", "signed and locked", "signed locked",
                               "complete", "completed", "finalized", "finalised", "final",
-                              "note signed", "note locked", "closed")},
+                              "note signed", "note locked", "closed", "chart signed",
+                              "signed chart", "submitted", "approved", "note complete",
+                              "note completed")},
     **{k: "draft" for k in ("draft", "unlocked", "in progress", "started", "unsigned",
                              "not signed", "awaiting signature", "pending signature",
-                             "note started", "incomplete", "open")},
+                             "note started", "incomplete", "open", "note in progress",
+                             "chart in progress", "chart started", "unsigned chart",
+                             "chart unsigned", "chart not signed", "note unsigned")},
     **{k: "missing" for k in ("missing", "no note", "none", "not started", "note missing",
-                               "no documentation", "not written", "no progress note")},
+                               "no documentation", "not written", "no progress note",
+                               "no chart", "note not started", "chart not started",
+                               "no notes")},
 }
 
 # A yes/no column (TherapyNotes' "Charge Fee" flag on a cancelled appointment).
@@ -251,6 +282,13 @@ TABLES: dict[str, Table] = {
                 # a cancelled appointment with a fee charged was a late cancellation
                 Column("fee_charged", "enum", required=False, in_file=False,
                        vocabulary="yes_no"),
+                # who cancelled: the clinician's side (provider, practice, staff ...) makes a
+                # cancellation clinician_cancelled (CANCELLED_BY_SYNONYMS); never quoted (it
+                # may hold a person's name)
+                Column("cancelled_by", "text", required=False, in_file=False, echo=False),
+                # when the client cancelled: less than operations.late_cancel_window_hours
+                # before the start makes a cancellation a late one
+                Column("cancelled_at", "datetime", required=False, in_file=False),
                 Column("telehealth", "enum", required=False, in_file=False,
                        vocabulary="yes_no"),
                 Column("group", "enum", required=False, in_file=False, vocabulary="yes_no"),
@@ -398,6 +436,9 @@ REASONS: dict[str, str] = {
                           "clinician, client and time in the appointments report",
     "excluded_row": "a row of another kind (a payment or an adjustment in a billing export; "
                     "the column map's 'rows')",
+    "rescheduled": "rescheduled: moved to another time, so not an appointment of its own "
+                   "(the new time has its own row); left out of every figure, never counted "
+                   "as a cancellation",
     "date_out_of_range": "a date outside the plausible window around the period (parameter "
                          "'dates')",
 }

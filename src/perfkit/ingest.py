@@ -88,6 +88,7 @@ class ColumnMap:
                       # or per table; export headers whose values together name a client
                       # (hashed into the keyed pseudonym as they are read, never stored)
         exported_at:  "2026-11-03 09:00"   # when the export was taken (note statuses)
+        status_blank_until_marked: true   # an empty status: attendance not marked yet
     """
 
     files: dict[str, str] = field(default_factory=dict)
@@ -107,6 +108,7 @@ class ColumnMap:
     join: dict[str, dict] = field(default_factory=dict)  # notes matched to appointments
     scheduled_after_export: bool = False  # "attended" after the export instant is booked
     detect: list[str] = field(default_factory=list)  # tables whose file is known by content
+    status_blank_until_marked: bool = False  # an empty status: booked, not yet marked
 
     def client_key_for(self, table: str) -> list[str]:
         return self.client_key.get(table) or self.client_key.get("*") or []
@@ -187,7 +189,8 @@ def load_column_map(path: str | Path | None, source: str | None = None) -> Colum
                                   "column to its labels")
     allowed = {"files", "sheets", "columns", "values", "datetime_format", "date_format",
                "formats", "client_key", "exported_at", "rows", "defaults", "describe",
-               "caveats", "unavailable", "join", "scheduled_after_export", "detect"}
+               "caveats", "unavailable", "join", "scheduled_after_export", "detect",
+               "status_blank_until_marked"}
     unknown = set(raw) - allowed
     if unknown:
         raise IngestError(f"column map {path}: unknown section {sorted(unknown)[0]!r} "
@@ -273,6 +276,7 @@ def load_column_map(path: str | Path | None, source: str | None = None) -> Colum
         join=join,
         scheduled_after_export=bool(raw.get("scheduled_after_export", False)),
         detect=list(detect),
+        status_blank_until_marked=bool(raw.get("status_blank_until_marked", False)),
     )
     for table, cols in cmap.defaults.items():
         for col in cols:
@@ -2236,6 +2240,126 @@ def _late_cancel_from_fee(res: _TableResult) -> None:
     res.adjustments["late_cancel_from_fee"] = int((late & res.verdicts.ok).sum())
 
 
+def _blank_status(res: _TableResult, cmap: ColumnMap) -> None:
+    """An export that leaves the attendance empty until someone marks it (Owl Practice; the
+    column map's ``status_blank_until_marked``, which the generic profile turns on): an empty
+    status is an appointment booked and not marked yet (``scheduled``), not a missing value.
+    Those before the export instant are counted by :func:`_not_yet_marked`; the others are
+    upcoming (adjustments: ``status_empty_read_as_booked``). Elsewhere an empty status stays a
+    ``missing_value``: the contract, SimplePractice and TherapyNotes always print one, so an
+    empty cell there is a mistake to correct, never a guess."""
+    if not cmap.status_blank_until_marked or res.file is None or res.shared:
+        return
+    blank = (res.raw["status"] == "").to_numpy().copy()
+    if res.summary_rows is not None:  # a row of totals stays one
+        blank &= ~res.summary_rows
+    if res.repeated_headers is not None:
+        blank &= ~res.repeated_headers
+    res.raw.loc[blank, "status"] = "scheduled"
+    res.typed["_status_blank"] = pd.Series(blank, index=res.raw.index)
+
+
+def _left_out_statuses(res: _TableResult) -> None:
+    """Rows whose status says they are no appointment of their own (``rescheduled``: moved to
+    another time, where the export has a row for it) are left out with a reason of their own,
+    never counted as cancellations."""
+    status = res.typed["status"]
+    res.verdicts.reject((status == "rescheduled").to_numpy(dtype=bool, na_value=False),
+                        "rescheduled", "status")
+
+
+def _cancelled_by(res: _TableResult) -> None:
+    """Who cancelled ("Canceled By: Provider / Client"): a cancellation or late cancellation
+    by the clinician's side (provider, clinician, therapist, practice, staff, office) becomes
+    ``clinician_cancelled`` (adjustments: ``clinician_cancelled_from_cancelled_by``); by the
+    client it stays as it is. A value that names neither (a person's name, "system") leaves
+    the export's status as it is and is counted (``cancelled_by_not_recognised``): the status
+    itself is known, so the row is kept, and the value is never quoted (it may be a name)."""
+    who = res.typed.get("cancelled_by")
+    if who is None or "cancelled_by" not in res.in_file:
+        return
+    side = _map_unique(who.fillna(""), lambda v: C.CANCELLED_BY_SYNONYMS.get(
+        _cancelled_by_label(v)) if v else "")
+    status = res.typed["status"]
+    cancel = status.isin(["cancelled", "late_cancel"]).to_numpy(dtype=bool, na_value=False)
+    clinician = cancel & (side == "clinician").to_numpy(dtype=bool, na_value=False)
+    unknown = cancel & side.isna().to_numpy(dtype=bool)
+    res.typed["status"] = status.where(~clinician, "clinician_cancelled")
+    ok = res.verdicts.ok
+    res.adjustments["clinician_cancelled_from_cancelled_by"] = int((clinician & ok).sum())
+    res.adjustments["cancelled_by_not_recognised"] = int((unknown & ok).sum())
+
+
+def _cancelled_by_label(value: str) -> str:
+    """A "cancelled by" value as a key: "Canceled by: Provider" and "provider" alike."""
+    label = " ".join(re.sub(r"[^\w]+", " ", C.normalize_label(value)).split())
+    return re.sub(r"^(?:cancell?ed|cancel) by ", "", label)
+
+
+def _late_cancel_from_cancellation_time(res: _TableResult, cfg: Config,
+                                        cmap: ColumnMap) -> None:
+    """A cancellation less than the practice's policy window before the start (parameter
+    ``operations.late_cancel_window_hours``, default 24) is a late cancellation: exports such
+    as Jane's record it as "Cancelled" with the time it was cancelled (adjustments:
+    ``late_cancel_from_cancellation_time``). A start or a cancellation time with no time of
+    day cannot be compared to the hour: the row keeps its status and is counted
+    (``cancellation_time_without_time_of_day``)."""
+    when = res.typed.get("cancelled_at")
+    if when is None or "cancelled_at" not in res.in_file:
+        return
+    status = res.typed["status"]
+    cancelled = (status == "cancelled").to_numpy(dtype=bool, na_value=False) \
+        & when.notna().to_numpy() & res.typed["start"].notna().to_numpy()
+    text, fmt = _column_format(res.raw["cancelled_at"], cmap, "appointments",
+                               C.TABLES["appointments"].column("cancelled_at"), res.file)
+    day_only = np.asarray(_parse_datetime(text, cfg.timezone, fmt)[4], dtype=bool) \
+        | res.typed["start_date_only"].to_numpy(dtype=bool)
+    ahead = (res.typed["start"] - when).dt.total_seconds().to_numpy(dtype=float,
+                                                                      na_value=np.nan) / 3600
+    late = cancelled & ~day_only & (ahead < cfg.operations.late_cancel_window_hours)
+    res.typed["status"] = status.where(~late, "late_cancel")
+    ok = res.verdicts.ok
+    res.adjustments["late_cancel_from_cancellation_time"] = int((late & ok).sum())
+    res.adjustments["cancellation_time_without_time_of_day"] = int(
+        (cancelled & day_only & ok).sum())
+
+
+def _not_yet_marked(res: _TableResult, cmap: ColumnMap, cfg: Config) -> None:
+    """Appointments before the export instant (parameter ``exported_at``, else the column
+    map's, else the period end) whose attendance is not marked: an empty status (with
+    ``status_blank_until_marked``) or a booked one (Scheduled, Confirmed, Upcoming). They are
+    kept as ``scheduled``, so they stay out of the rates (whose denominator is attended,
+    no-show, late and other cancellations), and counted (adjustments: ``not_yet_marked``) so
+    that validate and the practice report say so. Empty ones after that instant are upcoming
+    bookings (``status_empty_read_as_booked``)."""
+    when, _ = _export_instant(cmap, cfg)
+    booked = (res.typed["status"] == "scheduled").to_numpy(dtype=bool, na_value=False)
+    before = (res.typed["start"] < when).to_numpy(dtype=bool, na_value=False)
+    ok = res.verdicts.ok & ~(res.folded if res.folded is not None else False)
+    res.adjustments["not_yet_marked"] = int((booked & before & ok).sum())
+    blank = res.typed.get("_status_blank")
+    if blank is not None:
+        res.adjustments["status_empty_read_as_booked"] = int(
+            (blank.to_numpy(dtype=bool) & booked & ~before & ok).sum())
+
+
+def not_yet_marked_words(quality: dict) -> str | None:
+    """The sentence validate and the practice report give about appointments before the
+    export instant with no attendance marked (None: there are none)."""
+    n = ((quality.get("tables") or {}).get("appointments") or {}).get(
+        "adjustments", {}).get("not_yet_marked", 0)
+    if not n:
+        return None
+    when = (quality.get("documentation") or {}).get("exported_at")
+    at = pd.Timestamp(when) if when else None
+    day = "" if at is None else f" before {at:%d %b %Y}" + (
+        f", {at:%H:%M}" if at != at.normalize() else "")
+    return (f"{n:,} appointment{'s' * (n != 1)}{day} {'are' if n != 1 else 'is'} not yet "
+            "marked (attended, missed or cancelled): left out of the missed-appointment "
+            f"rates until {'they are' if n != 1 else 'it is'} marked in the system and "
+            "exported again.")
+
+
 def _check_clinicians(res: _TableResult) -> None:
     t, v = res.typed, res.verdicts
     v.reject((t["end_date"] < t["start_date"]).to_numpy(), "end_before_start", "end_date")
@@ -2661,6 +2785,8 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
         if res is None:  # an optional table not provided: typed, empty, and said so
             res = _empty_table(spec)
         res.joined = name in cmap.join and res.file is not None and not res.shared
+        if name == "appointments":
+            _blank_status(res, cmap)
         if not res.shared and not res.joined:  # joined notes are checked once matched
             _generic_checks(res, spec, config, cmap)
         results[name] = res
@@ -2693,16 +2819,20 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
         _resolve_names(res, column, roster)
         _reference(res, column, clin_ok, clin_rej, reason, "clinician_rejected", "clinician")
 
+    _left_out_statuses(appts)
     clinician_ref(appts)
     joined = _join_notes(results["notes"], appts, config, cmap, roster) \
         if results["notes"].joined else None
     _scheduled_after_export(appts, cmap, config)
+    _cancelled_by(appts)
     _late_cancel_from_fee(appts)
+    _late_cancel_from_cancellation_time(appts, config, cmap)
     _fold_add_ons(appts)
     _durations(appts)
     _session_flags(appts)
     _drop_folds_of_rejected(appts)
     _generate_ids(appts, key.key)
+    _not_yet_marked(appts, cmap, config)
     if joined is not None:  # each matched row takes its appointment's id and clinician
         notes_raw, got = results["notes"].raw, joined >= 0
         for col in ("appointment_id", "clinician_id"):
@@ -2794,6 +2924,9 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
                 file=notes.file))
         quality["source"]["unavailable"] += [c for c in C.DOCUMENTATION_FIGURES
                                              if c not in quality["source"]["unavailable"]]
+    unmarked = not_yet_marked_words(quality)  # said in the practice report's export notes
+    if unmarked:
+        quality["source"]["caveats"].append(unmarked)
     rejects = pd.concat(reject_parts, ignore_index=True) if reject_parts else pd.DataFrame(
         columns=["table", "file", "row", "column", "reason", "detail"])
     present = [e for e in quality["tables"].values() if e.get("present")]

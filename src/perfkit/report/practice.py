@@ -1155,6 +1155,10 @@ def limits_note(run: RunData | None = None) -> Text:
         "alongside supervision and the clinician's own view, never to rank people.")
 
 
+# reasons whose key alone would mislead a reader of the data-quality table
+_SET_ASIDE = {"rescheduled": "rescheduled (moved to another time; not a cancellation)"}
+
+
 def data_quality_table(run: RunData):
     """Each input table read: rows read, the dates they span, rows used and set aside (with
     why); for a table read from a workbook, which sheet (``Read from``: the ingest's words,
@@ -1170,8 +1174,9 @@ def data_quality_table(run: RunData):
                          "Rows read": e["rows_in"],
                          "Dates": coverage_span(run, name) or "–",
                          "Used": e["rows_accepted"], "Set aside": e["rows_rejected"],
-                         "Why set aside": ", ".join(f"{k.replace('_', ' ')} ({v})"
-                                                    for k, v in e["reasons"].items()) or "–"})
+                         "Why set aside": ", ".join(
+                             f"{_SET_ASIDE.get(k, k.replace('_', ' '))} ({v})"
+                             for k, v in e["reasons"].items()) or "–"})
     columns = ["Table", "Read from", "Rows read", "Dates", "Used", "Set aside", "Why set aside"]
     out = pd.DataFrame(rows, columns=columns)
     if not out["Read from"].ne("–").any():  # no workbook: no column of dashes
