@@ -512,3 +512,15 @@ def test_consultation_labels_from_an_export_are_read():
     assert C.VOCABULARIES["format"][C.normalize_label("Peer Consultation Group")] == \
         "consultation"
     assert C.VOCABULARIES["format"][C.normalize_label("Mentorship")] == "mentoring"
+
+
+def test_a_trickle_of_hours_gives_no_projection_not_a_crash():
+    """One 1-minute session in the last 13 weeks: the pace puts completion tens of thousands
+    of years away (past what a date can hold); the ledger says so instead of projecting."""
+    clin = [("X", "Xi", "pre-licensed", "ASW", "S", "2026-08-03", None, "ca_asw_lcsw")]
+    weekly = [("X", "S", d, 1, "individual")
+              for d in pd.date_range("2026-08-06", "2026-09-30", freq="7D").strftime("%F")]
+    led = sv.ledger(make_data(clin, [("X", "2026-08-05 09:00", 1, "attended")], weekly),
+                    cfg("2026-07-01", "2026-10-01")).set_index("clinician_id")
+    assert pd.isna(led.loc["X", "projected_completion"])
+    assert "completion lies more than 100 years away: no projection" in led.loc["X", "note"]

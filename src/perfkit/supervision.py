@@ -101,6 +101,10 @@ class LicensureRule(_Strict):
         return None if value in (None, "") else _state_codes(value, one=True)[0]
 
 
+# a projected completion further away than this is no date at all (and past what pandas can
+# hold for a pace of a few minutes a year): said instead
+_LONGEST_PROJECTION_WEEKS = 52 * 100
+
 def shipped_rules_dir() -> Path:
     """The rule sets that ship with perfkit: ``licensure_rules/`` inside the package."""
     return Path(__file__).resolve().parent / "licensure_rules"
@@ -501,7 +505,7 @@ def ledger(data: Prepared, config: Config, rules: dict[str, LicensureRule] | Non
                     "supervision_individual_required": r.supervision_individual_hours,
                     "weeks_required": r.min_weeks})
         # projected completion: every requirement at its own pace, the latest date wins
-        dates, unknown = [], []
+        dates, unknown, slow = [], [], []
         for have, need, pace, what in (
                 (total, r.total_hours, pace_total, "total hours"),
                 (direct, r.direct_hours, pace_direct, "direct hours"),
@@ -512,6 +516,8 @@ def ledger(data: Prepared, config: Config, rules: dict[str, LicensureRule] | Non
                 continue
             if pace <= 0:
                 unknown.append(what)
+            elif (need - have) / pace > _LONGEST_PROJECTION_WEEKS:  # a trickle: no date
+                slow.append(what)
             else:
                 dates.append(as_of + pd.Timedelta(weeks=(need - have) / pace))
         if r.min_months and pd.notna(since):
@@ -521,6 +527,10 @@ def ledger(data: Prepared, config: Config, rules: dict[str, LicensureRule] | Non
             notes.append(gap + " and no completion is projected")
         elif unknown:
             notes.append(f"no {', '.join(unknown)} in the last {weeks} weeks: no projection")
+        elif slow:
+            notes.append(f"at the last {weeks} weeks' pace of {', '.join(slow)}, completion "
+                         f"lies more than {_LONGEST_PROJECTION_WEEKS // 52} years away: no "
+                         "projection")
         elif dates:
             done = max(max(dates), as_of)
             row["projected_completion"] = done.normalize()
