@@ -1896,7 +1896,7 @@ class _Service:
 
 # A length written in a service or treatment name: "50 min", "53-minute", "(60 minutes)",
 # "1 hour", "1.5 hrs". The number before "min" is a length, never a billing modifier.
-_LENGTH = re.compile(r"(?<![\w.])(\d{1,3}(?:\.\d+)?)\s*-?\s*"
+_LENGTH = re.compile(r"(?<![\w.])(\d{1,3}(?:\.\d++)?)\s*+(?:-\s*+)?"
                      r"(min(?:ute)?s?|h(?:ou)?rs?|hour|h)\b", re.IGNORECASE)
 # Words of a treatment name that make it an intake (Jane's "Initial Consultation", "Intake
 # Assessment", "Psychological Evaluation"): first contact or assessment, not ongoing therapy.
