@@ -26,8 +26,8 @@ ROWS = [
      "signed"],
     ["10/8/2026 10:00 AM", "Grace Hopper", "Client D", "Individual Therapy 45 min", "attended",
      "signed"],
-    ["10/9/2026 10:00 AM", "Grace Hopper", "Client E", "Individual Therapy", "no_show",
-     "signed"],
+    ["10/9/2026 10:00 AM", "Grace Hopper", "Client E", "First Counseling Appointment",
+     "no_show", "signed"],
     ["10/12/2026 10:00 AM", "Grace Hopper", "Client D", "Family therapy 95 min (90847)",
      "attended", "signed"],
     ["10/13/2026 10:00 AM", "Grace Hopper", "Client E", "90834", "attended", "signed"],
@@ -70,7 +70,7 @@ def test_treatment_names_give_kinds_and_lengths_and_the_default_fills_the_rest(
     assert a.duration_minutes.tolist() == [53, 60, 50, 45, pd.NA, 95, 45]
     assert a.duration_estimated.tolist() == [True, True, True, True, False, True, True]
     assert a.duration_default.tolist() == [False, False, True, False, False, False, False]
-    assert a.service.tolist() == ["therapy", "intake", "therapy", "therapy", "therapy",
+    assert a.service.tolist() == ["therapy", "intake", "therapy", "therapy", "intake",
                                   "therapy", "therapy"]
     assert a.service_code.fillna("").tolist() == ["90837", "", "", "", "", "90847", "90834"]
     # "53 min" and "95 min" are lengths, not CPT modifiers (95 would mean telehealth)

@@ -225,8 +225,8 @@ _ADJUSTED = {"start_date_month_only": "with a start date known only to the month
                                            "written in the service name (such as 'Individual "
                                            "Therapy 50 min'), flagged as estimated",
              "service_from_name": "with the kind of service read from a treatment name: "
-                                  "intake when it says intake, initial, assessment, "
-                                  "evaluation or consultation, therapy otherwise",
+                                  "intake when it says intake, initial, first, "
+                                  "assessment, evaluation or consultation, therapy otherwise",
              "email_not_an_address": "with an email that is not one plain address (such as "
                                      "name@example.org): the clinician is kept, the email left "
                                      "empty, and perfkit deliver sends them nothing until it is "

@@ -1898,9 +1898,10 @@ class _Service:
 # "1 hour", "1.5 hrs". The number before "min" is a length, never a billing modifier.
 _LENGTH = re.compile(r"(?<![\w.])(\d{1,3}(?:\.\d++)?)\s*+(?:-\s*+)?"
                      r"(min(?:ute)?s?|h(?:ou)?rs?|hour|h)\b", re.IGNORECASE)
-# Words of a treatment name that make it an intake (Jane's "Initial Consultation", "Intake
-# Assessment", "Psychological Evaluation"): first contact or assessment, not ongoing therapy.
-_INTAKE_WORDS = re.compile(r"\b(intake|initial|assessment|evaluation|consult(?:ation)?|"
+# Words of a treatment name that make it an intake (Jane's "Initial Consultation", "First
+# Counseling Appointment", "Intake Assessment", "Psychological Evaluation"): first contact or
+# assessment, not ongoing therapy.
+_INTAKE_WORDS = re.compile(r"\b(intake|initial|first|assessment|evaluation|consult(?:ation)?|"
                            r"diagnostic|new (?:client|patient))\b", re.IGNORECASE)
 
 
