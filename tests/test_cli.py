@@ -69,7 +69,9 @@ def test_validate_lists_a_few_rows_of_each_reason_and_writes_them_all_with_out(p
     assert "All 10 rejected rows with their reasons" in out
     assert "row 4," not in block.split("notes.csv")[0]
     res = invoke("validate", practice, "--max-rows", 1, "--out", tmp_path / "q")
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 1, res.output  # no appointment accepted: nothing to run
+    assert ("perfkit: no row was accepted in appointments (appointments.csv) and notes "
+            "(notes.csv), so there is nothing to run yet") in res.output
     assert "    ... and 6 more" in res.output and "row 2, column status" not in res.output
     assert f"All 10 rejected rows with their reasons: {tmp_path / 'q' / 'rejects.csv'}." \
         in res.output
@@ -216,7 +218,10 @@ def test_init_writes_starters_once_and_validate_says_what_is_missing(tmp_path, m
     assert pd.read_csv(out / "clinicians.csv", dtype=str, keep_default_na=False).loc[
         0, "license_status"] == "licensed"
     res = invoke("validate", out, "--params", out / "practice.yaml")
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 1, res.output  # no roster row is usable yet: nothing to run
+    assert ("perfkit: no row was accepted in clinicians (clinicians.csv), appointments "
+            "(client_attendance_report_demo.csv) and notes (appointment-status-report_demo.csv)"
+            ", so there is nothing to run yet") in res.output
     assert "clinicians.csv: license_status for 2 clinicians" in res.output
     assert "clinicians.csv: weekly_capacity_hours for 3 clinicians" in res.output
     assert "ce.csv: continuing-education hours toward license renewal" in res.output

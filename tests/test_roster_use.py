@@ -97,7 +97,10 @@ def test_a_roster_with_no_usable_rows_stops_the_run_and_validate_says_so(practic
                                              r"2 clinicians"):
         run_period(practice, cfg, out=tmp_path / "run", tables_only=True)
     res = invoke("validate", practice)
-    assert res.exit_code == 0  # validate's answer is the summary, and what run would do
+    # validate's answer is the summary and what run would do, and (issue 30) exit 1: a
+    # required table with no accepted row means there is nothing to run yet
+    assert res.exit_code == 1
+    assert "perfkit: no row was accepted in clinicians (clinicians.csv)" in res.output
     assert "Still to fill in:" in res.output
     assert res.output.index("Still to fill in:") < res.output.index(
         "perfkit run would stop here: clinicians.csv has no usable rows")

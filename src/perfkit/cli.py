@@ -247,6 +247,17 @@ _ADJUSTED = {"start_date_month_only": "with a start date known only to the month
                                                       "kept as a cancellation",
              "status_empty_read_as_booked": "with an empty status after the export was taken, "
                                             "read as booked (not yet happened)",
+             "duration_default": "of attended sessions with no length in the export (no "
+                                 "duration, end time, billing code or minutes in the service "
+                                 "name) given the default session length "
+                                 "(services.default_session_minutes in the parameters), "
+                                 "flagged as estimated",
+             "duration_from_service_name": "with the session length read from the minutes "
+                                           "written in the service name (such as 'Individual "
+                                           "Therapy 50 min'), flagged as estimated",
+             "service_from_name": "with the kind of service read from a treatment name: "
+                                  "intake when it says intake, initial, first, "
+                                  "assessment, evaluation or consultation, therapy otherwise",
              "email_not_an_address": "with an email that is not one plain address (such as "
                                      "name@example.org): the clinician is kept, the email left "
                                      "empty, and perfkit deliver sends them nothing until it is "
@@ -396,15 +407,21 @@ def init(
     data_dir: Annotated[Path, typer.Argument(help="the folder of exported reports")],
     source: SourceOpt = None,
     params: ParamsOpt = None,
+    column_map: MapOpt = None,
 ) -> None:
     """Write a starter roster (clinicians.csv) and parameters file (practice.yaml) for a
-    folder of EHR exports; existing files are never overwritten."""
+    folder of EHR exports; existing files are never overwritten. A column map (--column-map,
+    or column_map in --params) is read with the export and written into practice.yaml."""
     from .starter import write_starter
 
     try:
         cfg = load_config(params, source=source)
         if params is None:  # the built-in settings' states are the demo's, not this practice's
             cfg = cfg.model_copy(update={"state": ()})
+        if column_map is not None:  # as validate and run: over the parameters' own map
+            if not column_map.is_file():
+                raise IngestError(f"column map {column_map} does not exist")
+            cfg = cfg.model_copy(update={"column_map": column_map.resolve()})
         st = write_starter(data_dir, cfg)
         rules_said = _state_rules(cfg) if st.parameters_written else ""
     except USER_ERRORS as exc:
@@ -418,7 +435,12 @@ def init(
     if st.parameters_written:
         covered = f" (the export covers {st.period[0]} to {st.period[1]})" if st.period else ""
         typer.echo(f"Wrote {st.parameters}{covered}: set your practice name, time zone and "
-                   "state.")
+                   "state" + ("." if st.period else ", and the period."))
+        if st.period is None:
+            typer.echo("No attended appointment with a readable date was found in the export, "
+                       "so the period it covers is not known: period_start and period_end are "
+                       "left for you to set in practice.yaml (perfkit validate says why no row "
+                       "was read).")
         typer.echo(f"exported_at is {st.exported_at:%Y-%m-%d %H:%M} ({st.exported_from}): "
                    "change it if you downloaded the reports at another time.")
         typer.echo(rules_said)
@@ -482,8 +504,26 @@ def validate(
     unusable = run_blockers(quality, skip_unknown=True)
     if unusable:  # what validate found is the answer; the run would stop on it
         typer.echo(f"\nperfkit run would stop here: {unusable}.")
+    empty = _no_accepted_rows(quality)
+    if empty:  # the check itself failed: exit 1, as --strict does (2 is for "cannot check")
+        typer.echo(f"perfkit: {empty}", err=True)
+        raise typer.Exit(code=1)
     if strict and quality["rows_rejected"]:
         raise typer.Exit(code=1)
+
+
+def _no_accepted_rows(quality: dict) -> str:
+    """validate's sentence when a required table (clinicians, appointments, notes) that is
+    present has no accepted row; empty when each has one."""
+    from .contract import TABLES
+
+    empty = [f"{name} ({e['file']})" for name, e in quality["tables"].items()
+             if TABLES[name].required and e.get("present") and not e["rows_accepted"]]
+    if not empty:
+        return ""
+    which = empty[0] if len(empty) == 1 else ", ".join(empty[:-1]) + " and " + empty[-1]
+    return (f"no row was accepted in {which}, so there is nothing to run yet: "
+            "the summary above says why each row was rejected or what is still to fill in.")
 
 
 @app.command()

@@ -250,9 +250,22 @@ def _default_codes() -> dict[str, ServiceCode]:
 
 
 class ServicesConfig(_Strict):
-    """Billing codes, for exports that give codes instead of services and durations."""
+    """Billing codes, for exports that give codes instead of services and durations, and the
+    session length taken when an export gives no length at all.
+
+    ``default_session_minutes`` is perfkit's stated choice, not a published average: the
+    50-minute "therapy hour", between the usual lengths of 90834 (45) and 90837 (60) in
+    ``codes`` (docs/references.md [CPT]). It is used only when the column map allows it
+    (``session_length: default``; the generic profile does), for an attended session with no
+    duration, no end time, no billing code with a usual length and no minutes in its service
+    name; such a session is flagged as estimated and the practice report says which share of
+    the hours rests on it."""
 
     codes: dict[str, ServiceCode] = Field(default_factory=_default_codes)
+    default_session_minutes: int = Field(50, ge=1, le=600, description="length given to an "
+                                         "attended session whose export gives none (only "
+                                         "where the column map says session_length: "
+                                         "default); flagged as estimated")
     telehealth_modifiers: list[str] = Field(default_factory=lambda: ["95", "GT", "FQ", "93"])
 
     @field_validator("telehealth_modifiers", mode="before")

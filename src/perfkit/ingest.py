@@ -89,6 +89,11 @@ class ColumnMap:
                       # (hashed into the keyed pseudonym as they are read, never stored)
         exported_at:  "2026-11-03 09:00"   # when the export was taken (note statuses)
         status_blank_until_marked: true   # an empty status: attendance not marked yet
+        service_text: free      # service cells may be treatment names ("Individual Therapy
+                                # 50 min"); default "codes": contract words or billing codes
+        session_length: default # an attended session with no length at all takes
+                                # services.default_session_minutes (estimated); default
+                                # "required": it is rejected as missing_duration
     """
 
     files: dict[str, str] = field(default_factory=dict)
@@ -109,6 +114,8 @@ class ColumnMap:
     scheduled_after_export: bool = False  # "attended" after the export instant is booked
     detect: list[str] = field(default_factory=list)  # tables whose file is known by content
     status_blank_until_marked: bool = False  # an empty status: booked, not yet marked
+    service_text: str = "codes"  # "free": treatment names are read (_read_service)
+    session_length: str = "required"  # "default": services.default_session_minutes
 
     def client_key_for(self, table: str) -> list[str]:
         return self.client_key.get(table) or self.client_key.get("*") or []
@@ -190,7 +197,7 @@ def load_column_map(path: str | Path | None, source: str | None = None) -> Colum
     allowed = {"files", "sheets", "columns", "values", "datetime_format", "date_format",
                "formats", "client_key", "exported_at", "rows", "defaults", "describe",
                "caveats", "unavailable", "join", "scheduled_after_export", "detect",
-               "status_blank_until_marked"}
+               "status_blank_until_marked", "service_text", "session_length"}
     unknown = set(raw) - allowed
     if unknown:
         raise IngestError(f"column map {path}: unknown section {sorted(unknown)[0]!r} "
@@ -245,6 +252,11 @@ def load_column_map(path: str | Path | None, source: str | None = None) -> Colum
     if not isinstance(detect, list) or not all(t in C.TABLES for t in detect):
         raise IngestError(f"column map {path}: 'detect' must list tables whose file is found "
                           "by its headers, such as [appointments]")
+    for setting, choices in (("service_text", ("codes", "free")),
+                             ("session_length", ("required", "default"))):
+        if raw.get(setting) is not None and raw[setting] not in choices:
+            raise IngestError(f"column map {path}: '{setting}' must be {choices[0]} or "
+                              f"{choices[1]}, not {str(raw[setting])[:40]!r}")
     unavailable = raw.get("unavailable") or []
     if not isinstance(unavailable, list) or not all(isinstance(c, str) for c in unavailable):
         raise IngestError(f"column map {path}: 'unavailable' must list metric names")
@@ -277,6 +289,8 @@ def load_column_map(path: str | Path | None, source: str | None = None) -> Colum
         scheduled_after_export=bool(raw.get("scheduled_after_export", False)),
         detect=list(detect),
         status_blank_until_marked=bool(raw.get("status_blank_until_marked", False)),
+        service_text=raw.get("service_text") or "codes",
+        session_length=raw.get("session_length") or "required",
     )
     for table, cols in cmap.defaults.items():
         for col in cols:
@@ -1858,7 +1872,8 @@ def _generic_checks(res: _TableResult, spec: C.Table, cfg: Config, cmap: ColumnM
         elif col.kind in ("int", "number"):
             _check_number(res, col, text)
         elif col.name == "service" and spec.name == "appointments":
-            _services(res, text, cfg, cmap.values.get(spec.name, {}).get(col.name, {}))
+            _services(res, text, cfg, cmap.values.get(spec.name, {}).get(col.name, {}),
+                      cmap.service_text == "free")
         elif col.kind == "enum":
             extra = cmap.values.get(spec.name, {}).get(col.name, {})
             mapped = _map_enum(text, C.VOCABULARIES[col.vocabulary], extra,
@@ -1984,7 +1999,8 @@ _CODE = re.compile(r"^(?:\d{4}[0-9A-Z]|[A-Z]\d{4})$")  # CPT and HCPCS codes
 
 @dataclass(frozen=True)
 class _Service:
-    """What one service cell says: ``90837-95``, ``90837 GT``, ``90839, 90840``, ``therapy``."""
+    """What one service cell says: ``90837-95``, ``90837 GT``, ``90839, 90840``, ``therapy``,
+    or (``service_text: free``) a treatment name such as ``Individual Therapy 50 min``."""
 
     service: str | None  # intake / therapy / other; None: not understood
     code: str | None = None  # the session's own billing code, modifiers removed
@@ -1995,18 +2011,48 @@ class _Service:
     add_on_only: bool = False  # only add-on codes: a line to fold into its session
     add_on_minutes: float = 0.0
     problem: str = ""
+    text_minutes: float = np.nan  # minutes written in a treatment name (free text only)
+    from_text: bool = False  # the kind read from a treatment name's words (free text only)
 
 
-def _read_service(label: str, cfg: Config, extra: dict[str, str]) -> _Service:
+# A length written in a service or treatment name: "50 min", "53-minute", "(60 minutes)",
+# "1 hour", "1.5 hrs". The number before "min" is a length, never a billing modifier.
+_LENGTH = re.compile(r"(?<![\w.])(\d{1,3}(?:\.\d++)?)\s*+(?:-\s*+)?"
+                     r"(min(?:ute)?s?|h(?:ou)?rs?|hour|h)\b", re.IGNORECASE)
+# Words of a treatment name that make it an intake (Jane's "Initial Consultation", "First
+# Counseling Appointment", "Intake Assessment", "Psychological Evaluation"): first contact or
+# assessment, not ongoing therapy.
+_INTAKE_WORDS = re.compile(r"\b(intake|initial|first|assessment|evaluation|consult(?:ation)?|"
+                           r"diagnostic|new (?:client|patient))\b", re.IGNORECASE)
+
+
+def _written_minutes(label: str) -> float:
+    """The one length a treatment name states, in minutes (1 to 600), else NaN; a name that
+    states two different lengths states none."""
+    found = set()
+    for number, unit in _LENGTH.findall(label):
+        minutes = float(number) * (60 if unit.lower().startswith("h") else 1)
+        if 1 <= minutes <= C.TABLES["appointments"].column("duration_minutes").hi:
+            found.add(round(minutes))
+    return float(found.pop()) if len(found) == 1 else np.nan
+
+
+def _read_service(label: str, cfg: Config, extra: dict[str, str], free: bool = False
+                  ) -> _Service:
     if not label:
         return _Service("therapy")  # DATA_CONTRACT: service defaults to therapy
     word = extra.get(C.normalize_label(label)) or C.SERVICE_SYNONYMS.get(
         C.normalize_label(label))
-    tokens = re.findall(r"[A-Z0-9]+", label.upper())
+    # "Psychotherapy 53 min (90837)": the 53 is a length, not a CPT modifier
+    tokens = re.findall(r"[A-Z0-9]+", _LENGTH.sub(" ", label).upper())
     codes = [t for t in tokens if _CODE.match(t)]
+    written = _written_minutes(label) if free else np.nan
     if word in ("intake", "therapy", "other") and not codes:
-        return _Service(word)
+        return _Service(word, text_minutes=written)
     if not codes:
+        if free:  # a treatment name (Jane, Owl): its words say intake, else it is therapy
+            return _Service("intake" if _INTAKE_WORDS.search(label) else "therapy",
+                            text_minutes=written, from_text=True)
         return _Service(None, problem="is not a known service (intake, therapy, other or a "
                                       "billing code; map other labels in the column map)")
     known = cfg.services.codes
@@ -2029,13 +2075,17 @@ def _read_service(label: str, cfg: Config, extra: dict[str, str]) -> _Service:
     return _Service(word if word in ("intake", "therapy", "other") else code.service,
                     code=main[0], minutes=np.nan if code.minutes is None else code.minutes,
                     per_unit=code.per_unit, group=code.group, telehealth=tele,
-                    add_on_minutes=extra_minutes)
+                    add_on_minutes=extra_minutes,
+                    text_minutes=np.nan if code.per_unit else written)
 
 
-def _services(res: _TableResult, text: pd.Series, cfg: Config, extra: dict[str, str]) -> None:
+def _services(res: _TableResult, text: pd.Series, cfg: Config, extra: dict[str, str],
+              free: bool = False) -> None:
     """Service kinds from the service column: the contract's words, or billing codes with
-    their modifiers (telehealth), add-on codes and the parameters' usual lengths."""
-    read = _map_unique(text, lambda label: _read_service(label, cfg, extra))
+    their modifiers (telehealth), add-on codes and the parameters' usual lengths; with
+    ``free`` (the column map's ``service_text: free``) also treatment names, whose words
+    give the kind (intake words, else therapy) and whose written minutes a length."""
+    read = _map_unique(text, lambda label: _read_service(label, cfg, extra, free))
     v, t = res.verdicts, res.typed
     problem = read.map(lambda r: r.problem)
     v.reject((problem != "").to_numpy(), "unknown_service", "service",
@@ -2043,7 +2093,7 @@ def _services(res: _TableResult, text: pd.Series, cfg: Config, extra: dict[str, 
                         zip(text.to_numpy(dtype=object)[m], problem.to_numpy(dtype=object)[m],
                             strict=True)])
     for name in ("service", "code", "minutes", "per_unit", "group", "telehealth",
-                 "add_on_only", "add_on_minutes"):
+                 "add_on_only", "add_on_minutes", "text_minutes", "from_text"):
         t[f"_svc_{name}" if name != "service" else "service"] = read.map(
             lambda r, n=name: getattr(r, n))
     t["service_code"] = t.pop("_svc_code")
@@ -2110,11 +2160,15 @@ def _drop_folds_of_rejected(res: _TableResult) -> None:
         res.adjustments["add_on_lines_folded"] -= len(gone)
 
 
-def _durations(res: _TableResult) -> None:
-    """Each appointment's length: the export's duration, else its end time, else its billing
-    code's usual length (times its units for a per-unit code, plus any add-on minutes), which
-    is flagged as estimated. An attended session needs one; a cancelled or missed one does
-    not."""
+def _durations(res: _TableResult, cfg: Config | None = None,
+               cmap: ColumnMap | None = None) -> None:
+    """Each appointment's length: the export's duration, else its end time, else the minutes
+    its treatment name states (``service_text: free``), else its billing code's usual length
+    (times its units for a per-unit code; add-on minutes join either), all but the first two
+    flagged as estimated. An attended session needs one; with the column map's
+    ``session_length: default`` one with none takes ``services.default_session_minutes``
+    (estimated, and flagged ``duration_default``) instead of being rejected. A cancelled or
+    missed one needs none."""
     t, v = res.typed, res.verdicts
     given = t["duration_minutes"].to_numpy(dtype=float)
     start, end = t["start"], t["end"]
@@ -2127,23 +2181,38 @@ def _durations(res: _TableResult) -> None:
              f"end lies more than {longest:g} minutes after start")
     units = t["units"].to_numpy(dtype=float)
     per_unit = t["_svc_per_unit"].to_numpy(dtype=bool)
+    add_on = t["_svc_add_on_minutes"].to_numpy(dtype=float)
+    written = t["_svc_text_minutes"].to_numpy(dtype=float) if "_svc_text_minutes" in t \
+        else np.full(len(given), np.nan)
     code = t["_svc_minutes"].to_numpy(dtype=float) * np.where(
-        per_unit & ~np.isnan(units), units, 1.0) + t["_svc_add_on_minutes"].to_numpy(
-        dtype=float)
+        per_unit & ~np.isnan(units), units, 1.0) + add_on
+    code = np.where(~np.isnan(written), written + add_on, code)
     code = np.where(code > 0, np.round(code), np.nan)
     minutes = np.where(~np.isnan(given), given, np.where(has_end, np.round(from_end), code))
-    estimated = np.isnan(given) & ~has_end & ~np.isnan(code)
     attended = (t["status"] == "attended").to_numpy(dtype=bool, na_value=False)
     if res.folded is not None:
         attended = attended & ~res.folded  # an add-on line lends its minutes to its session
+    default = np.zeros(len(given), dtype=bool)
+    if cmap is not None and cmap.session_length == "default" and cfg is not None:
+        default = attended & np.isnan(minutes)
+        minutes = np.where(default, float(cfg.services.default_session_minutes), minutes)
+    estimated = np.isnan(given) & ~has_end & (~np.isnan(code) | default)
     v.reject(attended & np.isnan(minutes), "missing_duration", "duration_minutes",
              "an attended session needs duration_minutes, an end time or a billing code with "
-             "a usual length (services.codes in the parameters)")
+             "a usual length (services.codes in the parameters); session_length: default in "
+             "the column map gives it services.default_session_minutes instead")
     t["duration_minutes"] = pd.Series(minutes, index=res.raw.index)
     t["duration_estimated"] = pd.Series(estimated, index=res.raw.index)
+    t["duration_default"] = pd.Series(default, index=res.raw.index)
     ok = v.ok & ~(res.folded if res.folded is not None else False)
+    from_text = estimated & ~default & ~np.isnan(written)
     res.adjustments["duration_from_end"] = int((has_end & ok).sum())
-    res.adjustments["duration_from_code"] = int((estimated & ok).sum())
+    res.adjustments["duration_from_code"] = int((estimated & ~default & ~from_text & ok).sum())
+    res.adjustments["duration_from_service_name"] = int((from_text & ok).sum())
+    res.adjustments["duration_default"] = int((default & ok).sum())
+    if "_svc_from_text" in t:
+        res.adjustments["service_from_name"] = int(
+            (t["_svc_from_text"].to_numpy(dtype=bool) & ok).sum())
     res.adjustments["start_date_only"] = int((t["start_date_only"].to_numpy() & ok).sum())
 
 
@@ -2597,7 +2666,8 @@ def _join_notes(notes: _TableResult, appts: _TableResult, cfg: Config, cmap: Col
         appts.raw[col] = mine
     if "service" in lend:
         _services(appts, appts.raw["service"], cfg,
-                  cmap.values.get("appointments", {}).get("service", {}))
+                  cmap.values.get("appointments", {}).get("service", {}),
+                  cmap.service_text == "free")
     if "units" in lend:
         _check_number(appts, C.TABLES["appointments"].column("units"), appts.raw["units"])
     return match
@@ -2687,7 +2757,8 @@ OUTPUT_COLUMNS = {
                    "licensure_rule", "team", "email"],
     "appointments": ["appointment_id", "clinician_id", "client_id", "start", "end",
                      "duration_minutes", "status", "service", "service_code",
-                     "duration_estimated", "start_date_only", "telehealth", "group"],
+                     "duration_estimated", "duration_default", "start_date_only", "telehealth",
+                     "group"],
     "notes": ["appointment_id", "clinician_id", "signed_at", "status"],
     "assessments": ["client_id", "clinician_id", "clinician_inferred", "instrument",
                     "administered_at", "total_score", "prorated", "items_answered",
@@ -2723,7 +2794,8 @@ def _accepted_frame(res: _TableResult) -> pd.DataFrame:
         frame.insert(frame.columns.get_loc("start") + 1, "end",
                      frame["start"] + pd.to_timedelta(
                          frame["duration_minutes"].astype(float), unit="m"))
-        for col in ("duration_estimated", "start_date_only", "telehealth", "group"):
+        for col in ("duration_estimated", "duration_default", "start_date_only", "telehealth",
+                    "group"):
             frame[col] = frame[col].astype(bool)
     return _typed(frame, res.name)
 
@@ -2828,7 +2900,7 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
     _late_cancel_from_fee(appts)
     _late_cancel_from_cancellation_time(appts, config, cmap)
     _fold_add_ons(appts)
-    _durations(appts)
+    _durations(appts, config, cmap)
     _session_flags(appts)
     _drop_folds_of_rejected(appts)
     _generate_ids(appts, key.key)

@@ -71,7 +71,8 @@ CONTRACT_COLUMNS = [
     "new_clients", "retained_8plus_rate", "early_dropout_rate", "median_sessions_per_client",
 ]
 EXTRA_COLUMNS = [
-    "notes_open_72h", "documentation_source", "hours_estimated", "past_appointments",
+    "notes_open_72h", "documentation_source", "hours_estimated", "hours_default",
+    "past_appointments",
     "clinician_cancelled",
     "available_days", "weekly_session_goal", "goal_attainment", "caseload", "retention_cohort",
     "new_clients_limited", "appointments_in_export",
@@ -215,9 +216,10 @@ def available_capacity(clinicians: pd.DataFrame, time_off: pd.DataFrame,
 def clinician_time(att: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """Attended rows as the clinician's time: a group session (``group``; one row per client)
     becomes one row per slot (``by`` and start) at its longest recorded length. Columns:
-    ``by``, ``start``, ``duration_minutes`` (and ``duration_estimated`` when known)."""
-    cols = [*by, "start", "duration_minutes"] + (
-        ["duration_estimated"] if "duration_estimated" in att else [])
+    ``by``, ``start``, ``duration_minutes`` (and ``duration_estimated`` and
+    ``duration_default`` when known)."""
+    cols = [*by, "start", "duration_minutes"] + [
+        c for c in ("duration_estimated", "duration_default") if c in att]
     if "group" not in att or not att["group"].any():
         return att[cols]
     grouped = att["group"].to_numpy(dtype=bool)
@@ -232,8 +234,10 @@ def sessions_attended(appts: pd.DataFrame) -> pd.DataFrame:
     Notes
     -----
     ``sessions_attended`` counts attended sessions; ``hours_attended`` sums their
-    ``duration_minutes`` / 60; ``hours_estimated`` is the part of it that rests on billing
-    codes' usual lengths (the export gave no duration or end time). DATA_CONTRACT section 3,
+    ``duration_minutes`` / 60; ``hours_estimated`` is the part of it that rests on estimated
+    lengths (the export gave no duration or end time: billing codes' usual lengths, minutes
+    written in a treatment name, or the default session length), and ``hours_default`` the
+    part of that at the default session length. DATA_CONTRACT section 3,
     "utilization" numerator. A group session (``group``: CPT 90853 or the export's group
     column) is one row per client; the clinician's time counts once per slot (clinician and
     start), at its longest recorded length, and so does the session. Attendance itself (the
@@ -243,10 +247,14 @@ def sessions_attended(appts: pd.DataFrame) -> pd.DataFrame:
     minutes = att["duration_minutes"].astype(float)
     estimated = att["duration_estimated"].to_numpy(dtype=bool) if "duration_estimated" in att \
         else np.zeros(len(att), dtype=bool)
+    default = att["duration_default"].to_numpy(dtype=bool) if "duration_default" in att \
+        else np.zeros(len(att), dtype=bool)
     g = _grouped(att.assign(hours=minutes / 60, estimated_hours=np.where(estimated,
-                                                                        minutes / 60, 0.0)))
+                                                                        minutes / 60, 0.0),
+                            default_hours=np.where(default, minutes / 60, 0.0)))
     return pd.DataFrame({"sessions_attended": g.size(), "hours_attended": g["hours"].sum(),
-                         "hours_estimated": g["estimated_hours"].sum()})
+                         "hours_estimated": g["estimated_hours"].sum(),
+                         "hours_default": g["default_hours"].sum()})
 
 
 def utilization(hours_attended: pd.Series, available_hours: pd.Series) -> pd.Series:
@@ -611,8 +619,8 @@ def _bucket_table(data, cfg: Config, window: Window, clinicians: pd.DataFrame,
               "active_clients",
               "new_clients", "past_appointments", "clinician_cancelled"] \
         + (["retention_cohort"] if extra else [])
-    for col in counts + ["hours_attended", "hours_estimated", "available_hours",
-                         "available_days"]:
+    for col in counts + ["hours_attended", "hours_estimated", "hours_default",
+                         "available_hours", "available_days"]:
         table[col] = table[col].fillna(0)
     for col in counts:
         table[col] = table[col].astype("int64")
@@ -659,8 +667,9 @@ def clinician_metrics(data, cfg: Config) -> pd.DataFrame:
 
 PRACTICE_COLUMNS = [
     "period_start", "period_end", "clinicians", "sessions_attended", "hours_attended",
-    "hours_estimated", "available_hours", "utilization", "past_appointments",
-    "missed_appointments", "non_attendance_rate", "clinician_cancelled", "notes_due",
+    "hours_estimated", "hours_default", "available_hours", "utilization",
+    "past_appointments", "missed_appointments", "non_attendance_rate", "clinician_cancelled",
+    "notes_due",
     "notes_due_with_signing_times", "notes_within_72h", "notes_open_72h",
     "unsigned_overdue_7d", "clinicians_on_note_status", "clients_seen", "new_clients",
     "new_clients_limited",
@@ -732,6 +741,7 @@ def practice_summary(data, cfg: Config, metrics: pd.DataFrame) -> pd.DataFrame:
         "period_start": cfg.period_start, "period_end": cfg.period_end,
         "clinicians": len(metrics), "sessions_attended": int(total("sessions_attended")),
         "hours_attended": r["hours_attended"], "hours_estimated": total("hours_estimated"),
+        "hours_default": total("hours_default"),
         "available_hours": r["available_hours"], "utilization": r["utilization"],
         "past_appointments": int(r["past_appointments"]),
         "missed_appointments": round(missed) if pd.notna(missed) else np.nan,

@@ -127,7 +127,8 @@ def schema(table: str, timezone: str):
         # a cancelled or missed appointment may have no length, and then no end
         cols["end"] = pa.Column(None, _is_tz_datetime(timezone), nullable=True)
         cols["service_code"] = pa.Column(None, _is_text(), nullable=True)
-        for flag in ("duration_estimated", "start_date_only", "telehealth", "group"):
+        for flag in ("duration_estimated", "duration_default", "start_date_only", "telehealth",
+                     "group"):
             cols[flag] = pa.Column("bool")
     if table == "assessments":
         cols["clinician_id"] = pa.Column(None, _is_text(), nullable=False)

@@ -7,7 +7,9 @@ the chosen import profile and writes, next to it:
   practice must fill in (license status, start date, weekly capacity, supervisor, ...). An
   existing roster is never overwritten.
 - ``practice.yaml``: the practice name to set, the time zone, the state, the profile, the
-  period the export covers (whole months) and ``exported_at``: the ``exported_at`` of the
+  column map read with the export (when one is given), the period the export covers (whole
+  months; left commented out, with a note, when no appointment date could be read) and
+  ``exported_at``: the ``exported_at`` of the
   parameters or column map when one is set, else the newest export file's modification time
   in the practice time zone (a browser sets it when it saves a download), with a comment to
   change it if that was not when the reports were downloaded. An existing file is never
@@ -19,6 +21,7 @@ Names found here are clinicians' names from the export, never clients'.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,9 +116,21 @@ def write_starter(folder: str | Path, config: Config) -> Starter:
     params = folder / "practice.yaml"
     params_written = False
     if not params.exists():
-        start, end = period or (config.period_start.isoformat(), config.period_end.isoformat())
         state = (config.state[0] if len(config.state) == 1 else
                  f"[{', '.join(config.state)}]" if config.state else "null")
+        if period is not None:
+            start, end = period
+            dates = (f"period_start: {start}                # the export covers {start} to "
+                     f"{end}\n"
+                     f"period_end: {end}                  # day after the period\n")
+        else:  # never a period the export was not read to cover
+            dates = ("# No attended appointment with a readable date was found in the export "
+                     "(perfkit validate\n# says why), so the period it covers is not known: set "
+                     "its first day and the day after\n# its last, e.g.\n"
+                     "# period_start: 2026-08-01\n# period_end: 2026-11-01\n")
+        column_map = "" if config.column_map is None else (
+            f"column_map: {_yaml_path(config.column_map, folder)}"
+            "   # the export's column map (headers and labels)\n")
         params.write_text(
             "# perfkit parameters written by 'perfkit init': check every line.\n"
             "# All settings and their defaults: parameters/practice.yaml in perfkit.\n"
@@ -125,8 +140,7 @@ def write_starter(folder: str | Path, config: Config) -> Starter:
             "shipped licensure and CE rules apply only where their state is this one "
             "('perfkit rules' lists them)\n"
             f"source: {config.source}                  # the export's import profile\n"
-            f"period_start: {start}                # the export covers {start} to {end}\n"
-            f"period_end: {end}                  # day after the period\n"
+            + column_map + dates +
             f"exported_at: {exported:%Y-%m-%d %H:%M}                # when you downloaded the "
             f"reports ({config.timezone}; note statuses describe that moment), from "
             f"{exported_from}: change it if that was not when you downloaded them\n",
@@ -134,6 +148,18 @@ def write_starter(folder: str | Path, config: Config) -> Starter:
         params_written = True
     return Starter(len(found), roster, written, params, params_written, period,
                    exported if params_written else None, exported_from)
+
+
+def _yaml_path(path: Path, folder: Path) -> str:
+    """A column map's path as practice.yaml (in ``folder``) should hold it: relative to the
+    folder when the map lies inside it (the folder can move), else absolute; quoted as a YAML
+    string, so no character of a file name can change the file's meaning."""
+    path = Path(path).resolve()
+    try:
+        text = str(path.relative_to(folder.resolve()))
+    except ValueError:
+        text = str(path)
+    return json.dumps(text)
 
 
 def _export_time(folder: Path, cmap, config: Config, files: list[Path]) -> tuple[pd.Timestamp,

@@ -86,13 +86,25 @@ def documentation_basis(run: RunData) -> str:
             "signing times, so how quickly notes were signed is not known")
 
 
-def _estimated_words(p: pd.Series) -> str:
-    """How much of the attended hours the billing codes' usual lengths estimate."""
+def _estimated_words(p: pd.Series, default_minutes: int | None = None) -> str:
+    """How much of the attended hours are estimated, and which part of that is the default
+    session length (no length in the export at all) rather than billing codes' usual lengths
+    or the minutes a service name states."""
     hours, est = p["hours_attended"], p["hours_estimated"]
     if not hours or not est or pd.isna(est):
         return ""
-    return (f" ({pct(est / hours)} of the hours are estimated from billing codes: the export "
-            "gave no session lengths)")
+    default = p.get("hours_default", 0.0)
+    default = 0.0 if pd.isna(default) else float(default)
+    length = f" of {default_minutes} minutes" if default_minutes else ""
+    if not default:
+        return (f" ({pct(est / hours)} of the hours are estimated from billing codes or "
+                "service names: the export gave no session lengths)")
+    said = (f"at the default session length{length}, set in the parameters, as the export "
+            "gave no length at all")
+    if est - default > 1e-9:
+        return (f" ({pct(est / hours)} of the hours are estimated: {pct(default / hours)} "
+                f"{said}; {pct((est - default) / hours)} from billing codes or service names)")
+    return f" ({pct(default / hours)} of the hours are {said})"
 
 
 def _flag_words(cfg: Config) -> dict[str, str]:
@@ -306,7 +318,7 @@ def period_summary(run: RunData):
         **({"Staff retention": w} if (w := _workforce_words(run)) else {}),
         "Sessions attended": num(p["sessions_attended"], 0),
         "Utilization (attended hours / available hours)": pct(p["utilization"])
-        + _estimated_words(p),
+        + _estimated_words(p, run.config.services.default_session_minutes),
         "Missed appointments (no-shows and late cancellations)":
             NOT_IN_EXPORT if "non_attendance_rate" in gone
         else _value("non_attendance_rate", p["non_attendance_rate"]),
