@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
@@ -287,3 +288,24 @@ def test_the_column_of_dates_is_the_start_whatever_it_is_read_as(time_only, cfg)
     assert by_row(ing).start.tolist() == [ts("2026-10-13 09:00"), ts("2026-10-14 10:00")]
     assert "start_from_date_and_time" not in ing.quality["tables"]["appointments"][
         "adjustments"]
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("9:00 AM", (9 * 3600, None)), ("9:00 a.m.", (9 * 3600, None)),
+    ("12:00 AM", (0, None)), ("12:30 PM", (12 * 3600 + 1800, None)),
+    ("0.5", (12 * 3600, None)), ("1899-12-30T09:15:00", (9 * 3600 + 900, None)),
+    ("10/13/2026 9:00 AM", (9 * 3600, None)),  # a date-time's own time of day
+    ("9:00 AM to 9:53 AM", (9 * 3600, 9 * 3600 + 53 * 60)),
+    ("13:00 PM", None), ("9", None), ("9:60", None), ("24:00", None),
+    ("2026-10-13T09:00-05:00", None),  # an offset is no local time of day
+    ("9:00 AM" + " " * 200, (9 * 3600, None)), ("1" * 200 + " 9:00", None),
+])
+def test_times_of_day_as_exports_print_them(value, expected):
+    from perfkit.ingest import _read_time
+
+    got = _read_time(value)
+    if expected is None:
+        assert got is None
+    else:
+        assert got[0] == expected[0]
+        assert (np.isnan(got[1]) if expected[1] is None else got[1] == expected[1])

@@ -1435,6 +1435,8 @@ def _read_time(value: str) -> tuple[float, float] | None:
     9:53 AM", "9:00-9:53", "9:00 to 9:53"; "9:00 - 9:53 AM" reads the first as 9:00 AM). A
     date-time's own time of day is taken too ("10/1/2026 9:00 AM"). None when unreadable."""
     v = value.strip()
+    if len(v) > 100:  # no time of day, nor a date-time, is that long
+        return None
     m = _TIME_OF_DAY.match(v)
     if m:
         t = _clock_seconds(m, 1)
@@ -1512,7 +1514,7 @@ def _cut_start_range(res: _TableResult, text: pd.Series) -> pd.Series:
     the date and first time, the range's end is kept for ``_start_with_time``. A hyphen and
     two digits after an ISO 8601 time ("2026-10-01T09:00-05:00") are a UTC offset."""
     def cut(value: str) -> tuple[str, str]:
-        m = _RANGE_TAIL.search(value)
+        m = _RANGE_TAIL.search(value) if len(value) <= 100 else None
         if not m or not _ENDS_IN_TIME.search(value[:m.start()].rstrip()):
             return value, ""
         tail = value[m.start("sep"):]
@@ -1559,9 +1561,9 @@ def _start_with_time(res: _TableResult, text: pd.Series, fmt: str | None, cfg: C
     midnight = (local == local.dt.normalize()).to_numpy(dtype=bool, na_value=False)
     combine = ~np.isnan(tod) & ~bad & (date_only | midnight)
     if combine.any():
-        when = local.dt.normalize() + pd.to_timedelta(np.where(combine, tod, 0), unit="s")
-        iso = pd.Series(when.dt.strftime("%Y-%m-%dT%H:%M:%S").to_numpy(dtype=object),
-                        index=text.index).where(combine, "")
+        when = local[combine].dt.normalize() + pd.to_timedelta(tod[combine], unit="s")
+        iso = pd.Series("", index=text.index, dtype=object)
+        iso[combine] = when.dt.strftime("%Y-%m-%dT%H:%M:%S").to_numpy(dtype=object)
         again = _parse_datetime(iso, tz, None)
         for k in range(4):  # values, unreadable, nonexistent, ambiguous
             if k == 0:
@@ -1582,11 +1584,11 @@ def _start_with_time(res: _TableResult, text: pd.Series, fmt: str | None, cfg: C
     ends = ~np.isnan(end_tod) & ~np.isnan(start_tod) & ~np.asarray(out[4], dtype=bool) \
         & (raw["end"] == "").to_numpy()
     if ends.any():
-        later = np.where(end_tod < start_tod, 86400.0, 0.0)
-        when = day + pd.to_timedelta(np.where(ends, end_tod + later, 0), unit="s")
-        end_text = pd.Series(when.dt.strftime("%Y-%m-%dT%H:%M:%S").to_numpy(dtype=object),
-                             index=text.index)
-        raw["end"] = raw["end"].where(~ends, end_text)
+        later = np.where(end_tod < start_tod, 86400.0, 0.0)  # ends before it starts: next day
+        when = day[ends] + pd.to_timedelta((end_tod + later)[ends], unit="s")
+        end_text = raw["end"].to_numpy(dtype=object).copy()
+        end_text[ends] = when.dt.strftime("%Y-%m-%dT%H:%M:%S").to_numpy(dtype=object)
+        raw["end"] = end_text
     res.typed["_end_from_range"] = pd.Series(ends, index=text.index)
     raw["start"] = text
     return (text, *out)
