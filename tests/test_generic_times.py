@@ -105,6 +105,26 @@ def test_a_time_range_gives_start_end_and_length(practice, cfg):
     assert q["adjustments"]["duration_from_end"] == 8
 
 
+def test_an_end_column_of_times_of_day_is_on_the_start_day(practice, cfg):
+    rows = [
+        row("10/13/2026", "9:00 AM", "attended", end="9:53 AM"),
+        row("10/14/2026", "11:30 PM", "attended", end="12:20 AM"),  # the next day
+        row("10/15/2026", "2:00 PM", "attended", end="2:45 PM"),
+        row("10/16/2026", "1:00 PM", "attended", end="2026-10-16T13:50"),  # a date-time end
+        row("10/19/2026", "", "no_show", end="9:53 AM"),  # no time of day to place it on
+    ]
+    ing = ingest_rows(practice, cfg, rows)
+    a = by_row(ing)
+    assert a.end.tolist() == [ts("2026-10-13 09:53"), ts("2026-10-15 00:20"),
+                              ts("2026-10-15 14:45"), ts("2026-10-16 13:50")]
+    assert a.duration_minutes.tolist() == [53, 50, 45, 50]
+    assert reasons(ing) == {5: ("end", "unparseable_date")}
+    adj = ing.quality["tables"]["appointments"]["adjustments"]
+    assert adj["end_time_on_start_day"] == 3
+    assert adj["start_from_date_and_time"] == 4
+    assert "end_from_time_range" not in adj
+
+
 def test_a_range_inside_the_start_column(practice, cfg):
     rows = [
         row("10/13/2026 9:00 AM - 9:53 AM", status="attended"),
@@ -192,21 +212,25 @@ def test_workbook_date_cells_and_time_cells(practice, cfg, tmp_path):
     write_table(practice, "notes", [])
     write_table(practice, "assessments", [])
     write_book(practice / "appointments.xlsx",
-               ["Session Date", "Start Time", "Clinician", "Client", "Attendance"],
-               [[dt.date(2026, 10, 5), dt.time(9, 0), "C1", "X1", "no_show"],
-                [dt.datetime(2026, 10, 6), 0.625, "C1", "X1", "no_show"],
-                [dt.datetime(2026, 10, 7, 10, 30), dt.time(9, 0), "C1", "X1", "no_show"],
-                [dt.date(2026, 10, 8), dt.time(16, 45, 30), "C1", "X1", "no_show"]],
-               {"B2": "h:mm AM/PM", "B5": "h:mm:ss"})
+               ["Session Date", "Start Time", "End Time", "Clinician", "Client", "Attendance"],
+               [[dt.date(2026, 10, 5), dt.time(9, 0), dt.time(9, 53), "C1", "X1", "attended"],
+                [dt.datetime(2026, 10, 6), 0.625, 0.65625, "C1", "X1", "attended"],
+                [dt.datetime(2026, 10, 7, 10, 30), dt.time(9, 0), dt.time(11, 15), "C1", "X1",
+                 "attended"],
+                [dt.date(2026, 10, 8), dt.time(16, 45, 30), None, "C1", "X1", "no_show"]],
+               {"B2": "h:mm AM/PM", "B5": "h:mm:ss", "C2": "h:mm AM/PM"})
     cmap = tmp_path / "map.yaml"
-    cmap.write_text(WORKBOOK_MAP.replace(", Time: time", ""))
+    cmap.write_text(WORKBOOK_MAP.replace(", Time: time", ", End Time: end"))
     ing = pk.ingest(practice, cfg, column_map=cmap)
     a = by_row(ing)
     assert a.start.tolist() == [ts("2026-10-05 09:00"), ts("2026-10-06 15:00"),
                                 ts("2026-10-07 10:30"), ts("2026-10-08 16:45:30")]
     assert not a.start_date_only.any()
+    # 0.65625 of a day is 15:45; the date-time cell's own 10:30 to 11:15
+    assert a.duration_minutes.tolist()[:3] == [53, 45, 45]
     adj = ing.quality["tables"]["appointments"]["adjustments"]
     assert adj["start_from_date_and_time"] == 3  # the date-time cell kept its own time
+    assert adj["end_time_on_start_day"] == 3
     assert ing.quality["tables"]["appointments"]["rows_rejected"] == 0
 
 

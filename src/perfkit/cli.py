@@ -221,6 +221,9 @@ _ADJUSTED = {"start_date_month_only": "with a start date known only to the month
                                          "time zone)",
              "end_from_time_range": "with the end read from a time range (such as 9:00 AM - "
                                     "9:53 AM; an end before the start is on the next day)",
+             "end_time_on_start_day": "with an end given as a time of day alone, read on "
+                                      "the start's day (the next day when it is before the "
+                                      "start)",
              "email_not_an_address": "with an email that is not one plain address (such as "
                                      "name@example.org): the clinician is kept, the email left "
                                      "empty, and perfkit deliver sends them nothing until it is "

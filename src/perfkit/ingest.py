@@ -1543,10 +1543,11 @@ def _start_with_time(res: _TableResult, text: pd.Series, fmt: str | None, cfg: C
     a local time in the practice's time zone (a time skipped or repeated by a daylight-saving
     change is handled as any start's is); a time range (in the time column, or in the start
     column itself) gives the end where the row has none, on the start's day, or the next day
-    when it ends before it starts. A start with a time of day of its own keeps it. A time
-    that cannot be read rejects the row (``unparseable_time``). Returns the text read (dates
-    and times combined as ISO 8601), which also goes back into ``raw`` (a table sharing the
-    file takes its day from it), and ``_parse_datetime``'s five results."""
+    when it ends before it starts; so does an end column of times of day alone. A start with
+    a time of day of its own keeps it. A time that cannot be read rejects the row
+    (``unparseable_time``). Returns the text read (dates and times combined as ISO 8601),
+    which also goes back into ``raw`` (a table sharing the file takes its day from it), and
+    ``_parse_datetime``'s five results."""
     tz, raw, v = cfg.timezone, res.raw, res.verdicts
     out = list(_parse_datetime(text, tz, fmt))
     values, bad, date_only = out[0], out[1], out[4]
@@ -1578,28 +1579,36 @@ def _start_with_time(res: _TableResult, text: pd.Series, fmt: str | None, cfg: C
                        lambda x: _read_time(x)[0] if x and _read_time(x) else np.nan)
     tail = tail.to_numpy(dtype=float)
     end_tod = np.where(~np.isnan(tail), tail, end_tod)
+    # an end column of times of day alone ("9:53 AM", an Excel time cell): on the start's day
+    own = _map_unique(raw["end"], lambda x: _read_time(x)[0] if x and not _HAS_DATE.search(x)
+                      and _read_time(x) else np.nan).to_numpy(dtype=float)
     start_local = out[0].dt.tz_localize(None)
     day = start_local.dt.normalize()
     start_tod = (start_local - day).dt.total_seconds().to_numpy(dtype=float, na_value=np.nan)
-    ends = ~np.isnan(end_tod) & ~np.isnan(start_tod) & ~np.asarray(out[4], dtype=bool) \
-        & (raw["end"] == "").to_numpy()
-    if ends.any():
+    timed = ~np.isnan(start_tod) & ~np.asarray(out[4], dtype=bool)  # a start with its time
+    end_time = timed & ~np.isnan(own)
+    ends = timed & ~np.isnan(end_tod) & (raw["end"] == "").to_numpy()
+    end_tod = np.where(end_time, own, end_tod)
+    if (ends | end_time).any():
         later = np.where(end_tod < start_tod, 86400.0, 0.0)  # ends before it starts: next day
-        when = day[ends] + pd.to_timedelta((end_tod + later)[ends], unit="s")
+        put = ends | end_time
+        when = day[put] + pd.to_timedelta((end_tod + later)[put], unit="s")
         end_text = raw["end"].to_numpy(dtype=object).copy()
-        end_text[ends] = when.dt.strftime("%Y-%m-%dT%H:%M:%S").to_numpy(dtype=object)
+        end_text[put] = when.dt.strftime("%Y-%m-%dT%H:%M:%S").to_numpy(dtype=object)
         raw["end"] = end_text
+    res.typed["_end_time_of_day"] = pd.Series(end_time, index=text.index)
     res.typed["_end_from_range"] = pd.Series(ends, index=text.index)
     raw["start"] = text
     return (text, *out)
 
 
 def _count_times(res: _TableResult) -> None:
-    """How many accepted appointments took their start from a date and a time column, and
-    their end from a time range (``adjustments``)."""
+    """How many accepted appointments took their start from a date and a time column, their
+    end from a time range, or an end given as a time of day alone (``adjustments``)."""
     ok = res.verdicts.ok & ~(res.folded if res.folded is not None else False)
     for key, mask in (("start_from_date_and_time", "_start_combined"),
-                      ("end_from_time_range", "_end_from_range")):
+                      ("end_from_time_range", "_end_from_range"),
+                      ("end_time_on_start_day", "_end_time_of_day")):
         if mask in res.typed:
             res.adjustments[key] = int((res.typed[mask].to_numpy(dtype=bool) & ok).sum())
 
