@@ -258,6 +258,14 @@ _ADJUSTED = {"start_date_month_only": "with a start date known only to the month
              "service_from_name": "with the kind of service read from a treatment name: "
                                   "intake when it says intake, initial, first, "
                                   "assessment, evaluation or consultation, therapy otherwise",
+             "start_from_date_and_time": "with the start read from a date and a time of day "
+                                         "in separate columns (a local time in the practice's "
+                                         "time zone)",
+             "end_from_time_range": "with the end read from a time range (such as 9:00 AM - "
+                                    "9:53 AM; an end before the start is on the next day)",
+             "end_time_on_start_day": "with an end given as a time of day alone, read on "
+                                      "the start's day (the next day when it is before the "
+                                      "start)",
              "email_not_an_address": "with an email that is not one plain address (such as "
                                      "name@example.org): the clinician is kept, the email left "
                                      "empty, and perfkit deliver sends them nothing until it is "

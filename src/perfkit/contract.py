@@ -274,6 +274,9 @@ TABLES: dict[str, Table] = {
                 # required for attended sessions only: else from end, units or service code
                 Column("duration_minutes", "int", required=False, in_file=False, lo=1, hi=600),
                 Column("end", "datetime", required=False, in_file=False),
+                # the time of day of a date-only start ("9:00 AM"), or a time range giving
+                # start and end ("9:00 AM - 9:53 AM"); see ingest._start_with_time
+                Column("time", "text", required=False, in_file=False),
                 Column("units", "number", required=False, in_file=False, lo=0, lo_open=True,
                        hi=40),
                 Column("status", "enum", vocabulary="status"),
@@ -400,6 +403,7 @@ REASONS: dict[str, str] = {
     "missing_value": "a required value is empty",
     "conflicting_duplicate_id": "the same id appears on rows that disagree; none of them is used",
     "unparseable_date": "a date or time could not be read",
+    "unparseable_time": "a time of day could not be read",
     "nonexistent_local_time": "a local time that does not exist (skipped when clocks sprang "
                               "forward)",
     "invalid_number": "a number could not be read",
