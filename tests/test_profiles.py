@@ -190,3 +190,37 @@ def test_a_profile_run_renders_its_reports_and_says_what_the_export_lacks(tmp_pa
         assert "not available from this export" in (out / "clinicians" / "C01.html").read_text(
             encoding="utf-8")
         assert "Not available from this export" in said
+
+
+# The appointment reports of systems the generic profile reads (perfkit demo --as NAME): every
+# figure the contract run gives, except what the system cannot say (demo.SYSTEM_SHAPES).
+NOT_SAID = {
+    "jane": ["clinician_cancelled"],  # no "cancelled by": shown as Rescheduled, left out
+    "owl": ["clinician_cancelled"],  # a therapist's cancellation is deleted from the export
+    "theranest": [],
+    "tebra": ["clinician_cancelled", "late_cancel_rate", "non_attendance_rate"],
+}
+SYSTEM_FIGURES = SCHEDULING + ["hours_attended", "utilization", "notes_due",
+                               "unsigned_overdue_7d", "notes_open_72h"]
+
+
+@pytest.mark.parametrize("shape", list(NOT_SAID))
+def test_each_systems_report_gives_the_contract_figures_it_can_say(contract, tmp_path, shape):
+    cfg, expected = contract
+    folder = export_as(shape, bundled_data_dir(), tmp_path / "export")
+    cfg = cfg.model_copy(update={"source": "generic"})
+    data = pk.prepare(folder, tmp_path / "run", cfg)
+    got = op.clinician_metrics(data, cfg).set_index("clinician_id")
+    said = [c for c in SYSTEM_FIGURES if c not in NOT_SAID[shape]]
+    pd.testing.assert_frame_equal(got[said], expected[said])
+    q = data.quality["tables"]["appointments"]
+    assert q["rows_in"] == q["rows_accepted"] + q["rows_rejected"]
+    # the measures name the clients as the report does: every score finds its client
+    a = data.quality["tables"]["assessments"]
+    assert a["rows_rejected"] == 0 and a["rows_accepted"] == len(pd.read_csv(
+        bundled_data_dir() / "assessments.csv"))
+    assert data.tables["assessments"]["client_id"].nunique() == pd.read_csv(
+        bundled_data_dir() / "assessments.csv")["client_id"].nunique()
+    if shape == "tebra":  # late cancellations print as plain cancellations
+        assert (got["late_cancel_rate"] == 0).all()
+        assert np.allclose(got["non_attendance_rate"], got["no_show_rate"])

@@ -718,7 +718,8 @@ def export_as(shape: str, src: str | Path, dest: str | Path, as_of: dt.date | No
     for name, frame in read.items():  # the roster and the other tables, clients by name
         if name in ("appointments", "notes"):
             continue
-        if "client_id" in frame and shape == "simplepractice":
+        if "client_id" in frame and shape in ("simplepractice", "jane", "owl", "theranest"):
+            # these reports name clients without a birth date: the other tables too
             frame = frame.assign(Client=frame["client_id"].map(_sp_names(a))
                                  ).drop(columns="client_id")
         elif "client_id" in frame:
@@ -780,7 +781,10 @@ def _system_report(shape: str, a: pd.DataFrame, start: pd.Series, names: pd.Seri
     status = a["status"]
     minutes = pd.to_numeric(a["duration_minutes"], errors="coerce")
     end = start + pd.to_timedelta(minutes.fillna(0), unit="m")
-    who, client = a["clinician_id"].map(names), a["client_name"]
+    # a report without birth dates names clients as a practice tells them apart (a middle
+    # initial for a shared name); Tebra's has the birth date
+    who = a["clinician_id"].map(names)
+    client = a["client_name"] if shape == "tebra" else a["client_id"].map(_sp_names(a))
     ahead = np.where(status == "late_cancel", rng.uniform(1, 23, len(a)),
                      rng.uniform(26, 240, len(a)))
     cancelled_at = (start - pd.to_timedelta(ahead.round(2), unit="h")).dt.strftime(
