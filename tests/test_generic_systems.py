@@ -275,5 +275,8 @@ def test_every_row_is_accepted_or_rejected_and_the_report_file_is_named(system_r
     unmarked = int(((t["kind"] == "unmarked") & (t["start"] < EXPORTED)).sum())
     assert appts["adjustments"].get("not_yet_marked", 0) == unmarked
     assert unmarked > 0 if "unmarked" in KINDS[system] else unmarked == 0
-    assert "taken for its headers" in validate_out or taken.lower().startswith("appointment")
+    named = taken.lower().startswith("appointment")
+    assert ("taken for its headers" in validate_out) != named
+    assert f"Read the appointments from {taken}" in init_out
+    assert ("(no file is named for them: taken for its headers)" in init_out) != named
     assert "the export covers 2026-06-01 to 2026-11-01" in init_out

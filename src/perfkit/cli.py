@@ -434,6 +434,9 @@ def init(
         rules_said = _state_rules(cfg) if st.parameters_written else ""
     except USER_ERRORS as exc:
         _fail(exc)
+    typer.echo(f"Read the appointments from {st.report}"
+               + (" (no file is named for them: taken for its headers)."
+                  if st.found_by_headers else "."))
     if st.roster_written:
         typer.echo(f"Wrote {st.roster} with the {st.clinicians} clinicians named in the export. "
                    "Fill in license_status, start_date and weekly_capacity_hours for each "

@@ -58,6 +58,8 @@ class Starter:
     period: tuple[str, str] | None
     exported_at: pd.Timestamp | None = None  # the export instant written (None: file kept)
     exported_from: str = ""  # where it came from, in words
+    report: str = ""  # the appointment report read
+    found_by_headers: bool = False  # no file named for it: taken for its headers
 
 
 def _stable_id(name: str) -> str:
@@ -147,7 +149,8 @@ def write_starter(folder: str | Path, config: Config) -> Starter:
             encoding="utf-8")
         params_written = True
     return Starter(len(found), roster, written, params, params_written, period,
-                   exported if params_written else None, exported_from)
+                   exported if params_written else None, exported_from, res.file,
+                   res.found_by_headers)
 
 
 def _yaml_path(path: Path, folder: Path) -> str:
