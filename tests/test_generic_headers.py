@@ -125,3 +125,25 @@ def test_two_reports_or_none_stop_with_a_sentence(tmp_path, cfg):
     with pytest.raises(IngestError, match=r"none of the 2 spreadsheet or CSV files in .* has "
                                           r"the columns of an appointment report"):
         pk.ingest(folder, cfg)
+
+
+def test_every_contract_table_reads_its_headers_written_as_people_write_them(tmp_path):
+    """The class: each contract column of each table, its header written in title case with
+    spaces or hyphens ("Clinician ID", "Weekly-Capacity-Hours", "Item 3"), is that column; the
+    demo practice so rewritten gives the same tables as the demo itself."""
+    from perfkit.demo import bundled_data_dir
+
+    folder = tmp_path / "titled"
+    folder.mkdir()
+    for i, path in enumerate(sorted(bundled_data_dir().glob("*.csv"))):
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        sep = " " if i % 2 else "-"
+        frame.columns = [sep.join(w.upper() if w == "id" else w.title() for w in c.split("_"))
+                         for c in frame.columns]
+        frame.to_csv(folder / path.name, index=False)
+    cfg = pk.load_config(pseudonym_key_file=tmp_path / "k")
+    want = pk.ingest(bundled_data_dir(), cfg)
+    got = pk.ingest(folder, cfg)
+    assert got.quality["rows_rejected"] == want.quality["rows_rejected"] == 0
+    for name, table in want.tables.items():
+        pd.testing.assert_frame_equal(got.tables[name], table, obj=name)
