@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import sys
 import time
 from pathlib import Path
@@ -210,6 +211,7 @@ def _summary(quality: dict, rejects, examples: int, where: str,
                                                            sort=False):
             label = f"{file} ({table})" if shared.get(file, 1) > 1 else file
             lines.append(f"  {label}, {reason} ({len(rows):,} row{'s' * (len(rows) != 1)}):")
+            lines += _labels_not_known(rows, table)
             for r in rows.head(examples).itertuples():
                 lines.append(f"    row {r.row}, column {r.column or '-'}: {r.detail}")
             if len(rows) > examples:
@@ -217,6 +219,25 @@ def _summary(quality: dict, rejects, examples: int, where: str,
     n = len(rejects)
     lines += ["", f"All {n:,} rejected row{'s' * (n != 1)} with their reasons: {where}."]
     return "\n".join(lines)
+
+
+_NOT_KNOWN = re.compile(r"^(\w+) '(.*)' is not a known \w+ \(allowed")
+
+
+def _labels_not_known(rows, table: str) -> list[str]:
+    """Every distinct label a column did not know, with its rows, and how to map one: a
+    handful of examples would hide the other labels behind "... and 12 more". Only labels
+    the rejects quote (short ones: a long text is never quoted) are listed."""
+    found = rows["detail"].astype(str).str.extract(_NOT_KNOWN).dropna()
+    if found.empty or found[1].nunique() < 2:
+        return []
+    column = found[0].iloc[0]
+    counts = found[1].value_counts()
+    shown = ", ".join(f"'{k}' ({n:,})" for k, n in counts.head(12).items())
+    more = f" and {len(counts) - 12} more" if len(counts) > 12 else ""
+    first = counts.index[0]
+    return [f"    labels not known: {shown}{more}; map each in a column map, e.g. values: "
+            f"{{{table}: {{{column}: {{'{first}': ...}}}}}}"]
 
 
 # what each history limit concerns, in plain words (perfkit.coverage.history_limits)

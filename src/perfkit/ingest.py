@@ -1879,7 +1879,11 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
         raise IngestError(f"{path.name}: required column 'total_score' is missing, and there "
                           "are no item columns (item_1, item_2, ...) to compute it from")
     keep = [c for c in keep if c not in empty_cols]
-    if spec.name == "notes" and "signed_at" not in headers and "status" not in headers:
+    # an appointment report without a note column (Owl's, TheraNest's) still gives the
+    # appointments: its notes are read as giving neither, so the documentation figures are
+    # "not known from this export" (_documentation), never a stop
+    if spec.name == "notes" and "signed_at" not in headers and "status" not in headers \
+            and not shared:
         expected = _spellings(cmap, spec.name, ("signed_at", "status"))
         raise IngestError(f"{path.name}: the notes need a column 'signed_at' (when each note "
                           "was signed) or 'status' (signed, draft or missing at the export)"
@@ -2203,8 +2207,24 @@ def _quoted(col: C.Column, text: pd.Series, what: str):
     return _echo(text, col.name, what)
 
 
+_LONGEST_QUOTED = 40  # characters of a value a message may quote...
+_MOST_QUOTED_WORDS = 4  # ...and words: a longer value may be free text (a client's story)
+
+
+def _shown(value) -> str:
+    """A rejected value as a message may show it: quoted when it reads as a label, a date or a
+    number (at most 4 words and 40 characters), otherwise described by its size, never quoted:
+    a free-text column read as a status ("Session Note") holds what clinicians wrote."""
+    text = str(value)
+    words = len(text.split())
+    if len(text) <= _LONGEST_QUOTED and words <= _MOST_QUOTED_WORDS:
+        return f"'{text}'"
+    return (f"(a text of {words} word{'s' * (words != 1)}, not quoted: it may be free text "
+            "about a client)")
+
+
 def _echo(text: pd.Series, name: str, what: str):
-    return lambda m: [f"{name} '{v[:60]}' {what}" for v in text.to_numpy(dtype=object)[m]]
+    return lambda m: [f"{name} {_shown(v)} {what}" for v in text.to_numpy(dtype=object)[m]]
 
 
 def _reference(res: _TableResult, column: str, accepted: set, rejected: set,
@@ -2332,7 +2352,7 @@ def _services(res: _TableResult, text: pd.Series, cfg: Config, extra: dict[str, 
     v, t = res.verdicts, res.typed
     problem = read.map(lambda r: r.problem)
     v.reject((problem != "").to_numpy(), "unknown_service", "service",
-             lambda m: [f"service '{x[:60]}' {p}" for x, p in
+             lambda m: [f"service {_shown(x)} {p}" for x, p in
                         zip(text.to_numpy(dtype=object)[m], problem.to_numpy(dtype=object)[m],
                             strict=True)])
     for name in ("service", "code", "minutes", "per_unit", "group", "telehealth",
@@ -2930,9 +2950,10 @@ def _scheduled_after_export(appts: _TableResult, cmap: ColumnMap, cfg: Config) -
     appts.adjustments["scheduled_after_export"] = int((later & appts.verdicts.ok).sum())
 
 
-_NO_DOCUMENTATION = ("The notes in {file} give neither a note status nor a signing time (a "
-                     "column present but empty counts as not given), so which notes are "
-                     "signed, and how quickly, is not known from this export.")
+_NO_DOCUMENTATION = ("The notes in {file} give neither a note status nor a signing time{why}, "
+                     "so which notes are signed, and how quickly, is not known from this "
+                     "export.")
+_EMPTY_NOTE_COLUMN = " (its note column is empty in every row, which counts as not given)"
 
 
 _NO_NOTES = ("{file} has no usable note rows, so which notes are signed, and how quickly, is "
@@ -3237,7 +3258,8 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
     if not quality["documentation"]["known"]:  # said once, in every report's export notes
         quality["source"]["caveats"].append(
             (_NO_DOCUMENTATION if notes.verdicts.ok.any() else _NO_NOTES).format(
-                file=notes.file))
+                file=notes.file, why=_EMPTY_NOTE_COLUMN if set(notes.empty_columns)
+                & {"status", "signed_at"} else ""))
         quality["source"]["unavailable"] += [c for c in C.DOCUMENTATION_FIGURES
                                              if c not in quality["source"]["unavailable"]]
     unmarked = not_yet_marked_words(quality)  # said in the practice report's export notes
