@@ -336,7 +336,7 @@ def test_a_perfkit_bug_in_a_reader_is_not_called_an_unreadable_file(practice, tm
     perfkit's own keeps its traceback, so it is reported as the bug it is."""
     import importlib
 
-    def broken(path):
+    def broken(path, *how):  # _read_csv(path, fits)
         return {}["a perfkit bug"]
 
     monkeypatch.setattr(importlib.import_module("perfkit.ingest"), "_read_csv", broken)

@@ -158,6 +158,13 @@ def _summary(quality: dict, rejects, examples: int, where: str,
             if what == "not_yet_marked":  # the sentence the practice report gives
                 notes.append(f"  {name}: {not_yet_marked_words(quality)}")
                 continue
+            if what == "title_rows_above_header":  # rows of the file, not of the table
+                rows = "the row above it was" if count == 1 else \
+                    f"the {count} rows above it were"
+                notes.append(f"  {name}: the header is on row {count + 1}; {rows} read as a "
+                             "title, not as part of the table (rows in rejects.csv keep their "
+                             "place: its row N is the file's row N + 1)")
+                continue
             notes.append(f"  {name}: {count:,} row{'s' * (count != 1)} "
                          f"{_ADJUSTED.get(what, what.replace('_', ' '))}"
                          + (_email_rows(e) if what == "email_not_an_address" else ""))
@@ -287,6 +294,9 @@ _ADJUSTED = {"start_date_month_only": "with a start date known only to the month
              "end_time_on_start_day": "with an end given as a time of day alone, read on "
                                       "the start's day (the next day when it is before the "
                                       "start)",
+             "separated_by_semicolons": "read with semicolons between values (not commas)",
+             "separated_by_tabs": "read with tabs between values (not commas)",
+             "separated_by_bars": "read with bars (|) between values (not commas)",
              "email_not_an_address": "with an email that is not one plain address (such as "
                                      "name@example.org): the clinician is kept, the email left "
                                      "empty, and perfkit deliver sends them nothing until it is "

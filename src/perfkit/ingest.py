@@ -379,6 +379,41 @@ def _looks_like(spec: C.Table, headers: list[str], cmap: ColumnMap) -> bool:
     return all(c in have for c in spec.file_columns)
 
 
+@dataclass
+class _Headers:
+    """Whether a row reads as a table's header row (``_looks_like``): given to the readers,
+    which look for the header under a title (``_header_at``) and for the sheet that holds the
+    table (``_sheet_rows``). A plain object, so that it pickles into a child process."""
+
+    table: str
+    cmap: ColumnMap
+
+    def __call__(self, row: list) -> bool:
+        return _looks_like(C.TABLES[self.table], [_norm_header(h) for h in row], self.cmap)
+
+
+TITLE_ROWS = 9  # rows above the header at most: the header is within a file's first 10 rows
+
+
+def _filled(row: list) -> int:
+    return sum(1 for v in row if _cell_text(v).strip())
+
+
+def _header_at(rows: list[list], fits: _Headers | None) -> int:
+    """Where the header is among a file's first rows (0: the first row). A report may print a
+    title, the date range and an empty line above its table: when the first row is not the
+    table's header, a row among the first 10 that is, with every row above it holding at most
+    half as many filled cells as it does (a title fills one or two), is the header. Anything
+    else leaves the first row as the header (the file stops later as it always did)."""
+    if fits is None or not rows or fits(rows[0]):
+        return 0
+    for k in range(1, min(len(rows), TITLE_ROWS + 1)):
+        if fits(rows[k]):
+            most = max(1, _filled(rows[k]) // 2)
+            return k if all(_filled(r) <= most for r in rows[:k]) else 0
+    return 0
+
+
 def _detect_file(folder: Path, table: str, cmap: ColumnMap, read: dict) -> Path:
     """The table's file when no file name says it: the folder's only spreadsheet or CSV that
     is not a contract table's own file, or else the one whose headers are the table's (an
@@ -397,7 +432,8 @@ def _detect_file(folder: Path, table: str, cmap: ColumnMap, read: dict) -> Path:
     fitting = []
     for p in candidates:
         if ("peek", p) not in read:
-            read[("peek", p)] = (*_read(p, cmap.sheets.get(table)), set())
+            read[("peek", p)] = (*_read(p, cmap.sheets.get(table), _Headers(table, cmap)),
+                                 set())
         headers = [_norm_header(h) for h in read[("peek", p)][0].columns]
         if _looks_like(spec, headers, cmap):
             fitting.append(p)
@@ -530,15 +566,76 @@ def _column_words(header: list[str], i: int) -> str:
     return f"column {name!r}" if name in _CONTRACT_NAMES else "a column outside the contract"
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    """Every cell as text, nothing turned into NaN: pyarrow's multithreaded CSV reader, with
-    each column typed as string (so "007" stays "007" and "NA" stays "NA").
+DELIMITERS = {",": "a comma", ";": "a semicolon", "\t": "a tab", "|": "a bar (|)"}
+_SEPARATED = {";": "semicolons", "\t": "tabs", "|": "bars (|)"}  # words for a CSV's delimiter
+_SNIFF_BYTES = 64 << 10  # the start of a CSV file the delimiter is guessed from
 
-    The header may hold line breaks inside quotes (it is read as a CSV row, not a line). A
-    file with more than ``MAX_COLUMNS`` columns, or a value longer than ``MAX_VALUE_CHARS``
-    characters, stops with a sentence saying so."""
+
+def _csv_rows(path: Path, delimiter: str, most: int) -> list[tuple[list[str], int]]:
+    """A CSV file's first rows (``most``), each with the byte offset where it begins (an
+    empty line is a row, as a spreadsheet shows it)."""
+    at = [0]
+
+    def lines():
+        with open(path, "rb") as fh:
+            for raw in fh:
+                text = raw.decode("utf-8-sig" if at[0] == 0 else "utf-8")
+                at[0] += len(raw)
+                yield text
+
+    out, start = [], 0
+    with _csv_field_limit():
+        for row in csv.reader(lines(), delimiter=delimiter):
+            out.append((row, start))
+            start = at[0]
+            if len(out) == most:
+                break
+    return out
+
+
+def _csv_layout(path: Path, fits: _Headers) -> tuple[str, int, int, list[str]] | None:
+    """How to read a CSV file whose first row is not the table's header: its delimiter (a
+    comma, else a semicolon, tab or bar), the rows above its header (a title: ``_header_at``)
+    and the byte offset of its header row, and the header. First the delimiter under which a
+    row among the first 10 is the table's header; else, when the first row is one field under
+    commas, the delimiter ``csv.Sniffer`` finds in the first lines (so that a missing column
+    is said with the file's own headers). None when nothing reads better than commas."""
+    try:
+        for d in DELIMITERS:
+            rows = _csv_rows(path, d, TITLE_ROWS + 1)
+            k = _header_at([r for r, _ in rows], fits)
+            if rows and fits(rows[k][0]):
+                return d, k, rows[k][1], rows[k][0]
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            sample = fh.read(_SNIFF_BYTES)
+        sample = sample[:sample.rfind("\n") + 1] or sample
+        d = csv.Sniffer().sniff(sample, delimiters="".join(DELIMITERS)).delimiter
+        first = [_csv_rows(path, x, 1) for x in (",", d)]
+        if d != "," and len(first[0][0][0]) == 1 and len(first[1][0][0]) > 1:
+            return d, 0, 0, first[1][0][0]
+    except (ValueError, csv.Error, IndexError):  # read as before: it says what is wrong
+        pass
+    return None
+
+
+def _read_csv(path: Path, fits: _Headers | None = None) -> tuple[pd.DataFrame, dict]:
+    """Every cell as text, nothing turned into NaN: pyarrow's multithreaded CSV reader, with
+    each column typed as string (so "007" stays "007" and "NA" stays "NA"); and how the file
+    was read (``title_rows``, ``delimiter``).
+
+    The header may hold line breaks inside quotes (it is read as a CSV row, not a line). When
+    the first row is not the table's header (``fits``), the file may be separated by
+    semicolons, tabs or bars, or have a title above its header (``_csv_layout``): the rows
+    above the header are skipped, never read as data. A file with more than ``MAX_COLUMNS``
+    columns, or a value longer than ``MAX_VALUE_CHARS`` characters, stops with a sentence
+    saying so."""
     with open(path, encoding="utf-8-sig", newline="") as fh, _csv_field_limit():
         header = next(csv.reader(fh), None)
+    delimiter, skip, offset = ",", 0, 0
+    if header and fits is not None and not fits(header):
+        layout = _csv_layout(path, fits)
+        if layout is not None:
+            delimiter, skip, offset, header = layout
     if not header:
         raise IngestError(f"{path.name} is empty: it needs a header row")
     if len(header) > MAX_COLUMNS:
@@ -546,32 +643,44 @@ def _read_csv(path: Path) -> pd.DataFrame:
     names = [f"column_{i}" for i in range(len(header))]  # headers are normalized by the caller
 
     def read(block_size: int | None) -> pa.Table:
-        return pa_csv.read_csv(
-            path,
-            read_options=pa_csv.ReadOptions(column_names=names, skip_rows_after_names=1,
-                                            encoding="utf8", block_size=block_size),
-            parse_options=pa_csv.ParseOptions(newlines_in_values=True),
-            convert_options=pa_csv.ConvertOptions(
-                column_types={n: pa.string() for n in names}, strings_can_be_null=False,
-                quoted_strings_can_be_null=False),
-        )
+        source = pa.OSFile(str(path)) if offset else path
+        if offset:
+            source.seek(offset)  # the header row, under the title
+        try:
+            return pa_csv.read_csv(
+                source,
+                read_options=pa_csv.ReadOptions(column_names=names, skip_rows_after_names=1,
+                                                encoding="utf8", block_size=block_size),
+                parse_options=pa_csv.ParseOptions(newlines_in_values=True, delimiter=delimiter),
+                convert_options=pa_csv.ConvertOptions(
+                    column_types={n: pa.string() for n in names}, strings_can_be_null=False,
+                    quoted_strings_can_be_null=False),
+            )
+        finally:
+            if offset:
+                source.close()
 
     try:
-        table = read(None)
-    except pa.ArrowInvalid as exc:  # a row longer than a block (1 MB): read in larger blocks
-        if "straddl" not in str(exc):
+        try:
+            table = read(None)
+        except pa.ArrowInvalid as exc:  # a row longer than a block (1 MB): read in larger blocks
+            if "straddl" not in str(exc):
+                raise
+            table = read(MAX_CSV_ROW_BYTES)
+    except READER_ERRORS as exc:  # said with the layout read (rows counted from the file's top)
+        if delimiter == "," and not skip:
             raise
-        table = read(MAX_CSV_ROW_BYTES)
+        raise IngestError(_unreadable(path, exc, delimiter, skip)) from None
     for i, column in enumerate(table.columns):
         if not len(column):
             break
         long = pa_compute.greater(pa_compute.utf8_length(column), MAX_VALUE_CHARS)
         if pa_compute.any(long).as_py():
-            row = pa_compute.index(long, True).as_py() + 1
+            row = pa_compute.index(long, True).as_py() + 1 + skip
             raise IngestError(_too_long(path, row, _column_words(header, i)))
     frame = table.to_pandas()
     frame.columns = header
-    return frame
+    return frame, {"title_rows": skip, "delimiter": delimiter}
 
 
 def _too_long(path: Path, row: int, column: str) -> str:
@@ -599,11 +708,14 @@ def _cell_text(v) -> str:
     return str(v)
 
 
-def _read_workbook(path: Path, sheet: str | None
+def _read_workbook(path: Path, sheet: str | None, fits: _Headers | None = None
                    ) -> tuple[pd.DataFrame, dict[int, np.ndarray], dict]:
     """One sheet of an Excel workbook (the sheet named in the column map, else the first
-    visible worksheet), read with python-calamine directly: pandas' ``read_excel`` would guess
-    missing values (``NA``) and rename repeated headers (``Charge.1``).
+    visible worksheet, else the one visible worksheet with the table's headers: ``fits``,
+    ``_sheet_rows``), read with python-calamine directly: pandas' ``read_excel`` would guess
+    missing values (``NA``) and rename repeated headers (``Charge.1``). Rows above the
+    header (a title: ``_header_at``) are skipped, never read as data; their number is
+    ``title_rows`` in the sheet's description (only when there are any).
 
     python-calamine builds a sheet as a full grid from A1 to its farthest cell, in memory: one
     stray cell at XFD1048576 asks for 512 GB. So an ``.xlsx`` sheet's cells are counted from
@@ -626,15 +738,16 @@ def _read_workbook(path: Path, sheet: str | None
         raise IngestError(f"{path.name} holds {path.stat().st_size:,} bytes, more than the "
                           f"{MAX_WORKBOOK_BYTES:,} perfkit reads from one workbook{_WORKBOOK_FIX}")
     if path.suffix.lower() == ".xls":  # BIFF cannot be measured first: bounded instead
-        rows, which, what = _in_child(path, _sheet_rows, (path, sheet, shared))
+        rows, which, what = _in_child(path, _sheet_rows, (path, sheet, shared, fits))
     else:
-        rows, which, what = _sheet_rows(path, sheet, shared)
-    if not rows or not any(_cell_text(v) for v in rows[0]):
+        rows, which, what = _sheet_rows(path, sheet, shared, fits)
+    skip = _header_at([[_cell_text(v) for v in r] for r in rows[:TITLE_ROWS + 1]], fits)
+    if not rows or not any(_cell_text(v) for v in rows[skip]):
         raise IngestError(f"{path.name}: {what} is empty: it needs a header row")
-    header = [_cell_text(v) for v in rows[0]]
+    header = [_cell_text(v) for v in rows[skip]]
     width = len(header)
-    _check_values(path, what, rows, header)
-    body = [list(r[:width]) + [None] * (width - len(r)) for r in rows[1:]]
+    _check_values(path, what, rows, header, skip)
+    body = [list(r[:width]) + [None] * (width - len(r)) for r in rows[skip + 1:]]
     fractional = {}
     for i in range(width):
         mask = _not_whole(np.array([r[i] if isinstance(r[i], float) else np.nan
@@ -645,13 +758,20 @@ def _read_workbook(path: Path, sheet: str | None
                          dtype=object)
     if frame.empty:
         frame = pd.DataFrame({i: pd.Series([], dtype=object) for i in range(width)})
+    if skip:
+        which = {**which, "title_rows": skip}
     return frame.set_axis(header, axis=1), fractional, which
 
 
-def _sheet_rows(path: Path, sheet: str | None, shared: array
+def _sheet_rows(path: Path, sheet: str | None, shared: array, fits: _Headers | None = None
                 ) -> tuple[list[list], dict, str]:
     """The rows of the sheet to read (named, else the first visible worksheet), which sheet
-    that is, and its words; module-level so that a child process can run it (``_in_child``)."""
+    that is, and its words; module-level so that a child process can run it (``_in_child``).
+
+    With no sheet named, when the first visible worksheet does not hold the table's header
+    (``fits``, under a title too: ``_header_at``) and exactly one other visible worksheet does
+    (a report whose first sheet is its criteria), that sheet is read; two such sheets stop
+    with a sentence asking to name one in the column map."""
     from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
     book = CalamineWorkbook.from_path(str(path))
@@ -668,28 +788,64 @@ def _sheet_rows(path: Path, sheet: str | None, shared: array
             raise IngestError(f"{path.name} has no visible worksheet; name the sheet to read "
                               "in the column map (sheets:)" if meta else
                               f"{path.name} has no sheet")
-    name = meta[index].name
     which = {"number": index + 1, "of": len(meta), "named": sheet,
              "hidden_before": sum(m.visible != SheetVisibleEnum.Visible for m in meta[:index])}
     what = f"the sheet {sheet!r}" if sheet is not None else f"its {_sheet_words(which)}"
+    rows = _sheet_grid(path, book, index, what, shared)
+    if sheet is not None or fits is None or _has_header(rows, fits):
+        return rows, which, what
+    found = []
+    for i, m in enumerate(meta):
+        if i == index or m.visible != SheetVisibleEnum.Visible \
+                or m.typ != SheetTypeEnum.WorkSheet:
+            continue
+        other = _sheet_grid(path, book, i, f"its sheet {m.name!r}", shared)
+        if _has_header(other, fits):
+            found.append(m.name)
+            if len(found) == 1:
+                index, fitting = i, other
+    if len(found) > 1:
+        raise IngestError(
+            f"{path.name}: {len(found)} of its sheets have the columns of the {fits.table} "
+            f"table ({found[0]!r} and {found[1]!r}); name the one to read in the column map, "
+            f"e.g. sheets: {{{fits.table}: {found[0]!r}}}")
+    if not found:  # read as before: the run says which column is missing
+        return rows, which, what
+    which = {**which, "number": index + 1, "by_headers": True, "name": meta[index].name,
+             "hidden_before": sum(m.visible != SheetVisibleEnum.Visible for m in meta[:index])}
+    return fitting, which, f"its {_sheet_words(which)}"
+
+
+def _sheet_grid(path: Path, book, index: int, what: str, shared: array) -> list[list]:
+    """One worksheet's cells, row by row, once its size is known to be within the limits."""
     if path.suffix.lower() == ".xlsx":
         _check_sheet_xml(path, index, what, shared)
-    ws = book.get_sheet_by_name(name)
+    ws = book.get_sheet_by_name(book.sheets_metadata[index].name)
     if ws.end is not None:  # the grid from A1 (an .xls sheet, or a check above overtaken)
         _check_extent(path, what, ws.end[0] + 1, ws.end[1] + 1, None)
-    rows = ws.to_python(skip_empty_area=False)
-    return rows, which, what
+    return ws.to_python(skip_empty_area=False)
 
 
-def _check_values(path: Path, what: str, rows: list[list], header: list[str]) -> None:
+def _has_header(rows: list[list], fits: _Headers) -> bool:
+    """Whether a sheet's first rows hold the table's header (under a title, too)."""
+    head = [[_cell_text(v) for v in r] for r in rows[:TITLE_ROWS + 1]]
+    return bool(head) and fits(head[_header_at(head, fits)])
+
+
+def _check_values(path: Path, what: str, rows: list[list], header: list[str],
+                  skip: int = 0) -> None:
     """Refuse a sheet with a text longer than ``MAX_VALUE_CHARS`` characters (as a CSV value
-    is), naming its cell; rows are checked whole, at C speed, and only a long one cell by cell."""
+    is), naming its cell; rows are checked whole, at C speed, and only a long one cell by cell.
+    ``skip`` rows above the header are its title; rows are numbered from the sheet's top, as
+    in rejects.csv."""
     for r, row in enumerate(rows):
         if max(map(len, filter(str.__instancecheck__, row)), default=0) <= MAX_VALUE_CHARS:
             continue
         c = next(i for i, v in enumerate(row) if isinstance(v, str) and len(v) > MAX_VALUE_CHARS)
-        where = (f"cell {_column_letters(c + 1)}{r + 1} (the header row" if r == 0 else
-                 f"cell {_column_letters(c + 1)}{r + 1} (row {r} under the header, "
+        where = (f"cell {_column_letters(c + 1)}{r + 1} (the header row" if r == skip else
+                 f"cell {_column_letters(c + 1)}{r + 1} (a title row above the header"
+                 if r < skip else
+                 f"cell {_column_letters(c + 1)}{r + 1} (row {r - skip} under the header, "
                  f"{_column_words(header, c)}")
         raise IngestError(f"{path.name}: {what}: {where}) holds a value longer than "
                           f"{MAX_VALUE_CHARS:,} characters, more than perfkit reads from one "
@@ -702,6 +858,9 @@ def _sheet_words(which: dict) -> str:
     position (a sheet's own name may be anything, so it is not copied)."""
     if which.get("named") is not None:
         return f"sheet {which['named']!r} (named in the column map)"
+    if which.get("by_headers"):  # its name is the export's own (a report's data sheet)
+        return (f"sheet {which['name']!r} (sheet {which['number']} of {which['of']}: the one "
+                "with the table's columns; the first visible sheet does not have them)")
     if which["of"] == 1:
         return "only sheet"
     hidden = which.get("hidden_before", 0)
@@ -1142,17 +1301,20 @@ READER_ERRORS = (ValueError, OSError, csv.Error, zipfile.BadZipFile, CalamineErr
                  pa.ArrowException)
 
 
-def _read(path: Path, sheet: str | None = None
-          ) -> tuple[pd.DataFrame, dict[int, np.ndarray], dict | None]:
+def _read(path: Path, sheet: str | None = None, fits: _Headers | None = None
+          ) -> tuple[pd.DataFrame, dict[int, np.ndarray], dict]:
     """Every cell of a file as text; for Parquet and workbooks the positions of float columns
-    with the rows that hold no whole number (for the id check); and for a workbook, which
-    sheet was read (``_sheet_words``).
+    with the rows that hold no whole number (for the id check); and how it was read: for a
+    workbook, which sheet (``sheet``: ``_sheet_words``), for a CSV file its delimiter
+    (``delimiter``), and the rows above the header read as a title (``title_rows``). ``fits``
+    tells the table's header row (``_Headers``): a CSV or a sheet whose first row is not the
+    header is searched for it (``_header_at``, ``_csv_layout``, ``_sheet_rows``).
 
     A file that cannot be read stops with one sentence naming the file and, where it can, the
     row. The sentence never quotes the file's content: a reader's own error message may hold a
     whole raw row (client name, birth date, email), and it would end up in a log."""
     fractional: dict[int, np.ndarray] = {}
-    which = None
+    how: dict = {"sheet": None, "title_rows": 0, "delimiter": None}
     try:
         if path.suffix.lower() == ".parquet":
             import pyarrow.parquet as pq
@@ -1168,9 +1330,12 @@ def _read(path: Path, sheet: str | None = None
             frame = pd.DataFrame({i: _to_text(frame[c]) for i, c in enumerate(frame.columns)}
                                  ).set_axis(list(frame.columns), axis=1)
         elif path.suffix.lower() in (".xlsx", ".xls"):
-            frame, fractional, which = _read_workbook(path, sheet)
+            frame, fractional, which = _read_workbook(path, sheet, fits)
+            how["title_rows"] = which.pop("title_rows", 0)
+            how["sheet"] = which
         else:
-            frame = _read_csv(path)
+            frame, csv_how = _read_csv(path, fits)
+            how.update(csv_how)
     except IngestError:
         raise
     except READER_ERRORS as exc:  # a reader's failure is one sentence, no content
@@ -1179,10 +1344,10 @@ def _read(path: Path, sheet: str | None = None
     # (isetitem) costs time in the square of the column count
     stripped = pd.DataFrame({i: frame.iloc[:, i].astype(str).str.strip().reset_index(drop=True)
                              for i in range(frame.shape[1])}, index=pd.RangeIndex(len(frame)))
-    return stripped.set_axis(list(frame.columns), axis=1), fractional, which
+    return stripped.set_axis(list(frame.columns), axis=1), fractional, how
 
 
-def _unreadable(path: Path, exc: Exception) -> str:
+def _unreadable(path: Path, exc: Exception, delimiter: str = ",", skip: int = 0) -> str:
     """Why a file could not be read, in one sentence with no cell value in it."""
     if path.suffix.lower() == ".parquet":
         return (f"{path.name} could not be read as a Parquet file ({type(exc).__name__}); "
@@ -1190,7 +1355,7 @@ def _unreadable(path: Path, exc: Exception) -> str:
     if path.suffix.lower() in (".xlsx", ".xls"):
         return (f"{path.name} could not be read as an Excel workbook ({type(exc).__name__}); "
                 "open it in a spreadsheet program and save it again, or export it as CSV")
-    where = _csv_problem(path)
+    where = _csv_problem(path, delimiter, skip)
     if where:
         return f"{path.name}: {where}"
     if "straddl" in str(exc):  # a row longer than the reader's largest block
@@ -1204,39 +1369,49 @@ def _unreadable(path: Path, exc: Exception) -> str:
 _CONTRACT_NAMES = {c for t in C.TABLES.values() for c in t.column_names}
 
 
-def _csv_problem(path: Path) -> str | None:
+def _csv_problem(path: Path, delimiter: str = ",", skip: int = 0) -> str | None:
     """Find the first row of a CSV file that a reader cannot take: text that is not UTF-8, or
     a row with another number of fields than the header. Row 1 is the first row under the
-    header, as in rejects.csv."""
+    header, as in rejects.csv; under a title (``skip`` rows above the header) rows are
+    counted from the file's top, as rejects.csv counts them then."""
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        line = raw[:err.start].count(b"\n")  # 0 is the header
-        where = "the header" if line == 0 else f"row {line}"
+        line = raw[:err.start].count(b"\n")  # the header is line ``skip``
+        where = "the header" if line == skip else "a title row above the header" \
+            if line < skip else f"row {line}"
         start = raw.rfind(b"\n", 0, err.start) + 1
         before = raw[start:err.start].decode("utf-8", errors="replace")
         try:
-            field = len(next(csv.reader([before]), [""])) - 1  # fields before the bad byte
-            header = next(csv.reader([raw[:raw.find(b"\n")].decode("utf-8", "replace")]), [])
+            field = len(next(csv.reader([before], delimiter=delimiter), [""])) - 1
+            at = 0
+            for _ in range(skip):  # the header's line, under a title
+                at = raw.find(b"\n", at) + 1
+            head = raw[at:raw.find(b"\n", at)]
+            header = next(csv.reader([head.decode("utf-8", "replace")], delimiter=delimiter),
+                          [])
         except csv.Error:  # not a CSV file at all
             field, header = -1, []
         name = header[field].strip().lstrip("\ufeff").lower() if 0 <= field < len(header) \
             else ""
-        column = "" if not line else f" (column {name!r})" if name in _CONTRACT_NAMES \
+        column = "" if line <= skip else f" (column {name!r})" if name in _CONTRACT_NAMES \
             else " (a column outside the contract)"
         return (f"{where}{column} holds text that is not UTF-8; save the file as UTF-8 CSV "
                 "and run again")
-    rows = csv.reader(text.splitlines(keepends=True))
-    n, header = 0, []
+    rows = csv.reader(text.splitlines(keepends=True), delimiter=delimiter)
+    n, header = skip, []
     try:
         with _csv_field_limit():
+            for _ in range(skip):  # a title above the header: not part of the table
+                next(rows, None)
             header = next(rows, None) or []
             width = len(header)
-            for n, row in enumerate(rows, start=1):
+            for n, row in enumerate(rows, start=skip + 1):
                 if row and len(row) != width:
-                    return (f"row {n} has {len(row)} fields where the header has {width} (a "
-                            "comma inside a value needs quotes); fix that row and run again")
+                    return (f"row {n} has {len(row)} fields where the header has {width} "
+                            f"({DELIMITERS.get(delimiter, 'a comma')} inside a value needs "
+                            "quotes); fix that row and run again")
     except csv.Error as err:
         if "field larger than field limit" in str(err):
             where = "the header" if not header else f"row {n + 1}"
@@ -1314,6 +1489,7 @@ class _TableResult:
     joined: bool = False  # notes from a report of their own, matched to the appointments
     empty_columns: list[str] = field(default_factory=list)  # present, empty in every row
     invalid_email_rows: list[int] = field(default_factory=list)  # roster: email left empty
+    title_rows: int = 0  # rows above the header (a report's title): row numbers count them
 
 
 @dataclass
@@ -1783,8 +1959,8 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
     shared = path in read
     if not shared:
         read[path] = read.pop(("peek", path), None) or (
-            *_read(path, cmap.sheets.get(spec.name)), set())
-    frame, fractional, sheet, taken = read[path]
+            *_read(path, cmap.sheets.get(spec.name), _Headers(spec.name, cmap)), set())
+    frame, fractional, how, taken = read[path]
     frame = frame.copy()
     headers = [_norm_header(h) for h in frame.columns]
     if shared:  # the owner table's columns are its own, unless this table's map names them
@@ -1907,7 +2083,12 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
                        summary_rows=summary, repeated_headers=repeated,
                        empty_columns=empty_cols)
     res.shared = shared
-    res.sheet = sheet
+    res.sheet = how["sheet"]
+    res.title_rows = how["title_rows"]  # rows are numbered from the file's top (rejects.csv)
+    if how["title_rows"] and not shared:
+        res.adjustments["title_rows_above_header"] = how["title_rows"]
+    if how["delimiter"] in _SEPARATED and not shared:
+        res.adjustments[f"separated_by_{_SEPARATED[how['delimiter']].split()[0]}"] = len(raw)
     res.found_by_headers = not shared and read.get(("found", spec.name)) == path
     res.excluded = excluded
     res.in_file = set(keep)
@@ -2154,7 +2335,8 @@ def _emails(res: _TableResult, text: pd.Series) -> pd.Series:
     text = text.str.strip()
     bad = np.array([t != "" and not is_email_address(t) for t in text], dtype=bool)
     res.adjustments["email_not_an_address"] = int((bad & res.verdicts.ok).sum())
-    res.invalid_email_rows = [int(i) + 1 for i in np.flatnonzero(bad & res.verdicts.ok)]
+    res.invalid_email_rows = [int(i) + 1 + res.title_rows
+                              for i in np.flatnonzero(bad & res.verdicts.ok)]
     return text.where(~bad, "")
 
 
@@ -3052,7 +3234,7 @@ def _accepted_frame(res: _TableResult) -> pd.DataFrame:
         data[c] = series[ok].reset_index(drop=True) if isinstance(series, pd.Series) \
             else pd.Series(np.asarray(series)[ok])
     frame = pd.DataFrame(data)
-    frame.insert(0, "source_row", np.flatnonzero(ok) + 1)
+    frame.insert(0, "source_row", np.flatnonzero(ok) + 1 + res.title_rows)
     if res.name == "appointments":  # a missed appointment may have no length
         frame["duration_minutes"] = frame["duration_minutes"].astype("Int64")
         frame.insert(frame.columns.get_loc("start") + 1, "end",
@@ -3221,7 +3403,7 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
         v = res.verdicts
         bad = ~v.ok
         reject_parts.append(pd.DataFrame({
-            "table": name, "file": res.file, "row": np.flatnonzero(bad) + 1,
+            "table": name, "file": res.file, "row": np.flatnonzero(bad) + 1 + res.title_rows,
             "column": v.column[bad], "reason": v.reason[bad], "detail": v.detail[bad],
         }))
         reasons = pd.Series(v.reason[bad]).value_counts().sort_index()
