@@ -379,41 +379,6 @@ def _looks_like(spec: C.Table, headers: list[str], cmap: ColumnMap) -> bool:
     return all(c in have for c in spec.file_columns)
 
 
-@dataclass
-class _Headers:
-    """Whether a row reads as a table's header row (``_looks_like``): given to the readers,
-    which look for the header under a title (``_header_at``) and for the sheet that holds the
-    table (``_sheet_rows``). A plain object, so that it pickles into a child process."""
-
-    table: str
-    cmap: ColumnMap
-
-    def __call__(self, row: list) -> bool:
-        return _looks_like(C.TABLES[self.table], [_norm_header(h) for h in row], self.cmap)
-
-
-TITLE_ROWS = 9  # rows above the header at most: the header is within a file's first 10 rows
-
-
-def _filled(row: list) -> int:
-    return sum(1 for v in row if _cell_text(v).strip())
-
-
-def _header_at(rows: list[list], fits: _Headers | None) -> int:
-    """Where the header is among a file's first rows (0: the first row). A report may print a
-    title, the date range and an empty line above its table: when the first row is not the
-    table's header, a row among the first 10 that is, with every row above it holding at most
-    half as many filled cells as it does (a title fills one or two), is the header. Anything
-    else leaves the first row as the header (the file stops later as it always did)."""
-    if fits is None or not rows or fits(rows[0]):
-        return 0
-    for k in range(1, min(len(rows), TITLE_ROWS + 1)):
-        if fits(rows[k]):
-            most = max(1, _filled(rows[k]) // 2)
-            return k if all(_filled(r) <= most for r in rows[:k]) else 0
-    return 0
-
-
 def _detect_file(folder: Path, table: str, cmap: ColumnMap, read: dict) -> Path:
     """The table's file when no file name says it: the folder's only spreadsheet or CSV that
     is not a contract table's own file, or else the one whose headers are the table's (an
@@ -552,6 +517,41 @@ MAX_SHARED_TEXT_BYTES = MAX_WORKBOOK_PART_BYTES  # shared strings' XML, once per
 # measure one), and a sheet past MAX_SHEET_CELLS is refused before its cells become Python's.
 MAX_XLS_MEMORY_BYTES = 3 << 30
 MAX_XLS_SECONDS = 120
+
+
+@dataclass
+class _Headers:
+    """Whether a row reads as a table's header row (``_looks_like``): given to the readers,
+    which look for the header under a title (``_header_at``) and for the sheet that holds the
+    table (``_sheet_rows``). A plain object, so that it pickles into a child process."""
+
+    table: str
+    cmap: ColumnMap
+
+    def __call__(self, row: list) -> bool:
+        return _looks_like(C.TABLES[self.table], [_norm_header(h) for h in row], self.cmap)
+
+
+TITLE_ROWS = 9  # rows above the header at most: the header is within a file's first 10 rows
+
+
+def _filled(row: list) -> int:
+    return sum(1 for v in row if _cell_text(v).strip())
+
+
+def _header_at(rows: list[list], fits: _Headers | None) -> int:
+    """Where the header is among a file's first rows (0: the first row). A report may print a
+    title, the date range and an empty line above its table: when the first row is not the
+    table's header, a row among the first 10 that is, with every row above it holding at most
+    half as many filled cells as it does (a title fills one or two), is the header. Anything
+    else leaves the first row as the header (the file stops later as it always did)."""
+    if fits is None or not rows or fits(rows[0]):
+        return 0
+    for k in range(1, min(len(rows), TITLE_ROWS + 1)):
+        if fits(rows[k]):
+            most = max(1, _filled(rows[k]) // 2)
+            return k if all(_filled(r) <= most for r in rows[:k]) else 0
+    return 0
 
 
 def _too_wide(path: Path, n: int) -> str:
