@@ -151,6 +151,15 @@ def _summary(quality: dict, rejects, examples: int, where: str,
         if e.get("empty_columns") and name != "clinicians":  # a roster's own blanks say nothing
             notes.append(f"  {name}: columns present but empty in every row are read as not "
                          f"provided: {', '.join(e['empty_columns'])}")
+        if e.get("not_statuses"):
+            notes.append(f"  {name}: the column {e['not_statuses']!r} holds mostly text that is "
+                         "not a note status (free text?): read as not provided, and none of it "
+                         "is shown")
+        for c in e.get("columns_chosen", []):  # two headers read as one column
+            others = " and ".join(repr(o) for o in c["ignored"])
+            notes.append(f"  {name}: {c['used']!r} and {others} both read as {c['column']}: "
+                         f"{c['used']!r} was used; to use the other, ignore {c['used']!r} in "
+                         f"a column map (columns: {{{name}: {{{c['used']!r}: ignore}}}})")
         if e["dropped_columns"]:
             notes.append(f"  {name}: columns outside the contract were dropped and never "
                          f"copied: {', '.join(e['dropped_columns'])}")

@@ -80,7 +80,8 @@ def header_key(name) -> str:
     """An export's header as comparable words: case, accents' forms, spacing and punctuation
     ignored, so ``Duration (mins)``, ``duration_mins`` and ``DURATION - MINS`` are one header
     (``duration mins``) and ``Clinician ID`` is the contract's ``clinician_id``."""
-    return " ".join(re.findall(r"[^\W_]+", unicodedata.normalize("NFKC", str(name)).casefold()))
+    text = unicodedata.normalize("NFKC", str(name)).casefold().replace("#", " number ")
+    return " ".join(re.findall(r"[^\W_]+", text))
 
 
 def normalize_label(value: str) -> str:

@@ -160,8 +160,10 @@ def _merge_maps(base: dict, own: dict) -> dict:
         if isinstance(old, dict) and isinstance(value, dict):
             merged = dict(old)
             for k, v in value.items():
-                merged[k] = {**merged[k], **v} if isinstance(merged.get(k), dict) \
-                    and isinstance(v, dict) else v
+                # the practice's own entries first: where two headers of a file read as one
+                # column, the first entry wins (_load_table)
+                merged[k] = {**v, **{a: b for a, b in merged[k].items() if a not in v}} \
+                    if isinstance(merged.get(k), dict) and isinstance(v, dict) else v
             out[section] = merged
         else:
             out[section] = value
@@ -268,7 +270,7 @@ def load_column_map(path: str | Path | None, source: str | None = None) -> Colum
     cmap = ColumnMap(
         files={t: str(f) for t, f in (raw.get("files") or {}).items()},
         sheets={t: str(f) for t, f in (raw.get("sheets") or {}).items() if f is not None},
-        columns={t: {C.header_key(k): _target(v) for k, v in (m or {}).items()}
+        columns={t: {_norm_header(k): _target(v) for k, v in (m or {}).items()}
                  for t, m in (raw.get("columns") or {}).items()},
         values={t: {col: {C.normalize_label(k): str(v) for k, v in (labels or {}).items()}
                      for col, labels in (cols or {}).items()}
@@ -334,9 +336,31 @@ def _norm_header(name: str) -> str:
 
 
 def _map_headers(headers: list[str], mapping: dict[str, str]) -> dict[str, str]:
-    """The file's headers that a column map names (matched by ``C.header_key``), with the
-    contract column each reads as ("" for a header to ignore)."""
-    return {h: mapping[C.header_key(h)] for h in headers if h and C.header_key(h) in mapping}
+    """The file's headers that a column map names, with the contract column each reads as (""
+    for a header to ignore). A map entry binds the header written as it is (case and outer
+    spaces aside) when the file has one, and only otherwise the headers with its words
+    (``C.header_key``: spacing and punctuation ignored), so an entry for ``Client #`` never
+    takes a ``Client`` column beside it."""
+    out: dict[str, str] = {}
+    by_words: dict[str, str] = {}
+    for key, target in mapping.items():
+        if key in headers:
+            out[key] = target
+        else:
+            by_words.setdefault(C.header_key(key), target)
+    for h in headers:
+        if h and h not in out and C.header_key(h) in by_words:
+            out[h] = by_words[C.header_key(h)]
+    return out
+
+
+def _map_rank(header: str, mapping: dict[str, str]) -> int:
+    """Where the map entry that reads a header stands in the map (the practice's own entries
+    first, then the profile's, in its order); headers read otherwise come last."""
+    for i, key in enumerate(mapping):
+        if key == header or C.header_key(key) == C.header_key(header):
+            return i
+    return len(mapping)
 
 
 def _header_synonyms(headers: list[str], rename: dict[str, str], table: str) -> dict[str, str]:
@@ -394,20 +418,29 @@ def _detect_file(folder: Path, table: str, cmap: ColumnMap, read: dict) -> Path:
     if not candidates:
         raise IngestError(f"no spreadsheet or CSV file besides the contract tables is in "
                           f"{folder}: add the {what}" + _download_hint(cmap, table))
-    fitting = []
+    if len(candidates) == 1:  # the folder's only one: read as the table (a missing column
+        read[("found", table)] = candidates[0]  # is then named by _load_table)
+        return candidates[0]
+    fitting, unreadable = [], 0
     for p in candidates:
         if ("peek", p) not in read:
-            read[("peek", p)] = (*_read(p, cmap.sheets.get(table)), set())
+            try:
+                read[("peek", p)] = (*_read(p, cmap.sheets.get(table)), set())
+            except IngestError:  # an empty or broken file beside the report is not it
+                unreadable += 1
+                continue
         headers = [_norm_header(h) for h in read[("peek", p)][0].columns]
         if _looks_like(spec, headers, cmap):
             fitting.append(p)
-    if len(fitting) > 1:
-        raise IngestError(f"{folder} holds {len(fitting)} files that look like {what}s "
-                          f"({fitting[0].name}, {fitting[1].name}): keep the one to use")
+    if len(fitting) > 1:  # never named: a file's name may be a client's
+        raise IngestError(f"{folder} holds {len(fitting)} files that look like {what}s: keep "
+                          "the one to use there (or name it in a column map: files: "
+                          f"{{{table}: ...}})")
     if not fitting:
         n = len(candidates)
+        broken = f" ({unreadable} could not be read)" if unreadable else ""
         raise IngestError(
-            f"none of the {n} spreadsheet or CSV file{'s' * (n != 1)} in {folder} has the "
+            f"none of the {n} spreadsheet or CSV files{broken} in {folder} has the "
             f"columns of {'an' if what[0] in 'aeiou' else 'a'} {what} (a clinician, a "
             "client, a date and a status on each row); name the file in a column map "
             "(files:) and its headers (columns:)")
@@ -1306,6 +1339,9 @@ class _TableResult:
     shared: bool = False  # read from another table's file (notes in the appointments file)
     sheet: dict | None = None  # which sheet of a workbook was read (_sheet_words)
     found_by_headers: bool = False  # no file named for the table: taken for its headers
+    columns_chosen: list = field(default_factory=list)  # two headers for one column: which
+    read_from: dict = field(default_factory=dict)  # contract column -> the file's header
+    not_statuses: str = ""  # a note column read as free text, not statuses (its header)
     in_file: set[str] = field(default_factory=set)  # contract columns the file has
     used_headers: set[str] = field(default_factory=set)  # the file's headers this table reads
     folded: np.ndarray | None = None  # accepted rows folded into another row (add-on lines)
@@ -1810,8 +1846,15 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
                                                             or optional):
             key_cols = []  # a shared key the file does not carry: it has its own client ids
         elif absent:
-            raise IngestError(f"{path.name}: the column {absent[0]!r} of the client key "
-                              "(client_key in the column map) is missing")
+            part = next(p for p in cmap.client_key_for(spec.name)
+                        if p.split("|")[0].rstrip("?").strip() == absent[0])
+            alts = [a.rstrip("?").strip() for a in part.split("|")]
+            raise IngestError(
+                f"{path.name}: no column names the client (looked for "
+                f"{', '.join(repr(a) for a in alts[:6])}"
+                + (f" and {len(alts) - 6} other spellings" if len(alts) > 6 else "")
+                + "); name the export's client column(s) in a column map: client_key: "
+                "[\"Client Full Name\"], or [\"First Name\", \"Last Name\", \"Date of Birth\"]")
         else:
             client_key = _compose_key(frame, headers, key_cols)
     rename = _map_headers(headers, cmap.columns.get(spec.name, {}))
@@ -1830,13 +1873,20 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
     # A repeated header outside the contract (SimplePractice repeats Charge, Paid, Unpaid) is
     # dropped like any other extra column; a repeated contract column is ambiguous.
     dupes = sorted({h for h in known if headers.count(h) > 1})
+    chosen = []
+    mapping = cmap.columns.get(spec.name, {})
+    for col in dupes:  # two spellings read as one column: the map's first entry is used
+        which = [i for i, h in enumerate(headers) if h == col]
+        if len({original[i] for i in which}) < len(which):
+            continue  # the same header twice: ambiguous, below
+        ranked = sorted(which, key=lambda i: (_map_rank(original[i], mapping), i))
+        for i in ranked[1:]:
+            headers[i] = ""
+        chosen.append({"column": col, "used": original[ranked[0]],
+                       "ignored": [original[i] for i in ranked[1:]]})
+    known = [h for h in headers if h in spec.column_names or h in item_cols]
+    dupes = sorted({h for h in known if headers.count(h) > 1})
     if dupes:
-        which = [o for o, h in zip(original, headers, strict=True) if h == dupes[0]]
-        if len(set(which)) > 1:  # two spellings, both read as one contract column
-            raise IngestError(
-                f"{path.name}: the columns {which[0]!r} and {which[1]!r} both read as "
-                f"{dupes[0]!r}; say which to use in a column map, e.g. columns: "
-                f"{{{spec.name}: {{{which[1]!r}: ignore}}}}")
         raise IngestError(f"{path.name}: the column {dupes[0]!r} appears more than once; keep "
                           "one of them (or rename the other in a column map)")
     frame.columns = headers
@@ -1909,6 +1959,8 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
     res.shared = shared
     res.sheet = sheet
     res.found_by_headers = not shared and read.get(("found", spec.name)) == path
+    res.columns_chosen = chosen
+    res.read_from = {r: o for o, r in zip(original, headers, strict=False) if r in keep}
     res.excluded = excluded
     res.in_file = set(keep)
     res.used_headers = {h for h, r in zip(original, headers, strict=False)
@@ -2077,6 +2129,8 @@ def _generic_checks(res: _TableResult, spec: C.Table, cfg: Config, cmap: ColumnM
         conflict[np.flatnonzero(live)[dup.to_numpy()]] = True
         v.reject(conflict, "conflicting_duplicate_id", ",".join(spec.key),
                  f"{' + '.join(spec.key)} appears on more than one row with different values")
+    if spec.name == "notes":
+        _free_text_note_column(res)
     for col in spec.columns:
         text = raw[col.name]
         fmt = None
@@ -2143,6 +2197,26 @@ def _generic_checks(res: _TableResult, spec: C.Table, cfg: Config, cmap: ColumnM
             if spec.name == "clinicians" and col.name == "email":
                 text = _emails(res, text)
             res.typed[col.name] = text.where(text != "", None)
+
+
+def _free_text_note_column(res: _TableResult) -> None:
+    """A column read as the note status through a column map ("Progress Note", "Chart Status")
+    whose values are mostly not note statuses is free text (what a clinician wrote), not a
+    status: it is read as not provided (the documentation figures are then "not known"),
+    said in validate, and never checked row by row, so no row is rejected for it and none of
+    its text is quoted."""
+    header = res.read_from.get("status", "status")
+    text = res.raw["status"]
+    filled = (text != "").to_numpy()
+    if header == "status" or not filled.any():
+        return
+    known = _map_unique(text[filled], lambda v: C.NOTE_STATUS_SYNONYMS.get(C.normalize_label(v))
+                        is not None).to_numpy(dtype=bool)
+    if known.mean() >= 0.5:
+        return
+    res.raw["status"] = ""
+    res.in_file.discard("status")
+    res.not_statuses = header
 
 
 def _emails(res: _TableResult, text: pd.Series) -> pd.Series:
@@ -2954,6 +3028,7 @@ _NO_DOCUMENTATION = ("The notes in {file} give neither a note status nor a signi
                      "so which notes are signed, and how quickly, is not known from this "
                      "export.")
 _EMPTY_NOTE_COLUMN = " (its note column is empty in every row, which counts as not given)"
+_TEXT_NOTE_COLUMN = " (its note column holds text, not note statuses)"
 
 
 _NO_NOTES = ("{file} has no usable note rows, so which notes are signed, and how quickly, is "
@@ -3236,6 +3311,10 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
             "empty_columns": res.empty_columns,
             "adjustments": {k: c for k, c in res.adjustments.items() if c},
         }
+        if res.not_statuses:  # a free-text column the map read as note statuses
+            entry["not_statuses"] = res.not_statuses
+        if res.columns_chosen:  # two headers read as one column: the one used, the others
+            entry["columns_chosen"] = res.columns_chosen
         if res.found_by_headers:  # no file was named for the table
             entry["found_by_headers"] = True
         if res.sheet is not None:  # which sheet of a workbook: named, or by position
@@ -3259,7 +3338,8 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
         quality["source"]["caveats"].append(
             (_NO_DOCUMENTATION if notes.verdicts.ok.any() else _NO_NOTES).format(
                 file=notes.file, why=_EMPTY_NOTE_COLUMN if set(notes.empty_columns)
-                & {"status", "signed_at"} else ""))
+                & {"status", "signed_at"} else _TEXT_NOTE_COLUMN if notes.not_statuses
+                else ""))
         quality["source"]["unavailable"] += [c for c in C.DOCUMENTATION_FIGURES
                                              if c not in quality["source"]["unavailable"]]
     unmarked = not_yet_marked_words(quality)  # said in the practice report's export notes
