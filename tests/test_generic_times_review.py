@@ -70,17 +70,19 @@ def test_a_time_zone_written_after_the_time_is_read_as_the_practices(practice, c
         row("10/16/2026", "9:00 am cdt"),
         row("10/19/2026", "2:00 PM - 2:50 PM PT", "attended"),
         row("10/20/2026", "9:00 AM nonsense"),  # no zone: unreadable, and needed
+        row("10/21/2026", "9:00 AM", "attended", end="9:45 AM EST"),
     ]
     ing = ingest_rows(practice, cfg, rows)
     a = by_row(ing)
     assert a.start.tolist() == [ts("2026-10-13 09:00"), ts("2026-10-14 09:00"),
                                 ts("2026-10-15 09:00"), ts("2026-10-16 09:00"),
-                                ts("2026-10-19 14:00")]
+                                ts("2026-10-19 14:00"), ts("2026-10-21 09:00")]
     assert a.loc[5, "duration_minutes"] == 50
+    assert a.loc[7, "duration_minutes"] == 45
     assert reasons(ing) == {6: ("time", "unparseable_time")}
     adj = adjustments(ing)
-    assert adj["time_in_another_zone"] == 2  # EST and PT in a practice in Chicago
-    assert adj["start_from_date_and_time"] == 5
+    assert adj["time_in_another_zone"] == 3  # EST, PT and EST in a practice in Chicago
+    assert adj["start_from_date_and_time"] == 6
 
 
 def test_an_end_without_am_or_pm_is_the_earliest_after_the_start(practice, cfg):

@@ -1765,6 +1765,7 @@ def _start_with_time(res: _TableResult, text: pd.Series, fmt: str | None, cfg: C
     tail = tail.to_numpy(dtype=float)
     end_tod = np.where(~np.isnan(tail), tail, end_tod)
     # an end column of times of day alone ("9:53 AM", an Excel time cell): on the start's day
+    end_written = raw["end"]
     own = _map_unique(raw["end"], lambda x: _read_time(x)[0] if x and len(x) <= 100
                       and not _HAS_DATE.search(x) and _read_time(x) else np.nan
                       ).to_numpy(dtype=float)
@@ -1786,7 +1787,7 @@ def _start_with_time(res: _TableResult, text: pd.Series, fmt: str | None, cfg: C
     res.typed["_end_from_range"] = pd.Series(ends, index=text.index)
     res.typed["_time_other_zone"] = pd.Series(
         _other_zone(raw["time"], cfg.timezone) & (combine | ends)
-        | _other_zone(raw["end"].where(end_time, ""), cfg.timezone), index=text.index)
+        | _other_zone(end_written.where(end_time, ""), cfg.timezone), index=text.index)
     raw["start"] = text
     return (text, *out)
 
