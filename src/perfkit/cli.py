@@ -296,6 +296,18 @@ _ADJUSTED = {"start_date_month_only": "with a start date known only to the month
              "end_time_on_start_day": "with an end given as a time of day alone, read on "
                                       "the start's day (the next day when it is before the "
                                       "start)",
+             "time_not_read": "with a time of day that could not be read, not needed (the "
+                              "start has a time of its own)",
+             "time_in_another_zone": "with a time of day written with a time zone other than "
+                                     "the practice's (such as EST), read as the practice's "
+                                     "local time",
+             "cancellation_time_not_read": "with a cancellation time that is not a date and "
+                                           "time, read as empty",
+             "end_not_used": "cancelled or missed with an end time not after the start (or "
+                             "too long after it): the end is left out, the appointment kept",
+             "start_repeated_hour_from_end": "starting in the hour repeated when the clocks "
+                                             "went back, read as its second occurrence because "
+                                             "the end time makes that the session's length",
              "email_not_an_address": "with an email that is not one plain address (such as "
                                      "name@example.org): the clinician is kept, the email left "
                                      "empty, and perfkit deliver sends them nothing until it is "

@@ -292,7 +292,10 @@ TABLES: dict[str, Table] = {
                 Column("cancelled_by", "text", required=False, in_file=False, echo=False),
                 # when the client cancelled: less than operations.late_cancel_window_hours
                 # before the start makes a cancellation a late one
-                Column("cancelled_at", "datetime", required=False, in_file=False),
+                # read as empty, never quoted, when it is not a date and time (free text
+                # may name the person who cancelled): see ingest._cancellation_times
+                Column("cancelled_at", "datetime", required=False, in_file=False,
+                       echo=False),
                 Column("telehealth", "enum", required=False, in_file=False,
                        vocabulary="yes_no"),
                 Column("group", "enum", required=False, in_file=False, vocabulary="yes_no"),

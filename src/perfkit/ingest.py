@@ -1397,7 +1397,16 @@ def _excel_days(text: pd.Series) -> pd.Series:
                       if t != t.normalize() else t.strftime("%Y-%m-%d"))
 
 
-def _detect_format(text: pd.Series, file: str, column: str) -> tuple[pd.Series, str | None]:
+def _day_order(fmt: str | None) -> str | None:
+    """Whether a date format puts the month first ("m") or the day first ("d"); None when it
+    has no numeric month (ISO 8601, "Oct 5, 2026")."""
+    if not fmt or "%m" not in fmt or "%d" not in fmt:
+        return None
+    return "m" if fmt.index("%m") < fmt.index("%d") else "d"
+
+
+def _detect_format(text: pd.Series, file: str, column: str,
+                   fallback: str | None = None) -> tuple[pd.Series, str | None]:
     """The format of a date column whose export names none: ISO 8601 (None), Excel serial
     day numbers (turned into ISO text here), or the one US form that reads most of the values
     that are not ISO (ISO values are read whatever the format: a workbook column of date
@@ -1405,7 +1414,9 @@ def _detect_format(text: pd.Series, file: str, column: str) -> tuple[pd.Series, 
 
     Raises IngestError when the values read as well month-first as day-first (every day and
     month at most 12): a guess would silently swap them. In a column that is mostly ISO, such
-    values are rejected one by one instead."""
+    values are rejected one by one instead. ``fallback``: the format of another column of
+    the same table (the start's): such a column takes its order of day and month instead (a
+    cancellation time is written as the start is)."""
     present = text[text != ""]
     if present.empty:
         return text, None
@@ -1430,6 +1441,9 @@ def _detect_format(text: pd.Series, file: str, column: str) -> tuple[pd.Series, 
     day_first = [f for f in _DAY_FIRST.values() if counts[f] == best]
     if month_first and day_first and mostly_iso:
         return text, None  # a few stray values that read either way: rejected, not guessed
+    order = _day_order(fallback)
+    if month_first and day_first and order is not None:
+        return text, (month_first if order == "m" else day_first)[0]
     if month_first and day_first:
         example = next(v for v in other if pd.notna(pd.to_datetime(
             v, format=month_first[0], errors="coerce")))
@@ -1440,13 +1454,15 @@ def _detect_format(text: pd.Series, file: str, column: str) -> tuple[pd.Series, 
 
 
 def _column_format(text: pd.Series, cmap: ColumnMap, table: str, col: C.Column,
-                   file: str | None) -> tuple[pd.Series, str | None]:
+                   file: str | None, fallback: str | None = None
+                   ) -> tuple[pd.Series, str | None]:
     """A date column's format: the column map's, else detected from the values (Excel day
-    numbers come back as ISO text)."""
+    numbers come back as ISO text); ``fallback`` (the start's format) settles the order of
+    day and month where the values read either way."""
     fmt = cmap.format_for(table, col.name, col.kind)
     if fmt is not None:
         return text, fmt
-    return _detect_format(text, file or table, col.name)
+    return _detect_format(text, file or table, col.name, fallback)
 
 
 def _parse_date(text: pd.Series, fmt: str | None) -> tuple[pd.Series, np.ndarray]:
@@ -1555,10 +1571,18 @@ _ENDS_IN_TIME = re.compile(r"(?:\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:\s*[ap]\.?\s*m
 _EXCEL_DAY_ZERO = re.compile(r"^(?:1899-12-3[01]|1900-01-00)[T ](?P<t>\d{1,2}:\d{2}(?::\d{2}"
                              r"(?:[.,]\d+)?)?)$")
 # a date inside a value: 10/1/2026, 2026-10-01, 01.10.2026, Oct 1, 1 October
+# (bounded repeats: a search of a long cell stays linear)
 _HAS_DATE = re.compile(r"\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}|(?:jan|feb|mar|apr|may|jun|jul|aug"
-                       r"|sep|oct|nov|dec)[a-z]*\.?\s*\d|\d\s*(?:jan|feb|mar|apr|may|jun|jul"
-                       r"|aug|sep|oct|nov|dec)", re.IGNORECASE)
+                       r"|sep|oct|nov|dec)[a-z]{0,6}\.?\s{0,3}\d|\d\s{0,3}(?:jan|feb|mar|apr"
+                       r"|may|jun|jul|aug|sep|oct|nov|dec)", re.IGNORECASE)
 _DAY_FRACTION = re.compile(r"^0?\.\d+$|^0$")
+# a time zone written after a time of day ("9:00 AM EST", "9:00 AM (CT)"): the practice's time
+# zone governs the reading; a zone that is not the practice's is counted (_other_zone)
+_ZONE_TAIL = re.compile(r"\s*(?:\((?P<p>[A-Za-z]{1,5})\)|(?<=[\dmM.\s])(?P<z>[A-Za-z]{1,5}))$")
+_ZONES = frozenset(
+    "utc gmt z et est edt ct cst cdt mt mst mdt pt pst pdt akt akst akdt ht hst hdt hast hadt "
+    "at ast adt nt nst ndt bst ist cet cest eet eest wet west aest aedt acst acdt awst nzst "
+    "nzdt".split())
 
 
 def _clock_seconds(m: re.Match, i: int, meridiem: str | None = None) -> float | None:
@@ -1587,6 +1611,7 @@ def _read_time(value: str) -> tuple[float, float] | None:
     v = value.strip()
     if len(v) > 100:  # no time of day, nor a date-time, is that long
         return None
+    v = _without_zone(v)
     m = _TIME_OF_DAY.match(v)
     if m:
         t = _clock_seconds(m, 1)
@@ -1598,11 +1623,17 @@ def _read_time(value: str) -> tuple[float, float] | None:
             return None
         start = _clock_seconds(m, 1)
         theirs = (m["ap2"] or m["bp2"] or "").lower()
-        if theirs and not (m["ap1"] or m["bp1"]) and start is not None and int(m["h1"]) <= 12:
+        mine = (m["ap1"] or m["bp1"] or "").lower()
+        if theirs and not mine and start is not None and int(m["h1"]) <= 12:
             # "9:00 - 9:53 AM": the latest reading of the first time not after the end
             both = [_clock_seconds(m, 1, x) for x in "ap"]
             before = [t for t in both if t is not None and t <= end]
             start = max(before) if before else _clock_seconds(m, 1, theirs)
+        elif mine and not theirs and start is not None and 1 <= int(m["h2"]) <= 12:
+            # "1:00 PM - 1:50": the earliest reading of the end not before the start (on the
+            # next day when both are before it: "11:30 PM - 12:20" ends at 12:20 AM)
+            both = [t for t in (_clock_seconds(m, 2, x) for x in "ap") if t is not None]
+            end = min(both, key=lambda t: (t - start) % 86400) if both else end
         return None if start is None else (start, end)
     if _DAY_FRACTION.match(v):
         return (float(round(float(v) * 86400)), np.nan)
@@ -1613,6 +1644,42 @@ def _read_time(value: str) -> tuple[float, float] | None:
     if m and _HAS_DATE.search(m["d"]) and not re.search(_OFFSET_RE, v):  # a local date-time
         return _read_time(m["t"])
     return None
+
+
+def _without_zone(v: str) -> str:
+    """A time of day without the time zone written after it ("9:00 AM EST", "9:00 AM (CT)",
+    "9:00-9:50 CT"); any other value as it is. Only known zone abbreviations are taken off."""
+    m = _ZONE_TAIL.search(v) if len(v) <= 100 else None
+    if m and (m["p"] or m["z"]).lower() in _ZONES and v[:m.start()].strip():
+        return v[:m.start()].rstrip()
+    return v
+
+
+def _written_zone(value: str) -> str | None:
+    """The zone abbreviation written after a time of day (upper case), else None."""
+    v = value.strip()
+    bare = _without_zone(v)
+    if bare == v:
+        return None
+    zone = v[len(bare):].strip(" ()").upper()
+    return zone
+
+
+def _zone_family(abbr: str) -> str:
+    """A zone abbreviation without its standard or daylight mark: CST, CDT and CT are all C."""
+    abbr = abbr.upper()
+    if abbr in ("UTC", "GMT", "Z"):
+        return "UTC"
+    return re.sub(r"[SD]?T$", "", abbr) or abbr
+
+
+def _practice_families(tz: str) -> set[str]:
+    """The zone families the practice's own zone is written with (winter and summer)."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(tz)
+    names = {dt.datetime(2026, month, 15, tzinfo=zone).tzname() or "" for month in (1, 7)}
+    return {_zone_family(n) for n in names if n.isalpha()}
 
 
 def _time_kind(values: pd.Series) -> str | None:
@@ -1703,13 +1770,17 @@ def _start_with_time(res: _TableResult, text: pd.Series, fmt: str | None, cfg: C
     values, bad, date_only = out[0], out[1], out[4]
     read = _map_unique(raw["time"], lambda x: _read_time(x) if x else (np.nan, np.nan))
     unread = np.array([x is None for x in read], dtype=bool)
-    v.reject(unread & ~bad, "unparseable_time", "time",
-             _echo(raw["time"], "time", "is not a time of day (such as 9:00 AM, 14:30 or "
-                                        "9:00 AM - 9:53 AM)"))
-    tod = np.array([np.nan if x is None else x[0] for x in read], dtype=float)
-    end_tod = np.array([np.nan if x is None else x[1] for x in read], dtype=float)
     local = values.dt.tz_localize(None)
     midnight = (local == local.dt.normalize()).to_numpy(dtype=bool, na_value=False)
+    # the time is needed only by a start without a time of day of its own: elsewhere an
+    # unreadable one is counted (time_not_read) and the start keeps its own time
+    needed = ~bad & (np.asarray(date_only, dtype=bool) | midnight)
+    v.reject(unread & needed, "unparseable_time", "time",
+             _echo(raw["time"], "time", "is not a time of day (such as 9:00 AM, 14:30 or "
+                                        "9:00 AM - 9:53 AM)"))
+    res.typed["_time_not_read"] = pd.Series(unread & ~needed, index=text.index)
+    tod = np.array([np.nan if x is None else x[0] for x in read], dtype=float)
+    end_tod = np.array([np.nan if x is None else x[1] for x in read], dtype=float)
     combine = ~np.isnan(tod) & ~bad & (date_only | midnight)
     if combine.any():
         when = local[combine].dt.normalize() + pd.to_timedelta(tod[combine], unit="s")
@@ -1730,8 +1801,10 @@ def _start_with_time(res: _TableResult, text: pd.Series, fmt: str | None, cfg: C
     tail = tail.to_numpy(dtype=float)
     end_tod = np.where(~np.isnan(tail), tail, end_tod)
     # an end column of times of day alone ("9:53 AM", an Excel time cell): on the start's day
-    own = _map_unique(raw["end"], lambda x: _read_time(x)[0] if x and not _HAS_DATE.search(x)
-                      and _read_time(x) else np.nan).to_numpy(dtype=float)
+    end_written = raw["end"]
+    own = _map_unique(raw["end"], lambda x: _read_time(x)[0] if x and len(x) <= 100
+                      and not _HAS_DATE.search(x) and _read_time(x) else np.nan
+                      ).to_numpy(dtype=float)
     start_local = out[0].dt.tz_localize(None)
     day = start_local.dt.normalize()
     start_tod = (start_local - day).dt.total_seconds().to_numpy(dtype=float, na_value=np.nan)
@@ -1748,17 +1821,32 @@ def _start_with_time(res: _TableResult, text: pd.Series, fmt: str | None, cfg: C
         raw["end"] = end_text
     res.typed["_end_time_of_day"] = pd.Series(end_time, index=text.index)
     res.typed["_end_from_range"] = pd.Series(ends, index=text.index)
+    res.typed["_time_other_zone"] = pd.Series(
+        _other_zone(raw["time"], cfg.timezone) & (combine | ends)
+        | _other_zone(end_written.where(end_time, ""), cfg.timezone), index=text.index)
     raw["start"] = text
     return (text, *out)
 
 
+def _other_zone(text: pd.Series, tz: str) -> np.ndarray:
+    """Which times of day were written with a time zone that is not the practice's ("9:00 AM
+    EST" in a practice in Chicago): read as the practice's local time all the same."""
+    families = _practice_families(tz)
+    return _map_unique(text, lambda x: bool(x) and (z := _written_zone(x)) is not None
+                       and _zone_family(z) not in families).to_numpy(dtype=bool)
+
+
 def _count_times(res: _TableResult) -> None:
     """How many accepted appointments took their start from a date and a time column, their
-    end from a time range, or an end given as a time of day alone (``adjustments``)."""
+    end from a time range, or an end given as a time of day alone; had a time that could not
+    be read and was not needed (the start has its own), or a time written in another zone
+    than the practice's (``adjustments``)."""
     ok = res.verdicts.ok & ~(res.folded if res.folded is not None else False)
     for key, mask in (("start_from_date_and_time", "_start_combined"),
                       ("end_from_time_range", "_end_from_range"),
-                      ("end_time_on_start_day", "_end_time_of_day")):
+                      ("end_time_on_start_day", "_end_time_of_day"),
+                      ("time_not_read", "_time_not_read"),
+                      ("time_in_another_zone", "_time_other_zone")):
         if mask in res.typed:
             res.adjustments[key] = int((res.typed[mask].to_numpy(dtype=bool) & ok).sum())
 
@@ -2131,6 +2219,7 @@ def _generic_checks(res: _TableResult, spec: C.Table, cfg: Config, cmap: ColumnM
                  f"{' + '.join(spec.key)} appears on more than one row with different values")
     if spec.name == "notes":
         _free_text_note_column(res)
+    formats: dict[str, str | None] = {}  # the start's settles the day order of the others
     for col in spec.columns:
         text = raw[col.name]
         fmt = None
@@ -2141,7 +2230,9 @@ def _generic_checks(res: _TableResult, spec: C.Table, cfg: Config, cmap: ColumnM
         if start_time:  # "10/1/2026 9:00 AM - 9:53 AM": the range's end is kept apart
             text = _cut_start_range(res, text)
         if col.kind in ("date", "datetime"):
-            text, fmt = _column_format(text, cmap, spec.name, col, res.file)
+            text, fmt = _column_format(text, cmap, spec.name, col, res.file,
+                                       formats.get("start"))
+            formats[col.name] = fmt
         if col.kind == "date":
             values, bad = _parse_date(text, fmt)
             v.reject(bad, "unparseable_date", col.name,
@@ -2159,6 +2250,13 @@ def _generic_checks(res: _TableResult, spec: C.Table, cfg: Config, cmap: ColumnM
                     text, cfg.timezone, fmt)
             if col.name == "start":
                 res.typed["start_date_only"] = pd.Series(date_only, index=raw.index)
+            if spec.name == "appointments" and col.name == "cancelled_at":
+                _cancellation_times(res, values, bad | nonexistent, date_only, cfg)
+                if (ambiguous & v.ok).any():
+                    res.adjustments["cancelled_at_ambiguous_local_time_first_occurrence"] = \
+                        int((ambiguous & v.ok).sum())
+                continue
+            res.typed[f"_{col.name}_ambiguous"] = pd.Series(ambiguous, index=raw.index)
             v.reject(bad, "unparseable_date", col.name,
                      _quoted(col, text, "is not a date and time (expected ISO 8601 to the "
                                         "minute, such as 2026-10-27T14:30)"))
@@ -2508,14 +2606,27 @@ def _durations(res: _TableResult, cfg: Config | None = None,
     missed one needs none."""
     t, v = res.typed, res.verdicts
     given = t["duration_minutes"].to_numpy(dtype=float)
+    _repeated_hour(res)
     start, end = t["start"], t["end"]
     from_end = ((end - start).dt.total_seconds() / 60).to_numpy(dtype=float, na_value=np.nan)
     has_end = ~np.isnan(from_end) & np.isnan(given)
-    v.reject(has_end & (from_end <= 0), "end_before_start_time", "end",
-             "end is not after start")
+    # only a session whose length is needed (attended) is rejected for its end; another one
+    # (cancelled, missed) drops an end it cannot have and is counted (end_not_used)
+    needs = (t["status"] == "attended").to_numpy(dtype=bool, na_value=False)
     longest = C.TABLES["appointments"].column("duration_minutes").hi
-    v.reject(has_end & (from_end > longest), "out_of_range", "end",
+    wrong = has_end & ((from_end <= 0) | (from_end > longest))
+    v.reject(needs & has_end & (from_end <= 0), "end_before_start_time", "end",
+             "end is not after start")
+    v.reject(needs & has_end & (from_end > longest), "out_of_range", "end",
              f"end lies more than {longest:g} minutes after start")
+    dropped = wrong & ~needs
+    if dropped.any():
+        t["end"] = end.where(~dropped)
+        has_end = has_end & ~dropped
+        from_end = np.where(dropped, np.nan, from_end)
+        for mask in ("_end_from_range", "_end_time_of_day"):  # counted as not used instead
+            if mask in t:
+                t[mask] = t[mask] & ~dropped
     units = t["units"].to_numpy(dtype=float)
     per_unit = t["_svc_per_unit"].to_numpy(dtype=bool)
     add_on = t["_svc_add_on_minutes"].to_numpy(dtype=float)
@@ -2551,6 +2662,51 @@ def _durations(res: _TableResult, cfg: Config | None = None,
         res.adjustments["service_from_name"] = int(
             (t["_svc_from_text"].to_numpy(dtype=bool) & ok).sum())
     res.adjustments["start_date_only"] = int((t["start_date_only"].to_numpy() & ok).sum())
+    res.adjustments["end_not_used"] = int((dropped & ok).sum())
+    shifted = t["_start_second_occurrence"].to_numpy(dtype=bool)
+    if (shifted & ok).any():  # the first-occurrence count leaves them out
+        key = "start_ambiguous_local_time_first_occurrence"
+        first = t["_start_ambiguous"].to_numpy(dtype=bool) & ~shifted & ok
+        res.adjustments[key] = int(first.sum())
+        res.adjustments["start_repeated_hour_from_end"] = int((shifted & ok).sum())
+
+
+def _repeated_hour(res: _TableResult) -> None:
+    """On the night the clocks go back, a start or end in the repeated hour is read as its
+    first occurrence; where the session has an end, the readings of start and end that give
+    the shortest positive length are taken instead: "1:30 AM - 2:20 AM" is 50 minutes (the
+    start in the second 1 o'clock hour), not 110, as a clinician reading the wall clock
+    counts it. The start read as the second occurrence is counted
+    (``start_repeated_hour_from_end``)."""
+    t = res.typed
+    start, end = t["start"], t["end"]
+    none = pd.Series(False, index=res.raw.index)
+    amb_start = t.get("_start_ambiguous", none).to_numpy(dtype=bool)
+    amb_end = t.get("_end_ambiguous", none).to_numpy(dtype=bool) & end.notna().to_numpy()
+    shifted = np.zeros(len(start), dtype=bool)
+    rows = np.flatnonzero((amb_start | amb_end) & start.notna().to_numpy())
+    if len(rows):
+        tz = start.dt.tz
+        new_start, new_end = start.copy(), end.copy()
+
+        def second(x: pd.Timestamp) -> pd.Timestamp:
+            return x.tz_localize(None).tz_localize(tz, ambiguous=False)
+
+        for i in rows:
+            s0, e0 = start.iloc[i], end.iloc[i]
+            if pd.isna(e0):
+                continue
+            starts = [s0, second(s0)] if amb_start[i] else [s0]
+            ends = [e0, second(e0)] if amb_end[i] else [e0]
+            pairs = [(e - s, k, j) for k, s in enumerate(starts) for j, e in enumerate(ends)
+                     if e > s]
+            if not pairs:
+                continue
+            _, k, j = min(pairs)  # the shortest; first occurrences on a tie
+            new_start.iloc[i], new_end.iloc[i] = starts[k], ends[j]
+            shifted[i] = k == 1
+        t["start"], t["end"] = new_start, new_end
+    t["_start_second_occurrence"] = pd.Series(shifted, index=res.raw.index)
 
 
 def _session_flags(res: _TableResult) -> None:
@@ -2702,6 +2858,23 @@ def _cancelled_by_label(value: str) -> str:
     return re.sub(r"^(?:cancell?ed|cancel) by ", "", label)
 
 
+def _cancellation_times(res: _TableResult, values: pd.Series, bad: np.ndarray,
+                        date_only: np.ndarray, cfg: Config) -> None:
+    """The appointments' ``cancelled_at``: a value that is not a date and time (free text, a
+    time skipped by a clock change) or outside the plausible dates is read as empty and
+    counted (``cancellation_time_not_read``), never a reason to reject the appointment; which
+    values have no time of day is kept for ``_late_cancel_from_cancellation_time``."""
+    lo, hi = cfg.dates.window(cfg)
+    tz = cfg.timezone
+    outside = ((values < lo.tz_localize(tz)) | (values >= hi.tz_localize(tz))).to_numpy(
+        dtype=bool, na_value=False)
+    unread = np.asarray(bad, dtype=bool) | outside
+    res.typed["cancelled_at"] = values.where(~unread)
+    res.typed["_cancelled_at_unread"] = pd.Series(unread, index=res.raw.index)
+    res.typed["_cancelled_at_date_only"] = pd.Series(
+        np.asarray(date_only, dtype=bool) & ~unread, index=res.raw.index)
+
+
 def _late_cancel_from_cancellation_time(res: _TableResult, cfg: Config,
                                         cmap: ColumnMap) -> None:
     """A cancellation less than the practice's policy window before the start (parameter
@@ -2709,16 +2882,15 @@ def _late_cancel_from_cancellation_time(res: _TableResult, cfg: Config,
     as Jane's record it as "Cancelled" with the time it was cancelled (adjustments:
     ``late_cancel_from_cancellation_time``). A start or a cancellation time with no time of
     day cannot be compared to the hour: the row keeps its status and is counted
-    (``cancellation_time_without_time_of_day``)."""
+    (``cancellation_time_without_time_of_day``); one that could not be read is empty
+    (``cancellation_time_not_read``, see ``_cancellation_times``)."""
     when = res.typed.get("cancelled_at")
     if when is None or "cancelled_at" not in res.in_file:
         return
     status = res.typed["status"]
     cancelled = (status == "cancelled").to_numpy(dtype=bool, na_value=False) \
         & when.notna().to_numpy() & res.typed["start"].notna().to_numpy()
-    text, fmt = _column_format(res.raw["cancelled_at"], cmap, "appointments",
-                               C.TABLES["appointments"].column("cancelled_at"), res.file)
-    day_only = np.asarray(_parse_datetime(text, cfg.timezone, fmt)[4], dtype=bool) \
+    day_only = res.typed["_cancelled_at_date_only"].to_numpy(dtype=bool) \
         | res.typed["start_date_only"].to_numpy(dtype=bool)
     ahead = (res.typed["start"] - when).dt.total_seconds().to_numpy(dtype=float,
                                                                       na_value=np.nan) / 3600
@@ -2728,6 +2900,8 @@ def _late_cancel_from_cancellation_time(res: _TableResult, cfg: Config,
     res.adjustments["late_cancel_from_cancellation_time"] = int((late & ok).sum())
     res.adjustments["cancellation_time_without_time_of_day"] = int(
         (cancelled & day_only & ok).sum())
+    res.adjustments["cancellation_time_not_read"] = int(
+        (res.typed["_cancelled_at_unread"].to_numpy(dtype=bool) & ok).sum())
 
 
 def _not_yet_marked(res: _TableResult, cmap: ColumnMap, cfg: Config) -> None:
