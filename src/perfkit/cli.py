@@ -286,8 +286,17 @@ _ADJUSTED = {"start_date_month_only": "with a start date known only to the month
                                            "written in the service name (such as 'Individual "
                                            "Therapy 50 min'), flagged as estimated",
              "service_from_name": "with the kind of service read from a treatment name: "
-                                  "intake when it says intake, initial, first, "
-                                  "assessment, evaluation or consultation, therapy otherwise",
+                                  "other for a free, phone or discovery consultation, "
+                                  "admin time, a meeting, blocked time, supervision or "
+                                  "training; intake when it says intake, initial, first, "
+                                  "assessment, evaluation or consultation; therapy otherwise",
+             "duration_from_text": "with the session length written as text in the duration "
+                                   "column (such as '50 min', '0:50' or '1h 30m'), read as "
+                                   "minutes",
+             "duration_unreadable_set_aside": "with a duration perfkit could not read as "
+                                              "minutes, left aside (an attended session took "
+                                              "its length from the end time, billing code, "
+                                              "treatment name or the default length instead)",
              "start_from_date_and_time": "with the start read from a date and a time of day "
                                          "in separate columns (a local time in the practice's "
                                          "time zone)",

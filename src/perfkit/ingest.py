@@ -1873,14 +1873,15 @@ def _map_unique(text: pd.Series, func) -> pd.Series:
 
 def _map_enum(text: pd.Series, vocab: dict[str, str], extra: dict[str, str],
               instrument: bool) -> pd.Series:
-    table = {**vocab, **extra}
+    """Labels read through a vocabulary and the column map's own labels (``extra``, which win):
+    case and spacing ignored, else punctuation too (``C.label_lookup``: "No Show (Charged)")."""
     if instrument:
+        own = C.label_lookup(extra)
+
         def lookup(label: str):
-            return vocab.get(re.sub(r"[^A-Z0-9]", "", label.upper())) or \
-                extra.get(C.normalize_label(label))
+            return vocab.get(re.sub(r"[^A-Z0-9]", "", label.upper())) or own(label)
     else:
-        def lookup(label: str):
-            return table.get(C.normalize_label(label))
+        lookup = C.label_lookup({**vocab, **extra})
     return _map_unique(text, lookup)
 
 
@@ -2268,6 +2269,8 @@ def _generic_checks(res: _TableResult, spec: C.Table, cfg: Config, cmap: ColumnM
             if n_amb:
                 res.adjustments[f"{col.name}_ambiguous_local_time_first_occurrence"] = n_amb
             res.typed[col.name] = values
+        elif col.name == "duration_minutes" and spec.name == "appointments":
+            _check_duration(res, col, text, cmap)
         elif col.kind in ("int", "number"):
             _check_number(res, col, text)
         elif col.name == "service" and spec.name == "appointments":
@@ -2458,7 +2461,40 @@ _LENGTH = re.compile(r"(?<![\w.])(\d{1,3}(?:\.\d++)?)\s*+(?:-\s*+)?"
 # Counseling Appointment", "Intake Assessment", "Psychological Evaluation"): first contact or
 # assessment, not ongoing therapy.
 _INTAKE_WORDS = re.compile(r"\b(intake|initial|first|assessment|evaluation|consult(?:ation)?|"
-                           r"diagnostic|new (?:client|patient))\b", re.IGNORECASE)
+                           r"diagnostic|screening|new (?:client|patient))\b", re.IGNORECASE)
+# Words of a treatment name that make it ``other``, read before the intake words: a free or
+# brief contact before any care ("Free 15 min Consultation", "Phone Consultation", "Discovery
+# Call", "Phone Screen") and a clinician's time that is no session ("Admin Time", "Staff
+# Meeting", "Blocked", "Clinical Supervision", "Staff Training"). A consultation with none of
+# these words ("Initial Consultation") stays an intake.
+_FREE_WORDS = re.compile(r"\b(?:free|complimentary|no[ -]?charge|courtesy|phone|telephone|"
+                         r"discovery|screening|intro(?:ductory)?)\b", re.IGNORECASE)
+_CONTACT_WORDS = re.compile(r"\b(?:consult(?:ation)?s?|calls?|chats?)\b", re.IGNORECASE)
+_BRIEF_CONTACT = re.compile(r"\b(?:meet (?:and|&) greet|phone screen(?:ing)?|"
+                            r"(?:free|complimentary) screening|consult(?:ation)? calls?)\b",
+                            re.IGNORECASE)
+_NOT_A_SESSION = re.compile(
+    r"\b(?:admin(?:istrative|istration)?|meetings?|block(?:ed)?(?: (?:off|out|time))?|"
+    r"supervision|case consult(?:ation)?|paperwork|lunch|out of (?:the )?office|time off|"
+    r"vacation|holiday)\b", re.IGNORECASE)
+# "training" is no session only where nothing in the name is a treatment ("Parent Training",
+# "DBT Skills Training Group" are therapy)
+_TRAINING = re.compile(r"\btraining\b", re.IGNORECASE)
+_TREATMENT_WORDS = re.compile(r"\b(?:therap\w*|psychotherap\w*|counsell?ing|session|skills?|"
+                              r"parent\w*|famil\w*|couples?|group|child\w*|behaviou?r\w*|"
+                              r"social|dbt|cbt|emdr|pcit|treatment)\b", re.IGNORECASE)
+
+
+def _kind_from_name(label: str) -> str:
+    """A treatment name's kind by its words: ``other`` (a free or brief contact before care,
+    or a clinician's time that is no session), else ``intake`` (first contact or assessment),
+    else ``therapy``."""
+    free_contact = (_FREE_WORDS.search(label) and _CONTACT_WORDS.search(label)) \
+        or _BRIEF_CONTACT.search(label)
+    if free_contact or _NOT_A_SESSION.search(label) or (
+            _TRAINING.search(label) and not _TREATMENT_WORDS.search(label)):
+        return "other"
+    return "intake" if _INTAKE_WORDS.search(label) else "therapy"
 
 
 def _written_minutes(label: str) -> float:
@@ -2476,8 +2512,7 @@ def _read_service(label: str, cfg: Config, extra: dict[str, str], free: bool = F
                   ) -> _Service:
     if not label:
         return _Service("therapy")  # DATA_CONTRACT: service defaults to therapy
-    word = extra.get(C.normalize_label(label)) or C.SERVICE_SYNONYMS.get(
-        C.normalize_label(label))
+    word = C.label_lookup(extra)(label) or C.label_lookup(C.SERVICE_SYNONYMS)(label)
     # "Psychotherapy 53 min (90837)": the 53 is a length, not a CPT modifier
     tokens = re.findall(r"[A-Z0-9]+", _LENGTH.sub(" ", label).upper())
     codes = [t for t in tokens if _CODE.match(t)]
@@ -2485,9 +2520,8 @@ def _read_service(label: str, cfg: Config, extra: dict[str, str], free: bool = F
     if word in ("intake", "therapy", "other") and not codes:
         return _Service(word, text_minutes=written)
     if not codes:
-        if free:  # a treatment name (Jane, Owl): its words say intake, else it is therapy
-            return _Service("intake" if _INTAKE_WORDS.search(label) else "therapy",
-                            text_minutes=written, from_text=True)
+        if free:  # a treatment name (Jane, Owl): its words say other, intake or therapy
+            return _Service(_kind_from_name(label), text_minutes=written, from_text=True)
         return _Service(None, problem="is not a known service (intake, therapy, other or a "
                                       "billing code; map other labels in the column map)")
     known = cfg.services.codes
@@ -2595,6 +2629,64 @@ def _drop_folds_of_rejected(res: _TableResult) -> None:
         res.adjustments["add_on_lines_folded"] -= len(gone)
 
 
+# A length written as text in a duration column: "50 min", "50m", "45 minutes", "1 hr",
+# "1.5 hours", "1h 30m", "1 hour and 30 minutes", or a clock length "0:50", "1:30", "01:30:00".
+_DURATION_TEXT = re.compile(
+    r"(?:(?P<h>\d{1,2}(?:\.\d{1,3})?)\s*(?:h|hrs?|hours?)\.?"
+    r"(?:\s*(?:and|,)?\s*(?P<hm>\d{1,3})\s*(?:m|mins?|minutes?)?\.?)?"
+    r"|(?P<m>\d{1,3}(?:\.\d{1,3})?)\s*(?:m|mins?|minutes?)\.?"
+    r"|(?P<ch>\d{1,2}):(?P<cm>[0-5]\d)(?::(?P<cs>[0-5]\d))?)", re.IGNORECASE)
+
+
+def _duration_text(value: str) -> float:
+    """The minutes a duration written as text states (rounded to the minute), else NaN."""
+    m = _DURATION_TEXT.fullmatch(value.strip()) if len(value) <= 40 else None
+    if m is None:
+        return np.nan
+    if m["h"] is not None:
+        minutes = float(m["h"]) * 60 + float(m["hm"] or 0)
+    elif m["m"] is not None:
+        minutes = float(m["m"])
+    else:
+        minutes = int(m["ch"]) * 60 + int(m["cm"]) + int(m["cs"] or 0) / 60
+    return float(round(minutes))
+
+
+def _check_duration(res: _TableResult, col: C.Column, text: pd.Series,
+                    cmap: ColumnMap) -> None:
+    """The appointments' duration column: whole minutes, as the contract says, or a length
+    written as text ("50 min", "0:50", "1 hr", "1h 30m"), read as its minutes in any profile
+    (one meaning, so never a guess; counted as ``duration_from_text``). A value that is
+    neither is rejected (``invalid_number``), except where the column map allows the default
+    length (``session_length: default``, the generic profile): there it is set aside as if the
+    cell were empty, so the session's length comes from its end time, billing code, treatment
+    name or the default, and it is counted (``duration_unreadable_set_aside``), never
+    quoted. Whole numbers, fractions and bounds are checked as for any number."""
+    v = res.verdicts
+    values, bad = _parse_number(text)
+    from_text = np.zeros(len(values), dtype=bool)
+    if bad.any():
+        read = _map_unique(text[bad], _duration_text).to_numpy(dtype=float)
+        rows = np.flatnonzero(bad)
+        values[rows] = read
+        from_text[rows[~np.isnan(read)]] = True
+        bad = bad & ~from_text
+    set_aside = np.zeros(len(values), dtype=bool)
+    if cmap.session_length == "default":
+        set_aside, bad = bad, np.zeros(len(values), dtype=bool)
+    v.reject(bad, "invalid_number", col.name,
+             _quoted(col, text, "is not a number of minutes (such as 50, '50 min' or '0:50')"))
+    frac = ~np.isnan(values) & (values % 1 != 0)
+    v.reject(frac, "invalid_number", col.name, _quoted(col, text, "is not a whole number"))
+    out = ~np.isnan(values) & ((values < col.lo) | (values > col.hi))
+    v.reject(out, "out_of_range", col.name,
+             _quoted(col, text, f"is outside the allowed range (at least {col.lo:g}, at most "
+                                f"{col.hi:g} minutes)"))
+    res.typed[col.name] = pd.Series(values, index=res.raw.index)
+    res.typed["_duration_from_text"] = pd.Series(from_text, index=res.raw.index)
+    res.typed["_duration_set_aside"] = pd.Series(set_aside, index=res.raw.index)
+
+
 def _durations(res: _TableResult, cfg: Config | None = None,
                cmap: ColumnMap | None = None) -> None:
     """Each appointment's length: the export's duration, else its end time, else the minutes
@@ -2658,6 +2750,10 @@ def _durations(res: _TableResult, cfg: Config | None = None,
     res.adjustments["duration_from_code"] = int((estimated & ~default & ~from_text & ok).sum())
     res.adjustments["duration_from_service_name"] = int((from_text & ok).sum())
     res.adjustments["duration_default"] = int((default & ok).sum())
+    for key, mask in (("duration_from_text", "_duration_from_text"),
+                      ("duration_unreadable_set_aside", "_duration_set_aside")):
+        if mask in t:  # _check_duration
+            res.adjustments[key] = int((t[mask].to_numpy(dtype=bool) & ok).sum())
     if "_svc_from_text" in t:
         res.adjustments["service_from_name"] = int(
             (t["_svc_from_text"].to_numpy(dtype=bool) & ok).sum())
@@ -2832,7 +2928,8 @@ def _left_out_statuses(res: _TableResult) -> None:
 
 def _cancelled_by(res: _TableResult) -> None:
     """Who cancelled ("Canceled By: Provider / Client"): a cancellation or late cancellation
-    by the clinician's side (provider, clinician, therapist, practice, staff, office) becomes
+    by the clinician's own side (provider, clinician, therapist, practitioner, counselor,
+    practice; never staff, office or front desk, who often cancel for a client) becomes
     ``clinician_cancelled`` (adjustments: ``clinician_cancelled_from_cancelled_by``); by the
     client it stays as it is. A value that names neither (a person's name, "system") leaves
     the export's status as it is and is counted (``cancelled_by_not_recognised``): the status
@@ -2853,9 +2950,11 @@ def _cancelled_by(res: _TableResult) -> None:
 
 
 def _cancelled_by_label(value: str) -> str:
-    """A "cancelled by" value as a key: "Canceled by: Provider" and "provider" alike."""
-    label = " ".join(re.sub(r"[^\w]+", " ", C.normalize_label(value)).split())
-    return re.sub(r"^(?:cancell?ed|cancel) by ", "", label)
+    """A "cancelled by" value as a key: "Canceled by: Provider", "Provider Cancelled",
+    "Cancelled - Provider" and "provider" alike (words only, punctuation ignored)."""
+    label = C.header_key(value)
+    label = re.sub(r"^(?:cancell?ed|cancel|cancellation)(?: by)? ", "", label)
+    return re.sub(r" (?:cancell?ed|cancel|cancellation)$", "", label)
 
 
 def _cancellation_times(res: _TableResult, values: pd.Series, bad: np.ndarray,
@@ -3046,7 +3145,8 @@ def _followup(text: pd.Series) -> tuple[pd.Series, np.ndarray]:
     day), ``no``, ``unclear`` (a value that is neither: the report sends the reader to the
     EHR) or missing (an empty cell), and which values were unclear. A value is never quoted:
     it may be a clinician's free text."""
-    labels = text.map(lambda v: C.FOLLOWUP_SYNONYMS.get(C.normalize_label(v)) if v else None)
+    followup = C.label_lookup(C.FOLLOWUP_SYNONYMS)
+    labels = text.map(lambda v: followup(v) if v else None)
     dated = text.str.contains(_FOLLOWUP_DATE, na=False)
     out = labels.where(labels.notna(), np.where(dated, "yes", None))
     unclear = ((text != "") & out.isna()).to_numpy()
