@@ -160,6 +160,17 @@ def test_predict_matches_lme4(fits, name):
             p[f"{variant}_fixed"].to_numpy(), abs=5e-4)
 
 
+def test_fitted_and_residuals_are_on_the_callers_rows(fits):
+    """The shuffled frame's own index: fitted = predict on the same rows, residual = score -
+    fitted."""
+    d = frame("varied_clinicians")
+    f = fits["varied_clinicians", "baseline_correlated"]
+    assert f.fitted.index.equals(d.index.sort_values())
+    assert f.fitted.to_numpy() == pytest.approx(f.predict(d).sort_index().to_numpy(), abs=1e-9)
+    assert f.residuals.to_numpy() == pytest.approx(
+        (d["phq"].sort_index() - f.fitted).to_numpy(), abs=1e-9)
+
+
 def test_lme4_formula_is_the_call_that_gives_the_same_fit(fits):
     f = fits["small_practice", "baseline_diagonal"]
     assert f.lme4_formula == ("phq ~ weeks * intake_c + (1 + weeks | therapist) "

@@ -177,29 +177,32 @@ def _model_frame(data: pd.DataFrame, spec: _Spec, baseline_center: float | None)
     used = [spec.score, spec.time, spec.client] + ([spec.clinician] if spec.clinician else []) \
         + ([spec.baseline] if spec.baseline else []) + list(spec.covariates)
     complete = data[used].notna().all(axis=1).to_numpy()
-    d = data.loc[complete, used]
+    d = data[used] if complete.all() else data.loc[complete, used]
     n_dropped = int((~complete).sum())
     if not len(d):
         raise ValueError("no row has every column of the model filled in")
     for col in (spec.score, spec.time) + ((spec.baseline,) if spec.baseline else ()):
         if not np.isfinite(d[col].to_numpy(dtype=float)).all():
             raise ValueError(f"the column '{col}' holds infinite values")
-    clin = (d[spec.clinician] if spec.clinician else pd.Series("", index=d.index))
-    kc, clinicians = pd.factorize(clin.to_numpy(dtype=object))
-    kl, _ = pd.factorize(d[spec.client].to_numpy(dtype=object))
+    clin = d[spec.clinician].to_numpy(dtype=object) if spec.clinician \
+        else np.zeros(len(d), dtype=np.int64)
+    kc, clinicians = pd.factorize(clin)
+    client_ids = d[spec.client].to_numpy(dtype=object)
+    kl, _ = pd.factorize(client_ids)
     key = kc.astype(np.int64) * (int(kl.max()) + 1) + kl
     # the order perfkit.nested.prepare would take: the data's own when sorted by episode
     order = np.arange(len(d)) if np.all(key[1:] >= key[:-1]) else np.argsort(key, kind="stable")
-    d, key, kc = d.iloc[order], key[order], kc[order]
+    d, key, kc, client_ids = d.iloc[order], key[order], kc[order], client_ids[order]
     episode = np.cumsum(np.r_[True, key[1:] != key[:-1]]) - 1
     n_clients = int(episode[-1] + 1)
     first = np.r_[True, episode[1:] != episode[:-1]]
     if spec.baseline is not None:
         b = d[spec.baseline].to_numpy(dtype=float)
-        varies = pd.Series(b).groupby(episode).nunique() > 1
+        varies = (b[1:] != b[:-1]) & ~first[1:]  # a client's row unlike the one before
         if varies.any():
+            n = len(np.unique(episode[1:][varies]))
             raise ValueError(f"the baseline '{spec.baseline}' must be the same on every row of "
-                             f"a client, but it differs within {int(varies.sum())} clients")
+                             f"a client, but it differs within {n} clients")
         if baseline_center is None:
             baseline_center = float(b[first].mean())
     enc = _encode(d, spec, baseline_center)
@@ -215,13 +218,15 @@ def _model_frame(data: pd.DataFrame, spec: _Spec, baseline_center: float | None)
     if n_clients >= len(d):
         raise ValueError(f"{len(d)} scores from {n_clients} clients: each client needs more "
                          "than one score on average to separate clients from residual noise")
-    frame = pd.DataFrame({"clinician_id": clinicians[kc] if spec.clinician else "",
-                          "client_id": episode, "week": d[spec.time].to_numpy(dtype=float),
+    # ids as integer codes (clinician in order, episode numbers): fast for the fitter to
+    # group, and read back into the caller's ids after the fit (_named)
+    frame = pd.DataFrame({"clinician_id": kc if spec.clinician else 0, "client_id": episode,
+                          "week": d[spec.time].to_numpy(dtype=float),
                           "score": d[spec.score].to_numpy(dtype=float)})
     cols = [f"x{i}" for i in range(X.shape[1])]
     frame[cols] = X
     episodes = pd.DataFrame({"clinician": clinicians[kc[first]] if spec.clinician else None,
-                             "client": d[spec.client].to_numpy(dtype=object)[first]})
+                             "client": client_ids[first]})
     index = d.index[:]  # the caller's index of each fitted row, in frame order
     from .nested import Design
 
@@ -491,6 +496,21 @@ def _build(nf, spec: _Spec, enc, episodes, n_dropped, index, frame, design, reml
         _maxiter=maxiter)
 
 
+def _named(nf, episodes: pd.DataFrame) -> None:
+    """The engine's ids back to the caller's: its clinicians are codes in order of the
+    episodes' clinicians, its clients episode numbers (0, 1, ...)."""
+    if episodes["clinician"].notna().all():
+        clinicians = pd.unique(episodes["clinician"].to_numpy(dtype=object))
+        codes = nf.clinician_effects["clinician_id"].to_numpy(dtype=np.int64)
+        nf.clinician_effects = nf.clinician_effects.assign(clinician_id=clinicians[codes])
+    else:
+        nf.clinician_effects = nf.clinician_effects.iloc[:0]
+    ep = nf.client_effects["client_id"].to_numpy(dtype=np.int64)
+    nf.client_effects = nf.client_effects.assign(
+        clinician_id=episodes["clinician"].to_numpy(dtype=object)[ep],
+        client_id=episodes["client"].to_numpy(dtype=object)[ep])
+
+
 def _fit_frame(frame, design, spec, enc, episodes, n_dropped, index, *, reml: bool,
                maxiter: int) -> GrowthResult:
     from . import nested
@@ -500,6 +520,7 @@ def _fit_frame(frame, design, spec, enc, episodes, n_dropped, index, *, reml: bo
     nf = nested.fit_nested(nd, design, reml=reml, two_level=spec.clinician is None,
                            client_cov="diagonal" if spec.client_covariance == "diagonal"
                            else "unstructured", maxiter=maxiter)
+    _named(nf, episodes)
     return _build(nf, spec, enc, episodes, n_dropped, index, frame, design, reml,
                   round(_time.perf_counter() - t0, 3), nd.t_scale, maxiter)
 
