@@ -255,7 +255,7 @@ class GrowthSummary:
         return self.html
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)  # eq: DataFrames have no single truth value
 class GrowthResult:
     """The result of :func:`fit_growth` (immutable: refit for another model).
 
