@@ -3014,25 +3014,81 @@ def _not_yet_marked(res: _TableResult, cmap: ColumnMap, cfg: Config) -> None:
     when, _ = _export_instant(cmap, cfg)
     booked = (res.typed["status"] == "scheduled").to_numpy(dtype=bool, na_value=False)
     before = (res.typed["start"] < when).to_numpy(dtype=bool, na_value=False)
+    lo, hi = _rates_span(cmap, cfg)  # only those the period's rates would count
+    inside = ((res.typed["start"] >= lo) & (res.typed["start"] < hi)).to_numpy(
+        dtype=bool, na_value=False)
     ok = res.verdicts.ok & ~(res.folded if res.folded is not None else False)
-    res.adjustments["not_yet_marked"] = int((booked & before & ok).sum())
+    res.adjustments["not_yet_marked"] = int((booked & inside & ok).sum())
     blank = res.typed.get("_status_blank")
     if blank is not None:
         res.adjustments["status_empty_read_as_booked"] = int(
             (blank.to_numpy(dtype=bool) & booked & ~before & ok).sum())
 
 
+_NO_CANCELLED_BY = ("This export does not say who cancelled an appointment, so cancellations "
+                    "by clinicians are not known.")
+_NO_LATE_CANCEL = ("This export does not say which cancellations came late (it has no late "
+                   "cancellation status, no time an appointment was cancelled and no late fee), "
+                   "so late cancellations and missed appointments (no-shows and late "
+                   "cancellations together) are not known; no-shows are counted.")
+STATUS_CAVEATS = (_NO_CANCELLED_BY, _NO_LATE_CANCEL)
+
+
+def _statuses_unsaid(res: _TableResult, cfg: Config, by_map: bool
+                     ) -> list[tuple[list[str], str]]:
+    """The figures an export read by the generic profile or a column map of the practice's own
+    (``by_map``) cannot give, once every status is final: no row is ``clinician_cancelled``
+    and there is no "cancelled by" column (Jane, Owl Practice, Tebra), so
+    ``clinician_cancelled`` is not known rather than 0; no row is ``late_cancel`` and there
+    is neither a cancellation time nor a fee column (Tebra), so ``late_cancel_rate`` and
+    ``non_attendance_rate`` are not known rather than the no-shows alone. Returns (figures,
+    the sentence the reports give) pairs. The contract format and the SimplePractice profile
+    print both statuses, so an export of theirs that has none had none; the TherapyNotes
+    profile lists what it lacks itself."""
+    if res.file is None or not (cfg.source == "generic" or (cfg.source == "contract"
+                                                             and by_map)):
+        return []
+    status = res.typed["status"]
+    has = {c for c in res.in_file if c not in res.empty_columns}
+    out = []
+    if not (status == "clinician_cancelled").any() and "cancelled_by" not in has:
+        out.append((["clinician_cancelled"], _NO_CANCELLED_BY))
+    if not (status == "late_cancel").any() and not {"cancelled_at", "fee_charged"} & has:
+        out.append((["late_cancel_rate", "non_attendance_rate"], _NO_LATE_CANCEL))
+    return out
+
+
+def _rates_span(cmap: ColumnMap, cfg: Config) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The time the period's missed-appointment rates cover: from the period start to the
+    period end or the export instant, whichever comes first (local midnights)."""
+    lo = pd.Timestamp(cfg.period_start).tz_localize(cfg.timezone)
+    hi = pd.Timestamp(cfg.period_end).tz_localize(cfg.timezone)
+    return lo, min(hi, _export_instant(cmap, cfg)[0])
+
+
+def _not_yet_marked_span(cmap: ColumnMap, cfg: Config) -> dict:
+    """The span :func:`not_yet_marked_words` names, as data-quality facts (ISO texts)."""
+    lo, hi = _rates_span(cmap, cfg)
+    end = pd.Timestamp(cfg.period_end).tz_localize(cfg.timezone)
+    return {"from": lo.isoformat(), "to": hi.isoformat(), "export_first": bool(hi < end)}
+
+
 def not_yet_marked_words(quality: dict) -> str | None:
-    """The sentence validate and the practice report give about appointments before the
-    export instant with no attendance marked (None: there are none)."""
-    n = ((quality.get("tables") or {}).get("appointments") or {}).get(
-        "adjustments", {}).get("not_yet_marked", 0)
+    """The sentence validate and the practice report give about appointments of the period
+    (up to the export instant) with no attendance marked (None: there are none)."""
+    entry = (quality.get("tables") or {}).get("appointments") or {}
+    n = entry.get("adjustments", {}).get("not_yet_marked", 0)
     if not n:
         return None
-    when = (quality.get("documentation") or {}).get("exported_at")
-    at = pd.Timestamp(when) if when else None
-    day = "" if at is None else f" before {at:%d %b %Y}" + (
-        f", {at:%H:%M}" if at != at.normalize() else "")
+    span = entry.get("not_yet_marked_span")
+    day = ""
+    if span:
+        lo, hi = pd.Timestamp(span["from"]), pd.Timestamp(span["to"])
+        if span.get("export_first"):
+            day = f" from {lo:%d %b %Y} to the export ({hi:%d %b %Y}" + (
+                f", {hi:%H:%M}" if hi != hi.normalize() else "") + ")"
+        else:
+            day = f" in the period ({lo:%d %b %Y} to {hi - pd.Timedelta(days=1):%d %b %Y})"
     return (f"{n:,} appointment{'s' * (n != 1)}{day} {'are' if n != 1 else 'is'} not yet "
             "marked (attended, missed or cancelled): left out of the missed-appointment "
             f"rates until {'they are' if n != 1 else 'it is'} marked in the system and "
@@ -3589,6 +3645,8 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
             entry["not_statuses"] = res.not_statuses
         if res.columns_chosen:  # two headers read as one column: the one used, the others
             entry["columns_chosen"] = res.columns_chosen
+        if name == "appointments" and entry["adjustments"].get("not_yet_marked"):
+            entry["not_yet_marked_span"] = _not_yet_marked_span(cmap, config)
         if res.found_by_headers:  # no file was named for the table
             entry["found_by_headers"] = True
         if res.sheet is not None:  # which sheet of a workbook: named, or by position
@@ -3616,6 +3674,12 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
                 else ""))
         quality["source"]["unavailable"] += [c for c in C.DOCUMENTATION_FIGURES
                                              if c not in quality["source"]["unavailable"]]
+    by_map = (column_map if column_map is not None else config.column_map) is not None
+    for figures, words in _statuses_unsaid(appts, config, by_map):  # not known, never 0
+        if not set(figures) <= set(quality["source"]["unavailable"]):
+            quality["source"]["caveats"].append(words)
+            quality["source"]["unavailable"] += [
+                c for c in figures if c not in quality["source"]["unavailable"]]
     unmarked = not_yet_marked_words(quality)  # said in the practice report's export notes
     if unmarked:
         quality["source"]["caveats"].append(unmarked)
@@ -3625,12 +3689,41 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
     quality["rows_in"] = sum(e["rows_in"] for e in present)
     quality["rows_accepted"] = sum(e["rows_accepted"] for e in present)
     quality["rows_rejected"] = sum(e["rows_rejected"] for e in present)
+    quality["input_rows"] = _input_rows(quality["tables"], rejects)
     log.info("ingested %s: %d rows in, %d accepted, %d rejected", folder.name,
              quality["rows_in"], quality["rows_accepted"], quality["rows_rejected"])
     return Ingested(tables, rejects, quality, config, key)
 
 
 _LEFT_OUT = ("unknown_clinician", "clinician_rejected")
+
+# rows an export holds that are no record to use (the summary of a run says them apart from
+# rows rejected for a mistake): their reasons, in the order the summary names them
+SET_ASIDE = ("rescheduled", "summary_row", "repeated_header", "excluded_row")
+
+
+def _input_rows(tables: dict, rejects: pd.DataFrame) -> dict:
+    """The files' rows counted once each, however many tables read a file (notes and
+    assessments read from the appointments file): ``rows`` in all, ``set_aside`` per reason
+    of :data:`SET_ASIDE` (a row of totals, a rescheduled appointment: not records to use),
+    and ``rejected`` (any other reason; a row that one table read and another found nothing
+    in, ``not_in_table``, is not rejected)."""
+    per_file: dict[str, int] = {}
+    for e in tables.values():
+        if e.get("present"):
+            per_file[e["file"]] = max(per_file.get(e["file"], 0), e["rows_in"])
+    r = rejects[rejects["reason"] != "not_in_table"]
+    reasons = r.groupby(["file", "row"])["reason"].agg(set)
+    aside = {k: 0 for k in SET_ASIDE}
+    rejected = 0
+    for found in reasons:
+        first = next((k for k in SET_ASIDE if k in found), None)
+        if first is None:
+            rejected += 1
+        else:
+            aside[first] += 1
+    return {"rows": sum(per_file.values()), "set_aside": {k: n for k, n in aside.items() if n},
+            "rejected": rejected}
 
 
 def _clinicians_left_out(results: dict[str, _TableResult], clin: _TableResult) -> list[dict]:
