@@ -99,8 +99,9 @@ def test_vocabularies_of_the_named_systems():
         "Provider", "Canceled by: Provider", "Cancelled By Client", "Staff", "Office",
         "Therapist", "Practice", "Patient", "Jane Smith")}
     assert who == {"Provider": "clinician", "Canceled by: Provider": "clinician",
-                   "Cancelled By Client": "client", "Staff": "clinician",
-                   "Office": "clinician", "Therapist": "clinician", "Practice": "clinician",
+                   "Cancelled By Client": "client", "Staff": None,  # staff and office
+                   "Office": None,  # often cancel for a client: neither side (review fix)
+                   "Therapist": "clinician", "Practice": "clinician",
                    "Patient": "client", "Jane Smith": None}
     assert notes == {"No Chart": "missing", "Note not started": "missing",
                      "Note in progress": "draft", "Signed": "signed", "Submitted": "signed"}
@@ -171,7 +172,7 @@ def test_rates_of_a_run(export, tmp_path):
     assert (p["sessions_attended"], p["clinician_cancelled"]) == (5, 2)
     # the owner's summary says what is not yet marked, with the export instant's date
     summary = r.period_summary(run).to_html()
-    assert "1 appointment before 01 Nov 2026 is not yet marked" in summary
+    assert "1 appointment in the period (01 Aug 2026 to 31 Oct 2026) is not yet marked" in summary
     dq = r.data_quality_table(run).data.set_index("Table")
     assert (dq.loc["appointments", "Used"], dq.loc["appointments", "Set aside"]) == (16, 1)
     assert dq.loc["appointments", "Why set aside"] == \
@@ -185,7 +186,8 @@ def test_validate_says_how_many(export, tmp_path):
     out = res.output
     assert "no row was accepted in notes" in out
     assert "appointments: 1 rejected, rescheduled: moved to another time" in out
-    assert "appointments: 1 appointment before 01 Nov 2026 is not yet marked" in out
+    assert ("appointments: 1 appointment in the period (01 Aug 2026 to 31 Oct 2026) is not "
+            "yet marked") in out
     assert ("appointments: 2 rows cancelled by the clinician's side (the 'cancelled by' "
             "column") in out
     assert "appointments: 1 row cancelled less than the policy window" in out
@@ -227,7 +229,7 @@ def test_attendance_not_yet_marked_is_counted_not_rejected(tmp_path, cfg):
     assert (q["rows_in"], q["rows_accepted"], q["rows_rejected"]) == (6, 6, 0)
     assert q["adjustments"] == {"not_yet_marked": 3, "status_empty_read_as_booked": 1,
                                 "clinician_cancelled_from_cancelled_by": 1}
-    assert ("3 appointments before 01 Nov 2026 are not yet marked"
+    assert ("3 appointments in the period (01 Aug 2026 to 31 Oct 2026) are not yet marked"
             in " ".join(ing.quality["source"]["caveats"]))
 
 
@@ -254,5 +256,6 @@ def test_the_export_instant_gives_the_date(tmp_path):
     adj = ing.quality["tables"]["appointments"]["adjustments"]
     # before 7 October, 12:00: A2 and A3; A4 (8 October) and A5 are upcoming, A4 is "Scheduled"
     assert (adj["not_yet_marked"], adj["status_empty_read_as_booked"]) == (2, 1)
-    assert ("2 appointments before 07 Oct 2026, 12:00 are not yet marked"
+    assert ("2 appointments from 01 Aug 2026 to the export (07 Oct 2026, 12:00) are not yet "
+            "marked"
             in " ".join(ing.quality["source"]["caveats"]))

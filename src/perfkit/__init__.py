@@ -10,6 +10,7 @@ Typical use in a notebook::
 __version__ = "0.1.0"
 
 from .config import Config, ConfigError, load_config  # noqa: E402
+from .growth import GrowthResult, compare_growth, fit_growth, weeks_since  # noqa: E402
 from .ingest import IngestError, ingest  # noqa: E402
 from .prepared import Prepared, load_prepared, prepare  # noqa: E402
 
@@ -23,4 +24,8 @@ __all__ = [
     "load_config",
     "load_prepared",
     "prepare",
+    "GrowthResult",
+    "compare_growth",
+    "fit_growth",
+    "weeks_since",
 ]

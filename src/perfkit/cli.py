@@ -30,6 +30,7 @@ from .config import Config, ConfigError, load_config
 from .contract import REASONS
 from .coverage import day_words
 from .ingest import (
+    STATUS_CAVEATS,
     IngestError,
     ingest,
     not_yet_marked_words,
@@ -123,7 +124,7 @@ EXAMPLES_PER_REASON = 3  # rejected rows validate lists for each file and reason
 
 
 def _summary(quality: dict, rejects, examples: int, where: str,
-             roster_notes: list[str] = ()) -> str:
+             roster_notes: list[str] = (), default_minutes: int | None = None) -> str:
     """The counts table, what is still to fill in, what was not provided and the notes, then a
     few rejected rows of each file and reason (``examples`` each) and where the full list is."""
     w = max([22] + [len(e["file"]) + 2 for e in quality["tables"].values() if e.get("file")])
@@ -151,6 +152,15 @@ def _summary(quality: dict, rejects, examples: int, where: str,
         if e.get("empty_columns") and name != "clinicians":  # a roster's own blanks say nothing
             notes.append(f"  {name}: columns present but empty in every row are read as not "
                          f"provided: {', '.join(e['empty_columns'])}")
+        if e.get("not_statuses"):
+            notes.append(f"  {name}: the column {e['not_statuses']!r} holds mostly text that is "
+                         "not a note status (free text?): read as not provided, and none of it "
+                         "is shown")
+        for c in e.get("columns_chosen", []):  # two headers read as one column
+            others = " and ".join(repr(o) for o in c["ignored"])
+            notes.append(f"  {name}: {c['used']!r} and {others} both read as {c['column']}: "
+                         f"{c['used']!r} was used; to use the other, ignore {c['used']!r} in "
+                         f"a column map (columns: {{{name}: {{{c['used']!r}: ignore}}}})")
         if e["dropped_columns"]:
             notes.append(f"  {name}: columns outside the contract were dropped and never "
                          f"copied: {', '.join(e['dropped_columns'])}")
@@ -166,8 +176,10 @@ def _summary(quality: dict, rejects, examples: int, where: str,
                              "place: its row N is the file's row N + 1)")
                 continue
             notes.append(f"  {name}: {count:,} row{'s' * (count != 1)} "
-                         f"{_ADJUSTED.get(what, what.replace('_', ' '))}"
+                         f"{adjustment_words(what, default_minutes) or what.replace('_', ' ')}"
                          + (_email_rows(e) if what == "email_not_an_address" else ""))
+    notes += [f"  appointments: {c}" for c in (quality.get("source") or {}).get("caveats", [])
+              if c in STATUS_CAVEATS]  # what the export cannot say, as the reports say it
     doc = quality.get("documentation") or {}
     if not doc.get("known", True):  # ingest's sentence, as the reports give it
         notes += [f"  notes: {c}" for c in (quality.get("source") or {}).get("caveats", [])
@@ -284,8 +296,17 @@ _ADJUSTED = {"start_date_month_only": "with a start date known only to the month
                                            "written in the service name (such as 'Individual "
                                            "Therapy 50 min'), flagged as estimated",
              "service_from_name": "with the kind of service read from a treatment name: "
-                                  "intake when it says intake, initial, first, "
-                                  "assessment, evaluation or consultation, therapy otherwise",
+                                  "other for a free, phone or discovery consultation, "
+                                  "admin time, a meeting, blocked time, supervision or "
+                                  "training; intake when it says intake, initial, first, "
+                                  "assessment, evaluation or consultation; therapy otherwise",
+             "duration_from_text": "with the session length written as text in the duration "
+                                   "column (such as '50 min', '0:50' or '1h 30m'), read as "
+                                   "minutes",
+             "duration_unreadable_set_aside": "with a duration perfkit could not read as "
+                                              "minutes, left aside (an attended session took "
+                                              "its length from the end time, billing code, "
+                                              "treatment name or the default length instead)",
              "start_from_date_and_time": "with the start read from a date and a time of day "
                                          "in separate columns (a local time in the practice's "
                                          "time zone)",
@@ -294,13 +315,106 @@ _ADJUSTED = {"start_date_month_only": "with a start date known only to the month
              "end_time_on_start_day": "with an end given as a time of day alone, read on "
                                       "the start's day (the next day when it is before the "
                                       "start)",
+             "title_rows_above_header": "above the header read as a title (the report's name, "
+                                        "its dates), not as part of the table",
              "separated_by_semicolons": "read with semicolons between values (not commas)",
              "separated_by_tabs": "read with tabs between values (not commas)",
              "separated_by_bars": "read with bars (|) between values (not commas)",
+             "time_not_read": "with a time of day that could not be read, not needed (the "
+                              "start has a time of its own)",
+             "time_in_another_zone": "with a time of day written with a time zone other than "
+                                     "the practice's (such as EST), read as the practice's "
+                                     "local time",
+             "cancellation_time_not_read": "with a cancellation time that is not a date and "
+                                           "time, read as empty",
+             "end_not_used": "cancelled or missed with an end time not after the start (or "
+                             "too long after it): the end is left out, the appointment kept",
+             "start_repeated_hour_from_end": "starting in the hour repeated when the clocks "
+                                             "went back, read as its second occurrence because "
+                                             "the end time makes that the session's length",
              "email_not_an_address": "with an email that is not one plain address (such as "
                                      "name@example.org): the clinician is kept, the email left "
                                      "empty, and perfkit deliver sends them nothing until it is "
-                                     "corrected"}
+                                     "corrected",
+             "add_on_lines_folded": "of add-on billing lines (such as an interactive-complexity "
+                                    "code) joined to the session they belong to: their minutes "
+                                    "count with that session, not as sessions of their own",
+             "appointment_id_generated": "with no appointment number in the export, given one "
+                                         "made from clinician, client and start (the same "
+                                         "in every later export)",
+             "clinician_inferred": "of measures with no clinician, given the clinician of the "
+                                   "client's latest session on or before that day",
+             "duration_from_code": "with the session length taken from the billing code's "
+                                   "usual length (services.codes in the parameters), flagged "
+                                   "as estimated",
+             "duration_from_end": "with the session length worked out from the start and end "
+                                  "times",
+             "late_cancel_from_fee": "cancelled with a late fee charged, counted as late "
+                                     "cancellations",
+             "not_yet_marked": "of the period not yet marked (attended, missed or cancelled): "
+                               "left out of the missed-appointment rates",
+             "scheduled_after_export": "marked as attended but after the export was taken, "
+                                       "read as booked (not yet happened)",
+             "start_date_only": "with a start date and no time of day: how quickly their "
+                                "notes were signed is counted in whole days",
+             "total_from_items": "with no total score, given the sum of the item scores",
+             "total_prorated": "with a few items unanswered, given a total scaled up from the "
+                               "items answered (prorated, as the measure allows)",
+             "with_an_item9_followup_that_is_not_yes_no_or_a_date": "with a follow-up to the "
+                                                                    "self-harm item that is "
+                                                                    "not yes, no or a date: "
+                                                                    "shown as unclear, to "
+                                                                    "look up in the records"}
+
+# words for keys named for a column (ingest writes "<column>_month_only" and the like)
+_ADJUSTED_FOR_COLUMN = {
+    "_ambiguous_local_time_first_occurrence": "with {col} at a local time that happens twice "
+                                              "when the clocks go back, read as the first of "
+                                              "the two",
+    "_from_name": "where the export gives {col} by name, matched to the roster's names",
+}
+_COLUMN_WORDS = {"clinician_id": "the clinician", "supervisee_id": "the supervisee",
+                 "supervisor_id": "the supervisor"}
+
+
+_SET_ASIDE_WORDS = {"rescheduled": "rescheduled", "summary_row": "of totals",
+                    "repeated_header": "repeating the header", "excluded_row": "of another "
+                    "kind (such as payments)"}
+
+
+def input_rows_words(dq: dict) -> str:
+    """The run summary's count of input rows: each row of a file once (a file read as two
+    tables is one row each), rows that are no record to use (rescheduled, totals) apart from
+    rows rejected for a mistake."""
+    rows = dq.get("input_rows")
+    if rows is None:  # a data-quality summary written before these counts
+        return f"{dq['rows_rejected']:,} table rows rejected"
+    aside = rows.get("set_aside") or {}
+    n = sum(aside.values())
+    said = f"{rows['rejected']:,} of {rows['rows']:,} input rows rejected"
+    if n:
+        said += (f"; {n:,} left out as no record to use ("
+                 + ", ".join(f"{c:,} row{'s' * (c != 1)} {_SET_ASIDE_WORDS.get(k, k)}"
+                             for k, c in aside.items())
+                 + ")")
+    return said
+
+
+def adjustment_words(key: str, default_minutes: int | None = None) -> str | None:
+    """The plain words validate gives after "N rows" for an ingest adjustment key (None: none
+    known). ``default_minutes`` is the default session length, said where it was used."""
+    if key == "duration_default" and default_minutes:
+        return (f"of attended sessions with no length in the export (no duration, end time, "
+                f"billing code or minutes in the service name) given the default session "
+                f"length of {default_minutes} minutes (services.default_session_minutes in the "
+                "parameters), flagged as estimated")
+    if key in _ADJUSTED:
+        return _ADJUSTED[key]
+    for end, words in _ADJUSTED_FOR_COLUMN.items():
+        if key.endswith(end) and len(key) > len(end):
+            col = key[:-len(end)]
+            return words.format(col=_COLUMN_WORDS.get(col, col.replace("_", " ")))
+    return None
 
 
 def _email_rows(entry: dict) -> str:
@@ -542,7 +656,8 @@ def validate(
     where = (f"{Path(out) / 'rejects.csv'}" if out else
              "add --out FOLDER to write them all to FOLDER/rejects.csv (with the data-quality "
              "summary and the prepared snapshot)")
-    typer.echo(_summary(quality, rejects, examples, where, roster_notes))
+    typer.echo(_summary(quality, rejects, examples, where, roster_notes,
+                        cfg.services.default_session_minutes))
     unusable = run_blockers(quality, skip_unknown=True)
     if unusable:  # what validate found is the answer; the run would stop on it
         typer.echo(f"\nperfkit run would stop here: {unusable}.")
@@ -621,8 +736,8 @@ def run(
     _say_key(manifest["pseudonym_key"]["created_by_this_run"], cfg.pseudonym_key_file)
     failed = [o for o in manifest["outputs"] if o["status"] != "ok"]
     typer.echo(f"Run folder {manifest['run_folder']}: {len(manifest['outputs'])} outputs, "
-               f"{len(failed)} failed; {manifest['data_quality']['rows_rejected']:,} input rows "
-               "rejected (see data_quality.json and rejects.csv).")
+               f"{len(failed)} failed; {input_rows_words(manifest['data_quality'])} (see "
+               "data_quality.json and rejects.csv).")
     if failed:
         for o in failed:
             typer.echo(f"  failed: {o['path']}: {o['message']}", err=True)

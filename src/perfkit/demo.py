@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import json
+import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -695,7 +696,24 @@ def export_as(shape: str, src: str | Path, dest: str | Path, as_of: dt.date | No
     (default: the demo's period end, which is also perfkit's default export instant), a
     summary row, a workbook. The roster (clinicians.csv) and
     the other contract tables are written as they are, with clients named instead of numbered.
+    Every file written is stamped as saved at that midnight, so ``perfkit init``, which takes
+    the export instant from the files' save time, reads the instant the note statuses describe.
     """
+    src = Path(src)
+    if as_of is None and (src / "demo_truth.json").is_file():  # the demo's own period end
+        as_of = dt.date.fromisoformat(json.loads((src / "demo_truth.json").read_text(
+            encoding="utf-8"))["settings"]["end"])
+    before = {p: p.stat().st_mtime_ns for p in Path(dest).glob("*") if p.is_file()}
+    out = _export_as(shape, src, dest, as_of)
+    if as_of is not None:
+        stamp = pd.Timestamp(as_of, tz=DEMO_TZ).timestamp()
+        for p in out.glob("*"):
+            if p.is_file() and before.get(p) != p.stat().st_mtime_ns:
+                os.utime(p, (stamp, stamp))
+    return out
+
+
+def _export_as(shape: str, src: Path, dest: str | Path, as_of: dt.date | None) -> Path:
     if shape not in EXPORT_SHAPES:
         raise ValueError(f"unknown export shape {shape!r} (known: {', '.join(EXPORT_SHAPES)})")
     src, dest = Path(src), Path(dest)

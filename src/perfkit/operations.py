@@ -746,7 +746,8 @@ def practice_summary(data, cfg: Config, metrics: pd.DataFrame) -> pd.DataFrame:
         "past_appointments": int(r["past_appointments"]),
         "missed_appointments": round(missed) if pd.notna(missed) else np.nan,
         "non_attendance_rate": r["non_attendance_rate"],
-        "clinician_cancelled": total("clinician_cancelled"),
+        "clinician_cancelled": metrics["clinician_cancelled"].sum(min_count=1)
+        if len(metrics) else 0,  # empty when the export cannot say it (not 0)
         "notes_due": int(total("notes_due")),
         "notes_due_with_signing_times": int(r["notes_due_with_signing_times"]),
         "notes_within_72h": r["notes_within_72h"],
