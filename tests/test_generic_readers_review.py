@@ -159,8 +159,9 @@ def test_the_sheet_with_the_tables_headers_is_read_when_the_first_is_criteria(tm
     check(data, file_row_of_bad=6)
     sheet = data.quality["tables"]["appointments"]["sheet"]
     assert sheet["number"] == 2 and sheet["by_headers"] is True
-    assert sheet["words"].startswith("sheet 'Appointments' (sheet 2 of 2")
-    assert "read from its sheet 'Appointments'" in notes_of(data)
+    assert sheet["words"].startswith("sheet 2 of 2 (the one with the table's columns")
+    assert "read from its sheet 2 of 2" in notes_of(data)
+    assert "Appointments'" not in json.dumps(data.quality)  # a sheet's own name: never copied
 
 
 def test_the_sheet_with_the_headers_may_have_a_title_too(tmp_path, cfg):
@@ -168,7 +169,7 @@ def test_the_sheet_with_the_headers_may_have_a_title_too(tmp_path, cfg):
     _book(f / "r.xlsx", {"Report Criteria": CRITERIA, "Appointments": [[TITLE], HEADERS, *ROWS]})
     data = pk.ingest(f, cfg)
     check(data, file_row_of_bad=7)
-    assert data.quality["tables"]["appointments"]["sheet"]["name"] == "Appointments"
+    assert data.quality["tables"]["appointments"]["sheet"]["number"] == 2
 
 
 def test_two_sheets_with_the_headers_ask_for_one_to_be_named(tmp_path, cfg):

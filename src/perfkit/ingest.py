@@ -890,9 +890,9 @@ def _sheet_words(which: dict) -> str:
     position (a sheet's own name may be anything, so it is not copied)."""
     if which.get("named") is not None:
         return f"sheet {which['named']!r} (named in the column map)"
-    if which.get("by_headers"):  # its name is the export's own (a report's data sheet)
-        return (f"sheet {which['name']!r} (sheet {which['number']} of {which['of']}: the one "
-                "with the table's columns; the first visible sheet does not have them)")
+    if which.get("by_headers"):  # by position too: a sheet's own name may be anything
+        return (f"sheet {which['number']} of {which['of']} (the one with the table's columns; "
+                "the first visible sheet does not have them)")
     if which["of"] == 1:
         return "only sheet"
     hidden = which.get("hidden_before", 0)
@@ -3833,7 +3833,8 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
         if res.found_by_headers:  # no file was named for the table
             entry["found_by_headers"] = True
         if res.sheet is not None:  # which sheet of a workbook: named, or by position
-            entry["sheet"] = {**res.sheet, "words": _sheet_words(res.sheet)}
+            entry["sheet"] = {**{k: v for k, v in res.sheet.items() if k != "name"},
+                              "words": _sheet_words(res.sheet)}  # its own name: not copied
         if name == "clinicians":
             entry["empty_required"] = {c: n for c, n in empty_roster.items() if n}
             entry["invalid_email_rows"] = res.invalid_email_rows
