@@ -77,18 +77,88 @@ def test_a_contract_name_written_another_way_is_that_column(tmp_path):
     assert len(data.tables["notes"]) == 1
 
 
-def test_two_headers_for_one_column_are_named_and_a_column_map_can_ignore_one(tmp_path, cfg):
+def test_two_headers_for_one_column_the_first_in_the_map_is_used_and_said(tmp_path, cfg):
+    """Date and Appointment Date both read as start: the profile's first entry (date) is used,
+    validate says so, and a column map choosing the other wins."""
+    from typer.testing import CliRunner
+
+    from perfkit.cli import app
+
     headers = ["Staff Member", "Patient", "Date", "State", "Duration", "Note Status"]
-    rows = [r + [r[2]] for r in ROWS]
+    rows = [[*r[:2], "1/13/2025 9:00 AM", *r[3:], r[2]] for r in ROWS]  # the wrong one first
     folder = export(tmp_path / "e", "appointments.csv", [*headers, "Appointment Date"], rows)
-    with pytest.raises(IngestError, match=r"the columns 'date' and 'appointment date' both read "
-                                          r"as 'start'.*'appointment date': ignore"):
-        pk.ingest(folder, cfg)
+    data = pk.ingest(folder, cfg)
+    assert data.quality["tables"]["appointments"]["columns_chosen"] == [
+        {"column": "start", "used": "date", "ignored": ["appointment date"]}]
+    assert (data.tables["appointments"]["start"].dt.year == 2025).all()
+    res = CliRunner().invoke(app, ["validate", str(folder), "--source", "generic"],
+                             env={"PERFKIT_PSEUDONYM_KEY_FILE": str(tmp_path / "k")})
+    assert ("appointments: 'date' and 'appointment date' both read as start: 'date' was used; "
+            "to use the other, ignore 'date' in a column map") in res.output
     own = tmp_path / "map.yaml"
-    own.write_text("columns: {appointments: {'Appointment Date': ignore}}\n")
+    own.write_text("columns: {appointments: {'Appointment Date': start}}\n")  # mine first
     check(pk.ingest(folder, cfg, column_map=own))
-    own.write_text("columns: {appointments: {'APPOINTMENT_DATE': null}}\n")  # any spelling
+    own.write_text("columns: {appointments: {'DATE': null}}\n")  # any spelling, ignored
     check(pk.ingest(folder, cfg, column_map=own))
+
+
+def test_a_map_entry_binds_its_own_header_before_one_with_the_same_words(tmp_path):
+    """{"Client #": client_id} reads the client number, not the Client (a name) beside it:
+    the header as written is matched first, its words only when no header is written so."""
+    cfg = pk.load_config(pseudonym_key_file=tmp_path / "k")
+    folder = tmp_path / "c"
+    folder.mkdir()
+    write_table(folder, "clinicians", CLINICIANS)
+    pd.DataFrame([["A1", "C1", "X1", "Zeb Quixote", "2026-10-05T10:00", "50", "attended"]],
+                 columns=["appointment_id", "clinician_id", "Client #", "Client", "start",
+                          "duration_minutes", "status"]).to_csv(
+        folder / "appointments.csv", index=False)
+    write_table(folder, "notes", [{"appointment_id": "A1", "signed_at": ""}])
+    own = tmp_path / "map.yaml"
+    own.write_text("columns: {appointments: {'Client #': client_id}}\n")
+    data = pk.ingest(folder, cfg, column_map=own)
+    assert data.quality["tables"]["appointments"]["rows_accepted"] == 1
+    assert "client" in data.quality["tables"]["appointments"]["dropped_columns"]
+    mine = pk.ingest(folder, cfg, column_map=own).tables["appointments"]["client_id"]
+    (folder / "appointments.csv").write_text((folder / "appointments.csv").read_text()
+                                             .replace("Zeb Quixote", "Someone Else"))
+    assert (pk.ingest(folder, cfg, column_map=own).tables["appointments"]["client_id"]
+            == mine).all()  # the name never was the key
+
+
+def test_a_free_text_column_read_as_note_status_is_not_provided_and_never_quoted(tmp_path,
+                                                                              cfg):
+    """A "Session Note" column holding what clinicians wrote: no row rejected, nothing of it
+    in the rejects or validate, the documentation figures not known, and said."""
+    from typer.testing import CliRunner
+
+    from perfkit.cli import app
+
+    rows = [[*r[:5], f"{r[1]} talked about her week at work"] for r in ROWS]
+    folder = export(tmp_path / "e", "appointments.csv",
+                    ["Staff Member", "Patient", "Date", "State", "Duration", "Session Note"],
+                    rows)
+    data = pk.ingest(folder, cfg)
+    assert data.quality["rows_rejected"] == 0
+    assert data.quality["tables"]["notes"]["not_statuses"] == "session note"
+    assert not data.quality["documentation"]["known"]
+    out = tmp_path / "v"
+    res = CliRunner().invoke(app, ["validate", str(folder), "--source", "generic", "--out",
+                                   str(out)],
+                             env={"PERFKIT_PSEUDONYM_KEY_FILE": str(tmp_path / "k")})
+    assert "talked about" not in res.output and "Quixote" not in res.output
+    assert "the column 'session note' holds mostly text that is not a note status" in res.output
+    assert "talked about" not in (out / "rejects.csv").read_text()
+
+
+def test_a_long_rejected_value_is_described_never_quoted(tmp_path, cfg):
+    rows = [r[:3] + ["Canceled - Zeb Quixote in hospital again"] + r[4:] for r in ROWS[:1]]
+    folder = export(tmp_path / "e", "appointments.csv", ["Staff Member", "Patient", "Date",
+                                                         "State", "Duration", "Note Status"],
+                    rows + ROWS[1:])
+    data = pk.ingest(folder, cfg)
+    detail = data.rejects.loc[data.rejects["reason"] == "unknown_status", "detail"].iloc[0]
+    assert "Quixote" not in detail and "a text of 7 words, not quoted" in detail
 
 
 HEADERS = ["Staff Member", "Patient", "Date", "State", "Duration", "Note Status"]
@@ -116,14 +186,24 @@ def test_the_report_is_found_by_its_headers_whatever_its_name(tmp_path, cfg):
 def test_two_reports_or_none_stop_with_a_sentence(tmp_path, cfg):
     folder = export(tmp_path / "e", "a.csv", HEADERS)
     pd.DataFrame(ROWS, columns=HEADERS).to_csv(folder / "b.csv", index=False)
-    with pytest.raises(IngestError, match=r"holds 2 files that look like appointment reports "
-                                          r"\(a.csv, b.csv\): keep the one to use"):
+    with pytest.raises(IngestError, match=r"holds 2 files that look like appointment reports: "
+                                          r"keep the one to use there"):
         pk.ingest(folder, cfg)
     (folder / "a.csv").unlink()
+    (folder / "empty.csv").write_text("")  # an empty file beside the report is passed over
+    (folder / "broken.xlsx").write_text("not a workbook")
+    assert pk.ingest(folder, cfg).quality["tables"]["appointments"]["file"] == "b.csv"
     (folder / "b.csv").write_text("Date,Amount\n10/5/2026,150.00\n")
     (folder / "c.csv").write_text("Date,Amount\n10/5/2026,150.00\n")
-    with pytest.raises(IngestError, match=r"none of the 2 spreadsheet or CSV files in .* has "
-                                          r"the columns of an appointment report"):
+    with pytest.raises(IngestError, match=r"none of the 4 spreadsheet or CSV files \(2 could "
+                                          r"not be read\) in .* has the columns of an "
+                                          r"appointment report"):
+        pk.ingest(folder, cfg)
+    for f in ("c.csv", "empty.csv", "broken.xlsx"):
+        (folder / f).unlink()
+    # the folder's only one is taken, and the column it lacks is named
+    with pytest.raises(IngestError, match=r"b.csv: no column names the client \(looked for "
+                                          r"'client', 'patient'"):
         pk.ingest(folder, cfg)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import sys
 import time
 from pathlib import Path
@@ -151,6 +152,15 @@ def _summary(quality: dict, rejects, examples: int, where: str,
         if e.get("empty_columns") and name != "clinicians":  # a roster's own blanks say nothing
             notes.append(f"  {name}: columns present but empty in every row are read as not "
                          f"provided: {', '.join(e['empty_columns'])}")
+        if e.get("not_statuses"):
+            notes.append(f"  {name}: the column {e['not_statuses']!r} holds mostly text that is "
+                         "not a note status (free text?): read as not provided, and none of it "
+                         "is shown")
+        for c in e.get("columns_chosen", []):  # two headers read as one column
+            others = " and ".join(repr(o) for o in c["ignored"])
+            notes.append(f"  {name}: {c['used']!r} and {others} both read as {c['column']}: "
+                         f"{c['used']!r} was used; to use the other, ignore {c['used']!r} in "
+                         f"a column map (columns: {{{name}: {{{c['used']!r}: ignore}}}})")
         if e["dropped_columns"]:
             notes.append(f"  {name}: columns outside the contract were dropped and never "
                          f"copied: {', '.join(e['dropped_columns'])}")
@@ -211,6 +221,7 @@ def _summary(quality: dict, rejects, examples: int, where: str,
                                                            sort=False):
             label = f"{file} ({table})" if shared.get(file, 1) > 1 else file
             lines.append(f"  {label}, {reason} ({len(rows):,} row{'s' * (len(rows) != 1)}):")
+            lines += _labels_not_known(rows, table)
             for r in rows.head(examples).itertuples():
                 lines.append(f"    row {r.row}, column {r.column or '-'}: {r.detail}")
             if len(rows) > examples:
@@ -218,6 +229,25 @@ def _summary(quality: dict, rejects, examples: int, where: str,
     n = len(rejects)
     lines += ["", f"All {n:,} rejected row{'s' * (n != 1)} with their reasons: {where}."]
     return "\n".join(lines)
+
+
+_NOT_KNOWN = re.compile(r"^(\w+) '(.*)' is not a known \w+ \(allowed")
+
+
+def _labels_not_known(rows, table: str) -> list[str]:
+    """Every distinct label a column did not know, with its rows, and how to map one: a
+    handful of examples would hide the other labels behind "... and 12 more". Only labels
+    the rejects quote (short ones: a long text is never quoted) are listed."""
+    found = rows["detail"].astype(str).str.extract(_NOT_KNOWN).dropna()
+    if found.empty or found[1].nunique() < 2:
+        return []
+    column = found[0].iloc[0]
+    counts = found[1].value_counts()
+    shown = ", ".join(f"'{k}' ({n:,})" for k, n in counts.head(12).items())
+    more = f" and {len(counts) - 12} more" if len(counts) > 12 else ""
+    first = counts.index[0]
+    return [f"    labels not known: {shown}{more}; map each in a column map, e.g. values: "
+            f"{{{table}: {{{column}: {{'{first}': ...}}}}}}"]
 
 
 # what each history limit concerns, in plain words (perfkit.coverage.history_limits)
@@ -257,8 +287,17 @@ _ADJUSTED = {"start_date_month_only": "with a start date known only to the month
                                            "written in the service name (such as 'Individual "
                                            "Therapy 50 min'), flagged as estimated",
              "service_from_name": "with the kind of service read from a treatment name: "
-                                  "intake when it says intake, initial, first, "
-                                  "assessment, evaluation or consultation, therapy otherwise",
+                                  "other for a free, phone or discovery consultation, "
+                                  "admin time, a meeting, blocked time, supervision or "
+                                  "training; intake when it says intake, initial, first, "
+                                  "assessment, evaluation or consultation; therapy otherwise",
+             "duration_from_text": "with the session length written as text in the duration "
+                                   "column (such as '50 min', '0:50' or '1h 30m'), read as "
+                                   "minutes",
+             "duration_unreadable_set_aside": "with a duration perfkit could not read as "
+                                              "minutes, left aside (an attended session took "
+                                              "its length from the end time, billing code, "
+                                              "treatment name or the default length instead)",
              "start_from_date_and_time": "with the start read from a date and a time of day "
                                          "in separate columns (a local time in the practice's "
                                          "time zone)",
@@ -267,6 +306,18 @@ _ADJUSTED = {"start_date_month_only": "with a start date known only to the month
              "end_time_on_start_day": "with an end given as a time of day alone, read on "
                                       "the start's day (the next day when it is before the "
                                       "start)",
+             "time_not_read": "with a time of day that could not be read, not needed (the "
+                              "start has a time of its own)",
+             "time_in_another_zone": "with a time of day written with a time zone other than "
+                                     "the practice's (such as EST), read as the practice's "
+                                     "local time",
+             "cancellation_time_not_read": "with a cancellation time that is not a date and "
+                                           "time, read as empty",
+             "end_not_used": "cancelled or missed with an end time not after the start (or "
+                             "too long after it): the end is left out, the appointment kept",
+             "start_repeated_hour_from_end": "starting in the hour repeated when the clocks "
+                                             "went back, read as its second occurrence because "
+                                             "the end time makes that the session's length",
              "email_not_an_address": "with an email that is not one plain address (such as "
                                      "name@example.org): the clinician is kept, the email left "
                                      "empty, and perfkit deliver sends them nothing until it is "

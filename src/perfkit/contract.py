@@ -25,6 +25,7 @@ __all__ = [
     "CANCELLED_BY_SYNONYMS",
     "HEADER_SYNONYMS",
     "normalize_label",
+    "label_lookup",
     "header_key",
     "item_columns",
     "REASONS",
@@ -80,7 +81,8 @@ def header_key(name) -> str:
     """An export's header as comparable words: case, accents' forms, spacing and punctuation
     ignored, so ``Duration (mins)``, ``duration_mins`` and ``DURATION - MINS`` are one header
     (``duration mins``) and ``Clinician ID`` is the contract's ``clinician_id``."""
-    return " ".join(re.findall(r"[^\W_]+", unicodedata.normalize("NFKC", str(name)).casefold()))
+    text = unicodedata.normalize("NFKC", str(name)).casefold().replace("#", " number ")
+    return " ".join(re.findall(r"[^\W_]+", text))
 
 
 def normalize_label(value: str) -> str:
@@ -88,44 +90,95 @@ def normalize_label(value: str) -> str:
     return re.sub(r"[\s_\-.]+", " ", str(value).strip().lower()).strip()
 
 
-# Synonyms are keyed by normalize_label() of the source label.
+def label_lookup(table: dict[str, str]):
+    """A function reading one label through a vocabulary keyed by :func:`normalize_label`:
+    the label as normalised first, else its words alone (:func:`header_key`: punctuation,
+    brackets and colons ignored), so "Cancelled (Late)", "No Show (Charged)" and
+    "Cancelled - Client" are read as "cancelled late", "no show charged" and "cancelled
+    client". The words index is built once per vocabulary."""
+    words = {header_key(key): value for key, value in table.items()}  # later keys win
+
+    def lookup(label: str) -> str | None:
+        return table.get(normalize_label(label)) or words.get(header_key(label))
+    return lookup
+
+
+# Synonyms are keyed by normalize_label() of the source label; a label is also read by its words
+# alone (label_lookup: "Cancelled (Late)" as "cancelled late").
 # The words of Jane (Arrived, No Show, Cancelled, Rescheduled, Unarrived), Owl Practice
 # (Attended, Cancelled, Late Cancelled, No Show, Non-Billable: attended, not billed), TheraNest
 # (Upcoming, Kept, Canceled, No Show, Late Cancel, Rescheduled), Tebra (Scheduled, Confirmed,
 # Arrived, Checked In, Roomed, Checked Out, Cancelled, No Show, Rescheduled) and IntakeQ
-# (Missed, Canceled), from their public help pages. "rescheduled" is no appointment of its own
-# (moved to another time, where it has its own row): ingest leaves such rows out (a reason of
-# their own), so they never count as cancellations.
+# (Missed, Canceled), from their public help pages, and what practices type themselves
+# ("Client Canceled", "Cancelled - Client", "Did Not Show", "Completed - Telehealth").
+# "rescheduled" is no appointment of its own (moved to another time, where it has its own row):
+# ingest leaves such rows out (a reason of their own), so they never count as cancellations.
+# Compound labels are taken only where both parts agree on one status: "Completed - Telehealth"
+# (the visit's form), "No Show (Charged)" and "Late Cancellation (Fee)" (a fee), "Cancelled -
+# Client" (who); never where they could say two things ("Cancelled - Rescheduled", "No Show -
+# Late", "Completed - Late Cancel"), which stay unknown until a column map says.
+_CANCEL_WORDS = ("cancelled", "canceled", "cancel", "cancellation")
+_VISIT_FORMS = ("telehealth", "video", "virtual", "online", "in person", "in office",
+                "office", "phone", "telephone")
+# who cancelled, as a status says it ("Provider Cancelled", "Cancelled by Therapist"): only the
+# clinician's own side, never staff, office or front desk (they often cancel for a client)
+_CLINICIAN_SIDE = ("clinician", "provider", "therapist", "practitioner", "counselor",
+                   "counsellor", "practice")
+_CLIENT_SIDE = ("client", "patient", "guardian", "parent")
+
+
+def _who_cancelled(who: tuple[str, ...], cancels=_CANCEL_WORDS) -> tuple[str, ...]:
+    """"provider cancelled", "cancelled by provider", "cancelled provider" for each side."""
+    return tuple(form for w in who for c in cancels
+                 for form in (f"{w} {c}", f"{c} by {w}", f"{c} {w}"))
+
+
 STATUS_SYNONYMS: dict[str, str] = {
     **{k: "attended" for k in ("attended", "kept", "show", "showed", "shown", "arrived",
                                 "completed", "complete", "checked out", "seen", "checked in",
                                 "roomed", "non billable", "nonbillable", "attended non billable",
                                 "in session")},
+    **{f"{done} {form}": "attended" for done in ("attended", "completed", "complete",
+                                                   "arrived", "kept", "seen", "checked out")
+       for form in _VISIT_FORMS},
     **{k: "no_show" for k in ("no show", "noshow", "no showed", "dna", "did not attend",
-                               "missed", "failed", "no show no call")},
+                               "missed", "failed", "no show no call", "did not show",
+                               "didnt show", "didn t show", "no call no show", "ncns",
+                               "no show charged", "no show fee", "no show fee charged",
+                               "no show billed", "client no show", "patient no show",
+                               "no show client", "no show patient", "failed to show",
+                               "missed appointment", "missed session")},
     **{k: "late_cancel" for k in ("late cancel", "late cancelled", "late canceled",
-                                   "late cancellation", "latecancel", "late cxl")},
+                                   "late cancellation", "latecancel", "late cxl",
+                                   "cancelled late", "canceled late", "cancellation late",
+                                   "late cancellation fee", "late cancel fee",
+                                   "late cancelled fee", "late canceled fee",
+                                   "late cancellation charged", "late cancel charged",
+                                   "late cancellation fee charged", "cancelled late fee",
+                                   "canceled late fee")},
+    **{k: "late_cancel" for k in _who_cancelled(
+        _CLIENT_SIDE, ("late cancelled", "late canceled", "late cancel", "late cancellation"))},
     **{k: "cancelled" for k in ("cancelled", "canceled", "cancel", "cancellation", "cxl")},
+    # the client's side cancelled: an ordinary cancellation
+    **{k: "cancelled" for k in _who_cancelled(_CLIENT_SIDE)},
     # the clinician (or the practice) cancelled: the client was not expected to come
-    **{k: "clinician_cancelled" for k in (
-        "clinician cancelled", "clinician canceled", "clinician cancel", "provider cancelled",
-        "provider canceled", "therapist cancelled", "therapist canceled",
-        "cancelled by clinician", "canceled by clinician", "cancelled by provider",
-        "canceled by provider", "practice cancelled", "practice canceled")},
+    **{k: "clinician_cancelled" for k in _who_cancelled(_CLINICIAN_SIDE)},
     **{k: "scheduled" for k in ("scheduled", "booked", "confirmed", "pending", "upcoming",
                                  "unarrived", "not arrived", "unconfirmed", "not confirmed")},
     **{k: "rescheduled" for k in ("rescheduled", "re scheduled", "reschedule")},
 }
 
 # Who cancelled (a "Canceled By" column: TheraNest asks whether the provider or the client
-# changed the status). The clinician's side makes a cancellation ``clinician_cancelled``; the
-# client's leaves it as it is. Keyed by normalize_label().
+# changed the status). The clinician's own side (provider, clinician, therapist, practitioner,
+# counselor, practice) makes a cancellation ``clinician_cancelled``; the client's leaves it as
+# it is. Staff, office, clinic or front desk are neither: they often cancel for a client, so
+# taking them as the clinician's would inflate clinician cancellations (the status is kept and
+# counted as not recognised). Keyed by normalize_label(); ingest._cancelled_by_label.
 CANCELLED_BY_SYNONYMS: dict[str, str] = {
-    **{k: "clinician" for k in ("provider", "clinician", "therapist", "practice", "staff",
-                                 "office", "practitioner", "counselor", "counsellor",
-                                 "staff member", "clinic", "rendering provider")},
-    **{k: "client" for k in ("client", "patient", "client portal", "patient portal",
-                              "guardian", "parent")},
+    **{k: "clinician" for k in (*_CLINICIAN_SIDE, "rendering provider", "the provider",
+                                 "the therapist", "the clinician", "the practice")},
+    **{k: "client" for k in (*_CLIENT_SIDE, "client portal", "patient portal", "the client",
+                              "the patient")},
 }
 
 # Service words; billing codes (CPT 90791 -> intake, 90837 -> therapy, ...) are read through the
@@ -285,13 +338,16 @@ TABLES: dict[str, Table] = {
                 # a cancelled appointment with a fee charged was a late cancellation
                 Column("fee_charged", "enum", required=False, in_file=False,
                        vocabulary="yes_no"),
-                # who cancelled: the clinician's side (provider, practice, staff ...) makes a
-                # cancellation clinician_cancelled (CANCELLED_BY_SYNONYMS); never quoted (it
-                # may hold a person's name)
+                # who cancelled: the clinician's own side (provider, therapist, practice ...)
+                # makes a cancellation clinician_cancelled (CANCELLED_BY_SYNONYMS); never
+                # quoted (it may hold a person's name)
                 Column("cancelled_by", "text", required=False, in_file=False, echo=False),
                 # when the client cancelled: less than operations.late_cancel_window_hours
                 # before the start makes a cancellation a late one
-                Column("cancelled_at", "datetime", required=False, in_file=False),
+                # read as empty, never quoted, when it is not a date and time (free text
+                # may name the person who cancelled): see ingest._cancellation_times
+                Column("cancelled_at", "datetime", required=False, in_file=False,
+                       echo=False),
                 Column("telehealth", "enum", required=False, in_file=False,
                        vocabulary="yes_no"),
                 Column("group", "enum", required=False, in_file=False, vocabulary="yes_no"),

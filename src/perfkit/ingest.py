@@ -160,8 +160,10 @@ def _merge_maps(base: dict, own: dict) -> dict:
         if isinstance(old, dict) and isinstance(value, dict):
             merged = dict(old)
             for k, v in value.items():
-                merged[k] = {**merged[k], **v} if isinstance(merged.get(k), dict) \
-                    and isinstance(v, dict) else v
+                # the practice's own entries first: where two headers of a file read as one
+                # column, the first entry wins (_load_table)
+                merged[k] = {**v, **{a: b for a, b in merged[k].items() if a not in v}} \
+                    if isinstance(merged.get(k), dict) and isinstance(v, dict) else v
             out[section] = merged
         else:
             out[section] = value
@@ -268,7 +270,7 @@ def load_column_map(path: str | Path | None, source: str | None = None) -> Colum
     cmap = ColumnMap(
         files={t: str(f) for t, f in (raw.get("files") or {}).items()},
         sheets={t: str(f) for t, f in (raw.get("sheets") or {}).items() if f is not None},
-        columns={t: {C.header_key(k): _target(v) for k, v in (m or {}).items()}
+        columns={t: {_norm_header(k): _target(v) for k, v in (m or {}).items()}
                  for t, m in (raw.get("columns") or {}).items()},
         values={t: {col: {C.normalize_label(k): str(v) for k, v in (labels or {}).items()}
                      for col, labels in (cols or {}).items()}
@@ -334,9 +336,31 @@ def _norm_header(name: str) -> str:
 
 
 def _map_headers(headers: list[str], mapping: dict[str, str]) -> dict[str, str]:
-    """The file's headers that a column map names (matched by ``C.header_key``), with the
-    contract column each reads as ("" for a header to ignore)."""
-    return {h: mapping[C.header_key(h)] for h in headers if h and C.header_key(h) in mapping}
+    """The file's headers that a column map names, with the contract column each reads as (""
+    for a header to ignore). A map entry binds the header written as it is (case and outer
+    spaces aside) when the file has one, and only otherwise the headers with its words
+    (``C.header_key``: spacing and punctuation ignored), so an entry for ``Client #`` never
+    takes a ``Client`` column beside it."""
+    out: dict[str, str] = {}
+    by_words: dict[str, str] = {}
+    for key, target in mapping.items():
+        if key in headers:
+            out[key] = target
+        else:
+            by_words.setdefault(C.header_key(key), target)
+    for h in headers:
+        if h and h not in out and C.header_key(h) in by_words:
+            out[h] = by_words[C.header_key(h)]
+    return out
+
+
+def _map_rank(header: str, mapping: dict[str, str]) -> int:
+    """Where the map entry that reads a header stands in the map (the practice's own entries
+    first, then the profile's, in its order); headers read otherwise come last."""
+    for i, key in enumerate(mapping):
+        if key == header or C.header_key(key) == C.header_key(header):
+            return i
+    return len(mapping)
 
 
 def _header_synonyms(headers: list[str], rename: dict[str, str], table: str) -> dict[str, str]:
@@ -394,20 +418,29 @@ def _detect_file(folder: Path, table: str, cmap: ColumnMap, read: dict) -> Path:
     if not candidates:
         raise IngestError(f"no spreadsheet or CSV file besides the contract tables is in "
                           f"{folder}: add the {what}" + _download_hint(cmap, table))
-    fitting = []
+    if len(candidates) == 1:  # the folder's only one: read as the table (a missing column
+        read[("found", table)] = candidates[0]  # is then named by _load_table)
+        return candidates[0]
+    fitting, unreadable = [], 0
     for p in candidates:
         if ("peek", p) not in read:
-            read[("peek", p)] = (*_read(p, cmap.sheets.get(table)), set())
+            try:
+                read[("peek", p)] = (*_read(p, cmap.sheets.get(table)), set())
+            except IngestError:  # an empty or broken file beside the report is not it
+                unreadable += 1
+                continue
         headers = [_norm_header(h) for h in read[("peek", p)][0].columns]
         if _looks_like(spec, headers, cmap):
             fitting.append(p)
-    if len(fitting) > 1:
-        raise IngestError(f"{folder} holds {len(fitting)} files that look like {what}s "
-                          f"({fitting[0].name}, {fitting[1].name}): keep the one to use")
+    if len(fitting) > 1:  # never named: a file's name may be a client's
+        raise IngestError(f"{folder} holds {len(fitting)} files that look like {what}s: keep "
+                          "the one to use there (or name it in a column map: files: "
+                          f"{{{table}: ...}})")
     if not fitting:
         n = len(candidates)
+        broken = f" ({unreadable} could not be read)" if unreadable else ""
         raise IngestError(
-            f"none of the {n} spreadsheet or CSV file{'s' * (n != 1)} in {folder} has the "
+            f"none of the {n} spreadsheet or CSV files{broken} in {folder} has the "
             f"columns of {'an' if what[0] in 'aeiou' else 'a'} {what} (a clinician, a "
             "client, a date and a status on each row); name the file in a column map "
             "(files:) and its headers (columns:)")
@@ -1306,6 +1339,9 @@ class _TableResult:
     shared: bool = False  # read from another table's file (notes in the appointments file)
     sheet: dict | None = None  # which sheet of a workbook was read (_sheet_words)
     found_by_headers: bool = False  # no file named for the table: taken for its headers
+    columns_chosen: list = field(default_factory=list)  # two headers for one column: which
+    read_from: dict = field(default_factory=dict)  # contract column -> the file's header
+    not_statuses: str = ""  # a note column read as free text, not statuses (its header)
     in_file: set[str] = field(default_factory=set)  # contract columns the file has
     used_headers: set[str] = field(default_factory=set)  # the file's headers this table reads
     folded: np.ndarray | None = None  # accepted rows folded into another row (add-on lines)
@@ -1361,7 +1397,16 @@ def _excel_days(text: pd.Series) -> pd.Series:
                       if t != t.normalize() else t.strftime("%Y-%m-%d"))
 
 
-def _detect_format(text: pd.Series, file: str, column: str) -> tuple[pd.Series, str | None]:
+def _day_order(fmt: str | None) -> str | None:
+    """Whether a date format puts the month first ("m") or the day first ("d"); None when it
+    has no numeric month (ISO 8601, "Oct 5, 2026")."""
+    if not fmt or "%m" not in fmt or "%d" not in fmt:
+        return None
+    return "m" if fmt.index("%m") < fmt.index("%d") else "d"
+
+
+def _detect_format(text: pd.Series, file: str, column: str,
+                   fallback: str | None = None) -> tuple[pd.Series, str | None]:
     """The format of a date column whose export names none: ISO 8601 (None), Excel serial
     day numbers (turned into ISO text here), or the one US form that reads most of the values
     that are not ISO (ISO values are read whatever the format: a workbook column of date
@@ -1369,7 +1414,9 @@ def _detect_format(text: pd.Series, file: str, column: str) -> tuple[pd.Series, 
 
     Raises IngestError when the values read as well month-first as day-first (every day and
     month at most 12): a guess would silently swap them. In a column that is mostly ISO, such
-    values are rejected one by one instead."""
+    values are rejected one by one instead. ``fallback``: the format of another column of
+    the same table (the start's): such a column takes its order of day and month instead (a
+    cancellation time is written as the start is)."""
     present = text[text != ""]
     if present.empty:
         return text, None
@@ -1394,6 +1441,9 @@ def _detect_format(text: pd.Series, file: str, column: str) -> tuple[pd.Series, 
     day_first = [f for f in _DAY_FIRST.values() if counts[f] == best]
     if month_first and day_first and mostly_iso:
         return text, None  # a few stray values that read either way: rejected, not guessed
+    order = _day_order(fallback)
+    if month_first and day_first and order is not None:
+        return text, (month_first if order == "m" else day_first)[0]
     if month_first and day_first:
         example = next(v for v in other if pd.notna(pd.to_datetime(
             v, format=month_first[0], errors="coerce")))
@@ -1404,13 +1454,15 @@ def _detect_format(text: pd.Series, file: str, column: str) -> tuple[pd.Series, 
 
 
 def _column_format(text: pd.Series, cmap: ColumnMap, table: str, col: C.Column,
-                   file: str | None) -> tuple[pd.Series, str | None]:
+                   file: str | None, fallback: str | None = None
+                   ) -> tuple[pd.Series, str | None]:
     """A date column's format: the column map's, else detected from the values (Excel day
-    numbers come back as ISO text)."""
+    numbers come back as ISO text); ``fallback`` (the start's format) settles the order of
+    day and month where the values read either way."""
     fmt = cmap.format_for(table, col.name, col.kind)
     if fmt is not None:
         return text, fmt
-    return _detect_format(text, file or table, col.name)
+    return _detect_format(text, file or table, col.name, fallback)
 
 
 def _parse_date(text: pd.Series, fmt: str | None) -> tuple[pd.Series, np.ndarray]:
@@ -1519,10 +1571,18 @@ _ENDS_IN_TIME = re.compile(r"(?:\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:\s*[ap]\.?\s*m
 _EXCEL_DAY_ZERO = re.compile(r"^(?:1899-12-3[01]|1900-01-00)[T ](?P<t>\d{1,2}:\d{2}(?::\d{2}"
                              r"(?:[.,]\d+)?)?)$")
 # a date inside a value: 10/1/2026, 2026-10-01, 01.10.2026, Oct 1, 1 October
+# (bounded repeats: a search of a long cell stays linear)
 _HAS_DATE = re.compile(r"\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}|(?:jan|feb|mar|apr|may|jun|jul|aug"
-                       r"|sep|oct|nov|dec)[a-z]*\.?\s*\d|\d\s*(?:jan|feb|mar|apr|may|jun|jul"
-                       r"|aug|sep|oct|nov|dec)", re.IGNORECASE)
+                       r"|sep|oct|nov|dec)[a-z]{0,6}\.?\s{0,3}\d|\d\s{0,3}(?:jan|feb|mar|apr"
+                       r"|may|jun|jul|aug|sep|oct|nov|dec)", re.IGNORECASE)
 _DAY_FRACTION = re.compile(r"^0?\.\d+$|^0$")
+# a time zone written after a time of day ("9:00 AM EST", "9:00 AM (CT)"): the practice's time
+# zone governs the reading; a zone that is not the practice's is counted (_other_zone)
+_ZONE_TAIL = re.compile(r"\s*(?:\((?P<p>[A-Za-z]{1,5})\)|(?<=[\dmM.\s])(?P<z>[A-Za-z]{1,5}))$")
+_ZONES = frozenset(
+    "utc gmt z et est edt ct cst cdt mt mst mdt pt pst pdt akt akst akdt ht hst hdt hast hadt "
+    "at ast adt nt nst ndt bst ist cet cest eet eest wet west aest aedt acst acdt awst nzst "
+    "nzdt".split())
 
 
 def _clock_seconds(m: re.Match, i: int, meridiem: str | None = None) -> float | None:
@@ -1551,6 +1611,7 @@ def _read_time(value: str) -> tuple[float, float] | None:
     v = value.strip()
     if len(v) > 100:  # no time of day, nor a date-time, is that long
         return None
+    v = _without_zone(v)
     m = _TIME_OF_DAY.match(v)
     if m:
         t = _clock_seconds(m, 1)
@@ -1562,11 +1623,17 @@ def _read_time(value: str) -> tuple[float, float] | None:
             return None
         start = _clock_seconds(m, 1)
         theirs = (m["ap2"] or m["bp2"] or "").lower()
-        if theirs and not (m["ap1"] or m["bp1"]) and start is not None and int(m["h1"]) <= 12:
+        mine = (m["ap1"] or m["bp1"] or "").lower()
+        if theirs and not mine and start is not None and int(m["h1"]) <= 12:
             # "9:00 - 9:53 AM": the latest reading of the first time not after the end
             both = [_clock_seconds(m, 1, x) for x in "ap"]
             before = [t for t in both if t is not None and t <= end]
             start = max(before) if before else _clock_seconds(m, 1, theirs)
+        elif mine and not theirs and start is not None and 1 <= int(m["h2"]) <= 12:
+            # "1:00 PM - 1:50": the earliest reading of the end not before the start (on the
+            # next day when both are before it: "11:30 PM - 12:20" ends at 12:20 AM)
+            both = [t for t in (_clock_seconds(m, 2, x) for x in "ap") if t is not None]
+            end = min(both, key=lambda t: (t - start) % 86400) if both else end
         return None if start is None else (start, end)
     if _DAY_FRACTION.match(v):
         return (float(round(float(v) * 86400)), np.nan)
@@ -1577,6 +1644,42 @@ def _read_time(value: str) -> tuple[float, float] | None:
     if m and _HAS_DATE.search(m["d"]) and not re.search(_OFFSET_RE, v):  # a local date-time
         return _read_time(m["t"])
     return None
+
+
+def _without_zone(v: str) -> str:
+    """A time of day without the time zone written after it ("9:00 AM EST", "9:00 AM (CT)",
+    "9:00-9:50 CT"); any other value as it is. Only known zone abbreviations are taken off."""
+    m = _ZONE_TAIL.search(v) if len(v) <= 100 else None
+    if m and (m["p"] or m["z"]).lower() in _ZONES and v[:m.start()].strip():
+        return v[:m.start()].rstrip()
+    return v
+
+
+def _written_zone(value: str) -> str | None:
+    """The zone abbreviation written after a time of day (upper case), else None."""
+    v = value.strip()
+    bare = _without_zone(v)
+    if bare == v:
+        return None
+    zone = v[len(bare):].strip(" ()").upper()
+    return zone
+
+
+def _zone_family(abbr: str) -> str:
+    """A zone abbreviation without its standard or daylight mark: CST, CDT and CT are all C."""
+    abbr = abbr.upper()
+    if abbr in ("UTC", "GMT", "Z"):
+        return "UTC"
+    return re.sub(r"[SD]?T$", "", abbr) or abbr
+
+
+def _practice_families(tz: str) -> set[str]:
+    """The zone families the practice's own zone is written with (winter and summer)."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(tz)
+    names = {dt.datetime(2026, month, 15, tzinfo=zone).tzname() or "" for month in (1, 7)}
+    return {_zone_family(n) for n in names if n.isalpha()}
 
 
 def _time_kind(values: pd.Series) -> str | None:
@@ -1667,13 +1770,17 @@ def _start_with_time(res: _TableResult, text: pd.Series, fmt: str | None, cfg: C
     values, bad, date_only = out[0], out[1], out[4]
     read = _map_unique(raw["time"], lambda x: _read_time(x) if x else (np.nan, np.nan))
     unread = np.array([x is None for x in read], dtype=bool)
-    v.reject(unread & ~bad, "unparseable_time", "time",
-             _echo(raw["time"], "time", "is not a time of day (such as 9:00 AM, 14:30 or "
-                                        "9:00 AM - 9:53 AM)"))
-    tod = np.array([np.nan if x is None else x[0] for x in read], dtype=float)
-    end_tod = np.array([np.nan if x is None else x[1] for x in read], dtype=float)
     local = values.dt.tz_localize(None)
     midnight = (local == local.dt.normalize()).to_numpy(dtype=bool, na_value=False)
+    # the time is needed only by a start without a time of day of its own: elsewhere an
+    # unreadable one is counted (time_not_read) and the start keeps its own time
+    needed = ~bad & (np.asarray(date_only, dtype=bool) | midnight)
+    v.reject(unread & needed, "unparseable_time", "time",
+             _echo(raw["time"], "time", "is not a time of day (such as 9:00 AM, 14:30 or "
+                                        "9:00 AM - 9:53 AM)"))
+    res.typed["_time_not_read"] = pd.Series(unread & ~needed, index=text.index)
+    tod = np.array([np.nan if x is None else x[0] for x in read], dtype=float)
+    end_tod = np.array([np.nan if x is None else x[1] for x in read], dtype=float)
     combine = ~np.isnan(tod) & ~bad & (date_only | midnight)
     if combine.any():
         when = local[combine].dt.normalize() + pd.to_timedelta(tod[combine], unit="s")
@@ -1694,8 +1801,10 @@ def _start_with_time(res: _TableResult, text: pd.Series, fmt: str | None, cfg: C
     tail = tail.to_numpy(dtype=float)
     end_tod = np.where(~np.isnan(tail), tail, end_tod)
     # an end column of times of day alone ("9:53 AM", an Excel time cell): on the start's day
-    own = _map_unique(raw["end"], lambda x: _read_time(x)[0] if x and not _HAS_DATE.search(x)
-                      and _read_time(x) else np.nan).to_numpy(dtype=float)
+    end_written = raw["end"]
+    own = _map_unique(raw["end"], lambda x: _read_time(x)[0] if x and len(x) <= 100
+                      and not _HAS_DATE.search(x) and _read_time(x) else np.nan
+                      ).to_numpy(dtype=float)
     start_local = out[0].dt.tz_localize(None)
     day = start_local.dt.normalize()
     start_tod = (start_local - day).dt.total_seconds().to_numpy(dtype=float, na_value=np.nan)
@@ -1712,17 +1821,32 @@ def _start_with_time(res: _TableResult, text: pd.Series, fmt: str | None, cfg: C
         raw["end"] = end_text
     res.typed["_end_time_of_day"] = pd.Series(end_time, index=text.index)
     res.typed["_end_from_range"] = pd.Series(ends, index=text.index)
+    res.typed["_time_other_zone"] = pd.Series(
+        _other_zone(raw["time"], cfg.timezone) & (combine | ends)
+        | _other_zone(end_written.where(end_time, ""), cfg.timezone), index=text.index)
     raw["start"] = text
     return (text, *out)
 
 
+def _other_zone(text: pd.Series, tz: str) -> np.ndarray:
+    """Which times of day were written with a time zone that is not the practice's ("9:00 AM
+    EST" in a practice in Chicago): read as the practice's local time all the same."""
+    families = _practice_families(tz)
+    return _map_unique(text, lambda x: bool(x) and (z := _written_zone(x)) is not None
+                       and _zone_family(z) not in families).to_numpy(dtype=bool)
+
+
 def _count_times(res: _TableResult) -> None:
     """How many accepted appointments took their start from a date and a time column, their
-    end from a time range, or an end given as a time of day alone (``adjustments``)."""
+    end from a time range, or an end given as a time of day alone; had a time that could not
+    be read and was not needed (the start has its own), or a time written in another zone
+    than the practice's (``adjustments``)."""
     ok = res.verdicts.ok & ~(res.folded if res.folded is not None else False)
     for key, mask in (("start_from_date_and_time", "_start_combined"),
                       ("end_from_time_range", "_end_from_range"),
-                      ("end_time_on_start_day", "_end_time_of_day")):
+                      ("end_time_on_start_day", "_end_time_of_day"),
+                      ("time_not_read", "_time_not_read"),
+                      ("time_in_another_zone", "_time_other_zone")):
         if mask in res.typed:
             res.adjustments[key] = int((res.typed[mask].to_numpy(dtype=bool) & ok).sum())
 
@@ -1749,14 +1873,15 @@ def _map_unique(text: pd.Series, func) -> pd.Series:
 
 def _map_enum(text: pd.Series, vocab: dict[str, str], extra: dict[str, str],
               instrument: bool) -> pd.Series:
-    table = {**vocab, **extra}
+    """Labels read through a vocabulary and the column map's own labels (``extra``, which win):
+    case and spacing ignored, else punctuation too (``C.label_lookup``: "No Show (Charged)")."""
     if instrument:
+        own = C.label_lookup(extra)
+
         def lookup(label: str):
-            return vocab.get(re.sub(r"[^A-Z0-9]", "", label.upper())) or \
-                extra.get(C.normalize_label(label))
+            return vocab.get(re.sub(r"[^A-Z0-9]", "", label.upper())) or own(label)
     else:
-        def lookup(label: str):
-            return table.get(C.normalize_label(label))
+        lookup = C.label_lookup({**vocab, **extra})
     return _map_unique(text, lookup)
 
 
@@ -1810,8 +1935,15 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
                                                             or optional):
             key_cols = []  # a shared key the file does not carry: it has its own client ids
         elif absent:
-            raise IngestError(f"{path.name}: the column {absent[0]!r} of the client key "
-                              "(client_key in the column map) is missing")
+            part = next(p for p in cmap.client_key_for(spec.name)
+                        if p.split("|")[0].rstrip("?").strip() == absent[0])
+            alts = [a.rstrip("?").strip() for a in part.split("|")]
+            raise IngestError(
+                f"{path.name}: no column names the client (looked for "
+                f"{', '.join(repr(a) for a in alts[:6])}"
+                + (f" and {len(alts) - 6} other spellings" if len(alts) > 6 else "")
+                + "); name the export's client column(s) in a column map: client_key: "
+                "[\"Client Full Name\"], or [\"First Name\", \"Last Name\", \"Date of Birth\"]")
         else:
             client_key = _compose_key(frame, headers, key_cols)
     rename = _map_headers(headers, cmap.columns.get(spec.name, {}))
@@ -1830,13 +1962,20 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
     # A repeated header outside the contract (SimplePractice repeats Charge, Paid, Unpaid) is
     # dropped like any other extra column; a repeated contract column is ambiguous.
     dupes = sorted({h for h in known if headers.count(h) > 1})
+    chosen = []
+    mapping = cmap.columns.get(spec.name, {})
+    for col in dupes:  # two spellings read as one column: the map's first entry is used
+        which = [i for i, h in enumerate(headers) if h == col]
+        if len({original[i] for i in which}) < len(which):
+            continue  # the same header twice: ambiguous, below
+        ranked = sorted(which, key=lambda i: (_map_rank(original[i], mapping), i))
+        for i in ranked[1:]:
+            headers[i] = ""
+        chosen.append({"column": col, "used": original[ranked[0]],
+                       "ignored": [original[i] for i in ranked[1:]]})
+    known = [h for h in headers if h in spec.column_names or h in item_cols]
+    dupes = sorted({h for h in known if headers.count(h) > 1})
     if dupes:
-        which = [o for o, h in zip(original, headers, strict=True) if h == dupes[0]]
-        if len(set(which)) > 1:  # two spellings, both read as one contract column
-            raise IngestError(
-                f"{path.name}: the columns {which[0]!r} and {which[1]!r} both read as "
-                f"{dupes[0]!r}; say which to use in a column map, e.g. columns: "
-                f"{{{spec.name}: {{{which[1]!r}: ignore}}}}")
         raise IngestError(f"{path.name}: the column {dupes[0]!r} appears more than once; keep "
                           "one of them (or rename the other in a column map)")
     frame.columns = headers
@@ -1879,7 +2018,11 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
         raise IngestError(f"{path.name}: required column 'total_score' is missing, and there "
                           "are no item columns (item_1, item_2, ...) to compute it from")
     keep = [c for c in keep if c not in empty_cols]
-    if spec.name == "notes" and "signed_at" not in headers and "status" not in headers:
+    # an appointment report without a note column (Owl's, TheraNest's) still gives the
+    # appointments: its notes are read as giving neither, so the documentation figures are
+    # "not known from this export" (_documentation), never a stop
+    if spec.name == "notes" and "signed_at" not in headers and "status" not in headers \
+            and not shared:
         expected = _spellings(cmap, spec.name, ("signed_at", "status"))
         raise IngestError(f"{path.name}: the notes need a column 'signed_at' (when each note "
                           "was signed) or 'status' (signed, draft or missing at the export)"
@@ -1905,6 +2048,8 @@ def _load_table(folder: Path, spec: C.Table, cmap: ColumnMap,
     res.shared = shared
     res.sheet = sheet
     res.found_by_headers = not shared and read.get(("found", spec.name)) == path
+    res.columns_chosen = chosen
+    res.read_from = {r: o for o, r in zip(original, headers, strict=False) if r in keep}
     res.excluded = excluded
     res.in_file = set(keep)
     res.used_headers = {h for h, r in zip(original, headers, strict=False)
@@ -2073,6 +2218,9 @@ def _generic_checks(res: _TableResult, spec: C.Table, cfg: Config, cmap: ColumnM
         conflict[np.flatnonzero(live)[dup.to_numpy()]] = True
         v.reject(conflict, "conflicting_duplicate_id", ",".join(spec.key),
                  f"{' + '.join(spec.key)} appears on more than one row with different values")
+    if spec.name == "notes":
+        _free_text_note_column(res)
+    formats: dict[str, str | None] = {}  # the start's settles the day order of the others
     for col in spec.columns:
         text = raw[col.name]
         fmt = None
@@ -2083,7 +2231,9 @@ def _generic_checks(res: _TableResult, spec: C.Table, cfg: Config, cmap: ColumnM
         if start_time:  # "10/1/2026 9:00 AM - 9:53 AM": the range's end is kept apart
             text = _cut_start_range(res, text)
         if col.kind in ("date", "datetime"):
-            text, fmt = _column_format(text, cmap, spec.name, col, res.file)
+            text, fmt = _column_format(text, cmap, spec.name, col, res.file,
+                                       formats.get("start"))
+            formats[col.name] = fmt
         if col.kind == "date":
             values, bad = _parse_date(text, fmt)
             v.reject(bad, "unparseable_date", col.name,
@@ -2101,6 +2251,13 @@ def _generic_checks(res: _TableResult, spec: C.Table, cfg: Config, cmap: ColumnM
                     text, cfg.timezone, fmt)
             if col.name == "start":
                 res.typed["start_date_only"] = pd.Series(date_only, index=raw.index)
+            if spec.name == "appointments" and col.name == "cancelled_at":
+                _cancellation_times(res, values, bad | nonexistent, date_only, cfg)
+                if (ambiguous & v.ok).any():
+                    res.adjustments["cancelled_at_ambiguous_local_time_first_occurrence"] = \
+                        int((ambiguous & v.ok).sum())
+                continue
+            res.typed[f"_{col.name}_ambiguous"] = pd.Series(ambiguous, index=raw.index)
             v.reject(bad, "unparseable_date", col.name,
                      _quoted(col, text, "is not a date and time (expected ISO 8601 to the "
                                         "minute, such as 2026-10-27T14:30)"))
@@ -2112,6 +2269,8 @@ def _generic_checks(res: _TableResult, spec: C.Table, cfg: Config, cmap: ColumnM
             if n_amb:
                 res.adjustments[f"{col.name}_ambiguous_local_time_first_occurrence"] = n_amb
             res.typed[col.name] = values
+        elif col.name == "duration_minutes" and spec.name == "appointments":
+            _check_duration(res, col, text, cmap)
         elif col.kind in ("int", "number"):
             _check_number(res, col, text)
         elif col.name == "service" and spec.name == "appointments":
@@ -2139,6 +2298,26 @@ def _generic_checks(res: _TableResult, spec: C.Table, cfg: Config, cmap: ColumnM
             if spec.name == "clinicians" and col.name == "email":
                 text = _emails(res, text)
             res.typed[col.name] = text.where(text != "", None)
+
+
+def _free_text_note_column(res: _TableResult) -> None:
+    """A column read as the note status through a column map ("Progress Note", "Chart Status")
+    whose values are mostly not note statuses is free text (what a clinician wrote), not a
+    status: it is read as not provided (the documentation figures are then "not known"),
+    said in validate, and never checked row by row, so no row is rejected for it and none of
+    its text is quoted."""
+    header = res.read_from.get("status", "status")
+    text = res.raw["status"]
+    filled = (text != "").to_numpy()
+    if header == "status" or not filled.any():
+        return
+    known = _map_unique(text[filled], lambda v: C.NOTE_STATUS_SYNONYMS.get(C.normalize_label(v))
+                        is not None).to_numpy(dtype=bool)
+    if known.mean() >= 0.5:
+        return
+    res.raw["status"] = ""
+    res.in_file.discard("status")
+    res.not_statuses = header
 
 
 def _emails(res: _TableResult, text: pd.Series) -> pd.Series:
@@ -2203,8 +2382,24 @@ def _quoted(col: C.Column, text: pd.Series, what: str):
     return _echo(text, col.name, what)
 
 
+_LONGEST_QUOTED = 40  # characters of a value a message may quote...
+_MOST_QUOTED_WORDS = 4  # ...and words: a longer value may be free text (a client's story)
+
+
+def _shown(value) -> str:
+    """A rejected value as a message may show it: quoted when it reads as a label, a date or a
+    number (at most 4 words and 40 characters), otherwise described by its size, never quoted:
+    a free-text column read as a status ("Session Note") holds what clinicians wrote."""
+    text = str(value)
+    words = len(text.split())
+    if len(text) <= _LONGEST_QUOTED and words <= _MOST_QUOTED_WORDS:
+        return f"'{text}'"
+    return (f"(a text of {words} word{'s' * (words != 1)}, not quoted: it may be free text "
+            "about a client)")
+
+
 def _echo(text: pd.Series, name: str, what: str):
-    return lambda m: [f"{name} '{v[:60]}' {what}" for v in text.to_numpy(dtype=object)[m]]
+    return lambda m: [f"{name} {_shown(v)} {what}" for v in text.to_numpy(dtype=object)[m]]
 
 
 def _reference(res: _TableResult, column: str, accepted: set, rejected: set,
@@ -2266,7 +2461,40 @@ _LENGTH = re.compile(r"(?<![\w.])(\d{1,3}(?:\.\d++)?)\s*+(?:-\s*+)?"
 # Counseling Appointment", "Intake Assessment", "Psychological Evaluation"): first contact or
 # assessment, not ongoing therapy.
 _INTAKE_WORDS = re.compile(r"\b(intake|initial|first|assessment|evaluation|consult(?:ation)?|"
-                           r"diagnostic|new (?:client|patient))\b", re.IGNORECASE)
+                           r"diagnostic|screening|new (?:client|patient))\b", re.IGNORECASE)
+# Words of a treatment name that make it ``other``, read before the intake words: a free or
+# brief contact before any care ("Free 15 min Consultation", "Phone Consultation", "Discovery
+# Call", "Phone Screen") and a clinician's time that is no session ("Admin Time", "Staff
+# Meeting", "Blocked", "Clinical Supervision", "Staff Training"). A consultation with none of
+# these words ("Initial Consultation") stays an intake.
+_FREE_WORDS = re.compile(r"\b(?:free|complimentary|no[ -]?charge|courtesy|phone|telephone|"
+                         r"discovery|screening|intro(?:ductory)?)\b", re.IGNORECASE)
+_CONTACT_WORDS = re.compile(r"\b(?:consult(?:ation)?s?|calls?|chats?)\b", re.IGNORECASE)
+_BRIEF_CONTACT = re.compile(r"\b(?:meet (?:and|&) greet|phone screen(?:ing)?|"
+                            r"(?:free|complimentary) screening|consult(?:ation)? calls?)\b",
+                            re.IGNORECASE)
+_NOT_A_SESSION = re.compile(
+    r"\b(?:admin(?:istrative|istration)?|meetings?|block(?:ed)?(?: (?:off|out|time))?|"
+    r"supervision|case consult(?:ation)?|paperwork|lunch|out of (?:the )?office|time off|"
+    r"vacation|holiday)\b", re.IGNORECASE)
+# "training" is no session only where nothing in the name is a treatment ("Parent Training",
+# "DBT Skills Training Group" are therapy)
+_TRAINING = re.compile(r"\btraining\b", re.IGNORECASE)
+_TREATMENT_WORDS = re.compile(r"\b(?:therap\w*|psychotherap\w*|counsell?ing|session|skills?|"
+                              r"parent\w*|famil\w*|couples?|group|child\w*|behaviou?r\w*|"
+                              r"social|dbt|cbt|emdr|pcit|treatment)\b", re.IGNORECASE)
+
+
+def _kind_from_name(label: str) -> str:
+    """A treatment name's kind by its words: ``other`` (a free or brief contact before care,
+    or a clinician's time that is no session), else ``intake`` (first contact or assessment),
+    else ``therapy``."""
+    free_contact = (_FREE_WORDS.search(label) and _CONTACT_WORDS.search(label)) \
+        or _BRIEF_CONTACT.search(label)
+    if free_contact or _NOT_A_SESSION.search(label) or (
+            _TRAINING.search(label) and not _TREATMENT_WORDS.search(label)):
+        return "other"
+    return "intake" if _INTAKE_WORDS.search(label) else "therapy"
 
 
 def _written_minutes(label: str) -> float:
@@ -2284,8 +2512,7 @@ def _read_service(label: str, cfg: Config, extra: dict[str, str], free: bool = F
                   ) -> _Service:
     if not label:
         return _Service("therapy")  # DATA_CONTRACT: service defaults to therapy
-    word = extra.get(C.normalize_label(label)) or C.SERVICE_SYNONYMS.get(
-        C.normalize_label(label))
+    word = C.label_lookup(extra)(label) or C.label_lookup(C.SERVICE_SYNONYMS)(label)
     # "Psychotherapy 53 min (90837)": the 53 is a length, not a CPT modifier
     tokens = re.findall(r"[A-Z0-9]+", _LENGTH.sub(" ", label).upper())
     codes = [t for t in tokens if _CODE.match(t)]
@@ -2293,9 +2520,8 @@ def _read_service(label: str, cfg: Config, extra: dict[str, str], free: bool = F
     if word in ("intake", "therapy", "other") and not codes:
         return _Service(word, text_minutes=written)
     if not codes:
-        if free:  # a treatment name (Jane, Owl): its words say intake, else it is therapy
-            return _Service("intake" if _INTAKE_WORDS.search(label) else "therapy",
-                            text_minutes=written, from_text=True)
+        if free:  # a treatment name (Jane, Owl): its words say other, intake or therapy
+            return _Service(_kind_from_name(label), text_minutes=written, from_text=True)
         return _Service(None, problem="is not a known service (intake, therapy, other or a "
                                       "billing code; map other labels in the column map)")
     known = cfg.services.codes
@@ -2332,7 +2558,7 @@ def _services(res: _TableResult, text: pd.Series, cfg: Config, extra: dict[str, 
     v, t = res.verdicts, res.typed
     problem = read.map(lambda r: r.problem)
     v.reject((problem != "").to_numpy(), "unknown_service", "service",
-             lambda m: [f"service '{x[:60]}' {p}" for x, p in
+             lambda m: [f"service {_shown(x)} {p}" for x, p in
                         zip(text.to_numpy(dtype=object)[m], problem.to_numpy(dtype=object)[m],
                             strict=True)])
     for name in ("service", "code", "minutes", "per_unit", "group", "telehealth",
@@ -2403,6 +2629,64 @@ def _drop_folds_of_rejected(res: _TableResult) -> None:
         res.adjustments["add_on_lines_folded"] -= len(gone)
 
 
+# A length written as text in a duration column: "50 min", "50m", "45 minutes", "1 hr",
+# "1.5 hours", "1h 30m", "1 hour and 30 minutes", or a clock length "0:50", "1:30", "01:30:00".
+_DURATION_TEXT = re.compile(
+    r"(?:(?P<h>\d{1,2}(?:\.\d{1,3})?)\s*(?:h|hrs?|hours?)\.?"
+    r"(?:\s*(?:and|,)?\s*(?P<hm>\d{1,3})\s*(?:m|mins?|minutes?)?\.?)?"
+    r"|(?P<m>\d{1,3}(?:\.\d{1,3})?)\s*(?:m|mins?|minutes?)\.?"
+    r"|(?P<ch>\d{1,2}):(?P<cm>[0-5]\d)(?::(?P<cs>[0-5]\d))?)", re.IGNORECASE)
+
+
+def _duration_text(value: str) -> float:
+    """The minutes a duration written as text states (rounded to the minute), else NaN."""
+    m = _DURATION_TEXT.fullmatch(value.strip()) if len(value) <= 40 else None
+    if m is None:
+        return np.nan
+    if m["h"] is not None:
+        minutes = float(m["h"]) * 60 + float(m["hm"] or 0)
+    elif m["m"] is not None:
+        minutes = float(m["m"])
+    else:
+        minutes = int(m["ch"]) * 60 + int(m["cm"]) + int(m["cs"] or 0) / 60
+    return float(round(minutes))
+
+
+def _check_duration(res: _TableResult, col: C.Column, text: pd.Series,
+                    cmap: ColumnMap) -> None:
+    """The appointments' duration column: whole minutes, as the contract says, or a length
+    written as text ("50 min", "0:50", "1 hr", "1h 30m"), read as its minutes in any profile
+    (one meaning, so never a guess; counted as ``duration_from_text``). A value that is
+    neither is rejected (``invalid_number``), except where the column map allows the default
+    length (``session_length: default``, the generic profile): there it is set aside as if the
+    cell were empty, so the session's length comes from its end time, billing code, treatment
+    name or the default, and it is counted (``duration_unreadable_set_aside``), never
+    quoted. Whole numbers, fractions and bounds are checked as for any number."""
+    v = res.verdicts
+    values, bad = _parse_number(text)
+    from_text = np.zeros(len(values), dtype=bool)
+    if bad.any():
+        read = _map_unique(text[bad], _duration_text).to_numpy(dtype=float)
+        rows = np.flatnonzero(bad)
+        values[rows] = read
+        from_text[rows[~np.isnan(read)]] = True
+        bad = bad & ~from_text
+    set_aside = np.zeros(len(values), dtype=bool)
+    if cmap.session_length == "default":
+        set_aside, bad = bad, np.zeros(len(values), dtype=bool)
+    v.reject(bad, "invalid_number", col.name,
+             _quoted(col, text, "is not a number of minutes (such as 50, '50 min' or '0:50')"))
+    frac = ~np.isnan(values) & (values % 1 != 0)
+    v.reject(frac, "invalid_number", col.name, _quoted(col, text, "is not a whole number"))
+    out = ~np.isnan(values) & ((values < col.lo) | (values > col.hi))
+    v.reject(out, "out_of_range", col.name,
+             _quoted(col, text, f"is outside the allowed range (at least {col.lo:g}, at most "
+                                f"{col.hi:g} minutes)"))
+    res.typed[col.name] = pd.Series(values, index=res.raw.index)
+    res.typed["_duration_from_text"] = pd.Series(from_text, index=res.raw.index)
+    res.typed["_duration_set_aside"] = pd.Series(set_aside, index=res.raw.index)
+
+
 def _durations(res: _TableResult, cfg: Config | None = None,
                cmap: ColumnMap | None = None) -> None:
     """Each appointment's length: the export's duration, else its end time, else the minutes
@@ -2414,14 +2698,27 @@ def _durations(res: _TableResult, cfg: Config | None = None,
     missed one needs none."""
     t, v = res.typed, res.verdicts
     given = t["duration_minutes"].to_numpy(dtype=float)
+    _repeated_hour(res)
     start, end = t["start"], t["end"]
     from_end = ((end - start).dt.total_seconds() / 60).to_numpy(dtype=float, na_value=np.nan)
     has_end = ~np.isnan(from_end) & np.isnan(given)
-    v.reject(has_end & (from_end <= 0), "end_before_start_time", "end",
-             "end is not after start")
+    # only a session whose length is needed (attended) is rejected for its end; another one
+    # (cancelled, missed) drops an end it cannot have and is counted (end_not_used)
+    needs = (t["status"] == "attended").to_numpy(dtype=bool, na_value=False)
     longest = C.TABLES["appointments"].column("duration_minutes").hi
-    v.reject(has_end & (from_end > longest), "out_of_range", "end",
+    wrong = has_end & ((from_end <= 0) | (from_end > longest))
+    v.reject(needs & has_end & (from_end <= 0), "end_before_start_time", "end",
+             "end is not after start")
+    v.reject(needs & has_end & (from_end > longest), "out_of_range", "end",
              f"end lies more than {longest:g} minutes after start")
+    dropped = wrong & ~needs
+    if dropped.any():
+        t["end"] = end.where(~dropped)
+        has_end = has_end & ~dropped
+        from_end = np.where(dropped, np.nan, from_end)
+        for mask in ("_end_from_range", "_end_time_of_day"):  # counted as not used instead
+            if mask in t:
+                t[mask] = t[mask] & ~dropped
     units = t["units"].to_numpy(dtype=float)
     per_unit = t["_svc_per_unit"].to_numpy(dtype=bool)
     add_on = t["_svc_add_on_minutes"].to_numpy(dtype=float)
@@ -2453,10 +2750,59 @@ def _durations(res: _TableResult, cfg: Config | None = None,
     res.adjustments["duration_from_code"] = int((estimated & ~default & ~from_text & ok).sum())
     res.adjustments["duration_from_service_name"] = int((from_text & ok).sum())
     res.adjustments["duration_default"] = int((default & ok).sum())
+    for key, mask in (("duration_from_text", "_duration_from_text"),
+                      ("duration_unreadable_set_aside", "_duration_set_aside")):
+        if mask in t:  # _check_duration
+            res.adjustments[key] = int((t[mask].to_numpy(dtype=bool) & ok).sum())
     if "_svc_from_text" in t:
         res.adjustments["service_from_name"] = int(
             (t["_svc_from_text"].to_numpy(dtype=bool) & ok).sum())
     res.adjustments["start_date_only"] = int((t["start_date_only"].to_numpy() & ok).sum())
+    res.adjustments["end_not_used"] = int((dropped & ok).sum())
+    shifted = t["_start_second_occurrence"].to_numpy(dtype=bool)
+    if (shifted & ok).any():  # the first-occurrence count leaves them out
+        key = "start_ambiguous_local_time_first_occurrence"
+        first = t["_start_ambiguous"].to_numpy(dtype=bool) & ~shifted & ok
+        res.adjustments[key] = int(first.sum())
+        res.adjustments["start_repeated_hour_from_end"] = int((shifted & ok).sum())
+
+
+def _repeated_hour(res: _TableResult) -> None:
+    """On the night the clocks go back, a start or end in the repeated hour is read as its
+    first occurrence; where the session has an end, the readings of start and end that give
+    the shortest positive length are taken instead: "1:30 AM - 2:20 AM" is 50 minutes (the
+    start in the second 1 o'clock hour), not 110, as a clinician reading the wall clock
+    counts it. The start read as the second occurrence is counted
+    (``start_repeated_hour_from_end``)."""
+    t = res.typed
+    start, end = t["start"], t["end"]
+    none = pd.Series(False, index=res.raw.index)
+    amb_start = t.get("_start_ambiguous", none).to_numpy(dtype=bool)
+    amb_end = t.get("_end_ambiguous", none).to_numpy(dtype=bool) & end.notna().to_numpy()
+    shifted = np.zeros(len(start), dtype=bool)
+    rows = np.flatnonzero((amb_start | amb_end) & start.notna().to_numpy())
+    if len(rows):
+        tz = start.dt.tz
+        new_start, new_end = start.copy(), end.copy()
+
+        def second(x: pd.Timestamp) -> pd.Timestamp:
+            return x.tz_localize(None).tz_localize(tz, ambiguous=False)
+
+        for i in rows:
+            s0, e0 = start.iloc[i], end.iloc[i]
+            if pd.isna(e0):
+                continue
+            starts = [s0, second(s0)] if amb_start[i] else [s0]
+            ends = [e0, second(e0)] if amb_end[i] else [e0]
+            pairs = [(e - s, k, j) for k, s in enumerate(starts) for j, e in enumerate(ends)
+                     if e > s]
+            if not pairs:
+                continue
+            _, k, j = min(pairs)  # the shortest; first occurrences on a tie
+            new_start.iloc[i], new_end.iloc[i] = starts[k], ends[j]
+            shifted[i] = k == 1
+        t["start"], t["end"] = new_start, new_end
+    t["_start_second_occurrence"] = pd.Series(shifted, index=res.raw.index)
 
 
 def _session_flags(res: _TableResult) -> None:
@@ -2582,7 +2928,8 @@ def _left_out_statuses(res: _TableResult) -> None:
 
 def _cancelled_by(res: _TableResult) -> None:
     """Who cancelled ("Canceled By: Provider / Client"): a cancellation or late cancellation
-    by the clinician's side (provider, clinician, therapist, practice, staff, office) becomes
+    by the clinician's own side (provider, clinician, therapist, practitioner, counselor,
+    practice; never staff, office or front desk, who often cancel for a client) becomes
     ``clinician_cancelled`` (adjustments: ``clinician_cancelled_from_cancelled_by``); by the
     client it stays as it is. A value that names neither (a person's name, "system") leaves
     the export's status as it is and is counted (``cancelled_by_not_recognised``): the status
@@ -2603,9 +2950,28 @@ def _cancelled_by(res: _TableResult) -> None:
 
 
 def _cancelled_by_label(value: str) -> str:
-    """A "cancelled by" value as a key: "Canceled by: Provider" and "provider" alike."""
-    label = " ".join(re.sub(r"[^\w]+", " ", C.normalize_label(value)).split())
-    return re.sub(r"^(?:cancell?ed|cancel) by ", "", label)
+    """A "cancelled by" value as a key: "Canceled by: Provider", "Provider Cancelled",
+    "Cancelled - Provider" and "provider" alike (words only, punctuation ignored)."""
+    label = C.header_key(value)
+    label = re.sub(r"^(?:cancell?ed|cancel|cancellation)(?: by)? ", "", label)
+    return re.sub(r" (?:cancell?ed|cancel|cancellation)$", "", label)
+
+
+def _cancellation_times(res: _TableResult, values: pd.Series, bad: np.ndarray,
+                        date_only: np.ndarray, cfg: Config) -> None:
+    """The appointments' ``cancelled_at``: a value that is not a date and time (free text, a
+    time skipped by a clock change) or outside the plausible dates is read as empty and
+    counted (``cancellation_time_not_read``), never a reason to reject the appointment; which
+    values have no time of day is kept for ``_late_cancel_from_cancellation_time``."""
+    lo, hi = cfg.dates.window(cfg)
+    tz = cfg.timezone
+    outside = ((values < lo.tz_localize(tz)) | (values >= hi.tz_localize(tz))).to_numpy(
+        dtype=bool, na_value=False)
+    unread = np.asarray(bad, dtype=bool) | outside
+    res.typed["cancelled_at"] = values.where(~unread)
+    res.typed["_cancelled_at_unread"] = pd.Series(unread, index=res.raw.index)
+    res.typed["_cancelled_at_date_only"] = pd.Series(
+        np.asarray(date_only, dtype=bool) & ~unread, index=res.raw.index)
 
 
 def _late_cancel_from_cancellation_time(res: _TableResult, cfg: Config,
@@ -2615,16 +2981,15 @@ def _late_cancel_from_cancellation_time(res: _TableResult, cfg: Config,
     as Jane's record it as "Cancelled" with the time it was cancelled (adjustments:
     ``late_cancel_from_cancellation_time``). A start or a cancellation time with no time of
     day cannot be compared to the hour: the row keeps its status and is counted
-    (``cancellation_time_without_time_of_day``)."""
+    (``cancellation_time_without_time_of_day``); one that could not be read is empty
+    (``cancellation_time_not_read``, see ``_cancellation_times``)."""
     when = res.typed.get("cancelled_at")
     if when is None or "cancelled_at" not in res.in_file:
         return
     status = res.typed["status"]
     cancelled = (status == "cancelled").to_numpy(dtype=bool, na_value=False) \
         & when.notna().to_numpy() & res.typed["start"].notna().to_numpy()
-    text, fmt = _column_format(res.raw["cancelled_at"], cmap, "appointments",
-                               C.TABLES["appointments"].column("cancelled_at"), res.file)
-    day_only = np.asarray(_parse_datetime(text, cfg.timezone, fmt)[4], dtype=bool) \
+    day_only = res.typed["_cancelled_at_date_only"].to_numpy(dtype=bool) \
         | res.typed["start_date_only"].to_numpy(dtype=bool)
     ahead = (res.typed["start"] - when).dt.total_seconds().to_numpy(dtype=float,
                                                                       na_value=np.nan) / 3600
@@ -2634,6 +2999,8 @@ def _late_cancel_from_cancellation_time(res: _TableResult, cfg: Config,
     res.adjustments["late_cancel_from_cancellation_time"] = int((late & ok).sum())
     res.adjustments["cancellation_time_without_time_of_day"] = int(
         (cancelled & day_only & ok).sum())
+    res.adjustments["cancellation_time_not_read"] = int(
+        (res.typed["_cancelled_at_unread"].to_numpy(dtype=bool) & ok).sum())
 
 
 def _not_yet_marked(res: _TableResult, cmap: ColumnMap, cfg: Config) -> None:
@@ -2778,7 +3145,8 @@ def _followup(text: pd.Series) -> tuple[pd.Series, np.ndarray]:
     day), ``no``, ``unclear`` (a value that is neither: the report sends the reader to the
     EHR) or missing (an empty cell), and which values were unclear. A value is never quoted:
     it may be a clinician's free text."""
-    labels = text.map(lambda v: C.FOLLOWUP_SYNONYMS.get(C.normalize_label(v)) if v else None)
+    followup = C.label_lookup(C.FOLLOWUP_SYNONYMS)
+    labels = text.map(lambda v: followup(v) if v else None)
     dated = text.str.contains(_FOLLOWUP_DATE, na=False)
     out = labels.where(labels.notna(), np.where(dated, "yes", None))
     unclear = ((text != "") & out.isna()).to_numpy()
@@ -2930,9 +3298,11 @@ def _scheduled_after_export(appts: _TableResult, cmap: ColumnMap, cfg: Config) -
     appts.adjustments["scheduled_after_export"] = int((later & appts.verdicts.ok).sum())
 
 
-_NO_DOCUMENTATION = ("The notes in {file} give neither a note status nor a signing time (a "
-                     "column present but empty counts as not given), so which notes are "
-                     "signed, and how quickly, is not known from this export.")
+_NO_DOCUMENTATION = ("The notes in {file} give neither a note status nor a signing time{why}, "
+                     "so which notes are signed, and how quickly, is not known from this "
+                     "export.")
+_EMPTY_NOTE_COLUMN = " (its note column is empty in every row, which counts as not given)"
+_TEXT_NOTE_COLUMN = " (its note column holds text, not note statuses)"
 
 
 _NO_NOTES = ("{file} has no usable note rows, so which notes are signed, and how quickly, is "
@@ -3215,6 +3585,10 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
             "empty_columns": res.empty_columns,
             "adjustments": {k: c for k, c in res.adjustments.items() if c},
         }
+        if res.not_statuses:  # a free-text column the map read as note statuses
+            entry["not_statuses"] = res.not_statuses
+        if res.columns_chosen:  # two headers read as one column: the one used, the others
+            entry["columns_chosen"] = res.columns_chosen
         if res.found_by_headers:  # no file was named for the table
             entry["found_by_headers"] = True
         if res.sheet is not None:  # which sheet of a workbook: named, or by position
@@ -3237,7 +3611,9 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
     if not quality["documentation"]["known"]:  # said once, in every report's export notes
         quality["source"]["caveats"].append(
             (_NO_DOCUMENTATION if notes.verdicts.ok.any() else _NO_NOTES).format(
-                file=notes.file))
+                file=notes.file, why=_EMPTY_NOTE_COLUMN if set(notes.empty_columns)
+                & {"status", "signed_at"} else _TEXT_NOTE_COLUMN if notes.not_statuses
+                else ""))
         quality["source"]["unavailable"] += [c for c in C.DOCUMENTATION_FIGURES
                                              if c not in quality["source"]["unavailable"]]
     unmarked = not_yet_marked_words(quality)  # said in the practice report's export notes

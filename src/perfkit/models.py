@@ -13,7 +13,8 @@ The intake score is the episode's first score, so the model is fitted to the lat
 Two engines (``models.engine`` in the parameters):
 
 - ``perfkit`` (the default): perfkit's own nested-model fitter (``perfkit.nested``), lme4's
-  profiled likelihood computed client block by client block. It matches lme4's REML
+  profiled likelihood computed client block by client block, called through
+  :func:`perfkit.fit_growth` (the researchers' entry point: one code path). It matches lme4's REML
   log-likelihood, variance components and standard errors on the reference datasets, is 5-20
   times faster than lme4 (benchmarks/README.md), and also fits a correlated client intercept and
   slope (``models.client_covariance: correlated``: ``(1 + week | clinician:client)``).
@@ -120,6 +121,7 @@ class GrowthFit:
     clinician_modes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         columns=["clinician_id", "intercept", "slope"]))  # conditional modes
     engine_result: object = None
+    n_params: int = 0  # fixed effects, variance parameters and the residual (lme4's npar)
 
     @property
     def reml_loglik(self) -> float:
@@ -204,7 +206,7 @@ def model_data(assessments: pd.DataFrame, cfg: Config, instrument: str, *,
         raise ValueError(f"administered_at {kind}: model_data takes dates and times in "
                          "the practice's time zone, as perfkit.load_prepared gives them (set "
                          f"it with .dt.tz_localize({cfg.timezone!r})), or use perfkit.fit_growth "
-                         "with time as a number")
+                         "with time as a number (perfkit.weeks_since gives weeks from dates)")
     min_scores = cfg.models.min_scores if min_scores is None else min_scores
     a = assessments[assessments["instrument"] == instrument]
     if cfg.period_given:
@@ -383,6 +385,7 @@ def fit_growth_model(data: pd.DataFrame, cfg: Config, instrument: str = "", *,
     fit.clinician_cov = np.asarray(res.cov_re, dtype=float)
     fit.client_intercept_var, fit.client_slope_var = (float(v) for v in res.vcomp)
     fit.residual_var = float(res.scale)
+    fit.n_params = len(fit.fixed_effects) + 3 + 2 + 1  # clinician 2x2, client 2, residual
     _checks(fit, bool(res.converged), grad, mc)
     _share(fit, data, client_codes)
     fit.effects = _effects(res, data, fit)
@@ -408,20 +411,44 @@ def _checks(fit: _Draft, engine_converged: bool, grad: float, mc) -> None:
             "boundary), so the model is singular there; the clinician estimates allow for it")
 
 
+def _case_mix(fixed: str) -> bool:
+    """Whether a fixed-effects formula of the reports is the case-mix model (``FIXED``) or
+    time alone (``score ~ week``); perfkit's engine fits these two."""
+    f = fixed.replace(" ", "")
+    if f in (FIXED.replace(" ", ""), "score~week"):
+        return f != "score~week"
+    raise ValueError(f"perfkit's engine fits {FIXED!r} or 'score ~ week', not {fixed!r}: for "
+                     "other fixed effects use perfkit.fit_growth's baseline and covariates")
+
+
+def _growth(data: pd.DataFrame, fit: _Draft, cfg: Config, *, two_level: bool = False):
+    """The reports' model through :func:`perfkit.fit_growth` (the one code path researchers
+    call too), on :func:`model_data`'s columns: ``intake_c`` is centred already
+    (``baseline_center=0``), and without a clinician level clients are episodes."""
+    from .growth import fit_growth
+
+    mix = _case_mix(fit.fixed)
+    kw = {"score": "score", "time": "week", "reml": fit.reml,
+          "baseline": "intake_c" if mix else None, "baseline_center": 0.0 if mix else None,
+          "client_covariance": "correlated" if cfg.models.client_covariance == "correlated"
+          else "diagonal", "maxiter": cfg.models.maxiter * 3}
+    if two_level:
+        episode = data["clinician_id"].astype(str) + "|" + data["client_id"].astype(str)
+        return fit_growth(data.assign(_episode=episode.to_numpy(dtype=object)),
+                          client="_episode", clinician=None, **kw)
+    return fit_growth(data, client="client_id", clinician="clinician_id", **kw)
+
+
 def _fit_perfkit(data: pd.DataFrame, cfg: Config, fit: _Draft, t0: float,
                  episode: np.ndarray) -> GrowthFit:
-    """The three-level model with perfkit's nested fitter (``perfkit.nested``)."""
-    from . import nested
-
-    mc = cfg.models
-    client_cov = "unstructured" if mc.client_covariance == "correlated" else "diagonal"
-    nf = nested.fit_nested(data, fit.fixed, reml=fit.reml, client_cov=client_cov,
-                           maxiter=mc.maxiter * 3)
-    _from_nested(fit, nf)
+    """The three-level model with perfkit's nested fitter, through :func:`perfkit.fit_growth`."""
+    res = _growth(data, fit, cfg)
+    nf = res.engine_result
+    _from_nested(fit, res)
     fit.engine = (f"perfkit nested fitter ({'REML' if fit.reml else 'ML'}, profiled "
                   "likelihood as lme4)")
     # the gradient of the log-likelihood in theta, per score (as the statsmodels path reports)
-    _checks(fit, nf.converged, nf.gradient_max_abs / fit.n_scores, mc)
+    _checks(fit, nf.converged, nf.gradient_max_abs / fit.n_scores, cfg.models)
     _share(fit, data, episode)
     e = nf.clinician_effects
     k = nf.clinician_of_client
@@ -438,12 +465,17 @@ def _fit_perfkit(data: pd.DataFrame, cfg: Config, fit: _Draft, t0: float,
     return _final(fit)
 
 
-def _from_nested(fit: _Draft, nf) -> None:
+def _from_nested(fit: _Draft, res) -> None:
+    """A :class:`perfkit.growth.GrowthResult`'s estimates in the draft's fields (fixed effects
+    under statsmodels' names, as every engine names them here)."""
+    nf = res.engine_result
+    names = ["Intercept", "week", "intake_c", "week:intake_c"][:len(nf.beta)]
     fit.optimizer = nf.optimizer
     fit.loglik = float(nf.loglik)
+    fit.n_params = res.npar
     fit.gradient_norm = nf.gradient_max_abs / max(fit.n_scores, 1)
-    fit.fixed_effects = nf.fe_params
-    fit.fixed_se = nf.bse_fe
+    fit.fixed_effects = pd.Series(nf.beta, index=names)
+    fit.fixed_se = pd.Series(np.sqrt(np.diag(nf.beta_cov)), index=names)
     fit.clinician_cov = np.asarray(nf.clinician_cov, dtype=float)
     cc = nf.client_cov_matrix
     fit.client_intercept_var, fit.client_slope_var = float(cc[0, 0]), float(cc[1, 1])
@@ -455,7 +487,9 @@ def _from_nested(fit: _Draft, nf) -> None:
                        "evaluations": c["evaluations"], "error": ""} for c in nf.candidates]
     fit.engine_result = nf
     fit.fitted, fit.residuals = np.asarray(nf.fittedvalues), np.asarray(nf.resid)
-    fit.clinician_modes = nf.clinician_effects[["clinician_id", "intercept", "slope"]].copy()
+    if res.clinician is not None:
+        fit.clinician_modes = nf.clinician_effects[["clinician_id", "intercept",
+                                                    "slope"]].copy()
 
 
 def _engine_outputs(fit: _Draft, res, *, clinicians: bool = True) -> None:
@@ -539,13 +573,9 @@ def two_level_model(data: pd.DataFrame, fixed: str = FIXED):
 def _two_level(data: pd.DataFrame, fit: _Draft, t0: float, cfg: Config) -> GrowthFit:
     fit.level = "two-level"
     if cfg.models.engine == "perfkit":
-        from . import nested
-
-        client_cov = "unstructured" if cfg.models.client_covariance == "correlated" \
-            else "diagonal"
-        nf = nested.fit_nested(data, fit.fixed, reml=fit.reml, two_level=True,
-                               client_cov=client_cov, maxiter=cfg.models.maxiter * 3)
-        _from_nested(fit, nf)
+        res = _growth(data, fit, cfg, two_level=True)
+        nf = res.engine_result
+        _from_nested(fit, res)
         fit.engine = f"perfkit nested fitter ({'REML' if fit.reml else 'ML'}, clients only)"
         fit.converged = nf.converged
         fit.clinician_cov = np.full((2, 2), np.nan)
@@ -564,6 +594,7 @@ def _two_level(data: pd.DataFrame, fit: _Draft, t0: float, cfg: Config) -> Growt
         fit.client_intercept_var = float(res.cov_re.iloc[0, 0])
         fit.client_slope_var = float(res.vcomp[0])
         fit.residual_var = float(res.scale)
+        fit.n_params = len(fit.fixed_effects) + 2 + 1
     fit.messages.append(
         f"too few clinicians ({fit.n_clinicians}) or clients ({fit.n_clients}) to separate "
         "clinicians from clients: a two-level model of clients gives the practice's average "
@@ -681,11 +712,16 @@ def compare_models(data: pd.DataFrame, cfg: Config, *, fixed: str = FIXED) -> pd
     on ``data`` (its time column as :func:`model_data` made it: weeks or sessions).
 
     REML likelihoods are not comparable across fixed effects, so all three models are refitted
-    by ML. Likelihood-ratio tests: the clinician level adds 3 variance parameters (its p-value
-    is conservative, as the null lies on the boundary of the parameter space; Self & Liang
-    1987); case mix adds 2 fixed effects. Lower AIC is better. ``reported`` marks the model
-    fitted with ``fixed`` (the three-level model the caller reports: with case mix by default,
-    as ``perfkit run`` reports it).
+    by ML. Likelihood-ratio tests against the three-level case-mix model: the clinician level
+    adds 3 variance parameters (its p-value is conservative, as the null lies on the boundary
+    of the parameter space; Self & Liang 1987); case mix adds 2 fixed effects. ``parameters``
+    counts every estimated parameter as lme4's ``npar`` does (fixed effects, variance
+    parameters and the residual: one more for each model with
+    ``models.client_covariance: correlated``). Lower AIC is better. ``reported`` marks the
+    model fitted with ``fixed`` (the three-level model the caller reports: with case mix by
+    default, as ``perfkit run`` reports it). Numbers only: ``Chisq``, ``Chi Df`` and
+    ``Pr(>Chisq)`` are each model's test against the three-level case-mix model (empty on its
+    own row); :func:`perfkit.report.research.comparison_table` words them.
     """
     three = fit_growth_model(data, cfg, reml=False)
     plain = fit_growth_model(data, cfg, fixed="score ~ week", reml=False)
@@ -693,28 +729,23 @@ def compare_models(data: pd.DataFrame, cfg: Config, *, fixed: str = FIXED) -> pd
     two = _two_level(data, draft, time.perf_counter(), cfg)
     rows = [
         ("two-level, case mix", "clients only; intake and its interaction with time",
-         7, two.ml_loglik, False),
-        ("three-level, no case mix", "clinicians and clients; time only", 8, plain.ml_loglik,
-         fixed == plain.fixed),
+         two.n_params, two.ml_loglik, False),
+        ("three-level, no case mix", "clinicians and clients; time only", plain.n_params,
+         plain.ml_loglik, fixed == plain.fixed),
         ("three-level, case mix", "clinicians and clients; intake and its interaction with "
-         "time", 10, three.ml_loglik, fixed == three.fixed),
+         "time", three.n_params, three.ml_loglik, fixed == three.fixed),
     ]
     out = pd.DataFrame(rows, columns=["model", "what it includes", "parameters",
                                       "log_likelihood_ml", "reported"])
     out["AIC"] = 2 * out["parameters"] - 2 * out["log_likelihood_ml"]
     full = out.loc[2, "log_likelihood_ml"]
-    lr_clin = 2 * (full - out.loc[0, "log_likelihood_ml"])
-    lr_mix = 2 * (full - out.loc[1, "log_likelihood_ml"])
-    out["LR test against the three-level case-mix model"] = [
-        f"chi2 = {lr_clin:.1f} on 3 df, p {_p_words(stats.chi2.sf(max(lr_clin, 0), 3))} "
-        "(conservative)",
-        f"chi2 = {lr_mix:.1f} on 2 df, p {_p_words(stats.chi2.sf(max(lr_mix, 0), 2))}", ""]
+    chisq = (2 * (full - out["log_likelihood_ml"])).clip(lower=0)
+    df = out.loc[2, "parameters"] - out["parameters"]
+    out["Chisq"] = [chisq[0], chisq[1], np.nan]
+    out["Chi Df"] = [df[0], df[1], np.nan]
+    out["Pr(>Chisq)"] = [stats.chi2.sf(chisq[0], df[0]), stats.chi2.sf(chisq[1], df[1]),
+                         np.nan]
     return out
-
-
-def _p_words(p: float) -> str:
-    said = p_value(p)
-    return said if said.startswith("<") else f"= {said}"
 
 
 def sensitivity_to_early_leavers(assessments: pd.DataFrame, cfg: Config, instrument: str,

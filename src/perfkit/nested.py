@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-__all__ = ["NestedData", "NestedFit", "prepare", "deviance", "fit_nested"]
+__all__ = ["Design", "NestedData", "NestedFit", "prepare", "deviance", "fit_nested"]
 
 LOG_2PI = float(np.log(2 * np.pi))
 
@@ -77,9 +77,24 @@ class NestedData:
     clinician_of_client: np.ndarray  # clinician index of each client
 
 
-def _design(d: pd.DataFrame, fixed: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """y, X and the fixed-effect names (statsmodels' names). perfkit's own formula is built
-    directly (patsy takes a large share of the fit time at 100k scores); others go to patsy."""
+@dataclass(frozen=True)
+class Design:
+    """Fixed effects given as numeric columns of the data (no formula): the ``score`` column
+    is the response and ``columns`` (in order) the design matrix, named ``names`` (as
+    :func:`perfkit.fit_growth` names them, lme4's coefficient names)."""
+
+    columns: tuple[str, ...]
+    names: tuple[str, ...]
+
+
+def _design(d: pd.DataFrame, fixed) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """y, X and the fixed-effect names (statsmodels' names for a formula, the design's own
+    for a :class:`Design`). perfkit's own formula is built directly (patsy takes a large share
+    of the fit time at 100k scores); others go to patsy."""
+    if isinstance(fixed, Design):
+        return (d["score"].to_numpy(dtype=float),
+                d[list(fixed.columns)].to_numpy(dtype=float).reshape(len(d), -1),
+                list(fixed.names))
     if fixed.replace(" ", "") == "score~week*intake_c":
         w = d["week"].to_numpy(dtype=float)
         c = d["intake_c"].to_numpy(dtype=float)
@@ -92,10 +107,10 @@ def _design(d: pd.DataFrame, fixed: str) -> tuple[np.ndarray, np.ndarray, list[s
     return yd.to_numpy(dtype=float)[:, 0], xd.to_numpy(dtype=float), list(xd.columns)
 
 
-def prepare(data: pd.DataFrame, fixed: str = "score ~ week * intake_c", *,
+def prepare(data: pd.DataFrame, fixed: str | Design = "score ~ week * intake_c", *,
             time_col: str = "week") -> NestedData:
     """Build the design and the per-client cross-products. Rows need ``clinician_id``,
-    ``client_id`` and the columns of the ``fixed`` formula."""
+    ``client_id`` and the columns of the ``fixed`` formula (or :class:`Design`)."""
     kc, clinicians = pd.factorize(data["clinician_id"].to_numpy(dtype=object))
     kl, _ = pd.factorize(data["client_id"].to_numpy(dtype=object))
     key = kc.astype(np.int64) * (int(kl.max()) + 1) + kl
@@ -339,8 +354,9 @@ def moment_theta(nd: NestedData, client_cov: str = "diagonal") -> np.ndarray:
     return np.array([lk[0, 0], lk[1, 0], lk[1, 1], t0, 0.0, t1])
 
 
-def fit_nested(data: pd.DataFrame | NestedData, fixed: str = "score ~ week * intake_c", *,
-               reml: bool = True, client_cov: str = "diagonal", two_level: bool = False,
+def fit_nested(data: pd.DataFrame | NestedData,
+               fixed: str | Design = "score ~ week * intake_c", *, reml: bool = True,
+               client_cov: str = "diagonal", two_level: bool = False,
                start: np.ndarray | None = None, maxiter: int = 1000) -> NestedFit:
     """Fit the nested growth model by (RE)ML.
 
@@ -348,8 +364,8 @@ def fit_nested(data: pd.DataFrame | NestedData, fixed: str = "score ~ week * int
     ----------
     data : DataFrame or NestedData
         Rows with ``clinician_id``, ``client_id``, ``week`` and the formula's columns.
-    fixed : str
-        The fixed-effects formula (patsy).
+    fixed : str or Design
+        The fixed-effects formula (patsy), or the design's columns (:class:`Design`).
     reml : bool
         REML (default) or maximum likelihood (to compare models with different fixed effects).
     client_cov : {"diagonal", "unstructured"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..models import Z95, GrowthFit
+from ..models import Z95, GrowthFit, p_value
 from ..safety import md
 from .format import Text, num, table
 
@@ -117,9 +117,22 @@ def caterpillar_text(fit: GrowthFit) -> Text:
         "practice average.")
 
 
+def _lr_words(chisq, df, p, boundary: bool) -> str:
+    if not np.isfinite(chisq):
+        return ""
+    said = p_value(p)
+    return (f"chi2 = {chisq:.1f} on {df:g} df, p {said if said.startswith('<') else '= ' + said}"
+            + (" (conservative)" if boundary else ""))
+
+
 def comparison_table(compared: pd.DataFrame):
     """:func:`perfkit.models.compare_models` for reading: the reported model marked, numbers
-    rounded, p-values below 0.001 as "< 0.001"."""
+    rounded, each likelihood-ratio test in words, p-values below 0.001 as "< 0.001"."""
+    tests = [_lr_words(c, d, p, boundary=m.startswith("two-level")) for m, c, d, p in zip(
+        compared["model"], compared["Chisq"], compared["Chi Df"], compared["Pr(>Chisq)"],
+        strict=True)]
+    compared = compared.drop(columns=["Chisq", "Chi Df", "Pr(>Chisq)"]).assign(
+        **{"LR test against the three-level case-mix model": tests})
     out = compared.assign(**{
         "model": [f"{m} (reported above)" if r else m
                   for m, r in zip(compared["model"], compared["reported"], strict=True)],
