@@ -141,7 +141,7 @@ def test_every_reason_ingest_gives_has_a_sentence_and_every_sentence_a_use():
 
     from perfkit.contract import ENUM_REASON
 
-    ingest_module = importlib.import_module("perfkit.ingest")  # perfkit.ingest is a function
+    ingest_module = importlib.import_module("perfkit.ingest")
     tree = ast.parse(Path(ingest_module.__file__).read_text(encoding="utf-8"))
     given = set(ENUM_REASON.values()) | {"unknown_value"}  # enum reasons go by vocabulary
     for node in ast.walk(tree):

@@ -87,19 +87,29 @@ def engine_file(tmp_path_factory) -> Path:
 
 
 def test_the_research_notebook_honours_every_parameter(tmp_path, engine_file):
-    """PCL-5, sessions, no case mix, other minimum scores, a run folder and a parameters file
-    (the statsmodels engine): every label, statement, figure and refit follows."""
-    folder = demo_run()
-    said = _run("outcomes_models", tmp_path / "om.ipynb", run_folder=str(folder),
+    """PCL-5, sessions, no case mix, other minimum scores and a run folder: every label,
+    statement, figure and refit follows. The fits use the run's own parameters (issue 31): the
+    demo's previous quarter, as of 2026-08-01, not the default period, and not the parameters
+    file, which names only the demo's parameters when no run folder is given."""
+    before = demo_run().parent / "before"  # the quarter before the demo's, run by demo_run
+    said = _run("outcomes_models", tmp_path / "om.ipynb", run_folder=str(before),
                 params_file=str(engine_file), instrument="PCL-5", time_metric="sessions",
                 case_mix=False, min_scores=4, early_leaver_min_scores=6)
     text = _html_text(said)
-    data = pk.load_prepared(folder)
-    cfg = pk.load_config(engine_file)
+    data = pk.load_prepared(before)
+    cfg = r.load_run(before).config
+    assert str(cfg.period_end) == "2026-08-01" and cfg.models.engine == "perfkit"
     rows = models.model_data(data.assessments, cfg, "PCL-5", time_metric="sessions",
                              min_scores=4)
     fit = models.fit_growth_model(rows, cfg, "PCL-5", fixed="score ~ week")
-    assert fit.engine.startswith("statsmodels") and fit.engine in text
+    # the fit the notebook made before: the parameters file and the default period
+    default_rows = models.model_data(data.assessments, pk.load_config(engine_file), "PCL-5",
+                                     time_metric="sessions", min_scores=4)
+    assert len(default_rows) > len(rows) > 0  # the default period ends three months later
+    assert f"{fit.n_clinicians} / {fit.n_clients} / {fit.n_scores}" in text
+    assert fit.n_scores == len(rows)
+    assert fit.engine.startswith("perfkit") and fit.engine in text
+    assert "statsmodels MixedLM" not in text  # the engine file is not the run's
     assert fit.formula in text and "intake_c" not in fit.formula
     assert "sessions since the episode's first score" in text
     for term, value in fit.fixed_effects.items():

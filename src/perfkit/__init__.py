@@ -9,10 +9,36 @@ Typical use in a notebook::
 
 __version__ = "0.1.0"
 
+import inspect as _inspect  # noqa: E402
+import sys as _sys  # noqa: E402
+import types as _types  # noqa: E402
+
 from .config import Config, ConfigError, load_config  # noqa: E402
 from .growth import GrowthResult, compare_growth, fit_growth, weeks_since  # noqa: E402
-from .ingest import IngestError, ingest  # noqa: E402
+from .ingest import IngestError  # noqa: E402
 from .prepared import Prepared, load_prepared, prepare  # noqa: E402
+
+
+class _IngestModule(_types.ModuleType):
+    """:mod:`perfkit.ingest`, which can also be called as its function
+    :func:`perfkit.ingest.ingest`.
+
+    ``perfkit.ingest(folder, config)`` is perfkit's documented call, and ``perfkit.ingest`` is
+    also the module's name: a function bound to the package under that name hid the module
+    (``import perfkit.ingest as m`` gave the function). The package attribute is the module,
+    and calling the module calls the function, so both keep working. The function is looked
+    up when called (a test that patches ``perfkit.ingest.ingest`` is obeyed)."""
+
+    def __call__(self, *args, **kwargs):
+        return self.ingest(*args, **kwargs)
+
+    @property
+    def __signature__(self):  # inspect.signature(perfkit.ingest): the function's
+        return _inspect.signature(self.ingest)
+
+
+_sys.modules[__name__ + ".ingest"].__class__ = _IngestModule
+ingest = _sys.modules[__name__ + ".ingest"]  # the module (callable), never the function
 
 __all__ = [
     "__version__",

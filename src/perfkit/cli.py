@@ -38,6 +38,7 @@ from .ingest import (
     run_blockers,
     still_to_fill,
 )
+from .period import with_data_period
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="perfkit: understand and support the clinicians of a therapy practice.")
@@ -638,6 +639,7 @@ def validate(
     """Check a practice data folder against the data contract and summarise what was found."""
     try:
         cfg = load_config(params, source=source)
+        cfg, found = with_data_period(cfg, data_dir, column_map=column_map, required=False)
         if out is not None:  # a new or empty folder, or an earlier validate's; never a run
             from .runner import validate_into
 
@@ -652,6 +654,8 @@ def validate(
     except USER_ERRORS as exc:
         _fail(exc)
     _say_key(key is not None and key.created, key.path if key else None)
+    if found is not None:  # the period comes from the data, never the demo's
+        typer.echo(found.words("the checks use the period") + "\n")
     typer.echo(f"Data quality for {data_dir} (times in {quality['time_zone']}):\n")
     where = (f"{Path(out) / 'rejects.csv'}" if out else
              "add --out FOLDER to write them all to FOLDER/rejects.csv (with the data-quality "
@@ -688,7 +692,8 @@ def run(
     data: Annotated[Path, typer.Option("--data", "-d", help="practice data folder")],
     params: ParamsOpt = None,
     period_start: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"],
-                            help="first day of the period (default: from parameters)")] = None,
+                            help="first day of the period (default: from parameters, else "
+                            "the last 3 whole months of the data's sessions)")] = None,
     period_end: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"],
                           help="day after the period; metrics are as of this date")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="run folder (default: "
@@ -722,6 +727,7 @@ def run(
 
     try:
         cfg = _config(params, period_start, period_end, source)
+        cfg, found = with_data_period(cfg, data, column_map=column_map)
         manifest = run_period(data, cfg, out=out, column_map=column_map, params_file=params,
                               tables_only=tables_only, clinicians=clinician, workers=workers,
                               progress=sys.stderr.isatty(), roles=role,
@@ -735,6 +741,8 @@ def run(
         raise typer.Exit(code=1) from None
     _say_key(manifest["pseudonym_key"]["created_by_this_run"], cfg.pseudonym_key_file)
     failed = [o for o in manifest["outputs"] if o["status"] != "ok"]
+    if found is not None:  # the period came from the data, never the demo's
+        typer.echo(found.words("this run covers"))
     typer.echo(f"Run folder {manifest['run_folder']}: {len(manifest['outputs'])} outputs, "
                f"{len(failed)} failed; {input_rows_words(manifest['data_quality'])} (see "
                "data_quality.json and rejects.csv).")

@@ -716,6 +716,14 @@ class Config(_Strict):
         """Metrics are computed as of the end of the period (DATA_CONTRACT section 3)."""
         return self.period_end
 
+    @property
+    def period_given(self) -> bool:
+        """Whether the period was set (in the parameters, on the command line or by the
+        caller), rather than left at the built-in one, which is the bundled demo's: ``perfkit
+        run`` then takes the period from the data (:mod:`perfkit.period`), and
+        :func:`perfkit.models.model_data` uses every score."""
+        return bool({"period_start", "period_end"} & self.model_fields_set)
+
     def with_period(self, start: dt.date | None = None, end: dt.date | None = None) -> Config:
         """A copy with another period (the CLI's ``--period-start`` / ``--period-end``)."""
         data = self.model_dump()

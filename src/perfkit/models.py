@@ -182,13 +182,35 @@ def model_data(assessments: pd.DataFrame, cfg: Config, instrument: str, *,
     itself is not an outcome row. Client ids are the pseudonyms of the prepared snapshot.
     With ``time_metric="sessions"`` the ``week`` column counts scores since the first instead
     (1, 2, 3, ...), for researchers who prefer session time.
+
+    ``as_of`` is the end of ``cfg``'s period when one was set (parameters, command line, a
+    run's own parameters); with the built-in period, which is the bundled demo's, every score
+    is used. ``assessments`` is perfkit's prepared assessments table (``clinician_id``,
+    ``client_id``, ``instrument``, ``administered_at`` with its time zone, ``total_score``);
+    any other frame is refused with a sentence (:func:`perfkit.fit_growth` takes a frame with
+    columns of its own naming and a numeric time).
     """
     if time_metric not in ("weeks", "sessions"):
         raise ValueError("time_metric must be 'weeks' or 'sessions'")
+    need = ["clinician_id", "client_id", "instrument", "administered_at", "total_score"]
+    missing = [c for c in need if c not in assessments.columns]
+    if missing:
+        raise ValueError(f"model_data takes perfkit's assessments table (columns "
+                         f"{', '.join(need)}), and this frame has no {', '.join(missing)}: "
+                         "for a frame with columns of your own naming, use perfkit.fit_growth")
+    if len(assessments) and not isinstance(assessments["administered_at"].dtype,
+                                           pd.DatetimeTZDtype):  # no table: no rows, no type
+        kind = ("holds dates and times without a time zone"
+                if pd.api.types.is_datetime64_any_dtype(assessments["administered_at"])
+                else "does not hold dates and times")
+        raise ValueError(f"administered_at {kind}: model_data takes dates and times in "
+                         "the practice's time zone, as perfkit.load_prepared gives them (set "
+                         f"it with .dt.tz_localize({cfg.timezone!r})), or use perfkit.fit_growth "
+                         "with time as a number (perfkit.weeks_since gives weeks from dates)")
     min_scores = cfg.models.min_scores if min_scores is None else min_scores
-    as_of = pd.Timestamp(cfg.period_end).tz_localize(cfg.timezone)
-    a = assessments[(assessments["instrument"] == instrument)
-                    & (assessments["administered_at"] < as_of)]
+    a = assessments[assessments["instrument"] == instrument]
+    if cfg.period_given:
+        a = a[a["administered_at"] < pd.Timestamp(cfg.period_end).tz_localize(cfg.timezone)]
     a = a.sort_values("administered_at", kind="stable")
     key = ["clinician_id", "client_id"]
     g = a.groupby(key, observed=True)

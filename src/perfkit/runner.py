@@ -239,6 +239,10 @@ def run_period(data_dir: str | os.PathLike, config: Config, *, out: str | os.Pat
     """
     from .render import ROLES, all_reports_failed
 
+    # every table of a run is as of the period it was given, the built-in one included (a
+    # Config left at it: perfkit.models.model_data would otherwise use every score)
+    config = config.model_copy(update={"period_start": config.period_start,
+                                       "period_end": config.period_end})
     unknown_roles = sorted(set(roles or ()) - set(ROLES))
     if unknown_roles:
         raise ConfigError(f"--role {unknown_roles[0]} is not a role (use owner, supervisor or "

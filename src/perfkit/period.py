@@ -1,0 +1,137 @@
+"""The reporting period a run covers when nobody set one: taken from the data, never the demo's.
+
+``perfkit run`` and ``perfkit validate`` with no period in the parameters and none on the
+command line run the **last three whole months of the export's attended sessions**: the period
+ends with the month of the last attended session, unless the export was taken before that month
+was over (then that month is incomplete, and the period ends with the month before). The export
+instant is the one ``perfkit init`` writes: ``exported_at`` of the parameters or the column map,
+else the newest export file's modification time. A session marked attended after that instant
+was not held yet (a mistyped year, a booking marked "Show") and cannot move the period; when
+every one is after it, the instant is not the export's (a copy's time, synthetic data) and is
+not used. Three months, because the parameters' period is a quarter. The run says which period
+it took and why, in one sentence.
+
+The built-in :class:`perfkit.config.Config` keeps its period (the bundled demo's, whose data end
+where it ends): a :class:`~perfkit.config.Config` built by a script is used as it is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import contract as C
+from .config import Config, ConfigError
+from .ingest import (
+    IngestError,
+    _column_format,
+    _load_table,
+    _map_enum,
+    _parse_datetime,
+    load_column_map,
+)
+
+__all__ = ["DataPeriod", "data_period", "with_data_period", "MONTHS"]
+
+MONTHS = 3  # a quarter, as the parameters' period
+
+
+@dataclass(frozen=True)
+class DataPeriod:
+    """The period taken from the data: ``start`` (first day) and ``end`` (the day after)."""
+
+    start: dt.date
+    end: dt.date
+    last_session: pd.Timestamp  # the last attended session, in the practice time zone
+    exported: pd.Timestamp | None  # the export instant used (None: none known, or not usable)
+    exported_from: str = ""
+    incomplete_month: bool = False  # the last session's month was not over at the export
+
+    def words(self, what: str = "this run covers") -> str:
+        last_day = self.end - dt.timedelta(days=1)
+        said = (f"No period was set (period_start and period_end in the parameters, or "
+                f"--period-start and --period-end), so {what} "
+                f"{self.start:%Y-%m-%d} to {last_day:%Y-%m-%d}: the last {MONTHS} whole months "
+                f"of the export's attended sessions (the last on {self.last_session:%Y-%m-%d}")
+        if self.incomplete_month:
+            said += (f"; its month was not over when the export was taken, "
+                     f"{self.exported:%Y-%m-%d %H:%M} from {self.exported_from}, so it is left "
+                     "out")
+        return said + ")."
+
+
+def data_period(data_dir: str | os.PathLike, config: Config, *,
+                column_map: str | os.PathLike | None = None,
+                months: int = MONTHS) -> DataPeriod | None:
+    """The last ``months`` whole months of the attended sessions in ``data_dir``'s appointment
+    report, read as ``perfkit run`` reads it (``config.source``'s profile and the column map;
+    rows of totals, repeated headers and other kinds of rows left out). ``None`` when no
+    attended session has a readable date.
+
+    Raises ``IngestError`` when the folder or its appointment report is missing or unreadable
+    (the sentence ``perfkit run`` would give).
+    """
+    from .starter import _export_time
+
+    folder = Path(data_dir)
+    if not folder.is_dir():
+        raise IngestError(f"data folder {folder} does not exist")
+    cmap = load_column_map(column_map if column_map is not None else config.column_map,
+                           config.source)
+    spec = C.TABLES["appointments"]
+    read: dict = {}
+    res = _load_table(folder, spec, cmap, read)
+    if res is None or not {"start", "status"} <= set(res.raw.columns):
+        return None  # not readable here: ingest says what is wrong with the report
+    records = np.ones(len(res.raw), dtype=bool)
+    for other in (res.summary_rows, res.repeated_headers, res.excluded):
+        if other is not None:
+            records &= ~np.asarray(other, dtype=bool)
+    status = _map_enum(res.raw["status"], C.VOCABULARIES["status"],
+                       cmap.values.get("appointments", {}).get("status", {}), False)
+    held = records & (status == "attended").to_numpy(dtype=bool, na_value=False)
+    text, fmt = _column_format(res.raw["start"][held], cmap, "appointments",
+                               spec.column("start"), res.file)
+    values = _parse_datetime(text, config.timezone, fmt)[0].dropna()
+    exported, exported_from = _export_time(folder, cmap, config,
+                                           [p for p in read if isinstance(p, Path)])
+    if not len(values):
+        return None
+    held_before = values[values <= exported]
+    if len(held_before):  # a session "held" after the export was not (a mistyped year, or a
+        values = held_before  # booking marked "Show"): it cannot move the period
+    else:  # every session after it: not the export's instant (a copy's time, synthetic data)
+        exported, exported_from = None, ""
+    last = values.max()
+    month = last.tz_localize(None).to_period("M")
+    end = (month + 1).start_time
+    incomplete = exported is not None and exported.tz_localize(None) < end
+    if incomplete:
+        end = month.start_time
+    start = end - pd.DateOffset(months=months)
+    return DataPeriod(start.date(), end.date(), last, exported, exported_from, incomplete)
+
+
+def with_data_period(config: Config, data_dir: str | os.PathLike, *,
+                     column_map: str | os.PathLike | None = None,
+                     required: bool = True) -> tuple[Config, DataPeriod | None]:
+    """``config`` unchanged when its period was set; else ``config`` with the period taken
+    from the data (:func:`data_period`) and that period, to say. With no attended session to
+    take it from: ``ConfigError`` when ``required`` (a run), else ``config`` unchanged and
+    ``None`` (validate goes on and says what is wrong with the appointments)."""
+    if config.period_given:
+        return config, None
+    found = data_period(data_dir, config, column_map=column_map)
+    if found is None:
+        if required:
+            raise ConfigError("no period was set (period_start and period_end in the "
+                              "parameters, or --period-start and --period-end), and the "
+                              "appointments hold no attended session with a readable date to "
+                              "take it from: set the period")
+        return config, None
+    return config.with_period(found.start, found.end), found
