@@ -65,6 +65,23 @@ class DataPeriod:
         return said + ")."
 
 
+def held_starts(res, cmap, config: Config) -> pd.Series:
+    """When the sessions an appointment report marks attended started (local time), read as
+    ``perfkit run`` reads them, records only (no totals, repeated headers or rows of another
+    kind): what ``perfkit init`` and the default period rest on."""
+    spec = C.TABLES["appointments"]
+    records = np.ones(len(res.raw), dtype=bool)
+    for other in (res.summary_rows, res.repeated_headers, res.excluded):
+        if other is not None:
+            records &= ~np.asarray(other, dtype=bool)
+    status = _map_enum(res.raw["status"], C.VOCABULARIES["status"],
+                       cmap.values.get("appointments", {}).get("status", {}), False)
+    held = records & (status == "attended").to_numpy(dtype=bool, na_value=False)
+    text, fmt = _column_format(res.raw["start"][held], cmap, "appointments",
+                               spec.column("start"), res.file)
+    return _parse_datetime(text, config.timezone, fmt)[0].dropna()
+
+
 def data_period(data_dir: str | os.PathLike, config: Config, *,
                 column_map: str | os.PathLike | None = None,
                 months: int = MONTHS) -> DataPeriod | None:
@@ -88,16 +105,7 @@ def data_period(data_dir: str | os.PathLike, config: Config, *,
     res = _load_table(folder, spec, cmap, read)
     if res is None or not {"start", "status"} <= set(res.raw.columns):
         return None  # not readable here: ingest says what is wrong with the report
-    records = np.ones(len(res.raw), dtype=bool)
-    for other in (res.summary_rows, res.repeated_headers, res.excluded):
-        if other is not None:
-            records &= ~np.asarray(other, dtype=bool)
-    status = _map_enum(res.raw["status"], C.VOCABULARIES["status"],
-                       cmap.values.get("appointments", {}).get("status", {}), False)
-    held = records & (status == "attended").to_numpy(dtype=bool, na_value=False)
-    text, fmt = _column_format(res.raw["start"][held], cmap, "appointments",
-                               spec.column("start"), res.file)
-    values = _parse_datetime(text, config.timezone, fmt)[0].dropna()
+    values = held_starts(res, cmap, config)
     exported, exported_from = _export_time(folder, cmap, config,
                                            [p for p in read if isinstance(p, Path)])
     if not len(values):

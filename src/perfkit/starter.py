@@ -32,13 +32,10 @@ from . import contract as C
 from .config import Config
 from .ingest import (
     IngestError,
-    _column_format,
     _export_instant,
     _find_file,
     _load_table,
-    _map_enum,
     _name_key,
-    _parse_datetime,
     load_column_map,
 )
 from .safety import csv_safe
@@ -100,12 +97,9 @@ def write_starter(folder: str | Path, config: Config) -> Starter:
         csv_safe(starter.sort_values("name")).to_csv(roster, index=False)
         written = True
     # the period the export covers: sessions held, not bookings
-    status = _map_enum(res.raw["status"], C.VOCABULARIES["status"],
-                       cmap.values.get("appointments", {}).get("status", {}), False)
-    held = records & (status == "attended").to_numpy(dtype=bool, na_value=False)
-    text, fmt = _column_format(res.raw["start"][held], cmap, "appointments",
-                               spec.column("start"), res.file)
-    values = _parse_datetime(text, config.timezone, fmt)[0].dropna()
+    from .period import held_starts
+
+    values = held_starts(res, cmap, config)
     exported, exported_from = _export_time(folder, cmap, config,
                                            [p for p in read if isinstance(p, Path)])
     if cmap.scheduled_after_export:  # a "Show" after the export is still booked
