@@ -228,3 +228,24 @@ def test_each_systems_report_gives_the_contract_figures_it_can_say(contract, tmp
     assert sorted(data.quality["source"]["unavailable"]) == sorted(NOT_SAID[shape])
     if shape == "tebra":  # late cancellations print as plain cancellations: no-shows only
         assert got["no_show_rate"].notna().all()
+
+
+def test_a_systems_demo_runs_on_the_roster_init_writes(contract, tmp_path):
+    """perfkit demo --as jane, the roster deleted and written again by init (generated ids):
+    the practice's other tables name clinicians as the report does, so none of their rows is
+    lost to an id the new roster does not hold."""
+    from perfkit.starter import write_starter
+
+    cfg, _ = contract
+    folder = export_as("jane", bundled_data_dir(), tmp_path / "export")
+    (folder / "clinicians.csv").unlink()
+    cfg = cfg.model_copy(update={"source": "generic"})
+    write_starter(folder, cfg)
+    roster = pd.read_csv(folder / "clinicians.csv", dtype=str, keep_default_na=False)
+    roster = roster.assign(license_status="licensed", start_date="2024-01-01",
+                           weekly_capacity_hours="25")
+    roster.to_csv(folder / "clinicians.csv", index=False)
+    q = pk.ingest(folder, cfg).quality["tables"]
+    for name in ("assessments", "time_off", "supervision", "goals", "reviews", "ce"):
+        assert q[name]["rows_rejected"] == 0, (name, q[name]["reasons"])
+        assert q[name]["rows_accepted"] > 0

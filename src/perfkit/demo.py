@@ -736,6 +736,12 @@ def _export_as(shape: str, src: Path, dest: str | Path, as_of: dt.date | None) -
     for name, frame in read.items():  # the roster and the other tables, clients by name
         if name in ("appointments", "notes"):
             continue
+        if shape in SYSTEM_SHAPES and name != "clinicians":
+            # these systems know clinicians by name: so do the practice's other tables, and a
+            # roster perfkit init writes (generated ids) matches them by name
+            for col in ("clinician_id", "supervisee_id", "supervisor_id"):
+                if col in frame:
+                    frame[col] = frame[col].map(names).fillna(frame[col])
         if "client_id" in frame and shape in ("simplepractice", "jane", "owl", "theranest"):
             # these reports name clients without a birth date: the other tables too
             frame = frame.assign(Client=frame["client_id"].map(_sp_names(a))
