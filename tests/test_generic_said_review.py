@@ -156,6 +156,9 @@ def test_the_reports_and_the_table_agree_not_known(tmp_path):
     run_period(folder(tmp_path), cfg, out=out, workers=1, clinicians=["C1"])
     metrics = pd.read_csv(out / "tables" / "clinician_metrics.csv")
     assert metrics[["clinician_cancelled", *LATE]].isna().all().all()  # empty cells, not 0
+    # and no trend: a figure not known has none ("too few weeks" would say it was counted)
+    assert metrics[[f"trend_{m}" for m in LATE if f"trend_{m}" in metrics]].isna().all().all()
+    assert "trend_non_attendance_rate" in metrics
     practice = (out / "practice.html").read_text(encoding="utf-8")
     row = re.search(r"Appointments the clinicians cancelled.*?</tr>", practice, re.S).group(0)
     assert "not available from this export" in row and ">0<" not in row

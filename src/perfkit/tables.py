@@ -44,6 +44,12 @@ def operations_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]
     trends = [c for c in metrics if c.startswith("trend_")]
     metrics.loc[absent, trends] = "not enough data"  # no weekly zeros read as a trend
     metrics.loc[absent, [c for c in metrics if c.startswith("basis_")]] = "too_few"
+    # a figure the export cannot give has no trend either (not "too few weeks")
+    gone = ((getattr(data, "quality", {}) or {}).get("source") or {}).get("unavailable", [])
+    for m in gone:
+        for col in (f"trend_{m}", f"basis_{m}"):
+            if col in metrics:
+                metrics[col] = None
     metrics = metrics.merge(op.workload(data, config, metrics, weekly), on="clinician_id",
                             how="left")
     share = metrics.pop("unsigned_overdue_share")  # a column added after the contract's
