@@ -10,14 +10,9 @@ import pytest
 import perfkit as pk
 from perfkit.ingest import IngestError
 
-from practice_data import CLINICIANS, write_table
+from practice_data import CLINICIANS, GENERIC_ROWS, check_generic_rows, write_table
 
-ROWS = [  # Ada: 2 attended (60 + 45 min), 1 no-show; Grace: 1 attended (53 min)
-    ["Ada Lovelace", "Zeb Quixote", "10/5/2026 10:00 AM", "Arrived", "60", "Signed"],
-    ["Ada Lovelace", "Zeb Quixote", "10/12/2026 10:00 AM", "Arrived", "45", "Draft"],
-    ["Ada Lovelace", "Pip Marchbanks", "10/13/2026 9:00 AM", "No Show", "", ""],
-    ["Grace Hopper", "Alan Turing", "10/14/2026 3:00 PM", "Arrived", "53", "Signed"],
-]
+ROWS = GENERIC_ROWS
 
 
 def export(folder, name, headers, rows=ROWS):
@@ -32,15 +27,7 @@ def cfg(tmp_path):
     return pk.load_config(pseudonym_key_file=tmp_path / "k", source="generic")
 
 
-def check(data):
-    a = data.tables["appointments"]
-    assert len(a) == 4
-    att = a[a["status"] == "attended"]
-    assert att.groupby("clinician_id")["duration_minutes"].sum().to_dict() == \
-        {"C1": 105, "C2": 53}
-    assert (a["status"] == "no_show").sum() == 1
-    assert data.tables["notes"]["status"].value_counts().to_dict() == \
-        {"signed": 2, "draft": 1}
+check = check_generic_rows
 
 
 @pytest.mark.parametrize("headers", [

@@ -18,34 +18,8 @@ import pytest
 import perfkit as pk
 from perfkit.ingest import IngestError
 
-from practice_data import write_table
-
-TZ = "America/Chicago"
-
-
-def ts(text: str) -> pd.Timestamp:
-    return pd.Timestamp(text, tz=TZ)
-
-
-def row(start: str, time: str = "", status: str = "no_show", **more) -> dict:
-    return {"clinician_id": "C1", "client_id": "X1", "start": start, "time": time,
-            "status": status, **more}
-
-
-def ingest_rows(practice, cfg, rows, **kw):
-    write_table(practice, "appointments", rows)
-    write_table(practice, "notes", [])
-    write_table(practice, "assessments", [])
-    return pk.ingest(practice, cfg, **kw)
-
-
-def by_row(ing) -> pd.DataFrame:
-    return ing["appointments"].set_index("source_row")
-
-
-def reasons(ing) -> dict[int, tuple[str, str]]:
-    r = ing.rejects[ing.rejects.table == "appointments"]
-    return {int(n): (c, why) for n, c, why in zip(r.row, r.column, r.reason, strict=True)}
+from practice_data import TZ, by_row, ingest_rows, reasons, ts, write_table
+from practice_data import appointment_row as row
 
 
 def test_a_date_column_and_a_time_column_are_one_start(practice, cfg):
