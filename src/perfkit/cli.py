@@ -27,7 +27,7 @@ import typer
 
 from . import __version__
 from .config import Config, ConfigError, load_config
-from .contract import REASONS
+from .contract import NO_RECORD, REASONS
 from .coverage import day_words
 from .ingest import (
     STATUS_CAVEATS,
@@ -378,9 +378,6 @@ _COLUMN_WORDS = {"clinician_id": "the clinician", "supervisee_id": "the supervis
                  "supervisor_id": "the supervisor"}
 
 
-_SET_ASIDE_WORDS = {"rescheduled": "rescheduled", "summary_row": "of totals",
-                    "repeated_header": "repeating the header", "excluded_row": "of another "
-                    "kind (such as payments)"}
 
 
 def input_rows_words(dq: dict) -> str:
@@ -395,7 +392,7 @@ def input_rows_words(dq: dict) -> str:
     said = f"{rows['rejected']:,} of {rows['rows']:,} input rows rejected"
     if n:
         said += (f"; {n:,} left out as no record to use ("
-                 + ", ".join(f"{c:,} row{'s' * (c != 1)} {_SET_ASIDE_WORDS.get(k, k)}"
+                 + ", ".join(f"{c:,} row{'s' * (c != 1)} {NO_RECORD.get(k, k)}"
                              for k, c in aside.items())
                  + ")")
     return said

@@ -29,6 +29,7 @@ __all__ = [
     "header_key",
     "item_columns",
     "REASONS",
+    "NO_RECORD",
     "DOCUMENTATION_FIGURES",
 ]
 
@@ -453,6 +454,14 @@ OPTIONAL_TABLES = [n for n, t in TABLES.items() if not t.required]
 # export that gives neither leaves them empty ("not known"), never zero.
 DOCUMENTATION_FIGURES = ("notes_within_24h", "notes_within_72h", "median_note_lag_hours",
                          "notes_open_72h", "unsigned_overdue_7d")
+
+# Reasons for rows that are no record to use (not a mistake in the data): counted apart from
+# rejections in a run's summary, each with the words that follow "N rows" there
+NO_RECORD: dict[str, str] = {
+    "rescheduled": "rescheduled", "summary_row": "of totals",
+    "repeated_header": "repeating the header",
+    "excluded_row": "of another kind (such as payments)",
+}
 
 REASONS: dict[str, str] = {
     "exact_duplicate": "the same row appears earlier in the file",

@@ -3883,7 +3883,7 @@ _LEFT_OUT = ("unknown_clinician", "clinician_rejected")
 
 # rows an export holds that are no record to use (the summary of a run says them apart from
 # rows rejected for a mistake): their reasons, in the order the summary names them
-SET_ASIDE = ("rescheduled", "summary_row", "repeated_header", "excluded_row")
+SET_ASIDE = tuple(C.NO_RECORD)  # no record to use: counted apart from rejections
 
 
 def _input_rows(tables: dict, rejects: pd.DataFrame) -> dict:
