@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 __all__ = [
     "Config",
@@ -42,6 +42,17 @@ __all__ = [
     "DEMO_STATES",
 ]
 
+from .standards import (
+    CERequirement,
+    InstrumentConfig,
+    ServiceCode,
+    StrictSettings,
+    default_ce,
+    default_codes,
+    default_instruments,
+    state_codes,
+)
+
 DEFAULT_KEY_FILE = Path.home() / ".local" / "share" / "perfkit" / "pseudonym.key"
 
 
@@ -57,92 +68,7 @@ class ConfigError(ValueError):
     """A parameters file that cannot be used; the message names the file and the setting."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class InstrumentConfig(_Strict):
-    """Scoring and interpretation of one measurement instrument.
-
-    Defaults and their sources: docs/references.md (Measures; Choices).
-    """
-
-    n_items: int = Field(gt=0, description="number of items")
-    item_min: float = Field(description="lowest item score")
-    item_max: float = Field(description="highest item score")
-    score_min: float = Field(description="lowest total score")
-    score_max: float = Field(description="highest total score")
-    better: Literal["lower", "higher"] = Field(description="direction of improvement")
-    caseness: float | None = Field(
-        default=None,
-        description="clinical cut-off: at caseness when score >= caseness (lower-is-better) "
-        "or score < caseness (higher-is-better)",
-    )
-    reliable_change: float | None = Field(default=None, description="reliable-change points")
-    max_missing_items: int = Field(
-        ge=0, description="most items that may be missing for a prorated total"
-    )
-    whole_numbers: bool = Field(description="items and totals are whole numbers")
-    severity_bands: list[tuple[float, str]] = Field(
-        default_factory=list,
-        description="(lowest score, label) pairs in rising order; empty when the instrument "
-                    "has no published bands",
-    )
-    remission_below: float | None = Field(
-        default=None, description="remission: last score below this (PHQ-9 and GAD-7: 5)")
-    outcome: bool = Field(True, description="an outcome measure (SRS measures the alliance)")
-
-    @model_validator(mode="after")
-    def _ranges(self) -> InstrumentConfig:
-        if self.item_min >= self.item_max or self.score_min >= self.score_max:
-            raise ValueError("item and score ranges must have min below max")
-        if self.max_missing_items >= self.n_items:
-            raise ValueError("max_missing_items must be below n_items")
-        return self
-
-
-def _default_instruments() -> dict[str, InstrumentConfig]:
-    # Sources (docs/references.md): [Kroenke2001], [Spitzer2006], [NCPTSD], [Miller2003],
-    # [Duncan2003], [NHSTT].
-    # Prorating: PHQ-9 up to two missing items replaced by the mean of the answered items
-    # (Arrieta et al. 2017, J Clin Psychol, doi:10.1002/jclp.22390, as used by Kroenke 2010);
-    # GAD-7 and PCL-5 follow the same at-least-80%-answered rule (Enders 2010, as summarised in
-    # the documentation of R's misty::item.scores); ORS and SRS have four visual-analogue items
-    # and are never prorated.
-    # Severity bands: PHQ-9 Kroenke et al. 2001; GAD-7 Spitzer et al. 2006. PCL-5 and ORS have
-    # no empirically derived bands (National Center for PTSD; PCOMS). Remission below 5:
-    # Kaiser/NCQA comparison, Psychiatric Services 2020 (docs/references.md [Kaiser2020]).
-    return {
-        "PHQ-9": InstrumentConfig(
-            n_items=9, item_min=0, item_max=3, score_min=0, score_max=27, better="lower",
-            caseness=10, reliable_change=6, max_missing_items=2, whole_numbers=True,
-            severity_bands=[(0, "minimal"), (5, "mild"), (10, "moderate"),
-                            (15, "moderately severe"), (20, "severe")],
-            remission_below=5,
-        ),
-        "GAD-7": InstrumentConfig(
-            n_items=7, item_min=0, item_max=3, score_min=0, score_max=21, better="lower",
-            caseness=8, reliable_change=4, max_missing_items=1, whole_numbers=True,
-            severity_bands=[(0, "minimal"), (5, "mild"), (10, "moderate"), (15, "severe")],
-            remission_below=5,
-        ),
-        "PCL-5": InstrumentConfig(
-            n_items=20, item_min=0, item_max=4, score_min=0, score_max=80, better="lower",
-            caseness=33, reliable_change=10, max_missing_items=4, whole_numbers=True,
-        ),
-        "ORS": InstrumentConfig(
-            n_items=4, item_min=0, item_max=10, score_min=0, score_max=40, better="higher",
-            caseness=25, reliable_change=5, max_missing_items=0, whole_numbers=False,
-        ),
-        "SRS": InstrumentConfig(
-            n_items=4, item_min=0, item_max=10, score_min=0, score_max=40, better="higher",
-            caseness=36, reliable_change=None, max_missing_items=0, whole_numbers=False,
-            outcome=False,
-        ),
-    }
-
-
-class OperationsConfig(_Strict):
+class OperationsConfig(StrictSettings):
     """Thresholds of the operational metrics (docs/references.md, Operations)."""
 
     utilization_alert: float = Field(0.70, gt=0, le=1.5)
@@ -174,7 +100,7 @@ class OperationsConfig(_Strict):
                                             "(read from an export's cancellation time)")
 
 
-class WorkloadConfig(_Strict):
+class WorkloadConfig(StrictSettings):
     """When a clinician might be stretched: prompts for a supportive conversation, never a
     score (docs/references.md [Workload] gives the sources and the rationale)."""
 
@@ -200,7 +126,7 @@ class WorkloadConfig(_Strict):
         return self
 
 
-class RampConfig(_Strict):
+class RampConfig(StrictSettings):
     """New hires' first weeks against the practice's own ramp (``tables/ramp.csv``): perfkit's
     stated choices, set here (docs/references.md [Workload])."""
 
@@ -214,42 +140,7 @@ class RampConfig(_Strict):
     faster: float = Field(1.2, gt=1, description="above this share reads 'faster'")
 
 
-class ServiceCode(_Strict):
-    """What a billing code means for perfkit: the kind of service and its usual length.
-
-    ``minutes`` estimates a session's length when the export gives neither a duration nor an
-    end time (the estimate is flagged); with ``per_unit`` it is the length of one billed unit.
-    An ``add_on`` code is billed with a session, never alone: its line is folded into the
-    session (its minutes, if any, added to an estimated length)."""
-
-    service: Literal["intake", "therapy", "other"] = "therapy"
-    minutes: float | None = Field(None, ge=0, le=600)
-    per_unit: bool = False
-    group: bool = False
-    add_on: bool = False
-
-
-def _default_codes() -> dict[str, ServiceCode]:
-    # CPT psychotherapy codes and their time thresholds (AMA CPT 2013 psychiatry revisions, as
-    # summarised by CMS and the APA; sources in docs/data_contract.md): 90832 16-37 minutes,
-    # 90834 38-52, 90837 53 or more, 90839 the first 30-74 minutes of crisis psychotherapy,
-    # 90840 each further 30; 90846/90847 family psychotherapy 26 minutes or more (50 is the
-    # usual booked hour); 90791/90792 and 90853 carry no time, an hour is the usual booking.
-    def code(service="therapy", **kw):
-        return ServiceCode(service=service, **kw)
-    return {
-        "90791": code("intake", minutes=60), "90792": code("intake", minutes=60),
-        "90832": code(minutes=30), "90834": code(minutes=45), "90837": code(minutes=60),
-        "90839": code(minutes=60), "90846": code(minutes=50), "90847": code(minutes=50),
-        "90849": code(minutes=60, group=True), "90853": code(minutes=60, group=True),
-        "90785": code(minutes=0, add_on=True), "90840": code(minutes=30, add_on=True),
-        "90833": code(minutes=30, add_on=True), "90836": code(minutes=45, add_on=True),
-        "90838": code(minutes=60, add_on=True),
-        "H0004": code(minutes=15, per_unit=True),
-    }
-
-
-class ServicesConfig(_Strict):
+class ServicesConfig(StrictSettings):
     """Billing codes, for exports that give codes instead of services and durations, and the
     session length taken when an export gives no length at all.
 
@@ -261,7 +152,7 @@ class ServicesConfig(_Strict):
     name; such a session is flagged as estimated and the practice report says which share of
     the hours rests on it."""
 
-    codes: dict[str, ServiceCode] = Field(default_factory=_default_codes)
+    codes: dict[str, ServiceCode] = Field(default_factory=default_codes)
     default_session_minutes: int = Field(50, ge=1, le=600, description="length given to an "
                                          "attended session whose export gives none (only "
                                          "where the column map says session_length: "
@@ -274,7 +165,7 @@ class ServicesConfig(_Strict):
         return [str(v).strip().upper() for v in value] if isinstance(value, list) else value
 
 
-class OutcomesConfig(_Strict):
+class OutcomesConfig(StrictSettings):
     """Measurement-based-care settings (docs/references.md [NHSTT])."""
 
     min_episodes: int = Field(10, ge=1, description="suppress a rate below this denominator")
@@ -296,7 +187,7 @@ class OutcomesConfig(_Strict):
                                    "escalates the review (2 = more than half the days)")
 
 
-class ModelsConfig(_Strict):
+class ModelsConfig(StrictSettings):
     """Growth models of assessment-score change (perfkit.models)."""
 
     instruments: list[str] = Field(default_factory=lambda: ["PHQ-9", "GAD-7", "PCL-5", "ORS"],
@@ -322,7 +213,7 @@ class ModelsConfig(_Strict):
                                       "the residual variance is on the boundary (singular)")
 
 
-class TrendConfig(_Strict):
+class TrendConfig(StrictSettings):
     """Trend labels of the weekly series (``perfkit.trends``); defaults and sources in
     docs/references.md [SPC] and docs/data_contract.md, "Weekly series and trend labels"."""
 
@@ -368,7 +259,7 @@ class TrendConfig(_Strict):
                                 "0.8 to 1.7 are not a change by the margin alone")
 
 
-class CoverageConfig(_Strict):
+class CoverageConfig(StrictSettings):
     """How much history before the period a figure needs (``perfkit.coverage``): figures
     resting on less are marked and said, never shown as complete."""
 
@@ -381,7 +272,7 @@ class CoverageConfig(_Strict):
                             "fall days after the date asked for or the start date)")
 
 
-class DatesConfig(_Strict):
+class DatesConfig(StrictSettings):
     """The plausible-date window: dates outside it are rejected as ``date_out_of_range`` (a
     typo such as 1900 or 2100 would stretch every weekly series and model)."""
 
@@ -396,7 +287,7 @@ class DatesConfig(_Strict):
                 pd.Timestamp(cfg.period_end) + pd.DateOffset(years=self.years_after))
 
 
-class PrivacyConfig(_Strict):
+class PrivacyConfig(StrictSettings):
     """Who may read a run folder, and what a clinician may read about colleagues. (Small
     counts: every outcome rate with a denominator below ``outcomes.min_episodes`` is
     suppressed, in every table and report; the reports hide a retention rate whose cohort is
@@ -427,7 +318,7 @@ class PrivacyConfig(_Strict):
                            "thresholds instead")
 
 
-class DeliveryConfig(_Strict):
+class DeliveryConfig(StrictSettings):
     """How ``perfkit deliver --email`` sends each reader their own reports: the practice's own
     mail server, always over TLS with the server's certificate checked (STARTTLS or SMTPS;
     plain SMTP is not offered). The password never goes in the parameters: it is read from an
@@ -506,7 +397,7 @@ class DeliveryConfig(_Strict):
         return self.smtp_port or (465 if self.security == "ssl" else 587)
 
 
-class CarriedIn(_Strict):
+class CarriedIn(StrictSettings):
     """Supervised experience a pre-licensed clinician gained before the practice's records
     begin (another employer, older records), added to the licensure ledger."""
 
@@ -519,68 +410,13 @@ class CarriedIn(_Strict):
     supervised_weeks: int = Field(0, ge=0)
 
 
-class CERequirement(_Strict):
-    """Continuing-education hours a license type needs in each renewal cycle."""
-
-    hours: float = Field(gt=0)
-    cycle_years: int = Field(gt=0, le=5)
-    source: str = Field("", description="where the requirement comes from")
-    state: str | None = Field(None, description="the state whose board sets it (two-letter "
-                              "code): it applies only to a practice in that state; without "
-                              "one it applies wherever it is set")
-
-    @field_validator("state", mode="before")
-    @classmethod
-    def _code(cls, value):
-        return None if value in (None, "") else _state_codes(value, one=True)[0]
-
-
-def _default_ce() -> dict[str, CERequirement]:
-    # Sources (boards' current rules govern; practices set their own in parameters):
-    # California LCSW: Business and Professions Code 4996.22, 36 hours in the preceding two
-    # years; Texas LPC: 22 TAC chapter 681 continuing education, 24 hours each renewal period
-    # (texreg.sos.state.tx.us, 22 TAC 681); California LMFT: B&P 4980.54, 36 hours every two
-    # years; California ASW: B&P 4996.22(a)(3), 3 hours of law and ethics a year. Other
-    # license types have no default: a practice adds its own board's figure under
-    # supervision.ce_requirements.
-    # Each carries its state: it applies only to a practice in that state (``state``).
-    return {
-        "LCSW": CERequirement(hours=36, cycle_years=2, state="CA",
-                              source="California Business and Professions Code §4996.22"),
-        "ASW": CERequirement(hours=3, cycle_years=1, state="CA",
-                             source="California Business and Professions Code §4996.22(a)(3): "
-                                    "3 hours of California law and ethics each year"),
-        "LMFT": CERequirement(hours=36, cycle_years=2, state="CA",
-                              source="California Business and Professions Code §4980.54 "
-                                     "(36 hours every two years)"),
-        "LPC": CERequirement(hours=24, cycle_years=2, state="TX",
-                             source="22 Texas Administrative Code chapter 681 (24 hours each "
-                                    "renewal period)"),
-    }
-
-
-def _state_codes(value, one: bool = False) -> tuple[str, ...]:
-    """``TX``, ``"CA, TX"`` or ``[CA, TX]`` as upper-case two-letter codes."""
-    if isinstance(value, bool):  # YAML reads some bare words (no, on, y) as true or false
-        raise ValueError("state must be a two-letter code such as TX; quote it ('NO')")
-    items = value.split(",") if isinstance(value, str) else value
-    if not isinstance(items, list | tuple) or (one and len(items) != 1):
-        raise ValueError("state must be a two-letter code such as TX"
-                         + ("" if one else " (or a list of them: [CA, TX])"))
-    codes = tuple(str(v).strip().upper() for v in items)
-    for code in codes:
-        if not (len(code) == 2 and code.isascii() and code.isalpha()):
-            raise ValueError(f"state {code!r} is not a two-letter code such as TX")
-    return codes
-
-
 # The bundled demo practice's clinicians hold licences of three states (its rule sets and CE
 # requirements are California's, Texas's and Virginia's): the built-in settings, used when no
 # parameters file is given, say so (parameters/practice.yaml too).
 DEMO_STATES = ("CA", "TX", "VA")
 
 
-class SupervisionConfig(_Strict):
+class SupervisionConfig(StrictSettings):
     """Supervision toward licensure, goals, competency reviews and continuing education
     (perfkit.supervision)."""
 
@@ -601,7 +437,7 @@ class SupervisionConfig(_Strict):
                                   "than this is listed")
     review_interval_days: int = Field(365, ge=1, description="competency review due after this "
                                       "many days (annual by default)")
-    ce_requirements: dict[str, CERequirement] = Field(default_factory=_default_ce,
+    ce_requirements: dict[str, CERequirement] = Field(default_factory=default_ce,
                                                       description="per license type")
     ce_due_soon_days: int = Field(180, ge=1, description="CE hours still missing with the "
                                   "cycle ending within this many days are listed")
@@ -611,7 +447,7 @@ class SupervisionConfig(_Strict):
                                                 "clinician_id: their own cycle start")
 
 
-class ReportConfig(_Strict):
+class ReportConfig(StrictSettings):
     """How the owner's page is laid out for a practice's size, and how long a report may take.
     Above ``large_practice`` clinicians a practice is large: a summary per team (the roster's
     ``team`` column, when it names any) comes first, and the long per-clinician tables show
@@ -627,7 +463,7 @@ class ReportConfig(_Strict):
                                       "its report listed as not produced")
 
 
-class Config(_Strict):
+class Config(StrictSettings):
     """Everything a run needs to know. Build it with :func:`load_config`."""
 
     practice_name: str = "Demo Practice"
@@ -661,7 +497,7 @@ class Config(_Strict):
     services: ServicesConfig = ServicesConfig()
     delivery: DeliveryConfig | None = Field(None, description="how perfkit deliver sends the "
                                             "reports by e-mail (not needed for --to)")
-    instruments: dict[str, InstrumentConfig] = Field(default_factory=_default_instruments)
+    instruments: dict[str, InstrumentConfig] = Field(default_factory=default_instruments)
 
     @field_validator("timezone")
     @classmethod
@@ -676,7 +512,7 @@ class Config(_Strict):
     @field_validator("state", mode="before")
     @classmethod
     def _states(cls, value):
-        return () if value in (None, "") else _state_codes(value)
+        return () if value in (None, "") else state_codes(value)
 
     @field_validator("practice_name")
     @classmethod
@@ -745,7 +581,7 @@ def yaml_problem(exc: Exception) -> str:
 
 def _merge_instruments(raw: dict | None) -> dict:
     """Parameters may override single fields of an instrument; the rest keep their defaults."""
-    merged = {k: v.model_dump() for k, v in _default_instruments().items()}
+    merged = {k: v.model_dump() for k, v in default_instruments().items()}
     for name, fields in (raw or {}).items():
         if name not in merged:
             raise ValueError(f"instruments: unknown instrument {name!r} "
@@ -759,7 +595,7 @@ def _merge_codes(raw) -> dict:
     services = dict(raw or {}) if isinstance(raw, dict) else raw
     if not isinstance(services, dict) or not isinstance(services.get("codes", {}) or {}, dict):
         return services
-    merged = {k: v.model_dump() for k, v in _default_codes().items()}
+    merged = {k: v.model_dump() for k, v in default_codes().items()}
     for code, fields in (services.get("codes") or {}).items():
         code = str(code).strip().upper()
         if not isinstance(fields, dict):

@@ -41,9 +41,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from . import contract as C
 from . import coverage as cov
-from .config import CERequirement, Config, ConfigError, _state_codes
+from .config import Config, ConfigError
 from .operations import clinician_time, clinicians_in_period
 from .prepared import Prepared
+from .standards import CERequirement, state_codes
 
 __all__ = ["LicensureRule", "load_rules", "shipped_rules_dir", "ledger", "supervision_periods",
            "licensure_rules_for", "ce_requirement", "rule_words",
@@ -98,7 +99,7 @@ class LicensureRule(_Strict):
     @field_validator("state", mode="before")
     @classmethod
     def _code(cls, value):
-        return None if value in (None, "") else _state_codes(value, one=True)[0]
+        return None if value in (None, "") else state_codes(value, one=True)[0]
 
 
 # a projected completion further away than this is no date at all (and past what pandas can
