@@ -106,7 +106,8 @@ def demo(
     """Write the synthetic demo practice (CSV files shaped like an EHR export)."""
     import tempfile
 
-    from .demo import EXPORT_SHAPES, DemoSettings, export_as, write_demo
+    from .demo import DemoSettings, write_demo
+    from .demo_exports import EXPORT_SHAPES, export_as
 
     if shape is not None and shape not in EXPORT_SHAPES:
         _fail(ValueError(f"--as must be one of {', '.join(EXPORT_SHAPES)}, not {shape!r}"))
