@@ -25,7 +25,6 @@ from typing import Annotated
 
 import typer
 
-from . import __version__
 from .config import Config, ConfigError, load_config
 from .contract import NO_RECORD, REASONS
 from .coverage import day_words
@@ -39,6 +38,7 @@ from .ingest import (
     still_to_fill,
 )
 from .period import with_data_period
+from .version import __version__
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="perfkit: understand and support the clinicians of a therapy practice.")
