@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 
 import perfkit as pk
-from perfkit.demo import EXPORT_SHAPES, DemoSettings, export_as, write_demo
+from perfkit.demo import DemoSettings, write_demo
+from perfkit.demo_exports import EXPORT_SHAPES, export_as
 
 
 def peak_mb() -> float:

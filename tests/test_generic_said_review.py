@@ -209,7 +209,8 @@ def test_not_yet_marked_counts_the_period_the_rates_cover(tmp_path):
 
 
 def test_demo_as_a_system_stamps_its_files_with_the_export_instant(tmp_path):
-    from perfkit.demo import DEMO_TZ, DemoSettings, export_as, write_demo
+    from perfkit.demo import DemoSettings, write_demo
+    from perfkit.demo_exports import DEMO_TZ, export_as
 
     demo = write_demo(tmp_path / "demo", DemoSettings(n_clinicians=2, months=2))
     out = export_as("tebra", demo, tmp_path / "tebra", as_of=dt.date(2026, 10, 15))

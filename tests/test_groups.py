@@ -288,7 +288,7 @@ def test_a_long_short_table_shows_on_screen_and_is_counted_on_paper():
                          "html.parser")
     assert fits.find("details", class_="not-printed") is None
     # the print style sheet hides the rows of such a list and says where they are
-    from perfkit.render import _CSS
+    from perfkit.page_style import _CSS
     assert "details.not-printed > :not(summary) { display: none; }" in _CSS
 
 

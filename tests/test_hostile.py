@@ -342,7 +342,7 @@ def test_ids_that_look_like_numbers_or_na_give_the_same_tables_and_reports(tmp_p
 
 
 def test_a_title_becomes_a_css_string_that_shows_as_written():
-    """A printed page's running title (perfkit.render.page_css) is a CSS string in a <style>
+    """A printed page's running title (perfkit.page_style.page_css) is a CSS string in a <style>
     element: every character but an ASCII letter or digit is a hex escape and a space, so the
     value can close neither the string nor the element, and reading the escapes back gives the
     value as written (U+0000, which CSS cannot hold, reads as U+FFFD)."""

@@ -1,4 +1,5 @@
-"""Operational metrics on small hand-built practices, against values computed by hand.
+"""Operational metrics and the workforce tables built on them (perfkit.operations,
+perfkit.workforce) on small hand-built practices, against values computed by hand.
 
 Main scenario: period Mon 2026-10-05 .. Mon 2026-10-19 (two weeks, ten weekdays), practice time
 zone America/Chicago, as_of = 2026-10-19 00:00 local.
@@ -47,6 +48,7 @@ import pytest
 
 import perfkit as pk
 from perfkit import operations as op
+from perfkit import workforce as wf
 from perfkit.prepared import Prepared
 
 TZ = "America/Chicago"
@@ -318,7 +320,7 @@ def test_workforce_by_hand(tmp_path):
         "end_date": pd.to_datetime([None, "2026-10-15", None, "2026-05-31", None])})
     cfg = pk.load_config(period_start=dt.date(2026, 10, 1), period_end=dt.date(2026, 11, 1),
                          pseudonym_key_file=tmp_path / "k")
-    w = op.workforce(clin, cfg).iloc[0]
+    w = wf.workforce(clin, cfg).iloc[0]
     assert (w["clinicians_at_start"], w["starters"], w["leavers"], w["clinicians_at_end"]) \
         == (3, 1, 1, 3)
     assert (w["leavers_12m"], w["average_headcount_12m"]) == (2, 3.25)
@@ -334,7 +336,7 @@ def test_workforce_by_hand(tmp_path):
     ([1, 2, 3, 2], 0),             # fell last week
 ])
 def test_caseload_growing_weeks(series, weeks):
-    assert op._growing_weeks(np.array(series)) == weeks
+    assert wf._growing_weeks(np.array(series)) == weeks
 
 
 def test_workload_signals_by_hand(tmp_path):
@@ -368,7 +370,7 @@ def test_workload_signals_by_hand(tmp_path):
         "week_start": list(weeks) + list(weeks[2:]),
         "sessions_attended": [9, 9, 6, 6, 6, 6, 5, 7] + [12, 11, 12, 11, 12, 11]})
     weekly["caseload"] = op.weekly_caseload(data.appointments, weekly, cfg).to_numpy()
-    w = op.workload(data, cfg, metrics, weekly).set_index("clinician_id")
+    w = wf.workload(data, cfg, metrics, weekly).set_index("clinician_id")
     assert list(w["over_capacity"]) == [True, False, False]
     assert w.loc["A", "weeks_over_goal"] == 5 and w.loc["A", "flag_over_goal"]
     assert np.isnan(w.loc["B", "weeks_over_goal"]) and not w.loc["B", "flag_over_goal"]
@@ -402,7 +404,7 @@ def test_a_new_hires_ramp_is_not_a_growing_caseload(tmp_path):
         wk = weekly.assign(caseload=op.weekly_caseload(data.appointments, weekly, cfg)
                            .to_numpy())
         assert list(wk["caseload"]) == [0, 0, 1, 3, 5, 7]
-        w = op.workload(data, cfg, metrics, wk).iloc[0]
+        w = wf.workload(data, cfg, metrics, wk).iloc[0]
         found.append((w["caseload_growing_weeks"], w["flag_caseload_growing"]))
     assert found == [(1, False), (5, True)]
 
@@ -411,15 +413,15 @@ def test_no_time_off_table_means_no_time_off_prompt(data, cfg):
     del data.tables["time_off"]
     data.meta["provided"] = ["clinicians", "appointments", "notes"]
     m = op.clinician_metrics(data, cfg)
-    w = op.workload(data, cfg, m, op.weekly_metrics(data, cfg))
+    w = wf.workload(data, cfg, m, op.weekly_metrics(data, cfg))
     assert w["days_off_recent"].isna().all() and not w["flag_no_time_off"].any()
 
 
 def test_workload_with_no_clinicians_or_weeks(data, cfg):
     """A roster with nobody in the period: an empty table with every column, not an error."""
     m = op.clinician_metrics(data, cfg).iloc[0:0]
-    w = op.workload(data, cfg, m, op.weekly_metrics(data, cfg).iloc[0:0])
-    assert list(w.columns) == op.WORKLOAD_COLUMNS and w.empty
+    w = wf.workload(data, cfg, m, op.weekly_metrics(data, cfg).iloc[0:0])
+    assert list(w.columns) == wf.WORKLOAD_COLUMNS and w.empty
 
 
 def test_new_hire_ramp_against_earlier_hires(tmp_path):
@@ -435,9 +437,9 @@ def test_new_hire_ramp_against_earlier_hires(tmp_path):
             "D": [.1, .2, .3, .4]}
     data = make_data([(c, s, None, 20.0, None) for c, s in starts.items()], [])
     rows = [{"clinician_id": c, "utilization": u,
-             "week_start": op._monday(starts[c]) + pd.Timedelta(weeks=k)}
+             "week_start": wf._monday(starts[c]) + pd.Timedelta(weeks=k)}
             for c, us in util.items() for k, u in enumerate(us)]
-    r = op.ramp(data, cfg, pd.DataFrame(rows).assign(caseload=0))
+    r = wf.ramp(data, cfg, pd.DataFrame(rows).assign(caseload=0))
     d = r[r["clinician_id"] == "D"]
     assert list(d["week"]) == [0, 1, 2, 3]
     assert list(d["practice_utilization"]) == pytest.approx([.2, .4, .6, .8])
@@ -460,9 +462,9 @@ def test_a_ramp_is_compared_as_its_words_show_it(tmp_path):
     def status(d_mean):
         util = {"A": [.5] * 4, "B": [.5] * 4, "C": [.5] * 4, "D": [d_mean] * 4}
         rows = [{"clinician_id": c, "utilization": u,
-                 "week_start": op._monday(starts[c]) + pd.Timedelta(weeks=k)}
+                 "week_start": wf._monday(starts[c]) + pd.Timedelta(weeks=k)}
                 for c, us in util.items() for k, u in enumerate(us)]
-        r = op.ramp(data, cfg, pd.DataFrame(rows).assign(caseload=0))
+        r = wf.ramp(data, cfg, pd.DataFrame(rows).assign(caseload=0))
         return r.loc[r["clinician_id"] == "D", "ramp"].iloc[0]
 
     assert status(0.3996) == "as expected"

@@ -10,7 +10,8 @@ import pytest
 
 import perfkit as pk
 from perfkit import operations as op
-from perfkit.demo import bundled_data_dir, export_as
+from perfkit.demo import bundled_data_dir
+from perfkit.demo_exports import export_as
 from perfkit.ingest import load_column_map
 
 from practice_data import CLINICIANS, write_table
@@ -195,7 +196,7 @@ def test_a_profile_run_renders_its_reports_and_says_what_the_export_lacks(tmp_pa
 
 
 # The appointment reports of systems the generic profile reads (perfkit demo --as NAME): every
-# figure the contract run gives, except what the system cannot say (demo.SYSTEM_SHAPES).
+# figure the contract run gives, except what the system cannot say (demo_exports.SYSTEM_SHAPES).
 NOT_SAID = {
     "jane": ["clinician_cancelled"],  # no "cancelled by": shown as Rescheduled, left out
     "owl": ["clinician_cancelled"],  # a therapist's cancellation is deleted from the export

@@ -358,7 +358,7 @@ def test_a_long_table_repeats_its_header_and_a_hostile_title_prints_as_written(t
     row, and from page 2 the running title shows the title exactly as written (quotes, a
     closing style tag, braces, a backslash and Greek letters), through
     perfkit.safety.css_string. A closed details part prints its summary alone, saying so."""
-    from perfkit.render import index_page
+    from perfkit.indexes import index_page
 
     rows = [{"href": f"clinicians/C{k:03d}.html", "text": f"Report number {k}", "status": "ok"}
             for k in range(150)]

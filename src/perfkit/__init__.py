@@ -7,8 +7,6 @@ Typical use in a notebook::
     data = pk.load_prepared("reports/2026-11-01")   # a run folder prepared by `perfkit run`
 """
 
-__version__ = "0.1.0"
-
 import inspect as _inspect  # noqa: E402
 import sys as _sys  # noqa: E402
 import types as _types  # noqa: E402
@@ -17,6 +15,7 @@ from .config import Config, ConfigError, load_config  # noqa: E402
 from .growth import GrowthResult, compare_growth, fit_growth, weeks_since  # noqa: E402
 from .ingest import IngestError  # noqa: E402
 from .prepared import Prepared, load_prepared, prepare  # noqa: E402
+from .version import __version__  # noqa: E402
 
 
 class _IngestModule(_types.ModuleType):

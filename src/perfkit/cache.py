@@ -1,52 +1,22 @@
 """perfkit's cache of outputs derived from the bundled demo practice (``$PERFKIT_CACHE`` or
 ``~/.cache/perfkit``), so notebooks and examples open on the demo with no set-up. A cached
 output is keyed by perfkit's code and data (and a parameters file, where one is given): a
-changed perfkit never reuses it."""
+changed perfkit never reuses it.
+
+:func:`demo_run` is the demo's run folder the report notebooks show when none is given. The
+demo's prepared snapshot (what ``load_prepared()`` with no path loads) is
+:func:`perfkit.prepared.demo_prepared`, and the cache's place and key are
+:func:`perfkit.io.cache_dir`: both sit below the run, so that nothing imports in a circle.
+"""
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import os
 from pathlib import Path
 
-__all__ = ["cache_root", "cache_dir", "demo_prepared", "demo_run"]
+from .io import cache_dir, cache_root
 
-
-def cache_root() -> Path:
-    """The user's perfkit cache (``$PERFKIT_CACHE`` or ``~/.cache/perfkit``)."""
-    return Path(os.environ.get("PERFKIT_CACHE", Path.home() / ".cache" / "perfkit"))
-
-
-@functools.lru_cache(maxsize=1)
-def _code_digest() -> str:
-    from . import __version__
-
-    digest = hashlib.sha256(__version__.encode())
-    for f in sorted(Path(__file__).parent.rglob("*")):
-        if f.suffix in (".py", ".csv", ".json", ".yaml") and f.is_file():
-            digest.update(f.name.encode() + f.read_bytes())
-    return digest.hexdigest()
-
-
-def cache_dir(kind: str, extra: bytes = b"") -> Path:
-    """A cache folder for something derived from the bundled demo, keyed by perfkit's code and
-    data (and ``extra``, e.g. a parameters file)."""
-    key = hashlib.sha256(_code_digest().encode() + extra).hexdigest()[:12]
-    return cache_root() / f"{kind}-{key}"
-
-
-def demo_prepared() -> Path:
-    """A folder holding the bundled demo's prepared snapshot (prepared once)."""
-    from .config import load_config
-    from .demo import bundled_data_dir
-    from .prepared import PREPARED_DIR, prepare
-
-    folder = cache_dir("demo")
-    if not (folder / PREPARED_DIR / "snapshot.json").is_file():
-        prepare(bundled_data_dir(), folder, load_config(),
-                key_file=cache_root() / "demo-pseudonym.key")
-    return folder
+__all__ = ["demo_run"]
 
 
 def demo_run(params_file: str | os.PathLike | None = None) -> Path:
@@ -54,7 +24,7 @@ def demo_run(params_file: str | os.PathLike | None = None) -> Path:
     file (or the defaults): what the report notebooks show when no run folder is given. The
     period before it (as long, ending where it starts) is run first into the folder next to
     it, as ``make demo`` does, so the reports have a previous run to compare with."""
-    from .config import load_config
+    from .config import load_config  # here: a notebook importing this loads no pipeline
     from .demo import bundled_data_dir
     from .history import previous_period
     from .runner import run_period

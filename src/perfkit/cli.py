@@ -25,7 +25,6 @@ from typing import Annotated
 
 import typer
 
-from . import __version__
 from .config import Config, ConfigError, load_config
 from .contract import NO_RECORD, REASONS
 from .coverage import day_words
@@ -39,6 +38,7 @@ from .ingest import (
     still_to_fill,
 )
 from .period import with_data_period
+from .version import __version__
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="perfkit: understand and support the clinicians of a therapy practice.")
@@ -106,7 +106,8 @@ def demo(
     """Write the synthetic demo practice (CSV files shaped like an EHR export)."""
     import tempfile
 
-    from .demo import EXPORT_SHAPES, DemoSettings, export_as, write_demo
+    from .demo import DemoSettings, write_demo
+    from .demo_exports import EXPORT_SHAPES, export_as
 
     if shape is not None and shape not in EXPORT_SHAPES:
         _fail(ValueError(f"--as must be one of {', '.join(EXPORT_SHAPES)}, not {shape!r}"))

@@ -43,9 +43,9 @@ from pathlib import Path
 import pandas as pd
 
 from .config import Config, ConfigError, DeliveryConfig, load_config
+from .indexes import NOT_A_RISK_CHANNEL, TABLE_WORDS, index_page
 from .io import atomic_write, atomic_write_text, read_record
 from .readers import RUN_RECORD
-from .render import NOT_A_RISK_CHANNEL, TABLE_WORDS, index_page
 from .report.format import span_words
 from .runner import DELIVERY_RECORD
 from .safety import distinct_names, file_stems, is_email_address

@@ -1,10 +1,13 @@
 """Small file helpers: every output is written to a temporary file and renamed into place, so a
 reader (a scheduler, a browser, a BI tool) never sees a half-written file; outputs are private
-to their owner; a run's tables are read back with their ids as text."""
+to their owner; a run's tables are read back with their ids as text; the user's cache of what
+perfkit derives from the bundled demo (:func:`cache_dir`) is keyed by perfkit's code."""
 
 from __future__ import annotations
 
 import errno
+import functools
+import hashlib
 import io
 import json
 import os
@@ -16,9 +19,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from .version import __version__
+
 __all__ = ["atomic_write", "atomic_write_text", "read_table", "is_id_column", "private_outputs",
            "restrict_tree", "open_to_group", "project_root", "find_folder", "read_regular",
-           "read_record", "RECORD_LIMIT"]
+           "read_record", "RECORD_LIMIT", "cache_root", "cache_dir"]
 
 
 def _modes(group_readable: bool) -> tuple[int, int, int]:
@@ -216,3 +221,26 @@ def find_folder(path: str | os.PathLike, what: str = "folder") -> Path:
             return place.resolve()
     raise FileNotFoundError(f"No {what} at {path}: looked at "
                             + " and ".join(str(p.resolve()) for p in tried))
+
+
+def cache_root() -> Path:
+    """The user's perfkit cache (``$PERFKIT_CACHE`` or ``~/.cache/perfkit``): what perfkit
+    derives from the bundled demo (:func:`perfkit.prepared.demo_prepared`,
+    :func:`perfkit.cache.demo_run`), so notebooks and examples open on it with no set-up."""
+    return Path(os.environ.get("PERFKIT_CACHE", Path.home() / ".cache" / "perfkit"))
+
+
+@functools.lru_cache(maxsize=1)
+def _code_digest() -> str:
+    digest = hashlib.sha256(__version__.encode())
+    for f in sorted(Path(__file__).parent.rglob("*")):
+        if f.suffix in (".py", ".csv", ".json", ".yaml") and f.is_file():
+            digest.update(f.name.encode() + f.read_bytes())
+    return digest.hexdigest()
+
+
+def cache_dir(kind: str, extra: bytes = b"") -> Path:
+    """A cache folder for something derived from the bundled demo, keyed by perfkit's code and
+    data (and ``extra``, e.g. a parameters file): a changed perfkit never reuses it."""
+    key = hashlib.sha256(_code_digest().encode() + extra).hexdigest()[:12]
+    return cache_root() / f"{kind}-{key}"

@@ -11,6 +11,9 @@ every one is after it, the instant is not the export's (a copy's time, synthetic
 not used. Three months, because the parameters' period is a quarter. The run says which period
 it took and why, in one sentence.
 
+The attended sessions (:func:`held_starts`) and the export instant (:func:`export_time`) are read
+here, and ``perfkit init`` (:mod:`perfkit.starter`) reads them from here too.
+
 The built-in :class:`perfkit.config.Config` keeps its period (the bundled demo's, whose data end
 where it ends): a :class:`~perfkit.config.Config` built by a script is used as it is.
 """
@@ -30,13 +33,16 @@ from .config import Config, ConfigError
 from .ingest import (
     IngestError,
     _column_format,
+    _export_instant,
+    _find_file,
     _load_table,
     _map_enum,
     _parse_datetime,
     load_column_map,
 )
 
-__all__ = ["DataPeriod", "data_period", "with_data_period", "MONTHS"]
+__all__ = ["DataPeriod", "data_period", "with_data_period", "held_starts", "export_time",
+           "MONTHS"]
 
 MONTHS = 3  # a quarter, as the parameters' period
 
@@ -82,6 +88,28 @@ def held_starts(res, cmap, config: Config) -> pd.Series:
     return _parse_datetime(text, config.timezone, fmt)[0].dropna()
 
 
+def export_time(folder: Path, cmap, config: Config,
+                files: list[Path]) -> tuple[pd.Timestamp, str]:
+    """When the reports were downloaded, and where that comes from: ``exported_at`` of the
+    parameters or the column map when set, else the newest modification time of the export
+    files read (and of the notes report, when it is a file of its own), in the practice time
+    zone. A copied file carries the time of the copy: the comment in practice.yaml says to
+    check it. ``perfkit init`` (:mod:`perfkit.starter`) writes this instant into
+    practice.yaml, and the default period reads the same one."""
+    if config.exported_at is not None or cmap.exported_at is not None:
+        when, source = _export_instant(cmap, config)
+        return when, f"the {source}"
+    try:  # a notes report of its own (SimplePractice's appointment status report)
+        notes = _find_file(folder, "notes", cmap)
+    except IngestError:
+        notes = None
+    paths = [p for p in [*files, notes] if p is not None]
+    newest = max(paths, key=lambda p: p.stat().st_mtime)
+    when = pd.Timestamp(newest.stat().st_mtime, unit="s", tz="UTC").tz_convert(
+        config.timezone).floor("min")
+    return when, f"the time {newest.name} was saved"
+
+
 def data_period(data_dir: str | os.PathLike, config: Config, *,
                 column_map: str | os.PathLike | None = None,
                 months: int = MONTHS) -> DataPeriod | None:
@@ -93,8 +121,6 @@ def data_period(data_dir: str | os.PathLike, config: Config, *,
     Raises ``IngestError`` when the folder or its appointment report is missing or unreadable
     (the sentence ``perfkit run`` would give).
     """
-    from .starter import _export_time
-
     folder = Path(data_dir)
     if not folder.is_dir():
         raise IngestError(f"data folder {folder} does not exist")
@@ -106,8 +132,8 @@ def data_period(data_dir: str | os.PathLike, config: Config, *,
     if res is None or not {"start", "status"} <= set(res.raw.columns):
         return None  # not readable here: ingest says what is wrong with the report
     values = held_starts(res, cmap, config)
-    exported, exported_from = _export_time(folder, cmap, config,
-                                           [p for p in read if isinstance(p, Path)])
+    exported, exported_from = export_time(folder, cmap, config,
+                                          [p for p in read if isinstance(p, Path)])
     if not len(values):
         return None
     held_before = values[values <= exported]

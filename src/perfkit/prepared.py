@@ -20,13 +20,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__
 from . import contract as C
-from .config import Config
+from .config import Config, load_config
+from .demo import bundled_data_dir
 from .ingest import Ingested, ingest, write_quality
-from .io import atomic_write, atomic_write_text, find_folder
+from .io import atomic_write, atomic_write_text, cache_dir, cache_root, find_folder
+from .version import __version__
 
-__all__ = ["Prepared", "prepare", "load_prepared", "schema", "PREPARED_DIR"]
+__all__ = ["Prepared", "prepare", "load_prepared", "demo_prepared", "schema", "PREPARED_DIR"]
 
 PREPARED_DIR = "prepared"
 
@@ -215,7 +216,7 @@ def load_prepared(path: str | os.PathLike | None = None, *, validate: bool = Tru
         for speed: the run checked the same files when it wrote them moments before.
     """
     if path is None:
-        return _bundled_demo()
+        return load_prepared(demo_prepared())
     path = find_folder(path, "run folder")  # relative: from here, else the project folder
     if (path / PREPARED_DIR / "snapshot.json").is_file():
         path = path / PREPARED_DIR
@@ -235,7 +236,11 @@ def load_prepared(path: str | os.PathLike | None = None, *, validate: bool = Tru
     return Prepared(tables, quality, meta, path)
 
 
-def _bundled_demo() -> Prepared:
-    from .cache import demo_prepared
-
-    return load_prepared(demo_prepared())
+def demo_prepared() -> Path:
+    """A folder holding the bundled demo's prepared snapshot (prepared once, into the user's
+    cache: :func:`perfkit.io.cache_dir`)."""
+    folder = cache_dir("demo")
+    if not (folder / PREPARED_DIR / "snapshot.json").is_file():
+        prepare(bundled_data_dir(), folder, load_config(),
+                key_file=cache_root() / "demo-pseudonym.key")
+    return folder

@@ -5,7 +5,8 @@ Failures are isolated: a notebook that raises is listed as failed in ``index.htm
 ``manifest.json`` and the others still render. A step (cell) that runs longer than the time
 limit (``report.cell_timeout_seconds``) is stopped and its report failed. A worker process that
 dies (killed, out of memory) fails only the reports it was running: the pool is rebuilt, those
-reports are retried once, each alone, and one whose process stops again is failed.
+reports are retried once, each alone, and one whose process stops again is failed. The index
+pages are written by :mod:`perfkit.indexes`, the page's style sheet is :mod:`perfkit.page_style`.
 
 Layout inside the run folder, by reader (each reader's index links only their own)::
 
@@ -42,19 +43,16 @@ from tqdm import tqdm
 from traitlets import Type
 
 from .config import ReportConfig
+from .indexes import write_indexes
 from .io import atomic_write_text
-from .readers import OWNER_TABLES
-from .safety import clean_html, css_string, file_stems, href
+from .page_style import page_css
+from .safety import clean_html, file_stems
 
 # Kernel connection files of the report workers: inside the folder being rendered (a run's
 # staging folder, removed before the run is put in place), never the user's runtime folder.
 KERNEL_DIR = ".kernels"
 
-# Each clinician's and supervisor's own index: ``readers/<file stem>/index.html``.
-READERS_DIR = "readers"
-
-__all__ = ["notebook_dir", "render_reports", "all_reports_failed", "export_html", "write_index",
-           "write_reader_indexes", "index_page", "READERS_DIR"]
+__all__ = ["notebook_dir", "render_reports", "all_reports_failed", "export_html"]
 
 # A report step (one notebook cell) that runs longer than this (seconds) is stopped and its
 # report listed as not produced: a stuck kernel costs one report, never the whole run. The
@@ -95,106 +93,6 @@ class _DropStderrAndErrors(Preprocessor):
                             if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
                             and o.get("output_type") != "error"]
         return cell, resources
-
-
-# The reports' style sheet, on screen and in print. In print, Chromium draws its own header (the
-# date and the page title) unless a top page-margin box has content, and its own footer (the
-# file's path and the page number) unless a bottom one has: the empty top-left box and the page
-# number at the bottom-right replace both (page_css puts the title in the top-left box).
-_CSS = """
-body { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
-       max-width: 1000px; margin: 2rem auto; padding: 0 1.2rem; color: #1a202c;
-       line-height: 1.5; }
-h1, h2, h3 { color: #1a365d; } h1 { border-bottom: 2px solid #2b6cb0; padding-bottom: .3rem; }
-table { border-collapse: collapse; margin: .8rem 0; font-size: .92rem; }
-th, td { border-bottom: 1px solid #e2e8f0; padding: .35rem .6rem; text-align: left; }
-th { background: #f7fafc; } caption { caption-side: bottom; color: #4a5568; font-size: .85rem; }
-img { max-width: 100%; height: auto; } .jp-OutputPrompt, .jp-InputPrompt { display: none; }
-footer { margin-top: 3rem; color: #4a5568; font-size: .8rem; }
-a { color: #2c5282; }
-@media screen {  /* a wide table scrolls within its own box (a tab stop), not the page */
-  table.wide { display: block; overflow-x: auto; max-width: 100%; }
-  table.wide caption { position: sticky; left: 0; max-width: 60rem; text-align: left; }
-}
-@page wide { size: landscape; }
-@page { margin: 1.2cm 1.3cm; @top-left { content: ""; }
-        @bottom-right { content: "Page " counter(page) " of " counter(pages);
-                        font-size: 8pt; color: #4a5568; } }
-@media print {
-  body { max-width: none; margin: 0; padding: 0; font-size: 9.5pt; line-height: 1.3; }
-  h1 { font-size: 15pt; margin: 0 0 .5rem; } h2 { font-size: 12.5pt; margin: 1rem 0 .35rem; }
-  h3 { font-size: 10.5pt; margin: .8rem 0 .3rem; } p, ul, ol { margin: .35rem 0; }
-  h1, h2, h3, h4 { break-after: avoid; page-break-after: avoid; }
-  table { font-size: 9pt; margin: .4rem 0; }
-  th, td { padding: .12rem .4rem; line-height: 1.25; } caption { font-size: 9pt; }
-  /* a wide table prints on landscape pages of its own, its legend above it, so it is never
-     wider than the paper (Chromium would shrink every page of the report to fit it) and no
-     word breaks inside */
-  table.wide { page: wide; }
-  table.wide caption { caption-side: top; text-align: left; }
-  table.wide th, table.wide td { overflow-wrap: break-word; }
-  table:not(.wide) td:first-child { white-space: nowrap; }  /* a name on one line */
-  /* the check-in table: the clinician over their team and their standing, in a narrow
-     column, so that the reasons have the width of the page and a row takes two or three
-     lines, not five */
-  /* a table of figures with their likely ranges: "43% (42%-44%)" on one line */
-  table.figures td:not(:first-child) { white-space: nowrap; }
-  table.check-ins { width: 100%; }
-  table.check-ins tr { display: grid; grid-template-columns: 5rem 8.5rem 1fr;
-                       grid-template-rows: auto 1fr; border-bottom: 1px solid #e2e8f0; }
-  table.check-ins th, table.check-ins td { border-bottom: none; padding: 0 .4rem; }
-  table.check-ins :is(th, td):first-child { grid-column: 1 / span 2; grid-row: 1;
-                                            padding-top: .12rem; white-space: normal;
-                                            overflow-wrap: anywhere; }
-  table.check-ins :is(th, td):not(:first-child):not(:last-child) { align-self: start; }
-  table.check-ins :is(th, td):nth-child(2):not(:last-child) { grid-column: 1; grid-row: 2;
-                                                              color: #4a5568; }
-  table.check-ins :is(th, td):nth-child(3):not(:last-child) { grid-column: 2; grid-row: 2;
-                                                              color: #4a5568; }
-  table.check-ins td:nth-last-child(2) { white-space: nowrap; }  /* "New or worsening" */
-  table.check-ins :is(th, td):nth-child(2):nth-last-child(2) { grid-column: 1 / span 2; }
-  table.check-ins :is(th, td):last-child { grid-column: 3; grid-row: 1 / span 2;
-                                           padding: .12rem .4rem; }
-  img { max-height: 22cm; }  /* a figure fits a page (A4 or Letter) with its caption */
-  img, tr, caption, li, .output_png, .figure-text { break-inside: avoid;
-                                                    page-break-inside: avoid; }
-  /* a figure stays with its sentence; a figure drawn on several pages (an image each) may
-     break between its pages, each a page of its own, so that its first page can follow the
-     text before it */
-  .output:has(.output_png):not(:has(> .output_area:nth-child(2) > .output_png)) {
-    break-inside: avoid; page-break-inside: avoid; }
-  .output_area:has(> .output_png):not(:has(+ .output_area > .output_png)) {
-    break-after: avoid; page-break-after: avoid; }
-  thead { display: table-header-group; }
-  /* a figure's list of the names it draws: its own labels say them on paper */
-  .figure-text .drawn { display: none; }
-  p:has(> a#words) + ul { columns: 2; column-gap: 1.5rem; }  /* the words, in two columns */
-  details.not-printed > :not(summary) { display: none; }
-  details:not([open]) > summary::after,
-  details.not-printed > summary::after { content: " (in the report on screen, not printed)";
-                                         color: #4a5568; }
-  a[href]::after { content: " (" attr(href) ")"; color: #4a5568; font-size: .85em;
-                   overflow-wrap: anywhere; }
-  a[href^="#"]::after, a[href^="data:"]::after, a[href^="mailto:"]::after { content: ""; }
-  footer { margin-top: 1rem; font-size: 9pt; }
-}
-"""
-
-# The longest running title printed at the top of each page after the first.
-_RUNNING_TITLE_CHARS = 120
-
-
-def page_css(title: str) -> str:
-    """The page's style sheet: :data:`_CSS` and, when printed, the report's title at the top of
-    every page after the first and "Page n of m" at the bottom. These page margin boxes take the
-    place of the browser's own print header and footer, which would show the file's path on
-    the reader's computer and the time it was printed. The title is written with
-    :func:`perfkit.safety.css_string` (it holds names from the records)."""
-    if len(title) > _RUNNING_TITLE_CHARS:
-        title = title[:_RUNNING_TITLE_CHARS - 1].rstrip() + "\u2026"
-    return (_CSS + "@page { @top-left { content: " + css_string(title)
-            + "; font-size: 8pt; color: #4a5568; } }\n"
-            '@page :first { @top-left { content: ""; } }\n')
 
 
 def _visible(node) -> bool:
@@ -657,7 +555,7 @@ def render_reports(folder: str | os.PathLike, clinicians: list[tuple[str, str]],
     folder = Path(folder)
     jobs = _jobs(folder, clinicians, practice_name, period, supervisors, roles)
     if not jobs:
-        _indexes(folder, [], practice_name, period, clinicians, supervisors)
+        write_indexes(folder, [], practice_name, period, clinicians, supervisors)
         return []
     workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
     (folder / "notebooks").mkdir(parents=True, exist_ok=True)
@@ -676,7 +574,7 @@ def render_reports(folder: str | os.PathLike, clinicians: list[tuple[str, str]],
         bar.close()
         shutil.rmtree(kernel_dir, ignore_errors=True)  # the workers shut their kernels down
     results = [done[k] for k in range(len(jobs))]
-    _indexes(folder, results, practice_name, period, clinicians, supervisors)
+    write_indexes(folder, results, practice_name, period, clinicians, supervisors)
     return results
 
 
@@ -764,154 +662,3 @@ def _pool_round(jobs: list[Job], batch: list[int], size: int, initargs: tuple,
                                       f"{type(exc).__name__}: {exc}".splitlines()[0], None)
             bar.update(1)
     return finished, broken
-
-
-def _indexes(folder: Path, results: list[dict], practice_name: str, period: str,
-             clinicians, supervisors) -> None:
-    """The owner's ``index.html`` and each other reader's own index; each clinician's and
-    supervisor's result row names its reader's index (``reader_index``)."""
-    write_index(folder, results, practice_name, period)
-    names = {pid: name for pid, name in [*(supervisors or []), *clinicians]}
-    where = {w["id"]: w["path"] for w in write_reader_indexes(folder, results, practice_name,
-                                                              period, names)}
-    for r in results:
-        if r.get("id") in where and r.get("role") != "owner":
-            r["reader_index"] = where[r["id"]]
-
-
-def index_page(title: str, heading: str, lead: str, rows: list[dict], after: str = "",
-               tables: list[dict] = ()) -> str:
-    """An index page (no scripts, no external resources): a heading, one line on whom it is
-    for, a table of reports and, when given, a table of data tables for analysts. Each row is
-    ``{"href": relative link or None, "text": what it is, "status": "ok" or "failed",
-    "note": why it is missing}``. Every text is escaped here; ``after`` is HTML the caller
-    built from escaped parts."""
-    page = (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{html.escape(title)}</title>"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<style>{page_css(title)}</style></head><body><main>"
-            f"<h1>{html.escape(heading)}</h1><p>{html.escape(lead)}</p>"
-            + _link_table("Your reports", rows) + after)
-    if tables:
-        page += ("<h2>Tables for analysts</h2><p>The figures behind the report, as CSV files "
-                 "to open in a spreadsheet.</p>" + _link_table("Tables for analysts", tables))
-    return page + "</main></body></html>\n"
-
-
-def _link_table(caption: str, rows: list[dict]) -> str:
-    """Rows of links with their status; a Note column only when a row has a note."""
-    notes = any(r.get("note") for r in rows)
-    body = []
-    for r in rows:
-        text = html.escape(r["text"])
-        link = (f'<a href="{href(r["href"])}">{text}</a>'
-                if r.get("href") and r["status"] == "ok" else text)
-        state = "ready" if r["status"] == "ok" else "could not be produced"
-        note = f"<td>{html.escape(r.get('note') or '')}</td>" if notes else ""
-        body.append(f"<tr><td>{link}</td><td>{state}</td>{note}</tr>")
-    return (f"<table><caption>{html.escape(caption)}</caption><thead><tr>"
-            "<th scope=\"col\">File</th><th scope=\"col\">Status</th>"
-            + ("<th scope=\"col\">Note</th>" if notes else "")
-            + "</tr></thead><tbody>" + "".join(body) + "</tbody></table>")
-
-
-# Under every index (in the run and when delivered).
-NOT_A_RISK_CHANNEL = ("These reports are not a risk channel: anything about a client's safety "
-                      "is handled in the session and in the EHR the same day.")
-
-# The owner's tables as the owner's index describes them.
-TABLE_WORDS = {
-    "clinician_metrics": "each clinician's figures for the period",
-    "weekly_metrics": "each clinician's weekly figures",
-    "practice_summary": "the practice in one row",
-    "metric_spread": "the spread of each figure across clinicians",
-    "workforce": "starters, leavers, turnover and tenure",
-    "ramp": "new clinicians' first weeks",
-    "outcomes_by_clinician": "outcome rates per clinician and measure",
-    "outcomes_practice": "outcome rates for the practice",
-    "funnel": "the funnel plot's points and limits",
-    "clinician_effects": "the growth model's clinician estimates",
-    "model_summary": "the growth models' fit",
-    "changes": "flags then and now, against the compared run",
-    "history": "key figures in earlier runs",
-    "renewals": "licences: CE hours and reviews due",
-}
-
-
-def owner_table_paths(folder: Path) -> list[str]:
-    """The owner's tables a run folder holds (``readers.OWNER_TABLES``), as relative paths."""
-    found = []
-    for name in sorted(OWNER_TABLES):
-        for ext in (".csv", ".json"):
-            if (folder / "tables" / f"{name}{ext}").is_file():
-                found.append(f"tables/{name}{ext}")
-    return found
-
-
-def write_index(folder: Path, results: list[dict], practice_name: str, period: str) -> Path:
-    """``index.html``, the owner's index: the practice report and the owner's tables, nothing
-    of anyone else's. The clinicians' own reports and the supervision packs are counted, never
-    linked: each belongs to its reader alone (a supervisee's pack must not reach an employer
-    who is also their supervisor)."""
-    rows = [{"href": r["path"], "text": r["title"], "status": r["status"],
-             "note": "" if r["status"] == "ok" else r["message"][:300]}
-            for r in results if r.get("role") == "owner"]
-    tables = [{"href": path, "text": f"{Path(path).name}: "
-               f"{TABLE_WORDS.get(Path(path).stem, Path(path).stem)}", "status": "ok"}
-              for path in owner_table_paths(folder)]
-    others = [r for r in results if r.get("role") != "owner"]
-    after = ""
-    if others:
-        views = sum(r.get("role") == "clinician" for r in others)
-        packs = sum(r.get("role") == "supervisor" for r in others)
-        failed = sum(r["status"] != "ok" for r in others)
-        parts = [("1 clinician's own report" if views == 1 else
-                  f"{views} clinicians' own reports") if views else "",
-                 f"{packs} supervision {'pack' if packs == 1 else 'packs'}" if packs else ""]
-        made = " and ".join(p for p in parts if p)
-        them = "It is" if len(others) == 1 else "They are"
-        after = (f"<p>This run also made {html.escape(made)}. {them} not linked here: each "
-                 "report belongs to its own reader alone"
-                 + (", and supervision stays between supervisor and supervisee." if packs
-                    else "."))
-        if failed:
-            after += (f" {failed} of them could not be produced; the run's manifest.json "
-                      "lists which.")
-        after += "</p>"
-    after += f"<p>{html.escape(NOT_A_RISK_CHANNEL)}</p>"
-    text = index_page(f"{practice_name}: reports, {period}", practice_name,
-                      f"For the practice owner: the practice report for {period}.", rows, after,
-                      tables)
-    return atomic_write_text(folder / "index.html", text)
-
-
-_OWN_WORDS = {"clinician": "Your own report", "supervisor": "Your supervision pack"}
-
-
-
-def write_reader_indexes(folder: Path, results: list[dict], practice_name: str, period: str,
-                         names: dict[str, str]) -> list[dict]:
-    """One index per clinician or supervisor, ``readers/<stem>/index.html``, linking only
-    their own reports (their self-view and, for a supervisor, their pack). Returns a row per
-    index: ``{"path", "id"}``."""
-    people: dict[str, list[dict]] = {}
-    for r in results:
-        if r.get("role") in _OWN_WORDS:
-            people.setdefault(r["id"], []).append(r)
-    written = []
-    for pid, own in people.items():
-        stem = Path(own[0]["path"]).stem
-        rel = f"{READERS_DIR}/{stem}/index.html"
-        rows = [{"href": f"../../{r['path']}", "text": f"{_OWN_WORDS[r['role']]}, {period}",
-                 "status": r["status"],
-                 "note": "" if r["status"] == "ok" else "ask the practice's administrator"}
-                for r in sorted(own, key=lambda r: r["role"])]
-        name = names.get(pid, pid)
-        text = index_page(f"{name}: reports, {period}", f"{practice_name}: {name}",
-                          f"For {name} alone: your reports for {period}.", rows,
-                          f"<p>{html.escape(NOT_A_RISK_CHANNEL)}</p>")
-        path = folder / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(path, text)
-        written.append({"path": rel, "id": pid})
-    return written

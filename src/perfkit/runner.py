@@ -24,7 +24,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__
 from .config import Config, ConfigError
 from .history import change_table, earlier_runs, history_table, previous_run, same_practice
 from .ingest import IngestError, run_blockers
@@ -43,6 +42,7 @@ from .pseudonym import PseudonymKey, load_key
 from .readers import with_readers
 from .safety import csv_safe, distinct_names
 from .tables import STEPS, model_tables
+from .version import __version__
 
 __all__ = ["run_period", "validate_into", "default_run_folder", "model_outputs", "check_key",
            "previous_key_fingerprint", "is_run_folder", "ReportsFailed"]

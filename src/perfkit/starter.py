@@ -32,12 +32,11 @@ from . import contract as C
 from .config import Config
 from .ingest import (
     IngestError,
-    _export_instant,
-    _find_file,
     _load_table,
     _name_key,
     load_column_map,
 )
+from .period import export_time, held_starts
 from .safety import csv_safe
 
 __all__ = ["Starter", "write_starter"]
@@ -97,11 +96,9 @@ def write_starter(folder: str | Path, config: Config) -> Starter:
         csv_safe(starter.sort_values("name")).to_csv(roster, index=False)
         written = True
     # the period the export covers: sessions held, not bookings
-    from .period import held_starts
-
     values = held_starts(res, cmap, config)
-    exported, exported_from = _export_time(folder, cmap, config,
-                                           [p for p in read if isinstance(p, Path)])
+    exported, exported_from = export_time(folder, cmap, config,
+                                          [p for p in read if isinstance(p, Path)])
     if cmap.scheduled_after_export:  # a "Show" after the export is still booked
         values = values[values <= exported]
     period = None
@@ -157,24 +154,3 @@ def _yaml_path(path: Path, folder: Path) -> str:
     except ValueError:
         text = str(path)
     return json.dumps(text)
-
-
-def _export_time(folder: Path, cmap, config: Config, files: list[Path]) -> tuple[pd.Timestamp,
-                                                                                 str]:
-    """When the reports were downloaded, and where that comes from: ``exported_at`` of the
-    parameters or the column map when set, else the newest modification time of the export
-    files read (and of the notes report, when it is a file of its own), in the practice time
-    zone. A copied file carries the time of the copy: the comment in practice.yaml says to
-    check it."""
-    if config.exported_at is not None or cmap.exported_at is not None:
-        when, source = _export_instant(cmap, config)
-        return when, f"the {source}"
-    try:  # a notes report of its own (SimplePractice's appointment status report)
-        notes = _find_file(folder, "notes", cmap)
-    except IngestError:
-        notes = None
-    paths = [p for p in [*files, notes] if p is not None]
-    newest = max(paths, key=lambda p: p.stat().st_mtime)
-    when = pd.Timestamp(newest.stat().st_mtime, unit="s", tz="UTC").tz_convert(
-        config.timezone).floor("min")
-    return when, f"the time {newest.name} was saved"

@@ -3,8 +3,9 @@
 A run's tables (``tables/*.csv``, DATA_CONTRACT section 2) and the run facts in
 ``prepared/snapshot.json`` are the only thing the reports read: whatever a report shows,
 practice-level figures included, is computed here or in the modules these steps call
-(:mod:`perfkit.operations`, :mod:`perfkit.trends`, :mod:`perfkit.outcomes`,
-:mod:`perfkit.supervision`, :mod:`perfkit.models`); :mod:`perfkit.runner` writes them.
+(:mod:`perfkit.operations`, :mod:`perfkit.workforce`, :mod:`perfkit.trends`,
+:mod:`perfkit.outcomes`, :mod:`perfkit.supervision`, :mod:`perfkit.models`);
+:mod:`perfkit.runner` writes them.
 
 Each step returns ``{table name: frame}``; :data:`STEPS` names the tables each step writes, so
 a step that fails is recorded in the manifest table by table while the others still run.
@@ -20,6 +21,7 @@ from . import models
 from . import operations as op
 from . import outcomes as oc
 from . import supervision as sv
+from . import workforce as wf
 from .config import Config
 from .prepared import Prepared
 from .trends import trend_labels
@@ -50,15 +52,15 @@ def operations_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]
         for col in (f"trend_{m}", f"basis_{m}"):
             if col in metrics:
                 metrics[col] = None
-    metrics = metrics.merge(op.workload(data, config, metrics, weekly), on="clinician_id",
+    metrics = metrics.merge(wf.workload(data, config, metrics, weekly), on="clinician_id",
                             how="left")
     share = metrics.pop("unsigned_overdue_share")  # a column added after the contract's
     metrics["unsigned_overdue_share"] = share
     return {"clinician_metrics": metrics, "weekly_metrics": weekly,
             "practice_summary": op.practice_summary(data, config, metrics),
             "metric_spread": op.metric_spread(metrics),
-            "workforce": op.workforce(data.clinicians, config),
-            "ramp": op.ramp(data, config, weekly)}
+            "workforce": wf.workforce(data.clinicians, config),
+            "ramp": wf.ramp(data, config, weekly)}
 
 
 def outcome_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]:
