@@ -287,6 +287,9 @@ class GrowthResult:
     converged, singular : bool
         Whether the optimizer reached a stationary point, and whether a variance is estimated
         at zero (lme4's ``isSingular()``).
+    warnings : tuple of (str, str)
+        Each warning the optimizers raised, as (category, message), recorded rather than shown
+        (:func:`perfkit.fit_problems.recording`); empty for a clean fit.
     """
 
     fixed: pd.Series
@@ -315,6 +318,7 @@ class GrowthResult:
     covariates: tuple[str, ...]
     client_covariance: str
     seconds: float = 0.0
+    warnings: tuple = ()
     engine_result: object = field(default=None, compare=False)  # perfkit.nested.NestedFit
     _frame: pd.DataFrame = field(default=None, compare=False)
     _design: object = field(default=None, compare=False)
@@ -491,7 +495,8 @@ def _build(nf, spec: _Spec, enc, episodes, n_dropped, index, frame, design, reml
         converged=bool(nf.converged), singular=_singular(nf, spec, t_scale), reml=reml,
         baseline_center=enc.center, score=spec.score, time=spec.time, client=spec.client,
         clinician=spec.clinician, baseline=spec.baseline, covariates=spec.covariates,
-        client_covariance=spec.client_covariance, seconds=seconds, engine_result=nf,
+        client_covariance=spec.client_covariance, seconds=seconds,
+        warnings=tuple(nf.warnings), engine_result=nf,
         _frame=frame, _design=design, _encoding=enc, _index=index, _episodes=episodes,
         _maxiter=maxiter)
 

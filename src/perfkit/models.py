@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import json
 import time
-import warnings
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
@@ -45,6 +44,7 @@ from scipy import stats
 from statsmodels.regression.mixed_linear_model import MixedLMParams
 
 from .config import Config, ConfigError
+from .fit_problems import FitError, recording
 
 __all__ = [
     "LME4_FORMULA",
@@ -63,6 +63,7 @@ __all__ = [
     "sensitivity_to_early_leavers",
     "Z95",
     "two_level_model",
+    "FitError",
 ]
 
 LME4_FORMULA = ("score ~ week * intake_c + (1 + week | clinician_id) "
@@ -122,6 +123,11 @@ class GrowthFit:
         columns=["clinician_id", "intercept", "slope"]))  # conditional modes
     engine_result: object = None
     n_params: int = 0  # fixed effects, variance parameters and the residual (lme4's npar)
+    # why the model fell back from three levels (perfkit.fit_problems.REASONS), "" when not
+    reason: str = ""
+    # (category, message) of each warning the fit recorded (perfkit.fit_problems.recording):
+    # the chosen optimizer run's and the checks'; every run's are in ``candidates``
+    warnings: tuple = ()
 
     @property
     def reml_loglik(self) -> float:
@@ -154,7 +160,7 @@ def _new_draft(data: pd.DataFrame, instrument: str, *, level: str, reml: bool, f
     draft = _Draft(instrument=instrument, level=level, reml=reml, fixed=fixed,
                    n_clinicians=int(clin_codes.max() + 1) if len(data) else 0,
                    n_clients=int(client_codes.max() + 1) if len(data) else 0,
-                   n_scores=len(data), messages=[], candidates=[],
+                   n_scores=len(data), messages=[], candidates=[], warnings=[],
                    formula=f"{fixed} + {random}",
                    time_metric=data.attrs.get("time_metric", "weeks"))
     return draft, client_codes
@@ -164,6 +170,7 @@ def _final(d: _Draft) -> GrowthFit:
     fields = dict(vars(d))
     fields["messages"] = tuple(fields.get("messages", ()))
     fields["candidates"] = tuple(fields.get("candidates", ()))
+    fields["warnings"] = tuple(fields.get("warnings", ()))
     return GrowthFit(**fields)
 
 
@@ -300,20 +307,21 @@ def _params(start: dict, clin_factor: float = 1.0) -> MixedLMParams:
 
 
 def _fit_once(model, start: MixedLMParams | None, method: str, maxiter: int,
-              reml: bool = True):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+              reml: bool = True) -> tuple[object, str, list]:
+    """One statsmodels fit: the result (None when it stopped with an error), the error's
+    message and the warnings it raised (recorded by category, :mod:`perfkit.fit_problems`)."""
+    warned: list = []
+    with recording(warned):
         try:
             res = model.fit(reml=reml, method=method, start_params=start, maxiter=maxiter)
         except (np.linalg.LinAlgError, ValueError) as exc:
-            return None, str(exc)
-    return res, ""
+            return None, f"{type(exc).__name__}: {exc}", warned
+    return res, "", warned
 
 
-def _gradient_norm(model, res) -> float:
+def _gradient_norm(model, res, warned: list) -> float:
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with recording(warned):
             g = model.score(res.params_object, profile_fe=True)
         return float(np.max(np.abs(g)))
     except (np.linalg.LinAlgError, ValueError, FloatingPointError):  # a diagnostic only
@@ -326,7 +334,15 @@ def fit_growth_model(data: pd.DataFrame, cfg: Config, instrument: str = "", *,
 
     Falls back to a two-level model (clients only) or to descriptive results when the data are
     below ``models.min_clinicians``, ``models.min_clients`` or ``models.min_scores_total``,
-    and says so in ``messages``.
+    and says so in ``messages`` and ``reason``; the warnings the optimizers raise are kept in
+    ``warnings``.
+
+    Raises
+    ------
+    FitError
+        When every optimizer stops with an error (``reason="optimizer_failed"``) or the fixed
+        effects cannot all be estimated from the rows (``"singular_design"``): one sentence
+        naming the model, the optimizers tried and the last error.
     """
     t0 = time.perf_counter()
     mc = cfg.models
@@ -348,20 +364,22 @@ def fit_growth_model(data: pd.DataFrame, cfg: Config, instrument: str = "", *,
     sp = _params(start)
     best = None
 
+    checked: list = []  # warnings of the gradient checks
+
     def attempt(method: str, from_params, label: str, maxiter: int) -> None:
         nonlocal best
-        res, err = _fit_once(model, from_params, method, maxiter, reml)
+        res, err, warned = _fit_once(model, from_params, method, maxiter, reml)
         fit.candidates.append({"start": label, "optimizer": method,
                                "loglik": None if res is None else float(res.llf),
                                "converged": bool(res is not None and res.converged),
-                               "error": err})
+                               "error": err, "warnings": [list(w) for w in warned]})
         if res is not None and np.isfinite(res.llf) and (best is None
                                                          or res.llf > best[0].llf + 1e-7):
-            best = (res, method, label)
+            best = (res, method, label, warned)
 
     def stationary() -> bool:
         nonlocal grad
-        grad = _gradient_norm(model, best[0]) / len(data) if best else float("inf")
+        grad = _gradient_norm(model, best[0], checked) / len(data) if best else float("inf")
         return best is not None and best[0].converged and grad < mc.gradient_tolerance
 
     grad = float("inf")
@@ -376,7 +394,10 @@ def fit_growth_model(data: pd.DataFrame, cfg: Config, instrument: str = "", *,
                 attempt(method, best[0].params_object if best else sp, "best so far",
                         mc.maxiter * 10)
             stationary()
-    res, method, _ = best
+    if best is None:
+        _failed(fit, data, "three-level growth model")
+    res, method, _, warned = best
+    fit.warnings = [*warned, *(w for w in checked if w not in warned)]
     fit.optimizer = method
     fit.loglik = float(res.llf)
     fit.gradient_norm = grad
@@ -441,8 +462,20 @@ def _growth(data: pd.DataFrame, fit: _Draft, cfg: Config, *, two_level: bool = F
 
 def _fit_perfkit(data: pd.DataFrame, cfg: Config, fit: _Draft, t0: float,
                  episode: np.ndarray) -> GrowthFit:
-    """The three-level model with perfkit's nested fitter, through :func:`perfkit.fit_growth`."""
-    res = _growth(data, fit, cfg)
+    """The three-level model with perfkit's nested fitter, through :func:`perfkit.fit_growth`
+    (a fit it refuses or cannot make raises :class:`FitError`, with the reason)."""
+    try:
+        res = _growth(data, fit, cfg)
+    except FitError:
+        raise
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        fit.candidates.append({"start": "moments", "optimizer": "L-BFGS-B", "loglik": None,
+                               "converged": False, "evaluations": 0,
+                               "error": f"{type(exc).__name__}: {exc}"})
+        try:
+            _failed(fit, data, "three-level growth model")
+        except FitError as err:
+            raise err from exc
     nf = res.engine_result
     _from_nested(fit, res)
     fit.engine = (f"perfkit nested fitter ({'REML' if fit.reml else 'ML'}, profiled "
@@ -471,6 +504,7 @@ def _from_nested(fit: _Draft, res) -> None:
     nf = res.engine_result
     names = ["Intercept", "week", "intake_c", "week:intake_c"][:len(nf.beta)]
     fit.optimizer = nf.optimizer
+    fit.warnings = list(nf.warnings)
     fit.loglik = float(nf.loglik)
     fit.n_params = res.npar
     fit.gradient_norm = nf.gradient_max_abs / max(fit.n_scores, 1)
@@ -572,18 +606,30 @@ def two_level_model(data: pd.DataFrame, fixed: str = FIXED):
 
 def _two_level(data: pd.DataFrame, fit: _Draft, t0: float, cfg: Config) -> GrowthFit:
     fit.level = "two-level"
+    fit.reason = "too_few_for_three_levels"
     if cfg.models.engine == "perfkit":
-        res = _growth(data, fit, cfg, two_level=True)
+        try:
+            res = _growth(data, fit, cfg, two_level=True)
+        except (FitError, ValueError, np.linalg.LinAlgError) as exc:
+            fit.candidates.append({"start": "moments", "optimizer": "L-BFGS-B", "loglik": None,
+                                   "converged": False, "evaluations": 0,
+                                   "error": f"{type(exc).__name__}: {exc}"})
+            return _descriptive(data, fit, t0, reason=_why_failed(data, fit))
         nf = res.engine_result
         _from_nested(fit, res)
         fit.engine = f"perfkit nested fitter ({'REML' if fit.reml else 'ML'}, clients only)"
         fit.converged = nf.converged
         fit.clinician_cov = np.full((2, 2), np.nan)
     else:
-        res, _ = _fit_once(two_level_model(data, fit.fixed), None, "lbfgs",
-                           cfg.models.maxiter, fit.reml)
+        res, err, warned = _fit_once(two_level_model(data, fit.fixed), None, "lbfgs",
+                                     cfg.models.maxiter, fit.reml)
+        fit.candidates.append({"start": "default", "optimizer": "lbfgs",
+                               "loglik": None if res is None else float(res.llf),
+                               "converged": bool(res is not None and res.converged),
+                               "error": err, "warnings": [list(w) for w in warned]})
+        fit.warnings = list(warned)
         if res is None:
-            return _descriptive(data, fit, t0)
+            return _descriptive(data, fit, t0, reason=_why_failed(data, fit))
         fit.engine = f"statsmodels MixedLM ({'REML' if fit.reml else 'ML'}, clients only)"
         fit.optimizer = "lbfgs"
         fit.loglik = float(res.llf)
@@ -604,18 +650,70 @@ def _two_level(data: pd.DataFrame, fit: _Draft, t0: float, cfg: Config) -> Growt
     return _final(fit)
 
 
-def _descriptive(data: pd.DataFrame, fit: _Draft, t0: float) -> GrowthFit:
+# Why a descriptive result stands in for a model, as the run's messages say it (no library
+# text: the owner's page shows these; the errors themselves are in the candidates)
+_DESCRIPTIVE_WHY = {
+    "too_little_data": "too little data for a model ({scores} scores from {clients} clients)",
+    "optimizer_failed": "the model of clients could not be fitted to {scores} scores from "
+                        "{clients} clients (every optimizer tried stopped with an error)",
+    "singular_design": "the model's terms cannot all be estimated from {scores} scores from "
+                       "{clients} clients (a term is constant or a combination of the others)",
+}
+
+
+def _why_failed(data: pd.DataFrame, fit: _Draft) -> str:
+    """Why a model could not be fitted to ``data``, as a code of
+    :data:`perfkit.fit_problems.REASONS`: the fixed effects not all estimable
+    (``singular_design``), fewer scores than clients (``too_little_data``), else
+    ``optimizer_failed``."""
+    from . import nested
+
+    try:
+        _, X, _ = nested._design(data, fit.fixed)
+        singular = np.linalg.matrix_rank(X) < X.shape[1]
+    except Exception:  # noqa: BLE001 - a formula patsy cannot build is not estimable either
+        singular = True
+    if singular:
+        return "singular_design"
+    return "too_little_data" if fit.n_scores <= fit.n_clients else "optimizer_failed"
+
+
+def _failed(fit: _Draft, data: pd.DataFrame, model: str):
+    """Raise :class:`FitError` for a model no optimizer could fit: which model, the
+    optimizers tried, the last error and the reason (:func:`_why_failed`)."""
+    tried = tuple(c["optimizer"] for c in fit.candidates)
+    last = next((c["error"] for c in reversed(fit.candidates) if c.get("error")), "")
+    what = f"the {model}" + (f" for {fit.instrument}" if fit.instrument else "")
+    reason = _why_failed(data, fit)
+    if reason == "singular_design":
+        why = (f"its fixed effects ({fit.fixed}) cannot all be estimated from these "
+               f"{fit.n_scores} scores (a term is constant or a combination of the others)")
+    elif reason == "too_little_data":
+        why = (f"too little data ({fit.n_scores} scores from {fit.n_clients} clients: each "
+               "client needs more than one score)")
+    else:
+        why = (f"every optimizer tried ({', '.join(tried)}, on {fit.n_scores} scores from "
+               f"{fit.n_clients} clients) stopped with an error")
+    raise FitError(f"{what} could not be fitted: {why}; the last error: {last or 'none'}",
+                   reason=reason, model=what.removeprefix("the "), optimizers=tried,
+                   last_error=last)
+
+
+def _descriptive(data: pd.DataFrame, fit: _Draft, t0: float, *,
+                 reason: str = "too_little_data") -> GrowthFit:
     fit.level = "descriptive"
+    fit.reason = reason
     fit.engine = "statsmodels OLS (descriptive)"
     if len(data) >= 5:
-        ols = smf.ols(FIXED, data).fit()
+        with recording(fit.warnings):
+            ols = smf.ols(FIXED, data).fit()
         fit.fixed_effects = ols.params.copy()
         fit.fixed_se = ols.bse.copy()
         fit.residual_var = float(ols.scale)
         _engine_outputs(fit, ols, clinicians=False)
     fit.messages.append(
-        f"too little data for a model ({fit.n_scores} scores from {fit.n_clients} clients): "
-        "showing the average change only, with no clinician estimates")
+        _DESCRIPTIVE_WHY[reason].format(scores=fit.n_scores, clients=fit.n_clients)
+        + ": showing the average change only, with no clinician estimates")
     fit.effects = _empty_effects(data, fit)
     fit.seconds = round(time.perf_counter() - t0, 3)
     return _final(fit)
@@ -649,7 +747,9 @@ def clinician_effects(fits: list[GrowthFit]) -> pd.DataFrame:
 
 
 def model_summary(fits: list[GrowthFit]) -> dict:
-    """``tables/model_summary.json``: per instrument, what was fitted and how well."""
+    """``tables/model_summary.json``: per instrument, what was fitted and how well: ``reason``
+    (why it fell back from three levels, a code of :data:`perfkit.fit_problems.REASONS`, empty
+    when it did not) and ``warnings`` (each ``{"category", "message"}`` the fit recorded)."""
     out = {}
     for f in fits:
         cov = f.clinician_cov
@@ -681,7 +781,9 @@ def model_summary(fits: list[GrowthFit]) -> dict:
             "n_scores": f.n_scores,
             "lme4_formula": f.formula or LME4_FORMULA,
             "model_data": f"model_data_{slug(f.instrument)}.csv",
+            "reason": f.reason,
             "messages": f.messages,
+            "warnings": [{"category": c, "message": m} for c, m in f.warnings],
             "candidates": f.candidates,
         }
     return json.loads(json.dumps(out))
@@ -721,22 +823,20 @@ def compare_models(data: pd.DataFrame, cfg: Config, *, fixed: str = FIXED) -> pd
     model fitted with ``fixed`` (the three-level model the caller reports: with case mix by
     default, as ``perfkit run`` reports it). Numbers only: ``Chisq``, ``Chi Df`` and
     ``Pr(>Chisq)`` are each model's test against the three-level case-mix model (empty on its
-    own row); :func:`perfkit.report.research.comparison_table` words them.
+    own row). ``model`` is a code (``two_level_case_mix``, ``three_level_time_only``,
+    ``three_level_case_mix``); :func:`perfkit.report.research.comparison_table` words the
+    codes and the tests (:mod:`perfkit.report.model_words`).
     """
     three = fit_growth_model(data, cfg, reml=False)
     plain = fit_growth_model(data, cfg, fixed="score ~ week", reml=False)
     draft, _ = _new_draft(data, "", level="two-level", reml=False, fixed=FIXED)
     two = _two_level(data, draft, time.perf_counter(), cfg)
     rows = [
-        ("two-level, case mix", "clients only; intake and its interaction with time",
-         two.n_params, two.ml_loglik, False),
-        ("three-level, no case mix", "clinicians and clients; time only", plain.n_params,
-         plain.ml_loglik, fixed == plain.fixed),
-        ("three-level, case mix", "clinicians and clients; intake and its interaction with "
-         "time", three.n_params, three.ml_loglik, fixed == three.fixed),
+        ("two_level_case_mix", two.n_params, two.ml_loglik, False),
+        ("three_level_time_only", plain.n_params, plain.ml_loglik, fixed == plain.fixed),
+        ("three_level_case_mix", three.n_params, three.ml_loglik, fixed == three.fixed),
     ]
-    out = pd.DataFrame(rows, columns=["model", "what it includes", "parameters",
-                                      "log_likelihood_ml", "reported"])
+    out = pd.DataFrame(rows, columns=["model", "parameters", "log_likelihood_ml", "reported"])
     out["AIC"] = 2 * out["parameters"] - 2 * out["log_likelihood_ml"]
     full = out.loc[2, "log_likelihood_ml"]
     chisq = (2 * (full - out["log_likelihood_ml"])).clip(lower=0)

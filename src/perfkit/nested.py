@@ -36,16 +36,20 @@ The fits were checked against lme4 1.1.31 and statsmodels on the reference datas
 from __future__ import annotations
 
 import time
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from .fit_problems import FitError, recording
+
 __all__ = ["Design", "NestedData", "NestedFit", "prepare", "deviance", "fit_nested"]
 
 LOG_2PI = float(np.log(2 * np.pi))
+# the warnings this fitter's optimizers may raise, recorded in NestedFit.warnings (numpy's
+# where the deviance is not defined, scipy's about the optimizer); any other is passed on
+_EXPECTED = (RuntimeWarning, optimize.OptimizeWarning)
 
 
 @dataclass
@@ -265,6 +269,7 @@ class NestedFit:
     resid: np.ndarray
     seconds: float = 0.0
     candidates: list = field(default_factory=list)
+    warnings: tuple = ()  # (category, message) of each warning recorded while fitting
 
     @property
     def fe_params(self) -> pd.Series:
@@ -373,7 +378,13 @@ def fit_nested(data: pd.DataFrame | NestedData,
     two_level : bool
         Leave out the clinician level (clients only).
     start : array, optional
-        Start values of theta; by default lme4's (identity factors).
+        Start values of theta; by default :func:`moment_theta` (method-of-moments estimates
+        of the variances, :func:`moment_components`), not lme4's identity factors.
+
+    The warnings the optimizers raise (numpy's ``RuntimeWarning`` where the deviance is not
+    defined, scipy's ``OptimizeWarning``) are recorded in ``warnings``, never shown or lost
+    (:func:`perfkit.fit_problems.recording`); a deviance defined nowhere the optimizers went
+    raises :class:`perfkit.fit_problems.FitError`.
     """
     if client_cov not in ("diagonal", "unstructured"):
         raise ValueError("client_cov must be 'diagonal' or 'unstructured'")
@@ -393,13 +404,14 @@ def fit_nested(data: pd.DataFrame | NestedData,
         return deviance(nd, th, reml=reml, client_cov=client_cov)
 
     candidates = []
-    best = (f(start), start, "start")
+    warned: list = []
+    with recording(warned, _EXPECTED):
+        best = (f(start), start, "start")
 
     def run(method: str, x0) -> float:
         """One optimizer run; returns how much it lowered the best deviance."""
         nonlocal best
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with recording(warned, _EXPECTED):
             if method == "L-BFGS-B":
                 # forward differences with a step of 1e-6 (theta is of order 1 with time
                 # scaled): large enough to stay clear of rounding noise in the deviance
@@ -423,7 +435,8 @@ def fit_nested(data: pd.DataFrame | NestedData,
     # point and a last L-BFGS-B polish follow (the boundary is where quasi-Newton methods
     # struggle).
     run("L-BFGS-B", best[1])
-    grad = _gradient(f, best[1], bounds, h=1e-5)
+    with recording(warned, _EXPECTED):
+        grad = _gradient(f, best[1], bounds, h=1e-5)
     # stationary, up to the rounding noise of a deviance of order n in a difference quotient
     tol = max(1e-2, 1e-6 * nd.n)
     if np.max(np.abs(grad)) > tol:  # not yet: restart, then derivative-free
@@ -431,11 +444,21 @@ def fit_nested(data: pd.DataFrame | NestedData,
         if gain > 1e-3:
             run("Nelder-Mead", best[1])
             run("L-BFGS-B", best[1])
-        grad = _gradient(f, best[1], bounds, h=1e-5)
+        with recording(warned, _EXPECTED):
+            grad = _gradient(f, best[1], bounds, h=1e-5)
     dev, theta, method = best
+    if not np.isfinite(dev):
+        tried = tuple(c["optimizer"] for c in candidates)
+        raise FitError(
+            "the nested growth model could not be fitted: its likelihood is not defined at "
+            f"any point the optimizers tried ({', '.join(tried)}), which happens when the "
+            "fixed effects cannot all be estimated from these rows", reason="singular_design",
+            model="nested growth model", optimizers=tried,
+            last_error="the deviance is infinite everywhere tried")
     fit = _finish(nd, theta, reml, client_cov, dev, method, evals, grad)
     fit.converged = bool(np.isfinite(dev) and fit.gradient_max_abs / nd.n < 1e-4)
     fit.candidates = candidates
+    fit.warnings = tuple(warned)
     fit.seconds = round(time.perf_counter() - t0, 3)
     return fit
 

@@ -12,6 +12,7 @@ import pandas as pd
 from ..models import Z95, GrowthFit, p_value
 from ..safety import md
 from .format import Text, num, table
+from .model_words import compared_model_words
 
 __all__ = ["describe_fit", "fixed_effects_table", "variance_table", "share_statement",
            "model_text", "caterpillar_text", "comparison_table", "sensitivity_table",
@@ -37,6 +38,7 @@ def describe_fit(fit: GrowthFit):
         f"Log-likelihood ({'REML' if fit.reml else 'ML'})": _num(fit.loglik, 3) or "–",
         "Fit time (s)": f"{fit.seconds:g}",
         "Notes": "; ".join(fit.messages) or "–",
+        "Warnings recorded": str(len(fit.warnings)) if fit.warnings else "none",
     }
     return table(pd.DataFrame({"Value": list(rows.values())}, index=list(rows)), rows="Fit")
 
@@ -128,11 +130,14 @@ def _lr_words(chisq, df, p, boundary: bool) -> str:
 def comparison_table(compared: pd.DataFrame):
     """:func:`perfkit.models.compare_models` for reading: the reported model marked, numbers
     rounded, each likelihood-ratio test in words, p-values below 0.001 as "< 0.001"."""
-    tests = [_lr_words(c, d, p, boundary=m.startswith("two-level")) for m, c, d, p in zip(
+    tests = [_lr_words(c, d, p, boundary=m.startswith("two_level")) for m, c, d, p in zip(
         compared["model"], compared["Chisq"], compared["Chi Df"], compared["Pr(>Chisq)"],
         strict=True)]
+    said = [compared_model_words(m) for m in compared["model"]]
     compared = compared.drop(columns=["Chisq", "Chi Df", "Pr(>Chisq)"]).assign(
-        **{"LR test against the three-level case-mix model": tests})
+        model=[label for label, _ in said])
+    compared.insert(1, "what it includes", [what for _, what in said])
+    compared = compared.assign(**{"LR test against the three-level case-mix model": tests})
     out = compared.assign(**{
         "model": [f"{m} (reported above)" if r else m
                   for m, r in zip(compared["model"], compared["reported"], strict=True)],
