@@ -15,8 +15,9 @@ Two engines (``models.engine`` in the parameters):
 - ``perfkit`` (the default): perfkit's own nested-model fitter (``perfkit.nested``), lme4's
   profiled likelihood computed client block by client block, called through
   :func:`perfkit.fit_growth` (the researchers' entry point: one code path). It matches lme4's REML
-  log-likelihood, variance components and standard errors on the reference datasets, is 5-20
-  times faster than lme4 (benchmarks/README.md), and also fits a correlated client intercept and
+  log-likelihood, variance components and standard errors on the reference datasets, is
+  9.5-17 times faster than lme4 at 35k and 84k scores (measured: benchmarks/README.md), and
+  also fits a correlated client intercept and
   slope (``models.client_covariance: correlated``: ``(1 + week | clinician:client)``).
 - ``statsmodels``: statsmodels' ``MixedLM`` (``groups`` = clinician, ``re_formula="~week"``,
   two variance components for the client intercept and slope, which statsmodels cannot
@@ -85,7 +86,7 @@ class GrowthFit:
     Immutable and engine-independent: whichever engine fitted it (perfkit's nested fitter or
     statsmodels' MixedLM), the same fields hold the same things. ``loglik`` is the maximised
     log-likelihood of the criterion named by ``reml`` (REML or ML: they are not comparable
-    across fixed effects); :attr:`reml_loglik` and :attr:`ml_loglik` name it, and are NaN for
+    across fixed effects); :attr:`GrowthFit.reml_loglik` and :attr:`GrowthFit.ml_loglik` name it, and are NaN for
     the other criterion. ``engine_result`` is the engine's own result, for researchers only.
     """
 
