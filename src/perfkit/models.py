@@ -86,8 +86,9 @@ class GrowthFit:
     Immutable and engine-independent: whichever engine fitted it (perfkit's nested fitter or
     statsmodels' MixedLM), the same fields hold the same things. ``loglik`` is the maximised
     log-likelihood of the criterion named by ``reml`` (REML or ML: they are not comparable
-    across fixed effects); :attr:`GrowthFit.reml_loglik` and :attr:`GrowthFit.ml_loglik` name it, and are NaN for
-    the other criterion. ``engine_result`` is the engine's own result, for researchers only.
+    across fixed effects); :attr:`GrowthFit.reml_loglik` and :attr:`GrowthFit.ml_loglik` name
+    it, and are NaN for the other criterion. ``engine_result`` is the engine's own result, for
+    researchers only.
     """
 
     instrument: str
