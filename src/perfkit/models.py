@@ -1,14 +1,15 @@
 """Mixed-effects growth models of assessment scores: clinician effects with honest uncertainty.
 
 The model, per instrument, is a three-level growth model fitted by REML: scores within clients
-within clinicians, time in weeks since the episode's first score, with the intake score
+within clinicians, ``time`` since the episode's first score (in weeks, or in sessions with
+``time_metric="sessions"``: the fit's ``time_unit`` says which), with the intake score
 (centred) and its interaction with time as case-mix adjustment::
 
-    score ~ week * intake_c + (1 + week | clinician) + (1 | clinician:client)
-                            + (0 + week | clinician:client)                        # lme4
+    score ~ time * intake_c + (1 + time | clinician) + (1 | clinician:client)
+                            + (0 + time | clinician:client)                        # lme4
 
 The intake score is the episode's first score, so the model is fitted to the later scores
-(week > 0): fitting the first score as an outcome as well would regress it on itself.
+(time > 0): fitting the first score as an outcome as well would regress it on itself.
 
 Two engines (``models.engine`` in the parameters):
 
@@ -17,9 +18,9 @@ Two engines (``models.engine`` in the parameters):
   :func:`perfkit.fit_growth` (the researchers' entry point: one code path). It matches lme4's REML
   log-likelihood, variance components and standard errors on the reference datasets, is
   9.5-17 times faster than lme4 at 35k and 84k scores (measured: benchmarks/README.md), and
-  also fits a correlated client intercept and
-  slope (``models.client_covariance: correlated``: ``(1 + week | clinician:client)``).
-- ``statsmodels``: statsmodels' ``MixedLM`` (``groups`` = clinician, ``re_formula="~week"``,
+  also fits a correlated client intercept and slope (``models.client_covariance:
+  correlated``: ``(1 + time | clinician:client)``).
+- ``statsmodels``: statsmodels' ``MixedLM`` (``groups`` = clinician, ``re_formula="~time"``,
   two variance components for the client intercept and slope, which statsmodels cannot
   correlate), kept as the independent check in the tests. Fitting it is a procedure, never a
   bare ``.fit()``: statsmodels' default start values can lead L-BFGS to report convergence far
@@ -67,13 +68,14 @@ __all__ = [
     "FitError",
 ]
 
-LME4_FORMULA = ("score ~ week * intake_c + (1 + week | clinician_id) "
-                "+ (1 | clinician_id:client_id) + (0 + week | clinician_id:client_id)")
-LME4_FORMULA_CORRELATED = ("score ~ week * intake_c + (1 + week | clinician_id) "
-                           "+ (1 + week | clinician_id:client_id)")
-FIXED = "score ~ week * intake_c"
+LME4_FORMULA = ("score ~ time * intake_c + (1 + time | clinician_id) "
+                "+ (1 | clinician_id:client_id) + (0 + time | clinician_id:client_id)")
+LME4_FORMULA_CORRELATED = ("score ~ time * intake_c + (1 + time | clinician_id) "
+                           "+ (1 + time | clinician_id:client_id)")
+FIXED = "score ~ time * intake_c"
+TIME_ONLY = "score ~ time"  # the model without case mix
 Z95 = float(stats.norm.ppf(0.975))  # 1.959964: every 95% interval of the models
-_VC = {"client": "0 + C(client)", "client_week": "0 + C(client):week"}
+_VC = {"client": "0 + C(client)", "client_time": "0 + C(client):time"}
 
 SINGULAR_MESSAGE = ("differences between clinicians are not distinguishable from zero here: "
                     "every clinician's estimate is the practice average")
@@ -108,7 +110,7 @@ class GrowthFit:
     client_corr: float = float("nan")  # correlated client intercept and slope only
     residual_var: float = float("nan")
     share_clinician: float = float("nan")
-    share_at_week: float = float("nan")
+    share_at_time: float = float("nan")  # the time (in time_unit) the share is evaluated at
     n_clinicians: int = 0
     n_clients: int = 0
     n_scores: int = 0
@@ -118,7 +120,7 @@ class GrowthFit:
     effects: pd.DataFrame = field(default_factory=pd.DataFrame)
     fixed: str = ""
     formula: str = ""  # the model in lme4's notation
-    time_metric: str = "weeks"  # what the time column ``week`` counts: weeks or sessions
+    time_metric: str = "weeks"  # what the time column ``time`` counts: weeks or sessions
     fitted: np.ndarray = field(default_factory=lambda: np.empty(0))  # per score, model order
     residuals: np.ndarray = field(default_factory=lambda: np.empty(0))
     clinician_modes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
@@ -186,11 +188,13 @@ def model_data(assessments: pd.DataFrame, cfg: Config, instrument: str, *,
     """The rows a growth model of ``instrument`` is fitted to.
 
     Every score before ``as_of`` of episodes (client, clinician) with at least
-    ``models.min_scores`` scores; ``week`` = weeks since the episode's first score, ``intake`` =
+    ``models.min_scores`` scores; ``time`` = weeks since the episode's first score, ``intake`` =
     that first score, ``intake_c`` = intake minus the mean intake over episodes. The first score
     itself is not an outcome row. Client ids are the pseudonyms of the prepared snapshot.
-    With ``time_metric="sessions"`` the ``week`` column counts scores since the first instead
-    (1, 2, 3, ...), for researchers who prefer session time.
+    With ``time_metric="sessions"`` the ``time`` column counts scores since the first instead
+    (1, 2, 3, ...), for researchers who prefer session time; ``attrs["time_metric"]`` says
+    which (the fit's ``time_unit``, the model summary's ``time_unit``). The column was called
+    ``week`` before, whatever it counted.
 
     ``as_of`` is the end of ``cfg``'s period when one was set (parameters, command line, a
     run's own parameters); with the built-in period, which is the bundled demo's, every score
@@ -228,20 +232,20 @@ def model_data(assessments: pd.DataFrame, cfg: Config, instrument: str, *,
                  n=g["total_score"].transform("size"))
     a = a[a["n"] >= min_scores]
     if time_metric == "weeks":
-        a = a.assign(week=(a["administered_at"] - a["first_at"]) / pd.Timedelta(weeks=1))
+        a = a.assign(time=(a["administered_at"] - a["first_at"]) / pd.Timedelta(weeks=1))
     else:
-        a = a.assign(week=a.groupby(key, observed=True).cumcount().astype(float))
-    later = a[a["week"] > 0]
+        a = a.assign(time=a.groupby(key, observed=True).cumcount().astype(float))
+    later = a[a["time"] > 0]
     mean_intake = later.groupby(key, observed=True)["intake"].first().mean()
     out = pd.DataFrame({
         "clinician_id": later["clinician_id"].to_numpy(),
         "client_id": later["client_id"].to_numpy(),
-        "week": later["week"].to_numpy(dtype=float),
+        "time": later["time"].to_numpy(dtype=float),
         "score": later["total_score"].to_numpy(dtype=float),
         "intake": later["intake"].to_numpy(dtype=float),
     })
     out["intake_c"] = out["intake"] - mean_intake
-    out = out.sort_values(["clinician_id", "client_id", "week"], ignore_index=True)
+    out = out.sort_values(["clinician_id", "client_id", "time"], ignore_index=True)
     out.attrs["time_metric"] = time_metric  # a fit records what its time column counts
     return out
 
@@ -252,8 +256,8 @@ def simulate_growth_data(n_clinicians: int, clients_per: int, scores_per: int, *
     """Synthetic three-level growth data with known parameters (for tests and benchmarks).
 
     Scores are drawn from the model itself: fixed effects (13, -0.3, 0.9, -0.01) for
-    (intercept, week, intake_c, week:intake_c), the given standard deviations, weekly or
-    fortnightly visits.
+    (intercept, time, intake_c, time:intake_c), the given standard deviations, weekly or
+    fortnightly visits (``time`` in weeks).
     """
     rng = np.random.default_rng(seed)
     c01 = clinician_corr * clinician_sd[0] * clinician_sd[1]
@@ -273,7 +277,7 @@ def simulate_growth_data(n_clinicians: int, clients_per: int, scores_per: int, *
             score = mu + rng.normal(0, residual_sd, n_s)
             rows.append(pd.DataFrame({"clinician_id": f"T{c + 1:03d}",
                                       "client_id": f"T{c + 1:03d}-{k + 1:03d}",
-                                      "week": week, "score": np.round(score, 2),
+                                      "time": week, "score": np.round(score, 2),
                                       "intake": np.round(intake_c + 14, 2),
                                       "intake_c": np.round(intake_c, 4)}))
     return pd.concat(rows, ignore_index=True)
@@ -286,18 +290,18 @@ def simulate_growth_data(n_clinicians: int, clients_per: int, scores_per: int, *
 
 def _mixedlm(data: pd.DataFrame, fixed: str = FIXED):
     d = data.assign(client=data["clinician_id"].astype(str) + "|" + data["client_id"].astype(str))
-    return smf.mixedlm(fixed, d, groups="clinician_id", re_formula="~week", vc_formula=_VC)
+    return smf.mixedlm(fixed, d, groups="clinician_id", re_formula="~time", vc_formula=_VC)
 
 
 def moment_start(data: pd.DataFrame, fixed: str = FIXED) -> dict:
     """Start values for statsmodels' MixedLM: :func:`perfkit.nested.moment_components` (the
-    one moment estimator both engines start from), with the slope terms on the week scale."""
+    one moment estimator both engines start from), with the slope terms on the time scale."""
     from . import nested
 
     nd = nested.prepare(data, fixed)
     m = nested.moment_components(nd)
-    to_weeks = np.diag([1.0, 1.0 / nd.t_scale])
-    return {"fe": m["beta"], "cov_re": to_weeks @ m["cov"] @ to_weeks,
+    unscale = np.diag([1.0, 1.0 / nd.t_scale])
+    return {"fe": m["beta"], "cov_re": unscale @ m["cov"] @ unscale,
             "vcomp": np.array([m["tau0"], m["tau1"] / nd.t_scale ** 2]), "scale": m["sigma2"]}
 
 
@@ -436,11 +440,11 @@ def _checks(fit: _Draft, engine_converged: bool, grad: float, mc) -> None:
 
 def _case_mix(fixed: str) -> bool:
     """Whether a fixed-effects formula of the reports is the case-mix model (``FIXED``) or
-    time alone (``score ~ week``); perfkit's engine fits these two."""
+    time alone (``score ~ time``); perfkit's engine fits these two."""
     f = fixed.replace(" ", "")
-    if f in (FIXED.replace(" ", ""), "score~week"):
-        return f != "score~week"
-    raise ValueError(f"perfkit's engine fits {FIXED!r} or 'score ~ week', not {fixed!r}: for "
+    if f in (FIXED.replace(" ", ""), "score~time"):
+        return f != "score~time"
+    raise ValueError(f"perfkit's engine fits {FIXED!r} or {TIME_ONLY!r}, not {fixed!r}: for "
                      "other fixed effects use perfkit.fit_growth's baseline and covariates")
 
 
@@ -451,7 +455,7 @@ def _growth(data: pd.DataFrame, fit: _Draft, cfg: Config, *, two_level: bool = F
     from .growth import fit_growth
 
     mix = _case_mix(fit.fixed)
-    kw = {"score": "score", "time": "week", "reml": fit.reml,
+    kw = {"score": "score", "time": "time", "reml": fit.reml,
           "baseline": "intake_c" if mix else None, "baseline_center": 0.0 if mix else None,
           "client_covariance": "correlated" if cfg.models.client_covariance == "correlated"
           else "diagonal", "maxiter": cfg.models.maxiter * 3}
@@ -504,7 +508,7 @@ def _from_nested(fit: _Draft, res) -> None:
     """A :class:`perfkit.growth.GrowthResult`'s estimates in the draft's fields (fixed effects
     under statsmodels' names, as every engine names them here)."""
     nf = res.engine_result
-    names = ["Intercept", "week", "intake_c", "week:intake_c"][:len(nf.beta)]
+    names = ["Intercept", "time", "intake_c", "time:intake_c"][:len(nf.beta)]
     fit.optimizer = nf.optimizer
     fit.warnings = list(nf.warnings)
     fit.loglik = float(nf.loglik)
@@ -546,7 +550,7 @@ def _boundary(fit: _Draft, tol: float) -> list[str]:
     cov, scale = fit.clinician_cov, fit.residual_var
     sd = np.sqrt(np.clip(np.diag(cov), 0, None))
     corr = cov[0, 1] / (sd[0] * sd[1]) if sd[0] > 0 and sd[1] > 0 else 0.0
-    # a slope variance is per week squared: compare it on the scale of ten weeks of change
+    # a slope variance is per unit of time squared: compare it on the scale of ten units
     out = []
     if cov[1, 1] * 100 < tol * scale:
         out.append("clinician slope")
@@ -571,13 +575,13 @@ def _codes(data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _share(fit: _Draft, data: pd.DataFrame, episode: np.ndarray) -> None:
-    """Share of score variance due to clinicians at the median last week of the episodes
+    """Share of score variance due to clinicians at the median last time of the episodes
     (``episode``: each row's episode code, from ``_codes``)."""
-    t = float(pd.Series(data["week"].to_numpy(dtype=float)).groupby(episode).max().median())
+    t = float(pd.Series(data["time"].to_numpy(dtype=float)).groupby(episode).max().median())
     cov = fit.clinician_cov
     clin = cov[0, 0] + 2 * t * cov[0, 1] + t * t * cov[1, 1]
     client = fit.client_intercept_var + t * t * fit.client_slope_var
-    fit.share_at_week = round(t, 2)
+    fit.share_at_time = round(t, 2)
     fit.share_clinician = float(clin / (clin + client + fit.residual_var))
 
 
@@ -588,8 +592,8 @@ def _effects(res, data: pd.DataFrame, fit: _Draft) -> pd.DataFrame:
                                               n_assessments=("score", "size"))
     rows = []
     for cid in counts.index:
-        eff = float(re[cid]["week"])
-        var = float(re_cov[cid].loc["week", "week"])
+        eff = float(re[cid]["time"])
+        var = float(re_cov[cid].loc["time", "time"])
         half = Z95 * np.sqrt(max(var, 0.0))
         rows.append({"clinician_id": cid, "instrument": fit.instrument, "effect": eff,
                      "ci_low": eff - half, "ci_high": eff + half,
@@ -600,10 +604,10 @@ def _effects(res, data: pd.DataFrame, fit: _Draft) -> pd.DataFrame:
 
 def two_level_model(data: pd.DataFrame, fixed: str = FIXED):
     """Scores within clients only (no clinician level): independent client intercept and slope,
-    so the three-level model nests it (lme4: ``(1 | client) + (0 + week | client)``)."""
+    so the three-level model nests it (lme4: ``(1 | client) + (0 + time | client)``)."""
     d = data.assign(client=data["clinician_id"].astype(str) + "|" + data["client_id"].astype(str))
     return smf.mixedlm(fixed, d, groups="client", re_formula="~1",
-                       vc_formula={"client_week": "0 + week"})
+                       vc_formula={"client_time": "0 + time"})
 
 
 def _two_level(data: pd.DataFrame, fit: _Draft, t0: float, cfg: Config) -> GrowthFit:
@@ -770,7 +774,8 @@ def model_summary(fits: list[GrowthFit]) -> dict:
                 "residual": _num(f.residual_var),
             },
             "share_of_variance_due_to_clinicians": _num(f.share_clinician),
-            "share_evaluated_at_week": _num(f.share_at_week),
+            "share_evaluated_at_time": _num(f.share_at_time),
+            "time_unit": f.time_unit,
             "reml_loglik": _num(f.reml_loglik),
             "converged": f.converged,
             "singular": f.singular,
@@ -830,7 +835,7 @@ def compare_models(data: pd.DataFrame, cfg: Config, *, fixed: str = FIXED) -> pd
     codes and the tests (:mod:`perfkit.report.model_words`).
     """
     three = fit_growth_model(data, cfg, reml=False)
-    plain = fit_growth_model(data, cfg, fixed="score ~ week", reml=False)
+    plain = fit_growth_model(data, cfg, fixed=TIME_ONLY, reml=False)
     draft, _ = _new_draft(data, "", level="two-level", reml=False, fixed=FIXED)
     two = _two_level(data, draft, time.perf_counter(), cfg)
     rows = [

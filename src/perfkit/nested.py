@@ -1,11 +1,11 @@
 """A dedicated fitter for perfkit's nested growth model: scores within clients within
 clinicians, each level with a random intercept and a random slope on time.
 
-    score ~ X beta + (1 + week | clinician) + (1 + week | clinician:client) + residual
+    score ~ X beta + (1 + time | clinician) + (1 + time | clinician:client) + residual
 
 The client intercept and slope are independent by default (as in perfkit's lme4 formula,
-``(1 | clinician:client) + (0 + week | clinician:client)``) or correlated
-(``client_cov="unstructured"``: ``(1 + week | clinician:client)``, which statsmodels cannot fit).
+``(1 | clinician:client) + (0 + time | clinician:client)``) or correlated
+(``client_cov="unstructured"``: ``(1 + time | clinician:client)``, which statsmodels cannot fit).
 
 Method
 ------
@@ -17,11 +17,11 @@ REML deviance is
 
 where L L' = Lambda' Z'Z Lambda + I, R_X' R_X is the fixed-effects block of the Schur
 complement, and r^2 the penalized residual sum of squares at the optimum. Because clients are
-nested in clinicians and both levels use the same two columns (1, week), Lambda' Z'Z Lambda + I
+nested in clinicians and both levels use the same two columns (1, time), Lambda' Z'Z Lambda + I
 is block diagonal by clinician, and each clinician's block is an "arrow": one 2x2 block per
 client, coupled only to the clinician's 2x2 block. The Cholesky factor is then the client blocks
 and the clinician's Schur complement, and every quantity needs only each client's 2x2
-cross-products of (1, week) with itself and with (X, y), computed once. An evaluation costs a
+cross-products of (1, time) with itself and with (X, y), computed once. An evaluation costs a
 few vectorized 2x2 operations per client, whatever the number of scores.
 
 theta (the lower-triangular relative factors, 5 or 6 numbers) is optimized with L-BFGS-B
@@ -99,20 +99,20 @@ def _design(d: pd.DataFrame, fixed) -> tuple[np.ndarray, np.ndarray, list[str]]:
         return (d["score"].to_numpy(dtype=float),
                 d[list(fixed.columns)].to_numpy(dtype=float).reshape(len(d), -1),
                 list(fixed.names))
-    if fixed.replace(" ", "") == "score~week*intake_c":
-        w = d["week"].to_numpy(dtype=float)
+    if fixed.replace(" ", "") == "score~time*intake_c":
+        w = d["time"].to_numpy(dtype=float)
         c = d["intake_c"].to_numpy(dtype=float)
         X = np.column_stack([np.ones_like(w), w, c, w * c])
-        return d["score"].to_numpy(dtype=float), X, ["Intercept", "week", "intake_c",
-                                                     "week:intake_c"]
+        return d["score"].to_numpy(dtype=float), X, ["Intercept", "time", "intake_c",
+                                                     "time:intake_c"]
     from patsy import dmatrices
 
     yd, xd = dmatrices(fixed, d, return_type="dataframe", NA_action="raise")
     return yd.to_numpy(dtype=float)[:, 0], xd.to_numpy(dtype=float), list(xd.columns)
 
 
-def prepare(data: pd.DataFrame, fixed: str | Design = "score ~ week * intake_c", *,
-            time_col: str = "week") -> NestedData:
+def prepare(data: pd.DataFrame, fixed: str | Design = "score ~ time * intake_c", *,
+            time_col: str = "time") -> NestedData:
     """Build the design and the per-client cross-products. Rows need ``clinician_id``,
     ``client_id`` and the columns of the ``fixed`` formula (or :class:`Design`)."""
     kc, clinicians = pd.factorize(data["clinician_id"].to_numpy(dtype=object))
@@ -126,9 +126,9 @@ def prepare(data: pd.DataFrame, fixed: str | Design = "score ~ week * intake_c",
     if d[["score", time_col]].isna().any().any():
         raise ValueError("missing scores or times in the model data")
     y, X, names = _design(d, fixed)
-    week = d[time_col].to_numpy(dtype=float)
-    t_scale = float(np.std(week)) or 1.0
-    t = week / t_scale
+    time_ = d[time_col].to_numpy(dtype=float)
+    t_scale = float(np.std(time_)) or 1.0
+    t = time_ / t_scale
     new_client = np.r_[True, key[1:] != key[:-1]]
     first_row = np.flatnonzero(new_client)
     client_of = np.cumsum(new_client) - 1
@@ -283,7 +283,7 @@ class NestedFit:
     def random_effects(self) -> dict:
         """Clinician conditional means, keyed by clinician id (statsmodels' layout)."""
         e = self.clinician_effects
-        return {c: pd.Series([a, b], index=["Group", "week"])
+        return {c: pd.Series([a, b], index=["Group", "time"])
                 for c, a, b in zip(e["clinician_id"], e["intercept"], e["slope"], strict=True)}
 
     @property
@@ -310,7 +310,7 @@ def moment_components(nd: NestedData) -> dict:
 
     Returns ``beta`` (fixed effects), ``sigma2`` (residual variance), ``tau0`` and ``tau1``
     (client intercept and slope variances) and ``cov`` (clinician 2 x 2 covariance), with time
-    on the scaled axis ``nd.t`` (divide slope terms by ``nd.t_scale`` for weeks).
+    on the scaled axis ``nd.t`` (divide slope terms by ``nd.t_scale`` for the data's time unit).
     """
     p = nd.p
     beta = np.linalg.lstsq(nd.PP[:p, :p], nd.PP[:p, p], rcond=None)[0]
@@ -360,7 +360,7 @@ def moment_theta(nd: NestedData, client_cov: str = "diagonal") -> np.ndarray:
 
 
 def fit_nested(data: pd.DataFrame | NestedData,
-               fixed: str | Design = "score ~ week * intake_c", *, reml: bool = True,
+               fixed: str | Design = "score ~ time * intake_c", *, reml: bool = True,
                client_cov: str = "diagonal", two_level: bool = False,
                start: np.ndarray | None = None, maxiter: int = 1000) -> NestedFit:
     """Fit the nested growth model by (RE)ML.
@@ -368,7 +368,7 @@ def fit_nested(data: pd.DataFrame | NestedData,
     Parameters
     ----------
     data : DataFrame or NestedData
-        Rows with ``clinician_id``, ``client_id``, ``week`` and the formula's columns.
+        Rows with ``clinician_id``, ``client_id``, ``time`` and the formula's columns.
     fixed : str or Design
         The fixed-effects formula (patsy), or the design's columns (:class:`Design`).
     reml : bool

@@ -44,9 +44,9 @@ def describe_fit(fit: GrowthFit):
 
 
 def _term(name: str, u: str) -> str:
-    return {"Intercept": "starting level (points)", "week": f"change per {u} (points)",
+    return {"Intercept": "starting level (points)", "time": f"change per {u} (points)",
             "intake_c": "intake score, centred (points per point)",
-            "week:intake_c": f"change per {u}, per point of intake"}.get(name, name)
+            "time:intake_c": f"change per {u}, per point of intake"}.get(name, name)
 
 
 def fixed_effects_table(fit: GrowthFit):
@@ -85,7 +85,7 @@ def share_statement(fit: GrowthFit):
     if not np.isfinite(fit.share_clinician):
         return Text("The share of variance due to clinicians was not estimated for this model.")
     return Text(
-        f"At {fit.time_unit} {fit.share_at_week:g} (the median length of an episode here), "
+        f"At {fit.time_unit} {fit.share_at_time:g} (the median length of an episode here), "
         f"**{fit.share_clinician:.1%}** of the variation in {md(fit.instrument)} scores lies "
         "between clinicians" + (", after allowing for intake severity" if fit.case_mix else
                                  " (not adjusted for intake severity)")
@@ -95,12 +95,10 @@ def share_statement(fit: GrowthFit):
 
 def model_text(fit: GrowthFit) -> Text:
     """The model as fitted, in lme4's notation, with what its terms mean and its engine."""
-    u = fit.time_unit
     return Text(
         f"In R's lme4 notation, over the columns of the model rows (the files `perfkit run` "
         f"writes as `tables/model_data_*.csv`, one per measure):\n\n`{fit.formula}`\n\n"
-        f"`week` is the time since the episode's first score, counted in {fit.time_metric}"
-        + (" (the column keeps its name whatever it counts)" if u != "week" else "")
+        f"`time` is the time since the episode's first score, counted in {fit.time_metric}"
         + (", `intake_c` the first score minus its mean" if fit.case_mix else
            "; the model does not allow for intake severity") + ". "
         f"Fitted by {md(fit.engine) or 'no engine (too little data for a model)'}; both "
