@@ -17,7 +17,8 @@ from __future__ import annotations
 import warnings
 from contextlib import contextmanager
 
-__all__ = ["FitError", "REASONS", "expected_categories", "recording"]
+__all__ = ["FitError", "REASONS", "expected_categories", "recording", "why_failed",
+           "raise_failed"]
 
 # Why a model fell back or failed: the codes a fit carries (``GrowthFit.reason``) and
 # FitError.reason. Presentation words them (perfkit.report.model_words).
@@ -76,3 +77,44 @@ def recording(into: list, categories: tuple[type[Warning], ...] | None = None):
             else:  # not expected: to the caller's filters, as if never caught
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno,
                                        source=w.source)
+
+
+def why_failed(data, fit) -> str:
+    """Why a model could not be fitted to ``data`` (``fit``: the fit under construction, its
+    ``fixed`` formula and counts), as a code of :data:`REASONS`: the fixed effects not all
+    estimable (``singular_design``), no more scores than clients (``too_little_data``), else
+    ``optimizer_failed``."""
+    import numpy as np
+
+    from . import nested
+
+    try:
+        _, X, _ = nested._design(data, fit.fixed)
+        singular = np.linalg.matrix_rank(X) < X.shape[1]
+    except Exception:  # noqa: BLE001 - a formula patsy cannot build is not estimable either
+        singular = True
+    if singular:
+        return "singular_design"
+    return "too_little_data" if fit.n_scores <= fit.n_clients else "optimizer_failed"
+
+
+def raise_failed(fit, data, model: str):
+    """Raise :class:`FitError` for a model no optimizer could fit (``fit``: the fit under
+    construction, with its candidates): which model, the optimizers tried, the last error and
+    the reason (:func:`why_failed`)."""
+    tried = tuple(c["optimizer"] for c in fit.candidates)
+    last = next((c["error"] for c in reversed(fit.candidates) if c.get("error")), "")
+    what = f"the {model}" + (f" for {fit.instrument}" if fit.instrument else "")
+    reason = why_failed(data, fit)
+    if reason == "singular_design":
+        why = (f"its fixed effects ({fit.fixed}) cannot all be estimated from these "
+               f"{fit.n_scores} scores (a term is constant or a combination of the others)")
+    elif reason == "too_little_data":
+        why = (f"too little data ({fit.n_scores} scores from {fit.n_clients} clients: each "
+               "client needs more than one score)")
+    else:
+        why = (f"every optimizer tried ({', '.join(tried)}, on {fit.n_scores} scores from "
+               f"{fit.n_clients} clients) stopped with an error")
+    raise FitError(f"{what} could not be fitted: {why}; the last error: {last or 'none'}",
+                   reason=reason, model=what.removeprefix("the "), optimizers=tried,
+                   last_error=last)

@@ -46,7 +46,7 @@ from scipy import stats
 from statsmodels.regression.mixed_linear_model import MixedLMParams
 
 from .config import Config, ConfigError
-from .fit_problems import FitError, recording
+from .fit_problems import FitError, raise_failed, recording, why_failed
 
 __all__ = [
     "LME4_FORMULA",
@@ -61,7 +61,6 @@ __all__ = [
     "slug",
     "FIXED",
     "compare_models",
-    "p_value",
     "sensitivity_to_early_leavers",
     "Z95",
     "two_level_model",
@@ -401,7 +400,7 @@ def fit_growth_model(data: pd.DataFrame, cfg: Config, instrument: str = "", *,
                         mc.maxiter * 10)
             stationary()
     if best is None:
-        _failed(fit, data, "three-level growth model")
+        raise_failed(fit, data, "three-level growth model")
     res, method, _, warned = best
     fit.warnings = [*warned, *(w for w in checked if w not in warned)]
     fit.optimizer = method
@@ -479,7 +478,7 @@ def _fit_perfkit(data: pd.DataFrame, cfg: Config, fit: _Draft, t0: float,
                                "converged": False, "evaluations": 0,
                                "error": f"{type(exc).__name__}: {exc}"})
         try:
-            _failed(fit, data, "three-level growth model")
+            raise_failed(fit, data, "three-level growth model")
         except FitError as err:
             raise err from exc
     nf = res.engine_result
@@ -620,7 +619,7 @@ def _two_level(data: pd.DataFrame, fit: _Draft, t0: float, cfg: Config) -> Growt
             fit.candidates.append({"start": "moments", "optimizer": "L-BFGS-B", "loglik": None,
                                    "converged": False, "evaluations": 0,
                                    "error": f"{type(exc).__name__}: {exc}"})
-            return _descriptive(data, fit, t0, reason=_why_failed(data, fit))
+            return _descriptive(data, fit, t0, reason=why_failed(data, fit))
         nf = res.engine_result
         _from_nested(fit, res)
         fit.engine = f"perfkit nested fitter ({'REML' if fit.reml else 'ML'}, clients only)"
@@ -635,7 +634,7 @@ def _two_level(data: pd.DataFrame, fit: _Draft, t0: float, cfg: Config) -> Growt
                                "error": err, "warnings": [list(w) for w in warned]})
         fit.warnings = list(warned)
         if res is None:
-            return _descriptive(data, fit, t0, reason=_why_failed(data, fit))
+            return _descriptive(data, fit, t0, reason=why_failed(data, fit))
         fit.engine = f"statsmodels MixedLM ({'REML' if fit.reml else 'ML'}, clients only)"
         fit.optimizer = "lbfgs"
         fit.loglik = float(res.llf)
@@ -665,44 +664,6 @@ _DESCRIPTIVE_WHY = {
     "singular_design": "the model's terms cannot all be estimated from {scores} scores from "
                        "{clients} clients (a term is constant or a combination of the others)",
 }
-
-
-def _why_failed(data: pd.DataFrame, fit: _Draft) -> str:
-    """Why a model could not be fitted to ``data``, as a code of
-    :data:`perfkit.fit_problems.REASONS`: the fixed effects not all estimable
-    (``singular_design``), fewer scores than clients (``too_little_data``), else
-    ``optimizer_failed``."""
-    from . import nested
-
-    try:
-        _, X, _ = nested._design(data, fit.fixed)
-        singular = np.linalg.matrix_rank(X) < X.shape[1]
-    except Exception:  # noqa: BLE001 - a formula patsy cannot build is not estimable either
-        singular = True
-    if singular:
-        return "singular_design"
-    return "too_little_data" if fit.n_scores <= fit.n_clients else "optimizer_failed"
-
-
-def _failed(fit: _Draft, data: pd.DataFrame, model: str):
-    """Raise :class:`FitError` for a model no optimizer could fit: which model, the
-    optimizers tried, the last error and the reason (:func:`_why_failed`)."""
-    tried = tuple(c["optimizer"] for c in fit.candidates)
-    last = next((c["error"] for c in reversed(fit.candidates) if c.get("error")), "")
-    what = f"the {model}" + (f" for {fit.instrument}" if fit.instrument else "")
-    reason = _why_failed(data, fit)
-    if reason == "singular_design":
-        why = (f"its fixed effects ({fit.fixed}) cannot all be estimated from these "
-               f"{fit.n_scores} scores (a term is constant or a combination of the others)")
-    elif reason == "too_little_data":
-        why = (f"too little data ({fit.n_scores} scores from {fit.n_clients} clients: each "
-               "client needs more than one score)")
-    else:
-        why = (f"every optimizer tried ({', '.join(tried)}, on {fit.n_scores} scores from "
-               f"{fit.n_clients} clients) stopped with an error")
-    raise FitError(f"{what} could not be fitted: {why}; the last error: {last or 'none'}",
-                   reason=reason, model=what.removeprefix("the "), optimizers=tried,
-                   last_error=last)
 
 
 def _descriptive(data: pd.DataFrame, fit: _Draft, t0: float, *,
@@ -808,12 +769,6 @@ def slug(instrument: str) -> str:
 # --------------------------------------------------------------------------------------------
 # Research helpers (the outcomes-models notebook)
 # --------------------------------------------------------------------------------------------
-
-
-def p_value(p: float) -> str:
-    """A p-value as a reader should see it: three decimals, or "< 0.001" below that (never
-    "p = 0")."""
-    return "–" if not np.isfinite(p) else "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def compare_models(data: pd.DataFrame, cfg: Config, *, fixed: str = FIXED) -> pd.DataFrame:

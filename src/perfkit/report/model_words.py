@@ -8,11 +8,13 @@ notebook; the owner's and clinicians' pages never carry it.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..safety import md
 from .format import Text
 
 __all__ = ["WARNING_WORDS", "REASON_WORDS", "COMPARED_MODELS", "warning_sentences",
-           "warnings_text", "reason_words", "compared_model_words"]
+           "warnings_text", "reason_words", "compared_model_words", "p_value"]
 
 # What each recorded warning category means, in plain words
 WARNING_WORDS = {
@@ -79,3 +81,9 @@ def reason_words(reason: str) -> str:
 def compared_model_words(code: str) -> tuple[str, str]:
     """A compared model's code as (label, what it includes)."""
     return COMPARED_MODELS[code]
+
+
+def p_value(p: float) -> str:
+    """A p-value as a reader should see it: three decimals, or "< 0.001" below that (never
+    "p = 0")."""
+    return "–" if not np.isfinite(p) else "< 0.001" if p < 0.001 else f"{p:.3f}"

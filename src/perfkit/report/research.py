@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..models import Z95, GrowthFit, p_value
+from ..models import Z95, GrowthFit
 from ..safety import md
 from .format import Text, num, table
-from .model_words import compared_model_words
+from .model_words import compared_model_words, p_value
 
 __all__ = ["describe_fit", "fixed_effects_table", "variance_table", "share_statement",
            "model_text", "caterpillar_text", "comparison_table", "sensitivity_table",
