@@ -45,8 +45,8 @@ d <- read.csv(commandArgs(TRUE)[1], colClasses = c(clinician_id = "character",
                                                     client_id = "character"))
 best <- Inf
 for (i in seq_len(as.integer(commandArgs(TRUE)[2]))) {
-  t <- system.time(fit <- lmer(score ~ week * intake_c + (1 + week | clinician_id) +
-    (1 | clinician_id:client_id) + (0 + week | clinician_id:client_id), data = d,
+  t <- system.time(fit <- lmer(score ~ time * intake_c + (1 + time | clinician_id) +
+    (1 | clinician_id:client_id) + (0 + time | clinician_id:client_id), data = d,
     REML = TRUE))
   best <- min(best, t[["elapsed"]])
 }
@@ -60,9 +60,9 @@ def lme4_theta_to_perfkit(pairs: list[str], t_scale: float) -> np.ndarray:
     """lme4's theta (named; time unscaled) as perfkit's (time divided by t_scale)."""
     th = dict(p.split("=") for p in pairs)
     th = {k: float(v) for k, v in th.items()}
-    return np.array([th["clinician_id.(Intercept)"], t_scale * th["clinician_id.week.(Intercept)"],
-                     t_scale * th["clinician_id.week"], th["clinician_id:client_id.(Intercept)"],
-                     t_scale * th["clinician_id:client_id.week"]])
+    return np.array([th["clinician_id.(Intercept)"], t_scale * th["clinician_id.time.(Intercept)"],
+                     t_scale * th["clinician_id.time"], th["clinician_id:client_id.(Intercept)"],
+                     t_scale * th["clinician_id:client_id.time"]])
 
 
 def ensure_lme4() -> str | None:

@@ -60,8 +60,7 @@ def practice(n: int, *, outside: set[int], slow: int, others: int, seed: int = 0
                     np.where(np.arange(n) % 10 == 0, np.minimum(hi + 0.08, 0.97),
                              np.maximum(lo - 0.08, 0.02)),
                     rng.uniform(lo + 0.01, hi - 0.01))
-    signal = np.where(rate > hi, "above 95% limit",
-                      np.where(rate < lo, "below 95% limit", "within limits"))
+    signal = np.where(rate > hi, "above_inner", np.where(rate < lo, "below_inner", "within"))
     funnel = pd.DataFrame({"clinician_id": ids, "instrument": "PHQ-9",
                            "paired_episodes": episodes, "reliable_improvement_rate": rate,
                            "practice_rate": p0, "signal": signal})
@@ -239,7 +238,7 @@ def test_a_funnels_list_of_those_outside_is_marked_as_drawn_when_each_is_labelle
     run = sizes[n]
     f = run.table("funnel")
     outside = {run.name_of(c) for c, s in zip(f["clinician_id"], f["signal"], strict=True)
-               if s != "within limits"}
+               if s != "within"}
     for name in outside - labels:
         assert name in printed.partition("drawn without a label for lack of room: ")[2]
     assert all(name not in printed for name in labels)
@@ -269,7 +268,7 @@ def test_funnel_labels_name_the_points_outside_and_stay_inside_the_plot(sizes, f
     run = sizes[n]
     f = run.table("funnel")
     outside = {run.name_of(c) for c, s in zip(f["clinician_id"], f["signal"], strict=True)
-               if s != "within limits"}
+               if s != "within"}
     assert len(outside) == n // 5 + (n % 5 > 0)  # every fifth, as planted
     fig = figures[n]["funnel"]
     ax, rend, boxes = funnel_labels(fig)

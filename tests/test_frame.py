@@ -5,6 +5,8 @@ and the supervision pack asking what the owner's check-in list asks, from the sa
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -56,7 +58,9 @@ def ledger_row(cid, **kw) -> dict:
            "direct_hours": 1000.0, "supervision_hours_individual": 60.0,
            "supervision_hours_group": 40.0, "periods_assessed": 12, "periods_compliant": 12,
            "total_hours": 1500.0, "total_required": 3000.0, "supervision_required": 100.0,
-           "behind_on_supervision": False, "note": SECRET, "history_complete": True,
+           "behind_on_supervision": False, "history_complete": True,
+           # the ledger's reasons (words in the supervision pack only), with a secret in them
+           "reasons": json.dumps([{"code": "unknown_rule", "rule": SECRET, "known": []}]),
            "records_since": "2025-01-01", "ledger_status": "on track",
            "experience_since": "2025-01-01"}
     row.update(kw)

@@ -36,7 +36,7 @@ def frame(name: str, seed: int = 0) -> pd.DataFrame:
     src = load(name)
     d = pd.DataFrame({"therapist": src["clinician_id"],
                       "patient": src["client_id"].str.split("-").str[-1],
-                      "weeks": src["week"], "phq": src["score"], "intake": src["intake"],
+                      "weeks": src["time"], "phq": src["score"], "intake": src["intake"],
                       "note": "unused"})
     return d.sample(frac=1.0, random_state=seed)  # order must not matter
 
@@ -340,13 +340,13 @@ def test_reports_fit_through_fit_growth(covariance):
     d = load("varied_clinicians")
     cfg = pk.load_config(models={"client_covariance": covariance})
     ours = mo.fit_growth_model(d, cfg, "PHQ-9")
-    direct = pk.fit_growth(d, score="score", time="week", client="client_id",
+    direct = pk.fit_growth(d, score="score", time="time", client="client_id",
                            clinician="clinician_id", baseline="intake_c", baseline_center=0.0,
                            client_covariance="diagonal" if covariance == "independent"
                            else "correlated")
     assert ours.loglik == direct.loglik
     assert ours.fixed_effects.to_numpy() == pytest.approx(direct.fixed.to_numpy(), abs=0)
-    assert list(ours.fixed_effects.index) == ["Intercept", "week", "intake_c", "week:intake_c"]
+    assert list(ours.fixed_effects.index) == ["Intercept", "time", "intake_c", "time:intake_c"]
     eff = direct.clinician_effects.set_index("clinician_id")
     assert ours.effects.set_index("clinician_id")["ci_high"].to_numpy() == pytest.approx(
         eff["slope_high"].to_numpy(), abs=0)
@@ -364,7 +364,7 @@ def test_compare_models_counts_every_parameter(covariance, counts):
     assert out["parameters"].tolist() == counts
     assert out["Chi Df"].tolist()[:2] == [3, 2]
     cov = "diagonal" if covariance == "independent" else "correlated"
-    kw = {"score": "score", "time": "week", "baseline_center": 0.0, "client_covariance": cov}
+    kw = {"score": "score", "time": "time", "baseline_center": 0.0, "client_covariance": cov}
     three = pk.fit_growth(d, client="client_id", clinician="clinician_id", baseline="intake_c",
                           **kw)
     plain = pk.fit_growth(d, client="client_id", clinician="clinician_id", **kw)

@@ -36,7 +36,7 @@ def test_the_default_period_does_not_hide_later_data():
     # intakes 14 (X) and 20 (Y), mean 17; weeks since each episode's first score
     expected = pd.DataFrame({"clinician_id": ["C1", "C1", "C2", "C2"],
                              "client_id": ["X", "X", "Y", "Y"],
-                             "week": [1.0, 3.0, 2.0, 6.0], "score": [12.0, 9.0, 18.0, 11.0],
+                             "time": [1.0, 3.0, 2.0, 6.0], "score": [12.0, 9.0, 18.0, 11.0],
                              "intake": [14.0, 14.0, 20.0, 20.0],
                              "intake_c": [-3.0, -3.0, 3.0, 3.0]})
     pd.testing.assert_frame_equal(rows, expected)

@@ -35,7 +35,7 @@ def test_reml_loglik_matches_lme4(fits, name):
 def test_fixed_effects_match_lme4(fits, name):
     ref = lme4(name)
     fe = fits[name].fixed_effects
-    for term in ("(Intercept)", "week", "intake_c", "week:intake_c"):
+    for term in ("(Intercept)", "time", "intake_c", "time:intake_c"):
         ours = fe["Intercept" if term == "(Intercept)" else term]
         # within 1e-3 of the estimate's own scale, or 1e-4 absolute for tiny terms
         assert ours == pytest.approx(float(ref[f"fixef:{term}"]), rel=1e-3, abs=1e-4), term
@@ -66,7 +66,7 @@ def test_singular_fit_is_reported_in_plain_words(fits):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_clinician_effects_and_intervals_equal_lme4(fits, name):
-    """Each clinician's effect is lme4's conditional mode of the week slope and the interval
+    """Each clinician's effect is lme4's conditional mode of the time slope and the interval
     is that mode +/- 1.959964 conditional standard deviations (``ranef(condVar = TRUE)``,
     tests/reference/lme4/<name>_ranef.csv). Singular fits: both collapse to zero."""
     ref = pd.read_csv(REF / "lme4" / f"{name}_ranef.csv", dtype={"clinician_id": str},
@@ -95,7 +95,7 @@ def test_tiny_practice_falls_back_with_a_plain_message():
     smaller = mo.simulate_growth_data(2, 2, 3, seed=6)
     fit = mo.fit_growth_model(smaller, cfg, "GAD-7")
     assert fit.level == "descriptive" and "too little data" in fit.messages[0]
-    assert np.isfinite(fit.fixed_effects["week"])
+    assert np.isfinite(fit.fixed_effects["time"])
 
 
 def test_summary_json_fields(fits):
@@ -107,9 +107,9 @@ def test_summary_json_fields(fits):
     # the summary carries the fit's numbers, checked against lme4's (not against the fit)
     ref = lme4("small_practice")
     assert s["reml_loglik"] == pytest.approx(float(ref["reml_loglik"]), abs=0.01)
-    assert s["fixed_effects"]["week"]["estimate"] == pytest.approx(float(ref["fixef:week"]),
+    assert s["fixed_effects"]["time"]["estimate"] == pytest.approx(float(ref["fixef:time"]),
                                                                    rel=1e-3)
-    assert s["fixed_effects"]["week"]["se"] == pytest.approx(float(ref["se:week"]), rel=0.02)
+    assert s["fixed_effects"]["time"]["se"] == pytest.approx(float(ref["se:time"]), rel=0.02)
     assert json.loads(json.dumps(s, allow_nan=False)) == s  # valid JSON: no NaN, no objects
 
 

@@ -19,9 +19,9 @@ def dense_loglik(d: pd.DataFrame, G_clin, G_client, sigma2, *, reml=True):
     """The (RE)ML log-likelihood at given variance components, the textbook way: V in full,
     beta by generalized least squares (Harville 1977; Pinheiro & Bates 2000, 2.2)."""
     n = len(d)
-    X = np.column_stack([np.ones(n), d.week, d.intake_c, d.week * d.intake_c])
+    X = np.column_stack([np.ones(n), d.time, d.intake_c, d.time * d.intake_c])
     y = d.score.to_numpy(float)
-    Z = np.column_stack([np.ones(n), d.week])
+    Z = np.column_stack([np.ones(n), d.time])
     V = sigma2 * np.eye(n)
     clin = d.clinician_id.to_numpy()
     client = (d.clinician_id + "/" + d.client_id).to_numpy()
@@ -70,8 +70,8 @@ def test_conditional_effects_equal_the_dense_blup(tiny):
     dev = nested.deviance(nd, theta)
     fit = nested._finish(nd, theta, True, "diagonal", dev, "-", 0, np.zeros(1))
     n = len(d)
-    X = np.column_stack([np.ones(n), d.week, d.intake_c, d.week * d.intake_c])
-    Z = np.column_stack([np.ones(n), d.week])
+    X = np.column_stack([np.ones(n), d.time, d.intake_c, d.time * d.intake_c])
+    Z = np.column_stack([np.ones(n), d.time])
     Gk, Gc, s2 = fit.clinician_cov, fit.client_cov_matrix, fit.sigma2
     V = s2 * np.eye(n)
     clin, client = d.clinician_id.to_numpy(), (d.clinician_id + d.client_id).to_numpy()
@@ -114,7 +114,7 @@ def test_engines_agree_with_statsmodels(pair, name):
     # standard errors: statsmodels takes them from its own Hessian and differs from lme4 by up
     # to 4% here; perfkit's are lme4's (sigma^2 (X' V^-1 X)^-1 at the estimates)
     ref = lme4(name)
-    for term in ("(Intercept)", "week", "intake_c", "week:intake_c"):
+    for term in ("(Intercept)", "time", "intake_c", "time:intake_c"):
         se = ours.fixed_se["Intercept" if term == "(Intercept)" else term]
         assert se == pytest.approx(float(ref[f"se:{term}"]), rel=1e-3), term
     assert ours.singular == sm.singular
@@ -140,7 +140,7 @@ def test_variance_components_within_one_percent_of_lme4(pair, name):
 
 
 def test_correlated_client_intercept_and_slope_matches_lme4():
-    """The model statsmodels cannot fit: (1 + week | clinician_id:client_id)."""
+    """The model statsmodels cannot fit: (1 + time | clinician_id:client_id)."""
     cfg = pk.load_config(models={"client_covariance": "correlated"})
     f = mo.fit_growth_model(load("varied_clinicians"), cfg, "PHQ-9")
     ref = lme4("varied_clinicians_correlated")
@@ -154,7 +154,7 @@ def test_correlated_client_intercept_and_slope_matches_lme4():
     cov = float(ref["client_covariance"])
     corr = cov / np.sqrt(float(ref["client_intercept"]) * float(ref["client_slope"]))
     assert f.client_corr == pytest.approx(corr, rel=0.01)
-    assert "(1 + week | clinician_id:client_id)" in f.formula
+    assert "(1 + time | clinician_id:client_id)" in f.formula
     assert mo.model_summary([f])["PHQ-9"]["variance_components"][
         "client_intercept_slope_corr"] == pytest.approx(corr, rel=0.01)
 

@@ -101,7 +101,7 @@ def test_the_research_notebook_honours_every_parameter(tmp_path, engine_file):
     assert str(cfg.period_end) == "2026-08-01" and cfg.models.engine == "perfkit"
     rows = models.model_data(data.assessments, cfg, "PCL-5", time_metric="sessions",
                              min_scores=4)
-    fit = models.fit_growth_model(rows, cfg, "PCL-5", fixed="score ~ week")
+    fit = models.fit_growth_model(rows, cfg, "PCL-5", fixed="score ~ time")
     # the fit the notebook made before: the parameters file and the default period
     default_rows = models.model_data(data.assessments, pk.load_config(engine_file), "PCL-5",
                                      time_metric="sessions", min_scores=4)
@@ -116,9 +116,9 @@ def test_the_research_notebook_honours_every_parameter(tmp_path, engine_file):
         assert f"{value:.4f}" in text, term
     assert "change per session (points)" in text
     assert str(research.share_statement(fit)).replace("**", "") in text.replace("**", "")
-    assert f"At session {fit.share_at_week:g}" in text
+    assert f"At session {fit.share_at_time:g}" in text
     sens = models.sensitivity_to_early_leavers(data.assessments, cfg, "PCL-5", min_scores=6,
-                                               time_metric="sessions", fixed="score ~ week",
+                                               time_metric="sessions", fixed="score ~ time",
                                                base_min_scores=4)
     # the sensitivity check's full fit is the fit reported above, refitted with its settings
     assert list(sens["effect"].round(6)) == list(fit.effects["effect"].round(6))

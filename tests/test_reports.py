@@ -18,6 +18,7 @@ import pytest
 import perfkit as pk
 from perfkit.demo import DemoSettings, write_demo
 from perfkit.render import notebook_dir, render_reports
+from perfkit.report.ledger_words import reasons_note
 from perfkit.runner import run_period
 from perfkit.supervision import supervisees, supervisors
 
@@ -266,7 +267,7 @@ def test_the_owners_report_holds_no_supervision_or_client_detail(run):
     section = html.split("Associates: supervision against their licensure rule")[1]
     for _, row in led.iterrows():
         assert clin.loc[row.clinician_id, "name"] in section
-        for private in (row.note, row.rule_citation):
+        for private in (reasons_note(row.reasons), row.rule_citation):
             if isinstance(private, str) and private:
                 assert html_lib.escape(private) not in html and private not in html
 

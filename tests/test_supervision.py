@@ -48,6 +48,7 @@ from perfkit import supervision as sv
 from perfkit.config import ConfigError
 from perfkit.demo import bundled_data_dir
 from perfkit.prepared import Prepared
+from perfkit.report.ledger_words import licensure_note, reasons_note
 from perfkit.tables import development_tables
 
 TZ = "America/Chicago"
@@ -192,7 +193,7 @@ def test_virginia_cumulative_ledger_with_carried_in_hours():
     assert (row["supervision_hours_individual"], row["supervision_hours_group"]) == (96, 92)
     assert pd.isna(row["periods_assessed"]) and pd.isna(row["periods_compliant"])
     assert row["projected_completion"] == weeks_after("2026-10-01", 309 * 13 / 6)
-    assert "after the 60-month limit" in row["note"]
+    assert "after the 60-month limit" in reasons_note(row["reasons"])
     assert not row["behind_on_supervision"]
     assert row["months_so_far"] == 21.0
 
@@ -205,7 +206,7 @@ def test_virginia_supervision_behind_the_rules_pace():
                      "supervision_hours_group": 0}}
     row = sv.ledger(data, cfg("2026-07-01", "2026-10-01", carried_in=carried)).iloc[0]
     assert row["behind_on_supervision"]
-    assert "3 supervision hours where the rule's pace needs 171" in row["note"]
+    assert "3 supervision hours where the rule's pace needs 171" in reasons_note(row["reasons"])
 
 
 def test_no_pace_means_no_projection_and_rules_are_named():
@@ -215,11 +216,13 @@ def test_no_pace_means_no_projection_and_rules_are_named():
     led = sv.ledger(make_data(clin, [("X", "2026-01-05 09:00", 60, "attended")]),
                     cfg("2026-07-01", "2026-10-01")).set_index("clinician_id")
     assert pd.isna(led.loc["X", "projected_completion"])
-    assert "no total hours, supervised weeks in the last 13 weeks" in led.loc["X", "note"]
-    assert led.loc["Y", "note"].startswith("unknown licensure rule 'nv_made_up'")
+    note = {c: reasons_note(led.loc[c, "reasons"]) for c in led.index}
+    assert "no total hours, supervised weeks in the last 13 weeks" in note["X"]
+    assert [r["code"] for r in json.loads(led.loc["X", "reasons"])] == ["no_recent_pace"]
+    assert note["Y"].startswith("unknown licensure rule 'nv_made_up'")
     # Z has no rule on the roster: an ASW in the demo's states (CA among them) takes CA's
     assert led.loc["Z", "rule"] == "ca_asw_lcsw"
-    assert led.loc["Z", "note"].startswith("licensure rule ca_asw_lcsw taken from the license "
+    assert note["Z"].startswith("licensure rule ca_asw_lcsw taken from the license "
                                            "type ASW and the state CA; ")
 
 
@@ -241,13 +244,19 @@ def test_a_default_licensure_rule_only_from_the_practices_own_state():
     assert got["licensure_rule"].to_dict() == {"A": "tx_lpc_associate", "B": "", "C":
                                                "ca_asw_lcsw", "D": ""}
     assert got["taken"].to_dict() == {"A": "default", "B": "none", "C": "roster", "D": "none"}
-    assert got.loc["B", "note"] == ("no licensure rule set, and none is taken: no licensure "
-                                    "rule of TX is for the license type ASW")
-    assert got.loc["D", "note"].endswith("the roster gives no license type to choose one by")
+    said = got["reason"].map(licensure_note)
+    assert said["B"] == ("no licensure rule set, and none is taken: no licensure rule of TX is "
+                         "for the license type ASW")
+    assert said["D"].endswith("the roster gives no license type to choose one by")
+    assert json.loads(got.loc["A", "reason"]) == {
+        "code": "rule_by_default", "rule": "tx_lpc_associate", "license_type": "lpc associate",
+        "state": "TX"}
+    assert got.loc["C", "reason"] == "" and said["C"] == ""
     unset = sv.licensure_rules_for(data.clinicians, pk.load_config(state=""), rules)
     assert unset.set_index("clinician_id")["licensure_rule"].to_dict() == {
         "A": "", "B": "", "C": "ca_asw_lcsw", "D": ""}
-    assert unset.loc[0, "note"].endswith("the practice's state is not set (state in the "
+    assert licensure_note(unset.loc[0, "reason"]).endswith("the practice's state is not set "
+                                                           "(state in the "
                                          "parameters)")
     led = sv.ledger(data, tx.with_period(pd.Timestamp("2026-07-01").date(),
                                          pd.Timestamp("2026-10-01").date()))
@@ -411,7 +420,7 @@ def test_a_practice_without_the_optional_tables_still_gets_its_ledger():
     assert row["direct_hours"] == 2 and pd.isna(row["supervision_hours_individual"])
     assert pd.isna(row["periods_assessed"]) and pd.isna(row["periods_compliant"])
     assert pd.isna(row["behind_on_supervision"]) and pd.isna(row["total_hours"])
-    assert row["note"].startswith("no supervision records were provided")
+    assert reasons_note(row["reasons"]).startswith("no supervision records were provided")
     assert t["supervision_periods"].empty
     # a supervision table that was provided and holds no meeting: none, and behind
     data.tables["supervision"] = empty
@@ -523,4 +532,5 @@ def test_a_trickle_of_hours_gives_no_projection_not_a_crash():
     led = sv.ledger(make_data(clin, [("X", "2026-08-05 09:00", 1, "attended")], weekly),
                     cfg("2026-07-01", "2026-10-01")).set_index("clinician_id")
     assert pd.isna(led.loc["X", "projected_completion"])
-    assert "completion lies more than 100 years away: no projection" in led.loc["X", "note"]
+    assert "completion lies more than 100 years away: no projection" in reasons_note(
+        led.loc["X", "reasons"])

@@ -43,8 +43,7 @@ def funnel_rows() -> pd.DataFrame:
         "clinician_id": ["C1", "C2", "C3", "C4"], "instrument": "PHQ-9",
         "paired_episodes": [30, 25, 1336, 40],
         "reliable_improvement_rate": [0.40, 0.19, 0.48, 0.57], "practice_rate": 0.40,
-        "signal": ["within limits", "below 95% limit", "above 95% limit",
-                   "above 99.8% limit"]})
+        "signal": ["within", "below_inner", "above_inner", "above_outer"]})
 
 
 def test_the_funnel_sentence_says_who_is_above_and_who_below(tmp_path):
@@ -57,7 +56,7 @@ def test_the_funnel_sentence_says_who_is_above_and_who_below(tmp_path):
     assert "Cleo Cole" not in below and "Dev Dunn" not in below
     assert "1 of 4 clinicians lie inside" in said and "Ana Avery (40% of 30)" in said
     # nothing outside: said so, and no "above"/"below" sentence
-    calm = funnel_rows().assign(signal="within limits")
+    calm = funnel_rows().assign(signal="within")
     said = funnel_words(run_with({}, tmp_path), calm, "PHQ-9")
     assert "None lies above or below it." in said and "better than expected" not in said
 
@@ -70,7 +69,7 @@ def test_a_long_funnel_sentence_counts_those_inside_and_names_those_outside(tmp_
     rows = pd.DataFrame({"clinician_id": ids, "instrument": "PHQ-9", "paired_episodes": 30,
                          "reliable_improvement_rate": [0.40] * n + [0.19],
                          "practice_rate": 0.40,
-                         "signal": ["within limits"] * n + ["below 95% limit"]})
+                         "signal": ["within"] * n + ["below_inner"]})
     said = funnel_words(run_with({}, tmp_path), rows, "PHQ-9")
     assert f"{n} of {n + 1} clinicians lie inside" in said
     assert "X000" not in said and "analysts' table of outcomes by clinician" in said

@@ -430,6 +430,7 @@ def _rule_notes(clinicians, cfg: Config) -> list[str]:
     pre-licensed clinician's license type and the practice's state (or why none is), and
     license types whose CE requirement is another state's. One line per sentence, with the
     clinician ids it concerns."""
+    from .report.ledger_words import licensure_note
     from .supervision import ce_requirement, licensure_rules_for, load_rules
 
     def ids(who) -> str:
@@ -437,6 +438,7 @@ def _rule_notes(clinicians, cfg: Config) -> list[str]:
         return ", ".join(some[:5]) + (f" and {len(some) - 5} more" if len(some) > 5 else "")
 
     found = licensure_rules_for(clinicians, cfg, load_rules(cfg))
+    found = found.assign(note=found["reason"].map(licensure_note))
     out = []
     for note, rows in found[found["taken"] != "roster"].groupby("note", sort=False):
         took = rows["taken"].iloc[0] == "default"

@@ -172,7 +172,7 @@ def _design_matrix(data: pd.DataFrame, spec: _Spec, enc: _Encoding) -> np.ndarra
 
 def _model_frame(data: pd.DataFrame, spec: _Spec, baseline_center: float | None):
     """The rows fitted, as :mod:`perfkit.nested` reads them (``clinician_id``, ``client_id``
-    as an episode number, ``week``, ``score`` and the design's columns), in the fitter's order,
+    as an episode number, ``time``, ``score`` and the design's columns), in the fitter's order,
     with the encoding, the episodes and the number of rows left out for missing values."""
     used = [spec.score, spec.time, spec.client] + ([spec.clinician] if spec.clinician else []) \
         + ([spec.baseline] if spec.baseline else []) + list(spec.covariates)
@@ -221,7 +221,7 @@ def _model_frame(data: pd.DataFrame, spec: _Spec, baseline_center: float | None)
     # ids as integer codes (clinician in order, episode numbers): fast for the fitter to
     # group, and read back into the caller's ids after the fit (_named)
     frame = pd.DataFrame({"clinician_id": kc if spec.clinician else 0, "client_id": episode,
-                          "week": d[spec.time].to_numpy(dtype=float),
+                          "time": d[spec.time].to_numpy(dtype=float),
                           "score": d[spec.score].to_numpy(dtype=float)})
     cols = [f"x{i}" for i in range(X.shape[1])]
     frame[cols] = X
@@ -287,6 +287,9 @@ class GrowthResult:
     converged, singular : bool
         Whether the optimizer reached a stationary point, and whether a variance is estimated
         at zero (lme4's ``isSingular()``).
+    warnings : tuple of (str, str)
+        Each warning the optimizers raised, as (category, message), recorded rather than shown
+        (:func:`perfkit.fit_problems.recording`); empty for a clean fit.
     """
 
     fixed: pd.Series
@@ -315,6 +318,7 @@ class GrowthResult:
     covariates: tuple[str, ...]
     client_covariance: str
     seconds: float = 0.0
+    warnings: tuple = ()
     engine_result: object = field(default=None, compare=False)  # perfkit.nested.NestedFit
     _frame: pd.DataFrame = field(default=None, compare=False)
     _design: object = field(default=None, compare=False)
@@ -491,7 +495,8 @@ def _build(nf, spec: _Spec, enc, episodes, n_dropped, index, frame, design, reml
         converged=bool(nf.converged), singular=_singular(nf, spec, t_scale), reml=reml,
         baseline_center=enc.center, score=spec.score, time=spec.time, client=spec.client,
         clinician=spec.clinician, baseline=spec.baseline, covariates=spec.covariates,
-        client_covariance=spec.client_covariance, seconds=seconds, engine_result=nf,
+        client_covariance=spec.client_covariance, seconds=seconds,
+        warnings=tuple(nf.warnings), engine_result=nf,
         _frame=frame, _design=design, _encoding=enc, _index=index, _episodes=episodes,
         _maxiter=maxiter)
 
@@ -692,7 +697,7 @@ def compare_growth(fit_a: GrowthResult, fit_b: GrowthResult, *, refit: bool | No
     ya, yb = fit_a._frame, fit_b._frame
     if len(ya) != len(yb) or not (
             np.array_equal(np.sort(ya["score"].to_numpy()), np.sort(yb["score"].to_numpy()))
-            and np.array_equal(np.sort(ya["week"].to_numpy()), np.sort(yb["week"].to_numpy()))):
+            and np.array_equal(np.sort(ya["time"].to_numpy()), np.sort(yb["time"].to_numpy()))):
         raise ValueError("the two fits are not on the same rows (their scores or times "
                          "differ): a likelihood-ratio test needs the same data")
     same_fixed = list(fit_a.fixed.index) == list(fit_b.fixed.index) and (

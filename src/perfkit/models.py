@@ -1,24 +1,26 @@
 """Mixed-effects growth models of assessment scores: clinician effects with honest uncertainty.
 
 The model, per instrument, is a three-level growth model fitted by REML: scores within clients
-within clinicians, time in weeks since the episode's first score, with the intake score
+within clinicians, ``time`` since the episode's first score (in weeks, or in sessions with
+``time_metric="sessions"``: the fit's ``time_unit`` says which), with the intake score
 (centred) and its interaction with time as case-mix adjustment::
 
-    score ~ week * intake_c + (1 + week | clinician) + (1 | clinician:client)
-                            + (0 + week | clinician:client)                        # lme4
+    score ~ time * intake_c + (1 + time | clinician) + (1 | clinician:client)
+                            + (0 + time | clinician:client)                        # lme4
 
 The intake score is the episode's first score, so the model is fitted to the later scores
-(week > 0): fitting the first score as an outcome as well would regress it on itself.
+(time > 0): fitting the first score as an outcome as well would regress it on itself.
 
 Two engines (``models.engine`` in the parameters):
 
 - ``perfkit`` (the default): perfkit's own nested-model fitter (``perfkit.nested``), lme4's
   profiled likelihood computed client block by client block, called through
   :func:`perfkit.fit_growth` (the researchers' entry point: one code path). It matches lme4's REML
-  log-likelihood, variance components and standard errors on the reference datasets, is 5-20
-  times faster than lme4 (benchmarks/README.md), and also fits a correlated client intercept and
-  slope (``models.client_covariance: correlated``: ``(1 + week | clinician:client)``).
-- ``statsmodels``: statsmodels' ``MixedLM`` (``groups`` = clinician, ``re_formula="~week"``,
+  log-likelihood, variance components and standard errors on the reference datasets, is
+  9.5-17 times faster than lme4 at 35k and 84k scores (measured: benchmarks/README.md), and
+  also fits a correlated client intercept and slope (``models.client_covariance:
+  correlated``: ``(1 + time | clinician:client)``).
+- ``statsmodels``: statsmodels' ``MixedLM`` (``groups`` = clinician, ``re_formula="~time"``,
   two variance components for the client intercept and slope, which statsmodels cannot
   correlate), kept as the independent check in the tests. Fitting it is a procedure, never a
   bare ``.fit()``: statsmodels' default start values can lead L-BFGS to report convergence far
@@ -34,7 +36,6 @@ from __future__ import annotations
 
 import json
 import time
-import warnings
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
@@ -45,6 +46,7 @@ from scipy import stats
 from statsmodels.regression.mixed_linear_model import MixedLMParams
 
 from .config import Config, ConfigError
+from .fit_problems import FitError, raise_failed, recording, why_failed
 
 __all__ = [
     "LME4_FORMULA",
@@ -59,19 +61,20 @@ __all__ = [
     "slug",
     "FIXED",
     "compare_models",
-    "p_value",
     "sensitivity_to_early_leavers",
     "Z95",
     "two_level_model",
+    "FitError",
 ]
 
-LME4_FORMULA = ("score ~ week * intake_c + (1 + week | clinician_id) "
-                "+ (1 | clinician_id:client_id) + (0 + week | clinician_id:client_id)")
-LME4_FORMULA_CORRELATED = ("score ~ week * intake_c + (1 + week | clinician_id) "
-                           "+ (1 + week | clinician_id:client_id)")
-FIXED = "score ~ week * intake_c"
+LME4_FORMULA = ("score ~ time * intake_c + (1 + time | clinician_id) "
+                "+ (1 | clinician_id:client_id) + (0 + time | clinician_id:client_id)")
+LME4_FORMULA_CORRELATED = ("score ~ time * intake_c + (1 + time | clinician_id) "
+                           "+ (1 + time | clinician_id:client_id)")
+FIXED = "score ~ time * intake_c"
+TIME_ONLY = "score ~ time"  # the model without case mix
 Z95 = float(stats.norm.ppf(0.975))  # 1.959964: every 95% interval of the models
-_VC = {"client": "0 + C(client)", "client_week": "0 + C(client):week"}
+_VC = {"client": "0 + C(client)", "client_time": "0 + C(client):time"}
 
 SINGULAR_MESSAGE = ("differences between clinicians are not distinguishable from zero here: "
                     "every clinician's estimate is the practice average")
@@ -84,8 +87,9 @@ class GrowthFit:
     Immutable and engine-independent: whichever engine fitted it (perfkit's nested fitter or
     statsmodels' MixedLM), the same fields hold the same things. ``loglik`` is the maximised
     log-likelihood of the criterion named by ``reml`` (REML or ML: they are not comparable
-    across fixed effects); :attr:`reml_loglik` and :attr:`ml_loglik` name it, and are NaN for
-    the other criterion. ``engine_result`` is the engine's own result, for researchers only.
+    across fixed effects); :attr:`GrowthFit.reml_loglik` and :attr:`GrowthFit.ml_loglik` name
+    it, and are NaN for the other criterion. ``engine_result`` is the engine's own result, for
+    researchers only.
     """
 
     instrument: str
@@ -105,7 +109,7 @@ class GrowthFit:
     client_corr: float = float("nan")  # correlated client intercept and slope only
     residual_var: float = float("nan")
     share_clinician: float = float("nan")
-    share_at_week: float = float("nan")
+    share_at_time: float = float("nan")  # the time (in time_unit) the share is evaluated at
     n_clinicians: int = 0
     n_clients: int = 0
     n_scores: int = 0
@@ -115,13 +119,18 @@ class GrowthFit:
     effects: pd.DataFrame = field(default_factory=pd.DataFrame)
     fixed: str = ""
     formula: str = ""  # the model in lme4's notation
-    time_metric: str = "weeks"  # what the time column ``week`` counts: weeks or sessions
+    time_metric: str = "weeks"  # what the time column ``time`` counts: weeks or sessions
     fitted: np.ndarray = field(default_factory=lambda: np.empty(0))  # per score, model order
     residuals: np.ndarray = field(default_factory=lambda: np.empty(0))
     clinician_modes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         columns=["clinician_id", "intercept", "slope"]))  # conditional modes
     engine_result: object = None
     n_params: int = 0  # fixed effects, variance parameters and the residual (lme4's npar)
+    # why the model fell back from three levels (perfkit.fit_problems.REASONS), "" when not
+    reason: str = ""
+    # (category, message) of each warning the fit recorded (perfkit.fit_problems.recording):
+    # the chosen optimizer run's and the checks'; every run's are in ``candidates``
+    warnings: tuple = ()
 
     @property
     def reml_loglik(self) -> float:
@@ -154,7 +163,7 @@ def _new_draft(data: pd.DataFrame, instrument: str, *, level: str, reml: bool, f
     draft = _Draft(instrument=instrument, level=level, reml=reml, fixed=fixed,
                    n_clinicians=int(clin_codes.max() + 1) if len(data) else 0,
                    n_clients=int(client_codes.max() + 1) if len(data) else 0,
-                   n_scores=len(data), messages=[], candidates=[],
+                   n_scores=len(data), messages=[], candidates=[], warnings=[],
                    formula=f"{fixed} + {random}",
                    time_metric=data.attrs.get("time_metric", "weeks"))
     return draft, client_codes
@@ -164,6 +173,7 @@ def _final(d: _Draft) -> GrowthFit:
     fields = dict(vars(d))
     fields["messages"] = tuple(fields.get("messages", ()))
     fields["candidates"] = tuple(fields.get("candidates", ()))
+    fields["warnings"] = tuple(fields.get("warnings", ()))
     return GrowthFit(**fields)
 
 
@@ -177,11 +187,13 @@ def model_data(assessments: pd.DataFrame, cfg: Config, instrument: str, *,
     """The rows a growth model of ``instrument`` is fitted to.
 
     Every score before ``as_of`` of episodes (client, clinician) with at least
-    ``models.min_scores`` scores; ``week`` = weeks since the episode's first score, ``intake`` =
+    ``models.min_scores`` scores; ``time`` = weeks since the episode's first score, ``intake`` =
     that first score, ``intake_c`` = intake minus the mean intake over episodes. The first score
     itself is not an outcome row. Client ids are the pseudonyms of the prepared snapshot.
-    With ``time_metric="sessions"`` the ``week`` column counts scores since the first instead
-    (1, 2, 3, ...), for researchers who prefer session time.
+    With ``time_metric="sessions"`` the ``time`` column counts scores since the first instead
+    (1, 2, 3, ...), for researchers who prefer session time; ``attrs["time_metric"]`` says
+    which (the fit's ``time_unit``, the model summary's ``time_unit``). The column was called
+    ``week`` before, whatever it counted.
 
     ``as_of`` is the end of ``cfg``'s period when one was set (parameters, command line, a
     run's own parameters); with the built-in period, which is the bundled demo's, every score
@@ -219,20 +231,20 @@ def model_data(assessments: pd.DataFrame, cfg: Config, instrument: str, *,
                  n=g["total_score"].transform("size"))
     a = a[a["n"] >= min_scores]
     if time_metric == "weeks":
-        a = a.assign(week=(a["administered_at"] - a["first_at"]) / pd.Timedelta(weeks=1))
+        a = a.assign(time=(a["administered_at"] - a["first_at"]) / pd.Timedelta(weeks=1))
     else:
-        a = a.assign(week=a.groupby(key, observed=True).cumcount().astype(float))
-    later = a[a["week"] > 0]
+        a = a.assign(time=a.groupby(key, observed=True).cumcount().astype(float))
+    later = a[a["time"] > 0]
     mean_intake = later.groupby(key, observed=True)["intake"].first().mean()
     out = pd.DataFrame({
         "clinician_id": later["clinician_id"].to_numpy(),
         "client_id": later["client_id"].to_numpy(),
-        "week": later["week"].to_numpy(dtype=float),
+        "time": later["time"].to_numpy(dtype=float),
         "score": later["total_score"].to_numpy(dtype=float),
         "intake": later["intake"].to_numpy(dtype=float),
     })
     out["intake_c"] = out["intake"] - mean_intake
-    out = out.sort_values(["clinician_id", "client_id", "week"], ignore_index=True)
+    out = out.sort_values(["clinician_id", "client_id", "time"], ignore_index=True)
     out.attrs["time_metric"] = time_metric  # a fit records what its time column counts
     return out
 
@@ -243,8 +255,8 @@ def simulate_growth_data(n_clinicians: int, clients_per: int, scores_per: int, *
     """Synthetic three-level growth data with known parameters (for tests and benchmarks).
 
     Scores are drawn from the model itself: fixed effects (13, -0.3, 0.9, -0.01) for
-    (intercept, week, intake_c, week:intake_c), the given standard deviations, weekly or
-    fortnightly visits.
+    (intercept, time, intake_c, time:intake_c), the given standard deviations, weekly or
+    fortnightly visits (``time`` in weeks).
     """
     rng = np.random.default_rng(seed)
     c01 = clinician_corr * clinician_sd[0] * clinician_sd[1]
@@ -264,7 +276,7 @@ def simulate_growth_data(n_clinicians: int, clients_per: int, scores_per: int, *
             score = mu + rng.normal(0, residual_sd, n_s)
             rows.append(pd.DataFrame({"clinician_id": f"T{c + 1:03d}",
                                       "client_id": f"T{c + 1:03d}-{k + 1:03d}",
-                                      "week": week, "score": np.round(score, 2),
+                                      "time": week, "score": np.round(score, 2),
                                       "intake": np.round(intake_c + 14, 2),
                                       "intake_c": np.round(intake_c, 4)}))
     return pd.concat(rows, ignore_index=True)
@@ -277,18 +289,18 @@ def simulate_growth_data(n_clinicians: int, clients_per: int, scores_per: int, *
 
 def _mixedlm(data: pd.DataFrame, fixed: str = FIXED):
     d = data.assign(client=data["clinician_id"].astype(str) + "|" + data["client_id"].astype(str))
-    return smf.mixedlm(fixed, d, groups="clinician_id", re_formula="~week", vc_formula=_VC)
+    return smf.mixedlm(fixed, d, groups="clinician_id", re_formula="~time", vc_formula=_VC)
 
 
 def moment_start(data: pd.DataFrame, fixed: str = FIXED) -> dict:
     """Start values for statsmodels' MixedLM: :func:`perfkit.nested.moment_components` (the
-    one moment estimator both engines start from), with the slope terms on the week scale."""
+    one moment estimator both engines start from), with the slope terms on the time scale."""
     from . import nested
 
     nd = nested.prepare(data, fixed)
     m = nested.moment_components(nd)
-    to_weeks = np.diag([1.0, 1.0 / nd.t_scale])
-    return {"fe": m["beta"], "cov_re": to_weeks @ m["cov"] @ to_weeks,
+    unscale = np.diag([1.0, 1.0 / nd.t_scale])
+    return {"fe": m["beta"], "cov_re": unscale @ m["cov"] @ unscale,
             "vcomp": np.array([m["tau0"], m["tau1"] / nd.t_scale ** 2]), "scale": m["sigma2"]}
 
 
@@ -300,20 +312,21 @@ def _params(start: dict, clin_factor: float = 1.0) -> MixedLMParams:
 
 
 def _fit_once(model, start: MixedLMParams | None, method: str, maxiter: int,
-              reml: bool = True):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+              reml: bool = True) -> tuple[object, str, list]:
+    """One statsmodels fit: the result (None when it stopped with an error), the error's
+    message and the warnings it raised (recorded by category, :mod:`perfkit.fit_problems`)."""
+    warned: list = []
+    with recording(warned):
         try:
             res = model.fit(reml=reml, method=method, start_params=start, maxiter=maxiter)
         except (np.linalg.LinAlgError, ValueError) as exc:
-            return None, str(exc)
-    return res, ""
+            return None, f"{type(exc).__name__}: {exc}", warned
+    return res, "", warned
 
 
-def _gradient_norm(model, res) -> float:
+def _gradient_norm(model, res, warned: list) -> float:
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with recording(warned):
             g = model.score(res.params_object, profile_fe=True)
         return float(np.max(np.abs(g)))
     except (np.linalg.LinAlgError, ValueError, FloatingPointError):  # a diagnostic only
@@ -326,7 +339,15 @@ def fit_growth_model(data: pd.DataFrame, cfg: Config, instrument: str = "", *,
 
     Falls back to a two-level model (clients only) or to descriptive results when the data are
     below ``models.min_clinicians``, ``models.min_clients`` or ``models.min_scores_total``,
-    and says so in ``messages``.
+    and says so in ``messages`` and ``reason``; the warnings the optimizers raise are kept in
+    ``warnings``.
+
+    Raises
+    ------
+    FitError
+        When every optimizer stops with an error (``reason="optimizer_failed"``) or the fixed
+        effects cannot all be estimated from the rows (``"singular_design"``): one sentence
+        naming the model, the optimizers tried and the last error.
     """
     t0 = time.perf_counter()
     mc = cfg.models
@@ -348,20 +369,22 @@ def fit_growth_model(data: pd.DataFrame, cfg: Config, instrument: str = "", *,
     sp = _params(start)
     best = None
 
+    checked: list = []  # warnings of the gradient checks
+
     def attempt(method: str, from_params, label: str, maxiter: int) -> None:
         nonlocal best
-        res, err = _fit_once(model, from_params, method, maxiter, reml)
+        res, err, warned = _fit_once(model, from_params, method, maxiter, reml)
         fit.candidates.append({"start": label, "optimizer": method,
                                "loglik": None if res is None else float(res.llf),
                                "converged": bool(res is not None and res.converged),
-                               "error": err})
+                               "error": err, "warnings": [list(w) for w in warned]})
         if res is not None and np.isfinite(res.llf) and (best is None
                                                          or res.llf > best[0].llf + 1e-7):
-            best = (res, method, label)
+            best = (res, method, label, warned)
 
     def stationary() -> bool:
         nonlocal grad
-        grad = _gradient_norm(model, best[0]) / len(data) if best else float("inf")
+        grad = _gradient_norm(model, best[0], checked) / len(data) if best else float("inf")
         return best is not None and best[0].converged and grad < mc.gradient_tolerance
 
     grad = float("inf")
@@ -376,7 +399,10 @@ def fit_growth_model(data: pd.DataFrame, cfg: Config, instrument: str = "", *,
                 attempt(method, best[0].params_object if best else sp, "best so far",
                         mc.maxiter * 10)
             stationary()
-    res, method, _ = best
+    if best is None:
+        raise_failed(fit, data, "three-level growth model")
+    res, method, _, warned = best
+    fit.warnings = [*warned, *(w for w in checked if w not in warned)]
     fit.optimizer = method
     fit.loglik = float(res.llf)
     fit.gradient_norm = grad
@@ -413,11 +439,11 @@ def _checks(fit: _Draft, engine_converged: bool, grad: float, mc) -> None:
 
 def _case_mix(fixed: str) -> bool:
     """Whether a fixed-effects formula of the reports is the case-mix model (``FIXED``) or
-    time alone (``score ~ week``); perfkit's engine fits these two."""
+    time alone (``score ~ time``); perfkit's engine fits these two."""
     f = fixed.replace(" ", "")
-    if f in (FIXED.replace(" ", ""), "score~week"):
-        return f != "score~week"
-    raise ValueError(f"perfkit's engine fits {FIXED!r} or 'score ~ week', not {fixed!r}: for "
+    if f in (FIXED.replace(" ", ""), "score~time"):
+        return f != "score~time"
+    raise ValueError(f"perfkit's engine fits {FIXED!r} or {TIME_ONLY!r}, not {fixed!r}: for "
                      "other fixed effects use perfkit.fit_growth's baseline and covariates")
 
 
@@ -428,7 +454,7 @@ def _growth(data: pd.DataFrame, fit: _Draft, cfg: Config, *, two_level: bool = F
     from .growth import fit_growth
 
     mix = _case_mix(fit.fixed)
-    kw = {"score": "score", "time": "week", "reml": fit.reml,
+    kw = {"score": "score", "time": "time", "reml": fit.reml,
           "baseline": "intake_c" if mix else None, "baseline_center": 0.0 if mix else None,
           "client_covariance": "correlated" if cfg.models.client_covariance == "correlated"
           else "diagonal", "maxiter": cfg.models.maxiter * 3}
@@ -441,8 +467,20 @@ def _growth(data: pd.DataFrame, fit: _Draft, cfg: Config, *, two_level: bool = F
 
 def _fit_perfkit(data: pd.DataFrame, cfg: Config, fit: _Draft, t0: float,
                  episode: np.ndarray) -> GrowthFit:
-    """The three-level model with perfkit's nested fitter, through :func:`perfkit.fit_growth`."""
-    res = _growth(data, fit, cfg)
+    """The three-level model with perfkit's nested fitter, through :func:`perfkit.fit_growth`
+    (a fit it refuses or cannot make raises :class:`FitError`, with the reason)."""
+    try:
+        res = _growth(data, fit, cfg)
+    except FitError:
+        raise
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        fit.candidates.append({"start": "moments", "optimizer": "L-BFGS-B", "loglik": None,
+                               "converged": False, "evaluations": 0,
+                               "error": f"{type(exc).__name__}: {exc}"})
+        try:
+            raise_failed(fit, data, "three-level growth model")
+        except FitError as err:
+            raise err from exc
     nf = res.engine_result
     _from_nested(fit, res)
     fit.engine = (f"perfkit nested fitter ({'REML' if fit.reml else 'ML'}, profiled "
@@ -469,8 +507,9 @@ def _from_nested(fit: _Draft, res) -> None:
     """A :class:`perfkit.growth.GrowthResult`'s estimates in the draft's fields (fixed effects
     under statsmodels' names, as every engine names them here)."""
     nf = res.engine_result
-    names = ["Intercept", "week", "intake_c", "week:intake_c"][:len(nf.beta)]
+    names = ["Intercept", "time", "intake_c", "time:intake_c"][:len(nf.beta)]
     fit.optimizer = nf.optimizer
+    fit.warnings = list(nf.warnings)
     fit.loglik = float(nf.loglik)
     fit.n_params = res.npar
     fit.gradient_norm = nf.gradient_max_abs / max(fit.n_scores, 1)
@@ -510,7 +549,7 @@ def _boundary(fit: _Draft, tol: float) -> list[str]:
     cov, scale = fit.clinician_cov, fit.residual_var
     sd = np.sqrt(np.clip(np.diag(cov), 0, None))
     corr = cov[0, 1] / (sd[0] * sd[1]) if sd[0] > 0 and sd[1] > 0 else 0.0
-    # a slope variance is per week squared: compare it on the scale of ten weeks of change
+    # a slope variance is per unit of time squared: compare it on the scale of ten units
     out = []
     if cov[1, 1] * 100 < tol * scale:
         out.append("clinician slope")
@@ -535,13 +574,13 @@ def _codes(data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _share(fit: _Draft, data: pd.DataFrame, episode: np.ndarray) -> None:
-    """Share of score variance due to clinicians at the median last week of the episodes
+    """Share of score variance due to clinicians at the median last time of the episodes
     (``episode``: each row's episode code, from ``_codes``)."""
-    t = float(pd.Series(data["week"].to_numpy(dtype=float)).groupby(episode).max().median())
+    t = float(pd.Series(data["time"].to_numpy(dtype=float)).groupby(episode).max().median())
     cov = fit.clinician_cov
     clin = cov[0, 0] + 2 * t * cov[0, 1] + t * t * cov[1, 1]
     client = fit.client_intercept_var + t * t * fit.client_slope_var
-    fit.share_at_week = round(t, 2)
+    fit.share_at_time = round(t, 2)
     fit.share_clinician = float(clin / (clin + client + fit.residual_var))
 
 
@@ -552,8 +591,8 @@ def _effects(res, data: pd.DataFrame, fit: _Draft) -> pd.DataFrame:
                                               n_assessments=("score", "size"))
     rows = []
     for cid in counts.index:
-        eff = float(re[cid]["week"])
-        var = float(re_cov[cid].loc["week", "week"])
+        eff = float(re[cid]["time"])
+        var = float(re_cov[cid].loc["time", "time"])
         half = Z95 * np.sqrt(max(var, 0.0))
         rows.append({"clinician_id": cid, "instrument": fit.instrument, "effect": eff,
                      "ci_low": eff - half, "ci_high": eff + half,
@@ -564,26 +603,38 @@ def _effects(res, data: pd.DataFrame, fit: _Draft) -> pd.DataFrame:
 
 def two_level_model(data: pd.DataFrame, fixed: str = FIXED):
     """Scores within clients only (no clinician level): independent client intercept and slope,
-    so the three-level model nests it (lme4: ``(1 | client) + (0 + week | client)``)."""
+    so the three-level model nests it (lme4: ``(1 | client) + (0 + time | client)``)."""
     d = data.assign(client=data["clinician_id"].astype(str) + "|" + data["client_id"].astype(str))
     return smf.mixedlm(fixed, d, groups="client", re_formula="~1",
-                       vc_formula={"client_week": "0 + week"})
+                       vc_formula={"client_time": "0 + time"})
 
 
 def _two_level(data: pd.DataFrame, fit: _Draft, t0: float, cfg: Config) -> GrowthFit:
     fit.level = "two-level"
+    fit.reason = "too_few_for_three_levels"
     if cfg.models.engine == "perfkit":
-        res = _growth(data, fit, cfg, two_level=True)
+        try:
+            res = _growth(data, fit, cfg, two_level=True)
+        except (FitError, ValueError, np.linalg.LinAlgError) as exc:
+            fit.candidates.append({"start": "moments", "optimizer": "L-BFGS-B", "loglik": None,
+                                   "converged": False, "evaluations": 0,
+                                   "error": f"{type(exc).__name__}: {exc}"})
+            return _descriptive(data, fit, t0, reason=why_failed(data, fit))
         nf = res.engine_result
         _from_nested(fit, res)
         fit.engine = f"perfkit nested fitter ({'REML' if fit.reml else 'ML'}, clients only)"
         fit.converged = nf.converged
         fit.clinician_cov = np.full((2, 2), np.nan)
     else:
-        res, _ = _fit_once(two_level_model(data, fit.fixed), None, "lbfgs",
-                           cfg.models.maxiter, fit.reml)
+        res, err, warned = _fit_once(two_level_model(data, fit.fixed), None, "lbfgs",
+                                     cfg.models.maxiter, fit.reml)
+        fit.candidates.append({"start": "default", "optimizer": "lbfgs",
+                               "loglik": None if res is None else float(res.llf),
+                               "converged": bool(res is not None and res.converged),
+                               "error": err, "warnings": [list(w) for w in warned]})
+        fit.warnings = list(warned)
         if res is None:
-            return _descriptive(data, fit, t0)
+            return _descriptive(data, fit, t0, reason=why_failed(data, fit))
         fit.engine = f"statsmodels MixedLM ({'REML' if fit.reml else 'ML'}, clients only)"
         fit.optimizer = "lbfgs"
         fit.loglik = float(res.llf)
@@ -604,18 +655,32 @@ def _two_level(data: pd.DataFrame, fit: _Draft, t0: float, cfg: Config) -> Growt
     return _final(fit)
 
 
-def _descriptive(data: pd.DataFrame, fit: _Draft, t0: float) -> GrowthFit:
+# Why a descriptive result stands in for a model, as the run's messages say it (no library
+# text: the owner's page shows these; the errors themselves are in the candidates)
+_DESCRIPTIVE_WHY = {
+    "too_little_data": "too little data for a model ({scores} scores from {clients} clients)",
+    "optimizer_failed": "the model of clients could not be fitted to {scores} scores from "
+                        "{clients} clients (every optimizer tried stopped with an error)",
+    "singular_design": "the model's terms cannot all be estimated from {scores} scores from "
+                       "{clients} clients (a term is constant or a combination of the others)",
+}
+
+
+def _descriptive(data: pd.DataFrame, fit: _Draft, t0: float, *,
+                 reason: str = "too_little_data") -> GrowthFit:
     fit.level = "descriptive"
+    fit.reason = reason
     fit.engine = "statsmodels OLS (descriptive)"
     if len(data) >= 5:
-        ols = smf.ols(FIXED, data).fit()
+        with recording(fit.warnings):
+            ols = smf.ols(FIXED, data).fit()
         fit.fixed_effects = ols.params.copy()
         fit.fixed_se = ols.bse.copy()
         fit.residual_var = float(ols.scale)
         _engine_outputs(fit, ols, clinicians=False)
     fit.messages.append(
-        f"too little data for a model ({fit.n_scores} scores from {fit.n_clients} clients): "
-        "showing the average change only, with no clinician estimates")
+        _DESCRIPTIVE_WHY[reason].format(scores=fit.n_scores, clients=fit.n_clients)
+        + ": showing the average change only, with no clinician estimates")
     fit.effects = _empty_effects(data, fit)
     fit.seconds = round(time.perf_counter() - t0, 3)
     return _final(fit)
@@ -649,7 +714,9 @@ def clinician_effects(fits: list[GrowthFit]) -> pd.DataFrame:
 
 
 def model_summary(fits: list[GrowthFit]) -> dict:
-    """``tables/model_summary.json``: per instrument, what was fitted and how well."""
+    """``tables/model_summary.json``: per instrument, what was fitted and how well: ``reason``
+    (why it fell back from three levels, a code of :data:`perfkit.fit_problems.REASONS`, empty
+    when it did not) and ``warnings`` (each ``{"category", "message"}`` the fit recorded)."""
     out = {}
     for f in fits:
         cov = f.clinician_cov
@@ -668,7 +735,8 @@ def model_summary(fits: list[GrowthFit]) -> dict:
                 "residual": _num(f.residual_var),
             },
             "share_of_variance_due_to_clinicians": _num(f.share_clinician),
-            "share_evaluated_at_week": _num(f.share_at_week),
+            "share_evaluated_at_time": _num(f.share_at_time),
+            "time_unit": f.time_unit,
             "reml_loglik": _num(f.reml_loglik),
             "converged": f.converged,
             "singular": f.singular,
@@ -681,7 +749,9 @@ def model_summary(fits: list[GrowthFit]) -> dict:
             "n_scores": f.n_scores,
             "lme4_formula": f.formula or LME4_FORMULA,
             "model_data": f"model_data_{slug(f.instrument)}.csv",
+            "reason": f.reason,
             "messages": f.messages,
+            "warnings": [{"category": c, "message": m} for c, m in f.warnings],
             "candidates": f.candidates,
         }
     return json.loads(json.dumps(out))
@@ -701,12 +771,6 @@ def slug(instrument: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def p_value(p: float) -> str:
-    """A p-value as a reader should see it: three decimals, or "< 0.001" below that (never
-    "p = 0")."""
-    return "–" if not np.isfinite(p) else "< 0.001" if p < 0.001 else f"{p:.3f}"
-
-
 def compare_models(data: pd.DataFrame, cfg: Config, *, fixed: str = FIXED) -> pd.DataFrame:
     """Two-level against three-level, and with against without case mix, by maximum likelihood,
     on ``data`` (its time column as :func:`model_data` made it: weeks or sessions).
@@ -721,22 +785,20 @@ def compare_models(data: pd.DataFrame, cfg: Config, *, fixed: str = FIXED) -> pd
     model fitted with ``fixed`` (the three-level model the caller reports: with case mix by
     default, as ``perfkit run`` reports it). Numbers only: ``Chisq``, ``Chi Df`` and
     ``Pr(>Chisq)`` are each model's test against the three-level case-mix model (empty on its
-    own row); :func:`perfkit.report.research.comparison_table` words them.
+    own row). ``model`` is a code (``two_level_case_mix``, ``three_level_time_only``,
+    ``three_level_case_mix``); :func:`perfkit.report.research.comparison_table` words the
+    codes and the tests (:mod:`perfkit.report.model_words`).
     """
     three = fit_growth_model(data, cfg, reml=False)
-    plain = fit_growth_model(data, cfg, fixed="score ~ week", reml=False)
+    plain = fit_growth_model(data, cfg, fixed=TIME_ONLY, reml=False)
     draft, _ = _new_draft(data, "", level="two-level", reml=False, fixed=FIXED)
     two = _two_level(data, draft, time.perf_counter(), cfg)
     rows = [
-        ("two-level, case mix", "clients only; intake and its interaction with time",
-         two.n_params, two.ml_loglik, False),
-        ("three-level, no case mix", "clinicians and clients; time only", plain.n_params,
-         plain.ml_loglik, fixed == plain.fixed),
-        ("three-level, case mix", "clinicians and clients; intake and its interaction with "
-         "time", three.n_params, three.ml_loglik, fixed == three.fixed),
+        ("two_level_case_mix", two.n_params, two.ml_loglik, False),
+        ("three_level_time_only", plain.n_params, plain.ml_loglik, fixed == plain.fixed),
+        ("three_level_case_mix", three.n_params, three.ml_loglik, fixed == three.fixed),
     ]
-    out = pd.DataFrame(rows, columns=["model", "what it includes", "parameters",
-                                      "log_likelihood_ml", "reported"])
+    out = pd.DataFrame(rows, columns=["model", "parameters", "log_likelihood_ml", "reported"])
     out["AIC"] = 2 * out["parameters"] - 2 * out["log_likelihood_ml"]
     full = out.loc[2, "log_likelihood_ml"]
     chisq = (2 * (full - out["log_likelihood_ml"])).clip(lower=0)

@@ -1,11 +1,11 @@
 """A dedicated fitter for perfkit's nested growth model: scores within clients within
 clinicians, each level with a random intercept and a random slope on time.
 
-    score ~ X beta + (1 + week | clinician) + (1 + week | clinician:client) + residual
+    score ~ X beta + (1 + time | clinician) + (1 + time | clinician:client) + residual
 
 The client intercept and slope are independent by default (as in perfkit's lme4 formula,
-``(1 | clinician:client) + (0 + week | clinician:client)``) or correlated
-(``client_cov="unstructured"``: ``(1 + week | clinician:client)``, which statsmodels cannot fit).
+``(1 | clinician:client) + (0 + time | clinician:client)``) or correlated
+(``client_cov="unstructured"``: ``(1 + time | clinician:client)``, which statsmodels cannot fit).
 
 Method
 ------
@@ -17,11 +17,11 @@ REML deviance is
 
 where L L' = Lambda' Z'Z Lambda + I, R_X' R_X is the fixed-effects block of the Schur
 complement, and r^2 the penalized residual sum of squares at the optimum. Because clients are
-nested in clinicians and both levels use the same two columns (1, week), Lambda' Z'Z Lambda + I
+nested in clinicians and both levels use the same two columns (1, time), Lambda' Z'Z Lambda + I
 is block diagonal by clinician, and each clinician's block is an "arrow": one 2x2 block per
 client, coupled only to the clinician's 2x2 block. The Cholesky factor is then the client blocks
 and the clinician's Schur complement, and every quantity needs only each client's 2x2
-cross-products of (1, week) with itself and with (X, y), computed once. An evaluation costs a
+cross-products of (1, time) with itself and with (X, y), computed once. An evaluation costs a
 few vectorized 2x2 operations per client, whatever the number of scores.
 
 theta (the lower-triangular relative factors, 5 or 6 numbers) is optimized with L-BFGS-B
@@ -36,16 +36,20 @@ The fits were checked against lme4 1.1.31 and statsmodels on the reference datas
 from __future__ import annotations
 
 import time
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from .fit_problems import FitError, recording
+
 __all__ = ["Design", "NestedData", "NestedFit", "prepare", "deviance", "fit_nested"]
 
 LOG_2PI = float(np.log(2 * np.pi))
+# the warnings this fitter's optimizers may raise, recorded in NestedFit.warnings (numpy's
+# where the deviance is not defined, scipy's about the optimizer); any other is passed on
+_EXPECTED = (RuntimeWarning, optimize.OptimizeWarning)
 
 
 @dataclass
@@ -95,20 +99,20 @@ def _design(d: pd.DataFrame, fixed) -> tuple[np.ndarray, np.ndarray, list[str]]:
         return (d["score"].to_numpy(dtype=float),
                 d[list(fixed.columns)].to_numpy(dtype=float).reshape(len(d), -1),
                 list(fixed.names))
-    if fixed.replace(" ", "") == "score~week*intake_c":
-        w = d["week"].to_numpy(dtype=float)
+    if fixed.replace(" ", "") == "score~time*intake_c":
+        w = d["time"].to_numpy(dtype=float)
         c = d["intake_c"].to_numpy(dtype=float)
         X = np.column_stack([np.ones_like(w), w, c, w * c])
-        return d["score"].to_numpy(dtype=float), X, ["Intercept", "week", "intake_c",
-                                                     "week:intake_c"]
+        return d["score"].to_numpy(dtype=float), X, ["Intercept", "time", "intake_c",
+                                                     "time:intake_c"]
     from patsy import dmatrices
 
     yd, xd = dmatrices(fixed, d, return_type="dataframe", NA_action="raise")
     return yd.to_numpy(dtype=float)[:, 0], xd.to_numpy(dtype=float), list(xd.columns)
 
 
-def prepare(data: pd.DataFrame, fixed: str | Design = "score ~ week * intake_c", *,
-            time_col: str = "week") -> NestedData:
+def prepare(data: pd.DataFrame, fixed: str | Design = "score ~ time * intake_c", *,
+            time_col: str = "time") -> NestedData:
     """Build the design and the per-client cross-products. Rows need ``clinician_id``,
     ``client_id`` and the columns of the ``fixed`` formula (or :class:`Design`)."""
     kc, clinicians = pd.factorize(data["clinician_id"].to_numpy(dtype=object))
@@ -122,9 +126,9 @@ def prepare(data: pd.DataFrame, fixed: str | Design = "score ~ week * intake_c",
     if d[["score", time_col]].isna().any().any():
         raise ValueError("missing scores or times in the model data")
     y, X, names = _design(d, fixed)
-    week = d[time_col].to_numpy(dtype=float)
-    t_scale = float(np.std(week)) or 1.0
-    t = week / t_scale
+    time_ = d[time_col].to_numpy(dtype=float)
+    t_scale = float(np.std(time_)) or 1.0
+    t = time_ / t_scale
     new_client = np.r_[True, key[1:] != key[:-1]]
     first_row = np.flatnonzero(new_client)
     client_of = np.cumsum(new_client) - 1
@@ -265,6 +269,7 @@ class NestedFit:
     resid: np.ndarray
     seconds: float = 0.0
     candidates: list = field(default_factory=list)
+    warnings: tuple = ()  # (category, message) of each warning recorded while fitting
 
     @property
     def fe_params(self) -> pd.Series:
@@ -278,7 +283,7 @@ class NestedFit:
     def random_effects(self) -> dict:
         """Clinician conditional means, keyed by clinician id (statsmodels' layout)."""
         e = self.clinician_effects
-        return {c: pd.Series([a, b], index=["Group", "week"])
+        return {c: pd.Series([a, b], index=["Group", "time"])
                 for c, a, b in zip(e["clinician_id"], e["intercept"], e["slope"], strict=True)}
 
     @property
@@ -305,7 +310,7 @@ def moment_components(nd: NestedData) -> dict:
 
     Returns ``beta`` (fixed effects), ``sigma2`` (residual variance), ``tau0`` and ``tau1``
     (client intercept and slope variances) and ``cov`` (clinician 2 x 2 covariance), with time
-    on the scaled axis ``nd.t`` (divide slope terms by ``nd.t_scale`` for weeks).
+    on the scaled axis ``nd.t`` (divide slope terms by ``nd.t_scale`` for the data's time unit).
     """
     p = nd.p
     beta = np.linalg.lstsq(nd.PP[:p, :p], nd.PP[:p, p], rcond=None)[0]
@@ -355,7 +360,7 @@ def moment_theta(nd: NestedData, client_cov: str = "diagonal") -> np.ndarray:
 
 
 def fit_nested(data: pd.DataFrame | NestedData,
-               fixed: str | Design = "score ~ week * intake_c", *, reml: bool = True,
+               fixed: str | Design = "score ~ time * intake_c", *, reml: bool = True,
                client_cov: str = "diagonal", two_level: bool = False,
                start: np.ndarray | None = None, maxiter: int = 1000) -> NestedFit:
     """Fit the nested growth model by (RE)ML.
@@ -363,7 +368,7 @@ def fit_nested(data: pd.DataFrame | NestedData,
     Parameters
     ----------
     data : DataFrame or NestedData
-        Rows with ``clinician_id``, ``client_id``, ``week`` and the formula's columns.
+        Rows with ``clinician_id``, ``client_id``, ``time`` and the formula's columns.
     fixed : str or Design
         The fixed-effects formula (patsy), or the design's columns (:class:`Design`).
     reml : bool
@@ -373,7 +378,13 @@ def fit_nested(data: pd.DataFrame | NestedData,
     two_level : bool
         Leave out the clinician level (clients only).
     start : array, optional
-        Start values of theta; by default lme4's (identity factors).
+        Start values of theta; by default :func:`moment_theta` (method-of-moments estimates
+        of the variances, :func:`moment_components`), not lme4's identity factors.
+
+    The warnings the optimizers raise (numpy's ``RuntimeWarning`` where the deviance is not
+    defined, scipy's ``OptimizeWarning``) are recorded in ``warnings``, never shown or lost
+    (:func:`perfkit.fit_problems.recording`); a deviance defined nowhere the optimizers went
+    raises :class:`perfkit.fit_problems.FitError`.
     """
     if client_cov not in ("diagonal", "unstructured"):
         raise ValueError("client_cov must be 'diagonal' or 'unstructured'")
@@ -393,13 +404,14 @@ def fit_nested(data: pd.DataFrame | NestedData,
         return deviance(nd, th, reml=reml, client_cov=client_cov)
 
     candidates = []
-    best = (f(start), start, "start")
+    warned: list = []
+    with recording(warned, _EXPECTED):
+        best = (f(start), start, "start")
 
     def run(method: str, x0) -> float:
         """One optimizer run; returns how much it lowered the best deviance."""
         nonlocal best
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with recording(warned, _EXPECTED):
             if method == "L-BFGS-B":
                 # forward differences with a step of 1e-6 (theta is of order 1 with time
                 # scaled): large enough to stay clear of rounding noise in the deviance
@@ -423,7 +435,8 @@ def fit_nested(data: pd.DataFrame | NestedData,
     # point and a last L-BFGS-B polish follow (the boundary is where quasi-Newton methods
     # struggle).
     run("L-BFGS-B", best[1])
-    grad = _gradient(f, best[1], bounds, h=1e-5)
+    with recording(warned, _EXPECTED):
+        grad = _gradient(f, best[1], bounds, h=1e-5)
     # stationary, up to the rounding noise of a deviance of order n in a difference quotient
     tol = max(1e-2, 1e-6 * nd.n)
     if np.max(np.abs(grad)) > tol:  # not yet: restart, then derivative-free
@@ -431,11 +444,21 @@ def fit_nested(data: pd.DataFrame | NestedData,
         if gain > 1e-3:
             run("Nelder-Mead", best[1])
             run("L-BFGS-B", best[1])
-        grad = _gradient(f, best[1], bounds, h=1e-5)
+        with recording(warned, _EXPECTED):
+            grad = _gradient(f, best[1], bounds, h=1e-5)
     dev, theta, method = best
+    if not np.isfinite(dev):
+        tried = tuple(c["optimizer"] for c in candidates)
+        raise FitError(
+            "the nested growth model could not be fitted: its likelihood is not defined at "
+            f"any point the optimizers tried ({', '.join(tried)}), which happens when the "
+            "fixed effects cannot all be estimated from these rows", reason="singular_design",
+            model="nested growth model", optimizers=tried,
+            last_error="the deviance is infinite everywhere tried")
     fit = _finish(nd, theta, reml, client_cov, dev, method, evals, grad)
     fit.converged = bool(np.isfinite(dev) and fit.gradient_max_abs / nd.n < 1e-4)
     fit.candidates = candidates
+    fit.warnings = tuple(warned)
     fit.seconds = round(time.perf_counter() - t0, 3)
     return fit
 

@@ -23,6 +23,7 @@ from statsmodels.stats.proportion import proportion_confint
 from .config import Config, InstrumentConfig
 
 __all__ = [
+    "SIGNALS",
     "outcome_instruments",
     "severity",
     "episodes",
@@ -354,6 +355,10 @@ def funnel_limits(p0: float, n, level: float) -> tuple[np.ndarray, np.ndarray]:
     return out[0], out[1]
 
 
+# The funnel's signal codes: where a clinician's rate lies against the control limits
+SIGNALS = ("within", "above_inner", "above_outer", "below_inner", "below_outer", "too_few")
+
+
 def funnel_points(assessments: pd.DataFrame, cfg: Config, *,
                   classified: pd.DataFrame | None = None) -> pd.DataFrame:
     """Each clinician's reliable-improvement rate against their paired episodes, with the
@@ -362,7 +367,10 @@ def funnel_points(assessments: pd.DataFrame, cfg: Config, *,
     This replaces any ranking: a point inside the limits is consistent with the practice rate
     given how few episodes it rests on. The practice rate uses every paired episode; a
     clinician with fewer than ``min_episodes`` paired episodes gets no point (the same
-    suppression as the outcome tables).
+    suppression as the outcome tables). ``signal`` is a code (:data:`SIGNALS`): ``within``,
+    ``above_inner`` / ``below_inner`` (outside the inner limits, ``funnel_levels[0]``, 95%),
+    ``above_outer`` / ``below_outer`` (outside the outer ones, 99.8%) or ``too_few`` (no
+    point); :mod:`perfkit.report.outcome_words` words it.
     """
     eps = _period_episodes(assessments, cfg, classified)
     g = eps.groupby(["instrument", "clinician_id"], observed=True)[
@@ -382,11 +390,9 @@ def funnel_points(assessments: pd.DataFrame, cfg: Config, *,
         l1, u1 = funnel_limits(p0, n, lvl95)
         l2, u2 = funnel_limits(p0, n, lvl998)
         signal = np.select([rate > u2, rate > u1, rate < l2, rate < l1],
-                           [f"above {lvl998:.1%} limit", f"above {lvl95:.0%} limit",
-                            f"below {lvl998:.1%} limit", f"below {lvl95:.0%} limit"],
-                           default="within limits")
-        signal = np.where(shown, signal,
-                          f"fewer than {cfg.outcomes.min_episodes} paired episodes")
+                           ["above_outer", "above_inner", "below_outer", "below_inner"],
+                           default="within")
+        signal = np.where(shown, signal, "too_few")
         rows.append(pd.DataFrame({
             "instrument": inst, "clinician_id": grp["clinician_id"].to_numpy(),
             "paired_episodes": n.astype(int), "reliable_improvement_rate": rate,

@@ -20,8 +20,9 @@ renderer or the file system:
 - :func:`css_string` turns a value into a CSS string (a printed page's running title).
 
 Tables are escaped by pandas (``DataFrame.to_html`` escapes by default; report tables built
-with a Styler escape through ``perfkit.report.table``); figure text is drawn by matplotlib with
-mathtext switched off (``plots.use_style``), so ``$`` in a name is a dollar sign.
+with a Styler escape through :func:`perfkit.report.format.table`); figure text is drawn by
+matplotlib with mathtext switched off (:func:`perfkit.report.figures.use_style`), so ``$`` in a
+name is a dollar sign.
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ Definitions (documented in docs/data_contract.md, "Supervision and development")
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Literal
@@ -168,33 +169,37 @@ def licensure_rules_for(clinicians: pd.DataFrame, config: Config,
     -------
     DataFrame
         ``clinician_id, license_type, licensure_rule`` (empty when none), ``taken`` (``roster``,
-        ``default`` or ``none``) and ``note``: one sentence on a rule taken by default or why
-        none is.
+        ``default`` or ``none``) and ``reason``: a rule taken by default or why none is, as a
+        code with its values (a JSON object, "" for a rule from the roster:
+        :data:`LEDGER_REASONS`; :func:`perfkit.report.ledger_words.reason_words` words it).
     """
     rows = []
     for c in clinicians[clinicians["license_status"] == "pre-licensed"].itertuples():
         given = c.licensure_rule if isinstance(c.licensure_rule, str) else ""
         lt = c.license_type if isinstance(c.license_type, str) else ""
         row = {"clinician_id": str(c.clinician_id), "license_type": lt,
-               "licensure_rule": given, "taken": "roster", "note": ""}
+               "licensure_rule": given, "taken": "roster", "reason": ""}
         if not given:
             fits = [r for r in rules.values() if r.state and r.state in config.state
                     and lt and _license_key(lt) in {_license_key(t) for t in r.license_types}]
             if len(fits) == 1:
-                row.update(licensure_rule=fits[0].id, taken="default",
-                           note=f"licensure rule {fits[0].id} taken from the license type "
-                                f"{lt} and the state {fits[0].state}")
+                why = {"code": "rule_by_default", "rule": fits[0].id, "license_type": lt,
+                       "state": fits[0].state}
+                row.update(licensure_rule=fits[0].id, taken="default")
             elif fits:
-                row.update(taken="none", note=f"no licensure rule set: several fit the license "
-                           f"type {lt} ({', '.join(r.id for r in fits)}); set licensure_rule")
+                why = {"code": "several_rules_fit", "license_type": lt,
+                       "rules": [r.id for r in fits]}
+                row.update(taken="none")
             else:
-                why = (f"no licensure rule of {', '.join(config.state)} is for the license type "
-                       f"{lt}" if lt and config.state else f"{_states_words(config)}"
-                       if lt else "the roster gives no license type to choose one by")
-                row.update(taken="none", note=f"no licensure rule set, and none is taken: {why}")
+                why = ({"code": "no_rule_for_license_type", "license_type": lt,
+                        "states": list(config.state)} if lt and config.state
+                       else {"code": "state_not_set"} if lt
+                       else {"code": "no_license_type"})
+                row.update(taken="none")
+            row["reason"] = json.dumps(why)
         rows.append(row)
     return pd.DataFrame(rows, columns=["clinician_id", "license_type", "licensure_rule",
-                                       "taken", "note"])
+                                       "taken", "reason"])
 
 
 def ce_requirement(license_type: str, config: Config) -> tuple[CERequirement | None, str]:
@@ -380,13 +385,13 @@ def _pre_licensed(data: Prepared, config: Config,
                   rules: dict[str, LicensureRule] | None = None) -> pd.DataFrame:
     """Pre-licensed clinicians employed on some day of the reporting period; with ``rules``,
     each one's rule as :func:`licensure_rules_for` finds it (``licensure_rule``) and its
-    ``rule_note``."""
+    ``rule_reason``."""
     c = clinicians_in_period(data.clinicians, config)
     c = c[c["license_status"] == "pre-licensed"].sort_values("clinician_id")
     if rules is not None:
         found = licensure_rules_for(c, config, rules)
         c = c.assign(licensure_rule=found["licensure_rule"].replace("", None).to_numpy(),
-                     rule_note=found["note"].to_numpy())
+                     rule_reason=found["reason"].to_numpy())
     return c
 
 
@@ -395,14 +400,33 @@ def _months_between(a: pd.Timestamp, b: pd.Timestamp) -> float:
 
 
 # Without a supervision table, supervision is unknown (never zero): these ledger fields stay
-# empty and the note says why. Direct client hours still come from the appointments.
+# empty and the reasons say why. Direct client hours still come from the appointments.
 NOT_KNOWN_WITHOUT_SUPERVISION = (
     "supervision_hours_individual", "supervision_hours_group", "periods_assessed",
     "periods_compliant", "supervised_weeks", "group_share", "projected_completion",
     "pace_total_per_week", "total_hours", "behind_on_supervision")
 INCOMPLETE = "incomplete history"  # the ledger's status when the records begin after the start
-NO_SUPERVISION_NOTE = ("no supervision records were provided, so supervision hours, "
-                       "compliance and the projected completion are unknown")
+# The codes of the ledger's ``reasons`` (and licensure_rules_for's ``reason``), each a JSON
+# object {"code": ..., its values}; perfkit.report.ledger_words says them in words.
+LEDGER_REASONS = (
+    "rule_by_default",  # rule, license_type, state
+    "several_rules_fit",  # license_type, rules
+    "no_rule_for_license_type",  # license_type, states
+    "state_not_set",
+    "no_license_type",
+    "unknown_rule",  # rule, known
+    "records_begin_late",  # records_begin, start, no_projection (bool)
+    "no_recent_pace",  # what, weeks: a requirement with no hours in the pace weeks
+    "too_slow",  # what, weeks, years: completion beyond the longest projection
+    "after_max_months",  # months
+    "supervision_below_pace",  # have, expected (hours)
+    "no_supervision_records",
+)
+
+
+def _day(day) -> str:
+    """A day as ISO text (a reason's value: JSON holds no dates)."""
+    return f"{pd.Timestamp(day):%Y-%m-%d}"
 
 
 def ledger(data: Prepared, config: Config, rules: dict[str, LicensureRule] | None = None,
@@ -420,9 +444,10 @@ def ledger(data: Prepared, config: Config, rules: dict[str, LicensureRule] | Non
         total_required, direct_required, supervision_required,
         supervision_individual_required, experience_since, months_so_far, supervised_weeks,
         weeks_required, group_share, pace_direct_per_week, pace_total_per_week,
-        behind_on_supervision, note``. Hours are totals to as_of (records plus carried-in
-        hours); ``projected_completion`` is empty when the pace is zero or no rule applies.
-        Without a supervision table the supervision figures are empty, never zero.
+        behind_on_supervision, reasons`` (a JSON list of :data:`LEDGER_REASONS` objects, the
+        words in :mod:`perfkit.report.ledger_words`). Hours are totals to as_of (records plus
+        carried-in hours); ``projected_completion`` is empty when the pace is zero or no rule
+        applies. Without a supervision table the supervision figures are empty, never zero.
     """
     rules = load_rules(config) if rules is None else rules
     known = data.provided("supervision")
@@ -481,21 +506,22 @@ def ledger(data: Prepared, config: Config, rules: dict[str, LicensureRule] | Non
                else None, "supervised_weeks": supervised_weeks,
                "group_share": round(grp / (ind + grp), 3) if ind + grp > 0 else None,
                "pace_direct_per_week": round(pace_direct, 2),
-               "pace_total_per_week": round(pace_total, 2), "note": "",
+               "pace_total_per_week": round(pace_total, 2), "reasons": "[]",
                "records_since": pd.Timestamp(records_begin) if records_begin else pd.NaT,
                "history_complete": not cov.ledger_gap(c.start_date, covered, config, cid),
                "ledger_status": ""}
-        gap = (f"the records begin on {cov.day_words(records_begin)}, after the start on "
-               f"{cov.day_words(c.start_date)}: hours before then are not in the export "
-               "(add them as carried-in hours in the parameters), so these hours are a lower bound"
-               ) if not row["history_complete"] else ""
+        gap = {"code": "records_begin_late", "records_begin": _day(records_begin),
+               "start": _day(c.start_date), "no_projection": False} \
+            if not row["history_complete"] else None
+        chosen = [json.loads(c.rule_reason)] if c.rule_reason else []  # a rule by default, ...
         if rule is None:
-            row["note"] = (c.rule_note if not rule_id else
-                           f"unknown licensure rule '{rule_id}' (known: {', '.join(rules)})")
+            reasons = chosen if not rule_id else [
+                {"code": "unknown_rule", "rule": rule_id, "known": list(rules)}]
             row["behind_on_supervision"] = None
             if gap:
-                row["note"] += f"; {gap}"
+                reasons.append(gap)
                 row["ledger_status"] = INCOMPLETE
+            row["reasons"] = json.dumps(reasons)
             if not known:
                 row.update({k: None for k in NOT_KNOWN_WITHOUT_SUPERVISION})
             rows.append(row)
@@ -525,19 +551,18 @@ def ledger(data: Prepared, config: Config, rules: dict[str, LicensureRule] | Non
             dates.append(since + pd.DateOffset(months=r.min_months))
         notes = []
         if gap:  # a projection from part of the experience would run late: none
-            notes.append(gap + " and no completion is projected")
+            notes.append({**gap, "no_projection": True})
         elif unknown:
-            notes.append(f"no {', '.join(unknown)} in the last {weeks} weeks: no projection")
+            notes.append({"code": "no_recent_pace", "what": unknown, "weeks": weeks})
         elif slow:
-            notes.append(f"at the last {weeks} weeks' pace of {', '.join(slow)}, completion "
-                         f"lies more than {_LONGEST_PROJECTION_WEEKS // 52} years away: no "
-                         "projection")
+            notes.append({"code": "too_slow", "what": slow, "weeks": weeks,
+                          "years": _LONGEST_PROJECTION_WEEKS // 52})
         elif dates:
             done = max(max(dates), as_of)
             row["projected_completion"] = done.normalize()
             if r.max_months and pd.notna(since) and \
                     done > since + pd.DateOffset(months=r.max_months):
-                notes.append(f"projected after the {r.max_months}-month limit")
+                notes.append({"code": "after_max_months", "months": r.max_months})
         else:
             row["projected_completion"] = as_of
         behind = bool(row["periods_compliant"] is not None
@@ -546,14 +571,15 @@ def ledger(data: Prepared, config: Config, rules: dict[str, LicensureRule] | Non
             expected = r.supervision_hours * min(total / r.total_hours, 1)
             if ind + grp < expected:
                 behind = True
-                notes.append(f"{ind + grp:.0f} supervision hours where the rule's pace needs "
-                             f"{expected:.0f}")
+                notes.append({"code": "supervision_below_pace", "have": float(ind + grp),
+                              "expected": float(expected)})
         row["behind_on_supervision"] = behind
-        row["note"] = "; ".join(([c.rule_note] if c.rule_note else []) + notes)
+        row["reasons"] = json.dumps(chosen + notes)
         row["ledger_status"] = (INCOMPLETE if gap else "behind" if behind else "on track")
         if not known:
             row.update({k: None for k in NOT_KNOWN_WITHOUT_SUPERVISION})
-            row["note"] = NO_SUPERVISION_NOTE + (f"; {gap}" if gap else "")
+            row["reasons"] = json.dumps([{"code": "no_supervision_records"}]
+                                        + ([gap] if gap else []))
             row["ledger_status"] = INCOMPLETE if gap else "not known"
         rows.append(row)
     cols = LEDGER_COLUMNS + ["rule_name", "rule_citation", "compliance_period", "total_hours",
@@ -561,7 +587,7 @@ def ledger(data: Prepared, config: Config, rules: dict[str, LicensureRule] | Non
                              "supervision_required", "supervision_individual_required",
                              "experience_since", "months_so_far", "supervised_weeks",
                              "weeks_required", "group_share", "pace_direct_per_week",
-                             "pace_total_per_week", "behind_on_supervision", "note",
+                             "pace_total_per_week", "behind_on_supervision", "reasons",
                              "records_since", "history_complete", "ledger_status"]
     out = pd.DataFrame(rows, columns=cols)
     for c in ("periods_assessed", "periods_compliant", "supervised_weeks", "weeks_required"):

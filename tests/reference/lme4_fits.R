@@ -2,13 +2,13 @@
 #
 #   Rscript tests/reference/lme4_fits.R            (from the project root; needs r-cran-lme4)
 #
-# Reads every tests/reference/data/*.csv (columns clinician_id, client_id, week, score, intake,
+# Reads every tests/reference/data/*.csv (columns clinician_id, client_id, time, score, intake,
 # intake_c, as perfkit writes model_data_<instrument>.csv) and writes, for each, a file
 # tests/reference/lme4/<name>.csv with one row per quantity: the fixed effects, the variance
 # components, the fixed effects' standard errors, the REML log-likelihood and whether the fit is singular; and
 # tests/reference/lme4/<name>_correlated.csv for the model with a correlated client intercept
-# and slope, (1 + week | clinician_id:client_id), which perfkit's own fitter offers; and
-# tests/reference/lme4/<name>_ranef.csv with each clinician's conditional mode of the week slope
+# and slope, (1 + time | clinician_id:client_id), which perfkit's own fitter offers; and
+# tests/reference/lme4/<name>_ranef.csv with each clinician's conditional mode of the time slope
 # and its conditional variance (ranef(condVar = TRUE)), the basis of clinician_effects.csv.
 suppressMessages(library(lme4))
 args <- commandArgs(trailingOnly = TRUE)
@@ -19,12 +19,12 @@ for (path in Sys.glob(file.path(root, "data", "*.csv"))) {
   name <- sub("\\.csv$", "", basename(path))
   for (variant in c("independent", "correlated")) {
   fit <- if (variant == "independent") {
-    lmer(score ~ week * intake_c + (1 + week | clinician_id) +
-           (1 | clinician_id:client_id) + (0 + week | clinician_id:client_id),
+    lmer(score ~ time * intake_c + (1 + time | clinician_id) +
+           (1 | clinician_id:client_id) + (0 + time | clinician_id:client_id),
          data = d, REML = TRUE)
   } else {
-    lmer(score ~ week * intake_c + (1 + week | clinician_id) +
-           (1 + week | clinician_id:client_id), data = d, REML = TRUE)
+    lmer(score ~ time * intake_c + (1 + time | clinician_id) +
+           (1 + time | clinician_id:client_id), data = d, REML = TRUE)
   }
   vc <- as.data.frame(VarCorr(fit))
   get <- function(grp, v1, v2 = NA) {
@@ -36,9 +36,9 @@ for (path in Sys.glob(file.path(root, "data", "*.csv"))) {
     row$vcov[1]
   }
   cl_int <- get("clinician_id", "(Intercept)")
-  cl_slope <- get("clinician_id", "week")
-  cl_cov <- get("clinician_id", "(Intercept)", "week")
-  cli_cov <- if (variant == "correlated") get("clinician_id:client_id", "(Intercept)", "week")
+  cl_slope <- get("clinician_id", "time")
+  cl_cov <- get("clinician_id", "(Intercept)", "time")
+  cli_cov <- if (variant == "correlated") get("clinician_id:client_id", "(Intercept)", "time")
              else 0
   out <- data.frame(
     quantity = c(paste0("fixef:", names(fixef(fit))), paste0("se:", names(fixef(fit))),
@@ -49,7 +49,7 @@ for (path in Sys.glob(file.path(root, "data", "*.csv"))) {
     value = c(unname(fixef(fit)), unname(sqrt(diag(as.matrix(vcov(fit))))),
               cl_int, cl_slope, cl_cov,
               get("clinician_id:client_id", "(Intercept)"),
-              get("clinician_id:client_id", "week"), cli_cov, sigma(fit)^2,
+              get("clinician_id:client_id", "time"), cli_cov, sigma(fit)^2,
               as.numeric(logLik(fit)), as.numeric(isSingular(fit)), nrow(d), NA))
   out$value <- format(out$value, digits = 12)
   out$value[nrow(out)] <- as.character(packageVersion("lme4"))
@@ -57,7 +57,7 @@ for (path in Sys.glob(file.path(root, "data", "*.csv"))) {
   if (variant == "independent") {
     re <- ranef(fit, condVar = TRUE)$clinician_id
     pv <- attr(re, "postVar")
-    k <- which(colnames(re) == "week")
+    k <- which(colnames(re) == "time")
     modes <- data.frame(clinician_id = rownames(re),
                         slope = format(re[, k], digits = 12),
                         slope_condvar = format(pv[k, k, ], digits = 12))
@@ -88,7 +88,7 @@ for (path in Sys.glob(file.path(root, "data", "*.csv"))) {
   src <- read.csv(path, colClasses = c(clinician_id = "character", client_id = "character"))
   name <- sub("\\.csv$", "", basename(path))
   d <- data.frame(therapist = src$clinician_id, patient = sub(".*-", "", src$client_id),
-                  weeks = src$week, phq = src$score, intake = src$intake)
+                  weeks = src$time, phq = src$score, intake = src$intake)
   first <- !duplicated(paste(d$therapist, d$patient))
   d$intake_c <- d$intake - mean(d$intake[first])
   fits <- list(

@@ -33,6 +33,7 @@ from .format import (
     trend_words,
     yes,
 )
+from .outcome_words import against_range, signal_side
 from .run import (
     RunData,
     few_peers,
@@ -486,9 +487,9 @@ def funnel_figure(run: RunData, instrument: str = "PHQ-9", *, highlight: str | N
                       " of the time")
     ax.axhline(p0, color=GREY, lw=1.2, label=f"practice rate {pct(p0)}")
     shown = f.dropna(subset=["reliable_improvement_rate"])
-    outside = shown[~shown["signal"].isin(["within limits"])]
+    outside = shown[shown["signal"].map(signal_side) != "inside"]
     # inside the limits: grey; outside (the ones labelled): blue, so the eye finds them
-    colors = [ORANGE if c == highlight else GREY if s == "within limits" else BLUE
+    colors = [ORANGE if c == highlight else GREY if signal_side(s) == "inside" else BLUE
               for c, s in zip(shown["clinician_id"], shown["signal"], strict=True)]
     ax.scatter(shown["paired_episodes"], shown["reliable_improvement_rate"], color=colors,
                zorder=3, s=30)
@@ -522,7 +523,6 @@ def _funnel_table(run: RunData, f: pd.DataFrame, instrument: str):
     name order: a plot of two or three dots says less than their numbers, and its limits
     rest on a practice rate those few make."""
     shown = f.dropna(subset=["reliable_improvement_rate"])
-    where = {"within limits": "inside"}
     rows = shown.assign(name=shown["clinician_id"].map(run.name_of)).sort_values("name")
     out = pd.DataFrame({
         "Clinician": rows["name"],
@@ -530,8 +530,7 @@ def _funnel_table(run: RunData, f: pd.DataFrame, instrument: str):
             lambda v: num(v, 0)),
         "Reliably improved": rows["reliable_improvement_rate"].map(pct),
         "Against the range chance alone allows": [
-            where.get(str(v), "above it: better than expected" if str(v).startswith("above")
-                      else "below it: worse than expected") for v in rows["signal"]]})
+            against_range(v) for v in rows["signal"]]})
     p0 = float(f["practice_rate"].iloc[0])
     caption = (f"{instrument}: the practice rate is {pct(p0)}; a higher share is better. With "
                f"fewer than {run.config.privacy.min_peers} clinicians the numbers are shown "
@@ -565,10 +564,10 @@ def funnel_words(run: RunData, f: pd.DataFrame, instrument: str, *, names: bool 
             f"{instrument}: no clients with a first and last score."
     p0 = float(f["practice_rate"].iloc[0])
     shown = f.dropna(subset=["reliable_improvement_rate"])
-    signal = shown["signal"].astype(str)
-    inside = shown[signal == "within limits"]
-    above = shown[signal.str.startswith("above")]
-    below = shown[signal.str.startswith("below")]
+    side = shown["signal"].map(signal_side)
+    inside = shown[side == "inside"]
+    above = shown[side == "above"]
+    below = shown[side == "below"]
     level = min(run.config.outcomes.funnel_levels)
 
     def who(rows):  # in name order, as every list of clinicians

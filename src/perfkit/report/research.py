@@ -9,9 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..models import Z95, GrowthFit, p_value
+from ..models import Z95, GrowthFit
 from ..safety import md
 from .format import Text, num, table
+from .model_words import compared_model_words, p_value
 
 __all__ = ["describe_fit", "fixed_effects_table", "variance_table", "share_statement",
            "model_text", "caterpillar_text", "comparison_table", "sensitivity_table",
@@ -37,14 +38,15 @@ def describe_fit(fit: GrowthFit):
         f"Log-likelihood ({'REML' if fit.reml else 'ML'})": _num(fit.loglik, 3) or "–",
         "Fit time (s)": f"{fit.seconds:g}",
         "Notes": "; ".join(fit.messages) or "–",
+        "Warnings recorded": str(len(fit.warnings)) if fit.warnings else "none",
     }
     return table(pd.DataFrame({"Value": list(rows.values())}, index=list(rows)), rows="Fit")
 
 
 def _term(name: str, u: str) -> str:
-    return {"Intercept": "starting level (points)", "week": f"change per {u} (points)",
+    return {"Intercept": "starting level (points)", "time": f"change per {u} (points)",
             "intake_c": "intake score, centred (points per point)",
-            "week:intake_c": f"change per {u}, per point of intake"}.get(name, name)
+            "time:intake_c": f"change per {u}, per point of intake"}.get(name, name)
 
 
 def fixed_effects_table(fit: GrowthFit):
@@ -83,7 +85,7 @@ def share_statement(fit: GrowthFit):
     if not np.isfinite(fit.share_clinician):
         return Text("The share of variance due to clinicians was not estimated for this model.")
     return Text(
-        f"At {fit.time_unit} {fit.share_at_week:g} (the median length of an episode here), "
+        f"At {fit.time_unit} {fit.share_at_time:g} (the median length of an episode here), "
         f"**{fit.share_clinician:.1%}** of the variation in {md(fit.instrument)} scores lies "
         "between clinicians" + (", after allowing for intake severity" if fit.case_mix else
                                  " (not adjusted for intake severity)")
@@ -93,12 +95,10 @@ def share_statement(fit: GrowthFit):
 
 def model_text(fit: GrowthFit) -> Text:
     """The model as fitted, in lme4's notation, with what its terms mean and its engine."""
-    u = fit.time_unit
     return Text(
         f"In R's lme4 notation, over the columns of the model rows (the files `perfkit run` "
         f"writes as `tables/model_data_*.csv`, one per measure):\n\n`{fit.formula}`\n\n"
-        f"`week` is the time since the episode's first score, counted in {fit.time_metric}"
-        + (" (the column keeps its name whatever it counts)" if u != "week" else "")
+        f"`time` is the time since the episode's first score, counted in {fit.time_metric}"
         + (", `intake_c` the first score minus its mean" if fit.case_mix else
            "; the model does not allow for intake severity") + ". "
         f"Fitted by {md(fit.engine) or 'no engine (too little data for a model)'}; both "
@@ -128,11 +128,14 @@ def _lr_words(chisq, df, p, boundary: bool) -> str:
 def comparison_table(compared: pd.DataFrame):
     """:func:`perfkit.models.compare_models` for reading: the reported model marked, numbers
     rounded, each likelihood-ratio test in words, p-values below 0.001 as "< 0.001"."""
-    tests = [_lr_words(c, d, p, boundary=m.startswith("two-level")) for m, c, d, p in zip(
+    tests = [_lr_words(c, d, p, boundary=m.startswith("two_level")) for m, c, d, p in zip(
         compared["model"], compared["Chisq"], compared["Chi Df"], compared["Pr(>Chisq)"],
         strict=True)]
+    said = [compared_model_words(m) for m in compared["model"]]
     compared = compared.drop(columns=["Chisq", "Chi Df", "Pr(>Chisq)"]).assign(
-        **{"LR test against the three-level case-mix model": tests})
+        model=[label for label, _ in said])
+    compared.insert(1, "what it includes", [what for _, what in said])
+    compared = compared.assign(**{"LR test against the three-level case-mix model": tests})
     out = compared.assign(**{
         "model": [f"{m} (reported above)" if r else m
                   for m, r in zip(compared["model"], compared["reported"], strict=True)],

@@ -9,6 +9,7 @@ import pandas as pd
 
 from ..safety import md
 from .format import Text, date_words, is_yes, num, pct, period_words, table, text_or, yes
+from .ledger_words import reasons_note
 from .run import (
     RunData,
     clients_by_clinician,
@@ -90,7 +91,7 @@ def ledger_table(run: RunData, ids: list[str], *, names: bool = True):
             unit = f"{r['compliance_period']}s"
             per = f"{int(r['periods_compliant'])} of {int(r['periods_assessed'])} {unit}"
         cols[who] = {
-            "Rule": text_or(r["rule_name"], text_or(r["note"], "–")),
+            "Rule": text_or(r["rule_name"], text_or(reasons_note(r.get("reasons")), "–")),
             "Status": _status_words(r),
             "Experience counted since": date_words(r["experience_since"])
             + (" (the records begin then; earlier experience is not in them)" if partial
@@ -105,7 +106,7 @@ def ledger_table(run: RunData, ids: list[str], *, names: bool = True):
             "Projected completion at the current pace":
                 "not projected: earlier experience is not in the records" if partial
                 else date_words(r["projected_completion"]),
-            "Note": text_or(r["note"], "–"),
+            "Note": text_or(reasons_note(r.get("reasons")), "–"),
         }
     return table(pd.DataFrame(cols), rows="Licensure")
 

@@ -1,0 +1,89 @@
+"""The growth models' codes in words, for analysts: the warnings a fit recorded, why a model
+fell back, and the rows of the model comparison (:func:`perfkit.models.compare_models` returns
+codes and numbers; the words are here).
+
+Library text (a warning's own message) is shown to analysts only, in the outcomes-research
+notebook; the owner's and clinicians' pages never carry it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..safety import md
+from .format import Text
+
+__all__ = ["WARNING_WORDS", "REASON_WORDS", "COMPARED_MODELS", "warning_sentences",
+           "warnings_text", "reason_words", "compared_model_words", "p_value"]
+
+# What each recorded warning category means, in plain words
+WARNING_WORDS = {
+    "ConvergenceWarning": "the optimizer reported trouble converging",
+    "HessianInversionWarning": "the curvature of the likelihood could not be inverted, so its "
+                               "standard errors may be unreliable",
+    "SingularMatrixWarning": "a covariance of the random effects was singular (a variance at "
+                             "zero) on the way",
+    "RuntimeWarning": "a number overflowed or was undefined on the way",
+    "OptimizeWarning": "the optimizer warned about its settings or its result",
+}
+
+# Why a model fell back from three levels or could not be fitted (perfkit.fit_problems.REASONS)
+REASON_WORDS = {
+    "": "",
+    "too_few_for_three_levels": "too few clinicians or clients to separate clinicians from "
+                                "clients",
+    "too_little_data": "too little data for a model",
+    "optimizer_failed": "every optimizer tried stopped with an error",
+    "singular_design": "the model's terms cannot all be estimated from these rows (a term is "
+                       "constant or a combination of the others)",
+}
+
+# compare_models' model codes: the label and what each model includes
+COMPARED_MODELS = {
+    "two_level_case_mix": ("two-level, case mix",
+                           "clients only; intake and its interaction with time"),
+    "three_level_time_only": ("three-level, no case mix", "clinicians and clients; time only"),
+    "three_level_case_mix": ("three-level, case mix", "clinicians and clients; intake and its "
+                             "interaction with time"),
+}
+
+
+def warning_sentences(instrument: str, warnings, converged: bool) -> list[str]:
+    """One sentence per recorded warning ``(category, message)``: "The model for PHQ-9 did not
+    converge: ..." when the fit did not and statsmodels said so, else what the category means
+    and the library's own message (Markdown-escaped)."""
+    out = []
+    for category, message in warnings:
+        said = md(str(message).strip().rstrip("."))
+        if category == "ConvergenceWarning" and not converged:
+            out.append(f"The model for {md(instrument)} did not converge: {said}.")
+        else:
+            what = WARNING_WORDS.get(category, f"a {md(category)} was raised")
+            out.append(f"While the model for {md(instrument)} was fitted, {what}: {said}.")
+    return out
+
+
+def warnings_text(fit) -> Text:
+    """The warnings a :class:`perfkit.models.GrowthFit` recorded, as a list of sentences (or
+    one line saying there were none)."""
+    said = warning_sentences(fit.instrument, fit.warnings, fit.converged)
+    if not said:
+        return Text(f"No warnings were raised while the model for {md(fit.instrument)} was "
+                    "fitted.")
+    return Text("\n".join(f"- {s}" for s in said))
+
+
+def reason_words(reason: str) -> str:
+    """A fallback reason code in words ("" for none)."""
+    return REASON_WORDS.get(reason, reason)
+
+
+def compared_model_words(code: str) -> tuple[str, str]:
+    """A compared model's code as (label, what it includes)."""
+    return COMPARED_MODELS[code]
+
+
+def p_value(p: float) -> str:
+    """A p-value as a reader should see it: three decimals, or "< 0.001" below that (never
+    "p = 0")."""
+    return "–" if not np.isfinite(p) else "< 0.001" if p < 0.001 else f"{p:.3f}"
