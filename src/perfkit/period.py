@@ -27,14 +27,9 @@ import pandas as pd
 
 from . import contract as C
 from .config import Config, ConfigError
-from .ingest import (
-    IngestError,
-    _column_format,
-    _load_table,
-    _map_enum,
-    _parse_datetime,
-    load_column_map,
-)
+from .ingest import IngestError, load_column_map
+from .ingest.load import _load_table
+from .ingest.parse import _column_format, _map_enum, _parse_datetime
 
 __all__ = ["DataPeriod", "data_period", "with_data_period", "MONTHS"]
 

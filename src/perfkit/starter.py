@@ -30,14 +30,11 @@ import pandas as pd
 
 from . import contract as C
 from .config import Config
-from .ingest import (
-    IngestError,
-    _export_instant,
-    _find_file,
-    _load_table,
-    _name_key,
-    load_column_map,
-)
+from .ingest import IngestError, load_column_map
+from .ingest.columns import _export_instant
+from .ingest.load import _load_table
+from .ingest.read import _find_file
+from .ingest.reshape import _name_key
 from .safety import csv_safe
 
 __all__ = ["Starter", "write_starter"]
