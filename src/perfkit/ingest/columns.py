@@ -132,6 +132,18 @@ def load_column_map(path: str | Path | None, source: str | None = None) -> Colum
     if not raw:
         return ColumnMap()
     path = Path(path) if path is not None else f"of the {source} profile"
+    _check_sections(raw, path)
+    formats = _formats(raw, path)
+    key = _client_key(raw, path)
+    _check_settings(raw, path)
+    cmap = _column_map(raw, formats, key)
+    _check_targets(cmap, path)
+    return cmap
+
+
+def _check_sections(raw: dict, path: Path | str) -> None:
+    """The sections of a column map's YAML: known ones, files and sheets mapping tables to
+    names, columns and values mapping tables to mappings."""
     for section in ("files", "sheets", "columns", "values"):
         value = raw.get(section)
         flat = section in ("files", "sheets")
@@ -155,6 +167,10 @@ def load_column_map(path: str | Path | None, source: str | None = None) -> Colum
     if unknown:
         raise IngestError(f"column map {path}: unknown section {sorted(unknown)[0]!r} "
                           f"(allowed: {', '.join(sorted(allowed))})")
+
+
+def _formats(raw: dict, path: Path | str) -> dict:
+    """The map's date formats: a format per table, or formats per column."""
     formats = raw.get("formats") or {}
     if not isinstance(formats, dict) or not all(
             isinstance(v, str) or (isinstance(v, dict) and all(isinstance(f, str)
@@ -162,6 +178,11 @@ def load_column_map(path: str | Path | None, source: str | None = None) -> Colum
             for v in formats.values()):
         raise IngestError(f"column map {path}: 'formats' must map each table to a format or to "
                           "formats per column")
+    return formats
+
+
+def _client_key(raw: dict, path: Path | str) -> dict[str, list]:
+    """The export's columns that together name a client, per table (``"*"``: every table)."""
     key = raw.get("client_key") or {}
     if isinstance(key, list):
         key = {"*": key}
@@ -175,6 +196,13 @@ def load_column_map(path: str | Path | None, source: str | None = None) -> Colum
                              or "client_id" not in C.TABLES[table].column_names):
             raise IngestError(f"column map {path}: 'client_key' names {table!r}, which has "
                               "no client_id")
+    return key
+
+
+def _check_settings(raw: dict, path: Path | str) -> None:
+    """The map's other sections, each of its own shape (exported_at, rows, defaults, caveats,
+    join, detect, service_text, session_length, unavailable), and that every table a
+    section names is one of the contract's."""
     exported = raw.get("exported_at")
     if exported is not None and not isinstance(exported, str | dt.datetime | dt.date):
         raise IngestError(f"column map {path}: 'exported_at' must be a date and time such as "
@@ -218,7 +246,18 @@ def load_column_map(path: str | Path | None, source: str | None = None) -> Colum
         for table in raw.get(section) or {}:
             if table not in C.TABLES:
                 raise IngestError(f"column map {path}: unknown table {table!r} in '{section}'")
-    cmap = ColumnMap(
+
+
+def _column_map(raw: dict, formats: dict, key: dict[str, list]) -> ColumnMap:
+    """The checked YAML as a :class:`ColumnMap`: headers and labels normalized."""
+    exported = raw.get("exported_at")
+    rows = raw.get("rows") or {}
+    defaults = raw.get("defaults") or {}
+    caveats = raw.get("caveats") or []
+    join = raw.get("join") or {}
+    detect = raw.get("detect") or []
+    unavailable = raw.get("unavailable") or []
+    return ColumnMap(
         files={t: str(f) for t, f in (raw.get("files") or {}).items()},
         sheets={t: str(f) for t, f in (raw.get("sheets") or {}).items() if f is not None},
         columns={t: {_norm_header(k): _target(v) for k, v in (m or {}).items()}
@@ -245,6 +284,11 @@ def load_column_map(path: str | Path | None, source: str | None = None) -> Colum
         service_text=raw.get("service_text") or "codes",
         session_length=raw.get("session_length") or "required",
     )
+
+
+def _check_targets(cmap: ColumnMap, path: Path | str) -> None:
+    """What the map names inside a table: columns given defaults, formats and labels, and the
+    contract column each header is read as."""
     for table, cols in cmap.defaults.items():
         for col in cols:
             if col not in C.TABLES[table].column_names:
@@ -274,7 +318,6 @@ def load_column_map(path: str | Path | None, source: str | None = None) -> Colum
                                                    and C.item_columns([target])):
                 raise IngestError(f"column map {path}: {table} has no contract column "
                                   f"{target!r}")
-    return cmap
 
 
 
