@@ -65,7 +65,7 @@ def _stable_id(name: str) -> str:
 def write_starter(folder: str | Path, config: Config) -> Starter:
     """Read the export in ``folder`` through ``config.source`` and write the starters.
 
-    The appointment report is read as ``perfkit run`` reads it (``ingest._load_table``: the
+    The appointment report is read as ``perfkit run`` reads it (``ingest.load._load_table``: the
     profile's file, sheet, headers, defaults and kinds of rows); rows of totals, repeated
     headers and rows of another kind are left out."""
     folder = Path(folder)
