@@ -320,8 +320,6 @@ def _check_targets(cmap: ColumnMap, path: Path | str) -> None:
                                   f"{target!r}")
 
 
-
-
 def _norm_header(name: str) -> str:
     return str(name).strip().lower()
 

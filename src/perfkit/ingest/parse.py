@@ -25,8 +25,6 @@ _DATE_RE = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\
                       r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?)?\s*$")
 
 
-
-
 # Date forms other than ISO 8601 that EHR exports print, tried when a column's values are not
 # ISO: month first (US), and the day-first twin of each numeric one, so that a column whose
 # day and month cannot be told apart is refused rather than guessed.

@@ -28,6 +28,8 @@ from .cells import (
 )
 from .errors import IngestError
 
+# What perfkit reads from one workbook (cells.py holds the limits on every file: columns, the
+# length of a value).
 MAX_SHEET_CELLS = 5_000_000  # rows x columns of a worksheet, from A1 (a grid in memory)
 # An .xlsx workbook is a zip of XML parts, measured before python-calamine opens it. The
 # TherapyNotes export of the 200-clinician benchmark practice (231,599 rows x 12 columns)
