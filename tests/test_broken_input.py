@@ -339,6 +339,6 @@ def test_a_perfkit_bug_in_a_reader_is_not_called_an_unreadable_file(practice, tm
     def broken(path, *how):  # _read_csv(path, fits)
         return {}["a perfkit bug"]
 
-    monkeypatch.setattr(importlib.import_module("perfkit.ingest"), "_read_csv", broken)
+    monkeypatch.setattr(importlib.import_module("perfkit.ingest.read"), "_read_csv", broken)
     with pytest.raises(KeyError, match="a perfkit bug"):
         pk.ingest(practice, pk.load_config(pseudonym_key_file=tmp_path / "k"))

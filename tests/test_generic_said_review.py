@@ -34,6 +34,7 @@ from practice_data import CLINICIANS, write_table
 
 ingest_module = importlib.import_module("perfkit.ingest")  # the module (perfkit.ingest is
 # also the name of the function on the package)
+quality_module = importlib.import_module("perfkit.ingest.quality")
 
 ROSTER = [{**c, "license_status": "licensed", "supervisor_id": "", "licensure_rule": ""}
           for c in CLINICIANS]
@@ -230,10 +231,11 @@ def test_demo_as_a_system_stamps_its_files_with_the_export_instant(tmp_path):
 # -- 3. every adjustment has words ---------------------------------------------------------
 
 def adjustment_keys() -> set[str]:
-    """Every key ingest.py writes into a table's adjustments, read from its source: literal
-    keys, the keys of a loop over literal pairs, and the keys named for a column (expanded
-    over the contract's columns they can be)."""
-    tree = ast.parse(Path(ingest_module.__file__).read_text(encoding="utf-8"))
+    """Every key ingest writes into a table's adjustments, read from the source of every
+    module of perfkit/ingest/: literal keys, the keys of a loop over literal pairs, and the
+    keys named for a column (expanded over the contract's columns they can be)."""
+    tree = ast.Module(body=[node for path in sorted(Path(ingest_module.__file__).parent.glob(
+        "*.py")) for node in ast.parse(path.read_text(encoding="utf-8")).body], type_ignores=[])
     keys, loops = set(), {}
     for node in ast.walk(tree):
         if isinstance(node, ast.For) and isinstance(node.target, ast.Tuple) \
@@ -319,7 +321,7 @@ def test_input_rows_are_counted_once_per_file():
          ("notes", "report.csv", 7, "appointment_rejected"),
          ("clinicians", "clinicians.csv", 7, "missing_value")],
         columns=["table", "file", "row", "reason"])
-    got = ingest_module._input_rows(tables, rejects)
+    got = quality_module._input_rows(tables, rejects)
     assert got == {"rows": 13, "set_aside": {"rescheduled": 2, "summary_row": 1},
                    "rejected": 2}
     assert input_rows_words({"input_rows": got, "rows_rejected": 9}) == (

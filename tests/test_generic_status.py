@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 import perfkit as pk
 from perfkit import contract as C
 from perfkit.cli import app
-from perfkit.ingest import _cancelled_by_label
+from perfkit.ingest.statuses import _cancelled_by_label
 
 from practice_data import CLINICIANS, write_table
 

@@ -300,7 +300,7 @@ def test_the_column_of_dates_is_the_start_whatever_it_is_read_as(time_only, cfg)
     ("9:00 AM" + " " * 200, (9 * 3600, None)), ("1" * 200 + " 9:00", None),
 ])
 def test_times_of_day_as_exports_print_them(value, expected):
-    from perfkit.ingest import _read_time
+    from perfkit.ingest.times import _read_time
 
     got = _read_time(value)
     if expected is None:

@@ -11,7 +11,7 @@ import time
 
 import pandas as pd
 
-from perfkit.ingest import _HAS_DATE
+from perfkit.ingest.times import _HAS_DATE
 
 from practice_data import TZ, by_row, ingest_rows, reasons, ts
 from practice_data import appointment_row as row

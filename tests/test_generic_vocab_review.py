@@ -9,7 +9,8 @@ from collections import defaultdict
 
 import perfkit as pk
 from perfkit import contract as C
-from perfkit.ingest import _cancelled_by_label, _kind_from_name
+from perfkit.ingest.services import _kind_from_name
+from perfkit.ingest.statuses import _cancelled_by_label
 
 from practice_data import CLINICIANS, write_table
 

@@ -389,7 +389,7 @@ def test_the_starter_roster_guards_a_name_and_still_matches_it(tmp_path, monkeyp
     from typer.testing import CliRunner
 
     from perfkit.cli import app
-    from perfkit.ingest import _name_key
+    from perfkit.ingest.reshape import _name_key
 
     monkeypatch.setenv("PERFKIT_PSEUDONYM_KEY_FILE", str(tmp_path / "k"))
     out = tmp_path / "sp"

@@ -7,7 +7,6 @@ address space capped, so a regression fails the test instead of the machine."""
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import resource
@@ -23,10 +22,11 @@ from openpyxl.styles import Font
 
 import perfkit as pk
 from perfkit.ingest import IngestError
+from perfkit.ingest import quality as quality_module
+from perfkit.ingest import read as read_module
+from perfkit.ingest import workbook as workbook_module
 
 from practice_data import APPOINTMENTS, write_table
-
-ingest_module = importlib.import_module("perfkit.ingest")
 
 HEADER = list(APPOINTMENTS[0])  # appointment_id ... client_dob: 9 columns, A to I
 
@@ -275,7 +275,7 @@ def test_a_wide_csv_is_built_in_one_step(practice, monkeypatch):
     pd.concat([frame, wide], axis=1).to_csv(practice / "appointments.csv", index=False)
     calls = []
     monkeypatch.setattr(pd.DataFrame, "isetitem", lambda *a, **k: calls.append(a))
-    read = ingest_module._read(practice / "appointments.csv")[0]
+    read = read_module._read(practice / "appointments.csv")[0]
     assert not calls
     assert read.shape == (3, n)
     assert read.iloc[2, n - 1] == str(n - 1 - frame.shape[1])
@@ -362,7 +362,7 @@ def test_unread_files_are_named_only_when_named_almost_as_a_table(practice, tmp_
                                          ("time_off_Ann", None), ("Cy", None),
                                          ("notes Jo", None), ("Noah", None)])
 def test_a_near_miss_is_a_letter_or_two_from_a_table(stem, table):
-    assert ingest_module._near_table(stem) == table
+    assert quality_module._near_table(stem) == table
 
 
 # ---- item 3, continued: what a workbook unpacks to ---------------------------------------------
@@ -385,7 +385,7 @@ def _header_and_shared(path: Path, texts: list[str], refs: int = 1) -> Path:
 
 
 def _column_letters(col: int) -> str:
-    return ingest_module._column_letters(col)
+    return workbook_module._column_letters(col)
 
 
 def _refused(practice: Path, cfg, path: Path) -> str:
@@ -420,7 +420,7 @@ def test_a_workbook_past_the_unpacked_limits_is_refused(practice, cfg, monkeypat
     with zipfile.ZipFile(path) as z:
         sheet = z.getinfo("xl/worksheets/sheet1.xml").file_size
         whole = sum(i.file_size for i in z.infolist())
-    monkeypatch.setattr(ingest_module, limit, (whole if total else sheet) - 1)
+    monkeypatch.setattr(workbook_module, limit, (whole if total else sheet) - 1)
     message = _refused(practice, cfg, path)
     if total:
         assert message.startswith(f"appointments.xlsx unpacks to more than {whole - 1:,} bytes")
@@ -433,8 +433,8 @@ def test_a_part_at_the_limits_is_read(practice, cfg, monkeypatch):
     path = _appointments_workbook(practice)
     with zipfile.ZipFile(path) as z:
         infos = z.infolist()
-    monkeypatch.setattr(ingest_module, "MAX_WORKBOOK_PART_BYTES", max(i.file_size for i in infos))
-    monkeypatch.setattr(ingest_module, "MAX_WORKBOOK_BYTES", sum(i.file_size for i in infos))
+    monkeypatch.setattr(workbook_module, "MAX_WORKBOOK_PART_BYTES", max(i.file_size for i in infos))
+    monkeypatch.setattr(workbook_module, "MAX_WORKBOOK_BYTES", sum(i.file_size for i in infos))
     assert pk.ingest(practice, cfg).quality["tables"]["appointments"]["rows_accepted"] == 3
 
 
@@ -480,7 +480,7 @@ def test_a_part_packed_as_excel_never_packs_is_refused(practice, cfg):
 def test_one_long_text_is_refused_before_it_is_read(practice, cfg, monkeypatch, where):
     """One text's XML past the limit (patched down to 1,000 bytes) is refused before
     python-calamine reads it, in the shared strings or inline in the sheet."""
-    monkeypatch.setattr(ingest_module, "MAX_VALUE_XML_BYTES", 1_000)
+    monkeypatch.setattr(workbook_module, "MAX_VALUE_XML_BYTES", 1_000)
     path = practice / "appointments.xlsx"
     if where == "shared":
         _header_and_shared(path, ["<t>short</t>", "<t>" + "z" * 1_001 + "</t>", "<t/>"])
@@ -496,7 +496,7 @@ def test_one_long_text_is_refused_before_it_is_read(practice, cfg, monkeypatch, 
 def test_a_long_text_cut_by_markup_is_refused(practice, cfg, monkeypatch):
     """Rich-text runs of one shared string count together; CDATA (where ``<`` may be text)
     is refused outright."""
-    monkeypatch.setattr(ingest_module, "MAX_VALUE_XML_BYTES", 1_000)
+    monkeypatch.setattr(workbook_module, "MAX_VALUE_XML_BYTES", 1_000)
     path = practice / "appointments.xlsx"
     runs = "".join(f"<r><t>{'q' * 100}</t></r>" for _ in range(11))
     _header_and_shared(path, ["<t>short</t>", runs])
@@ -517,11 +517,11 @@ def test_too_many_shared_strings_or_cells_are_refused(practice, cfg, monkeypatch
     """python-calamine keeps every shared string and every cell written (a cell written 50
     million times over A2 is one cell of the grid and 50 million in memory)."""
     path = _header_and_shared(practice / "appointments.xlsx", ["<t>s</t>"] * 4)
-    monkeypatch.setattr(ingest_module, "MAX_SHARED_STRINGS", 3)
+    monkeypatch.setattr(workbook_module, "MAX_SHARED_STRINGS", 3)
     assert _refused(practice, cfg, path).startswith(
         "appointments.xlsx: its part xl/sharedStrings.xml holds more than 3 texts")
-    monkeypatch.setattr(ingest_module, "MAX_SHARED_STRINGS", 4)
-    monkeypatch.setattr(ingest_module, "MAX_SHEET_CELLS", 100)
+    monkeypatch.setattr(workbook_module, "MAX_SHARED_STRINGS", 4)
+    monkeypatch.setattr(workbook_module, "MAX_SHEET_CELLS", 100)
     _raw_workbook(path, _header_row() + '<row r="2">' + _cell("A2", "x") * 92 + "</row>")
     assert _refused(practice, cfg, path).startswith(
         "appointments.xlsx: its only sheet holds more than 100 cells")
@@ -555,7 +555,7 @@ def test_a_shared_text_shown_in_many_cells_counts_once_per_cell(practice, cfg, m
     """python-calamine copies a shared string into every cell that shows it: one text of 1 MB
     shown in 50,000 cells is 50 GB from a file of a few kilobytes. The limit (patched down to
     20,000 bytes) counts a text once per cell: 2,0xx bytes in 9 cells pass, in 12 do not."""
-    monkeypatch.setattr(ingest_module, "MAX_SHARED_TEXT_BYTES", 20_000)
+    monkeypatch.setattr(workbook_module, "MAX_SHARED_TEXT_BYTES", 20_000)
     path = practice / "appointments.xlsx"
     _header_and_shared(path, ["<t>" + "k" * 2_000 + "</t>"], refs=len(HEADER))
     (practice / "appointments.csv").unlink()
@@ -607,17 +607,17 @@ def _refuse() -> None:
 
 def test_an_xls_child_over_its_memory_is_one_sentence():
     # 64 MB more than the child holds: 1 GB cannot be had, 1 MB can
-    assert ingest_module._in_child(Path("x.xls"), _allocate, (1 << 20,), memory=64 << 20) \
+    assert workbook_module._in_child(Path("x.xls"), _allocate, (1 << 20,), memory=64 << 20) \
         == 1 << 20
     with pytest.raises(IngestError) as err:
-        ingest_module._in_child(Path("big.xls"), _allocate, (1 << 30,), memory=64 << 20)
+        workbook_module._in_child(Path("big.xls"), _allocate, (1 << 30,), memory=64 << 20)
     assert str(err.value).startswith("big.xls needs more memory than perfkit allows for one "
                                      "workbook (0.0625 GB)")
     assert str(err.value).endswith("export the table as CSV or .xlsx and run again")
     with pytest.raises(IngestError, match=r"^dead\.xls needs more memory"):  # died unanswered
-        ingest_module._in_child(Path("dead.xls"), _die, ())
+        workbook_module._in_child(Path("dead.xls"), _die, ())
     with pytest.raises(IngestError, match="^refused in the child$"):  # its own sentence, as is
-        ingest_module._in_child(Path("x.xls"), _refuse, ())
+        workbook_module._in_child(Path("x.xls"), _refuse, ())
 
 
 def test_an_xls_child_over_its_time_is_stopped():
@@ -625,29 +625,29 @@ def test_an_xls_child_over_its_time_is_stopped():
 
     start = time.monotonic()
     with pytest.raises(IngestError) as err:
-        ingest_module._in_child(Path("slow.xls"), _sleep, (60,), seconds=0.5)
+        workbook_module._in_child(Path("slow.xls"), _sleep, (60,), seconds=0.5)
     assert time.monotonic() - start < 20  # stopped, not waited out
     assert str(err.value).startswith("slow.xls needs more time than perfkit allows for one "
                                      "workbook (0.5 seconds)")
-    assert ingest_module._in_child(Path("x.xls"), _sleep, (0,), seconds=30) == "woke"
+    assert workbook_module._in_child(Path("x.xls"), _sleep, (0,), seconds=30) == "woke"
 
 
 def test_the_limits_are_those_documented():
-    assert ingest_module.MAX_XLS_MEMORY_BYTES == 3 << 30
-    assert ingest_module.MAX_XLS_SECONDS == 120
+    assert workbook_module.MAX_XLS_MEMORY_BYTES == 3 << 30
+    assert workbook_module.MAX_XLS_SECONDS == 120
 
 
 @pytest.mark.skipif(XLS is None, reason="statsmodels no longer installs macrodata.xls")
 def test_a_real_xls_is_read_whole_through_the_child(monkeypatch):
     calls = []
-    real = ingest_module._in_child
+    real = workbook_module._in_child
 
     def spy(path, func, args, **limits):
         calls.append((path.name, func.__name__))
         return real(path, func, args, **limits)
 
-    monkeypatch.setattr(ingest_module, "_in_child", spy)
-    frame, fractional, which = ingest_module._read_workbook(XLS, "Quarterly")
+    monkeypatch.setattr(workbook_module, "_in_child", spy)
+    frame, fractional, which = workbook_module._read_workbook(XLS, "Quarterly")
     assert calls == [("macrodata.xls", "_sheet_rows")]
     assert frame.shape == (251, 6)
     assert list(frame.columns)[:5] == ["DATE", "DPIC96", "FGCEC96", "GDPC96", "GPDIC96"]
@@ -656,9 +656,9 @@ def test_a_real_xls_is_read_whole_through_the_child(monkeypatch):
     assert sorted(fractional) == [1, 2, 3, 4, 5]  # the numbers, not the dates
     assert which == {"number": 3, "of": 3, "named": "Quarterly", "hidden_before": 0}
     # no sheet named: the first visible one (a notes sheet), said as such
-    frame, _, which = ingest_module._read_workbook(XLS, None)
+    frame, _, which = workbook_module._read_workbook(XLS, None)
     assert frame.shape == (277, 1)
     assert which == {"number": 1, "of": 3, "named": None, "hidden_before": 0}
     with pytest.raises(IngestError, match=r"^macrodata\.xls has no sheet 'Yearly' \(its "
                                           r"sheets: README, Monthly, Quarterly\)$"):
-        ingest_module._read_workbook(XLS, "Yearly")
+        workbook_module._read_workbook(XLS, "Yearly")

@@ -16,7 +16,7 @@ import perfkit
 import perfkit as pk
 import perfkit.ingest as ingest_module
 
-PACKAGES = ["perfkit", "perfkit.report", "perfkit.profiles"]
+PACKAGES = ["perfkit", "perfkit.ingest", "perfkit.report", "perfkit.profiles"]
 
 
 def _modules() -> list[str]:
@@ -47,7 +47,7 @@ def test_import_as_gives_the_module(name):
     assert getattr(sys.modules[parent], child) is m  # `from parent import child` too
 
 
-@pytest.mark.parametrize("package", ["perfkit", "perfkit.report"])
+@pytest.mark.parametrize("package", ["perfkit", "perfkit.ingest", "perfkit.report"])
 def test_no_exported_name_hides_a_module(package):
     pkg = __import__(package, fromlist=["_"])
     modules = {m.name for m in pkgutil.iter_modules(pkg.__path__)}

@@ -23,10 +23,10 @@ class _IngestModule(_types.ModuleType):
     :func:`perfkit.ingest.ingest`.
 
     ``perfkit.ingest(folder, config)`` is perfkit's documented call, and ``perfkit.ingest`` is
-    also the module's name: a function bound to the package under that name hid the module
-    (``import perfkit.ingest as m`` gave the function). The package attribute is the module,
-    and calling the module calls the function, so both keep working. The function is looked
-    up when called (a test that patches ``perfkit.ingest.ingest`` is obeyed)."""
+    also the name of a package (perfkit/ingest/): a function bound to perfkit under that name
+    hid it (``import perfkit.ingest as m`` gave the function). perfkit's attribute is the
+    package, and calling the package calls the function, so both keep working. The function is
+    looked up when called (a test that patches ``perfkit.ingest.ingest`` is obeyed)."""
 
     def __call__(self, *args, **kwargs):
         return self.ingest(*args, **kwargs)
@@ -37,7 +37,7 @@ class _IngestModule(_types.ModuleType):
 
 
 _sys.modules[__name__ + ".ingest"].__class__ = _IngestModule
-ingest = _sys.modules[__name__ + ".ingest"]  # the module (callable), never the function
+ingest = _sys.modules[__name__ + ".ingest"]  # the package (callable), never the function
 
 __all__ = [
     "__version__",

@@ -174,7 +174,7 @@ STATUS_SYNONYMS: dict[str, str] = {
 # counselor, practice) makes a cancellation ``clinician_cancelled``; the client's leaves it as
 # it is. Staff, office, clinic or front desk are neither: they often cancel for a client, so
 # taking them as the clinician's would inflate clinician cancellations (the status is kept and
-# counted as not recognised). Keyed by normalize_label(); ingest._cancelled_by_label.
+# counted as not recognised). Keyed by normalize_label(); ingest.statuses._cancelled_by_label.
 CANCELLED_BY_SYNONYMS: dict[str, str] = {
     **{k: "clinician" for k in (*_CLINICIAN_SIDE, "rendering provider", "the provider",
                                  "the therapist", "the clinician", "the practice")},
@@ -320,7 +320,7 @@ TABLES: dict[str, Table] = {
         Table(
             "appointments", True,
             (
-                # generated (stable) for rows without one: see ingest._generate_ids
+                # generated (stable) for rows without one: see ingest.reshape._generate_ids
                 Column("appointment_id", "id", required=False, in_file=False, echo=False),
                 Column("clinician_id", "id"),
                 Column("client_id", "id", echo=False),
@@ -329,7 +329,7 @@ TABLES: dict[str, Table] = {
                 Column("duration_minutes", "int", required=False, in_file=False, lo=1, hi=600),
                 Column("end", "datetime", required=False, in_file=False),
                 # the time of day of a date-only start ("9:00 AM"), or a time range giving
-                # start and end ("9:00 AM - 9:53 AM"); see ingest._start_with_time
+                # start and end ("9:00 AM - 9:53 AM"); see ingest.times._start_with_time
                 Column("time", "text", required=False, in_file=False),
                 Column("units", "number", required=False, in_file=False, lo=0, lo_open=True,
                        hi=40),
@@ -346,7 +346,7 @@ TABLES: dict[str, Table] = {
                 # when the client cancelled: less than operations.late_cancel_window_hours
                 # before the start makes a cancellation a late one
                 # read as empty, never quoted, when it is not a date and time (free text
-                # may name the person who cancelled): see ingest._cancellation_times
+                # may name the person who cancelled): see ingest.check._cancellation_times
                 Column("cancelled_at", "datetime", required=False, in_file=False,
                        echo=False),
                 Column("telehealth", "enum", required=False, in_file=False,

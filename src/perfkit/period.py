@@ -30,16 +30,11 @@ import pandas as pd
 
 from . import contract as C
 from .config import Config, ConfigError
-from .ingest import (
-    IngestError,
-    _column_format,
-    _export_instant,
-    _find_file,
-    _load_table,
-    _map_enum,
-    _parse_datetime,
-    load_column_map,
-)
+from .ingest import IngestError, load_column_map
+from .ingest.columns import _export_instant
+from .ingest.load import _load_table
+from .ingest.parse import _column_format, _map_enum, _parse_datetime
+from .ingest.read import _find_file
 
 __all__ = ["DataPeriod", "data_period", "with_data_period", "held_starts", "export_time",
            "MONTHS"]

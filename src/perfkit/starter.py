@@ -30,12 +30,9 @@ import pandas as pd
 
 from . import contract as C
 from .config import Config
-from .ingest import (
-    IngestError,
-    _load_table,
-    _name_key,
-    load_column_map,
-)
+from .ingest import IngestError, load_column_map
+from .ingest.load import _load_table
+from .ingest.reshape import _name_key
 from .period import export_time, held_starts
 from .safety import csv_safe
 
@@ -67,7 +64,7 @@ def _stable_id(name: str) -> str:
 def write_starter(folder: str | Path, config: Config) -> Starter:
     """Read the export in ``folder`` through ``config.source`` and write the starters.
 
-    The appointment report is read as ``perfkit run`` reads it (``ingest._load_table``: the
+    The appointment report is read as ``perfkit run`` reads it (``ingest.load._load_table``: the
     profile's file, sheet, headers, defaults and kinds of rows); rows of totals, repeated
     headers and rows of another kind are left out."""
     folder = Path(folder)
