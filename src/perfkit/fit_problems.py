@@ -86,10 +86,10 @@ def why_failed(data, fit) -> str:
     ``optimizer_failed``."""
     import numpy as np
 
-    from . import nested
+    from .design import design_matrix
 
     try:
-        _, X, _ = nested._design(data, fit.fixed)
+        _, X, _ = design_matrix(data, fit.fixed)
         singular = np.linalg.matrix_rank(X) < X.shape[1]
     except Exception:  # noqa: BLE001 - a formula patsy cannot build is not estimable either
         singular = True

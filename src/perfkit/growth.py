@@ -228,7 +228,7 @@ def _model_frame(data: pd.DataFrame, spec: _Spec, baseline_center: float | None)
     episodes = pd.DataFrame({"clinician": clinicians[kc[first]] if spec.clinician else None,
                              "client": client_ids[first]})
     index = d.index[:]  # the caller's index of each fitted row, in frame order
-    from .nested import Design
+    from .design import Design
 
     return frame, Design(tuple(cols), enc.names), enc, episodes, n_dropped, index
 

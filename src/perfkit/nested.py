@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from .design import Design, design_matrix
 from .fit_problems import FitError, recording
 
 __all__ = ["Design", "NestedData", "NestedFit", "prepare", "deviance", "fit_nested"]
@@ -81,36 +82,6 @@ class NestedData:
     clinician_of_client: np.ndarray  # clinician index of each client
 
 
-@dataclass(frozen=True)
-class Design:
-    """Fixed effects given as numeric columns of the data (no formula): the ``score`` column
-    is the response and ``columns`` (in order) the design matrix, named ``names`` (as
-    :func:`perfkit.fit_growth` names them, lme4's coefficient names)."""
-
-    columns: tuple[str, ...]
-    names: tuple[str, ...]
-
-
-def _design(d: pd.DataFrame, fixed) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """y, X and the fixed-effect names (statsmodels' names for a formula, the design's own
-    for a :class:`Design`). perfkit's own formula is built directly (patsy takes a large share
-    of the fit time at 100k scores); others go to patsy."""
-    if isinstance(fixed, Design):
-        return (d["score"].to_numpy(dtype=float),
-                d[list(fixed.columns)].to_numpy(dtype=float).reshape(len(d), -1),
-                list(fixed.names))
-    if fixed.replace(" ", "") == "score~time*intake_c":
-        w = d["time"].to_numpy(dtype=float)
-        c = d["intake_c"].to_numpy(dtype=float)
-        X = np.column_stack([np.ones_like(w), w, c, w * c])
-        return d["score"].to_numpy(dtype=float), X, ["Intercept", "time", "intake_c",
-                                                     "time:intake_c"]
-    from patsy import dmatrices
-
-    yd, xd = dmatrices(fixed, d, return_type="dataframe", NA_action="raise")
-    return yd.to_numpy(dtype=float)[:, 0], xd.to_numpy(dtype=float), list(xd.columns)
-
-
 def prepare(data: pd.DataFrame, fixed: str | Design = "score ~ time * intake_c", *,
             time_col: str = "time") -> NestedData:
     """Build the design and the per-client cross-products. Rows need ``clinician_id``,
@@ -125,7 +96,7 @@ def prepare(data: pd.DataFrame, fixed: str | Design = "score ~ time * intake_c",
         d, key, kc = data.iloc[order].reset_index(drop=True), key[order], kc[order]
     if d[["score", time_col]].isna().any().any():
         raise ValueError("missing scores or times in the model data")
-    y, X, names = _design(d, fixed)
+    y, X, names = design_matrix(d, fixed)
     time_ = d[time_col].to_numpy(dtype=float)
     t_scale = float(np.std(time_)) or 1.0
     t = time_ / t_scale
