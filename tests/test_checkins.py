@@ -12,8 +12,9 @@ import pytest
 import perfkit as pk
 from perfkit import history as hi
 from perfkit import operations as op
-from perfkit.report import checkins, operations_table, questions
+from perfkit.report import checkins, questions
 from perfkit.report.format import pct
+from perfkit.report.metrics_table import operations_table
 from perfkit.report.run import RunData
 
 from practice_data import metric_rows

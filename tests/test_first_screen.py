@@ -19,7 +19,8 @@ from typer.testing import CliRunner
 import perfkit as pk
 from perfkit import history as hi
 from perfkit.cli import app
-from perfkit.report import checkins, operations_table, questions
+from perfkit.report import checkins, questions
+from perfkit.report.metrics_table import operations_table
 from perfkit.report.run import RunData
 
 from practice_data import metric_rows

@@ -17,9 +17,10 @@ from bs4 import BeautifulSoup
 import perfkit as pk
 from perfkit import history as hi
 from perfkit.prepared import prepare
-from perfkit.report import checkins, operations_table
+from perfkit.report import checkins
 from perfkit.report import practice as p
 from perfkit.report import teams as t
+from perfkit.report.metrics_table import operations_table
 from perfkit.report.run import RunData
 from perfkit.safety import clean_html
 

@@ -4,7 +4,7 @@ every number a report shows comes from the run's tables.
 
 - :mod:`.run`: a run folder as the reports read it (:func:`load_run`);
 - :mod:`.practice`: the owner's practice report; its first screen and check-in table are
-  :mod:`.checkins`, its operations table :mod:`.operations_table`;
+  :mod:`.checkins`, its operations table :mod:`.metrics_table`;
 - :mod:`.questions`: the questions a clinician's figures raise, asked alike on every page;
 - :mod:`.compare`: the run this one is compared with, and the flags' thresholds, in words;
 - :mod:`.teams`: teams and the size of a practice (tables that list only what to look at);
@@ -47,7 +47,7 @@ from .figures import (
     weekly_trends_figure,
 )
 from .format import Text
-from .operations_table import operations_table
+from .metrics_table import operations_table
 from .practice import (
     associates_compliance,
     data_quality_table,

@@ -13,7 +13,7 @@ from ..registry import format_value, label_of, value_words
 from ..safety import md
 from .compare import comings_and_goings, compared_rows, compared_run
 from .format import NO_SIGNING_TIMES, NOT_IN_EXPORT, Text, count, is_yes, num, period_words, table
-from .operations_table import operations_table
+from .metrics_table import operations_table
 from .questions import (
     CHANGED,
     CONTEXT,

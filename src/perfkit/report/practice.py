@@ -1,7 +1,7 @@
 """The owner's practice report (``notebooks/practice_report.ipynb``), section by section: the
 period in plain numbers, new clinicians finding their feet, outcomes, the models in words,
 licences and renewals, associates' supervision, and the data's quality. The first screen and
-the check-in table are :mod:`.checkins`; the operations table is :mod:`.operations_table`."""
+the check-in table are :mod:`.checkins`; the operations table is :mod:`.metrics_table`."""
 
 from __future__ import annotations
 
