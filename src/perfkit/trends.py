@@ -43,7 +43,8 @@ data`` when short). So "no clear change" (the words for ``stable``) never stands
 change larger than the margin, and "rising" never beside a fall.
 
 Rising is ``growing``; falling is ``declining``. The labels describe the number;
-:data:`TREND_CONCERN` says, per metric, which direction is a concern. Defaults, sources and the
+:data:`TREND_CONCERN` says, per metric, which direction is a concern (from each metric's
+direction in :mod:`perfkit.registry`). Defaults, sources and the
 measured false-alarm rates: docs/references.md [SPC], docs/data_contract.md ("Weekly series
 and trend labels"), benchmarks/trend_false_alarms.py.
 """

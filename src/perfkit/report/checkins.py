@@ -46,19 +46,11 @@ REASONS = {
     "trend_notes_within_72h": "notes slipping later",
     "trend_non_attendance_rate": "missed appointments rising",
 }
-
-
 # a row's standing in the check-in table, in the order the table (without teams) lists them
 NEW, STILL_FLAGGED, FLAGGED_NOW, CLEARED, EXPLAINED = (
     "new or worsening", "still flagged", "flagged", "flag cleared", "context")
-
-
 STATUS_OF = {CHANGED: NEW, STANDING: STILL_FLAGGED, FLAGGED: FLAGGED_NOW, CONTEXT: EXPLAINED}
-
-
 STATUS_ORDER = [NEW, STILL_FLAGGED, FLAGGED_NOW, CLEARED, EXPLAINED]
-
-
 FIRST_SCREEN_NAMES = 8  # the most clinicians the first screen names; the rest are counted
 
 

@@ -30,8 +30,6 @@ __all__ = ["operations_table", "flag_detail", "cell_states", "legend", "marked",
 # A flag's mark: a symbol and a word as well as a colour, so print in grey and a screen reader
 # tell the states apart. "watch" is the utilization review band: not a flag, no check-in.
 MARKS = {"low": "▼ low", "high": "▲ high", "watch": "● watch"}
-
-
 SHADES = {"low": "background-color: #fbd5b5; font-weight: bold",
           "high": "background-color: #fbd5b5; font-weight: bold",
           "watch": "background-color: #fff3c4"}

@@ -23,27 +23,17 @@ __all__ = ["signals", "prompts", "check_in_reasons", "stretched_reasons", "quest
 # the trend labels that are a concern (sustained worsening), with the figure in words
 WORSENING = {f"trend_{m}": (concern(m), label_of(m, kind="long").lower()) for m in (
     "utilization", "notes_within_72h", "non_attendance_rate")}
-
-
 FLAG_SIGNALS = ("flag_low_utilization", "over_capacity", "flag_high_non_attendance",
                 "flag_late_notes", "flag_unsigned_overdue", "flag_over_goal", "flag_no_time_off",
                 "flag_caseload_growing")
-
-
 UTILIZATION_SIGNALS = frozenset({"flag_low_utilization", "over_capacity", "trend_utilization",
                                  "flag_over_goal"})
-
-
 DOCUMENTATION_SIGNALS = frozenset({"flag_late_notes", "flag_unsigned_overdue",
                                    "trend_notes_within_72h"})
-
-
 # what context explains: a new hire's ramp explains a low or falling utilization and a growing
 # caseload; recorded time off explains notes waiting and a falling trend
 RAMP_EXPLAINS = frozenset({"flag_low_utilization", "trend_utilization",
                            "flag_caseload_growing"})
-
-
 # Time off explains a documentation backlog; it does not explain utilization, which already
 # leaves the days off out of the hours offered.
 LEAVE_EXPLAINS = DOCUMENTATION_SIGNALS
