@@ -89,8 +89,9 @@ def _ask(prompt: str) -> str:
 
 def support_rows(run: RunData) -> pd.DataFrame:
     """One row per clinician the first screen counts and the check-in table lists: those of
-    :func:`check_ins`, and those with a flag cleared since the compared run (``changes``)
-    and nothing to ask. ``status`` is one of :data:`STATUS_ORDER` (``new or worsening``,
+    :func:`~perfkit.report.questions.check_ins`, and those with a flag cleared since the
+    compared run (``changes``) and nothing to ask. ``status`` is one of :data:`STATUS_ORDER`
+    (``new or worsening``,
     ``still flagged``, ``flagged`` with no earlier run to compare, ``flag cleared``,
     ``context``: every signal explained by a ramp or time off); ``new``, ``worsening``,
     ``standing``, ``flagged``, ``cleared`` list the signals, ``held`` those flagged in the
@@ -323,8 +324,9 @@ def check_in_table(run: RunData):
 def check_in_questions(run: RunData) -> Text:
     """The questions the check-in table's reasons raise, each once, with the reasons that
     raise it: supportive questions, not verdicts. The pack and the self-view ask the same
-    questions with the clinician's own figure (:func:`questions_for`). Empty when no one in
-    the table has a question."""
+    questions with the clinician's own figure
+    (:func:`~perfkit.report.questions.questions_for`). Empty when no one in the table has a
+    question."""
     ins = check_ins(run)
     found: dict[str, set] = {}
     for _, r in ins.iterrows():

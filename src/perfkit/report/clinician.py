@@ -353,8 +353,9 @@ HISTORY_ROWS = [("sessions_attended", "label"), ("utilization", "label"),
 
 def own_history_table(run: RunData, clinician_id: str):
     """The clinician's own periods side by side, oldest first (``history``), captioned with
-    the run this period is compared with (:func:`compared_run`). Two runs of one period are
-    told apart by the day each was written (``run_created``, read as a date), and, when that
+    the run this period is compared with (:func:`~perfkit.report.compare.compared_run`). Two
+    runs of one period are told apart by the day each was written (``run_created``, read as a
+    date), and, when that
     does not, by their order ("run 1 of 2"); a run folder's name is never shown."""
     h = run.tables.get("history")
     mine = h[h["clinician_id"] == clinician_id] if h is not None and not h.empty else None
