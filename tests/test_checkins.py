@@ -12,8 +12,9 @@ import pytest
 import perfkit as pk
 from perfkit import history as hi
 from perfkit import operations as op
-from perfkit.report import practice as p
+from perfkit.report import checkins, questions
 from perfkit.report.format import pct
+from perfkit.report.metrics_table import operations_table
 from perfkit.report.run import RunData
 
 from practice_data import metric_rows
@@ -105,7 +106,7 @@ def test_flags_carry_a_mark_and_a_legend_from_the_parameters(tmp_path):
          "unsigned_overdue_7d": 5, "flag_unsigned_overdue": True},
         {"clinician_id": "D", "utilization": 1.12, "over_capacity": True},
     ])
-    t = p.operations_table(_run(tmp_path, m, operations={"utilization_alert": 0.65,
+    t = operations_table(_run(tmp_path, m, operations={"utilization_alert": 0.65,
                                                           "utilization_review": 0.75}))
     shown = t.data.set_index("Clinician")
     assert shown.loc["Ann", "Utilization"] == "▼ low 62%"
@@ -183,7 +184,7 @@ def _planted(tmp_path, *, previous: bool = True):
 
 def test_check_ins_come_in_order_of_need_each_clinician_once(tmp_path):
     run = _planted(tmp_path)
-    ins = p.check_ins(run)
+    ins = questions.check_ins(run)
     assert ins["name"].tolist() == ["Ann", "Hal", "Ben", "Cat", "Dan"]
     assert ins["group"].tolist() == ["changed", "changed", "standing", "context", "context"]
     ann = ins.iloc[0]
@@ -200,13 +201,13 @@ def test_check_ins_come_in_order_of_need_each_clinician_once(tmp_path):
         "clinician_id": "A", "period_start": ["2026-05-01", "2026-08-01"],
         "period_end": ["2026-08-01", "2026-11-01"], "this_run": [False, True],
         "compared_with": [True, False], "definitions_changed": False})
-    t = p.check_in_table(run).data.set_index("Clinician")
+    t = checkins.check_in_table(run).data.set_index("Clinician")
     assert t.index.tolist() == ["Ann", "Hal", "Ben", "Cat", "Dan"]
     for absent in ("Eve", "Fay", "Gus"):
         assert absent not in t.index
     assert t.loc["Ann", "Reasons"] == (
         "New: ▼ utilization 62%. Still: ▼ notes signed within 72 hours 80%.")
-    asked = str(p.check_in_questions(run))  # Ann's two questions and Hal's, each once
+    asked = str(checkins.check_in_questions(run))  # Ann's two questions and Hal's, each once
     assert asked.count("?") == 3 and asked.count("- *") == 3
     assert t.loc["Hal", "Reasons"] == "Worsening for several weeks: ↑ missed appointments rising."
     assert t.loc["Dan", "Reasons"].startswith(
@@ -217,7 +218,7 @@ def test_check_ins_come_in_order_of_need_each_clinician_once(tmp_path):
     assert t["Since the previous run"].tolist() == ["New or worsening", "New or worsening",
                                                     "Still flagged", "Context", "Context"]
     # the first screen counts the same rows: 2 new or worsening, 1 still, 2 context
-    first = str(p.first_screen(run))
+    first = str(checkins.first_screen(run))
     assert ("Of 8 clinicians: **2 newly flagged or worsening**, **1 still flagged** and **0 "
             "improving** (a flag cleared, nothing new). New reasons: low utilization (1), "
             "missed appointments rising (1).") in first
@@ -226,23 +227,23 @@ def test_check_ins_come_in_order_of_need_each_clinician_once(tmp_path):
 
 
 def test_without_an_earlier_run_flags_are_flagged_not_new(tmp_path):
-    ins = p.check_ins(_planted(tmp_path, previous=False))
+    ins = questions.check_ins(_planted(tmp_path, previous=False))
     assert ins.set_index("name")["group"].to_dict() == {
         "Hal": "changed", "Ann": "flagged", "Ben": "flagged", "Cat": "context",
         "Dan": "context"}
     run = _planted(tmp_path, previous=False)
     assert "**3 of 8 clinicians** might welcome a check-in. Reasons: " in str(
-        p.first_screen(run))
+        checkins.first_screen(run))
 
 
 def test_no_prompt_from_a_figure_the_export_cannot_support(tmp_path):
     run = _planted(tmp_path)
     m = run.table("clinician_metrics").set_index("clinician_id")
-    assert p.check_in_reasons(m.loc["E"], run.config) == []
-    assert p.check_in_reasons(m.loc["G"], run.config, you=True) == []
-    assert p.check_in_reasons(m.loc["F"], run.config) == []  # watch is not a check-in
+    assert questions.check_in_reasons(m.loc["E"], run.config) == []
+    assert questions.check_in_reasons(m.loc["G"], run.config, you=True) == []
+    assert questions.check_in_reasons(m.loc["F"], run.config) == []  # watch is not a check-in
     # the self-view entry point still asks its reader, about every supported flag
-    mine = p.check_in_reasons(m.loc["A"], run.config, you=True)
+    mine = questions.check_in_reasons(m.loc["A"], run.config, you=True)
     assert len(mine) == 2 and mine[0].startswith("Your utilization is 62%")
     assert mine[1].startswith("80% of your notes were signed within 72 hours")  # as shown
 
@@ -250,12 +251,12 @@ def test_no_prompt_from_a_figure_the_export_cannot_support(tmp_path):
 def test_a_short_leave_is_no_context(tmp_path):
     """Ann's 2 days off are below leave_context_days (10): no context; at 2 they are; at 15
     Dan's 14 are not either."""
-    assert "A" not in p._leave(_planted(tmp_path))
+    assert "A" not in questions._leave(_planted(tmp_path))
     run = _planted(tmp_path)
     run.config = _config(tmp_path, operations={"leave_context_days": 2})
-    assert p._leave(run) == {"D": 14, "A": 2}
+    assert questions._leave(run) == {"D": 14, "A": 2}
     run.config = _config(tmp_path, operations={"leave_context_days": 15})
-    assert p._leave(run) == {}
+    assert questions._leave(run) == {}
 
 
 def test_the_changes_show_values_as_the_tables_do(tmp_path):
@@ -273,7 +274,7 @@ def test_the_changes_show_values_as_the_tables_do(tmp_path):
     run = _run(tmp_path, _metrics([{"clinician_id": "B", "non_attendance_rate": 0.142,
                                     "flag_high_non_attendance": True}]), changes=changes)
     run.tables["history"] = history
-    said = p.check_in_table(run).data.set_index("Clinician").loc["Ben", "Reasons"]
+    said = checkins.check_in_table(run).data.set_index("Clinician").loc["Ben", "Reasons"]
     assert said == "New: ▲ missed appointments 14.2% (9.5% then)."
 
 
@@ -289,12 +290,12 @@ def test_what_context_explains_is_not_asked_and_what_it_does_not_is(tmp_path):
                              "start_date": pd.to_datetime(["2026-10-05"]),
                              "end_date": pd.to_datetime(["2026-10-18"])})
     run = _run(tmp_path, m, time_off=time_off)
-    ins = p.check_ins(run)
+    ins = questions.check_ins(run)
     assert ins["explained"].tolist() == [["flag_unsigned_overdue"]]
     asked = ins.iloc[0]["prompts"]
     assert len(asked) == 1 and asked[0].startswith("Utilization is 55% and has been falling")
-    assert p.questions_for(run, "I", ins=ins) == asked
-    mine = p.questions_for(run, "I", you=True)
+    assert questions.questions_for(run, "I", ins=ins) == asked
+    mine = questions.questions_for(run, "I", you=True)
     assert len(mine) == 1 and mine[0].startswith("Your utilization is 55% and has been falling")
     assert not any("unsigned" in q for q in asked + mine)
-    assert p.questions_for(run, "nobody") == []
+    assert questions.questions_for(run, "nobody") == []

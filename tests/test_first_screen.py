@@ -19,7 +19,8 @@ from typer.testing import CliRunner
 import perfkit as pk
 from perfkit import history as hi
 from perfkit.cli import app
-from perfkit.report import practice as p
+from perfkit.report import checkins, questions
+from perfkit.report.metrics_table import operations_table
 from perfkit.report.run import RunData
 
 from practice_data import metric_rows
@@ -97,7 +98,7 @@ def _blocks(text: str) -> list[str]:
 
 def test_the_first_screen_counts_and_names_the_planted_changes(tmp_path):
     run = _planted(tmp_path)
-    text = str(p.first_screen(run))
+    text = str(checkins.first_screen(run))
     blocks = _blocks(text)
     assert blocks[0] == "Compared with the run for 01 May 2026 to 31 July 2026."
     # alike counts are ordered by their words: missed < notes < over
@@ -120,7 +121,7 @@ def test_the_first_screen_counts_and_names_the_planted_changes(tmp_path):
 
 def test_the_first_screens_counts_are_the_check_in_tables_rows(tmp_path):
     run = _planted(tmp_path)
-    t = p.check_in_table(run).data
+    t = checkins.check_in_table(run).data
     assert list(t.columns) == ["Clinician", "Since the previous run", "Reasons"]
     assert t["Clinician"].tolist() == ["Ann", "Ben", "Eve", "Cat", "Gus", "Dan"]
     status = t.set_index("Clinician")["Since the previous run"]
@@ -133,14 +134,14 @@ def test_the_first_screens_counts_are_the_check_in_tables_rows(tmp_path):
         "within 72 hours 80%.")
     assert rows.loc["Dan", "Reasons"] == "Cleared: low utilization (62% then, 81% now)."
     # a small practice prints its operations table and legend: the caption points there
-    assert "thresholds are under the operations table)" in p.check_in_table(run).caption
+    assert "thresholds are under the operations table)" in checkins.check_in_table(run).caption
 
 
 def test_each_question_is_asked_once_with_the_reasons_that_raise_it(tmp_path):
     """Ann, Ben and Gus all have late notes: the question about notes is asked once, under
     its reason; Eve's rising missed appointments and Cat's high ones share one question."""
     run = _planted(tmp_path)
-    said = str(p.check_in_questions(run))
+    said = str(checkins.check_in_questions(run))
     lines = said.split("\n\n")[1].split("\n")
     assert lines == [  # in the table's order: Ann's two questions first
         "- *notes running late*: Would protected documentation time or a simpler note "
@@ -150,17 +151,17 @@ def test_each_question_is_asked_once_with_the_reasons_that_raise_it(tmp_path):
         "- *many missed appointments, missed appointments rising*: Are reminders, scheduling "
         "or client circumstances getting in the way?"]
     # the pack and the self-view ask the same questions, with the clinician's own figure
-    assert p.questions_for(run, "C") == [
+    assert questions.questions_for(run, "C") == [
         "14.0% of appointments were missed. Are reminders, scheduling or client "
         "circumstances getting in the way?"]
     # no one with a question: nothing said
     quiet = _run(tmp_path, _metrics([{"clinician_id": "A"}]), [])
-    assert str(p.check_in_questions(quiet)) == ""
+    assert str(checkins.check_in_questions(quiet)) == ""
 
 
 def test_without_an_earlier_run_it_says_so_once_and_counts_who_is_flagged_now(tmp_path):
     run = _planted(tmp_path, previous=False)
-    blocks = _blocks(str(p.first_screen(run)))
+    blocks = _blocks(str(checkins.first_screen(run)))
     assert blocks[0] == ("There is no earlier run of this practice to compare with yet, so "
                          "this shows who is flagged now.")
     # Ann 2 reasons, Ben, Cat, Gus flagged; Eve's missed appointments rising; Dan unknown
@@ -170,8 +171,8 @@ def test_without_an_earlier_run_it_says_so_once_and_counts_who_is_flagged_now(tm
     assert blocks[2] == "**Who**:"
     assert [x.split("**")[1] for x in blocks[3].split("\n")] == ["Eve", "Ann", "Ben", "Cat",
                                                                  "Gus"]
-    assert len(blocks) == 4 and "Standing patterns" not in str(p.first_screen(run))
-    t = p.check_in_table(run).data
+    assert len(blocks) == 4 and "Standing patterns" not in str(checkins.first_screen(run))
+    t = checkins.check_in_table(run).data
     assert list(t.columns) == ["Clinician", "Now", "Reasons"]
     assert len(t) == 5 and (t["Now"] == "Flagged").sum() == 4
 
@@ -179,22 +180,22 @@ def test_without_an_earlier_run_it_says_so_once_and_counts_who_is_flagged_now(tm
 def test_a_team_column_groups_the_table_when_the_roster_has_one(tmp_path):
     teams = {"A": "North", "B": "South", "C": "North", "D": "South", "E": None, "G": "North"}
     run = _planted(tmp_path, teams=teams)
-    t = p.check_in_table(run).data
+    t = checkins.check_in_table(run).data
     assert list(t.columns) == ["Clinician", "Team", "Since the previous run", "Reasons"]
     # no team first (as "–"), then by team, then by name
     assert list(zip(t["Team"], t["Clinician"], strict=True)) == [
         ("–", "Eve"), ("North", "Ann"), ("North", "Cat"), ("North", "Gus"), ("South", "Ben"),
         ("South", "Dan")]
-    assert "- **Ann** (North): newly flagged: over capacity" in str(p.first_screen(run))
+    assert "- **Ann** (North): newly flagged: over capacity" in str(checkins.first_screen(run))
 
 
 def test_nothing_flagged_is_one_plain_sentence(tmp_path):
     run = _run(tmp_path, _metrics([{"clinician_id": "A"}, {"clinician_id": "B"}]), [])
-    text = str(p.first_screen(run))
+    text = str(checkins.first_screen(run))
     assert _blocks(text)[1] == ("Of 2 clinicians, none is outside the practice's thresholds "
                                 "or slipping, and no flag has cleared since then.")
     assert "0 " not in text and "Standing patterns" not in text
-    assert str(p.check_in_table(run)) == "Nobody to list this period."  # said once, above
+    assert str(checkins.check_in_table(run)) == "Nobody to list this period."  # said once, above
 
 
 def _sentences(text: str) -> list[str]:
@@ -209,13 +210,13 @@ def test_two_clinicians_flagged_repeat_no_sentence(tmp_path):
     changes = [_change("A", "flag_late_notes", hi.NEWLY, "notes_within_72h", 0.95, 0.8),
                _change("B", "flag_late_notes", hi.NEWLY, "notes_within_72h", 0.93, 0.7)]
     run = _run(tmp_path, m, changes)
-    text = str(p.first_screen(run))
+    text = str(checkins.first_screen(run))
     assert "**2 newly flagged or worsening**, **0 still flagged** and" in text
     assert "New reasons: notes running late (2)." in text
-    t = p.check_in_table(run).data
+    t = checkins.check_in_table(run).data
     said = (_sentences(text) + _sentences(" ".join(t["Reasons"]))
-            + _sentences(str(p.check_in_questions(run))))
-    assert str(p.check_in_questions(run)).count("Would protected documentation time") == 1
+            + _sentences(str(checkins.check_in_questions(run))))
+    assert str(checkins.check_in_questions(run)).count("Would protected documentation time") == 1
     assert len(said) == len(set(said)), Counter(said).most_common(2)
 
 
@@ -250,7 +251,7 @@ def big(tmp_path_factory):
 
 
 def test_at_200_clinicians_the_first_screen_names_at_most_8(big):
-    text = str(p.first_screen(big))
+    text = str(checkins.first_screen(big))
     assert _blocks(text)[1] == (
         "Of 200 clinicians: **42 newly flagged or worsening**, **20 still flagged** and **9 "
         "improving** (a flag cleared, nothing new). New reasons: over capacity (30), notes "
@@ -264,7 +265,7 @@ def test_at_200_clinicians_the_first_screen_names_at_most_8(big):
 
 
 def test_at_200_clinicians_the_check_ins_are_one_table(big):
-    shown = p.check_in_table(big)
+    shown = checkins.check_in_table(big)
     t = shown.data
     assert len(t) == 42 + 20 + 9
     status = t["Since the previous run"].value_counts()
@@ -273,7 +274,7 @@ def test_at_200_clinicians_the_check_ins_are_one_table(big):
     assert page.count("<table") == 1 and "<li>" not in page
     # the operations table's 62 flagged rows do not print, nor does its legend of thresholds:
     # the check-in table says where they are
-    assert '<details open class="not-printed">' in p.operations_table(big).to_html()
+    assert '<details open class="not-printed">' in operations_table(big).to_html()
     assert "thresholds are under the operations table, in the report on screen)" in page
 
 
@@ -317,7 +318,7 @@ def test_a_still_flagged_clinician_with_a_cleared_flag_is_counted_once_and_said(
                        0.12, 0.05),
                _change("B", "flag_high_non_attendance", hi.NO_LONGER, "non_attendance_rate",
                        0.11, 0.04)]
-    text = str(p.first_screen(_run(tmp_path, m, changes)))
+    text = str(checkins.first_screen(_run(tmp_path, m, changes)))
     assert ("Of 3 clinicians: **0 newly flagged or worsening**, **1 still flagged** (1 of them "
             "with another flag cleared) and **1 improving** (a flag cleared, nothing new).") \
         in text

@@ -13,7 +13,7 @@ import pytest
 
 import perfkit as pk
 import perfkit.report as r
-from perfkit.report import clinician as clinician_view
+from perfkit.report.questions import new_hire
 from perfkit.report.run import RunData
 
 NAMES = {"L1": "Lena Licensed", "L2": "Lou Level", "A1": "Ava Associate", "A2": "Abe Ontrack",
@@ -290,7 +290,7 @@ def test_a_ramping_hire_is_context_on_every_page_not_a_question(tmp_path):
     assert "Is the caseload what you want" not in own and "caseload has grown" not in own
     # the same hire, started a year before the period: past ramp.weeks (26), no ramp frame
     run.tables["ramp"] = run.tables["ramp"].assign(start_date=pd.Timestamp("2025-07-07"))
-    assert clinician_view.new_hire(run, "H2") is None
+    assert new_hire(run, "H2") is None
     assert "Utilization is 30%" in str(r.supervision_questions(run, ["H2"]))
 
 

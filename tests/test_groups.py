@@ -17,8 +17,10 @@ from bs4 import BeautifulSoup
 import perfkit as pk
 from perfkit import history as hi
 from perfkit.prepared import prepare
+from perfkit.report import checkins
 from perfkit.report import practice as p
 from perfkit.report import teams as t
+from perfkit.report.metrics_table import operations_table
 from perfkit.report.run import RunData
 from perfkit.safety import clean_html
 
@@ -104,7 +106,7 @@ TEAMS = {"A": "North", "B": " North ", "C": "south", "D": "South", "E": ""}
 
 def test_team_summary_pools_the_teams_clinicians(tmp_path):
     run = _run(tmp_path, _metrics(ROWS), TEAMS, report={"large_practice": 4})
-    rows = t.team_rows(run)
+    rows = checkins.team_rows(run)
     # South is written "south" once and "South" once: one team, shown as sorted first on a tie
     assert rows["team"].tolist() == ["North", "South", "", ""]
     assert rows["whole"].tolist() == [False, False, False, True]
@@ -126,7 +128,7 @@ def test_team_summary_pools_the_teams_clinicians(tmp_path):
     # Eve's missed appointments are rising: a worsening trend is a check-in
     assert rows.iloc[2]["check_in"] == 1 and whole["check_in"] == 2
 
-    glance = t.team_glance(run)
+    glance = checkins.team_glance(run)
     frame = glance.data.set_index("Team")
     assert frame.index.tolist() == ["North", "South", "No team given", "Whole practice"]
     assert frame.loc["North", "Utilization"] == "75%"
@@ -138,16 +140,16 @@ def test_team_summary_pools_the_teams_clinicians(tmp_path):
 
 def test_no_team_summary_for_a_smaller_practice_or_one_without_teams(tmp_path):
     m = _metrics(ROWS)
-    assert t.team_glance(_run(tmp_path, m, TEAMS)) == ""  # 5 clinicians, not above 30
-    assert t.team_glance(_run(tmp_path, m, None, report={"large_practice": 4})) == ""
-    assert t.team_glance(_run(tmp_path, m, {c: "" for c in NAMES},
+    assert checkins.team_glance(_run(tmp_path, m, TEAMS)) == ""  # 5 clinicians, not above 30
+    assert checkins.team_glance(_run(tmp_path, m, None, report={"large_practice": 4})) == ""
+    assert checkins.team_glance(_run(tmp_path, m, {c: "" for c in NAMES},
                               report={"large_practice": 4})) == ""
 
 
 def test_a_hostile_team_name_is_shown_as_text(tmp_path):
     teams = dict(TEAMS, A=HOSTILE, B=HOSTILE)
     run = _run(tmp_path, _metrics(ROWS), teams, report={"large_practice": 4})
-    for html in (t.team_glance(run).to_html(), p.operations_table(run).to_html()):
+    for html in (checkins.team_glance(run).to_html(), operations_table(run).to_html()):
         cleaned = clean_html(html)
         assert "<script>" not in cleaned and "&lt;script&gt;alert(1)&lt;/script&gt;" in cleaned
         assert "<strong>" not in cleaned and "**North**" in cleaned
@@ -155,7 +157,7 @@ def test_a_hostile_team_name_is_shown_as_text(tmp_path):
 
 def test_with_teams_the_table_is_by_team_then_name(tmp_path):
     run = _run(tmp_path, _metrics(ROWS), dict(TEAMS, A="North", B="Alder"))
-    shown = p.operations_table(run).data  # 5 clinicians: the whole table, no shortening
+    shown = operations_table(run).data  # 5 clinicians: the whole table, no shortening
     assert shown["Clinician"].tolist() == ["Ben", "Ann", "Cat", "Dan", "Eve"]
     assert shown["Team"].tolist() == ["Alder", "North", "South", "South", t.NO_TEAM]
     assert shown.columns[:2].tolist() == ["Clinician", "Team"]
@@ -165,8 +167,8 @@ def test_with_teams_the_table_is_by_team_then_name(tmp_path):
 
 def test_a_practice_without_teams_keeps_its_table(tmp_path):
     m = _metrics(ROWS)
-    without = p.operations_table(_run(tmp_path, m, None)).data
-    empty = p.operations_table(_run(tmp_path, m, {c: "" for c in NAMES})).data
+    without = operations_table(_run(tmp_path, m, None)).data
+    empty = operations_table(_run(tmp_path, m, {c: "" for c in NAMES})).data
     assert "Team" not in without and without["Clinician"].tolist() == list(NAMES.values())
     pd.testing.assert_frame_equal(without, empty)
     # a trend cell is the arrow and one word; a direction that is a concern says so
@@ -177,7 +179,7 @@ def test_a_practice_without_teams_keeps_its_table(tmp_path):
 
 def test_a_large_practice_shows_the_notable_rows_and_all_in_details(tmp_path):
     run = _run(tmp_path, _metrics(ROWS), TEAMS, report={"large_practice": 4})
-    table = p.operations_table(run)
+    table = operations_table(run)
     html = table.to_html()
     soup = BeautifulSoup(clean_html(html), "html.parser")
     details = soup.find("details")
@@ -200,7 +202,7 @@ def test_a_large_practice_shows_the_notable_rows_and_all_in_details(tmp_path):
 
 def test_a_large_practice_with_nothing_to_look_at_says_so(tmp_path):
     calm = _metrics([{"clinician_id": c} for c in NAMES])
-    table = p.operations_table(_run(tmp_path, calm, None, report={"large_practice": 4}))
+    table = operations_table(_run(tmp_path, calm, None, report={"large_practice": 4}))
     soup = BeautifulSoup(table.to_html(), "html.parser")
     assert len(soup.find_all("table")) == 1 and soup.find("table").find_parent("details")
     assert ("All 5 clinicians have no figure beyond the limits and no trend that is a "
@@ -253,7 +255,7 @@ def test_a_watch_band_alone_is_counted_not_listed_in_a_large_practice(tmp_path):
     rows = [{"clinician_id": "A", "utilization_band": "review", "utilization": 0.75},
             {"clinician_id": "B", "utilization_band": "low", "flag_low_utilization": True,
              "utilization": 0.5}] + [{"clinician_id": c} for c in "CDE"]
-    table = p.operations_table(_run(tmp_path, _metrics(rows), None,
+    table = operations_table(_run(tmp_path, _metrics(rows), None,
                                     report={"large_practice": 4}))
     soup = BeautifulSoup(table.to_html(), "html.parser")
     short = next(tb for tb in soup.find_all("table") if tb.find_parent("details") is None)

@@ -413,7 +413,7 @@ def test_an_earlier_runs_folder_name_never_reaches_a_report(tmp_path):
     ``created`` text in one case: the reports name the run compared with by its period and
     the day it was written (a date, read as one), never a folder's name or the text."""
     import perfkit.report as r
-    from perfkit.report.practice import compared_run
+    from perfkit.report.compare import compared_run
 
     data = write_demo(tmp_path / "data", DemoSettings(n_clinicians=6, months=4))
     reports = tmp_path / "reports"

@@ -27,7 +27,7 @@ import pytest
 
 import perfkit as pk
 from perfkit.history import previous_period
-from perfkit.operations import DISPLAY_DIGITS
+from perfkit.registry import DISPLAY_DIGITS
 from perfkit.report.format import pct
 from perfkit.safety import css_string
 

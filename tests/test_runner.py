@@ -12,7 +12,7 @@ import perfkit as pk
 from perfkit import operations as op
 from perfkit.cli import app
 from perfkit.demo import bundled_data_dir
-from perfkit.report.practice import questions_for
+from perfkit.report.questions import questions_for
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 
@@ -97,7 +97,7 @@ def test_the_practice_report_tells_the_planted_story(demo_run, truth):
         == "Still flagged"
     assert "flagged in the previous run too: low utilization (1)" in text
     # the teams' glance counts every clinician of that table, the still-flagged hire too
-    from perfkit.report.teams import team_rows
+    from perfkit.report.checkins import team_rows
     assert team_rows(run).iloc[-1]["check_in"] == len(named)
     assert "ramping more slowly" in rows.loc[names[slow], "Reasons"]
     [over] = truth["over_capacity"]

@@ -19,6 +19,7 @@ from bs4 import BeautifulSoup
 import perfkit as pk
 import perfkit.report as r
 from perfkit.demo import DemoSettings, write_demo
+from perfkit.registry import format_value, formatter
 from perfkit.report.clinician import OWN_METRICS
 from perfkit.report.figures import Figure
 from perfkit.report.format import num, pct
@@ -101,9 +102,10 @@ def test_no_self_view_of_a_two_clinician_practice_shows_the_colleagues_figures(s
         text = page(path, leave_out=("Week by week",))
         figures = page(path, sections=("Your figures and the practice's",
                                        "What the words mean"))
-        mine = {fmt(m.loc[me, col]) for col, _, fmt in OWN_METRICS if col in m}
+        mine = {format_value(col, m.loc[me, col]) for col, _ in OWN_METRICS if col in m}
         theirs = set()
-        for col, _, fmt in OWN_METRICS:
+        for col, _ in OWN_METRICS:
+            fmt = formatter(col)
             if col in m:  # the colleague's figure, and the median and quartiles of the two
                 theirs.add(fmt(m.loc[other, col]))
                 theirs |= {fmt(spread.loc[col, k]) for k in ("median", "q25", "q75")}

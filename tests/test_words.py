@@ -16,10 +16,11 @@ import pytest
 
 import perfkit as pk
 from perfkit.report import RunData
+from perfkit.report.checkins import first_screen
 from perfkit.report.clinician import questions_to_explore
 from perfkit.report.figures import caterpillar_words, funnel_words
 from perfkit.report.format import cohort_pct, count, num, short_history, table
-from perfkit.report.practice import first_screen, model_section
+from perfkit.report.practice import model_section
 from perfkit.report.run import clients_by_clinician
 from perfkit.report.words import (
     CLINICIAN_SECTIONS,

@@ -23,6 +23,7 @@ import pandas as pd
 
 from . import coverage as cov
 from .config import Config
+from .registry import DISPLAY_DIGITS
 
 __all__ = [
     "Window",
@@ -48,7 +49,6 @@ __all__ = [
     "clinician_metrics",
     "weekly_metrics",
     "flags",
-    "DISPLAY_DIGITS",
     "as_displayed",
     "beyond",
     "unsigned_share",
@@ -845,18 +845,15 @@ def weekly_metrics(data, cfg: Config) -> pd.DataFrame:
         ["clinician_id", "week_start"], ignore_index=True), data)
 
 
-# How each thresholded rate is displayed (decimal places of its percentage): a threshold is
-# compared with the value AS DISPLAYED, so a utilization shown as "70%" is not below 70%. The
-# reports format these rates with the same digits (report/format.py ``pct``).
-DISPLAY_DIGITS = {"utilization": 0, "non_attendance_rate": 1, "notes_within_72h": 0,
-                  "unsigned_overdue_share": 1}
+# A threshold is compared with the value AS DISPLAYED (perfkit.registry.DISPLAY_DIGITS, the
+# digits the reports write each rate with), so a utilization shown as "70%" is not below 70%.
 
 
 def as_displayed(values, metric: str) -> pd.Series:
     """A rate as the reader sees it: its percentage rounded to the digits the reports show it
-    with (:data:`DISPLAY_DIGITS`; a count: itself), back as a share; empty stays empty. Every
-    threshold comparison of a flag, a band or a shading goes through :func:`beyond`, which
-    reads this."""
+    with (:data:`perfkit.registry.DISPLAY_DIGITS`; a count: itself), back as a share; empty
+    stays empty. Every threshold comparison of a flag, a band or a shading goes through
+    :func:`beyond`, which reads this."""
     v = pd.Series(values, dtype=float) if not isinstance(values, pd.Series) else \
         values.astype(float)
     digits = DISPLAY_DIGITS.get(metric)

@@ -43,7 +43,8 @@ data`` when short). So "no clear change" (the words for ``stable``) never stands
 change larger than the margin, and "rising" never beside a fall.
 
 Rising is ``growing``; falling is ``declining``. The labels describe the number;
-:data:`TREND_CONCERN` says, per metric, which direction is a concern. Defaults, sources and the
+:data:`TREND_CONCERN` says, per metric, which direction is a concern (from each metric's
+direction in :mod:`perfkit.registry`). Defaults, sources and the
 measured false-alarm rates: docs/references.md [SPC], docs/data_contract.md ("Weekly series
 and trend labels"), benchmarks/trend_false_alarms.py.
 """
@@ -55,6 +56,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from . import registry
 from .config import Config, TrendConfig
 
 __all__ = ["xmr_limits", "baseline_limits", "read_series", "spc_label", "trend_labels",
@@ -67,17 +69,13 @@ TREND_METRICS = ["utilization", "sessions_attended", "non_attendance_rate", "no_
                  "late_cancel_rate", "notes_within_24h", "notes_within_72h",
                  "median_note_lag_hours", "active_clients", "new_clients"]
 
-# which direction of each weekly metric is a concern (None: neither, the number is context)
-TREND_CONCERN: dict[str, str | None] = {
-    "utilization": DECLINING, "sessions_attended": DECLINING,
-    "non_attendance_rate": GROWING, "no_show_rate": GROWING, "late_cancel_rate": GROWING,
-    "notes_within_24h": DECLINING, "notes_within_72h": DECLINING,
-    "median_note_lag_hours": GROWING, "active_clients": None, "new_clients": None}
+# which direction of each weekly metric is a concern (None: neither, the number is context):
+# the registry's direction (higher is better: falling is a concern)
+TREND_CONCERN: dict[str, str | None] = {m: registry.concern(m) for m in TREND_METRICS}
 
 # shares (0-1, said as percentages): the margin is in percentage points; the others are counts
 # or hours, and the margin is a share of the larger end (at least trends.margin_count)
-PERCENT_METRICS = frozenset({"utilization", "non_attendance_rate", "no_show_rate",
-                             "late_cancel_rate", "notes_within_24h", "notes_within_72h"})
+PERCENT_METRICS = frozenset(m for m in TREND_METRICS if registry.metric(m).unit == "share")
 
 BASES = {"beyond_limits": "the latest weeks beyond the limits of the weeks before",
          "level": "the recent weeks' average against the weeks before",

@@ -3,7 +3,11 @@ short text) from a run folder's tables; the report notebooks call these and noth
 every number a report shows comes from the run's tables.
 
 - :mod:`.run`: a run folder as the reports read it (:func:`load_run`);
-- :mod:`.practice`: the owner's practice report;
+- :mod:`.practice`: the owner's practice report; its first screen and check-in table are
+  :mod:`.checkins`, its operations table :mod:`.metrics_table`;
+- :mod:`.questions`: the questions a clinician's figures raise, asked alike on every page;
+- :mod:`.compare`: the run this one is compared with, and the flags' thresholds, in words;
+- :mod:`.teams`: teams and the size of a practice (tables that list only what to look at);
 - :mod:`.clinician`: a clinician's own report;
 - :mod:`.supervisor`: the supervision pack and the development sections;
 - :mod:`.figures`: every figure, in one house style;
@@ -17,6 +21,7 @@ The batch that executes the notebooks and writes the HTML is :mod:`perfkit.rende
 
 import pandas as pd
 
+from .checkins import check_in_questions, check_in_table, first_screen, team_glance
 from .clinician import (
     clinician_title,
     going_well,
@@ -42,24 +47,21 @@ from .figures import (
     weekly_trends_figure,
 )
 from .format import Text
+from .metrics_table import operations_table
 from .practice import (
     associates_compliance,
-    check_in_questions,
-    check_in_reasons,
-    check_in_table,
     data_quality_table,
-    first_screen,
     funnel_intro,
     left_out_words,
     limits_note,
     model_section,
-    operations_table,
     outcomes_table,
     period_summary,
     practice_title,
     ramp_words,
     renewals_table,
 )
+from .questions import check_in_reasons
 from .run import RunData, load_run
 from .supervisor import (
     ce_table,
@@ -75,7 +77,6 @@ from .supervisor import (
     supervisor_title,
     support_table,
 )
-from .teams import team_glance
 from .words import glossary, section_window
 
 

@@ -10,7 +10,9 @@ import pandas as pd
 from .. import coverage as cov
 from .. import operations as op
 from ..history import created_day
+from ..registry import RAMP_STATUS, format_value, formatter, label_of, value_words
 from ..safety import md
+from .compare import compared_period, compared_run, flag_words
 from .format import (
     GROUP_SESSIONS,
     NO_SIGNING_TIMES,
@@ -28,26 +30,23 @@ from .format import (
     table,
     yes,
 )
-from .practice import _flag_words, _value, compared_period, compared_run, questions_for
+from .questions import new_hire, questions_for, ramp_compared, slow_ramp_question
 from .run import (
     RunData,
     clients_by_clinician,
     clinician_count,
     few_peers,
     few_peers_words,
-    hires_compared,
     history_words,
     item9_section,
     measured,
     no_appointments,
     on_status,
-    ramp_by_hire,
-    ramping_starts,
     rows_for,
     text_id,
     unavailable,
 )
-from .supervisor import slow_ramp_question, supervision_shortfall, talk_to
+from .supervisor import supervision_shortfall, talk_to
 
 __all__ = ["pick_clinician", "clinician_title", "own_metrics_table", "own_alerts_table",
            "item9_table", "own_effect_text", "questions_to_explore", "own_history_table",
@@ -99,14 +98,11 @@ NOT_NAMED = ("There are no appointments of yours in this export, so there are no
              "give your name differently from the practice's roster: ask the practice to "
              "check.")
 
-OWN_METRICS = [("utilization", "Utilization", pct), ("non_attendance_rate",
-               "Missed appointments", lambda v: _value("non_attendance_rate", v)),
-               ("notes_within_72h", "Notes within 72 hours", pct),
-               ("median_note_lag_hours", "Median hours to sign a note", num),
-               ("notes_open_72h", "Notes open more than 72 hours", lambda v: num(v, 0)),
-               ("active_clients", "Clients seen", lambda v: num(v, 0)),
-               ("new_clients", "New clients", lambda v: num(v, 0)),
-               ("retained_8plus_rate", "New clients retained 8+ sessions", pct)]
+# the self-view's figures, each with its label's kind (the registry's; ``long`` where longer)
+OWN_METRICS = [("utilization", "label"), ("non_attendance_rate", "label"),
+               ("notes_within_72h", "label"), ("median_note_lag_hours", "label"),
+               ("notes_open_72h", "label"), ("active_clients", "label"),
+               ("new_clients", "label"), ("retained_8plus_rate", "long")]
 
 
 def own_intro(run: RunData, clinician_id: str | None = None) -> Text:
@@ -130,8 +126,8 @@ def _thresholds(run: RunData) -> dict[str, str]:
     return {"utilization": f"flagged below {pct(o.utilization_alert)} or above "
                            f"{pct(w.over_capacity)}",
             "non_attendance_rate": "flagged at "
-                                   f"{_value('non_attendance_rate', o.non_attendance_alert)} "
-                                   "or more",
+                                   f"{format_value('non_attendance_rate', o.non_attendance_alert)}"
+                                   " or more",
             "notes_within_72h": f"flagged below {pct(o.notes_within_72h_alert)}"}
 
 
@@ -162,9 +158,10 @@ def own_metrics_table(run: RunData, clinician_id: str):
     spread = run.table("metric_spread").set_index("metric")
     hire = new_hire(run, clinician_id)
     rows = []
-    for col, label, fmt in OWN_METRICS:
+    for col, kind in OWN_METRICS:
         if col not in m or col not in spread.index:
             continue
+        label, fmt = label_of(col, run.config, kind), formatter(col)
         s = spread.loc[col]
         you = _yours(run, clinician_id, m, col, fmt)
         if col == "utilization" and hire is not None:  # a caseload still building: its ramp
@@ -210,9 +207,10 @@ def _own_figures_alone(run: RunData, clinician_id: str, m: pd.DataFrame):
     limits = _thresholds(run)
     hire = new_hire(run, clinician_id) is not None
     rows = []
-    for col, label, fmt in OWN_METRICS:
+    for col, kind in OWN_METRICS:
         if col not in m:
             continue
+        label, fmt = label_of(col, run.config, kind), formatter(col)
         row = {"Figure": label, "You": _yours(run, clinician_id, m, col, fmt)}
         if was is not None:
             v = was.get(col, np.nan)
@@ -230,28 +228,6 @@ def _own_figures_alone(run: RunData, clinician_id: str, m: pd.DataFrame):
 
 RAMP_INSTEAD = ("not compared: you are in your first weeks, compared below with the "
                 "practice's earlier hires in theirs")
-
-
-def new_hire(run: RunData, clinician_id: str) -> pd.Series | None:
-    """The clinician's row of :func:`~perfkit.report.run.ramp_by_hire` (the new hires of
-    ``ramp.csv``: started within ``ramp.recent_months``), or None: not a new hire. The ramp
-    figure and the owner's ramp words read the same rows."""
-    if clinician_id not in ramping_starts(run):
-        return None  # not a new hire, or past the first ``ramp.weeks`` weeks
-    hires = ramp_by_hire(run).set_index("clinician_id")
-    return hires.loc[clinician_id] if clinician_id in hires.index else None
-
-
-def ramp_compared(run: RunData, clinician_id: str) -> bool:
-    """Whether a new hire's ramp may be set beside the practice's earlier hires' where the
-    hire (or their supervisor) reads it: only when at least ``privacy.min_peers`` earlier
-    hires make the comparison (a median of fewer gives their own first weeks)."""
-    return not few_peers(run, hires_compared(run, clinician_id))
-
-
-_OWN_RAMP = {"more slowly": "more slowly than the practice's earlier hires did",
-             "as expected": "as the practice's earlier hires did",
-             "faster": "faster than the practice's earlier hires did"}
 
 
 def own_ramp_text(run: RunData, clinician_id: str) -> Text:
@@ -272,10 +248,11 @@ def own_ramp_text(run: RunData, clinician_id: str) -> Text:
                     f"hires': fewer than {run.config.privacy.min_peers} of them have figures "
                     "for the same weeks, so theirs could be worked out. A caseload takes weeks "
                     "to build: your utilization is compared with no one's.")
-    if h["ramp"] in _OWN_RAMP and h["compared"]:
+    if h["ramp"] in RAMP_STATUS and h["compared"]:
         return Text(f"{mine}; the practice's earlier hires averaged "
                     f"{pct(h['practice_utilization'])} in the same weeks of theirs. You are "
-                    f"building your caseload {_OWN_RAMP[h['ramp']]}. A caseload takes weeks "
+                    f"building your caseload {RAMP_STATUS[h['ramp']][1]}. A caseload takes "
+                    "weeks "
                     "to build, so your first weeks are compared with other new starts, not "
                     "with the practice median.")
     return Text(f"{mine}. The practice has too few earlier hires (fewer than "
@@ -303,13 +280,13 @@ def going_well(run: RunData, clinician_id: str) -> Text:
     if clinician_id in m.index and not no_appointments(m).get(clinician_id, False):
         r = m.loc[clinician_id]
         gone = unavailable(run)
-        words = _flag_words(cfg)
+        words = flag_words(cfg)
         ch = rows_for(run, "changes", [clinician_id])
         for _, c in (ch[ch["change"] == "no longer flagged"].iterrows() if not ch.empty
                      else []):
             said.append(f"The flag for {words.get(c['flag'], c['flag'])} has lifted: "
-                        f"{_value(c['metric'], c['previous'])} in {compared_period(run)}, "
-                        f"{_value(c['metric'], c['current'])} now.")
+                        f"{value_words(c['metric'], c['previous'])} in {compared_period(run)}, "
+                        f"{value_words(c['metric'], c['current'])} now.")
         said += _better_than_before(run, clinician_id, said)
         notes = r.get("notes_within_72h")
         on_times = not on_status(m).get(clinician_id, False) and "notes_within_72h" not in gone
@@ -323,7 +300,7 @@ def going_well(run: RunData, clinician_id: str) -> Text:
         if "non_attendance_rate" not in gone and pd.notna(missed) \
                 and missed <= ops.non_attendance_alert / 2 \
                 and not any("missed" in w for w in said):
-            said.append(f"{_value('non_attendance_rate', missed)} of your appointments were "
+            said.append(f"{value_words('non_attendance_rate', missed)} of your appointments were "
                         "missed, well under the practice's alert level of "
                         f"{pct(ops.non_attendance_alert)}.")
     if not said:
@@ -356,8 +333,8 @@ def _better_than_before(run: RunData, clinician_id: str, said: list[str]) -> lis
     if pd.notna(v0) and pd.notna(v1) and v1 - v0 <= IMPROVED["non_attendance_rate"] \
             and not any("missed" in w for w in said):
         out.append("Fewer of your appointments were missed: "
-                   f"{_value('non_attendance_rate', v1)} now, "
-                   f"{_value('non_attendance_rate', v0)} in {when}.")
+                   f"{value_words('non_attendance_rate', v1)} now, "
+                   f"{value_words('non_attendance_rate', v0)} in {when}.")
     v0, v1 = was.get("unsigned_overdue_7d"), now.get("unsigned_overdue_7d")
     if pd.notna(v0) and pd.notna(v1) and v0 > 0 and v1 < v0 \
             and not any("unsigned" in w for w in said):
@@ -367,20 +344,18 @@ def _better_than_before(run: RunData, clinician_id: str, said: list[str]) -> lis
     return out
 
 
-HISTORY_ROWS = [("sessions_attended", "Sessions attended", lambda v: num(v, 0)),
-                ("utilization", "Utilization", pct),
-                ("non_attendance_rate", "Missed appointments",
-                 lambda v: _value("non_attendance_rate", v)),
-                ("notes_within_72h", "Notes within 72 hours", pct),
-                ("unsigned_overdue_7d", "Notes unsigned > 7 days", lambda v: num(v, 0)),
-                ("active_clients", "Clients seen", lambda v: num(v, 0)),
-                ("caseload", "Caseload at the end", lambda v: num(v, 0))]
+# the rows of the clinician's own periods side by side, each with its label's kind
+HISTORY_ROWS = [("sessions_attended", "label"), ("utilization", "label"),
+                ("non_attendance_rate", "label"), ("notes_within_72h", "label"),
+                ("unsigned_overdue_7d", "column"), ("active_clients", "label"),
+                ("caseload", "long")]
 
 
 def own_history_table(run: RunData, clinician_id: str):
     """The clinician's own periods side by side, oldest first (``history``), captioned with
-    the run this period is compared with (:func:`compared_run`). Two runs of one period are
-    told apart by the day each was written (``run_created``, read as a date), and, when that
+    the run this period is compared with (:func:`~perfkit.report.compare.compared_run`). Two
+    runs of one period are told apart by the day each was written (``run_created``, read as a
+    date), and, when that
     does not, by their order ("run 1 of 2"); a run folder's name is never shown."""
     h = run.tables.get("history")
     mine = h[h["clinician_id"] == clinician_id] if h is not None and not h.empty else None
@@ -403,11 +378,12 @@ def own_history_table(run: RunData, clinician_id: str):
     cols = {}
     for label, (_, r) in zip(labels, mine.iterrows(), strict=True):
         label += " (defined differently)" if is_yes(r["definitions_changed"]) else ""
-        cols[label] = [fmt(r[k]) for k, _, fmt in HISTORY_ROWS]
+        cols[label] = [format_value(k, r[k]) for k, _ in HISTORY_ROWS]
     which = compared_run(run, markdown=False)
     caption = "Oldest first; the last column is this period" + (
         f", compared with {which}." if which else ".")
-    return table(pd.DataFrame(cols, index=[label for _, label, _ in HISTORY_ROWS]), caption,
+    return table(pd.DataFrame(cols, index=[label_of(k, run.config, kind)
+                                           for k, kind in HISTORY_ROWS]), caption,
                  rows="Figure")
 
 

@@ -15,9 +15,10 @@ from IPython.display import display
 
 from .. import models
 from ..operations import WEEKLY_COLUMNS
+from ..registry import METRICS, format_value, label_of
 from ..safety import md
 from .figures import BLUE, done, fit_caterpillar, trajectories_figure
-from .format import date_words, num, pct, period_words, table
+from .format import date_words, num, period_words, table
 from .research import describe_fit, variance_table
 from .run import RunData
 
@@ -25,27 +26,18 @@ __all__ = ["explorer", "weekly_view", "model_view", "model_explorer", "clinician
            "metric_label", "run_words"]
 
 
-# how each weekly column reads: its label and whether it is a share (shown as a percentage)
-_METRICS = {
-    "sessions_attended": ("Sessions attended", False), "hours_attended": ("Hours attended", False),
-    "available_hours": ("Hours available", False), "utilization": ("Utilization", True),
-    "no_show_rate": ("No-shows", True), "late_cancel_rate": ("Late cancellations", True),
-    "non_attendance_rate": ("Missed appointments", True), "notes_due": ("Notes due", False),
-    "notes_within_24h": ("Notes signed within 24 hours", True),
-    "notes_within_72h": ("Notes signed within 72 hours", True),
-    "median_note_lag_hours": ("Median hours to sign a note", False),
-    "active_clients": ("Clients seen", False), "new_clients": ("New clients", False),
-    "caseload": ("Caseload", False),
-}
-
-
 def metric_label(metric: str) -> str:
-    return _METRICS.get(metric, (metric.replace("_", " ").capitalize(), False))[0]
+    """A weekly column's label (the registry's, as the weekly chart says it)."""
+    if metric in METRICS:
+        return label_of(metric, kind="series")
+    return metric.replace("_", " ").capitalize()
 
 
 def _fmt(metric: str):
-    share = _METRICS.get(metric, ("", False))[1]
-    return (lambda v: pct(v, 1)) if share else (lambda v: num(v, 1))
+    """A weekly value as the explorer writes it: the registry's format, with one decimal."""
+    if metric in METRICS:
+        return lambda v: format_value(metric, v, digits=1)
+    return lambda v: num(v, 1)
 
 
 def clinician_choices(run: RunData) -> list[tuple[str, str]]:
@@ -91,7 +83,7 @@ def weekly_view(run: RunData, clinician_id: str, metric: str, start, end):
     fig, ax = plt.subplots(figsize=(9, 3.5))
     ax.plot(wk["week_start"], wk[metric], marker="o", ms=3, color=BLUE)
     ax.set(title=f"{name}: {label.lower()} by week", xlabel="week starting")
-    if _METRICS.get(metric, ("", False))[1]:
+    if metric in METRICS and METRICS[metric].unit == "share":
         ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     fmt = _fmt(metric)
     y = wk[metric].dropna()

@@ -20,6 +20,7 @@ from matplotlib.transforms import Bbox
 
 from .. import operations as op
 from ..outcomes import funnel_limits
+from ..registry import RAMP_NOT_COMPARED, RAMP_STATUS, format_value, formatter, label_of
 from ..safety import flat, html_text
 from ..trends import PERCENT_METRICS, Reading, read_series
 from .format import (
@@ -528,7 +529,8 @@ def _funnel_table(run: RunData, f: pd.DataFrame, instrument: str):
         "Clinician": rows["name"],
         "Clients with a first and last score": rows["paired_episodes"].map(
             lambda v: num(v, 0)),
-        "Reliably improved": rows["reliable_improvement_rate"].map(pct),
+        label_of("reliable_improvement_rate"): rows["reliable_improvement_rate"].map(
+            formatter("reliable_improvement_rate")),
         "Against the range chance alone allows": [
             against_range(v) for v in rows["signal"]]})
     p0 = float(f["practice_rate"].iloc[0])
@@ -699,8 +701,8 @@ def distribution_figure(run: RunData, clinician_id: str):
         return Text("")  # the figures table says why there is nothing to draw
     if few_peers(run):  # the title of the self-view says why
         return Text("")
-    cols = [("utilization", "Utilization"), ("non_attendance_rate", "Missed appointments"),
-            ("notes_within_72h", "Notes within 72 hours")]
+    cols = [(c, label_of(c, run.config))
+            for c in ("utilization", "non_attendance_rate", "notes_within_72h")]
     if clinician_id in ramping_starts(run):
         cols = cols[1:]
     # a figure fewer than privacy.min_peers clinicians have: its dots would be theirs
@@ -721,10 +723,9 @@ def distribution_figure(run: RunData, clinician_id: str):
             not_in_export(ax, label, col, run)
             said.append(f"{label.lower()}: not known")
             continue
-        digits = op.DISPLAY_DIGITS[col]
-        said.append(f"{label.lower()} {pct(mine[0] if len(mine) else np.nan, digits)} (the "
-                    f"other clinicians from {pct(np.nanmin(vals), digits)} to "
-                    f"{pct(np.nanmax(vals), digits)})")
+        said.append(f"{label.lower()} {format_value(col, mine[0] if len(mine) else np.nan)} "
+                    f"(the other clinicians from {format_value(col, np.nanmin(vals))} to "
+                    f"{format_value(col, np.nanmax(vals))})")
         jitter = np.random.default_rng(0).uniform(-0.15, 0.15, len(vals))
         ax.scatter(vals, jitter, color=GREY, alpha=0.6, s=30, label="other clinicians")
         if len(mine):
@@ -745,8 +746,8 @@ def weekly_trends_figure(run: RunData, clinician_id: str):
     labels = run.table("clinician_metrics").set_index("clinician_id")
     if no_appointments(labels).get(clinician_id, False):
         return Text("")  # the figures table says why there is nothing to draw
-    cols = [("utilization", "Utilization"), ("non_attendance_rate", "Missed appointments"),
-            ("notes_within_72h", "Notes signed within 72 hours")]
+    cols = [(c, label_of(c, run.config, "series"))
+            for c in ("utilization", "non_attendance_rate", "notes_within_72h")]
     fig, axes = plt.subplots(3, 1, figsize=(WIDTH, 6.6), sharex=True)
     x = pd.to_datetime(w["week_start"])
     shown = None
@@ -1033,9 +1034,7 @@ def _key(axes, panels: int) -> None:
                               frameon=False, ncol=len(handles))  # one row: at most four
 
 
-_RAMP_STATUS = {"more slowly": "ramping more slowly", "as expected": "ramping as expected",
-                "faster": "ramping faster",
-                "no practice ramp yet": "with too few earlier hires to compare with"}
+_RAMP_STATUS = {k: words[2] for k, words in RAMP_STATUS.items()} | RAMP_NOT_COMPARED
 
 
 def compliance_figure(run: RunData, ids: list[str], *, names: bool = True):

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import Config
-from ..trends import TREND_CONCERN
+from ..registry import METRICS, concern
 
 __all__ = ["Text", "table", "pct", "num", "count", "cohort_pct", "too_few", "date_words",
            "text_or", "yes", "is_yes", "period_words",
@@ -151,12 +151,13 @@ TREND_ARROWS = {"growing": "↑", "declining": "↓", "stable": "→", "not enou
 
 def trend_words(metric: str, label, *, arrow: bool = False) -> str:
     """A trend label in plain words, saying when its direction is a concern for that metric
-    (``perfkit.trends.TREND_CONCERN``): "rising (a concern)" for missed appointments, "rising"
+    (:func:`perfkit.registry.concern`): "rising (a concern)" for missed appointments, "rising"
     for utilization; with ``arrow``, "↑ rising (a concern)" for tables and chart titles. ""
     for a missing label."""
     if not isinstance(label, str) or label not in TREND_PLAIN:
         return ""
-    words = TREND_PLAIN[label] + (" (a concern)" if TREND_CONCERN.get(metric) == label else "")
+    worse = concern(metric) if metric in METRICS else None
+    words = TREND_PLAIN[label] + (" (a concern)" if worse == label else "")
     return f"{TREND_ARROWS[label]} {words}" if arrow else words
 
 

@@ -49,6 +49,17 @@ class RunData:
     _shown: dict | None = None
     _teams: dict | None = None  # perfkit.report.teams.team_of, read once
     _ramps: pd.DataFrame | None = None  # ramp_by_hire, worked out once
+    _quality: dict | None = None  # data_quality.json, read once
+
+    @property
+    def quality(self) -> dict:
+        """The run's ``data_quality.json``: each input table read, with its rows read, used
+        and set aside (empty when the run folder has none)."""
+        if self._quality is None:
+            path = self.folder / "data_quality.json"
+            self._quality = json.loads(path.read_text(encoding="utf-8")) if path.is_file() \
+                else {}
+        return self._quality
 
     @property
     def data(self) -> Prepared:

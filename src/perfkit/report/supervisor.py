@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 
 from ..safety import md
-from .format import Text, date_words, is_yes, num, pct, period_words, table, text_or, yes
+from .format import Text, date_words, is_yes, num, period_words, table, text_or, yes
 from .ledger_words import reasons_note
+from .questions import check_ins, new_hire, questions_for, ramp_compared, slow_ramp_question
 from .run import (
     RunData,
     clients_by_clinician,
@@ -308,26 +309,10 @@ def talk_to(run: RunData, clinician_id: str) -> str:
         "a peer consultation group or the clinical director"
 
 
-def slow_ramp_question(hire, *, you: bool = True) -> str | None:
-    """The question for a new hire ramping more slowly than the practice's earlier hires
-    (``hire``: their row of :func:`~perfkit.report.clinician.new_hire`), addressed to them or,
-    without ``you``, about them for their supervisor; None for anyone else. The owner's list
-    gives the same ramp as context, never as a question about the caseload."""
-    if hire is None or hire["ramp"] != "more slowly" or not hire["compared"]:
-        return None
-    whose, them = ("Your", "you") if you else ("Their", "them")
-    return (f"{whose} first weeks are filling more slowly than earlier hires' did "
-            f"({pct(hire['utilization'])} against {pct(hire['practice_utilization'])}). What "
-            f"would help {them}: referrals, how new clients are booked, or something else?")
-
-
 def supervision_questions(run: RunData, ids: list[str], *, names: bool = True) -> Text:
     """Prompts for the next supervision meeting, from the ledger, the operational flags (the
     very questions the owner's check-in list asks, from the same flag columns: the two pages
     never disagree on a supervisee), goals and outcomes."""
-    from .clinician import new_hire, ramp_compared  # clinician imports this module
-    from .practice import check_ins, questions_for  # practice imports this module
-
     qs = []
     led = rows_for(run, "supervision", ids)
     for _, r in led.iterrows():

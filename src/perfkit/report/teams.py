@@ -1,6 +1,7 @@
 """Teams and the size of a practice on the owner's page: the roster's optional ``team`` column
 (a team, site or location) groups the long per-clinician tables, and a practice of more than
-``report.large_practice`` clinicians gets a summary per team first and tables that list only
+``report.large_practice`` clinicians gets a summary per team first
+(:func:`~perfkit.report.checkins.team_glance`) and tables that list only
 the clinicians with something to look at, every clinician in a table that opens on a click
 below (:class:`Shortened`). A team's name is the practice's own text: every table escapes it,
 and it never names a file."""
@@ -12,12 +13,11 @@ import html
 import numpy as np
 import pandas as pd
 
-from .. import operations as op
-from .format import NO_SIGNING_TIMES, NOT_IN_EXPORT, Text, count, num, pct, table
-from .run import RunData, clinician_count, on_status, unavailable
+from .format import count, num, table
+from .run import RunData, clinician_count
 
 __all__ = ["TEAM", "NO_TEAM", "team_of", "has_teams", "is_large", "by_team", "Shortened",
-           "shortened", "team_glance", "team_rows"]
+           "shortened"]
 
 TEAM = "Team"
 NO_TEAM = "no team given"
@@ -183,97 +183,3 @@ def shortened(frame: pd.DataFrame, notable, caption: str | None, *, apply=None,
     return Shortened(styled(notable, caption), styled(everyone, full_caption),
                      int(notable.sum()), len(frame), why, rest, noun=noun, lead=lead,
                      printed=printed)
-
-
-def team_rows(run: RunData) -> pd.DataFrame:
-    """One row per team (clinicians with no team last, then the whole practice), as numbers:
-    ``team`` ("" for no team and for the whole practice), ``whole`` (the practice's row),
-    ``clinicians``, ``check_in`` (the clinicians the check-in table lists as newly flagged
-    or worsening, still flagged, or flagged: :func:`~perfkit.report.practice.support_rows`;
-    a flag cleared, or context alone, is not counted),
-    ``newly_flagged`` (clinicians with a flag new since the compared run) and the pooled
-    ``utilization``, ``non_attendance_rate`` and ``notes_within_72h`` of the team's rows of
-    ``clinician_metrics`` (:func:`perfkit.operations.pooled_rates`: ratios of sums, as the
-    practice's own figures), with ``timed`` (clinicians whose notes have signing times)."""
-    from .practice import FLAGGED_NOW, NEW, STILL_FLAGGED, support_rows
-
-    m = run.table("clinician_metrics")
-    teams = team_of(run)
-    team = m["clinician_id"].map(lambda c: teams.get(str(c), ""))
-    rows_ = support_rows(run)  # the check-in table's rows: its counts are the table's
-    asked = set(rows_.loc[rows_["status"].isin([NEW, STILL_FLAGGED, FLAGGED_NOW]),
-                          "clinician_id"])
-    new = set(rows_.loc[rows_["new"].map(len) > 0, "clinician_id"])
-    names = sorted({t for t in team if t}, key=lambda t: (t.casefold(), t))
-    parts = [(t, team == t) for t in names]
-    if (team == "").any():
-        parts.append(("", team == ""))
-    parts.append((None, pd.Series(True, index=m.index)))
-    rows = []
-    for name, mine in parts:
-        g = m[mine.to_numpy()]
-        r = op.pooled_rates(g)
-        rows.append({"team": name or "", "whole": name is None, "clinicians": len(g),
-                     "check_in": int(g["clinician_id"].isin(asked).sum()),
-                     "newly_flagged": int(g["clinician_id"].isin(new).sum()),
-                     "utilization": r["utilization"],
-                     "non_attendance_rate": r["non_attendance_rate"],
-                     "notes_within_72h": r["notes_within_72h"],
-                     "timed": int((~on_status(g) & g["notes_within_72h"].notna()).sum())})
-    return pd.DataFrame(rows)
-
-
-def team_glance(run: RunData):
-    """Teams at a glance, for a large practice (more than ``report.large_practice``
-    clinicians) whose roster names teams: one row per team, then the clinicians with no team
-    and the whole practice. Each rate pools the team's clinicians (attended hours over
-    available hours, missed over past appointments, notes within 72 hours over the notes due
-    of clinicians with signing times), never an average of their rates. Empty text for a
-    smaller practice or one without teams (the page then leaves the heading out).
-
-    Small teams: these are operational figures of the clinicians the owner's page already
-    shows one by one, so a team of one clinician tells the owner nothing the table below does
-    not; no outcome or retention rate (the rates ``outcomes.min_episodes`` hides) is here, and
-    this page is the owner's alone (``privacy.min_peers`` guards what clinicians read)."""
-    if not is_large(run) or not has_teams(run):
-        return Text("")
-    from .practice import compared_run
-
-    t = team_rows(run)
-    gone = unavailable(run)
-    compared = compared_run(run, markdown=False) is not None
-
-    def rate(v, metric, timed=1):
-        if metric in gone:
-            return NOT_IN_EXPORT
-        if metric == "notes_within_72h" and not timed:
-            return NO_SIGNING_TIMES
-        return pct(v, op.DISPLAY_DIGITS[metric])  # as the clinicians' table shows them
-
-    out = pd.DataFrame({
-        TEAM: ["Whole practice" if whole else n or "No team given"
-               for n, whole in zip(t["team"], t["whole"], strict=True)],
-        "Clinicians": t["clinicians"].map(lambda v: num(v, 0)),
-        "Might welcome a check-in": t["check_in"].map(lambda v: num(v, 0)),
-        **({"Newly flagged": t["newly_flagged"].map(lambda v: num(v, 0))} if compared else {}),
-        "Utilization": [rate(v, "utilization") for v in t["utilization"]],
-        "Missed appointments": [rate(v, "non_attendance_rate")
-                                for v in t["non_attendance_rate"]],
-        "Notes within 72 h": [rate(v, "notes_within_72h", n)
-                              for v, n in zip(t["notes_within_72h"], t["timed"], strict=True)],
-    })
-    caption = ("One row per team of the roster, then the whole practice. Each rate pools the "
-               "team's clinicians: attended hours over the hours they offered, missed over "
-               "past appointments, notes signed within 72 hours over the notes due, so a busy "
-               "clinician weighs more than a quiet one. Might welcome a check-in counts the "
-               "clinicians the check-in table lists as newly flagged or worsening, still "
-               "flagged or flagged"
-               + ("; newly flagged, those with a flag new since the previous run." if compared
-                  else "; with no earlier run to compare, nothing can be newly flagged yet.")
-               + " The tables below list the clinicians by team.")
-    whole = t["whole"].to_numpy()
-
-    def bold(col):  # the whole practice's row, to compare each team with
-        return ["font-weight: bold" if w else "" for w in whole]
-
-    return table(out, caption, caption_above=True, apply=bold)

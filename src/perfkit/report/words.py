@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..registry import definition_of, label_of
 from .format import Text, count, num, pct, span_words
 from .run import RunData, few_peers
 
@@ -149,31 +150,21 @@ def glossary(run: RunData, *, you: bool = False) -> Text:
     def rests(key):
         return f" This period {practice} figure rests on {n[key]}." if key in n else ""
 
+    def term(key: str, rests_on: str = "") -> tuple[str, str]:  # the registry's words
+        return (label_of(key, cfg), definition_of(key, cfg, period=period,
+                                                  least=count(least, "client"))
+                + (rests(rests_on) if rests_on else ""))
+
     terms = [
-        ("Utilization", f"attended client hours as a share of the hours offered for clients "
-                        f"(the roster's capacity, less time off), over the period ({period})."
-         + rests("sessions")),
-        ("Missed appointments", "no-shows and late cancellations as a share of past "
-                                f"appointments in the period ({period}); appointments the "
-                                "clinician cancelled are not counted." + rests("appointments")),
-        (f"Notes within {ops.note_standard_hours:g} hours", "the share of the period's "
-         f"attended sessions whose note was signed within {ops.note_standard_hours:g} hours of "
-         "the session's end." + rests("notes")),
+        term("utilization", "sessions"),
+        term("non_attendance_rate", "appointments"),
+        term("notes_within_72h", "notes"),
         ("Notes open / unsigned", f"attended sessions of the period without a signed note "
                                   f"more than {ops.note_standard_hours:g} hours or "
                                   f"{ops.note_overdue_days:g} days after they ended."),
-        ("Clients seen", f"distinct clients with an attended session in the period ({period}): "
-                         "each client once, however many sessions." + rests("clients")),
-        ("New clients", "for a clinician, clients whose first attended session with that "
-                        "clinician, ever, is in the period; for the practice as a whole, "
-                        "clients whose first attended session at the practice is in the "
-                        "period (a client who moves to a colleague is new to the colleague, "
-                        "not to the practice)."),
-        (f"Retained {ops.retained_sessions}+ sessions",
-         f"of the new clients whose first session was at least {ops.cohort_weeks} weeks before "
-         f"the period ended (the group, its size shown as \"40% of 25\"), the share with at "
-         f"least {ops.retained_sessions} attended sessions by the end of the period. Hidden for "
-         f"a group of fewer than {count(least, 'client')}."),
+        term("active_clients", "clients"),
+        term("new_clients"),
+        term("retained_8plus_rate"),
         ("Rising, falling, no clear change", f"the direction of the weekly figures over the "
                                              f"last {cfg.trends.weeks} weeks: rising or falling "
                                              "means a sustained run of weeks, not a single "
@@ -182,9 +173,11 @@ def glossary(run: RunData, *, you: bool = False) -> Text:
                                              "differ a little."),
         ("Course of treatment", "one client's scores on one questionnaire with one clinician; "
                                 "a client seen by two clinicians has two."),
-        ("Reliably improved / reliably worse", "a change from the first to the last score "
-                                               "larger than the questionnaire's own noise."),
-        ("Recovered", "a first score in the clinical range and a last score below it."),
+        (f"{label_of('reliable_improvement_rate')} / "
+         f"{label_of('reliable_deterioration_rate').lower()}", "a change from the first to the "
+                                                               "last score larger than the "
+                                                               "questionnaire's own noise."),
+        term("recovery_rate"),
         ("Likely range", "the range a figure would fall in 95 times in 100 if the same work "
                          "were measured again: a wide range means few clients."),
         ("Range chance alone allows", "how far from the practice rate a clinician with that "
