@@ -20,6 +20,7 @@ import pandas as pd
 
 from . import coverage as cov
 from .config import Config
+from .contract import DISPLAY_DIGITS, LAG_FIGURES, NOT_KNOWN, NOTE_STATUS, SIGNING_TIMES
 
 __all__ = [
     "Window",
@@ -299,12 +300,8 @@ def attendance_rates(appts: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-SIGNING_TIMES, NOTE_STATUS = "signing_times", "note_status"
-# an export whose notes give neither (a note-status column empty in every row, no signing
-# times): every documentation figure is unknown, never "all unsigned"
-NOT_KNOWN = "not_known"
-# the figures that need signing times: empty when a clinician's notes rest on statuses
-LAG_FIGURES = ("notes_within_24h", "notes_within_72h", "median_note_lag_hours")
+# what documentation figures rest on: SIGNING_TIMES, NOTE_STATUS or NOT_KNOWN, and the figures
+# that need signing times (LAG_FIGURES): values of the output contract (perfkit.contract)
 
 
 def documentation(data, as_of: pd.Timestamp) -> dict:
@@ -1056,8 +1053,7 @@ def weekly_metrics(data, cfg: Config) -> pd.DataFrame:
 # How each thresholded rate is displayed (decimal places of its percentage): a threshold is
 # compared with the value AS DISPLAYED, so a utilization shown as "70%" is not below 70%. The
 # reports format these rates with the same digits (report/format.py ``pct``).
-DISPLAY_DIGITS = {"utilization": 0, "non_attendance_rate": 1, "notes_within_72h": 0,
-                  "unsigned_overdue_share": 1}
+# DISPLAY_DIGITS (the digits a rate is shown with) is perfkit.contract's
 
 
 def as_displayed(values, metric: str) -> pd.Series:

@@ -21,6 +21,7 @@ from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
 from .config import Config, InstrumentConfig
+from .contract import ITEM9_WORDS
 
 __all__ = [
     "outcome_instruments",
@@ -65,7 +66,7 @@ RATES = {
     "remission_rate": ("remission", "remission_eligible"),
 }
 
-ITEM9_WORDS = {1: "several days", 2: "more than half the days", 3: "nearly every day"}
+# ITEM9_WORDS (item 9 answers in words) is perfkit.contract's
 
 
 def outcome_instruments(cfg: Config) -> dict[str, InstrumentConfig]:

@@ -43,9 +43,9 @@ data`` when short). So "no clear change" (the words for ``stable``) never stands
 change larger than the margin, and "rising" never beside a fall.
 
 Rising is ``growing``; falling is ``declining``. The labels describe the number;
-:data:`TREND_CONCERN` says, per metric, which direction is a concern. Defaults, sources and the
-measured false-alarm rates: docs/references.md [SPC], docs/data_contract.md ("Weekly series
-and trend labels"), benchmarks/trend_false_alarms.py.
+:data:`perfkit.contract.TREND_CONCERN` says, per metric, which direction is a concern.
+Defaults, sources and the measured false-alarm rates: docs/references.md [SPC],
+docs/data_contract.md ("Weekly series and trend labels"), benchmarks/trend_false_alarms.py.
 """
 
 from __future__ import annotations
@@ -56,23 +56,16 @@ import numpy as np
 import pandas as pd
 
 from .config import Config, TrendConfig
+from .contract import DECLINING, GROWING, NOT_ENOUGH, STABLE, TREND_CONCERN
 
 __all__ = ["xmr_limits", "baseline_limits", "read_series", "spc_label", "trend_labels",
            "margin", "Reading", "BASES", "TREND_METRICS", "TREND_CONCERN", "PERCENT_METRICS",
            "NOT_ENOUGH", "GROWING", "DECLINING", "STABLE"]
 
-GROWING, DECLINING, STABLE, NOT_ENOUGH = "growing", "declining", "stable", "not enough data"
 
 TREND_METRICS = ["utilization", "sessions_attended", "non_attendance_rate", "no_show_rate",
                  "late_cancel_rate", "notes_within_24h", "notes_within_72h",
                  "median_note_lag_hours", "active_clients", "new_clients"]
-
-# which direction of each weekly metric is a concern (None: neither, the number is context)
-TREND_CONCERN: dict[str, str | None] = {
-    "utilization": DECLINING, "sessions_attended": DECLINING,
-    "non_attendance_rate": GROWING, "no_show_rate": GROWING, "late_cancel_rate": GROWING,
-    "notes_within_24h": DECLINING, "notes_within_72h": DECLINING,
-    "median_note_lag_hours": GROWING, "active_clients": None, "new_clients": None}
 
 # shares (0-1, said as percentages): the margin is in percentage points; the others are counts
 # or hours, and the margin is a share of the larger end (at least trends.margin_count)

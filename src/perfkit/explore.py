@@ -1,7 +1,8 @@
 """Interactive exploration for analysts (ipywidgets): pickers for clinician, weekly metric,
 instrument and date range drive a chart and a table, and a second panel refits the growth
 model when its settings change (perfkit's nested fitter takes a fraction of a second). Used by
-``notebooks/explore.ipynb``."""
+``notebooks/explore.ipynb``. It lives outside :mod:`perfkit.report` because it refits models
+(compute); it draws with the report's figures and tables."""
 
 from __future__ import annotations
 
@@ -13,13 +14,13 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import display
 
-from .. import models
-from ..operations import WEEKLY_COLUMNS
-from ..safety import md
-from .figures import BLUE, done, fit_caterpillar, trajectories_figure
-from .format import date_words, num, pct, period_words, table
-from .research import describe_fit, variance_table
-from .run import RunData
+from . import models
+from .operations import WEEKLY_COLUMNS
+from .report.figures import BLUE, done, fit_caterpillar, trajectories_figure
+from .report.format import date_words, num, pct, period_words, table
+from .report.research import describe_fit, variance_table
+from .report.run import RunData
+from .safety import md
 
 __all__ = ["explorer", "weekly_view", "model_view", "model_explorer", "clinician_choices",
            "metric_label", "run_words"]
