@@ -37,7 +37,7 @@ __all__ = [
     "DOCUMENTATION_FIGURES",
     "GROWING", "DECLINING", "STABLE", "NOT_ENOUGH", "TREND_CONCERN",
     "SIGNING_TIMES", "NOTE_STATUS", "NOT_KNOWN", "LAG_FIGURES", "DISPLAY_DIGITS",
-    "ITEM9_WORDS", "TYPICAL_MIN_SCORES",
+    "ITEM9_WORDS", "TYPICAL_MIN_SCORES", "NEWLY", "NO_LONGER", "STILL", "NEW_CLIENT_FIGURES",
 ]
 
 Kind = Literal["id", "text", "date", "datetime", "int", "number", "enum"]
@@ -555,6 +555,13 @@ DISPLAY_DIGITS = {"utilization": 0, "non_attendance_rate": 1, "notes_within_72h"
 
 # PHQ-9 item 9 answers in the client's words (``item9_flags.response_words``)
 ITEM9_WORDS = {1: "several days", 2: "more than half the days", 3: "nearly every day"}
+
+# how a flag changed against the compared run (``changes.change``)
+NEWLY, NO_LONGER, STILL = "newly flagged", "no longer flagged", "still flagged"
+
+# the clinician_metrics figures that rest on telling new clients from returning ones (a short
+# export limits them: ``new_clients_limited``)
+NEW_CLIENT_FIGURES = ["new_clients", "retained_8plus_rate", "early_dropout_rate"]
 
 # a clinician's clients' typical course (``trajectory_medians``): the median score of a whole
 # week since the clients' first scores, drawn where at least this many scores fall in the week

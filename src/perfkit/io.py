@@ -4,6 +4,7 @@ to their owner; a run's tables are read back with their ids as text."""
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import io
 import json
@@ -18,7 +19,7 @@ import pandas as pd
 
 __all__ = ["atomic_write", "atomic_write_text", "read_table", "is_id_column", "private_outputs",
            "restrict_tree", "open_to_group", "project_root", "find_folder", "read_regular",
-           "read_record", "RECORD_LIMIT"]
+           "read_record", "RECORD_LIMIT", "written_time", "created_day"]
 
 
 def _modes(group_readable: bool) -> tuple[int, int, int]:
@@ -216,3 +217,22 @@ def find_folder(path: str | os.PathLike, what: str = "folder") -> Path:
             return place.resolve()
     raise FileNotFoundError(f"No {what} at {path}: looked at "
                             + " and ".join(str(p.resolve()) for p in tried))
+
+
+def written_time(created) -> dt.datetime | None:
+    """A manifest's ``created`` (an ISO date and time) as a time in UTC; None when it is not
+    one."""
+    if not isinstance(created, str) or not 10 <= len(created) <= 40:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(created)
+    except ValueError:
+        return None
+    return when.astimezone(dt.UTC) if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
+
+
+def created_day(created) -> dt.date | None:
+    """The day (UTC) a run was written, from its manifest's ``created`` (an ISO date and
+    time); None when it is not one: an earlier run contributes a date, never its text."""
+    when = written_time(created)
+    return when.date() if when else None

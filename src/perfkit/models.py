@@ -59,7 +59,6 @@ __all__ = [
     "slug",
     "FIXED",
     "compare_models",
-    "p_value",
     "sensitivity_to_early_leavers",
     "Z95",
     "two_level_model",
@@ -657,7 +656,8 @@ def model_summary(fits: list[GrowthFit]) -> dict:
         corr = cov[0, 1] / (sd[0] * sd[1]) if sd[0] > 0 and sd[1] > 0 else None
         out[f.instrument] = {
             "level": f.level,
-            "fixed_effects": {k: {"estimate": float(v), "se": float(f.fixed_se.get(k, np.nan))}
+            "time_unit": f.time_unit,
+            "fixed_effects": {k: _fixed(v, f.fixed_se.get(k, np.nan))
                               for k, v in f.fixed_effects.items()},
             "variance_components": {
                 "clinician_intercept": _num(cov[0, 0]), "clinician_slope": _num(cov[1, 1]),
@@ -691,6 +691,13 @@ def _num(v):
     return None if v is None or not np.isfinite(v) else float(v)
 
 
+def _fixed(estimate, se) -> dict:
+    """A fixed effect in the model summary: estimate, standard error and 95% interval."""
+    estimate, se = float(estimate), float(se)
+    return {"estimate": estimate, "se": se, "ci_low": estimate - Z95 * se,
+            "ci_high": estimate + Z95 * se}
+
+
 def slug(instrument: str) -> str:
     """File-name form of an instrument: ``PHQ-9`` -> ``phq9``."""
     return instrument.replace("-", "").lower()
@@ -699,12 +706,6 @@ def slug(instrument: str) -> str:
 # --------------------------------------------------------------------------------------------
 # Research helpers (the outcomes-models notebook)
 # --------------------------------------------------------------------------------------------
-
-
-def p_value(p: float) -> str:
-    """A p-value as a reader should see it: three decimals, or "< 0.001" below that (never
-    "p = 0")."""
-    return "–" if not np.isfinite(p) else "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def compare_models(data: pd.DataFrame, cfg: Config, *, fixed: str = FIXED) -> pd.DataFrame:

@@ -57,6 +57,10 @@ __all__ = [
     "workload",
     "weekly_caseload",
     "ramp",
+    "ramp_summary",
+    "leave_days",
+    "team_names",
+    "team_rates",
     "CONTRACT_COLUMNS",
     "WEEKLY_COLUMNS",
 ]
@@ -1133,3 +1137,92 @@ def flags(metrics: pd.DataFrame, cfg: Config) -> pd.DataFrame:
         "unsigned_overdue_share": share.to_numpy(),
     }, index=metrics.index)
     return out
+
+
+RAMP_SUMMARY_COLUMNS = ["clinician_id", "ramp", "weeks", "compared", "utilization",
+                        "practice_utilization", "hires_compared"]
+
+
+def ramp_summary(ramp_weeks: pd.DataFrame) -> pd.DataFrame:
+    """``tables/ramp_summary.csv``: :func:`ramp` (``ramp.csv``) one row per new hire, in its
+    order: the status, the weeks it rests on (those with a practice ramp, else every week
+    followed), whether the hire is ``compared`` with earlier hires at all, the hire's and the
+    earlier hires' mean utilization over those weeks, and ``hires_compared`` (the fewest
+    earlier hires over the weeks compared; 0 with none). The ramp figure and the ramp words
+    both read it, so they give the same numbers."""
+    rows = []
+    for cid, h in ramp_weeks.groupby("clinician_id", sort=False):
+        both = h.dropna(subset=["utilization", "practice_utilization"])
+        basis = both if len(both) else h.dropna(subset=["utilization"])
+        compared = h[h["practice_utilization"].notna()]
+        rows.append({"clinician_id": cid, "ramp": h["ramp"].iloc[0], "weeks": len(basis),
+                     "compared": bool(len(both)), "utilization": basis["utilization"].mean(),
+                     "practice_utilization": both["practice_utilization"].mean(),
+                     "hires_compared": int(compared["hires_compared"].min())
+                     if len(compared) else 0})
+    return pd.DataFrame(rows, columns=RAMP_SUMMARY_COLUMNS)
+
+
+def leave_days(time_off: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """``tables/leave_days.csv``: calendar days of recorded time off in the period, per
+    clinician, where at least ``operations.leave_context_days`` (the check-in list gives them
+    as context for a flag). Days of overlapping records count once."""
+    lo = pd.Timestamp(cfg.period_start)
+    hi = pd.Timestamp(cfg.period_end) - pd.Timedelta(days=1)
+    days: dict[str, set] = {}
+    for cid, a, b in zip(time_off.get("clinician_id", []), time_off.get("start_date", []),
+                         time_off.get("end_date", []), strict=True):
+        if pd.isna(a) or pd.isna(b):
+            continue
+        a, b = max(pd.Timestamp(a), lo), min(pd.Timestamp(b), hi)
+        if a <= b:
+            days.setdefault(str(cid), set()).update(pd.date_range(a, b))
+    need = cfg.operations.leave_context_days
+    kept = {c: len(d) for c, d in days.items() if len(d) >= need}
+    return pd.DataFrame({"clinician_id": list(kept), "leave_days": list(kept.values())},
+                        columns=["clinician_id", "leave_days"])
+
+
+def team_names(clinicians: pd.DataFrame) -> pd.Series:
+    """Each rostered clinician's team (the roster's optional ``team`` column, a team, site or
+    location), indexed by id: runs of spaces folded to one, "" for none (an empty cell, or a
+    roster with no team column). Teams written with other case or spacing are one team, named
+    in its most frequent spelling (the first in sorted order on a tie)."""
+    ids = clinicians["clinician_id"].astype(str)
+    if "team" not in clinicians:
+        return pd.Series("", index=ids, dtype=object)
+    written = [" ".join(t.split()) if isinstance(t, str) else "" for t in clinicians["team"]]
+    spellings: dict[str, dict[str, int]] = {}
+    for t in written:
+        if t:
+            spellings.setdefault(t.casefold(), {}).setdefault(t, 0)
+            spellings[t.casefold()][t] += 1
+    shown = {k: sorted(v, key=lambda s: (-v[s], s))[0] for k, v in spellings.items()}
+    return pd.Series([shown[t.casefold()] if t else "" for t in written], index=ids,
+                     dtype=object)
+
+
+TEAM_RATE_COLUMNS = ["team", "whole", "clinicians", "utilization", "non_attendance_rate",
+                     "notes_within_72h"]
+
+
+def team_rates(metrics: pd.DataFrame, teams: pd.Series) -> pd.DataFrame:
+    """``tables/team_rates.csv``: the pooled rates (:func:`pooled_rates`, ratios of sums) of
+    each team's clinicians of the period (``teams``: :func:`team_names`), in name order (case
+    folded), then the clinicians with no team (``team`` empty) when any, then the whole
+    practice (``whole``)."""
+    team = metrics["clinician_id"].astype(str).map(lambda c: teams.get(c, ""))
+    names = sorted({t for t in team if t}, key=lambda t: (t.casefold(), t))
+    parts = [(t, team == t) for t in names]
+    if (team == "").any():
+        parts.append(("", team == ""))
+    parts.append((None, pd.Series(True, index=metrics.index)))
+    rows = []
+    for name, mine in parts:
+        g = metrics[mine.to_numpy()]
+        r = pooled_rates(g)
+        rows.append({"team": name or "", "whole": name is None, "clinicians": len(g),
+                     "utilization": r["utilization"],
+                     "non_attendance_rate": r["non_attendance_rate"],
+                     "notes_within_72h": r["notes_within_72h"]})
+    return pd.DataFrame(rows, columns=TEAM_RATE_COLUMNS)

@@ -60,6 +60,7 @@ from .contract import DECLINING, GROWING, NOT_ENOUGH, STABLE, TREND_CONCERN
 
 __all__ = ["xmr_limits", "baseline_limits", "read_series", "spc_label", "trend_labels",
            "margin", "Reading", "BASES", "TREND_METRICS", "TREND_CONCERN", "PERCENT_METRICS",
+           "trend_readings", "READING_COLUMNS",
            "NOT_ENOUGH", "GROWING", "DECLINING", "STABLE"]
 
 
@@ -313,3 +314,29 @@ def trend_labels(weekly: pd.DataFrame, cfg: Config,
         rows.append(row)
     return pd.DataFrame(rows, columns=["clinician_id"] + [f"trend_{m}" for m in metrics]
                         + [f"basis_{m}" for m in metrics])
+
+
+READING_COLUMNS = ["clinician_id", "metric", "label", "basis", "start", "end", "weeks",
+                   "end_weeks", "left_out", "limit_low", "centre", "limit_high"]
+
+
+def trend_readings(weekly: pd.DataFrame, cfg: Config,
+                   metrics: list[str] | None = None) -> pd.DataFrame:
+    """``tables/trend_readings.csv``: every weekly series of :func:`trend_labels` read whole
+    (:func:`read_series`, the same reading the label comes from), one row per clinician and
+    metric: the label and its basis, the sentence's two ends (``start`` and ``end``, averages
+    of ``end_weeks`` weeks at each end of the last ``weeks``, ``left_out`` unusual weeks not
+    counted) and the baseline's natural process limits (``limit_low``, ``centre``,
+    ``limit_high``), which a clinician's weekly figure draws around the series."""
+    metrics = metrics or TREND_METRICS
+    rows = []
+    for cid, series in weekly.sort_values("week_start").groupby("clinician_id", sort=True):
+        for m in metrics:
+            r = read_series(series[m].to_numpy(dtype=float), cfg.trends,
+                            percent=m in PERCENT_METRICS)
+            lo, centre, hi = r.limits
+            rows.append({"clinician_id": cid, "metric": m, "label": r.label, "basis": r.basis,
+                         "start": r.start, "end": r.end, "weeks": r.weeks,
+                         "end_weeks": r.end_weeks, "left_out": r.left_out, "limit_low": lo,
+                         "centre": centre, "limit_high": hi})
+    return pd.DataFrame(rows, columns=READING_COLUMNS)

@@ -11,11 +11,10 @@ import re
 import numpy as np
 import pandas as pd
 
-from .. import operations as op
 from ..config import Config
-from ..history import NEWLY, NO_LONGER, STILL
+from ..contract import DISPLAY_DIGITS, NEWLY, NO_LONGER, NOT_KNOWN, STILL, TREND_CONCERN
+from ..io import created_day
 from ..safety import md
-from ..trends import TREND_CONCERN
 from .figures import RAMP_PANELS
 from .format import (
     GROUP_SESSIONS,
@@ -134,8 +133,8 @@ def _value(metric: str, v) -> str:
     """A flagged metric's value in words: a percentage, or a count with its unit."""
     if v is None or pd.isna(v) or v == "":
         return "–"
-    if metric in op.DISPLAY_DIGITS:  # as the tables show it
-        return pct(float(v), op.DISPLAY_DIGITS[metric])
+    if metric in DISPLAY_DIGITS:  # as the tables show it
+        return pct(float(v), DISPLAY_DIGITS[metric])
     one, many = _UNITS.get(metric, ("", ""))
     n = float(v)
     return f"{n:g} {one if n == 1 else many}".strip()
@@ -161,11 +160,9 @@ def compared_period(run: RunData) -> str | None:
 def compared_run(run: RunData, *, markdown: bool = True) -> str | None:
     """The run this one is compared with, in words: its period and, when another earlier run
     of that period is in ``history.csv``, the day it was written (the ``run_created`` column,
-    read as a date: :func:`perfkit.history.created_day`). A run folder's name never reaches a
+    read as a date: :func:`perfkit.io.created_day`). A run folder's name never reaches a
     report. None: no earlier run. The words hold nothing to escape, so ``markdown`` (plain
     text for a table caption) gives the same."""
-    from ..history import created_day
-
     when = compared_period(run)
     if when is None:
         return None
@@ -195,7 +192,7 @@ def _comings_and_goings(run: RunData) -> tuple[list[str], list[str], int]:
     h = run.table("history")
     then = set(was["clinician_id"])
     now = set(h.loc[yes(h["this_run"]), "clinician_id"])
-    roster = run.prepared_table("clinicians").set_index("clinician_id")
+    roster = run.roster()
     start, end = pd.Timestamp(run.config.period_start), pd.Timestamp(run.config.period_end)
 
     def day_of(cid: str, column: str):
@@ -377,7 +374,7 @@ def flag_detail(flag: str, row, cfg: Config) -> str:
     past, e.g. "utilization 62%, below 70%". The values are the displayed ones (the flags
     compare them as displayed: :func:`perfkit.operations.beyond`)."""
     o, w = cfg.operations, cfg.workload
-    d, get = op.DISPLAY_DIGITS, row.get
+    d, get = DISPLAY_DIGITS, row.get
     if flag == "flag_low_utilization":
         return (f"utilization {pct(get('utilization'), d['utilization'])}, below "
                 f"{pct(o.utilization_alert)}")
@@ -444,7 +441,7 @@ def legend(cfg: Config) -> str:
             f"below {pct(o.utilization_review)}, the review band: worth watching, not a flag. "
             f"Thresholds (parameters): utilization below {pct(o.utilization_alert)} or above "
             f"{pct(w.over_capacity)} of the hours offered; missed appointments at or above "
-            f"{pct(o.non_attendance_alert, op.DISPLAY_DIGITS['non_attendance_rate'])}; notes "
+            f"{pct(o.non_attendance_alert, DISPLAY_DIGITS['non_attendance_rate'])}; notes "
             f"within {o.note_standard_hours:g} h below "
             f"{pct(o.notes_within_72h_alert)}; notes unsigned for more than "
             f"{o.note_overdue_days:g} days: {o.unsigned_overdue_min_notes} or more and at "
@@ -569,7 +566,7 @@ def _supported(signal: str, row) -> bool:
     """Whether the export supports a prompt from this signal: no documentation prompt when
     the export's documentation is not known (``documentation_source`` ``not_known``), no
     utilization or sessions prompt for a clinician the export never names."""
-    if signal in DOCUMENTATION_SIGNALS and row.get("documentation_source") == op.NOT_KNOWN:
+    if signal in DOCUMENTATION_SIGNALS and row.get("documentation_source") == NOT_KNOWN:
         return False
     return not (signal in UTILIZATION_SIGNALS and "appointments_in_export" in row
                 and pd.notna(row.get("appointments_in_export"))
@@ -590,7 +587,7 @@ def _prompts(row: pd.Series, cfg: Config, you: bool,
     ops = cfg.operations
 
     def shown(metric: str) -> str:
-        return pct(row[metric], op.DISPLAY_DIGITS[metric])
+        return pct(row[metric], DISPLAY_DIGITS[metric])
 
     on = set(signals(row)) if on is None else set(on)
     they, their = ("you", "your") if you else ("they", "their")
@@ -681,25 +678,13 @@ def _ramping(run: RunData) -> dict[str, str]:
 
 def _leave(run: RunData) -> dict[str, int]:
     """Calendar days of recorded time off in the period, per clinician, where at least
-    ``operations.leave_context_days``."""
+    ``operations.leave_context_days`` (``leave_days.csv``)."""
     if not run.provided("time_off"):
         return {}
-    try:
-        t = run.prepared_table("time_off")
-    except (KeyError, OSError):
+    t = run.tables.get("leave_days")
+    if t is None:
         return {}
-    lo = pd.Timestamp(run.config.period_start)
-    hi = pd.Timestamp(run.config.period_end) - pd.Timedelta(days=1)
-    days: dict[str, set] = {}
-    for cid, a, b in zip(t.get("clinician_id", []), t.get("start_date", []),
-                         t.get("end_date", []), strict=True):
-        if pd.isna(a) or pd.isna(b):
-            continue
-        a, b = max(pd.Timestamp(a), lo), min(pd.Timestamp(b), hi)
-        if a <= b:
-            days.setdefault(str(cid), set()).update(pd.date_range(a, b))
-    need = run.config.operations.leave_context_days
-    return {c: len(d) for c, d in days.items() if len(d) >= need}
+    return {str(c): int(d) for c, d in zip(t["clinician_id"], t["leave_days"], strict=True)}
 
 
 CHANGED, STANDING, FLAGGED, CONTEXT = "changed", "standing", "flagged", "context"

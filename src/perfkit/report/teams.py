@@ -12,8 +12,8 @@ import html
 import numpy as np
 import pandas as pd
 
-from .. import operations as op
-from .format import NO_SIGNING_TIMES, NOT_IN_EXPORT, Text, count, num, pct, table
+from ..contract import DISPLAY_DIGITS
+from .format import NO_SIGNING_TIMES, NOT_IN_EXPORT, Text, count, is_yes, num, pct, table
 from .run import RunData, clinician_count, on_status, unavailable
 
 __all__ = ["TEAM", "NO_TEAM", "team_of", "has_teams", "is_large", "by_team", "Shortened",
@@ -23,37 +23,15 @@ TEAM = "Team"
 NO_TEAM = "no team given"
 
 
-def _spelled(value) -> str:
-    """A team as written, with runs of spaces folded to one ("" for none)."""
-    return " ".join(value.split()) if isinstance(value, str) else ""
-
-
 def team_of(run: RunData) -> dict[str, str]:
-    """Each rostered clinician's team (``clinicians.team``), "" for none (an empty cell, or a
-    run whose roster has no team column). Teams written with other case or spacing are one
-    team, shown in its most frequent spelling (the first in sorted order on a tie). A run
-    without a readable roster snapshot has no teams. Read once per run."""
+    """Each rostered clinician's team (``roster.csv``'s ``team``: teams written with other case
+    or spacing are one team, in its most frequent spelling, :func:`perfkit.operations.team_names`),
+    "" for none. Read once per run."""
     if run._teams is None:
-        run._teams = _read_teams(run)
+        t = run.roster().get("team")
+        run._teams = {} if t is None else {
+            str(cid): "" if pd.isna(v) else str(v) for cid, v in t.items()}
     return run._teams
-
-
-def _read_teams(run: RunData) -> dict[str, str]:
-    try:
-        c = run.prepared_table("clinicians")
-    except (KeyError, OSError, ValueError):
-        return {}
-    if "team" not in c:
-        return {}
-    written = {str(cid): _spelled(t) for cid, t in zip(c["clinician_id"], c["team"],
-                                                       strict=True)}
-    spellings: dict[str, dict[str, int]] = {}
-    for t in written.values():
-        if t:
-            spellings.setdefault(t.casefold(), {}).setdefault(t, 0)
-            spellings[t.casefold()][t] += 1
-    shown = {k: sorted(v, key=lambda s: (-v[s], s))[0] for k, v in spellings.items()}
-    return {cid: shown[t.casefold()] if t else "" for cid, t in written.items()}
 
 
 def has_teams(run: RunData, ids=None) -> bool:
@@ -193,8 +171,8 @@ def team_rows(run: RunData) -> pd.DataFrame:
     a flag cleared, or context alone, is not counted),
     ``newly_flagged`` (clinicians with a flag new since the compared run) and the pooled
     ``utilization``, ``non_attendance_rate`` and ``notes_within_72h`` of the team's rows of
-    ``clinician_metrics`` (:func:`perfkit.operations.pooled_rates`: ratios of sums, as the
-    practice's own figures), with ``timed`` (clinicians whose notes have signing times)."""
+    ``clinician_metrics`` (``team_rates.csv``: ratios of sums, as the practice's own
+    figures), with ``timed`` (clinicians whose notes have signing times)."""
     from .practice import FLAGGED_NOW, NEW, STILL_FLAGGED, support_rows
 
     m = run.table("clinician_metrics")
@@ -204,16 +182,13 @@ def team_rows(run: RunData) -> pd.DataFrame:
     asked = set(rows_.loc[rows_["status"].isin([NEW, STILL_FLAGGED, FLAGGED_NOW]),
                           "clinician_id"])
     new = set(rows_.loc[rows_["new"].map(len) > 0, "clinician_id"])
-    names = sorted({t for t in team if t}, key=lambda t: (t.casefold(), t))
-    parts = [(t, team == t) for t in names]
-    if (team == "").any():
-        parts.append(("", team == ""))
-    parts.append((None, pd.Series(True, index=m.index)))
+    rates = run.table("team_rates")  # perfkit.operations.team_rates: the same groups
     rows = []
-    for name, mine in parts:
-        g = m[mine.to_numpy()]
-        r = op.pooled_rates(g)
-        rows.append({"team": name or "", "whole": name is None, "clinicians": len(g),
+    for _, r in rates.iterrows():
+        whole = is_yes(r["whole"])
+        name = "" if whole or pd.isna(r["team"]) else str(r["team"])
+        g = m if whole else m[(team == name).to_numpy()]
+        rows.append({"team": name, "whole": whole, "clinicians": len(g),
                      "check_in": int(g["clinician_id"].isin(asked).sum()),
                      "newly_flagged": int(g["clinician_id"].isin(new).sum()),
                      "utilization": r["utilization"],
@@ -248,7 +223,7 @@ def team_glance(run: RunData):
             return NOT_IN_EXPORT
         if metric == "notes_within_72h" and not timed:
             return NO_SIGNING_TIMES
-        return pct(v, op.DISPLAY_DIGITS[metric])  # as the clinicians' table shows them
+        return pct(v, DISPLAY_DIGITS[metric])  # as the clinicians' table shows them
 
     out = pd.DataFrame({
         TEAM: ["Whole practice" if whole else n or "No team given"
