@@ -1,6 +1,8 @@
 """Every figure of the reports and notebooks: plain, labelled, readable by people who do not
 read statistics, in one house style (:func:`use_style`) and one palette. Each report figure
-reads the run's tables (:class:`~perfkit.report.run.RunData`); the model figures take a fit."""
+reads the run's tables (:class:`~perfkit.report.run.RunData`) and draws what they hold: limits,
+averages, medians and statuses are columns of the tables, worked out by the compute modules;
+the model figures take a fit."""
 
 from __future__ import annotations
 
@@ -18,10 +20,8 @@ from matplotlib.collections import LineCollection
 from matplotlib.text import Text as MplText
 from matplotlib.transforms import Bbox
 
-from .. import operations as op
-from ..outcomes import funnel_limits
+from ..contract import DISPLAY_DIGITS, LAG_FIGURES, TYPICAL_MIN_SCORES
 from ..safety import flat, html_text
-from ..trends import PERCENT_METRICS, Reading, read_series
 from .format import (
     NO_SIGNING_TIMES,
     NOT_IN_EXPORT,
@@ -51,7 +51,8 @@ __all__ = ["use_style", "done", "Figure", "caterpillar", "caterpillar_words", "f
            "residual_diagnostics",
            "random_effects_qq",
            "funnel_figure", "caterpillar_figure", "distribution_figure", "weekly_trends_figure",
-           "trajectories_figure", "trajectories_grid", "compliance_figure", "ramp_figure",
+           "trajectories_figure", "trajectories_chart", "trajectories_grid", "compliance_figure",
+           "ramp_figure",
            "BLUE", "GREY", "ORANGE", "WIDTH", "PAGE_HEIGHT_PX", "Figures"]
 
 # Okabe and Ito's blue and vermillion (told apart with every common colour-vision deficiency,
@@ -461,7 +462,8 @@ def random_effects_qq(fit):
 @measured()
 def funnel_figure(run: RunData, instrument: str = "PHQ-9", *, highlight: str | None = None,
                   label_points: bool = True):
-    """Funnel plot: reliable-improvement rate against paired episodes, with control limits.
+    """Funnel plot: reliable-improvement rate against paired episodes, with control limits
+(``funnel_lines.csv``).
     Only the clinicians outside the 95% limits are labelled, in blue (those inside are grey
     dots), inside the plotting area and so that no two labels overlap (:func:`_label_apart`;
     the key sits under the plot); the sentence under it names everyone outside the limits
@@ -476,12 +478,14 @@ def funnel_figure(run: RunData, instrument: str = "PHQ-9", *, highlight: str | N
         plt.close(fig)
         return _funnel_table(run, f, instrument)
 
-    nmax = max(int(f["paired_episodes"].max() * 1.15), 20)
-    grid = np.arange(5, nmax + 1)
+    lines = run.table("funnel_lines")  # perfkit.outcomes.funnel_lines
+    lines = lines[lines["instrument"] == instrument]
+    nmax = int(lines["paired_episodes"].max())
     for level, style in zip(run.config.outcomes.funnel_levels, ["--", ":"], strict=True):
-        lo, hi = funnel_limits(p0, grid, level)
-        ax.plot(grid, lo, style, color=GREY, lw=1)
-        ax.plot(grid, hi, style, color=GREY, lw=1,
+        at = lines[np.isclose(lines["level"].astype(float), level)]
+        grid = at["paired_episodes"].to_numpy()
+        ax.plot(grid, at["lower"].to_numpy(dtype=float), style, color=GREY, lw=1)
+        ax.plot(grid, at["upper"].to_numpy(dtype=float), style, color=GREY, lw=1,
                 label=f"chance alone stays inside {pct(level, 1 if level * 100 % 1 else 0)}"
                       " of the time")
     ax.axhline(p0, color=GREY, lw=1.2, label=f"practice rate {pct(p0)}")
@@ -684,7 +688,7 @@ def caterpillar_figure(run: RunData, instrument: str = "PHQ-9", *,
 def not_in_export(ax, title: str, col: str, run: RunData) -> None:
     """A panel for a figure with no values: say why instead of drawing empty axes."""
     why = NOT_IN_EXPORT if col in unavailable(run) else NO_SIGNING_TIMES \
-        if col in op.LAG_FIGURES else "no values for this period"
+        if col in LAG_FIGURES else "no values for this period"
     ax.text(0.5, 0.5, why[0].upper() + why[1:], ha="center", va="center", wrap=True,
             color=GREY, transform=ax.transAxes)
     ax.set_title(title, loc="left")
@@ -722,7 +726,7 @@ def distribution_figure(run: RunData, clinician_id: str):
             not_in_export(ax, label, col, run)
             said.append(f"{label.lower()}: not known")
             continue
-        digits = op.DISPLAY_DIGITS[col]
+        digits = DISPLAY_DIGITS[col]
         said.append(f"{label.lower()} {pct(mine[0] if len(mine) else np.nan, digits)} (the "
                     f"other clinicians from {pct(np.nanmin(vals), digits)} to "
                     f"{pct(np.nanmax(vals), digits)})")
@@ -740,10 +744,13 @@ def distribution_figure(run: RunData, clinician_id: str):
 
 def weekly_trends_figure(run: RunData, clinician_id: str):
     """The clinician's weekly series with the centre line and natural process limits of the
-    baseline its trend label reads the recent weeks against (``perfkit.trends``)."""
+    baseline its trend label reads the recent weeks against (``trend_readings.csv``,
+    :func:`perfkit.trends.trend_readings`)."""
     w = run.table("weekly_metrics")
     w = w[w["clinician_id"] == clinician_id].sort_values("week_start")
     labels = run.table("clinician_metrics").set_index("clinician_id")
+    readings = run.table("trend_readings")
+    readings = readings[readings["clinician_id"] == clinician_id].set_index("metric")
     if no_appointments(labels).get(clinician_id, False):
         return Text("")  # the figures table says why there is nothing to draw
     cols = [("utilization", "Utilization"), ("non_attendance_rate", "Missed appointments"),
@@ -760,9 +767,10 @@ def weekly_trends_figure(run: RunData, clinician_id: str):
             continue
         trend = labels.loc[clinician_id, f"trend_{col}"] if clinician_id in labels.index \
             else ""
-        reading = read_series(y, run.config.trends, percent=col in PERCENT_METRICS)
+        reading = readings.loc[col]
         said.append(_weekly_words(label, reading, trend_words(col, trend)))
-        lo, centre, hi = reading.limits  # the baseline the label reads the weeks against
+        # the baseline the label reads the weeks against
+        lo, centre, hi = (float(reading[k]) for k in ("limit_low", "centre", "limit_high"))
         share = col != "utilization"  # a share of appointments or notes: never above 100%
         ax.plot(x, y, marker="o", ms=3, color=BLUE, clip_on=not share)
         if np.isfinite(centre):
@@ -782,59 +790,62 @@ def weekly_trends_figure(run: RunData, clinician_id: str):
     return done(fig, " ".join(said), say=True)
 
 
-def _weekly_words(label: str, reading: Reading, words: str) -> str:
+def _weekly_words(label: str, reading: pd.Series, words: str) -> str:
     """One weekly series in a sentence: its trend in words and where the last weeks began and
-    ended, from the same averages the label is built from (``perfkit.trends.read_series``), so
+    ended, from the same averages the label is built from (a row of ``trend_readings``), so
     the two agree (e.g. "Utilization by week, falling (a concern): from 75% to 31% over the
     last 12 weeks (averages of 6 weeks at each end).")."""
-    r, e = reading, reading.end_weeks
-    if not r.weeks:
+    weeks, e, left_out = (int(reading[k]) for k in ("weeks", "end_weeks", "left_out"))
+    if not weeks:
         return f"{label} by week: no weeks"
-    odd = (f", leaving out {r.left_out} unusual {'week' if r.left_out == 1 else 'weeks'}"
-           if r.left_out else "")
+    odd = (f", leaving out {left_out} unusual {'week' if left_out == 1 else 'weeks'}"
+           if left_out else "")
     return (f"{label} by week{', ' + words if words else ''}: from "
-            f"{pct(r.start)} to {pct(r.end)} over the last {r.weeks} "
-            f"{'week' if r.weeks == 1 else 'weeks'} (averages of {e} "
+            f"{pct(reading['start'])} to {pct(reading['end'])} over the last {weeks} "
+            f"{'week' if weeks == 1 else 'weeks'} (averages of {e} "
             f"{'week' if e == 1 else 'weeks'} at each end{odd}).")
 
 
 @measured(say=True)
 def trajectories_figure(run: RunData, clinician_id: str, instrument: str = "PHQ-9", *,
-                        whose: str | None = None, start=None, end=None):
-    """The clinician's clients' scores over time (pseudonymous), with the caseness line.
-    Written to the clinician ("your clients") unless ``whose`` names them ("Maya Okafor's");
-    ``start`` and ``end`` (dates, both included) keep only the scores between them."""
+                        whose: str | None = None):
+    """The clinician's clients' scores over time (pseudonymous, ``trajectories.csv``), with
+    their typical course (``trajectory_medians.csv``) and the caseness line. Written to the
+    clinician ("your clients") unless ``whose`` names them ("Maya Okafor's")."""
+    def mine(name):
+        t = run.table(name)
+        return t[(t["clinician_id"] == clinician_id) & (t["instrument"] == instrument)]
+
+    return trajectories_chart(mine("trajectories"), mine("trajectory_medians"), run,
+                              instrument, whose=whose)
+
+
+def trajectories_chart(points: pd.DataFrame, typical: pd.DataFrame, run: RunData,
+                       instrument: str, *, whose: str | None = None):
+    """Draw one clinician's clients' scores over time: ``points`` (rows of
+    :func:`perfkit.outcomes.score_trajectories`: client, weeks since their first score,
+    score, oldest first) and ``typical`` (rows of :func:`perfkit.outcomes.typical_course`:
+    the median of each whole week with enough scores)."""
     inst = run.config.instruments[instrument]
-    a = run.prepared_table("assessments", clinician_id)
-    tz = run.config.timezone
-    as_of = pd.Timestamp(run.config.period_end).tz_localize(tz)
-    if end is not None:
-        as_of = min(as_of, pd.Timestamp(end).tz_localize(tz) + pd.Timedelta(days=1))
-    since = pd.Timestamp(start).tz_localize(tz) if start is not None else None
-    a = a[(a["clinician_id"] == clinician_id) & (a["instrument"] == instrument)
-          & (a["administered_at"] < as_of)
-          & ((a["administered_at"] >= since) if since is not None else True)
-          ].sort_values("administered_at")
     your = f"{whose}'s" if whose else "your"
     Your = your[0].upper() + your[1:]
     fig, ax = plt.subplots(figsize=(WIDTH, 3.8))
-    if a.empty:
+    if points.empty:
         ax.text(0.5, 0.5, f"No {instrument} scores", ha="center")
         ax.set_axis_off()
         return done(fig, f"No {instrument} scores for {your} clients.")
-    first = a.groupby("client_id")["administered_at"].transform("first")
-    weeks = (a["administered_at"] - first) / pd.Timedelta(weeks=1)
     # one LineCollection for all clients: a line per client, drawn as one artist
-    lines = [np.column_stack([g["week"], g["total_score"]])
-             for _, g in a.assign(week=weeks).groupby("client_id", sort=False)]
+    lines = [np.column_stack([g["week"].to_numpy(dtype=float),
+                              g["total_score"].to_numpy(dtype=float)])
+             for _, g in points.groupby("client_id", sort=False)]
     ax.add_collection(LineCollection(lines, colors=BLUE, alpha=0.25, linewidths=1))
     ax.autoscale_view()
-    # the typical course: median score by whole week, where at least 5 clients have a score
-    by_week = a.assign(week=weeks.round()).groupby("week")["total_score"]
-    typical = by_week.median()[by_week.size() >= 5]
+    typical = pd.Series(typical["median_score"].to_numpy(dtype=float),
+                        index=typical["week"].to_numpy(dtype=float))
     if len(typical) >= 2:
         ax.plot(typical.index, typical.to_numpy(), color=BLUE, lw=2.5,
-                label=f"median of {your} clients (weeks with 5 or more scores)")
+                label=f"median of {your} clients (weeks with {TYPICAL_MIN_SCORES} or more "
+                      "scores)")
     if inst.caseness is not None:
         ax.axhline(inst.caseness, color=ORANGE, ls="--", lw=1,
                    label=f"clinical cut-off ({inst.caseness:g})")
@@ -842,9 +853,9 @@ def trajectories_figure(run: RunData, clinician_id: str, instrument: str = "PHQ-
            title=_wrap(f"{Your} clients' {instrument} scores over time "
                        f"({'lower' if inst.better == 'lower' else 'higher'} is better)"))
     ax.legend(frameon=False)
-    n = a["client_id"].nunique()
+    n = points["client_id"].nunique()
     alt = (f"{Your} {num(n, 0)} {'client' if n == 1 else 'clients'}' {instrument} scores by "
-           f"week since their first score, one faint line each ({count(len(a), 'score')})")
+           f"week since their first score, one faint line each ({count(len(points), 'score')})")
     if len(typical) >= 2:
         alt += (f"; the median went from {typical.iloc[0]:g} at week {typical.index[0]:g} to "
                 f"{typical.iloc[-1]:g} at week {typical.index[-1]:g}")
