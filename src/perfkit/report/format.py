@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import Config
-from ..trends import TREND_CONCERN
+from ..contract import TREND_CONCERN
 
 __all__ = ["Text", "table", "pct", "num", "count", "cohort_pct", "too_few", "date_words",
            "text_or", "yes", "is_yes", "period_words",
@@ -151,7 +151,7 @@ TREND_ARROWS = {"growing": "↑", "declining": "↓", "stable": "→", "not enou
 
 def trend_words(metric: str, label, *, arrow: bool = False) -> str:
     """A trend label in plain words, saying when its direction is a concern for that metric
-    (``perfkit.trends.TREND_CONCERN``): "rising (a concern)" for missed appointments, "rising"
+    (``perfkit.contract.TREND_CONCERN``): "rising (a concern)" for missed appointments, "rising"
     for utilization; with ``arrow``, "↑ rising (a concern)" for tables and chart titles. ""
     for a missing label."""
     if not isinstance(label, str) or label not in TREND_PLAIN:
