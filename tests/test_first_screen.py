@@ -14,6 +14,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 import pytest
+from run_tables import run_tables
 from typer.testing import CliRunner
 
 import perfkit as pk
@@ -61,8 +62,8 @@ def _run(tmp_path, metrics, changes=None, *, names=None, teams=None):
         tables["history"] = _history(list(names))
     cfg = pk.load_config(pseudonym_key_file=tmp_path / "k", **PERIOD)
     empty_off = pd.DataFrame(columns=["clinician_id", "start_date", "end_date"])
-    return RunData(tmp_path, cfg, {"provided": ["time_off"]}, tables,
-                   _data={"clinicians": clinicians, "time_off": empty_off})
+    return RunData(tmp_path, cfg, {"provided": ["time_off"]},
+                   run_tables(tables, cfg, clinicians=clinicians, time_off=empty_off))
 
 
 def _planted(tmp_path, *, previous: bool = True, teams=None):

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
+from run_tables import run_tables
 
 import perfkit as pk
 from perfkit import history as hi
@@ -75,8 +76,8 @@ def _run(tmp_path, metrics, teams: dict | None, *, renewals=None, **cfg):
     if renewals is not None:
         tables["renewals"] = renewals
     config = pk.load_config(pseudonym_key_file=tmp_path / "k", **PERIOD, **cfg)
-    return RunData(tmp_path, config, {"provided": ["reviews"]}, tables,
-                   _data={"clinicians": clinicians})
+    return RunData(tmp_path, config, {"provided": ["reviews"]},
+                   run_tables(tables, config, clinicians=clinicians))
 
 
 # Two teams and one clinician with none. North: Ann (90 of 100 hours, 10 of 100 appointments

@@ -13,10 +13,10 @@ import papermill as pm
 import pytest
 
 import perfkit as pk
+from perfkit import explore as ex
 from perfkit import models
 from perfkit import report as r
 from perfkit.cache import demo_run
-from perfkit import explore as ex
 from perfkit.report import research
 
 ROOT = Path(__file__).resolve().parents[1]
