@@ -90,12 +90,12 @@ def test_the_check_names_a_compute_import_wherever_it_is():
         "    from ..outcomes import funnel_limits",  # line 11: perfkit.outcomes
         "from perfkit import registry, tables",     # line 12: registry allowed, tables not
     ])
-    assert outside(source, "perfkit.report.figures") == [
-        "perfkit.report.figures line 3 imports perfkit.operations",
-        "perfkit.report.figures line 7 imports perfkit.models",
-        "perfkit.report.figures line 8 imports perfkit.trends",
-        "perfkit.report.figures line 11 imports perfkit.outcomes",
-        "perfkit.report.figures line 12 imports perfkit.tables",
+    assert outside(source, "perfkit.report.practice") == [
+        "perfkit.report.practice line 3 imports perfkit.operations",
+        "perfkit.report.practice line 7 imports perfkit.models",
+        "perfkit.report.practice line 8 imports perfkit.trends",
+        "perfkit.report.practice line 11 imports perfkit.outcomes",
+        "perfkit.report.practice line 12 imports perfkit.tables",
     ]
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from run_tables import run_tables
 
 import perfkit as pk
 from perfkit import history as hi
@@ -18,6 +17,7 @@ from perfkit.report.format import pct
 from perfkit.report.run import RunData
 
 from practice_data import metric_rows
+from run_tables import run_tables
 
 PERIOD = {"period_start": "2026-08-01", "period_end": "2026-11-01"}
 

@@ -18,7 +18,6 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.text import Text as MplText
 from PIL import Image
-from run_tables import derived
 
 import perfkit as pk
 import perfkit.report as r
@@ -28,6 +27,8 @@ from perfkit.report.figures import PAGE_HEIGHT_PX, Figures, use_style
 from perfkit.report.format import pct
 from perfkit.report.run import ramp_by_hire
 from perfkit.safety import html_text, md
+
+from run_tables import derived
 
 FIRST = ["Aisha", "Ben", "Clara", "Dev", "Elena", "Felix", "Grace", "Hal", "Imani", "Jon"]
 LAST = ["Moreau", "Okafor", "Chen", "Duarte", "Novak", "Haddad", "Iyer", "Brennan", "Lind",

@@ -14,7 +14,6 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 import pytest
-from run_tables import run_tables
 from typer.testing import CliRunner
 
 import perfkit as pk
@@ -24,6 +23,7 @@ from perfkit.report import practice as p
 from perfkit.report.run import RunData
 
 from practice_data import metric_rows
+from run_tables import run_tables
 
 PERIOD = {"period_start": "2026-08-01", "period_end": "2026-11-01"}
 NAMES = {"A": "Ann", "B": "Ben", "C": "Cat", "D": "Dan", "E": "Eve", "F": "Fay", "G": "Gus",

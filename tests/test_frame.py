@@ -8,13 +8,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from run_tables import derived
 
 import perfkit as pk
 import perfkit.report as r
 from perfkit.report import clinician as clinician_view
 from perfkit.report.run import RunData
 from perfkit.tables import roster
+
+from run_tables import derived
 
 NAMES = {"L1": "Lena Licensed", "L2": "Lou Level", "A1": "Ava Associate", "A2": "Abe Ontrack",
          "A3": "Ada Partial", "H1": "Hal Hire", "H2": "Hana Slow", "S1": "Sam Senior"}

@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
-from run_tables import run_tables
 
 import perfkit as pk
 from perfkit import history as hi
@@ -24,6 +23,7 @@ from perfkit.report.run import RunData
 from perfkit.safety import clean_html
 
 from practice_data import CLINICIANS, metric_rows, write_table
+from run_tables import run_tables
 
 PERIOD = {"period_start": "2026-08-01", "period_end": "2026-11-01"}
 HOSTILE = "<script>alert(1)</script> & **North**"

@@ -9,12 +9,13 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
-from run_tables import run_tables
 
 import perfkit as pk
 from perfkit import history as hi
 from perfkit.config import ConfigError
 from perfkit.io import read_table
+
+from run_tables import run_tables
 
 
 def fake_run(folder, start, end, rows, parameters=None, practice="Demo Practice"):

@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
-from run_tables import derived
 
 import perfkit as pk
 import perfkit.report as r
@@ -25,6 +24,8 @@ from perfkit.report.figures import Figure
 from perfkit.report.format import num, pct
 from perfkit.report.run import RunData
 from perfkit.runner import run_period
+
+from run_tables import derived
 
 FEW = "With fewer than 5 clinicians, colleagues' figures are not shown: they could be worked out."
 

@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from run_tables import derived, run_tables
 
 import perfkit as pk
 from perfkit.report import RunData
@@ -28,6 +27,8 @@ from perfkit.report.words import (
     PACK_SECTIONS,
     section_window,
 )
+
+from run_tables import derived, run_tables
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 NAMES = {"C1": "Ana Avery", "C2": "Ben Brook", "C3": "Cleo Cole", "C4": "Dev Dunn"}
