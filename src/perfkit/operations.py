@@ -921,7 +921,7 @@ def ramp(data, cfg: Config, weekly: pd.DataFrame) -> pd.DataFrame:
         enough = n >= rc.min_hires
         util, load = np.where(enough, util, np.nan), np.where(enough, load, np.nan)
         both = enough & mine["utilization"].notna().to_numpy()
-        # the means the ramp words show (ramp_by_hire), compared as displayed (beyond)
+        # the means the ramp words show (ramp_summary), compared as displayed (beyond)
         shown = as_displayed([mine["utilization"].to_numpy()[both].mean() if both.any()
                               else np.nan, np.nanmean(util[both]) if both.any() else np.nan],
                              "utilization").to_numpy()
