@@ -18,6 +18,7 @@ from perfkit.report.metrics_table import operations_table
 from perfkit.report.run import RunData
 
 from practice_data import metric_rows
+from run_tables import run_tables
 
 PERIOD = {"period_start": "2026-08-01", "period_end": "2026-11-01"}
 
@@ -92,8 +93,9 @@ def _run(tmp_path, metrics, *, changes=None, ramp=None, time_off=None, **cfg):
               pd.DataFrame(columns=hi.CHANGE_COLUMNS)}
     if ramp is not None:
         tables["ramp"] = ramp
-    return RunData(tmp_path, _config(tmp_path, **cfg), {"provided": ["time_off"]}, tables,
-                   _data={"clinicians": clinicians, "time_off": time_off})
+    config = _config(tmp_path, **cfg)
+    return RunData(tmp_path, config, {"provided": ["time_off"]},
+                   run_tables(tables, config, clinicians=clinicians, time_off=time_off))
 
 
 def test_flags_carry_a_mark_and_a_legend_from_the_parameters(tmp_path):
@@ -140,7 +142,7 @@ def test_flags_carry_a_mark_and_a_legend_from_the_parameters(tmp_path):
 
 # -- check-ins in order of need ---------------------------------------------------------------
 
-def _planted(tmp_path, *, previous: bool = True):
+def _planted(tmp_path, *, previous: bool = True, **cfg):
     """Ann: newly flagged on utilization, late notes standing. Ben: missed appointments
     standing. Cat: a ramping new hire, low utilization (context). Dan: 14 days of leave,
     a new note backlog and falling notes (context). Eve: late notes planted on documentation
@@ -179,7 +181,7 @@ def _planted(tmp_path, *, previous: bool = True):
     time_off = pd.DataFrame({"clinician_id": ["D", "A"],
                              "start_date": pd.to_datetime(["2026-10-05", "2026-09-01"]),
                              "end_date": pd.to_datetime(["2026-10-18", "2026-09-02"])})
-    return _run(tmp_path, m, changes=changes, ramp=ramp, time_off=time_off)
+    return _run(tmp_path, m, changes=changes, ramp=ramp, time_off=time_off, **cfg)
 
 
 def test_check_ins_come_in_order_of_need_each_clinician_once(tmp_path):
@@ -252,10 +254,9 @@ def test_a_short_leave_is_no_context(tmp_path):
     """Ann's 2 days off are below leave_context_days (10): no context; at 2 they are; at 15
     Dan's 14 are not either."""
     assert "A" not in questions._leave(_planted(tmp_path))
-    run = _planted(tmp_path)
-    run.config = _config(tmp_path, operations={"leave_context_days": 2})
+    run = _planted(tmp_path, operations={"leave_context_days": 2})
     assert questions._leave(run) == {"D": 14, "A": 2}
-    run.config = _config(tmp_path, operations={"leave_context_days": 15})
+    run = _planted(tmp_path, operations={"leave_context_days": 15})
     assert questions._leave(run) == {}
 
 

@@ -28,6 +28,8 @@ from perfkit.report.format import pct
 from perfkit.report.run import ramp_by_hire
 from perfkit.safety import html_text, md
 
+from run_tables import derived
+
 FIRST = ["Aisha", "Ben", "Clara", "Dev", "Elena", "Felix", "Grace", "Hal", "Imani", "Jon"]
 LAST = ["Moreau", "Okafor", "Chen", "Duarte", "Novak", "Haddad", "Iyer", "Brennan", "Lind",
         "Castillo", "Reyes", "Sato", "Taylor", "Usman", "Vance", "Wolfe", "Young", "Zane",
@@ -75,7 +77,7 @@ def practice(n: int, *, outside: set[int], slow: int, others: int, seed: int = 0
     tables = {"clinician_metrics": pd.DataFrame({"clinician_id": ids}),
               "clinician_effects": effects, "funnel": funnel, "ramp": ramp}
     cfg = pk.load_config()
-    return RunData(pk.__path__[0], cfg, {}, tables, _names=names)
+    return RunData(pk.__path__[0], cfg, {}, derived(tables, cfg), _names=names)
 
 
 @pytest.fixture(scope="module")
@@ -359,6 +361,7 @@ def test_no_empty_frames_for_a_funnel_with_no_scores(sizes):
     run.tables["funnel"] = run.tables["funnel"].iloc[0:0]
     assert str(r.funnel_figure(run, "PHQ-9")) == "PHQ-9: no clients with a first and last score."
     run.tables["ramp"] = run.tables["ramp"].iloc[0:0]
+    run.tables.update(derived(run.tables, run.config))
     assert str(r.ramp_figure(run)) == ""
 
 

@@ -24,6 +24,7 @@ from perfkit.report.metrics_table import operations_table
 from perfkit.report.run import RunData
 
 from practice_data import metric_rows
+from run_tables import run_tables
 
 PERIOD = {"period_start": "2026-08-01", "period_end": "2026-11-01"}
 NAMES = {"A": "Ann", "B": "Ben", "C": "Cat", "D": "Dan", "E": "Eve", "F": "Fay", "G": "Gus",
@@ -62,8 +63,8 @@ def _run(tmp_path, metrics, changes=None, *, names=None, teams=None):
         tables["history"] = _history(list(names))
     cfg = pk.load_config(pseudonym_key_file=tmp_path / "k", **PERIOD)
     empty_off = pd.DataFrame(columns=["clinician_id", "start_date", "end_date"])
-    return RunData(tmp_path, cfg, {"provided": ["time_off"]}, tables,
-                   _data={"clinicians": clinicians, "time_off": empty_off})
+    return RunData(tmp_path, cfg, {"provided": ["time_off"]},
+                   run_tables(tables, cfg, clinicians=clinicians, time_off=empty_off))
 
 
 def _planted(tmp_path, *, previous: bool = True, teams=None):

@@ -15,6 +15,9 @@ import perfkit as pk
 import perfkit.report as r
 from perfkit.report.questions import new_hire
 from perfkit.report.run import RunData
+from perfkit.tables import roster
+
+from run_tables import derived
 
 NAMES = {"L1": "Lena Licensed", "L2": "Lou Level", "A1": "Ava Associate", "A2": "Abe Ontrack",
          "A3": "Ada Partial", "H1": "Hal Hire", "H2": "Hana Slow", "S1": "Sam Senior"}
@@ -102,7 +105,8 @@ def build(tmp_path, m: pd.DataFrame | None = None) -> RunData:
         "goals": pd.DataFrame({"clinician_id": ["A1"], "description": [SECRET],
                                "review_overdue": [False]}),
     }
-    return RunData(tmp_path, pk.load_config(), {}, tables, _names=dict(NAMES))
+    cfg = pk.load_config()
+    return RunData(tmp_path, cfg, {}, derived(tables, cfg), _names=dict(NAMES))
 
 
 def self_view_words(run: RunData, cid: str) -> str:
@@ -290,6 +294,7 @@ def test_a_ramping_hire_is_context_on_every_page_not_a_question(tmp_path):
     assert "Is the caseload what you want" not in own and "caseload has grown" not in own
     # the same hire, started a year before the period: past ramp.weeks (26), no ramp frame
     run.tables["ramp"] = run.tables["ramp"].assign(start_date=pd.Timestamp("2025-07-07"))
+    run.tables.update(derived(run.tables, run.config))
     assert new_hire(run, "H2") is None
     assert "Utilization is 30%" in str(r.supervision_questions(run, ["H2"]))
 
@@ -326,8 +331,8 @@ def test_a_large_practice_lists_the_associates_behind_their_rule(tmp_path):
 
     run = build(tmp_path)
     run.config = run.config.model_copy(update={"report": ReportConfig(large_practice=2)})
-    run._data = {"clinicians": pd.DataFrame({"clinician_id": list(NAMES),  # no team column
-                                             "name": list(NAMES.values())})}
+    run.tables["roster"] = roster(pd.DataFrame({"clinician_id": list(NAMES),  # no team column
+                                                "name": list(NAMES.values())}))
     shown = r.associates_compliance(run)
     soup = BeautifulSoup(shown.to_html(), "html.parser")
     short = next(tb for tb in soup.find_all("table") if tb.find_parent("details") is None)

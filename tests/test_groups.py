@@ -25,6 +25,7 @@ from perfkit.report.run import RunData
 from perfkit.safety import clean_html
 
 from practice_data import CLINICIANS, metric_rows, write_table
+from run_tables import run_tables
 
 PERIOD = {"period_start": "2026-08-01", "period_end": "2026-11-01"}
 HOSTILE = "<script>alert(1)</script> & **North**"
@@ -77,8 +78,8 @@ def _run(tmp_path, metrics, teams: dict | None, *, renewals=None, **cfg):
     if renewals is not None:
         tables["renewals"] = renewals
     config = pk.load_config(pseudonym_key_file=tmp_path / "k", **PERIOD, **cfg)
-    return RunData(tmp_path, config, {"provided": ["reviews"]}, tables,
-                   _data={"clinicians": clinicians})
+    return RunData(tmp_path, config, {"provided": ["reviews"]},
+                   run_tables(tables, config, clinicians=clinicians))
 
 
 # Two teams and one clinician with none. North: Ann (90 of 100 hours, 10 of 100 appointments

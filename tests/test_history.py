@@ -15,6 +15,8 @@ from perfkit import history as hi
 from perfkit.config import ConfigError
 from perfkit.io import read_table
 
+from run_tables import run_tables
+
 
 def fake_run(folder, start, end, rows, parameters=None, practice="Demo Practice"):
     """A run folder as perfkit writes one: manifest.json (its parameters name the practice,
@@ -105,10 +107,11 @@ def test_the_change_section_says_when_the_previous_run_defined_metrics_different
     changes = pd.DataFrame(columns=hi.CHANGE_COLUMNS)
     clinicians = pd.DataFrame({"clinician_id": ["A"], "name": ["Ann"],
                                "start_date": [pd.NaT], "end_date": [pd.NaT]})
-    run = RunData(tmp_path, pk.load_config(pseudonym_key_file=tmp_path / "k"), {},
-                  {"history": history, "changes": changes,
-                   "clinician_metrics": pd.DataFrame({"clinician_id": ["A"]})},
-                  _data={"clinicians": clinicians})
+    cfg = pk.load_config(pseudonym_key_file=tmp_path / "k")
+    run = RunData(tmp_path, cfg, {},
+                  run_tables({"history": history, "changes": changes,
+                              "clinician_metrics": pd.DataFrame({"clinician_id": ["A"]})},
+                             cfg, clinicians=clinicians))
     said = str(first_screen(run))
     assert "That run defined the metrics differently" in said
     run.tables["history"] = history.assign(definitions_changed=False)
@@ -244,10 +247,12 @@ def _history_run(tmp_path, history):
 
     clinicians = pd.DataFrame({"clinician_id": ["A"], "name": ["Ann"],
                                "start_date": [pd.NaT], "end_date": [pd.NaT]})
-    return RunData(tmp_path, pk.load_config(pseudonym_key_file=tmp_path / "k"), {},
-                   {"history": history, "changes": pd.DataFrame(columns=hi.CHANGE_COLUMNS),
-                    "clinician_metrics": pd.DataFrame({"clinician_id": ["A"]})},
-                   _data={"clinicians": clinicians})
+    cfg = pk.load_config(pseudonym_key_file=tmp_path / "k")
+    return RunData(tmp_path, cfg, {},
+                   run_tables({"history": history,
+                               "changes": pd.DataFrame(columns=hi.CHANGE_COLUMNS),
+                               "clinician_metrics": pd.DataFrame({"clinician_id": ["A"]})},
+                              cfg, clinicians=clinicians))
 
 
 def test_the_reports_name_the_run_compared_with(tmp_path):

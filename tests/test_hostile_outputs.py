@@ -282,7 +282,7 @@ def test_a_figure_sentence_is_one_line_of_inert_text(monkeypatch):
     import IPython.display
     from nbconvert.filters.markdown import markdown2html
 
-    from perfkit.report.figures import _say
+    from perfkit.report.figures.style import _say
 
     shown = []
     monkeypatch.setattr(IPython.display, "display", lambda *o, **k: shown.extend(o))

@@ -30,7 +30,7 @@ import pytest
 
 import perfkit as pk
 from perfkit import outcomes as oc
-from perfkit.prepared import Prepared
+from perfkit.outcomes import item9_coverage
 from perfkit.report import RunData
 from perfkit.report.clinician import item9_table
 from perfkit.report.run import ITEM9_NO_FOLLOWUP, ITEM9_NOT_IN_EXPORT, item9_rows
@@ -217,8 +217,8 @@ def run_of(t, tmp_path, provided=("assessments",)):
     scores = pd.DataFrame({"clinician_id": ["A", "D", "E"], "instrument": "PHQ-9",
                            "total_score": [12.0, 5.0, 9.0], "item_9": [1.0, 0.0, None]})
     return RunData(tmp_path, cfg, {"provided": list(provided)},
-                   {"item9_flags": t, "not_on_track": nt},
-                   _data=Prepared({"assessments": scores}, {}, {}),
+                   {"item9_flags": t, "not_on_track": nt,
+                    "item9_coverage": item9_coverage(scores)},
                    _names={"A": "Ana Avery", "B": "Ben Brook", "C": "Cleo Cole"})
 
 

@@ -206,8 +206,9 @@ def test_row_order_does_not_matter():
 
 
 def test_the_explorer_refits_the_demo_model_with_other_settings():
+    from perfkit import explore
     from perfkit.cache import demo_run
-    from perfkit.report import explore, load_run
+    from perfkit.report import load_run
 
     run = load_run(demo_run())
     ind = explore.model_view(run, "PHQ-9", "independent", 3)

@@ -13,10 +13,10 @@ import papermill as pm
 import pytest
 
 import perfkit as pk
+from perfkit import explore as ex
 from perfkit import models
 from perfkit import report as r
 from perfkit.cache import demo_run
-from perfkit.report import explore as ex
 from perfkit.report import research
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -170,10 +170,13 @@ def test_the_explorer_covers_every_clinician_with_data():
     assert "joined 01 May 2026" in choices["C06"]
     # the weeks chosen govern the clients' chart too: fewer scores in a shorter span
     whole = r.trajectories_figure(run, "C01", whose="Maya")
-    part = r.trajectories_figure(run, "C01", whose="Maya", start="2026-06-01",
-                                 end="2026-06-30")
+    part = ex.trajectories_view(run, "C01", "PHQ-9", whose="Maya", start="2026-06-01",
+                                end="2026-06-30")
     n = [int(re.search(r"\((\d+) scores\)", f.alt).group(1)) for f in (whole, part)]
     assert 0 < n[1] < n[0] and whole.alt.startswith("Maya's")
+    # the report's figure (the run's tables) and the explorer's (worked out again from the
+    # prepared snapshot) say the same of the whole run
+    assert ex.trajectories_view(run, "C01", "PHQ-9", whose="Maya").alt == whole.alt
     _, rows = ex.weekly_view(run, "C01", "utilization", "2026-06-01", "2026-06-29")
     shown = rows.data
     assert len(shown) == 5 and shown["Utilization"].str.endswith("%").all()

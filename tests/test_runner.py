@@ -192,6 +192,10 @@ def test_a_failing_table_is_recorded_and_the_run_exits_non_zero(practice, tmp_pa
                                            "tables/metric_spread.csv",
                                            "tables/workforce.csv",
                                            "tables/ramp.csv",
+                                           "tables/ramp_summary.csv",
+                                           "tables/leave_days.csv",
+                                           "tables/trend_readings.csv",
+                                           "tables/roster.csv", "tables/team_rates.csv",
                                            # what compares this run's metrics with earlier runs
                                            "tables/changes.csv", "tables/history.csv"}
     assert failed[0]["message"] == "RuntimeError: boom"

@@ -26,6 +26,8 @@ from perfkit.report.format import num, pct
 from perfkit.report.run import RunData
 from perfkit.runner import run_period
 
+from run_tables import derived
+
 FEW = "With fewer than 5 clinicians, colleagues' figures are not shown: they could be worked out."
 
 
@@ -165,7 +167,8 @@ def hand_built(n: int, tmp_path: Path, **config) -> RunData:
     tables = {"clinician_metrics": m, "metric_spread": spread, "clinician_effects": effects,
               "practice_summary": summary,
               "not_on_track": pd.DataFrame({"clinician_id": [], "client_id": []})}
-    return RunData(tmp_path, pk.load_config(**config), {}, tables, _names=dict(NAMES))
+    cfg = pk.load_config(**config)
+    return RunData(tmp_path, cfg, {}, derived(tables, cfg), _names=dict(NAMES))
 
 
 @pytest.mark.parametrize("n", [4, 5])
@@ -228,6 +231,7 @@ def test_a_new_hire_ramp_is_set_beside_the_earlier_hires_only_when_enough(tmp_pa
             "week": [0, 1, 2], "utilization": [0.2, 0.3, 0.4],
             "practice_utilization": [0.45, 0.5, 0.55], "hires_compared": hires,
             "ramp": "more slowly"})
+        run.tables.update(derived(run.tables, run.config))
         mine = str(r.own_ramp_text(run, "C2"))
         assert ("earlier hires averaged 50%" in mine) == compared, mine
         qs = str(r.questions_to_explore(run, "C2"))

@@ -29,12 +29,15 @@ from perfkit.report.words import (
     section_window,
 )
 
+from run_tables import derived, run_tables
+
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 NAMES = {"C1": "Ana Avery", "C2": "Ben Brook", "C3": "Cleo Cole", "C4": "Dev Dunn"}
 
 
 def run_with(tables: dict, tmp_path: Path, **kwargs) -> RunData:
-    return RunData(tmp_path, pk.load_config(**kwargs), {}, tables, _names=dict(NAMES))
+    cfg = pk.load_config(**kwargs)
+    return RunData(tmp_path, cfg, {}, derived(tables, cfg), _names=dict(NAMES))
 
 
 def funnel_rows() -> pd.DataFrame:
@@ -153,11 +156,10 @@ def comings_run(tmp_path: Path) -> RunData:
     """This period 1 Aug - 31 Oct 2026, compared with 1 May - 31 Jul 2026. C1 left in the
     compared period (30 Jun), C2 left in this one (15 Sep), C3 joined in this one (10 Aug), C4
     joined in the compared period (1 Jul) but was not in that run."""
-    (tmp_path / "prepared").mkdir()
-    pd.DataFrame({"clinician_id": ["C1", "C2", "C3", "C4"], "name": list(NAMES.values()),
-                  "start_date": pd.to_datetime([None, None, "2026-08-10", "2026-07-01"]),
-                  "end_date": pd.to_datetime(["2026-06-30", "2026-09-15", None, None])},
-                 ).to_parquet(tmp_path / "prepared" / "clinicians.parquet")
+    clinicians = pd.DataFrame({
+        "clinician_id": ["C1", "C2", "C3", "C4"], "name": list(NAMES.values()),
+        "start_date": pd.to_datetime([None, None, "2026-08-10", "2026-07-01"]),
+        "end_date": pd.to_datetime(["2026-06-30", "2026-09-15", None, None])})
     then = pd.DataFrame({"clinician_id": ["C1", "C2"], "period_start": "2026-05-01",
                          "period_end": "2026-08-01", "compared_with": True,
                          "this_run": False, "definitions_changed": False, "run_id": "then"})
@@ -166,9 +168,11 @@ def comings_run(tmp_path: Path) -> RunData:
                         "this_run": True, "definitions_changed": False, "run_id": "now"})
     changes = pd.DataFrame(columns=["clinician_id", "flag", "metric", "previous", "current",
                                     "change"])
-    return RunData(tmp_path, pk.load_config(), {},
-                   {"history": pd.concat([then, now], ignore_index=True), "changes": changes,
-                    "clinician_metrics": pd.DataFrame({"clinician_id": ["C3", "C4"]})})
+    cfg = pk.load_config()
+    return RunData(tmp_path, cfg, {}, run_tables(
+        {"history": pd.concat([then, now], ignore_index=True), "changes": changes,
+         "clinician_metrics": pd.DataFrame({"clinician_id": ["C3", "C4"]})},
+        cfg, clinicians=clinicians))
 
 
 def test_joined_and_left_name_only_this_periods(tmp_path):

@@ -1,8 +1,12 @@
-"""The input side of the data contract: tables, columns, value vocabularies and synonyms.
+"""The data contract: the input tables, columns, value vocabularies and synonyms, and the
+values the output tables carry that the reports read.
 
 This module is the one place the input tables of DATA_CONTRACT section 1 are written down.
 Ingest reads it to check headers, parse values and name rejection reasons; the docs
-(``docs/data_contract.md``) describe the same tables for users.
+(``docs/data_contract.md``) describe the same tables for users. At its end, the output side:
+the values of the run's tables (trend labels, documentation sources, item 9 words...) that
+the compute modules write and the reports word, so that presentation imports no compute
+module to know them.
 """
 
 from __future__ import annotations
@@ -31,6 +35,9 @@ __all__ = [
     "REASONS",
     "NO_RECORD",
     "DOCUMENTATION_FIGURES",
+    "GROWING", "DECLINING", "STABLE", "NOT_ENOUGH",
+    "SIGNING_TIMES", "NOTE_STATUS", "NOT_KNOWN", "LAG_FIGURES",
+    "ITEM9_WORDS", "TYPICAL_MIN_SCORES", "NEWLY", "NO_LONGER", "STILL", "NEW_CLIENT_FIGURES",
 ]
 
 Kind = Literal["id", "text", "date", "datetime", "int", "number", "enum"]
@@ -516,3 +523,37 @@ REASONS: dict[str, str] = {
 ENUM_REASON = {"status": "unknown_status", "service": "unknown_service",
                "instrument": "unknown_instrument"}
 
+
+
+# ---------------------------------------------------------------------------------------------
+# The output side: values the run's tables carry that the reports read and word (DATA_CONTRACT
+# section 2). The compute modules that write these values import them from here, and so does
+# perfkit.report, which imports no compute module.
+
+# the trend labels of the weekly series (``trend_<metric>`` of clinician_metrics)
+GROWING, DECLINING, STABLE, NOT_ENOUGH = "growing", "declining", "stable", "not enough data"
+
+# which direction of each weekly metric is a concern, and the digits a rate is shown with, are
+# each metric's (perfkit.registry: TREND_CONCERN, DISPLAY_DIGITS)
+
+# what a clinician's documentation figures rest on (``documentation_source``)
+SIGNING_TIMES, NOTE_STATUS = "signing_times", "note_status"
+# an export whose notes give neither (a note-status column empty in every row, no signing
+# times): every documentation figure is unknown, never "all unsigned"
+NOT_KNOWN = "not_known"
+# the figures that need signing times: empty when a clinician's notes rest on statuses
+LAG_FIGURES = ("notes_within_24h", "notes_within_72h", "median_note_lag_hours")
+
+# PHQ-9 item 9 answers in the client's words (``item9_flags.response_words``)
+ITEM9_WORDS = {1: "several days", 2: "more than half the days", 3: "nearly every day"}
+
+# how a flag changed against the compared run (``changes.change``)
+NEWLY, NO_LONGER, STILL = "newly flagged", "no longer flagged", "still flagged"
+
+# the clinician_metrics figures that rest on telling new clients from returning ones (a short
+# export limits them: ``new_clients_limited``)
+NEW_CLIENT_FIGURES = ["new_clients", "retained_8plus_rate", "early_dropout_rate"]
+
+# a clinician's clients' typical course (``trajectory_medians``): the median score of a whole
+# week since the clients' first scores, drawn where at least this many scores fall in the week
+TYPICAL_MIN_SCORES = 5

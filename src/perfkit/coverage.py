@@ -40,6 +40,7 @@ import datetime as dt
 import pandas as pd
 
 from .config import Config
+from .contract import NEW_CLIENT_FIGURES
 
 __all__ = ["DATED_COLUMNS", "table_coverage", "history_limits", "coverage_facts",
            "coverage_of", "first_date", "new_clients_limited", "ledger_records_begin",
@@ -49,7 +50,7 @@ __all__ = ["DATED_COLUMNS", "table_coverage", "history_limits", "coverage_facts"
 DATED_COLUMNS = {"appointments": "start", "notes": "signed_at", "assessments": "administered_at",
                  "supervision": "date", "time_off": "start_date", "goals": "set_on",
                  "reviews": "review_date", "ce": "completed_on"}
-NEW_CLIENT_FIGURES = ["new_clients", "retained_8plus_rate", "early_dropout_rate"]
+# NEW_CLIENT_FIGURES (the figures a short export limits) is perfkit.contract's
 
 
 def day_words(day) -> str:

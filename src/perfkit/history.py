@@ -40,7 +40,8 @@ import numpy as np
 import pandas as pd
 
 from .config import Config, ConfigError
-from .io import read_record, read_regular, read_table
+from .contract import NEWLY, NO_LONGER, STILL
+from .io import created_day, read_record, read_regular, read_table, written_time
 
 __all__ = ["EarlierRun", "DamagedRun", "Runs", "earlier_runs", "previous_run", "change_table",
            "history_table",
@@ -65,7 +66,7 @@ CHANGE_COLUMNS = ["clinician_id", "metric", "previous", "current", "previous_fla
 HISTORY_METRICS = ["sessions_attended", "utilization", "non_attendance_rate", "notes_within_72h",
                    "unsigned_overdue_7d", "active_clients", "caseload"]
 DEFINING = ("operations", "workload", "trends", "timezone")
-NEWLY, NO_LONGER, STILL = "newly flagged", "no longer flagged", "still flagged"
+# NEWLY, NO_LONGER, STILL (the words of changes.change) are perfkit.contract's
 
 
 def practice_key(name) -> str | None:
@@ -349,30 +350,11 @@ def _definitions_changed(parameters: dict, config: Config) -> bool:
     return any(parameters.get(k) != now.get(k) for k in DEFINING if k in parameters)
 
 
-def _when(created) -> dt.datetime | None:
-    """A manifest's ``created`` (an ISO date and time) as a time in UTC; None when it is not
-    one."""
-    if not isinstance(created, str) or not 10 <= len(created) <= 40:
-        return None
-    try:
-        when = dt.datetime.fromisoformat(created)
-    except ValueError:
-        return None
-    return when.astimezone(dt.UTC) if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
-
-
 def _created(created) -> str:
     """A manifest's ``created`` as perfkit writes it (ISO, UTC, to the second), or "" when it
     is not a time: what orders two runs of one period is a time, never an earlier run's text."""
-    when = _when(created)
+    when = written_time(created)
     return when.isoformat(timespec="seconds") if when else ""
-
-
-def created_day(created) -> dt.date | None:
-    """The day (UTC) a run was written, from its manifest's ``created`` (an ISO date and
-    time); None when it is not one: an earlier run contributes a date, never its text."""
-    when = _when(created)
-    return when.date() if when else None
 
 
 def history_table(current: pd.DataFrame, config: Config, runs: list[EarlierRun],

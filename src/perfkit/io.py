@@ -5,6 +5,7 @@ perfkit derives from the bundled demo (:func:`cache_dir`) is keyed by perfkit's 
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import functools
 import hashlib
@@ -23,7 +24,8 @@ from .version import __version__
 
 __all__ = ["atomic_write", "atomic_write_text", "read_table", "is_id_column", "private_outputs",
            "restrict_tree", "open_to_group", "project_root", "find_folder", "read_regular",
-           "read_record", "RECORD_LIMIT", "cache_root", "cache_dir"]
+           "read_record", "RECORD_LIMIT", "cache_root", "cache_dir", "written_time",
+           "created_day"]
 
 
 def _modes(group_readable: bool) -> tuple[int, int, int]:
@@ -244,3 +246,22 @@ def cache_dir(kind: str, extra: bytes = b"") -> Path:
     data (and ``extra``, e.g. a parameters file): a changed perfkit never reuses it."""
     key = hashlib.sha256(_code_digest().encode() + extra).hexdigest()[:12]
     return cache_root() / f"{kind}-{key}"
+
+
+def written_time(created) -> dt.datetime | None:
+    """A manifest's ``created`` (an ISO date and time) as a time in UTC; None when it is not
+    one."""
+    if not isinstance(created, str) or not 10 <= len(created) <= 40:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(created)
+    except ValueError:
+        return None
+    return when.astimezone(dt.UTC) if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
+
+
+def created_day(created) -> dt.date | None:
+    """The day (UTC) a run was written, from its manifest's ``created`` (an ISO date and
+    time); None when it is not one: an earlier run contributes a date, never its text."""
+    when = written_time(created)
+    return when.date() if when else None

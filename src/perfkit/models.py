@@ -714,7 +714,9 @@ def clinician_effects(fits: list[GrowthFit]) -> pd.DataFrame:
 
 
 def model_summary(fits: list[GrowthFit]) -> dict:
-    """``tables/model_summary.json``: per instrument, what was fitted and how well: ``reason``
+    """``tables/model_summary.json``: per instrument, what was fitted and how well: each fixed
+    effect with its standard error and 95% interval (``ci_low``, ``ci_high``), ``time_unit``
+    (weeks or sessions), ``reason``
     (why it fell back from three levels, a code of :data:`perfkit.fit_problems.REASONS`, empty
     when it did not) and ``warnings`` (each ``{"category", "message"}`` the fit recorded)."""
     out = {}
@@ -724,7 +726,7 @@ def model_summary(fits: list[GrowthFit]) -> dict:
         corr = cov[0, 1] / (sd[0] * sd[1]) if sd[0] > 0 and sd[1] > 0 else None
         out[f.instrument] = {
             "level": f.level,
-            "fixed_effects": {k: {"estimate": float(v), "se": float(f.fixed_se.get(k, np.nan))}
+            "fixed_effects": {k: _fixed(v, f.fixed_se.get(k, np.nan))
                               for k, v in f.fixed_effects.items()},
             "variance_components": {
                 "clinician_intercept": _num(cov[0, 0]), "clinician_slope": _num(cov[1, 1]),
@@ -759,6 +761,13 @@ def model_summary(fits: list[GrowthFit]) -> dict:
 
 def _num(v):
     return None if v is None or not np.isfinite(v) else float(v)
+
+
+def _fixed(estimate, se) -> dict:
+    """A fixed effect in the model summary: estimate, standard error and 95% interval."""
+    estimate, se = float(estimate), float(se)
+    return {"estimate": estimate, "se": se, "ci_low": estimate - Z95 * se,
+            "ci_high": estimate + Z95 * se}
 
 
 def slug(instrument: str) -> str:

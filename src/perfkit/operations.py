@@ -23,6 +23,7 @@ import pandas as pd
 
 from . import coverage as cov
 from .config import Config
+from .contract import LAG_FIGURES, NOT_KNOWN, NOTE_STATUS, SIGNING_TIMES
 from .registry import DISPLAY_DIGITS
 
 __all__ = [
@@ -56,6 +57,8 @@ __all__ = [
     "pooled_rates",
     "metric_spread",
     "weekly_caseload",
+    "team_names",
+    "team_rates",
     "CONTRACT_COLUMNS",
     "WEEKLY_COLUMNS",
 ]
@@ -299,12 +302,8 @@ def attendance_rates(appts: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-SIGNING_TIMES, NOTE_STATUS = "signing_times", "note_status"
-# an export whose notes give neither (a note-status column empty in every row, no signing
-# times): every documentation figure is unknown, never "all unsigned"
-NOT_KNOWN = "not_known"
-# the figures that need signing times: empty when a clinician's notes rest on statuses
-LAG_FIGURES = ("notes_within_24h", "notes_within_72h", "median_note_lag_hours")
+# what documentation figures rest on: SIGNING_TIMES, NOTE_STATUS or NOT_KNOWN, and the figures
+# that need signing times (LAG_FIGURES): values of the output contract (perfkit.contract)
 
 
 def documentation(data, as_of: pd.Timestamp) -> dict:
@@ -926,3 +925,48 @@ def flags(metrics: pd.DataFrame, cfg: Config) -> pd.DataFrame:
         "unsigned_overdue_share": share.to_numpy(),
     }, index=metrics.index)
     return out
+
+
+def team_names(clinicians: pd.DataFrame) -> pd.Series:
+    """Each rostered clinician's team (the roster's optional ``team`` column, a team, site or
+    location), indexed by id: runs of spaces folded to one, "" for none (an empty cell, or a
+    roster with no team column). Teams written with other case or spacing are one team, named
+    in its most frequent spelling (the first in sorted order on a tie)."""
+    ids = clinicians["clinician_id"].astype(str)
+    if "team" not in clinicians:
+        return pd.Series("", index=ids, dtype=object)
+    written = [" ".join(t.split()) if isinstance(t, str) else "" for t in clinicians["team"]]
+    spellings: dict[str, dict[str, int]] = {}
+    for t in written:
+        if t:
+            spellings.setdefault(t.casefold(), {}).setdefault(t, 0)
+            spellings[t.casefold()][t] += 1
+    shown = {k: sorted(v, key=lambda s: (-v[s], s))[0] for k, v in spellings.items()}
+    return pd.Series([shown[t.casefold()] if t else "" for t in written], index=ids,
+                     dtype=object)
+
+
+TEAM_RATE_COLUMNS = ["team", "whole", "clinicians", "utilization", "non_attendance_rate",
+                     "notes_within_72h"]
+
+
+def team_rates(metrics: pd.DataFrame, teams: pd.Series) -> pd.DataFrame:
+    """``tables/team_rates.csv``: the pooled rates (:func:`pooled_rates`, ratios of sums) of
+    each team's clinicians of the period (``teams``: :func:`team_names`), in name order (case
+    folded), then the clinicians with no team (``team`` empty) when any, then the whole
+    practice (``whole``)."""
+    team = metrics["clinician_id"].astype(str).map(lambda c: teams.get(c, ""))
+    names = sorted({t for t in team if t}, key=lambda t: (t.casefold(), t))
+    parts = [(t, team == t) for t in names]
+    if (team == "").any():
+        parts.append(("", team == ""))
+    parts.append((None, pd.Series(True, index=metrics.index)))
+    rows = []
+    for name, mine in parts:
+        g = metrics[mine.to_numpy()]
+        r = pooled_rates(g)
+        rows.append({"team": name or "", "whole": name is None, "clinicians": len(g),
+                     "utilization": r["utilization"],
+                     "non_attendance_rate": r["non_attendance_rate"],
+                     "notes_within_72h": r["notes_within_72h"]})
+    return pd.DataFrame(rows, columns=TEAM_RATE_COLUMNS)

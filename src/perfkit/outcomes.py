@@ -21,6 +21,7 @@ from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
 from .config import Config, InstrumentConfig
+from .contract import ITEM9_WORDS, TYPICAL_MIN_SCORES
 
 __all__ = [
     "SIGNALS",
@@ -45,6 +46,10 @@ __all__ = [
     "ITEM9_FLAG_COLUMNS",
     "alliance_flags",
     "CONTRACT_COLUMNS",
+    "funnel_lines",
+    "score_trajectories",
+    "typical_course",
+    "item9_coverage",
 ]
 
 EPISODE = ["client_id", "clinician_id", "instrument"]
@@ -66,7 +71,7 @@ RATES = {
     "remission_rate": ("remission", "remission_eligible"),
 }
 
-ITEM9_WORDS = {1: "several days", 2: "more than half the days", 3: "nearly every day"}
+# ITEM9_WORDS (item 9 answers in words) is perfkit.contract's
 
 
 def outcome_instruments(cfg: Config) -> dict[str, InstrumentConfig]:
@@ -606,3 +611,90 @@ def alliance_flags(assessments: pd.DataFrame, cfg: Config) -> pd.DataFrame:
         "reason": np.where(low[low | drop], f"below {inst.caseness:g}",
                            f"{cfg.outcomes.srs_drop_points:g}+ points lower than last time"),
     })
+
+
+# --------------------------------------------------------------------------------------------
+# What the outcome figures draw (tables the reports read: funnel_lines, trajectories,
+# trajectory_medians, item9_coverage)
+# --------------------------------------------------------------------------------------------
+
+FUNNEL_LINE_COLUMNS = ["instrument", "level", "paired_episodes", "lower", "upper"]
+
+
+def funnel_lines(funnel: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """``tables/funnel_lines.csv``: the funnel figure's control limits (:func:`funnel_limits`)
+    around each instrument's practice rate (``funnel.practice_rate``), at each level of
+    ``outcomes.funnel_levels``, for every number of clients from 5 to the figure's right edge
+    (15% past the most clients a clinician has, at least 20). One row per instrument, level
+    and number of clients."""
+    parts = []
+    for inst, f in funnel.groupby("instrument", sort=False):
+        if f.empty:
+            continue
+        p0 = float(f["practice_rate"].iloc[0])
+        nmax = max(int(f["paired_episodes"].max() * 1.15), 20)
+        grid = np.arange(5, nmax + 1)
+        for level in cfg.outcomes.funnel_levels:
+            lo, hi = funnel_limits(p0, grid, level)
+            parts.append(pd.DataFrame({"instrument": inst, "level": level,
+                                       "paired_episodes": grid, "lower": lo, "upper": hi}))
+    return pd.concat(parts, ignore_index=True)[FUNNEL_LINE_COLUMNS] if parts else \
+        pd.DataFrame(columns=FUNNEL_LINE_COLUMNS)
+
+
+TRAJECTORY_COLUMNS = ["clinician_id", "instrument", "client_id", "week", "total_score"]
+TYPICAL_COLUMNS = ["clinician_id", "instrument", "week", "median_score", "scores"]
+
+
+def score_trajectories(assessments: pd.DataFrame, cfg: Config, *, start=None, end=None
+                       ) -> pd.DataFrame:
+    """``tables/trajectories.csv``: each clinician's clients' scores over time, one row per
+    score before ``period_end`` (``start`` and ``end``, dates both included, keep only the
+    scores between them: the explorer's weeks), oldest first: the client (pseudonymous), the
+    weeks since the client's first score with that clinician on that instrument (among those
+    kept) and the score. Client rows: the run record's, never the owner's."""
+    if assessments.empty:
+        return pd.DataFrame(columns=TRAJECTORY_COLUMNS)
+    tz = cfg.timezone
+    as_of = pd.Timestamp(cfg.period_end).tz_localize(tz)
+    if end is not None:
+        as_of = min(as_of, pd.Timestamp(end).tz_localize(tz) + pd.Timedelta(days=1))
+    a = assessments[assessments["administered_at"] < as_of]
+    if start is not None:
+        a = a[a["administered_at"] >= pd.Timestamp(start).tz_localize(tz)]
+    parts = []
+    for (cid, inst), g in a.groupby(["clinician_id", "instrument"], sort=True):
+        g = g.sort_values("administered_at")
+        first = g.groupby("client_id")["administered_at"].transform("first")
+        parts.append(pd.DataFrame({
+            "clinician_id": cid, "instrument": inst, "client_id": g["client_id"].to_numpy(),
+            "week": ((g["administered_at"] - first) / pd.Timedelta(weeks=1)).to_numpy(),
+            "total_score": g["total_score"].to_numpy()}))
+    return pd.concat(parts, ignore_index=True)[TRAJECTORY_COLUMNS] if parts else \
+        pd.DataFrame(columns=TRAJECTORY_COLUMNS)
+
+
+def typical_course(trajectories: pd.DataFrame) -> pd.DataFrame:
+    """``tables/trajectory_medians.csv``: each clinician's clients' typical course on each
+    instrument, from :func:`score_trajectories`: the median score of each whole week since the
+    clients' first scores (weeks rounded), only where at least
+    :data:`perfkit.contract.TYPICAL_MIN_SCORES` (5) scores fall in the week (``scores``: how
+    many)."""
+    if trajectories.empty:
+        return pd.DataFrame(columns=TYPICAL_COLUMNS)
+    t = trajectories.assign(week=trajectories["week"].astype(float).round())
+    by = t.groupby(["clinician_id", "instrument", "week"], sort=True)["total_score"]
+    out = pd.DataFrame({"median_score": by.median(), "scores": by.size()}).reset_index()
+    return out[out["scores"] >= TYPICAL_MIN_SCORES][TYPICAL_COLUMNS].reset_index(drop=True)
+
+
+def item9_coverage(assessments: pd.DataFrame) -> pd.DataFrame:
+    """``tables/item9_coverage.csv``: for each clinician with PHQ-9 scores, whether the export
+    gives an item 9 answer on any of them (``item9_in_export``): an export of totals only does
+    not, and then "no answer above zero" is a claim the reports cannot make."""
+    a = assessments[assessments["instrument"] == "PHQ-9"] if len(assessments) else assessments
+    if a.empty:
+        return pd.DataFrame(columns=["clinician_id", "item9_in_export"])
+    given = a["item_9"].notna() if "item_9" in a else pd.Series(False, index=a.index)
+    out = given.groupby(a["clinician_id"].astype(str)).any()
+    return pd.DataFrame({"clinician_id": out.index, "item9_in_export": out.to_numpy()})

@@ -22,11 +22,12 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .config import Config
+from .contract import DECLINING, GROWING
 
 __all__ = ["Metric", "METRICS", "HIGHER_BETTER", "HIGHER_WORSE", "NEITHER", "UNITS",
            "DISPLAY_DIGITS", "metric", "label_of", "format_value", "value_words", "formatter",
            "concern", "threshold_values", "config_path", "label_words", "definition_of",
-           "RAMP_STATUS", "RAMP_NOT_COMPARED"]
+           "RAMP_STATUS", "RAMP_NOT_COMPARED", "TREND_METRICS", "TREND_CONCERN"]
 
 # which direction of a metric is better
 HIGHER_BETTER, HIGHER_WORSE, NEITHER = "higher is better", "higher is worse", "neither"
@@ -178,8 +179,9 @@ RAMP_NOT_COMPARED = {"no practice ramp yet": "with too few earlier hires to comp
 # (perfkit.operations.beyond), so a utilization shown as "70%" is not below 70%
 DISPLAY_DIGITS = {k: m.digits for k, m in METRICS.items() if m.unit == "share"}
 
-# the trend label (perfkit.trends) that means a move in each direction
-_RISING, _FALLING = "growing", "declining"
+# the trend label (perfkit.trends; its words are perfkit.contract's) that means a move in each
+# direction
+_RISING, _FALLING = GROWING, DECLINING
 
 
 def metric(key: str) -> Metric:
@@ -246,6 +248,14 @@ def concern(key: str) -> str | None:
     ``declining`` for a metric where higher is better, ``growing`` where higher is worse,
     None for neither (the number is context)."""
     return {HIGHER_BETTER: _FALLING, HIGHER_WORSE: _RISING}.get(METRICS[key].direction)
+
+
+# the metrics with a weekly series and a trend label (perfkit.trends), and which direction of
+# each is a concern (None: neither, the number is context): the reports word a trend with it
+TREND_METRICS = ["utilization", "sessions_attended", "non_attendance_rate", "no_show_rate",
+                 "late_cancel_rate", "notes_within_24h", "notes_within_72h",
+                 "median_note_lag_hours", "active_clients", "new_clients"]
+TREND_CONCERN: dict[str, str | None] = {m: concern(m) for m in TREND_METRICS}
 
 
 def config_path(cfg: Config, path: str):

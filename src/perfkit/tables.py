@@ -24,10 +24,10 @@ from . import supervision as sv
 from . import workforce as wf
 from .config import Config
 from .prepared import Prepared
-from .trends import trend_labels
+from .trends import trend_labels, trend_readings
 
 __all__ = ["operations_tables", "outcome_tables", "development_tables", "model_tables",
-           "STEPS"]
+           "roster", "STEPS"]
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +56,30 @@ def operations_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]
                             how="left")
     share = metrics.pop("unsigned_overdue_share")  # a column added after the contract's
     metrics["unsigned_overdue_share"] = share
+    ramp = wf.ramp(data, config, weekly)
     return {"clinician_metrics": metrics, "weekly_metrics": weekly,
             "practice_summary": op.practice_summary(data, config, metrics),
             "metric_spread": op.metric_spread(metrics),
             "workforce": wf.workforce(data.clinicians, config),
-            "ramp": wf.ramp(data, config, weekly)}
+            "ramp": ramp, "ramp_summary": wf.ramp_summary(ramp),
+            "leave_days": wf.leave_days(data.time_off, config),
+            "trend_readings": trend_readings(weekly, config),
+            "roster": roster(data.clinicians),
+            "team_rates": op.team_rates(metrics, op.team_names(data.clinicians))}
+
+
+ROSTER_COLUMNS = ["clinician_id", "name", "start_date", "end_date", "team"]
+
+
+def roster(clinicians: pd.DataFrame) -> pd.DataFrame:
+    """``tables/roster.csv``: the roster as the reports name and date clinicians: id, name as
+    written, start and end dates, and team as the reports name it
+    (:func:`perfkit.operations.team_names`; empty for none). Nothing else of the roster
+    (licences, supervisors) is copied."""
+    out = clinicians.reindex(columns=ROSTER_COLUMNS).copy()
+    out["clinician_id"] = out["clinician_id"].astype(str)
+    out["team"] = op.team_names(clinicians).to_numpy()
+    return out
 
 
 def outcome_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]:
@@ -69,13 +88,19 @@ def outcome_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]:
     eps = oc.classified_episodes(a, config)  # once, for every table below
     curves = oc.expected_curves(a, config)
     alerts = oc.not_on_track(a, config, curves, classified=eps)
+    funnel = oc.funnel_points(a, config, classified=eps)
+    paths = oc.score_trajectories(a, config)
     return {
         "outcomes_by_clinician": oc.outcomes_by_clinician(a, config, alerts, classified=eps),
         "outcomes_practice": oc.outcomes_practice(a, config, classified=eps),
-        "funnel": oc.funnel_points(a, config, classified=eps),
+        "funnel": funnel,
+        "funnel_lines": oc.funnel_lines(funnel, config),
         "not_on_track": alerts,
         "item9_flags": oc.item9_flags(a, config, data.appointments),
+        "item9_coverage": oc.item9_coverage(a),
         "alliance_flags": oc.alliance_flags(a, config),
+        "trajectories": paths,
+        "trajectory_medians": oc.typical_course(paths),
     }
 
 
@@ -117,9 +142,12 @@ def model_tables(data: Prepared, config: Config
 STEPS = {
     "operations": (operations_tables, ["clinician_metrics", "weekly_metrics",
                                        "practice_summary", "metric_spread", "workforce",
-                                       "ramp"]),
+                                       "ramp", "ramp_summary", "leave_days", "trend_readings",
+                                       "roster", "team_rates"]),
     "outcomes": (outcome_tables, ["outcomes_by_clinician", "outcomes_practice", "funnel",
-                                  "not_on_track", "item9_flags", "alliance_flags"]),
+                                  "funnel_lines", "not_on_track", "item9_flags",
+                                  "item9_coverage", "alliance_flags", "trajectories",
+                                  "trajectory_medians"]),
     "development": (development_tables, ["supervision", "supervision_periods", "goals",
                                          "reviews", "ce", "renewals", "support",
                                          "supervisors"]),

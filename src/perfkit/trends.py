@@ -42,11 +42,12 @@ direction whatever the rules say; a rule's label needs Y - X to go its way and t
 data`` when short). So "no clear change" (the words for ``stable``) never stands beside a
 change larger than the margin, and "rising" never beside a fall.
 
-Rising is ``growing``; falling is ``declining``. The labels describe the number;
-:data:`TREND_CONCERN` says, per metric, which direction is a concern (from each metric's
-direction in :mod:`perfkit.registry`). Defaults, sources and the
-measured false-alarm rates: docs/references.md [SPC], docs/data_contract.md ("Weekly series
-and trend labels"), benchmarks/trend_false_alarms.py.
+Rising is ``growing``; falling is ``declining`` (the labels are :mod:`perfkit.contract`'s). The
+labels describe the number; :data:`TREND_CONCERN` says, per metric, which direction is a
+concern (from each metric's direction in :mod:`perfkit.registry`, which lists the metrics with
+a weekly series, :data:`TREND_METRICS`). Defaults, sources and the measured false-alarm
+rates: docs/references.md [SPC], docs/data_contract.md ("Weekly series and trend labels"),
+benchmarks/trend_false_alarms.py.
 """
 
 from __future__ import annotations
@@ -58,20 +59,13 @@ import pandas as pd
 
 from . import registry
 from .config import Config, TrendConfig
+from .contract import DECLINING, GROWING, NOT_ENOUGH, STABLE
+from .registry import TREND_CONCERN, TREND_METRICS
 
 __all__ = ["xmr_limits", "baseline_limits", "read_series", "spc_label", "trend_labels",
            "margin", "Reading", "BASES", "TREND_METRICS", "TREND_CONCERN", "PERCENT_METRICS",
+           "trend_readings", "READING_COLUMNS",
            "NOT_ENOUGH", "GROWING", "DECLINING", "STABLE"]
-
-GROWING, DECLINING, STABLE, NOT_ENOUGH = "growing", "declining", "stable", "not enough data"
-
-TREND_METRICS = ["utilization", "sessions_attended", "non_attendance_rate", "no_show_rate",
-                 "late_cancel_rate", "notes_within_24h", "notes_within_72h",
-                 "median_note_lag_hours", "active_clients", "new_clients"]
-
-# which direction of each weekly metric is a concern (None: neither, the number is context):
-# the registry's direction (higher is better: falling is a concern)
-TREND_CONCERN: dict[str, str | None] = {m: registry.concern(m) for m in TREND_METRICS}
 
 # shares (0-1, said as percentages): the margin is in percentage points; the others are counts
 # or hours, and the margin is a share of the larger end (at least trends.margin_count)
@@ -318,3 +312,29 @@ def trend_labels(weekly: pd.DataFrame, cfg: Config,
         rows.append(row)
     return pd.DataFrame(rows, columns=["clinician_id"] + [f"trend_{m}" for m in metrics]
                         + [f"basis_{m}" for m in metrics])
+
+
+READING_COLUMNS = ["clinician_id", "metric", "label", "basis", "start", "end", "weeks",
+                   "end_weeks", "left_out", "limit_low", "centre", "limit_high"]
+
+
+def trend_readings(weekly: pd.DataFrame, cfg: Config,
+                   metrics: list[str] | None = None) -> pd.DataFrame:
+    """``tables/trend_readings.csv``: every weekly series of :func:`trend_labels` read whole
+    (:func:`read_series`, the same reading the label comes from), one row per clinician and
+    metric: the label and its basis, the sentence's two ends (``start`` and ``end``, averages
+    of ``end_weeks`` weeks at each end of the last ``weeks``, ``left_out`` unusual weeks not
+    counted) and the baseline's natural process limits (``limit_low``, ``centre``,
+    ``limit_high``), which a clinician's weekly figure draws around the series."""
+    metrics = metrics or TREND_METRICS
+    rows = []
+    for cid, series in weekly.sort_values("week_start").groupby("clinician_id", sort=True):
+        for m in metrics:
+            r = read_series(series[m].to_numpy(dtype=float), cfg.trends,
+                            percent=m in PERCENT_METRICS)
+            lo, centre, hi = r.limits
+            rows.append({"clinician_id": cid, "metric": m, "label": r.label, "basis": r.basis,
+                         "start": r.start, "end": r.end, "weeks": r.weeks,
+                         "end_weeks": r.end_weeks, "left_out": r.left_out, "limit_low": lo,
+                         "centre": centre, "limit_high": hi})
+    return pd.DataFrame(rows, columns=READING_COLUMNS)

@@ -6,7 +6,9 @@ series and its caseload, and the thresholds compared as displayed), one table ea
 - :func:`workload`: signals that a clinician might be stretched (over capacity, weeks over the
   session goal, no recent time off, a caseload still growing), columns of
   ``tables/clinician_metrics.csv``;
-- :func:`ramp`: new hires' first weeks against the practice's own ramp (``tables/ramp.csv``);
+- :func:`ramp`: new hires' first weeks against the practice's own ramp (``tables/ramp.csv``),
+  and :func:`ramp_summary`, one row per hire (``tables/ramp_summary.csv``);
+- :func:`leave_days`: days of recorded time off in the period (``tables/leave_days.csv``);
 - :func:`workforce`: starters, leavers, turnover and tenure in one row
   (``tables/workforce.csv``).
 """
@@ -19,8 +21,8 @@ import pandas as pd
 from .config import Config
 from .operations import as_displayed, beyond
 
-__all__ = ["workload", "ramp", "workforce", "WORKLOAD_COLUMNS", "RAMP_COLUMNS",
-           "WORKFORCE_COLUMNS"]
+__all__ = ["workload", "ramp", "ramp_summary", "leave_days", "workforce", "WORKLOAD_COLUMNS",
+           "RAMP_COLUMNS", "RAMP_SUMMARY_COLUMNS", "WORKFORCE_COLUMNS"]
 
 WORKLOAD_COLUMNS = ["clinician_id", "over_capacity", "weeks_over_goal", "flag_over_goal",
                     "days_off_recent", "flag_no_time_off", "caseload_growing_weeks",
@@ -161,7 +163,7 @@ def ramp(data, cfg: Config, weekly: pd.DataFrame) -> pd.DataFrame:
         enough = n >= rc.min_hires
         util, load = np.where(enough, util, np.nan), np.where(enough, load, np.nan)
         both = enough & mine["utilization"].notna().to_numpy()
-        # the means the ramp words show (ramp_by_hire), compared as displayed (beyond)
+        # the means the ramp words show (ramp_summary), compared as displayed (beyond)
         shown = as_displayed([mine["utilization"].to_numpy()[both].mean() if both.any()
                               else np.nan, np.nanmean(util[both]) if both.any() else np.nan],
                              "utilization").to_numpy()
@@ -179,6 +181,50 @@ def ramp(data, cfg: Config, weekly: pd.DataFrame) -> pd.DataFrame:
             "ramp": status}))
     return pd.concat(parts, ignore_index=True)[RAMP_COLUMNS] if parts else \
         pd.DataFrame(columns=RAMP_COLUMNS)
+
+
+RAMP_SUMMARY_COLUMNS = ["clinician_id", "ramp", "weeks", "compared", "utilization",
+                        "practice_utilization", "hires_compared"]
+
+
+def ramp_summary(ramp_weeks: pd.DataFrame) -> pd.DataFrame:
+    """``tables/ramp_summary.csv``: :func:`ramp` (``ramp.csv``) one row per new hire, in its
+    order: the status, the weeks it rests on (those with a practice ramp, else every week
+    followed), whether the hire is ``compared`` with earlier hires at all, the hire's and the
+    earlier hires' mean utilization over those weeks, and ``hires_compared`` (the fewest
+    earlier hires over the weeks compared; 0 with none). The ramp figure and the ramp words
+    both read it, so they give the same numbers."""
+    rows = []
+    for cid, h in ramp_weeks.groupby("clinician_id", sort=False):
+        both = h.dropna(subset=["utilization", "practice_utilization"])
+        basis = both if len(both) else h.dropna(subset=["utilization"])
+        compared = h[h["practice_utilization"].notna()]
+        rows.append({"clinician_id": cid, "ramp": h["ramp"].iloc[0], "weeks": len(basis),
+                     "compared": bool(len(both)), "utilization": basis["utilization"].mean(),
+                     "practice_utilization": both["practice_utilization"].mean(),
+                     "hires_compared": int(compared["hires_compared"].min())
+                     if len(compared) else 0})
+    return pd.DataFrame(rows, columns=RAMP_SUMMARY_COLUMNS)
+
+
+def leave_days(time_off: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """``tables/leave_days.csv``: calendar days of recorded time off in the period, per
+    clinician, where at least ``operations.leave_context_days`` (the check-in list gives them
+    as context for a flag). Days of overlapping records count once."""
+    lo = pd.Timestamp(cfg.period_start)
+    hi = pd.Timestamp(cfg.period_end) - pd.Timedelta(days=1)
+    days: dict[str, set] = {}
+    for cid, a, b in zip(time_off.get("clinician_id", []), time_off.get("start_date", []),
+                         time_off.get("end_date", []), strict=True):
+        if pd.isna(a) or pd.isna(b):
+            continue
+        a, b = max(pd.Timestamp(a), lo), min(pd.Timestamp(b), hi)
+        if a <= b:
+            days.setdefault(str(cid), set()).update(pd.date_range(a, b))
+    need = cfg.operations.leave_context_days
+    kept = {c: len(d) for c, d in days.items() if len(d) >= need}
+    return pd.DataFrame({"clinician_id": list(kept), "leave_days": list(kept.values())},
+                        columns=["clinician_id", "leave_days"])
 
 
 WORKFORCE_COLUMNS = [

@@ -13,8 +13,10 @@ every number a report shows comes from the run's tables.
 - :mod:`.figures`: every figure, in one house style;
 - :mod:`.format`: words and numbers for people (percentages, dates, escaped tables);
 - :mod:`.words`: each section's time window and the glossary of the words the reports use;
-- :mod:`.research`: tables and statements about one model fit (outcomes notebook);
-- :mod:`.explore`: the analyst's widgets (explore notebook).
+- :mod:`.research`: tables and statements about one model fit (outcomes notebook).
+
+The analyst's widgets (explore notebook), which refit models, are :mod:`perfkit.explore`,
+outside this package.
 
 The batch that executes the notebooks and writes the HTML is :mod:`perfkit.render`.
 """

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .. import operations as op
 from ..config import Config
-from ..history import NO_LONGER, STILL
+from ..contract import NO_LONGER, STILL
 from ..registry import format_value, label_of, value_words
 from ..safety import md
 from .compare import comings_and_goings, compared_rows, compared_run
@@ -349,8 +348,8 @@ def team_rows(run: RunData) -> pd.DataFrame:
     a flag cleared, or context alone, is not counted),
     ``newly_flagged`` (clinicians with a flag new since the compared run) and the pooled
     ``utilization``, ``non_attendance_rate`` and ``notes_within_72h`` of the team's rows of
-    ``clinician_metrics`` (:func:`perfkit.operations.pooled_rates`: ratios of sums, as the
-    practice's own figures), with ``timed`` (clinicians whose notes have signing times)."""
+    ``clinician_metrics`` (``team_rates.csv``: ratios of sums, as the practice's own
+    figures), with ``timed`` (clinicians whose notes have signing times)."""
     m = run.table("clinician_metrics")
     teams = team_of(run)
     team = m["clinician_id"].map(lambda c: teams.get(str(c), ""))
@@ -358,16 +357,13 @@ def team_rows(run: RunData) -> pd.DataFrame:
     asked = set(rows_.loc[rows_["status"].isin([NEW, STILL_FLAGGED, FLAGGED_NOW]),
                           "clinician_id"])
     new = set(rows_.loc[rows_["new"].map(len) > 0, "clinician_id"])
-    names = sorted({t for t in team if t}, key=lambda t: (t.casefold(), t))
-    parts = [(t, team == t) for t in names]
-    if (team == "").any():
-        parts.append(("", team == ""))
-    parts.append((None, pd.Series(True, index=m.index)))
+    rates = run.table("team_rates")  # perfkit.operations.team_rates: the same groups
     rows = []
-    for name, mine in parts:
-        g = m[mine.to_numpy()]
-        r = op.pooled_rates(g)
-        rows.append({"team": name or "", "whole": name is None, "clinicians": len(g),
+    for _, r in rates.iterrows():
+        whole = is_yes(r["whole"])
+        name = "" if whole or pd.isna(r["team"]) else str(r["team"])
+        g = m if whole else m[(team == name).to_numpy()]
+        rows.append({"team": name, "whole": whole, "clinicians": len(g),
                      "check_in": int(g["clinician_id"].isin(asked).sum()),
                      "newly_flagged": int(g["clinician_id"].isin(new).sum()),
                      "utilization": r["utilization"],

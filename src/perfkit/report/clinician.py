@@ -7,9 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .. import coverage as cov
-from .. import operations as op
-from ..history import created_day
+from ..contract import LAG_FIGURES, NEW_CLIENT_FIGURES
+from ..io import created_day
 from ..registry import RAMP_STATUS, format_value, formatter, label_of, value_words
 from ..safety import md
 from .compare import compared_period, compared_run, flag_words
@@ -64,7 +63,7 @@ def pick_clinician(run: RunData, clinician_id: str = "") -> str:
     if not clinician_id:
         return ids[0]
     if clinician_id not in ids:
-        roster = run.prepared_table("clinicians").set_index("clinician_id")
+        roster = run.roster()
         period = period_words(run.config)
         if clinician_id not in roster.index:
             raise ValueError(f"clinician {clinician_id} is not on this run's roster")
@@ -187,12 +186,12 @@ def _yours(run: RunData, clinician_id: str, m: pd.DataFrame, col: str, fmt) -> s
     """One of the clinician's figures as the self-view's table shows it."""
     gone = unavailable(run)
     mine = m.loc[clinician_id, col] if clinician_id in m.index else np.nan
-    you = NO_SIGNING_TIMES if col in op.LAG_FIGURES and on_status(m).get(clinician_id, False) \
+    you = NO_SIGNING_TIMES if col in LAG_FIGURES and on_status(m).get(clinician_id, False) \
         else NOT_IN_EXPORT if col in gone else fmt(mine)
     if col == "retained_8plus_rate" and "retention_cohort" in m and col not in gone:
         you = cohort_pct(mine, m["retention_cohort"].get(clinician_id),
                          run.config.outcomes.min_episodes, "clients in the group")
-    if col in cov.NEW_CLIENT_FIGURES:  # new clients an export too short cannot tell apart
+    if col in NEW_CLIENT_FIGURES:  # new clients an export too short cannot tell apart
         limited = m["new_clients_limited"].get(clinician_id, False) \
             if "new_clients_limited" in m else False
         you = short_history(you, limited, count=col == "new_clients")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..config import Config
+from ..io import created_day
 from ..safety import md
 from .format import date_words, pct, span_words, yes
 from .run import RunData
@@ -56,11 +57,9 @@ def compared_period(run: RunData) -> str | None:
 def compared_run(run: RunData, *, markdown: bool = True) -> str | None:
     """The run this one is compared with, in words: its period and, when another earlier run
     of that period is in ``history.csv``, the day it was written (the ``run_created`` column,
-    read as a date: :func:`perfkit.history.created_day`). A run folder's name never reaches a
+    read as a date: :func:`perfkit.io.created_day`). A run folder's name never reaches a
     report. None: no earlier run. The words hold nothing to escape, so ``markdown`` (plain
     text for a table caption) gives the same."""
-    from ..history import created_day
-
     when = compared_period(run)
     if when is None:
         return None
@@ -90,7 +89,7 @@ def comings_and_goings(run: RunData) -> tuple[list[str], list[str], int]:
     h = run.table("history")
     then = set(was["clinician_id"])
     now = set(h.loc[yes(h["this_run"]), "clinician_id"])
-    roster = run.prepared_table("clinicians").set_index("clinician_id")
+    roster = run.roster()
     start, end = pd.Timestamp(run.config.period_start), pd.Timestamp(run.config.period_end)
 
     def day_of(cid: str, column: str):

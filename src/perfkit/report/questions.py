@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .. import operations as op
 from ..config import Config
-from ..history import NEWLY, STILL
+from ..contract import NEWLY, NOT_KNOWN, STILL
 from ..registry import RAMP_STATUS, concern, format_value, label_of
 from .format import date_words, is_yes, num, pct
 from .run import RunData, few_peers, hires_compared, ramp_by_hire, ramping_starts
@@ -43,7 +42,7 @@ def _supported(signal: str, row) -> bool:
     """Whether the export supports a prompt from this signal: no documentation prompt when
     the export's documentation is not known (``documentation_source`` ``not_known``), no
     utilization or sessions prompt for a clinician the export never names."""
-    if signal in DOCUMENTATION_SIGNALS and row.get("documentation_source") == op.NOT_KNOWN:
+    if signal in DOCUMENTATION_SIGNALS and row.get("documentation_source") == NOT_KNOWN:
         return False
     return not (signal in UTILIZATION_SIGNALS and "appointments_in_export" in row
                 and pd.notna(row.get("appointments_in_export"))
@@ -155,25 +154,13 @@ def _ramping(run: RunData) -> dict[str, str]:
 
 def _leave(run: RunData) -> dict[str, int]:
     """Calendar days of recorded time off in the period, per clinician, where at least
-    ``operations.leave_context_days``."""
+    ``operations.leave_context_days`` (``leave_days.csv``)."""
     if not run.provided("time_off"):
         return {}
-    try:
-        t = run.prepared_table("time_off")
-    except (KeyError, OSError):
+    t = run.tables.get("leave_days")
+    if t is None:
         return {}
-    lo = pd.Timestamp(run.config.period_start)
-    hi = pd.Timestamp(run.config.period_end) - pd.Timedelta(days=1)
-    days: dict[str, set] = {}
-    for cid, a, b in zip(t.get("clinician_id", []), t.get("start_date", []),
-                         t.get("end_date", []), strict=True):
-        if pd.isna(a) or pd.isna(b):
-            continue
-        a, b = max(pd.Timestamp(a), lo), min(pd.Timestamp(b), hi)
-        if a <= b:
-            days.setdefault(str(cid), set()).update(pd.date_range(a, b))
-    need = run.config.operations.leave_context_days
-    return {c: len(d) for c, d in days.items() if len(d) >= need}
+    return {str(c): int(d) for c, d in zip(t["clinician_id"], t["leave_days"], strict=True)}
 
 
 CHANGED, STANDING, FLAGGED, CONTEXT = "changed", "standing", "flagged", "context"

@@ -2,14 +2,16 @@
 (``notebooks/outcomes_models.ipynb``) and the model explorer: what was fitted, the fixed
 effects, the variance components and the share of variance due to clinicians. Every label
 follows the fit: its time unit (weeks or sessions) and whether it allowed for intake severity
-(case mix)."""
+(case mix). A ``fit`` is a :class:`perfkit.models.GrowthFit`, read as it is; a ``summary`` is
+its entry of the model summary (:func:`perfkit.models.model_summary`, the run's
+``model_summary.json``), whose intervals and correlation are shown as they are: nothing here
+computes a statistic."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from ..models import Z95, GrowthFit
 from ..safety import md
 from .format import Text, num, table
 from .model_words import compared_model_words, p_value
@@ -23,7 +25,7 @@ def _num(v, digits: int) -> str:
     return "" if v is None or not np.isfinite(v) else f"{v:.{digits}f}"
 
 
-def describe_fit(fit: GrowthFit):
+def describe_fit(fit):
     """What was fitted and how it went, in plain words."""
     rows = {
         "Measure": fit.instrument,
@@ -49,38 +51,46 @@ def _term(name: str, u: str) -> str:
             "time:intake_c": f"change per {u}, per point of intake"}.get(name, name)
 
 
-def fixed_effects_table(fit: GrowthFit):
-    """Fixed effects with standard errors and 95% intervals, named in the fit's time unit."""
-    est, se = fit.fixed_effects, fit.fixed_se.reindex(fit.fixed_effects.index)
-    u = fit.time_unit
+def fixed_effects_table(summary: dict):
+    """Fixed effects with standard errors and 95% intervals (the model summary's), named in
+    the fit's time unit."""
+    u = summary["time_unit"]
+    fixed = summary["fixed_effects"]
+
+    def col(key):
+        return [_num(v[key], 4) for v in fixed.values()]
+
     return table(pd.DataFrame({
-        "Term": [_term(n, u) for n in est.index], "Estimate": est.map(lambda v: _num(v, 4)),
-        "Std. error": se.map(lambda v: _num(v, 4)),
-        "95% low": (est - Z95 * se).map(lambda v: _num(v, 4)),
-        "95% high": (est + Z95 * se).map(lambda v: _num(v, 4))}))
+        "Term": [_term(n, u) for n in fixed], "Estimate": col("estimate"),
+        "Std. error": col("se"), "95% low": col("ci_low"), "95% high": col("ci_high")}))
 
 
-def variance_table(fit: GrowthFit):
-    """Variance components as variances and standard deviations; the clinicians' level-change
-    correlation is a correlation (no standard deviation: the cell is left empty)."""
-    u = fit.time_unit
-    cov = fit.clinician_cov
-    comps = {"clinician: starting level": cov[0, 0], f"clinician: change per {u}": cov[1, 1],
-             "client: starting level": fit.client_intercept_var,
-             f"client: change per {u}": fit.client_slope_var, "residual": fit.residual_var}
+def variance_table(summary: dict):
+    """Variance components (the model summary's) as variances and standard deviations; the
+    clinicians' level-change correlation is a correlation (no standard deviation: the cell is
+    left empty)."""
+    u = summary["time_unit"]
+    vc = summary["variance_components"]
+    comps = {"clinician: starting level": vc["clinician_intercept"],
+             f"clinician: change per {u}": vc["clinician_slope"],
+             "client: starting level": vc["client_intercept"],
+             f"client: change per {u}": vc["client_slope"], "residual": vc["residual"]}
     rows = [{"Component": k, "Variance": _num(v, 5),
-             "Std. deviation": _num(np.sqrt(max(v, 0)), 5) if np.isfinite(v) else ""}
+             "Std. deviation": _num(np.sqrt(max(v, 0)), 5) if _finite(v) else ""}
             for k, v in comps.items()]
-    sd = np.sqrt(np.clip(np.diag(cov), 0, None))
-    corr = cov[0, 1] / (sd[0] * sd[1]) if sd.all() else np.nan
     rows.append({"Component": "clinician: level-change correlation",
-                 "Variance": _num(corr, 3) or "not estimable (a variance at zero)",
+                 "Variance": _num(vc["clinician_intercept_slope_corr"], 3)
+                 or "not estimable (a variance at zero)",
                  "Std. deviation": ""})
     return table(pd.DataFrame(rows), "The correlation row gives the correlation itself in the "
                  "variance column; a correlation has no standard deviation.")
 
 
-def share_statement(fit: GrowthFit):
+def _finite(v) -> bool:
+    return v is not None and bool(np.isfinite(v))
+
+
+def share_statement(fit):
     """The share of score variance due to clinicians next to the literature's about 5%."""
     if not np.isfinite(fit.share_clinician):
         return Text("The share of variance due to clinicians was not estimated for this model.")
@@ -93,7 +103,7 @@ def share_statement(fit: GrowthFit):
         "2019), and most of the rest lies with clients and measurement.")
 
 
-def model_text(fit: GrowthFit) -> Text:
+def model_text(fit) -> Text:
     """The model as fitted, in lme4's notation, with what its terms mean and its engine."""
     return Text(
         f"In R's lme4 notation, over the columns of the model rows (the files `perfkit run` "
@@ -106,7 +116,7 @@ def model_text(fit: GrowthFit) -> Text:
         "parameters) were checked against R's lme4 on reference data (`tests/reference/`).")
 
 
-def caterpillar_text(fit: GrowthFit) -> Text:
+def caterpillar_text(fit) -> Text:
     """What the clinician-differences figure shows, in the fit's terms."""
     return Text(
         f"Each dot is a clinician's difference from the practice's average change per "
@@ -148,7 +158,7 @@ def comparison_table(compared: pd.DataFrame):
                                             "The model reported above is not among these."))
 
 
-def sensitivity_table(sens: pd.DataFrame, fit: GrowthFit, min_scores: int):
+def sensitivity_table(sens: pd.DataFrame, fit, min_scores: int):
     """The early-leaver sensitivity check, in the fit's units."""
     u = fit.time_unit
     out = pd.DataFrame({"Clinician": sens["clinician_id"]})
@@ -164,7 +174,7 @@ def sensitivity_table(sens: pd.DataFrame, fit: GrowthFit, min_scores: int):
                  "its 95% interval, fitted with the same settings as above.")
 
 
-def limits_text(fit: GrowthFit) -> Text:
+def limits_text(fit) -> Text:
     """What the model can and cannot say about a clinician, for the fit as it was made."""
     u = fit.time_unit
     first = (f"It estimates how fast a clinician's clients' scores changed per {u} compared "

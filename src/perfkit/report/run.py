@@ -1,8 +1,9 @@
-"""A run folder as the reports read it: its tables (``tables/*.csv``), its model summary, its
-run facts (``prepared/snapshot.json``: parameters, which tables the practice provided, what the
-export could give) and, for the few sections that draw individual scores, the prepared
-snapshot's tables one clinician at a time. Nothing here computes a metric or runs the
-pipeline."""
+"""A run folder as the reports read it: its tables (``tables/*.csv``, the clinicians' names
+and dates from ``roster.csv``), its model summary, its quality summary
+(``data_quality.json``) and its run facts (``prepared/snapshot.json``: parameters, which tables
+the practice provided, what the export could give). Nothing here computes a metric or runs the
+pipeline, and nothing reads the prepared snapshot's tables: whatever a report shows is in a run
+table."""
 
 from __future__ import annotations
 
@@ -15,11 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import operations as op
 from ..config import Config, load_config
+from ..contract import ITEM9_WORDS, NOTE_STATUS
 from ..io import find_folder, read_table
-from ..outcomes import ITEM9_WORDS
-from ..prepared import Prepared, load_prepared
 from ..safety import distinct_names
 from .format import Text, date_words, table, yes
 
@@ -34,9 +33,7 @@ __all__ = ["RunData", "load_run", "measured", "text_id", "on_status", "no_appoin
 
 @dataclass
 class RunData:
-    """A run folder for the reports. The prepared snapshot is read table by table when a
-    section first needs it (a clinician report reads the clinician list and its own clients'
-    scores, not every appointment of the practice)."""
+    """A run folder for the reports: its tables, model summary and run facts."""
 
     folder: Path
     config: Config
@@ -44,11 +41,9 @@ class RunData:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     summary: dict = field(default_factory=dict)
     validate: bool = False
-    _data: Prepared | None = None
     _names: dict | None = None
     _shown: dict | None = None
     _teams: dict | None = None  # perfkit.report.teams.team_of, read once
-    _ramps: pd.DataFrame | None = None  # ramp_by_hire, worked out once
     _quality: dict | None = None  # data_quality.json, read once
 
     @property
@@ -61,31 +56,28 @@ class RunData:
                 else {}
         return self._quality
 
-    @property
-    def data(self) -> Prepared:
-        """The whole prepared snapshot (read on first use)."""
-        if self._data is None:
-            self._data = load_prepared(self.folder, validate=self.validate)
-        return self._data
-
     def table(self, name: str) -> pd.DataFrame:
         return self.tables[name]
+
+    def roster(self) -> pd.DataFrame:
+        """The roster as the reports name and date clinicians (``roster.csv``: id, name,
+        start and end dates, team), indexed by id; names and teams as text, dates as dates."""
+        r = self.tables.get("roster")
+        if r is None:
+            r = pd.DataFrame(columns=["clinician_id", "name", "start_date", "end_date", "team"])
+        r = r.copy()
+        for col in ("name", "team"):
+            if col in r:
+                r[col] = r[col].map(lambda v: v if pd.isna(v) else str(v)).astype(object)
+        for col in ("start_date", "end_date"):
+            if col in r:
+                r[col] = pd.to_datetime(r[col])
+        return r.set_index("clinician_id")
 
     def provided(self, name: str) -> bool:
         """Whether the practice provided an input table (what rests on a table that was not
         provided is unknown, and the reports say so)."""
         return name in self.meta.get("provided", [name])  # older runs: assume provided
-
-    def prepared_table(self, name: str, clinician_id: str | list[str] | None = None
-                       ) -> pd.DataFrame:
-        """One prepared table, optionally only one clinician's rows (or those of a list of
-        clinicians), without loading the rest of the snapshot."""
-        ids = [clinician_id] if isinstance(clinician_id, str) else clinician_id
-        if self._data is not None:
-            t = self._data[name]
-            return t if ids is None else t[t["clinician_id"].isin(ids)]
-        filters = [("clinician_id", "in", list(ids))] if ids is not None else None
-        return pd.read_parquet(self.folder / "prepared" / f"{name}.parquet", filters=filters)
 
     def name_of(self, clinician_id: str) -> str:
         """The clinician's name as every report shows it: as written, with the id added when
@@ -100,16 +92,15 @@ class RunData:
 
     def _written(self) -> dict:
         if self._names is None:
-            c = self.prepared_table("clinicians")
-            self._names = dict(zip(c["clinician_id"], c["name"], strict=True))
+            self._names = self.roster()["name"].to_dict()
         return self._names
 
 
 def load_run(run_folder: str | os.PathLike, *, validate: bool = False) -> RunData:
-    """Load a run folder written by ``perfkit run`` (its tables, model summary and run facts;
-    the prepared snapshot's tables are read when a section first needs them). The notebooks
-    pass :func:`perfkit.cache.demo_run` when no run folder is given. The prepared snapshot is
-    not re-checked (``validate=False``): the run checked it when it wrote it.
+    """Load a run folder written by ``perfkit run`` (its tables, model summary and run facts).
+    The notebooks pass :func:`perfkit.cache.demo_run` when no run folder is given.
+    ``validate`` is kept for a notebook that loads the prepared snapshot itself
+    (:func:`perfkit.load_prepared`): the reports never read it.
     """
     folder = find_folder(run_folder, "run folder")  # relative: from here, else the project
     meta_file = folder / "prepared" / "snapshot.json"
@@ -156,7 +147,7 @@ def on_status(m: pd.DataFrame) -> pd.Series:
     """Clinicians whose documentation figures rest on note statuses, not signing times."""
     if "documentation_source" not in m:
         return pd.Series(False, index=m.index)
-    return m["documentation_source"] == op.NOTE_STATUS
+    return m["documentation_source"] == NOTE_STATUS
 
 
 def no_appointments(m: pd.DataFrame) -> pd.Series:
@@ -237,27 +228,16 @@ def rows_or_reason(run: RunData, table: str, ids: list[str], *, quiet: bool = Fa
 
 
 def ramp_by_hire(run: RunData) -> pd.DataFrame:
-    """``ramp.csv`` one row per new hire, in the order of the table: the status, the weeks the
-    status rests on (those with a practice ramp, else every week followed) and the hire's and
-    the earlier hires' mean utilization over them. The ramp figure and its words both read
-    this, so they give the same numbers. Worked out once per run (the owner's page reads it
-    in several sections)."""
-    if run._ramps is None:
-        run._ramps = _ramps_by_hire(run)
-    return run._ramps
-
-
-def _ramps_by_hire(run: RunData) -> pd.DataFrame:
-    r = run.tables.get("ramp")
-    rows = []
-    for cid, h in (r.groupby("clinician_id", sort=False) if r is not None else []):
-        both = h.dropna(subset=["utilization", "practice_utilization"])
-        basis = both if len(both) else h.dropna(subset=["utilization"])
-        rows.append({"clinician_id": cid, "ramp": h["ramp"].iloc[0], "weeks": len(basis),
-                     "compared": bool(len(both)), "utilization": basis["utilization"].mean(),
-                     "practice_utilization": both["practice_utilization"].mean()})
-    return pd.DataFrame(rows, columns=["clinician_id", "ramp", "weeks", "compared",
-                                       "utilization", "practice_utilization"])
+    """``ramp_summary.csv`` (:func:`perfkit.workforce.ramp_summary`): one row per new hire,
+    in the order of ``ramp.csv``: the status, the weeks the status rests on, whether the hire
+    is compared with earlier hires (``compared``, a yes/no), the hire's and the earlier hires'
+    mean utilization over those weeks. The ramp figure and its words both read this, so they
+    give the same numbers. Empty (with those columns) when no one started."""
+    r = run.tables.get("ramp_summary")
+    if r is None:
+        return pd.DataFrame(columns=["clinician_id", "ramp", "weeks", "compared",
+                                     "utilization", "practice_utilization", "hires_compared"])
+    return r.assign(compared=yes(r["compared"]))
 
 
 def few_peers(run: RunData, n: int | None = None) -> bool:
@@ -289,13 +269,11 @@ def few_peers_words(run: RunData) -> str:
 
 
 def hires_compared(run: RunData, clinician_id: str) -> int:
-    """The earlier hires a new hire's ramp is compared with (``ramp.csv``'s
-    ``hires_compared``, the fewest over the weeks compared; 0 with none)."""
-    r = run.tables.get("ramp")
-    if r is None or r.empty or "hires_compared" not in r:
-        return 0
-    h = r[(r["clinician_id"] == clinician_id) & r["practice_utilization"].notna()]
-    return int(h["hires_compared"].min()) if len(h) else 0
+    """The earlier hires a new hire's ramp is compared with (``ramp_summary.csv``'s
+    ``hires_compared``: the fewest over the weeks compared; 0 with none)."""
+    r = ramp_by_hire(run)
+    h = r[r["clinician_id"] == clinician_id]
+    return int(h["hires_compared"].iloc[0]) if len(h) else 0
 
 
 def ramping_starts(run: RunData) -> dict[str, pd.Timestamp]:
@@ -380,10 +358,10 @@ def item9_section(run: RunData, ids: list[str], nobody: str, name_of=None):
 
 def item9_in_export(run: RunData, ids: list[str]) -> bool:
     """Whether the export gives item 9 answers on any PHQ-9 of these clinicians (an export of
-    totals only does not: then "no answer above zero" would be a claim perfkit cannot make).
-    Reads these clinicians' rows of the prepared snapshot once."""
-    a = run.prepared_table("assessments", list(ids))
-    return bool("item_9" in a and a.loc[a["instrument"] == "PHQ-9", "item_9"].notna().any())
+    totals only does not: then "no answer above zero" would be a claim perfkit cannot make),
+    from ``item9_coverage.csv``."""
+    c = rows_for(run, "item9_coverage", ids)
+    return bool(len(c)) and bool(yes(c["item9_in_export"]).any())
 
 
 def item9_caption(run: RunData, followup: bool) -> str:

@@ -23,37 +23,15 @@ TEAM = "Team"
 NO_TEAM = "no team given"
 
 
-def _spelled(value) -> str:
-    """A team as written, with runs of spaces folded to one ("" for none)."""
-    return " ".join(value.split()) if isinstance(value, str) else ""
-
-
 def team_of(run: RunData) -> dict[str, str]:
-    """Each rostered clinician's team (``clinicians.team``), "" for none (an empty cell, or a
-    run whose roster has no team column). Teams written with other case or spacing are one
-    team, shown in its most frequent spelling (the first in sorted order on a tie). A run
-    without a readable roster snapshot has no teams. Read once per run."""
+    """Each rostered clinician's team (``roster.csv``'s ``team``: teams written with other case
+    or spacing are one team, in its most frequent spelling, :func:`perfkit.operations.team_names`),
+    "" for none. Read once per run."""
     if run._teams is None:
-        run._teams = _read_teams(run)
+        t = run.roster().get("team")
+        run._teams = {} if t is None else {
+            str(cid): "" if pd.isna(v) else str(v) for cid, v in t.items()}
     return run._teams
-
-
-def _read_teams(run: RunData) -> dict[str, str]:
-    try:
-        c = run.prepared_table("clinicians")
-    except (KeyError, OSError, ValueError):
-        return {}
-    if "team" not in c:
-        return {}
-    written = {str(cid): _spelled(t) for cid, t in zip(c["clinician_id"], c["team"],
-                                                       strict=True)}
-    spellings: dict[str, dict[str, int]] = {}
-    for t in written.values():
-        if t:
-            spellings.setdefault(t.casefold(), {}).setdefault(t, 0)
-            spellings[t.casefold()][t] += 1
-    shown = {k: sorted(v, key=lambda s: (-v[s], s))[0] for k, v in spellings.items()}
-    return {cid: shown[t.casefold()] if t else "" for cid, t in written.items()}
 
 
 def has_teams(run: RunData, ids=None) -> bool:

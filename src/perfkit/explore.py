@@ -1,7 +1,8 @@
 """Interactive exploration for analysts (ipywidgets): pickers for clinician, weekly metric,
 instrument and date range drive a chart and a table, and a second panel refits the growth
 model when its settings change (perfkit's nested fitter takes a fraction of a second). Used by
-``notebooks/explore.ipynb``."""
+``notebooks/explore.ipynb``. It lives outside :mod:`perfkit.report` because it refits models
+(compute); it draws with the report's figures and tables."""
 
 from __future__ import annotations
 
@@ -13,17 +14,38 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import display
 
-from .. import models
-from ..operations import WEEKLY_COLUMNS
-from ..registry import METRICS, format_value, label_of
-from ..safety import md
-from .figures import BLUE, done, fit_caterpillar, trajectories_figure
-from .format import date_words, num, period_words, table
-from .research import describe_fit, variance_table
-from .run import RunData
+from . import models
+from .operations import WEEKLY_COLUMNS
+from .outcomes import score_trajectories, typical_course
+from .registry import METRICS, format_value, label_of
+from .report.figures import BLUE, done, fit_caterpillar, trajectories_chart
+from .report.format import date_words, num, period_words, table
+from .report.research import describe_fit, variance_table
+from .report.run import RunData
+from .safety import md
 
 __all__ = ["explorer", "weekly_view", "model_view", "model_explorer", "clinician_choices",
-           "metric_label", "run_words"]
+           "metric_label", "run_words", "prepared_table", "trajectories_view"]
+
+
+def prepared_table(run: RunData, name: str, clinician_id: str | None = None) -> pd.DataFrame:
+    """One table of the run's prepared snapshot (``prepared/<name>.parquet``), optionally only
+    one clinician's rows, without loading the rest: the explorer recomputes from it (the
+    reports never read it)."""
+    filters = [("clinician_id", "in", [clinician_id])] if clinician_id is not None else None
+    return pd.read_parquet(run.folder / "prepared" / f"{name}.parquet", filters=filters)
+
+
+def trajectories_view(run: RunData, clinician_id: str, instrument: str, *, start=None,
+                      end=None, whose: str | None = None):
+    """The clinician's clients' scores over time between two dates (both included), worked
+    out from the prepared snapshot for those dates (:func:`perfkit.outcomes.score_trajectories`:
+    weeks count from each client's first score among those shown) and drawn as the reports
+    draw them (:func:`perfkit.report.figures.trajectories_chart`)."""
+    a = prepared_table(run, "assessments", clinician_id)
+    points = score_trajectories(a[a["instrument"] == instrument], run.config, start=start,
+                                end=end)
+    return trajectories_chart(points, typical_course(points), run, instrument, whose=whose)
 
 
 def metric_label(metric: str) -> str:
@@ -46,7 +68,7 @@ def clinician_choices(run: RunData) -> list[tuple[str, str]]:
     when."""
     ids = set(run.table("clinician_metrics")["clinician_id"]) | set(
         run.table("weekly_metrics")["clinician_id"])
-    roster = run.prepared_table("clinicians").set_index("clinician_id")
+    roster = run.roster()
     weeks = pd.to_datetime(run.table("weekly_metrics")["week_start"])
     first = weeks.min() if len(weeks) else pd.NaT
     out = []
@@ -120,9 +142,9 @@ def explorer(run: RunData) -> w.Widget:
         out.clear_output(wait=True)
         with out:
             fig, rows = weekly_view(run, pick_c.value, pick_m.value, first, last)
-            display(fig, trajectories_figure(run, pick_c.value, pick_i.value,
-                                             whose=run.name_of(pick_c.value), start=first,
-                                             end=last + pd.Timedelta(days=6)), rows)
+            display(fig, trajectories_view(run, pick_c.value, pick_i.value,
+                                           whose=run.name_of(pick_c.value), start=first,
+                                           end=last + pd.Timedelta(days=6)), rows)
 
     for control in (pick_c, pick_m, pick_i, span):
         control.observe(render, names="value")
@@ -136,7 +158,7 @@ def model_view(run: RunData, instrument: str, client_covariance: str = "independ
     mc = run.config.models.model_copy(update={"client_covariance": client_covariance,
                                               "min_scores": min_scores, "engine": "perfkit"})
     cfg = run.config.model_copy(update={"models": mc})
-    rows = models.model_data(run.prepared_table("assessments"), cfg, instrument,
+    rows = models.model_data(prepared_table(run, "assessments"), cfg, instrument,
                              min_scores=min_scores)
     return models.fit_growth_model(rows, cfg, instrument)
 
@@ -160,7 +182,8 @@ def model_explorer(run: RunData) -> w.Widget:
             # labelled "C01 Maya Okafor": the plot's clinician-id order, with names
             named = replace(fit, effects=fit.effects.assign(clinician_id=[
                 f"{c} {run.name_of(c)}" for c in fit.effects["clinician_id"]]))
-            shown = [describe_fit(fit), variance_table(fit)]
+            summary = models.model_summary([fit])[fit.instrument]
+            shown = [describe_fit(fit), variance_table(summary)]
             if fit.effects["effect"].notna().any():
                 shown.append(fit_caterpillar(named,
                                              better=run.config.instruments[fit.instrument]

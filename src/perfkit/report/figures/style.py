@@ -1,0 +1,193 @@
+"""The house style of every figure: the palette, the page a figure must fit when printed,
+:func:`use_style`, and :class:`Figure` / :class:`Figures` (a figure, or a figure of several
+printed pages, with its text alternative)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import textwrap
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+
+from ...safety import flat, html_text
+
+__all__ = ["use_style", "done", "Figure", "Figures", "BLUE", "GREY", "ORANGE", "WIDTH",
+           "PAGE_HEIGHT_PX"]
+
+
+# Okabe and Ito's blue and vermillion (told apart with every common colour-vision deficiency,
+# and each dark enough on white), and a neutral grey for what is context
+BLUE, GREY, ORANGE = "#0072B2", "#718096", "#D55E00"
+
+# A report figure is at most WIDTH inches wide: the printed page is about 7.1 in (18 cm), so
+# it prints at full size and its 9 pt text stays 9 pt.
+WIDTH = 7.1
+# The print style sheet (perfkit.render, ``img { max-height: 22cm }``) keeps a figure with its
+# caption on one printed page: an image taller than 22 cm is shrunk to 22 cm, and its text with
+# it. A figure printed at full size (WIDTH across the 18 cm column, at the house 110 dpi) is
+# 22 cm tall at most when its PNG is at most 22 / 2.54 in x 110 dpi = 952 px: so no figure page
+# is taller (:func:`_room`), and on screen that is well under the 1,600 px the reports allow.
+# A figure with more rows or panels than fit is drawn on several pages (:class:`Figures`).
+PRINT_HEIGHT_CM, DPI = 22, 110
+PAGE_HEIGHT_PX = int(PRINT_HEIGHT_CM / 2.54 * DPI)  # 952
+
+
+def _room() -> float:
+    """The tallest a figure page may be, in inches at the current resolution, with a margin
+    for what ``bbox_inches="tight"`` adds around it."""
+    return (PAGE_HEIGHT_PX - 8) / plt.rcParams["figure.dpi"]
+
+
+def _wrap(title: str, width: int = 62) -> str:
+    """A title in lines that fit a figure of :data:`WIDTH` inches at 11 pt bold."""
+    return textwrap.fill(title, width)
+
+
+def use_style() -> None:
+    """The house style: white grid, readable sizes, no chart junk. (Plain matplotlib settings:
+    importing seaborn for a theme would cost each report a second.)"""
+    plt.rcParams.update({
+        "figure.dpi": DPI, "figure.facecolor": "white", "axes.facecolor": "white",
+        "axes.grid": True, "grid.color": "#e2e8f0", "grid.linewidth": 0.8,
+        "axes.edgecolor": "#a0aec0", "axes.spines.top": False, "axes.spines.right": False,
+        "axes.titleweight": "bold", "axes.titlesize": 11, "axes.labelsize": 10,
+        "xtick.labelsize": 9, "ytick.labelsize": 9, "legend.fontsize": 9,
+        "font.family": "DejaVu Sans",
+        # text from the records (names) is drawn as written: "$" is a dollar sign, never
+        # the start of mathtext (which would also fail on an unbalanced "$\\")
+        "text.parse_math": False,
+    })
+
+
+class Figure:
+    """A report figure with its text alternative: what it shows and the one thing to notice,
+    written from the same data it draws. A notebook shows the image with the text as its
+    ``alt`` (nbconvert writes it into the ``img`` tag) and, with ``say``, the same sentence
+    under it. ``drawn``: the part of ``alt`` that names what the figure itself draws by name
+    (a long list of clinicians); the page shows it, the printed page leaves it out (the
+    figure's own labels say it there). Everything else (``axes``, ``savefig``...) is the
+    matplotlib figure's."""
+
+    def __init__(self, fig, alt: str, say: bool = False, drawn: str = ""):
+        self.fig, self.alt, self.say, self.drawn = fig, alt, say, drawn
+
+    def __getattr__(self, name):
+        if name == "fig":  # not set yet (copying, unpickling)
+            raise AttributeError(name)
+        return getattr(self.fig, name)
+
+    def png(self) -> bytes:
+        buf = io.BytesIO()
+        self.fig.savefig(buf, format="png", bbox_inches="tight",
+                         dpi=plt.rcParams["figure.dpi"])
+        return buf.getvalue()
+
+    @property
+    def pages(self) -> list[Figure]:
+        """The figure's printed pages: itself (a :class:`Figures` has several)."""
+        return [self]
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        data = base64.b64encode(self.png()).decode("ascii")
+        alt = flat(self.alt)  # one line (nbconvert escapes it into the img tag)
+        display({"image/png": data, "text/plain": alt}, raw=True,
+                metadata={"image/png": {"alt": alt}})
+        if self.say:
+            _say(self.alt, self.drawn)
+
+
+def _say(words: str, drawn: str = "") -> None:
+    """A figure's sentence under it, in a notebook (kept with it when printed); ``drawn``, a
+    part of ``words`` that lists what the figure draws by name, is marked so that the print
+    style sheet leaves it out (``.figure-text .drawn``)."""
+    from IPython.display import Markdown, display
+
+    head, _, tail = words.partition(drawn) if drawn else (words, "", "")
+    said = html_text(head) + (f'<span class="drawn">{html_text(drawn)}</span>'
+                              + html_text(tail) if drawn and drawn in words else "")
+    display(Markdown(f'<p class="figure-text">{said}</p>'))  # one line, inert
+
+
+class Figures(Sequence):
+    """A figure with more rows or panels than fit on one printed page, drawn as several pages
+    (each a :class:`Figure` at most :data:`PAGE_HEIGHT_PX` tall, with its own title ending
+    "(1 of 2)", axes with tick labels, key and text alternative for what that page shows).
+    A notebook shows the pages in order, each its own image with its own ``alt`` (nbconvert
+    writes each into its own ``img`` tag), and, with ``say``, the sentence ``alt`` (what the
+    whole figure shows) once under the last page. ``figs[k].png()``: page k's image;
+    ``axes``: every page's axes, in page order."""
+
+    def __init__(self, pages: list[Figure], alt: str, say: bool = False, drawn: str = ""):
+        self.pages, self.alt, self.say, self.drawn = list(pages), alt, say, drawn
+
+    def __len__(self) -> int:
+        return len(self.pages)
+
+    def __getitem__(self, k):
+        return self.pages[k]
+
+    @property
+    def axes(self) -> list:
+        return [ax for page in self.pages for ax in page.axes]
+
+    def __repr__(self) -> str:
+        return f"<Figures: {len(self.pages)} pages>"
+
+    def _ipython_display_(self) -> None:
+        for page in self.pages:
+            page._ipython_display_()
+        if self.say:
+            _say(self.alt, self.drawn)
+
+
+def done(fig, alt: str, *, say: bool = False, below: float = 0, drawn: str = "") -> Figure:
+    """Lay out and close a figure before returning it with its text alternative, so a notebook
+    shows it exactly once (through the returned object) and no figure stays open in memory;
+    ``below``: inches left free at the bottom (for a key under every panel); ``drawn``: see
+    :class:`Figure`."""
+    fig.tight_layout(rect=(0, below / fig.get_size_inches()[1], 1, 1))
+    plt.close(fig)
+    return Figure(fig, alt, say, drawn)
+
+
+def _pages(pages: list[Figure], alt: str, *, say: bool = False,
+           drawn: str = "") -> Figure | Figures:
+    """Pages drawn (each through :func:`done`) as one figure: a :class:`Figure` when there is
+    one page (with ``alt``, what the figure shows, as its text alternative), else
+    :class:`Figures`."""
+    if len(pages) == 1:
+        page = pages[0]
+        page.alt, page.say, page.drawn = alt, say, drawn
+        return page
+    return Figures(pages, alt, say, drawn)
+
+
+def _names(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _title(fig, title: str) -> None:
+    """A figure's title, from its left edge (a caterpillar's axes start after the names)."""
+    fig.suptitle(title, x=0.01, ha="left", fontsize=plt.rcParams["axes.titlesize"],
+                 fontweight="bold")
+
+
+def _key(axes, panels: int) -> None:
+    """One key for a grid of panels: every kind of line drawn, in an empty panel when there
+    is one, else under the first panel of the last row."""
+    handles = {}
+    for ax in axes[:panels]:
+        for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, h)
+    if not handles:
+        return
+    if len(axes) > panels:
+        axes[panels].legend(handles.values(), handles.keys(), loc="center left",
+                            frameon=False)
+    else:  # under the panels, in the room done() leaves for it
+        axes[0].figure.legend(handles.values(), handles.keys(), loc="lower left",
+                              frameon=False, ncol=len(handles))  # one row: at most four

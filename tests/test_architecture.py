@@ -1,0 +1,110 @@
+"""The layers keep to themselves (issue 32): presentation (``perfkit/report/``) reads a run's
+tables and run facts and imports no compute module. The check parses each module's source with
+``ast`` (every import statement: at module level, inside functions, under ``if``), resolves
+relative imports against the module's own package, and names the module and the import that
+breaks the rule."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import perfkit
+
+REPORT = Path(perfkit.__file__).parent / "report"
+
+# what a report module may import from perfkit: the report package itself, the metric
+# registry, the data contract (the values the tables carry), the parameters, reading files
+# and escaping text
+ALLOWED = ("perfkit.report", "perfkit.registry", "perfkit.contract", "perfkit.config",
+           "perfkit.io", "perfkit.safety")
+
+
+def imported(source: str, module: str, *, package: bool = False) -> list[tuple[int, str]]:
+    """Every perfkit module ``source`` imports, as (line, absolute dotted name). ``module`` is
+    the source's own dotted name (``package``: it is a package's ``__init__``), against which
+    a relative import is resolved; ``from . import x`` names ``<package>.x``."""
+    here = module.split(".") if package else module.split(".")[:-1]
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = here[:len(here) - (node.level - 1)]
+                stem = ".".join(base + ([node.module] if node.module else []))
+            else:
+                stem = node.module or ""
+            if node.module is None or stem in ("perfkit",):  # from . import x: x is a module
+                found += [(node.lineno, f"{stem}.{a.name}") for a in node.names]
+            else:
+                found.append((node.lineno, stem))
+    return sorted((line, name) for line, name in found
+                  if name == "perfkit" or name.startswith("perfkit."))
+
+
+def outside(source: str, module: str, *, package: bool = False) -> list[str]:
+    """The imports of ``source`` that break the rule, as "module line N imports name"."""
+    return [f"{module} line {line} imports {name}"
+            for line, name in imported(source, module, package=package)
+            if not any(name == a or name.startswith(a + ".") for a in ALLOWED)]
+
+
+def report_modules() -> list[tuple[str, Path, bool]]:
+    out = []
+    for path in sorted(REPORT.rglob("*.py")):
+        parts = path.relative_to(REPORT.parent.parent).with_suffix("").parts
+        package = parts[-1] == "__init__"
+        out.append((".".join(parts[:-1] if package else parts), path, package))
+    return out
+
+
+def test_the_walk_finds_the_report_modules():
+    names = [m for m, _, _ in report_modules()]
+    for name in ("perfkit.report", "perfkit.report.run", "perfkit.report.practice",
+                 "perfkit.report.research"):
+        assert name in names
+    assert any(n.startswith("perfkit.report.figures") for n in names)
+
+
+@pytest.mark.parametrize("module, path, package", report_modules(),
+                         ids=[m for m, _, _ in report_modules()])
+def test_presentation_imports_no_compute_module(module, path, package):
+    assert outside(path.read_text(encoding="utf-8"), module, package=package) == []
+
+
+def test_the_check_names_a_compute_import_wherever_it_is():
+    source = "\n".join([
+        "from __future__ import annotations",
+        "import numpy as np",
+        "from .. import operations as op",          # line 3: relative, a module
+        "from ..safety import md",                  # allowed
+        "from .format import pct",                  # the report's own
+        "def f():",
+        "    from ..models import Z95",             # line 7: inside a function
+        "    import perfkit.trends",                # line 8: absolute
+        "if True:",
+        "    from perfkit.contract import NOT_KNOWN",  # allowed
+        "    from ..outcomes import funnel_limits",  # line 11: perfkit.outcomes
+        "from perfkit import registry, tables",     # line 12: registry allowed, tables not
+    ])
+    assert outside(source, "perfkit.report.practice") == [
+        "perfkit.report.practice line 3 imports perfkit.operations",
+        "perfkit.report.practice line 7 imports perfkit.models",
+        "perfkit.report.practice line 8 imports perfkit.trends",
+        "perfkit.report.practice line 11 imports perfkit.outcomes",
+        "perfkit.report.practice line 12 imports perfkit.tables",
+    ]
+
+
+def test_relative_imports_resolve_from_a_package_and_from_a_module_in_it():
+    # report/figures/__init__.py: "." is perfkit.report.figures; ".." is perfkit.report
+    assert imported("from ..run import RunData\nfrom . import style", "perfkit.report.figures",
+                    package=True) == [(1, "perfkit.report.run"),
+                                      (2, "perfkit.report.figures.style")]
+    # report/figures/style.py: ".." is perfkit.report, "..." is perfkit
+    assert outside("from ...operations import LAG_FIGURES\nfrom ..format import pct",
+                   "perfkit.report.figures.style") == [
+        "perfkit.report.figures.style line 1 imports perfkit.operations"]
