@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from perfkit import operations as op
 from perfkit import outcomes as oc
+from perfkit import practice_summary as ps
 from perfkit import workforce as wf
 from perfkit.tables import roster
 
@@ -28,7 +28,7 @@ def run_tables(tables: dict, config, *, clinicians: pd.DataFrame | None = None,
         out.setdefault("roster", roster(clinicians))
         m = out.get("clinician_metrics")
         if m is not None and all(c in m for c in POOLED):
-            out.setdefault("team_rates", op.team_rates(m, op.team_names(clinicians)))
+            out.setdefault("team_rates", ps.team_rates(m, ps.team_names(clinicians)))
     if time_off is not None:
         out.setdefault("leave_days", wf.leave_days(time_off, config))
     if assessments is not None:

@@ -9,6 +9,7 @@ import pytest
 
 import perfkit as pk
 from perfkit import operations as op
+from perfkit import practice_summary as ps
 
 from practice_data import CLINICIANS, write_table
 
@@ -348,7 +349,7 @@ def test_an_empty_note_status_column_is_no_answer(combined, cfg, tmp_path):
     assert m.loc["C1", "notes_due"] == 2  # sessions whose note was due are still known
     f = op.flags(m.reset_index(), cfg)
     assert not f[["flag_late_notes", "flag_unsigned_overdue"]].any().any()
-    p = op.practice_summary(data, cfg, m.reset_index()).iloc[0]
+    p = ps.practice_summary(data, cfg, m.reset_index()).iloc[0]
     assert np.isnan(p["unsigned_overdue_7d"]) and np.isnan(p["notes_open_72h"])
 
 

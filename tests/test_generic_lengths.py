@@ -10,6 +10,7 @@ import pytest
 
 import perfkit as pk
 from perfkit import operations as op
+from perfkit import practice_summary as ps
 from perfkit.ingest import IngestError, load_column_map
 from perfkit.report.practice import _estimated_words
 
@@ -129,7 +130,7 @@ def test_hours_at_the_default_length_are_counted_apart(export, cfg, tmp_path):
         pytest.approx([163 / 60, 163 / 60, 50 / 60])
     assert m.loc["C2", ["hours_attended", "hours_estimated", "hours_default"]].tolist() == \
         pytest.approx([185 / 60, 185 / 60, 0.0])
-    p = op.practice_summary(data, cfg, m.reset_index()).iloc[0]
+    p = ps.practice_summary(data, cfg, m.reset_index()).iloc[0]
     assert p["hours_default"] == pytest.approx(50 / 60)
     assert p["hours_estimated"] == pytest.approx(348 / 60)
 

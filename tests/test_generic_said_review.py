@@ -28,6 +28,7 @@ from typer.testing import CliRunner
 import perfkit as pk
 from perfkit import contract as C
 from perfkit import operations as op
+from perfkit import practice_summary as ps
 from perfkit.cli import adjustment_words, app, input_rows_words
 
 from practice_data import CLINICIANS, write_table
@@ -104,7 +105,7 @@ def test_who_cancelled_and_late_cancellations_are_not_known_without_their_column
     # no flag and no trend from a rate that leaves late cancellations out
     flags = op.flags(m.reset_index(), cfg).set_index("clinician_id")
     assert not flags["flag_high_non_attendance"].any()
-    p = op.practice_summary(data, cfg, m.reset_index()).iloc[0]
+    p = ps.practice_summary(data, cfg, m.reset_index()).iloc[0]
     assert pd.isna(p["clinician_cancelled"]) and pd.isna(p["non_attendance_rate"])
     assert pd.isna(p["missed_appointments"])
     weeks = op.weekly_metrics(data, cfg)

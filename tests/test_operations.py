@@ -48,6 +48,7 @@ import pytest
 
 import perfkit as pk
 from perfkit import operations as op
+from perfkit import practice_summary as ps
 from perfkit import workforce as wf
 from perfkit.prepared import Prepared
 
@@ -272,7 +273,7 @@ def test_practice_summary_counts_a_client_of_two_clinicians_once(cfg):
                      NOTES + [("C2", "2026-10-14 12:00")], TIME_OFF)
     m = op.clinician_metrics(data, cfg)
     assert m["active_clients"].sum() == 7 and m["new_clients"].sum() == 5
-    s = op.practice_summary(data, cfg, m).iloc[0]
+    s = ps.practice_summary(data, cfg, m).iloc[0]
     assert (s["clinicians"], s["clients_seen"], s["new_clients"]) == (3, 6, 4)
     assert s["sessions_attended"] == 8
     assert s["utilization"] == pytest.approx((260 / 60 + 1 + 2.5) / 110)
@@ -290,7 +291,7 @@ def test_practice_notes_rate_rests_only_on_clinicians_with_signing_times(data, c
     b = m["clinician_id"] == "B"
     m.loc[b, "notes_within_72h"] = np.nan
     m.loc[b, "documentation_source"] = op.NOTE_STATUS
-    s = op.practice_summary(data, cfg, m).iloc[0]
+    s = ps.practice_summary(data, cfg, m).iloc[0]
     assert s["notes_due_with_signing_times"] == 4
     assert s["notes_within_72h"] == pytest.approx(3 / 4)
     assert s["clinicians_on_note_status"] == 1
@@ -299,7 +300,7 @@ def test_practice_notes_rate_rests_only_on_clinicians_with_signing_times(data, c
 def test_metric_spread_by_hand(table):
     """Utilization A 4.333/40, B 1/30, C 1.5/40; sorted, the quartiles interpolate linearly
     between neighbours (positions 0.5 and 1.5)."""
-    s = op.metric_spread(table.reset_index()).set_index("metric")
+    s = ps.metric_spread(table.reset_index()).set_index("metric")
     u = sorted([260 / 60 / 40, 1 / 30, 1.5 / 40])
     assert s.loc["utilization", "clinicians"] == 3
     assert s.loc["utilization", "median"] == pytest.approx(u[1])

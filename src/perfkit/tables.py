@@ -3,8 +3,9 @@
 A run's tables (``tables/*.csv``, DATA_CONTRACT section 2) and the run facts in
 ``prepared/snapshot.json`` are the only thing the reports read: whatever a report shows,
 practice-level figures included, is computed here or in the modules these steps call
-(:mod:`perfkit.operations`, :mod:`perfkit.workforce`, :mod:`perfkit.trends`,
-:mod:`perfkit.outcomes`, :mod:`perfkit.supervision`, :mod:`perfkit.models`);
+(:mod:`perfkit.operations`, :mod:`perfkit.practice_summary`, :mod:`perfkit.workforce`,
+:mod:`perfkit.trends`, :mod:`perfkit.outcomes`, :mod:`perfkit.supervision`,
+:mod:`perfkit.models`);
 :mod:`perfkit.runner` writes them.
 
 Each step returns ``{table name: frame}``; :data:`STEPS` names the tables each step writes, so
@@ -20,6 +21,7 @@ import pandas as pd
 from . import models
 from . import operations as op
 from . import outcomes as oc
+from . import practice_summary as ps
 from . import supervision as sv
 from . import workforce as wf
 from .config import Config
@@ -58,14 +60,14 @@ def operations_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]
     metrics["unsigned_overdue_share"] = share
     ramp = wf.ramp(data, config, weekly)
     return {"clinician_metrics": metrics, "weekly_metrics": weekly,
-            "practice_summary": op.practice_summary(data, config, metrics),
-            "metric_spread": op.metric_spread(metrics),
+            "practice_summary": ps.practice_summary(data, config, metrics),
+            "metric_spread": ps.metric_spread(metrics),
             "workforce": wf.workforce(data.clinicians, config),
             "ramp": ramp, "ramp_summary": wf.ramp_summary(ramp),
             "leave_days": wf.leave_days(data.time_off, config),
             "trend_readings": trend_readings(weekly, config),
             "roster": roster(data.clinicians),
-            "team_rates": op.team_rates(metrics, op.team_names(data.clinicians))}
+            "team_rates": ps.team_rates(metrics, ps.team_names(data.clinicians))}
 
 
 ROSTER_COLUMNS = ["clinician_id", "name", "start_date", "end_date", "team"]
@@ -74,11 +76,11 @@ ROSTER_COLUMNS = ["clinician_id", "name", "start_date", "end_date", "team"]
 def roster(clinicians: pd.DataFrame) -> pd.DataFrame:
     """``tables/roster.csv``: the roster as the reports name and date clinicians: id, name as
     written, start and end dates, and team as the reports name it
-    (:func:`perfkit.operations.team_names`; empty for none). Nothing else of the roster
+    (:func:`perfkit.practice_summary.team_names`; empty for none). Nothing else of the roster
     (licences, supervisors) is copied."""
     out = clinicians.reindex(columns=ROSTER_COLUMNS).copy()
     out["clinician_id"] = out["clinician_id"].astype(str)
-    out["team"] = op.team_names(clinicians).to_numpy()
+    out["team"] = ps.team_names(clinicians).to_numpy()
     return out
 
 

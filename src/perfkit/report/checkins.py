@@ -357,7 +357,7 @@ def team_rows(run: RunData) -> pd.DataFrame:
     asked = set(rows_.loc[rows_["status"].isin([NEW, STILL_FLAGGED, FLAGGED_NOW]),
                           "clinician_id"])
     new = set(rows_.loc[rows_["new"].map(len) > 0, "clinician_id"])
-    rates = run.table("team_rates")  # perfkit.operations.team_rates: the same groups
+    rates = run.table("team_rates")  # perfkit.practice_summary.team_rates: the same groups
     rows = []
     for _, r in rates.iterrows():
         whole = is_yes(r["whole"])

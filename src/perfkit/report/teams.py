@@ -25,8 +25,8 @@ NO_TEAM = "no team given"
 
 def team_of(run: RunData) -> dict[str, str]:
     """Each rostered clinician's team (``roster.csv``'s ``team``: teams written with other case
-    or spacing are one team, in its most frequent spelling, :func:`perfkit.operations.team_names`),
-    "" for none. Read once per run."""
+    or spacing are one team, in its most frequent spelling,
+    :func:`perfkit.practice_summary.team_names`), "" for none. Read once per run."""
     if run._teams is None:
         t = run.roster().get("team")
         run._teams = {} if t is None else {
