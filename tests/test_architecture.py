@@ -181,7 +181,7 @@ def test_the_cycle_check_finds_a_cycle_through_an_import_inside_a_function():
 def test_perfkit_has_no_import_cycle():
     modules = [(m, p.read_text(encoding="utf-8"), package)
                for m, p, package in report_modules(PACKAGE)]
-    assert len(modules) > 60  # the whole package, not one folder
+    assert len(modules) > 30  # the whole package, not one folder
     found = cycles(import_graph(modules))
     assert found == [], "modules that import one another: " + "; ".join(
         " <-> ".join(c) for c in found)
