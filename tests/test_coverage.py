@@ -39,6 +39,7 @@ from perfkit import operations as op
 from perfkit import supervision as sv
 from perfkit.cli import app
 from perfkit.prepared import Prepared
+from perfkit.report.ledger_words import reasons_note
 from perfkit.trends import trend_labels
 
 from practice_data import write_table
@@ -139,7 +140,8 @@ def test_the_ledger_of_a_supervisee_who_started_before_the_records(short):
     assert not row["history_complete"] and row["ledger_status"] == "incomplete history"
     assert row["records_since"] == pd.Timestamp("2026-07-08")
     assert pd.isna(row["projected_completion"])
-    assert "the records begin on 08 Jul 2026, after the start on 01 Mar 2023" in row["note"]
+    assert "the records begin on 08 Jul 2026, after the start on 01 Mar 2023" in \
+        reasons_note(row["reasons"])
     # carried-in experience covers the time before the records: a complete ledger again
     carried = pk.load_config(**PERIOD, supervision={"carried_in": {"C2": {
         "since": "2023-03-01", "direct_hours": 900}}})
