@@ -20,8 +20,8 @@ import pytest
 import perfkit as pk
 from perfkit import history as hi
 from perfkit.demo import DemoSettings, write_demo
-from perfkit.io import read_table
-from perfkit.runner import _write_csv, run_period
+from perfkit.io import read_table, write_table
+from perfkit.runner import run_period
 from perfkit.safety import csv_cell, csv_safe, csv_unguard, html_text
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
@@ -143,7 +143,7 @@ def test_an_earlier_run_written_by_the_table_writer_matches_by_id(tmp_path):
     (folder / "manifest.json").write_text(json.dumps(
         {"period": {"start": "2026-05-01", "end": "2026-08-01"},
          "parameters": {"practice_name": "Demo Practice"}}))
-    _write_csv(pd.DataFrame({"clinician_id": ["=1+1", "-3"], "utilization": [0.5, 0.9],
+    write_table(pd.DataFrame({"clinician_id": ["=1+1", "-3"], "utilization": [0.5, 0.9],
                              "flag_low_utilization": [True, False]}),
                folder / "tables" / "clinician_metrics.csv")
     assert "'=1+1" in (folder / "tables" / "clinician_metrics.csv").read_text()

@@ -22,26 +22,24 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
-
 from . import __version__
 from .config import Config, ConfigError
 from .history import change_table, earlier_runs, history_table, previous_run, same_practice
 from .ingest import IngestError, run_blockers
 from .io import (
-    atomic_write,
     atomic_write_text,
     open_to_group,
     private_outputs,
     read_record,
     read_table,
     restrict_tree,
+    write_table,
 )
 from .operations import clinicians_in_period
 from .prepared import PREPARED_DIR, Prepared, prepare
 from .pseudonym import PseudonymKey, load_key
 from .readers import with_readers
-from .safety import csv_safe, distinct_names
+from .safety import distinct_names
 from .tables import STEPS, model_tables
 
 __all__ = ["run_period", "validate_into", "default_run_folder", "model_outputs", "check_key",
@@ -67,7 +65,7 @@ def model_outputs(data: Prepared, config: Config, folder: Path) -> list[dict]:
     outputs = [{"path": f"tables/{name}.csv", "status": "failed", "message": message}
                for name, message in failed.items()]
     for name, frame in frames.items():
-        _write_csv(frame, folder / "tables" / f"{name}.csv")
+        write_table(frame, folder / "tables" / f"{name}.csv")
         outputs.append({"path": f"tables/{name}.csv", "status": "ok", "message": ""})
     atomic_write_text(folder / "tables" / "model_summary.json",
                       json.dumps(summary, indent=2) + "\n")
@@ -108,13 +106,6 @@ def _reports_step(folder: Path, data: Prepared, config: Config, only: list[str] 
                for path, pid in indexes.items()])
 
 
-def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """A run's table, with every text cell that a spreadsheet would run as a formula guarded
-    (:func:`perfkit.safety.csv_safe`; :func:`perfkit.io.read_table` takes the guard off)."""
-    safe = csv_safe(frame)
-    atomic_write(path, lambda p: safe.to_csv(p, index=False, date_format="%Y-%m-%d"))
-
-
 def _tables_step(step: str, data: Prepared, config: Config, folder: Path) -> list[dict]:
     """Build and write one step's tables; a failure is recorded, not raised, so the other
     steps still run."""
@@ -126,7 +117,7 @@ def _tables_step(step: str, data: Prepared, config: Config, folder: Path) -> lis
         return [{"path": f"tables/{name}.csv", "status": "failed",
                  "message": f"{type(exc).__name__}: {exc}"} for name in names]
     for name, frame in tables.items():
-        _write_csv(frame, folder / "tables" / f"{name}.csv")
+        write_table(frame, folder / "tables" / f"{name}.csv")
     return [{"path": f"tables/{name}.csv", "status": "ok", "message": ""} for name in tables]
 
 
@@ -140,8 +131,8 @@ def _history_step(folder: Path, config: Config, runs, previous, name: str) -> li
     except OSError:
         return [{"path": n, "status": "failed", "message": "no clinician_metrics.csv to "
                  "compare"} for n in names]
-    _write_csv(change_table(current, previous), folder / names[0])
-    _write_csv(history_table(current, config, list(runs), previous, name), folder / names[1])
+    write_table(change_table(current, previous), folder / names[0])
+    write_table(history_table(current, config, list(runs), previous, name), folder / names[1])
     left_out = getattr(runs, "left_out", 0)  # damaged earlier runs: the report counts them
     if left_out:
         snapshot = folder / PREPARED_DIR / "snapshot.json"
