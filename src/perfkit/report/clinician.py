@@ -18,7 +18,7 @@ from .format import (
     Text,
     cohort_pct,
     date_words,
-    is_yes,
+    known_yes,
     num,
     pct,
     period_words,
@@ -26,7 +26,6 @@ from .format import (
     short_history,
     span_words,
     table,
-    yes,
 )
 from .practice import _flag_words, _value, compared_period, compared_run, questions_for
 from .run import (
@@ -141,8 +140,8 @@ def _previous(run: RunData, clinician_id: str) -> pd.Series | None:
     h = run.tables.get("history")
     if h is None or h.empty or "compared_with" not in h:
         return None
-    was = h[(h["clinician_id"] == clinician_id) & yes(h["compared_with"])]
-    if was.empty or is_yes(was["definitions_changed"].iloc[0]):
+    was = h[(h["clinician_id"] == clinician_id) & h["compared_with"].fillna(False)]
+    if was.empty or known_yes(was["definitions_changed"].iloc[0]):
         return None
     return was.iloc[0]
 
@@ -341,8 +340,8 @@ def _better_than_before(run: RunData, clinician_id: str, said: list[str]) -> lis
     if h is None or h.empty or "compared_with" not in h:
         return []
     mine = h[h["clinician_id"] == clinician_id]
-    was, now = mine[yes(mine["compared_with"])], mine[yes(mine["this_run"])]
-    if was.empty or now.empty or is_yes(was["definitions_changed"].iloc[0]):
+    was, now = mine[mine["compared_with"].fillna(False)], mine[mine["this_run"].fillna(False)]
+    if was.empty or now.empty or known_yes(was["definitions_changed"].iloc[0]):
         return []
     was, now, when = was.iloc[0], now.iloc[0], compared_period(run)
     out = []
@@ -402,7 +401,7 @@ def own_history_table(run: RunData, clinician_id: str):
             labels.append(f"{period}, run {periods[:i + 1].count(period)} of {len(alike)}")
     cols = {}
     for label, (_, r) in zip(labels, mine.iterrows(), strict=True):
-        label += " (defined differently)" if is_yes(r["definitions_changed"]) else ""
+        label += " (defined differently)" if known_yes(r["definitions_changed"]) else ""
         cols[label] = [fmt(r[k]) for k, _, fmt in HISTORY_ROWS]
     which = compared_run(run, markdown=False)
     caption = "Oldest first; the last column is this period" + (
@@ -478,7 +477,7 @@ def questions_to_explore(run: RunData, clinician_id: str) -> Text:
     who = talk_to(run, clinician_id)
     qs = []
     for _, r in rows_for(run, "supervision", [clinician_id]).iterrows():
-        if is_yes(r.get("behind_on_supervision")):
+        if known_yes(r.get("behind_on_supervision")):
             short = supervision_shortfall(r)
             qs.append(f"Your supervision is behind your licensure rule: "
                       f"{short[0].lower() + short[1:]}. What would make a regular slot easier "

@@ -26,7 +26,7 @@ from .format import (
     cohort_pct,
     count,
     date_words,
-    is_yes,
+    known_yes,
     num,
     pct,
     period_words,
@@ -35,7 +35,7 @@ from .format import (
     table,
     text_or,
     trend_words,
-    yes,
+    yes_no,
 )
 from .run import (
     RunData,
@@ -147,7 +147,7 @@ def _compared(run: RunData) -> pd.DataFrame:
     if h is None or h.empty or "compared_with" not in h:
         return pd.DataFrame(columns=["period_start", "period_end", "clinician_id",
                                      "definitions_changed"])
-    return h[yes(h["compared_with"])]
+    return h[h["compared_with"].fillna(False)]
 
 
 def compared_period(run: RunData) -> str | None:
@@ -171,7 +171,7 @@ def compared_run(run: RunData, *, markdown: bool = True) -> str | None:
         return None
     was = _compared(run)
     h = run.table("history")
-    same = h[~yes(h["this_run"]) & (h["period_start"] == was["period_start"].iloc[0])
+    same = h[~h["this_run"].fillna(False) & (h["period_start"] == was["period_start"].iloc[0])
              & (h["period_end"] == was["period_end"].iloc[0])]
     key = next((k for k in ("run_id", "run_created") if k in h), None)
     day = created_day(was["run_created"].iloc[0]) if "run_created" in was else None
@@ -194,7 +194,7 @@ def _comings_and_goings(run: RunData) -> tuple[list[str], list[str], int]:
         return [], [], 0
     h = run.table("history")
     then = set(was["clinician_id"])
-    now = set(h.loc[yes(h["this_run"]), "clinician_id"])
+    now = set(h.loc[h["this_run"].fillna(False), "clinician_id"])
     roster = run.prepared_table("clinicians").set_index("clinician_id")
     start, end = pd.Timestamp(run.config.period_start), pd.Timestamp(run.config.period_end)
 
@@ -416,7 +416,7 @@ def cell_states(m: pd.DataFrame) -> pd.DataFrame:
     ``clinician_metrics``: ``low``, ``high``, ``watch`` or empty (within the thresholds). Read
     from the run's flags (compared as displayed), never recomputed here."""
     def flag(col):
-        return yes(m[col]) if col in m else np.zeros(len(m), dtype=bool)
+        return m[col].fillna(False).to_numpy(bool) if col in m else np.zeros(len(m), bool)
 
     band = m["utilization_band"].astype(str).to_numpy() if "utilization_band" in m else \
         np.array([""] * len(m))
@@ -505,7 +505,7 @@ def operations_table(run: RunData):
                                  m.get("new_clients_limited", [False] * len(m)),
                                  strict=True)],
     })
-    short = "new_clients_limited" in m and yes(m["new_clients_limited"]).any()
+    short = "new_clients_limited" in m and m["new_clients_limited"].fillna(False).any()
     absent = no_appointments(m).to_numpy()
     if absent.any():  # a rostered clinician the export never names: no zeros, no trend words
         out = out.astype(object)
@@ -578,7 +578,7 @@ def _supported(signal: str, row) -> bool:
 
 def signals(row) -> list[str]:
     """A clinician's flags (true) and worsening trends the export supports, flags first."""
-    out = [f for f in FLAG_SIGNALS if is_yes(row.get(f))]
+    out = [f for f in FLAG_SIGNALS if known_yes(row.get(f))]
     out += [t for t, (bad, _) in WORSENING.items() if row.get(t) == bad]
     return [s for s in out if _supported(s, row)]
 
@@ -954,7 +954,7 @@ def first_screen(run: RunData) -> Text:
         named = now
     else:
         head = f"Compared with {which}."
-        if is_yes(next(iter(_compared(run)["definitions_changed"]), False)):
+        if known_yes(next(iter(_compared(run)["definitions_changed"]), False)):
             head += (" That run defined the metrics differently (its parameters' operations, "
                      "workload or trends settings or time zone differ), so some changes "
                      "may come from the definitions rather than from the work.")
@@ -1216,14 +1216,14 @@ def renewals_table(run: RunData):
         out["Last competency review"] = [
             date_words(d) if pd.notna(d) and d != "" else ("–" if pd.isna(f) else "none yet")
             for d, f in zip(last, flag, strict=True)]
-        out["Review due"] = np.where(yes(flag), "yes", "no")
-        due = yes(flag)
+        out["Review due"] = yes_no(flag)
+        due = flag.fillna(False).to_numpy(bool)
     caption = ("Ratings, observed evidence, goals and supervision are not shown here: they "
                "belong to supervision and to the clinician.")
     # hours still needed with the cycle ending soon (supervision.ce_due_soon_days): due
     if "due_soon" in ce and "remaining_hours" in ce:
-        due = due | (yes(ce["due_soon"]) & pd.to_numeric(ce["remaining_hours"],
-                                                         errors="coerce").gt(0).to_numpy())
+        due = due | (ce["due_soon"].fillna(False).to_numpy(bool) & pd.to_numeric(
+            ce["remaining_hours"], errors="coerce").gt(0).to_numpy())
     order, team = by_team(run, ce["clinician_id"], out["Clinician"])
     if team is not None:
         out.insert(1, TEAM, team)
@@ -1250,7 +1250,7 @@ def associates_compliance(run: RunData):
              "in hours and weeks or months only; the supervision itself stays between "
              "them and their supervisor.")
     if is_large(run):
-        ids = led["clinician_id"].astype(str).reset_index(drop=True)
+        ids = led["clinician_id"].reset_index(drop=True)
         out = pd.DataFrame({
             "Associate": ids.map(run.name_of),
             "Licensure rule": [text_or(v, "–") for v in led.get(
@@ -1260,7 +1260,8 @@ def associates_compliance(run: RunData):
         if team is not None:
             out.insert(1, TEAM, team)
         # from the ledger itself, not its words: behind the rule, or not known
-        behind = (yes(led["behind_on_supervision"]) if "behind_on_supervision" in led
+        behind = (led["behind_on_supervision"].fillna(False).to_numpy(bool)
+                  if "behind_on_supervision" in led
                   else np.zeros(len(led), dtype=bool)) | \
             led.get("ledger_status", pd.Series("", index=led.index)).eq("not known").to_numpy()
         out, behind = out.iloc[order], behind[order]

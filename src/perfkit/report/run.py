@@ -21,7 +21,7 @@ from ..io import find_folder, read_table
 from ..outcomes import ITEM9_WORDS
 from ..prepared import Prepared, load_prepared
 from ..safety import distinct_names
-from .format import Text, date_words, table, yes
+from .format import Text, date_words, table
 
 __all__ = ["RunData", "load_run", "measured", "text_id", "on_status", "no_appointments",
            "caveats", "unavailable", "history_words", "coverage_span",
@@ -181,7 +181,7 @@ def history_words(run: RunData, *, clinician_id: str | None = None) -> list[str]
         m = run.tables.get("clinician_metrics")
         mine = m[m["clinician_id"] == clinician_id] if m is not None else None
         limited = mine is not None and "new_clients_limited" in mine and \
-            bool(yes(mine["new_clients_limited"]).any())
+            bool(mine["new_clients_limited"].fillna(False).any())
         limits = [lim for lim in limits if lim["figure"] != "new_clients" or limited]
     return [lim["words"] for lim in limits]
 
@@ -323,7 +323,7 @@ def item9_rows(t: pd.DataFrame, name_of=None) -> tuple[pd.DataFrame, bool]:
     t = t.copy()
     if "session_start" not in t:  # a run written before the session's time was kept
         t["session_start"], t["session_start_from"] = t["date"].astype(str), "date only"
-    t["_escalate"] = yes(t["escalate"])
+    t["_escalate"] = t["escalate"].fillna(False)
     t["_when"] = t["session_start"].astype(str)
     t = t.sort_values(["_escalate", "_when"], ascending=[False, True], kind="stable")
     followup = "followup" in t and t["followup"].notna().any()
@@ -339,7 +339,7 @@ def item9_rows(t: pd.DataFrame, name_of=None) -> tuple[pd.DataFrame, bool]:
 
     out = pd.DataFrame({
         "Session": [session(r) for _, r in t.iterrows()],
-        "Client": t["client_id"].astype(str).to_numpy(),
+        "Client": t["client_id"].to_numpy(),
         "Answer": t["response_words"].astype(str).str.capitalize().to_numpy(),
         "Escalate": np.where(t["_escalate"], "Yes", "No"),
     })
@@ -401,4 +401,4 @@ def rows_for(run: RunData, table: str, ids: list[str]) -> pd.DataFrame:
     t = run.tables.get(table)
     if t is None:
         return pd.DataFrame()
-    return t[t["clinician_id"].astype(str).isin(ids)]
+    return t[t["clinician_id"].isin(ids)]
