@@ -98,7 +98,11 @@ def test_an_older_run_with_only_csvs_is_read_with_the_same_schema(tmp_path):
     t = load_run(folder).table("clinician_metrics")
     _assert_ids_and_yes_no(t)
     assert pd.isna(t["supervisor_id"].iloc[3])  # a CSV cannot tell "" from a gap
-    assert t["period_start"].tolist()[:4] == ["2026-08-01"] * 4  # dates stay as written
+    for col in ("period_start", "last_review"):
+        assert pd.api.types.is_datetime64_any_dtype(t[col]), col
+    assert t["period_start"].tolist()[:4] == [pd.Timestamp("2026-08-01")] * 4
+    assert t["last_review"].iloc[2] == pd.Timestamp("2026-01-02")
+    assert pd.isna(t["last_review"].iloc[1])
 
 
 def test_a_yes_no_column_holding_anything_else_is_an_error(tmp_path):

@@ -174,6 +174,17 @@ def _is_dates(column: pd.Series) -> bool:
             and known.map(lambda v: type(v) is dt.date).all())
 
 
+_DAY = r"\d{4}-\d{2}-\d{2}"
+
+
+def _is_days(column: pd.Series) -> bool:
+    """A CSV column of days as perfkit writes dates (``2026-08-01``), and empty cells."""
+    known = column.dropna()
+    return (not known.empty and not pd.api.types.is_numeric_dtype(column)
+            and known.map(lambda v: isinstance(v, str)).all()
+            and known.str.fullmatch(_DAY).all())
+
+
 def _as_text(column: pd.Series) -> pd.Series:
     """A column's values as the CSV writes them (text), missing values kept missing."""
     return column.map(lambda v: v if pd.isna(v) else str(v)).astype("str")
@@ -237,13 +248,13 @@ def read_table(path: str | os.PathLike | bytes) -> pd.DataFrame:
     The typed copy ``tables/name.parquet`` beside it is read when it is there (every run
     since perfkit wrote them): ids are text, yes/no columns nullable booleans, dates datetimes,
     numbers numbers. A run folder with only the CSV (an older run), or the CSV's bytes (already
-    read: :func:`read_regular`), is read with the same schema for ids and yes/no: identifier
-    columns as text (``001`` stays ``001``) and only an empty cell a missing value (pandas' NA
-    guessing would turn an id or a name such as ``NA`` or ``None`` into a gap); yes/no columns
+    read: :func:`read_regular`), is read with the same schema: identifier columns as text
+    (``001`` stays ``001``) and only an empty cell a missing value (pandas' NA guessing would
+    turn an id or a name such as ``NA`` or ``None`` into a gap); yes/no columns
     (:func:`is_yes_no_column`) as booleans, and a ``ValueError`` when one holds anything
-    else; the ``'`` that guards a text cell against running as a spreadsheet formula
-    (:func:`perfkit.safety.csv_cell`: an id ``=1+1`` is written ``'=1+1``) is taken off. Every
-    reader of a run's tables goes through here.
+    else; a column of days (``2026-08-01``) as datetimes; the ``'`` that guards a text cell
+    against running as a spreadsheet formula (:func:`perfkit.safety.csv_cell`: an id ``=1+1``
+    is written ``'=1+1``) is taken off. Every reader of a run's tables goes through here.
     """
     from .safety import csv_unguard
 
@@ -263,6 +274,8 @@ def read_table(path: str | os.PathLike | bytes) -> pd.DataFrame:
     for col in frame.columns:
         if is_yes_no_column(col):
             frame[col] = _yes_no(frame[col], col)
+        elif not is_id_column(col) and _is_days(frame[col]):
+            frame[col] = pd.to_datetime(frame[col], format="%Y-%m-%d")
     return frame
 
 

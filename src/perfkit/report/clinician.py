@@ -9,7 +9,6 @@ import pandas as pd
 
 from .. import coverage as cov
 from .. import operations as op
-from ..history import created_day
 from ..safety import md
 from .format import (
     GROUP_SESSIONS,
@@ -379,7 +378,7 @@ HISTORY_ROWS = [("sessions_attended", "Sessions attended", lambda v: num(v, 0)),
 def own_history_table(run: RunData, clinician_id: str):
     """The clinician's own periods side by side, oldest first (``history``), captioned with
     the run this period is compared with (:func:`compared_run`). Two runs of one period are
-    told apart by the day each was written (``run_created``, read as a date), and, when that
+    told apart by the day each was written (``run_created``, a date), and, when that
     does not, by their order ("run 1 of 2"); a run folder's name is never shown."""
     h = run.tables.get("history")
     mine = h[h["clinician_id"] == clinician_id] if h is not None and not h.empty else None
@@ -389,7 +388,8 @@ def own_history_table(run: RunData, clinician_id: str):
                     "accumulate.")
     periods = [span_words(r["period_start"], r["period_end"], "%b %Y") for _, r in
                mine.iterrows()]
-    days = [created_day(r.get("run_created")) for _, r in mine.iterrows()]
+    days = [None if pd.isna(d) else d for d in (r.get("run_created") for _, r in
+                                                mine.iterrows())]
     labels = []
     for i, period in enumerate(periods):
         alike = [d for p, d in zip(periods, days, strict=True) if p == period]

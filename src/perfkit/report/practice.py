@@ -161,11 +161,9 @@ def compared_period(run: RunData) -> str | None:
 def compared_run(run: RunData, *, markdown: bool = True) -> str | None:
     """The run this one is compared with, in words: its period and, when another earlier run
     of that period is in ``history.csv``, the day it was written (the ``run_created`` column,
-    read as a date: :func:`perfkit.history.created_day`). A run folder's name never reaches a
+    a date in the typed table). A run folder's name never reaches a
     report. None: no earlier run. The words hold nothing to escape, so ``markdown`` (plain
     text for a table caption) gives the same."""
-    from ..history import created_day
-
     when = compared_period(run)
     if when is None:
         return None
@@ -174,8 +172,8 @@ def compared_run(run: RunData, *, markdown: bool = True) -> str | None:
     same = h[~h["this_run"].fillna(False) & (h["period_start"] == was["period_start"].iloc[0])
              & (h["period_end"] == was["period_end"].iloc[0])]
     key = next((k for k in ("run_id", "run_created") if k in h), None)
-    day = created_day(was["run_created"].iloc[0]) if "run_created" in was else None
-    if key is None or same[key].nunique(dropna=False) < 2 or day is None:
+    day = was["run_created"].iloc[0] if "run_created" in was else None
+    if key is None or same[key].nunique(dropna=False) < 2 or pd.isna(day):
         return f"the run for {when}"
     return f"the run for {when} (written {date_words(day)})"
 
