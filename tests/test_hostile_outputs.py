@@ -454,5 +454,5 @@ def test_an_earlier_runs_folder_name_never_reaches_a_report(tmp_path):
             assert (first, second) == ("May 2026 to Jul 2026, run 1 of 2",
                                        "May 2026 to Jul 2026, run 2 of 2")
         h = read_table(out / "tables" / "history.csv")
-        assert h.loc[h["this_run"], "run_created"].unique().tolist() == [
-            dt.datetime.now(dt.UTC).date().isoformat()]
+        assert h.loc[h["this_run"], "run_created"].unique().tolist() == [  # a date, typed
+            pd.Timestamp(dt.datetime.now(dt.UTC).date())]

@@ -66,7 +66,7 @@ def model_outputs(data: Prepared, config: Config, folder: Path) -> list[dict]:
                for name, message in failed.items()]
     for name, frame in frames.items():
         write_table(frame, folder / "tables" / f"{name}.csv")
-        outputs.append({"path": f"tables/{name}.csv", "status": "ok", "message": ""})
+        outputs += _written(name)
     atomic_write_text(folder / "tables" / "model_summary.json",
                       json.dumps(summary, indent=2) + "\n")
     return outputs + [{"path": "tables/model_summary.json", "status": "ok", "message": ""}]
@@ -106,6 +106,14 @@ def _reports_step(folder: Path, data: Prepared, config: Config, only: list[str] 
                for path, pid in indexes.items()])
 
 
+def _written(name: str) -> list[dict]:
+    """The outputs of a table :func:`perfkit.io.write_table` wrote: ``tables/name.csv`` (for
+    people) and its typed copy ``tables/name.parquet`` (for programs: the run record's, never
+    a reader's, :func:`perfkit.readers.with_readers`)."""
+    return [{"path": f"tables/{name}{ext}", "status": "ok", "message": ""}
+            for ext in (".csv", ".parquet")]
+
+
 def _tables_step(step: str, data: Prepared, config: Config, folder: Path) -> list[dict]:
     """Build and write one step's tables; a failure is recorded, not raised, so the other
     steps still run."""
@@ -118,7 +126,7 @@ def _tables_step(step: str, data: Prepared, config: Config, folder: Path) -> lis
                  "message": f"{type(exc).__name__}: {exc}"} for name in names]
     for name, frame in tables.items():
         write_table(frame, folder / "tables" / f"{name}.csv")
-    return [{"path": f"tables/{name}.csv", "status": "ok", "message": ""} for name in tables]
+    return [o for name in tables for o in _written(name)]
 
 
 def _history_step(folder: Path, config: Config, runs, previous, name: str) -> list[dict]:
@@ -139,7 +147,7 @@ def _history_step(folder: Path, config: Config, runs, previous, name: str) -> li
         meta = json.loads(snapshot.read_text(encoding="utf-8"))
         meta["earlier_runs_left_out"] = left_out
         atomic_write_text(snapshot, json.dumps(meta, indent=2) + "\n")
-    return [{"path": n, "status": "ok", "message": ""} for n in names]
+    return [o for n in names for o in _written(Path(n).stem)]
 
 
 def previous_key_fingerprint(folder: Path, config: Config | None = None
