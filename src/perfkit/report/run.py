@@ -95,7 +95,8 @@ class RunData:
 
 
 def load_run(run_folder: str | os.PathLike, *, validate: bool = False) -> RunData:
-    """Load a run folder written by ``perfkit run`` (its tables, model summary and run facts;
+    """Load a run folder written by ``perfkit run`` (its tables, typed: ids as text, yes/no as
+    booleans, dates as datetimes, :func:`perfkit.io.read_table`; model summary and run facts;
     the prepared snapshot's tables are read when a section first needs them). The notebooks
     pass :func:`perfkit.cache.demo_run` when no run folder is given. The prepared snapshot is
     not re-checked (``validate=False``): the run checked it when it wrote it.
