@@ -112,6 +112,8 @@ def test_a_yes_no_column_holding_anything_else_is_an_error(tmp_path):
         read_table(path)
     with pytest.raises(ValueError, match="over_capacity"):
         write_table(pd.DataFrame({"over_capacity": [True, "yes"]}), tmp_path / "u.csv")
+    path.write_text("clinician_id,flag_late_notes\nC1,1\nC2,\nC3,0\n")  # another tool's 1/0
+    assert read_table(path)["flag_late_notes"].tolist() == [True, pd.NA, False]
 
 
 def test_a_column_of_mixed_kinds_is_stored_as_the_csv_text(tmp_path):

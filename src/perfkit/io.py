@@ -159,12 +159,18 @@ def read_record(path: str | os.PathLike, limit: int = RECORD_LIMIT):
 
 
 def _yes_no(column: pd.Series, name: str) -> pd.Series:
-    """A yes/no column as nullable booleans; anything but yes, no or empty is an error."""
-    known = column.dropna()
-    if not known.map(lambda v: isinstance(v, bool | np.bool_)).all():
+    """A yes/no column as nullable booleans: ``True``/``False`` (or 1/0), missing when not
+    known; anything else is an error."""
+    def one(v):
+        if pd.isna(v):
+            return None
+        if isinstance(v, bool | np.bool_) or (
+                isinstance(v, int | float | np.integer | np.floating) and v in (0, 1)):
+            return bool(v)
         raise ValueError(f"the yes/no column {name} holds something other than True, False "
                          "or an empty cell")
-    return column.astype("boolean")
+
+    return pd.Series(pd.array([one(v) for v in column], dtype="boolean"), index=column.index)
 
 
 def _is_dates(column: pd.Series) -> bool:
