@@ -196,7 +196,7 @@ def _as_text(column: pd.Series) -> pd.Series:
     return column.map(lambda v: v if pd.isna(v) else str(v)).astype("str")
 
 
-def typed(frame: pd.DataFrame) -> pd.DataFrame:
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with the types of a run's table: ids as text (:func:`is_id_column`), yes/no
     columns as nullable booleans (:func:`is_yes_no_column`), calendar dates as datetimes."""
     out = frame.reset_index(drop=True)
@@ -234,7 +234,7 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
 
     The CSV is for people and spreadsheets: every text cell a spreadsheet would run as a
     formula is guarded (:func:`perfkit.safety.csv_safe`), dates are written as days. The Parquet
-    copy holds the same rows, typed (:func:`typed`): programs, and :func:`read_table`, read it
+    copy holds the same rows, typed (:func:`_typed`): programs, and :func:`read_table`, read it
     and need no conversions. Returns the CSV's path.
     """
     import pyarrow.parquet as pq
@@ -242,7 +242,7 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
     from .safety import csv_safe
 
     path = Path(path)
-    table = _arrow_table(typed(frame))
+    table = _arrow_table(_typed(frame))
     safe = csv_safe(frame)
     atomic_write(path.with_suffix(".parquet"), lambda p: pq.write_table(table, p))
     return atomic_write(path, lambda p: safe.to_csv(p, index=False, date_format="%Y-%m-%d"))
