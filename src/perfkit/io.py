@@ -111,6 +111,7 @@ YES_NO_COLUMNS = frozenset({
     "history_complete", "assessed", "compliant", "in_reporting_period", "review_overdue",
     "past_target", "behind_pace", "due_soon", "competency_review_due", "this_run",
     "compared_with", "definitions_changed", "previous_flag", "current_flag",
+    "compared", "whole", "item9_in_export",  # ramp_summary, team_rates, item9_coverage
 })
 
 
