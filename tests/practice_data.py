@@ -6,6 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -140,3 +141,51 @@ def check_generic_rows(data) -> None:
     assert (a["status"] == "no_show").sum() == 1
     assert data.tables["notes"]["status"].value_counts().to_dict() == \
         {"signed": 2, "draft": 1}
+
+
+def _cell(v) -> str | None:
+    """A table cell as comparable text: a date as its day (the CSV writes days), a missing
+    value or empty text None (a CSV cannot tell them apart), a number by its value (1 and
+    1.0 alike)."""
+    if v is None or v is pd.NA or v == "" or (not isinstance(v, str) and pd.isna(v)):
+        return None
+    if isinstance(v, pd.Timestamp):
+        assert v == v.normalize(), f"a time of day the CSV would lose: {v}"
+        return f"{v:%Y-%m-%d}"
+    if isinstance(v, bool | np.bool_):
+        return str(bool(v))
+    if isinstance(v, int | float | np.integer | np.floating):
+        return repr(float(v))
+    return str(v)
+
+
+def typed_and_csv_tables_differ(folder: Path) -> list[str]:
+    """How each table of a run folder (``tables/*.csv``) differs from its typed copy
+    (``tables/*.parquet``): a missing copy, other columns or rows, a cell that differs, a
+    yes/no column the schema (:func:`perfkit.io.is_yes_no_column`) does not name. Empty when
+    every Parquet holds the same rows as its CSV."""
+    from perfkit.io import is_yes_no_column, read_table
+
+    problems = []
+    tables = sorted((folder / "tables").glob("*.csv"))
+    assert tables, f"no tables in {folder}"
+    for csv in tables:
+        if not csv.with_suffix(".parquet").is_file():
+            problems.append(f"{csv.name}: no Parquet copy")
+            continue
+        typed = read_table(csv)  # the Parquet copy
+        plain = read_table(csv.read_bytes())  # the CSV, read as an older run's
+        if list(typed.columns) != list(plain.columns) or len(typed) != len(plain):
+            problems.append(f"{csv.name}: other columns or rows")
+            continue
+        for col in typed.columns:
+            if not is_yes_no_column(col) and (
+                    typed[col].dtype == bool or (typed[col].dtype == object and len(
+                        typed[col].dropna()) and typed[col].dropna().map(
+                        lambda v: isinstance(v, bool | np.bool_)).all())):
+                problems.append(f"{csv.name}: {col} holds yes/no but is not in the schema")
+            a, b = [_cell(v) for v in typed[col]], [_cell(v) for v in plain[col]]
+            if a != b:
+                i = next(i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y)
+                problems.append(f"{csv.name}: {col} row {i}: {a[i]!r} != {b[i]!r}")
+    return problems

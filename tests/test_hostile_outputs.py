@@ -20,9 +20,11 @@ import pytest
 import perfkit as pk
 from perfkit import history as hi
 from perfkit.demo import DemoSettings, write_demo
-from perfkit.io import read_table
-from perfkit.runner import _write_csv, run_period
+from perfkit.io import read_table, write_table
+from perfkit.runner import run_period
 from perfkit.safety import csv_cell, csv_safe, csv_unguard, html_text
+
+from practice_data import typed_and_csv_tables_differ
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 FORMULA = ("=", "+", "-", "@", "\t", "\r")
@@ -128,11 +130,21 @@ def test_ids_read_back_as_written_and_match_across_runs(runs):
     m = read_table(out / "tables" / "clinician_metrics.csv")
     assert set(IDS.values()) <= set(m["clinician_id"])
     h = read_table(out / "tables" / "history.csv")
-    earlier = set(h.loc[~h["this_run"].astype(bool), "clinician_id"])
+    assert h["this_run"].dtype == "boolean" and h["this_run"].notna().all()
+    earlier = set(h.loc[~h["this_run"], "clinician_id"])
     assert set(IDS.values()) <= earlier
     c = read_table(out / "tables" / "changes.csv")
     row = c[(c["clinician_id"] == "=1+1") & (c["metric"] == "utilization")].iloc[0]
-    assert pd.notna(row["previous"]) and row["previous_flag"] in (True, False, "True", "False")
+    assert pd.notna(row["previous"]) and pd.notna(row["previous_flag"])
+    assert c["previous_flag"].dtype == "boolean"
+
+
+def test_every_typed_table_holds_the_rows_of_its_csv(runs):
+    """The Parquet beside each CSV holds the same rows, hostile ids and text included (the
+    CSV's formula guard taken off): both runs, the earlier one too."""
+    base, out, _ = runs
+    assert typed_and_csv_tables_differ(out) == []
+    assert typed_and_csv_tables_differ(base / "reports" / "2026-10-01") == []
 
 
 def test_an_earlier_run_written_by_the_table_writer_matches_by_id(tmp_path):
@@ -143,7 +155,7 @@ def test_an_earlier_run_written_by_the_table_writer_matches_by_id(tmp_path):
     (folder / "manifest.json").write_text(json.dumps(
         {"period": {"start": "2026-05-01", "end": "2026-08-01"},
          "parameters": {"practice_name": "Demo Practice"}}))
-    _write_csv(pd.DataFrame({"clinician_id": ["=1+1", "-3"], "utilization": [0.5, 0.9],
+    write_table(pd.DataFrame({"clinician_id": ["=1+1", "-3"], "utilization": [0.5, 0.9],
                              "flag_low_utilization": [True, False]}),
                folder / "tables" / "clinician_metrics.csv")
     assert "'=1+1" in (folder / "tables" / "clinician_metrics.csv").read_text()
@@ -442,5 +454,5 @@ def test_an_earlier_runs_folder_name_never_reaches_a_report(tmp_path):
             assert (first, second) == ("May 2026 to Jul 2026, run 1 of 2",
                                        "May 2026 to Jul 2026, run 2 of 2")
         h = read_table(out / "tables" / "history.csv")
-        assert h.loc[h["this_run"], "run_created"].unique().tolist() == [
-            dt.datetime.now(dt.UTC).date().isoformat()]
+        assert h.loc[h["this_run"], "run_created"].unique().tolist() == [  # a date, typed
+            pd.Timestamp(dt.datetime.now(dt.UTC).date())]

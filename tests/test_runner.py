@@ -14,6 +14,8 @@ from perfkit.cli import app
 from perfkit.demo import bundled_data_dir
 from perfkit.report.questions import questions_for
 
+from practice_data import typed_and_csv_tables_differ
+
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 
 
@@ -52,6 +54,22 @@ def test_the_changes_are_exactly_the_planted_ones(demo_run, truth):
     planted = {(cid, flag, "newly flagged") for cid, flags in truth["newly_flagged"].items()
                for flag in flags}
     assert found == planted and len(planted) == 6
+
+
+def test_every_run_table_has_a_typed_copy_with_the_same_rows(demo_run):
+    """Each ``tables/name.csv`` of the demo quarter and of the quarter before has
+    ``name.parquet`` beside it holding the same rows. The manifest lists both; the Parquet
+    belongs to the run record (for programs), never to a reader: the owner gets the CSV."""
+    assert typed_and_csv_tables_differ(demo_run) == []
+    assert typed_and_csv_tables_differ(demo_run.parent / "2026-08-01") == []
+    readers = {o["path"]: o["reader"] for o in json.loads(
+        (demo_run / "manifest.json").read_text())["outputs"]}
+    on_disk = {f"tables/{p.name}" for p in (demo_run / "tables").iterdir()}
+    assert {p for p in readers if p.startswith("tables/")} == on_disk
+    typed = {p for p in on_disk if p.endswith(".parquet")}
+    assert len(typed) == len(on_disk - typed) - 1  # every table but model_summary.json
+    assert {readers[p] for p in typed} == {"run record"}
+    assert readers["tables/clinician_metrics.csv"] == "owner"
 
 
 def test_the_practice_report_tells_the_planted_story(demo_run, truth):

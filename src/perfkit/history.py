@@ -130,22 +130,6 @@ def _manifest(folder: Path) -> tuple[dt.date, dt.date, dict, str] | None:
 # An earlier run's clinician_metrics.csv larger than this is no table perfkit wrote.
 TABLE_LIMIT = 64 * 2**20
 
-_TRUE, _FALSE = frozenset({"True", "true", "1"}), frozenset({"False", "false", "0"})
-
-
-def _flag_cell(v) -> bool | None:
-    """A flag cell of an earlier run's table: True, False or None (empty); anything else is
-    damage (:class:`DamagedRun`)."""
-    if v is None or (isinstance(v, float) and np.isnan(v)):
-        return None
-    if isinstance(v, bool | np.bool_):
-        return bool(v)
-    if isinstance(v, int | np.integer) and v in (0, 1):
-        return bool(v)
-    if isinstance(v, str) and (v in _TRUE or v in _FALSE):
-        return v in _TRUE
-    raise DamagedRun("holds something other than yes or no in a flag column")
-
 
 def _metrics(folder: Path) -> pd.DataFrame:
     """An earlier run's ``clinician_metrics.csv``, checked: one row per clinician id (text,
@@ -179,7 +163,7 @@ def _metrics(folder: Path) -> pd.DataFrame:
         out[col] = value.astype(float).to_numpy()
     for flag, _ in FLAGS:
         if flag in table:
-            out[flag] = table[flag].map(_flag_cell).astype(object).to_numpy()
+            out[flag] = [_flag(v) for v in table[flag]]  # read as yes/no (or not known)
     return out
 
 
@@ -313,9 +297,7 @@ def previous_run(runs: list[EarlierRun], compare_to: Path | None = None) -> Earl
 
 def _flag(v) -> bool | None:
     """A flag read back from a table: True, False, or None when not known."""
-    if v is None or (isinstance(v, float) and np.isnan(v)) or v == "":
-        return None
-    return v is True or v == "True" or (isinstance(v, np.bool_) and bool(v))
+    return None if pd.isna(v) else bool(v)
 
 
 def change_table(current: pd.DataFrame, previous: EarlierRun | None) -> pd.DataFrame:

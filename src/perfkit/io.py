@@ -1,7 +1,9 @@
 """Small file helpers: every output is written to a temporary file and renamed into place, so a
 reader (a scheduler, a browser, a BI tool) never sees a half-written file; outputs are private
-to their owner; a run's tables are read back with their ids as text; the user's cache of what
-perfkit derives from the bundled demo (:func:`cache_dir`) is keyed by perfkit's code."""
+to their owner; a run's tables are written twice (``name.csv`` for people and spreadsheets,
+``name.parquet`` typed, for programs) and read back typed: ids as text, yes/no as booleans; the
+user's cache of what perfkit derives from the bundled demo (:func:`cache_dir`) is keyed by
+perfkit's code."""
 
 from __future__ import annotations
 
@@ -18,11 +20,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .version import __version__
 
-__all__ = ["atomic_write", "atomic_write_text", "read_table", "is_id_column", "private_outputs",
+__all__ = ["atomic_write", "atomic_write_text", "read_table", "write_table", "is_id_column",
+           "is_yes_no_column", "YES_NO_COLUMNS", "private_outputs",
            "restrict_tree", "open_to_group", "project_root", "find_folder", "read_regular",
            "read_record", "RECORD_LIMIT", "cache_root", "cache_dir", "written_time",
            "created_day"]
@@ -99,6 +103,24 @@ def is_id_column(name: str) -> bool:
     return str(name).endswith("_id")
 
 
+# The yes/no columns of a run's tables (besides every ``flag_*`` column): booleans, missing when
+# not known (a table the practice did not provide, a licence with no requirement). The Parquet
+# copy stores them as booleans; a CSV of an older run is read back with them as booleans too.
+YES_NO_COLUMNS = frozenset({
+    "new_clients_limited", "over_capacity", "suppressed", "escalate", "behind_on_supervision",
+    "history_complete", "assessed", "compliant", "in_reporting_period", "review_overdue",
+    "past_target", "behind_pace", "due_soon", "competency_review_due", "this_run",
+    "compared_with", "definitions_changed", "previous_flag", "current_flag",
+    "compared", "whole", "item9_in_export",  # ramp_summary, team_rates, item9_coverage
+})
+
+
+def is_yes_no_column(name: str) -> bool:
+    """Yes/no columns of a run's tables (:data:`YES_NO_COLUMNS` and every ``flag_*``): read
+    back as pandas' nullable booleans (``True``, ``False`` or ``<NA>``: not known)."""
+    return str(name) in YES_NO_COLUMNS or str(name).startswith("flag_")
+
+
 # A record perfkit wrote (a run's manifest.json, a delivery record) is never larger than this.
 RECORD_LIMIT = 64 * 2**20
 
@@ -144,23 +166,131 @@ def read_record(path: str | os.PathLike, limit: int = RECORD_LIMIT):
         return None
 
 
-def read_table(path: str | os.PathLike | bytes) -> pd.DataFrame:
-    """Read a run's table (``tables/*.csv``) back as perfkit wrote it.
+def _yes_no(column: pd.Series, name: str) -> pd.Series:
+    """A yes/no column as nullable booleans: ``True``/``False`` (or 1/0), missing when not
+    known; anything else is an error."""
+    def one(v):
+        if pd.isna(v):
+            return None
+        if isinstance(v, bool | np.bool_) or (
+                isinstance(v, int | float | np.integer | np.floating) and v in (0, 1)):
+            return bool(v)
+        raise ValueError(f"the yes/no column {name} holds something other than True, False "
+                         "or an empty cell")
 
-    Identifier columns are read as text (``001`` stays ``001``), and only an empty cell is a
-    missing value: pandas' NA guessing would turn an id or a name such as ``NA`` or ``None``
-    into a gap. The ``'`` that guards a text cell against running as a spreadsheet formula
-    (:func:`perfkit.safety.csv_cell`: an id ``=1+1`` is written ``'=1+1``) is taken off. Every
-    reader of a run's CSV tables goes through here.
+    return pd.Series(pd.array([one(v) for v in column], dtype="boolean"), index=column.index)
+
+
+def _is_dates(column: pd.Series) -> bool:
+    """A column of calendar dates held as ``datetime.date`` objects (and missing values)."""
+    known = column.dropna()
+    return (column.dtype == object and not known.empty
+            and known.map(lambda v: type(v) is dt.date).all())
+
+
+_DAY = r"\d{4}-\d{2}-\d{2}"
+
+
+def _is_days(column: pd.Series) -> bool:
+    """A CSV column of days as perfkit writes dates (``2026-08-01``), and empty cells."""
+    known = column.dropna()
+    return (not known.empty and not pd.api.types.is_numeric_dtype(column)
+            and known.map(lambda v: isinstance(v, str)).all()
+            and known.str.fullmatch(_DAY).all())
+
+
+def _as_text(column: pd.Series) -> pd.Series:
+    """A column's values as the CSV writes them (text), missing values kept missing."""
+    return column.map(lambda v: v if pd.isna(v) else str(v)).astype("str")
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the types of a run's table: ids as text (:func:`is_id_column`), yes/no
+    columns as nullable booleans (:func:`is_yes_no_column`), calendar dates as datetimes."""
+    out = frame.reset_index(drop=True)
+    for col in out.columns:
+        if is_id_column(col):
+            out[col] = _as_text(out[col])
+        elif is_yes_no_column(col):
+            out[col] = _yes_no(out[col], col)
+        elif _is_dates(out[col]):
+            out[col] = pd.to_datetime(out[col])
+    return out
+
+
+def _arrow_table(frame: pd.DataFrame):
+    """``frame`` as an Arrow table; a column of mixed kinds (numbers and text, say), which
+    Parquet cannot hold as one type, is stored as the text the CSV holds."""
+    import pyarrow as pa
+
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        pass
+    out = frame.copy()
+    for col in out.columns:
+        try:
+            pa.Table.from_pandas(out[[col]], preserve_index=False)
+        except (pa.ArrowTypeError, pa.ArrowInvalid):
+            out[col] = _as_text(out[col])
+    return pa.Table.from_pandas(out, preserve_index=False)
+
+
+def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write a run's table ``tables/name.csv`` and its typed copy ``tables/name.parquet``
+    beside it, each atomically (:func:`atomic_write`).
+
+    The CSV is for people and spreadsheets: every text cell a spreadsheet would run as a
+    formula is guarded (:func:`perfkit.safety.csv_safe`), dates are written as days. The Parquet
+    copy holds the same rows, typed (:func:`_typed`): programs, and :func:`read_table`, read it
+    and need no conversions. Returns the CSV's path.
+    """
+    import pyarrow.parquet as pq
+
+    from .safety import csv_safe
+
+    path = Path(path)
+    table = _arrow_table(_typed(frame))
+    safe = csv_safe(frame)
+    atomic_write(path.with_suffix(".parquet"), lambda p: pq.write_table(table, p))
+    return atomic_write(path, lambda p: safe.to_csv(p, index=False, date_format="%Y-%m-%d"))
+
+
+def read_table(path: str | os.PathLike | bytes) -> pd.DataFrame:
+    """Read a run's table (``tables/name.csv``) back typed, as perfkit wrote it.
+
+    The typed copy ``tables/name.parquet`` beside it is read when it is there (every run
+    since perfkit wrote them): ids are text, yes/no columns nullable booleans, dates datetimes,
+    numbers numbers. A run folder with only the CSV (an older run), or the CSV's bytes (already
+    read: :func:`read_regular`), is read with the same schema: identifier columns as text
+    (``001`` stays ``001``) and only an empty cell a missing value (pandas' NA guessing would
+    turn an id or a name such as ``NA`` or ``None`` into a gap); yes/no columns
+    (:func:`is_yes_no_column`) as booleans, and a ``ValueError`` when one holds anything
+    else; a column of days (``2026-08-01``) as datetimes; the ``'`` that guards a text cell
+    against running as a spreadsheet formula (:func:`perfkit.safety.csv_cell`: an id ``=1+1``
+    is written ``'=1+1``) is taken off. Every reader of a run's tables goes through here.
     """
     from .safety import csv_unguard
+
+    if not isinstance(path, bytes):
+        typed_copy = Path(path).with_suffix(".parquet")
+        if typed_copy.is_file():
+            import pyarrow.parquet as pq
+
+            return pq.read_table(typed_copy).to_pandas()
 
     def source():  # the table's bytes (already read: :func:`read_regular`), or its path
         return io.BytesIO(path) if isinstance(path, bytes) else path
 
     header = pd.read_csv(source(), nrows=0).columns
     ids = {c: str for c in header if is_id_column(c)}
-    return csv_unguard(pd.read_csv(source(), dtype=ids, keep_default_na=False, na_values=[""]))
+    frame = csv_unguard(pd.read_csv(source(), dtype=ids, keep_default_na=False, na_values=[""]))
+    for col in frame.columns:
+        if is_yes_no_column(col):
+            frame[col] = _yes_no(frame[col], col)
+        elif not is_id_column(col) and _is_days(frame[col]):
+            frame[col] = pd.to_datetime(frame[col], format="%Y-%m-%d")
+    return frame
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None], *,

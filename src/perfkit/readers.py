@@ -8,8 +8,9 @@ A run's outputs belong to one of four readers (``manifest.json`` records it for 
 - ``supervisor`` (with ``reader_id``): a supervisor's pack (and their own index when they see
   no clients themselves);
 - ``run record``: everything else (the prepared snapshot, rejected rows, the executed
-  notebooks, the tables with client rows or supervision content), which the reports read and
-  nobody receives.
+  notebooks, the tables with client rows or supervision content, and every table's typed
+  copy ``tables/name.parquet``, for programs: a reader gets the CSV), which the reports read
+  and nobody receives.
 
 This module is deliberately light (no pandas, no models): the report batch imports it in the
 caller's process.
@@ -50,7 +51,7 @@ def with_readers(outputs: list[dict]) -> list[dict]:
         path = PurePosixPath(o["path"])
         if o.get("role") == "owner" or o["path"] == "index.html" or (
                 path.parts[0] == "tables" and len(path.parts) == 2
-                and path.stem in OWNER_TABLES):
+                and path.stem in OWNER_TABLES and path.suffix != ".parquet"):
             o["reader"], o["reader_id"] = "owner", None
         elif o.get("role") in ("clinician", "supervisor"):
             o["reader"], o["reader_id"] = o["role"], o["id"]

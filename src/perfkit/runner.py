@@ -22,25 +22,23 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
-
 from .config import Config, ConfigError
 from .history import change_table, earlier_runs, history_table, previous_run, same_practice
 from .ingest import IngestError, run_blockers
 from .io import (
-    atomic_write,
     atomic_write_text,
     open_to_group,
     private_outputs,
     read_record,
     read_table,
     restrict_tree,
+    write_table,
 )
 from .operations import clinicians_in_period
 from .prepared import PREPARED_DIR, Prepared, prepare
 from .pseudonym import PseudonymKey, load_key
 from .readers import with_readers
-from .safety import csv_safe, distinct_names
+from .safety import distinct_names
 from .tables import STEPS, model_tables
 from .version import __version__
 
@@ -67,8 +65,8 @@ def model_outputs(data: Prepared, config: Config, folder: Path) -> list[dict]:
     outputs = [{"path": f"tables/{name}.csv", "status": "failed", "message": message}
                for name, message in failed.items()]
     for name, frame in frames.items():
-        _write_csv(frame, folder / "tables" / f"{name}.csv")
-        outputs.append({"path": f"tables/{name}.csv", "status": "ok", "message": ""})
+        write_table(frame, folder / "tables" / f"{name}.csv")
+        outputs += _written(name)
     atomic_write_text(folder / "tables" / "model_summary.json",
                       json.dumps(summary, indent=2) + "\n")
     return outputs + [{"path": "tables/model_summary.json", "status": "ok", "message": ""}]
@@ -108,11 +106,12 @@ def _reports_step(folder: Path, data: Prepared, config: Config, only: list[str] 
                for path, pid in indexes.items()])
 
 
-def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """A run's table, with every text cell that a spreadsheet would run as a formula guarded
-    (:func:`perfkit.safety.csv_safe`; :func:`perfkit.io.read_table` takes the guard off)."""
-    safe = csv_safe(frame)
-    atomic_write(path, lambda p: safe.to_csv(p, index=False, date_format="%Y-%m-%d"))
+def _written(name: str) -> list[dict]:
+    """The outputs of a table :func:`perfkit.io.write_table` wrote: ``tables/name.csv`` (for
+    people) and its typed copy ``tables/name.parquet`` (for programs: the run record's, never
+    a reader's, :func:`perfkit.readers.with_readers`)."""
+    return [{"path": f"tables/{name}{ext}", "status": "ok", "message": ""}
+            for ext in (".csv", ".parquet")]
 
 
 def _tables_step(step: str, data: Prepared, config: Config, folder: Path) -> list[dict]:
@@ -126,8 +125,8 @@ def _tables_step(step: str, data: Prepared, config: Config, folder: Path) -> lis
         return [{"path": f"tables/{name}.csv", "status": "failed",
                  "message": f"{type(exc).__name__}: {exc}"} for name in names]
     for name, frame in tables.items():
-        _write_csv(frame, folder / "tables" / f"{name}.csv")
-    return [{"path": f"tables/{name}.csv", "status": "ok", "message": ""} for name in tables]
+        write_table(frame, folder / "tables" / f"{name}.csv")
+    return [o for name in tables for o in _written(name)]
 
 
 def _history_step(folder: Path, config: Config, runs, previous, name: str) -> list[dict]:
@@ -140,15 +139,15 @@ def _history_step(folder: Path, config: Config, runs, previous, name: str) -> li
     except OSError:
         return [{"path": n, "status": "failed", "message": "no clinician_metrics.csv to "
                  "compare"} for n in names]
-    _write_csv(change_table(current, previous), folder / names[0])
-    _write_csv(history_table(current, config, list(runs), previous, name), folder / names[1])
+    write_table(change_table(current, previous), folder / names[0])
+    write_table(history_table(current, config, list(runs), previous, name), folder / names[1])
     left_out = getattr(runs, "left_out", 0)  # damaged earlier runs: the report counts them
     if left_out:
         snapshot = folder / PREPARED_DIR / "snapshot.json"
         meta = json.loads(snapshot.read_text(encoding="utf-8"))
         meta["earlier_runs_left_out"] = left_out
         atomic_write_text(snapshot, json.dumps(meta, indent=2) + "\n")
-    return [{"path": n, "status": "ok", "message": ""} for n in names]
+    return [o for n in names for o in _written(Path(n).stem)]
 
 
 def previous_key_fingerprint(folder: Path, config: Config | None = None

@@ -11,7 +11,16 @@ from ..contract import NO_LONGER, STILL
 from ..registry import format_value, label_of, value_words
 from ..safety import md
 from .compare import comings_and_goings, compared_rows, compared_run
-from .format import NO_SIGNING_TIMES, NOT_IN_EXPORT, Text, count, is_yes, num, period_words, table
+from .format import (
+    NO_SIGNING_TIMES,
+    NOT_IN_EXPORT,
+    Text,
+    count,
+    known_yes,
+    num,
+    period_words,
+    table,
+)
 from .metrics_table import operations_table
 from .questions import (
     CHANGED,
@@ -227,7 +236,7 @@ def first_screen(run: RunData) -> Text:
         named = now
     else:
         head = f"Compared with {which}."
-        if is_yes(next(iter(compared_rows(run)["definitions_changed"]), False)):
+        if known_yes(next(iter(compared_rows(run)["definitions_changed"]), False)):
             head += (" That run defined the metrics differently (its parameters' operations, "
                      "workload or trends settings or time zone differ), so some changes "
                      "may come from the definitions rather than from the work.")
@@ -360,7 +369,7 @@ def team_rows(run: RunData) -> pd.DataFrame:
     rates = run.table("team_rates")  # perfkit.practice_summary.team_rates: the same groups
     rows = []
     for _, r in rates.iterrows():
-        whole = is_yes(r["whole"])
+        whole = known_yes(r["whole"])
         name = "" if whole or pd.isna(r["team"]) else str(r["team"])
         g = m if whole else m[(team == name).to_numpy()]
         rows.append({"team": name, "whole": whole, "clinicians": len(g),

@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 
 from ..contract import LAG_FIGURES, NEW_CLIENT_FIGURES
-from ..io import created_day
 from ..registry import RAMP_STATUS, format_value, formatter, label_of, value_words
 from ..safety import md
 from .compare import compared_period, compared_run, flag_words
@@ -19,7 +18,7 @@ from .format import (
     Text,
     cohort_pct,
     date_words,
-    is_yes,
+    known_yes,
     num,
     pct,
     period_words,
@@ -27,7 +26,6 @@ from .format import (
     short_history,
     span_words,
     table,
-    yes,
 )
 from .questions import new_hire, questions_for, ramp_compared, slow_ramp_question
 from .run import (
@@ -136,8 +134,8 @@ def _previous(run: RunData, clinician_id: str) -> pd.Series | None:
     h = run.tables.get("history")
     if h is None or h.empty or "compared_with" not in h:
         return None
-    was = h[(h["clinician_id"] == clinician_id) & yes(h["compared_with"])]
-    if was.empty or is_yes(was["definitions_changed"].iloc[0]):
+    was = h[(h["clinician_id"] == clinician_id) & h["compared_with"].fillna(False)]
+    if was.empty or known_yes(was["definitions_changed"].iloc[0]):
         return None
     return was.iloc[0]
 
@@ -317,8 +315,8 @@ def _better_than_before(run: RunData, clinician_id: str, said: list[str]) -> lis
     if h is None or h.empty or "compared_with" not in h:
         return []
     mine = h[h["clinician_id"] == clinician_id]
-    was, now = mine[yes(mine["compared_with"])], mine[yes(mine["this_run"])]
-    if was.empty or now.empty or is_yes(was["definitions_changed"].iloc[0]):
+    was, now = mine[mine["compared_with"].fillna(False)], mine[mine["this_run"].fillna(False)]
+    if was.empty or now.empty or known_yes(was["definitions_changed"].iloc[0]):
         return []
     was, now, when = was.iloc[0], now.iloc[0], compared_period(run)
     out = []
@@ -353,8 +351,8 @@ HISTORY_ROWS = [("sessions_attended", "label"), ("utilization", "label"),
 def own_history_table(run: RunData, clinician_id: str):
     """The clinician's own periods side by side, oldest first (``history``), captioned with
     the run this period is compared with (:func:`~perfkit.report.compare.compared_run`). Two
-    runs of one period are told apart by the day each was written (``run_created``, read as a
-    date), and, when that
+    runs of one period are told apart by the day each was written (``run_created``, a date),
+    and, when that
     does not, by their order ("run 1 of 2"); a run folder's name is never shown."""
     h = run.tables.get("history")
     mine = h[h["clinician_id"] == clinician_id] if h is not None and not h.empty else None
@@ -364,7 +362,8 @@ def own_history_table(run: RunData, clinician_id: str):
                     "accumulate.")
     periods = [span_words(r["period_start"], r["period_end"], "%b %Y") for _, r in
                mine.iterrows()]
-    days = [created_day(r.get("run_created")) for _, r in mine.iterrows()]
+    days = [None if pd.isna(d) else d for d in (r.get("run_created") for _, r in
+                                                mine.iterrows())]
     labels = []
     for i, period in enumerate(periods):
         alike = [d for p, d in zip(periods, days, strict=True) if p == period]
@@ -376,7 +375,7 @@ def own_history_table(run: RunData, clinician_id: str):
             labels.append(f"{period}, run {periods[:i + 1].count(period)} of {len(alike)}")
     cols = {}
     for label, (_, r) in zip(labels, mine.iterrows(), strict=True):
-        label += " (defined differently)" if is_yes(r["definitions_changed"]) else ""
+        label += " (defined differently)" if known_yes(r["definitions_changed"]) else ""
         cols[label] = [format_value(k, r[k]) for k, _ in HISTORY_ROWS]
     which = compared_run(run, markdown=False)
     caption = "Oldest first; the last column is this period" + (
@@ -453,7 +452,7 @@ def questions_to_explore(run: RunData, clinician_id: str) -> Text:
     who = talk_to(run, clinician_id)
     qs = []
     for _, r in rows_for(run, "supervision", [clinician_id]).iterrows():
-        if is_yes(r.get("behind_on_supervision")):
+        if known_yes(r.get("behind_on_supervision")):
             short = supervision_shortfall(r)
             qs.append(f"Your supervision is behind your licensure rule: "
                       f"{short[0].lower() + short[1:]}. What would make a regular slot easier "

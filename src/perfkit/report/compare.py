@@ -7,9 +7,8 @@ from __future__ import annotations
 import pandas as pd
 
 from ..config import Config
-from ..io import created_day
 from ..safety import md
-from .format import date_words, pct, span_words, yes
+from .format import date_words, pct, span_words
 from .run import RunData
 
 __all__ = ["flag_words", "compared_rows", "compared_period", "compared_run",
@@ -43,7 +42,7 @@ def compared_rows(run: RunData) -> pd.DataFrame:
     if h is None or h.empty or "compared_with" not in h:
         return pd.DataFrame(columns=["period_start", "period_end", "clinician_id",
                                      "definitions_changed"])
-    return h[yes(h["compared_with"])]
+    return h[h["compared_with"].fillna(False)]
 
 
 def compared_period(run: RunData) -> str | None:
@@ -57,19 +56,19 @@ def compared_period(run: RunData) -> str | None:
 def compared_run(run: RunData, *, markdown: bool = True) -> str | None:
     """The run this one is compared with, in words: its period and, when another earlier run
     of that period is in ``history.csv``, the day it was written (the ``run_created`` column,
-    read as a date: :func:`perfkit.io.created_day`). A run folder's name never reaches a
-    report. None: no earlier run. The words hold nothing to escape, so ``markdown`` (plain
-    text for a table caption) gives the same."""
+    a date in the typed table). A run folder's name never reaches a report. None: no earlier
+    run. The words hold nothing to escape, so ``markdown`` (plain text for a table caption)
+    gives the same."""
     when = compared_period(run)
     if when is None:
         return None
     was = compared_rows(run)
     h = run.table("history")
-    same = h[~yes(h["this_run"]) & (h["period_start"] == was["period_start"].iloc[0])
+    same = h[~h["this_run"].fillna(False) & (h["period_start"] == was["period_start"].iloc[0])
              & (h["period_end"] == was["period_end"].iloc[0])]
     key = next((k for k in ("run_id", "run_created") if k in h), None)
-    day = created_day(was["run_created"].iloc[0]) if "run_created" in was else None
-    if key is None or same[key].nunique(dropna=False) < 2 or day is None:
+    day = was["run_created"].iloc[0] if "run_created" in was else None
+    if key is None or same[key].nunique(dropna=False) < 2 or pd.isna(day):
         return f"the run for {when}"
     return f"the run for {when} (written {date_words(day)})"
 
@@ -88,7 +87,7 @@ def comings_and_goings(run: RunData) -> tuple[list[str], list[str], int]:
         return [], [], 0
     h = run.table("history")
     then = set(was["clinician_id"])
-    now = set(h.loc[yes(h["this_run"]), "clinician_id"])
+    now = set(h.loc[h["this_run"].fillna(False), "clinician_id"])
     roster = run.roster()
     start, end = pd.Timestamp(run.config.period_start), pd.Timestamp(run.config.period_end)
 

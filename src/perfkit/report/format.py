@@ -13,7 +13,7 @@ from ..config import Config
 from ..registry import METRICS, concern
 
 __all__ = ["Text", "table", "pct", "num", "count", "cohort_pct", "too_few", "date_words",
-           "text_or", "yes", "is_yes", "period_words",
+           "text_or", "known_yes", "yes_no", "period_words",
            "span_words", "short_history", "SHORT_HISTORY",
            "TREND_PLAIN", "TREND_ARROWS", "trend_words", "NO_SIGNING_TIMES",
            "NOT_IN_EXPORT",
@@ -106,7 +106,7 @@ SHORT_HISTORY = "short history"  # a figure resting on less history than it need
 def short_history(text: str, limited, *, count: bool = False) -> str:
     """A figure resting on a short export, marked: a count of new clients may be too high
     (``at most 12``); a rate rests on them (``48% (short history)``)."""
-    if not is_yes(limited) or text == "–" or text.startswith("hidden"):
+    if not known_yes(limited) or text == "–" or text.startswith("hidden"):
         return text
     return f"at most {text}" if count else f"{text} ({SHORT_HISTORY})"
 
@@ -120,16 +120,18 @@ def text_or(v, default: str) -> str:
     return v if isinstance(v, str) and v else default
 
 
-def is_yes(v) -> bool:
-    """Whether a yes/no value read from a run's table is yes: only a true value is; a missing
-    value (not known, e.g. a table the practice did not provide) is not. (``bool(nan)`` would
-    be True.)"""
-    return v is True or v == "True" or (isinstance(v, np.bool_) and bool(v))
+def known_yes(v) -> bool:
+    """Whether one yes/no value of a run's table is yes. The tables hold yes/no columns as
+    nullable booleans (:func:`perfkit.io.read_table`); a missing value is not known (a table
+    the practice did not provide), so it is not a yes (``bool(<NA>)`` would be an error).
+    A whole column: ``column.fillna(False)``."""
+    return False if pd.isna(v) else bool(v)
 
 
-def yes(values: pd.Series) -> np.ndarray:
-    """A yes/no column as booleans (:func:`is_yes`)."""
-    return np.array([is_yes(v) for v in values], dtype=bool)
+def yes_no(values: pd.Series) -> np.ndarray:
+    """A yes/no column in words for a reader's table: "yes", or "no" (a missing value, not
+    known, is shown as "no")."""
+    return np.where(values.fillna(False).to_numpy(dtype=bool), "yes", "no")
 
 
 def span_words(start, end, pattern: str = "%d %B %Y") -> str:

@@ -18,7 +18,6 @@ from .format import (
     short_history,
     table,
     trend_words,
-    yes,
 )
 from .run import RunData, no_appointments, on_status, unavailable
 from .teams import TEAM, by_team, is_large, shortened
@@ -81,7 +80,7 @@ def cell_states(m: pd.DataFrame, cfg: Config | None = None) -> pd.DataFrame:
     the table's column (its label with the run's parameters ``cfg``). Read from the run's
     flags (compared as displayed), never recomputed here."""
     def flag(col):
-        return yes(m[col]) if col in m else np.zeros(len(m), dtype=bool)
+        return m[col].fillna(False).to_numpy(bool) if col in m else np.zeros(len(m), bool)
 
     band = m["utilization_band"].astype(str).to_numpy() if "utilization_band" in m else \
         np.array([""] * len(m))
@@ -175,7 +174,7 @@ def operations_table(run: RunData):
                                  m.get("new_clients_limited", [False] * len(m)),
                                  strict=True)],
     })
-    short = "new_clients_limited" in m and yes(m["new_clients_limited"]).any()
+    short = "new_clients_limited" in m and m["new_clients_limited"].fillna(False).any()
     absent = no_appointments(m).to_numpy()
     if absent.any():  # a rostered clinician the export never names: no zeros, no trend words
         out = out.astype(object)

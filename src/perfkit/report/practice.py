@@ -26,7 +26,7 @@ from .format import (
     short_history,
     table,
     text_or,
-    yes,
+    yes_no,
 )
 from .run import (
     RunData,
@@ -375,14 +375,14 @@ def renewals_table(run: RunData):
         out["Last competency review"] = [
             date_words(d) if pd.notna(d) and d != "" else ("–" if pd.isna(f) else "none yet")
             for d, f in zip(last, flag, strict=True)]
-        out["Review due"] = np.where(yes(flag), "yes", "no")
-        due = yes(flag)
+        out["Review due"] = yes_no(flag)
+        due = flag.fillna(False).to_numpy(bool)
     caption = ("Ratings, observed evidence, goals and supervision are not shown here: they "
                "belong to supervision and to the clinician.")
     # hours still needed with the cycle ending soon (supervision.ce_due_soon_days): due
     if "due_soon" in ce and "remaining_hours" in ce:
-        due = due | (yes(ce["due_soon"]) & pd.to_numeric(ce["remaining_hours"],
-                                                         errors="coerce").gt(0).to_numpy())
+        due = due | (ce["due_soon"].fillna(False).to_numpy(bool) & pd.to_numeric(
+            ce["remaining_hours"], errors="coerce").gt(0).to_numpy())
     order, team = by_team(run, ce["clinician_id"], out["Clinician"])
     if team is not None:
         out.insert(1, TEAM, team)
@@ -409,7 +409,7 @@ def associates_compliance(run: RunData):
              "in hours and weeks or months only; the supervision itself stays between "
              "them and their supervisor.")
     if is_large(run):
-        ids = led["clinician_id"].astype(str).reset_index(drop=True)
+        ids = led["clinician_id"].reset_index(drop=True)
         out = pd.DataFrame({
             "Associate": ids.map(run.name_of),
             "Licensure rule": [text_or(v, "–") for v in led.get(
@@ -419,7 +419,8 @@ def associates_compliance(run: RunData):
         if team is not None:
             out.insert(1, TEAM, team)
         # from the ledger itself, not its words: behind the rule, or not known
-        behind = (yes(led["behind_on_supervision"]) if "behind_on_supervision" in led
+        behind = (led["behind_on_supervision"].fillna(False).to_numpy(bool)
+                  if "behind_on_supervision" in led
                   else np.zeros(len(led), dtype=bool)) | \
             led.get("ledger_status", pd.Series("", index=led.index)).eq("not known").to_numpy()
         out, behind = out.iloc[order], behind[order]

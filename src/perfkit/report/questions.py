@@ -10,7 +10,7 @@ import pandas as pd
 from ..config import Config
 from ..contract import NEWLY, NOT_KNOWN, STILL
 from ..registry import RAMP_STATUS, concern, format_value, label_of
-from .format import date_words, is_yes, num, pct
+from .format import date_words, known_yes, num, pct
 from .run import RunData, few_peers, hires_compared, ramp_by_hire, ramping_starts
 
 __all__ = ["signals", "prompts", "check_in_reasons", "stretched_reasons", "questions_for",
@@ -51,7 +51,7 @@ def _supported(signal: str, row) -> bool:
 
 def signals(row) -> list[str]:
     """A clinician's flags (true) and worsening trends the export supports, flags first."""
-    out = [f for f in FLAG_SIGNALS if is_yes(row.get(f))]
+    out = [f for f in FLAG_SIGNALS if known_yes(row.get(f))]
     out += [t for t, (bad, _) in WORSENING.items() if row.get(t) == bad]
     return [s for s in out if _supported(s, row)]
 

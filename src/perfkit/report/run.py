@@ -20,7 +20,7 @@ from ..config import Config, load_config
 from ..contract import ITEM9_WORDS, NOTE_STATUS
 from ..io import find_folder, read_table
 from ..safety import distinct_names
-from .format import Text, date_words, table, yes
+from .format import Text, date_words, table
 
 __all__ = ["RunData", "load_run", "measured", "text_id", "on_status", "no_appointments",
            "caveats", "unavailable", "history_words", "coverage_span",
@@ -61,17 +61,11 @@ class RunData:
 
     def roster(self) -> pd.DataFrame:
         """The roster as the reports name and date clinicians (``roster.csv``: id, name,
-        start and end dates, team), indexed by id; names and teams as text, dates as dates."""
+        start and end dates, team), indexed by id; as the typed table holds it (names and teams
+        as text, dates as datetimes: :func:`perfkit.io.read_table`)."""
         r = self.tables.get("roster")
         if r is None:
             r = pd.DataFrame(columns=["clinician_id", "name", "start_date", "end_date", "team"])
-        r = r.copy()
-        for col in ("name", "team"):
-            if col in r:
-                r[col] = r[col].map(lambda v: v if pd.isna(v) else str(v)).astype(object)
-        for col in ("start_date", "end_date"):
-            if col in r:
-                r[col] = pd.to_datetime(r[col])
         return r.set_index("clinician_id")
 
     def provided(self, name: str) -> bool:
@@ -97,7 +91,8 @@ class RunData:
 
 
 def load_run(run_folder: str | os.PathLike, *, validate: bool = False) -> RunData:
-    """Load a run folder written by ``perfkit run`` (its tables, model summary and run facts).
+    """Load a run folder written by ``perfkit run`` (its tables, typed: ids as text, yes/no as
+    booleans, dates as datetimes, :func:`perfkit.io.read_table`; model summary and run facts).
     The notebooks pass :func:`perfkit.cache.demo_run` when no run folder is given.
     ``validate`` is kept for a notebook that loads the prepared snapshot itself
     (:func:`perfkit.load_prepared`): the reports never read it.
@@ -183,7 +178,7 @@ def history_words(run: RunData, *, clinician_id: str | None = None) -> list[str]
         m = run.tables.get("clinician_metrics")
         mine = m[m["clinician_id"] == clinician_id] if m is not None else None
         limited = mine is not None and "new_clients_limited" in mine and \
-            bool(yes(mine["new_clients_limited"]).any())
+            bool(mine["new_clients_limited"].fillna(False).any())
         limits = [lim for lim in limits if lim["figure"] != "new_clients" or limited]
     return [lim["words"] for lim in limits]
 
@@ -237,7 +232,7 @@ def ramp_by_hire(run: RunData) -> pd.DataFrame:
     if r is None:
         return pd.DataFrame(columns=["clinician_id", "ramp", "weeks", "compared",
                                      "utilization", "practice_utilization", "hires_compared"])
-    return r.assign(compared=yes(r["compared"]))
+    return r
 
 
 def few_peers(run: RunData, n: int | None = None) -> bool:
@@ -312,7 +307,7 @@ def item9_rows(t: pd.DataFrame, name_of=None) -> tuple[pd.DataFrame, bool]:
     t = t.copy()
     if "session_start" not in t:  # a run written before the session's time was kept
         t["session_start"], t["session_start_from"] = t["date"].astype(str), "date only"
-    t["_escalate"] = yes(t["escalate"])
+    t["_escalate"] = t["escalate"].fillna(False)
     t["_when"] = t["session_start"].astype(str)
     t = t.sort_values(["_escalate", "_when"], ascending=[False, True], kind="stable")
     followup = "followup" in t and t["followup"].notna().any()
@@ -328,7 +323,7 @@ def item9_rows(t: pd.DataFrame, name_of=None) -> tuple[pd.DataFrame, bool]:
 
     out = pd.DataFrame({
         "Session": [session(r) for _, r in t.iterrows()],
-        "Client": t["client_id"].astype(str).to_numpy(),
+        "Client": t["client_id"].to_numpy(),
         "Answer": t["response_words"].astype(str).str.capitalize().to_numpy(),
         "Escalate": np.where(t["_escalate"], "Yes", "No"),
     })
@@ -361,7 +356,7 @@ def item9_in_export(run: RunData, ids: list[str]) -> bool:
     totals only does not: then "no answer above zero" would be a claim perfkit cannot make),
     from ``item9_coverage.csv``."""
     c = rows_for(run, "item9_coverage", ids)
-    return bool(len(c)) and bool(yes(c["item9_in_export"]).any())
+    return bool(len(c)) and bool(c["item9_in_export"].fillna(False).any())
 
 
 def item9_caption(run: RunData, followup: bool) -> str:
@@ -390,4 +385,4 @@ def rows_for(run: RunData, table: str, ids: list[str]) -> pd.DataFrame:
     t = run.tables.get(table)
     if t is None:
         return pd.DataFrame()
-    return t[t["clinician_id"].astype(str).isin(ids)]
+    return t[t["clinician_id"].isin(ids)]

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..safety import md
-from .format import Text, date_words, is_yes, num, period_words, table, text_or, yes
+from .format import Text, date_words, known_yes, num, period_words, table, text_or, yes_no
 from .ledger_words import reasons_note
 from .questions import check_ins, new_hire, questions_for, ramp_compared, slow_ramp_question
 from .run import (
@@ -77,7 +77,7 @@ def ledger_table(run: RunData, ids: list[str], *, names: bool = True):
     for _, r in t.iterrows():
         who = run.name_of(r["clinician_id"]) if names else "You"
         # records that begin after the start: every count is a lower bound, never complete
-        partial = "history_complete" in r and not is_yes(r["history_complete"]) \
+        partial = "history_complete" in r and not known_yes(r["history_complete"]) \
             and pd.notna(r["history_complete"])
 
         def of(have, need, partial=partial):
@@ -149,7 +149,7 @@ def goals_table(run: RunData, ids: list[str], *, names: bool = True):
         "Goal": t["description"], "Set": t["set_on"].map(date_words),
         "Target": t["target_date"].map(date_words), "Status": t["status"],
         "Last looked at": t["last_reviewed"].map(date_words),
-        "Needs a review": np.where(yes(t["review_overdue"]),
+        "Needs a review": np.where(t["review_overdue"].fillna(False),
                                    f"yes: over {days} days", "no"),
     })
     return table(
@@ -162,7 +162,7 @@ def reviews_table(run: RunData, ids: list[str], *, names: bool = True):
     t = rows_or_reason(run, "reviews", ids, quiet=not names)
     if isinstance(t, Text):
         return t
-    t = t[t["rating"].notna() | yes(t["review_overdue"])]
+    t = t[t["rating"].notna() | t["review_overdue"].fillna(False)]
     if t.empty:
         return Text("No competency reviews recorded.")
 
@@ -176,7 +176,7 @@ def reviews_table(run: RunData, ids: list[str], *, names: bool = True):
         "What was observed": t["evidence"].fillna("–"),
         "Reviewed": t["review_date"].map(date_words),
         "Change since the previous review": t["change"].map(change),
-        "Review due": np.where(yes(t["review_overdue"]), "yes", "no"),
+        "Review due": yes_no(t["review_overdue"]),
     })
     return table(
         out, "Ratings rest on observed behaviour (knowledge, skills, attitudes, values): what the "
@@ -242,9 +242,9 @@ def ce_words(r) -> str:
         return "not known: no continuing-education records were provided"
     if r["remaining_hours"] <= 0:
         return "complete for this cycle"
-    if bool(r["due_soon"]):
+    if known_yes(r["due_soon"]):
         return f"{r['remaining_hours']:g} hours still needed before {date_words(r['cycle_end'])}"
-    return "on an even pace" if not bool(r["behind_pace"]) else \
+    return "on an even pace" if not known_yes(r["behind_pace"]) else \
         f"{r['remaining_hours']:g} hours to go"
 
 
@@ -253,7 +253,7 @@ def supervision_shortfall(r) -> str:
     periods only (no session content): the periods of the period that met the rule, and the
     supervision hours against what the rule's pace needs for the hours so far (the ledger's
     own test). Empty when the row is not behind."""
-    if not is_yes(r.get("behind_on_supervision")):
+    if not known_yes(r.get("behind_on_supervision")):
         return ""
     said = []
     if pd.notna(r.get("periods_assessed")) and pd.notna(r.get("periods_compliant")) \
@@ -265,7 +265,7 @@ def supervision_shortfall(r) -> str:
                               r.get("total_required"))
     have = sum(0.0 if pd.isna(v) else float(v) for v in
                (r.get("supervision_hours_individual"), r.get("supervision_hours_group")))
-    complete = not (pd.notna(r.get("history_complete")) and not is_yes(r.get(
+    complete = not (pd.notna(r.get("history_complete")) and not known_yes(r.get(
         "history_complete")))  # hours from part of the experience: no pace to test
     if complete and all(pd.notna(v) and v for v in (need, total, total_req)):
         expected = float(need) * min(float(total) / float(total_req), 1)
@@ -284,7 +284,7 @@ def compliance_words(r) -> str:
     partial = ("incomplete history (the records begin on "
                f"{date_words(since)}, after they started, so the hours are not the full count)"
                if pd.notna(since) else "incomplete history")
-    if is_yes(r.get("behind_on_supervision")):  # periods short are known on any history
+    if known_yes(r.get("behind_on_supervision")):  # periods short are known on any history
         return f"behind its rule ({supervision_shortfall(r)})" + (
             f"; {partial}" if status == "incomplete history" else "")
     if status == "incomplete history":
@@ -301,10 +301,10 @@ def talk_to(run: RunData, clinician_id: str) -> str:
     has one (``supervisors``), else the clinical director (pre-licensed, whose supervisor is
     not on the roster) or a peer consultation group or the clinical director (licensed)."""
     pairs = run.tables.get("supervisors", _NO_PAIRS)
-    if clinician_id in set(pairs["clinician_id"].astype(str)):
+    if clinician_id in set(pairs["clinician_id"]):
         return "your supervisor"
     led = run.tables.get("supervision")
-    pre = led is not None and clinician_id in set(led["clinician_id"].astype(str))
+    pre = led is not None and clinician_id in set(led["clinician_id"])
     return "the clinical director" if pre else \
         "a peer consultation group or the clinical director"
 
@@ -317,7 +317,7 @@ def supervision_questions(run: RunData, ids: list[str], *, names: bool = True) -
     led = rows_for(run, "supervision", ids)
     for _, r in led.iterrows():
         who = md(run.name_of(r["clinician_id"])) if names else "You"
-        if is_yes(r.get("behind_on_supervision")):
+        if known_yes(r.get("behind_on_supervision")):
             qs.append(f"{who}: {supervision_shortfall(r)}. What would make a regular slot "
                       "easier to keep?")
     m = rows_for(run, "clinician_metrics", ids)
@@ -330,7 +330,7 @@ def supervision_questions(run: RunData, ids: list[str], *, names: bool = True) -
                                   you=not names)
         qs += [f"{who}: {q}" if names else q for q in asked + ([ramp] if ramp else [])]
     g = rows_for(run, "goals", ids)
-    g = g[yes(g["review_overdue"])] if not g.empty else g
+    g = g[g["review_overdue"].fillna(False)] if not g.empty else g
     for cid, n in (g.groupby("clinician_id").size().items() if not g.empty else []):
         who = md(run.name_of(cid)) if names else "You"
         qs.append(f"{who}: {n} open {'goal has' if n == 1 else 'goals have'} not been looked at "

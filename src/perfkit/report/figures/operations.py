@@ -13,7 +13,7 @@ from matplotlib.collections import LineCollection
 
 from ...contract import LAG_FIGURES
 from ...registry import RAMP_NOT_COMPARED, RAMP_STATUS, format_value, label_of
-from ..format import NO_SIGNING_TIMES, NOT_IN_EXPORT, Text, count, num, pct, trend_words, yes
+from ..format import NO_SIGNING_TIMES, NOT_IN_EXPORT, Text, count, num, pct, trend_words
 from ..run import (
     RunData,
     few_peers,
@@ -346,15 +346,14 @@ COMPLIANCE_ROW = 2.6  # inches a supervisee's panel takes
 def _compliance_panel(ax, run: RunData, p: pd.DataFrame, cid: str, *, names: bool) -> str:
     """One supervisee's panel of :func:`compliance_figure`; returns it in words."""
     unit = p["unit"].iloc[0]
-    assessed = yes(p["assessed"])
+    assessed, compliant = p["assessed"].fillna(False), p["compliant"].fillna(False)
     said = (f"{run.name_of(cid) if names else 'Your supervision'}: the rule was met in "
-            f"{int((assessed & yes(p['compliant'])).sum())} of {int(assessed.sum())} "
+            f"{int((assessed & compliant).sum())} of {int(assessed.sum())} "
             f"{p['period'].iloc[0]}s with client hours")
     width = 5 if p["period"].iloc[0] == "week" else 24
-    colors = np.where(~yes(p["assessed"]), "#cbd5e0",
-                      np.where(yes(p["compliant"]), BLUE, ORANGE))
+    colors = np.where(~assessed, "#cbd5e0", np.where(compliant, BLUE, ORANGE))
     ax.bar(p["period_start"], p["counted"], width=width, color=colors, align="edge")
-    missed = p[yes(p["assessed"]) & (p["counted"] == 0)]
+    missed = p[assessed & (p["counted"] == 0)]
     ax.scatter(missed["period_start"] + pd.Timedelta(days=width / 2),
                np.zeros(len(missed)), marker="x", color=ORANGE, zorder=3,
                label="no supervision" if len(missed) else None)
