@@ -24,8 +24,8 @@ from pathlib import Path
 import perfkit as pk
 from perfkit.demo import DemoSettings, write_demo
 from perfkit.operations import clinicians_in_period
+from perfkit.pipeline import run_period
 from perfkit.render import notebook_dir, render_reports
-from perfkit.runner import run_period
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""The tables a hand-built run (a :class:`perfkit.report.RunData` made in a test) needs beside
+"""The tables a hand-built run (a :class:`perfkit.report.RunFolder` made in a test) needs beside
 the ones the test gives: worked out from them by the same compute functions ``perfkit run``
 uses (:mod:`perfkit.tables`), so a test states its practice once and the reports read only
 tables, as they do from a run folder."""

@@ -15,7 +15,7 @@ import pytest
 import perfkit as pk
 from perfkit import report as r
 from perfkit.demo import DemoSettings, bundled_data_dir, write_demo
-from perfkit.runner import run_period
+from perfkit.pipeline import run_period
 
 from practice_data import browser, needs_browser
 
@@ -265,7 +265,7 @@ def test_supervision_older_than_six_months_is_said_not_drawn(tmp_path):
     periods = pd.DataFrame({"clinician_id": ["A"], "period_start": ["2025-01-06"],
                             "period": ["week"], "unit": ["hours"], "counted": [1.0],
                             "required": [1.0], "assessed": [True], "compliant": [True]})
-    run = r.RunData(tmp_path, pk.load_config(pseudonym_key_file=tmp_path / "k"), {},
+    run = r.RunFolder(tmp_path, pk.load_config(pseudonym_key_file=tmp_path / "k"), {},
                     {"supervision_periods": periods})
     assert str(r.compliance_figure(run, ["A"])) == ("No supervision periods in the last six "
                                                      "months to show.")

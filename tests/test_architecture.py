@@ -70,7 +70,7 @@ def report_modules(root: Path = REPORT) -> list[tuple[str, Path, bool]]:
 
 def test_the_walk_finds_the_report_modules():
     names = [m for m, _, _ in report_modules()]
-    for name in ("perfkit.report", "perfkit.report.run", "perfkit.report.practice",
+    for name in ("perfkit.report", "perfkit.report.run_folder", "perfkit.report.practice",
                  "perfkit.report.research"):
         assert name in names
     assert any(n.startswith("perfkit.report.figures") for n in names)
@@ -108,8 +108,8 @@ def test_the_check_names_a_compute_import_wherever_it_is():
 
 def test_relative_imports_resolve_from_a_package_and_from_a_module_in_it():
     # report/figures/__init__.py: "." is perfkit.report.figures; ".." is perfkit.report
-    assert imported("from ..run import RunData\nfrom . import style", "perfkit.report.figures",
-                    package=True) == [(1, "perfkit.report.run"),
+    assert imported("from ..run_folder import RunFolder\nfrom . import style",
+                    "perfkit.report.figures", package=True) == [(1, "perfkit.report.run_folder"),
                                       (2, "perfkit.report.figures.style")]
     # report/figures/style.py: ".." is perfkit.report, "..." is perfkit
     assert outside("from ...operations import LAG_FIGURES\nfrom ..format import pct",

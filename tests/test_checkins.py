@@ -15,7 +15,7 @@ from perfkit import operations as op
 from perfkit.report import checkins, questions
 from perfkit.report.format import pct
 from perfkit.report.metrics_table import operations_table
-from perfkit.report.run import RunData
+from perfkit.report.run_folder import RunFolder
 
 from practice_data import metric_rows
 from run_tables import run_tables
@@ -94,7 +94,7 @@ def _run(tmp_path, metrics, *, changes=None, ramp=None, time_off=None, **cfg):
     if ramp is not None:
         tables["ramp"] = ramp
     config = _config(tmp_path, **cfg)
-    return RunData(tmp_path, config, {"provided": ["time_off"]},
+    return RunFolder(tmp_path, config, {"provided": ["time_off"]},
                    run_tables(tables, config, clinicians=clinicians, time_off=time_off))
 
 

@@ -272,7 +272,7 @@ def test_the_reports_say_what_a_short_history_limits(tmp_path):
     assert "The appointments begin" not in r.own_metrics_table(run, "C3").to_html()
     ledger = r.ledger_table(run, ["C2"], names=False).to_html()
     assert "at least 18" in ledger
-    since = run.table("supervision").set_index("clinician_id").loc["C2", "experience_since"]
+    since = run.table("supervision_ledger").set_index("clinician_id").loc["C2", "experience_since"]
     since = f"{pd.Timestamp(since):%d %b %Y}"  # the status and the row below give one date
     assert f"incomplete history: the records hold the hours since {since} only" in ledger
     assert ledger.count(since) >= 2

@@ -26,8 +26,8 @@ import perfkit as pk
 from perfkit.cli import app
 from perfkit.config import ConfigError
 from perfkit.deliver import DeliveryError, deliver
-from perfkit.readers import with_readers
-from perfkit.runner import DELIVERY_RECORD
+from perfkit.pipeline import DELIVERY_RECORD
+from perfkit.recipients import with_readers
 from perfkit.safety import file_stems
 
 from practice_data import CLINICIANS, write_table
@@ -505,7 +505,7 @@ def test_emails_stay_out_of_reports_tables_and_logs(tmp_path, ca, starttls, pass
     without an address nothing; the addresses appear only in the prepared roster and the
     delivery record."""
     from perfkit.demo import DemoSettings, write_demo
-    from perfkit.runner import run_period
+    from perfkit.pipeline import run_period
 
     data = write_demo(tmp_path / "data", DemoSettings(n_clinicians=6, months=4))
     roster = pd.read_csv(data / "clinicians.csv", dtype=str, keep_default_na=False)

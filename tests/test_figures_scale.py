@@ -22,10 +22,10 @@ from PIL import Image
 import perfkit as pk
 import perfkit.report as r
 from perfkit.outcomes import funnel_limits
-from perfkit.report import RunData
+from perfkit.report import RunFolder
 from perfkit.report.figures import PAGE_HEIGHT_PX, Figures, use_style
 from perfkit.report.format import pct
-from perfkit.report.run import ramp_by_hire
+from perfkit.report.run_folder import ramp_by_hire
 from perfkit.safety import html_text, md
 
 from run_tables import derived
@@ -37,7 +37,7 @@ LAST = ["Moreau", "Okafor", "Chen", "Duarte", "Novak", "Haddad", "Iyer", "Brenna
 
 
 def practice(n: int, *, outside: set[int], slow: int, others: int, seed: int = 0
-             ) -> RunData:
+             ) -> RunFolder:
     """A practice of ``n`` clinicians C000..: two of them share a name (C000 and C001);
     the clinicians numbered in ``outside`` have a model interval wholly on one side of zero
     (alternately below and above), every other interval includes zero; every fifth clinician
@@ -77,11 +77,11 @@ def practice(n: int, *, outside: set[int], slow: int, others: int, seed: int = 0
     tables = {"clinician_metrics": pd.DataFrame({"clinician_id": ids}),
               "clinician_effects": effects, "funnel": funnel, "ramp": ramp}
     cfg = pk.load_config()
-    return RunData(pk.__path__[0], cfg, {}, derived(tables, cfg), _names=names)
+    return RunFolder(pk.__path__[0], cfg, {}, derived(tables, cfg), _names=names)
 
 
 @pytest.fixture(scope="module")
-def sizes() -> dict[int, RunData]:
+def sizes() -> dict[int, RunFolder]:
     use_style()
     return {200: practice(200, outside=set(range(3, 200, 5)), slow=17, others=48),
             12: practice(12, outside={2, 7}, slow=1, others=3)}
@@ -376,7 +376,7 @@ def test_a_supervisor_of_five_sees_their_supervision_on_two_pages(tmp_path):
                              "unit": "hours", "counted": float(k % 3 == 0), "required": 1.0,
                              "assessed": True, "compliant": k % 3 == 0}
                             for c in ids for k, w in enumerate(weeks)])
-    run = RunData(tmp_path, pk.load_config(pseudonym_key_file=tmp_path / "k"), {},
+    run = RunFolder(tmp_path, pk.load_config(pseudonym_key_file=tmp_path / "k"), {},
                   {"supervision_periods": periods}, _names={c: f"Clin {c}" for c in ids})
     fig = r.compliance_figure(run, ids)
     assert isinstance(fig, Figures) and len(fig) == 2

@@ -21,7 +21,7 @@ from perfkit import history as hi
 from perfkit.cli import app
 from perfkit.report import checkins, questions
 from perfkit.report.metrics_table import operations_table
-from perfkit.report.run import RunData
+from perfkit.report.run_folder import RunFolder
 
 from practice_data import metric_rows
 from run_tables import run_tables
@@ -63,7 +63,7 @@ def _run(tmp_path, metrics, changes=None, *, names=None, teams=None):
         tables["history"] = _history(list(names))
     cfg = pk.load_config(pseudonym_key_file=tmp_path / "k", **PERIOD)
     empty_off = pd.DataFrame(columns=["clinician_id", "start_date", "end_date"])
-    return RunData(tmp_path, cfg, {"provided": ["time_off"]},
+    return RunFolder(tmp_path, cfg, {"provided": ["time_off"]},
                    run_tables(tables, cfg, clinicians=clinicians, time_off=empty_off))
 
 

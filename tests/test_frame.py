@@ -14,7 +14,7 @@ import pytest
 import perfkit as pk
 import perfkit.report as r
 from perfkit.report.questions import new_hire
-from perfkit.report.run import RunData
+from perfkit.report.run_folder import RunFolder
 from perfkit.tables import roster
 
 from run_tables import derived
@@ -78,7 +78,7 @@ def ramp(cid, hire, earlier, status) -> pd.DataFrame:
                          "ramp": status})
 
 
-def build(tmp_path, m: pd.DataFrame | None = None) -> RunData:
+def build(tmp_path, m: pd.DataFrame | None = None) -> RunFolder:
     spread = pd.DataFrame({"metric": ["utilization", "non_attendance_rate", "notes_within_72h"],
                            "median": [0.81, 0.08, 0.92], "q25": [0.8, 0.07, 0.91],
                            "q75": [0.85, 0.08, 0.98], "clinicians": [8, 8, 8]})
@@ -88,7 +88,7 @@ def build(tmp_path, m: pd.DataFrame | None = None) -> RunData:
         "not_on_track": pd.DataFrame({"clinician_id": ["A1"], "client_id": [CLIENT]}),
         "supervisors": pd.DataFrame({"supervisor_id": ["S1", "S1", "S1"],
                                      "clinician_id": ["A1", "A2", "A3"]}),
-        "supervision": pd.DataFrame([
+        "supervision_ledger": pd.DataFrame([
             # behind: no week of 12 met the rule, and 25 + 5 hours of supervision where
             # the rule's pace needs 100 * 1500 / 3000 = 50 by now: 20 hours short
             ledger_row("A1", periods_compliant=0, supervision_hours_individual=25.0,
@@ -106,10 +106,10 @@ def build(tmp_path, m: pd.DataFrame | None = None) -> RunData:
                                "review_overdue": [False]}),
     }
     cfg = pk.load_config()
-    return RunData(tmp_path, cfg, {}, derived(tables, cfg), _names=dict(NAMES))
+    return RunFolder(tmp_path, cfg, {}, derived(tables, cfg), _names=dict(NAMES))
 
 
-def self_view_words(run: RunData, cid: str) -> str:
+def self_view_words(run: RunFolder, cid: str) -> str:
     return "\n".join(str(x) for x in (
         r.clinician_title(run, cid), r.going_well(run, cid), r.own_ramp_text(run, cid),
         r.questions_to_explore(run, cid)))
@@ -156,11 +156,11 @@ def test_the_owner_gets_one_content_free_compliance_line_per_associate(tmp_path)
 
 def test_no_associate_is_said_plainly(tmp_path):
     run = build(tmp_path)
-    del run.tables["supervision"]
+    del run.tables["supervision_ledger"]
     assert "No associate" in str(r.associates_compliance(run))
 
 
-def owner_says(run: RunData) -> str:
+def owner_says(run: RunFolder) -> str:
     """The owner's check-in table and the questions under it, as one text."""
     t = r.check_in_table(run)
     return str(t) if isinstance(t, str) else " ".join(
@@ -302,7 +302,7 @@ def test_a_ramping_hire_is_context_on_every_page_not_a_question(tmp_path):
 def test_item9_answers_come_escalations_first_then_oldest_first():
     """One row per answer (a client answering twice is listed twice): those to escalate
     first, then the others, each group from the oldest; the escalation level is the table's."""
-    from perfkit.report.run import item9_rows
+    from perfkit.report.run_folder import item9_rows
 
     rows = [("X", "2026-10-10", 1, False), ("Y", "2026-09-01", 3, True),
             ("Z", "2026-10-20", 2, True), ("W", "2026-10-25", 1, False),

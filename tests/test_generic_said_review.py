@@ -150,7 +150,7 @@ def test_the_contract_format_says_its_own_zeros(tmp_path, cfg):
 
 def test_the_reports_and_the_table_agree_not_known(tmp_path):
     from perfkit import report
-    from perfkit.runner import run_period
+    from perfkit.pipeline import run_period
 
     cfg = pk.load_config(pseudonym_key_file=tmp_path / "k.key",
                          column_map=str(column_map(tmp_path)))

@@ -21,7 +21,7 @@ from perfkit.report import checkins
 from perfkit.report import practice as p
 from perfkit.report import teams as t
 from perfkit.report.metrics_table import operations_table
-from perfkit.report.run import RunData
+from perfkit.report.run_folder import RunFolder
 from perfkit.safety import clean_html
 
 from practice_data import CLINICIANS, metric_rows, write_table
@@ -78,7 +78,7 @@ def _run(tmp_path, metrics, teams: dict | None, *, renewals=None, **cfg):
     if renewals is not None:
         tables["renewals"] = renewals
     config = pk.load_config(pseudonym_key_file=tmp_path / "k", **PERIOD, **cfg)
-    return RunData(tmp_path, config, {"provided": ["reviews"]},
+    return RunFolder(tmp_path, config, {"provided": ["reviews"]},
                    run_tables(tables, config, clinicians=clinicians))
 
 

@@ -98,7 +98,7 @@ def test_no_earlier_run_gives_no_changes(tmp_path, cfg):
 
 
 def test_the_change_section_says_when_the_previous_run_defined_metrics_differently(tmp_path):
-    from perfkit.report import RunData, first_screen
+    from perfkit.report import RunFolder, first_screen
 
     history = pd.DataFrame({
         "period_start": ["2026-07-01", "2026-08-01"], "period_end": ["2026-08-01", "2026-09-01"],
@@ -108,7 +108,7 @@ def test_the_change_section_says_when_the_previous_run_defined_metrics_different
     clinicians = pd.DataFrame({"clinician_id": ["A"], "name": ["Ann"],
                                "start_date": [pd.NaT], "end_date": [pd.NaT]})
     cfg = pk.load_config(pseudonym_key_file=tmp_path / "k")
-    run = RunData(tmp_path, cfg, {},
+    run = RunFolder(tmp_path, cfg, {},
                   run_tables({"history": history, "changes": changes,
                               "clinician_metrics": pd.DataFrame({"clinician_id": ["A"]})},
                              cfg, clinicians=clinicians))
@@ -227,7 +227,7 @@ def test_compare_to_another_practice_through_the_cli_is_exit_2(practice, tmp_pat
 def test_the_key_check_reads_only_this_practices_runs(tmp_path, cfg):
     """Another practice's later run (another key) beside this practice's run does not stand
     for this practice's key."""
-    from perfkit.runner import previous_key_fingerprint
+    from perfkit.pipeline import previous_key_fingerprint
 
     reports = tmp_path / "reports"
     for name, practice, fp, written in (("mine", "Demo Practice", "aaaa", 1_000),
@@ -243,12 +243,12 @@ def test_the_key_check_reads_only_this_practices_runs(tmp_path, cfg):
 
 
 def _history_run(tmp_path, history):
-    from perfkit.report import RunData
+    from perfkit.report import RunFolder
 
     clinicians = pd.DataFrame({"clinician_id": ["A"], "name": ["Ann"],
                                "start_date": [pd.NaT], "end_date": [pd.NaT]})
     cfg = pk.load_config(pseudonym_key_file=tmp_path / "k")
-    return RunData(tmp_path, cfg, {},
+    return RunFolder(tmp_path, cfg, {},
                    run_tables({"history": history,
                                "changes": pd.DataFrame(columns=hi.CHANGE_COLUMNS),
                                "clinician_metrics": pd.DataFrame({"clinician_id": ["A"]})},

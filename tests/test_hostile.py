@@ -21,8 +21,8 @@ import pytest
 import perfkit as pk
 from perfkit.demo import DemoSettings, write_demo
 from perfkit.io import read_table
+from perfkit.pipeline import run_period
 from perfkit.pseudonym import fingerprint
-from perfkit.runner import run_period
 
 PWN = "document.body.setAttribute('data-pwned','{}')"
 

@@ -21,7 +21,7 @@ import perfkit as pk
 from perfkit import history as hi
 from perfkit.demo import DemoSettings, write_demo
 from perfkit.io import read_table, write_table
-from perfkit.runner import run_period
+from perfkit.pipeline import run_period
 from perfkit.safety import csv_cell, csv_safe, csv_unguard, html_text
 
 from practice_data import typed_and_csv_tables_differ

@@ -210,9 +210,9 @@ def test_the_first_visible_sheet_is_read_and_said(practice, tmp_path, state):
            "not read)" in res.stdout
     # the owner's report says it too, in the data-quality table, beside the table it is about
     import perfkit.report as r
-    from perfkit.report import RunData
+    from perfkit.report import RunFolder
 
-    run = RunData(tmp_path / "v", pk.load_config(), {}, {})
+    run = RunFolder(tmp_path / "v", pk.load_config(), {}, {})
     dq = r.data_quality_table(run).data.set_index("Table")
     assert dq.loc["appointments", "Read from"] == (
         "the workbook's first visible sheet (sheet 2 of 2; the hidden sheet before it was "

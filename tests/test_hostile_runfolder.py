@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 import perfkit as pk
-from perfkit import runner
+from perfkit import pipeline
 from perfkit.cli import app
 from perfkit.demo import DemoSettings, write_demo
 
@@ -101,9 +101,9 @@ def test_a_manifest_that_is_a_link_proves_nothing(data, key, tmp_path):
 def test_an_empty_or_new_folder_is_used_and_a_run_is_replaced(data, key, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert run(data, empty)[0] == 0 and runner.is_run_folder(empty)
+    assert run(data, empty)[0] == 0 and pipeline.is_run_folder(empty)
     assert run(data, tmp_path / "new" / "run")[0] == 0
-    assert runner.is_run_folder(tmp_path / "new" / "run")
+    assert pipeline.is_run_folder(tmp_path / "new" / "run")
     first = json.loads((empty / "manifest.json").read_text())["created"]
     assert run(data, empty)[0] == 0  # a perfkit run is replaced whole
     assert sorted(p.name for p in empty.iterdir()) == ["data_quality.json", "manifest.json",
@@ -208,7 +208,7 @@ def test_a_run_folder_that_is_a_link_is_followed(data, key, tmp_path):
         code, err = run(data, link)
         assert code == 0, err
         assert link.is_symlink() and os.readlink(link) == str(mounted / "2026-11-01")
-        assert runner.is_run_folder(mounted / "2026-11-01")
+        assert pipeline.is_run_folder(mounted / "2026-11-01")
     # the lock and the staging were beside the target; nothing landed on the local disk
     assert sorted(p.name for p in local.iterdir()) == ["2026-11-01"]
     assert sorted(p.name for p in mounted.iterdir()) == [".2026-11-01.lock", "2026-11-01"]
@@ -227,13 +227,13 @@ def test_a_link_that_loops_is_one_sentence(data, key, tmp_path):
 # ---- 10. an atomic swap, flushed; a crash between two renames hides nothing ----------------
 
 def test_the_swap_exchanges_two_folders_in_one_step(tmp_path):
-    if runner._renameat2() is None:
+    if pipeline._renameat2() is None:
         pytest.skip("no renameat2 on this system")
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "new").write_text("new run")
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / "old").write_text("old run")
-    assert runner._exchange(tmp_path / "a", tmp_path / "b")
+    assert pipeline._exchange(tmp_path / "a", tmp_path / "b")
     assert [p.name for p in (tmp_path / "b").iterdir()] == ["new"]
     assert [p.name for p in (tmp_path / "a").iterdir()] == ["old"]
 
@@ -256,7 +256,7 @@ def test_every_file_is_flushed_before_the_swap_and_the_folder_after(data, key, t
 
     monkeypatch.setattr(os, "fsync", fsync)
     reports = tmp_path / "reports"
-    runner.run_period(data, _config(key, "2026-10-01", "2026-11-01"), out=reports / "r",
+    pipeline.run_period(data, _config(key, "2026-10-01", "2026-11-01"), out=reports / "r",
                       tables_only=True)
     staging = str(reports / ".r.staging")
     assert f"{staging}/manifest.json" in synced and f"{staging}/tables" in synced
@@ -270,7 +270,7 @@ def test_a_crash_between_the_two_renames_hides_no_run(data, key, tmp_path, monke
     back and compares with it; so does the next run of the same period."""
     reports = tmp_path / "reports"
     october = reports / "2026-10-01"
-    runner.run_period(data, _config(key, "2026-09-01", "2026-10-01"), out=october,
+    pipeline.run_period(data, _config(key, "2026-09-01", "2026-10-01"), out=october,
                       tables_only=True)
     before = tree(october)
 
@@ -285,12 +285,12 @@ def test_a_crash_between_the_two_renames_hides_no_run(data, key, tmp_path, monke
         return real(src, dst, *a, **kw)
 
     with monkeypatch.context() as m, pytest.raises(Crash):
-        m.setattr(runner, "_exchange", lambda a, b: False)
+        m.setattr(pipeline, "_exchange", lambda a, b: False)
         m.setattr(os, "rename", rename)
-        runner.run_period(data, _config(key, "2026-09-01", "2026-10-01"), out=october,
+        pipeline.run_period(data, _config(key, "2026-09-01", "2026-10-01"), out=october,
                           tables_only=True)
     assert not october.exists() and tree(reports / ".2026-10-01.previous") == before
-    runner.run_period(data, _config(key, "2026-10-01", "2026-11-01"),
+    pipeline.run_period(data, _config(key, "2026-10-01", "2026-11-01"),
                       out=reports / "2026-11-01", tables_only=True)
     assert tree(october) == before  # put back, as it was
     history = pd.read_csv(reports / "2026-11-01" / "tables" / "history.csv")
@@ -404,7 +404,7 @@ def test_a_manifest_nested_too_deep_is_one_sentence(data, key, tmp_path):
 def _neighbour(data, key, reports: Path) -> Path:
     """An earlier period's run (tables only) in reports/2026-10-01."""
     old = reports / "2026-10-01"
-    runner.run_period(data, _config(key, "2026-09-01", "2026-10-01"), out=old,
+    pipeline.run_period(data, _config(key, "2026-09-01", "2026-10-01"), out=old,
                       tables_only=True)
     return old
 
@@ -437,7 +437,7 @@ def test_a_neighbour_that_is_a_bomb_or_a_pipe_is_skipped(data, key, tmp_path, da
     assert history["this_run"].all()  # nothing read from the neighbour
     # the key check of a later run reads the neighbour's manifest alike: skipped, no crash
     shutil.rmtree(reports / "2026-11-01")
-    found = runner.previous_key_fingerprint(reports / "2026-12-01")
+    found = pipeline.previous_key_fingerprint(reports / "2026-12-01")
     assert (found is None) if what != "metrics" else (found[1] == old)
 
 
@@ -459,10 +459,10 @@ def test_a_users_file_inside_a_runs_subfolder_is_never_deleted(data, key, tmp_pa
     code, err = run(data, out)
     assert code == 2 and len(err) == 1 and "but 3 files in it were not written" in err[0], err
     assert "(the first: 'notebooks/copy.ipynb')" in err[0]
-    assert not runner.is_run_folder(out)
+    assert not pipeline.is_run_folder(out)
     for name in ("tables/my_analysis.xlsx", "prepared/notes.txt", "notebooks/copy.ipynb"):
         (out / name).unlink()
-    assert runner.is_run_folder(out) and run(data, out)[0] == 0  # the run's own: replaced
+    assert pipeline.is_run_folder(out) and run(data, out)[0] == 0  # the run's own: replaced
 
 
 def test_a_manifest_that_lists_a_users_file_outside_the_runs_entries_proves_nothing(
@@ -513,7 +513,7 @@ def test_a_killed_runs_staging_and_hidden_previous_run_are_cleared(data, key, tm
     reports = tmp_path / "reports"
     out = reports / "run"
     assert run(data, out)[0] == 0
-    runner._make_staging(reports / ".run.staging")  # a run killed while writing
+    pipeline._make_staging(reports / ".run.staging")  # a run killed while writing
     (reports / ".run.staging" / "tables").mkdir()
     (reports / ".run.staging" / "tables" / "half.csv").write_text("a,b\n")
     os.rename(out, reports / ".run.previous")  # killed between two renames

@@ -31,9 +31,9 @@ import pytest
 import perfkit as pk
 from perfkit import outcomes as oc
 from perfkit.outcomes import item9_coverage
-from perfkit.report import RunData
+from perfkit.report import RunFolder
 from perfkit.report.clinician import item9_table
-from perfkit.report.run import ITEM9_NO_FOLLOWUP, ITEM9_NOT_IN_EXPORT, item9_rows
+from perfkit.report.run_folder import ITEM9_NO_FOLLOWUP, ITEM9_NOT_IN_EXPORT, item9_rows
 from perfkit.report.supervisor import supervisee_alerts, supervisee_item9
 
 from practice_data import write_table
@@ -216,7 +216,7 @@ def run_of(t, tmp_path, provided=("assessments",)):
     # the prepared scores: D answered item 9 with 0 only; E's export gives PHQ-9 totals only
     scores = pd.DataFrame({"clinician_id": ["A", "D", "E"], "instrument": "PHQ-9",
                            "total_score": [12.0, 5.0, 9.0], "item_9": [1.0, 0.0, None]})
-    return RunData(tmp_path, cfg, {"provided": list(provided)},
+    return RunFolder(tmp_path, cfg, {"provided": list(provided)},
                    {"item9_flags": t, "not_on_track": nt,
                     "item9_coverage": item9_coverage(scores)},
                    _names={"A": "Ana Avery", "B": "Ben Brook", "C": "Cleo Cole"})

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import perfkit as pk
-from perfkit import models, runner
+from perfkit import models, pipeline
 
 TZ = "America/Chicago"
 
@@ -84,10 +84,10 @@ def test_a_run_is_as_of_the_period_it_was_given(tmp_path, monkeypatch):
         seen.append(config)
         raise pk.ConfigError("stop here")
 
-    monkeypatch.setattr(runner, "_run", stop)
+    monkeypatch.setattr(pipeline, "_run_into", stop)
     cfg = pk.load_config(pseudonym_key_file=tmp_path / "k.key")
     assert not cfg.period_given
     with pytest.raises(pk.ConfigError, match="stop here"):
-        runner.run_period(tmp_path, cfg, out=tmp_path / "run", tables_only=True)
+        pipeline.run_period(tmp_path, cfg, out=tmp_path / "run", tables_only=True)
     assert seen[0].period_given
     assert (seen[0].period_start, seen[0].period_end) == (cfg.period_start, cfg.period_end)

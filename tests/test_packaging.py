@@ -128,5 +128,5 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path):
     assert not failed
     assert (run / "practice.html").is_file()
     assert len(list((run / "clinicians").glob("*.html"))) == 4
-    ledger = (run / "tables" / "supervision.csv").read_text()
+    ledger = (run / "tables" / "supervision_ledger.csv").read_text()
     assert "unknown licensure rule" not in ledger

@@ -31,7 +31,7 @@ def test_prepare_and_load_round_trip(practice, cfg, tmp_path):
 def test_no_non_contract_value_reaches_any_output(practice, cfg, tmp_path):
     checked, out = tmp_path / "checked", tmp_path / "run"
     pk.prepare(practice, checked, cfg)
-    from perfkit.runner import run_period
+    from perfkit.pipeline import run_period
 
     run_period(practice, cfg, out=out)
     files = [p for p in (*checked.rglob("*"), *out.rglob("*")) if p.is_file()]

@@ -415,14 +415,14 @@ def test_pseudonyms_match_openssl_hmac_sha256(practice, tmp_path):
 
 def test_names_that_repeat_carry_their_id(tmp_path):
     """Two clinicians named alike (case and spacing aside) are told apart by their ids
-    wherever a report names them (every report names clinicians through RunData.name_of);
+    wherever a report names them (every report names clinicians through RunFolder.name_of);
     other names are shown as written."""
-    from perfkit.report.run import RunData
+    from perfkit.report.run_folder import RunFolder
     from perfkit.safety import distinct_names
 
     names = {"C1": "Aisha Moreau", "C2": " aisha  MOREAU", "C3": "Bo", "007": "Bo Li"}
     assert distinct_names(names) == {"C1": "Aisha Moreau (C1)", "C2": " aisha  MOREAU (C2)",
                                      "C3": "Bo", "007": "Bo Li"}
-    run = RunData(tmp_path, pk.load_config(), {}, {}, _names=names)
+    run = RunFolder(tmp_path, pk.load_config(), {}, {}, _names=names)
     assert run.name_of("C2") == " aisha  MOREAU (C2)" and run.name_of("007") == "Bo Li"
     assert run.written_name("C1") == "Aisha Moreau"  # to match other records as written

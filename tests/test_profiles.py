@@ -170,7 +170,7 @@ def test_a_profile_run_renders_its_reports_and_says_what_the_export_lacks(tmp_pa
     from test_sparse import _check_run
 
     from perfkit.demo import DemoSettings, write_demo
-    from perfkit.runner import run_period
+    from perfkit.pipeline import run_period
 
     demo = write_demo(tmp_path / "demo", DemoSettings(n_clinicians=4, months=3))
     folder = export_as(source, demo, tmp_path / "export")

@@ -17,9 +17,9 @@ import pytest
 
 import perfkit as pk
 from perfkit.demo import DemoSettings, write_demo
+from perfkit.pipeline import run_period
 from perfkit.render import notebook_dir, render_reports
 from perfkit.report.ledger_words import reasons_note
-from perfkit.runner import run_period
 from perfkit.supervision import supervisees, supervisors
 
 CODE_MARKERS = ["import perfkit", "r.load_run", "report as r", "In&nbsp;[", "In [", "def ",
@@ -219,7 +219,7 @@ def test_small_counts_are_suppressed_in_the_practice_report(run):
     assert funnel.loc[small, "reliable_improvement_rate"].isna().all()
     assert funnel.loc[~small, "reliable_improvement_rate"].notna().all()
     # the practice table: a suppressed rate reads "too few", never a number or 0%
-    from perfkit.report import RunData, outcomes_table
+    from perfkit.report import RunFolder, outcomes_table
 
     rates = {f"{r}{end}": [0.5, np.nan] for r in ("reliable_improvement_rate",
                                                   "reliable_deterioration_rate",
@@ -227,7 +227,7 @@ def test_small_counts_are_suppressed_in_the_practice_report(run):
              for end in ("", "_ci_low", "_ci_high")}
     table = pd.DataFrame({"instrument": ["PHQ-9", "PCL-5"], "episodes": [40, 6],
                           "paired_completeness": [0.9, 0.5], **rates})
-    shown = outcomes_table(RunData(out, pk.load_config(), {"provided": ["assessments"]},
+    shown = outcomes_table(RunFolder(out, pk.load_config(), {"provided": ["assessments"]},
                                    {"outcomes_practice": table}))
     shown = shown.data.set_index("Measure")
     assert shown.loc["PCL-5", "Reliably improved"] == "– (too few)"
@@ -262,7 +262,7 @@ def test_the_owners_report_holds_no_supervision_or_client_detail(run):
         assert words not in html
     assert "Licences: continuing education and reviews due" in html
     # one compliance line per associate, by name, with no ledger note or rule citation
-    led = pd.read_csv(out / "tables" / "supervision.csv")
+    led = pd.read_csv(out / "tables" / "supervision_ledger.csv")
     clin = pk.load_prepared(out).clinicians.set_index("clinician_id")
     section = html.split("Associates: supervision against their licensure rule")[1]
     for _, row in led.iterrows():

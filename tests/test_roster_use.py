@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 import perfkit as pk
 from perfkit.cli import app
-from perfkit.runner import run_period
+from perfkit.pipeline import run_period
 
 from practice_data import APPOINTMENTS, CLINICIANS, NOTES, write_table
 

@@ -19,12 +19,12 @@ from bs4 import BeautifulSoup
 import perfkit as pk
 import perfkit.report as r
 from perfkit.demo import DemoSettings, write_demo
+from perfkit.pipeline import run_period
 from perfkit.registry import format_value, formatter
 from perfkit.report.clinician import OWN_METRICS
 from perfkit.report.figures import Figure
 from perfkit.report.format import num, pct
-from perfkit.report.run import RunData
-from perfkit.runner import run_period
+from perfkit.report.run_folder import RunFolder
 
 from run_tables import derived
 
@@ -148,7 +148,7 @@ def test_the_owners_two_clinician_page_has_no_empty_figure_and_no_sentence_twice
 NAMES = {f"C{i}": f"Clinician {chr(64 + i)} Person" for i in range(1, 7)}
 
 
-def hand_built(n: int, tmp_path: Path, **config) -> RunData:
+def hand_built(n: int, tmp_path: Path, **config) -> RunFolder:
     """``n`` clinicians (C1 reads): utilization 60%, 65%, ... (C1 80%), missed 5%, 6%, ...;
     the spread over them; a model estimate each; the practice's counts."""
     ids = [f"C{i}" for i in range(1, n + 1)]
@@ -168,7 +168,7 @@ def hand_built(n: int, tmp_path: Path, **config) -> RunData:
               "practice_summary": summary,
               "not_on_track": pd.DataFrame({"clinician_id": [], "client_id": []})}
     cfg = pk.load_config(**config)
-    return RunData(tmp_path, cfg, {}, derived(tables, cfg), _names=dict(NAMES))
+    return RunFolder(tmp_path, cfg, {}, derived(tables, cfg), _names=dict(NAMES))
 
 
 @pytest.mark.parametrize("n", [4, 5])

@@ -15,7 +15,7 @@ import pytest
 import perfkit as pk
 from perfkit.contract import TABLES
 from perfkit.demo import DemoSettings, write_demo
-from perfkit.runner import run_period
+from perfkit.pipeline import run_period
 
 OPTIONAL_TABLES = [name for name, t in TABLES.items() if not t.required] + ["assessments"]
 DROPPABLE = [(t.name, c.name) for t in TABLES.values() for c in t.columns if not c.in_file]

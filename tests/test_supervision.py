@@ -397,7 +397,7 @@ def test_supervisors_and_supervisees():
 def test_development_tables_on_the_demo_show_one_behind_and_others_on_track():
     data = pk.load_prepared()
     t = development_tables(data, pk.load_config())
-    led = t["supervision"].set_index("clinician_id")
+    led = t["supervision_ledger"].set_index("clinician_id")
     behind = led.index[led["behind_on_supervision"].astype(bool)].tolist()
     truth = json.loads((bundled_data_dir() / "demo_truth.json").read_text())
     assert behind == [truth["behind_on_supervision"]]
@@ -416,7 +416,7 @@ def test_a_practice_without_the_optional_tables_still_gets_its_ledger():
     empty = data.tables["supervision"].iloc[0:0]
     del data.tables["supervision"]
     t = development_tables(data, cfg("2026-07-01", "2026-10-01"))
-    row = t["supervision"].iloc[0]
+    row = t["supervision_ledger"].iloc[0]
     assert row["direct_hours"] == 2 and pd.isna(row["supervision_hours_individual"])
     assert pd.isna(row["periods_assessed"]) and pd.isna(row["periods_compliant"])
     assert pd.isna(row["behind_on_supervision"]) and pd.isna(row["total_hours"])
@@ -424,7 +424,7 @@ def test_a_practice_without_the_optional_tables_still_gets_its_ledger():
     assert t["supervision_periods"].empty
     # a supervision table that was provided and holds no meeting: none, and behind
     data.tables["supervision"] = empty
-    row = development_tables(data, cfg("2026-07-01", "2026-10-01"))["supervision"].iloc[0]
+    row = development_tables(data, cfg("2026-07-01", "2026-10-01"))["supervision_ledger"].iloc[0]
     assert (row["direct_hours"], row["supervision_hours_individual"]) == (2, 0)
     assert (row["periods_assessed"], row["periods_compliant"]) == (1, 0)
     assert row["behind_on_supervision"]

@@ -1,5 +1,5 @@
 """A run's tables are typed at the seam: each ``tables/name.csv`` has ``tables/name.parquet``
-beside it, and :func:`perfkit.io.read_table` (so :func:`perfkit.report.run.load_run`) gives
+beside it, and :func:`perfkit.io.read_table` (so :func:`perfkit.report.run_folder.load_run`) gives
 ids as text, yes/no columns as nullable booleans and dates as datetimes, from the Parquet, or
 from the CSV alone in an older run folder."""
 
@@ -13,7 +13,7 @@ import pytest
 
 from perfkit.io import read_table, write_table
 from perfkit.report.format import known_yes, yes_no
-from perfkit.report.run import load_run
+from perfkit.report.run_folder import load_run
 from perfkit.safety import csv_safe
 
 from practice_data import typed_and_csv_tables_differ

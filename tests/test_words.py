@@ -15,13 +15,13 @@ import pandas as pd
 import pytest
 
 import perfkit as pk
-from perfkit.report import RunData
+from perfkit.report import RunFolder
 from perfkit.report.checkins import first_screen
 from perfkit.report.clinician import questions_to_explore
 from perfkit.report.figures import caterpillar_words, funnel_words
 from perfkit.report.format import cohort_pct, count, num, short_history, table
 from perfkit.report.practice import model_section
-from perfkit.report.run import clients_by_clinician
+from perfkit.report.run_folder import clients_by_clinician
 from perfkit.report.words import (
     CLINICIAN_SECTIONS,
     OWNER_SECTIONS,
@@ -35,9 +35,9 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 NAMES = {"C1": "Ana Avery", "C2": "Ben Brook", "C3": "Cleo Cole", "C4": "Dev Dunn"}
 
 
-def run_with(tables: dict, tmp_path: Path, **kwargs) -> RunData:
+def run_with(tables: dict, tmp_path: Path, **kwargs) -> RunFolder:
     cfg = pk.load_config(**kwargs)
-    return RunData(tmp_path, cfg, {}, derived(tables, cfg), _names=dict(NAMES))
+    return RunFolder(tmp_path, cfg, {}, derived(tables, cfg), _names=dict(NAMES))
 
 
 def funnel_rows() -> pd.DataFrame:
@@ -140,7 +140,7 @@ def test_counts_have_thousands_separators(tmp_path):
                              "the data do not show variation in clinician starting level "
                              "(estimated at the boundary), so the model is singular there; "
                              "the clinician estimates allow for it"]}}
-    run = RunData(tmp_path, pk.load_config(), {}, {}, summary=summary)
+    run = RunFolder(tmp_path, pk.load_config(), {}, {}, summary=summary)
     said = model_section(run)
     # without the model's rows, its count (client-clinician pairs) is not called clients
     assert "(1,336 courses of treatment, 7,388 scores)" in said
@@ -148,11 +148,11 @@ def test_counts_have_thousands_separators(tmp_path):
     # with them, distinct clients: x saw two clinicians, so 3 pairs are 2 clients
     summary["PHQ-9"]["model_data"] = "model_data_phq9.csv"
     rows = pd.DataFrame({"clinician_id": ["C1", "C2", "C1"], "client_id": ["x", "x", "y"]})
-    run = RunData(tmp_path, pk.load_config(), {}, {"model_data_phq9": rows}, summary=summary)
+    run = RunFolder(tmp_path, pk.load_config(), {}, {"model_data_phq9": rows}, summary=summary)
     assert "(2 clients, 7,388 scores)" in model_section(run)
 
 
-def comings_run(tmp_path: Path) -> RunData:
+def comings_run(tmp_path: Path) -> RunFolder:
     """This period 1 Aug - 31 Oct 2026, compared with 1 May - 31 Jul 2026. C1 left in the
     compared period (30 Jun), C2 left in this one (15 Sep), C3 joined in this one (10 Aug), C4
     joined in the compared period (1 Jul) but was not in that run."""
@@ -169,7 +169,7 @@ def comings_run(tmp_path: Path) -> RunData:
     changes = pd.DataFrame(columns=["clinician_id", "flag", "metric", "previous", "current",
                                     "change"])
     cfg = pk.load_config()
-    return RunData(tmp_path, cfg, {}, run_tables(
+    return RunFolder(tmp_path, cfg, {}, run_tables(
         {"history": pd.concat([then, now], ignore_index=True), "changes": changes,
          "clinician_metrics": pd.DataFrame({"clinician_id": ["C3", "C4"]})},
         cfg, clinicians=clinicians))

@@ -27,7 +27,7 @@ def demo_run(params_file: str | os.PathLike | None = None) -> Path:
     from .config import load_config  # here: a notebook importing this loads no pipeline
     from .demo import bundled_data_dir
     from .history import previous_period
-    from .runner import run_period
+    from .pipeline import run_period
 
     extra = Path(params_file).read_bytes() if params_file else b""
     home = cache_dir("demo-run", extra)

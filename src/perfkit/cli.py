@@ -641,7 +641,7 @@ def validate(
         cfg = load_config(params, source=source)
         cfg, found = with_data_period(cfg, data_dir, column_map=column_map, required=False)
         if out is not None:  # a new or empty folder, or an earlier validate's; never a run
-            from .runner import validate_into
+            from .pipeline import validate_into
 
             prep = validate_into(data_dir, cfg, out, column_map=column_map)
             quality, rejects, key = prep.quality, prep.rejects, prep.key
@@ -723,7 +723,7 @@ def run(
         "says how many rows were left out")] = False,
 ) -> None:
     """Run a period: validated snapshot, data quality, metric tables and manifest."""
-    from .runner import ReportsFailed, run_period
+    from .pipeline import ReportsFailed, run_period
 
     try:
         cfg = _config(params, period_start, period_end, source)

@@ -21,14 +21,14 @@ from .registry import METRICS, format_value, label_of
 from .report.figures import BLUE, done, fit_caterpillar, trajectories_chart
 from .report.format import date_words, num, period_words, table
 from .report.research import describe_fit, variance_table
-from .report.run import RunData
+from .report.run_folder import RunFolder
 from .safety import md
 
 __all__ = ["explorer", "weekly_view", "model_view", "model_explorer", "clinician_choices",
            "metric_label", "run_words", "prepared_table", "trajectories_view"]
 
 
-def prepared_table(run: RunData, name: str, clinician_id: str | None = None) -> pd.DataFrame:
+def prepared_table(run: RunFolder, name: str, clinician_id: str | None = None) -> pd.DataFrame:
     """One table of the run's prepared snapshot (``prepared/<name>.parquet``), optionally only
     one clinician's rows, without loading the rest: the explorer recomputes from it (the
     reports never read it)."""
@@ -36,7 +36,7 @@ def prepared_table(run: RunData, name: str, clinician_id: str | None = None) -> 
     return pd.read_parquet(run.folder / "prepared" / f"{name}.parquet", filters=filters)
 
 
-def trajectories_view(run: RunData, clinician_id: str, instrument: str, *, start=None,
+def trajectories_view(run: RunFolder, clinician_id: str, instrument: str, *, start=None,
                       end=None, whose: str | None = None):
     """The clinician's clients' scores over time between two dates (both included), worked
     out from the prepared snapshot for those dates (:func:`perfkit.outcomes.score_trajectories`:
@@ -62,7 +62,7 @@ def _fmt(metric: str):
     return lambda v: num(v, 1)
 
 
-def clinician_choices(run: RunData) -> list[tuple[str, str]]:
+def clinician_choices(run: RunFolder) -> list[tuple[str, str]]:
     """Every clinician with data in the run (weekly figures or metrics for the period), in name
     order, labelled with their id and, for those who joined or left during the weeks shown,
     when."""
@@ -84,7 +84,7 @@ def clinician_choices(run: RunData) -> list[tuple[str, str]]:
     return out
 
 
-def run_words(run: RunData) -> str:
+def run_words(run: RunFolder) -> str:
     """What is being explored, in one line: the practice, the run's period, the weeks of
     weekly figures and how many clinicians have data."""
     weeks = pd.to_datetime(run.table("weekly_metrics")["week_start"])
@@ -94,7 +94,7 @@ def run_words(run: RunData) -> str:
             f"{span}, {len(clinician_choices(run))} clinicians with data.")
 
 
-def weekly_view(run: RunData, clinician_id: str, metric: str, start, end):
+def weekly_view(run: RunFolder, clinician_id: str, metric: str, start, end):
     """The weekly series of one metric for one clinician between two weeks (both included): a
     chart, and a table of every week shown, formatted as the reports format them."""
     wk = run.table("weekly_metrics")
@@ -118,7 +118,7 @@ def weekly_view(run: RunData, clinician_id: str, metric: str, start, end):
     return done(fig, alt + "."), rows
 
 
-def explorer(run: RunData) -> w.Widget:
+def explorer(run: RunFolder) -> w.Widget:
     """The widget panel; it renders its first view at once and again on every change. The
     weeks chosen govern every chart and table shown (the weekly chart, the clients' scores and
     the weekly table)."""
@@ -152,7 +152,7 @@ def explorer(run: RunData) -> w.Widget:
     return w.VBox([w.HBox([pick_c, pick_m, pick_i]), span, shown, out])
 
 
-def model_view(run: RunData, instrument: str, client_covariance: str = "independent",
+def model_view(run: RunFolder, instrument: str, client_covariance: str = "independent",
                min_scores: int = 3) -> models.GrowthFit:
     """Refit the growth model of one instrument with other settings."""
     mc = run.config.models.model_copy(update={"client_covariance": client_covariance,
@@ -163,7 +163,7 @@ def model_view(run: RunData, instrument: str, client_covariance: str = "independ
     return models.fit_growth_model(rows, cfg, instrument)
 
 
-def model_explorer(run: RunData) -> w.Widget:
+def model_explorer(run: RunFolder) -> w.Widget:
     """Pickers for the instrument, the client covariance and the minimum scores per episode;
     every change refits the model and shows the fit, its variance components and the
     clinicians' estimates (clinician-id order, never a ranking)."""

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .io import atomic_write_text
 from .page_style import page_css
-from .readers import OWNER_TABLES
+from .recipients import OWNER_TABLES
 from .safety import href
 
 __all__ = ["write_indexes", "write_index", "write_reader_indexes", "index_page",
@@ -100,7 +100,7 @@ TABLE_WORDS = {
 
 
 def owner_table_paths(folder: Path) -> list[str]:
-    """The owner's tables a run folder holds (``readers.OWNER_TABLES``), as relative paths."""
+    """The owner's tables a run folder holds (``recipients.OWNER_TABLES``), as relative paths."""
     found = []
     for name in sorted(OWNER_TABLES):
         for ext in (".csv", ".json"):

@@ -9,7 +9,7 @@ be traced back.
 
 Each run records the key's *fingerprint* (a hash of the key, never the key): a run whose key
 differs from the one earlier runs in the same reports folder used stops, because its
-pseudonyms would not match theirs (``perfkit.runner.check_key``).
+pseudonyms would not match theirs (``perfkit.pipeline.check_key``).
 """
 
 from __future__ import annotations

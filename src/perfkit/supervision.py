@@ -819,7 +819,7 @@ def licensure_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]:
     rules = load_rules(config)
     daily = _daily(data, config, list(_pre_licensed(data, config)["clinician_id"]))
     periods = supervision_periods(data, config, rules, daily)
-    return {"supervision": ledger(data, config, rules, periods, daily),
+    return {"supervision_ledger": ledger(data, config, rules, periods, daily),
             "supervision_periods": periods}
 
 

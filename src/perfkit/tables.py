@@ -6,7 +6,7 @@ practice-level figures included, is computed here or in the modules these steps 
 (:mod:`perfkit.operations`, :mod:`perfkit.practice_summary`, :mod:`perfkit.workforce`,
 :mod:`perfkit.trends`, :mod:`perfkit.outcomes`, :mod:`perfkit.supervision`,
 :mod:`perfkit.models`);
-:mod:`perfkit.runner` writes them.
+:mod:`perfkit.pipeline` writes them.
 
 Each step returns ``{table name: frame}``; :data:`STEPS` names the tables each step writes, so
 a step that fails is recorded in the manifest table by table while the others still run.
@@ -107,7 +107,7 @@ def outcome_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]:
 
 
 def development_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]:
-    """The supervision and development tables: ``supervision`` (the licensure ledger),
+    """The supervision and development tables: ``supervision_ledger`` (the licensure ledger),
     ``supervision_periods``, ``goals``, ``reviews``, ``ce``, ``renewals`` (the owner's view of
     licences), ``support`` (peer consultation and mentoring) and ``supervisors`` (who
     supervises whom in the period)."""
@@ -150,7 +150,7 @@ STEPS = {
                                   "funnel_lines", "not_on_track", "item9_flags",
                                   "item9_coverage", "alliance_flags", "trajectories",
                                   "trajectory_medians"]),
-    "development": (development_tables, ["supervision", "supervision_periods", "goals",
+    "development": (development_tables, ["supervision_ledger", "supervision_periods", "goals",
                                          "reviews", "ce", "renewals", "support",
                                          "supervisors"]),
 }

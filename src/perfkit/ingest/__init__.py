@@ -31,7 +31,7 @@ modules above it in this list:
 - reshape: :mod:`~perfkit.ingest.reshape` (add-ons, durations, ids, names) and
   :mod:`~perfkit.ingest.notes` (notes joined to their appointments).
 - :mod:`~perfkit.ingest.quality`: what the run's data quality says, and its files.
-- :mod:`~perfkit.ingest.run`: :func:`ingest`, the whole folder.
+- :mod:`~perfkit.ingest.folder`: :func:`ingest`, the whole folder.
 
 ``perfkit.ingest`` is also callable as :func:`ingest` (see :mod:`perfkit`).
 """
@@ -41,8 +41,8 @@ from __future__ import annotations
 from .bookkeeping import Ingested
 from .columns import ColumnMap, load_column_map
 from .errors import IngestError
+from .folder import OUTPUT_COLUMNS, ingest
 from .quality import SET_ASIDE, rows_words, run_blockers, still_to_fill, write_quality
-from .run import OUTPUT_COLUMNS, ingest
 from .statuses import STATUS_CAVEATS, not_yet_marked_words
 
 __all__ = ["IngestError", "ColumnMap", "Ingested", "ingest", "load_column_map", "OUTPUT_COLUMNS",

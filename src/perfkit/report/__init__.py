@@ -2,7 +2,7 @@
 short text) from a run folder's tables; the report notebooks call these and nothing else, so
 every number a report shows comes from the run's tables.
 
-- :mod:`.run`: a run folder as the reports read it (:func:`load_run`);
+- :mod:`.run_folder`: a run folder as the reports read it (:func:`load_run`);
 - :mod:`.practice`: the owner's practice report; its first screen and check-in table are
   :mod:`.checkins`, its operations table :mod:`.metrics_table`;
 - :mod:`.questions`: the questions a clinician's figures raise, asked alike on every page;
@@ -64,7 +64,7 @@ from .practice import (
     renewals_table,
 )
 from .questions import check_in_reasons
-from .run import RunData, load_run
+from .run_folder import RunFolder, load_run
 from .supervisor import (
     ce_table,
     goals_table,
@@ -82,7 +82,7 @@ from .supervisor import (
 from .words import glossary, section_window
 
 
-def quiet() -> None:
+def use_report_style() -> None:
     """Set up a report kernel: the house figure style, and table cells shown whole (a name or
     an id is never cut to 50 characters with "..."). Library warnings are not silenced here:
     the batch drops every stderr output from a report's HTML and keeps it in its log, where a
@@ -91,7 +91,7 @@ def quiet() -> None:
     pd.set_option("display.max_colwidth", None)
 
 
-__all__ = ["RunData", "load_run", "quiet", "Text", "practice_title", "period_summary",
+__all__ = ["RunFolder", "load_run", "use_report_style", "Text", "practice_title", "period_summary",
            "operations_table", "check_in_table", "check_in_questions", "outcomes_table",
            "funnel_figure",
            "model_section", "pick_clinician", "caterpillar_figure", "limits_note",

@@ -32,7 +32,7 @@ from .questions import (
     check_ins,
     prompts,
 )
-from .run import RunData, on_status, ramp_by_hire, unavailable
+from .run_folder import RunFolder, on_status, ramp_by_hire, unavailable
 from .teams import TEAM, Shortened, has_teams, is_large, shortened, team_of
 
 __all__ = ["first_screen", "check_in_table", "check_in_questions", "support_rows", "REASONS",
@@ -95,7 +95,7 @@ def _ask(prompt: str) -> str:
     return question if head and question.endswith("?") else prompt
 
 
-def support_rows(run: RunData) -> pd.DataFrame:
+def support_rows(run: RunFolder) -> pd.DataFrame:
     """One row per clinician the first screen counts and the check-in table lists: those of
     :func:`~perfkit.report.questions.check_ins`, and those with a flag cleared since the
     compared run (``changes``) and nothing to ask. ``status`` is one of :data:`STATUS_ORDER`
@@ -210,7 +210,7 @@ def _changed_words(r, most: int = 3) -> str:
     return "; ".join(parts) + (f" and {num(-left, 0)} more" if left < 0 else "")
 
 
-def first_screen(run: RunData) -> Text:
+def first_screen(run: RunFolder) -> Text:
     """The top of the owner's page: who might welcome support, and why, in one screen at
     any size of practice. First the counts (clinicians; newly flagged or worsening since
     the compared run, by reason; still flagged; improving, a flag cleared), or, with no
@@ -297,7 +297,7 @@ def first_screen(run: RunData) -> Text:
     return Text("\n\n".join(parts))
 
 
-def check_in_table(run: RunData):
+def check_in_table(run: RunFolder):
     """Who might welcome a check-in, one row per clinician the first screen counts
     (:func:`support_rows`): their standing since the compared run and all their reasons with
     the figure (and the figure then, for a new flag or a cleared one); the questions to ask
@@ -329,7 +329,7 @@ def check_in_table(run: RunData):
     return table(out, caption, caption_above=True, kind="check-ins")
 
 
-def check_in_questions(run: RunData) -> Text:
+def check_in_questions(run: RunFolder) -> Text:
     """The questions the check-in table's reasons raise, each once, with the reasons that
     raise it: supportive questions, not verdicts. The pack and the self-view ask the same
     questions with the clinician's own figure
@@ -349,7 +349,7 @@ def check_in_questions(run: RunData) -> Text:
                 + "\n".join(lines))
 
 
-def team_rows(run: RunData) -> pd.DataFrame:
+def team_rows(run: RunFolder) -> pd.DataFrame:
     """One row per team (clinicians with no team last, then the whole practice), as numbers:
     ``team`` ("" for no team and for the whole practice), ``whole`` (the practice's row),
     ``clinicians``, ``check_in`` (the clinicians the check-in table lists as newly flagged
@@ -382,7 +382,7 @@ def team_rows(run: RunData) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def team_glance(run: RunData):
+def team_glance(run: RunFolder):
     """Teams at a glance, for a large practice (more than ``report.large_practice``
     clinicians) whose roster names teams: one row per team, then the clinicians with no team
     and the whole practice. Each rate pools the team's clinicians (attended hours over

@@ -28,8 +28,8 @@ from .format import (
     table,
 )
 from .questions import new_hire, questions_for, ramp_compared, slow_ramp_question
-from .run import (
-    RunData,
+from .run_folder import (
+    RunFolder,
     clients_by_clinician,
     clinician_count,
     few_peers,
@@ -51,7 +51,7 @@ __all__ = ["pick_clinician", "clinician_title", "own_metrics_table", "own_alerts
            "ramp_compared"]
 
 
-def pick_clinician(run: RunData, clinician_id: str = "") -> str:
+def pick_clinician(run: RunFolder, clinician_id: str = "") -> str:
     """The clinician a report is for: the one asked for (anyone employed for any part of the
     period: a clinician who joined or left during it has a report), or the first in the run (so
     the notebook runs on its defaults). An id with no figures for the period is an error in
@@ -75,7 +75,7 @@ def pick_clinician(run: RunData, clinician_id: str = "") -> str:
     return clinician_id
 
 
-def clinician_title(run: RunData, clinician_id: str) -> Text:
+def clinician_title(run: RunFolder, clinician_id: str) -> Text:
     cfg = run.config
     pairs = run.tables.get("supervisors")
     supervised = pairs is not None and clinician_id in set(pairs["clinician_id"])
@@ -102,7 +102,7 @@ OWN_METRICS = [("utilization", "label"), ("non_attendance_rate", "label"),
                ("new_clients", "label"), ("retained_8plus_rate", "long")]
 
 
-def own_intro(run: RunData, clinician_id: str | None = None) -> Text:
+def own_intro(run: RunFolder, clinician_id: str | None = None) -> Text:
     """The line under the self-view's "Your figures" heading: what the figures are set
     beside (the practice's anonymous spread, or, in a practice of fewer than
     ``privacy.min_peers`` clinicians, the clinician's own previous period when the table
@@ -116,7 +116,7 @@ def own_intro(run: RunData, clinician_id: str | None = None) -> Text:
                 "clinician is named.")
 
 
-def _thresholds(run: RunData) -> dict[str, str]:
+def _thresholds(run: RunFolder) -> dict[str, str]:
     """The practice's thresholds (the flags' levels in the parameters) of the self-view's
     figures that have one, in words."""
     o, w = run.config.operations, run.config.workload
@@ -128,7 +128,7 @@ def _thresholds(run: RunData) -> dict[str, str]:
             "notes_within_72h": f"flagged below {pct(o.notes_within_72h_alert)}"}
 
 
-def _previous(run: RunData, clinician_id: str) -> pd.Series | None:
+def _previous(run: RunFolder, clinician_id: str) -> pd.Series | None:
     """The clinician's row of the compared run in ``history`` (None: no compared run, or one
     defined differently)."""
     h = run.tables.get("history")
@@ -140,7 +140,7 @@ def _previous(run: RunData, clinician_id: str) -> pd.Series | None:
     return was.iloc[0]
 
 
-def own_metrics_table(run: RunData, clinician_id: str):
+def own_metrics_table(run: RunFolder, clinician_id: str):
     """The clinician's metrics next to the practice median and middle half (anonymous, from
     ``metric_spread``). A figure that fewer than ``privacy.min_peers`` clinicians have is
     not compared; in a practice of fewer than that many clinicians the table sets the
@@ -180,7 +180,7 @@ def own_metrics_table(run: RunData, clinician_id: str):
     return table(pd.DataFrame(rows), " ".join([*said, GROUP_SESSIONS]))
 
 
-def _yours(run: RunData, clinician_id: str, m: pd.DataFrame, col: str, fmt) -> str:
+def _yours(run: RunFolder, clinician_id: str, m: pd.DataFrame, col: str, fmt) -> str:
     """One of the clinician's figures as the self-view's table shows it."""
     gone = unavailable(run)
     mine = m.loc[clinician_id, col] if clinician_id in m.index else np.nan
@@ -196,7 +196,7 @@ def _yours(run: RunData, clinician_id: str, m: pd.DataFrame, col: str, fmt) -> s
     return you
 
 
-def _own_figures_alone(run: RunData, clinician_id: str, m: pd.DataFrame):
+def _own_figures_alone(run: RunFolder, clinician_id: str, m: pd.DataFrame):
     """:func:`own_metrics_table` of a practice of fewer than ``privacy.min_peers``
     clinicians: the clinician's figures, their previous period's (``history``'s compared
     run, where it has the figure) and the practice's thresholds; nobody else's."""
@@ -227,7 +227,7 @@ RAMP_INSTEAD = ("not compared: you are in your first weeks, compared below with 
                 "practice's earlier hires in theirs")
 
 
-def own_ramp_text(run: RunData, clinician_id: str) -> Text:
+def own_ramp_text(run: RunFolder, clinician_id: str) -> Text:
     """A new hire's first weeks against the practice's earlier hires in the same weeks (the
     figures of the owner's ramp words, :func:`~perfkit.report.practice.ramp_words`), in place
     of the practice median: a caseload takes weeks to build. Empty for anyone else."""
@@ -263,7 +263,7 @@ def own_ramp_text(run: RunData, clinician_id: str) -> Text:
 IMPROVED = {"notes_within_72h": 0.05, "non_attendance_rate": -0.02}
 
 
-def going_well(run: RunData, clinician_id: str) -> Text:
+def going_well(run: RunFolder, clinician_id: str) -> Text:
     """What is going well, from the clinician's own figures only (no one else's): a flag of
     the compared run that no longer applies (``changes``), a figure clearly better than in
     the compared run (``history``: notes within 72 hours up 5 points or more, missed
@@ -308,7 +308,7 @@ def going_well(run: RunData, clinician_id: str) -> Text:
     return Text("From your own figures this period:\n\n" + "\n".join(f"- {w}" for w in said))
 
 
-def _better_than_before(run: RunData, clinician_id: str, said: list[str]) -> list[str]:
+def _better_than_before(run: RunFolder, clinician_id: str, said: list[str]) -> list[str]:
     """The clinician's figures clearly better than in the compared run (``history``), on the
     same definitions, leaving out what a lifted flag in ``said`` already tells."""
     h = run.tables.get("history")
@@ -348,7 +348,7 @@ HISTORY_ROWS = [("sessions_attended", "label"), ("utilization", "label"),
                 ("caseload", "long")]
 
 
-def own_history_table(run: RunData, clinician_id: str):
+def own_history_table(run: RunFolder, clinician_id: str):
     """The clinician's own periods side by side, oldest first (``history``), captioned with
     the run this period is compared with (:func:`~perfkit.report.compare.compared_run`). Two
     runs of one period are told apart by the day each was written (``run_created``, a date),
@@ -386,7 +386,7 @@ def own_history_table(run: RunData, clinician_id: str):
 
 
 @measured()
-def own_alerts_table(run: RunData, clinician_id: str):
+def own_alerts_table(run: RunFolder, clinician_id: str):
     """The clinician's clients who are not on track (pseudonymous ids)."""
     t = run.table("not_on_track")
     t = t[t["clinician_id"] == clinician_id]
@@ -401,17 +401,17 @@ def own_alerts_table(run: RunData, clinician_id: str):
 
 
 @measured()
-def item9_table(run: RunData, clinician_id: str):
+def item9_table(run: RunFolder, clinician_id: str):
     """PHQ-9 item 9 answers above zero of the clinician's own clients in the period, one row
     per administration, escalations first, then oldest first, with the session's date and time
-    to find it in the EHR (:func:`~perfkit.report.run.item9_rows`, as in the supervision
+    to find it in the EHR (:func:`~perfkit.report.run_folder.item9_rows`, as in the supervision
     pack)."""
     return item9_section(run, [clinician_id],
                          "None of your clients answered item 9 above zero this period.")
 
 
 @measured()
-def own_effect_text(run: RunData, clinician_id: str, instrument: str = "PHQ-9") -> Text:
+def own_effect_text(run: RunFolder, clinician_id: str, instrument: str = "PHQ-9") -> Text:
     e = run.table("clinician_effects")
     e = e[e["instrument"] == instrument]
     row = e[e["clinician_id"] == clinician_id]
@@ -442,7 +442,7 @@ def own_effect_text(run: RunData, clinician_id: str, instrument: str = "PHQ-9") 
                 f"{num(r['n_clients'], 0)} clients): {meaning}. This is one data point among many.")
 
 
-def questions_to_explore(run: RunData, clinician_id: str) -> Text:
+def questions_to_explore(run: RunFolder, clinician_id: str) -> Text:
     """Questions for the clinician: the supervision ledger's shortfall (an associate behind
     their rule), the owner's check-in questions addressed to them (a new hire is asked about
     their first weeks instead of their caseload: the ramp explains a low figure), clients off
@@ -451,7 +451,7 @@ def questions_to_explore(run: RunData, clinician_id: str) -> Text:
     m = run.table("clinician_metrics").set_index("clinician_id")
     who = talk_to(run, clinician_id)
     qs = []
-    for _, r in rows_for(run, "supervision", [clinician_id]).iterrows():
+    for _, r in rows_for(run, "supervision_ledger", [clinician_id]).iterrows():
         if known_yes(r.get("behind_on_supervision")):
             short = supervision_shortfall(r)
             qs.append(f"Your supervision is behind your licensure rule: "

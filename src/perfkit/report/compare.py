@@ -9,7 +9,7 @@ import pandas as pd
 from ..config import Config
 from ..safety import md
 from .format import date_words, pct, span_words
-from .run import RunData
+from .run_folder import RunFolder
 
 __all__ = ["flag_words", "compared_rows", "compared_period", "compared_run",
            "comings_and_goings"]
@@ -36,7 +36,7 @@ def flag_words(cfg: Config) -> dict[str, str]:
     }
 
 
-def compared_rows(run: RunData) -> pd.DataFrame:
+def compared_rows(run: RunFolder) -> pd.DataFrame:
     """The rows of ``history.csv`` for the run this one is compared with (empty: none)."""
     h = run.tables.get("history")
     if h is None or h.empty or "compared_with" not in h:
@@ -45,7 +45,7 @@ def compared_rows(run: RunData) -> pd.DataFrame:
     return h[h["compared_with"].fillna(False)]
 
 
-def compared_period(run: RunData) -> str | None:
+def compared_period(run: RunFolder) -> str | None:
     """The period of the run this one is compared with, in words (None: no earlier run)."""
     was = compared_rows(run)
     if was.empty:
@@ -53,7 +53,7 @@ def compared_period(run: RunData) -> str | None:
     return span_words(was["period_start"].iloc[0], was["period_end"].iloc[0])
 
 
-def compared_run(run: RunData, *, markdown: bool = True) -> str | None:
+def compared_run(run: RunFolder, *, markdown: bool = True) -> str | None:
     """The run this one is compared with, in words: its period and, when another earlier run
     of that period is in ``history.csv``, the day it was written (the ``run_created`` column,
     a date in the typed table). A run folder's name never reaches a report. None: no earlier
@@ -73,7 +73,7 @@ def compared_run(run: RunData, *, markdown: bool = True) -> str | None:
     return f"the run for {when} (written {date_words(day)})"
 
 
-def comings_and_goings(run: RunData) -> tuple[list[str], list[str], int]:
+def comings_and_goings(run: RunFolder) -> tuple[list[str], list[str], int]:
     """The clinicians of the compared run who are not in this one and left during this
     period (with their last day), and those new in this one who joined during it (with their
     start), one phrase each: (leavers, joiners); a clinician with no date on the roster is said to

@@ -1,7 +1,8 @@
 """The licensure ledger's reasons in words: why a rule was taken by default or none was, why no
 completion is projected, why a clinician is behind. Compute writes codes with their values
-(``tables/supervision.csv``'s ``reasons``, a JSON list; :data:`perfkit.supervision.LEDGER_REASONS`);
-the sentences are made here, for the supervision pack and ``perfkit validate``."""
+(``tables/supervision_ledger.csv``'s ``reasons``, a JSON list;
+:data:`perfkit.supervision.LEDGER_REASONS`); the sentences are made here, for the
+supervision pack and ``perfkit validate``."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from .format import (
     table,
     trend_words,
 )
-from .run import RunData, no_appointments, on_status, unavailable
+from .run_folder import RunFolder, no_appointments, on_status, unavailable
 from .teams import TEAM, by_team, is_large, shortened
 
 __all__ = ["operations_table", "flag_detail", "cell_states", "legend", "marked", "MARKS",
@@ -126,7 +126,7 @@ def _worsening(m: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def operations_table(run: RunData):
+def operations_table(run: RunFolder):
     """Operational metrics per clinician, in name order (not a ranking), with trend labels;
     with teams (the roster's ``team``), by team and then name, with a Team column. A large
     practice (more than ``report.large_practice`` clinicians) shows only the clinicians with

@@ -28,8 +28,8 @@ from .format import (
     text_or,
     yes_no,
 )
-from .run import (
-    RunData,
+from .run_folder import (
+    RunFolder,
     caveats,
     coverage_span,
     few_peers,
@@ -47,13 +47,13 @@ __all__ = ["practice_title", "documentation_basis", "period_summary", "left_out_
            "funnel_intro", "data_quality_table", "renewals_table", "associates_compliance"]
 
 
-def practice_title(run: RunData) -> Text:
+def practice_title(run: RunFolder) -> Text:
     cfg = run.config
     return Text(f"## {md(cfg.practice_name)}\n\nFor the practice owner and clinical director. "
                 f"Period {period_words(cfg)}.")
 
 
-def documentation_basis(run: RunData) -> str:
+def documentation_basis(run: RunFolder) -> str:
     """What the documentation figures rest on, in plain words."""
     by_status = on_status(run.table("clinician_metrics"))
     doc = run.meta.get("documentation") or {}
@@ -89,7 +89,7 @@ def _estimated_words(p: pd.Series, default_minutes: int | None = None) -> str:
     return f" ({pct(default / hours)} of the hours are {said})"
 
 
-def funnel_intro(run: RunData, instrument: str = "PHQ-9") -> Text:
+def funnel_intro(run: RunFolder, instrument: str = "PHQ-9") -> Text:
     """The lines under the owner's funnel heading: how to read the plot, or, with fewer than
     ``privacy.min_peers`` clinicians drawn (:func:`~perfkit.report.figures.funnel_figure`
     shows a table then), how to read the table."""
@@ -109,7 +109,7 @@ def funnel_intro(run: RunData, instrument: str = "PHQ-9") -> Text:
                 "than the minimum number of clients are not shown.")
 
 
-def ramp_words(run: RunData) -> Text:
+def ramp_words(run: RunFolder) -> Text:
     """The new hires of ``ramp.csv`` in words, beside the ramp figure: who is ramping more
     slowly, as expected or faster than the practice's earlier hires (their mean utilization
     over the weeks compared, against the earlier hires' in the same weeks: the ratio the
@@ -153,7 +153,7 @@ def ramp_words(run: RunData) -> Text:
     return Text(" ".join(parts[:1]) + "\n\n" + "\n\n".join(parts[1:]))
 
 
-def _workforce_words(run: RunData) -> str:
+def _workforce_words(run: RunFolder) -> str:
     """Starters, leavers, turnover and tenure in one line (no one named)."""
     t = run.tables.get("workforce")
     if t is None or t.empty:
@@ -170,7 +170,7 @@ def _workforce_words(run: RunData) -> str:
             f"{num(w['median_tenure_years'], 1)} years.")
 
 
-def period_summary(run: RunData):
+def period_summary(run: RunFolder):
     """The period in a few plain numbers, from ``practice_summary`` (clients counted once
     across clinicians)."""
     p = run.table("practice_summary").iloc[0]
@@ -208,7 +208,7 @@ def period_summary(run: RunData):
                  rows="Figure")
 
 
-def left_out_words(run: RunData) -> str:
+def left_out_words(run: RunFolder) -> str:
     """The rows of clinicians the roster could not use, left out of the run on purpose
     (``--skip-unknown-clinicians``), in one sentence: how many rows, whose, and why. Plain
     text: it is a table cell, which the table escapes."""
@@ -228,7 +228,7 @@ def left_out_words(run: RunData) -> str:
 
 
 @measured(say=True)
-def outcomes_table(run: RunData):
+def outcomes_table(run: RunFolder):
     """Practice outcome rates per instrument, each with its likely range (95% interval)."""
     p = run.table("outcomes_practice")
 
@@ -272,7 +272,7 @@ def plain_model_words(msg: str) -> str:
     return re.sub(r"\b\d{4,}\b", lambda m: num(int(m.group()), 0), msg)
 
 
-def _model_clients(run: RunData, s: dict) -> str:
+def _model_clients(run: RunFolder, s: dict) -> str:
     """The distinct clients behind a model (its rows, ``model_data_<instrument>``): the
     model's own ``n_clients`` counts a client seen by two clinicians twice, so without its
     rows the count is said as courses of treatment."""
@@ -287,7 +287,7 @@ def _model_clients(run: RunData, s: dict) -> str:
 
 
 @measured()
-def model_section(run: RunData) -> Text:
+def model_section(run: RunFolder) -> Text:
     """The share of the variation in scores that lies between clinicians, in plain words.
     Measures not compared for the same reason share one line (no sentence said twice)."""
     lines, alike = [], {}  # alike: each reason for not comparing, with its measures
@@ -310,7 +310,7 @@ def model_section(run: RunData) -> Text:
                 "Here:\n\n" + "\n".join(lines))
 
 
-def limits_note(run: RunData | None = None) -> Text:
+def limits_note(run: RunFolder | None = None) -> Text:
     """What the numbers can and cannot tell; with ``run``, the minimum count that hides a
     rate (``outcomes.min_episodes``)."""
     least = run.config.outcomes.min_episodes if run is not None else None
@@ -331,7 +331,7 @@ def limits_note(run: RunData | None = None) -> Text:
 _SET_ASIDE = {"rescheduled": "rescheduled (moved to another time; not a cancellation)"}
 
 
-def data_quality_table(run: RunData):
+def data_quality_table(run: RunFolder):
     """Each input table read: rows read, the dates they span, rows used and set aside (with
     why); for a table read from a workbook, which sheet (``Read from``: the ingest's words,
     by position or by the name the column map gave, never the sheet's own name)."""
@@ -355,7 +355,7 @@ def data_quality_table(run: RunData):
     return table(out)
 
 
-def renewals_table(run: RunData):
+def renewals_table(run: RunFolder):
     """The owner's administrative view of licences (``renewals``): continuing education against
     the requirement and whether a competency review is due. No ratings, evidence, goals or
     supervision content."""
@@ -393,7 +393,7 @@ def renewals_table(run: RunData):
                      "the cycle ends soon, or a competency review due", rest="have nothing due")
 
 
-def associates_compliance(run: RunData):
+def associates_compliance(run: RunFolder):
     """One line per associate (pre-licensed clinician, a row of the ``supervision`` ledger):
     whether their supervision keeps to their licensure rule: ``on track``, ``behind its rule``
     with the hours and periods short, ``incomplete history`` (:func:`~perfkit.report.
@@ -402,7 +402,7 @@ def associates_compliance(run: RunData):
     (:func:`~perfkit.report.teams.is_large`) gets a table of the associates who are not on
     track, by team when the roster names teams, with every associate in a table that opens
     below."""
-    led = run.tables.get("supervision")
+    led = run.tables.get("supervision_ledger")
     if led is None or led.empty:
         return Text("No associate (pre-licensed clinician) is employed in this period.")
     intro = ("Whether each associate's supervision keeps to their licensing board's rule, "

@@ -11,7 +11,7 @@ from ..config import Config
 from ..contract import NEWLY, NOT_KNOWN, STILL
 from ..registry import RAMP_STATUS, concern, format_value, label_of
 from .format import date_words, known_yes, num, pct
-from .run import RunData, few_peers, hires_compared, ramp_by_hire, ramping_starts
+from .run_folder import RunFolder, few_peers, hires_compared, ramp_by_hire, ramping_starts
 
 __all__ = ["signals", "prompts", "check_in_reasons", "stretched_reasons", "questions_for",
            "check_ins",
@@ -128,7 +128,7 @@ def stretched_reasons(row: pd.Series, cfg: Config, *, you: bool = False) -> list
     return [text for _, text in _stretched(row, cfg, you, set(signals(row)))]
 
 
-def questions_for(run: RunData, clinician_id: str, *, you: bool = False,
+def questions_for(run: RunFolder, clinician_id: str, *, you: bool = False,
                   ins: pd.DataFrame | None = None) -> list[str]:
     """The questions the owner's check-in list asks about one clinician, in the reader's
     wording (``you``: addressed to the clinician): the supervision pack and the self-view ask
@@ -141,8 +141,9 @@ def questions_for(run: RunData, clinician_id: str, *, you: bool = False,
     return [text for _, text in prompts(r["row"], run.config, you, set(r["asking"]))]
 
 
-def _ramping(run: RunData) -> dict[str, str]:
-    """The new hires (:func:`~perfkit.report.run.ramping_starts`) with their ramp in words."""
+def _ramping(run: RunFolder) -> dict[str, str]:
+    """The new hires (:func:`~perfkit.report.run_folder.ramping_starts`) with their ramp in
+    words."""
     starts = ramping_starts(run)
     if not starts:
         return {}
@@ -152,7 +153,7 @@ def _ramping(run: RunData) -> dict[str, str]:
             for cid, day in starts.items()}
 
 
-def _leave(run: RunData) -> dict[str, int]:
+def _leave(run: RunFolder) -> dict[str, int]:
     """Calendar days of recorded time off in the period, per clinician, where at least
     ``operations.leave_context_days`` (``leave_days.csv``)."""
     if not run.provided("time_off"):
@@ -166,7 +167,7 @@ def _leave(run: RunData) -> dict[str, int]:
 CHANGED, STANDING, FLAGGED, CONTEXT = "changed", "standing", "flagged", "context"
 
 
-def check_ins(run: RunData) -> pd.DataFrame:
+def check_ins(run: RunFolder) -> pd.DataFrame:
     """One row per clinician with something to ask or to know: ``group`` (``changed``: newly
     flagged since the compared run or worsening for several weeks; ``standing``: flagged in
     the compared run too; ``flagged``: flagged with no earlier figure to compare;
@@ -218,8 +219,8 @@ def check_ins(run: RunData) -> pd.DataFrame:
         ["_o", "_n", "name"]).drop(columns=["_o", "_n"]).reset_index(drop=True)
 
 
-def new_hire(run: RunData, clinician_id: str) -> pd.Series | None:
-    """The clinician's row of :func:`~perfkit.report.run.ramp_by_hire` (the new hires of
+def new_hire(run: RunFolder, clinician_id: str) -> pd.Series | None:
+    """The clinician's row of :func:`~perfkit.report.run_folder.ramp_by_hire` (the new hires of
     ``ramp.csv``: started within ``ramp.recent_months``), or None: not a new hire. The ramp
     figure and the owner's ramp words read the same rows."""
     if clinician_id not in ramping_starts(run):
@@ -228,7 +229,7 @@ def new_hire(run: RunData, clinician_id: str) -> pd.Series | None:
     return hires.loc[clinician_id] if clinician_id in hires.index else None
 
 
-def ramp_compared(run: RunData, clinician_id: str) -> bool:
+def ramp_compared(run: RunFolder, clinician_id: str) -> bool:
     """Whether a new hire's ramp may be set beside the practice's earlier hires' where the
     hire (or their supervisor) reads it: only when at least ``privacy.min_peers`` earlier
     hires make the comparison (a median of fewer gives their own first weeks)."""

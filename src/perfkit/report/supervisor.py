@@ -11,8 +11,8 @@ from ..safety import md
 from .format import Text, date_words, known_yes, num, period_words, table, text_or, yes_no
 from .ledger_words import reasons_note
 from .questions import check_ins, new_hire, questions_for, ramp_compared, slow_ramp_question
-from .run import (
-    RunData,
+from .run_folder import (
+    RunFolder,
     clients_by_clinician,
     item9_section,
     measured,
@@ -28,7 +28,7 @@ __all__ = ["pick_supervisor", "supervisees_of", "supervisor_title", "ledger_tabl
            "compliance_words", "talk_to"]
 
 
-def _who(run: RunData, t: pd.DataFrame, names: bool) -> dict:
+def _who(run: RunFolder, t: pd.DataFrame, names: bool) -> dict:
     """The leading "Clinician" column of a supervisor's table (none in a self-view)."""
     return {"Clinician": t["clinician_id"].map(run.name_of)} if names else {}
 
@@ -36,7 +36,7 @@ def _who(run: RunData, t: pd.DataFrame, names: bool) -> dict:
 _NO_PAIRS = pd.DataFrame(columns=["supervisor_id", "clinician_id"])
 
 
-def pick_supervisor(run: RunData, supervisor_id: str = "") -> str:
+def pick_supervisor(run: RunFolder, supervisor_id: str = "") -> str:
     """The supervisor a pack is for: the one asked for, or the first supervisor in the run."""
     ids = sorted(set(run.tables.get("supervisors", _NO_PAIRS)["supervisor_id"]))
     text_id(supervisor_id, "supervisor_id")
@@ -49,13 +49,13 @@ def pick_supervisor(run: RunData, supervisor_id: str = "") -> str:
     return supervisor_id
 
 
-def supervisees_of(run: RunData, supervisor_id: str) -> list[str]:
+def supervisees_of(run: RunFolder, supervisor_id: str) -> list[str]:
     """The clinicians employed in the period whom ``supervisor_id`` supervises."""
     pairs = run.tables.get("supervisors", _NO_PAIRS)
     return sorted(pairs.loc[pairs["supervisor_id"] == supervisor_id, "clinician_id"])
 
 
-def supervisor_title(run: RunData, supervisor_id: str) -> Text:
+def supervisor_title(run: RunFolder, supervisor_id: str) -> Text:
     names = [md(run.name_of(c)) for c in supervisees_of(run, supervisor_id)]
     me = md(run.name_of(supervisor_id))
     return Text(f"## Supervision pack: {me}\n\n"
@@ -65,11 +65,11 @@ def supervisor_title(run: RunData, supervisor_id: str) -> Text:
                 "does not include it. Share each supervisee's part with them.")
 
 
-def ledger_table(run: RunData, ids: list[str], *, names: bool = True):
+def ledger_table(run: RunFolder, ids: list[str], *, names: bool = True):
     """The licensure ledger in words: hours to date against the rule, compliance in the
     period, projected completion. A licensed clinician's own view (``names=False``) says
     nothing: there is no ledger for them."""
-    t = rows_for(run, "supervision", ids)
+    t = rows_for(run, "supervision_ledger", ids)
     if t.empty:
         return Text("" if not names else "No pre-licensed clinician here: there is no "
                     "licensure ledger.")
@@ -124,9 +124,9 @@ def _status_words(r) -> str:
             "not known": "not known (no supervision records)"}.get(status, "–")
 
 
-def ledger_note(run: RunData, ids: list[str]) -> Text:
+def ledger_note(run: RunFolder, ids: list[str]) -> Text:
     """Where each applied licensure rule comes from (the ledger's ``rule_citation``)."""
-    t = rows_for(run, "supervision", ids)
+    t = rows_for(run, "supervision_ledger", ids)
     used = t[t["rule_name"].fillna("") != ""].drop_duplicates("rule").sort_values("rule") \
         if not t.empty else t
     cites = "\n".join(f"- **{md(r['rule_name'])}**: {md(r['rule_citation'])}"
@@ -139,7 +139,7 @@ def ledger_note(run: RunData, ids: list[str]) -> Text:
                 "rules govern**; perfkit's rule files summarise them:\n\n" + cites)
 
 
-def goals_table(run: RunData, ids: list[str], *, names: bool = True):
+def goals_table(run: RunFolder, ids: list[str], *, names: bool = True):
     t = rows_or_reason(run, "goals", ids, quiet=not names)
     if isinstance(t, Text):
         return t
@@ -157,7 +157,7 @@ def goals_table(run: RunData, ids: list[str], *, names: bool = True):
         "can be revisited, revised or let go.")
 
 
-def reviews_table(run: RunData, ids: list[str], *, names: bool = True):
+def reviews_table(run: RunFolder, ids: list[str], *, names: bool = True):
     """Latest competency rating per domain with the observed evidence and change."""
     t = rows_or_reason(run, "reviews", ids, quiet=not names)
     if isinstance(t, Text):
@@ -183,7 +183,7 @@ def reviews_table(run: RunData, ids: list[str], *, names: bool = True):
         "clinician does, not who they are.")
 
 
-def ce_table(run: RunData, ids: list[str], *, names: bool = True):
+def ce_table(run: RunFolder, ids: list[str], *, names: bool = True):
     t = rows_or_reason(run, "ce", ids, quiet=not names)
     if isinstance(t, Text):
         return t
@@ -205,7 +205,7 @@ def _sessions(n, hours) -> str:
     return "none" if not n else f"{n} {'session' if n == 1 else 'sessions'}, {num(hours, 1)} h"
 
 
-def support_table(run: RunData, ids: list[str], *, names: bool = True):
+def support_table(run: RunFolder, ids: list[str], *, names: bool = True):
     """Peer case consultation and mentoring: support the clinician takes part in, never
     supervision hours toward licensure."""
     t = rows_or_reason(run, "support", ids, quiet=not names)
@@ -296,25 +296,25 @@ def compliance_words(r) -> str:
     return "not assessed (no licensure rule applies)"
 
 
-def talk_to(run: RunData, clinician_id: str) -> str:
+def talk_to(run: RunFolder, clinician_id: str) -> str:
     """Whom a self-view points to for a conversation: ``your supervisor`` when the clinician
     has one (``supervisors``), else the clinical director (pre-licensed, whose supervisor is
     not on the roster) or a peer consultation group or the clinical director (licensed)."""
     pairs = run.tables.get("supervisors", _NO_PAIRS)
     if clinician_id in set(pairs["clinician_id"]):
         return "your supervisor"
-    led = run.tables.get("supervision")
+    led = run.tables.get("supervision_ledger")
     pre = led is not None and clinician_id in set(led["clinician_id"])
     return "the clinical director" if pre else \
         "a peer consultation group or the clinical director"
 
 
-def supervision_questions(run: RunData, ids: list[str], *, names: bool = True) -> Text:
+def supervision_questions(run: RunFolder, ids: list[str], *, names: bool = True) -> Text:
     """Prompts for the next supervision meeting, from the ledger, the operational flags (the
     very questions the owner's check-in list asks, from the same flag columns: the two pages
     never disagree on a supervisee), goals and outcomes."""
     qs = []
-    led = rows_for(run, "supervision", ids)
+    led = rows_for(run, "supervision_ledger", ids)
     for _, r in led.iterrows():
         who = md(run.name_of(r["clinician_id"])) if names else "You"
         if known_yes(r.get("behind_on_supervision")):
@@ -346,7 +346,7 @@ def supervision_questions(run: RunData, ids: list[str], *, names: bool = True) -
 
 
 @measured(say=True)
-def supervisee_alerts(run: RunData, ids: list[str]):
+def supervisee_alerts(run: RunFolder, ids: list[str]):
     """Supervisees' clients who are behind their expected curve or reliably worse (off
     track). PHQ-9 item 9 answers have a section of their own (:func:`supervisee_item9`),
     never in this table."""
@@ -359,10 +359,10 @@ def supervisee_alerts(run: RunData, ids: list[str]):
     return table(pd.DataFrame(rows))  # the section says clients are shown by pseudonym
 
 
-def supervisee_item9(run: RunData, ids: list[str]):
+def supervisee_item9(run: RunFolder, ids: list[str]):
     """Supervisees' PHQ-9 item 9 answers above zero in the period, one row per
     administration, escalations first, then oldest first, each with its clinician and the
-    session's date and time (:func:`~perfkit.report.run.item9_rows`, as in the self-view)."""
+    session's date and time (:func:`~perfkit.report.run_folder.item9_rows`, as in the self-view)."""
     if not run.provided("assessments"):
         return Text("No measures were provided, so there are no item 9 answers to show.")
     return item9_section(run, ids, "No supervisee's client answered item 9 above zero this "

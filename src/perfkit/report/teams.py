@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .format import count, num, table
-from .run import RunData, clinician_count
+from .run_folder import RunFolder, clinician_count
 
 __all__ = ["TEAM", "NO_TEAM", "team_of", "has_teams", "is_large", "by_team", "Shortened",
            "shortened"]
@@ -23,7 +23,7 @@ TEAM = "Team"
 NO_TEAM = "no team given"
 
 
-def team_of(run: RunData) -> dict[str, str]:
+def team_of(run: RunFolder) -> dict[str, str]:
     """Each rostered clinician's team (``roster.csv``'s ``team``: teams written with other case
     or spacing are one team, in its most frequent spelling,
     :func:`perfkit.practice_summary.team_names`), "" for none. Read once per run."""
@@ -34,7 +34,7 @@ def team_of(run: RunData) -> dict[str, str]:
     return run._teams
 
 
-def has_teams(run: RunData, ids=None) -> bool:
+def has_teams(run: RunFolder, ids=None) -> bool:
     """Whether the roster names a team for any of ``ids`` (default: the clinicians of the
     period, ``clinician_metrics``)."""
     teams = team_of(run)
@@ -43,12 +43,12 @@ def has_teams(run: RunData, ids=None) -> bool:
     return any(teams.get(str(c), "") for c in ids)
 
 
-def is_large(run: RunData) -> bool:
+def is_large(run: RunFolder) -> bool:
     """More clinicians in the period than ``report.large_practice``."""
     return clinician_count(run) > run.config.report.large_practice
 
 
-def by_team(run: RunData, ids: pd.Series, names: pd.Series
+def by_team(run: RunFolder, ids: pd.Series, names: pd.Series
             ) -> tuple[np.ndarray, pd.Series | None]:
     """The order of a per-clinician table's rows as positions, and each row's team in words
     (:data:`NO_TEAM` for none): with teams (:func:`has_teams` of ``ids``), team, then name,

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..registry import definition_of, label_of
 from .format import Text, count, num, pct, span_words
-from .run import RunData, few_peers
+from .run_folder import RunFolder, few_peers
 
 __all__ = ["section_window", "OWNER_SECTIONS", "CLINICIAN_SECTIONS", "glossary", "GLOSSARY_ID",
            "JARGON"]
@@ -28,7 +28,7 @@ def _span(start, end) -> str:
     return span_words(start, end, "%d %b %Y")
 
 
-def _windows(run: RunData) -> dict[str, str]:
+def _windows(run: RunFolder) -> dict[str, str]:
     cfg = run.config
     start, end = pd.Timestamp(cfg.period_start), pd.Timestamp(cfg.period_end)
     last = end - pd.Timedelta(days=1)
@@ -107,7 +107,7 @@ PACK_SECTIONS = ["pack_questions", "pack_licensure", "pack_goals", "pack_reviews
                  "pack_support", "pack_clients", "pack_item9"]
 
 
-def section_window(run: RunData, section: str) -> Text:
+def section_window(run: RunFolder, section: str) -> Text:
     """The time window of one report section, in one italic line under its heading, linked
     to the glossary: ``section`` is one of :data:`OWNER_SECTIONS` or
     :data:`CLINICIAN_SECTIONS`; a :data:`PACK_SECTIONS` line (the supervision pack, which has
@@ -117,7 +117,7 @@ def section_window(run: RunData, section: str) -> Text:
     return Text(f"*{_windows(run)[section]}* ({_SEE}).")
 
 
-def _practice_n(run: RunData) -> dict[str, str]:
+def _practice_n(run: RunFolder) -> dict[str, str]:
     """The practice's counts behind its rates (``practice_summary``), in words."""
     p = run.tables.get("practice_summary")
     if p is None or p.empty:
@@ -133,7 +133,7 @@ def _practice_n(run: RunData) -> dict[str, str]:
             "clients": n("clients_seen", "client")}
 
 
-def glossary(run: RunData, *, you: bool = False) -> Text:
+def glossary(run: RunFolder, *, you: bool = False) -> Text:
     """Every metric a reader of the owner's report (or, with ``you``, of the self-view) sees:
     what it counts, over which window, and the number it rests on (the practice's, from
     ``practice_summary``). Every window line links here. A self-view of a practice of fewer

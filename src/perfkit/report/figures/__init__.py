@@ -1,6 +1,6 @@
 """Every figure of the reports and notebooks: plain, labelled, readable by people who do not
 read statistics, in one house style and one palette (:mod:`.style`). Each report figure reads
-the run's tables (:class:`~perfkit.report.run.RunData`) and draws what they hold: limits,
+the run's tables (:class:`~perfkit.report.run_folder.RunFolder`) and draws what they hold: limits,
 averages, medians and statuses are columns of the tables, worked out by the compute modules;
 the model figures take a fit.
 

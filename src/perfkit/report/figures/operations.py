@@ -14,8 +14,8 @@ from matplotlib.collections import LineCollection
 from ...contract import LAG_FIGURES
 from ...registry import RAMP_NOT_COMPARED, RAMP_STATUS, format_value, label_of
 from ..format import NO_SIGNING_TIMES, NOT_IN_EXPORT, Text, count, num, pct, trend_words
-from ..run import (
-    RunData,
+from ..run_folder import (
+    RunFolder,
     few_peers,
     hires_compared,
     no_appointments,
@@ -30,7 +30,7 @@ __all__ = ["distribution_figure", "weekly_trends_figure", "ramp_figure", "compli
            "not_in_export", "RAMP_PANELS"]
 
 
-def not_in_export(ax, title: str, col: str, run: RunData) -> None:
+def not_in_export(ax, title: str, col: str, run: RunFolder) -> None:
     """A panel for a figure with no values: say why instead of drawing empty axes."""
     why = NOT_IN_EXPORT if col in unavailable(run) else NO_SIGNING_TIMES \
         if col in LAG_FIGURES else "no values for this period"
@@ -40,7 +40,7 @@ def not_in_export(ax, title: str, col: str, run: RunData) -> None:
     ax.set_axis_off()
 
 
-def distribution_figure(run: RunData, clinician_id: str):
+def distribution_figure(run: RunFolder, clinician_id: str):
     """Where the clinician sits among all clinicians: the others are unlabelled dots. A new
     hire's utilization is left out: their first weeks are compared with the earlier hires'
     (the ramp), not with the practice."""
@@ -86,7 +86,7 @@ def distribution_figure(run: RunData, clinician_id: str):
                      f"others unnamed): {'; '.join(said)}.")
 
 
-def weekly_trends_figure(run: RunData, clinician_id: str):
+def weekly_trends_figure(run: RunFolder, clinician_id: str):
     """The clinician's weekly series with the centre line and natural process limits of the
     baseline its trend label reads the recent weeks against (``trend_readings.csv``,
     :func:`perfkit.trends.trend_readings`)."""
@@ -164,7 +164,7 @@ def _ramp_per_page(titled: bool) -> int:
     return 3 * int((_room() - RAMP_KEY - (RAMP_TITLE if titled else 0)) // RAMP_ROW)
 
 
-def ramp_figure(run: RunData, only: str | None = None):
+def ramp_figure(run: RunFolder, only: str | None = None):
     """Each clinician who started in the last 12 months: weekly utilization since the start,
     against the practice's own ramp (the median of earlier hires) where there is one. With
     ``only``, that clinician's alone, as "You" (their self-view; nothing for anyone else).
@@ -253,7 +253,7 @@ def ramp_figure(run: RunData, only: str | None = None):
                   + "; ".join(said) + ".")
 
 
-def _ramp_panel(ax, run: RunData, r: pd.DataFrame, summary: pd.DataFrame, panel, *,
+def _ramp_panel(ax, run: RunFolder, r: pd.DataFrame, summary: pd.DataFrame, panel, *,
                 only: str | None, alone: bool, top: float) -> str:
     """One panel of the ramp figure: a clinician's weeks against the earlier hires' median
     (``panel`` their id), or a group's, a thin line each (``panel`` a (title, ids, colour));
@@ -304,7 +304,7 @@ def _ramp_panel(ax, run: RunData, r: pd.DataFrame, summary: pd.DataFrame, panel,
 _RAMP_STATUS = {k: words[2] for k, words in RAMP_STATUS.items()} | RAMP_NOT_COMPARED
 
 
-def compliance_figure(run: RunData, ids: list[str], *, names: bool = True):
+def compliance_figure(run: RunFolder, ids: list[str], *, names: bool = True):
     """Supervision in each week or month of the last half year against what the rule needs."""
     t = rows_or_reason(run, "supervision_periods", ids, quiet=not names)
     if isinstance(t, Text):
@@ -343,7 +343,7 @@ def compliance_figure(run: RunData, ids: list[str], *, names: bool = True):
 COMPLIANCE_ROW = 2.6  # inches a supervisee's panel takes
 
 
-def _compliance_panel(ax, run: RunData, p: pd.DataFrame, cid: str, *, names: bool) -> str:
+def _compliance_panel(ax, run: RunFolder, p: pd.DataFrame, cid: str, *, names: bool) -> str:
     """One supervisee's panel of :func:`compliance_figure`; returns it in words."""
     unit = p["unit"].iloc[0]
     assessed, compliant = p["assessed"].fillna(False), p["compliant"].fillna(False)

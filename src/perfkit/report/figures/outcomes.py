@@ -17,7 +17,7 @@ from ...contract import TYPICAL_MIN_SCORES
 from ...registry import formatter, label_of
 from ..format import Text, count, num, pct, table
 from ..outcome_words import against_range, signal_side
-from ..run import RunData, few_peers, measured
+from ..run_folder import RunFolder, few_peers, measured
 from ..teams import is_large
 from .style import BLUE, GREY, ORANGE, WIDTH, _names, _pages, _room, _title, _wrap, done
 
@@ -272,7 +272,7 @@ def random_effects_qq(fit):
 
 
 @measured()
-def funnel_figure(run: RunData, instrument: str = "PHQ-9", *, highlight: str | None = None,
+def funnel_figure(run: RunFolder, instrument: str = "PHQ-9", *, highlight: str | None = None,
                   label_points: bool = True):
     """Funnel plot: reliable-improvement rate against paired episodes, with control limits
 (``funnel_lines.csv``).
@@ -333,7 +333,7 @@ def funnel_figure(run: RunData, instrument: str = "PHQ-9", *, highlight: str | N
     return done(fig, words, say=True, drawn=drawn if label_points else "")
 
 
-def _funnel_table(run: RunData, f: pd.DataFrame, instrument: str):
+def _funnel_table(run: RunFolder, f: pd.DataFrame, instrument: str):
     """The owner's funnel of fewer than ``privacy.min_peers`` clinicians as a small table, in
     name order: a plot of two or three dots says less than their numbers, and its limits
     rest on a practice rate those few make."""
@@ -365,7 +365,7 @@ def _funnel_table(run: RunData, f: pd.DataFrame, instrument: str):
 NAMES_LISTED = 12
 
 
-def funnel_words(run: RunData, f: pd.DataFrame, instrument: str, *, names: bool = True,
+def funnel_words(run: RunFolder, f: pd.DataFrame, instrument: str, *, names: bool = True,
                  split: bool = False):
     """A funnel figure's sentence from its rows of ``funnel``: the practice rate, who lies
     inside the range chance alone allows, and who lies above it (more clients reliably
@@ -470,7 +470,7 @@ def _label_apart(ax, points: list[tuple[str, float, float]], *,
 
 
 @measured()
-def caterpillar_figure(run: RunData, instrument: str = "PHQ-9", *,
+def caterpillar_figure(run: RunFolder, instrument: str = "PHQ-9", *,
                        only: str | None = None, names: bool = True, everyone: bool = False):
     """Each clinician's model estimate with its 95% interval, in name order (never ranked):
     the clinicians of the period (``everyone``: also those the model met in earlier months,
@@ -497,7 +497,7 @@ def caterpillar_figure(run: RunData, instrument: str = "PHQ-9", *,
 
 
 @measured(say=True)
-def trajectories_figure(run: RunData, clinician_id: str, instrument: str = "PHQ-9", *,
+def trajectories_figure(run: RunFolder, clinician_id: str, instrument: str = "PHQ-9", *,
                         whose: str | None = None):
     """The clinician's clients' scores over time (pseudonymous, ``trajectories.csv``), with
     their typical course (``trajectory_medians.csv``) and the caseness line. Written to the
@@ -510,7 +510,7 @@ def trajectories_figure(run: RunData, clinician_id: str, instrument: str = "PHQ-
                               instrument, whose=whose)
 
 
-def trajectories_chart(points: pd.DataFrame, typical: pd.DataFrame, run: RunData,
+def trajectories_chart(points: pd.DataFrame, typical: pd.DataFrame, run: RunFolder,
                        instrument: str, *, whose: str | None = None):
     """Draw one clinician's clients' scores over time: ``points`` (rows of
     :func:`perfkit.outcomes.score_trajectories`: client, weeks since their first score,
@@ -555,7 +555,7 @@ def trajectories_chart(points: pd.DataFrame, typical: pd.DataFrame, run: RunData
 
 
 @measured()
-def trajectories_grid(run: RunData, ids: list[str], instrument: str = "PHQ-9"):
+def trajectories_grid(run: RunFolder, ids: list[str], instrument: str = "PHQ-9"):
     """Each supervisee's clients' scores over time, one panel per supervisee."""
     figs = [trajectories_figure(run, cid, instrument, whose=run.name_of(cid)) for cid in ids]
     if len(figs) == 1:

@@ -37,7 +37,7 @@ from .io import (
 from .operations import clinicians_in_period
 from .prepared import PREPARED_DIR, Prepared, prepare
 from .pseudonym import PseudonymKey, load_key
-from .readers import with_readers
+from .recipients import with_readers
 from .safety import distinct_names
 from .tables import STEPS, model_tables
 from .version import __version__
@@ -109,7 +109,7 @@ def _reports_step(folder: Path, data: Prepared, config: Config, only: list[str] 
 def _written(name: str) -> list[dict]:
     """The outputs of a table :func:`perfkit.io.write_table` wrote: ``tables/name.csv`` (for
     people) and its typed copy ``tables/name.parquet`` (for programs: the run record's, never
-    a reader's, :func:`perfkit.readers.with_readers`)."""
+    a reader's, :func:`perfkit.recipients.with_readers`)."""
     return [{"path": f"tables/{name}{ext}", "status": "ok", "message": ""}
             for ext in (".csv", ".parquet")]
 
@@ -262,10 +262,10 @@ def run_period(data_dir: str | os.PathLike, config: Config, *, out: str | os.Pat
         with private_outputs(False):  # the owner's part alone is opened to the group, below
             _make_staging(staging)
             try:
-                manifest = _run(data_dir, config, staging, key, column_map=column_map,
-                                params_file=params_file, tables_only=tables_only,
-                                clinicians=clinicians, workers=workers, progress=progress,
-                                roles=roles, final=folder, history=(runs, previous),
+                manifest = _run_into(data_dir, config, staging, key, column_map=column_map,
+                                     params_file=params_file, tables_only=tables_only,
+                                     clinicians=clinicians, workers=workers, progress=progress,
+                                     roles=roles, final=folder, history=(runs, previous),
                                 skip_unknown=skip_unknown_clinicians)
                 reports = [o for o in manifest["outputs"] if o.get("role")]
                 if had_run and all_reports_failed(manifest["outputs"]):
@@ -747,9 +747,9 @@ def _put_entries(staging: Path, folder: Path) -> None:
     _fsync_dir(folder)
 
 
-def _run(data_dir, config: Config, folder: Path, key: PseudonymKey, *, column_map, params_file,
-         tables_only, clinicians, workers, progress, roles, final: Path,
-         history: tuple = ((), None), skip_unknown: bool = False) -> dict:
+def _run_into(data_dir, config: Config, folder: Path, key: PseudonymKey, *, column_map,
+              params_file, tables_only, clinicians, workers, progress, roles, final: Path,
+              history: tuple = ((), None), skip_unknown: bool = False) -> dict:
     """Build a whole run in ``folder`` (the staging folder); ``final`` is where it will live."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()

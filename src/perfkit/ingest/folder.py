@@ -136,7 +136,7 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
     key_file : path-like, optional
         Pseudonym key file; defaults to ``config.pseudonym_key_file`` (created on first use).
     key : PseudonymKey, optional
-        A key already loaded (the runner checks it against earlier runs first).
+        A key already loaded (the pipeline checks it against earlier runs first).
 
     Returns
     -------

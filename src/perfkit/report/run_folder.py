@@ -22,7 +22,7 @@ from ..io import find_folder, read_table
 from ..safety import distinct_names
 from .format import Text, date_words, table
 
-__all__ = ["RunData", "load_run", "measured", "text_id", "on_status", "no_appointments",
+__all__ = ["RunFolder", "load_run", "measured", "text_id", "on_status", "no_appointments",
            "caveats", "unavailable", "history_words", "coverage_span",
            "rows_for", "rows_or_reason", "NO_MEASURES", "item9_rows", "item9_caption",
            "ITEM9_NO_FOLLOWUP", "ITEM9_NOT_IN_EXPORT", "item9_in_export", "item9_section",
@@ -32,7 +32,7 @@ __all__ = ["RunData", "load_run", "measured", "text_id", "on_status", "no_appoin
 
 
 @dataclass
-class RunData:
+class RunFolder:
     """A run folder for the reports: its tables, model summary and run facts."""
 
     folder: Path
@@ -90,7 +90,7 @@ class RunData:
         return self._names
 
 
-def load_run(run_folder: str | os.PathLike, *, validate: bool = False) -> RunData:
+def load_run(run_folder: str | os.PathLike, *, validate: bool = False) -> RunFolder:
     """Load a run folder written by ``perfkit run`` (its tables, typed: ids as text, yes/no as
     booleans, dates as datetimes, :func:`perfkit.io.read_table`; model summary and run facts).
     The notebooks pass :func:`perfkit.cache.demo_run` when no run folder is given.
@@ -110,7 +110,7 @@ def load_run(run_folder: str | os.PathLike, *, validate: bool = False) -> RunDat
               if not p.stem.startswith("model_data_")}
     summary_file = folder / "tables" / "model_summary.json"
     summary = json.loads(summary_file.read_text()) if summary_file.is_file() else {}
-    return RunData(folder, config, meta, tables, summary, validate)
+    return RunFolder(folder, config, meta, tables, summary, validate)
 
 
 def text_id(value, name: str) -> None:
@@ -130,7 +130,7 @@ def measured(say: bool = False):
     report) or nothing (the sections after it), instead of empty tables and figures."""
     def wrap(section):
         @functools.wraps(section)
-        def shown(run: RunData, *args, **kwargs):
+        def shown(run: RunFolder, *args, **kwargs):
             if not run.provided("assessments"):
                 return Text(NO_MEASURES if say else "")
             return section(run, *args, **kwargs)
@@ -153,12 +153,12 @@ def no_appointments(m: pd.DataFrame) -> pd.Series:
     return m["appointments_in_export"].eq(0)
 
 
-def caveats(run: RunData) -> list[str]:
+def caveats(run: RunFolder) -> list[str]:
     """What the practice's export cannot give (its import profile says), in plain words."""
     return list((run.meta.get("export_profile") or {}).get("caveats") or [])
 
 
-def unavailable(run: RunData) -> set[str]:
+def unavailable(run: RunFolder) -> set[str]:
     return set((run.meta.get("export_profile") or {}).get("unavailable") or [])
 
 
@@ -166,7 +166,7 @@ def unavailable(run: RunData) -> set[str]:
 PRACTICE_LIMITS = ("new_clients", "trends", "period_end", "notes")
 
 
-def history_words(run: RunData, *, clinician_id: str | None = None) -> list[str]:
+def history_words(run: RunFolder, *, clinician_id: str | None = None) -> list[str]:
     """The sentences of the run facts' ``history_limits`` (what a short export limits), for
     the practice (``clinician_id`` None) or one clinician's self-view: there the new-client
     sentence only when ``clinician_metrics`` marks their new clients as limited (a clinician
@@ -183,7 +183,7 @@ def history_words(run: RunData, *, clinician_id: str | None = None) -> list[str]
     return [lim["words"] for lim in limits]
 
 
-def coverage_span(run: RunData, table: str) -> str:
+def coverage_span(run: RunFolder, table: str) -> str:
     """Where a table's data begin and end, in words (``02 Aug 2026 to 31 Oct 2026``), from
     the run facts' ``coverage``; empty when not recorded."""
     c = (run.meta.get("coverage") or {}).get(table) or {}
@@ -209,7 +209,7 @@ WHY_NONE = {
 }
 
 
-def rows_or_reason(run: RunData, table: str, ids: list[str], *, quiet: bool = False
+def rows_or_reason(run: RunFolder, table: str, ids: list[str], *, quiet: bool = False
                    ) -> pd.DataFrame | Text:
     """The rows of ``table`` for the clinicians ``ids``, or the sentence (:data:`WHY_NONE`)
     that says why there are none: the input was not provided, or nothing applies here. With
@@ -222,7 +222,7 @@ def rows_or_reason(run: RunData, table: str, ids: list[str], *, quiet: bool = Fa
     return Text("" if quiet else none) if t.empty else t
 
 
-def ramp_by_hire(run: RunData) -> pd.DataFrame:
+def ramp_by_hire(run: RunFolder) -> pd.DataFrame:
     """``ramp_summary.csv`` (:func:`perfkit.workforce.ramp_summary`): one row per new hire,
     in the order of ``ramp.csv``: the status, the weeks the status rests on, whether the hire
     is compared with earlier hires (``compared``, a yes/no), the hire's and the earlier hires'
@@ -235,7 +235,7 @@ def ramp_by_hire(run: RunData) -> pd.DataFrame:
     return r
 
 
-def few_peers(run: RunData, n: int | None = None) -> bool:
+def few_peers(run: RunFolder, n: int | None = None) -> bool:
     """Whether a comparison a clinician can read rests on fewer than ``privacy.min_peers``
     clinicians (``n``: the clinicians in it, the reader counted when they are among them;
     by default the clinicians employed in the period, ``clinician_metrics``). With N
@@ -248,13 +248,13 @@ def few_peers(run: RunData, n: int | None = None) -> bool:
     return int(n) < run.config.privacy.min_peers
 
 
-def clinician_count(run: RunData) -> int:
+def clinician_count(run: RunFolder) -> int:
     """The clinicians of the period (rows of ``clinician_metrics``; 0 without the table)."""
     m = run.tables.get("clinician_metrics")
     return len(m) if m is not None else 0
 
 
-def few_peers_words(run: RunData) -> str:
+def few_peers_words(run: RunFolder) -> str:
     """The one sentence that says why a self-view of a small practice shows no colleagues'
     figures (a practice of one clinician has no colleagues to protect: it says so)."""
     if clinician_count(run) <= 1:
@@ -263,7 +263,7 @@ def few_peers_words(run: RunData) -> str:
             "are not shown: they could be worked out.")
 
 
-def hires_compared(run: RunData, clinician_id: str) -> int:
+def hires_compared(run: RunFolder, clinician_id: str) -> int:
     """The earlier hires a new hire's ramp is compared with (``ramp_summary.csv``'s
     ``hires_compared``: the fewest over the weeks compared; 0 with none)."""
     r = ramp_by_hire(run)
@@ -271,7 +271,7 @@ def hires_compared(run: RunData, clinician_id: str) -> int:
     return int(h["hires_compared"].iloc[0]) if len(h) else 0
 
 
-def ramping_starts(run: RunData) -> dict[str, pd.Timestamp]:
+def ramping_starts(run: RunFolder) -> dict[str, pd.Timestamp]:
     """The new hires of ``ramp.csv`` still in their first ``ramp.weeks`` weeks when the
     period begins, with their start: the one definition of "new hire" every page uses (the
     check-in list's context, the pack, the self-view and its figures). ``ramp.csv`` itself
@@ -339,7 +339,7 @@ ITEM9_NOT_IN_EXPORT = ("This export gives no PHQ-9 item 9 answers (totals only),
                        "cannot show them: check the EHR.")
 
 
-def item9_section(run: RunData, ids: list[str], nobody: str, name_of=None):
+def item9_section(run: RunFolder, ids: list[str], nobody: str, name_of=None):
     """The item 9 table of the clinicians ``ids`` (the self-view's and the supervision
     pack's): their rows of ``item9_flags`` as :func:`item9_rows` shows them (``name_of``: a
     Clinician column), with :func:`item9_caption` above; ``nobody`` when none answered above
@@ -351,7 +351,7 @@ def item9_section(run: RunData, ids: list[str], nobody: str, name_of=None):
     return table(rows, item9_caption(run, followup), caption_above=True)
 
 
-def item9_in_export(run: RunData, ids: list[str]) -> bool:
+def item9_in_export(run: RunFolder, ids: list[str]) -> bool:
     """Whether the export gives item 9 answers on any PHQ-9 of these clinicians (an export of
     totals only does not: then "no answer above zero" would be a claim perfkit cannot make),
     from ``item9_coverage.csv``."""
@@ -359,7 +359,7 @@ def item9_in_export(run: RunData, ids: list[str]) -> bool:
     return bool(len(c)) and bool(c["item9_in_export"].fillna(False).any())
 
 
-def item9_caption(run: RunData, followup: bool) -> str:
+def item9_caption(run: RunFolder, followup: bool) -> str:
     """The caption under an item 9 table: what the answer means, when it calls for
     escalation (``outcomes.item9_escalate_at``), and, when the export does not show
     follow-up, that perfkit cannot see it (said once, here)."""
@@ -381,7 +381,7 @@ def clients_by_clinician(t: pd.DataFrame) -> pd.Series:
     return t.groupby("clinician_id")["client_id"].nunique()
 
 
-def rows_for(run: RunData, table: str, ids: list[str]) -> pd.DataFrame:
+def rows_for(run: RunFolder, table: str, ids: list[str]) -> pd.DataFrame:
     t = run.tables.get(table)
     if t is None:
         return pd.DataFrame()
