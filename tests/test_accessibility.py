@@ -227,7 +227,7 @@ def test_funnel_labels_never_overlap():
     import matplotlib.pyplot as plt
     from matplotlib.text import Text
 
-    from perfkit.report.figures.outcomes import _label_apart
+    from perfkit.report.figures.outcome_charts import _label_apart
 
     fig, ax = plt.subplots(figsize=(5, 3.5))
     rng = np.random.default_rng(1)

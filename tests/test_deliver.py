@@ -26,9 +26,9 @@ import perfkit as pk
 from perfkit.cli import app
 from perfkit.config import ConfigError
 from perfkit.deliver import DeliveryError, deliver
+from perfkit.hostile_text import file_stems
 from perfkit.pipeline import DELIVERY_RECORD
 from perfkit.recipients import with_readers
-from perfkit.safety import file_stems
 
 from practice_data import CLINICIANS, write_table
 

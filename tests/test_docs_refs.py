@@ -65,13 +65,13 @@ def broken_references() -> list[str]:
 
 
 def test_the_pattern_finds_references():
-    text = (SRC / "safety.py").read_text(encoding="utf-8")
+    text = (SRC / "hostile_text.py").read_text(encoding="utf-8")
     assert len(ROLE.findall(text)) >= 10
 
 
 def test_a_missing_object_is_reported():
-    assert not _resolves("perfkit.safety.no_such_function", "perfkit.safety")
-    assert _resolves("flat", "perfkit.safety")
+    assert not _resolves("perfkit.hostile_text.no_such_function", "perfkit.hostile_text")
+    assert _resolves("flat", "perfkit.hostile_text")
     assert _resolves("perfkit.nested", "perfkit.models")
 
 

@@ -21,12 +21,12 @@ from PIL import Image
 
 import perfkit as pk
 import perfkit.report as r
+from perfkit.hostile_text import html_text, md
 from perfkit.outcomes import funnel_limits
 from perfkit.report import RunFolder
 from perfkit.report.figures import PAGE_HEIGHT_PX, Figures, use_style
 from perfkit.report.format import pct
 from perfkit.report.run_folder import ramp_by_hire
-from perfkit.safety import html_text, md
 
 from run_tables import derived
 

@@ -16,13 +16,13 @@ from bs4 import BeautifulSoup
 
 import perfkit as pk
 from perfkit import history as hi
+from perfkit.hostile_text import clean_html
 from perfkit.prepared import prepare
 from perfkit.report import checkins
 from perfkit.report import practice as p
 from perfkit.report import teams as t
 from perfkit.report.metrics_table import operations_table
 from perfkit.report.run_folder import RunFolder
-from perfkit.safety import clean_html
 
 from practice_data import CLINICIANS, metric_rows, write_table
 from run_tables import run_tables

@@ -346,7 +346,7 @@ def test_a_title_becomes_a_css_string_that_shows_as_written():
     element: every character but an ASCII letter or digit is a hex escape and a space, so the
     value can close neither the string nor the element, and reading the escapes back gives the
     value as written (U+0000, which CSS cannot hold, reads as U+FFFD)."""
-    from perfkit.safety import css_string
+    from perfkit.hostile_text import css_string
 
     assert css_string('A "b"') == '"A\\20 \\22 b\\22 "'
     assert css_string("Zoë\n1") == '"Zo\\eb \\a 1"'

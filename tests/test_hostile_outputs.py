@@ -20,9 +20,9 @@ import pytest
 import perfkit as pk
 from perfkit import history as hi
 from perfkit.demo import DemoSettings, write_demo
+from perfkit.hostile_text import csv_cell, csv_safe, csv_unguard, html_text
 from perfkit.io import read_table, write_table
 from perfkit.pipeline import run_period
-from perfkit.safety import csv_cell, csv_safe, csv_unguard, html_text
 
 from practice_data import typed_and_csv_tables_differ
 

@@ -1,6 +1,6 @@
 """Privacy and hostile-input safeguards below the reports: the pseudonym key, error messages
 that never quote a row, ids from Parquet, ids read back as text, private run folders, and the
-escaping and file-name helpers of perfkit.safety."""
+escaping and file-name helpers of perfkit.hostile_text."""
 
 from __future__ import annotations
 
@@ -22,10 +22,10 @@ from typer.testing import CliRunner
 import perfkit as pk
 from perfkit.cli import app
 from perfkit.config import ConfigError
+from perfkit.hostile_text import file_stem, file_stems, href, md
 from perfkit.ingest import IngestError
 from perfkit.io import read_table
 from perfkit.pseudonym import fingerprint, load_key
-from perfkit.safety import file_stem, file_stems, href, md
 
 from practice_data import APPOINTMENTS, ASSESSMENTS, write_table
 
@@ -320,7 +320,7 @@ def test_validate_out_is_private_too(practice, tmp_path):
     assert _modes(tmp_path / "v") == {("d", 0o700), ("f", 0o600)}
 
 
-# ---- perfkit.safety -------------------------------------------------------------------------
+# ---- perfkit.hostile_text ------------------------------------------------------------------
 
 NASTY = ["<img src=x onerror=alert(1)>", "[x](javascript:alert(1))", "*a* _b_ **c**",
          "O'Brien & Sons", "Zoë Ñúñez 李", "$x^2$ and $\\frac", "# not a heading", "1. two",
@@ -417,8 +417,8 @@ def test_names_that_repeat_carry_their_id(tmp_path):
     """Two clinicians named alike (case and spacing aside) are told apart by their ids
     wherever a report names them (every report names clinicians through RunFolder.name_of);
     other names are shown as written."""
+    from perfkit.hostile_text import distinct_names
     from perfkit.report.run_folder import RunFolder
-    from perfkit.safety import distinct_names
 
     names = {"C1": "Aisha Moreau", "C2": " aisha  MOREAU", "C3": "Bo", "007": "Bo Li"}
     assert distinct_names(names) == {"C1": "Aisha Moreau (C1)", "C2": " aisha  MOREAU (C2)",

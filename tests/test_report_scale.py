@@ -27,9 +27,9 @@ import pytest
 
 import perfkit as pk
 from perfkit.history import previous_period
+from perfkit.hostile_text import css_string
 from perfkit.registry import DISPLAY_DIGITS
 from perfkit.report.format import pct
-from perfkit.safety import css_string
 
 from practice_data import browser, needs_browser
 
@@ -357,7 +357,7 @@ def test_a_long_table_repeats_its_header_and_a_hostile_title_prints_as_written(t
     """An index with 150 rows prints on several pages: each page repeats the table's header
     row, and from page 2 the running title shows the title exactly as written (quotes, a
     closing style tag, braces, a backslash and Greek letters), through
-    perfkit.safety.css_string. A closed details part prints its summary alone, saying so."""
+    perfkit.hostile_text.css_string. A closed details part prints its summary alone, saying so."""
     from perfkit.indexes import index_page
 
     rows = [{"href": f"clinicians/C{k:03d}.html", "text": f"Report number {k}", "status": "ok"}

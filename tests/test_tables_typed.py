@@ -11,10 +11,10 @@ import json
 import pandas as pd
 import pytest
 
+from perfkit.hostile_text import csv_safe
 from perfkit.io import read_table, write_table
 from perfkit.report.format import known_yes, yes_no
 from perfkit.report.run_folder import load_run
-from perfkit.safety import csv_safe
 
 from practice_data import typed_and_csv_tables_differ
 

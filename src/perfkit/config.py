@@ -364,7 +364,7 @@ class DeliveryConfig(StrictSettings):
     @field_validator("from_address")
     @classmethod
     def _from(cls, value: str) -> str:
-        from .safety import is_email_address
+        from .hostile_text import is_email_address
 
         if not is_email_address(value):
             raise ValueError("from_address must be one plain e-mail address such as "
@@ -374,7 +374,7 @@ class DeliveryConfig(StrictSettings):
     @field_validator("owner_addresses", mode="before")
     @classmethod
     def _owners(cls, value):
-        from .safety import is_email_address
+        from .hostile_text import is_email_address
 
         value = _as_list(value)
         if isinstance(value, list):

@@ -43,12 +43,12 @@ from pathlib import Path
 import pandas as pd
 
 from .config import Config, ConfigError, DeliveryConfig, load_config
+from .hostile_text import distinct_names, file_stems, is_email_address
 from .indexes import NOT_A_RISK_CHANNEL, TABLE_WORDS, index_page
 from .io import atomic_write, atomic_write_text, read_record
 from .pipeline import DELIVERY_RECORD
 from .recipients import RUN_RECORD
 from .report.format import span_words
-from .safety import distinct_names, file_stems, is_email_address
 
 __all__ = ["DeliveryError", "Part", "Outcome", "reader_parts", "deliver", "smtp_password",
            "DELIVERED_NAMES"]

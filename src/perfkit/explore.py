@@ -15,6 +15,7 @@ import pandas as pd
 from IPython.display import display
 
 from . import models
+from .hostile_text import md
 from .operations import WEEKLY_COLUMNS
 from .outcomes import score_trajectories, typical_course
 from .registry import METRICS, format_value, label_of
@@ -22,7 +23,6 @@ from .report.figures import BLUE, done, fit_caterpillar, trajectories_chart
 from .report.format import date_words, num, period_words, table
 from .report.research import describe_fit, variance_table
 from .report.run_folder import RunFolder
-from .safety import md
 
 __all__ = ["explorer", "weekly_view", "model_view", "model_explorer", "clinician_choices",
            "metric_label", "run_words", "prepared_table", "trajectories_view"]

@@ -15,10 +15,10 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from .hostile_text import href
 from .io import atomic_write_text
 from .page_style import page_css
 from .recipients import OWNER_TABLES
-from .safety import href
 
 __all__ = ["write_indexes", "write_index", "write_reader_indexes", "index_page",
            "owner_table_paths", "NOT_A_RISK_CHANNEL", "TABLE_WORDS", "READERS_DIR"]

@@ -241,13 +241,13 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
     beside it, each atomically (:func:`atomic_write`).
 
     The CSV is for people and spreadsheets: every text cell a spreadsheet would run as a
-    formula is guarded (:func:`perfkit.safety.csv_safe`), dates are written as days. The Parquet
-    copy holds the same rows, typed (:func:`_typed`): programs, and :func:`read_table`, read it
-    and need no conversions. Returns the CSV's path.
+    formula is guarded (:func:`perfkit.hostile_text.csv_safe`), dates are written as days. The
+    Parquet copy holds the same rows, typed (:func:`_typed`): programs, and :func:`read_table`,
+    read it and need no conversions. Returns the CSV's path.
     """
     import pyarrow.parquet as pq
 
-    from .safety import csv_safe
+    from .hostile_text import csv_safe
 
     path = Path(path)
     table = _arrow_table(_typed(frame))
@@ -267,10 +267,10 @@ def read_table(path: str | os.PathLike | bytes) -> pd.DataFrame:
     turn an id or a name such as ``NA`` or ``None`` into a gap); yes/no columns
     (:func:`is_yes_no_column`) as booleans, and a ``ValueError`` when one holds anything
     else; a column of days (``2026-08-01``) as datetimes; the ``'`` that guards a text cell
-    against running as a spreadsheet formula (:func:`perfkit.safety.csv_cell`: an id ``=1+1``
+    against running as a spreadsheet formula (:func:`perfkit.hostile_text.csv_cell`: an id ``=1+1``
     is written ``'=1+1``) is taken off. Every reader of a run's tables goes through here.
     """
-    from .safety import csv_unguard
+    from .hostile_text import csv_unguard
 
     if not isinstance(path, bytes):
         typed_copy = Path(path).with_suffix(".parquet")

@@ -7,7 +7,7 @@ titled by the report, never by the browser's header and footer.
 
 from __future__ import annotations
 
-from .safety import css_string
+from .hostile_text import css_string
 
 __all__ = ["page_css"]
 
@@ -103,7 +103,7 @@ def page_css(title: str) -> str:
     every page after the first and "Page n of m" at the bottom. These page margin boxes take the
     place of the browser's own print header and footer, which would show the file's path on
     the reader's computer and the time it was printed. The title is written with
-    :func:`perfkit.safety.css_string` (it holds names from the records)."""
+    :func:`perfkit.hostile_text.css_string` (it holds names from the records)."""
     if len(title) > _RUNNING_TITLE_CHARS:
         title = title[:_RUNNING_TITLE_CHARS - 1].rstrip() + "\u2026"
     return (_CSS + "@page { @top-left { content: " + css_string(title)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from .config import Config, ConfigError
 from .history import change_table, earlier_runs, history_table, previous_run, same_practice
+from .hostile_text import distinct_names
 from .ingest import IngestError, run_blockers
 from .io import (
     atomic_write_text,
@@ -38,7 +39,6 @@ from .operations import clinicians_in_period
 from .prepared import PREPARED_DIR, Prepared, prepare
 from .pseudonym import PseudonymKey, load_key
 from .recipients import with_readers
-from .safety import distinct_names
 from .tables import STEPS, model_tables
 from .version import __version__
 

@@ -43,10 +43,10 @@ from tqdm import tqdm
 from traitlets import Type
 
 from .config import ReportConfig
+from .hostile_text import clean_html, file_stems
 from .indexes import write_indexes
 from .io import atomic_write_text
 from .page_style import page_css
-from .safety import clean_html, file_stems
 
 # Kernel connection files of the report workers: inside the folder being rendered (a run's
 # staging folder, removed before the run is put in place), never the user's runtime folder.
@@ -148,9 +148,10 @@ def export_html(nb, title: str) -> str:
     a document by :func:`semantic_page`, with a print stylesheet).
 
     Every HTML and Markdown output passes through nbconvert's own sanitizing
-    (``sanitize_html=True``) with perfkit's allowlist (:func:`perfkit.safety.clean_html`) as its
-    ``clean_html`` filter, and JavaScript or widget outputs are dropped: whatever a section
-    shows, no input value can run as code in a reader's browser."""
+    (``sanitize_html=True``) with perfkit's allowlist
+    (:func:`perfkit.hostile_text.clean_html`) as its ``clean_html`` filter, and JavaScript or
+    widget outputs are dropped: whatever a section shows, no input value can run as code in a
+    reader's browser."""
     exporter = HTMLExporter(template_name="basic", exclude_input=True,
                             exclude_input_prompt=True, exclude_output_prompt=True,
                             sanitize_html=True, exclude_anchor_links=True,
@@ -506,7 +507,7 @@ ROLES = ("owner", "supervisor", "clinician")
 def _jobs(folder: Path, clinicians: list[tuple[str, str]], practice_name: str,
           period: str, supervisors: list[tuple[str, str]] | None = None,
           roles: tuple[str, ...] = ROLES) -> list[Job]:
-    """One job per report. File names come from :func:`perfkit.safety.file_stems`, never
+    """One job per report. File names come from :func:`perfkit.hostile_text.file_stems`, never
     from an id as it is: an id such as ``../practice`` or ``/srv/x`` names a file inside its
     own folder like any other."""
     nbdir = notebook_dir()

@@ -30,11 +30,11 @@ import pandas as pd
 
 from . import contract as C
 from .config import Config
+from .hostile_text import csv_safe
 from .ingest import IngestError, load_column_map
 from .ingest.load import _load_table
 from .ingest.reshape import _name_key
 from .period import export_time, held_starts
-from .safety import csv_safe
 
 __all__ = ["Starter", "write_starter"]
 

@@ -11,7 +11,7 @@ import pandas as pd
 
 from .. import contract as C
 from ..config import Config
-from ..safety import is_email_address
+from ..hostile_text import is_email_address
 from .bookkeeping import _echo, _quoted, _TableResult
 from .columns import ColumnMap
 from .parse import (

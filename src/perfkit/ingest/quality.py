@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .. import contract as C
-from ..safety import csv_safe
+from ..hostile_text import csv_safe
 from .bookkeeping import _TableResult
 from .read import READABLE
 from .reshape import _name_key

@@ -12,7 +12,7 @@ import pandas as pd
 
 from .. import contract as C
 from ..config import Config
-from ..safety import csv_guarded
+from ..hostile_text import csv_guarded
 from .bookkeeping import _echo, _TableResult
 from .columns import ColumnMap
 from .parse import _isin, _map_unique, _utc_naive

@@ -8,8 +8,8 @@ import pandas as pd
 
 from ..config import Config
 from ..contract import NO_LONGER, STILL
+from ..hostile_text import md
 from ..registry import format_value, label_of, value_words
-from ..safety import md
 from .compare import comings_and_goings, compared_rows, compared_run
 from .format import (
     NO_SIGNING_TIMES,

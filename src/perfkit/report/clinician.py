@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from ..contract import LAG_FIGURES, NEW_CLIENT_FIGURES
+from ..hostile_text import md
 from ..registry import RAMP_STATUS, format_value, formatter, label_of, value_words
-from ..safety import md
 from .compare import compared_period, compared_run, flag_words
 from .format import (
     GROUP_SESSIONS,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..config import Config
-from ..safety import md
+from ..hostile_text import md
 from .format import date_words, pct, span_words
 from .run_folder import RunFolder
 

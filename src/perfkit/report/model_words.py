@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..safety import md
+from ..hostile_text import md
 from .format import Text
 
 __all__ = ["WARNING_WORDS", "REASON_WORDS", "COMPARED_MODELS", "warning_sentences",

@@ -10,8 +10,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from ..hostile_text import md
 from ..registry import RAMP_STATUS, format_value, formatter, label_of
-from ..safety import md
 from .figures import RAMP_PANELS
 from .format import (
     GROUP_SESSIONS,

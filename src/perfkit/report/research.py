@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..safety import md
+from ..hostile_text import md
 from .format import Text, num, table
 from .model_words import compared_model_words, p_value
 

@@ -18,8 +18,8 @@ import pandas as pd
 
 from ..config import Config, load_config
 from ..contract import ITEM9_WORDS, NOTE_STATUS
+from ..hostile_text import distinct_names
 from ..io import find_folder, read_table
-from ..safety import distinct_names
 from .format import Text, date_words, table
 
 __all__ = ["RunFolder", "load_run", "measured", "text_id", "on_status", "no_appointments",
@@ -75,7 +75,7 @@ class RunFolder:
 
     def name_of(self, clinician_id: str) -> str:
         """The clinician's name as every report shows it: as written, with the id added when
-        two clinicians share the name (:func:`perfkit.safety.distinct_names`)."""
+        two clinicians share the name (:func:`perfkit.hostile_text.distinct_names`)."""
         if self._shown is None:
             self._shown = distinct_names(self._written())
         return str(self._shown.get(clinician_id, clinician_id))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..safety import md
+from ..hostile_text import md
 from .format import Text, date_words, known_yes, num, period_words, table, text_or, yes_no
 from .ledger_words import reasons_note
 from .questions import check_ins, new_hire, questions_for, ramp_compared, slow_ramp_question

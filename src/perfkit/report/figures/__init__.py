@@ -6,12 +6,12 @@ the model figures take a fit.
 
 - :mod:`.style`: the palette, the printed page, :func:`use_style`, :class:`Figure` and
   :class:`Figures`;
-- :mod:`.outcomes`: model estimates, the funnel, model diagnostics, clients' scores;
-- :mod:`.operations`: a clinician among the others, weekly series, new hires' first weeks,
+- :mod:`.outcome_charts`: model estimates, the funnel, model diagnostics, clients' scores;
+- :mod:`.operations_charts`: a clinician among the others, weekly series, new hires' first weeks,
   supervision against the rule.
 """
 
-from .operations import (
+from .operations_charts import (
     RAMP_PANELS,
     compliance_figure,
     distribution_figure,
@@ -19,7 +19,7 @@ from .operations import (
     ramp_figure,
     weekly_trends_figure,
 )
-from .outcomes import (
+from .outcome_charts import (
     NAMES_LISTED,
     caterpillar,
     caterpillar_figure,

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 
-from ...safety import flat, html_text
+from ...hostile_text import flat, html_text
 
 __all__ = ["use_style", "done", "Figure", "Figures", "BLUE", "GREY", "ORANGE", "WIDTH",
            "PAGE_HEIGHT_PX"]
