@@ -1,5 +1,6 @@
-"""A run folder as the reports read it: its tables (``tables/*.csv``, the clinicians' names
-and dates from ``roster.csv``), its model summary, its quality summary
+"""A run folder as the reports read it: its tables (each read typed by
+:func:`perfkit.io.read_table`, from ``tables/name.parquet`` beside ``tables/name.csv``, or the
+CSV alone for an older run; the clinicians' names and dates from ``roster``), its model summary, its quality summary
 (``data_quality.json``) and its run facts (``prepared/snapshot.json``: parameters, which tables
 the practice provided, what the export could give). Nothing here computes a metric or runs the
 pipeline, and nothing reads the prepared snapshot's tables: whatever a report shows is in a run
@@ -40,7 +41,6 @@ class RunFolder:
     meta: dict
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     summary: dict = field(default_factory=dict)
-    validate: bool = False
     _names: dict | None = None
     _shown: dict | None = None
     _teams: dict | None = None  # perfkit.report.teams.team_of, read once
@@ -90,12 +90,10 @@ class RunFolder:
         return self._names
 
 
-def load_run(run_folder: str | os.PathLike, *, validate: bool = False) -> RunFolder:
+def load_run(run_folder: str | os.PathLike) -> RunFolder:
     """Load a run folder written by ``perfkit run`` (its tables, typed: ids as text, yes/no as
     booleans, dates as datetimes, :func:`perfkit.io.read_table`; model summary and run facts).
     The notebooks pass :func:`perfkit.cache.demo_run` when no run folder is given.
-    ``validate`` is kept for a notebook that loads the prepared snapshot itself
-    (:func:`perfkit.load_prepared`): the reports never read it.
     """
     folder = find_folder(run_folder, "run folder")  # relative: from here, else the project
     meta_file = folder / "prepared" / "snapshot.json"
@@ -110,7 +108,7 @@ def load_run(run_folder: str | os.PathLike, *, validate: bool = False) -> RunFol
               if not p.stem.startswith("model_data_")}
     summary_file = folder / "tables" / "model_summary.json"
     summary = json.loads(summary_file.read_text()) if summary_file.is_file() else {}
-    return RunFolder(folder, config, meta, tables, summary, validate)
+    return RunFolder(folder, config, meta, tables, summary)
 
 
 def text_id(value, name: str) -> None:
