@@ -134,6 +134,6 @@ def test_the_comparison_finds_a_csv_that_differs_from_its_parquet(tmp_path):
 
 def test_yes_no_words_and_a_missing_value_is_not_yes():
     s = pd.Series([True, None, False], dtype="boolean")
-    assert yes_no(s).tolist() == ["yes", "no", "no"]
+    assert yes_no(s).tolist() == ["yes", "not known", "no"]  # unknown is never shown as "no"
     assert [known_yes(v) for v in s] == [True, False, False]
     assert known_yes(None) is False and known_yes(pd.NA) is False

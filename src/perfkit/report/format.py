@@ -129,9 +129,11 @@ def known_yes(v) -> bool:
 
 
 def yes_no(values: pd.Series) -> np.ndarray:
-    """A yes/no column in words for a reader's table: "yes", or "no" (a missing value, not
-    known, is shown as "no")."""
-    return np.where(values.fillna(False).to_numpy(dtype=bool), "yes", "no")
+    """A yes/no column in words for a reader's table: "yes", "no", or "not known" for a
+    missing value (a table the practice did not provide: never shown as "no")."""
+    known = values.notna().to_numpy(dtype=bool)
+    yes = values.fillna(False).to_numpy(dtype=bool)
+    return np.where(~known, "not known", np.where(yes, "yes", "no"))
 
 
 def span_words(start, end, pattern: str = "%d %B %Y") -> str:
