@@ -161,7 +161,7 @@ METRICS: dict[str, Metric] = {m.key: m for m in [
            window="the last 12 months"),
 ]}
 
-# a new hire's ramp (``ramp.csv``'s ``ramp``, perfkit.operations) in words, one tuple per
+# a new hire's ramp (``ramp.csv``'s ``ramp``, perfkit.workforce) in words, one tuple per
 # status: the owner's (about them), the self-view's (to them, after "You are building your
 # caseload ..."), and the ramp figure's count ("2 ramping faster")
 RAMP_STATUS = {
