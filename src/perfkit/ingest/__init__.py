@@ -12,26 +12,28 @@ and the optional tables).
 A file that cannot be used at all raises :class:`IngestError` with one sentence naming the file
 and the column; the CLI turns it into exit code 2.
 
-The layers, each a module (read -> check -> reshape), from the bottom up; a module imports only
-modules above it in this list:
+The modules, from the bottom up (a module imports only modules above it in this list), each
+in its layer as docs/architecture.md names them (read -> check -> reshape):
 
-- :mod:`~perfkit.ingest.errors`: :class:`IngestError`.
-- :mod:`~perfkit.ingest.columns`: the column map (:class:`ColumnMap`,
+- :mod:`~perfkit.ingest.errors`: :class:`IngestError` (no layer: the one error).
+- read: :mod:`~perfkit.ingest.columns`, the column map (:class:`ColumnMap`,
   :func:`load_column_map`) and the matching of headers to contract columns.
 - read: :mod:`~perfkit.ingest.cells` (cell text, the limits on one file, the header row),
   :mod:`~perfkit.ingest.csv_files`, :mod:`~perfkit.ingest.workbook` (.xlsx and .xls read
   safely), :mod:`~perfkit.ingest.read` (a table's file found and read).
-- :mod:`~perfkit.ingest.bookkeeping`: one verdict per row, a table's result, :class:`Ingested`.
-- :mod:`~perfkit.ingest.parse` (numbers, labels, dates) and :mod:`~perfkit.ingest.times`
-  (times of day, ranges, zones).
-- :mod:`~perfkit.ingest.load`: one table's file loaded, its client key composed.
-- :mod:`~perfkit.ingest.services`: a service as its kind and length.
-- :mod:`~perfkit.ingest.statuses`: late cancels, who cancelled, statuses not yet marked.
+- check: :mod:`~perfkit.ingest.bookkeeping`: one verdict per row, a table's result,
+  :class:`Ingested`.
+- check: :mod:`~perfkit.ingest.parse` (numbers, labels, dates) and
+  :mod:`~perfkit.ingest.times` (times of day, ranges, zones).
+- check: :mod:`~perfkit.ingest.load`: one table's file loaded, its client key composed.
+- reshape: :mod:`~perfkit.ingest.services`: a service as its kind and length.
+- reshape: :mod:`~perfkit.ingest.statuses`: late cancels, who cancelled, statuses not yet
+  marked.
 - check: :mod:`~perfkit.ingest.check`: the rows' checks, in contract order.
 - reshape: :mod:`~perfkit.ingest.reshape` (add-ons, durations, ids, names) and
   :mod:`~perfkit.ingest.notes` (notes joined to their appointments).
-- :mod:`~perfkit.ingest.quality`: what the run's data quality says, and its files.
-- :mod:`~perfkit.ingest.folder`: :func:`ingest`, the whole folder.
+- reshape: :mod:`~perfkit.ingest.quality`: what the run's data quality says, and its files.
+- reshape: :mod:`~perfkit.ingest.folder`: :func:`ingest`, the whole folder.
 
 ``perfkit.ingest`` is also callable as :func:`ingest` (see :mod:`perfkit`).
 """
