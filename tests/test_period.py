@@ -169,3 +169,14 @@ def test_a_period_on_the_command_line_is_used_as_given(tmp_path):
     assert "No period was set" not in done.output
     snapshot = json.loads((out / "prepared" / "snapshot.json").read_text())
     assert (snapshot["period_start"], snapshot["period_end"]) == ("2027-10-01", "2027-11-01")
+
+
+def test_a_missing_folder_is_the_same_error_for_the_period_and_the_ingest(tmp_path):
+    """Both start from perfkit.ingest.columns.export_folder: the same sentence."""
+    cfg = pk.load_config()
+    with pytest.raises(pk.IngestError) as from_period:
+        data_period(tmp_path / "absent", cfg)
+    with pytest.raises(pk.IngestError) as from_ingest:
+        pk.ingest(tmp_path / "absent", cfg)
+    assert str(from_period.value) == str(from_ingest.value) == \
+        f"data folder {tmp_path / 'absent'} does not exist"

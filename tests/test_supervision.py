@@ -534,3 +534,19 @@ def test_a_trickle_of_hours_gives_no_projection_not_a_crash():
     assert pd.isna(led.loc["X", "projected_completion"])
     assert "completion lies more than 100 years away: no projection" in reasons_note(
         led.loc["X", "reasons"])
+
+
+def test_a_rule_and_a_ce_requirement_read_a_state_and_unknown_keys_alike():
+    """One settings base and one state type: a licensure rule and a CE requirement cannot
+    drift apart in how they read a state ("tx" is TX, "" none) or refuse a misspelt key."""
+    from perfkit.standards import CERequirement, StateCode, StrictSettings
+
+    assert issubclass(sv.LicensureRule, StrictSettings)
+    assert issubclass(sv.Requirements, StrictSettings)
+    assert issubclass(sv.Compliance, StrictSettings)
+    for model in (sv.LicensureRule, CERequirement):
+        assert list(model.model_fields["state"].metadata) == list(StateCode.__metadata__), model
+    assert CERequirement(hours=1, cycle_years=2, state="tx").state == "TX"
+    assert CERequirement(hours=1, cycle_years=2, state="").state is None
+    with pytest.raises(ValueError, match="two-letter"):
+        CERequirement(hours=1, cycle_years=2, state="Texas")

@@ -30,8 +30,8 @@ import pandas as pd
 
 from . import contract as C
 from .config import Config, ConfigError
-from .ingest import IngestError, load_column_map
-from .ingest.columns import _export_instant
+from .ingest import IngestError
+from .ingest.columns import _export_instant, export_folder
 from .ingest.load import _load_table
 from .ingest.parse import _column_format, _map_enum, _parse_datetime
 from .ingest.read import _find_file
@@ -116,11 +116,7 @@ def data_period(data_dir: str | os.PathLike, config: Config, *,
     Raises ``IngestError`` when the folder or its appointment report is missing or unreadable
     (the sentence ``perfkit run`` would give).
     """
-    folder = Path(data_dir)
-    if not folder.is_dir():
-        raise IngestError(f"data folder {folder} does not exist")
-    cmap = load_column_map(column_map if column_map is not None else config.column_map,
-                           config.source)
+    folder, cmap = export_folder(data_dir, config, column_map)
     spec = C.TABLES["appointments"]
     read: dict = {}
     res = _load_table(folder, spec, cmap, read)

@@ -6,12 +6,21 @@ file (:mod:`perfkit.config` merges them)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 __all__ = ["InstrumentConfig", "ServiceCode", "CERequirement", "default_instruments",
-           "default_codes", "default_ce", "state_codes"]
+           "default_codes", "default_ce", "state_codes", "StrictSettings", "StateCode"]
+
+
+def _one_state(value) -> str | None:
+    """A board's state as its upper-case two-letter code (nothing for an empty value)."""
+    return None if value in (None, "") else state_codes(value, one=True)[0]
+
+
+# one state's two-letter code ("tx" is TX), or None: a CE requirement's or a licensure rule's
+StateCode = Annotated[str | None, BeforeValidator(_one_state)]
 
 
 class StrictSettings(BaseModel):
@@ -143,14 +152,9 @@ class CERequirement(StrictSettings):
     hours: float = Field(gt=0)
     cycle_years: int = Field(gt=0, le=5)
     source: str = Field("", description="where the requirement comes from")
-    state: str | None = Field(None, description="the state whose board sets it (two-letter "
-                              "code): it applies only to a practice in that state; without "
-                              "one it applies wherever it is set")
-
-    @field_validator("state", mode="before")
-    @classmethod
-    def _code(cls, value):
-        return None if value in (None, "") else state_codes(value, one=True)[0]
+    state: StateCode = Field(None, description="the state whose board sets it (two-letter "
+                             "code): it applies only to a practice in that state; without "
+                             "one it applies wherever it is set")
 
 
 def default_ce() -> dict[str, CERequirement]:

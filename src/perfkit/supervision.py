@@ -38,14 +38,14 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError
 
 from . import contract as C
 from . import coverage as cov
 from .config import Config, ConfigError
 from .operations import clinician_time, clinicians_in_period
 from .prepared import Prepared
-from .standards import CERequirement, state_codes
+from .standards import CERequirement, StateCode, StrictSettings
 
 __all__ = ["LicensureRule", "load_rules", "shipped_rules_dir", "ledger", "supervision_periods",
            "licensure_rules_for", "ce_requirement", "rule_words",
@@ -59,11 +59,7 @@ LEDGER_COLUMNS = ["clinician_id", "rule", "direct_hours", "supervision_hours_ind
 DOMAINS = ["knowledge", "skills", "attitudes", "values"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Requirements(_Strict):
+class Requirements(StrictSettings):
     total_hours: float | None = Field(None, gt=0)
     direct_hours: float | None = Field(None, gt=0)
     supervision_hours: float | None = Field(None, gt=0)
@@ -73,7 +69,7 @@ class Requirements(_Strict):
     min_weeks: int | None = Field(None, gt=0, description="supervised weeks")
 
 
-class Compliance(_Strict):
+class Compliance(StrictSettings):
     period: Literal["week", "month", "none"]
     min_supervision_hours: float | None = Field(None, gt=0)
     max_group_share: float | None = Field(None, ge=0, le=1)
@@ -83,7 +79,7 @@ class Compliance(_Strict):
     extra_unit_above_direct_hours: float | None = Field(None, gt=0)
 
 
-class LicensureRule(_Strict):
+class LicensureRule(StrictSettings):
     """One board's supervised-experience rule set, read from a YAML file."""
 
     id: str
@@ -91,16 +87,11 @@ class LicensureRule(_Strict):
     citation: str
     requirements: Requirements
     compliance: Compliance
-    state: str | None = Field(None, description="the board's state (two-letter code); a rule "
-                              "with one is taken by license type for a practice in that state")
+    state: StateCode = Field(None, description="the board's state (two-letter code); a rule "
+                             "with one is taken by license type for a practice in that state")
     license_types: list[str] = Field(default_factory=list, description="the roster's "
                                      "license_type values of the pre-licensed it is for")
     leads_to: str | None = Field(None, description="the licence it leads to")
-
-    @field_validator("state", mode="before")
-    @classmethod
-    def _code(cls, value):
-        return None if value in (None, "") else state_codes(value, one=True)[0]
 
 
 # a projected completion further away than this is no date at all (and past what pandas can

@@ -141,6 +141,19 @@ def load_column_map(path: str | Path | None, source: str | None = None) -> Colum
     return cmap
 
 
+
+def export_folder(data_dir, config: Config, column_map=None) -> tuple[Path, ColumnMap]:
+    """A practice's data folder and the column map its export is read with: ``column_map``
+    (a YAML path), else the parameters' ``column_map``, over ``config.source``'s profile.
+    Raises :class:`IngestError` when the folder does not exist. Both :func:`perfkit.ingest`
+    and :func:`perfkit.period.data_period` start here."""
+    folder = Path(data_dir)
+    if not folder.is_dir():
+        raise IngestError(f"data folder {folder} does not exist")
+    return folder, load_column_map(column_map if column_map is not None else config.column_map,
+                                   config.source)
+
+
 def _check_sections(raw: dict, path: Path | str) -> None:
     """The sections of a column map's YAML: known ones, files and sheets mapping tables to
     names, columns and values mapping tables to mappings."""

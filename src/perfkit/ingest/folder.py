@@ -16,7 +16,7 @@ from ..coverage import coverage_facts
 from ..pseudonym import PseudonymKey, load_key, pseudonym_map
 from .bookkeeping import Ingested, _TableResult
 from .check import _check_assessments, _check_clinicians, _generic_checks, _ids, _reference
-from .columns import ColumnMap, load_column_map
+from .columns import ColumnMap, export_folder
 from .errors import IngestError
 from .load import _empty_table, _load_table
 from .notes import (
@@ -149,11 +149,7 @@ def ingest(data_dir: str | Path, config: Config, *, column_map: str | Path | Non
     IngestError
         When the folder, a required file or a required column is missing or unreadable.
     """
-    folder = Path(data_dir)
-    if not folder.is_dir():
-        raise IngestError(f"data folder {folder} does not exist")
-    cmap = load_column_map(column_map if column_map is not None else config.column_map,
-                           config.source)
+    folder, cmap = export_folder(data_dir, config, column_map)
     results, provided = _load_tables(folder, config, cmap)
     if key is None:
         key = load_key(key_file or config.pseudonym_key_file)
