@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from perfkit import models
 from perfkit import outcomes as oc
 from perfkit import practice_summary as ps
 from perfkit import workforce as wf
@@ -41,8 +42,14 @@ def run_tables(tables: dict, config, *, clinicians: pd.DataFrame | None = None,
 
 def derived(tables: dict, config) -> dict:
     """``ramp_summary`` and ``funnel_lines`` worked out again from ``ramp`` and ``funnel``
-    (after a test changes them)."""
+    (after a test changes them), and ``clinician_effects``' ``side`` from its intervals."""
     out = dict(tables)
+    e = out.get("clinician_effects")
+    if e is not None and len(e):
+        out["clinician_effects"] = pd.concat(
+            [models.effect_sides(g.drop(columns="side", errors="ignore"),
+                                 config.instruments[inst].better)
+             for inst, g in e.groupby("instrument", sort=False)]).loc[e.index]
     if "ramp" in out:
         out["ramp_summary"] = wf.ramp_summary(out["ramp"])
     if "funnel" in out:

@@ -18,6 +18,7 @@ import perfkit as pk
 from perfkit.report import RunFolder
 from perfkit.report.checkins import first_screen
 from perfkit.report.clinician import questions_to_explore
+from perfkit.models import effect_sides
 from perfkit.report.figures import caterpillar_words, funnel_words
 from perfkit.report.format import cohort_pct, count, num, short_history, table
 from perfkit.report.practice import model_section
@@ -87,6 +88,7 @@ def test_the_caterpillar_sentence_says_better_or_worse_by_the_measures_direction
     # A's range lies wholly below zero; B's and C's wholly above; D's includes zero
     e = pd.DataFrame({"clinician_id": ["A", "B", "C", "D"], "effect": [-0.2, 0.1, 0.3, 0.0],
                       "ci_low": [-0.3, 0.05, 0.1, -0.1], "ci_high": [-0.1, 0.2, 0.5, 0.1]})
+    e = effect_sides(e, better)  # the side perfkit run writes into clinician_effects
     said = caterpillar_words(e, "PHQ-9", better=better)
     sentences = said.split(". ")
     good = next(s for s in sentences if s.startswith("Better than expected"))

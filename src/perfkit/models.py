@@ -56,6 +56,8 @@ __all__ = [
     "fit_growth_model",
     "fit_instrument",
     "clinician_effects",
+    "effect_sides",
+    "EFFECT_SIDES",
     "model_summary",
     "simulate_growth_data",
     "slug",
@@ -171,6 +173,9 @@ def _new_draft(data: pd.DataFrame, instrument: str, *, level: str, reml: bool, f
 
 def _final(d: _Draft) -> GrowthFit:
     fields = dict(vars(d))
+    better = fields.pop("better", "lower")  # the instrument's direction (fit_growth_model)
+    if "effects" in fields:
+        fields["effects"] = effect_sides(fields["effects"], better)
     fields["messages"] = tuple(fields.get("messages", ()))
     fields["candidates"] = tuple(fields.get("candidates", ()))
     fields["warnings"] = tuple(fields.get("warnings", ()))
@@ -357,6 +362,8 @@ def fit_growth_model(data: pd.DataFrame, cfg: Config, instrument: str = "", *,
                           "(statsmodels cannot correlate two variance components)")
     fit, client_codes = _new_draft(data, instrument, level="three-level", reml=reml,
                                    fixed=fixed, correlated=correlated)
+    if instrument in cfg.instruments:  # which side of zero is better (effect_sides)
+        fit.better = cfg.instruments[instrument].better
     if fit.n_scores < mc.min_scores_total or fit.n_clients < mc.min_clients_two_level:
         return _descriptive(data, fit, t0)
     if fit.n_clinicians < mc.min_clinicians or fit.n_clients < mc.min_clients:
@@ -705,12 +712,29 @@ def fit_instrument(assessments: pd.DataFrame, cfg: Config,
 def clinician_effects(fits: list[GrowthFit]) -> pd.DataFrame:
     """``tables/clinician_effects.csv``: one row per clinician and instrument, in id order."""
     cols = ["clinician_id", "instrument", "effect", "ci_low", "ci_high", "n_clients",
-            "n_assessments"]
+            "n_assessments", "side"]
     parts = [f.effects for f in fits if len(f.effects)]
     if not parts:
         return pd.DataFrame(columns=cols)
     return pd.concat(parts, ignore_index=True)[cols].sort_values(
         ["instrument", "clinician_id"], ignore_index=True)
+
+
+EFFECT_SIDES = ("better", "worse", "within")
+
+
+def effect_sides(effects: pd.DataFrame, better: str = "lower") -> pd.DataFrame:
+    """``effects`` with ``side``, where a clinician's 95% interval lies against zero (the
+    practice average), read with the instrument's direction (``better``: ``lower`` or
+    ``higher`` scores are better): ``better`` (wholly on the improving side: scores fell
+    faster than the practice's where lower is better), ``worse`` (wholly on the other),
+    ``within`` (it includes zero); empty without an estimate."""
+    if effects.empty and "effect" not in effects:
+        return effects
+    below, above = effects["ci_high"] < 0, effects["ci_low"] > 0
+    side = np.where(below | above, np.where(below == (better == "lower"), "better", "worse"),
+                    "within")
+    return effects.assign(side=np.where(effects["effect"].isna(), None, side))
 
 
 def model_summary(fits: list[GrowthFit]) -> dict:

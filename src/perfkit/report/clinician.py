@@ -27,6 +27,7 @@ from .format import (
     span_words,
     table,
 )
+from .outcome_words import effect_meaning
 from .questions import new_hire, questions_for, ramp_compared, slow_ramp_question
 from .run_folder import (
     RunFolder,
@@ -428,15 +429,7 @@ def own_effect_text(run: RunFolder, clinician_id: str, instrument: str = "PHQ-9"
         return Text(f"No model estimate for you on the {md(instrument)} this period "
                     "(too little data, or the model could not separate clinicians).")
     r = row.iloc[0]
-    better = run.config.instruments[instrument].better
-    crosses = r["ci_low"] <= 0 <= r["ci_high"]
-    faster = (r["effect"] < 0) == (better == "lower")
-    if crosses:
-        meaning = ("the likely range includes zero: your clients' scores changed at a rate the "
-                   "data cannot tell apart from the practice average")
-    else:
-        meaning = (f"your clients' scores {'improved faster' if faster else 'improved more slowly'}"
-                   " than the practice average, after allowing for how ill they were at intake")
+    meaning = effect_meaning(r["side"])
     return Text(f"On the {md(instrument)}, your estimate is {r['effect']:+.3f} points per week "
                 f"(likely between {r['ci_low']:+.3f} and {r['ci_high']:+.3f}, from "
                 f"{num(r['n_clients'], 0)} clients): {meaning}. This is one data point among many.")

@@ -1,10 +1,10 @@
 """A run folder as the reports read it: its tables (each read typed by
 :func:`perfkit.io.read_table`, from ``tables/name.parquet`` beside ``tables/name.csv``, or the
-CSV alone for an older run; the clinicians' names and dates from ``roster``), its model summary, its quality summary
-(``data_quality.json``) and its run facts (``prepared/snapshot.json``: parameters, which tables
-the practice provided, what the export could give). Nothing here computes a metric or runs the
-pipeline, and nothing reads the prepared snapshot's tables: whatever a report shows is in a run
-table."""
+CSV alone for an older run; the clinicians' names and dates from ``roster``), its model
+summary, its quality summary (``data_quality.json``) and its run facts
+(``prepared/snapshot.json``: parameters, which tables the practice provided, what the export
+could give). Nothing here computes a metric or runs the pipeline, and nothing reads the
+prepared snapshot's tables: whatever a report shows is in a run table."""
 
 from __future__ import annotations
 

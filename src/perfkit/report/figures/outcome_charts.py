@@ -37,7 +37,9 @@ def caterpillar(effects: pd.DataFrame, instrument: str, *, better: str = "lower"
                 highlight: str | None = None, unit: str = "week", adjusted: bool = True,
                 say: bool = False, together: int | None = None):
     """Each clinician's effect on the rate of change per ``unit`` (week or session) with its
-    95% interval, in clinician-id order (never sorted into a ranking); ``adjusted``: the model
+    95% interval and its ``side`` (:func:`perfkit.models.effect_sides`: which side of zero is
+    better, ``better`` only words it), in clinician-id order (never sorted into a ranking);
+    ``adjusted``: the model
     allowed for intake severity. Intervals that cross zero mean the clinician's clients changed
     at a rate consistent with the practice average.
 
@@ -69,7 +71,7 @@ def caterpillar(effects: pd.DataFrame, instrument: str, *, better: str = "lower"
         return done(fig, words, say=say, drawn=drawn)
 
     if large:
-        named_rows = (e["ci_high"] < 0) | (e["ci_low"] > 0) | (e["clinician_id"] == highlight)
+        named_rows = (e["side"] != "within") | (e["clinician_id"] == highlight)
         named, rest = e[named_rows], e[~named_rows]
     else:  # everyone by name, on as many pages as that takes
         named, rest = e, e.iloc[0:0]
@@ -182,10 +184,10 @@ def caterpillar_words(effects: pd.DataFrame, instrument: str, *, better: str = "
     if not len(e):
         return (f"{instrument}: no clinician estimates.", "") if split else \
             f"{instrument}: no clinician estimates."
-    below, above = e[e["ci_high"] < 0], e[e["ci_low"] > 0]
-    crosses = len(e) - len(below) - len(above)
-    # a negative difference is a faster fall in scores: better when lower scores are better
-    faster, slower = (below, above) if better == "lower" else (above, below)
+    # perfkit.models.effect_sides: a range wholly on the better side of zero is faster
+    # improvement (a faster fall in scores, where lower scores are better)
+    faster, slower = e[e["side"] == "better"], e[e["side"] == "worse"]
+    crosses = len(e) - len(faster) - len(slower)
 
     def who(rows):  # a large practice's long list: the names alone (the figure draws them)
         return _names([f"{r['clinician_id']}" if together else
