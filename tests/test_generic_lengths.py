@@ -135,22 +135,34 @@ def test_hours_at_the_default_length_are_counted_apart(export, cfg, tmp_path):
     assert p["hours_estimated"] == pytest.approx(348 / 60)
 
 
+def _shares(hours: float, estimated: float, default: float) -> pd.Series:
+    """The practice_summary row's shares of estimated hours, as perfkit run writes them."""
+    return pd.Series(ps.hours_shares(hours, estimated, default))
+
+
+def test_the_shares_of_estimated_hours_are_computed_with_the_summary():
+    assert ps.hours_shares(10.0, 4.0, 1.0) == pytest.approx(
+        {"hours_estimated_share": 0.4, "hours_default_share": 0.1,
+         "hours_from_codes_share": 0.3})
+    assert ps.hours_shares(8.0, 2.0, 2.0)["hours_from_codes_share"] == 0.0
+    assert all(pd.isna(v) for v in ps.hours_shares(8.0, 0.0, 0.0).values())
+
+
 def test_the_owners_words_say_which_part_is_the_default_length():
-    both = pd.Series({"hours_attended": 10.0, "hours_estimated": 4.0, "hours_default": 1.0})
+    both = _shares(10.0, 4.0, 1.0)
     assert _estimated_words(both, 50) == (
         " (40% of the hours are estimated: 10% at the default session length of 50 minutes, "
         "set in the parameters, as the export gave no length at all; 30% from billing codes "
         "or service names)")
-    only = pd.Series({"hours_attended": 8.0, "hours_estimated": 2.0, "hours_default": 2.0})
+    only = _shares(8.0, 2.0, 2.0)
     assert _estimated_words(only, 55) == (
         " (25% of the hours are at the default session length of 55 minutes, set in the "
         "parameters, as the export gave no length at all)")
-    codes = pd.Series({"hours_attended": 8.0, "hours_estimated": 2.0, "hours_default": 0.0})
+    codes = _shares(8.0, 2.0, 0.0)
     assert _estimated_words(codes, 50) == (
         " (25% of the hours are estimated from billing codes or service names: the export "
         "gave no session lengths)")
-    assert _estimated_words(pd.Series({"hours_attended": 8.0, "hours_estimated": 0.0,
-                                       "hours_default": 0.0}), 50) == ""
+    assert _estimated_words(_shares(8.0, 0.0, 0.0), 50) == ""
 
 
 @pytest.mark.parametrize("text, words", [

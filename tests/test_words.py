@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 
 import perfkit as pk
+from perfkit.models import effect_sides
 from perfkit.report import RunFolder
 from perfkit.report.checkins import first_screen
 from perfkit.report.clinician import questions_to_explore
-from perfkit.models import effect_sides
 from perfkit.report.figures import caterpillar_words, funnel_words
 from perfkit.report.format import cohort_pct, count, num, short_history, table
 from perfkit.report.practice import model_section

@@ -21,7 +21,7 @@ from .contract import NOTE_STATUS
 from .operations import _ratio, assign_buckets, period_window
 
 __all__ = ["practice_summary", "pooled_rates", "metric_spread", "team_names", "team_rates",
-           "PRACTICE_COLUMNS", "SPREAD_METRICS", "TEAM_RATE_COLUMNS"]
+           "PRACTICE_COLUMNS", "SPREAD_METRICS", "TEAM_RATE_COLUMNS", "hours_shares"]
 
 
 PRACTICE_COLUMNS = [
@@ -31,8 +31,24 @@ PRACTICE_COLUMNS = [
     "notes_due",
     "notes_due_with_signing_times", "notes_within_72h", "notes_open_72h",
     "unsigned_overdue_7d", "clinicians_on_note_status", "clients_seen", "new_clients",
-    "new_clients_limited",
+    "new_clients_limited", "hours_estimated_share", "hours_default_share",
+    "hours_from_codes_share",
 ]
+
+
+def hours_shares(hours, estimated, default) -> dict:
+    """Which share of the attended ``hours`` is estimated (``hours_estimated_share``), and of
+    it how much at the default session length (``hours_default_share``: the export gave no
+    length at all) and how much from billing codes or service names
+    (``hours_from_codes_share``, 0 when none). All empty when no hour is estimated."""
+    none = {"hours_estimated_share": np.nan, "hours_default_share": np.nan,
+            "hours_from_codes_share": np.nan}
+    if not hours or pd.isna(hours) or not estimated or pd.isna(estimated):
+        return none
+    default = 0.0 if pd.isna(default) else float(default)
+    return {"hours_estimated_share": estimated / hours, "hours_default_share": default / hours,
+            "hours_from_codes_share": (estimated - default) / hours
+            if estimated - default > 1e-9 else 0.0}
 
 
 def _count(metrics: pd.DataFrame, col: str):
@@ -119,6 +135,8 @@ def practice_summary(data, cfg: Config, metrics: pd.DataFrame) -> pd.DataFrame:
             data.clinicians[data.clinicians["clinician_id"].isin(ids)], cov.coverage_of(data),
             cfg).any()),
     }
+    row.update(hours_shares(row["hours_attended"], row["hours_estimated"],
+                            row["hours_default"]))
     return pd.DataFrame([row], columns=PRACTICE_COLUMNS)
 
 

@@ -71,22 +71,22 @@ def documentation_basis(run: RunFolder) -> str:
 def _estimated_words(p: pd.Series, default_minutes: int | None = None) -> str:
     """How much of the attended hours are estimated, and which part of that is the default
     session length (no length in the export at all) rather than billing codes' usual lengths
-    or the minutes a service name states."""
-    hours, est = p["hours_attended"], p["hours_estimated"]
-    if not hours or not est or pd.isna(est):
+    or the minutes a service name states (``practice_summary``'s shares,
+    :func:`perfkit.practice_summary.hours_shares`)."""
+    est = p.get("hours_estimated_share")
+    if est is None or pd.isna(est) or not est:
         return ""
-    default = p.get("hours_default", 0.0)
-    default = 0.0 if pd.isna(default) else float(default)
+    default, codes = p["hours_default_share"], p["hours_from_codes_share"]
     length = f" of {default_minutes} minutes" if default_minutes else ""
     if not default:
-        return (f" ({pct(est / hours)} of the hours are estimated from billing codes or "
+        return (f" ({pct(est)} of the hours are estimated from billing codes or "
                 "service names: the export gave no session lengths)")
     said = (f"at the default session length{length}, set in the parameters, as the export "
             "gave no length at all")
-    if est - default > 1e-9:
-        return (f" ({pct(est / hours)} of the hours are estimated: {pct(default / hours)} "
-                f"{said}; {pct((est - default) / hours)} from billing codes or service names)")
-    return f" ({pct(default / hours)} of the hours are {said})"
+    if codes:
+        return (f" ({pct(est)} of the hours are estimated: {pct(default)} "
+                f"{said}; {pct(codes)} from billing codes or service names)")
+    return f" ({pct(default)} of the hours are {said})"
 
 
 def funnel_intro(run: RunFolder, instrument: str = "PHQ-9") -> Text:
