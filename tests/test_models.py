@@ -125,6 +125,12 @@ def test_summary_json_fields(fits):
                                                                    rel=1e-3)
     assert s["fixed_effects"]["time"]["se"] == pytest.approx(float(ref["se:time"]), rel=0.02)
     assert json.loads(json.dumps(s, allow_nan=False)) == s  # valid JSON: no NaN, no objects
+    # each standard deviation is its variance's root (the reports print them, never work
+    # them out: test_the_variance_table_prints_the_summarys_standard_deviations)
+    assert s["standard_deviations"]["residual"] == pytest.approx(
+        s["variance_components"]["residual"] ** 0.5)
+    assert set(s["standard_deviations"]) == {"clinician_intercept", "clinician_slope",
+                                             "client_intercept", "client_slope", "residual"}
 
 
 def test_moment_start_is_in_the_right_region():
@@ -168,3 +174,21 @@ def test_a_fit_is_immutable_and_engine_independent():
     b = sm.clinician_modes.set_index("clinician_id")["slope"].sort_index()
     assert a.to_numpy() == pytest.approx(b.to_numpy(), abs=1e-3)
     assert np.sort(ours.residuals) == pytest.approx(np.sort(sm.residuals), abs=0.05)
+
+
+def test_the_variance_table_prints_the_summarys_standard_deviations():
+    from perfkit.report.research import variance_table
+
+    vc = {"clinician_intercept": 4.0, "clinician_slope": 0.01,
+          "clinician_intercept_slope_corr": None, "client_intercept": 9.0,
+          "client_slope": 0.04, "residual": 2.25}
+    sd = {"clinician_intercept": 2.0, "clinician_slope": 0.1, "client_intercept": 3.0,
+          "client_slope": 0.2, "residual": 1.5}
+    shown = variance_table({"time_unit": "week", "variance_components": vc,
+                            "standard_deviations": sd})
+    html = shown.to_html() if hasattr(shown, "to_html") else str(shown)
+    for v in ("2.00000", "0.10000", "3.00000", "0.20000", "1.50000"):
+        assert v in html
+    older = variance_table({"time_unit": "week", "variance_components": vc})  # no SDs
+    html = older.to_html() if hasattr(older, "to_html") else str(older)
+    assert "2.00000" not in html and "1.50000" not in html  # read, never worked out here

@@ -739,7 +739,8 @@ def effect_sides(effects: pd.DataFrame, better: str = "lower") -> pd.DataFrame:
 
 def model_summary(fits: list[GrowthFit]) -> dict:
     """``tables/model_summary.json``: per instrument, what was fitted and how well: each fixed
-    effect with its standard error and 95% interval (``ci_low``, ``ci_high``), ``time_unit``
+    effect with its standard error and 95% interval (``ci_low``, ``ci_high``), the variance
+    components and their ``standard_deviations``, ``time_unit``
     (weeks or sessions), ``reason``
     (why it fell back from three levels, a code of :data:`perfkit.fit_problems.REASONS`, empty
     when it did not) and ``warnings`` (each ``{"category", "message"}`` the fit recorded)."""
@@ -760,6 +761,10 @@ def model_summary(fits: list[GrowthFit]) -> dict:
                 "client_intercept_slope_corr": _num(f.client_corr),
                 "residual": _num(f.residual_var),
             },
+            "standard_deviations": {k: _num(np.sqrt(max(v, 0))) for k, v in (
+                ("clinician_intercept", cov[0, 0]), ("clinician_slope", cov[1, 1]),
+                ("client_intercept", f.client_intercept_var),
+                ("client_slope", f.client_slope_var), ("residual", f.residual_var))},
             "share_of_variance_due_to_clinicians": _num(f.share_clinician),
             "share_evaluated_at_time": _num(f.share_at_time),
             "time_unit": f.time_unit,

@@ -66,18 +66,19 @@ def fixed_effects_table(summary: dict):
 
 
 def variance_table(summary: dict):
-    """Variance components (the model summary's) as variances and standard deviations; the
+    """Variance components (the model summary's) as variances and standard deviations (its
+    ``standard_deviations``; a summary of an older run without them leaves the cells empty); the
     clinicians' level-change correlation is a correlation (no standard deviation: the cell is
     left empty)."""
     u = summary["time_unit"]
-    vc = summary["variance_components"]
-    comps = {"clinician: starting level": vc["clinician_intercept"],
-             f"clinician: change per {u}": vc["clinician_slope"],
-             "client: starting level": vc["client_intercept"],
-             f"client: change per {u}": vc["client_slope"], "residual": vc["residual"]}
-    rows = [{"Component": k, "Variance": _num(v, 5),
-             "Std. deviation": _num(np.sqrt(max(v, 0)), 5) if _finite(v) else ""}
-            for k, v in comps.items()]
+    vc, sd = summary["variance_components"], summary.get("standard_deviations", {})
+    comps = {"clinician: starting level": "clinician_intercept",
+             f"clinician: change per {u}": "clinician_slope",
+             "client: starting level": "client_intercept",
+             f"client: change per {u}": "client_slope", "residual": "residual"}
+    rows = [{"Component": k, "Variance": _num(vc[key], 5),
+             "Std. deviation": _num(sd.get(key), 5) if _finite(vc[key]) else ""}
+            for k, key in comps.items()]
     rows.append({"Component": "clinician: level-change correlation",
                  "Variance": _num(vc["clinician_intercept_slope_corr"], 3)
                  or "not estimable (a variance at zero)",
