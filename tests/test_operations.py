@@ -226,12 +226,19 @@ def test_retention_cohort_and_early_dropout(tmp_path):
     appts += [("r7-0", "A", "r7", "2026-09-25 10:00", 60, "attended")]  # seen 24 days ago
     data = make_data([("A", "2020-01-01", None, 20.0, None)], appts)
     cfg = pk.load_config(period_start=dt.date(2026, 6, 1), period_end=dt.date(2026, 10, 19),
-                         pseudonym_key_file=tmp_path / "k")
+                         pseudonym_key_file=tmp_path / "k", outcomes={"min_episodes": 5})
     a = op.clinician_metrics(data, cfg).set_index("clinician_id").loc["A"]
     # cohort r1 r2 r3 r5 r6 (r4, r7 too recent); retained r1; dropped out r2 and r6
     assert a.retention_cohort == 5
     assert a.retained_8plus_rate == pytest.approx(1 / 5)
     assert a.early_dropout_rate == pytest.approx(2 / 5)
+    # a cohort below outcomes.min_episodes: its rates are empty in the table (the reports
+    # say "hidden: fewer than 6 clients"), its size is kept
+    six = pk.load_config(period_start=dt.date(2026, 6, 1), period_end=dt.date(2026, 10, 19),
+                         pseudonym_key_file=tmp_path / "k", outcomes={"min_episodes": 6})
+    b = op.clinician_metrics(data, six).set_index("clinician_id").loc["A"]
+    assert b.retention_cohort == 5
+    assert np.isnan(b.retained_8plus_rate) and np.isnan(b.early_dropout_rate)
 
 
 def test_no_cohort_gives_empty_rates_not_zero(table):

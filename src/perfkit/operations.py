@@ -497,7 +497,9 @@ def retention(all_appts: pd.DataFrame, window: Window, cfg: Config) -> pd.DataFr
     (8) attended sessions with this clinician by ``as_of``. ``early_dropout_rate`` = share with
     fewer than ``dropout_sessions`` (4) attended sessions and no attended or scheduled
     appointment with this clinician from ``dropout_window_days`` (30) days before ``as_of`` to
-    30 days after it. DATA_CONTRACT section 3; PracticeVital's 8 / 4 defaults
+    30 days after it. Both rates are empty when the cohort is smaller than
+    ``outcomes.min_episodes`` (as an outcome rate is: a rate of two clients says more about
+    them than about the work). DATA_CONTRACT section 3; PracticeVital's 8 / 4 defaults
     (docs/references.md [PracticeVital]).
     """
     ops = cfg.operations
@@ -517,10 +519,11 @@ def retention(all_appts: pd.DataFrame, window: Window, cfg: Config) -> pd.DataFr
     cohort["dropout"] = (cohort["n"] < ops.dropout_sessions) & cohort["recent"].isna()
     g = _grouped(cohort)
     size = g.size()
+    shown = size >= cfg.outcomes.min_episodes  # a smaller cohort's rates are left empty
     return pd.DataFrame({
         "retention_cohort": size,
-        "retained_8plus_rate": _ratio(g["retained"].sum(), size),
-        "early_dropout_rate": _ratio(g["dropout"].sum(), size),
+        "retained_8plus_rate": np.where(shown, _ratio(g["retained"].sum(), size), np.nan),
+        "early_dropout_rate": np.where(shown, _ratio(g["dropout"].sum(), size), np.nan),
     })
 
 

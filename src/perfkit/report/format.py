@@ -92,12 +92,12 @@ def too_few(minimum: int, what: str = "clients") -> str:
 
 def cohort_pct(v, n, minimum: int, what: str = "clients") -> str:
     """A rate of a group of ``n`` clients (a retention cohort, say): the percentage with its
-    n ("48% of 25"), or, when ``n`` is below ``minimum`` (``outcomes.min_episodes``), hidden
-    with the reason, never a number: a rate of 2 clients says more about those 2 people than
-    about the work."""
-    if n is None or pd.isna(n) or n < minimum:
+    n ("48% of 25"), or, when the rate is empty (compute leaves it so when ``n`` is below
+    ``minimum``, ``outcomes.min_episodes``: :func:`perfkit.operations.retention`), hidden with
+    the reason, never a number."""
+    if v is None or pd.isna(v) or n is None or pd.isna(n):
         return too_few(minimum, what)
-    return "–" if v is None or pd.isna(v) else f"{pct(v)} of {num(n, 0)}"
+    return f"{pct(v)} of {num(n, 0)}"
 
 
 SHORT_HISTORY = "short history"  # a figure resting on less history than it needs
