@@ -364,3 +364,24 @@ def test_the_demo_readers_frame_follows_the_planted_facts(demo_run, truth):
     for cid in roster.loc[roster.supervisor_id.isna(), "clinician_id"]:
         if cid in set(run.table("clinician_metrics").clinician_id):
             assert "supervisor" not in str(r.questions_to_explore(run, cid)).lower(), cid
+
+
+# yes/no columns a run always knows (the reports read them without a fallback for a gap):
+# table -> columns. Others (behind_on_supervision, a review's review_overdue, due_soon,
+# behind_pace) are empty when the practice did not give what they rest on.
+ALWAYS_KNOWN = {"history": ["this_run", "compared_with", "definitions_changed"],
+                "item9_flags": ["escalate"], "item9_coverage": ["item9_in_export"],
+                "supervision_periods": ["assessed", "compliant"], "team_rates": ["whole"],
+                "goals": ["review_overdue"], "supervision_ledger": ["history_complete"]}
+
+
+def test_the_yes_no_columns_a_run_always_knows_have_no_gaps(demo_run):
+    from perfkit.io import read_table
+
+    for name, cols in ALWAYS_KNOWN.items():
+        t = read_table(demo_run / "tables" / f"{name}.csv")
+        assert len(t), name  # the demo has rows of each: the check means something
+        for col in cols:
+            assert t[col].notna().all(), f"{name}.{col}"
+    h = read_table(demo_run / "tables" / "history.csv")
+    assert h["compared_with"].any() and h["this_run"].any()  # both runs in the history

@@ -135,8 +135,8 @@ def _previous(run: RunFolder, clinician_id: str) -> pd.Series | None:
     h = run.tables.get("history")
     if h is None or h.empty or "compared_with" not in h:
         return None
-    was = h[(h["clinician_id"] == clinician_id) & h["compared_with"].fillna(False)]
-    if was.empty or known_yes(was["definitions_changed"].iloc[0]):
+    was = h[(h["clinician_id"] == clinician_id) & h["compared_with"]]
+    if was.empty or was["definitions_changed"].iloc[0]:
         return None
     return was.iloc[0]
 
@@ -316,8 +316,8 @@ def _better_than_before(run: RunFolder, clinician_id: str, said: list[str]) -> l
     if h is None or h.empty or "compared_with" not in h:
         return []
     mine = h[h["clinician_id"] == clinician_id]
-    was, now = mine[mine["compared_with"].fillna(False)], mine[mine["this_run"].fillna(False)]
-    if was.empty or now.empty or known_yes(was["definitions_changed"].iloc[0]):
+    was, now = mine[mine["compared_with"]], mine[mine["this_run"]]
+    if was.empty or now.empty or was["definitions_changed"].iloc[0]:
         return []
     was, now, when = was.iloc[0], now.iloc[0], compared_period(run)
     out = []
@@ -376,7 +376,7 @@ def own_history_table(run: RunFolder, clinician_id: str):
             labels.append(f"{period}, run {periods[:i + 1].count(period)} of {len(alike)}")
     cols = {}
     for label, (_, r) in zip(labels, mine.iterrows(), strict=True):
-        label += " (defined differently)" if known_yes(r["definitions_changed"]) else ""
+        label += " (defined differently)" if r["definitions_changed"] else ""
         cols[label] = [format_value(k, r[k]) for k, _ in HISTORY_ROWS]
     which = compared_run(run, markdown=False)
     caption = "Oldest first; the last column is this period" + (

@@ -42,7 +42,7 @@ def compared_rows(run: RunFolder) -> pd.DataFrame:
     if h is None or h.empty or "compared_with" not in h:
         return pd.DataFrame(columns=["period_start", "period_end", "clinician_id",
                                      "definitions_changed"])
-    return h[h["compared_with"].fillna(False)]
+    return h[h["compared_with"]]
 
 
 def compared_period(run: RunFolder) -> str | None:
@@ -64,7 +64,7 @@ def compared_run(run: RunFolder, *, markdown: bool = True) -> str | None:
         return None
     was = compared_rows(run)
     h = run.table("history")
-    same = h[~h["this_run"].fillna(False) & (h["period_start"] == was["period_start"].iloc[0])
+    same = h[~h["this_run"] & (h["period_start"] == was["period_start"].iloc[0])
              & (h["period_end"] == was["period_end"].iloc[0])]
     key = next((k for k in ("run_id", "run_created") if k in h), None)
     day = was["run_created"].iloc[0] if "run_created" in was else None
@@ -87,7 +87,7 @@ def comings_and_goings(run: RunFolder) -> tuple[list[str], list[str], int]:
         return [], [], 0
     h = run.table("history")
     then = set(was["clinician_id"])
-    now = set(h.loc[h["this_run"].fillna(False), "clinician_id"])
+    now = set(h.loc[h["this_run"], "clinician_id"])
     roster = run.roster()
     start, end = pd.Timestamp(run.config.period_start), pd.Timestamp(run.config.period_end)
 

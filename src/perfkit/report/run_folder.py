@@ -305,7 +305,7 @@ def item9_rows(t: pd.DataFrame, name_of=None) -> tuple[pd.DataFrame, bool]:
     t = t.copy()
     if "session_start" not in t:  # a run written before the session's time was kept
         t["session_start"], t["session_start_from"] = t["date"].astype(str), "date only"
-    t["_escalate"] = t["escalate"].fillna(False)
+    t["_escalate"] = t["escalate"]
     t["_when"] = t["session_start"].astype(str)
     t = t.sort_values(["_escalate", "_when"], ascending=[False, True], kind="stable")
     followup = "followup" in t and t["followup"].notna().any()
@@ -354,7 +354,7 @@ def item9_in_export(run: RunFolder, ids: list[str]) -> bool:
     totals only does not: then "no answer above zero" would be a claim perfkit cannot make),
     from ``item9_coverage.csv``."""
     c = rows_for(run, "item9_coverage", ids)
-    return bool(len(c)) and bool(c["item9_in_export"].fillna(False).any())
+    return bool(len(c)) and bool(c["item9_in_export"].any())
 
 
 def item9_caption(run: RunFolder, followup: bool) -> str:

@@ -149,7 +149,7 @@ def goals_table(run: RunFolder, ids: list[str], *, names: bool = True):
         "Goal": t["description"], "Set": t["set_on"].map(date_words),
         "Target": t["target_date"].map(date_words), "Status": t["status"],
         "Last looked at": t["last_reviewed"].map(date_words),
-        "Needs a review": np.where(t["review_overdue"].fillna(False),
+        "Needs a review": np.where(t["review_overdue"].to_numpy(dtype=bool),
                                    f"yes: over {days} days", "no"),
     })
     return table(
@@ -330,7 +330,7 @@ def supervision_questions(run: RunFolder, ids: list[str], *, names: bool = True)
                                   you=not names)
         qs += [f"{who}: {q}" if names else q for q in asked + ([ramp] if ramp else [])]
     g = rows_for(run, "goals", ids)
-    g = g[g["review_overdue"].fillna(False)] if not g.empty else g
+    g = g[g["review_overdue"]] if not g.empty else g
     for cid, n in (g.groupby("clinician_id").size().items() if not g.empty else []):
         who = md(run.name_of(cid)) if names else "You"
         qs.append(f"{who}: {n} open {'goal has' if n == 1 else 'goals have'} not been looked at "

@@ -346,7 +346,7 @@ COMPLIANCE_ROW = 2.6  # inches a supervisee's panel takes
 def _compliance_panel(ax, run: RunFolder, p: pd.DataFrame, cid: str, *, names: bool) -> str:
     """One supervisee's panel of :func:`compliance_figure`; returns it in words."""
     unit = p["unit"].iloc[0]
-    assessed, compliant = p["assessed"].fillna(False), p["compliant"].fillna(False)
+    assessed, compliant = p["assessed"], p["compliant"]
     said = (f"{run.name_of(cid) if names else 'Your supervision'}: the rule was met in "
             f"{int((assessed & compliant).sum())} of {int(assessed.sum())} "
             f"{p['period'].iloc[0]}s with client hours")
