@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from perfkit import models
 from perfkit import outcomes as oc
 from perfkit import practice_summary as ps
 from perfkit import workforce as wf
@@ -47,7 +46,7 @@ def derived(tables: dict, config) -> dict:
     e = out.get("clinician_effects")
     if e is not None and len(e):
         out["clinician_effects"] = pd.concat(
-            [models.effect_sides(g.drop(columns="side", errors="ignore"),
+            [oc.effect_sides(g.drop(columns="side", errors="ignore"),
                                  config.instruments[inst].better)
              for inst, g in e.groupby("instrument", sort=False)]).loc[e.index]
     if "ramp" in out:

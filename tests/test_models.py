@@ -15,6 +15,7 @@ import pytest
 
 import perfkit as pk
 from perfkit import models as mo
+from perfkit import outcomes as oc
 
 from reference_fits import NAMES, REF, lme4, load
 
@@ -83,7 +84,7 @@ def test_effects_table_shape(fits):
     assert list(e.columns) == ["clinician_id", "instrument", "effect", "ci_low", "ci_high",
                                "n_clients", "n_assessments", "side"]
     assert e.n_assessments.sum() == len(load("small_practice"))
-    assert set(e["side"]) <= set(mo.EFFECT_SIDES)
+    assert set(e["side"]) <= set(oc.EFFECT_SIDES)
 
 
 def test_an_effects_side_is_read_with_the_measures_direction():
@@ -91,7 +92,7 @@ def test_an_effects_side_is_read_with_the_measures_direction():
     the reports only word it (they never compare an interval with zero)."""
     e = pd.DataFrame({"effect": [-0.2, 0.3, 0.0, np.nan], "ci_low": [-0.3, 0.1, -0.1, np.nan],
                       "ci_high": [-0.1, 0.5, 0.0, np.nan]})
-    lower, higher = mo.effect_sides(e, "lower")["side"], mo.effect_sides(e, "higher")["side"]
+    lower, higher = oc.effect_sides(e, "lower")["side"], oc.effect_sides(e, "higher")["side"]
     assert lower.tolist()[:3] == ["better", "worse", "within"] and pd.isna(lower.iloc[3])
     assert higher.tolist()[:3] == ["worse", "better", "within"] and pd.isna(higher.iloc[3])
     tiny = mo.fit_growth_model(mo.simulate_growth_data(3, 6, 4, seed=5), pk.load_config(),

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import perfkit as pk
-from perfkit.models import effect_sides
+from perfkit.outcomes import effect_sides
 from perfkit.report import RunFolder
 from perfkit.report.checkins import first_screen
 from perfkit.report.clinician import questions_to_explore

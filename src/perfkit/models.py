@@ -47,6 +47,7 @@ from statsmodels.regression.mixed_linear_model import MixedLMParams
 
 from .config import Config, ConfigError
 from .fit_problems import FitError, raise_failed, recording, why_failed
+from .outcomes import effect_sides
 
 __all__ = [
     "LME4_FORMULA",
@@ -56,8 +57,6 @@ __all__ = [
     "fit_growth_model",
     "fit_instrument",
     "clinician_effects",
-    "effect_sides",
-    "EFFECT_SIDES",
     "model_summary",
     "simulate_growth_data",
     "slug",
@@ -710,7 +709,8 @@ def fit_instrument(assessments: pd.DataFrame, cfg: Config,
 
 
 def clinician_effects(fits: list[GrowthFit]) -> pd.DataFrame:
-    """``tables/clinician_effects.csv``: one row per clinician and instrument, in id order."""
+    """``tables/clinician_effects.csv``: one row per clinician and instrument, in id order
+    (each fit's effects carry their side, :func:`perfkit.outcomes.effect_sides`)."""
     cols = ["clinician_id", "instrument", "effect", "ci_low", "ci_high", "n_clients",
             "n_assessments", "side"]
     parts = [f.effects for f in fits if len(f.effects)]
@@ -718,23 +718,6 @@ def clinician_effects(fits: list[GrowthFit]) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     return pd.concat(parts, ignore_index=True)[cols].sort_values(
         ["instrument", "clinician_id"], ignore_index=True)
-
-
-EFFECT_SIDES = ("better", "worse", "within")
-
-
-def effect_sides(effects: pd.DataFrame, better: str = "lower") -> pd.DataFrame:
-    """``effects`` with ``side``, where a clinician's 95% interval lies against zero (the
-    practice average), read with the instrument's direction (``better``: ``lower`` or
-    ``higher`` scores are better): ``better`` (wholly on the improving side: scores fell
-    faster than the practice's where lower is better), ``worse`` (wholly on the other),
-    ``within`` (it includes zero); empty without an estimate."""
-    if effects.empty and "effect" not in effects:
-        return effects
-    below, above = effects["ci_high"] < 0, effects["ci_low"] > 0
-    side = np.where(below | above, np.where(below == (better == "lower"), "better", "worse"),
-                    "within")
-    return effects.assign(side=np.where(effects["effect"].isna(), None, side))
 
 
 def model_summary(fits: list[GrowthFit]) -> dict:

@@ -25,6 +25,8 @@ from .contract import ITEM9_WORDS, TYPICAL_MIN_SCORES
 
 __all__ = [
     "SIGNALS",
+    "EFFECT_SIDES",
+    "effect_sides",
     "outcome_instruments",
     "severity",
     "episodes",
@@ -362,6 +364,22 @@ def funnel_limits(p0: float, n, level: float) -> tuple[np.ndarray, np.ndarray]:
 
 # The funnel's signal codes: where a clinician's rate lies against the control limits
 SIGNALS = ("within", "above_inner", "above_outer", "below_inner", "below_outer", "too_few")
+
+EFFECT_SIDES = ("better", "worse", "within")
+
+
+def effect_sides(effects: pd.DataFrame, better: str = "lower") -> pd.DataFrame:
+    """``effects`` with ``side``, where a clinician's 95% interval lies against zero (the
+    practice average), read with the instrument's direction (``better``: ``lower`` or
+    ``higher`` scores are better): ``better`` (wholly on the improving side: scores fell
+    faster than the practice's where lower is better), ``worse`` (wholly on the other),
+    ``within`` (it includes zero); empty without an estimate."""
+    if effects.empty and "effect" not in effects:
+        return effects
+    below, above = effects["ci_high"] < 0, effects["ci_low"] > 0
+    side = np.where(below | above, np.where(below == (better == "lower"), "better", "worse"),
+                    "within")
+    return effects.assign(side=np.where(effects["effect"].isna(), None, side))
 
 
 def funnel_points(assessments: pd.DataFrame, cfg: Config, *,

@@ -1,7 +1,7 @@
 """The outcome tables' codes in words: the funnel's ``signal`` (``tables/funnel.csv``, where a
 clinician's reliable-improvement rate lies against the control limits) and a model estimate's
 ``side`` (``tables/clinician_effects.csv``). Compute writes codes
-(:data:`perfkit.outcomes.SIGNALS`, :data:`perfkit.models.EFFECT_SIDES`); every sentence a
+(:data:`perfkit.outcomes.SIGNALS`, :data:`perfkit.outcomes.EFFECT_SIDES`); every sentence a
 reader sees is made here."""
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ def caterpillar(effects: pd.DataFrame, instrument: str, *, better: str = "lower"
                 highlight: str | None = None, unit: str = "week", adjusted: bool = True,
                 say: bool = False, together: int | None = None):
     """Each clinician's effect on the rate of change per ``unit`` (week or session) with its
-    95% interval and its ``side`` (:func:`perfkit.models.effect_sides`: which side of zero is
+    95% interval and its ``side`` (:func:`perfkit.outcomes.effect_sides`: which side of zero is
     better, ``better`` only words it), in clinician-id order (never sorted into a ranking);
     ``adjusted``: the model
     allowed for intake severity. Intervals that cross zero mean the clinician's clients changed
@@ -184,7 +184,7 @@ def caterpillar_words(effects: pd.DataFrame, instrument: str, *, better: str = "
     if not len(e):
         return (f"{instrument}: no clinician estimates.", "") if split else \
             f"{instrument}: no clinician estimates."
-    # perfkit.models.effect_sides: a range wholly on the better side of zero is faster
+    # perfkit.outcomes.effect_sides: a range wholly on the better side of zero is faster
     # improvement (a faster fall in scores, where lower scores are better)
     faster, slower = e[e["side"] == "better"], e[e["side"] == "worse"]
     crosses = len(e) - len(faster) - len(slower)
