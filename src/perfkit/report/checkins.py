@@ -9,7 +9,7 @@ import pandas as pd
 from ..config import Config
 from ..contract import NO_LONGER, STILL
 from ..hostile_text import md
-from ..registry import format_value, label_of, value_words
+from ..registry import FLAGS, flag_text, format_value, label_of, value_words
 from .compare import comings_and_goings, compared_rows, compared_run
 from .format import (
     NO_SIGNING_TIMES,
@@ -40,16 +40,10 @@ __all__ = ["first_screen", "check_in_table", "check_in_questions", "support_rows
            "team_rows", "team_glance"]
 
 
-# each flag and worsening trend in a few words (the first screen's counts and names)
+# each flag and worsening trend in a few words (the first screen's counts and names): the
+# flags' words are the registry's (perfkit.registry.FLAGS), in its order
 REASONS = {
-    "flag_low_utilization": "low utilization",
-    "over_capacity": "over capacity",
-    "flag_high_non_attendance": "many missed appointments",
-    "flag_late_notes": "notes running late",
-    "flag_unsigned_overdue": "a backlog of unsigned notes",
-    "flag_over_goal": "sessions above the weekly goal",
-    "flag_no_time_off": "no time off recorded",
-    "flag_caseload_growing": "caseload growing",
+    **{k: f.words for k, f in FLAGS.items()},
     "trend_utilization": "utilization falling",
     "trend_notes_within_72h": "notes slipping later",
     "trend_non_attendance_rate": "missed appointments rising",
@@ -64,29 +58,14 @@ FIRST_SCREEN_NAMES = 8  # the most clinicians the first screen names; the rest a
 
 def _short(signal: str, row, cfg: Config) -> str:
     """One signal of a clinician in a table cell: its mark, a few words and the figure as the
-    tables show it ("▼ utilization 62%"); the thresholds are the operations table's legend."""
+    tables show it ("▼ utilization 62%"; the registry's ``cell``,
+    :data:`perfkit.registry.FLAGS`); the thresholds are the operations table's legend."""
     if signal in WORSENING:
         bad, _ = WORSENING[signal]
         return f"{'↓' if bad == 'declining' else '↑'} {REASONS[signal]}"
-    w, o = cfg.workload, cfg.operations
-
-    def v(metric: str) -> str:
-        return value_words(metric, row.get(metric))
-
-    return {
-        "flag_low_utilization": f"▼ utilization {v('utilization')}",
-        "over_capacity": f"▲ utilization {v('utilization')} of the hours offered",
-        "flag_high_non_attendance": f"▲ missed appointments {v('non_attendance_rate')}",
-        "flag_late_notes": f"▼ {label_of('notes_within_72h', cfg, 'long').lower()} "
-                           f"{v('notes_within_72h')}",
-        "flag_unsigned_overdue": f"▲ {v('unsigned_overdue_7d')} unsigned for more than "
-                                 f"{o.note_overdue_days:g} days",
-        "flag_over_goal": f"▲ above the weekly goal in {num(row.get('weeks_over_goal'), 0)} "
-                          f"of the last {w.over_goal_window} weeks",
-        "flag_no_time_off": f"▲ no time off recorded in {w.time_off_months} months",
-        "flag_caseload_growing": f"▲ caseload growing for "
-                                 f"{v('caseload_growing_weeks')}",
-    }.get(signal, REASONS.get(signal, signal))
+    if signal in FLAGS:
+        return f"{FLAGS[signal].mark} {flag_text(signal, 'cell', cfg, row)}"
+    return REASONS.get(signal, signal)
 
 
 def _ask(prompt: str) -> str:

@@ -9,8 +9,8 @@ import pandas as pd
 
 from ..config import Config
 from ..contract import NEWLY, NOT_KNOWN, STILL
-from ..registry import RAMP_STATUS, concern, format_value, label_of
-from .format import date_words, known_yes, num, pct
+from ..registry import RAMP_STATUS, concern, format_value, label_of, label_words
+from .format import date_words, known_yes
 from .run_folder import RunFolder, few_peers, hires_compared, ramp_by_hire, ramping_starts
 
 __all__ = ["signals", "prompts", "check_in_reasons", "stretched_reasons", "questions_for",
@@ -81,7 +81,7 @@ def prompts(row: pd.Series, cfg: Config, you: bool,
                         "protected documentation time or a simpler note template help?"))
     if keys := on & {"flag_unsigned_overdue"}:
         n = int(row["unsigned_overdue_7d"])
-        q.append((keys, f"{num(n, 0)} {'of your ' if you else ''}"
+        q.append((keys, f"{format_value('unsigned_overdue_7d', n)} {'of your ' if you else ''}"
                         f"{'note has' if n == 1 else 'notes have'} been unsigned for more "
                         f"than {ops.note_overdue_days:g} days. Is there a backlog {they} would "
                         "like help with?"))
@@ -105,20 +105,23 @@ def _stretched(row, cfg: Config, you: bool, on: set) -> list[tuple[frozenset, st
     stretched = "You might be stretched" if you else "Might be stretched"
     if "over_capacity" in on:
         q.append(({"over_capacity"}, f"{stretched}: {their} utilization is "
-                  f"{pct(row['utilization'])} of the hours offered for clients. Is the "
+                  f"{format_value('utilization', row['utilization'])} of the hours offered for "
+                  "clients. Is the "
                   "capacity in the roster still right, or is the week fuller than planned?"))
     if "flag_over_goal" in on:
         q.append(({"flag_over_goal"}, f"{stretched}: {their} attended sessions were "
-                  f"{pct(w.over_goal_margin)} or more above the weekly goal in "
-                  f"{int(row['weeks_over_goal'])} of the last {w.over_goal_window} weeks. Is "
-                  "that a choice, or would fewer sessions help?"))
+                  f"{label_words(cfg)['over_goal_margin']} or more above the weekly goal in "
+                  f"{format_value('weeks_over_goal', row['weeks_over_goal'])} of the last "
+                  f"{w.over_goal_window} weeks. Is that a choice, or would fewer sessions "
+                  "help?"))
     if "flag_no_time_off" in on:
         q.append(({"flag_no_time_off"}, f"{stretched}: no time off is recorded in the last "
                   f"{w.time_off_months} months. Is a break planned?"))
     if "flag_caseload_growing" in on:
+        weeks = format_value("caseload_growing_weeks", row["caseload_growing_weeks"])
         q.append(({"flag_caseload_growing"}, f"{stretched}: {their} caseload has grown for "
-                  f"{int(row['caseload_growing_weeks'])} weeks in a row (now "
-                  f"{num(row['caseload'], 0)} clients). Is that the caseload {they} want?"))
+                  f"{weeks} weeks in a row (now {format_value('caseload', row['caseload'])} "
+                  f"clients). Is that the caseload {they} want?"))
     return q
 
 
@@ -245,5 +248,6 @@ def slow_ramp_question(hire, *, you: bool = True) -> str | None:
         return None
     whose, them = ("Your", "you") if you else ("Their", "them")
     return (f"{whose} first weeks are filling more slowly than earlier hires' did "
-            f"({pct(hire['utilization'])} against {pct(hire['practice_utilization'])}). What "
+            f"({format_value('utilization', hire['utilization'])} against "
+            f"{format_value('utilization', hire['practice_utilization'])}). What "
             f"would help {them}: referrals, how new clients are booked, or something else?")
