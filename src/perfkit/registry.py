@@ -1,7 +1,11 @@
 """Every metric a report, figure, explorer widget or the glossary shows, defined once: its
 words (label, and the longer or shorter label a table or chart uses), unit, how a value is
 written, which direction is better, the parameter of its flag's threshold, the window it is
-measured over, the run table it comes from, and its definition for the glossary.
+measured over, the run table it comes from, and its definition for the glossary (and its
+glossary term, when that is not its label). Every flag of ``clinician_metrics``, defined once
+too (:data:`FLAGS`): the metric it reads, the side of its threshold, the threshold's Config
+paths and its words, in the few forms the reports use (:func:`flag_text`), each threshold
+written in its metric's format.
 
 Pure data and a few small functions: nothing here computes a metric (that is
 :mod:`perfkit.operations`, :mod:`perfkit.outcomes` and the rest). The compute side reads
