@@ -119,7 +119,7 @@ def ramp_words(run: RunFolder) -> Text:
     hires = ramp_by_hire(run).set_index("clinician_id")
     if hires.empty:
         return Text(f"No clinician started in the last {run.config.ramp.recent_months} months.")
-    status = hires["ramp"]
+    status, util = hires["ramp"], formatter("utilization")
     n = len(status)
     parts = [f"{num(n, 0)} {'clinician' if n == 1 else 'clinicians'} started in the last "
              f"{run.config.ramp.recent_months} months."]
@@ -131,16 +131,16 @@ def ramp_words(run: RunFolder) -> Text:
             continue
         rows = sorted(hires[status == kind].iterrows(), key=lambda x: run.name_of(x[0]))
         if many:  # a long list: the figures alone, what they are said once before it
-            who = [f"**{md(run.name_of(cid))}** {pct(h['utilization'])} against "
-                   f"{pct(h['practice_utilization'])}" for cid, h in rows]
+            who = [f"**{md(run.name_of(cid))}** {util(h['utilization'])} against "
+                   f"{util(h['practice_utilization'])}" for cid, h in rows]
             if who:
                 parts.append(f"{label} ({count(len(who), 'clinician')}; each one's "
                              "utilization on average over their first weeks, against the "
                              "earlier hires' in the same weeks): " + "; ".join(who) + ".")
             continue
-        who = [f"**{md(run.name_of(cid))}** ({pct(h['utilization'])} utilization on average "
+        who = [f"**{md(run.name_of(cid))}** ({util(h['utilization'])} utilization on average "
                f"over {h['weeks']} of their first weeks, against "
-               f"{pct(h['practice_utilization'])} for earlier hires in the same weeks)"
+               f"{util(h['practice_utilization'])} for earlier hires in the same weeks)"
                for cid, h in rows]
         if who:
             parts.append(f"{label}: " + "; ".join(who) + ".")
@@ -165,7 +165,7 @@ def _workforce_words(run: RunFolder) -> str:
             f"{num(w['clinicians_at_end'], 0)} at the end. Over the last 12 months "
             f"{num(left, 0)} "
             f"{'clinician' if left == 1 else 'clinicians'} left: a turnover of "
-            f"{pct(w['turnover_12m'])} of the average headcount "
+            f"{format_value('turnover_12m', w['turnover_12m'])} of the average headcount "
             f"({num(w['average_headcount_12m'], 1)}). Median time at the practice "
             f"{num(w['median_tenure_years'], 1)} years.")
 
