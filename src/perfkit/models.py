@@ -27,7 +27,8 @@ Two engines (``models.engine`` in the parameters):
   from the optimum; perfkit starts from method-of-moments values, tries more than one optimizer,
   keeps the best REML log-likelihood and checks the gradient.
 
-Either way a variance on the boundary is reported as *singular* in plain words, and the
+Either way a variance on the boundary is reported as *singular* (a coded message: the words are
+in :mod:`perfkit.report.model_words`), and the
 clinician effects are the conditional means of the clinician slopes with 95% intervals from
 their conditional variances (lme4's ``ranef(condVar = TRUE)``).
 """
@@ -63,6 +64,7 @@ __all__ = [
     "compare_models",
     "sensitivity_to_early_leavers",
     "Z95",
+    "MESSAGE_CODES",
     "two_level_model",
     "FitError",
 ]
@@ -76,13 +78,22 @@ TIME_ONLY = "score ~ time"  # the model without case mix
 Z95 = float(stats.norm.ppf(0.975))  # 1.959964: every 95% interval of the models
 _VC = {"client": "0 + C(client)", "client_time": "0 + C(client):time"}
 
-SINGULAR_MESSAGE = ("differences between clinicians are not distinguishable from zero here: "
-                    "every clinician's estimate is the practice average")
+# The codes of a fit's messages (GrowthFit.messages: each a dict with its ``code`` and the
+# values it is said with); perfkit.report.model_words words them, for analysts and the owner
+MESSAGE_CODES = {
+    "not_converged": (),
+    "clinicians_indistinguishable": (),  # the clinician slope variance on the boundary
+    "boundary": ("components",),  # other variance parameters on the boundary
+    "too_few_for_three_levels": ("clinicians", "clients"),
+    "too_little_data": ("scores", "clients"),  # the descriptive fallbacks (fit_problems)
+    "optimizer_failed": ("scores", "clients"),
+    "singular_design": ("scores", "clients"),
+}
 
 
 @dataclass(frozen=True)
 class GrowthFit:
-    """The result of fitting one instrument: estimates, checks and plain-words messages.
+    """The result of fitting one instrument: estimates, checks and coded messages.
 
     Immutable and engine-independent: whichever engine fitted it (perfkit's nested fitter or
     statsmodels' MixedLM), the same fields hold the same things. ``loglik`` is the maximised
@@ -111,10 +122,14 @@ class GrowthFit:
     share_clinician: float = float("nan")
     share_at_time: float = float("nan")  # the time (in time_unit) the share is evaluated at
     n_clinicians: int = 0
-    n_clients: int = 0
+    n_clients: int = 0  # courses of treatment (clinician, client): a model's clients
+    n_distinct_clients: int = 0  # people: a client seen by two clinicians counts once
     n_scores: int = 0
     seconds: float = 0.0
     candidates: tuple = ()
+    # what the fit has to say, as codes with values (:data:`MESSAGE_CODES`), e.g.
+    # {"code": "too_few_for_three_levels", "clinicians": 2, "clients": 9};
+    # perfkit.report.model_words.message_words words them
     messages: tuple = ()
     effects: pd.DataFrame = field(default_factory=pd.DataFrame)
     fixed: str = ""
@@ -163,6 +178,7 @@ def _new_draft(data: pd.DataFrame, instrument: str, *, level: str, reml: bool, f
     draft = _Draft(instrument=instrument, level=level, reml=reml, fixed=fixed,
                    n_clinicians=int(clin_codes.max() + 1) if len(data) else 0,
                    n_clients=int(client_codes.max() + 1) if len(data) else 0,
+                   n_distinct_clients=int(data["client_id"].nunique()) if len(data) else 0,
                    n_scores=len(data), messages=[], candidates=[], warnings=[],
                    formula=f"{fixed} + {random}",
                    time_metric=data.attrs.get("time_metric", "weeks"))
@@ -421,20 +437,18 @@ def fit_growth_model(data: pd.DataFrame, cfg: Config, instrument: str = "", *,
 
 
 def _checks(fit: _Draft, engine_converged: bool, grad: float, mc) -> None:
-    """Singular (boundary) components, convergence and their plain-words messages."""
+    """Singular (boundary) components, convergence and their coded messages."""
     boundary = _boundary(fit, mc.singular_tolerance)
     fit.singular = bool(boundary)
     # on the boundary the gradient need not vanish; elsewhere it must
     fit.converged = engine_converged and (grad < mc.gradient_tolerance or fit.singular)
     if not fit.converged:
-        fit.messages.append("the model did not converge: treat its estimates with caution")
+        fit.messages.append({"code": "not_converged"})
     if "clinician slope" in boundary:
-        fit.messages.append(SINGULAR_MESSAGE)
+        fit.messages.append({"code": "clinicians_indistinguishable"})
     others = [b for b in boundary if b != "clinician slope"]
     if others:
-        fit.messages.append(
-            "the data do not show variation in " + ", ".join(others) + " (estimated at the "
-            "boundary), so the model is singular there; the clinician estimates allow for it")
+        fit.messages.append({"code": "boundary", "components": others})
 
 
 def _case_mix(fixed: str) -> bool:
@@ -646,24 +660,11 @@ def _two_level(data: pd.DataFrame, fit: _Draft, t0: float, cfg: Config) -> Growt
         fit.client_slope_var = float(res.vcomp[0])
         fit.residual_var = float(res.scale)
         fit.n_params = len(fit.fixed_effects) + 2 + 1
-    fit.messages.append(
-        f"too few clinicians ({fit.n_clinicians}) or clients ({fit.n_clients}) to separate "
-        "clinicians from clients: a two-level model of clients gives the practice's average "
-        "change, and no clinician is estimated separately")
+    fit.messages.append({"code": "too_few_for_three_levels", "clinicians": fit.n_clinicians,
+                         "clients": fit.n_clients})
     fit.effects = _empty_effects(data, fit)
     fit.seconds = round(time.perf_counter() - t0, 3)
     return _final(fit)
-
-
-# Why a descriptive result stands in for a model, as the run's messages say it (no library
-# text: the owner's page shows these; the errors themselves are in the candidates)
-_DESCRIPTIVE_WHY = {
-    "too_little_data": "too little data for a model ({scores} scores from {clients} clients)",
-    "optimizer_failed": "the model of clients could not be fitted to {scores} scores from "
-                        "{clients} clients (every optimizer tried stopped with an error)",
-    "singular_design": "the model's terms cannot all be estimated from {scores} scores from "
-                       "{clients} clients (a term is constant or a combination of the others)",
-}
 
 
 def _descriptive(data: pd.DataFrame, fit: _Draft, t0: float, *,
@@ -678,9 +679,9 @@ def _descriptive(data: pd.DataFrame, fit: _Draft, t0: float, *,
         fit.fixed_se = ols.bse.copy()
         fit.residual_var = float(ols.scale)
         _engine_outputs(fit, ols, clinicians=False)
-    fit.messages.append(
-        _DESCRIPTIVE_WHY[reason].format(scores=fit.n_scores, clients=fit.n_clients)
-        + ": showing the average change only, with no clinician estimates")
+    # the code is the reason: the words say why a descriptive result stands in for a model
+    # (no library text: the errors themselves are in the candidates)
+    fit.messages.append({"code": reason, "scores": fit.n_scores, "clients": fit.n_clients})
     fit.effects = _empty_effects(data, fit)
     fit.seconds = round(time.perf_counter() - t0, 3)
     return _final(fit)
@@ -718,7 +719,10 @@ def model_summary(fits: list[GrowthFit]) -> dict:
     effect with its standard error and 95% interval (``ci_low``, ``ci_high``), ``time_unit``
     (weeks or sessions), ``reason``
     (why it fell back from three levels, a code of :data:`perfkit.fit_problems.REASONS`, empty
-    when it did not) and ``warnings`` (each ``{"category", "message"}`` the fit recorded)."""
+    when it did not), ``messages`` (each ``{"code", ...values}`` of :data:`MESSAGE_CODES`,
+    worded by :mod:`perfkit.report.model_words`), ``n_distinct_clients`` (the people behind
+    the model's rows: ``n_clients`` counts courses of treatment) and ``warnings`` (each
+    ``{"category", "message"}`` the fit recorded)."""
     out = {}
     for f in fits:
         cov = f.clinician_cov
@@ -748,11 +752,12 @@ def model_summary(fits: list[GrowthFit]) -> dict:
             "fit_seconds": f.seconds,
             "n_clinicians": f.n_clinicians,
             "n_clients": f.n_clients,
+            "n_distinct_clients": f.n_distinct_clients,
             "n_scores": f.n_scores,
             "lme4_formula": f.formula or LME4_FORMULA,
             "model_data": f"model_data_{slug(f.instrument)}.csv",
             "reason": f.reason,
-            "messages": f.messages,
+            "messages": list(f.messages),
             "warnings": [{"category": c, "message": m} for c, m in f.warnings],
             "candidates": f.candidates,
         }
