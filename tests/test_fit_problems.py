@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import perfkit as pk
+from perfkit import model_checks, nested
 from perfkit import models as mo
-from perfkit import nested
 from perfkit.fit_problems import FitError, recording
 from perfkit.report import model_words, research
 
@@ -154,7 +154,7 @@ def test_nested_fitter_names_a_likelihood_defined_nowhere(monkeypatch):
 
 def test_comparison_codes_are_worded_as_before():
     d = load("small_practice")
-    out = mo.compare_models(d, pk.load_config())
+    out = model_checks.compare_models(d, pk.load_config())
     assert out["model"].tolist() == ["two_level_case_mix", "three_level_time_only",
                                      "three_level_case_mix"]
     shown = research.comparison_table(out).data

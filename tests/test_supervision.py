@@ -442,7 +442,8 @@ def test_a_practice_without_the_optional_tables_still_gets_its_ledger():
     assert set(t["ce"]["clinician_id"]) == {"S", "T"}
     s_ce = t["ce"].set_index("clinician_id").loc["S"]
     assert pd.isna(s_ce["hours"]) and pd.isna(s_ce["behind_pace"]) and s_ce["required_hours"] == 24
-    assert s_ce["note"] == "no continuing-education records were provided"
+    assert json.loads(s_ce["reasons"]) == [{"code": "no_ce_records"}]
+    assert reasons_note(s_ce["reasons"]) == "no continuing-education records were provided"
     # the same tables provided but empty: nothing recorded, so due and behind
     data.tables["reviews"] = pd.DataFrame({
         "clinician_id": pd.Series(dtype=str), "review_date": pd.Series(dtype="datetime64[us]"),

@@ -61,8 +61,8 @@ __all__ = [
     "simulate_growth_data",
     "slug",
     "FIXED",
-    "compare_models",
-    "sensitivity_to_early_leavers",
+    "TIME_ONLY",
+    "fit_two_level_model",
     "Z95",
     "MESSAGE_CODES",
     "two_level_model",
@@ -623,6 +623,14 @@ def two_level_model(data: pd.DataFrame, fixed: str = FIXED):
                        vc_formula={"client_time": "0 + time"})
 
 
+def fit_two_level_model(data: pd.DataFrame, cfg: Config, instrument: str = "", *,
+                        fixed: str = FIXED, reml: bool = True) -> GrowthFit:
+    """The two-level model (scores within clients, no clinician level) whatever the counts:
+    the model the three-level one is compared with (:mod:`perfkit.model_checks`)."""
+    draft, _ = _new_draft(data, instrument, level="two-level", reml=reml, fixed=fixed)
+    return _two_level(data, draft, time.perf_counter(), cfg)
+
+
 def _two_level(data: pd.DataFrame, fit: _Draft, t0: float, cfg: Config) -> GrowthFit:
     fit.level = "two-level"
     fit.reason = "too_few_for_three_levels"
@@ -778,65 +786,3 @@ def _fixed(estimate, se) -> dict:
 def slug(instrument: str) -> str:
     """File-name form of an instrument: ``PHQ-9`` -> ``phq9``."""
     return instrument.replace("-", "").lower()
-
-
-# --------------------------------------------------------------------------------------------
-# Research helpers (the outcomes-models notebook)
-# --------------------------------------------------------------------------------------------
-
-
-def compare_models(data: pd.DataFrame, cfg: Config, *, fixed: str = FIXED) -> pd.DataFrame:
-    """Two-level against three-level, and with against without case mix, by maximum likelihood,
-    on ``data`` (its time column as :func:`model_data` made it: weeks or sessions).
-
-    REML likelihoods are not comparable across fixed effects, so all three models are refitted
-    by ML. Likelihood-ratio tests against the three-level case-mix model: the clinician level
-    adds 3 variance parameters (its p-value is conservative, as the null lies on the boundary
-    of the parameter space; Self & Liang 1987); case mix adds 2 fixed effects. ``parameters``
-    counts every estimated parameter as lme4's ``npar`` does (fixed effects, variance
-    parameters and the residual: one more for each model with
-    ``models.client_covariance: correlated``). Lower AIC is better. ``reported`` marks the
-    model fitted with ``fixed`` (the three-level model the caller reports: with case mix by
-    default, as ``perfkit run`` reports it). Numbers only: ``Chisq``, ``Chi Df`` and
-    ``Pr(>Chisq)`` are each model's test against the three-level case-mix model (empty on its
-    own row). ``model`` is a code (``two_level_case_mix``, ``three_level_time_only``,
-    ``three_level_case_mix``); :func:`perfkit.report.research.comparison_table` words the
-    codes and the tests (:mod:`perfkit.report.model_words`).
-    """
-    three = fit_growth_model(data, cfg, reml=False)
-    plain = fit_growth_model(data, cfg, fixed=TIME_ONLY, reml=False)
-    draft, _ = _new_draft(data, "", level="two-level", reml=False, fixed=FIXED)
-    two = _two_level(data, draft, time.perf_counter(), cfg)
-    rows = [
-        ("two_level_case_mix", two.n_params, two.ml_loglik, False),
-        ("three_level_time_only", plain.n_params, plain.ml_loglik, fixed == plain.fixed),
-        ("three_level_case_mix", three.n_params, three.ml_loglik, fixed == three.fixed),
-    ]
-    out = pd.DataFrame(rows, columns=["model", "parameters", "log_likelihood_ml", "reported"])
-    out["AIC"] = 2 * out["parameters"] - 2 * out["log_likelihood_ml"]
-    full = out.loc[2, "log_likelihood_ml"]
-    chisq = (2 * (full - out["log_likelihood_ml"])).clip(lower=0)
-    df = out.loc[2, "parameters"] - out["parameters"]
-    out["Chisq"] = [chisq[0], chisq[1], np.nan]
-    out["Chi Df"] = [df[0], df[1], np.nan]
-    out["Pr(>Chisq)"] = [stats.chi2.sf(chisq[0], df[0]), stats.chi2.sf(chisq[1], df[1]),
-                         np.nan]
-    return out
-
-
-def sensitivity_to_early_leavers(assessments: pd.DataFrame, cfg: Config, instrument: str,
-                                 min_scores: int = 5, *, time_metric: str = "weeks",
-                                 fixed: str = FIXED, base_min_scores: int | None = None
-                                 ) -> pd.DataFrame:
-    """Clinician effects from all episodes (of at least ``base_min_scores`` scores, default
-    ``models.min_scores``) next to those from episodes with at least ``min_scores`` scores
-    (clients who stayed longer), in clinician-id order: both fitted with the same time metric
-    and fixed effects as the fit they check."""
-    base = fit_growth_model(model_data(assessments, cfg, instrument, time_metric=time_metric,
-                                       min_scores=base_min_scores), cfg, instrument,
-                            fixed=fixed)
-    longer = fit_growth_model(model_data(assessments, cfg, instrument, time_metric=time_metric,
-                                         min_scores=min_scores), cfg, instrument, fixed=fixed)
-    a = base.effects.set_index("clinician_id")[["effect", "ci_low", "ci_high", "n_clients"]]
-    b = longer.effects.set_index("clinician_id")[["effect", "ci_low", "ci_high", "n_clients"]]
-    return a.join(b.add_suffix(f"_min{min_scores}")).reset_index()

@@ -1,7 +1,7 @@
 """The growth models' codes in words: the messages of a fit (for analysts, and in plainer words
 for the owner's page), the warnings a fit recorded, why a model fell back, and the rows of the
-model comparison (:func:`perfkit.models.compare_models` returns codes and numbers; the words are
-here).
+model comparison (:func:`perfkit.model_checks.compare_models` returns codes and numbers; the
+words are here).
 
 Library text (a warning's own message) is shown to analysts only, in the outcomes-research
 notebook; the owner's and clinicians' pages never carry it.

@@ -136,7 +136,7 @@ def _lr_words(chisq, df, p, boundary: bool) -> str:
 
 
 def comparison_table(compared: pd.DataFrame):
-    """:func:`perfkit.models.compare_models` for reading: the reported model marked, numbers
+    """:func:`perfkit.model_checks.compare_models` for reading: the reported model marked, numbers
     rounded, each likelihood-ratio test in words, p-values below 0.001 as "< 0.001"."""
     tests = [_lr_words(c, d, p, boundary=m.startswith("two_level")) for m, c, d, p in zip(
         compared["model"], compared["Chisq"], compared["Chi Df"], compared["Pr(>Chisq)"],
