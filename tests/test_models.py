@@ -173,3 +173,6 @@ def test_model_messages_in_the_owners_words_separate_thousands():
         "compared on this measure")
     # every code the fit can record has words
     assert set(model_words.MESSAGE_WORDS) == set(mo.MESSAGE_CODES)
+    # a fallback's reason is said by a message of the same code
+    from perfkit.fit_problems import REASONS
+    assert set(REASONS) <= set(mo.MESSAGE_CODES)

@@ -1,7 +1,7 @@
 """The growth models' codes in words: the messages of a fit (for analysts, and in plainer words
-for the owner's page), the warnings a fit recorded, why a model fell back, and the rows of the
-model comparison (:func:`perfkit.model_checks.compare_models` returns codes and numbers; the
-words are here).
+for the owner's page; they say why a model fell back), the warnings a fit recorded, and the rows
+of the model comparison (:func:`perfkit.model_checks.compare_models` returns codes and numbers;
+the words are here).
 
 Library text (a warning's own message) is shown to analysts only, in the outcomes-research
 notebook; the owner's and clinicians' pages never carry it.
@@ -14,15 +14,16 @@ import numpy as np
 from ..hostile_text import md
 from .format import Text, num
 
-__all__ = ["MESSAGE_WORDS", "WARNING_WORDS", "REASON_WORDS", "COMPARED_MODELS",
-           "message_words", "messages_text", "warning_sentences", "warnings_text",
-           "reason_words", "compared_model_words", "p_value"]
+__all__ = ["MESSAGE_WORDS", "WARNING_WORDS", "COMPARED_MODELS", "message_words",
+           "messages_text", "warning_sentences", "warnings_text", "compared_model_words",
+           "p_value"]
 
 _AVERAGE_ONLY = ": showing the average change only, with no clinician estimates"
 
 # A fit's messages (perfkit.models.MESSAGE_CODES): per code, the analysts' words and the
-# owner's (no "singular", "boundary", "converge" or "two-level model" on the owner's page),
-# each a template of the message's values
+# owner's (no "singular", "boundary", "converge" or "two-level model" on the owner's page), each
+# a template of the message's values. A fit that fell back from three levels says why in a
+# message of its reason's code (perfkit.fit_problems.REASONS): these are the reasons' words too
 MESSAGE_WORDS = {
     "not_converged": (
         "the model did not converge: treat its estimates with caution",
@@ -62,17 +63,6 @@ WARNING_WORDS = {
                              "zero) on the way",
     "RuntimeWarning": "a number overflowed or was undefined on the way",
     "OptimizeWarning": "the optimizer warned about its settings or its result",
-}
-
-# Why a model fell back from three levels or could not be fitted (perfkit.fit_problems.REASONS)
-REASON_WORDS = {
-    "": "",
-    "too_few_for_three_levels": "too few clinicians or clients to separate clinicians from "
-                                "clients",
-    "too_little_data": "too little data for a model",
-    "optimizer_failed": "every optimizer tried stopped with an error",
-    "singular_design": "the model's terms cannot all be estimated from these rows (a term is "
-                       "constant or a combination of the others)",
 }
 
 # compare_models' model codes: the label and what each model includes
@@ -124,11 +114,6 @@ def warnings_text(fit) -> Text:
         return Text(f"No warnings were raised while the model for {md(fit.instrument)} was "
                     "fitted.")
     return Text("\n".join(f"- {s}" for s in said))
-
-
-def reason_words(reason: str) -> str:
-    """A fallback reason code in words ("" for none)."""
-    return REASON_WORDS.get(reason, reason)
 
 
 def compared_model_words(code: str) -> tuple[str, str]:
