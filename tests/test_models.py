@@ -15,6 +15,7 @@ import pytest
 
 import perfkit as pk
 from perfkit import models as mo
+from perfkit.report import model_words
 
 from reference_fits import NAMES, REF, lme4, load
 
@@ -59,7 +60,7 @@ def test_singular_fit_is_reported_in_plain_words(fits):
     f = fits["no_clinician_effect"]
     assert lme4("no_clinician_effect")["singular"].startswith("1")
     assert f.singular
-    assert mo.SINGULAR_MESSAGE in f.messages
+    assert {"code": "clinicians_indistinguishable"} in f.messages
     # the clinicians' estimates collapse onto the practice average
     assert f.effects["effect"].abs().max() < 0.01
 
@@ -90,11 +91,14 @@ def test_tiny_practice_falls_back_with_a_plain_message():
     tiny = mo.simulate_growth_data(3, 6, 4, seed=5)
     fit = mo.fit_growth_model(tiny, cfg, "GAD-7")
     assert fit.level == "two-level"
-    assert "too few clinicians (3)" in fit.messages[0]
+    assert fit.messages[0] == {"code": "too_few_for_three_levels", "clinicians": 3,
+                              "clients": fit.n_clients}
+    assert "too few clinicians (3)" in model_words.message_words(fit.messages[0])
     assert fit.effects.effect.isna().all()
     smaller = mo.simulate_growth_data(2, 2, 3, seed=6)
     fit = mo.fit_growth_model(smaller, cfg, "GAD-7")
-    assert fit.level == "descriptive" and "too little data" in fit.messages[0]
+    assert fit.level == "descriptive" and fit.messages[0]["code"] == "too_little_data"
+    assert "too little data" in model_words.message_words(fit.messages[0])
     assert np.isfinite(fit.fixed_effects["time"])
 
 
@@ -154,3 +158,21 @@ def test_a_fit_is_immutable_and_engine_independent():
     b = sm.clinician_modes.set_index("clinician_id")["slope"].sort_index()
     assert a.to_numpy() == pytest.approx(b.to_numpy(), abs=1e-3)
     assert np.sort(ours.residuals) == pytest.approx(np.sort(sm.residuals), abs=0.05)
+
+
+def test_model_messages_in_the_owners_words_separate_thousands():
+    m = {"code": "too_little_data", "scores": 1336, "clients": 12}
+    assert model_words.message_words(m) == (
+        "too little data for a model (1336 scores from 12 clients): showing the average change "
+        "only, with no clinician estimates")
+    assert model_words.message_words(m, owner=True).startswith(
+        "too few scores to compare clinicians (1,336 scores from 12 clients)")
+    two = {"code": "too_few_for_three_levels", "clinicians": 2, "clients": 9}
+    assert model_words.message_words(two, owner=True) == (
+        "too few clinicians (2) or clients (9) to tell clinicians apart: no clinician is "
+        "compared on this measure")
+    # every code the fit can record has words
+    assert set(model_words.MESSAGE_WORDS) == set(mo.MESSAGE_CODES)
+    # a fallback's reason is said by a message of the same code
+    from perfkit.fit_problems import REASONS
+    assert set(REASONS) <= set(mo.MESSAGE_CODES)

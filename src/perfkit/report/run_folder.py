@@ -20,6 +20,7 @@ from ..config import Config, load_config
 from ..contract import ITEM9_WORDS, NOTE_STATUS
 from ..hostile_text import distinct_names
 from ..io import find_folder, read_table
+from .coverage_words import limit_words
 from .format import Text, date_words, table
 
 __all__ = ["RunFolder", "load_run", "measured", "text_id", "on_status", "no_appointments",
@@ -180,7 +181,7 @@ def history_words(run: RunFolder, *, clinician_id: str | None = None) -> list[st
         limited = mine is not None and "new_clients_limited" in mine and \
             bool(mine["new_clients_limited"].fillna(False).any())
         limits = [lim for lim in limits if lim["figure"] != "new_clients" or limited]
-    return [lim["words"] for lim in limits]
+    return [limit_words(lim) for lim in limits]
 
 
 def coverage_span(run: RunFolder, table: str) -> str:
