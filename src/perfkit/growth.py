@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .growth_frame import Encoding, Spec, check_columns, check_numeric, design_matrix, model_frame
+from .growth_frame import Encoding, Spec, check_columns, check_numeric, fixed_columns, model_frame
 
 __all__ = ["GrowthResult", "GrowthSummary", "fit_growth", "compare_growth", "weeks_since"]
 
@@ -189,7 +189,7 @@ class GrowthResult:
                              + (" (random=False predicts from the fixed effects alone)"
                                 if random else ""))
         check_numeric(new_data, spec.time, "time")
-        X = design_matrix(new_data, spec, self._encoding)
+        X = fixed_columns(new_data, spec, self._encoding)
         pred = X @ self.fixed.to_numpy()
         if random:
             t = new_data[spec.time].to_numpy(dtype=float)

@@ -1,7 +1,7 @@
 """The caller's columns for :func:`perfkit.fit_growth`: checked (:func:`check_columns`), encoded
 (the baseline centred, categorical covariates as R's treatment contrasts) and laid out as the
 rows :mod:`perfkit.nested` fits (:func:`model_frame`), with the design matrix
-:meth:`perfkit.GrowthResult.predict` rebuilds for new rows (:func:`design_matrix`). The fitting
+:meth:`perfkit.GrowthResult.predict` rebuilds for new rows (:func:`fixed_columns`). The fitting
 and its result are :mod:`perfkit.growth`."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-__all__ = ["Spec", "Encoding", "check_columns", "check_numeric", "design_matrix", "model_frame"]
+__all__ = ["Spec", "Encoding", "check_columns", "check_numeric", "fixed_columns", "model_frame"]
 
 _COVARIANCES = ("diagonal", "correlated")
 
@@ -122,7 +122,7 @@ def _encode(data: pd.DataFrame, spec: Spec, center: float | None) -> Encoding:
     return Encoding(tuple(names), float("nan") if center is None else float(center), levels)
 
 
-def design_matrix(data: pd.DataFrame, spec: Spec, enc: Encoding) -> np.ndarray:
+def fixed_columns(data: pd.DataFrame, spec: Spec, enc: Encoding) -> np.ndarray:
     t = data[spec.time].to_numpy(dtype=float)
     cols = [np.ones(len(data)), t]
     if spec.baseline is not None:
@@ -179,7 +179,7 @@ def model_frame(data: pd.DataFrame, spec: Spec, baseline_center: float | None):
         if baseline_center is None:
             baseline_center = float(b[first].mean())
     enc = _encode(d, spec, baseline_center)
-    X = design_matrix(d, spec, enc)
+    X = fixed_columns(d, spec, enc)
     if np.linalg.matrix_rank(X) < X.shape[1]:
         raise ValueError("the fixed effects cannot all be estimated from these rows: a "
                          "covariate is constant or a combination of the others (or of time "
