@@ -123,6 +123,10 @@ def _encode(data: pd.DataFrame, spec: Spec, center: float | None) -> Encoding:
 
 
 def fixed_columns(data: pd.DataFrame, spec: Spec, enc: Encoding) -> np.ndarray:
+    """The fixed-effect columns of a researcher's model on ``data``, encoded as the fit
+    encoded them (``enc``): intercept, time, the baseline centred on the fit's centre,
+    each covariate (a categorical one as indicators of its levels after the first), and
+    time x baseline. A covariate value the fit never saw is an error."""
     t = data[spec.time].to_numpy(dtype=float)
     cols = [np.ones(len(data)), t]
     if spec.baseline is not None:
