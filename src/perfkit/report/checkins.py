@@ -26,10 +26,10 @@ from .questions import (
     CHANGED,
     CONTEXT,
     FLAGGED,
-    RAMP_EXPLAINS,
     STANDING,
     WORSENING,
     check_ins,
+    explained_by_ramp,
     prompts,
 )
 from .run_folder import RunFolder, on_status, ramp_by_hire, unavailable
@@ -255,7 +255,7 @@ def first_screen(run: RunFolder) -> Text:
     context = rows[rows["explained"].map(len) > 0]
     if k := len(context):
         ramps = ramp_by_hire(run).set_index("clinician_id")["ramp"]
-        slow = int((context["explained"].map(lambda s: bool(set(s) & RAMP_EXPLAINS))
+        slow = int((context["clinician_id"].isin(explained_by_ramp(run))
                     & context["clinician_id"].map(ramps).eq("more slowly")).sum())
         who = "one is a new hire" if slow == 1 else f"{num(slow, 0)} are new hires"
         counts += (f" The data explain a flag of {count(k, 'clinician')} (a new hire's first "
@@ -353,19 +353,21 @@ def team_rows(run: RunFolder) -> pd.DataFrame:
     """One row per team (clinicians with no team last, then the whole practice), as numbers:
     ``team`` ("" for no team and for the whole practice), ``whole`` (the practice's row),
     ``clinicians``, ``check_in`` (the clinicians the check-in table lists as newly flagged
-    or worsening, still flagged, or flagged: :func:`support_rows`;
+    or worsening, still flagged, or flagged: ``check_ins.csv``'s ``check_in``;
     a flag cleared, or context alone, is not counted),
-    ``newly_flagged`` (clinicians with a flag new since the compared run) and the pooled
+    ``newly_flagged`` (clinicians with a flag new since the compared run: its
+    ``newly_flagged``) and the pooled
     ``utilization``, ``non_attendance_rate`` and ``notes_within_72h`` of the team's rows of
     ``clinician_metrics`` (``team_rates.csv``: ratios of sums, as the practice's own
     figures), with ``timed`` (clinicians whose notes have signing times)."""
     m = run.table("clinician_metrics")
     teams = team_of(run)
     team = m["clinician_id"].map(lambda c: teams.get(str(c), ""))
-    rows_ = support_rows(run)  # the check-in table's rows: its counts are the table's
-    asked = set(rows_.loc[rows_["status"].isin([NEW, STILL_FLAGGED, FLAGGED_NOW]),
-                          "clinician_id"])
-    new = set(rows_.loc[rows_["new"].map(len) > 0, "clinician_id"])
+    ins = run.tables.get("check_ins")  # perfkit.check_ins: the check-in table's own rows
+    ins = ins if ins is not None else pd.DataFrame(
+        columns=["clinician_id", "check_in", "newly_flagged"])
+    asked = set(ins.loc[ins["check_in"].fillna(False).astype(bool), "clinician_id"])
+    new = set(ins.loc[ins["newly_flagged"].fillna(False).astype(bool), "clinician_id"])
     rates = run.table("team_rates")  # perfkit.practice_summary.team_rates: the same groups
     rows = []
     for _, r in rates.iterrows():
