@@ -1,13 +1,14 @@
 """Who might welcome support, and why: the top of the owner's page (:func:`first_screen`),
 the check-in table with its questions, each once, and, for a large practice with teams, the
-teams at a glance. Every count is a count of rows of :func:`support_rows`."""
+teams at a glance. Every count is a count of rows of :func:`support_rows`, or of the
+``check_ins`` table's marks (:mod:`perfkit.check_ins`) it reads."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from ..config import Config
-from ..contract import NO_LONGER, STILL
+from ..contract import NO_LONGER
 from ..hostile_text import md
 from ..registry import format_value, label_of, value_words
 from .compare import comings_and_goings, compared_rows, compared_run
@@ -120,8 +121,6 @@ def support_rows(run: RunFolder) -> pd.DataFrame:
     was = {} if c is None or c.empty else {(r.clinician_id, r.flag): (r.metric, r.previous,
                                                                        r.current)
                                            for r in c.itertuples()}
-    held = set() if c is None or c.empty else {  # flags of the compared run still on
-        (r.clinician_id, r.flag) for r in c.itertuples() if r.change == STILL}
     teams = {cid: t for cid, t in team_of(run).items() if t}
     rows = []
 
@@ -159,12 +158,12 @@ def support_rows(run: RunFolder) -> pd.DataFrame:
             said.append("Cleared: " + gone_words(cid))
         status = STATUS_OF[r["group"]]
         if status == EXPLAINED:  # context still says whether it was flagged then, or cleared
-            status = (STILL_FLAGGED if any((cid, s) in held for s in r["explained"])
+            status = (STILL_FLAGGED if r["held"]
                       else CLEARED if cid in cleared else EXPLAINED)
         rows.append({"clinician_id": cid, "name": r["name"], "status": status,
                      **{k: r[k] for k in ("new", "worsening", "standing", "flagged",
                                           "explained")},
-                     "held": r["standing"] + [s for s in r["explained"] if (cid, s) in held],
+                     "held": r["held"],
                      "cleared": cleared.get(cid, []),
                      "reasons": ". ".join(said) + ".",
                      "ask": [_ask(q) for q in r["prompts"]],

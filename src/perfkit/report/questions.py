@@ -167,11 +167,12 @@ def check_ins(run: RunFolder) -> pd.DataFrame:
     ``standing``: flagged in the compared run too; ``flagged``: flagged with no earlier figure
     to compare; ``context``: every signal explained by a ramp or recorded time off), the
     signals by kind (``new``, ``worsening``, ``standing``, ``flagged``, ``explained``: lists of
-    signal names), ``ramp`` (the ramp in words, where it explains a signal) and ``leave_days``
+    signal names), ``held`` (those flagged in the compared run too), ``ramp`` (the ramp in
+    words, where it explains a signal) and ``leave_days``
     (the context), ``prompts`` (the questions), ``asking`` (the signals asked about),
     ``name`` and ``row`` (the clinician's ``clinician_metrics`` row)."""
-    columns = ["clinician_id", "name", "group", *KINDS, "ramp", "leave_days", "prompts",
-               "asking", "row"]
+    columns = ["clinician_id", "name", "group", *KINDS, "held", "ramp", "leave_days",
+               "prompts", "asking", "row"]
     t = run.tables.get("check_ins")
     if t is None or t.empty:
         return pd.DataFrame(columns=columns)
@@ -183,7 +184,7 @@ def check_ins(run: RunFolder) -> pd.DataFrame:
         row = metrics[cid]
         asking = sorted(s for k in KINDS[:4] for s in kinds[k])
         rows.append({"clinician_id": cid, "name": run.name_of(cid), "group": r["group"],
-                     **kinds,
+                     **kinds, "held": _codes(r["held"]),
                      "ramp": ramping.get(cid, "") if "ramp" in _codes(r["context"]) else "",
                      "leave_days": int(r["leave_days"]),
                      "prompts": [text for _, text in prompts(row, run.config, False,
