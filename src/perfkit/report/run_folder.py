@@ -273,17 +273,17 @@ def hires_compared(run: RunFolder, clinician_id: str) -> int:
 
 
 def ramping_starts(run: RunFolder) -> dict[str, pd.Timestamp]:
-    """The new hires of ``ramp.csv`` still in their first ``ramp.weeks`` weeks when the
-    period begins, with their start: the one definition of "new hire" every page uses (the
-    check-in list's context, the pack, the self-view and its figures). ``ramp.csv`` itself
-    follows everyone who started in the last ``ramp.recent_months``."""
-    r = run.tables.get("ramp")
-    if r is None or r.empty:
+    """The new hires ``ramp_summary.csv`` marks ``ramping`` (still in their first
+    ``ramp.weeks`` weeks when the period begins: :func:`perfkit.workforce.ramp_summary`), with
+    their start (``ramp.csv``): the one definition of "new hire" every page uses (the
+    check-in list's context, the pack, the self-view and its figures)."""
+    s, r = run.tables.get("ramp_summary"), run.tables.get("ramp")
+    if s is None or r is None or s.empty or r.empty or "ramping" not in s:
         return {}
     start = r.drop_duplicates("clinician_id").set_index("clinician_id")["start_date"]
-    since = pd.Timestamp(run.config.period_start) - pd.Timedelta(weeks=run.config.ramp.weeks)
-    return {cid: pd.Timestamp(day) for cid, day in start.items()
-            if pd.notna(day) and pd.Timestamp(day) > since}
+    return {cid: pd.Timestamp(start[cid]) for cid, yes in zip(s["clinician_id"], s["ramping"],
+                                                              strict=True)
+            if pd.notna(yes) and bool(yes) and cid in start.index}
 
 
 ITEM9_NO_FOLLOWUP = ("This export has no follow-up column, so perfkit cannot see whether a "
