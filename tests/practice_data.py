@@ -74,7 +74,7 @@ needs_browser = pytest.mark.skipif(
 def metric_rows(rows: list[dict], **more) -> pd.DataFrame:
     """Rows of ``clinician_metrics`` built by hand: every row within the practice's thresholds,
     steady, no flag (``more``: further columns of that base), then each row's own values."""
-    from perfkit.report.questions import FLAG_SIGNALS
+    from perfkit.check_ins import FLAG_SIGNALS
 
     base = {"utilization": 0.85, "trend_utilization": "stable", "non_attendance_rate": 0.05,
             "notes_within_72h": 0.95, "trend_notes_within_72h": "stable",

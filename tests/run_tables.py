@@ -10,7 +10,7 @@ import pandas as pd
 from perfkit import outcomes as oc
 from perfkit import practice_summary as ps
 from perfkit import workforce as wf
-from perfkit.tables import roster
+from perfkit.tables import check_in_tables, roster
 
 POOLED = ("hours_attended", "available_hours", "past_appointments", "non_attendance_rate",
           "notes_within_72h", "notes_due")
@@ -22,7 +22,7 @@ def run_tables(tables: dict, config, *, clinicians: pd.DataFrame | None = None,
     """``tables`` with the derived tables added (those given are kept): ``roster`` and
     ``team_rates`` from ``clinicians`` (the prepared roster), ``leave_days`` from
     ``time_off``, ``item9_coverage``, ``trajectories`` and ``trajectory_medians`` from
-    ``assessments``, ``ramp_summary`` from ``ramp`` and ``funnel_lines`` from ``funnel``."""
+    ``assessments``, and those of :func:`derived`."""
     out = dict(tables)
     if clinicians is not None:
         out.setdefault("roster", roster(clinicians))
@@ -40,17 +40,20 @@ def run_tables(tables: dict, config, *, clinicians: pd.DataFrame | None = None,
 
 
 def derived(tables: dict, config) -> dict:
-    """``ramp_summary`` and ``funnel_lines`` worked out again from ``ramp`` and ``funnel``
-    (after a test changes them), and ``clinician_effects``' ``side`` from its intervals."""
+    """``ramp_summary``, ``funnel_lines`` and ``check_ins`` worked out again from ``ramp``,
+    ``funnel`` and ``clinician_metrics`` with ``changes``, ``ramp_summary``, ``leave_days`` and
+    ``roster`` (after a test changes them); time off counts as provided when ``leave_days``
+    is there; and ``clinician_effects``' ``side`` from its intervals."""
     out = dict(tables)
     e = out.get("clinician_effects")
     if e is not None and len(e):
         out["clinician_effects"] = pd.concat(
             [oc.effect_sides(g.drop(columns="side", errors="ignore"),
-                                 config.instruments[inst].better)
+                             config.instruments[inst].better)
              for inst, g in e.groupby("instrument", sort=False)]).loc[e.index]
     if "ramp" in out:
-        out["ramp_summary"] = wf.ramp_summary(out["ramp"])
+        out["ramp_summary"] = wf.ramp_summary(out["ramp"], config)
     if "funnel" in out:
         out["funnel_lines"] = oc.funnel_lines(out["funnel"], config)
+    out.update(check_in_tables(out, config, "leave_days" in out))
     return out

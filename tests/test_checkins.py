@@ -240,24 +240,27 @@ def test_without_an_earlier_run_flags_are_flagged_not_new(tmp_path):
 
 def test_no_prompt_from_a_figure_the_export_cannot_support(tmp_path):
     run = _planted(tmp_path)
-    m = run.table("clinician_metrics").set_index("clinician_id")
-    assert questions.check_in_reasons(m.loc["E"], run.config) == []
-    assert questions.check_in_reasons(m.loc["G"], run.config, you=True) == []
-    assert questions.check_in_reasons(m.loc["F"], run.config) == []  # watch is not a check-in
+    assert questions.check_in_reasons(run, "E") == []
+    assert questions.check_in_reasons(run, "G", you=True) == []
+    assert questions.check_in_reasons(run, "F") == []  # watch is not a check-in
     # the self-view entry point still asks its reader, about every supported flag
-    mine = questions.check_in_reasons(m.loc["A"], run.config, you=True)
+    mine = questions.check_in_reasons(run, "A", you=True)
     assert len(mine) == 2 and mine[0].startswith("Your utilization is 62%")
     assert mine[1].startswith("80% of your notes were signed within 72 hours")  # as shown
 
 
 def test_a_short_leave_is_no_context(tmp_path):
     """Ann's 2 days off are below leave_context_days (10): no context; at 2 they are; at 15
-    Dan's 14 are not either."""
-    assert "A" not in questions._leave(_planted(tmp_path))
+    Dan's 14 are not either (the days ``check_ins`` gives where time off explains a flag)."""
+    def leave(run):
+        t = run.table("check_ins")
+        return {c: d for c, d in zip(t["clinician_id"], t["leave_days"], strict=True) if d}
+
+    assert leave(_planted(tmp_path)) == {"D": 14}
     run = _planted(tmp_path, operations={"leave_context_days": 2})
-    assert questions._leave(run) == {"D": 14, "A": 2}
+    assert leave(run) == {"D": 14, "A": 2}
     run = _planted(tmp_path, operations={"leave_context_days": 15})
-    assert questions._leave(run) == {}
+    assert leave(run) == {}
 
 
 def test_the_changes_show_values_as_the_tables_do(tmp_path):

@@ -39,6 +39,7 @@ from perfkit import operations as op
 from perfkit import supervision as sv
 from perfkit.cli import app
 from perfkit.prepared import Prepared
+from perfkit.report.coverage_words import limit_words, months_before_words
 from perfkit.report.ledger_words import reasons_note
 from perfkit.trends import trend_labels
 
@@ -123,11 +124,13 @@ def test_an_export_beginning_three_weeks_before_the_period(short):
     assert set(limits) == {"new_clients", "licensure"}
     new = limits["new_clients"]
     assert (new["begins"], new["needed_from"]) == ("2026-07-06", "2025-08-01")
-    assert new["words"].startswith("The appointments begin on 06 Jul 2026, 3 weeks before "
-                                   "the period (new clients need 12 months before it)")
+    assert (new["period_starts"], new["new_client_months"]) == ("2026-08-01", 12)
+    assert limit_words(new).startswith("The appointments begin on 06 Jul 2026, 3 weeks before "
+                                       "the period (new clients need 12 months before it)")
     lic = limits["licensure"]
     assert (lic["begins"], lic["clinicians"]) == ("2026-07-08", ["C2"])
-    assert "begin on 08 Jul 2026, after 1 pre-licensed clinician started" in lic["words"]
+    assert "begin on 08 Jul 2026, after 1 pre-licensed clinician started" in limit_words(lic)
+    assert "words" not in new and "words" not in lic  # codes and values: the words are report's
     per = cov.new_clients_limited(ing.tables["clinicians"], c, cfg)
     assert per.to_dict() == {"C1": True, "C2": True, "C3": False}  # C3 started after 06 Jul
 
@@ -279,3 +282,18 @@ def test_the_reports_say_what_a_short_history_limits(tmp_path):
     assert "not projected" in ledger
     dq = r.data_quality_table(run).to_html()
     assert "06 Jul 2026 to 27 Oct 2026" in dq
+
+
+def test_history_limits_in_words_from_their_values():
+    # weeks under three months (90 days: 12 whole weeks), months from 91 days
+    assert months_before_words("2026-05-03", "2026-08-01") == "12 weeks before the period"
+    assert months_before_words("2026-05-02", "2026-08-01") == "3 months before the period"
+    assert months_before_words("2026-08-02", "2026-08-01") == "after the period starts"
+    assert limit_words({"figure": "trends", "weeks": 1, "needed_weeks": 12}).startswith(
+        "The appointments cover 1 whole week up to the period's end and a trend needs 12,")
+    assert limit_words({"figure": "period_end", "ends": "2026-10-20",
+                        "days_before_end": 11}) == (
+        "The appointments end on 20 Oct 2026, 11 days before the period ends: the period's "
+        "last days are missing from every figure.")
+    assert "after 2 pre-licensed clinicians started" in limit_words(
+        {"figure": "licensure", "begins": "2026-07-08", "clinicians": ["C1", "C2"]})

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import perfkit as pk
+from perfkit import model_checks, nested
 from perfkit import models as mo
-from perfkit import nested
 from perfkit.fit_problems import FitError, recording
 from perfkit.report import model_words, research
 
@@ -115,10 +115,12 @@ def test_a_failed_two_level_fit_does_not_say_too_little_data(monkeypatch):
     monkeypatch.setattr(mo, "_fit_once", lambda *a, **k: (None, "ValueError: boom", []))
     fit = mo.fit_growth_model(d, cfg, "PHQ-9")
     assert (fit.level, fit.reason) == ("descriptive", "optimizer_failed")
-    assert not any("too little data" in m for m in fit.messages)
-    assert fit.messages[-1].startswith("the model of clients could not be fitted to "
-                                       f"{len(d)} scores")
-    assert "boom" not in " ".join(fit.messages)  # library text stays in the candidates
+    said = [model_words.message_words(m) for m in fit.messages]
+    assert not any("too little data" in m for m in said)
+    assert fit.messages[-1] == {"code": "optimizer_failed", "scores": len(d),
+                                "clients": fit.n_clients}
+    assert said[-1].startswith(f"the model of clients could not be fitted to {len(d)} scores")
+    assert "boom" not in " ".join(said)  # library text stays in the candidates
     assert fit.candidates[-1]["error"] == "ValueError: boom"
     assert mo.model_summary([fit])["PHQ-9"]["reason"] == "optimizer_failed"
 
@@ -127,7 +129,8 @@ def test_too_little_data_is_still_too_little_data():
     d = load("small_practice").head(30)
     fit = mo.fit_growth_model(d, pk.load_config(), "PHQ-9")
     assert (fit.level, fit.reason) == ("descriptive", "too_little_data")
-    assert fit.messages[-1].startswith("too little data for a model (30 scores")
+    assert model_words.message_words(fit.messages[-1]).startswith(
+        "too little data for a model (30 scores")
 
 
 def test_one_clinician_is_two_level_with_its_reason():
@@ -136,8 +139,8 @@ def test_one_clinician_is_two_level_with_its_reason():
     cfg = pk.load_config(models={"min_scores_total": 5, "min_clients_two_level": 2})
     fit = mo.fit_growth_model(d, cfg, "PHQ-9")
     assert (fit.level, fit.reason) == ("two-level", "too_few_for_three_levels")
-    assert fit.messages[-1].startswith("too few clinicians (1)")
-    assert model_words.reason_words(fit.reason).startswith("too few clinicians or clients")
+    assert model_words.message_words(fit.messages[-1]).startswith("too few clinicians (1)")
+    assert fit.messages[-1]["code"] == fit.reason  # the reason is said in its message
 
 
 def test_nested_fitter_names_a_likelihood_defined_nowhere(monkeypatch):
@@ -151,7 +154,7 @@ def test_nested_fitter_names_a_likelihood_defined_nowhere(monkeypatch):
 
 def test_comparison_codes_are_worded_as_before():
     d = load("small_practice")
-    out = mo.compare_models(d, pk.load_config())
+    out = model_checks.compare_models(d, pk.load_config())
     assert out["model"].tolist() == ["two_level_case_mix", "three_level_time_only",
                                      "three_level_case_mix"]
     shown = research.comparison_table(out).data

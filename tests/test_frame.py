@@ -231,7 +231,8 @@ def test_going_well_gives_reasons_from_the_data(tmp_path):
     said = str(r.going_well(build(tmp_path), "L1"))
     assert "98% of your notes were signed within 72 hours" in said
     assert "standard of 90%" in said
-    assert "3.0% of your appointments were missed" in said and "alert level of 10%" in said
+    # the alert level as the legend and the threshold column write it (one decimal)
+    assert "3.0% of your appointments were missed" in said and "alert level of 10.0%" in said
     for other in ("Lou", "Ava", "81%"):  # no one else's figures, no practice median
         assert other not in said
 

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 import perfkit as pk
-from perfkit import growth
+from perfkit import growth, model_checks
 from perfkit import models as mo
 
 from reference_fits import NAMES, REF, load
@@ -360,7 +360,7 @@ def test_compare_models_counts_every_parameter(covariance, counts):
     clinicians' 3; without case mix 2 fixed effects fewer. The tests are compare_growth's."""
     d = load("small_practice")
     cfg = pk.load_config(models={"client_covariance": covariance})
-    out = mo.compare_models(d, cfg)
+    out = model_checks.compare_models(d, cfg)
     assert out["parameters"].tolist() == counts
     assert out["Chi Df"].tolist()[:2] == [3, 2]
     cov = "diagonal" if covariance == "independent" else "correlated"

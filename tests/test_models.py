@@ -16,6 +16,7 @@ import pytest
 import perfkit as pk
 from perfkit import models as mo
 from perfkit import outcomes as oc
+from perfkit.report import model_words
 
 from reference_fits import NAMES, REF, lme4, load
 
@@ -60,7 +61,7 @@ def test_singular_fit_is_reported_in_plain_words(fits):
     f = fits["no_clinician_effect"]
     assert lme4("no_clinician_effect")["singular"].startswith("1")
     assert f.singular
-    assert mo.SINGULAR_MESSAGE in f.messages
+    assert {"code": "clinicians_indistinguishable"} in f.messages
     # the clinicians' estimates collapse onto the practice average
     assert f.effects["effect"].abs().max() < 0.01
 
@@ -105,11 +106,14 @@ def test_tiny_practice_falls_back_with_a_plain_message():
     tiny = mo.simulate_growth_data(3, 6, 4, seed=5)
     fit = mo.fit_growth_model(tiny, cfg, "GAD-7")
     assert fit.level == "two-level"
-    assert "too few clinicians (3)" in fit.messages[0]
+    assert fit.messages[0] == {"code": "too_few_for_three_levels", "clinicians": 3,
+                              "clients": fit.n_clients}
+    assert "too few clinicians (3)" in model_words.message_words(fit.messages[0])
     assert fit.effects.effect.isna().all()
     smaller = mo.simulate_growth_data(2, 2, 3, seed=6)
     fit = mo.fit_growth_model(smaller, cfg, "GAD-7")
-    assert fit.level == "descriptive" and "too little data" in fit.messages[0]
+    assert fit.level == "descriptive" and fit.messages[0]["code"] == "too_little_data"
+    assert "too little data" in model_words.message_words(fit.messages[0])
     assert np.isfinite(fit.fixed_effects["time"])
 
 
@@ -193,3 +197,21 @@ def test_the_variance_table_prints_the_summarys_standard_deviations():
     older = variance_table({"time_unit": "week", "variance_components": vc})  # no SDs
     html = older.to_html() if hasattr(older, "to_html") else str(older)
     assert "2.00000" not in html and "1.50000" not in html  # read, never worked out here
+
+
+def test_model_messages_in_the_owners_words_separate_thousands():
+    m = {"code": "too_little_data", "scores": 1336, "clients": 12}
+    assert model_words.message_words(m) == (
+        "too little data for a model (1336 scores from 12 clients): showing the average change "
+        "only, with no clinician estimates")
+    assert model_words.message_words(m, owner=True).startswith(
+        "too few scores to compare clinicians (1,336 scores from 12 clients)")
+    two = {"code": "too_few_for_three_levels", "clinicians": 2, "clients": 9}
+    assert model_words.message_words(two, owner=True) == (
+        "too few clinicians (2) or clients (9) to tell clinicians apart: no clinician is "
+        "compared on this measure")
+    # every code the fit can record has words
+    assert set(model_words.MESSAGE_WORDS) == set(mo.MESSAGE_CODES)
+    # a fallback's reason is said by a message of the same code
+    from perfkit.fit_problems import REASONS
+    assert set(REASONS) <= set(mo.MESSAGE_CODES)

@@ -14,7 +14,7 @@ import pytest
 
 import perfkit as pk
 from perfkit import explore as ex
-from perfkit import models
+from perfkit import model_checks, models
 from perfkit import report as r
 from perfkit.cache import demo_run
 from perfkit.report import research
@@ -117,9 +117,9 @@ def test_the_research_notebook_honours_every_parameter(tmp_path, engine_file):
     assert "change per session (points)" in text
     assert str(research.share_statement(fit)).replace("**", "") in text.replace("**", "")
     assert f"At session {fit.share_at_time:g}" in text
-    sens = models.sensitivity_to_early_leavers(data.assessments, cfg, "PCL-5", min_scores=6,
-                                               time_metric="sessions", fixed="score ~ time",
-                                               base_min_scores=4)
+    sens = model_checks.sensitivity_to_early_leavers(
+        data.assessments, cfg, "PCL-5", min_scores=6, time_metric="sessions",
+        fixed="score ~ time", base_min_scores=4)
     # the sensitivity check's full fit is the fit reported above, refitted with its settings
     assert list(sens["effect"].round(6)) == list(fit.effects["effect"].round(6))
     first = sens.iloc[0]

@@ -8,6 +8,7 @@ import ast
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import perfkit
@@ -119,7 +120,9 @@ def test_each_entry_is_well_formed():
         assert m.direction in (reg.HIGHER_BETTER, reg.HIGHER_WORSE, reg.NEITHER), key
         assert m.source in ("clinician_metrics", "outcomes_by_clinician", "clinician_effects",
                             "workforce"), key
-        assert bool(m.threshold) <= bool(m.flag), key  # a threshold sets a flag
+        # a threshold sets a flag (utilization's review band sets the watch mark, beside its
+        # two flags)
+        assert bool(m.threshold) <= bool(reg.flags_of(key)), key
     with pytest.raises(AttributeError):
         reg.METRICS["utilization"].label = "Use"  # frozen
 
@@ -183,8 +186,117 @@ def test_the_flags_compare_rates_with_the_registrys_digits():
 
 
 def test_the_registry_imports_nothing_that_computes():
-    tree = ast.parse((SRC / "registry.py").read_text(encoding="utf-8"))
-    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {
-        a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    from test_architecture import imported
+    found = {name for _, name in imported((SRC / "registry.py").read_text(encoding="utf-8"),
+                                          "perfkit.registry")}
     # the parameters and the data contract's vocabularies (the trend labels): data, no compute
-    assert imported <= {"__future__", "dataclasses", "pandas", "config", "contract"}
+    assert found == {"perfkit.config", "perfkit.contract"}
+
+
+# -- the flags: each one's words, written once, with the thresholds in the metric's format ----
+
+
+def test_every_flag_column_has_one_entry_reading_a_registered_metric():
+    from perfkit import history
+    from perfkit.report.questions import FLAG_SIGNALS
+    # the flag columns the compute side writes and the check-ins ask about: one entry each,
+    # over_capacity too (utilization's second flag)
+    assert list(reg.FLAGS) == [f for f, _ in history.FLAGS] == list(FLAG_SIGNALS)
+    assert {f: e.metric for f, e in reg.FLAGS.items()} == dict(history.FLAGS)
+    assert reg.flags_of("utilization") == ["flag_low_utilization", "over_capacity"]
+    for key, f in reg.FLAGS.items():
+        assert f.side in (reg.BELOW, reg.ABOVE), key
+        assert f.mark == ("▼" if f.side == reg.BELOW and key != "flag_no_time_off" else "▲")
+        for path in f.threshold:  # a metric's threshold: written in that metric's format
+            assert any(path in m.threshold for m in reg.METRICS.values()), path
+
+
+def test_flag_words_fill_the_thresholds_in_each_metrics_format():
+    row = {"utilization": 0.62, "non_attendance_rate": 0.1234, "notes_within_72h": 0.8,
+           "unsigned_overdue_7d": 4, "unsigned_overdue_share": 0.05, "weeks_over_goal": 5,
+           "caseload_growing_weeks": 7}
+    cfg = Config(operations={"utilization_alert": 0.65, "non_attendance_alert": 0.125,
+                             "note_standard_hours": 48, "unsigned_overdue_share": 0.025},
+                 workload={"over_capacity": 1.05, "over_goal_margin": 0.15})
+
+    def text(key, kind):
+        return reg.flag_text(key, kind, cfg, row)
+
+    # a share threshold with its metric's digits: missed appointments one decimal (12.5%,
+    # not 12% or 13%), utilization none, the backlog's share one
+    assert text("flag_low_utilization", "detail") == "utilization 62%, below 65%"
+    assert text("over_capacity", "phrase") == "utilization above 105% of the hours offered"
+    assert text("flag_high_non_attendance", "detail") == \
+        "missed appointments 12.3%, at or above 12.5%"
+    assert text("flag_high_non_attendance", "limit") == "flagged at 12.5% or more"
+    assert text("flag_late_notes", "phrase") == "fewer than 90% of notes signed within 48 hours"
+    assert text("flag_late_notes", "cell") == "notes signed within 48 hours 80%"
+    assert text("flag_unsigned_overdue", "detail") == (
+        "4 notes unsigned for more than 7 days (5.0% of notes due), at or above 3 notes and "
+        "2.5%")
+    # the metric's window from the parameters; a margin that is not a metric's own value
+    assert text("flag_over_goal", "phrase") == \
+        "sessions 15% or more above the weekly goal in 4 of 6 weeks"
+    assert text("flag_no_time_off", "cell") == "no time off recorded in 6 months"
+    assert text("flag_caseload_growing", "detail") == \
+        "caseload growing for 7 weeks in a row, at or above 8"
+    # no share of notes due known: no brackets
+    assert reg.flag_text("flag_unsigned_overdue", "detail", cfg,
+                         {"unsigned_overdue_7d": 1}).startswith("1 note unsigned for more "
+                                                                "than 7 days, at or above")
+
+
+def test_the_reports_take_the_flags_words_from_the_registry():
+    from perfkit.report import checkins, clinician, compare, metrics_table
+    cfg = Config(operations={"non_attendance_alert": 0.125, "unsigned_overdue_share": 0.025})
+    assert compare.flag_words(cfg)["flag_high_non_attendance"] == \
+        "missed appointments at 12.5% or more"
+    assert checkins.REASONS["over_capacity"] == "over capacity"
+    assert list(checkins.REASONS)[:len(reg.FLAGS)] == list(reg.FLAGS)
+    legend = metrics_table.legend(cfg)
+    assert ("Thresholds (parameters): utilization below 70% or above 100% of the hours "
+            "offered; missed appointments at or above 12.5%; notes within 72 h below 90%; "
+            "notes unsigned for more than 7 days: 3 or more and at least 2.5% of the notes "
+            "due.") in legend
+    assert metrics_table.flag_detail("flag_low_utilization", {"utilization": 0.6}, cfg) == \
+        "utilization 60%, below 70%"
+
+    class Run:
+        config = cfg
+    assert clinician._thresholds(Run()) == {
+        "utilization": "flagged below 70% or above 100%",
+        "non_attendance_rate": "flagged at 12.5% or more",
+        "notes_within_72h": "flagged below 90%"}
+
+
+def test_the_glossary_terms_of_metrics_are_the_registrys():
+    assert reg.term_of("episodes") == "Course of treatment"
+    assert reg.term_of("utilization") == "Utilization"  # no term: its label
+    # a term naming two metrics says their labels
+    assert reg.term_of("reliable_improvement_rate") == (
+        f"{reg.label_of('reliable_improvement_rate')} / "
+        f"{reg.label_of('reliable_deterioration_rate').lower()}")
+    cfg = Config(operations={"note_standard_hours": 48, "note_overdue_days": 10})
+    assert reg.definition_of("notes_open_72h", cfg) == (
+        "attended sessions of the period without a signed note more than 48 hours or 10 days "
+        "after they ended.")
+    assert reg.definition_of("turnover_12m", last="31 Oct 2026").endswith(
+        "turnover over the last 12 months to 31 Oct 2026.")
+
+
+@pytest.mark.parametrize("col", ["utilization", "non_attendance_rate", "notes_within_72h"])
+def test_the_weekly_figure_and_the_table_write_a_share_alike(tmp_path, col):
+    """The weekly figure's sentence and the operations table write one value the same way:
+    8.33% is "8.3%" in both for missed appointments (one decimal), "8%" for the others."""
+    from test_checkins import _metrics, _run
+
+    from perfkit.report.figures.operations_charts import _weekly_words
+    from perfkit.report.metrics_table import operations_table
+    reading = pd.Series({"weeks": 12, "end_weeks": 6, "left_out": 0, "start": 1 / 12,
+                         "end": 1 / 12})
+    said = _weekly_words(col, reg.label_of(col, kind="series"), reading, "")
+    t = operations_table(_run(tmp_path, _metrics([{"clinician_id": "A", col: 1 / 12}])))
+    cell = t.data.set_index("Clinician").loc["Ann", reg.label_of(col, kind="column")]
+    written = {"non_attendance_rate": "8.3%"}.get(col, "8%")
+    assert cell == written
+    assert f"from {written} to {written} over the last 12 weeks" in said

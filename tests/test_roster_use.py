@@ -136,7 +136,7 @@ def test_a_rostered_clinician_the_export_never_names(practice, cfg, tmp_path):
     assert (table.loc["Grace Hopper"].drop("Utilization") == "–").all()
     assert "no appointments of yours in this export" in report.own_metrics_table(run, "C2")
     assert report.weekly_trends_figure(run, "C2") == ""
-    assert report.check_in_reasons(m.loc["C2"], run.config) == []
+    assert report.check_in_reasons(run, "C2") == []
     # the practice's utilization: Ada's 60 + 53 minutes over Ada's hours offered only (the
     # hours Grace offered are not idle hours: the export says nothing of them)
     p = run.table("practice_summary").iloc[0]

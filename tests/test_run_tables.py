@@ -24,8 +24,13 @@ def test_the_ramp_summary_means_the_weeks_both_have():
         "utilization": [0.2, 0.5, 0.6, 0.1, 0.3],
         "practice_utilization": [np.nan, 0.4, 0.5, np.nan, np.nan],
         "hires_compared": [2, 4, 3, 1, 1],
-        "ramp": ["faster"] * 3 + ["no practice ramp yet"] * 2})
-    s = wf.ramp_summary(ramp).set_index("clinician_id")
+        "ramp": ["faster"] * 3 + ["no practice ramp yet"] * 2,
+        "start_date": pd.to_datetime(["2026-02-02"] * 3 + ["2026-01-31"] * 2)})
+    # ramping: started after period_start less ramp.weeks (26): 1 Aug - 182 days = 31 Jan;
+    # H1 (2 Feb) is still ramping, H2 (31 Jan, the day itself) is not
+    cfg = pk.load_config(period_start="2026-08-01", period_end="2026-11-01")
+    s = wf.ramp_summary(ramp, cfg).set_index("clinician_id")
+    assert s["ramping"].tolist() == [True, False]
     assert s.loc["H1", ["ramp", "weeks", "compared", "hires_compared"]].tolist() == [
         "faster", 2, True, 3]
     assert s.loc["H1", "utilization"] == pytest.approx(0.55)

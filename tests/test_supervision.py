@@ -274,7 +274,11 @@ def test_a_ce_requirement_of_another_state_is_not_taken():
     tx = pk.load_config(period_start="2026-07-01", period_end="2026-10-01", state="TX")
     t = sv.continuing_education(data, tx).set_index("clinician_id")
     assert pd.isna(t.loc["L", "required_hours"]) and t.loc["P", "required_hours"] == 24
-    assert t.loc["L", "note"] == (
+    assert json.loads(t.loc["L", "reasons"]) == [{
+        "code": "ce_requirement_of_another_state", "license_type": "LCSW", "state": "CA",
+        "source": "California Business and Professions Code §4996.22",
+        "practice_states": ["TX"]}]
+    assert reasons_note(t.loc["L", "reasons"]) == (
         "the continuing-education requirement set for LCSW is CA's (California Business and "
         "Professions Code §4996.22) and the practice's state is TX: set your board's under "
         "supervision.ce_requirements")
@@ -381,7 +385,9 @@ def test_continuing_education_in_the_current_cycle():
     assert t.loc["D", "hours"] == 24 and t.loc["D", "remaining_hours"] == 0
     assert not t.loc["D", "behind_pace"] and not t.loc["D", "due_soon"]
     assert pd.isna(t.loc["E", "required_hours"])
-    assert "no continuing-education requirement" in t.loc["E", "note"]
+    assert reasons_note(t.loc["E", "reasons"]) == (
+        "no continuing-education requirement set for 'PsyD'")
+    assert json.loads(t.loc["C", "reasons"])[0]["code"] == "ce_requirement"
 
 
 def test_supervisors_and_supervisees():
@@ -436,7 +442,8 @@ def test_a_practice_without_the_optional_tables_still_gets_its_ledger():
     assert set(t["ce"]["clinician_id"]) == {"S", "T"}
     s_ce = t["ce"].set_index("clinician_id").loc["S"]
     assert pd.isna(s_ce["hours"]) and pd.isna(s_ce["behind_pace"]) and s_ce["required_hours"] == 24
-    assert s_ce["note"] == "no continuing-education records were provided"
+    assert json.loads(s_ce["reasons"]) == [{"code": "no_ce_records"}]
+    assert reasons_note(s_ce["reasons"]) == "no continuing-education records were provided"
     # the same tables provided but empty: nothing recorded, so due and behind
     data.tables["reviews"] = pd.DataFrame({
         "clinician_id": pd.Series(dtype=str), "review_date": pd.Series(dtype="datetime64[us]"),

@@ -140,18 +140,17 @@ def test_counts_have_thousands_separators(tmp_path):
     # a rendered sentence: the model section's counts
     summary = {"PHQ-9": {"share_of_variance_due_to_clinicians": 0.041, "n_clients": 1336,
                          "n_scores": 7388, "messages": [
-                             "the data do not show variation in clinician starting level "
-                             "(estimated at the boundary), so the model is singular there; "
-                             "the clinician estimates allow for it"]}}
+                             {"code": "boundary", "components": ["clinician starting level"]}]}}
     run = RunFolder(tmp_path, pk.load_config(), {}, {}, summary=summary)
     said = model_section(run)
-    # without the model's rows, its count (client-clinician pairs) is not called clients
+    # without the distinct count (an older run), its count (client-clinician pairs) is not
+    # called clients
     assert "(1,336 courses of treatment, 7,388 scores)" in said
     assert "singular" not in said and "boundary" not in said
-    # with them, distinct clients: x saw two clinicians, so 3 pairs are 2 clients
-    summary["PHQ-9"]["model_data"] = "model_data_phq9.csv"
-    rows = pd.DataFrame({"clinician_id": ["C1", "C2", "C1"], "client_id": ["x", "x", "y"]})
-    run = RunFolder(tmp_path, pk.load_config(), {}, {"model_data_phq9": rows}, summary=summary)
+    assert "no differences in clinician starting level" in said
+    # with it, distinct clients: x saw two clinicians, so 3 pairs are 2 clients
+    summary["PHQ-9"]["n_distinct_clients"] = 2
+    run = RunFolder(tmp_path, pk.load_config(), {}, {}, summary=summary)
     assert "(2 clients, 7,388 scores)" in model_section(run)
 
 

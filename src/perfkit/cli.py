@@ -27,7 +27,6 @@ import typer
 
 from .config import Config, ConfigError, load_config
 from .contract import NO_RECORD, REASONS
-from .coverage import day_words
 from .ingest import (
     STATUS_CAVEATS,
     IngestError,
@@ -261,12 +260,6 @@ def _labels_not_known(rows, table: str) -> list[str]:
             f"{{{table}: {{{column}: {{'{first}': ...}}}}}}"]
 
 
-# what each history limit concerns, in plain words (perfkit.coverage.history_limits)
-_LIMITED = {"new_clients": "new clients, retention, early dropout",
-            "trends": "trends", "period_end": "every figure", "notes": "documentation",
-            "licensure": "licensure ledger"}
-
-
 # adjustments in data_quality.json whose key does not read as words by itself
 _ADJUSTED = {"start_date_month_only": "with a start date known only to the month, read as the "
                                       "first day of that month",
@@ -430,7 +423,7 @@ def _rule_notes(clinicians, cfg: Config) -> list[str]:
     pre-licensed clinician's license type and the practice's state (or why none is), and
     license types whose CE requirement is another state's. One line per sentence, with the
     clinician ids it concerns."""
-    from .report.ledger_words import licensure_note
+    from .report.ledger_words import licensure_note, reason_words
     from .supervision import ce_requirement, licensure_rules_for, load_rules
 
     def ids(who) -> str:
@@ -450,13 +443,16 @@ def _rule_notes(clinicians, cfg: Config) -> list[str]:
         req, why = ce_requirement(lt, cfg)
         if req is None and cfg.supervision.ce_requirements.get(lt) is not None:
             who = clinicians.loc[types[types == lt].index, "clinician_id"]
-            out.append(f"clinicians: {ids(who)}: {why}")
+            out.append(f"clinicians: {ids(who)}: {reason_words(why)}")
     return out
 
 
 def _history(quality: dict) -> list[str]:
     """The "History:" block: how far back (and forward) each table reaches, and which figures
     of the period that limits (``data_quality.json`` ``coverage``)."""
+    from .report.coverage_words import LIMITED, limit_words
+    from .report.format import date_words
+
     cov = quality.get("coverage") or {}
     spans = cov.get("tables") or {}
     if not spans:
@@ -468,14 +464,14 @@ def _history(quality: dict) -> list[str]:
             continue
         days = c["days"]
         length = f"{days} days" if days < 14 else f"{round(days / 7)} weeks"
-        lines.append(f"  {name}: {day_words(c['first'])} to {day_words(c['last'])} ({length})")
+        lines.append(f"  {name}: {date_words(c['first'])} to {date_words(c['last'])} ({length})")
     limits = cov.get("limits") or []
     if not limits:
         lines.append("  That reaches back far enough for every figure of the period.")
     for lim in limits:
         who = f" ({', '.join(lim['clinicians'])})" if lim.get("clinicians") else ""
-        lines.append(f"  Limits {_LIMITED.get(lim['figure'], lim['figure'])}{who}: "
-                     f"{lim['words']}")
+        lines.append(f"  Limits {LIMITED.get(lim['figure'], lim['figure'])}{who}: "
+                     f"{limit_words(lim)}")
     return lines
 
 

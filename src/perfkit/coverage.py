@@ -44,18 +44,13 @@ from .contract import NEW_CLIENT_FIGURES
 
 __all__ = ["DATED_COLUMNS", "table_coverage", "history_limits", "coverage_facts",
            "coverage_of", "first_date", "new_clients_limited", "ledger_records_begin",
-           "ledger_gap", "whole_weeks", "day_words", "NEW_CLIENT_FIGURES"]
+           "ledger_gap", "whole_weeks", "NEW_CLIENT_FIGURES"]
 
 # the date each dated table is covered by (time_off by its first start and last end)
 DATED_COLUMNS = {"appointments": "start", "notes": "signed_at", "assessments": "administered_at",
                  "supervision": "date", "time_off": "start_date", "goals": "set_on",
                  "reviews": "review_date", "ce": "completed_on"}
 # NEW_CLIENT_FIGURES (the figures a short export limits) is perfkit.contract's
-
-
-def day_words(day) -> str:
-    """A date as the reports write it: ``02 Aug 2026``."""
-    return f"{pd.Timestamp(day):%d %b %Y}"
 
 
 def _local_dates(values: pd.Series) -> pd.Series:
@@ -136,18 +131,6 @@ def _later(first: dt.date | None, need: dt.date, config: Config) -> bool:
     return first is not None and (first - need).days > config.coverage.grace_days
 
 
-def _months_words(a: dt.date, b: dt.date) -> str:
-    """The gap from ``a`` to ``b`` in plain words (weeks under three months)."""
-    days = (b - a).days
-    if days < 0:
-        return "after the period starts"
-    if days < 91:
-        weeks = days // 7
-        return f"{weeks} {'week' if weeks == 1 else 'weeks'} before the period"
-    months = round(days / 30.4375)
-    return f"{months} months before the period"
-
-
 def whole_weeks(config: Config, first: dt.date | None) -> int:
     """Whole weeks (Monday to Sunday) from the first Monday on or after ``first`` to the last
     week that ends by as_of, at most ``trends.weeks``: the weeks a weekly series can have
@@ -205,8 +188,9 @@ def new_clients_limited(clinicians: pd.DataFrame, coverage: dict, config: Config
 
 def history_limits(tables: dict[str, pd.DataFrame], coverage: dict,
                    config: Config) -> list[dict]:
-    """The figures a short export limits, practice-wide, each with one plain sentence
-    (``words``) that names no clinician. Empty when the export reaches back far enough."""
+    """The figures a short export limits, practice-wide: each a code (``figure``) with the
+    dates and counts it is said with (:func:`perfkit.report.coverage_words.limit_words` words
+    it, naming no clinician). Empty when the export reaches back far enough."""
     limits = []
     cv = config.coverage
     appts_first = first_date(coverage, "appointments")
@@ -218,53 +202,35 @@ def history_limits(tables: dict[str, pd.DataFrame], coverage: dict,
         limits.append({
             "figure": "new_clients", "figures": NEW_CLIENT_FIGURES, "table": "appointments",
             "begins": appts_first.isoformat(), "needed_from": need.isoformat(),
-            "words": (f"The appointments begin on {day_words(appts_first)}, "
-                      f"{_months_words(appts_first, period_start)} (new clients need "
-                      f"{cv.new_client_months} months before it): a client seen before then who "
-                      "came back in the period is counted as new, so new clients may be too "
-                      "many, and retention and early dropout rest on them.")})
+            "period_starts": period_start.isoformat(),
+            "new_client_months": cv.new_client_months})
     weeks = whole_weeks(config, appts_first)
     if appts_first is not None and weeks < config.trends.min_weeks:
         limits.append({
             "figure": "trends", "figures": ["trends"], "table": "appointments",
             "begins": appts_first.isoformat(), "weeks": weeks,
-            "needed_weeks": config.trends.min_weeks,
-            "words": (f"The appointments cover {weeks} whole "
-                      f"{'week' if weeks == 1 else 'weeks'} up to the period's end and a trend "
-                      f"needs {config.trends.min_weeks}, so a trend is named only for a "
-                      "clear change and otherwise reads \"not enough data\".")})
+            "needed_weeks": config.trends.min_weeks})
     appts_last = _last_date(coverage, "appointments")
     last_day = config.period_end - dt.timedelta(days=1)
     if appts_last is not None and (last_day - appts_last).days > cv.grace_days:
         gap = (last_day - appts_last).days
         limits.append({
             "figure": "period_end", "figures": ["period"], "table": "appointments",
-            "ends": appts_last.isoformat(),
-            "words": (f"The appointments end on {day_words(appts_last)}, {gap} days before the "
-                      "period ends: the period's last days are missing from every figure.")})
+            "ends": appts_last.isoformat(), "days_before_end": gap})
     notes_first = first_date(coverage, "notes")
     if notes_first is not None and appts_first is not None and \
             (notes_first - max(appts_first, period_start)).days > cv.grace_days:
         limits.append({
             "figure": "notes", "figures": ["documentation"], "table": "notes",
-            "begins": notes_first.isoformat(),
-            "words": (f"The notes begin on {day_words(notes_first)}, after the appointments "
-                      "and the period begin: sessions before then have no note in the export, "
-                      "so they count as unsigned.")})
+            "begins": notes_first.isoformat()})
     pre = employed[employed["license_status"] == "pre-licensed"] \
         if "license_status" in employed else employed.iloc[:0]
     gaps = [str(c) for c, s in zip(pre["clinician_id"], pre["start_date"], strict=True)
             if ledger_gap(s, coverage, config, str(c))]
     if gaps:
-        begin = ledger_records_begin(coverage)
-        n = len(gaps)
         limits.append({
             "figure": "licensure", "figures": ["licensure"], "table": "supervision",
-            "begins": begin.isoformat(), "clinicians": gaps,
-            "words": (f"The licensure records begin on {day_words(begin)}, after {n} "
-                      f"pre-licensed {'clinician' if n == 1 else 'clinicians'} started, and no "
-                      "carried-in hours cover the time before: their ledgers count hours since "
-                      "then only (at least, not complete).")})
+            "begins": ledger_records_begin(coverage).isoformat(), "clinicians": gaps})
     return limits
 
 

@@ -112,6 +112,7 @@ YES_NO_COLUMNS = frozenset({
     "past_target", "behind_pace", "due_soon", "competency_review_due", "this_run",
     "compared_with", "definitions_changed", "previous_flag", "current_flag",
     "compared", "whole", "item9_in_export",  # ramp_summary, team_rates, item9_coverage
+    "ramping", "check_in", "newly_flagged",  # ramp_summary, check_ins
 })
 
 

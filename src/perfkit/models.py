@@ -27,7 +27,8 @@ Two engines (``models.engine`` in the parameters):
   from the optimum; perfkit starts from method-of-moments values, tries more than one optimizer,
   keeps the best REML log-likelihood and checks the gradient.
 
-Either way a variance on the boundary is reported as *singular* in plain words, and the
+Either way a variance on the boundary is reported as *singular* (a coded message: the words are
+in :mod:`perfkit.report.model_words`), and the
 clinician effects are the conditional means of the clinician slopes with 95% intervals from
 their conditional variances (lme4's ``ranef(condVar = TRUE)``).
 """
@@ -61,9 +62,10 @@ __all__ = [
     "simulate_growth_data",
     "slug",
     "FIXED",
-    "compare_models",
-    "sensitivity_to_early_leavers",
+    "TIME_ONLY",
+    "fit_two_level_model",
     "Z95",
+    "MESSAGE_CODES",
     "two_level_model",
     "FitError",
 ]
@@ -77,13 +79,22 @@ TIME_ONLY = "score ~ time"  # the model without case mix
 Z95 = float(stats.norm.ppf(0.975))  # 1.959964: every 95% interval of the models
 _VC = {"client": "0 + C(client)", "client_time": "0 + C(client):time"}
 
-SINGULAR_MESSAGE = ("differences between clinicians are not distinguishable from zero here: "
-                    "every clinician's estimate is the practice average")
+# The codes of a fit's messages (GrowthFit.messages: each a dict with its ``code`` and the
+# values it is said with); perfkit.report.model_words words them, for analysts and the owner
+MESSAGE_CODES = {
+    "not_converged": (),
+    "clinicians_indistinguishable": (),  # the clinician slope variance on the boundary
+    "boundary": ("components",),  # other variance parameters on the boundary
+    "too_few_for_three_levels": ("clinicians", "clients"),
+    "too_little_data": ("scores", "clients"),  # the descriptive fallbacks (fit_problems)
+    "optimizer_failed": ("scores", "clients"),
+    "singular_design": ("scores", "clients"),
+}
 
 
 @dataclass(frozen=True)
 class GrowthFit:
-    """The result of fitting one instrument: estimates, checks and plain-words messages.
+    """The result of fitting one instrument: estimates, checks and coded messages.
 
     Immutable and engine-independent: whichever engine fitted it (perfkit's nested fitter or
     statsmodels' MixedLM), the same fields hold the same things. ``loglik`` is the maximised
@@ -112,10 +123,14 @@ class GrowthFit:
     share_clinician: float = float("nan")
     share_at_time: float = float("nan")  # the time (in time_unit) the share is evaluated at
     n_clinicians: int = 0
-    n_clients: int = 0
+    n_clients: int = 0  # courses of treatment (clinician, client): a model's clients
+    n_distinct_clients: int = 0  # people: a client seen by two clinicians counts once
     n_scores: int = 0
     seconds: float = 0.0
     candidates: tuple = ()
+    # what the fit has to say, as codes with values (:data:`MESSAGE_CODES`), e.g.
+    # {"code": "too_few_for_three_levels", "clinicians": 2, "clients": 9};
+    # perfkit.report.model_words.message_words words them
     messages: tuple = ()
     effects: pd.DataFrame = field(default_factory=pd.DataFrame)
     fixed: str = ""
@@ -164,6 +179,7 @@ def _new_draft(data: pd.DataFrame, instrument: str, *, level: str, reml: bool, f
     draft = _Draft(instrument=instrument, level=level, reml=reml, fixed=fixed,
                    n_clinicians=int(clin_codes.max() + 1) if len(data) else 0,
                    n_clients=int(client_codes.max() + 1) if len(data) else 0,
+                   n_distinct_clients=int(data["client_id"].nunique()) if len(data) else 0,
                    n_scores=len(data), messages=[], candidates=[], warnings=[],
                    formula=f"{fixed} + {random}",
                    time_metric=data.attrs.get("time_metric", "weeks"))
@@ -427,20 +443,18 @@ def fit_growth_model(data: pd.DataFrame, cfg: Config, instrument: str = "", *,
 
 
 def _checks(fit: _Draft, engine_converged: bool, grad: float, mc) -> None:
-    """Singular (boundary) components, convergence and their plain-words messages."""
+    """Singular (boundary) components, convergence and their coded messages."""
     boundary = _boundary(fit, mc.singular_tolerance)
     fit.singular = bool(boundary)
     # on the boundary the gradient need not vanish; elsewhere it must
     fit.converged = engine_converged and (grad < mc.gradient_tolerance or fit.singular)
     if not fit.converged:
-        fit.messages.append("the model did not converge: treat its estimates with caution")
+        fit.messages.append({"code": "not_converged"})
     if "clinician slope" in boundary:
-        fit.messages.append(SINGULAR_MESSAGE)
+        fit.messages.append({"code": "clinicians_indistinguishable"})
     others = [b for b in boundary if b != "clinician slope"]
     if others:
-        fit.messages.append(
-            "the data do not show variation in " + ", ".join(others) + " (estimated at the "
-            "boundary), so the model is singular there; the clinician estimates allow for it")
+        fit.messages.append({"code": "boundary", "components": others})
 
 
 def _case_mix(fixed: str) -> bool:
@@ -615,6 +629,14 @@ def two_level_model(data: pd.DataFrame, fixed: str = FIXED):
                        vc_formula={"client_time": "0 + time"})
 
 
+def fit_two_level_model(data: pd.DataFrame, cfg: Config, instrument: str = "", *,
+                        fixed: str = FIXED, reml: bool = True) -> GrowthFit:
+    """The two-level model (scores within clients, no clinician level) whatever the counts:
+    the model the three-level one is compared with (:mod:`perfkit.model_checks`)."""
+    draft, _ = _new_draft(data, instrument, level="two-level", reml=reml, fixed=fixed)
+    return _two_level(data, draft, time.perf_counter(), cfg)
+
+
 def _two_level(data: pd.DataFrame, fit: _Draft, t0: float, cfg: Config) -> GrowthFit:
     fit.level = "two-level"
     fit.reason = "too_few_for_three_levels"
@@ -652,24 +674,11 @@ def _two_level(data: pd.DataFrame, fit: _Draft, t0: float, cfg: Config) -> Growt
         fit.client_slope_var = float(res.vcomp[0])
         fit.residual_var = float(res.scale)
         fit.n_params = len(fit.fixed_effects) + 2 + 1
-    fit.messages.append(
-        f"too few clinicians ({fit.n_clinicians}) or clients ({fit.n_clients}) to separate "
-        "clinicians from clients: a two-level model of clients gives the practice's average "
-        "change, and no clinician is estimated separately")
+    fit.messages.append({"code": "too_few_for_three_levels", "clinicians": fit.n_clinicians,
+                         "clients": fit.n_clients})
     fit.effects = _empty_effects(data, fit)
     fit.seconds = round(time.perf_counter() - t0, 3)
     return _final(fit)
-
-
-# Why a descriptive result stands in for a model, as the run's messages say it (no library
-# text: the owner's page shows these; the errors themselves are in the candidates)
-_DESCRIPTIVE_WHY = {
-    "too_little_data": "too little data for a model ({scores} scores from {clients} clients)",
-    "optimizer_failed": "the model of clients could not be fitted to {scores} scores from "
-                        "{clients} clients (every optimizer tried stopped with an error)",
-    "singular_design": "the model's terms cannot all be estimated from {scores} scores from "
-                       "{clients} clients (a term is constant or a combination of the others)",
-}
 
 
 def _descriptive(data: pd.DataFrame, fit: _Draft, t0: float, *,
@@ -684,9 +693,9 @@ def _descriptive(data: pd.DataFrame, fit: _Draft, t0: float, *,
         fit.fixed_se = ols.bse.copy()
         fit.residual_var = float(ols.scale)
         _engine_outputs(fit, ols, clinicians=False)
-    fit.messages.append(
-        _DESCRIPTIVE_WHY[reason].format(scores=fit.n_scores, clients=fit.n_clients)
-        + ": showing the average change only, with no clinician estimates")
+    # the code is the reason: the words say why a descriptive result stands in for a model
+    # (no library text: the errors themselves are in the candidates)
+    fit.messages.append({"code": reason, "scores": fit.n_scores, "clients": fit.n_clients})
     fit.effects = _empty_effects(data, fit)
     fit.seconds = round(time.perf_counter() - t0, 3)
     return _final(fit)
@@ -726,7 +735,10 @@ def model_summary(fits: list[GrowthFit]) -> dict:
     components and their ``standard_deviations``, ``time_unit``
     (weeks or sessions), ``reason``
     (why it fell back from three levels, a code of :data:`perfkit.fit_problems.REASONS`, empty
-    when it did not) and ``warnings`` (each ``{"category", "message"}`` the fit recorded)."""
+    when it did not), ``messages`` (each ``{"code", ...values}`` of :data:`MESSAGE_CODES`,
+    worded by :mod:`perfkit.report.model_words`), ``n_distinct_clients`` (the people behind
+    the model's rows: ``n_clients`` counts courses of treatment) and ``warnings`` (each
+    ``{"category", "message"}`` the fit recorded)."""
     out = {}
     for f in fits:
         cov = f.clinician_cov
@@ -760,11 +772,12 @@ def model_summary(fits: list[GrowthFit]) -> dict:
             "fit_seconds": f.seconds,
             "n_clinicians": f.n_clinicians,
             "n_clients": f.n_clients,
+            "n_distinct_clients": f.n_distinct_clients,
             "n_scores": f.n_scores,
             "lme4_formula": f.formula or LME4_FORMULA,
             "model_data": f"model_data_{slug(f.instrument)}.csv",
             "reason": f.reason,
-            "messages": f.messages,
+            "messages": list(f.messages),
             "warnings": [{"category": c, "message": m} for c, m in f.warnings],
             "candidates": f.candidates,
         }
@@ -785,65 +798,3 @@ def _fixed(estimate, se) -> dict:
 def slug(instrument: str) -> str:
     """File-name form of an instrument: ``PHQ-9`` -> ``phq9``."""
     return instrument.replace("-", "").lower()
-
-
-# --------------------------------------------------------------------------------------------
-# Research helpers (the outcomes-models notebook)
-# --------------------------------------------------------------------------------------------
-
-
-def compare_models(data: pd.DataFrame, cfg: Config, *, fixed: str = FIXED) -> pd.DataFrame:
-    """Two-level against three-level, and with against without case mix, by maximum likelihood,
-    on ``data`` (its time column as :func:`model_data` made it: weeks or sessions).
-
-    REML likelihoods are not comparable across fixed effects, so all three models are refitted
-    by ML. Likelihood-ratio tests against the three-level case-mix model: the clinician level
-    adds 3 variance parameters (its p-value is conservative, as the null lies on the boundary
-    of the parameter space; Self & Liang 1987); case mix adds 2 fixed effects. ``parameters``
-    counts every estimated parameter as lme4's ``npar`` does (fixed effects, variance
-    parameters and the residual: one more for each model with
-    ``models.client_covariance: correlated``). Lower AIC is better. ``reported`` marks the
-    model fitted with ``fixed`` (the three-level model the caller reports: with case mix by
-    default, as ``perfkit run`` reports it). Numbers only: ``Chisq``, ``Chi Df`` and
-    ``Pr(>Chisq)`` are each model's test against the three-level case-mix model (empty on its
-    own row). ``model`` is a code (``two_level_case_mix``, ``three_level_time_only``,
-    ``three_level_case_mix``); :func:`perfkit.report.research.comparison_table` words the
-    codes and the tests (:mod:`perfkit.report.model_words`).
-    """
-    three = fit_growth_model(data, cfg, reml=False)
-    plain = fit_growth_model(data, cfg, fixed=TIME_ONLY, reml=False)
-    draft, _ = _new_draft(data, "", level="two-level", reml=False, fixed=FIXED)
-    two = _two_level(data, draft, time.perf_counter(), cfg)
-    rows = [
-        ("two_level_case_mix", two.n_params, two.ml_loglik, False),
-        ("three_level_time_only", plain.n_params, plain.ml_loglik, fixed == plain.fixed),
-        ("three_level_case_mix", three.n_params, three.ml_loglik, fixed == three.fixed),
-    ]
-    out = pd.DataFrame(rows, columns=["model", "parameters", "log_likelihood_ml", "reported"])
-    out["AIC"] = 2 * out["parameters"] - 2 * out["log_likelihood_ml"]
-    full = out.loc[2, "log_likelihood_ml"]
-    chisq = (2 * (full - out["log_likelihood_ml"])).clip(lower=0)
-    df = out.loc[2, "parameters"] - out["parameters"]
-    out["Chisq"] = [chisq[0], chisq[1], np.nan]
-    out["Chi Df"] = [df[0], df[1], np.nan]
-    out["Pr(>Chisq)"] = [stats.chi2.sf(chisq[0], df[0]), stats.chi2.sf(chisq[1], df[1]),
-                         np.nan]
-    return out
-
-
-def sensitivity_to_early_leavers(assessments: pd.DataFrame, cfg: Config, instrument: str,
-                                 min_scores: int = 5, *, time_metric: str = "weeks",
-                                 fixed: str = FIXED, base_min_scores: int | None = None
-                                 ) -> pd.DataFrame:
-    """Clinician effects from all episodes (of at least ``base_min_scores`` scores, default
-    ``models.min_scores``) next to those from episodes with at least ``min_scores`` scores
-    (clients who stayed longer), in clinician-id order: both fitted with the same time metric
-    and fixed effects as the fit they check."""
-    base = fit_growth_model(model_data(assessments, cfg, instrument, time_metric=time_metric,
-                                       min_scores=base_min_scores), cfg, instrument,
-                            fixed=fixed)
-    longer = fit_growth_model(model_data(assessments, cfg, instrument, time_metric=time_metric,
-                                         min_scores=min_scores), cfg, instrument, fixed=fixed)
-    a = base.effects.set_index("clinician_id")[["effect", "ci_low", "ci_high", "n_clients"]]
-    b = longer.effects.set_index("clinician_id")[["effect", "ci_low", "ci_high", "n_clients"]]
-    return a.join(b.add_suffix(f"_min{min_scores}")).reset_index()

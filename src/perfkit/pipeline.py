@@ -39,7 +39,7 @@ from .operations import clinicians_in_period
 from .prepared import PREPARED_DIR, Prepared, prepare
 from .pseudonym import PseudonymKey, load_key
 from .recipients import with_readers
-from .tables import STEPS, model_tables
+from .tables import CHECK_IN_INPUTS, STEPS, check_in_tables, model_tables
 from .version import __version__
 
 __all__ = ["run_period", "validate_into", "default_run_folder", "model_outputs", "check_key",
@@ -148,6 +148,23 @@ def _history_step(folder: Path, config: Config, runs, previous, name: str) -> li
         meta["earlier_runs_left_out"] = left_out
         atomic_write_text(snapshot, json.dumps(meta, indent=2) + "\n")
     return [o for n in names for o in _written(Path(n).stem)]
+
+
+def _check_ins_step(folder: Path, data: Prepared, config: Config) -> list[dict]:
+    """``check_ins.csv`` (:func:`perfkit.tables.check_in_tables`) from the run's tables as
+    written (typed, as the reports read them), after ``changes.csv``; a failure is recorded,
+    not raised."""
+    try:
+        tables = {n: read_table(folder / "tables" / f"{n}.csv") for n in CHECK_IN_INPUTS
+                  if (folder / "tables" / f"{n}.csv").is_file()}
+        built = check_in_tables(tables, config, data.provided("time_off"))
+    except Exception as exc:  # isolate the failure; the manifest says what went wrong
+        log.exception("check-in table failed")
+        return [{"path": "tables/check_ins.csv", "status": "failed",
+                 "message": f"{type(exc).__name__}: {exc}"}]
+    for name, frame in built.items():
+        write_table(frame, folder / "tables" / f"{name}.csv")
+    return [o for name in built for o in _written(name)]
 
 
 def previous_key_fingerprint(folder: Path, config: Config | None = None
@@ -768,6 +785,7 @@ def _run_into(data_dir, config: Config, folder: Path, key: PseudonymKey, *, colu
         outputs += _tables_step(step, prepared, config, folder)
         timings[f"{step}_seconds"] = round(time.perf_counter() - t0, 3)
     outputs += _history_step(folder, config, *history, name=final.name)
+    outputs += _check_ins_step(folder, prepared, config)
     t0 = time.perf_counter()
     try:
         outputs += model_outputs(prepared, config, folder)

@@ -51,7 +51,7 @@ __all__ = ["LicensureRule", "load_rules", "shipped_rules_dir", "ledger", "superv
            "licensure_rules_for", "ce_requirement", "rule_words",
            "goals_status", "competency_reviews", "continuing_education", "licensure_tables",
            "renewals", "support", "supervision_pairs", "supervisees", "supervisors",
-           "LEDGER_COLUMNS", "SUPPORT_COLUMNS"]
+           "LEDGER_COLUMNS", "SUPPORT_COLUMNS", "LEDGER_REASONS", "CE_REASONS"]
 
 LEDGER_COLUMNS = ["clinician_id", "rule", "direct_hours", "supervision_hours_individual",
                   "supervision_hours_group", "periods_assessed", "periods_compliant",
@@ -145,11 +145,6 @@ def _license_key(text) -> str:
     return "".join(ch for ch in str(text).lower() if ch.isalnum())
 
 
-def _states_words(config: Config) -> str:
-    return (f"the practice's state is {', '.join(config.state)}" if config.state else
-            "the practice's state is not set (state in the parameters)")
-
-
 def licensure_rules_for(clinicians: pd.DataFrame, config: Config,
                         rules: dict[str, LicensureRule]) -> pd.DataFrame:
     """The licensure rule of each pre-licensed clinician: the roster's ``licensure_rule``, else
@@ -193,19 +188,21 @@ def licensure_rules_for(clinicians: pd.DataFrame, config: Config,
                                        "taken", "reason"])
 
 
-def ce_requirement(license_type: str, config: Config) -> tuple[CERequirement | None, str]:
-    """The continuing-education requirement of a license type (``supervision.ce_requirements``),
-    or None with the sentence that says why none applies: none is set for the type, or the one
-    set is another state's (a requirement with a ``state`` applies only in that state)."""
+def ce_requirement(license_type: str, config: Config) -> tuple[CERequirement | None, dict]:
+    """The continuing-education requirement of a license type (``supervision.ce_requirements``)
+    and its reason, a code with its values (:data:`CE_REASONS`;
+    :func:`perfkit.report.ledger_words.reason_words` words it): the requirement with where it
+    comes from (``ce_requirement``), or None when none applies: none is set for the type
+    (``no_ce_requirement``), or the one set is another state's (``ce_requirement_of_another_state``:
+    a requirement with a ``state`` applies only in that state)."""
     req = config.supervision.ce_requirements.get(license_type)
     if req is None:
-        return None, (f"no continuing-education requirement set for "
-                      f"'{license_type or 'no license type'}'")
+        return None, {"code": "no_ce_requirement", "license_type": license_type}
     if req.state and req.state not in config.state:
-        return None, (f"the continuing-education requirement set for {license_type} is "
-                      f"{req.state}'s ({req.source}) and {_states_words(config)}: set your "
-                      "board's under supervision.ce_requirements")
-    return req, req.source
+        return None, {"code": "ce_requirement_of_another_state", "license_type": license_type,
+                      "state": req.state, "source": req.source,
+                      "practice_states": list(config.state)}
+    return req, {"code": "ce_requirement", "source": req.source}
 
 
 def rule_words(rule: LicensureRule) -> str:
@@ -412,6 +409,15 @@ LEDGER_REASONS = (
     "after_max_months",  # months
     "supervision_below_pace",  # have, expected (hours)
     "no_supervision_records",
+)
+
+# The continuing-education table's reasons (tables/ce.csv ``reasons``, worded like the
+# ledger's by perfkit.report.ledger_words)
+CE_REASONS = (
+    "ce_requirement",  # source: where the requirement comes from
+    "no_ce_requirement",  # license_type: none set for it
+    "ce_requirement_of_another_state",  # license_type, state, source, practice_states
+    "no_ce_records",  # no CE log was provided: hours unknown
 )
 
 
@@ -691,13 +697,14 @@ def continuing_education(data: Prepared, config: Config) -> pd.DataFrame:
     as_of, counted from the clinician's own cycle start (``ce_cycle_starts``) or the practice's
     ``ce_cycle_start``. ``expected_by_now`` is the requirement times the share of the cycle
     gone; ``behind_pace`` marks hours below it; ``due_soon`` marks hours still missing with
-    the cycle ending within ``ce_due_soon_days``. License types without a requirement, or
-    whose requirement is another state's (:func:`ce_requirement`), get an explanatory note and
-    no figures.
+    the cycle ending within ``ce_due_soon_days``. ``reasons`` (JSON, a list like the ledger's:
+    :data:`CE_REASONS`) says where the requirement comes from, or why there are no figures: a
+    license type without a requirement, or whose requirement is another state's
+    (:func:`ce_requirement`), or no CE records.
     """
     cols = ["clinician_id", "license_type", "cycle_start", "cycle_end", "hours",
             "required_hours", "remaining_hours", "expected_by_now", "behind_pace", "due_soon",
-            "note"]
+            "reasons"]
     sc = config.supervision
     as_of = _as_of(config)
     day = as_of - pd.Timedelta(days=1)
@@ -709,14 +716,14 @@ def continuing_education(data: Prepared, config: Config) -> pd.DataFrame:
         cid, lt = str(r.clinician_id), r.license_type if isinstance(r.license_type, str) else ""
         req, why = ce_requirement(lt, config)
         if req is None:
-            rows.append({"clinician_id": cid, "license_type": lt, "note": why})
+            rows.append({"clinician_id": cid, "license_type": lt, "reasons": json.dumps([why])})
             continue
         anchor = pd.Timestamp(sc.ce_cycle_starts.get(cid, sc.ce_cycle_start))
         start, end = _cycle(anchor, req.cycle_years, day)
         if not data.provided("ce"):  # no CE log: hours unknown, never "0 of 36"
             rows.append({"clinician_id": cid, "license_type": lt, "cycle_start": start,
                          "cycle_end": end, "required_hours": req.hours,
-                         "note": "no continuing-education records were provided"})
+                         "reasons": json.dumps([{"code": "no_ce_records"}])})
             continue
         hours = 0.0
         if ce is not None and not ce.empty:
@@ -731,7 +738,8 @@ def continuing_education(data: Prepared, config: Config) -> pd.DataFrame:
                      "expected_by_now": round(expected, 1),
                      "behind_pace": hours < expected,
                      "due_soon": hours < req.hours
-                     and (end - as_of).days <= sc.ce_due_soon_days, "note": req.source})
+                     and (end - as_of).days <= sc.ce_due_soon_days,
+                     "reasons": json.dumps([why])})
     return pd.DataFrame(rows, columns=cols)
 
 

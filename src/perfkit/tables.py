@@ -5,11 +5,13 @@ A run's tables (``tables/*.csv``, DATA_CONTRACT section 2) and the run facts in
 practice-level figures included, is computed here or in the modules these steps call
 (:mod:`perfkit.operations`, :mod:`perfkit.practice_summary`, :mod:`perfkit.workforce`,
 :mod:`perfkit.trends`, :mod:`perfkit.outcomes`, :mod:`perfkit.supervision`,
-:mod:`perfkit.models`);
+:mod:`perfkit.models`, :mod:`perfkit.check_ins`);
 :mod:`perfkit.pipeline` writes them.
 
 Each step returns ``{table name: frame}``; :data:`STEPS` names the tables each step writes, so
 a step that fails is recorded in the manifest table by table while the others still run.
+:func:`check_in_tables` comes after them and after ``changes`` (:mod:`perfkit.history`): it
+reads the tables they wrote (:data:`CHECK_IN_INPUTS`).
 """
 
 from __future__ import annotations
@@ -24,12 +26,13 @@ from . import outcomes as oc
 from . import practice_summary as ps
 from . import supervision as sv
 from . import workforce as wf
+from .check_ins import check_ins
 from .config import Config
 from .prepared import Prepared
 from .trends import trend_labels, trend_readings
 
 __all__ = ["operations_tables", "outcome_tables", "development_tables", "model_tables",
-           "roster", "STEPS"]
+           "check_in_tables", "roster", "STEPS", "CHECK_IN_INPUTS"]
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +66,7 @@ def operations_tables(data: Prepared, config: Config) -> dict[str, pd.DataFrame]
             "practice_summary": ps.practice_summary(data, config, metrics),
             "metric_spread": ps.metric_spread(metrics),
             "workforce": wf.workforce(data.clinicians, config),
-            "ramp": ramp, "ramp_summary": wf.ramp_summary(ramp),
+            "ramp": ramp, "ramp_summary": wf.ramp_summary(ramp, config),
             "leave_days": wf.leave_days(data.time_off, config),
             "trend_readings": trend_readings(weekly, config),
             "roster": roster(data.clinicians),
@@ -154,3 +157,21 @@ STEPS = {
                                          "reviews", "ce", "renewals", "support",
                                          "supervisors"]),
 }
+
+
+# the run tables the check-in step reads, written before it (``changes`` by perfkit.history)
+CHECK_IN_INPUTS = ("clinician_metrics", "changes", "ramp_summary", "leave_days", "roster")
+
+
+def check_in_tables(tables: dict[str, pd.DataFrame], config: Config,
+                    provided: bool = True) -> dict[str, pd.DataFrame]:
+    """``check_ins`` (:func:`perfkit.check_ins.check_ins`: who might welcome a check-in, with
+    each signal's kind, the group and the order the owner's list gives) from the run's
+    tables :data:`CHECK_IN_INPUTS` as written (``tables``: those there are; without
+    ``clinician_metrics`` there is nothing to sort); ``provided``: whether the practice gave
+    time off (``leave_days`` is context only then)."""
+    if "clinician_metrics" not in tables:
+        return {}
+    return {"check_ins": check_ins(tables["clinician_metrics"], tables.get("changes"),
+                                   tables.get("ramp_summary"), tables.get("leave_days"),
+                                   tables.get("roster"), time_off_provided=provided)}

@@ -184,18 +184,24 @@ def ramp(data, cfg: Config, weekly: pd.DataFrame) -> pd.DataFrame:
 
 
 RAMP_SUMMARY_COLUMNS = ["clinician_id", "ramp", "weeks", "compared", "utilization",
-                        "practice_utilization", "hires_compared"]
+                        "practice_utilization", "hires_compared", "ramping"]
 
 
-def ramp_summary(ramp_weeks: pd.DataFrame) -> pd.DataFrame:
+def ramp_summary(ramp_weeks: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     """``tables/ramp_summary.csv``: :func:`ramp` (``ramp.csv``) one row per new hire, in its
     order: the status, the weeks it rests on (those with a practice ramp, else every week
     followed), whether the hire is ``compared`` with earlier hires at all, the hire's and the
-    earlier hires' mean utilization over those weeks, and ``hires_compared`` (the fewest
-    earlier hires over the weeks compared; 0 with none). The ramp figure and the ramp words
-    both read it, so they give the same numbers."""
+    earlier hires' mean utilization over those weeks, ``hires_compared`` (the fewest
+    earlier hires over the weeks compared; 0 with none) and ``ramping`` (yes: the hire is
+    still in their first ``ramp.weeks`` weeks when the period begins, started after
+    ``period_start`` less ``ramp.weeks``: the one definition of "new hire" every page uses,
+    the check-in list's context, the pack, the self-view and its figures; ``ramp.csv`` itself
+    follows everyone who started in the last ``ramp.recent_months``). The ramp figure and the
+    ramp words both read it, so they give the same numbers."""
+    since = pd.Timestamp(cfg.period_start) - pd.Timedelta(weeks=cfg.ramp.weeks)
     rows = []
     for cid, h in ramp_weeks.groupby("clinician_id", sort=False):
+        start = h["start_date"].iloc[0] if "start_date" in h else None
         both = h.dropna(subset=["utilization", "practice_utilization"])
         basis = both if len(both) else h.dropna(subset=["utilization"])
         compared = h[h["practice_utilization"].notna()]
@@ -203,7 +209,8 @@ def ramp_summary(ramp_weeks: pd.DataFrame) -> pd.DataFrame:
                      "compared": bool(len(both)), "utilization": basis["utilization"].mean(),
                      "practice_utilization": both["practice_utilization"].mean(),
                      "hires_compared": int(compared["hires_compared"].min())
-                     if len(compared) else 0})
+                     if len(compared) else 0,
+                     "ramping": bool(pd.notna(start) and pd.Timestamp(start) > since)})
     return pd.DataFrame(rows, columns=RAMP_SUMMARY_COLUMNS)
 
 

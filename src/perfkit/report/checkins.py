@@ -1,15 +1,16 @@
 """Who might welcome support, and why: the top of the owner's page (:func:`first_screen`),
 the check-in table with its questions, each once, and, for a large practice with teams, the
-teams at a glance. Every count is a count of rows of :func:`support_rows`."""
+teams at a glance. Every count is a count of rows of :func:`support_rows`, or of the
+``check_ins`` table's marks (:mod:`perfkit.check_ins`) it reads."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from ..config import Config
-from ..contract import NO_LONGER, STILL
+from ..contract import NO_LONGER
 from ..hostile_text import md
-from ..registry import format_value, label_of, value_words
+from ..registry import FLAGS, flag_text, format_value, label_of, value_words
 from .compare import comings_and_goings, compared_rows, compared_run
 from .format import (
     NO_SIGNING_TIMES,
@@ -26,10 +27,10 @@ from .questions import (
     CHANGED,
     CONTEXT,
     FLAGGED,
-    RAMP_EXPLAINS,
     STANDING,
     WORSENING,
     check_ins,
+    explained_by_ramp,
     prompts,
 )
 from .run_folder import RunFolder, on_status, ramp_by_hire, unavailable
@@ -40,16 +41,10 @@ __all__ = ["first_screen", "check_in_table", "check_in_questions", "support_rows
            "team_rows", "team_glance"]
 
 
-# each flag and worsening trend in a few words (the first screen's counts and names)
+# each flag and worsening trend in a few words (the first screen's counts and names): the
+# flags' words are the registry's (perfkit.registry.FLAGS), in its order
 REASONS = {
-    "flag_low_utilization": "low utilization",
-    "over_capacity": "over capacity",
-    "flag_high_non_attendance": "many missed appointments",
-    "flag_late_notes": "notes running late",
-    "flag_unsigned_overdue": "a backlog of unsigned notes",
-    "flag_over_goal": "sessions above the weekly goal",
-    "flag_no_time_off": "no time off recorded",
-    "flag_caseload_growing": "caseload growing",
+    **{k: f.words for k, f in FLAGS.items()},
     "trend_utilization": "utilization falling",
     "trend_notes_within_72h": "notes slipping later",
     "trend_non_attendance_rate": "missed appointments rising",
@@ -64,29 +59,14 @@ FIRST_SCREEN_NAMES = 8  # the most clinicians the first screen names; the rest a
 
 def _short(signal: str, row, cfg: Config) -> str:
     """One signal of a clinician in a table cell: its mark, a few words and the figure as the
-    tables show it ("▼ utilization 62%"); the thresholds are the operations table's legend."""
+    tables show it ("▼ utilization 62%"; the registry's ``cell``,
+    :data:`perfkit.registry.FLAGS`); the thresholds are the operations table's legend."""
     if signal in WORSENING:
         bad, _ = WORSENING[signal]
         return f"{'↓' if bad == 'declining' else '↑'} {REASONS[signal]}"
-    w, o = cfg.workload, cfg.operations
-
-    def v(metric: str) -> str:
-        return value_words(metric, row.get(metric))
-
-    return {
-        "flag_low_utilization": f"▼ utilization {v('utilization')}",
-        "over_capacity": f"▲ utilization {v('utilization')} of the hours offered",
-        "flag_high_non_attendance": f"▲ missed appointments {v('non_attendance_rate')}",
-        "flag_late_notes": f"▼ {label_of('notes_within_72h', cfg, 'long').lower()} "
-                           f"{v('notes_within_72h')}",
-        "flag_unsigned_overdue": f"▲ {v('unsigned_overdue_7d')} unsigned for more than "
-                                 f"{o.note_overdue_days:g} days",
-        "flag_over_goal": f"▲ above the weekly goal in {num(row.get('weeks_over_goal'), 0)} "
-                          f"of the last {w.over_goal_window} weeks",
-        "flag_no_time_off": f"▲ no time off recorded in {w.time_off_months} months",
-        "flag_caseload_growing": f"▲ caseload growing for "
-                                 f"{v('caseload_growing_weeks')}",
-    }.get(signal, REASONS.get(signal, signal))
+    if signal in FLAGS:
+        return f"{FLAGS[signal].mark} {flag_text(signal, 'cell', cfg, row)}"
+    return REASONS.get(signal, signal)
 
 
 def _ask(prompt: str) -> str:
@@ -120,8 +100,6 @@ def support_rows(run: RunFolder) -> pd.DataFrame:
     was = {} if c is None or c.empty else {(r.clinician_id, r.flag): (r.metric, r.previous,
                                                                        r.current)
                                            for r in c.itertuples()}
-    held = set() if c is None or c.empty else {  # flags of the compared run still on
-        (r.clinician_id, r.flag) for r in c.itertuples() if r.change == STILL}
     teams = {cid: t for cid, t in team_of(run).items() if t}
     rows = []
 
@@ -159,12 +137,12 @@ def support_rows(run: RunFolder) -> pd.DataFrame:
             said.append("Cleared: " + gone_words(cid))
         status = STATUS_OF[r["group"]]
         if status == EXPLAINED:  # context still says whether it was flagged then, or cleared
-            status = (STILL_FLAGGED if any((cid, s) in held for s in r["explained"])
+            status = (STILL_FLAGGED if r["held"]
                       else CLEARED if cid in cleared else EXPLAINED)
         rows.append({"clinician_id": cid, "name": r["name"], "status": status,
                      **{k: r[k] for k in ("new", "worsening", "standing", "flagged",
                                           "explained")},
-                     "held": r["standing"] + [s for s in r["explained"] if (cid, s) in held],
+                     "held": r["held"],
                      "cleared": cleared.get(cid, []),
                      "reasons": ". ".join(said) + ".",
                      "ask": [_ask(q) for q in r["prompts"]],
@@ -255,7 +233,7 @@ def first_screen(run: RunFolder) -> Text:
     context = rows[rows["explained"].map(len) > 0]
     if k := len(context):
         ramps = ramp_by_hire(run).set_index("clinician_id")["ramp"]
-        slow = int((context["explained"].map(lambda s: bool(set(s) & RAMP_EXPLAINS))
+        slow = int((context["clinician_id"].isin(explained_by_ramp(run))
                     & context["clinician_id"].map(ramps).eq("more slowly")).sum())
         who = "one is a new hire" if slow == 1 else f"{num(slow, 0)} are new hires"
         counts += (f" The data explain a flag of {count(k, 'clinician')} (a new hire's first "
@@ -353,19 +331,21 @@ def team_rows(run: RunFolder) -> pd.DataFrame:
     """One row per team (clinicians with no team last, then the whole practice), as numbers:
     ``team`` ("" for no team and for the whole practice), ``whole`` (the practice's row),
     ``clinicians``, ``check_in`` (the clinicians the check-in table lists as newly flagged
-    or worsening, still flagged, or flagged: :func:`support_rows`;
+    or worsening, still flagged, or flagged: ``check_ins.csv``'s ``check_in``;
     a flag cleared, or context alone, is not counted),
-    ``newly_flagged`` (clinicians with a flag new since the compared run) and the pooled
+    ``newly_flagged`` (clinicians with a flag new since the compared run: its
+    ``newly_flagged``) and the pooled
     ``utilization``, ``non_attendance_rate`` and ``notes_within_72h`` of the team's rows of
     ``clinician_metrics`` (``team_rates.csv``: ratios of sums, as the practice's own
     figures), with ``timed`` (clinicians whose notes have signing times)."""
     m = run.table("clinician_metrics")
     teams = team_of(run)
     team = m["clinician_id"].map(lambda c: teams.get(str(c), ""))
-    rows_ = support_rows(run)  # the check-in table's rows: its counts are the table's
-    asked = set(rows_.loc[rows_["status"].isin([NEW, STILL_FLAGGED, FLAGGED_NOW]),
-                          "clinician_id"])
-    new = set(rows_.loc[rows_["new"].map(len) > 0, "clinician_id"])
+    ins = run.tables.get("check_ins")  # perfkit.check_ins: the check-in table's own rows
+    ins = ins if ins is not None else pd.DataFrame(
+        columns=["clinician_id", "check_in", "newly_flagged"])
+    asked = set(ins.loc[ins["check_in"].fillna(False).astype(bool), "clinician_id"])
+    new = set(ins.loc[ins["newly_flagged"].fillna(False).astype(bool), "clinician_id"])
     rates = run.table("team_rates")  # perfkit.practice_summary.team_rates: the same groups
     rows = []
     for _, r in rates.iterrows():

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..contract import LAG_FIGURES, NEW_CLIENT_FIGURES
 from ..hostile_text import md
-from ..registry import RAMP_STATUS, format_value, formatter, label_of, value_words
+from ..registry import FLAGS, RAMP_STATUS, flag_text, format_value, formatter, label_of, value_words
 from .compare import compared_period, compared_run, flag_words
 from .format import (
     GROUP_SESSIONS,
@@ -20,7 +20,6 @@ from .format import (
     date_words,
     known_yes,
     num,
-    pct,
     period_words,
     score,
     short_history,
@@ -119,14 +118,14 @@ def own_intro(run: RunFolder, clinician_id: str | None = None) -> Text:
 
 def _thresholds(run: RunFolder) -> dict[str, str]:
     """The practice's thresholds (the flags' levels in the parameters) of the self-view's
-    figures that have one, in words."""
-    o, w = run.config.operations, run.config.workload
-    return {"utilization": f"flagged below {pct(o.utilization_alert)} or above "
-                           f"{pct(w.over_capacity)}",
-            "non_attendance_rate": "flagged at "
-                                   f"{format_value('non_attendance_rate', o.non_attendance_alert)}"
-                                   " or more",
-            "notes_within_72h": f"flagged below {pct(o.notes_within_72h_alert)}"}
+    figures that have one, in words: each flag's ``limit`` in the registry
+    (:data:`perfkit.registry.FLAGS`), a metric's flags joined with "or"."""
+    out: dict[str, str] = {}
+    for key, flag in FLAGS.items():
+        if flag.limit:
+            said = flag_text(key, "limit", run.config)
+            out[flag.metric] = f"{out[flag.metric]} or {said}" if flag.metric in out else said
+    return out
 
 
 def _previous(run: RunFolder, clinician_id: str) -> pd.Series | None:
@@ -238,9 +237,10 @@ def own_ramp_text(run: RunFolder, clinician_id: str) -> Text:
     weeks = int(h["weeks"])
     m = run.table("clinician_metrics").set_index("clinician_id")
     now = m["utilization"].get(clinician_id, np.nan) if "utilization" in m else np.nan
-    mine = (f"Since you started, your utilization averaged {pct(h['utilization'])} over "
+    util = formatter("utilization")
+    mine = (f"Since you started, your utilization averaged {util(h['utilization'])} over "
             f"{weeks} of your first {run.config.ramp.weeks} weeks"
-            + (f" ({pct(now)} in this period)" if pd.notna(now) else ""))
+            + (f" ({util(now)} in this period)" if pd.notna(now) else ""))
     if h["compared"] and not ramp_compared(run, clinician_id):
         return Text(f"{mine}. Your first weeks are not set beside the practice's earlier "
                     f"hires': fewer than {run.config.privacy.min_peers} of them have figures "
@@ -248,7 +248,7 @@ def own_ramp_text(run: RunFolder, clinician_id: str) -> Text:
                     "to build: your utilization is compared with no one's.")
     if h["ramp"] in RAMP_STATUS and h["compared"]:
         return Text(f"{mine}; the practice's earlier hires averaged "
-                    f"{pct(h['practice_utilization'])} in the same weeks of theirs. You are "
+                    f"{util(h['practice_utilization'])} in the same weeks of theirs. You are "
                     f"building your caseload {RAMP_STATUS[h['ramp']][1]}. A caseload takes "
                     "weeks "
                     "to build, so your first weeks are compared with other new starts, not "
@@ -291,16 +291,17 @@ def going_well(run: RunFolder, clinician_id: str) -> Text:
         a = ops.notes_within_72h_alert
         if on_times and pd.notna(notes) and notes >= a + (1 - a) / 2 \
                 and not any("signed within" in w for w in said):
-            said.append(f"{pct(notes)} of your notes were signed within "
+            said.append(f"{format_value('notes_within_72h', notes)} of your notes were signed "
+                        f"within "
                         f"{ops.note_standard_hours:g} hours, well above the practice's "
-                        f"standard of {pct(a)}.")
+                        f"standard of {format_value('notes_within_72h', a)}.")
         missed = r.get("non_attendance_rate")
         if "non_attendance_rate" not in gone and pd.notna(missed) \
                 and missed <= ops.non_attendance_alert / 2 \
                 and not any("missed" in w for w in said):
             said.append(f"{value_words('non_attendance_rate', missed)} of your appointments were "
                         "missed, well under the practice's alert level of "
-                        f"{pct(ops.non_attendance_alert)}.")
+                        f"{format_value('non_attendance_rate', ops.non_attendance_alert)}.")
     if not said:
         return Text("Nothing in this period's figures stands out as clearly better than your "
                     "own earlier periods or well inside the practice's thresholds. These "
@@ -325,8 +326,9 @@ def _better_than_before(run: RunFolder, clinician_id: str, said: list[str]) -> l
     if pd.notna(v0) and pd.notna(v1) and v1 - v0 >= IMPROVED["notes_within_72h"] \
             and not any("signed within" in w for w in said):
         out.append(f"More of your notes were signed within "
-                   f"{run.config.operations.note_standard_hours:g} hours: {pct(v1)} now, "
-                   f"{pct(v0)} in {when}.")
+                   f"{run.config.operations.note_standard_hours:g} hours: "
+                   f"{format_value('notes_within_72h', v1)} now, "
+                   f"{format_value('notes_within_72h', v0)} in {when}.")
     v0, v1 = was.get("non_attendance_rate"), now.get("non_attendance_rate")
     if pd.notna(v0) and pd.notna(v1) and v1 - v0 <= IMPROVED["non_attendance_rate"] \
             and not any("missed" in w for w in said):
@@ -337,8 +339,9 @@ def _better_than_before(run: RunFolder, clinician_id: str, said: list[str]) -> l
     if pd.notna(v0) and pd.notna(v1) and v0 > 0 and v1 < v0 \
             and not any("unsigned" in w for w in said):
         out.append(f"Fewer of your notes were left unsigned for more than "
-                   f"{run.config.operations.note_overdue_days:g} days: {num(v1, 0)} now, "
-                   f"{num(v0, 0)} in {when}.")
+                   f"{run.config.operations.note_overdue_days:g} days: "
+                   f"{format_value('unsigned_overdue_7d', v1)} now, "
+                   f"{format_value('unsigned_overdue_7d', v0)} in {when}.")
     return out
 
 

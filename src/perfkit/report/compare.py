@@ -8,7 +8,8 @@ import pandas as pd
 
 from ..config import Config
 from ..hostile_text import md
-from .format import date_words, pct, span_words
+from ..registry import FLAGS, flag_text
+from .format import date_words, span_words
 from .run_folder import RunFolder
 
 __all__ = ["flag_words", "compared_rows", "compared_period", "compared_run",
@@ -17,23 +18,9 @@ __all__ = ["flag_words", "compared_rows", "compared_period", "compared_run",
 
 def flag_words(cfg: Config) -> dict[str, str]:
     """Each flag of ``clinician_metrics`` with its threshold from the parameters, in a few
-    words ("missed appointments at 10% or more")."""
-    o, w = cfg.operations, cfg.workload
-    return {
-        "flag_low_utilization": f"utilization below {pct(o.utilization_alert)}",
-        "over_capacity": f"utilization above {pct(w.over_capacity)} of the hours offered",
-        "flag_high_non_attendance": f"missed appointments at {pct(o.non_attendance_alert)} or "
-                                    "more",
-        "flag_late_notes": f"fewer than {pct(o.notes_within_72h_alert)} of notes signed within "
-                           f"{o.note_standard_hours:g} hours",
-        "flag_unsigned_overdue": f"notes unsigned for more than {o.note_overdue_days:g} days "
-                                 f"(at least {o.unsigned_overdue_min_notes}, and at least "
-                                 f"{pct(o.unsigned_overdue_share, 1)} of notes due)",
-        "flag_over_goal": f"sessions {pct(w.over_goal_margin)} or more above the weekly goal in "
-                          f"{w.over_goal_weeks} of {w.over_goal_window} weeks",
-        "flag_no_time_off": f"no time off recorded in {w.time_off_months} months",
-        "flag_caseload_growing": f"caseload growing for {w.caseload_growing_weeks} weeks or more",
-    }
+    words ("missed appointments at 10.0% or more"): the registry's phrases
+    (:data:`perfkit.registry.FLAGS`)."""
+    return {k: flag_text(k, "phrase", cfg) for k in FLAGS}
 
 
 def compared_rows(run: RunFolder) -> pd.DataFrame:

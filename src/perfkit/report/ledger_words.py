@@ -1,8 +1,9 @@
-"""The licensure ledger's reasons in words: why a rule was taken by default or none was, why no
-completion is projected, why a clinician is behind. Compute writes codes with their values
-(``tables/supervision_ledger.csv``'s ``reasons``, a JSON list;
-:data:`perfkit.supervision.LEDGER_REASONS`); the sentences are made here, for the
-supervision pack and ``perfkit validate``."""
+"""The licensure ledger's and the continuing-education table's reasons in words: why a rule was
+taken by default or none was, why no completion is projected, why a clinician is behind, where a
+CE requirement comes from or why none applies. Compute writes codes with their values
+(``tables/supervision_ledger.csv``'s and ``tables/ce.csv``'s ``reasons``, JSON lists;
+:data:`perfkit.supervision.LEDGER_REASONS`, :data:`perfkit.supervision.CE_REASONS`); the
+sentences are made here, for the supervision pack and ``perfkit validate``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import json
 
 from .format import date_words
 
-__all__ = ["reason_words", "reasons_note", "licensure_note"]
+__all__ = ["reason_words", "reasons_note", "reason_codes", "licensure_note"]
 
 NO_SUPERVISION = ("no supervision records were provided, so supervision hours, compliance and "
                   "the projected completion are unknown")
@@ -52,6 +53,20 @@ def reason_words(reason: dict) -> str:
                 f"{r['expected']:.0f}")
     if code == "no_supervision_records":
         return NO_SUPERVISION
+    if code == "ce_requirement":
+        return r["source"]
+    if code == "no_ce_requirement":
+        return ("no continuing-education requirement set for "
+                f"'{r['license_type'] or 'no license type'}'")
+    if code == "ce_requirement_of_another_state":
+        states = (f"the practice's state is {', '.join(r['practice_states'])}"
+                  if r["practice_states"] else
+                  "the practice's state is not set (state in the parameters)")
+        return (f"the continuing-education requirement set for {r['license_type']} is "
+                f"{r['state']}'s ({r['source']}) and {states}: set your board's under "
+                "supervision.ce_requirements")
+    if code == "no_ce_records":
+        return "no continuing-education records were provided"
     return str(code)
 
 
@@ -68,6 +83,11 @@ def reasons_note(reasons) -> str:
     "; " ("" for none)."""
     parsed = _parsed(reasons) or []
     return "; ".join(reason_words(r) for r in parsed)
+
+
+def reason_codes(reasons) -> list[str]:
+    """The codes of a row's ``reasons`` (JSON text or a list), in order."""
+    return [r.get("code", "") for r in _parsed(reasons) or []]
 
 
 def licensure_note(reason) -> str:

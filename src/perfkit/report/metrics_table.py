@@ -8,13 +8,10 @@ import numpy as np
 import pandas as pd
 
 from ..config import Config
-from ..registry import concern, format_value, label_of, value_words
-from .compare import flag_words
+from ..registry import FLAGS, concern, flag_text, format_value, label_of
 from .format import (
     NO_APPOINTMENTS,
     cohort_pct,
-    num,
-    pct,
     short_history,
     table,
     trend_words,
@@ -36,42 +33,10 @@ SHADES = {"low": "background-color: #fbd5b5; font-weight: bold",
 
 def flag_detail(flag: str, row, cfg: Config) -> str:
     """One flag of a clinician in words, with its direction, its size and the threshold it is
-    past, e.g. "utilization 62%, below 70%". The values are the displayed ones (the flags
-    compare them as displayed: :func:`perfkit.operations.beyond`)."""
-    o, w = cfg.operations, cfg.workload
-    get = row.get
-
-    def shown(metric: str) -> str:
-        return format_value(metric, get(metric))
-
-    if flag == "flag_low_utilization":
-        return f"utilization {shown('utilization')}, below {pct(o.utilization_alert)}"
-    if flag == "over_capacity":
-        return (f"utilization {shown('utilization')} of the hours offered, "
-                f"above {pct(w.over_capacity)}")
-    if flag == "flag_high_non_attendance":
-        return (f"missed appointments {shown('non_attendance_rate')}, at or above "
-                f"{format_value('non_attendance_rate', o.non_attendance_alert)}")
-    if flag == "flag_late_notes":
-        return (f"{label_of('notes_within_72h', cfg, 'long').lower()} "
-                f"{shown('notes_within_72h')}, below {pct(o.notes_within_72h_alert)}")
-    if flag == "flag_unsigned_overdue":
-        n = get("unsigned_overdue_7d")
-        share = get("unsigned_overdue_share", np.nan)
-        of = f" ({pct(share, 1)} of notes due)" if pd.notna(share) else ""
-        return (f"{value_words('unsigned_overdue_7d', n)} unsigned for more than "
-                f"{o.note_overdue_days:g} days{of}, at or above {o.unsigned_overdue_min_notes} "
-                f"notes and {pct(o.unsigned_overdue_share, 1)}")
-    if flag == "flag_over_goal":
-        return (f"sessions {pct(w.over_goal_margin)} or more above the weekly goal in "
-                f"{num(get('weeks_over_goal'), 0)} of the last {w.over_goal_window} weeks, at "
-                f"or above {w.over_goal_weeks}")
-    if flag == "flag_no_time_off":
-        return f"no time off recorded in {w.time_off_months} months"
-    if flag == "flag_caseload_growing":
-        weeks = value_words("caseload_growing_weeks", get("caseload_growing_weeks"))
-        return f"caseload growing for {weeks} in a row, at or above {w.caseload_growing_weeks}"
-    return flag_words(cfg).get(flag, flag)
+    past, e.g. "utilization 62%, below 70%" (the registry's ``detail``:
+    :data:`perfkit.registry.FLAGS`). The values are the displayed ones (the flags compare
+    them as displayed: :func:`perfkit.operations.beyond`)."""
+    return flag_text(flag, "detail", cfg, row) if flag in FLAGS else flag
 
 
 def cell_states(m: pd.DataFrame, cfg: Config | None = None) -> pd.DataFrame:
@@ -102,18 +67,17 @@ def marked(text: str, state: str) -> str:
 
 
 def legend(cfg: Config) -> str:
-    """What each mark of the operations table means, with the thresholds from the parameters."""
-    o, w = cfg.operations, cfg.workload
+    """What each mark of the operations table means, with the thresholds from the parameters
+    (each flag's ``legend`` words in the registry, :data:`perfkit.registry.FLAGS`)."""
+    o = cfg.operations
+    thresholds = [flag_text(k, "legend", cfg) for k in FLAGS if FLAGS[k].legend]
     return (f"{MARKS['low']} / {MARKS['high']}: outside the practice's thresholds, worth a "
-            f"conversation. {MARKS['watch']}: utilization from {pct(o.utilization_alert)} to "
-            f"below {pct(o.utilization_review)}, the review band: worth watching, not a flag. "
-            f"Thresholds (parameters): utilization below {pct(o.utilization_alert)} or above "
-            f"{pct(w.over_capacity)} of the hours offered; missed appointments at or above "
-            f"{format_value('non_attendance_rate', o.non_attendance_alert)}; notes "
-            f"within {o.note_standard_hours:g} h below "
-            f"{pct(o.notes_within_72h_alert)}; notes unsigned for more than "
-            f"{o.note_overdue_days:g} days: {o.unsigned_overdue_min_notes} or more and at "
-            f"least {pct(o.unsigned_overdue_share, 1)} of the notes due. Values are compared as "
+            f"conversation. {MARKS['watch']}: utilization from "
+            f"{format_value('utilization', o.utilization_alert)} to below "
+            f"{format_value('utilization', o.utilization_review)}, the review band: worth "
+            "watching, not a flag. "
+            f"Thresholds (parameters): {' or '.join(thresholds[:2])}; "
+            f"{'; '.join(thresholds[2:])}. Values are compared as "
             "shown (70% is not below 70%). The shading repeats the marks in colour.")
 
 
@@ -164,7 +128,8 @@ def operations_table(run: RunFolder):
         heading("notes_open_72h"): fmt("notes_open_72h") if "notes_open_72h" in m else "–",
         unsigned_col: fmt("unsigned_overdue_7d"),
         heading("active_clients"): fmt("active_clients"),
-        heading("new_clients"): [short_history(num(v, 0), lim, count=True) for v, lim in
+        heading("new_clients"): [short_history(format_value("new_clients", v), lim,
+                                                      count=True) for v, lim in
                         zip(m["new_clients"], m.get("new_clients_limited", [False] * len(m)),
                             strict=True)],
         heading("retained_8plus_rate"): [short_history(cohort_pct(

@@ -5,8 +5,6 @@ the check-in table are :mod:`.checkins`; the operations table is :mod:`.metrics_
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 
@@ -28,6 +26,7 @@ from .format import (
     text_or,
     yes_no,
 )
+from .model_words import messages_text
 from .run_folder import (
     RunFolder,
     caveats,
@@ -43,7 +42,7 @@ from .supervisor import ce_words, compliance_words
 from .teams import TEAM, by_team, is_large, shortened
 
 __all__ = ["practice_title", "documentation_basis", "period_summary", "left_out_words",
-           "outcomes_table", "model_section", "limits_note", "ramp_words", "plain_model_words",
+           "outcomes_table", "model_section", "limits_note", "ramp_words",
            "funnel_intro", "data_quality_table", "renewals_table", "associates_compliance"]
 
 
@@ -119,7 +118,7 @@ def ramp_words(run: RunFolder) -> Text:
     hires = ramp_by_hire(run).set_index("clinician_id")
     if hires.empty:
         return Text(f"No clinician started in the last {run.config.ramp.recent_months} months.")
-    status = hires["ramp"]
+    status, util = hires["ramp"], formatter("utilization")
     n = len(status)
     parts = [f"{num(n, 0)} {'clinician' if n == 1 else 'clinicians'} started in the last "
              f"{run.config.ramp.recent_months} months."]
@@ -131,16 +130,16 @@ def ramp_words(run: RunFolder) -> Text:
             continue
         rows = sorted(hires[status == kind].iterrows(), key=lambda x: run.name_of(x[0]))
         if many:  # a long list: the figures alone, what they are said once before it
-            who = [f"**{md(run.name_of(cid))}** {pct(h['utilization'])} against "
-                   f"{pct(h['practice_utilization'])}" for cid, h in rows]
+            who = [f"**{md(run.name_of(cid))}** {util(h['utilization'])} against "
+                   f"{util(h['practice_utilization'])}" for cid, h in rows]
             if who:
                 parts.append(f"{label} ({count(len(who), 'clinician')}; each one's "
                              "utilization on average over their first weeks, against the "
                              "earlier hires' in the same weeks): " + "; ".join(who) + ".")
             continue
-        who = [f"**{md(run.name_of(cid))}** ({pct(h['utilization'])} utilization on average "
+        who = [f"**{md(run.name_of(cid))}** ({util(h['utilization'])} utilization on average "
                f"over {h['weeks']} of their first weeks, against "
-               f"{pct(h['practice_utilization'])} for earlier hires in the same weeks)"
+               f"{util(h['practice_utilization'])} for earlier hires in the same weeks)"
                for cid, h in rows]
         if who:
             parts.append(f"{label}: " + "; ".join(who) + ".")
@@ -165,7 +164,7 @@ def _workforce_words(run: RunFolder) -> str:
             f"{num(w['clinicians_at_end'], 0)} at the end. Over the last 12 months "
             f"{num(left, 0)} "
             f"{'clinician' if left == 1 else 'clinicians'} left: a turnover of "
-            f"{pct(w['turnover_12m'])} of the average headcount "
+            f"{format_value('turnover_12m', w['turnover_12m'])} of the average headcount "
             f"({num(w['average_headcount_12m'], 1)}). Median time at the practice "
             f"{num(w['median_tenure_years'], 1)} years.")
 
@@ -249,40 +248,12 @@ def outcomes_table(run: RunFolder):
     return table(out, kind="figures")
 
 
-# the models' messages (perfkit.models) in words for the owner's page
-_PLAIN_MODEL = [
-    (r"the data do not show variation in (.+?) \(estimated at the boundary\), so the model is "
-     r"singular there; the clinician estimates allow for it",
-     r"the scores show no differences in \1, so that part of the comparison is set to none; "
-     r"the rest is unaffected"),
-    (r"the model did not converge: treat its estimates with caution",
-     "the calculation did not settle on an answer: treat its figures with caution"),
-    (r"to separate clinicians from clients: a two-level model of clients gives the practice's "
-     r"average change, and no clinician is estimated separately",
-     "to tell clinicians apart: no clinician is compared on this measure"),
-    (r"too little data for a model", "too few scores to compare clinicians"),
-]
-
-
-def plain_model_words(msg: str) -> str:
-    """A model's message (``model_summary``) in plain words, its counts thousands-separated:
-    no "singular", "boundary", "converge" or "two-level model" on the owner's page."""
-    for pattern, plain in _PLAIN_MODEL:
-        msg = re.sub(pattern, plain, msg)
-    return re.sub(r"\b\d{4,}\b", lambda m: num(int(m.group()), 0), msg)
-
-
-def _model_clients(run: RunFolder, s: dict) -> str:
-    """The distinct clients behind a model (its rows, ``model_data_<instrument>``): the
-    model's own ``n_clients`` counts a client seen by two clinicians twice, so without its
-    rows the count is said as courses of treatment."""
-    name = str(s.get("model_data", ""))
-    rows = run.tables.get(name.removesuffix(".csv"))
-    path = run.folder / "tables" / name
-    if rows is None and name and path.is_file():  # load_run leaves the model rows on disk
-        rows = pd.read_csv(path, usecols=lambda c: c == "client_id", dtype=str)
-    if rows is not None and "client_id" in rows:
-        return count(rows["client_id"].nunique(), "client")
+def _model_clients(s: dict) -> str:
+    """The distinct clients behind a model (``n_distinct_clients`` of its summary): the model's
+    own ``n_clients`` counts a client seen by two clinicians twice, so a summary without the
+    distinct count (an older run's) says it as courses of treatment."""
+    if s.get("n_distinct_clients") is not None:
+        return count(s["n_distinct_clients"], "client")
     return count(s["n_clients"], "course of treatment", "courses of treatment")
 
 
@@ -293,7 +264,7 @@ def model_section(run: RunFolder) -> Text:
     lines, alike = [], {}  # alike: each reason for not comparing, with its measures
     for inst, s in run.summary.items():
         share = s.get("share_of_variance_due_to_clinicians")
-        msg = plain_model_words("; ".join(s.get("messages", [])))
+        msg = messages_text(s.get("messages", []), owner=True)
         if share is None:
             why = md(msg[0].upper() + msg[1:]) + "." if msg else "not compared."
             if why not in alike:
@@ -301,7 +272,7 @@ def model_section(run: RunFolder) -> Text:
             alike.setdefault(why, []).append(md(inst))
         else:
             lines.append(f"- **{md(inst)}**: {share:.1%} of the variation in scores lies between "
-                         f"clinicians ({_model_clients(run, s)}, "
+                         f"clinicians ({_model_clients(s)}, "
                          f"{count(s['n_scores'], 'score')})"
                          + (f". {md(msg[0].upper() + msg[1:])}." if msg else "."))
     lines = [f"- **{', '.join(alike[x])}**: {x}" if x in alike else x for x in lines]

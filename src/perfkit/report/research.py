@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..hostile_text import md
 from .format import Text, num, table
-from .model_words import compared_model_words, p_value
+from .model_words import compared_model_words, messages_text, p_value
 
 __all__ = ["describe_fit", "fixed_effects_table", "variance_table", "share_statement",
            "model_text", "caterpillar_text", "comparison_table", "sensitivity_table",
@@ -39,7 +39,7 @@ def describe_fit(fit):
         "Singular (a variance at zero)": "yes" if fit.singular else "no",
         f"Log-likelihood ({'REML' if fit.reml else 'ML'})": _num(fit.loglik, 3) or "–",
         "Fit time (s)": f"{fit.seconds:g}",
-        "Notes": "; ".join(fit.messages) or "–",
+        "Notes": messages_text(fit.messages) or "–",
         "Warnings recorded": str(len(fit.warnings)) if fit.warnings else "none",
     }
     return table(pd.DataFrame({"Value": list(rows.values())}, index=list(rows)), rows="Fit")
@@ -137,7 +137,7 @@ def _lr_words(chisq, df, p, boundary: bool) -> str:
 
 
 def comparison_table(compared: pd.DataFrame):
-    """:func:`perfkit.models.compare_models` for reading: the reported model marked, numbers
+    """:func:`perfkit.model_checks.compare_models` for reading: the reported model marked, numbers
     rounded, each likelihood-ratio test in words, p-values below 0.001 as "< 0.001"."""
     tests = [_lr_words(c, d, p, boundary=m.startswith("two_level")) for m, c, d, p in zip(
         compared["model"], compared["Chisq"], compared["Chi Df"], compared["Pr(>Chisq)"],

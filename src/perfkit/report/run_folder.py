@@ -21,6 +21,7 @@ from ..config import Config, load_config
 from ..contract import ITEM9_WORDS, NOTE_STATUS
 from ..hostile_text import distinct_names
 from ..io import find_folder, read_table
+from .coverage_words import limit_words
 from .format import Text, date_words, table
 
 __all__ = ["RunFolder", "load_run", "measured", "text_id", "on_status", "no_appointments",
@@ -178,7 +179,7 @@ def history_words(run: RunFolder, *, clinician_id: str | None = None) -> list[st
         limited = mine is not None and "new_clients_limited" in mine and \
             bool(mine["new_clients_limited"].fillna(False).any())
         limits = [lim for lim in limits if lim["figure"] != "new_clients" or limited]
-    return [lim["words"] for lim in limits]
+    return [limit_words(lim) for lim in limits]
 
 
 def coverage_span(run: RunFolder, table: str) -> str:
@@ -270,17 +271,17 @@ def hires_compared(run: RunFolder, clinician_id: str) -> int:
 
 
 def ramping_starts(run: RunFolder) -> dict[str, pd.Timestamp]:
-    """The new hires of ``ramp.csv`` still in their first ``ramp.weeks`` weeks when the
-    period begins, with their start: the one definition of "new hire" every page uses (the
-    check-in list's context, the pack, the self-view and its figures). ``ramp.csv`` itself
-    follows everyone who started in the last ``ramp.recent_months``."""
-    r = run.tables.get("ramp")
-    if r is None or r.empty:
+    """The new hires ``ramp_summary.csv`` marks ``ramping`` (still in their first
+    ``ramp.weeks`` weeks when the period begins: :func:`perfkit.workforce.ramp_summary`), with
+    their start (``ramp.csv``): the one definition of "new hire" every page uses (the
+    check-in list's context, the pack, the self-view and its figures)."""
+    s, r = run.tables.get("ramp_summary"), run.tables.get("ramp")
+    if s is None or r is None or s.empty or r.empty or "ramping" not in s:
         return {}
     start = r.drop_duplicates("clinician_id").set_index("clinician_id")["start_date"]
-    since = pd.Timestamp(run.config.period_start) - pd.Timedelta(weeks=run.config.ramp.weeks)
-    return {cid: pd.Timestamp(day) for cid, day in start.items()
-            if pd.notna(day) and pd.Timestamp(day) > since}
+    return {cid: pd.Timestamp(start[cid]) for cid, yes in zip(s["clinician_id"], s["ramping"],
+                                                              strict=True)
+            if pd.notna(yes) and bool(yes) and cid in start.index}
 
 
 ITEM9_NO_FOLLOWUP = ("This export has no follow-up column, so perfkit cannot see whether a "

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..hostile_text import md
 from .format import Text, date_words, known_yes, num, period_words, table, text_or, yes_no
-from .ledger_words import reasons_note
+from .ledger_words import reason_codes, reasons_note
 from .questions import check_ins, new_hire, questions_for, ramp_compared, slow_ramp_question
 from .run_folder import (
     RunFolder,
@@ -234,7 +234,7 @@ def support_table(run: RunFolder, ids: list[str], *, names: bool = True):
 
 def ce_words(r) -> str:
     if pd.isna(r["required_hours"]):
-        if str(r.get("note", "")).startswith("the continuing-education requirement set for"):
+        if "ce_requirement_of_another_state" in reason_codes(r.get("reasons")):
             return ("none for the practice's state: the requirement set for this licence is "
                     "another state's board's")  # supervision.ce_requirement says why
         return "no requirement set in the parameters"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..registry import definition_of, label_of
+from ..registry import definition_of, term_of
 from .format import Text, count, num, pct, span_words
 from .run_folder import RunFolder, few_peers
 
@@ -140,7 +140,7 @@ def glossary(run: RunFolder, *, you: bool = False) -> Text:
     than ``privacy.min_peers`` clinicians gives no practice total (less the reader's own, it
     would be a colleague's) and no median."""
     cfg = run.config
-    ops, least = cfg.operations, cfg.outcomes.min_episodes
+    least = cfg.outcomes.min_episodes
     start, end = pd.Timestamp(cfg.period_start), pd.Timestamp(cfg.period_end)
     period = _span(start, end)
     few = you and few_peers(run)
@@ -150,18 +150,19 @@ def glossary(run: RunFolder, *, you: bool = False) -> Text:
     def rests(key):
         return f" This period {practice} figure rests on {n[key]}." if key in n else ""
 
+    last = end - pd.Timedelta(days=1)
+
     def term(key: str, rests_on: str = "") -> tuple[str, str]:  # the registry's words
-        return (label_of(key, cfg), definition_of(key, cfg, period=period,
-                                                  least=count(least, "client"))
+        return (term_of(key, cfg), definition_of(key, cfg, period=period,
+                                                 least=count(least, "client"),
+                                                 last=f"{last:%d %b %Y}")
                 + (rests(rests_on) if rests_on else ""))
 
     terms = [
         term("utilization", "sessions"),
         term("non_attendance_rate", "appointments"),
         term("notes_within_72h", "notes"),
-        ("Notes open / unsigned", f"attended sessions of the period without a signed note "
-                                  f"more than {ops.note_standard_hours:g} hours or "
-                                  f"{ops.note_overdue_days:g} days after they ended."),
+        term("notes_open_72h"),
         term("active_clients", "clients"),
         term("new_clients"),
         term("retained_8plus_rate"),
@@ -171,12 +172,8 @@ def glossary(run: RunFolder, *, you: bool = False) -> Text:
                                              "week; no clear change means the weeks move within "
                                              "their usual ups and downs, even when the two ends "
                                              "differ a little."),
-        ("Course of treatment", "one client's scores on one questionnaire with one clinician; "
-                                "a client seen by two clinicians has two."),
-        (f"{label_of('reliable_improvement_rate')} / "
-         f"{label_of('reliable_deterioration_rate').lower()}", "a change from the first to the "
-                                                               "last score larger than the "
-                                                               "questionnaire's own noise."),
+        term("episodes"),
+        term("reliable_improvement_rate"),
         term("recovery_rate"),
         ("Likely range", "the range a figure would fall in 95 times in 100 if the same work "
                          "were measured again: a wide range means few clients."),
@@ -189,10 +186,7 @@ def glossary(run: RunFolder, *, you: bool = False) -> Text:
                    f"separators ({num(1336, 0)})."),
     ]
     if not you:
-        last = end - pd.Timedelta(days=1)
-        terms.insert(6, ("Staff retention", "clinicians at the start and end of the period and "
-                                            "who joined or left in it; turnover over the last "
-                                            f"12 months to {last:%d %b %Y}."))
+        terms.insert(6, term("turnover_12m"))
     elif not few:
         terms.insert(0, ("Practice median, middle half", "the middle clinician's figure, and "
                                                          "the range of the middle half of "

@@ -12,8 +12,8 @@ import pandas as pd
 from matplotlib.collections import LineCollection
 
 from ...contract import LAG_FIGURES
-from ...registry import RAMP_NOT_COMPARED, RAMP_STATUS, format_value, label_of
-from ..format import NO_SIGNING_TIMES, NOT_IN_EXPORT, Text, count, num, pct, trend_words
+from ...registry import RAMP_NOT_COMPARED, RAMP_STATUS, format_value, formatter, label_of
+from ..format import NO_SIGNING_TIMES, NOT_IN_EXPORT, Text, count, num, trend_words
 from ..run_folder import (
     RunFolder,
     few_peers,
@@ -112,7 +112,8 @@ def weekly_trends_figure(run: RunFolder, clinician_id: str):
         trend = labels.loc[clinician_id, f"trend_{col}"] if clinician_id in labels.index \
             else ""
         reading = readings.loc[col]
-        said.append(_weekly_words(label, reading, trend_words(col, trend)))
+        said.append(_weekly_words(col, label, reading,
+                                   trend_words(col, trend)))
         # the baseline the label reads the weeks against
         lo, centre, hi = (float(reading[k]) for k in ("limit_low", "centre", "limit_high"))
         share = col != "utilization"  # a share of appointments or notes: never above 100%
@@ -134,18 +135,21 @@ def weekly_trends_figure(run: RunFolder, clinician_id: str):
     return done(fig, " ".join(said), say=True)
 
 
-def _weekly_words(label: str, reading: pd.Series, words: str) -> str:
-    """One weekly series in a sentence: its trend in words and where the last weeks began and
-    ended, from the same averages the label is built from (a row of ``trend_readings``), so
-    the two agree (e.g. "Utilization by week, falling (a concern): from 75% to 31% over the
-    last 12 weeks (averages of 6 weeks at each end).")."""
+def _weekly_words(col: str, label: str, reading: pd.Series, words: str) -> str:
+    """One weekly series (metric ``col``, called ``label``) in a sentence: its trend in words
+    and where the last weeks began and ended, from the same averages the label is built from
+    (a row of ``trend_readings``), so the two agree, each written as the tables write the
+    metric (:func:`perfkit.registry.format_value`; e.g. "Missed appointments by week, rising
+    (a concern): from 8.3% to 12.5% over the last 12 weeks (averages of 6 weeks at each
+    end).")."""
     weeks, e, left_out = (int(reading[k]) for k in ("weeks", "end_weeks", "left_out"))
     if not weeks:
         return f"{label} by week: no weeks"
     odd = (f", leaving out {left_out} unusual {'week' if left_out == 1 else 'weeks'}"
            if left_out else "")
     return (f"{label} by week{', ' + words if words else ''}: from "
-            f"{pct(reading['start'])} to {pct(reading['end'])} over the last {weeks} "
+            f"{format_value(col, reading['start'])} to {format_value(col, reading['end'])} "
+            f"over the last {weeks} "
             f"{'week' if weeks == 1 else 'weeks'} (averages of {e} "
             f"{'week' if e == 1 else 'weeks'} at each end{odd}).")
 
@@ -295,9 +299,10 @@ def _ramp_panel(ax, run: RunFolder, r: pd.DataFrame, summary: pd.DataFrame, pane
     ax.set(xlabel="weeks since starting", ylim=(0, top))
     ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     s = summary.loc[cid]
-    return (f"{who}, {words.replace(chr(10), ' ')}: {pct(s['utilization'])} on average over "
+    util = formatter("utilization")
+    return (f"{who}, {words.replace(chr(10), ' ')}: {util(s['utilization'])} on average over "
             f"{s['weeks']} weeks"
-            + (f" (earlier hires {pct(s['practice_utilization'])} in the same weeks)"
+            + (f" (earlier hires {util(s['practice_utilization'])} in the same weeks)"
                if s["compared"] and not alone else ""))
 
 

@@ -21,6 +21,9 @@ from ..run_folder import RunFolder, few_peers, measured
 from ..teams import is_large
 from .style import BLUE, GREY, ORANGE, WIDTH, _names, _pages, _room, _title, _wrap, done
 
+# a share reliably improved (a clinician's, or the practice rate), as the tables write it
+_rate = formatter("reliable_improvement_rate")
+
 __all__ = ["caterpillar", "caterpillar_words", "funnel_words", "fit_caterpillar",
            "residual_diagnostics", "random_effects_qq", "funnel_figure", "caterpillar_figure",
            "trajectories_figure", "trajectories_chart", "trajectories_grid", "NAMES_LISTED"]
@@ -302,7 +305,7 @@ def funnel_figure(run: RunFolder, instrument: str = "PHQ-9", *, highlight: str |
         ax.plot(grid, at["upper"].to_numpy(dtype=float), style, color=GREY, lw=1,
                 label=f"chance alone stays inside {pct(level, 1 if level * 100 % 1 else 0)}"
                       " of the time")
-    ax.axhline(p0, color=GREY, lw=1.2, label=f"practice rate {pct(p0)}")
+    ax.axhline(p0, color=GREY, lw=1.2, label=f"practice rate {_rate(p0)}")
     shown = f.dropna(subset=["reliable_improvement_rate"])
     outside = shown[shown["signal"].map(signal_side) != "inside"]
     # inside the limits: grey; outside (the ones labelled): blue, so the eye finds them
@@ -329,7 +332,7 @@ def funnel_figure(run: RunFolder, instrument: str = "PHQ-9", *, highlight: str |
         n = len(unlabelled)
         words += (f" {count(n, 'clinician')} outside the range {'is' if n == 1 else 'are'} "
                   "drawn without a label for lack of room: "
-                  + _names([f"{name} ({pct(rate[name]['reliable_improvement_rate'])} of "
+                  + _names([f"{name} ({_rate(rate[name]['reliable_improvement_rate'])} of "
                             f"{num(rate[name]['paired_episodes'], 0)})"
                             for name in sorted(unlabelled)]) + ".")
     return done(fig, words, say=True, drawn=drawn if label_points else "")
@@ -350,7 +353,7 @@ def _funnel_table(run: RunFolder, f: pd.DataFrame, instrument: str):
         "Against the range chance alone allows": [
             against_range(v) for v in rows["signal"]]})
     p0 = float(f["practice_rate"].iloc[0])
-    caption = (f"{instrument}: the practice rate is {pct(p0)}; a higher share is better. With "
+    caption = (f"{instrument}: the practice rate is {_rate(p0)}; a higher share is better. With "
                f"fewer than {run.config.privacy.min_peers} clinicians the numbers are shown "
                "as a table, not as a plot.")
     if len(f) > len(shown):
@@ -391,12 +394,12 @@ def funnel_words(run: RunFolder, f: pd.DataFrame, instrument: str, *, names: boo
     def who(rows):  # in name order, as every list of clinicians
         rows = rows.assign(name=rows["clinician_id"].map(run.name_of)).sort_values("name")
         return _names([f"{r['name'] if names else 'one clinician'} "
-                       f"({pct(r['reliable_improvement_rate'])} of "
+                       f"({_rate(r['reliable_improvement_rate'])} of "
                        f"{num(r['paired_episodes'], 0)})" for _, r in rows.iterrows()])
 
     said = [f"{instrument}: the share of each clinician's clients who reliably improved, "
             f"against how many clients had a first and last score; the practice rate is "
-            f"{pct(p0)}, and a higher share is better. {num(len(inside), 0)} of "
+            f"{_rate(p0)}, and a higher share is better. {num(len(inside), 0)} of "
             f"{count(len(shown), 'clinician')} lie inside the range chance alone allows "
             f"{num(level * 100, 0)} times in 100"
             + (f": {who(inside)}" if len(inside) and names and len(inside) <= NAMES_LISTED
