@@ -198,7 +198,7 @@ def test_the_registry_imports_nothing_that_computes():
 
 def test_every_flag_column_has_one_entry_reading_a_registered_metric():
     from perfkit import history
-    from perfkit.report.questions import FLAG_SIGNALS
+    from perfkit.check_ins import FLAG_SIGNALS
     # the flag columns the compute side writes and the check-ins ask about: one entry each,
     # over_capacity too (utilization's second flag)
     assert list(reg.FLAGS) == [f for f, _ in history.FLAGS] == list(FLAG_SIGNALS)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from .contract import NEWLY, NOT_KNOWN, STILL
 from .hostile_text import distinct_names
-from .registry import concern
+from .registry import FLAGS, concern
 
 __all__ = ["check_ins", "signals", "supported", "ramping", "WORSENING", "FLAG_SIGNALS",
            "UTILIZATION_SIGNALS", "DOCUMENTATION_SIGNALS", "RAMP_EXPLAINS", "LEAVE_EXPLAINS",
@@ -26,9 +26,7 @@ __all__ = ["check_ins", "signals", "supported", "ramping", "WORSENING", "FLAG_SI
 # the trend labels that are a concern (sustained worsening): trend column -> its label
 WORSENING = {f"trend_{m}": concern(m) for m in (
     "utilization", "notes_within_72h", "non_attendance_rate")}
-FLAG_SIGNALS = ("flag_low_utilization", "over_capacity", "flag_high_non_attendance",
-                "flag_late_notes", "flag_unsigned_overdue", "flag_over_goal", "flag_no_time_off",
-                "flag_caseload_growing")
+FLAG_SIGNALS = tuple(FLAGS)  # every flag the registry defines, in its order
 UTILIZATION_SIGNALS = frozenset({"flag_low_utilization", "over_capacity", "trend_utilization",
                                  "flag_over_goal"})
 DOCUMENTATION_SIGNALS = frozenset({"flag_late_notes", "flag_unsigned_overdue",

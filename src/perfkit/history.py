@@ -42,6 +42,7 @@ import pandas as pd
 from .config import Config, ConfigError
 from .contract import NEWLY, NO_LONGER, STILL
 from .io import created_day, read_record, read_regular, read_table, written_time
+from .registry import FLAGS as REGISTRY_FLAGS
 
 __all__ = ["EarlierRun", "DamagedRun", "Runs", "earlier_runs", "previous_run", "change_table",
            "history_table",
@@ -50,17 +51,8 @@ __all__ = ["EarlierRun", "DamagedRun", "Runs", "earlier_runs", "previous_run", "
 
 log = logging.getLogger(__name__)
 
-# Each flag of clinician_metrics.csv with the metric it rests on.
-FLAGS = [
-    ("flag_low_utilization", "utilization"),
-    ("over_capacity", "utilization"),
-    ("flag_high_non_attendance", "non_attendance_rate"),
-    ("flag_late_notes", "notes_within_72h"),
-    ("flag_unsigned_overdue", "unsigned_overdue_7d"),
-    ("flag_over_goal", "weeks_over_goal"),
-    ("flag_no_time_off", "days_off_recent"),
-    ("flag_caseload_growing", "caseload_growing_weeks"),
-]
+# Each flag of clinician_metrics.csv with the metric it rests on (the registry's flags, in order).
+FLAGS = [(key, flag.metric) for key, flag in REGISTRY_FLAGS.items()]
 CHANGE_COLUMNS = ["clinician_id", "metric", "previous", "current", "previous_flag",
                   "current_flag", "change", "flag"]
 HISTORY_METRICS = ["sessions_attended", "utilization", "non_attendance_rate", "notes_within_72h",
