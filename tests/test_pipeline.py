@@ -372,7 +372,8 @@ def test_the_demo_readers_frame_follows_the_planted_facts(demo_run, truth):
 ALWAYS_KNOWN = {"history": ["this_run", "compared_with", "definitions_changed"],
                 "item9_flags": ["escalate"], "item9_coverage": ["item9_in_export"],
                 "supervision_periods": ["assessed", "compliant"], "team_rates": ["whole"],
-                "goals": ["review_overdue"], "supervision_ledger": ["history_complete"]}
+                "goals": ["review_overdue"], "supervision_ledger": ["history_complete"],
+                "check_ins": ["check_in", "newly_flagged"]}
 
 
 def test_the_yes_no_columns_a_run_always_knows_have_no_gaps(demo_run):

@@ -17,7 +17,6 @@ from .format import (
     NOT_IN_EXPORT,
     Text,
     count,
-    known_yes,
     num,
     period_words,
     table,
@@ -214,7 +213,7 @@ def first_screen(run: RunFolder) -> Text:
         named = now
     else:
         head = f"Compared with {which}."
-        if known_yes(next(iter(compared_rows(run)["definitions_changed"]), False)):
+        if next(iter(compared_rows(run)["definitions_changed"]), False):
             head += (" That run defined the metrics differently (its parameters' operations, "
                      "workload or trends settings or time zone differ), so some changes "
                      "may come from the definitions rather than from the work.")
@@ -344,12 +343,12 @@ def team_rows(run: RunFolder) -> pd.DataFrame:
     ins = run.tables.get("check_ins")  # perfkit.check_ins: the check-in table's own rows
     ins = ins if ins is not None else pd.DataFrame(
         columns=["clinician_id", "check_in", "newly_flagged"])
-    asked = set(ins.loc[ins["check_in"].fillna(False).astype(bool), "clinician_id"])
-    new = set(ins.loc[ins["newly_flagged"].fillna(False).astype(bool), "clinician_id"])
+    asked = set(ins.loc[ins["check_in"].astype(bool), "clinician_id"])
+    new = set(ins.loc[ins["newly_flagged"].astype(bool), "clinician_id"])
     rates = run.table("team_rates")  # perfkit.practice_summary.team_rates: the same groups
     rows = []
     for _, r in rates.iterrows():
-        whole = known_yes(r["whole"])
+        whole = bool(r["whole"])
         name = "" if whole or pd.isna(r["team"]) else str(r["team"])
         g = m if whole else m[(team == name).to_numpy()]
         rows.append({"team": name, "whole": whole, "clinicians": len(g),
