@@ -12,6 +12,7 @@ import sys as _sys  # noqa: E402
 import types as _types  # noqa: E402
 
 from .config import Config, ConfigError, load_config  # noqa: E402
+from .fit_problems import FitError  # noqa: E402
 from .growth import GrowthResult, compare_growth, fit_growth, weeks_since  # noqa: E402
 from .ingest import IngestError  # noqa: E402
 from .prepared import Prepared, load_prepared, prepare  # noqa: E402
@@ -43,6 +44,7 @@ __all__ = [
     "__version__",
     "Config",
     "ConfigError",
+    "FitError",
     "IngestError",
     "Prepared",
     "ingest",
