@@ -7,6 +7,8 @@ BIN    := $(VENV)/bin
 KERNEL := perfkit
 DEMO   := data/demo
 PARAMS := parameters/practice.yaml
+# the test suite runs in this many processes (pytest-xdist); see README "Tests"
+TEST_PROCESSES ?= 2
 
 .DEFAULT_GOAL := help
 .PHONY: help setup demo test lint lab kernel clean
@@ -36,7 +38,7 @@ demo: setup ## Generate the demo practice, validate it, run the quarter before (
 
 test: setup ## Run the test suite (lint, unit and end-to-end tests)
 	$(BIN)/ruff check src tests benchmarks notebooks conftest.py
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadgroup
 
 lint: setup ## Lint only
 	$(BIN)/ruff check src tests benchmarks notebooks conftest.py

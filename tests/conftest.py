@@ -37,3 +37,15 @@ def _isolated_cache(tmp_path_factory):
         mp.setenv("PERFKIT_CACHE", str(cache))
         mp.setenv("PERFKIT_PSEUDONYM_KEY_FILE", str(cache / "default.key"))
         yield
+
+
+# `make test` runs the suite in two processes (pytest-xdist, --dist loadgroup). A module's
+# tests share its module-scoped fixtures (a demo practice, a rendered run) and a notebook's cells
+# share one kernel, so each file's tests go to one process, as a group, and its fixtures are
+# built once. A module marked ``spread`` has independent tests with a cheap fixture (the sparse
+# variants, each a whole run): its tests are dealt out one by one to whichever process is free.
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.get_closest_marker("spread") is None:
+            item.add_marker(pytest.mark.xdist_group(item.path.name))
