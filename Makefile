@@ -11,10 +11,10 @@ PARAMS := parameters/practice.yaml
 TEST_PROCESSES ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint lab kernel clean
+.PHONY: help setup demo test test-quick lint lab kernel clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ demo: setup ## Generate the demo practice, validate it, run the quarter before (
 test: setup ## Run the test suite (lint, unit and end-to-end tests)
 	$(BIN)/ruff check src tests benchmarks notebooks conftest.py
 	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadgroup
+
+test-quick: setup ## While working: the tests that run no whole pipeline with reports (a few minutes)
+	$(BIN)/ruff check src tests benchmarks notebooks conftest.py
+	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadgroup -m "not end_to_end and not slow"
 
 lint: setup ## Lint only
 	$(BIN)/ruff check src tests benchmarks notebooks conftest.py

@@ -19,6 +19,9 @@ from perfkit.pipeline import run_period
 
 from practice_data import browser, needs_browser
 
+# whole runs with reports: `make test-quick` leaves these out; `make test` and CI run them
+pytestmark = pytest.mark.end_to_end
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

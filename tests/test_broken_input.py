@@ -189,6 +189,7 @@ def test_a_supervisee_of_a_rejected_supervisor_is_told_so(practice, cfg):
                                                             "supervisor_id")
 
 
+@pytest.mark.end_to_end
 def test_a_two_clinician_practice_renders_every_report(tmp_path):
     assert _cli("demo", "--out", tmp_path / "d", "--clinicians", 2, tmp=tmp_path).returncode == 0
     res = _cli("run", "--data", tmp_path / "d", "--out", tmp_path / "run", "--workers", 2,

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from perfkit.cli import app
@@ -116,6 +117,7 @@ def test_missing_folder_and_bad_parameters_exit_2(tmp_path):
     assert res.exit_code == 2 and "unknown time zone" in res.output
 
 
+@pytest.mark.end_to_end
 def test_run_writes_quality_manifest_and_snapshot(practice, tmp_path):
     out = tmp_path / "run"
     res = invoke("run", "--data", practice, "--out", out, "--period-start", "2026-10-01",
@@ -135,6 +137,7 @@ def test_run_writes_quality_manifest_and_snapshot(practice, tmp_path):
     assert "pseudonym_key_file" not in manifest["parameters"]
 
 
+@pytest.mark.end_to_end
 def test_run_default_folder_is_named_from_period_end(practice, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     res = invoke("run", "--data", practice, "--period-end", "2026-10-20")
@@ -154,6 +157,7 @@ def test_help_lists_commands():
         assert cmd in res.output
 
 
+@pytest.mark.end_to_end
 def test_run_role_renders_only_that_audiences_reports(practice, tmp_path):
     """--role supervisor: the tiny practice's one supervision pack (C1 supervises C2), no
     practice report, no clinician reports; a role that does not exist is exit 2."""

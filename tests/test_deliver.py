@@ -499,6 +499,7 @@ def test_an_unusable_email_keeps_the_clinician(practice, cfg):
     assert "grace@" not in res.output  # a contact detail is never echoed
 
 
+@pytest.mark.end_to_end
 def test_emails_stay_out_of_reports_tables_and_logs(tmp_path, ca, starttls, password):
     """A real run of a small demo practice (emails on the roster, one clinician without),
     delivered to folders and by e-mail: each person gets exactly their own reports, the one

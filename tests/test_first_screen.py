@@ -289,6 +289,7 @@ def _page_sentences(page: str) -> list[str]:
     return [s.lstrip(":; ") for s in _sentences(text)]
 
 
+@pytest.mark.end_to_end
 @pytest.mark.slow
 def test_a_two_clinician_practice_page_repeats_no_sentence(tmp_path):
     """The owner's page of a 2-clinician demo practice, compared with its previous quarter:

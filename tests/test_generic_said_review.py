@@ -148,6 +148,7 @@ def test_the_contract_format_says_its_own_zeros(tmp_path, cfg):
     assert (m["clinician_cancelled"] == 0).all() and (m["late_cancel_rate"] == 0).all()
 
 
+@pytest.mark.end_to_end
 def test_the_reports_and_the_table_agree_not_known(tmp_path):
     from perfkit import report
     from perfkit.pipeline import run_period

@@ -24,6 +24,9 @@ from perfkit.io import read_table
 from perfkit.pipeline import run_period
 from perfkit.pseudonym import fingerprint
 
+# whole runs with reports: `make test-quick` leaves these out; `make test` and CI run them
+pytestmark = pytest.mark.end_to_end
+
 PWN = "document.body.setAttribute('data-pwned','{}')"
 
 # original demo id -> (hostile id, hostile name)

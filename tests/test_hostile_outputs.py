@@ -26,6 +26,9 @@ from perfkit.pipeline import run_period
 
 from practice_data import typed_and_csv_tables_differ
 
+# whole runs with reports: `make test-quick` leaves these out; `make test` and CI run them
+pytestmark = pytest.mark.end_to_end
+
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 FORMULA = ("=", "+", "-", "@", "\t", "\r")
 PHISH = "phish.example"

@@ -21,6 +21,9 @@ from perfkit import pipeline
 from perfkit.cli import app
 from perfkit.demo import DemoSettings, write_demo
 
+# whole runs with reports: `make test-quick` leaves these out; `make test` and CI run them
+pytestmark = pytest.mark.end_to_end
+
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory) -> Path:

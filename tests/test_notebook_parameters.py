@@ -19,6 +19,9 @@ from perfkit import report as r
 from perfkit.cache import demo_run
 from perfkit.report import research
 
+# whole runs with reports: `make test-quick` leaves these out; `make test` and CI run them
+pytestmark = pytest.mark.end_to_end
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 

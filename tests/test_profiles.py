@@ -165,6 +165,7 @@ def test_init_then_run_on_a_profile_export(contract, tmp_path, source):
                                   expected[CARRIED[source]].sort_index())
 
 
+@pytest.mark.end_to_end
 @pytest.mark.parametrize("source", list(CARRIED))
 def test_a_profile_run_renders_its_reports_and_says_what_the_export_lacks(tmp_path, source):
     from test_sparse import _check_run

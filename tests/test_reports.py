@@ -22,6 +22,9 @@ from perfkit.render import notebook_dir, render_reports
 from perfkit.report.ledger_words import reasons_note
 from perfkit.supervision import supervisees, supervisors
 
+# whole runs with reports: `make test-quick` leaves these out; `make test` and CI run them
+pytestmark = pytest.mark.end_to_end
+
 CODE_MARKERS = ["import perfkit", "r.load_run", "report as r", "In&nbsp;[", "In [", "def ",
                 "Traceback", "Warning", "warnings.warn", "DeprecationWarning", "FutureWarning",
                 "UserWarning", "stderr"]

@@ -17,6 +17,9 @@ import pytest
 
 from perfkit.demo import DemoSettings, write_demo
 
+# whole runs with reports: `make test-quick` leaves these out; `make test` and CI run them
+pytestmark = pytest.mark.end_to_end
+
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory) -> Path:
