@@ -137,3 +137,21 @@ def test_yes_no_words_and_a_missing_value_is_not_yes():
     assert yes_no(s).tolist() == ["yes", "not known", "no"]  # unknown is never shown as "no"
     assert [known_yes(v) for v in s] == [True, False, False]
     assert known_yes(None) is False and known_yes(pd.NA) is False
+
+
+def test_a_table_read_again_is_the_one_on_disk_and_no_report_changes_the_next(tmp_path):
+    """load_run keeps the tables it read for the next report of the same kernel: a change one
+    report makes to its frame never reaches the next, and a table written again is read
+    again."""
+    folder = _run_folder(tmp_path, _frame())
+    first = load_run(folder).table("clinician_metrics")
+    first.loc[0, "utilization"] = 9.0  # a report that writes into a table it read
+    first["sessions"] = 0
+    again = load_run(folder).table("clinician_metrics")
+    assert again["utilization"].tolist()[:2] == [0.5, 0.875]
+    assert again["sessions"].tolist() == [12, 0, 3, 40, 7]
+    changed = _frame().assign(sessions=[1, 2, 3, 4, 5])
+    write_table(changed, folder / "tables" / "clinician_metrics.csv")
+    assert load_run(folder).table("clinician_metrics")["sessions"].tolist() == [1, 2, 3, 4, 5]
+    other = _run_folder(tmp_path / "other", _frame().assign(sessions=[7] * 5))
+    assert load_run(other).table("clinician_metrics")["sessions"].tolist() == [7] * 5

@@ -104,12 +104,41 @@ def load_run(run_folder: str | os.PathLike) -> RunFolder:
     meta = json.loads(meta_file.read_text(encoding="utf-8"))
     params = dict(meta.get("parameters", {}))
     config = load_config(**params) if params else load_config()
-    tables = {p.stem: read_table(p)
-              for p in sorted((folder / "tables").glob("*.csv"))
-              if not p.stem.startswith("model_data_")}
+    paths = [p for p in sorted((folder / "tables").glob("*.csv"))
+             if not p.stem.startswith("model_data_")]
+    for key in set(_READ) - {str(p.resolve()) for p in paths}:
+        del _READ[key]  # another run folder's tables: keep one folder's in memory, not every
+    tables = {p.stem: _read_once(p) for p in paths}
     summary_file = folder / "tables" / "model_summary.json"
     summary = json.loads(summary_file.read_text()) if summary_file.is_file() else {}
     return RunFolder(folder, config, meta, tables, summary)
+
+
+# The tables already read in this process, by path: the file's identity when read (device,
+# inode, size, modification time, of the Parquet copy when there is one, else of the CSV) and
+# the frame. A report worker's kernel renders one report after another from the same run
+# folder (its namespace reset between them, this module kept): each table is read once, not
+# once a report. A table written again (perfkit writes by renaming a new file into place) has
+# another identity and is read again; loading another run folder forgets the tables of the
+# one before.
+_READ: dict[str, tuple[tuple, pd.DataFrame]] = {}
+
+
+def _identity(path: Path) -> tuple:
+    typed = path.with_suffix(".parquet")
+    st = (typed if typed.is_file() else path).stat()
+    return (typed.is_file(), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _read_once(path: Path) -> pd.DataFrame:
+    """:func:`perfkit.io.read_table`, read once per file version in this process. Each caller
+    gets its own shallow copy: pandas' copy-on-write (the default since pandas 3) makes any
+    change to it copy the data first, so no report can change what the next one reads."""
+    key, ident = str(path.resolve()), _identity(path)
+    seen = _READ.get(key)
+    if seen is None or seen[0] != ident:
+        seen = _READ[key] = (ident, read_table(path))
+    return seen[1].copy(deep=False)
 
 
 def text_id(value, name: str) -> None:
