@@ -38,11 +38,11 @@ demo: setup ## Generate the demo practice, validate it, run the quarter before (
 
 test: setup ## Run the test suite (lint, unit and end-to-end tests)
 	$(BIN)/ruff check src tests benchmarks notebooks conftest.py
-	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadgroup
+	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadfile
 
 test-quick: setup ## While working: the tests that run no whole pipeline with reports (a few minutes)
 	$(BIN)/ruff check src tests benchmarks notebooks conftest.py
-	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadgroup -m "not end_to_end and not slow"
+	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadfile -m "not end_to_end and not slow"
 
 lint: setup ## Lint only
 	$(BIN)/ruff check src tests benchmarks notebooks conftest.py

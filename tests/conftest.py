@@ -1,7 +1,11 @@
-"""Shared fixtures: a tiny, valid practice folder built by hand, which tests then spoil."""
+"""Shared fixtures: a tiny, valid practice folder built by hand, which tests then spoil; the
+bundled demo's quarter run once for the whole test run, with every report."""
 
 from __future__ import annotations
 
+import fcntl
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -39,13 +43,40 @@ def _isolated_cache(tmp_path_factory):
         yield
 
 
-# `make test` runs the suite in two processes (pytest-xdist, --dist loadgroup). A module's
-# tests share its module-scoped fixtures (a demo practice, a rendered run) and a notebook's cells
-# share one kernel, so each file's tests go to one process, as a group, and its fixtures are
-# built once. A module marked ``spread`` has independent tests with a cheap fixture (the sparse
-# variants, each a whole run): its tests are dealt out one by one to whichever process is free.
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if item.get_closest_marker("spread") is None:
-            item.add_marker(pytest.mark.xdist_group(item.path.name))
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def demo_quarters(tmp_path_factory) -> Path:
+    """The bundled demo as ``make demo`` runs it, once for the whole test run: the quarter
+    before (tables only), then the demo quarter with every report, in one reports folder, with
+    ``parameters/practice.yaml``. Returns the demo quarter's run folder.
+
+    Read it, never write into it: every module that asks for it sees the same folder. Under
+    ``make test``'s two processes it is built by whichever asks first, under a lock, in the
+    folder both processes' temporary folders sit in; the other waits and reuses it."""
+    from perfkit.config import load_config
+    from perfkit.demo import bundled_data_dir
+    from perfkit.pipeline import run_period
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # shared by the run's processes (pytest-xdist's own layout)
+    home = root / "demo-quarters"
+    out = home / "reports" / "2026-11-01"
+    with open(root / "demo-quarters.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not (home / "complete").is_file():
+            shutil.rmtree(home, ignore_errors=True)
+            params = ROOT / "parameters" / "practice.yaml"
+            key = home / "demo.key"
+            before = load_config(params, pseudonym_key_file=key, period_start="2026-05-01",
+                                 period_end="2026-08-01")
+            run_period(bundled_data_dir(), before, out=home / "reports" / "2026-08-01",
+                       tables_only=True)
+            manifest = run_period(bundled_data_dir(), load_config(params, pseudonym_key_file=key),
+                                  out=out, workers=2, progress=False)
+            failed = [o for o in manifest["outputs"] if o["status"] != "ok"]
+            assert not failed, failed
+            (home / "complete").touch()
+    return out

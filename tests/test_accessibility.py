@@ -14,7 +14,7 @@ import pytest
 
 import perfkit as pk
 from perfkit import report as r
-from perfkit.demo import DemoSettings, bundled_data_dir, write_demo
+from perfkit.demo import DemoSettings, write_demo
 from perfkit.pipeline import run_period
 
 from practice_data import browser, needs_browser
@@ -29,21 +29,12 @@ _browser = browser
 
 
 @pytest.fixture(scope="module")
-def demo_reports(tmp_path_factory) -> Path:
-    """The demo quarter after the quarter before it, with reports for a slipping licensed
-    clinician (C04), a licensed one with nothing flagged (C01), an associate behind on
-    supervision (C03) and the slow hire (C06), and their supervisors' packs."""
-    reports = tmp_path_factory.mktemp("a11y") / "reports"
-    params = ROOT / "parameters" / "practice.yaml"
-    key = reports.parent / "k.key"
-    before = pk.load_config(params, pseudonym_key_file=key, period_start="2026-05-01",
-                            period_end="2026-08-01")
-    run_period(bundled_data_dir(), before, out=reports / "2026-08-01", tables_only=True)
-    out = reports / "2026-11-01"
-    manifest = run_period(bundled_data_dir(), pk.load_config(params, pseudonym_key_file=key),
-                          out=out, workers=2, clinicians=["C01", "C03", "C04", "C06"])
-    assert all(o["status"] == "ok" for o in manifest["outputs"])
-    return out
+def demo_reports(demo_quarters) -> Path:
+    """The demo quarter after the quarter before it, with every report: among them a slipping
+    licensed clinician (C04), a licensed one with nothing flagged (C01), an associate behind on
+    supervision (C03) and the slow hire (C06), and their supervisors' packs. The test run's
+    shared run (tests/conftest.py)."""
+    return demo_quarters
 
 
 @pytest.fixture(scope="module")

@@ -20,17 +20,10 @@ ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
+def demo_run(demo_quarters):
     """The demo quarter, run after the quarter before it into the same reports folder (as
-    ``make demo`` does)."""
-    reports = tmp_path_factory.mktemp("runner")
-    params = ["--params", str(ROOT / "parameters" / "practice.yaml"), "--tables-only"]
-    for period in (["--period-start", "2026-05-01", "--period-end", "2026-08-01"], []):
-        out = reports / ("2026-08-01" if period else "2026-11-01")
-        res = CliRunner().invoke(app, ["run", "--data", str(bundled_data_dir()), "--out",
-                                       str(out), *params, *period])
-        assert res.exit_code == 0, res.output
-    return out
+    ``make demo`` does): the test run's shared one (tests/conftest.py)."""
+    return demo_quarters
 
 
 @pytest.fixture(scope="module")
@@ -181,13 +174,20 @@ def test_weekly_metrics_table(demo_run):
 
 
 def test_manifest_lists_tables(demo_run):
-    manifest = json.loads((demo_run / "manifest.json").read_text())
-    paths = {o["path"]: o["status"] for o in manifest["outputs"]}
-    assert paths["tables/clinician_metrics.csv"] == "ok"
-    assert paths["tables/weekly_metrics.csv"] == "ok"
-    assert manifest["reports"] == "skipped (--tables-only)"
-    assert not list(demo_run.rglob("*.html"))  # the same tables, no HTML
-    assert manifest["timings"]["operations_seconds"] > 0
+    # the quarter before was run with tables only: the same tables, no HTML
+    before = demo_run.parent / "2026-08-01"
+    for run in (demo_run, before):
+        manifest = json.loads((run / "manifest.json").read_text())
+        paths = {o["path"]: o["status"] for o in manifest["outputs"]}
+        assert paths["tables/clinician_metrics.csv"] == "ok"
+        assert paths["tables/weekly_metrics.csv"] == "ok"
+        assert manifest["timings"]["operations_seconds"] > 0
+    assert json.loads((before / "manifest.json").read_text())["reports"] == \
+        "skipped (--tables-only)"
+    assert not list(before.rglob("*.html"))
+    shown = json.loads((demo_run / "manifest.json").read_text())["outputs"]
+    shown = {o["path"]: o["status"] for o in shown}
+    assert shown["practice.html"] == "ok" and (demo_run / "practice.html").is_file()
 
 
 def test_a_failing_table_is_recorded_and_the_run_exits_non_zero(practice, tmp_path,

@@ -1,7 +1,8 @@
 """End to end (issue 28, "two or two hundred"): the owner's report of synthetic practices of 2,
 12 and 200 clinicians, made with perfkit's command line (`perfkit demo --clinicians N --months
 12`, the quarter before as a tables-only run, then `perfkit run --role owner`, which compares
-with it) and printed to PDF by headless Chromium with its default print settings, as a reader's
+with it; the 12-clinician practice is the bundled demo, the test run's shared demo quarter) and
+printed to PDF by headless Chromium with its default print settings, as a reader's
 browser prints it. Checked: no file path or print date from the browser in the printed pages, a
 page number on each; page count (at most 12 at 200 clinicians); every figure at most 1,600 px
 tall as displayed and printed whole on one page with its caption; at 2 clinicians no self-view
@@ -17,6 +18,7 @@ import functools
 import html
 import io
 import re
+import shutil
 import subprocess
 import sys
 import unicodedata
@@ -77,10 +79,12 @@ def practice_2(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def practice_12(tmp_path_factory) -> Path:
-    """Twelve clinicians, the demo's size: the owner's report. (The suite has no shared
-    rendered demo run to reuse: perfkit.cache.demo_run holds tables only.)"""
-    return _practice(tmp_path_factory.mktemp("scale-12"), 12, "owner")
+def practice_12(tmp_path_factory, demo_quarters) -> Path:
+    """Twelve clinicians, the demo's size: the test run's shared demo quarter with every report
+    (tests/conftest.py), copied with the quarter before, since printing writes beside a page."""
+    reports = tmp_path_factory.mktemp("scale-12") / "reports"
+    shutil.copytree(demo_quarters.parent, reports)
+    return reports / demo_quarters.name
 
 
 @pytest.fixture(scope="module")

@@ -29,8 +29,8 @@ VARIANTS = ([("drop", t, c) for t, c in DROPPABLE] + [("blank", t, c) for t, c i
             + [("all_rejected", t, None) for t in TABLES])
 
 # Each variant is a whole run on its own copy of the practice: the variants are independent, so
-# the suite deals them out to both of its processes (tests/conftest.py).
-pytestmark = [pytest.mark.end_to_end, pytest.mark.spread]
+# `make test` deals them out to both of its processes (conftest.py, SPREAD).
+pytestmark = pytest.mark.end_to_end
 
 
 @pytest.fixture(scope="module")
