@@ -438,9 +438,13 @@ def fit_growth(data: pd.DataFrame, *, score: str, time: str, client: str,
     spec = Spec(score, time, client, clinician, baseline, tuple(covariates),
                  client_covariance)
     check_columns(data, spec)
-    frame, design, enc, episodes, n_dropped, index = model_frame(data, spec, baseline_center)
-    return _fit_frame(frame, design, spec, enc, episodes, n_dropped, index, reml=reml,
-                      maxiter=maxiter)
+    from .nested import one_blas_thread
+
+    with one_blas_thread():
+        frame, design, enc, episodes, n_dropped, index = model_frame(data, spec,
+                                                                     baseline_center)
+        return _fit_frame(frame, design, spec, enc, episodes, n_dropped, index, reml=reml,
+                          maxiter=maxiter)
 
 
 def _refit(fit: GrowthResult, reml: bool) -> GrowthResult:

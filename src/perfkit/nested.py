@@ -35,6 +35,7 @@ The fits were checked against lme4 1.1.31 and statsmodels on the reference datas
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 
@@ -45,12 +46,37 @@ from scipy import optimize
 from .design import Design, design_matrix
 from .fit_problems import FitError, recording
 
-__all__ = ["Design", "NestedData", "NestedFit", "prepare", "deviance", "fit_nested"]
+try:  # optional: a fit computes the same without it, only slower on a busy machine
+    from threadpoolctl import ThreadpoolController
+except ImportError:  # pragma: no cover
+    ThreadpoolController = None
+
+__all__ = ["Design", "NestedData", "NestedFit", "prepare", "deviance", "deviance_gradient",
+           "fit_nested", "one_blas_thread"]
 
 LOG_2PI = float(np.log(2 * np.pi))
 # the warnings this fitter's optimizers may raise, recorded in NestedFit.warnings (numpy's
 # where the deviance is not defined, scipy's about the optimizer); any other is passed on
 _EXPECTED = (RuntimeWarning, optimize.OptimizeWarning)
+
+
+_BLAS: list = []  # the process's threadpoolctl controller, made at the first fit
+
+
+def one_blas_thread():
+    """A context in which numpy's and scipy's BLAS run on one thread (threadpoolctl).
+
+    A fit's BLAS calls are small (products of a few thousand rows by 5 columns, L-BFGS-B's
+    5 x 5 algebra), so a second thread saves nothing, and handing work to it costs scheduler
+    time: on a 2-core machine with other work running, OpenBLAS's thread hand-offs made
+    L-BFGS-B's own steps take 3 ms each and doubled a fit's time. Without threadpoolctl
+    installed this does nothing (the results are the same).
+    """
+    if ThreadpoolController is None:  # pragma: no cover
+        return contextlib.nullcontext()
+    if not _BLAS:  # after numpy and scipy have loaded their BLAS libraries
+        _BLAS.append(ThreadpoolController())
+    return _BLAS[0].limit(limits=1, user_api="blas")
 
 
 @dataclass
@@ -86,15 +112,18 @@ def prepare(data: pd.DataFrame, fixed: str | Design = "score ~ time * intake_c",
             time_col: str = "time") -> NestedData:
     """Build the design and the per-client cross-products. Rows need ``clinician_id``,
     ``client_id`` and the columns of the ``fixed`` formula (or :class:`Design`)."""
-    kc, clinicians = pd.factorize(data["clinician_id"].to_numpy(dtype=object))
-    kl, _ = pd.factorize(data["client_id"].to_numpy(dtype=object))
-    key = kc.astype(np.int64) * (int(kl.max()) + 1) + kl
+    from .growth_frame import id_codes
+
+    kc, clinicians = id_codes(data["clinician_id"])
+    kl, client_ids = id_codes(data["client_id"])
+    key = kc * (int(kl.max()) + 1) + kl
     if np.all(key[1:] >= key[:-1]):  # model_data is sorted already
         d = data.reset_index(drop=True)
     else:
         order = np.argsort(key, kind="stable")
-        d, key, kc = data.iloc[order].reset_index(drop=True), key[order], kc[order]
-    if d[["score", time_col]].isna().any().any():
+        d, key, kc, kl = data.iloc[order].reset_index(drop=True), key[order], kc[order], \
+            kl[order]
+    if d["score"].isna().any() or d[time_col].isna().any():
         raise ValueError("missing scores or times in the model data")
     y, X, names = design_matrix(d, fixed)
     time_ = d[time_col].to_numpy(dtype=float)
@@ -106,7 +135,7 @@ def prepare(data: pd.DataFrame, fixed: str | Design = "score ~ time * intake_c",
     clin_of_client = kc[first_row]
     client_start = np.flatnonzero(np.r_[True, clin_of_client[1:] != clin_of_client[:-1]])
     clients = pd.DataFrame({"clinician_id": clinicians[clin_of_client],
-                            "client_id": d["client_id"].to_numpy(dtype=object)[first_row]})
+                            "client_id": client_ids[kl[first_row]]})
     P = np.column_stack([X, y])
 
     def per_client(v):
@@ -452,6 +481,12 @@ def fit_nested(data: pd.DataFrame | NestedData,
     """
     if client_cov not in ("diagonal", "unstructured"):
         raise ValueError("client_cov must be 'diagonal' or 'unstructured'")
+    with one_blas_thread():
+        return _fit_nested(data, fixed, reml=reml, client_cov=client_cov, two_level=two_level,
+                           start=start, maxiter=maxiter)
+
+
+def _fit_nested(data, fixed, *, reml, client_cov, two_level, start, maxiter) -> NestedFit:
     t0 = time.perf_counter()
     nd = data if isinstance(data, NestedData) else prepare(data, fixed)
     bounds = _bounds(client_cov, two_level)
