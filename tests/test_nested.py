@@ -286,3 +286,22 @@ def test_the_explorer_refits_the_demo_model_with_other_settings():
     assert np.isnan(ind.client_corr) and -1 < cor.client_corr < 1
     assert cor.reml_loglik >= ind.reml_loglik - 1e-6  # the correlated model nests the other
     assert longer.n_clients < ind.n_clients
+
+
+def test_a_newton_step_from_near_the_optimum_reaches_it():
+    """The polish after L-BFGS-B: one Newton step (Hessian from differences of the analytic
+    gradient) from a point near lme4's optimum lands where the gradient is about zero."""
+    nd = nested.prepare(load("varied_clinicians"))
+    best = nested.fit_nested(nd)
+    bounds = nested._bounds("diagonal", False)
+
+    def fg(th):
+        return nested.deviance_gradient(nd, th)
+
+    near = best.theta + np.array([2e-3, -1e-3, 1e-3, 2e-3, -1e-3])
+    dev0, g0 = fg(near)
+    step = nested._newton_step(fg, near, g0, bounds)
+    dev1, g1 = fg(step)
+    assert dev1 < dev0
+    assert np.max(np.abs(g1)) < 1e-2 * np.max(np.abs(g0))
+    assert -dev1 / 2 >= float(lme4("varied_clinicians")["reml_loglik"]) - 1e-6

@@ -19,15 +19,17 @@ where L L' = Lambda' Z'Z Lambda + I, R_X' R_X is the fixed-effects block of the 
 complement, and r^2 the penalized residual sum of squares at the optimum. Because clients are
 nested in clinicians and both levels use the same two columns (1, time), Lambda' Z'Z Lambda + I
 is block diagonal by clinician, and each clinician's block is an "arrow": one 2x2 block per
-client, coupled only to the clinician's 2x2 block. The Cholesky factor is then the client blocks
-and the clinician's Schur complement, and every quantity needs only each client's 2x2
-cross-products of (1, time) with itself and with (X, y), computed once. An evaluation costs a
-few vectorized 2x2 operations per client, whatever the number of scores.
+client, coupled only to the clinician's 2x2 block. Eliminating the client blocks first and then
+the clinician's (two nested Woodbury steps, :func:`_profile`), every quantity needs only each
+client's 2x2 cross-products of (1, time) with itself and with (X, y), computed once. An
+evaluation costs a few vectorized 2x2 operations per client, whatever the number of scores.
 
 theta (the lower-triangular relative factors, 5 or 6 numbers) is optimized with L-BFGS-B
-(finite-difference gradients, diagonals bounded at zero), then polished with Nelder-Mead and
-L-BFGS-B again when that improves the deviance. The conditional means of the random effects and
-their conditional covariances (lme4's ``ranef(condVar = TRUE)``) come from the same blocks.
+(diagonals bounded at zero) and the analytic gradient of the deviance (:func:`_gradient_at`,
+about the cost of one more evaluation, checked against differences of the textbook deviance in
+tests/test_nested.py), then polished with Nelder-Mead and L-BFGS-B again when that improves the
+deviance. The conditional means of the random effects and their conditional covariances (lme4's
+``ranef(condVar = TRUE)``) come from the same blocks.
 
 The fits were checked against lme4 1.1.31 and statsmodels on the reference datasets
 (tests/test_nested.py).
@@ -219,10 +221,10 @@ def _profile(nd: NestedData, theta: np.ndarray, client_cov: str) -> _Profile | N
     h00 = s00 - (q00 * s00 + q01 * s01)  # S^ = S - S Psi S
     h01 = s01 - (q00 * s01 + q01 * s11)
     h11 = s11 - (q10 * s01 + q11 * s11)
-    y0 = zp0 - (q00[:, None] * zp0 + q01[:, None] * zp1)
-    y1 = zp1 - (q10[:, None] * zp0 + q11[:, None] * zp1)
-    qc = zp0.T @ (p00[:, None] * zp0 + p01[:, None] * zp1) \
-        + zp1.T @ (p01[:, None] * zp0 + p11[:, None] * zp1)
+    y0 = (1 - q00)[:, None] * zp0 - q01[:, None] * zp1
+    y1 = (1 - q11)[:, None] * zp1 - q10[:, None] * zp0
+    b01 = (p01[:, None] * zp0).T @ zp1  # sum of Z'[X y]' Psi Z'[X y]: Psi is symmetric
+    qc = (p00[:, None] * zp0).T @ zp0 + b01 + b01.T + (p11[:, None] * zp1).T @ zp1
     st = nd.client_start
     k00, k01, k11 = np.add.reduceat(np.column_stack([h00, h01, h11]), st, axis=0).T
     yk0 = np.add.reduceat(y0, st, axis=0)
@@ -528,6 +530,9 @@ def _fit_nested(data, fixed, *, reml, client_cov, two_level, start, maxiter) -> 
         nonlocal best
         with recording(warned, _EXPECTED):
             if method == "L-BFGS-B":
+                # ftol 1e-12: about the deviance's rounding noise (sums over thousands of
+                # clients). A looser 1e-10 saved evaluations but left a variance factor that
+                # tends to zero slowly (the deviance depends on its square) short of zero
                 res = optimize.minimize(fg, x0, jac=True, method=method, bounds=bounds,
                                         options={"maxiter": maxiter, "ftol": 1e-12,
                                                  "gtol": 1e-6})
@@ -546,22 +551,40 @@ def _fit_nested(data, fixed, *, reml, client_cov, two_level, start, maxiter) -> 
         with recording(warned, _EXPECTED):
             return _projected(fg(best[1])[1], best[1], bounds) / 2
 
+    def newton() -> None:
+        """Newton steps from the best point while its gradient is not yet zero (above
+        ``tol``) and the steps lower the deviance."""
+        nonlocal best
+        for _ in range(3):
+            g = gradient() * 2
+            if not np.max(np.abs(g)) / 2 > tol:
+                return
+            with recording(warned, _EXPECTED):
+                trial = _newton_step(fg, best[1], g, bounds)
+                if trial is None:
+                    return
+                dev = fg(trial)[0]
+            if not dev < best[0]:
+                return
+            best = (float(dev), trial, best[2])
+
     # L-BFGS-B with the analytic gradient. A variance factor on a diagonal that reached zero
     # has a zero derivative there (the deviance depends on its square), so L-BFGS-B cannot
     # leave zero even where the deviance falls away from it: each such factor is tried just
     # off zero, and where the deviance falls there, L-BFGS-B runs again from that point. Then,
-    # if the gradient is not yet zero, a restart from where it stopped (which resets its
-    # curvature memory); only when the restart still gains, a derivative-free Nelder-Mead run
-    # from the best point and a last L-BFGS-B polish follow.
+    # if the gradient is not yet zero, Newton steps; if it is still not zero, a restart from
+    # where it stopped (which resets its curvature memory); only when the restart still gains,
+    # a derivative-free Nelder-Mead run from the best point and a last L-BFGS-B polish follow.
+    # "Zero": stationary, up to the rounding noise of a deviance of order n.
+    tol = max(1e-2, 1e-6 * nd.n)
     run("L-BFGS-B", best[1])
     for _ in range(len(bounds)):
         trial = _off_zero(fg, best, bounds, warned)
         if trial is None:
             break
         run("L-BFGS-B", trial)
+    newton()
     grad = gradient()
-    # stationary, up to the rounding noise of a deviance of order n
-    tol = max(1e-2, 1e-6 * nd.n)
     if np.max(np.abs(grad)) > tol:  # not yet: restart, then derivative-free
         gain = run("L-BFGS-B", best[1])
         if gain > 1e-3:
@@ -585,6 +608,34 @@ def _fit_nested(data, fixed, *, reml, client_cov, two_level, start, maxiter) -> 
     fit.warnings = tuple(warned)
     fit.seconds = round(time.perf_counter() - t0, 3)
     return fit
+
+
+def _newton_step(fg, theta: np.ndarray, g: np.ndarray, bounds) -> np.ndarray | None:
+    """A Newton step in the parameters free to move (not fixed, not at zero with the gradient
+    pointing out), the Hessian from forward differences of the analytic gradient (one
+    gradient per parameter); None where that Hessian is not positive definite. It needs no
+    line search, so it is not limited by the deviance's rounding noise as L-BFGS-B is."""
+    free = [i for i, (lo, hi) in enumerate(bounds)
+            if not (lo is not None and hi is not None and lo == hi)
+            and not (lo is not None and theta[i] <= lo + 1e-10 and g[i] >= 0)]
+    if not free:
+        return None
+    h = 1e-5
+    H = np.empty((len(free), len(free)))
+    for a, i in enumerate(free):
+        step = theta.copy()
+        step[i] += h
+        H[a] = (fg(step)[1][free] - g[free]) / h
+    H = (H + H.T) / 2
+    try:
+        c = np.linalg.cholesky(H)
+    except np.linalg.LinAlgError:
+        return None
+    trial = theta.copy()
+    trial[free] -= np.linalg.solve(c.T, np.linalg.solve(c, g[free]))
+    lo = np.array([-np.inf if b[0] is None else b[0] for b in bounds])
+    hi = np.array([np.inf if b[1] is None else b[1] for b in bounds])
+    return np.clip(trial, lo, hi)
 
 
 # a factor this far off zero tells whether the deviance falls away from zero (theta is of order
