@@ -493,9 +493,10 @@ def _fit_perfkit(data: pd.DataFrame, cfg: Config, fit: _Draft, t0: float,
     (a fit it refuses or cannot make raises :class:`FitError`, with the reason). The id
     columns go to it as categories of the codes ``_codes`` found (the same ids), so that it
     does not hash the ids again."""
-    coded = data.assign(
-        clinician_id=pd.Categorical.from_codes(ids.clinician, categories=ids.clinicians),
-        client_id=pd.Categorical.from_codes(ids.client, categories=ids.clients))
+    coded = data.assign(**{col: pd.Categorical.from_codes(
+        codes, categories=pd.Index(uniques, dtype=object), validate=False) for col, codes, uniques
+        in (("clinician_id", ids.clinician, ids.clinicians), ("client_id", ids.client,
+                                                             ids.clients))})
     try:
         res = _growth(coded, fit, cfg)
     except FitError:
