@@ -101,7 +101,7 @@ def main() -> None:
     sm_cfg = pk.load_config(models={"engine": "statsmodels"})
     rscript = ensure_lme4()
     print(f"{'size':>5} {'scores':>7} {'perfkit s':>10} {'lme4 s':>8} {'lme4/perfkit':>13} "
-          f"{'perfkit logLik':>15} {'lme4 logLik':>13} {'diff':>8} {'same theta':>14} "
+          f"{'perfkit logLik':>15} {'lme4 logLik':>13} {'diff':>10} {'same theta':>14} "
           f"{'VC max diff':>12} {'goal':>5}"
           + (f" {'statsmodels s':>14} {'sm logLik':>13}" if args.statsmodels else ""))
     with tempfile.TemporaryDirectory() as tmp:
@@ -140,7 +140,7 @@ def main() -> None:
                 "met" if ratio >= args.goal and diff >= -1e-6 else "NOT")
             line = (f"{size:>5} {len(data):>7} {ours:>10.3f} {r_time:>8.2f} "
                     f"{ratio:>13.1f} {fit.reml_loglik:>15.3f} {r_ll:>13.3f} "
-                    f"{diff:>8.4f} {at_lme4 - r_ll:>14.6f} "
+                    f"{diff:>10.6f} {at_lme4 - r_ll:>14.6f} "
                     f"{100 * vc_diff:>11.3f}% {goal:>5}")
             if args.statsmodels:
                 t0 = time.perf_counter()

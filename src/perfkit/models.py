@@ -17,8 +17,8 @@ Two engines (``models.engine`` in the parameters):
   profiled likelihood computed client block by client block, called through
   :func:`perfkit.fit_growth` (the researchers' entry point: one code path). It matches lme4's REML
   log-likelihood, variance components and standard errors on the reference datasets, is
-  9.5-17 times faster than lme4 at 35k and 84k scores (measured: benchmarks/README.md), and
-  also fits a correlated client intercept and slope (``models.client_covariance:
+  more than 20 times faster than lme4 at 35k and 84k scores (measured: benchmarks/README.md),
+  and also fits a correlated client intercept and slope (``models.client_covariance:
   correlated``: ``(1 + time | clinician:client)``).
 - ``statsmodels``: statsmodels' ``MixedLM`` (``groups`` = clinician, ``re_formula="~time"``,
   two variance components for the client intercept and slope, which statsmodels cannot
