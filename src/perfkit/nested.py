@@ -90,7 +90,7 @@ class NestedData:
     on the original scale. With an intercept column, the cross-products are of [X y] centred
     (``center``: y and every other column minus its mean), which spans the same space: the
     likelihood is the same, and its rounding noise, from differences of large sums, about 40
-    times smaller. :meth:`fixed` turns estimates back to the uncentred columns.
+    times smaller. Its ``fixed`` method turns estimates back to the uncentred columns.
     """
 
     n: int
