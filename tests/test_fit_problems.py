@@ -145,7 +145,7 @@ def test_one_clinician_is_two_level_with_its_reason():
 
 def test_nested_fitter_names_a_likelihood_defined_nowhere(monkeypatch):
     d = load("small_practice")
-    monkeypatch.setattr(nested, "deviance", lambda *a, **k: np.inf)
+    monkeypatch.setattr(nested, "_deviance_at", lambda *a, **k: np.inf)
     with pytest.raises(FitError) as err:
         nested.fit_nested(d)
     assert err.value.reason == "singular_design"

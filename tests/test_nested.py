@@ -90,6 +90,75 @@ def test_conditional_effects_equal_the_dense_blup(tiny):
         assert fit.clinician_effects_cov[k] == pytest.approx(cov, abs=1e-9)
 
 
+def dense_deviance(d: pd.DataFrame, theta, t_scale: float, *, reml: bool,
+                   client_cov: str) -> float:
+    """The profiled deviance at theta, the textbook way: V0 = I + Z Lambda Lambda' Z' in full
+    (time divided by t_scale, as the fitter's theta is), beta by generalized least squares,
+    sigma^2 profiled out (Bates et al. 2015, eq. 34 and 42)."""
+    n = len(d)
+    X = np.column_stack([np.ones(n), d.time, d.intake_c, d.time * d.intake_c])
+    y = d.score.to_numpy(float)
+    Z = np.column_stack([np.ones(n), d.time / t_scale])
+    lk = np.array([[theta[0], 0], [theta[1], theta[2]]])
+    lc = np.array([[theta[3], 0], [0, theta[4]]]) if client_cov == "diagonal" else \
+        np.array([[theta[3], 0], [theta[4], theta[5]]])
+    clin = d.clinician_id.to_numpy()
+    client = (d.clinician_id + "/" + d.client_id).to_numpy()
+    same_k = (clin[:, None] == clin[None, :])
+    same_c = (client[:, None] == client[None, :])
+    V = np.eye(n) + same_k * (Z @ lk @ lk.T @ Z.T) + same_c * (Z @ lc @ lc.T @ Z.T)
+    Vi = np.linalg.inv(V)
+    XtViX = X.T @ Vi @ X
+    beta = np.linalg.solve(XtViX, X.T @ Vi @ y)
+    r = y - X @ beta
+    r2 = r @ Vi @ r
+    m = n - X.shape[1] if reml else n
+    dev = np.linalg.slogdet(V)[1] + m * (1 + np.log(2 * np.pi * r2 / m))
+    return dev + (np.linalg.slogdet(XtViX)[1] if reml else 0.0)
+
+
+@pytest.mark.parametrize("reml", [True, False])
+@pytest.mark.parametrize("client_cov", ["diagonal", "unstructured"])
+def test_analytic_gradient_equals_finite_differences_of_the_dense_deviance(tiny, reml,
+                                                                          client_cov):
+    """The fitter's gradient in theta against central differences of the textbook deviance,
+    at random points, one of them with the client slope factor at zero."""
+    d, nd = tiny
+    rng = np.random.default_rng(11)
+    k = 5 if client_cov == "diagonal" else 6
+    points = []
+    for _ in range(3):
+        theta = rng.uniform(0.2, 1.5, k)
+        theta[1] = rng.normal(0, 0.4)
+        if k == 6:
+            theta[4] = rng.normal(0, 0.4)
+        points.append(theta)
+    points[-1][-1] = 0.0
+    h = 1e-6
+    for theta in points:
+        dev, grad = nested.deviance_gradient(nd, theta, reml=reml, client_cov=client_cov)
+
+        def dense(th):
+            return dense_deviance(d, th, nd.t_scale, reml=reml, client_cov=client_cov)
+
+        assert dev == pytest.approx(dense(theta), abs=1e-8)
+        fd = [(dense(theta + h * e) - dense(theta - h * e)) / (2 * h) for e in np.eye(k)]
+        assert grad == pytest.approx(np.array(fd), rel=1e-5, abs=1e-5)
+
+
+def test_a_variance_factor_at_zero_is_left_where_the_deviance_falls_away_from_zero():
+    """A diagonal factor's derivative is zero at zero (the deviance depends on its square), so
+    a gradient method that reaches zero stays there; the fitter tries each such factor just off
+    zero. Started with the client slope factor at zero, it must reach lme4's optimum."""
+    d = load("varied_clinicians")
+    nd = nested.prepare(d)
+    start = nested.moment_theta(nd)
+    start[4] = 0.0
+    f = nested.fit_nested(nd, start=start)
+    assert f.theta[4] > 0.01
+    assert f.loglik >= float(lme4("varied_clinicians")["reml_loglik"]) - 1e-6
+
+
 @pytest.fixture(scope="module")
 def pair():
     """Each reference dataset fitted by both engines."""
@@ -217,3 +286,22 @@ def test_the_explorer_refits_the_demo_model_with_other_settings():
     assert np.isnan(ind.client_corr) and -1 < cor.client_corr < 1
     assert cor.reml_loglik >= ind.reml_loglik - 1e-6  # the correlated model nests the other
     assert longer.n_clients < ind.n_clients
+
+
+def test_a_newton_step_from_near_the_optimum_reaches_it():
+    """The polish after L-BFGS-B: one Newton step (Hessian from differences of the analytic
+    gradient) from a point near lme4's optimum lands where the gradient is about zero."""
+    nd = nested.prepare(load("varied_clinicians"))
+    best = nested.fit_nested(nd)
+    bounds = nested._bounds("diagonal", False)
+
+    def fg(th):
+        return nested.deviance_gradient(nd, th)
+
+    near = best.theta + np.array([2e-3, -1e-3, 1e-3, 2e-3, -1e-3])
+    dev0, g0 = fg(near)
+    step = nested._newton_step(fg, near, g0, bounds)
+    dev1, g1 = fg(step)
+    assert dev1 < dev0
+    assert np.max(np.abs(g1)) < 1e-2 * np.max(np.abs(g0))
+    assert -dev1 / 2 >= float(lme4("varied_clinicians")["reml_loglik"]) - 1e-6

@@ -267,9 +267,9 @@ def _build(nf, spec: Spec, enc, episodes, n_dropped, index, frame, design, reml,
     ce = nf.client_effects
     client_effects = pd.DataFrame({"intercept": ce["intercept"].to_numpy(),
                                    "slope": ce["slope"].to_numpy()})
-    client_effects.insert(0, spec.client, episodes["client"].to_numpy())
+    client_effects.insert(0, spec.client, episodes["client"].array)
     if spec.clinician is not None:
-        client_effects.insert(0, spec.clinician, episodes["clinician"].to_numpy())
+        client_effects.insert(0, spec.clinician, episodes["clinician"].array)
         e = nf.clinician_effects
         v = nf.clinician_effects_cov
         k = nf.clinician_of_client
@@ -317,9 +317,10 @@ def _named(nf, episodes: pd.DataFrame) -> None:
     else:
         nf.clinician_effects = nf.clinician_effects.iloc[:0]
     ep = nf.client_effects["client_id"].to_numpy(dtype=np.int64)
+    # taken from the columns' own arrays: the ids need not be made Python objects and back
     nf.client_effects = nf.client_effects.assign(
-        clinician_id=episodes["clinician"].to_numpy(dtype=object)[ep],
-        client_id=episodes["client"].to_numpy(dtype=object)[ep])
+        clinician_id=episodes["clinician"].array.take(ep),
+        client_id=episodes["client"].array.take(ep))
 
 
 def _fit_frame(frame, design, spec, enc, episodes, n_dropped, index, *, reml: bool,
@@ -438,9 +439,13 @@ def fit_growth(data: pd.DataFrame, *, score: str, time: str, client: str,
     spec = Spec(score, time, client, clinician, baseline, tuple(covariates),
                  client_covariance)
     check_columns(data, spec)
-    frame, design, enc, episodes, n_dropped, index = model_frame(data, spec, baseline_center)
-    return _fit_frame(frame, design, spec, enc, episodes, n_dropped, index, reml=reml,
-                      maxiter=maxiter)
+    from .nested import one_blas_thread
+
+    with one_blas_thread():
+        frame, design, enc, episodes, n_dropped, index = model_frame(data, spec,
+                                                                     baseline_center)
+        return _fit_frame(frame, design, spec, enc, episodes, n_dropped, index, reml=reml,
+                          maxiter=maxiter)
 
 
 def _refit(fit: GrowthResult, reml: bool) -> GrowthResult:

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-__all__ = ["Spec", "Encoding", "check_columns", "check_numeric", "fixed_columns", "model_frame"]
+__all__ = ["Spec", "Encoding", "check_columns", "check_numeric", "fixed_columns", "id_codes",
+           "model_frame"]
 
 _COVARIANCES = ("diagonal", "correlated")
 
@@ -35,6 +36,29 @@ class Spec:
     @property
     def client_group(self) -> str:
         return self.client if self.clinician is None else f"{self.clinician}:{self.client}"
+
+
+def id_codes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of an id column, in order of first appearance (-1 where missing), and the
+    distinct ids as an object array: :func:`pandas.factorize`, fed the column the way that is
+    fast for it. A pyarrow-backed text column in many chunks (as ``pandas.concat`` of many
+    small frames leaves it) is factorized as Python strings: pandas' Arrow path encodes it
+    chunk by chunk, ten times slower. Other text columns go in as Python strings too, except
+    an Arrow column in one chunk (pandas hashes it in Arrow); numbers and categories as they
+    are."""
+    arr = ids.array
+    if isinstance(ids.dtype, pd.StringDtype | pd.ArrowDtype):
+        import pyarrow as pa
+
+        one_chunk = getattr(pa.array(arr), "num_chunks", 1) <= 1
+        codes, uniques = pd.factorize(ids if one_chunk else ids.to_numpy(dtype=object))
+    elif isinstance(ids.dtype, pd.CategoricalDtype) or (
+            pd.api.types.is_numeric_dtype(ids.dtype) and not pd.api.types.is_bool_dtype(
+                ids.dtype)):
+        codes, uniques = pd.factorize(ids)
+    else:
+        codes, uniques = pd.factorize(ids.to_numpy(dtype=object))
+    return codes.astype(np.int64, copy=False), np.asarray(uniques, dtype=object)
 
 
 def _is_time_like(s: pd.Series) -> bool:
@@ -161,15 +185,18 @@ def model_frame(data: pd.DataFrame, spec: Spec, baseline_center: float | None):
     for col in (spec.score, spec.time) + ((spec.baseline,) if spec.baseline else ()):
         if not np.isfinite(d[col].to_numpy(dtype=float)).all():
             raise ValueError(f"the column '{col}' holds infinite values")
-    clin = d[spec.clinician].to_numpy(dtype=object) if spec.clinician \
-        else np.zeros(len(d), dtype=np.int64)
-    kc, clinicians = pd.factorize(clin)
-    client_ids = d[spec.client].to_numpy(dtype=object)
-    kl, _ = pd.factorize(client_ids)
-    key = kc.astype(np.int64) * (int(kl.max()) + 1) + kl
+    if spec.clinician:
+        kc, clinicians = id_codes(d[spec.clinician])
+    else:
+        kc, clinicians = np.zeros(len(d), dtype=np.int64), np.array([0], dtype=object)
+    kl, client_uniques = id_codes(d[spec.client])
+    key = kc * (int(kl.max()) + 1) + kl
     # the order perfkit.nested.prepare would take: the data's own when sorted by episode
-    order = np.arange(len(d)) if np.all(key[1:] >= key[:-1]) else np.argsort(key, kind="stable")
-    d, key, kc, client_ids = d.iloc[order], key[order], kc[order], client_ids[order]
+    if np.all(key[1:] >= key[:-1]):
+        order = None
+    else:
+        order = np.argsort(key, kind="stable")
+        d, key, kc, kl = d.iloc[order], key[order], kc[order], kl[order]
     episode = np.cumsum(np.r_[True, key[1:] != key[:-1]]) - 1
     n_clients = int(episode[-1] + 1)
     first = np.r_[True, episode[1:] != episode[:-1]]
@@ -197,13 +224,13 @@ def model_frame(data: pd.DataFrame, spec: Spec, baseline_center: float | None):
                          "than one score on average to separate clients from residual noise")
     # ids as integer codes (clinician in order, episode numbers): fast for the fitter to
     # group, and read back into the caller's ids after the fit (_named)
-    frame = pd.DataFrame({"clinician_id": kc if spec.clinician else 0, "client_id": episode,
-                          "time": d[spec.time].to_numpy(dtype=float),
-                          "score": d[spec.score].to_numpy(dtype=float)})
     cols = [f"x{i}" for i in range(X.shape[1])]
-    frame[cols] = X
+    frame = pd.DataFrame({"clinician_id": kc if spec.clinician else np.zeros(len(d), np.int64),
+                          "client_id": episode, "time": d[spec.time].to_numpy(dtype=float),
+                          "score": d[spec.score].to_numpy(dtype=float),
+                          **dict(zip(cols, X.T, strict=True))})
     episodes = pd.DataFrame({"clinician": clinicians[kc[first]] if spec.clinician else None,
-                             "client": client_ids[first]})
+                             "client": client_uniques[kl[first]]})
     index = d.index[:]  # the caller's index of each fitted row, in frame order
     from .design import Design
 

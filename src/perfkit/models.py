@@ -17,8 +17,8 @@ Two engines (``models.engine`` in the parameters):
   profiled likelihood computed client block by client block, called through
   :func:`perfkit.fit_growth` (the researchers' entry point: one code path). It matches lme4's REML
   log-likelihood, variance components and standard errors on the reference datasets, is
-  9.5-17 times faster than lme4 at 35k and 84k scores (measured: benchmarks/README.md), and
-  also fits a correlated client intercept and slope (``models.client_covariance:
+  more than 20 times faster than lme4 at 35k and 84k scores (measured: benchmarks/README.md),
+  and also fits a correlated client intercept and slope (``models.client_covariance:
   correlated``: ``(1 + time | clinician:client)``).
 - ``statsmodels``: statsmodels' ``MixedLM`` (``groups`` = clinician, ``re_formula="~time"``,
   two variance components for the client intercept and slope, which statsmodels cannot
@@ -39,6 +39,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from types import SimpleNamespace
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -172,18 +173,19 @@ class _Draft(SimpleNamespace):
 
 
 def _new_draft(data: pd.DataFrame, instrument: str, *, level: str, reml: bool, fixed: str,
-               correlated: bool = False) -> tuple[_Draft, np.ndarray]:
-    """A draft with the data's counts, and each row's episode code (from ``_codes``)."""
-    clin_codes, client_codes = _codes(data)
+               correlated: bool = False) -> tuple[_Draft, _Ids]:
+    """A draft with the data's counts, and the rows' id codes (from ``_codes``)."""
+    ids = _codes(data)
+    clin_codes, client_codes = ids.clinician, ids.episode
     random = (LME4_FORMULA_CORRELATED if correlated else LME4_FORMULA).split(" + ", 1)[1]
     draft = _Draft(instrument=instrument, level=level, reml=reml, fixed=fixed,
                    n_clinicians=int(clin_codes.max() + 1) if len(data) else 0,
                    n_clients=int(client_codes.max() + 1) if len(data) else 0,
-                   n_distinct_clients=int(data["client_id"].nunique()) if len(data) else 0,
+                   n_distinct_clients=len(ids.clients),
                    n_scores=len(data), messages=[], candidates=[], warnings=[],
                    formula=f"{fixed} + {random}",
                    time_metric=data.attrs.get("time_metric", "weeks"))
-    return draft, client_codes
+    return draft, ids
 
 
 def _final(d: _Draft) -> GrowthFit:
@@ -375,8 +377,8 @@ def fit_growth_model(data: pd.DataFrame, cfg: Config, instrument: str = "", *,
     if correlated and mc.engine != "perfkit":
         raise ConfigError("models.client_covariance: correlated needs models.engine: perfkit "
                           "(statsmodels cannot correlate two variance components)")
-    fit, client_codes = _new_draft(data, instrument, level="three-level", reml=reml,
-                                   fixed=fixed, correlated=correlated)
+    fit, ids = _new_draft(data, instrument, level="three-level", reml=reml, fixed=fixed,
+                          correlated=correlated)
     if instrument in cfg.instruments:  # which side of zero is better (effect_sides)
         fit.better = cfg.instruments[instrument].better
     if fit.n_scores < mc.min_scores_total or fit.n_clients < mc.min_clients_two_level:
@@ -384,7 +386,7 @@ def fit_growth_model(data: pd.DataFrame, cfg: Config, instrument: str = "", *,
     if fit.n_clinicians < mc.min_clinicians or fit.n_clients < mc.min_clients:
         return _two_level(data, fit, t0, cfg)
     if mc.engine == "perfkit":
-        return _fit_perfkit(data, cfg, fit, t0, client_codes)
+        return _fit_perfkit(data, cfg, fit, t0, ids)
     fit.engine = f"statsmodels MixedLM ({'REML' if reml else 'ML'})"
     model = _mixedlm(data, fixed)
     start = moment_start(data, fixed)
@@ -435,7 +437,7 @@ def fit_growth_model(data: pd.DataFrame, cfg: Config, instrument: str = "", *,
     fit.residual_var = float(res.scale)
     fit.n_params = len(fit.fixed_effects) + 3 + 2 + 1  # clinician 2x2, client 2, residual
     _checks(fit, bool(res.converged), grad, mc)
-    _share(fit, data, client_codes)
+    _share(fit, data, ids.episode)
     fit.effects = _effects(res, data, fit)
     _engine_outputs(fit, res)
     fit.seconds = round(time.perf_counter() - t0, 3)
@@ -486,11 +488,17 @@ def _growth(data: pd.DataFrame, fit: _Draft, cfg: Config, *, two_level: bool = F
 
 
 def _fit_perfkit(data: pd.DataFrame, cfg: Config, fit: _Draft, t0: float,
-                 episode: np.ndarray) -> GrowthFit:
+                 ids: _Ids) -> GrowthFit:
     """The three-level model with perfkit's nested fitter, through :func:`perfkit.fit_growth`
-    (a fit it refuses or cannot make raises :class:`FitError`, with the reason)."""
+    (a fit it refuses or cannot make raises :class:`FitError`, with the reason). The id
+    columns go to it as categories of the codes ``_codes`` found (the same ids), so that it
+    does not hash the ids again."""
+    coded = data.assign(**{col: pd.Categorical.from_codes(
+        codes, categories=pd.Index(uniques, dtype=object), validate=False) for col, codes, uniques
+        in (("clinician_id", ids.clinician, ids.clinicians), ("client_id", ids.client,
+                                                             ids.clients))})
     try:
-        res = _growth(data, fit, cfg)
+        res = _growth(coded, fit, cfg)
     except FitError:
         raise
     except (ValueError, np.linalg.LinAlgError) as exc:
@@ -507,7 +515,7 @@ def _fit_perfkit(data: pd.DataFrame, cfg: Config, fit: _Draft, t0: float,
                   "likelihood as lme4)")
     # the gradient of the log-likelihood in theta, per score (as the statsmodels path reports)
     _checks(fit, nf.converged, nf.gradient_max_abs / fit.n_scores, cfg.models)
-    _share(fit, data, episode)
+    _share(fit, data, ids.episode)
     e = nf.clinician_effects
     k = nf.clinician_of_client
     counts = pd.DataFrame({"n_clients": np.bincount(k), "n_assessments": np.bincount(
@@ -584,13 +592,26 @@ def _boundary(fit: _Draft, tol: float) -> list[str]:
     return out
 
 
-def _codes(data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes of each row's clinician and episode (clinician, client). Factorizing
-    object arrays is several times faster than grouping pandas' Arrow-backed strings."""
-    kc, _ = pd.factorize(data["clinician_id"].to_numpy(dtype=object))
-    kl, _ = pd.factorize(data["client_id"].to_numpy(dtype=object))
-    episode, _ = pd.factorize(kc.astype(np.int64) * (int(kl.max(initial=0)) + 1) + kl)
-    return kc, episode
+class _Ids(NamedTuple):
+    """Each row's clinician, client and episode (clinician, client) as integer codes, with the
+    distinct clinician and client ids the first two index."""
+
+    clinician: np.ndarray
+    clinicians: np.ndarray
+    client: np.ndarray
+    clients: np.ndarray
+    episode: np.ndarray
+
+
+def _codes(data: pd.DataFrame) -> _Ids:
+    """The rows' id codes (:func:`perfkit.growth_frame.id_codes`: factorizing object arrays
+    is several times faster than grouping pandas' Arrow-backed strings)."""
+    from .growth_frame import id_codes
+
+    kc, clinicians = id_codes(data["clinician_id"])
+    kl, clients = id_codes(data["client_id"])
+    episode, _ = pd.factorize(kc * (int(kl.max(initial=0)) + 1) + kl)
+    return _Ids(kc, clinicians, kl, clients, episode)
 
 
 def _share(fit: _Draft, data: pd.DataFrame, episode: np.ndarray) -> None:
