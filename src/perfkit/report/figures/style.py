@@ -80,14 +80,16 @@ class Figure:
         return getattr(self.fig, name)
 
     def png(self) -> bytes:
-        """The figure as PNG, cut to its tight box (what ``bbox_inches="tight"`` gives).
-        The box is measured here from the laid-out figure and handed to ``savefig``: with
-        ``"tight"``, matplotlib first draws the whole figure without rendering to measure it,
-        which the laid-out figure (:func:`done`) does not need; that draw cost as much as a
-        third of the image's time, and the picture is the same (same pixels)."""
+        """The figure as PNG, cut to its tight box (what ``bbox_inches="tight"`` gives). The
+        box is the one :func:`done` measured on the laid-out figure (else measured here) and
+        is handed to ``savefig``: with ``"tight"``, matplotlib would first draw the whole
+        figure without rendering to measure it again, with a renderer of its own (every text
+        measured anew). The picture is the same (same pixels)."""
         buf = io.BytesIO()
         fig = self.fig
-        box = fig.get_tightbbox(fig._get_renderer()).padded(plt.rcParams["savefig.pad_inches"])
+        box = getattr(self, "_box", None)
+        if box is None:
+            box = _tight_box(fig)
         fig.savefig(buf, format="png", bbox_inches=box, dpi=plt.rcParams["figure.dpi"])
         return buf.getvalue()
 
@@ -158,8 +160,19 @@ def done(fig, alt: str, *, say: bool = False, below: float = 0, drawn: str = "")
     :class:`Figure`."""
     fig.tight_layout(rect=(0, below / fig.get_size_inches()[1], 1, 1))
     _fix_ticks(fig)
+    # measured with the renderer the layout used, while the figure still has it (closing it
+    # drops it): the texts' sizes are known to it already
+    box = _tight_box(fig)
     plt.close(fig)
-    return Figure(fig, alt, say, drawn)
+    figure = Figure(fig, alt, say, drawn)
+    figure._box = box
+    return figure
+
+
+def _tight_box(fig):
+    """The box ``savefig(bbox_inches="tight")`` cuts the figure to, in inches (its tight box
+    with the padding of ``savefig.pad_inches``)."""
+    return fig.get_tightbbox(fig._get_renderer()).padded(plt.rcParams["savefig.pad_inches"])
 
 
 def _fix_ticks(fig) -> None:
