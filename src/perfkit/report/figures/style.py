@@ -165,6 +165,12 @@ def done(fig, alt: str, *, say: bool = False, below: float = 0, drawn: str = "")
     :class:`Figure`."""
     fig.tight_layout(rect=(0, below / fig.get_size_inches()[1], 1, 1))
     _fix_ticks(fig)
+    # tight_layout leaves a placeholder layout engine behind (it remembers only that a layout
+    # ran), and savefig draws the whole figure once more, without rendering, for any engine:
+    # the finished figure needs none
+    with matplotlib.rc_context({"figure.autolayout": False,
+                                "figure.constrained_layout.use": False}):
+        fig.set_layout_engine(None)
     # measured with the renderer the layout used, while the figure still has it (closing it
     # drops it): the texts' sizes are known to it already
     box = _tight_box(fig)
