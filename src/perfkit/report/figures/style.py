@@ -9,6 +9,7 @@ import io
 import textwrap
 from collections.abc import Sequence
 
+import matplotlib.dates
 import matplotlib.pyplot as plt
 import matplotlib.ticker
 
@@ -163,6 +164,7 @@ def done(fig, alt: str, *, say: bool = False, below: float = 0, drawn: str = "")
     shows it exactly once (through the returned object) and no figure stays open in memory;
     ``below``: inches left free at the bottom (for a key under every panel); ``drawn``: see
     :class:`Figure`."""
+    _fix_ticks(fig, dates_only=True)  # a date axis's ticks do not depend on its length
     fig.tight_layout(rect=(0, below / fig.get_size_inches()[1], 1, 1))
     _fix_ticks(fig)
     # tight_layout leaves a placeholder layout engine behind (it remembers only that a layout
@@ -186,16 +188,22 @@ def _tight_box(fig):
     return fig.get_tightbbox(fig._get_renderer()).padded(plt.rcParams["savefig.pad_inches"])
 
 
-def _fix_ticks(fig) -> None:
+def _fix_ticks(fig, *, dates_only: bool = False) -> None:
     """Pin every axis's major ticks and labels to those the laid-out figure has: from here
     on (the tight box, the drawing) the same ticks are read from a list instead of being
     worked out again, as matplotlib does each time it measures or draws an axis (several
     times an axis for a figure cut to its tight box, and again for each axis sharing it;
     dates cost the most). The figure is finished (:func:`done`): its limits and size no
     longer change, so the ticks are those matplotlib would find, and the picture is the
-    same (same pixels)."""
+    same (same pixels). ``dates_only``: only the axes with matplotlib's date ticks, which
+    depend on the dates shown alone (not on the axis's length), so can be pinned before the
+    layout that changes it."""
     for ax in fig.axes:
         for axis in (ax.xaxis, ax.yaxis):
+            locator = axis.get_major_locator()
+            if isinstance(locator, matplotlib.ticker.FixedLocator) or (
+                    dates_only and not isinstance(locator, matplotlib.dates.AutoDateLocator)):
+                continue
             locs = axis.get_majorticklocs()
             formatter = axis.get_major_formatter()
             labels = formatter.format_ticks(locs)
