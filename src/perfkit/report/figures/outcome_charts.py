@@ -530,9 +530,16 @@ def trajectories_chart(points: pd.DataFrame, typical: pd.DataFrame, run: RunFold
         ax.set_axis_off()
         return done(fig, f"No {instrument} scores for {your} clients.")
     # one LineCollection for all clients: a line per client, drawn as one artist
-    lines = [np.column_stack([g["week"].to_numpy(dtype=float),
-                              g["total_score"].to_numpy(dtype=float)])
-             for _, g in points.groupby("client_id", sort=False)]
+    # (the rows of each client in order, clients in order of first appearance, as
+    # groupby(sort=False) gives them: split in numpy, a client's frame each cost more than
+    # drawing them)
+    codes, _ = pd.factorize(points["client_id"])
+    keep = codes >= 0  # no client id: no line (as groupby drops them)
+    order = np.argsort(codes[keep], kind="stable")
+    xy = np.column_stack([points["week"].to_numpy(dtype=float)[keep],
+                          points["total_score"].to_numpy(dtype=float)[keep]])[order]
+    starts = np.flatnonzero(np.diff(codes[keep][order])) + 1
+    lines = np.split(xy, starts) if len(xy) else []
     ax.add_collection(LineCollection(lines, colors=BLUE, alpha=0.25, linewidths=1))
     ax.autoscale_view()
     typical = pd.Series(typical["median_score"].to_numpy(dtype=float),
