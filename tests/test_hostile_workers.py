@@ -17,13 +17,15 @@ import pytest
 import perfkit as pk
 from perfkit.render import all_reports_failed, render_reports
 
+# report workers killed and timed out on purpose: `make test-quick` leaves these out; `make test`
+# and CI run them
+pytestmark = pytest.mark.end_to_end
+
 # What a clinician's report does, by clinician id: KILL ends its worker (the kernel's parent)
 # with SIGKILL, EXIT ends its own kernel, SLEEP waits far beyond the tests' time limit.
 _BODY = """\
 import os, pathlib, signal, time
 
-# whole runs with reports: `make test-quick` leaves these out; `make test` and CI run them
-pytestmark = pytest.mark.end_to_end
 attempts = pathlib.Path(run_folder).parent / "attempts"
 attempts.mkdir(exist_ok=True)
 with open(attempts / clinician_id, "a") as f:
