@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import zmq
 
 import perfkit as pk
 from perfkit.render import all_reports_failed, render_reports
@@ -150,3 +151,33 @@ def test_workers_that_cannot_start_end_the_batch_with_a_sentence(notebooks):
         "the report workers stopped before they could start this report"] * 3
     assert _attempts(tmp_path, "C1") == 0
     assert time.monotonic() - t0 < 60
+
+
+def test_a_kernel_dead_at_its_start_is_said_not_waited_for():
+    """A report kernel that died at its start (another process took its port: "Address already
+    in use", more likely with two test processes starting kernels at once) is said at once, in
+    words the worker retries on; its client once waited for ever to send it a request."""
+    from perfkit import render
+
+    km = render._WorkerKernelManager(kernel_name="python3", client_factory=render._WarmClient)
+    km.start_kernel(extra_arguments=render.KERNEL_ARGS)
+    kc = None
+    try:
+        km.provisioner.process.kill()  # as a kernel that could not bind its port ends
+        km.provisioner.process.wait()
+        kc = km.client()
+        kc.start_channels()
+        sent = []  # what the client tried to send to the dead kernel (the send that hung)
+        send = kc.shell_channel.send
+        kc.shell_channel.send = lambda msg: (sent.append(msg), send(msg))[1]
+        t0 = time.monotonic()
+        with pytest.raises(RuntimeError, match="Kernel died") as said:
+            kc.wait_for_ready(timeout=60)
+        assert time.monotonic() - t0 < 30 and sent == []
+        assert render._is_kernel_start_failure(said.value)
+        # and no request to a kernel that goes later waits for ever to be sent
+        assert kc.shell_channel.socket.getsockopt(zmq.SNDTIMEO) == render.SEND_TIMEOUT_MS
+    finally:
+        if kc is not None:
+            kc.stop_channels()
+        km.cleanup_resources()

@@ -65,6 +65,7 @@ STOPPED = "the report's process stopped unexpectedly"
 STOPPED_TWICE = STOPPED + " twice"
 NOT_STARTED = "the report workers stopped before they could start this report"
 
+SEND_TIMEOUT_MS = 10_000  # see _WarmClient.start_channels
 KERNEL_START_ERRORS = ("Kernel didn't respond", "Kernel died", "kernel_info", "ZMQ",
                        "Address already in use", "timed out waiting for kernel")
 
@@ -347,18 +348,27 @@ class _WarmClient(BlockingKernelClient):
         return self.pending
 
     def kernel_info(self) -> str:
+        """Ask for the kernel's info (``wait_for_ready`` asks once a second). A kernel that died
+        at its start (another process took its port: "Address already in use") has no socket
+        to take the request, and ZeroMQ's send would then wait for ever: so a dead kernel is
+        said here, in jupyter_client's own words, and the report is retried with a new one."""
+        if not self.kernel_alive():
+            raise RuntimeError("Kernel died before replying to kernel_info")
         self.deadline = self.pending = None  # a request of its own, not a step of the report
         return super().kernel_info()
+
+    def start_channels(self, *args, **kwargs) -> None:
+        if not self.channels_running:
+            super().start_channels(*args, **kwargs)
+            for channel in (self.shell_channel, self.control_channel, self.stdin_channel):
+                # a request to a kernel that has gone waits at most this long to be sent
+                channel.socket.setsockopt(zmq.SNDTIMEO, SEND_TIMEOUT_MS)
 
     def kernel_alive(self) -> bool:
         """Whether the kernel process still runs (asked of its manager: no network round
         trip, and a zombie kernel counts as dead)."""
         km = self.parent
         return km.is_alive() if isinstance(km, KernelManager) else True
-
-    def start_channels(self, *args, **kwargs) -> None:
-        if not self.channels_running:
-            super().start_channels(*args, **kwargs)
 
     def wait_for_ready(self, timeout: float | None = None) -> None:
         if not self._ready:
