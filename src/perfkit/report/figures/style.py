@@ -5,6 +5,7 @@ printed pages, with its text alternative)."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import textwrap
 from collections.abc import Sequence
@@ -165,7 +166,8 @@ def done(fig, alt: str, *, say: bool = False, below: float = 0, drawn: str = "")
     ``below``: inches left free at the bottom (for a key under every panel); ``drawn``: see
     :class:`Figure`."""
     _fix_ticks(fig, dates_only=True)  # a date axis's ticks do not depend on its length
-    fig.tight_layout(rect=(0, below / fig.get_size_inches()[1], 1, 1))
+    with _measured_once(fig):
+        fig.tight_layout(rect=(0, below / fig.get_size_inches()[1], 1, 1))
     _fix_ticks(fig)
     # tight_layout leaves a placeholder layout engine behind (it remembers only that a layout
     # ran), and savefig draws the whole figure once more, without rendering, for any engine:
@@ -180,6 +182,28 @@ def done(fig, alt: str, *, say: bool = False, below: float = 0, drawn: str = "")
     figure = Figure(fig, alt, say, drawn)
     figure._box = box
     return figure
+
+
+@contextlib.contextmanager
+def _measured_once(fig):
+    """While the layout runs, each axes measures its decorations (ticks, labels, title) once.
+    ``tight_layout`` with a ``rect`` measures every axes twice, the second time with the same
+    axes in the same places (the layout is applied only after both), so the second
+    measurement is the first one again; here it is the first one, kept (the same boxes: the
+    same layout, the same pixels, in half the time)."""
+    kept = {}
+    for ax in fig.axes:
+        def once(*args, _measure=ax.get_tightbbox, **kwargs):
+            key = (id(_measure), *map(id, args), *((k, id(v)) for k, v in sorted(kwargs.items())))
+            if key not in kept:
+                kept[key] = _measure(*args, **kwargs)
+            return kept[key]
+        ax.get_tightbbox = once  # an attribute of this axes alone, removed after the layout
+    try:
+        yield
+    finally:
+        for ax in fig.axes:
+            ax.__dict__.pop("get_tightbbox", None)
 
 
 def _tight_box(fig):

@@ -1,0 +1,132 @@
+"""Shortcuts taken for speed (issue 33) give what the libraries' own paths give.
+
+- Figures: :func:`perfkit.report.figures.style.done` pins ticks, measures each axes once during
+  the layout and keeps the tight box it measured; ``Figure.png`` hands that box to savefig.
+  matplotlib's own path is ``tight_layout`` then ``savefig(bbox_inches="tight")``. Every
+  figure of every report kind, drawn both ways from the same run, decodes to the same pixels.
+- Pages: ``render.export_html`` takes nbconvert's steps on one parse of the page
+  (``_PageExporter.parsed_page``) where nbconvert parses it, finishes it and writes it out as
+  text to be parsed again. The two give the same page, byte for byte, on a notebook of hostile
+  outputs and on every executed notebook of the demo run.
+"""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib.pyplot as plt
+import nbformat
+import numpy as np
+import pytest
+from nbconvert import HTMLExporter
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+from PIL import Image
+
+import perfkit.report as r
+from perfkit import render
+from perfkit.cache import demo_run
+from perfkit.report.figures import operations_charts, outcome_charts, style
+
+
+def pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+
+
+def plain_done(fig, alt: str, *, say: bool = False, below: float = 0, drawn: str = ""):
+    """``done`` as matplotlib's own path: the layout, nothing pinned, nothing kept."""
+    fig.tight_layout(rect=(0, below / fig.get_size_inches()[1], 1, 1))
+    plt.close(fig)
+    return style.Figure(fig, alt, say, drawn)
+
+
+def plain_png(page: style.Figure) -> bytes:
+    buf = io.BytesIO()
+    page.fig.savefig(buf, format="png", bbox_inches="tight", dpi=plt.rcParams["figure.dpi"])
+    return buf.getvalue()
+
+
+def every_figure(run) -> list:
+    """Each figure the practice, supervision and clinician reports draw, for every clinician
+    of the run (figure calls as the notebooks make them)."""
+    ids = list(run.table("clinician_metrics")["clinician_id"])
+    out = [r.ramp_figure(run), r.funnel_figure(run, "PHQ-9"), r.caterpillar_figure(run, "PHQ-9"),
+           r.compliance_figure(run, ids)]
+    for cid in ids:
+        out += [r.distribution_figure(run, cid), r.ramp_figure(run, only=cid),
+                r.weekly_trends_figure(run, cid), r.trajectories_figure(run, cid, "PHQ-9"),
+                r.caterpillar_figure(run, "PHQ-9", only=cid),
+                r.compliance_figure(run, [cid], names=False)]
+    return [page for fig in out for page in getattr(fig, "pages", [])]
+
+
+def test_figures_drawn_with_the_shortcuts_have_matplotlib_s_own_pixels(monkeypatch):
+    r.use_report_style()
+    run = r.load_run(demo_run())
+    fast = [pixels(page.png()) for page in every_figure(run)]
+    for module in (operations_charts, outcome_charts):
+        monkeypatch.setattr(module, "done", plain_done)
+    plain = [pixels(plain_png(page)) for page in every_figure(run)]
+    assert len(fast) == len(plain) > 50
+    kinds = {a.shape for a in fast}
+    assert len(kinds) > 5  # figures of many sizes, not one drawn many times
+    for k, (a, b) in enumerate(zip(fast, plain, strict=True)):
+        assert a.shape == b.shape, k
+        assert np.array_equal(a, b), k
+
+
+def test_measuring_once_leaves_the_axes_as_they_were():
+    fig, axes = plt.subplots(2, 1)
+    before = [ax.get_tightbbox for ax in axes]
+    with style._measured_once(fig):
+        assert all("get_tightbbox" in ax.__dict__ for ax in axes)
+    assert all("get_tightbbox" not in ax.__dict__ for ax in axes)
+    assert [ax.get_tightbbox for ax in axes] == before
+    plt.close(fig)
+
+
+def hostile_notebook():
+    """Outputs of every kind a report has, with text that a parser could read two ways."""
+    nb = new_notebook(metadata={"language_info": {"name": "python"}})
+    nb.cells = [
+        new_markdown_cell("# Title &amp; <em>more</em>\n\n## A section\n\nAT&T's &nbsp;&lt;b&gt;"),
+        new_code_cell("x", outputs=[new_output("display_data", {
+            "text/html": "<table><tr><td>O'Brien &amp; <i>Co</i><br>2 &lt; 3</td></tr></table>"
+                         "<p>unclosed <b>bold<p>next &#169; &copy; \u00a0 <!-- note -->",
+            "text/plain": "x"})]),
+        new_code_cell("y", outputs=[new_output("display_data", {
+            "text/markdown": "<p class=\"figure-text\">50% &gt; *half* `code` <script>x</script>"
+                             "</p>", "text/plain": "y"})]),
+        new_code_cell("z", outputs=[
+            new_output("display_data", {"image/png": "iVBORw0KGgo=", "text/plain": "a"}),
+            new_output("display_data", {"image/png": "iVBORw0KGgo=", "text/plain": "a"},
+                       metadata={"image/png": {"alt": "Weekly \"rates\" & <limits>"}}),
+            new_output("stream", name="stderr", text="a warning"),
+            new_output("error", ename="E", evalue="v", traceback=["t"])]),
+        new_markdown_cell("## Empty section\n\n### Sub-heading"),
+        new_code_cell("w", outputs=[new_output("execute_result", {
+            "text/html": "<div><span title=\"a &quot;b&quot;\">&#x27;</span></div>",
+            "text/plain": "w"}, execution_count=1)]),
+    ]
+    return nb
+
+
+def both_pages(nb) -> tuple[str, str]:
+    exporter = render._exporter()
+    nbconvert_s, _ = HTMLExporter.from_notebook_node(exporter, nb)
+    return render.semantic_page(nbconvert_s), render.semantic_page(exporter.parsed_page(nb))
+
+
+def test_one_parse_gives_nbconvert_s_page_for_hostile_outputs():
+    theirs, ours = both_pages(hostile_notebook())
+    assert "No description has been provided for this image" in ours  # nbconvert's step
+    assert "O&amp;#x27;Brien" not in ours and "a warning" not in ours
+    assert ours == theirs
+
+
+@pytest.mark.end_to_end
+def test_one_parse_gives_nbconvert_s_page_for_every_demo_report(demo_quarters):
+    notebooks = sorted(demo_quarters.glob("**/*.ipynb"))
+    assert len(notebooks) > 10
+    for path in notebooks:
+        theirs, ours = both_pages(nbformat.read(path, as_version=4))
+        assert ours == theirs, path.name
