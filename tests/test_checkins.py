@@ -228,6 +228,30 @@ def test_check_ins_come_in_order_of_need_each_clinician_once(tmp_path):
             "time off): context, not a question.") in first
 
 
+def test_one_clinician_s_check_in_row_is_their_row_of_the_whole_list(tmp_path):
+    """A page about one clinician words only their row (``only``): the same row, prompts and
+    context as the owner's whole list gives them, and nothing for a clinician not on it."""
+    run = _planted(tmp_path)
+    whole = questions.check_ins(run).set_index("clinician_id")
+    for cid in "ABCDEFGHZ":
+        one = questions.check_ins(run, only=cid)
+        if cid not in whole.index:
+            assert one.empty and list(one.columns) == ["clinician_id", *whole.columns]
+            assert questions.questions_for(run, cid) == []
+            continue
+        assert len(one) == 1
+        mine = one.set_index("clinician_id").loc[cid]
+        for col in whole.columns:
+            if col == "row":
+                assert mine[col].equals(whole.loc[cid, col])
+            else:
+                assert mine[col] == whole.loc[cid, col], col
+        assert questions.questions_for(run, cid, you=True) == questions.questions_for(
+            run, cid, you=True, ins=questions.check_ins(run))
+    assert questions.check_ins(run, only="C").iloc[0]["ramp"].startswith("started on")
+    assert questions.questions_for(run, "A")  # Ann is asked about: the test compares words
+
+
 def test_without_an_earlier_run_flags_are_flagged_not_new(tmp_path):
     ins = questions.check_ins(_planted(tmp_path, previous=False))
     assert ins.set_index("name")["group"].to_dict() == {

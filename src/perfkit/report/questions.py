@@ -68,7 +68,7 @@ def _all_signals(run: RunFolder, clinician_id: str):
     if hit is None or hit.empty:
         return None
     m = run.table("clinician_metrics")
-    row = next(r for _, r in m.iterrows() if r["clinician_id"] == clinician_id)
+    row = next(r for _, r in m[m["clinician_id"] == clinician_id].iterrows())
     return row, {s for k in KINDS for s in _codes(hit.iloc[0][k])}
 
 
@@ -122,7 +122,7 @@ def questions_for(run: RunFolder, clinician_id: str, *, you: bool = False,
     """The questions the owner's check-in list asks about one clinician, in the reader's
     wording (``you``: addressed to the clinician): the supervision pack and the self-view ask
     exactly these, so no page asks what another gives as context (a ramp, time off)."""
-    ins = check_ins(run) if ins is None else ins
+    ins = check_ins(run, only=clinician_id) if ins is None else ins
     hit = ins[ins["clinician_id"] == clinician_id] if len(ins) else ins
     if hit.empty:
         return []
@@ -163,7 +163,7 @@ def _codes(cell) -> list[str]:
     return str(cell).split(";")
 
 
-def check_ins(run: RunFolder) -> pd.DataFrame:
+def check_ins(run: RunFolder, only: str | None = None) -> pd.DataFrame:
     """The rows of ``check_ins.csv`` (:func:`perfkit.check_ins.check_ins`: who has something to
     ask or to know, sorted there) in its ``order``, for the pages to word: ``group``
     (``changed``: newly flagged since the compared run or worsening for several weeks;
@@ -173,14 +173,20 @@ def check_ins(run: RunFolder) -> pd.DataFrame:
     signal names), ``held`` (those flagged in the compared run too), ``ramp`` (the ramp in
     words, where it explains a signal) and ``leave_days``
     (the context), ``prompts`` (the questions), ``asking`` (the signals asked about),
-    ``name`` and ``row`` (the clinician's ``clinician_metrics`` row)."""
+    ``name`` and ``row`` (the clinician's ``clinician_metrics`` row). ``only``: the row of
+    that one clinician alone (a page about one clinician words only theirs, whatever the size
+    of the practice)."""
     columns = ["clinician_id", "name", "group", *KINDS, "held", "ramp", "leave_days",
                "prompts", "asking", "row"]
     t = run.tables.get("check_ins")
+    if t is not None and only is not None:
+        t = t[t["clinician_id"] == only]
     if t is None or t.empty:
         return pd.DataFrame(columns=columns)
-    metrics = {r["clinician_id"]: r for _, r in run.table("clinician_metrics").iterrows()}
-    ramping = _ramping(run)
+    m = run.table("clinician_metrics")
+    metrics = {r["clinician_id"]: r for _, r in m[m["clinician_id"].isin(t["clinician_id"])]
+               .iterrows()}
+    ramping = _ramping(run) if any("ramp" in _codes(c) for c in t["context"]) else {}
     rows = []
     for _, r in t.sort_values("order").iterrows():
         cid, kinds = r["clinician_id"], {k: _codes(r[k]) for k in KINDS}
