@@ -168,7 +168,7 @@ def export_html(nb, title: str) -> str:
 
 
 class _PageExporter(HTMLExporter):
-    """nbconvert's HTML exporter, giving its page parsed (:meth:`parsed_page`)."""
+    """nbconvert's HTML exporter, giving its page parsed (:meth:`_PageExporter.parsed_page`)."""
 
     def parsed_page(self, nb) -> BeautifulSoup:
         """What ``from_notebook_node`` gives, parsed: the HTML of the notebook's cells, with
