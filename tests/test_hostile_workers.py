@@ -181,3 +181,44 @@ def test_a_kernel_dead_at_its_start_is_said_not_waited_for():
         if kc is not None:
             kc.stop_channels()
         km.cleanup_resources()
+
+
+def test_a_reset_leaves_nothing_of_a_failed_report_behind():
+    """Between reports the kernel forgets the report: its variables, and the error it raised
+    (Python keeps the last one, traceback and frames with it, in ``sys.last_*``, which IPython's
+    reset leaves alone). What the kernel keeps of its own after its first report is frozen
+    once, not again at every reset (the second reset freezes nothing more)."""
+    from perfkit import render
+
+    km = render._WorkerKernelManager(kernel_name="python3", client_factory=render._WarmClient)
+    km.start_kernel(extra_arguments=render.KERNEL_ARGS)
+    try:
+        assert render._run_silently(km, render._WARM_UP)
+        kc = km.client()
+
+        def ask(code: str) -> str:
+            """What the kernel says ``code`` is (its text/plain)."""
+            msg_id, said = kc.execute(code), None
+            while True:
+                msg = kc.get_iopub_msg(timeout=60)
+                if msg["parent_header"].get("msg_id") != msg_id:
+                    continue
+                if msg["msg_type"] == "execute_result":
+                    said = msg["content"]["data"]["text/plain"]
+                if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                    return said
+
+        assert not render._run_silently(km, "secret = 'C01'\nraise ValueError(secret)")
+        assert ask("import sys; type(sys.last_value).__name__") == "'ValueError'"
+        assert render._reset_kernel(km) and km.settled
+        assert ask("[n for n in dir() if n == 'secret']") == "[]"
+        assert ask("import sys; sys.last_value") is None  # None shows nothing
+        frozen = int(ask("import gc; gc.get_freeze_count()"))
+        assert frozen > 0
+        assert render._reset_kernel(km)  # frozen objects may die; none is added
+        assert int(ask("import gc; gc.get_freeze_count()")) <= frozen
+    finally:
+        kc = km._client
+        if kc is not None:
+            kc.stop_channels()
+        km.shutdown_kernel(now=True)

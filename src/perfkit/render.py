@@ -175,9 +175,10 @@ class _PageExporter(HTMLExporter):
         nbconvert's own finishing of it (a stock text alternative on an image without one,
         ``tabindex`` on input and output areas). nbconvert parses its page to finish it and
         returns it as text, which :func:`semantic_page` would parse again (a fifth of an
-        export); its steps are taken here on the parse :func:`semantic_page` then works on.
-        The page is the same: checked byte for byte on every report of a 200-clinician
-        practice."""
+        export); its steps are taken here on the parse :func:`semantic_page` then works on
+        (nbconvert's log line counting images without a text alternative is left out). The
+        page is the same, byte for byte: ``tests/test_same_output.py`` compares the two on
+        hostile outputs and on every report of the demo run."""
         langinfo = nb.metadata.get("language_info", {})
         lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
         resources = self._init_resources(None)
@@ -302,7 +303,7 @@ def _quiet_worker(log_path: str, kernel_dir: str, parent: int, environ: dict[str
     os.dup2(fd, 2)
     os.close(fd)
     logging.basicConfig(level=logging.WARNING, force=True)
-    gc.freeze()  # the rendering libraries, imported by the fork server (GC_THRESHOLDS)
+    gc.freeze()  # the rendering libraries the fork server imported, if any (GC_THRESHOLDS)
     gc.set_threshold(*GC_THRESHOLDS)
 
 
@@ -418,6 +419,7 @@ class _WorkerKernelManager(KernelManager):
     """The worker's kernel manager: hands out one long-lived client (see ``_WarmClient``)."""
 
     _client: _WarmClient | None = None
+    settled = False  # its caches frozen after its first report (see _reset_kernel)
 
     def client(self, **kwargs) -> _WarmClient:
         if self._client is None or not self._client.channels_running:
@@ -433,9 +435,10 @@ class _WorkerKernelManager(KernelManager):
 KERNEL_ARGS = ["--HistoryManager.enabled=False", "--InteractiveShell.cache_size=0"]
 
 # Python's garbage collector in a report worker and its kernel (both long-lived, each making
-# and dropping many objects a report): the objects that live on (imported modules, read
-# tables, compiled templates, font caches) are moved out of its sight (``gc.freeze``) and it
-# runs less often (``gc.set_threshold``; Python's default first threshold is 700 objects).
+# and dropping many objects a report): what lives on is moved out of its sight once
+# (``gc.freeze``: in a worker, the libraries the fork server imported; in a kernel, its imports
+# and, after its first report, the tables it read and the fonts and templates it loaded), and
+# it runs less often (``gc.set_threshold``; Python's default first threshold is 700 objects).
 # Over 30 reports of a 200-clinician practice this cut the time spent collecting from about
 # 49 ms a report (worker and kernel) to 20; nothing about a report changes.
 GC_THRESHOLDS = (20_000, 20, 20)
@@ -492,12 +495,25 @@ def _run_silently(km: _WorkerKernelManager, code: str) -> bool:
         return False  # the kernel did not answer: it is replaced
 
 
+# Before the reset: the last error a report raised (Python keeps it, with its traceback and the
+# report's frames, in sys.last_*, which IPython's reset leaves alone) is let go, so the reset's
+# garbage collection takes it with the rest of the report.
+_FORGET_LAST_ERROR = ("[setattr(__import__('sys'), n, None) for n in "
+                      "('last_type', 'last_value', 'last_traceback', 'last_exc')]\n")
+
+
 def _reset_kernel(km: _WorkerKernelManager) -> bool:
     """Clear the user namespace between reports (imports stay loaded): no report can see
-    another's variables. What is left once the reset has collected the report's garbage is
-    the kernel's own (caches of tables, fonts, templates): frozen, so later collections pass
-    it by. Returns False when the kernel did not answer."""
-    return _run_silently(km, "%reset -f\n__import__('gc').freeze()")
+    another's variables. After the kernel's first report, what the reset leaves is the
+    kernel's own (tables read, fonts and templates loaded): frozen once (``gc.freeze``), so
+    later collections pass it by (GC_THRESHOLDS). Returns False when the kernel did not
+    answer."""
+    code = _FORGET_LAST_ERROR + "%reset -f"
+    if not km.settled:
+        code += "\n__import__('gc').freeze()"
+    ok = _run_silently(km, code)
+    km.settled = km.settled or ok
+    return ok
 
 
 def _render(job: Job) -> dict:

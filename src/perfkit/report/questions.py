@@ -163,7 +163,7 @@ def _codes(cell) -> list[str]:
     return str(cell).split(";")
 
 
-def check_ins(run: RunFolder, only: str | None = None) -> pd.DataFrame:
+def check_ins(run: RunFolder, *, only: str | None = None) -> pd.DataFrame:
     """The rows of ``check_ins.csv`` (:func:`perfkit.check_ins.check_ins`: who has something to
     ask or to know, sorted there) in its ``order``, for the pages to word: ``group``
     (``changed``: newly flagged since the compared run or worsening for several weeks;
