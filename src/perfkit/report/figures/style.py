@@ -77,8 +77,9 @@ class Figure:
     figure's own labels say it there). Everything else (``axes``, ``savefig``...) is the
     matplotlib figure's."""
 
-    def __init__(self, fig, alt: str, say: bool = False, drawn: str = ""):
+    def __init__(self, fig, alt: str, say: bool = False, drawn: str = "", box=None):
         self.fig, self.alt, self.say, self.drawn = fig, alt, say, drawn
+        self.box = box  # the tight box done() measured on the finished figure, if it did
 
     def __getattr__(self, name):
         if name == "fig":  # not set yet (copying, unpickling)
@@ -92,12 +93,9 @@ class Figure:
         figure without rendering to measure it again, with a renderer of its own (every text
         measured anew). The picture is the same (same pixels)."""
         buf = io.BytesIO()
-        fig = self.fig
-        box = getattr(self, "_box", None)
-        if box is None:
-            box = _tight_box(fig)
-        fig.savefig(buf, format="png", bbox_inches=box, dpi=plt.rcParams["figure.dpi"],
-                    pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
+        box = self.box if self.box is not None else _tight_box(self.fig)
+        self.fig.savefig(buf, format="png", bbox_inches=box, dpi=plt.rcParams["figure.dpi"],
+                         pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
         return buf.getvalue()
 
     @property
@@ -179,9 +177,7 @@ def done(fig, alt: str, *, say: bool = False, below: float = 0, drawn: str = "")
     # drops it): the texts' sizes are known to it already
     box = _tight_box(fig)
     plt.close(fig)
-    figure = Figure(fig, alt, say, drawn)
-    figure._box = box
-    return figure
+    return Figure(fig, alt, say, drawn, box)
 
 
 @contextlib.contextmanager
