@@ -36,12 +36,10 @@ demo: setup ## Generate the demo practice, validate it, run the quarter before (
 	$(BIN)/perfkit run --data $(DEMO) --params $(PARAMS)
 	$(BIN)/perfkit deliver reports/2026-11-01 --to reports/delivered
 
-test: setup ## Run the test suite (lint, unit and end-to-end tests)
-	$(BIN)/ruff check src tests benchmarks notebooks conftest.py
+test: lint ## Run the test suite (lint, unit and end-to-end tests)
 	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadfile
 
-test-quick: setup ## While working: the tests that run no whole pipeline with reports (a few minutes)
-	$(BIN)/ruff check src tests benchmarks notebooks conftest.py
+test-quick: lint ## While working: the tests that run no whole pipeline with reports (a few minutes)
 	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadfile -m "not end_to_end and not slow"
 
 lint: setup ## Lint only

@@ -12,7 +12,6 @@ def pytest_configure(config):
     os.environ["PERFKIT_CACHE"] = tempfile.mkdtemp(prefix="perfkit-nbval-cache-")
 
 
-
 # `make test` runs the suite in two processes (pytest-xdist, ``--dist loadfile``). A module's
 # tests share its module-scoped fixtures (a demo practice, a rendered run) and a notebook's cells
 # share one kernel, so each file goes to one process, whole, and its fixtures are built once.
