@@ -1,7 +1,8 @@
 """Shortcuts taken for speed (issue 33) give what the libraries' own paths give.
 
 - Figures: :func:`perfkit.report.figures.style.done` pins ticks, measures each axes once during
-  the layout and keeps the tight box it measured; ``Figure.png`` hands that box to savefig.
+  the layout and keeps the tight box it measured; ``Figure.png`` hands that box to savefig;
+  both keep each text's layout for the next time it is measured (``style._layouts_kept``).
   matplotlib's own path is ``tight_layout`` then ``savefig(bbox_inches="tight")``. Every
   figure of every report kind, drawn both ways from the same run, decodes to the same pixels.
 - Pages: ``render.export_html`` takes nbconvert's steps on one parse of the page
@@ -15,6 +16,7 @@ from __future__ import annotations
 import io
 
 import matplotlib.pyplot as plt
+import matplotlib.text
 import nbformat
 import numpy as np
 import pytest
@@ -82,6 +84,73 @@ def test_measuring_once_leaves_the_axes_as_they_were():
     assert all("get_tightbbox" not in ax.__dict__ for ax in axes)
     assert [ax.get_tightbbox for ax in axes] == before
     plt.close(fig)
+
+
+def layout(got) -> tuple:
+    box, lines, corner = got
+    return tuple(box.bounds), lines, corner
+
+
+# Each variant changes one thing a text's layout is made from.
+VARIANTS = [
+    {}, {"fontsize": 11}, {"fontweight": "bold"}, {"fontstyle": "italic"},
+    {"family": "DejaVu Serif"}, {"family": "DejaVu Sans Mono"}, {"fontstretch": "condensed"},
+    {"rotation": 45}, {"rotation": 90}, {"rotation": 30, "rotation_mode": "anchor"},
+    {"rotation": 30, "rotation_mode": "xtick"}, {"ha": "right"}, {"ha": "center"},
+    {"va": "top"}, {"va": "center_baseline"}, {"va": "baseline"},
+    {"multialignment": "right"}, {"linespacing": 2.0}, {"text": "Feb 2026\nlines"},
+]
+
+
+def test_a_kept_text_layout_is_matplotlib_s_own_for_every_property():
+    """A layout is kept under everything it is made from: a text that differs in any one
+    property, or the same text after its property changed, after the resolution changed or
+    under other font settings, gets matplotlib's own layout, never a kept one that would do
+    for another text."""
+    r.use_report_style()
+    fig = plt.figure(figsize=(4, 3))
+    renderer = fig.canvas.get_renderer()
+    texts = []
+    for variant in VARIANTS:
+        kw = dict(variant)
+        texts.append(fig.text(0.5, 0.5, kw.pop("text", "Jan 2026\nline two"), **kw))
+    try:
+        with style._layouts_kept():
+            for t in texts + texts[::-1]:  # each kept, then asked for again
+                assert layout(t._get_layout(renderer)) == layout(
+                    style._PLAIN_LAYOUT(t, renderer)), t
+            kept = len(style._LAYOUTS["layouts"])
+            texts[0].set_rotation(60)  # the same text, changed
+            texts[1].set_fontsize(7)
+            for t in texts[:2]:
+                assert layout(t._get_layout(renderer)) == layout(
+                    style._PLAIN_LAYOUT(t, renderer))
+            assert len(style._LAYOUTS["layouts"]) == kept + 2
+        fig.set_dpi(200)  # another resolution
+        renderer = fig.canvas.get_renderer()
+        with style._layouts_kept():
+            assert layout(texts[2]._get_layout(renderer)) == layout(
+                style._PLAIN_LAYOUT(texts[2], renderer))
+    finally:
+        plt.close(fig)
+    seen = []
+    for fonts in (["DejaVu Sans"], ["DejaVu Sans Mono"]):  # other font settings
+        with plt.rc_context({"font.sans-serif": fonts}), style._layouts_kept():
+            fig = plt.figure()
+            renderer = fig.canvas.get_renderer()
+            t = fig.text(0.1, 0.1, "Jan 2026 iiii", family="sans-serif")
+            seen.append(layout(t._get_layout(renderer)))
+            assert seen[-1] == layout(style._PLAIN_LAYOUT(t, renderer))
+            plt.close(fig)
+    assert seen[0] != seen[1]
+    assert matplotlib.text.Text._get_layout is style._PLAIN_LAYOUT  # put back
+
+
+def test_layouts_are_put_back_when_a_drawing_fails():
+    with pytest.raises(RuntimeError), style._layouts_kept():
+        assert matplotlib.text.Text._get_layout is not style._PLAIN_LAYOUT
+        raise RuntimeError("a figure that fails to draw")
+    assert matplotlib.text.Text._get_layout is style._PLAIN_LAYOUT
 
 
 def hostile_notebook():

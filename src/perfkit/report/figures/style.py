@@ -11,8 +11,11 @@ import textwrap
 from collections.abc import Sequence
 
 import matplotlib.dates
+import matplotlib.font_manager
 import matplotlib.pyplot as plt
+import matplotlib.text
 import matplotlib.ticker
+from matplotlib.backends.backend_agg import RendererAgg
 
 from ...hostile_text import flat, html_text
 
@@ -93,9 +96,11 @@ class Figure:
         figure without rendering to measure it again, with a renderer of its own (every text
         measured anew). The picture is the same (same pixels)."""
         buf = io.BytesIO()
-        box = self.box if self.box is not None else _tight_box(self.fig)
-        self.fig.savefig(buf, format="png", bbox_inches=box, dpi=plt.rcParams["figure.dpi"],
-                         pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
+        with _layouts_kept():
+            box = self.box if self.box is not None else _tight_box(self.fig)
+            self.fig.savefig(buf, format="png", bbox_inches=box,
+                             dpi=plt.rcParams["figure.dpi"],
+                             pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
         return buf.getvalue()
 
     @property
@@ -164,7 +169,7 @@ def done(fig, alt: str, *, say: bool = False, below: float = 0, drawn: str = "")
     ``below``: inches left free at the bottom (for a key under every panel); ``drawn``: see
     :class:`Figure`."""
     _fix_ticks(fig, dates_only=True)  # a date axis's ticks do not depend on its length
-    with _measured_once(fig):
+    with _measured_once(fig), _layouts_kept():
         fig.tight_layout(rect=(0, below / fig.get_size_inches()[1], 1, 1))
     _fix_ticks(fig)
     # tight_layout leaves a placeholder layout engine behind (it remembers only that a layout
@@ -175,7 +180,8 @@ def done(fig, alt: str, *, say: bool = False, below: float = 0, drawn: str = "")
         fig.set_layout_engine(None)
     # measured with the renderer the layout used, while the figure still has it (closing it
     # drops it): the texts' sizes are known to it already
-    box = _tight_box(fig)
+    with _layouts_kept():
+        box = _tight_box(fig)
     plt.close(fig)
     return Figure(fig, alt, say, drawn, box)
 
@@ -200,6 +206,68 @@ def _measured_once(fig):
     finally:
         for ax in fig.axes:
             ax.__dict__.pop("get_tightbbox", None)
+
+
+# Text layouts worked out while perfkit lays out and draws its figures (_layouts_kept), by
+# everything a layout is made from, under the font settings they were made with; a report's
+# figures lay out a few hundred different texts, so this many is room for many reports; when
+# full, it starts again.
+_LAYOUTS: dict = {}
+_LAYOUTS_KEPT = 20_000
+_PLAIN_LAYOUT = matplotlib.text.Text._get_layout
+
+
+@contextlib.contextmanager
+def _layouts_kept():
+    """While perfkit lays out and draws a figure, each text's layout (its lines, their sizes
+    from the font, its box around its anchor) is worked out once and kept. matplotlib works it
+    out again each time it measures or draws a text: a tick label is laid out a dozen times a
+    figure (the layout, the tight box, the drawing each measure every axis, some more than
+    once), and the same labels again in the next figure; that was a fifth of a report's
+    figures' time.
+
+    A layout is a function of the text, its font, its alignment, rotation and line spacing,
+    the figure's and the renderer's resolution and the font settings (``rcParams``), and of
+    nothing else for matplotlib's Agg renderer (the only one a report draws with); all of them
+    are the key it is kept under, so the pixels are those matplotlib draws
+    (``tests/test_same_output.py``). matplotlib itself kept layouts until 3.5; it dropped that
+    cache because its key missed ``usetex`` (matplotlib#22271). A text drawn with TeX or
+    mathtext, wrapped to its figure, or rotated by its transform, and any other renderer, is
+    laid out by matplotlib each time, as without this."""
+    if matplotlib.text.Text.__dict__.get("_get_layout") is not _PLAIN_LAYOUT:
+        yield  # already kept (a layout inside a drawing)
+        return
+    fonts = matplotlib.font_manager.fontManager
+    settings = (id(fonts), len(fonts.ttflist),
+                *((k, repr(v)) for k, v in plt.rcParams.items()
+                  if k.startswith(("font.", "text."))))
+    if _LAYOUTS.get("settings") != settings:  # other fonts, sizes or hinting: start again
+        _LAYOUTS.clear()
+        _LAYOUTS["settings"] = settings
+    kept = _LAYOUTS.setdefault("layouts", {})
+
+    def layout(text, renderer):
+        if (type(renderer) is not RendererAgg or text.get_usetex() or text.get_parse_math()
+                or text.get_wrap() or text.get_transform_rotates_text()):
+            return _PLAIN_LAYOUT(text, renderer)
+        key = (text.get_text(), tuple(vars(text.get_fontproperties()).items()),
+               text.get_figure(root=True).dpi, renderer.dpi, text._linespacing,
+               text._get_multialignment(), text.get_rotation(), text.get_rotation_mode(),
+               text.get_horizontalalignment(), text.get_verticalalignment(),
+               getattr(text, "_language", None))
+        got = kept.get(key)
+        if got is None:
+            if len(kept) >= _LAYOUTS_KEPT:
+                kept.clear()
+            got = kept[key] = _PLAIN_LAYOUT(text, renderer)
+        box, lines, corner = got
+        return box.frozen(), list(lines), corner  # a copy: a caller may change its box
+
+    matplotlib.text.Text._get_layout = layout
+    try:
+        yield
+    finally:
+        matplotlib.text.Text._get_layout = _PLAIN_LAYOUT
 
 
 def _tight_box(fig):
