@@ -222,3 +222,20 @@ def test_a_reset_leaves_nothing_of_a_failed_report_behind():
         if kc is not None:
             kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def test_report_workers_leave_out_the_iri_grammar_the_caller_keeps():
+    """The fork server counts ``rfc3987_syntax`` as not installed (perfkit.render_preload):
+    its workers have the rendering libraries, and jsonschema without the ``iri`` format
+    check; the caller's own process is left as it was."""
+    import sys
+    from concurrent.futures import ProcessPoolExecutor
+
+    from perfkit import render
+
+    with ProcessPoolExecutor(1, mp_context=render._worker_context()) as pool:
+        seen = pool.submit(eval, "(__import__('sys').modules.get('rfc3987_syntax', 0), "
+                                 "'iri' in __import__('jsonschema').FormatChecker().checkers, "
+                                 "'papermill' in __import__('sys').modules)").result()
+    assert seen == (None, False, True)
+    assert sys.modules.get("rfc3987_syntax", 0) is not None

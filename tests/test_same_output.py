@@ -8,7 +8,8 @@
 - Pages: ``render.export_html`` takes nbconvert's steps on one parse of the page
   (``_PageExporter.parsed_page``) where nbconvert parses it, finishes it and writes it out as
   text to be parsed again. The two give the same page, byte for byte, on a notebook of hostile
-  outputs and on every executed notebook of the demo run.
+  outputs and on every executed notebook of the demo run. A report is exported from the
+  notebook papermill returns, not from its file read back: the same page.
 """
 
 from __future__ import annotations
@@ -199,3 +200,21 @@ def test_one_parse_gives_nbconvert_s_page_for_every_demo_report(demo_quarters):
     for path in notebooks:
         theirs, ours = both_pages(nbformat.read(path, as_version=4))
         assert ours == theirs, path.name
+
+
+@pytest.mark.end_to_end
+def test_the_notebook_papermill_returns_gives_the_page_its_file_gives(demo_quarters, tmp_path):
+    """A report is exported from the executed notebook papermill returns, not read back from
+    the file papermill wrote: the two give the same page, byte for byte."""
+    import papermill as pm
+
+    clinician = r.load_run(demo_quarters).table("clinician_metrics")["clinician_id"].iloc[0]
+    for name, parameters in (("practice_report", {}),
+                             ("clinician_report", {"clinician_id": clinician})):
+        out = tmp_path / f"{name}.ipynb"
+        returned = pm.execute_notebook(
+            render.notebook_dir() / f"{name}.ipynb", out, kernel_name="python3",
+            parameters={"run_folder": str(demo_quarters), **parameters}, progress_bar=False)
+        page = render.export_html(returned, "title")
+        assert page == render.export_html(nbformat.read(out, as_version=4), "title"), name
+        assert page.count("<img") > 2

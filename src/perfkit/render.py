@@ -34,7 +34,6 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-import nbformat
 import zmq
 from bs4 import BeautifulSoup, Tag
 from jupyter_client import BlockingKernelClient, KernelManager
@@ -217,8 +216,9 @@ class Job(dict):
     notebook, html path, title."""
 
 
-# What a report worker imports before it is forked (see _worker_context).
-_PRELOAD = ["perfkit.render", "papermill"]
+# What a report worker imports before it is forked (see _worker_context); the first keeps
+# jsonschema from building parsers no worker uses (see perfkit.render_preload).
+_PRELOAD = ["perfkit.render_preload", "perfkit.render", "papermill"]
 
 
 def _worker_context() -> multiprocessing.context.BaseContext:
@@ -538,11 +538,13 @@ def _render(job: Job) -> dict:
             km = _kernel()
             _KERNEL["cell_timeout"] = timeout  # each step's limit (see _WarmClient.execute)
             try:
-                pm.execute_notebook(job["notebook"], str(out_nb),
-                                    parameters=job["parameters"], kernel_name="python3",
-                                    progress_bar=False, log_output=False,
-                                    request_save_on_cell_execute=False, km=km,
-                                    execution_timeout=timeout)
+                # the executed notebook, as papermill wrote it to out_nb (exported from
+                # here, not read back from the file: the same page, without parsing and
+                # validating the notebook again)
+                executed = pm.execute_notebook(
+                    job["notebook"], str(out_nb), parameters=job["parameters"],
+                    kernel_name="python3", progress_bar=False, log_output=False,
+                    request_save_on_cell_execute=False, km=km, execution_timeout=timeout)
             finally:
                 _KERNEL.pop("cell_timeout", None)
             break
@@ -569,8 +571,7 @@ def _render(job: Job) -> dict:
         _shutdown_kernel()
     if status == "ok":
         try:
-            nb = nbformat.read(out_nb, as_version=4)
-            atomic_write_text(job["html"], export_html(nb, job["title"]))
+            atomic_write_text(job["html"], export_html(executed, job["title"]))
         except Exception as exc:  # noqa: BLE001
             status, message = "failed", f"HTML export: {type(exc).__name__}: {exc}"
     return _result(job, status, message, round(time.perf_counter() - t0, 2))
