@@ -14,7 +14,7 @@ same run; 200 reports in about 90 s on the 2-core machine.
 ``--profile N`` adds where one report's time goes: one worker (this process, perfkit's own
 ``render._render`` with its reused kernel) renders N clinician reports in a row, after one
 report to warm the kernel up; each step is timed (papermill's execution, the namespace reset,
-reading the executed notebook back, the HTML export), the kernel times each of its cells itself
+the HTML export), the kernel times each of its cells itself
 (IPython's ``pre_run_cell``/``post_run_cell`` events), and the CPU time of the worker and of its
 kernel is read from ``/proc`` (Linux). The part of papermill's execution the kernel's cells do not
 account for is the round trips and papermill's and nbclient's bookkeeping.
@@ -121,7 +121,6 @@ def one_worker(run: Path, people: list[tuple[str, str]], n: int) -> str:
     """Where one report's time goes: this process as one report worker renders ``n`` clinician
     reports in a row (after one that starts and warms its kernel), through perfkit's own
     ``render._render``; the steps it takes are timed by wrapping them."""
-    import nbformat
     import papermill
 
     from perfkit import render
@@ -147,12 +146,10 @@ def one_worker(run: Path, people: list[tuple[str, str]], n: int) -> str:
                 steps[name] += time.perf_counter() - t
         return step
 
-    saved = (papermill.execute_notebook, render._reset_kernel, render.export_html,
-             nbformat.read)
+    saved = papermill.execute_notebook, render._reset_kernel, render.export_html
     papermill.execute_notebook = timed("papermill execute", saved[0])
     render._reset_kernel = timed("namespace reset", saved[1])
     render.export_html = timed("HTML export", saved[2])
-    nbformat.read = timed("read executed notebook", saved[3])
     kernel_pid = km.provisioner.process.pid
     cpu0 = _cpu_seconds(os.getpid()), _cpu_seconds(kernel_pid)
     t0 = time.perf_counter()
@@ -160,8 +157,7 @@ def one_worker(run: Path, people: list[tuple[str, str]], n: int) -> str:
         for job in jobs[1:]:
             assert render._render(job)["status"] == "ok", job["name"]
     finally:
-        (papermill.execute_notebook, render._reset_kernel, render.export_html,
-         nbformat.read) = saved
+        papermill.execute_notebook, render._reset_kernel, render.export_html = saved
     total = time.perf_counter() - t0
     cpu = _cpu_seconds(os.getpid()) - cpu0[0], _cpu_seconds(kernel_pid) - cpu0[1]
     render._shutdown_kernel()
