@@ -532,15 +532,15 @@ def _render(job: Job) -> dict:
     timeout = job.get("cell_timeout") or CELL_TIMEOUT
     out_nb = Path(job["executed"])
     out_nb.parent.mkdir(parents=True, exist_ok=True)
-    status, message = "ok", ""
+    status, message, executed = "ok", "", None
     for attempt in (1, 2):
         try:
             km = _kernel()
             _KERNEL["cell_timeout"] = timeout  # each step's limit (see _WarmClient.execute)
             try:
-                # the executed notebook, as papermill wrote it to out_nb (exported from
-                # here, not read back from the file: the same page, without parsing and
-                # validating the notebook again)
+                # the executed notebook papermill returns, the one it wrote to out_nb:
+                # exported from here, not read back from the file (the same page, without
+                # parsing and validating the notebook again)
                 executed = pm.execute_notebook(
                     job["notebook"], str(out_nb), parameters=job["parameters"],
                     kernel_name="python3", progress_bar=False, log_output=False,

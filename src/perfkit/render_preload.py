@@ -8,8 +8,10 @@ of the time before the first report can start. A report worker never checks a st
 (nbformat validates notebooks with fastjsonschema, and with jsonschema only to word an error,
 in both cases without checking formats), so here the module counts as not installed:
 jsonschema then leaves those two formats unchecked, as it does wherever the package is absent
-(python-jsonschema/jsonschema#1428). Only the fork server and its workers are affected, never
-the caller's own process."""
+(python-jsonschema/jsonschema#1428). The caller's own process is left as it is. The fork
+server is the one multiprocessing keeps for the whole of the caller's process: worker processes
+the same program starts later with the fork-server method (Linux's default from Python 3.14)
+come from it too, with its imports, this one included."""
 
 import sys
 

@@ -209,11 +209,11 @@ def _measured_once(fig):
 
 
 # Text layouts worked out while perfkit lays out and draws its figures (_layouts_kept), by
-# everything a layout is made from, under the font settings they were made with; a report's
-# figures lay out a few hundred different texts, so this many is room for many reports; when
-# full, it starts again.
+# everything a layout is made from, under the font settings they were made with; a clinician
+# report's figures lay out a few hundred different texts (most of them the same in every
+# report), so this many is room for many reports; when full, it starts again.
 _LAYOUTS: dict = {}
-_LAYOUTS_KEPT = 20_000
+_LAYOUTS_KEPT = 5_000  # about 2 KB each
 _PLAIN_LAYOUT = matplotlib.text.Text._get_layout
 
 
@@ -231,9 +231,10 @@ def _layouts_kept():
     nothing else for matplotlib's Agg renderer (the only one a report draws with); all of them
     are the key it is kept under, so the pixels are those matplotlib draws
     (``tests/test_same_output.py``). matplotlib itself kept layouts until 3.5; it dropped that
-    cache because its key missed ``usetex`` (matplotlib#22271). A text drawn with TeX or
-    mathtext, wrapped to its figure, or rotated by its transform, and any other renderer, is
-    laid out by matplotlib each time, as without this."""
+    cache because its key missed ``usetex`` (matplotlib#22271). A text drawn with TeX, one
+    whose math is parsed (the report style parses none: :func:`use_style`), one wrapped to its
+    figure, and any renderer but Agg, are laid out by matplotlib each time, as without this.
+    A text turned by its transform is kept under the angle it is drawn at."""
     if matplotlib.text.Text.__dict__.get("_get_layout") is not _PLAIN_LAYOUT:
         yield  # already kept (a layout inside a drawing)
         return
@@ -248,7 +249,7 @@ def _layouts_kept():
 
     def layout(text, renderer):
         if (type(renderer) is not RendererAgg or text.get_usetex() or text.get_parse_math()
-                or text.get_wrap() or text.get_transform_rotates_text()):
+                or text.get_wrap()):
             return _PLAIN_LAYOUT(text, renderer)
         key = (text.get_text(), tuple(vars(text.get_fontproperties()).items()),
                text.get_figure(root=True).dpi, renderer.dpi, text._linespacing,
