@@ -121,13 +121,13 @@ def test_a_kept_text_layout_is_matplotlib_s_own_for_every_property():
             for t in texts + texts[::-1]:  # each kept, then asked for again
                 assert layout(t._get_layout(renderer)) == layout(
                     style._PLAIN_LAYOUT(t, renderer)), t
-            kept = len(style._LAYOUTS["layouts"])
+            kept = len(*style._LAYOUTS.values())
             texts[0].set_rotation(60)  # the same text, changed
             texts[1].set_fontsize(7)
             for t in texts[:2]:
                 assert layout(t._get_layout(renderer)) == layout(
                     style._PLAIN_LAYOUT(t, renderer))
-            assert len(style._LAYOUTS["layouts"]) == kept + 2
+            assert len(*style._LAYOUTS.values()) == kept + 2
         fig.set_dpi(200)  # another resolution
         renderer = fig.canvas.get_renderer()
         with style._layouts_kept():

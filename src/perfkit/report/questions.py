@@ -63,13 +63,11 @@ def prompts(row: pd.Series, cfg: Config, you: bool, on) -> list[tuple[frozenset,
 def _all_signals(run: RunFolder, clinician_id: str):
     """The clinician's ``clinician_metrics`` row and every signal of their ``check_ins`` row
     (asked about or explained by context), or None: no signal."""
-    t = run.tables.get("check_ins")
-    hit = t[t["clinician_id"] == clinician_id] if t is not None and len(t) else None
-    if hit is None or hit.empty:
+    ins = check_ins(run, only=clinician_id)
+    if ins.empty:
         return None
-    m = run.table("clinician_metrics")
-    row = next(r for _, r in m[m["clinician_id"] == clinician_id].iterrows())
-    return row, {s for k in KINDS for s in _codes(hit.iloc[0][k])}
+    hit = ins.iloc[0]
+    return hit["row"], {s for k in KINDS for s in hit[k]}
 
 
 def check_in_reasons(run: RunFolder, clinician_id: str, *, you: bool = False) -> list[str]:

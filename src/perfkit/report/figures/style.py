@@ -169,18 +169,18 @@ def done(fig, alt: str, *, say: bool = False, below: float = 0, drawn: str = "")
     ``below``: inches left free at the bottom (for a key under every panel); ``drawn``: see
     :class:`Figure`."""
     _fix_ticks(fig, dates_only=True)  # a date axis's ticks do not depend on its length
-    with _measured_once(fig), _layouts_kept():
-        fig.tight_layout(rect=(0, below / fig.get_size_inches()[1], 1, 1))
-    _fix_ticks(fig)
-    # tight_layout leaves a placeholder layout engine behind (it remembers only that a layout
-    # ran), and savefig draws the whole figure once more, without rendering, for any engine:
-    # the finished figure needs none
-    with matplotlib.rc_context({"figure.autolayout": False,
-                                "figure.constrained_layout.use": False}):
-        fig.set_layout_engine(None)
-    # measured with the renderer the layout used, while the figure still has it (closing it
-    # drops it): the texts' sizes are known to it already
     with _layouts_kept():
+        with _measured_once(fig):
+            fig.tight_layout(rect=(0, below / fig.get_size_inches()[1], 1, 1))
+        _fix_ticks(fig)
+        # tight_layout leaves a placeholder layout engine behind (it remembers only that a
+        # layout ran), and savefig draws the whole figure once more, without rendering, for any
+        # engine: the finished figure needs none
+        with matplotlib.rc_context({"figure.autolayout": False,
+                                    "figure.constrained_layout.use": False}):
+            fig.set_layout_engine(None)
+        # measured with the renderer the layout used, while the figure still has it (closing
+        # it drops it): the texts' sizes are known to it already
         box = _tight_box(fig)
     plt.close(fig)
     return Figure(fig, alt, say, drawn, box)
@@ -212,7 +212,7 @@ def _measured_once(fig):
 # everything a layout is made from, under the font settings they were made with; a clinician
 # report's figures lay out a few hundred different texts (most of them the same in every
 # report), so this many is room for many reports; when full, it starts again.
-_LAYOUTS: dict = {}
+_LAYOUTS: dict[tuple, dict] = {}  # {font settings: {key: layout}}, for one font settings
 _LAYOUTS_KEPT = 5_000  # about 2 KB each
 _PLAIN_LAYOUT = matplotlib.text.Text._get_layout
 
@@ -242,10 +242,10 @@ def _layouts_kept():
     settings = (id(fonts), len(fonts.ttflist),
                 *((k, repr(v)) for k, v in plt.rcParams.items()
                   if k.startswith(("font.", "text."))))
-    if _LAYOUTS.get("settings") != settings:  # other fonts, sizes or hinting: start again
+    if settings not in _LAYOUTS:  # other fonts, sizes or hinting: start again
         _LAYOUTS.clear()
-        _LAYOUTS["settings"] = settings
-    kept = _LAYOUTS.setdefault("layouts", {})
+        _LAYOUTS[settings] = {}
+    kept = _LAYOUTS[settings]
 
     def layout(text, renderer):
         if (type(renderer) is not RendererAgg or text.get_usetex() or text.get_parse_math()
