@@ -390,3 +390,23 @@ def test_a_supervisor_of_five_sees_their_supervision_on_two_pages(tmp_path):
     assert "Clin D" in fig[1].alt and "Clin D" not in fig[0].alt
     # three or fewer: one page, as before
     assert not isinstance(r.compliance_figure(run, ids[:3]), Figures)
+
+
+@pytest.mark.parametrize("n", [200, 12])
+@pytest.mark.parametrize("cid", ["C000", "C002", "C003"])
+def test_a_clinician_s_own_outcome_figure_draws_their_range_by_name_at_any_size(sizes, n, cid):
+    """A clinician's own page draws their estimate with its likely range, by their name, as
+    its title and words say, whether their range includes zero or not and whatever the size
+    of the practice: never the owner's large-practice strip ("All 1 clinician ... a dot
+    each", one unlabelled dot) nor its "By name" heading."""
+    run = sizes[n]
+    e = run.table("clinician_effects").set_index("clinician_id").loc[cid]
+    fig = r.caterpillar_figure(run, "PHQ-9", only=cid)
+    assert not isinstance(fig, Figures) and len(fig.axes) == 1
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [run.name_of(cid)]
+    assert not ax.get_title(loc="left")  # no "By name: ..." nor "... a dot each"
+    (segment,) = ax.collections[0].get_segments()  # the likely range, drawn
+    assert segment[:, 0].min() == pytest.approx(e["ci_low"])
+    assert segment[:, 0].max() == pytest.approx(e["ci_high"])
+    assert "likely range" in fig.fig.get_suptitle() and "dot each" not in fig.alt

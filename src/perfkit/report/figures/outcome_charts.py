@@ -481,7 +481,8 @@ def caterpillar_figure(run: RunFolder, instrument: str = "PHQ-9", *,
     the clinicians of the period (``everyone``: also those the model met in earlier months,
     who left before it). A large practice (:func:`~perfkit.report.teams.is_large`, the same
     test as the owner's tables) names only those whose interval lies wholly on one side of
-    zero (:func:`caterpillar`)."""
+    zero (:func:`caterpillar`); ``only`` (a clinician's own page) draws that clinician's
+    estimate and range by name at any size."""
     e = run.table("clinician_effects")
     e = e[(e["instrument"] == instrument) & e["effect"].notna()].copy()
     if not everyone:
@@ -496,9 +497,12 @@ def caterpillar_figure(run: RunFolder, instrument: str = "PHQ-9", *,
             return Text("")
     if names:
         e["clinician_id"] = e["clinician_id"].map(run.name_of)
-    # the owner's figure says in words who lies above or below and what that means
+    # the owner's figure says in words who lies above or below and what that means; a
+    # large practice's strip of unnamed dots is the owner's whole list's, never one
+    # clinician's own figure (their one row, by name, with its range)
     return caterpillar(e, instrument, better=run.config.instruments[instrument].better,
-                       say=names and only is None, together=0 if is_large(run) else None)
+                       say=names and only is None,
+                       together=0 if is_large(run) and only is None else None)
 
 
 @measured(say=True)
